@@ -1,0 +1,156 @@
+/**
+ * The `config` command: `validate [env...]` and `diff <a> <b>`.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { ConfigError } from "./config_error.ts";
+import { diffEnvironments } from "./diff_environments.ts";
+import { isDuration } from "./duration.ts";
+import { displayPath, listEnvironments, loadEnvironment } from "./load_environment.ts";
+import type { Environment } from "./schema.ts";
+import { describeSecretRef, isSecretRef } from "./secret_ref.ts";
+
+/** Where {@linkcode configCommand} writes. */
+export interface CommandIo {
+  /** Writes normal output (a line without its trailing newline is given a newline). */
+  stdout: (text: string) => void;
+  /** Writes errors and usage. */
+  stderr: (text: string) => void;
+}
+
+/** Options for {@linkcode configCommand}. */
+export interface ConfigCommandOptions {
+  /** The environments folder (default `environments`); `--dir` overrides it. */
+  dir?: string;
+}
+
+/** The usage text of the `config` command. */
+export const CONFIG_USAGE: string = `Usage:
+  deno task config validate [<environment>...] [--dir <dir>]
+  deno task config diff <a> <b> [--dir <dir>]
+
+validate  checks environment files (all *.yml in the folder when none is named);
+          prints "ok <file>" per valid file, every problem otherwise (exit 0 or 2)
+diff      lists the fields that differ between two environments
+          (secrets are shown as references, never resolved)
+
+Options:
+  --dir <dir>  the environments folder (default: environments)
+  -h, --help   show this help`;
+
+/**
+ * Runs `config validate [env...]` or `config diff <a> <b>`.
+ *
+ * @param args The arguments after `config`.
+ * @param io Where to write output and errors.
+ * @param options The environments folder.
+ * @returns The exit code: 0 success, 2 bad usage or invalid environment.
+ *
+ * @example
+ * ```ts
+ * import { configCommand } from "./config_command.ts";
+ * import assert from "node:assert/strict";
+ * const errors: string[] = [];
+ * const code = await configCommand(["frobnicate"], { stdout: () => {}, stderr: (s) => errors.push(s) });
+ * assert.equal(code, 2);
+ * ```
+ */
+export async function configCommand(
+  args: string[],
+  io: CommandIo,
+  options: ConfigCommandOptions = {},
+): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { dir: { type: "string" }, help: { type: "boolean", short: "h" } },
+    });
+  } catch (error) {
+    io.stderr(`${error instanceof Error ? error.message : String(error)}\n\n${CONFIG_USAGE}`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    io.stdout(CONFIG_USAGE);
+    return 0;
+  }
+  const dir = parsed.values.dir ?? options.dir ?? "environments";
+  const [command, ...rest] = parsed.positionals;
+  if (command === "validate") return await validate(rest, dir, io);
+  if (command === "diff" && rest.length === 2) return await diff(rest[0]!, rest[1]!, dir, io);
+  const problem = command === undefined
+    ? "Missing command"
+    : command === "diff"
+    ? `Expected two environments for diff, got ${rest.length}`
+    : `Unknown command ${JSON.stringify(command)}`;
+  io.stderr(`${problem}\n\n${CONFIG_USAGE}`);
+  return 2;
+}
+
+async function validate(names: string[], dir: string, io: CommandIo): Promise<number> {
+  const targets = names.length > 0 ? names : await listEnvironments({ dir });
+  if (targets.length === 0) {
+    io.stderr(`No environment files (*.yml) in ${displayPath(dir)}`);
+    return 2;
+  }
+  let failed = 0;
+  for (const name of targets) {
+    try {
+      const env = await loadEnvironment(name, { dir });
+      io.stdout(`ok ${env.file}`);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      failed++;
+      io.stderr(error.message);
+    }
+  }
+  if (failed > 0) {
+    io.stderr(`${failed} of ${targets.length} environments have problems`);
+    return 2;
+  }
+  return 0;
+}
+
+/**
+ * Shows a configuration value in a table cell: durations as written, secrets as references.
+ *
+ * @param value A value from an environment.
+ * @returns Text for people.
+ */
+export function formatConfigValue(value: unknown): string {
+  if (value === undefined) return "(absent)";
+  if (isDuration(value)) return value.text;
+  if (isSecretRef(value)) return describeSecretRef(value);
+  if (typeof value === "string") return value;
+  return JSON.stringify(value);
+}
+
+async function diff(a: string, b: string, dir: string, io: CommandIo): Promise<number> {
+  let left: Environment;
+  let right: Environment;
+  try {
+    left = await loadEnvironment(a, { dir });
+    right = await loadEnvironment(b, { dir });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    io.stderr(error.message);
+    return 2;
+  }
+  const differences = diffEnvironments(left, right);
+  if (differences.length === 0) {
+    io.stdout(`No differences between ${a} and ${b}`);
+    return 0;
+  }
+  const rows = [
+    ["path", a, b],
+    ...differences.map((d) => [d.path, formatConfigValue(d.a), formatConfigValue(d.b)]),
+  ];
+  const widths = [0, 1].map((column) => Math.max(...rows.map((row) => row[column]!.length)));
+  const lines = rows.map((row) =>
+    `${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]}`.trimEnd()
+  );
+  const count = `${differences.length} field${differences.length === 1 ? "" : "s"} differ`;
+  io.stdout([...lines, "", count].join("\n"));
+  return 0;
+}

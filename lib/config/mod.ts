@@ -1,0 +1,23 @@
+/**
+ * Environments as code: load and validate `environments/<name>.yml` (zod; errors name
+ * file, line, column and field), resolve secret references, derive the permissions a
+ * stage needs for a resource, compare environments, and the `config` command.
+ *
+ * ```ts ignore
+ * import { loadEnvironment, resolveSecrets } from "./mod.ts";
+ * const env = await loadEnvironment("staging");
+ * const secrets = await resolveSecrets(env);
+ * ```
+ *
+ * @module
+ */
+export * from "./config_error.ts";
+export * from "./duration.ts";
+export * from "./quantity.ts";
+export * from "./secret_ref.ts";
+export * from "./schema.ts";
+export * from "./load_environment.ts";
+export * from "./secrets.ts";
+export * from "./resource_permissions.ts";
+export * from "./diff_environments.ts";
+export * from "./config_command.ts";

@@ -1,0 +1,173 @@
+/**
+ * The schema of an environment file (`environments/<name>.yml`).
+ * @module
+ */
+import { z } from "zod";
+import {
+  boolean,
+  byteSize,
+  dnsLabel,
+  duration,
+  hostname,
+  httpUrl,
+  integer,
+  mapping,
+  oneOf,
+  pattern,
+  port,
+  quantity,
+  secretRef,
+  text,
+} from "./_schema_parts.ts";
+import { parseQuantity } from "./quantity.ts";
+
+/** Every check runs even when a sibling field failed, so all problems are reported at once. */
+const ALWAYS = { when: () => true };
+
+const resourceSpec = mapping({ cpu: quantity("cpu"), memory: quantity("memory") });
+
+const resources = mapping({ limits: resourceSpec, requests: resourceSpec }).superRefine(
+  (value, ctx) => {
+    for (const kind of ["cpu", "memory"] as const) {
+      const limit = parseQuantity(String(value.limits?.[kind]));
+      const request = parseQuantity(String(value.requests?.[kind]));
+      if (limit !== undefined && request !== undefined && request > limit) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["requests", kind],
+          message: `expected at most limits.${kind} (${value.limits[kind]})`,
+        });
+      }
+    }
+  },
+  ALWAYS,
+);
+
+const connectionPool = mapping({ min_size: integer(0), max_size: integer(1) }).superRefine(
+  (value, ctx) => {
+    const { min_size: min, max_size: max } = value;
+    if (Number.isInteger(min) && Number.isInteger(max) && max < min) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["max_size"],
+        message: `expected an integer >= min_size (${min})`,
+      });
+    }
+  },
+  ALWAYS,
+);
+
+const replicas = z.record(
+  dnsLabel("a service name"),
+  integer(0),
+  { error: "expected a mapping of service name to replica count" },
+).refine((value) => Object.keys(value).length > 0, {
+  error: "expected at least one service",
+});
+
+/**
+ * The zod schema of an environment file. Strict: unknown keys are errors. Durations
+ * parse to {@linkcode Duration}s, secrets are {@linkcode SecretRef}s (never values),
+ * Kubernetes quantities are checked and kept as written.
+ *
+ * @example
+ * ```ts
+ * import { environmentSchema } from "./schema.ts";
+ * import assert from "node:assert/strict";
+ * const result = environmentSchema.safeParse({ environment: { name: "dev" } });
+ * assert.equal(result.success, false);
+ * ```
+ */
+export const environmentSchema = mapping({
+  environment: mapping({
+    name: dnsLabel("an environment name"),
+    cluster: text("a cluster name"),
+    namespace: dnsLabel("a Kubernetes namespace"),
+  }),
+  infrastructure: mapping({
+    replicas,
+    resources,
+    database: mapping({
+      instance_type: text('an instance type like "db.t3.micro"'),
+      storage: byteSize(),
+      backup_retention: duration(),
+      read_replicas: integer(0, 15).default(0),
+      multi_az: boolean().default(false),
+    }),
+    monitoring: mapping({
+      enabled: boolean(),
+      log_level: oneOf(["DEBUG", "INFO", "WARN", "ERROR"]),
+      metrics_retention: duration(),
+    }),
+  }),
+  database: mapping({
+    host: hostname(),
+    port: port(),
+    database: pattern(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, "a PostgreSQL database name"),
+    user: pattern(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, "a PostgreSQL user name"),
+    password: secretRef(),
+    connection_pool: connectionPool,
+    ssl_mode: oneOf(["disable", "allow", "prefer", "require", "verify-ca", "verify-full"])
+      .default("prefer"),
+  }),
+  redis: mapping({
+    host: hostname(),
+    port: port(),
+    database: integer(0, 15),
+    password: secretRef().optional(),
+    cluster_mode: boolean().default(false),
+    ssl: boolean().default(false),
+  }),
+  external_services: mapping({
+    api_rate_limit: integer(1),
+    webhook_timeout: duration(),
+    cdn_enabled: boolean().default(false),
+  }),
+  deployment: mapping({
+    strategy: oneOf(["blue-green", "canary", "rolling"]),
+    image_registry: pattern(
+      /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d{1,5})?(\/[a-z0-9]([-a-z0-9._]*[a-z0-9])?)*$/,
+      'an image registry like "ghcr.io/acme"',
+    ),
+    health_check: mapping({
+      retries: integer(1, 100),
+      interval: duration(),
+      timeout: duration(),
+    }),
+    rollout_deadline: duration(),
+    rollback_window: duration(),
+    rollback_on_failure: boolean().default(true),
+    require_confirmation: boolean().default(false),
+  }),
+  monitoring: mapping({
+    prometheus_url: httpUrl(),
+    grafana_url: httpUrl(),
+    alertmanager_url: httpUrl(),
+  }),
+  notifications: mapping({
+    slack: mapping({
+      webhook_url: secretRef(),
+      channel: pattern(/^#[a-z0-9_-]{1,80}$/, 'a Slack channel like "#deployments"').optional(),
+    }).optional(),
+    pagerduty: mapping({ routing_key: secretRef() }).optional(),
+  }),
+  github: mapping({
+    repository: pattern(/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/, 'a repository like "owner/name"'),
+    token: secretRef(),
+  }),
+  kubernetes: mapping({
+    context: text("a kubeconfig context name").optional(),
+    kubeconfig: text("a path to a kubeconfig file").optional(),
+  }).optional(),
+});
+
+/** An environment file's content after validation (durations parsed, defaults applied). */
+export type EnvironmentConfig = z.output<typeof environmentSchema>;
+
+/** A loaded environment: the validated file content plus its `name` and `file`. */
+export type Environment = EnvironmentConfig & {
+  /** The environment's name (the file's base name), e.g. `"staging"`. */
+  name: string;
+  /** The file it was loaded from, relative to the working directory when inside it. */
+  file: string;
+};
