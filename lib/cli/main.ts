@@ -1,0 +1,240 @@
+/**
+ * The `deno task` entry: deploy, run, plan, rollback, decide, report, config.
+ * A thin layer: it parses arguments, wires the engine to the terminal, and maps
+ * outcomes to exit codes (0 succeeded, 1 failed or rolled back, 2 bad input with
+ * nothing changed, 130 interrupted).
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { InputError } from "../runner/errors.ts";
+import { type PreparedRun, prepareRun } from "../runner/prepare.ts";
+import { executeRun } from "../runner/run.ts";
+import { configCommand } from "../config/mod.ts";
+import { approver, precheckApprovals, readStdinLine } from "./approve.ts";
+import { formatPlanMermaid, formatPlanText, planOf } from "./plan.ts";
+import { RunView } from "./view.ts";
+import { reportCommand } from "./report.ts";
+
+/** Exit codes. */
+export const EXIT = { ok: 0, failed: 1, input: 2, interrupted: 130 } as const;
+
+/** Where the CLI writes, and what it knows of its terminal (tests pass their own). */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly tty: boolean;
+  readonly colour: boolean;
+  readonly signal?: AbortSignal;
+}
+
+const USAGE = `usage:
+  deno task deploy <environment> <version> [--sandbox] [--dry-run] [--confirm <phrase>]
+                   [--scenario <name>] [--runs-dir <dir>] [--concurrency <n>] [--json]
+  deno task run <pipeline.ts> <environment> [<version>] [same flags as deploy]
+  deno task plan <environment> <version> [--pipeline <file>] [--format text|json|mermaid]
+  deno task report <run-id|run-dir> [--runs-dir <dir>] [--json]
+  deno task config validate [<environment>] | diff <a> <b>`;
+
+const RUN_FLAGS = {
+  sandbox: { type: "boolean" },
+  "dry-run": { type: "boolean" },
+  confirm: { type: "string" },
+  scenario: { type: "string" },
+  "runs-dir": { type: "string" },
+  concurrency: { type: "string" },
+  json: { type: "boolean" },
+  option: { type: "string", multiple: true },
+  "environments-dir": { type: "string" },
+  "isolate-stages": { type: "boolean" },
+  "skip-type-check": { type: "boolean" },
+  pipeline: { type: "string" },
+  format: { type: "string" },
+} as const;
+
+function parse(args: string[]) {
+  try {
+    return parseArgs({ args, options: RUN_FLAGS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new InputError(`${(err as Error).message}\n${USAGE}`);
+  }
+}
+
+function options(list: readonly string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list ?? []) {
+    const eq = item.indexOf("=");
+    if (eq <= 0) throw new InputError(`--option takes key=value, got "${item}"`);
+    out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return out;
+}
+
+function concurrency(text: string | undefined): number {
+  if (text === undefined) return 4;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    throw new InputError(`--concurrency takes a whole number from 1 to 256, got "${text}"`);
+  }
+  return n;
+}
+
+async function runPipeline(
+  file: string,
+  positionals: string[],
+  values: ReturnType<typeof parse>["values"],
+  io: CliIo,
+): Promise<number> {
+  const [environment, version, ...extra] = positionals;
+  if (!environment || extra.length > 0) throw new InputError(USAGE);
+  const prepared = await prepareRun({
+    pipelineFile: file,
+    environment,
+    version,
+    options: options(values.option),
+    ...(values["environments-dir"] ? { environmentsDir: values["environments-dir"] } : {}),
+    ...(values["skip-type-check"] ? { skipTypeCheck: true } : {}),
+  });
+  const dryRun = values["dry-run"] ?? false;
+  const user = Deno.env.get("USER") ?? "unknown";
+  const source = {
+    confirm: values.confirm,
+    interactive: io.tty,
+    user,
+    readLine: readStdinLine,
+    write: io.stdout,
+  };
+  if (!dryRun) precheckApprovals(prepared.approvals, source);
+  const n = concurrency(values.concurrency);
+
+  const view = new RunView({ write: io.stdout }, {
+    tty: io.tty,
+    colour: io.colour,
+    json: values.json ?? false,
+  });
+  view.line(
+    `${prepared.definition.name} → ${prepared.env.name}${
+      prepared.version ? ` @ ${prepared.version.tag}` : ""
+    }${dryRun ? " (dry run)" : ""}`,
+  );
+  const outcome = await executeRun(prepared, {
+    ...(values["runs-dir"] ? { runsDir: values["runs-dir"] } : {}),
+    concurrency: n,
+    dryRun,
+    approve: approver(source),
+    ...(io.signal ? { signal: io.signal } : {}),
+    ...(values["isolate-stages"] ? { isolateStages: true } : {}),
+    onChange: (r, running) => view.stage(r, running),
+  });
+  view.close();
+  const r = outcome.report;
+  view.line(`${r.status}${r.error ? `: ${r.error}` : ""}`);
+  io.stdout(`report: ${outcome.reportPath}\n`);
+  return r.status === "succeeded"
+    ? EXIT.ok
+    : r.status === "interrupted"
+    ? EXIT.interrupted
+    : EXIT.failed;
+}
+
+async function plan(
+  positionals: string[],
+  values: ReturnType<typeof parse>["values"],
+  io: CliIo,
+): Promise<number> {
+  const [environment, version, ...extra] = positionals;
+  const format = values.format ?? "text";
+  if (!environment || extra.length > 0 || !["text", "json", "mermaid"].includes(format)) {
+    throw new InputError(USAGE);
+  }
+  const prepared: PreparedRun = await prepareRun({
+    pipelineFile: values.pipeline ?? "pipelines/deploy.ts",
+    environment,
+    version,
+    options: options(values.option),
+    ...(values["environments-dir"] ? { environmentsDir: values["environments-dir"] } : {}),
+    ...(values["skip-type-check"] ? { skipTypeCheck: true } : {}),
+  });
+  const p = planOf(prepared);
+  io.stdout(
+    (format === "json"
+      ? JSON.stringify(p, null, 2)
+      : format === "mermaid"
+      ? formatPlanMermaid(p)
+      : formatPlanText(p)) + "\n",
+  );
+  return EXIT.ok;
+}
+
+/**
+ * Runs a CLI command.
+ *
+ * @param args The arguments after `deno run ... main.ts`.
+ * @param io Where to write and what the terminal is.
+ * @returns The exit code.
+ */
+export async function main(args: string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    switch (command) {
+      case "deploy": {
+        const { positionals, values } = parse(rest);
+        return await runPipeline(values.pipeline ?? "pipelines/deploy.ts", positionals, values, io);
+      }
+      case "rollback": {
+        const { positionals, values } = parse(rest);
+        return await runPipeline("pipelines/rollback.ts", positionals, values, io);
+      }
+      case "run": {
+        const { positionals, values } = parse(rest);
+        const [file, ...others] = positionals;
+        if (!file) throw new InputError(USAGE);
+        return await runPipeline(file, others, values, io);
+      }
+      case "plan": {
+        const { positionals, values } = parse(rest);
+        return await plan(positionals, values, io);
+      }
+      case "report":
+        return await reportCommand(rest, io);
+      case "config":
+        return await configCommand(rest, { stdout: io.stdout, stderr: io.stderr });
+      default:
+        io.stderr(`${command ? `unknown command "${command}"\n` : ""}${USAGE}\n`);
+        return EXIT.input;
+    }
+  } catch (err) {
+    if (err instanceof InputError) {
+      io.stderr(`error: ${err.message}\n`);
+      return EXIT.input;
+    }
+    throw err;
+  }
+}
+
+if (import.meta.main) {
+  const encoder = new TextEncoder();
+  const writeAll = (file: typeof Deno.stdout, text: string) => {
+    const bytes = encoder.encode(text);
+    for (let off = 0; off < bytes.length;) off += file.writeSync(bytes.subarray(off));
+  };
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = () => {
+    if (++signals > 1) Deno.exit(EXIT.interrupted);
+    console.error(
+      "\ninterrupted: stopping running stages and running the failure path (again to force)",
+    );
+    controller.abort();
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  const tty = Deno.stdout.isTerminal();
+  const code = await main(Deno.args, {
+    stdout: (t) => writeAll(Deno.stdout, t),
+    stderr: (t) => writeAll(Deno.stderr, t),
+    tty: tty && Deno.stdin.isTerminal(),
+    colour: tty && !Deno.env.get("NO_COLOR"),
+    signal: controller.signal,
+  });
+  Deno.exit(code);
+}

@@ -1,0 +1,93 @@
+/**
+ * `deno task report <run-id|run-dir>`: validates a run's report against its schema,
+ * verifies the journal's hash chain against the digest the report recorded, and
+ * prints a summary (or the report with `--json`).
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { formatDuration } from "../dsl/duration.ts";
+import { verifyJournal } from "../journal/journal.ts";
+import { reportSchema } from "../report/schema.ts";
+import { InputError } from "../runner/errors.ts";
+
+/** Where the report command writes. */
+export interface ReportIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+/**
+ * Runs `report`.
+ *
+ * @returns 0 when the report is valid and its journal verifies; 1 when not.
+ * @throws {InputError} On bad usage or an unknown run.
+ */
+export async function reportCommand(args: string[], io: ReportIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: { "runs-dir": { type: "string" }, json: { type: "boolean" } },
+      allowPositionals: true,
+    });
+  } catch (err) {
+    throw new InputError((err as Error).message);
+  }
+  const [which] = parsed.positionals;
+  if (!which || parsed.positionals.length > 1) {
+    throw new InputError("usage: deno task report <run-id|run-dir> [--runs-dir <dir>] [--json]");
+  }
+  const runsDir = parsed.values["runs-dir"] ?? ".tracktion/runs";
+  const candidates = [which, `${runsDir}/${which}`];
+  let dir: string | undefined;
+  for (const c of candidates) {
+    try {
+      if ((await Deno.stat(`${c}/report.json`)).isFile) dir = c;
+    } catch { /* try the next */ }
+    if (dir) break;
+  }
+  if (!dir) throw new InputError(`No run "${which}": no report.json in ${candidates.join(" or ")}`);
+  const raw = JSON.parse(await Deno.readTextFile(`${dir}/report.json`));
+  const checked = reportSchema.safeParse(raw);
+  if (!checked.success) {
+    io.stderr(`report ${dir}/report.json does not match the schema:\n`);
+    for (const issue of checked.error.issues) {
+      io.stderr(`  ${issue.path.join(".")}: ${issue.message}\n`);
+    }
+    return 1;
+  }
+  const report = checked.data;
+  const chain = await verifyJournal(`${dir}/${report.events.file}`, {
+    digest: report.events.digest,
+  });
+  if (parsed.values.json) {
+    io.stdout(JSON.stringify({ report, journal: chain }, null, 2) + "\n");
+    return chain.ok ? 0 : 1;
+  }
+  io.stdout(
+    `${report.runId}: ${report.pipeline.name} → ${report.environment}${
+      report.version ? ` @ ${report.version}` : ""
+    } ${report.status}${report.dryRun ? " (dry run)" : ""} in ${
+      formatDuration(report.durationMs)
+    }\n` +
+      `by ${report.who.user}@${report.who.host} at ${report.startedAt}, commit ${
+        report.git.commit ?? "unknown"
+      }${report.git.dirty ? " (dirty tree)" : ""}\n`,
+  );
+  for (const s of report.stages) {
+    io.stdout(
+      `  ${s.status.padEnd(11)} ${s.id}${s.reason ? `: ${s.reason}` : ""}${
+        s.permissions.fullTrust ? "  [full trust]" : ""
+      }\n`,
+    );
+  }
+  if (report.rollback.performed) {
+    io.stdout(`rollback: ${report.rollback.succeeded ? "succeeded" : "FAILED"}\n`);
+  }
+  io.stdout(
+    chain.ok
+      ? `journal: ${chain.lines} events, chain verified, digest ${chain.digest}\n`
+      : `journal: BROKEN at line ${chain.brokenAt}: ${chain.reason}\n`,
+  );
+  return chain.ok ? 0 : 1;
+}

@@ -1,0 +1,121 @@
+/**
+ * What a run shows while it goes: plain lines (or JSON lines with `--json`) when not
+ * at a terminal; at a terminal, the same lines plus a live status line of the stages
+ * running. Colour only at a terminal and never with `NO_COLOR`.
+ * @module
+ */
+import { formatDuration } from "../dsl/duration.ts";
+import type { StageRecord } from "../report/schema.ts";
+
+/** Where text goes. */
+export interface Output {
+  write(text: string): void;
+}
+
+const COLOURS = { red: 31, green: 32, yellow: 33, dim: 2, cyan: 36 } as const;
+
+/** Shows stage changes. */
+export class RunView {
+  #out: Output;
+  #live: boolean;
+  #colour: boolean;
+  #json: boolean;
+  #running = new Map<string, number>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #frame = 0;
+  #statusShown = false;
+
+  /**
+   * @param out Where to write.
+   * @param options `tty`: live view; `colour`: ANSI colours; `json`: one JSON object a line.
+   */
+  constructor(out: Output, options: { tty: boolean; colour: boolean; json: boolean }) {
+    this.#out = out;
+    this.#live = options.tty && !options.json;
+    this.#colour = options.colour && !options.json;
+    this.#json = options.json;
+  }
+
+  #paint(colour: keyof typeof COLOURS, text: string): string {
+    return this.#colour ? `\x1b[${COLOURS[colour]}m${text}\x1b[0m` : text;
+  }
+
+  #clearStatus(): void {
+    if (this.#statusShown) this.#out.write("\r\x1b[K");
+    this.#statusShown = false;
+  }
+
+  #drawStatus(): void {
+    if (!this.#live || this.#running.size === 0) return;
+    const spin = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"[this.#frame++ % 10];
+    const now = performance.now();
+    const parts = [...this.#running].map(([id, t]) => `${id} ${formatDuration(now - t)}`);
+    let line = `${spin} running: ${parts.join(", ")}`;
+    const width = Deno.stdout.isTerminal() ? Deno.consoleSize().columns - 1 : 120;
+    if (line.length > width) line = line.slice(0, width - 1) + "…";
+    this.#clearStatus();
+    this.#out.write(this.#paint("cyan", line));
+    this.#statusShown = true;
+  }
+
+  /** Prints a line above the live status. */
+  line(text: string): void {
+    if (this.#json) return;
+    this.#clearStatus();
+    this.#out.write(text + "\n");
+    this.#drawStatus();
+  }
+
+  /** A stage changed state. */
+  stage(r: StageRecord, running: boolean): void {
+    if (this.#json) {
+      this.#out.write(
+        JSON.stringify({
+          type: "stage",
+          id: r.id,
+          status: running ? "running" : r.status,
+          reason: r.reason,
+        }) +
+          "\n",
+      );
+      return;
+    }
+    if (running) {
+      this.#running.set(r.id, performance.now());
+      if (!this.#live) this.line(`▶ ${r.id}`);
+      else this.#drawStatus();
+      if (this.#live && this.#timer === undefined) {
+        this.#timer = setInterval(() => this.#drawStatus(), 120);
+      }
+      return;
+    }
+    this.#running.delete(r.id);
+    const took = r.durationMs !== undefined ? ` (${formatDuration(r.durationMs)})` : "";
+    switch (r.status) {
+      case "succeeded":
+        this.line(`${this.#paint("green", "✓")} ${r.id}${took}`);
+        break;
+      case "failed":
+        this.line(`${this.#paint("red", "✗")} ${r.id}${took}: ${r.reason ?? "failed"}`);
+        break;
+      case "interrupted":
+        this.line(`${this.#paint("yellow", "■")} ${r.id}${took}: ${r.reason ?? "interrupted"}`);
+        break;
+      case "skipped":
+        this.line(this.#paint("dim", `- ${r.id}: skipped (${r.reason ?? ""})`));
+        break;
+    }
+    if (this.#running.size === 0) this.#stopTimer();
+  }
+
+  #stopTimer(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#clearStatus();
+  }
+
+  /** Stops the live status line. */
+  close(): void {
+    this.#stopTimer();
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Durations as pipelines write them: `"500ms"`, `"30s"`, `"15m"`, `"1h30m"`, `"24h"`.
+ * @module
+ */
+
+/** A duration string: one or more `<number><unit>` parts, units `ms`, `s`, `m`, `h`, `d`. */
+export type DurationString = `${number}${"ms" | "s" | "m" | "h" | "d"}${string}`;
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
+
+/**
+ * Parses a duration string (or a number of milliseconds) into milliseconds.
+ *
+ * @param value The duration, e.g. `"15m"` or `"1h30m"`, or milliseconds as a number.
+ * @returns The duration in milliseconds.
+ * @throws {SyntaxError} When the string is not a duration.
+ *
+ * @example
+ * ```ts
+ * import { parseDuration } from "./duration.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(parseDuration("1m30s"), 90_000);
+ * ```
+ */
+export function parseDuration(value: string | number): number {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value) || value < 0) {
+      throw new RangeError(`Cannot use duration ${value}: must be a finite number of ms >= 0`);
+    }
+    return value;
+  }
+  let total = 0;
+  PART.lastIndex = 0;
+  let matched = 0;
+  while (PART.lastIndex < value.length) {
+    const start = PART.lastIndex;
+    const m = PART.exec(value);
+    if (!m || m.index !== start) break;
+    total += Number(m[1]) * UNIT_MS[m[2]!]!;
+    matched = PART.lastIndex;
+  }
+  if (value.length === 0 || matched !== value.length) {
+    throw new SyntaxError(
+      `Cannot parse duration "${value}": expected e.g. "500ms", "30s", "15m", "1h30m"`,
+    );
+  }
+  return total;
+}
+
+/**
+ * Formats milliseconds for people: `90000` → `"1m30s"`.
+ *
+ * @param ms Milliseconds.
+ * @returns A short duration string.
+ *
+ * @example
+ * ```ts
+ * import { formatDuration } from "./duration.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(formatDuration(90_000), "1m30s");
+ * ```
+ */
+export function formatDuration(ms: number): string {
+  if (ms < 1_000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1_000).toFixed(ms < 10_000 ? 2 : 1).replace(/\.?0+$/, "")}s`;
+  const parts: string[] = [];
+  let rest = Math.round(ms / 1_000);
+  for (const [unit, size] of [["h", 3600], ["m", 60], ["s", 1]] as const) {
+    const n = Math.floor(rest / size);
+    rest -= n * size;
+    if (n > 0) parts.push(`${n}${unit}`);
+  }
+  return parts.join("");
+}

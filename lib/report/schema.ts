@@ -1,0 +1,157 @@
+/**
+ * The run report (`report.json`): the audit record of a run. Validated by this zod
+ * schema, which is also published as JSON Schema in `schemas/report.schema.json`.
+ * @module
+ */
+import { z } from "zod";
+
+const timestamp = z.iso.datetime({ offset: true });
+
+/** The permissions a stage's Worker was given. */
+export const grantSchema = z.object({
+  read: z.array(z.string()),
+  write: z.array(z.string()),
+  net: z.array(z.string()),
+  env: z.array(z.string()),
+  run: z.array(z.string()),
+  ffi: z.array(z.string()),
+  proxied: z.array(z.string()).describe("resources reached through the runner's main thread"),
+  fullTrust: z.boolean().describe("run or ffi granted: a subprocess escapes Deno's limits"),
+});
+
+/** A check's result with its evidence. */
+export const checkRecordSchema = z.object({
+  name: z.string(),
+  required: z.boolean(),
+  status: z.enum(["passed", "failed", "warned", "skipped"]),
+  message: z.string(),
+  evidence: z.record(z.string(), z.unknown()),
+  startedAt: timestamp,
+  durationMs: z.number().nonnegative(),
+});
+
+/** One measurement of one gate. */
+export const sampleSchema = z.object({
+  at: timestamp,
+  value: z.number().nullable().describe("null when there was no value (inconclusive or error)"),
+  verdict: z.enum(["successful", "failed", "inconclusive", "error"]),
+  detail: z.string().optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+});
+
+/** A gate with every sample measured for it and its verdict. */
+export const gateRecordSchema = z.object({
+  gate: z.string(),
+  metric: z.string(),
+  operator: z.enum(["<", "<=", ">", ">="]),
+  threshold: z.number(),
+  unit: z.string(),
+  failureLimit: z.int().nonnegative(),
+  consecutiveErrorLimit: z.int().nonnegative(),
+  inconclusivePolicy: z.enum(["fail", "ignore"]),
+  verdict: z.enum(["passed", "failed", "not_measured"]),
+  reason: z.string().optional(),
+  samples: z.array(sampleSchema),
+});
+
+/** Who approved, when and how. */
+export const approvalRecordSchema = z.object({
+  phrase: z.string(),
+  approved: z.boolean(),
+  by: z.string(),
+  at: timestamp,
+  method: z.enum(["tty", "flag", "decision", "dry-run"]),
+});
+
+/** One attempt at a stage. */
+export const attemptSchema = z.object({
+  attempt: z.int().positive(),
+  startedAt: timestamp,
+  durationMs: z.number().nonnegative(),
+  status: z.enum(["succeeded", "failed", "timed_out", "interrupted"]),
+  error: z.string().optional(),
+});
+
+/** A call a stage made through a proxied resource. */
+export const callRecordSchema = z.object({
+  resource: z.string(),
+  method: z.string(),
+  at: timestamp,
+  durationMs: z.number().nonnegative(),
+  ok: z.boolean(),
+  error: z.string().optional(),
+});
+
+/** A stage's record. */
+export const stageRecordSchema = z.object({
+  id: z.string(),
+  description: z.string().optional(),
+  kind: z.enum(["normal", "onFailure", "finally"]),
+  rollback: z.boolean(),
+  needs: z.array(z.string()),
+  status: z.enum(["succeeded", "failed", "skipped", "interrupted"]),
+  reason: z.string().optional().describe("why it was skipped, or why it failed"),
+  startedAt: timestamp.optional(),
+  finishedAt: timestamp.optional(),
+  durationMs: z.number().nonnegative().optional(),
+  attempts: z.array(attemptSchema),
+  permissions: grantSchema,
+  checks: z.array(checkRecordSchema),
+  gates: z.array(gateRecordSchema),
+  approval: approvalRecordSchema.optional(),
+  calls: z.array(callRecordSchema),
+  log: z.string().describe("the stage's log file, relative to the run folder"),
+});
+
+/** The whole report. */
+export const reportSchema = z.object({
+  schemaVersion: z.literal(1),
+  runId: z.string(),
+  pipeline: z.object({ name: z.string(), file: z.string() }),
+  environment: z.string(),
+  version: z.string().optional(),
+  dryRun: z.boolean(),
+  status: z.enum(["succeeded", "failed", "rolled_back", "interrupted"]),
+  who: z.object({ user: z.string(), host: z.string() }),
+  git: z.object({
+    commit: z.string().nullable(),
+    dirty: z.boolean(),
+    branch: z.string().nullable(),
+  }),
+  target: z.record(z.string(), z.unknown()).describe("where the run went (cluster, namespace...)"),
+  startedAt: timestamp,
+  finishedAt: timestamp,
+  durationMs: z.number().nonnegative(),
+  stages: z.array(stageRecordSchema),
+  rollback: z.object({
+    performed: z.boolean(),
+    stages: z.array(z.string()),
+    succeeded: z.boolean().nullable(),
+  }),
+  error: z.string().optional(),
+  events: z.object({
+    file: z.string(),
+    count: z.int().nonnegative(),
+    digest: z.string().regex(/^[0-9a-f]{64}$/).describe("SHA-256 of the journal's last line"),
+  }),
+});
+
+/** A run report. */
+export type Report = z.infer<typeof reportSchema>;
+/** A stage's record in the report. */
+export type StageRecord = z.infer<typeof stageRecordSchema>;
+/** A check's record. */
+export type CheckRecord = z.infer<typeof checkRecordSchema>;
+/** A gate's record. */
+export type GateRecord = z.infer<typeof gateRecordSchema>;
+/** A sample's record. */
+export type SampleRecord = z.infer<typeof sampleSchema>;
+/** An approval's record. */
+export type ApprovalRecord = z.infer<typeof approvalRecordSchema>;
+/** A proxied call's record. */
+export type CallRecord = z.infer<typeof callRecordSchema>;
+
+/** The report's JSON Schema (draft 2020-12). */
+export function reportJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(reportSchema, { target: "draft-2020-12" }) as Record<string, unknown>;
+}

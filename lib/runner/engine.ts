@@ -1,0 +1,476 @@
+/**
+ * The engine: runs a validated stage graph. Independent stages run concurrently
+ * (up to `concurrency`), each in its own permissioned Worker; a failed stage skips
+ * what needs it; `onFailure` and `finally` handlers run after; an interrupt stops
+ * running stages and takes the failure path. Everything is journalled.
+ * @module
+ */
+import { parseDuration } from "../dsl/duration.ts";
+import type { PipelineDefinition } from "../dsl/pipeline.ts";
+import type { StageSpec } from "../dsl/stage.ts";
+import type { StageFailure, Version } from "../dsl/types.ts";
+import type { Journal } from "../journal/journal.ts";
+import type { Redactor } from "../journal/redact.ts";
+import type { ApprovalRecord, GateRecord, Report, StageRecord } from "../report/schema.ts";
+import type { Dag } from "./dag.ts";
+import type { StageGrant } from "./permissions.ts";
+import type { CheckReport } from "./protocol.ts";
+import { StageRunError, WorkerPool } from "./worker_pool.ts";
+import { StageLogs } from "./stage_logs.ts";
+
+/** Methods of a resource the main thread holds (a Kubernetes client, a notifier...). */
+export type CapabilityProvider = Record<string, (...args: never[]) => unknown>;
+
+/** Measures a stage's gates over its analysis window. */
+export type GateAnalyzer = (
+  spec: StageSpec,
+  ctx: { signal: AbortSignal; log(message: string): void; journal: Journal },
+) => Promise<GateRecord[]>;
+
+/** Everything the engine needs to run a graph. */
+export interface EngineOptions {
+  readonly definition: PipelineDefinition<unknown>;
+  readonly pipelineUrl: string;
+  readonly dag: Dag;
+  readonly grants: ReadonlyMap<string, StageGrant>;
+  readonly env: unknown;
+  readonly environmentName: string;
+  readonly version: Version | undefined;
+  readonly options: Readonly<Record<string, string>>;
+  readonly concurrency: number;
+  readonly dryRun: boolean;
+  readonly capabilities: Readonly<Record<string, CapabilityProvider>>;
+  readonly approve: (stageId: string, phrase: string, message?: string) => Promise<ApprovalRecord>;
+  readonly analyze?: GateAnalyzer;
+  readonly journal: Journal;
+  readonly redactor: Redactor;
+  readonly runDir: string;
+  /** Aborted on SIGINT/SIGTERM: running stages stop and the failure path runs. */
+  readonly signal: AbortSignal;
+  /** Give every stage a fresh Worker (default: reuse Workers across equal grants). */
+  readonly isolateStages?: boolean;
+  /** Told of every stage state change (the live view). */
+  readonly onChange?: (record: StageRecord, running: boolean) => void;
+}
+
+/** What the engine returns. */
+export interface EngineResult {
+  readonly status: Report["status"];
+  readonly stages: StageRecord[];
+  readonly rollback: Report["rollback"];
+  readonly error?: string;
+}
+
+interface State {
+  readonly spec: StageSpec;
+  readonly record: StageRecord;
+  settled: boolean;
+  /** Skipped by its own `when`: dependents still run. */
+  satisfied: boolean;
+  output?: unknown;
+}
+
+const SETTLED_OK = new Set(["succeeded"]);
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+function backoffMs(spec: StageSpec, attempt: number): number {
+  const policy = spec.retry;
+  if (!policy) return 0;
+  const base = parseDuration(policy.delay ?? "1s");
+  const max = parseDuration(policy.maxDelay ?? "1m");
+  const ms = policy.backoff === "fixed" ? base : base * 2 ** (attempt - 1);
+  return Math.min(ms, max);
+}
+
+/**
+ * Runs the graph to the end (or to the end of its failure path).
+ *
+ * @param o What to run and with what.
+ * @returns Every stage's record, the final status and the rollback summary.
+ */
+export async function runGraph(o: EngineOptions): Promise<EngineResult> {
+  const logs = new StageLogs(o.runDir, o.redactor);
+  const pool = new WorkerPool(o.pipelineUrl, { reuse: !o.isolateStages });
+  const stop = new AbortController(); // stops ordinary stages (interrupt or fail-fast)
+  const onInterrupt = () => stop.abort();
+  o.signal.addEventListener("abort", onInterrupt, { once: true });
+  const states = new Map<string, State>();
+  for (const [id, spec] of o.dag.stages) {
+    states.set(id, {
+      spec,
+      settled: false,
+      satisfied: false,
+      record: {
+        id,
+        ...(spec.description ? { description: spec.description } : {}),
+        kind: spec.kind,
+        rollback: spec.rollback,
+        needs: [...spec.needs],
+        status: "skipped",
+        attempts: [],
+        permissions: {
+          ...o.grants.get(id)!,
+          proxied: [...o.grants.get(id)!.proxied],
+        } as StageRecord[
+          "permissions"
+        ],
+        checks: [],
+        gates: [],
+        calls: [],
+        log: logs.relativePath(id),
+      },
+    });
+  }
+  let firstFailure: string | undefined;
+  const changed = (s: State, running = false) => o.onChange?.(s.record, running);
+
+  const settle = async (s: State, status: StageRecord["status"], reason?: string) => {
+    s.settled = true;
+    s.record.status = status;
+    if (reason !== undefined) s.record.reason = o.redactor.redact(reason);
+    if (s.record.startedAt) {
+      s.record.finishedAt = new Date().toISOString();
+      s.record.durationMs = Date.parse(s.record.finishedAt) - Date.parse(s.record.startedAt);
+    }
+    if (status === "failed" && s.spec.kind === "normal" && firstFailure === undefined) {
+      firstFailure = s.spec.id;
+      if (o.definition.options.failFast) stop.abort();
+    }
+    await o.journal.append({
+      type: "stage.finished",
+      stage: s.spec.id,
+      status,
+      ...(reason !== undefined ? { reason } : {}),
+      ...(s.record.durationMs !== undefined ? { durationMs: s.record.durationMs } : {}),
+    });
+    await o.journal.flush();
+    changed(s);
+  };
+
+  const normalIds = [...o.dag.stages.values()].filter((s) => s.kind === "normal").map((s) => s.id);
+  const failuresIn = (ids: readonly string[]): StageFailure[] =>
+    ids.map((id) => states.get(id)!).filter((s) =>
+      s.record.status === "failed" || s.record.status === "interrupted"
+    ).map((s) => ({ stage: s.spec.id, message: s.record.reason ?? s.record.status }));
+
+  type Decision = { run: true } | { run: false; wait: true } | {
+    run: false;
+    wait: false;
+    reason: string;
+    satisfied: boolean;
+  };
+  const wait: Decision = { run: false, wait: true };
+  const skip = (reason: string, satisfied = false): Decision => ({
+    run: false,
+    wait: false,
+    reason,
+    satisfied,
+  });
+
+  const decide = (s: State): Decision => {
+    const spec = s.spec;
+    const needs = spec.needs.map((id) => states.get(id)!);
+    if (spec.kind === "normal") {
+      const blocker = needs.find((n) =>
+        n.settled && !SETTLED_OK.has(n.record.status) && !n.satisfied
+      );
+      if (blocker) {
+        return skip(
+          `needs "${blocker.spec.id}", which ${
+            blocker.record.status === "skipped" ? "was skipped" : blocker.record.status
+          }`,
+        );
+      }
+      if (o.signal.aborted) return skip("not started: the run was interrupted");
+      if (stop.signal.aborted && firstFailure) {
+        return skip(`not started: stage "${firstFailure}" failed`);
+      }
+      if (needs.some((n) => !n.settled)) return wait;
+      if (spec.when && !spec.when.condition) return skip(spec.when.reason, true);
+      return { run: true };
+    }
+    const watched = spec.watches.length > 0 ? spec.watches : normalIds;
+    if ([...watched, ...spec.needs].some((id) => !states.get(id)!.settled)) return wait;
+    if (spec.kind === "onFailure" && failuresIn(watched).length === 0 && !o.signal.aborted) {
+      return skip("no failure in the stages it watches", true);
+    }
+    if (spec.when && !spec.when.condition) return skip(spec.when.reason, true);
+    return { run: true };
+  };
+
+  const execute = async (s: State): Promise<void> => {
+    const spec = s.spec;
+    const id = spec.id;
+    const rec = s.record;
+    const grant = o.grants.get(id)!;
+    rec.startedAt = new Date().toISOString();
+    await o.journal.append({ type: "stage.started", stage: id });
+    await o.journal.flush();
+    changed(s, true);
+    const log = (level: "info" | "warn", message: string) => logs.write(id, level, message);
+    const signal = spec.kind === "normal" ? stop.signal : new AbortController().signal;
+
+    if (spec.approval) {
+      let approval: ApprovalRecord;
+      if (o.dryRun) {
+        approval = {
+          phrase: spec.approval.phrase,
+          approved: true,
+          by: "dry-run",
+          at: new Date().toISOString(),
+          method: "dry-run",
+        };
+      } else {
+        try {
+          approval = await o.approve(id, spec.approval.phrase, spec.approval.message);
+        } catch (err) {
+          return settle(s, "failed", `approval failed: ${(err as Error).message}`);
+        }
+      }
+      rec.approval = approval;
+      await o.journal.append({ type: "approval", stage: id, ...approval });
+      if (!approval.approved) return settle(s, "failed", "approval refused");
+    }
+
+    const needsWorker = spec.run !== undefined || spec.checks.length > 0;
+    const attempts = spec.retry?.attempts ?? 1;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const startedAt = new Date().toISOString();
+      const t0 = performance.now();
+      try {
+        if (needsWorker) {
+          s.output = await pool.run(grant, {
+            type: "run",
+            stageId: id,
+            pipeline: o.definition.name,
+            environmentName: o.environmentName,
+            env: o.env,
+            version: o.version,
+            options: o.options,
+            dryRun: o.dryRun,
+            attempt,
+            outputs: Object.fromEntries(spec.needs.map((n) => [n, states.get(n)!.output])),
+            failures: failuresIn(spec.watches.length > 0 ? spec.watches : normalIds),
+          }, {
+            log,
+            check: (report: CheckReport) => {
+              rec.checks.push({
+                name: report.name,
+                required: report.required,
+                status: report.outcome.skipped
+                  ? "skipped"
+                  : report.outcome.ok
+                  ? "passed"
+                  : report.required
+                  ? "failed"
+                  : "warned",
+                message: o.redactor.redact(report.outcome.message),
+                evidence: o.redactor.redactValue({ ...(report.outcome.evidence ?? {}) }),
+                startedAt: report.startedAt,
+                durationMs: report.durationMs,
+              });
+              log(
+                report.outcome.ok ? "info" : "warn",
+                `check ${report.name}: ${report.outcome.message}`,
+              );
+            },
+            call: async (resource, method, args) => {
+              if (!grant.proxied.includes(resource)) {
+                throw new Error(
+                  `stage "${id}" used resource "${resource}", which it did not declare (add .uses("${resource}"))`,
+                );
+              }
+              const provider = o.capabilities[resource];
+              const fn = provider?.[method];
+              if (typeof fn !== "function") {
+                throw new Error(`resource "${resource}" has no operation "${method}"`);
+              }
+              const at = new Date().toISOString();
+              const c0 = performance.now();
+              try {
+                const value = await (fn as (...a: unknown[]) => unknown).apply(provider, [...args]);
+                rec.calls.push({
+                  resource,
+                  method,
+                  at,
+                  durationMs: performance.now() - c0,
+                  ok: true,
+                });
+                return value;
+              } catch (err) {
+                const error = o.redactor.redact((err as Error).message);
+                rec.calls.push({
+                  resource,
+                  method,
+                  at,
+                  durationMs: performance.now() - c0,
+                  ok: false,
+                  error,
+                });
+                throw new Error(error);
+              }
+            },
+          }, {
+            signal,
+            ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}),
+          });
+        }
+        rec.attempts.push({
+          attempt,
+          startedAt,
+          durationMs: performance.now() - t0,
+          status: "succeeded",
+        });
+        break;
+      } catch (err) {
+        const e = err instanceof StageRunError ? err : new StageRunError(String(err), "error");
+        const message = o.redactor.redact(e.message);
+        rec.attempts.push({
+          attempt,
+          startedAt,
+          durationMs: performance.now() - t0,
+          status: e.kind === "timeout"
+            ? "timed_out"
+            : e.kind === "interrupted"
+            ? "interrupted"
+            : "failed",
+          error: message,
+        });
+        log("warn", `attempt ${attempt} failed: ${message}`);
+        await o.journal.append({ type: "stage.attempt", stage: id, attempt, error: message });
+        if (e.kind === "interrupted") {
+          const why = o.signal.aborted ? "interrupted" : `stopped: stage "${firstFailure}" failed`;
+          return settle(s, "interrupted", why);
+        }
+        // A denied permission or a failed check is not transient: no retry.
+        if (attempt >= attempts || e.kind === "denied" || e.kind === "check") {
+          return settle(s, "failed", message);
+        }
+        const delay = backoffMs(spec, attempt);
+        log("info", `retrying in ${delay} ms (attempt ${attempt + 1} of ${attempts})`);
+        await sleep(delay, signal);
+        if (signal.aborted) return settle(s, "interrupted", "interrupted while waiting to retry");
+      }
+    }
+
+    if (spec.gates.length > 0) {
+      if (o.dryRun) {
+        rec.gates = spec.gates.map((g) => ({
+          gate: g.gate.source,
+          metric: g.gate.metric,
+          operator: g.gate.operator,
+          threshold: g.gate.threshold,
+          unit: g.gate.unit,
+          failureLimit: g.failureLimit,
+          consecutiveErrorLimit: g.consecutiveErrorLimit,
+          inconclusivePolicy: g.inconclusive ?? "fail",
+          verdict: "not_measured",
+          reason: "dry run",
+          samples: [],
+        }));
+      } else if (!o.analyze) {
+        rec.gates = spec.gates.map((g) => ({
+          gate: g.gate.source,
+          metric: g.gate.metric,
+          operator: g.gate.operator,
+          threshold: g.gate.threshold,
+          unit: g.gate.unit,
+          failureLimit: g.failureLimit,
+          consecutiveErrorLimit: g.consecutiveErrorLimit,
+          inconclusivePolicy: g.inconclusive ?? "fail",
+          verdict: "failed",
+          reason: "no metrics source is configured: gates fail closed",
+          samples: [],
+        }));
+        return settle(s, "failed", "gates could not be measured: no metrics source is configured");
+      } else {
+        rec.gates = await o.analyze(spec, {
+          signal,
+          log: (m) => log("info", m),
+          journal: o.journal,
+        });
+        const failed = rec.gates.filter((g) => g.verdict !== "passed");
+        if (signal.aborted) return settle(s, "interrupted", "interrupted during analysis");
+        if (failed.length > 0) {
+          return settle(
+            s,
+            "failed",
+            failed.map((g) => `${g.gate}: ${g.reason ?? g.verdict}`).join("; "),
+          );
+        }
+      }
+    }
+    return settle(s, "succeeded");
+  };
+
+  const pending = new Set(states.keys());
+  const running = new Map<string, Promise<void>>();
+  try {
+    while (pending.size > 0 || running.size > 0) {
+      let progressed = false;
+      for (const id of [...pending]) {
+        if (running.size >= o.concurrency) break;
+        const s = states.get(id)!;
+        const d = decide(s);
+        if (!d.run && d.wait) continue;
+        pending.delete(id);
+        progressed = true;
+        if (!d.run) {
+          s.satisfied = d.satisfied;
+          await settle(s, "skipped", d.reason);
+          continue;
+        }
+        const p = execute(s).catch(async (err) => {
+          if (!s.settled) await settle(s, "failed", `runner error: ${(err as Error).message}`);
+        }).finally(() => running.delete(id));
+        running.set(id, p);
+      }
+      if (running.size > 0 && (!progressed || running.size >= o.concurrency)) {
+        await Promise.race(running.values());
+      } else if (running.size === 0 && !progressed) {
+        for (const id of pending) {
+          await settle(states.get(id)!, "skipped", "not started: its prerequisites never settled");
+        }
+        pending.clear();
+      }
+    }
+  } finally {
+    o.signal.removeEventListener("abort", onInterrupt);
+    pool.close();
+    await logs.close();
+  }
+
+  const records = [...states.values()].map((s) => s.record);
+  const rollbacks = records.filter((r) => r.rollback && r.status !== "skipped");
+  const anyFailed = records.some((r) => r.status === "failed" || r.status === "interrupted");
+  const rollbackOk = rollbacks.length > 0 && rollbacks.every((r) => r.status === "succeeded");
+  const status: Report["status"] = o.signal.aborted
+    ? "interrupted"
+    : !anyFailed
+    ? "succeeded"
+    : rollbackOk
+    ? "rolled_back"
+    : "failed";
+  const failed = records.find((r) => r.status === "failed");
+  return {
+    status,
+    stages: records,
+    rollback: {
+      performed: rollbacks.length > 0,
+      stages: rollbacks.map((r) => r.id),
+      succeeded: rollbacks.length > 0 ? rollbackOk : null,
+    },
+    ...(failed ? { error: `stage "${failed.id}" failed: ${failed.reason ?? ""}` } : {}),
+  };
+}

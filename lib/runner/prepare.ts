@@ -1,0 +1,176 @@
+/**
+ * Everything that happens before a run may change anything: type-check the pipeline,
+ * load and validate the environment, build and validate the graph, resolve each
+ * stage's permissions, and check that approvals can be given. Any problem here is an
+ * {@linkcode InputError} (exit 2) and nothing has been touched.
+ * @module
+ */
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { PipelineDefinition } from "../dsl/pipeline.ts";
+import type { Stage } from "../dsl/stage.ts";
+import type { Version } from "../dsl/types.ts";
+import {
+  ConfigError,
+  type Environment,
+  loadEnvironment,
+  resourcePermissions,
+  secretRefs,
+} from "../config/mod.ts";
+import { Redactor } from "../journal/redact.ts";
+import { buildDag, type Dag, DagError } from "./dag.ts";
+import { InputError } from "./errors.ts";
+import { type StageGrant, stageGrant } from "./permissions.ts";
+import { typeCheck } from "./typecheck.ts";
+import { versionArgument } from "./version.ts";
+
+/** What to prepare. */
+export interface PrepareOptions {
+  /** The pipeline file. */
+  readonly pipelineFile: string;
+  /** The environment's name (a file in `environmentsDir`). */
+  readonly environment: string;
+  /** The version argument, if any. */
+  readonly version?: string | undefined;
+  /** Extra options handed to the pipeline. */
+  readonly options?: Readonly<Record<string, string>>;
+  /** Where environment files are (default `environments`). */
+  readonly environmentsDir?: string;
+  /** Skip `deno check` (the caller already checked). */
+  readonly skipTypeCheck?: boolean;
+  /** Reads environment variables for secret references (default `Deno.env.get`). */
+  readonly readEnv?: (name: string) => string | undefined;
+}
+
+/** A prepared run: everything validated, nothing changed. */
+export interface PreparedRun {
+  readonly pipelineFile: string;
+  readonly pipelineUrl: string;
+  readonly definition: PipelineDefinition<unknown>;
+  readonly env: Environment;
+  readonly version: Version | undefined;
+  readonly options: Readonly<Record<string, string>>;
+  readonly stages: readonly Stage<unknown>[];
+  readonly dag: Dag;
+  readonly grants: ReadonlyMap<string, StageGrant>;
+  readonly redactor: Redactor;
+  /** Stages that will ask for approval, with their phrases. */
+  readonly approvals: readonly { stage: string; phrase: string }[];
+  /** Secret references set to no value here (stages using them will fail). */
+  readonly unresolvedSecrets: readonly string[];
+}
+
+function isDefinition(value: unknown): value is PipelineDefinition<unknown> {
+  return typeof value === "object" && value !== null &&
+    typeof (value as { name?: unknown }).name === "string" &&
+    typeof (value as { build?: unknown }).build === "function";
+}
+
+/**
+ * Validates a run without side effects.
+ *
+ * @param o What to prepare.
+ * @returns The prepared run.
+ * @throws {InputError} With a message naming the file and line, the field, or the stages.
+ */
+export async function prepareRun(o: PrepareOptions): Promise<PreparedRun> {
+  const pipelineFile = resolve(o.pipelineFile);
+  try {
+    await Deno.stat(pipelineFile);
+  } catch {
+    throw new InputError(`Cannot find pipeline file ${o.pipelineFile}`);
+  }
+  if (!o.skipTypeCheck) {
+    const problems = await typeCheck(pipelineFile);
+    if (problems.length > 0) {
+      throw new InputError(
+        `Pipeline ${o.pipelineFile} does not type-check:\n` +
+          problems.map((p) => `  ${p.file}:${p.line}:${p.column}: ${p.message} (${p.code})`).join(
+            "\n",
+          ),
+      );
+    }
+  }
+
+  let env: Environment;
+  try {
+    env = await loadEnvironment(o.environment, o.environmentsDir ? { dir: o.environmentsDir } : {});
+  } catch (err) {
+    if (err instanceof ConfigError) throw new InputError(err.message, { cause: err });
+    throw err;
+  }
+
+  const pipelineUrl = pathToFileURL(pipelineFile).href;
+  const mod = await import(pipelineUrl);
+  const definition: unknown = mod.default;
+  if (!isDefinition(definition)) {
+    throw new InputError(
+      `Pipeline ${o.pipelineFile} has no default export made by pipeline(name, build)`,
+    );
+  }
+  let version: Version | undefined;
+  if (o.version !== undefined) version = versionArgument(o.version);
+  else if (definition.options.requiresVersion) {
+    throw new InputError(`Pipeline "${definition.name}" needs a version, e.g. v1.2.4`);
+  }
+
+  const options = o.options ?? {};
+  let stages: readonly Stage<unknown>[];
+  try {
+    stages = definition.build({ env, version, options });
+  } catch (err) {
+    throw new InputError(
+      `Pipeline "${definition.name}" could not be built for ${o.environment}: ${
+        (err as Error).message
+      }`,
+      { cause: err },
+    );
+  }
+  let dag: Dag;
+  try {
+    dag = buildDag(stages.map((s) => s.spec));
+  } catch (err) {
+    if (err instanceof DagError) throw new InputError(err.message, { cause: err });
+    throw err;
+  }
+
+  const grants = new Map<string, StageGrant>();
+  for (const s of stages) {
+    try {
+      grants.set(s.id, stageGrant(s.spec, (r) => resourcePermissions(env, r)));
+    } catch (err) {
+      throw new InputError(`Stage "${s.id}": ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  // Every secret value this process can see is registered for redaction. Those held
+  // in Kubernetes are registered by the capability that reads them.
+  const redactor = new Redactor();
+  const unresolvedSecrets: string[] = [];
+  const readEnv = o.readEnv ?? ((name: string) => Deno.env.get(name));
+  for (const { path, ref } of secretRefs(env)) {
+    if (!("from_env" in ref)) continue;
+    const value = readEnv(ref.from_env);
+    if (value === undefined || value === "") unresolvedSecrets.push(`${path} (${ref.from_env})`);
+    else if (value.length >= 4) redactor.add(value);
+  }
+
+  const approvals = stages
+    .filter((s) => s.spec.approval && (s.spec.when?.condition ?? true))
+    .map((s) => ({ stage: s.id, phrase: s.spec.approval!.phrase }));
+
+  return {
+    pipelineFile,
+    pipelineUrl,
+    definition,
+    env,
+    version,
+    options,
+    stages,
+    dag,
+    grants,
+    redactor,
+    approvals,
+    unresolvedSecrets,
+  };
+}

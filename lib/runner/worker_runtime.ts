@@ -1,0 +1,173 @@
+/**
+ * The code that runs inside a stage's Worker: it evaluates the (pure) pipeline
+ * definition, finds its stage, runs the stage's checks and work, and talks to the
+ * main thread only through messages.
+ * @module
+ */
+import type { PipelineDefinition } from "../dsl/pipeline.ts";
+import type { StageSpec } from "../dsl/stage.ts";
+import type { CheckOutcome, StageContext } from "../dsl/types.ts";
+import { explainDenied } from "./permissions.ts";
+import type { CheckReport, HostMessage, RunRequest, WorkerMessage } from "./protocol.ts";
+
+interface WorkerScope {
+  onmessage: ((e: MessageEvent<HostMessage>) => void) | null;
+  postMessage(message: WorkerMessage): void;
+}
+
+function describeError(stageId: string, err: unknown): WorkerMessage {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const denied = explainDenied(stageId, e.message);
+  return {
+    type: "error",
+    name: denied ? "PermissionDenied" : e.name,
+    message: denied ?? e.message,
+    denied: denied !== undefined,
+  };
+}
+
+async function runCheck(
+  check: StageSpec["checks"][number],
+  ctx: StageContext,
+): Promise<CheckReport> {
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  let outcome: CheckOutcome;
+  try {
+    outcome = await check.run(ctx);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    outcome = { ok: false, message: explainDenied(ctx.stageId, message) ?? message };
+  }
+  return {
+    name: check.name,
+    required: check.required ?? true,
+    outcome,
+    startedAt,
+    durationMs: performance.now() - t0,
+  };
+}
+
+/**
+ * Serves stage runs for a pipeline definition. Called by the Worker's entry module.
+ *
+ * @param definition The pipeline file's default export.
+ */
+export function serveStages(definition: PipelineDefinition<unknown>): void {
+  const scope = globalThis as unknown as WorkerScope;
+  const calls = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  let nextCall = 1;
+  let cache: { key: string; stages: Map<string, StageSpec> } | undefined;
+  let abort = new AbortController();
+  const post = (m: WorkerMessage) => scope.postMessage(m);
+
+  const stagesFor = (req: RunRequest): Map<string, StageSpec> => {
+    const key = JSON.stringify([req.environmentName, req.version, req.options]);
+    if (cache?.key !== key) {
+      const built = definition.build({
+        env: req.env,
+        version: req.version,
+        options: req.options,
+      });
+      cache = { key, stages: new Map(built.map((s) => [s.id, s.spec])) };
+    }
+    return cache.stages;
+  };
+
+  const run = async (req: RunRequest) => {
+    abort = new AbortController();
+    const spec = stagesFor(req).get(req.stageId);
+    if (!spec) {
+      post({
+        type: "error",
+        name: "Error",
+        message: `stage "${req.stageId}" is not defined when the pipeline is built again`,
+        denied: false,
+      });
+      return;
+    }
+    const ctx: StageContext = {
+      stageId: req.stageId,
+      pipeline: req.pipeline,
+      environment: req.environmentName,
+      version: req.version,
+      dryRun: req.dryRun,
+      attempt: req.attempt,
+      signal: abort.signal,
+      failures: req.failures,
+      log: (message) => post({ type: "log", level: "info", message: String(message) }),
+      warn: (message) => post({ type: "log", level: "warn", message: String(message) }),
+      output: <T>(stage: { readonly id: string }): T => {
+        if (!spec.needs.includes(stage.id)) {
+          throw new ReferenceError(
+            `stage "${req.stageId}" read the output of "${stage.id}", which it does not need`,
+          );
+        }
+        return req.outputs[stage.id] as T;
+      },
+      use: <T extends object>(resource: string): T =>
+        new Proxy({}, {
+          get: (_t, method) => {
+            if (typeof method !== "string" || method === "then") return undefined;
+            return (...args: unknown[]) =>
+              new Promise((resolve, reject) => {
+                const id = nextCall++;
+                calls.set(id, { resolve, reject });
+                post({ type: "call", id, resource, method, args });
+              });
+          },
+        }) as T,
+    };
+    try {
+      if (spec.checks.length > 0) {
+        const reports = await Promise.all(spec.checks.map((c) => runCheck(c, ctx)));
+        for (const report of reports) post({ type: "check", report });
+        const failed = reports.filter((r) => r.required && !r.outcome.ok && !r.outcome.skipped);
+        if (failed.length > 0) {
+          post({
+            type: "error",
+            name: "CheckFailed",
+            message: `required check${failed.length > 1 ? "s" : ""} failed: ${
+              failed.map((r) => `${r.name} (${r.outcome.message})`).join("; ")
+            }`,
+            denied: false,
+          });
+          return;
+        }
+      }
+      const output = spec.run ? await spec.run(ctx) : undefined;
+      try {
+        post({ type: "done", output });
+      } catch {
+        post({
+          type: "error",
+          name: "DataCloneError",
+          message:
+            `stage "${req.stageId}" returned an output that cannot be copied to other stages`,
+          denied: false,
+        });
+      }
+    } catch (err) {
+      post(describeError(req.stageId, err));
+    }
+  };
+
+  scope.onmessage = (e) => {
+    const msg = e.data;
+    switch (msg.type) {
+      case "run":
+        void run(msg);
+        break;
+      case "callResult": {
+        const pending = calls.get(msg.id);
+        calls.delete(msg.id);
+        if (msg.ok) pending?.resolve(msg.value);
+        else pending?.reject(new Error(msg.error));
+        break;
+      }
+      case "abort":
+        abort.abort(new DOMException(msg.reason, "AbortError"));
+        break;
+    }
+  };
+}
