@@ -1,0 +1,23 @@
+/**
+ * Release management: semantic versions, release notes from conventional commits,
+ * CHANGELOG.md, annotated tags, GitHub releases, and a GitHub Deployments reporter
+ * for the deploy pipeline.
+ *
+ * ```ts
+ * import { bumpVersion, formatVersion, parseVersion } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatVersion(bumpVersion(parseVersion("v1.2.4"), "patch")), "v1.2.5");
+ * ```
+ *
+ * @module
+ */
+export * from "./semver.ts";
+export * from "./errors.ts";
+export * from "./conventional.ts";
+export * from "./notes.ts";
+export * from "./github_remote.ts";
+export * from "./github_client.ts";
+export * from "./github_release.ts";
+export * from "./github_deployments.ts";
+export * from "./release.ts";
