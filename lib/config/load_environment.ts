@@ -65,7 +65,14 @@ export function parseEnvironment(source: string, options: ParseEnvironmentOption
   if (doc.contents === null) {
     throw new ConfigError([at("", 1, 1, "the file is empty: expected a mapping")]);
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // The yaml package refuses alias "bombs" (exponential expansion) here.
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError([at("", 1, 1, `invalid YAML: ${reason}`)]);
+  }
   const result = environmentSchema.safeParse(raw);
   const problems: Problem[] = [];
   for (const issue of result.success ? [] : result.error.issues) {

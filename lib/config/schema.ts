@@ -46,7 +46,8 @@ const resources = mapping({ limits: resourceSpec, requests: resourceSpec }).supe
 const connectionPool = mapping({ min_size: integer(0), max_size: integer(1) }).superRefine(
   (value, ctx) => {
     const { min_size: min, max_size: max } = value;
-    if (Number.isInteger(min) && Number.isInteger(max) && max < min) {
+    const valid = Number.isInteger(min) && Number.isInteger(max) && min >= 0 && max >= 1;
+    if (valid && max < min) {
       ctx.addIssue({
         code: "custom",
         path: ["max_size"],
@@ -80,7 +81,7 @@ const replicas = z.record(
  */
 export const environmentSchema = mapping({
   environment: mapping({
-    name: dnsLabel("an environment name"),
+    name: pattern(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment name like "staging"'),
     cluster: text("a cluster name"),
     namespace: dnsLabel("a Kubernetes namespace"),
   }),
