@@ -100,8 +100,12 @@ export function describeGitHubError(error: unknown, action: string): GitHubFailu
   const e = (typeof error === "object" && error !== null ? error : {}) as ErrorLike;
   const status = typeof e.status === "number" ? e.status : undefined;
   if (e.response === undefined || status === undefined) {
-    const cause = e.cause instanceof Error ? e.cause.message : undefined;
-    const detail = cause ?? (typeof e.message === "string" ? e.message : String(error));
+    // Octokit puts the most specific cause of a failed fetch in its message.
+    const detail = typeof e.message === "string" && e.message !== ""
+      ? e.message
+      : e.cause instanceof Error
+      ? e.cause.message
+      : String(error);
     return {
       kind: "network",
       message: `Cannot ${action}: GitHub is unreachable (${detail})`,
