@@ -7,7 +7,7 @@ import { ConfigError } from "./config_error.ts";
 import { diffEnvironments } from "./diff_environments.ts";
 import { isDuration } from "./duration.ts";
 import { displayPath, listEnvironments, loadEnvironment } from "./load_environment.ts";
-import type { Environment } from "./schema.ts";
+import type { Environment } from "./types.ts";
 import { describeSecretRef, isSecretRef } from "./secret_ref.ts";
 
 /** Where {@linkcode configCommand} writes. */

@@ -3,7 +3,7 @@
  * @module
  */
 import { isDuration } from "./duration.ts";
-import type { Environment } from "./schema.ts";
+import type { Environment } from "./types.ts";
 import { isSecretRef } from "./secret_ref.ts";
 
 /** One leaf that differs between two environments. */
@@ -41,7 +41,7 @@ function sameLeaf(a: unknown, b: unknown): boolean {
  * @example
  * ```ts
  * import { diffEnvironments } from "./diff_environments.ts";
- * import type { Environment } from "./schema.ts";
+ * import type { Environment } from "./types.ts";
  * import assert from "node:assert/strict";
  * const a = { name: "a", file: "a.yml", redis: { port: 1, ssl: false } } as unknown as Environment;
  * const b = { name: "b", file: "b.yml", redis: { port: 1, ssl: true } } as unknown as Environment;

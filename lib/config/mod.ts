@@ -15,6 +15,7 @@ export * from "./config_error.ts";
 export * from "./duration.ts";
 export * from "./quantity.ts";
 export * from "./secret_ref.ts";
+export * from "./types.ts";
 export * from "./schema.ts";
 export * from "./load_environment.ts";
 export * from "./secrets.ts";

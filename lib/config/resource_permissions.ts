@@ -2,7 +2,7 @@
  * The Deno permissions a stage gets for each resource it declares with `uses(...)`.
  * @module
  */
-import type { Environment } from "./schema.ts";
+import type { Environment } from "./types.ts";
 import { secretRefs } from "./secrets.ts";
 
 /** The permissions a stage's Worker needs for one resource. */

@@ -20,6 +20,9 @@ import {
   text,
 } from "./_schema_parts.ts";
 import { parseQuantity } from "./quantity.ts";
+import type { EnvironmentConfig } from "./types.ts";
+
+export type { Environment, EnvironmentConfig } from "./types.ts";
 
 /** Every check runs even when a sibling field failed, so all problems are reported at once. */
 const ALWAYS = { when: () => true };
@@ -66,20 +69,7 @@ const replicas = z.record(
   error: "expected at least one service",
 });
 
-/**
- * The zod schema of an environment file. Strict: unknown keys are errors. Durations
- * parse to {@linkcode Duration}s, secrets are {@linkcode SecretRef}s (never values),
- * Kubernetes quantities are checked and kept as written.
- *
- * @example
- * ```ts
- * import { environmentSchema } from "./schema.ts";
- * import assert from "node:assert/strict";
- * const result = environmentSchema.safeParse({ environment: { name: "dev" } });
- * assert.equal(result.success, false);
- * ```
- */
-export const environmentSchema = mapping({
+const schema = mapping({
   environment: mapping({
     name: pattern(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment name like "staging"'),
     cluster: text("a cluster name"),
@@ -162,13 +152,24 @@ export const environmentSchema = mapping({
   }).optional(),
 });
 
-/** An environment file's content after validation (durations parsed, defaults applied). */
-export type EnvironmentConfig = z.output<typeof environmentSchema>;
+/**
+ * The zod schema of an environment file. Strict: unknown keys are errors (with a
+ * "did you mean"), durations parse to {@linkcode Duration}s, secrets must be
+ * {@linkcode SecretRef}s (never values), Kubernetes quantities are checked and kept as
+ * written, and cross-field rules hold (`min_size <= max_size`, requests <= limits).
+ *
+ * @example
+ * ```ts
+ * import { environmentSchema } from "./schema.ts";
+ * import assert from "node:assert/strict";
+ * const result = environmentSchema.safeParse({ environment: { name: "dev" } });
+ * assert.equal(result.success, false);
+ * ```
+ */
+export const environmentSchema: z.ZodType<EnvironmentConfig> = schema;
 
-/** A loaded environment: the validated file content plus its `name` and `file`. */
-export type Environment = EnvironmentConfig & {
-  /** The environment's name (the file's base name), e.g. `"staging"`. */
-  name: string;
-  /** The file it was loaded from, relative to the working directory when inside it. */
-  file: string;
-};
+// Fails to compile when the schema's output and the documented interface drift apart.
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true
+  : false;
+const _inSync: Same<z.output<typeof schema>, EnvironmentConfig> = true;
+void _inSync;

@@ -2,7 +2,7 @@
  * Finding and resolving the secret references of an environment.
  * @module
  */
-import type { Environment } from "./schema.ts";
+import type { Environment } from "./types.ts";
 import { describeSecretRef, isSecretRef, type SecretRef } from "./secret_ref.ts";
 
 /** A secret reference and where it sits in the environment. */
@@ -56,6 +56,8 @@ export class MissingSecretError extends Error {
   readonly missing: readonly SecretRefEntry[];
 
   /**
+   * Builds the error; the message lists each reference and why it failed.
+   *
    * @param environment The environment's name.
    * @param missing The unresolved references, each with the reason.
    */
@@ -82,7 +84,7 @@ export class MissingSecretError extends Error {
  * @example
  * ```ts
  * import { resolveSecrets } from "./secrets.ts";
- * import type { Environment } from "./schema.ts";
+ * import type { Environment } from "./types.ts";
  * import assert from "node:assert/strict";
  * const env = { name: "x", github: { token: { from_env: "T" } } } as unknown as Environment;
  * const values = await resolveSecrets(env, { env: (name) => name === "T" ? "v" : undefined });

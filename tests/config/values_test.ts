@@ -7,8 +7,10 @@ import {
   isSecretRef,
   parseByteSize,
   parseDuration,
+  parseEnvironment,
   parseQuantity,
 } from "../../lib/config/mod.ts";
+import { FIXTURES } from "./_helpers.ts";
 
 Deno.test("parseDuration() reads short and word forms", () => {
   assert.deepEqual(parseDuration("30s"), { ms: 30_000, text: "30s" });
@@ -82,11 +84,28 @@ Deno.test("ConfigError carries every problem and the first one's location", () =
   );
 });
 
-Deno.test("environmentSchema rejects a secret reference with extra keys", () => {
-  const result = environmentSchema.shape.github.safeParse({
-    repository: "acme/app",
-    token: { from_env: "GITHUB_TOKEN", value: "ghp_leaked" },
-  });
-  assert.equal(result.success, false);
-  assert.ok(!JSON.stringify(result.error?.issues).includes("ghp_leaked"));
+Deno.test("parseEnvironment() rejects a secret reference with extra keys without echoing it", async () => {
+  const source = (await Deno.readTextFile(`${FIXTURES}/valid.yml`))
+    .replace(
+      "token: { from_env: GITHUB_TOKEN }",
+      "token: { from_env: GITHUB_TOKEN, value: ghp_leaked }",
+    );
+  assert.throws(
+    () => parseEnvironment(source, { name: "valid", file: "valid.yml" }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(
+        error.message,
+        "valid.yml:49:10: github.token: expected a secret reference ({ from_env: NAME } or " +
+          "{ secret_key_ref: { name: SECRET, key: KEY } })",
+      );
+      assert.ok(!error.message.includes("ghp_leaked"));
+      return true;
+    },
+  );
+});
+
+Deno.test("environmentSchema validates a parsed YAML value directly", () => {
+  assert.equal(environmentSchema.safeParse({}).success, false);
+  assert.equal(environmentSchema.safeParse("x").success, false);
 });

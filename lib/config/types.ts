@@ -1,0 +1,150 @@
+/**
+ * The typed shape of an environment file after validation.
+ * @module
+ */
+import type { Duration } from "./duration.ts";
+import type { SecretRef } from "./secret_ref.ts";
+
+/** CPU and memory as Kubernetes quantities, kept as written (e.g. `"500m"`, `"2Gi"`). */
+export interface ResourceQuantities {
+  /** CPU quantity, e.g. `"500m"`. */
+  cpu: string;
+  /** Memory quantity, e.g. `"512Mi"`. */
+  memory: string;
+}
+
+/** `environment:` — where the environment lives. */
+export interface EnvironmentSection {
+  /** The environment's name; equals the file's base name. */
+  name: string;
+  /** The cluster name, e.g. `"prod-cluster"`. */
+  cluster: string;
+  /** The Kubernetes namespace, e.g. `"tracktion-prod"`. */
+  namespace: string;
+}
+
+/** `infrastructure:` — capacity of the services and managed infrastructure. */
+export interface InfrastructureSection {
+  /** Replicas per service; the services are exactly these keys. */
+  replicas: Record<string, number>;
+  /** Per-container resource limits and requests (requests never exceed limits). */
+  resources: { limits: ResourceQuantities; requests: ResourceQuantities };
+  /** The managed database instance. */
+  database: {
+    /** Instance type, e.g. `"db.t3.micro"`. */
+    instance_type: string;
+    /** Storage size as written, e.g. `"20GB"`. */
+    storage: string;
+    /** How long backups are kept. */
+    backup_retention: Duration;
+    /** Read replicas (default 0). */
+    read_replicas: number;
+    /** Multi-availability-zone deployment (default false). */
+    multi_az: boolean;
+  };
+  /** Application logging and metrics retention. */
+  monitoring: {
+    /** Whether monitoring is enabled. */
+    enabled: boolean;
+    /** Log level of the services. */
+    log_level: "DEBUG" | "INFO" | "WARN" | "ERROR";
+    /** How long metrics are kept. */
+    metrics_retention: Duration;
+  };
+}
+
+/** `database:` — how the services (and migrations) reach PostgreSQL. */
+export interface DatabaseSection {
+  /** Host name. */
+  host: string;
+  /** Port, 1-65535. */
+  port: number;
+  /** Database name. */
+  database: string;
+  /** User name. */
+  user: string;
+  /** Where the password lives. */
+  password: SecretRef;
+  /** Connection pool bounds (`min_size <= max_size`). */
+  connection_pool: { min_size: number; max_size: number };
+  /** libpq `sslmode` (default `"prefer"`). */
+  ssl_mode: "disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full";
+}
+
+/** `redis:` — the Redis the services use. */
+export interface RedisSection {
+  /** Host name. */
+  host: string;
+  /** Port, 1-65535. */
+  port: number;
+  /** Database index, 0-15. */
+  database: number;
+  /** Where the password lives, when Redis requires one. */
+  password?: SecretRef | undefined;
+  /** Redis Cluster mode (default false). */
+  cluster_mode: boolean;
+  /** TLS (default false). */
+  ssl: boolean;
+}
+
+/** `deployment:` — how a release is rolled out and rolled back. */
+export interface DeploymentSection {
+  /** Rollout strategy. */
+  strategy: "blue-green" | "canary" | "rolling";
+  /** Image registry prefix; images are `<image_registry>/<service>:<version>`. */
+  image_registry: string;
+  /** Health checks after a rollout: attempts, pause between attempts, per-attempt timeout. */
+  health_check: { retries: number; interval: Duration; timeout: Duration };
+  /** How long a rollout may take before it counts as failed. */
+  rollout_deadline: Duration;
+  /** How long the previous version is kept for a quick rollback. */
+  rollback_window: Duration;
+  /** Roll back automatically when a deployment fails (default true). */
+  rollback_on_failure: boolean;
+  /** Require a typed confirmation before deploying (default false). */
+  require_confirmation: boolean;
+}
+
+/** A validated environment file. */
+export interface EnvironmentConfig {
+  /** Where the environment lives. */
+  environment: EnvironmentSection;
+  /** Capacity of the services and managed infrastructure. */
+  infrastructure: InfrastructureSection;
+  /** PostgreSQL. */
+  database: DatabaseSection;
+  /** Redis. */
+  redis: RedisSection;
+  /** External services. */
+  external_services: {
+    /** Requests per minute allowed to external APIs. */
+    api_rate_limit: number;
+    /** Timeout of outgoing webhooks. */
+    webhook_timeout: Duration;
+    /** Whether the CDN is enabled (default false). */
+    cdn_enabled: boolean;
+  };
+  /** Rollout and rollback. */
+  deployment: DeploymentSection;
+  /** The monitoring stack's endpoints. */
+  monitoring: { prometheus_url: string; grafana_url: string; alertmanager_url: string };
+  /** Where deployment notifications go. */
+  notifications: {
+    /** Slack incoming webhook. */
+    slack?: { webhook_url: SecretRef; channel?: string | undefined } | undefined;
+    /** PagerDuty Events API v2 routing key. */
+    pagerduty?: { routing_key: SecretRef } | undefined;
+  };
+  /** The GitHub repository releases are made from. */
+  github: { repository: string; token: SecretRef };
+  /** How to reach the cluster (defaults: the current kubeconfig and context). */
+  kubernetes?: { context?: string | undefined; kubeconfig?: string | undefined } | undefined;
+}
+
+/** A loaded environment: the validated file content plus its `name` and `file`. */
+export type Environment = EnvironmentConfig & {
+  /** The environment's name (the file's base name), e.g. `"staging"`. */
+  name: string;
+  /** The file it was loaded from, relative to the working directory when inside it. */
+  file: string;
+};
