@@ -1,5 +1,5 @@
 import { ReleaseRefusedError } from "./errors.ts";
-import { parseGitHubRemote, parseRepositoryName, redactUrl } from "./github_remote.ts";
+import { parseGitHubRemote, parseRepositoryName } from "./github_remote.ts";
 
 /** The GitHub repository a release goes to, and its API root. */
 export interface ResolvedRepository {
@@ -28,9 +28,9 @@ export function resolveRepository(
     return { owner, repo, apiUrl };
   } catch (error) {
     throw new ReleaseRefusedError(
-      `Cannot release to GitHub: ${(error as Error).message} (remote ${
-        redactUrl(remoteUrl)
-      }); pass --repository <owner>/<name> or --no-github`,
+      `Cannot release to GitHub: ${
+        (error as Error).message
+      }; pass --repository <owner>/<name> or --no-github`,
       { cause: error },
     );
   }
