@@ -4,7 +4,19 @@
  *
  * @module
  */
-import type { Commit } from "./git.ts";
+/** A commit as the release notes need it. */
+export interface Commit {
+  /** Full SHA. */
+  sha: string;
+  /** Parent SHAs (two or more for a merge commit). */
+  parents: string[];
+  /** Author name. */
+  author: string;
+  /** First line of the message. */
+  subject: string;
+  /** The rest of the message (may be empty). */
+  body: string;
+}
 
 /** A parsed commit message. */
 export interface ConventionalCommit {

@@ -22,6 +22,8 @@ export class ReleaseRefusedError extends Error {
   /** The process exit code for this error. */
   readonly exitCode = 2;
   /**
+   * Creates a refusal.
+   *
    * @param message What is wrong and how to fix it.
    * @param options Standard error options (`cause`).
    */
@@ -47,6 +49,8 @@ export class ReleaseFailedError extends Error {
   /** The process exit code for this error. */
   readonly exitCode = 1;
   /**
+   * Creates a failure.
+   *
    * @param message What failed.
    * @param options Standard error options (`cause`).
    */
@@ -76,6 +80,8 @@ export class GitError extends Error {
   /** git's standard error, trimmed. */
   readonly stderr: string;
   /**
+   * Creates the error from git's arguments and result.
+   *
    * @param args The arguments given to git.
    * @param result The exit code and standard error.
    */

@@ -4,21 +4,8 @@
  *
  * @module
  */
+import type { Commit } from "./conventional.ts";
 import { GitError } from "./errors.ts";
-
-/** A commit as the release notes need it. */
-export interface Commit {
-  /** Full SHA. */
-  sha: string;
-  /** Parent SHAs (two or more for a merge commit). */
-  parents: string[];
-  /** Author name. */
-  author: string;
-  /** First line of the message. */
-  subject: string;
-  /** The rest of the message (may be empty). */
-  body: string;
-}
 
 /** Options for {@linkcode Git.run}. */
 export interface RunOptions {

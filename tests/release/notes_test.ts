@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { classifyCommits, parseConventionalCommit } from "../../lib/release/conventional.ts";
-import type { Commit } from "../../lib/release/git.ts";
+import type { Commit } from "../../lib/release/conventional.ts";
 import { changelogSection, prependChangelog, renderReleaseNotes } from "../../lib/release/notes.ts";
 
 let n = 0;
