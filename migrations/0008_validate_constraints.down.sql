@@ -1,0 +1,1 @@
+-- Nothing to undo: validating a constraint only checked the existing rows.
