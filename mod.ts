@@ -27,3 +27,6 @@ export * from "./lib/dsl/gate.ts";
 export * from "./lib/dsl/pipeline.ts";
 export * from "./lib/dsl/stage.ts";
 export * from "./lib/dsl/types.ts";
+export type * from "./lib/config/types.ts";
+export type { Duration } from "./lib/config/duration.ts";
+export type { FromEnvRef, SecretKeyRef, SecretRef } from "./lib/config/secret_ref.ts";

@@ -105,6 +105,16 @@ export class RunView {
         this.line(this.#paint("dim", `- ${r.id}: skipped (${r.reason ?? ""})`));
         break;
     }
+    for (const c of r.checks) {
+      const mark = c.status === "passed"
+        ? this.#paint("green", "✓")
+        : c.status === "failed"
+        ? this.#paint("red", "✗")
+        : c.status === "warned"
+        ? this.#paint("yellow", "!")
+        : "-";
+      this.line(`    ${mark} ${c.name}: ${c.message}`);
+    }
     if (this.#running.size === 0) this.#stopTimer();
   }
 

@@ -2,25 +2,18 @@
  * Pipelines: a name and a pure function from `(env, version, options)` to stages.
  * @module
  */
+import type { Environment } from "../config/types.ts";
 import type { Stage } from "./stage.ts";
 import type { Version } from "./types.ts";
 
 /** What a pipeline's definition function receives. */
-export interface PipelineContext<Env = PipelineEnvironment> {
+export interface PipelineContext<Env = Environment> {
   /** The validated environment. */
   readonly env: Env;
   /** The version to deploy, when given. */
   readonly version: Version | undefined;
   /** Extra options from the command line (`--option key=value`) or the caller. */
   readonly options: Readonly<Record<string, string>>;
-}
-
-/** The environment as the DSL sees it: at least a name; the runner hands the full file. */
-export interface PipelineEnvironment {
-  /** The environment's name, e.g. `"production"`. */
-  readonly name: string;
-  /** The rest of the environment file. */
-  readonly [key: string]: unknown;
 }
 
 /** How a pipeline runs as a whole. */
@@ -32,7 +25,7 @@ export interface PipelineOptions {
 }
 
 /** A pipeline definition; the default export of a pipeline file. */
-export interface PipelineDefinition<Env = PipelineEnvironment> {
+export interface PipelineDefinition<Env = Environment> {
   /** The pipeline's name. */
   readonly name: string;
   /** How it runs. */
@@ -54,11 +47,13 @@ export interface PipelineDefinition<Env = PipelineEnvironment> {
  * import { pipeline } from "./pipeline.ts";
  * import { stage } from "./stage.ts";
  * import assert from "node:assert/strict";
- * const p = pipeline("hello", () => [stage("greet").run((ctx) => ctx.log("hello"))]);
+ * const p = pipeline<{ name: string }>("hello", ({ env }) => [
+ *   stage("greet").run((ctx) => ctx.log(`hello ${env.name}`)),
+ * ]);
  * assert.equal(p.build({ env: { name: "dev" }, version: undefined, options: {} }).length, 1);
  * ```
  */
-export function pipeline<Env = PipelineEnvironment>(
+export function pipeline<Env = Environment>(
   name: string,
   build: (ctx: PipelineContext<Env>) => readonly Stage<unknown>[],
   options: PipelineOptions = {},

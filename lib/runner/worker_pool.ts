@@ -57,7 +57,7 @@ export class WorkerPool {
     const source = `import definition from ${JSON.stringify(pipelineUrl)};\n` +
       `import { serveStages } from ${JSON.stringify(RUNTIME_URL)};\n` +
       `serveStages(definition);\n`;
-    this.#entry = `data:application/typescript;base64,${btoa(source)}`;
+    this.#entry = `data:application/javascript;base64,${btoa(source)}`;
     this.#reuse = options.reuse ?? true;
   }
 
