@@ -22,3 +22,4 @@ export * from "./secrets.ts";
 export * from "./resource_permissions.ts";
 export * from "./diff_environments.ts";
 export * from "./config_command.ts";
+export * from "./json_schema.ts";

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   ConfigError,
   describeSecretRef,
+  environmentJsonSchema,
   environmentSchema,
   formatProblem,
   isSecretRef,
@@ -108,4 +109,33 @@ Deno.test("parseEnvironment() rejects a secret reference with extra keys without
 Deno.test("environmentSchema validates a parsed YAML value directly", () => {
   assert.equal(environmentSchema.safeParse({}).success, false);
   assert.equal(environmentSchema.safeParse("x").success, false);
+});
+
+Deno.test("environmentJsonSchema() describes the file format for editors", () => {
+  const schema = environmentJsonSchema() as {
+    title: string;
+    required: string[];
+    additionalProperties: boolean;
+    properties: Record<string, { properties: Record<string, { oneOf?: unknown[] }> }>;
+  };
+  assert.equal(schema.title, "Environment");
+  assert.deepEqual(schema.required, [
+    "environment",
+    "infrastructure",
+    "database",
+    "redis",
+    "external_services",
+    "deployment",
+    "monitoring",
+    "notifications",
+    "github",
+  ]);
+  assert.equal(schema.additionalProperties, false);
+  assert.equal(schema.properties.database!.properties.password!.oneOf?.length, 2);
+  assert.equal(schema.properties.github!.properties.token!.oneOf?.length, 2);
+  assert.deepEqual(schema.properties.database!.properties.port, {
+    type: "integer",
+    minimum: 1,
+    maximum: 65535,
+  });
 });
