@@ -169,7 +169,9 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
   if (typeof value === "string") {
-    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+    // Credentials pasted into a URL ("http://user:pass@host") are secrets too.
+    const masked = value.replace(/(\/\/[^/\s:@]*:)[^@\s/]*@/g, "$1***@");
+    return JSON.stringify(masked.length > 60 ? `${masked.slice(0, 57)}...` : masked);
   }
   return String(value);
 }

@@ -92,7 +92,10 @@ export function httpUrl() {
     if (!URL.canParse(value)) return false;
     const url = new URL(value);
     return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
-  }, { error });
+  }, { error }).refine((value) => {
+    const url = URL.canParse(value) ? new URL(value) : undefined;
+    return url === undefined || (url.username === "" && url.password === "");
+  }, { error: "expected a URL without credentials (use a secret reference for those)" });
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

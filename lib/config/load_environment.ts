@@ -247,7 +247,14 @@ export async function loadEnvironment(
     if (error instanceof Deno.errors.NotFound) {
       const known = await listEnvironments({ dir });
       const list = known.length === 0 ? "none" : known.join(", ");
-      return fail(`Unknown environment ${JSON.stringify(name)}: no ${file} (known: ${list})`);
+      const yaml = join(dir, `${name}.yaml`);
+      const hint = await Deno.stat(yaml).then(
+        () => `; found ${displayPath(yaml)}: environment files end in .yml`,
+        () => "",
+      );
+      return fail(
+        `Unknown environment ${JSON.stringify(name)}: no ${file} (known: ${list})${hint}`,
+      );
     }
     return fail(`Cannot read environment ${JSON.stringify(name)}: ${file}: ${String(error)}`);
   }

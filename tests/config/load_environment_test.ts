@@ -265,3 +265,40 @@ Deno.test("parseEnvironment() rejects YAML aliases that expand without bound", (
     },
   );
 });
+
+Deno.test("loadEnvironment() points at a .yaml file that was meant as .yml", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.copyFile(`${FIXTURES}/valid.yml`, `${dir}/qa.yaml`);
+    await assert.rejects(loadEnvironment("qa", { dir }), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(
+        error.message,
+        `Unknown environment "qa": no ${shown(dir, "qa.yml")} (known: none); ` +
+          `found ${shown(dir, "qa.yaml")}: environment files end in .yml`,
+      );
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("parseEnvironment() rejects credentials in a URL without printing them", async () => {
+  const source = (await Deno.readTextFile(`${FIXTURES}/valid.yml`)).replace(
+    "prometheus_url: http://127.0.0.1:9090",
+    "prometheus_url: http://admin:Pr0mPassw0rd@127.0.0.1:9090",
+  );
+  assert.throws(
+    () => parseEnvironment(source, { name: "valid", file: "valid.yml" }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(
+        error.message,
+        "valid.yml:43:19: monitoring.prometheus_url: expected a URL without credentials " +
+          '(use a secret reference for those), got "http://admin:***@127.0.0.1:9090"',
+      );
+      return true;
+    },
+  );
+});
