@@ -102,7 +102,6 @@ async function latestTag(git: Git): Promise<{ tag: string; version: Version } | 
         `Cannot read release tags: tag "${tag}" is not a version (expected vMAJOR.MINOR.PATCH or vMAJOR.MINOR.PATCH-<id>.<n>); delete or rename it`,
       );
     }
-    if (!tag.startsWith("v")) continue;
     if (!latest || compareVersions(version, latest.version) > 0) latest = { tag, version };
   }
   return latest;
@@ -114,9 +113,14 @@ async function plan(
   options: ReleaseOptions & { repo?: ResolvedRepository | undefined },
 ): Promise<Plan> {
   const latest = await latestTag(git);
-  if (latest && (await git.tagCommit(latest.tag)) === head) {
-    const message = await git.tagMessage(latest.tag);
-    const notes = message.replace(new RegExp(`^${TAG_TITLE(latest.tag)}\\n\\n?`), "");
+  const title = latest ? `${TAG_TITLE(latest.tag)}\n\n` : "";
+  const message = latest && (await git.tagCommit(latest.tag)) === head &&
+      (await git.run(["cat-file", "-t", latest.tag])).trim() === "tag"
+    ? await git.tagMessage(latest.tag)
+    : "";
+  if (latest && message.startsWith(title)) {
+    // HEAD carries a release tag this tool made: complete that release.
+    const notes = message.slice(title.length);
     return {
       tag: latest.tag,
       version: latest.version,
@@ -181,6 +185,27 @@ async function plan(
     resume: "none",
     ...(latest ? { previous: latest.tag } : {}),
   } satisfies Plan;
+}
+
+/** Writes the notes to CHANGELOG.md and commits it; puts the file back if the commit fails. */
+async function commitChangelog(git: Git, p: Plan): Promise<void> {
+  const path = `${git.cwd}/CHANGELOG.md`;
+  const existing = await Deno.readTextFile(path).catch((e) =>
+    e instanceof Deno.errors.NotFound ? undefined : Promise.reject(e)
+  );
+  await Deno.writeTextFile(path, prependChangelog(existing, p.notes));
+  try {
+    await git.run(["add", "--", "CHANGELOG.md"]);
+    await git.run(["commit", "-q", "-m", `chore(release): ${p.tag}`, "--", "CHANGELOG.md"]);
+  } catch (error) {
+    await git.tryRun(["reset", "-q", "--", "CHANGELOG.md"]);
+    if (existing === undefined) await Deno.remove(path);
+    else await Deno.writeTextFile(path, existing);
+    throw new ReleaseFailedError(
+      `Cannot commit CHANGELOG.md: ${(error as Error).message}; nothing was changed`,
+      { cause: error },
+    );
+  }
 }
 
 /**
@@ -248,9 +273,12 @@ export async function release(options: ReleaseOptions): Promise<ReleaseResult> {
     const detail = error instanceof GitError ? error.stderr : String(error);
     throw new ReleaseFailedError(`Cannot reach remote "${remote}": ${detail}`, { cause: error });
   }
-  if (
-    remoteMain !== undefined && remoteMain !== head && !(await git.isAncestor(remoteMain, head))
-  ) {
+  // The remote's branch must be in HEAD's history (or, when completing a release,
+  // may have moved on from HEAD).
+  const remoteBehind = remoteMain === undefined || remoteMain === head ||
+    await git.isAncestor(remoteMain, head);
+  const remoteHasHead = remoteMain !== undefined && await git.isAncestor(head, remoteMain);
+  if (!remoteBehind && !(p.resume !== "none" && remoteHasHead)) {
     refuse(
       `Cannot release: ${remote}/${branch} has commits that are not in your ${branch}; pull them first`,
     );
@@ -293,8 +321,10 @@ export async function release(options: ReleaseOptions): Promise<ReleaseResult> {
   log("");
   log(p.notes);
 
-  const pendingPush = remoteTag === undefined || remoteMain === undefined ||
-    !(await git.isAncestor(head, remoteMain));
+  const refs = [
+    ...(remoteHasHead && p.resume !== "none" ? [] : [`refs/heads/${branch}:refs/heads/${branch}`]),
+    ...(remoteTag === undefined ? [`refs/tags/${p.tag}:refs/tags/${p.tag}`] : []),
+  ];
   if (p.resume === "none") {
     if (dryRun) {
       step(
@@ -303,21 +333,7 @@ export async function release(options: ReleaseOptions): Promise<ReleaseResult> {
         `prepend the notes to CHANGELOG.md and commit "chore(release): ${p.tag}"`,
       );
     } else {
-      const path = `${options.cwd}/CHANGELOG.md`;
-      const existing = await Deno.readTextFile(path).catch((e) =>
-        e instanceof Deno.errors.NotFound ? undefined : Promise.reject(e)
-      );
-      await Deno.writeTextFile(path, prependChangelog(existing, p.notes));
-      await git.run(["add", "--", "CHANGELOG.md"]);
-      await git.run([
-        "commit",
-        "-q",
-        "--no-verify",
-        "-m",
-        `chore(release): ${p.tag}`,
-        "--",
-        "CHANGELOG.md",
-      ]);
+      await commitChangelog(git, p);
       step("changelog", "done", `CHANGELOG.md updated and committed ("chore(release): ${p.tag}")`);
     }
   } else step("changelog", "skipped", "CHANGELOG.md already committed");
@@ -327,27 +343,31 @@ export async function release(options: ReleaseOptions): Promise<ReleaseResult> {
   else {
     await git.run(["tag", "-a", "--cleanup=verbatim", "-F", "-", p.tag], {
       stdin: `${TAG_TITLE(p.tag)}\n\n${p.notes}`,
+    }).catch((error) => {
+      throw new ReleaseFailedError(
+        `Cannot create tag ${p.tag}: ${
+          (error as Error).message
+        }; run the same command again to finish`,
+        { cause: error },
+      );
     });
     step("tag", "done", `annotated tag ${p.tag} created`);
   }
-  if (!pendingPush && p.resume === "from-push") {
+  const pushing = refs.map((ref) => ref.replace(/^refs\/(heads|tags)\/|:.*$/g, "")).join(" and ");
+  if (refs.length === 0) {
     step("push", "skipped", `${remote} already has ${branch} and ${p.tag}`);
-  } else if (dryRun) step("push", "planned", `push ${branch} and ${p.tag} to ${remote}`);
+  } else if (dryRun) step("push", "planned", `push ${pushing} to ${remote}`);
   else {
-    const refs = [
-      `refs/heads/${branch}:refs/heads/${branch}`,
-      `refs/tags/${p.tag}:refs/tags/${p.tag}`,
-    ];
     try {
-      await git.run(["push", "--atomic", "--no-verify", remote, ...refs]);
+      await git.run(["push", "--atomic", remote, ...refs]);
     } catch (error) {
       const detail = error instanceof GitError ? error.stderr : String(error);
       throw new ReleaseFailedError(
-        `Cannot push ${branch} and ${p.tag} to ${remote}: ${detail}; the release commit and tag exist locally: fix the cause and run the same command again to finish`,
+        `Cannot push ${pushing} to ${remote}: ${detail}; the release commit and tag exist locally: fix the cause and run the same command again to finish`,
         { cause: error },
       );
     }
-    step("push", "done", `pushed ${branch} and ${p.tag} to ${remote}`);
+    step("push", "done", `pushed ${pushing} to ${remote}`);
   }
   if (!client || !repo) step("github", "skipped", "GitHub release (--no-github)");
   else if (dryRun) {

@@ -256,3 +256,65 @@ Deno.test("release() resumes after the release commit when the tag is missing", 
   const message = await repo.git(["for-each-ref", "--format=%(contents)", "refs/tags/v0.1.1"]);
   assert.match(message, /^Release v0\.1\.1\n\n## Release v0\.1\.1\n/);
 });
+
+Deno.test("release() puts CHANGELOG.md back when the release commit fails (a hook refuses)", async () => {
+  await using repo = await createTempRepo();
+  await Deno.writeTextFile(`${repo.work}/CHANGELOG.md`, "# Changelog\n\nby hand\n");
+  await repo.git(["add", "CHANGELOG.md"]);
+  await repo.git(["commit", "-q", "-m", "docs: changelog"]);
+  const hook = `${repo.work}/.git/hooks/pre-commit`;
+  await Deno.writeTextFile(hook, "#!/bin/sh\necho 'lint failed' >&2\nexit 1\n");
+  await Deno.chmod(hook, 0o755);
+  const before = await state(repo);
+  await assert.rejects(run(repo).promise, (error: Error) => {
+    assert.ok(error instanceof ReleaseFailedError);
+    assert.match(
+      error.message,
+      /^Cannot commit CHANGELOG\.md: .*lint failed.*nothing was changed$/s,
+    );
+    return true;
+  });
+  assert.deepEqual(await state(repo), before);
+  assert.equal(await Deno.readTextFile(`${repo.work}/CHANGELOG.md`), "# Changelog\n\nby hand\n");
+  await Deno.remove(hook);
+  assert.equal((await run(repo).promise).tag, "v0.1.0");
+});
+
+Deno.test("release() treats a tag made by hand at HEAD as released: no commits since it", async () => {
+  await using repo = await createTempRepo();
+  await repo.commit("feat: a");
+  await repo.git(["tag", "v0.3.0"]);
+  await refused(run(repo).promise, /no commits since v0\.3\.0; nothing to release/);
+  await repo.git(["tag", "-a", "-m", "hand-made", "v0.3.1"]);
+  await refused(run(repo).promise, /no commits since v0\.3\.1; nothing to release/);
+});
+
+Deno.test("release() completes a release whose branch on the remote has moved on", async () => {
+  await using repo = await createTempRepo();
+  await repo.commit("feat: a");
+  const hook = `${repo.remote}/hooks/pre-receive`;
+  await Deno.writeTextFile(hook, "#!/bin/sh\nexit 1\n");
+  await Deno.chmod(hook, 0o755);
+  await assert.rejects(run(repo).promise, ReleaseFailedError);
+  await Deno.remove(hook);
+  // Someone pushes the release commit plus more work; we only fetch.
+  const other = `${repo.root}/other`;
+  await git(repo.root, ["clone", "-q", repo.remote, other]);
+  await git(other, ["fetch", "-q", repo.work, "main"]);
+  await git(other, ["merge", "-q", "--ff-only", "FETCH_HEAD"]);
+  await Deno.writeTextFile(`${other}/later.txt`, "later\n");
+  await git(other, ["add", "later.txt"]);
+  await git(other, ["commit", "-q", "-m", "fix: later"]);
+  await git(other, ["push", "-q", "origin", "main"]);
+  await repo.git(["fetch", "-q", "origin"]);
+  const { promise, lines } = run(repo);
+  const resumed = await promise;
+  assert.deepEqual(resumed.steps.map((s) => [s.step, s.status]), [
+    ["changelog", "skipped"],
+    ["tag", "skipped"],
+    ["push", "done"],
+    ["github", "skipped"],
+  ]);
+  assert.ok(lines.includes("done: pushed v0.1.0 to origin"), lines.join("\n"));
+  assert.equal((await git(repo.remote, ["tag", "--list"])).trim(), "v0.1.0");
+});
