@@ -10,9 +10,9 @@ import { displayPath, listEnvironments, loadEnvironment } from "./load_environme
 import type { Environment } from "./types.ts";
 import { describeSecretRef, isSecretRef } from "./secret_ref.ts";
 
-/** Where {@linkcode configCommand} writes. */
+/** Where {@linkcode configCommand} writes raw text (each write ends with a newline). */
 export interface CommandIo {
-  /** Writes normal output (a line without its trailing newline is given a newline). */
+  /** Writes normal output. */
   stdout: (text: string) => void;
   /** Writes errors and usage. */
   stderr: (text: string) => void;
@@ -42,7 +42,7 @@ Options:
  * Runs `config validate [env...]` or `config diff <a> <b>`.
  *
  * @param args The arguments after `config`.
- * @param io Where to write output and errors.
+ * @param rawIo Where to write output and errors.
  * @param options The environments folder.
  * @returns The exit code: 0 success, 2 bad usage or invalid environment.
  *
@@ -57,9 +57,13 @@ Options:
  */
 export async function configCommand(
   args: string[],
-  io: CommandIo,
+  rawIo: CommandIo,
   options: ConfigCommandOptions = {},
 ): Promise<number> {
+  const io: CommandIo = {
+    stdout: (text) => rawIo.stdout(`${text}\n`),
+    stderr: (text) => rawIo.stderr(`${text}\n`),
+  };
   let parsed;
   try {
     parsed = parseArgs({

@@ -14,7 +14,9 @@ async function run(args: string[], dir = ENVIRONMENTS) {
     stdout: (s) => out.push(s),
     stderr: (s) => err.push(s),
   }, { dir });
-  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+  for (const chunk of [...out, ...err]) assert.ok(chunk.endsWith("\n"), `no newline: ${chunk}`);
+  const text = (chunks: string[]) => chunks.join("").replace(/\n$/, "");
+  return { code, stdout: text(out), stderr: text(err) };
 }
 
 Deno.test("configCommand() validate checks every environment in the folder", async () => {
