@@ -286,7 +286,7 @@ export async function runGraph(o: EngineOptions): Promise<EngineResult> {
               );
             },
             call: async (resource, method, args) => {
-              if (!grant.proxied.includes(resource)) {
+              if (!spec.uses.includes(resource)) {
                 throw new Error(
                   `stage "${id}" used resource "${resource}", which it did not declare (add .uses("${resource}"))`,
                 );

@@ -1,0 +1,105 @@
+/**
+ * The `kubernetes` capability: what a stage that `uses("kubernetes")` can ask the
+ * runner's main thread to do. The main thread holds the real client
+ * (`@kubernetes/client-node`); stages reach it only through these methods (a
+ * message-passing proxy), so stage Workers never load the client and the report lists
+ * every call. Arguments and results are plain JSON.
+ * @module
+ */
+
+/** A Kubernetes object as JSON. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    resourceVersion?: string;
+    generation?: number;
+    uid?: string;
+    creationTimestamp?: string;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+/** Names an object kind: `{ apiVersion: "apps/v1", kind: "Deployment" }`. */
+export interface KindRef {
+  readonly apiVersion: string;
+  readonly kind: string;
+}
+
+/** The result of `kubectl rollout status`'s logic for one Deployment. */
+export interface RolloutStatus {
+  /** The rollout finished: every replica updated and available. */
+  readonly done: boolean;
+  /** The rollout cannot finish (ProgressDeadlineExceeded, or the Deployment is gone). */
+  readonly failed: boolean;
+  /** kubectl's message, e.g. `Waiting for deployment "x" rollout to finish: 1 of 3 updated replicas are available...`. */
+  readonly message: string;
+  /** The numbers behind it. */
+  readonly replicas: number;
+  readonly updatedReplicas: number;
+  readonly availableReplicas: number;
+}
+
+/** A held lock on an environment. */
+export interface LeaseHandle {
+  readonly namespace: string;
+  readonly name: string;
+  readonly holder: string;
+  readonly expiresAt: string;
+}
+
+/** What `uses("kubernetes")` gives a stage (through `ctx.use("kubernetes")`). */
+export interface KubernetesCapability {
+  /** The server's version (`/version`). */
+  version(): Promise<{ gitVersion: string; major: string; minor: string }>;
+  /** One object, or null when it does not exist. */
+  get(kind: KindRef, namespace: string | null, name: string): Promise<KubeObject | null>;
+  /** Objects of a kind, filtered by label/field selectors. */
+  list(
+    kind: KindRef,
+    namespace: string | null,
+    options?: { labelSelector?: string; fieldSelector?: string },
+  ): Promise<KubeObject[]>;
+  /** Server-side apply (field manager `tracktion-deploy`, force on conflicts). */
+  apply(manifest: KubeObject, options?: { dryRun?: boolean }): Promise<KubeObject>;
+  /** A patch: `merge` (JSON merge patch), `strategic` or `json` (JSON patch). */
+  patch(
+    kind: KindRef,
+    namespace: string | null,
+    name: string,
+    patch: unknown,
+    type: "merge" | "strategic" | "json",
+  ): Promise<KubeObject>;
+  /** Deletes an object; false when it did not exist. */
+  delete(kind: KindRef, namespace: string | null, name: string): Promise<boolean>;
+  /** One reading of a Deployment's rollout status, as `kubectl rollout status` computes it. */
+  rolloutStatus(namespace: string, name: string): Promise<RolloutStatus>;
+  /** Waits for a rollout to finish (true), fail or pass its deadline (false, with the message). */
+  waitForRollout(
+    namespace: string,
+    name: string,
+    options: { timeoutMs: number; pollMs?: number },
+  ): Promise<RolloutStatus>;
+  /** A key of a Secret, decoded. The value is registered for redaction before it is returned. */
+  readSecret(namespace: string, name: string, key: string): Promise<string | null>;
+  /** Takes the environment's deploy lock (a Lease); throws when another holder has it. */
+  acquireLease(
+    namespace: string,
+    name: string,
+    options: { holder: string; durationSeconds: number },
+  ): Promise<LeaseHandle>;
+  /** Renews a held lease. */
+  renewLease(lease: LeaseHandle): Promise<LeaseHandle>;
+  /** Releases a held lease (duration set to 1 s, as client-go does). */
+  releaseLease(lease: LeaseHandle): Promise<void>;
+  /** Records a Kubernetes Event on an object. */
+  event(
+    object: KubeObject,
+    event: { reason: string; message: string; type: "Normal" | "Warning" },
+  ): Promise<void>;
+}
