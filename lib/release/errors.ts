@@ -86,7 +86,8 @@ export class GitError extends Error {
    * @param result The exit code and standard error.
    */
   constructor(args: readonly string[], result: { code: number; stderr: string }) {
-    const detail = result.stderr.trim();
+    // Remote URLs in git's messages may carry credentials: never repeat them.
+    const detail = result.stderr.trim().replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, "$1***@");
     super(`git ${args.join(" ")} failed (exit code ${result.code})${detail ? `: ${detail}` : ""}`);
     this.name = "GitError";
     this.args = args;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { resolveRepository } from "../../lib/release/_repository.ts";
 import {
   parseGitHubRemote,
   parseRepositoryName,
@@ -55,4 +56,25 @@ Deno.test("parseRepositoryName() reads owner/name and rejects other text", () =>
   assert.deepEqual(parseRepositoryName("o/r.git"), { owner: "o", repo: "r" });
   assert.throws(() => parseRepositoryName("just-a-name"), /Cannot parse repository "just-a-name"/);
   assert.equal(redactUrl("git@github.com:o/r.git"), "git@github.com:o/r.git");
+});
+
+Deno.test("resolveRepository() derives the API root: github.com, Enterprise hosts, overrides", () => {
+  assert.deepEqual(resolveRepository("git@github.com:o/r.git", {}), {
+    owner: "o",
+    repo: "r",
+    apiUrl: "https://api.github.com",
+  });
+  assert.deepEqual(resolveRepository("https://ghe.example.com/team/app.git", {}), {
+    owner: "team",
+    repo: "app",
+    apiUrl: "https://ghe.example.com/api/v3",
+  });
+  assert.deepEqual(
+    resolveRepository("/tmp/x.git", { repository: "a/b", apiUrl: "http://127.0.0.1:1" }),
+    { owner: "a", repo: "b", apiUrl: "http://127.0.0.1:1" },
+  );
+  assert.throws(
+    () => resolveRepository("/tmp/x.git", {}),
+    /ReleaseRefusedError: Cannot release to GitHub: Cannot find the GitHub repository in remote URL "\/tmp\/x\.git"/,
+  );
 });

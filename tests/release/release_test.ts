@@ -318,3 +318,22 @@ Deno.test("release() completes a release whose branch on the remote has moved on
   assert.ok(lines.includes("done: pushed v0.1.0 to origin"), lines.join("\n"));
   assert.equal((await git(repo.remote, ["tag", "--list"])).trim(), "v0.1.0");
 });
+
+Deno.test("release() fails with exit code 1 when the remote cannot be reached, hiding credentials", async () => {
+  await using repo = await createTempRepo();
+  await repo.commit("feat: a");
+  await repo.git([
+    "remote",
+    "set-url",
+    "origin",
+    `file://user:s3cret@localhost${repo.root}/gone.git`,
+  ]);
+  await assert.rejects(run(repo).promise, (error: Error) => {
+    assert.ok(error instanceof ReleaseFailedError);
+    assert.equal(error.exitCode, 1);
+    assert.match(error.message, /^Cannot reach remote "origin": /);
+    assert.doesNotMatch(error.message, /s3cret/);
+    return true;
+  });
+  assert.equal((await repo.git(["tag", "--list"])).trim(), "");
+});
