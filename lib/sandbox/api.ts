@@ -1,0 +1,415 @@
+import { apiVersionOf, findResource, type KObject, type ResourceType } from "./resources.ts";
+import { meta, type Store } from "./store.ts";
+import { ApiError } from "./errors.ts";
+import { checkDecode, validate } from "./validate.ts";
+import { applyDefaults } from "./defaults.ts";
+import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
+import { serverSideApply, trackUpdate } from "./apply.ts";
+import {
+  matchesFields,
+  matchesLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+} from "./selectors.ts";
+
+type JsonMap = Record<string, unknown>;
+
+/** Options shared by the write operations. */
+export interface WriteOptions {
+  /** The field manager (defaults from the User-Agent). */
+  manager: string;
+  /** `status` or `scale` for a subresource write. */
+  subresource?: string;
+  /** Validate and answer, but store nothing. */
+  dryRun?: boolean;
+}
+
+/** The patch content types the API accepts. */
+export const PATCH_TYPES = {
+  json: "application/json-patch+json",
+  merge: "application/merge-patch+json",
+  strategic: "application/strategic-merge-patch+json",
+  apply: "application/apply-patch+yaml",
+} as const;
+
+const NAMESPACES = findResource("", "v1", "namespaces") as ResourceType;
+
+function isMap(v: unknown): v is JsonMap {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function specOf(obj: KObject): string {
+  const { metadata: _m, status: _s, ...rest } = obj;
+  return JSON.stringify(rest);
+}
+
+function randomSuffix(n: number): string {
+  const alphabet = "bcdfghjklmnpqrstvwxz2456789";
+  let out = "";
+  for (let i = 0; i < n; i++) out += alphabet[Math.floor(Math.random() * alphabet.length)];
+  return out;
+}
+
+function jobSelector(job: KObject): void {
+  const m = meta(job);
+  const spec = job.spec as JsonMap;
+  if (spec.selector) return;
+  const uid = String(m.uid);
+  const labels = {
+    "batch.kubernetes.io/controller-uid": uid,
+    "batch.kubernetes.io/job-name": String(m.name),
+    "controller-uid": uid,
+    "job-name": String(m.name),
+  };
+  spec.selector = { matchLabels: { "batch.kubernetes.io/controller-uid": uid } };
+  const template = (spec.template ??= {}) as JsonMap;
+  const tm = (template.metadata ??= {}) as JsonMap;
+  tm.labels = { ...(tm.labels as JsonMap ?? {}), ...labels };
+}
+
+/** Kubernetes `metav1.Time`: RFC 3339 with seconds precision. */
+export function kubeTime(date = new Date()): string {
+  return date.toISOString().replace(/\.\d+Z$/, "Z");
+}
+
+/**
+ * The API semantics on top of the {@linkcode Store}: create, update, patch (four types),
+ * delete with cascading, get and list with selectors, as the real server answers them.
+ */
+export class Api {
+  #store: Store;
+
+  /** @param store The object store. */
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  /** The underlying store. */
+  get store(): Store {
+    return this.#store;
+  }
+
+  /** Get one object (404 when missing). */
+  get(type: ResourceType, namespace: string, name: string): KObject {
+    const obj = this.#store.get(type, namespace, name);
+    if (!obj) throw ApiError.notFound(type.plural, name, type.group);
+    return obj;
+  }
+
+  /** List objects with optional label and field selectors. */
+  list(
+    type: ResourceType,
+    namespace: string | undefined,
+    options: { labelSelector?: string | null; fieldSelector?: string | null } = {},
+  ): KObject[] {
+    const labels = options.labelSelector ? parseLabelSelector(options.labelSelector) : [];
+    const fields = options.fieldSelector ? parseFieldSelector(options.fieldSelector) : [];
+    const items = this.#store.scan(type, namespace).filter((o) =>
+      matchesLabels(labels, meta(o).labels as Record<string, string>) && matchesFields(fields, o)
+    );
+    items.sort((a, b) => {
+      const ma = meta(a), mb = meta(b);
+      return `${ma.namespace ?? ""}/${ma.name}`.localeCompare(`${mb.namespace ?? ""}/${mb.name}`);
+    });
+    return items.map((o) => structuredClone(o));
+  }
+
+  #checkBody(type: ResourceType, namespace: string, body: unknown): KObject {
+    if (!isMap(body)) throw ApiError.badRequest("the body of the request was not a JSON object");
+    const obj = structuredClone(body);
+    const apiVersion = apiVersionOf(type);
+    if (obj.apiVersion !== undefined && obj.apiVersion !== apiVersion) {
+      throw ApiError.badRequest(
+        `the API version in the data (${
+          String(obj.apiVersion)
+        }) does not match the expected API version (${apiVersion})`,
+      );
+    }
+    if (obj.kind !== undefined && obj.kind !== type.kind) {
+      throw ApiError.badRequest(
+        `the kind in the data (${
+          String(obj.kind)
+        }) does not match the expected kind (${type.kind})`,
+      );
+    }
+    obj.apiVersion = apiVersion;
+    obj.kind = type.kind;
+    const m = meta(obj);
+    if (type.namespaced) {
+      if (m.namespace !== undefined && m.namespace !== "" && m.namespace !== namespace) {
+        throw ApiError.badRequest(
+          "the namespace of the provided object does not match the namespace sent on the request",
+        );
+      }
+      m.namespace = namespace;
+    } else delete m.namespace;
+    checkDecode(type, obj);
+    return obj;
+  }
+
+  #requireNamespace(type: ResourceType, namespace: string): void {
+    if (type.namespaced && !this.#store.peek(NAMESPACES, "", namespace)) {
+      throw ApiError.notFound("namespaces", namespace);
+    }
+  }
+
+  /** Create an object (409 AlreadyExists, 422 Invalid, 404 for a missing namespace). */
+  create(type: ResourceType, namespace: string, body: unknown, options: WriteOptions): KObject {
+    if (type.readOnly) {
+      throw ApiError.methodNotAllowed(
+        "the server does not allow this method on the requested resource",
+      );
+    }
+    const obj = this.#checkBody(type, namespace, body);
+    const m = meta(obj);
+    if ((m.name === undefined || m.name === "") && typeof m.generateName === "string") {
+      m.name = `${m.generateName}${randomSuffix(5)}`;
+    }
+    this.#requireNamespace(type, namespace);
+    if (m.name && this.#store.peek(type, namespace, String(m.name))) {
+      throw ApiError.alreadyExists(type.plural, String(m.name), type.group);
+    }
+    applyDefaults(type, obj);
+    validate(type, obj);
+    m.uid = crypto.randomUUID();
+    m.creationTimestamp = kubeTime();
+    if (type.kind === "Job") jobSelector(obj);
+    delete m.resourceVersion;
+    delete m.deletionTimestamp;
+    if (type.generation) m.generation = 1;
+    else delete m.generation;
+    if (type.subresources.includes("status") && type.kind !== "Namespace") delete obj.status;
+    delete m.managedFields;
+    trackUpdate(undefined, obj, { manager: options.manager, apiVersion: apiVersionOf(type) });
+    if (options.dryRun) return obj;
+    return this.#store.put(type, obj);
+  }
+
+  /** Replace an object (PUT): 404 when missing, 409 on a stale resourceVersion. */
+  update(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    body: unknown,
+    options: WriteOptions,
+  ): KObject {
+    if (type.readOnly) {
+      throw ApiError.methodNotAllowed(
+        "the server does not allow this method on the requested resource",
+      );
+    }
+    const current = this.#store.get(type, namespace, name);
+    if (!current) throw ApiError.notFound(type.plural, name, type.group);
+    const obj = this.#checkBody(type, namespace, body);
+    const m = meta(obj);
+    if (m.name !== undefined && m.name !== name) {
+      throw ApiError.badRequest(
+        "the name of the object (" + String(m.name) + ") does not match the name on the URL (" +
+          name + ")",
+      );
+    }
+    const rv = m.resourceVersion;
+    if (rv !== undefined && rv !== "" && rv !== meta(current).resourceVersion) {
+      throw ApiError.conflict(type.plural, name, type.group);
+    }
+    return this.#commit(type, current, obj, options);
+  }
+
+  #commit(type: ResourceType, current: KObject, next: KObject, options: WriteOptions): KObject {
+    const cm = meta(current);
+    const m = meta(next);
+    m.name = cm.name;
+    m.uid = cm.uid;
+    m.creationTimestamp = cm.creationTimestamp;
+    if (type.namespaced) m.namespace = cm.namespace;
+    if (options.subresource === "status") {
+      const status = next.status;
+      next = structuredClone(current);
+      if (status !== undefined) next.status = status;
+      else delete next.status;
+    } else if (type.subresources.includes("status")) {
+      if (current.status !== undefined) next.status = current.status;
+      else delete next.status;
+    }
+    if (!isMap(next.metadata)) next.metadata = m;
+    applyDefaults(type, next);
+    validate(type, next);
+    const nm = meta(next);
+    if (type.generation) {
+      nm.generation = Number(cm.generation ?? 1) + (specOf(next) !== specOf(current) ? 1 : 0);
+    }
+    if (!Array.isArray(nm.managedFields)) nm.managedFields = cm.managedFields;
+    if (!Array.isArray(nm.managedFields)) delete nm.managedFields;
+    trackUpdate(current, next, {
+      manager: options.manager,
+      apiVersion: apiVersionOf(type),
+      ...(options.subresource ? { subresource: options.subresource } : {}),
+    });
+    if (options.dryRun) return next;
+    const a = structuredClone(next);
+    delete meta(a).resourceVersion;
+    const b = structuredClone(current);
+    delete meta(b).resourceVersion;
+    if (JSON.stringify(a) === JSON.stringify(b)) return current;
+    return this.#store.put(type, next);
+  }
+
+  /** Patch an object with one of the four patch content types. */
+  patch(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    patch: { contentType: string; body: unknown; force?: boolean },
+    options: WriteOptions,
+  ): KObject {
+    if (type.readOnly) {
+      throw ApiError.methodNotAllowed(
+        "the server does not allow this method on the requested resource",
+      );
+    }
+    const contentType = patch.contentType.split(";")[0]?.trim() ?? "";
+    const current = this.#store.get(type, namespace, name);
+    if (contentType === PATCH_TYPES.apply) {
+      if (!options.manager) {
+        throw ApiError.badRequest(
+          'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+        );
+      }
+      const applied = this.#checkBody(type, namespace, patch.body);
+      if (meta(applied).name !== name) {
+        throw ApiError.badRequest(
+          `the name of the object (${
+            String(meta(applied).name)
+          }) does not match the name on the URL (${name})`,
+        );
+      }
+      const defaulted = structuredClone(applied);
+      applyDefaults(type, defaulted);
+      const merged = serverSideApply(current, applied, {
+        defaulted,
+        manager: options.manager,
+        force: patch.force ?? false,
+        apiVersion: apiVersionOf(type),
+        plural: type.plural,
+        group: type.group,
+      });
+      if (!current) {
+        const managed = meta(merged).managedFields;
+        const created = this.create(type, namespace, merged, { ...options, dryRun: true });
+        meta(created).managedFields = managed;
+        return options.dryRun ? created : this.#store.put(type, created);
+      }
+      const before = meta(merged).managedFields;
+      const result = this.#commit(type, current, merged, {
+        ...options,
+        manager: "\u0000apply",
+        dryRun: true,
+      });
+      meta(result).managedFields = before;
+      if (options.dryRun) return result;
+      const a = structuredClone(result);
+      delete meta(a).resourceVersion;
+      const b = structuredClone(current);
+      delete meta(b).resourceVersion;
+      if (JSON.stringify(a) === JSON.stringify(b)) return current;
+      return this.#store.put(type, result);
+    }
+    if (!current) throw ApiError.notFound(type.plural, name, type.group);
+    let next: unknown;
+    switch (contentType) {
+      case PATCH_TYPES.json:
+        next = jsonPatch(current, patch.body);
+        break;
+      case PATCH_TYPES.merge:
+        next = mergePatch(current, patch.body);
+        break;
+      case PATCH_TYPES.strategic:
+        if (type.custom) {
+          throw ApiError.unsupportedMediaType(
+            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+          );
+        }
+        next = strategicMergePatch(current, patch.body);
+        break;
+      default:
+        throw ApiError.unsupportedMediaType(
+          `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml${
+            type.custom ? "" : ", application/strategic-merge-patch+json"
+          }`,
+        );
+    }
+    if (!isMap(next)) throw ApiError.badRequest("the patch produced a value that is not an object");
+    const rv = meta(next).resourceVersion;
+    if (rv !== undefined && rv !== meta(current).resourceVersion) {
+      throw ApiError.conflict(type.plural, name, type.group);
+    }
+    checkDecode(type, next);
+    return this.#commit(type, current, next, options);
+  }
+
+  /** Delete an object and (unless orphaned) its dependents; returns the deleted object. */
+  delete(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    options: { propagationPolicy?: string; preconditions?: JsonMap; dryRun?: boolean } = {},
+  ): KObject {
+    if (type.readOnly) {
+      throw ApiError.methodNotAllowed(
+        "the server does not allow this method on the requested resource",
+      );
+    }
+    const current = this.#store.get(type, namespace, name);
+    if (!current) throw ApiError.notFound(type.plural, name, type.group);
+    const pre = options.preconditions ?? {};
+    const cm = meta(current);
+    if (pre.uid && pre.uid !== cm.uid) {
+      throw new ApiError(
+        409,
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cm.uid}`,
+        { reason: "Conflict", kind: type.plural, name },
+      );
+    }
+    if (pre.resourceVersion && pre.resourceVersion !== cm.resourceVersion) {
+      throw ApiError.conflict(type.plural, name, type.group);
+    }
+    if (options.dryRun) return current;
+    const removed = this.#store.remove(type, namespace, name) ?? current;
+    if (type.kind === "Namespace") {
+      for (const t of this.#allTypes()) {
+        if (!t.namespaced || t.readOnly) continue;
+        for (const o of this.#store.scan(t, name)) {
+          this.#store.remove(t, name, String(meta(o).name));
+        }
+      }
+    } else if (options.propagationPolicy !== "Orphan") {
+      this.#cascade(String(cm.uid), namespace);
+    }
+    return removed;
+  }
+
+  #types: ResourceType[] = [];
+
+  /** Register the resource types cascading deletes look through. */
+  registerTypes(types: readonly ResourceType[]): void {
+    this.#types = [...types];
+  }
+
+  #allTypes(): ResourceType[] {
+    return this.#types;
+  }
+
+  #cascade(uid: string, namespace: string): void {
+    for (const t of this.#types) {
+      if (!t.namespaced || t.readOnly) continue;
+      for (const o of this.#store.scan(t, namespace)) {
+        const owners = meta(o).ownerReferences;
+        if (Array.isArray(owners) && owners.some((r) => isMap(r) && r.uid === uid)) {
+          const child = meta(o);
+          this.#store.remove(t, namespace, String(child.name));
+          this.#cascade(String(child.uid), namespace);
+        }
+      }
+    }
+  }
+}

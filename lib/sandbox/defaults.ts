@@ -1,0 +1,146 @@
+import type { KObject, ResourceType } from "./resources.ts";
+
+type JsonMap = Record<string, unknown>;
+
+function isMap(v: unknown): v is JsonMap {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function map(parent: JsonMap, key: string): JsonMap {
+  if (!isMap(parent[key])) parent[key] = {};
+  return parent[key] as JsonMap;
+}
+
+function podSpecDefaults(spec: JsonMap, restartPolicy: string): void {
+  spec.restartPolicy ??= restartPolicy;
+  spec.dnsPolicy ??= "ClusterFirst";
+  spec.schedulerName ??= "default-scheduler";
+  spec.terminationGracePeriodSeconds ??= 30;
+  spec.securityContext ??= {};
+  for (const c of Array.isArray(spec.containers) ? spec.containers : []) {
+    if (!isMap(c)) continue;
+    const image = String(c.image ?? "");
+    c.imagePullPolicy ??= image.endsWith(":latest") || !image.includes(":")
+      ? "Always"
+      : "IfNotPresent";
+    c.terminationMessagePath ??= "/dev/termination-log";
+    c.terminationMessagePolicy ??= "File";
+    c.resources ??= {};
+    for (const p of Array.isArray(c.ports) ? c.ports : []) if (isMap(p)) p.protocol ??= "TCP";
+  }
+}
+
+function templateDefaults(spec: JsonMap, restartPolicy: string): void {
+  const template = map(spec, "template");
+  map(template, "metadata");
+  podSpecDefaults(map(template, "spec"), restartPolicy);
+}
+
+let serviceIpCounter = 10;
+
+/** Fill in the defaults the real API server sets, for the kinds whose defaults matter. */
+export function applyDefaults(type: ResourceType, obj: KObject): void {
+  const spec = isMap(obj.spec) ? obj.spec : undefined;
+  switch (type.kind) {
+    case "Deployment": {
+      if (!spec) return;
+      spec.replicas ??= 1;
+      spec.revisionHistoryLimit ??= 10;
+      spec.progressDeadlineSeconds ??= 600;
+      const strategy = map(spec, "strategy");
+      strategy.type ??= "RollingUpdate";
+      if (strategy.type === "RollingUpdate") {
+        const ru = map(strategy, "rollingUpdate");
+        ru.maxSurge ??= "25%";
+        ru.maxUnavailable ??= "25%";
+      }
+      templateDefaults(spec, "Always");
+      break;
+    }
+    case "ReplicaSet":
+      if (!spec) return;
+      spec.replicas ??= 1;
+      templateDefaults(spec, "Always");
+      break;
+    case "Job": {
+      if (!spec) return;
+      spec.backoffLimit ??= 6;
+      spec.completions ??= 1;
+      spec.parallelism ??= 1;
+      spec.completionMode ??= "NonIndexed";
+      spec.suspend ??= false;
+      spec.manualSelector ??= false;
+      spec.podReplacementPolicy ??= "TerminatingOrFailed";
+      const template = map(spec, "template");
+      podSpecDefaults(map(template, "spec"), "Never");
+      break;
+    }
+    case "CronJob":
+      if (!spec) return;
+      spec.concurrencyPolicy ??= "Allow";
+      spec.suspend ??= false;
+      spec.successfulJobsHistoryLimit ??= 3;
+      spec.failedJobsHistoryLimit ??= 1;
+      break;
+    case "Pod":
+      if (spec) podSpecDefaults(spec, "Always");
+      break;
+    case "Service": {
+      const s = spec ?? (obj.spec = {}) as JsonMap;
+      s.type ??= "ClusterIP";
+      s.sessionAffinity ??= "None";
+      if (s.type !== "ExternalName" && s.clusterIP === undefined) {
+        serviceIpCounter = (serviceIpCounter % 60000) + 1;
+        s.clusterIP = `10.96.${Math.floor(serviceIpCounter / 250)}.${(serviceIpCounter % 250) + 2}`;
+        s.clusterIPs = [s.clusterIP];
+      }
+      s.ipFamilies ??= ["IPv4"];
+      s.ipFamilyPolicy ??= "SingleStack";
+      s.internalTrafficPolicy ??= "Cluster";
+      for (const p of Array.isArray(s.ports) ? s.ports : []) {
+        if (!isMap(p)) continue;
+        p.protocol ??= "TCP";
+        p.targetPort ??= p.port;
+      }
+      if (s.type === "LoadBalancer" || s.type === "NodePort") {
+        s.externalTrafficPolicy ??= "Cluster";
+        let next = 30000 + (serviceIpCounter % 2000);
+        for (const p of Array.isArray(s.ports) ? s.ports : []) {
+          if (isMap(p)) p.nodePort ??= next++;
+        }
+      }
+      break;
+    }
+    case "Secret":
+      obj.type ??= "Opaque";
+      if (isMap(obj.stringData)) {
+        const data = map(obj, "data");
+        for (const [k, v] of Object.entries(obj.stringData)) {
+          data[k] = btoa(String.fromCharCode(...new TextEncoder().encode(String(v))));
+        }
+        delete obj.stringData;
+      }
+      break;
+    case "Namespace": {
+      const m = obj.metadata as JsonMap;
+      const labels = map(m, "labels");
+      labels["kubernetes.io/metadata.name"] = String(m.name);
+      obj.spec = { finalizers: ["kubernetes"] };
+      obj.status ??= { phase: "Active" };
+      break;
+    }
+    case "HTTPRoute":
+      for (const rule of Array.isArray(spec?.rules) ? spec.rules as unknown[] : []) {
+        if (!isMap(rule)) continue;
+        rule.matches ??= [{ path: { type: "PathPrefix", value: "/" } }];
+        for (const b of Array.isArray(rule.backendRefs) ? rule.backendRefs : []) {
+          if (isMap(b)) {
+            b.group ??= "";
+            b.kind ??= "Service";
+            b.weight ??= 1;
+          }
+        }
+      }
+      break;
+  }
+}

@@ -1,0 +1,358 @@
+import { type Api, kubeTime } from "./api.ts";
+import { findResource, type KObject, type ResourceType } from "./resources.ts";
+import { meta } from "./store.ts";
+import type { SandboxClock } from "./clock.ts";
+import type { EventRecorder } from "./events.ts";
+
+type JsonMap = Record<string, unknown>;
+const DEPLOYMENTS = findResource("apps", "v1", "deployments") as ResourceType;
+const REPLICASETS = findResource("apps", "v1", "replicasets") as ResourceType;
+const MANAGER = { manager: "kube-controller-manager" };
+
+/** A stable 10-character hash of a pod template (like `pod-template-hash`). */
+export function templateHash(template: unknown): string {
+  const text = JSON.stringify(template ?? {});
+  let h1 = 0x811c9dc5, h2 = 0x01000193;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 16777619) >>> 0;
+    h2 = Math.imul(h2 + c, 2246822519) >>> 0;
+  }
+  const alphabet = "bcdfghjklmnpqrstvwxz2456789";
+  let n = BigInt(h1) * 4294967296n + BigInt(h2);
+  let out = "";
+  for (let i = 0; i < 10; i++) {
+    out += alphabet[Number(n % 27n)];
+    n /= 27n;
+  }
+  return out;
+}
+
+/** Resolve an int-or-percent (`25%`) against a total. */
+export function resolveIntOrPercent(value: unknown, total: number, roundUp: boolean): number {
+  if (typeof value === "number") return value;
+  if (typeof value === "string" && value.endsWith("%")) {
+    const v = (Number(value.slice(0, -1)) * total) / 100;
+    return roundUp ? Math.ceil(v) : Math.floor(v);
+  }
+  return Number(value ?? 0) || 0;
+}
+
+function num(v: unknown): number {
+  return typeof v === "number" ? v : 0;
+}
+
+function owned(list: KObject[], uid: unknown): KObject[] {
+  return list.filter((o) =>
+    ((meta(o).ownerReferences ?? []) as JsonMap[]).some((r) => r.uid === uid && r.controller)
+  );
+}
+
+function condition(status: JsonMap, type: string): JsonMap | undefined {
+  return ((status.conditions ?? []) as JsonMap[]).find((c) => c.type === type);
+}
+
+function setCondition(
+  status: JsonMap,
+  next: { type: string; status: string; reason: string; message: string },
+  touch: boolean,
+): void {
+  const list = ((status.conditions ?? []) as JsonMap[]).filter((c) => c.type !== next.type);
+  const old = condition(status, next.type);
+  const now = kubeTime();
+  const same = old && old.status === next.status && old.reason === next.reason &&
+    old.message === next.message;
+  list.push({
+    ...next,
+    lastUpdateTime: same && !touch ? old.lastUpdateTime : now,
+    lastTransitionTime: old && old.status === next.status ? old.lastTransitionTime : now,
+  });
+  list.sort((a, b) => String(a.type).localeCompare(String(b.type)));
+  status.conditions = list;
+}
+
+/** The Deployment controller: ReplicaSets, rolling updates and rollout status. */
+export class DeploymentController {
+  #api: Api;
+  #clock: SandboxClock;
+  #events: EventRecorder;
+
+  /** @param api The API. @param deps Clock and event recorder. */
+  constructor(api: Api, deps: { clock: SandboxClock; events: EventRecorder }) {
+    this.#api = api;
+    this.#clock = deps.clock;
+    this.#events = deps.events;
+  }
+
+  /** Reconcile every Deployment once. */
+  reconcile(): void {
+    for (const d of this.#api.store.list(DEPLOYMENTS)) {
+      try {
+        this.#sync(d);
+      } catch (error) {
+        if (!(error instanceof Error && "code" in error)) throw error;
+      }
+    }
+  }
+
+  #scale(rs: KObject, replicas: number, d: KObject): void {
+    const m = meta(rs);
+    const from = num((rs.spec as JsonMap).replicas);
+    if (from === replicas) return;
+    const next = structuredClone(rs);
+    (next.spec as JsonMap).replicas = replicas;
+    const annotations = (meta(next).annotations ??= {}) as JsonMap;
+    annotations["deployment.kubernetes.io/desired-replicas"] = String(
+      num((d.spec as JsonMap).replicas),
+    );
+    this.#api.update(REPLICASETS, String(m.namespace), String(m.name), next, MANAGER);
+    (rs.spec as JsonMap).replicas = replicas;
+    this.#events.record(d, {
+      reason: "ScalingReplicaSet",
+      message: `Scaled ${
+        replicas > from ? "up" : "down"
+      } replica set ${m.name} from ${from} to ${replicas}`,
+      component: "deployment-controller",
+    });
+  }
+
+  #sync(d: KObject): void {
+    const m = meta(d);
+    const ns = String(m.namespace);
+    const spec = d.spec as JsonMap;
+    const replicas = num(spec.replicas);
+    const template = spec.template as JsonMap;
+    const hash = templateHash(template);
+    const all = owned(this.#api.store.list(REPLICASETS, ns), m.uid);
+    let newRS = all.find((rs) =>
+      (meta(rs).labels as JsonMap | undefined)?.["pod-template-hash"] === hash
+    );
+    const old = all.filter((rs) => rs !== newRS);
+    const strategy = (spec.strategy ?? {}) as JsonMap;
+    const ru = (strategy.rollingUpdate ?? {}) as JsonMap;
+    let surge = resolveIntOrPercent(ru.maxSurge ?? "25%", replicas, true);
+    let unavailable = resolveIntOrPercent(ru.maxUnavailable ?? "25%", replicas, false);
+    if (strategy.type === "Recreate") {
+      surge = 0;
+      unavailable = replicas;
+    } else if (surge === 0 && unavailable === 0) unavailable = 1;
+    let created = false;
+    if (spec.paused !== true) {
+      if (!newRS) {
+        const revision = Math.max(
+          0,
+          ...all.map((rs) =>
+            Number(
+              (meta(rs).annotations as JsonMap | undefined)
+                ?.["deployment.kubernetes.io/revision"] ?? 0,
+            )
+          ),
+        ) + 1;
+        const tmpl = structuredClone(template);
+        const tm = (tmpl.metadata ??= {}) as JsonMap;
+        tm.labels = { ...(tm.labels as JsonMap ?? {}), "pod-template-hash": hash };
+        const selector = structuredClone((spec.selector ?? {}) as JsonMap);
+        selector.matchLabels = {
+          ...(selector.matchLabels as JsonMap ?? {}),
+          "pod-template-hash": hash,
+        };
+        newRS = this.#api.create(REPLICASETS, ns, {
+          metadata: {
+            name: `${m.name}-${hash}`,
+            labels: tm.labels,
+            annotations: {
+              "deployment.kubernetes.io/revision": String(revision),
+              "deployment.kubernetes.io/desired-replicas": String(replicas),
+              "deployment.kubernetes.io/max-replicas": String(replicas + surge),
+            },
+            ownerReferences: [{
+              apiVersion: "apps/v1",
+              kind: "Deployment",
+              name: m.name,
+              uid: m.uid,
+              controller: true,
+              blockOwnerDeletion: true,
+            }],
+          },
+          spec: {
+            replicas: 0,
+            minReadySeconds: spec.minReadySeconds ?? 0,
+            selector,
+            template: tmpl,
+          },
+        }, MANAGER);
+        created = true;
+      }
+      const rs = newRS as KObject;
+      const status = (rs: KObject) => (rs.status ?? {}) as JsonMap;
+      if (strategy.type === "Recreate") {
+        for (const o of old) this.#scale(o, 0, d);
+        const oldPods = old.reduce((n, o) => n + num(status(o).replicas), 0);
+        if (oldPods === 0) this.#scale(rs, replicas, d);
+      } else {
+        const newReplicas = num((rs.spec as JsonMap).replicas);
+        if (newReplicas > replicas) this.#scale(rs, replicas, d);
+        else if (newReplicas < replicas) {
+          const total = all.concat(created ? [rs] : []).reduce(
+            (n, o) => n + num((o.spec as JsonMap).replicas),
+            0,
+          );
+          const room = replicas + surge - total;
+          if (room > 0) this.#scale(rs, newReplicas + Math.min(room, replicas - newReplicas), d);
+        }
+        const everything = [rs, ...old];
+        const allPods = everything.reduce((n, o) => n + num((o.spec as JsonMap).replicas), 0);
+        const minAvailable = replicas - unavailable;
+        const newUnavailable = num((rs.spec as JsonMap).replicas) -
+          num(status(rs).availableReplicas);
+        let cleanup = allPods - minAvailable - newUnavailable;
+        for (const o of old) {
+          if (cleanup <= 0) break;
+          const unhealthy = num((o.spec as JsonMap).replicas) - num(status(o).availableReplicas);
+          const n = Math.min(unhealthy, cleanup);
+          if (n > 0) {
+            this.#scale(o, num((o.spec as JsonMap).replicas) - n, d);
+            cleanup -= n;
+          }
+        }
+        const available = everything.reduce(
+          (n, o) =>
+            n + Math.min(num(status(o).availableReplicas), num((o.spec as JsonMap).replicas)),
+          0,
+        );
+        let down = available - minAvailable;
+        for (const o of old) {
+          if (down <= 0) break;
+          const n = Math.min(num((o.spec as JsonMap).replicas), down);
+          if (n > 0) {
+            this.#scale(o, num((o.spec as JsonMap).replicas) - n, d);
+            down -= n;
+          }
+        }
+      }
+      this.#cleanupHistory(d, old, num(spec.revisionHistoryLimit ?? 10));
+    }
+    this.#updateStatus(d, newRS, old, { replicas, unavailable, created });
+  }
+
+  #cleanupHistory(d: KObject, old: KObject[], limit: number): void {
+    const idle = old.filter((o) =>
+      num((o.spec as JsonMap).replicas) === 0 && num(((o.status ?? {}) as JsonMap).replicas) === 0
+    );
+    const excess = idle.length - limit;
+    if (excess <= 0) return;
+    idle.sort((a, b) =>
+      String(meta(a).creationTimestamp).localeCompare(String(meta(b).creationTimestamp))
+    );
+    for (const o of idle.slice(0, excess)) {
+      this.#api.delete(REPLICASETS, String(meta(d).namespace), String(meta(o).name));
+    }
+  }
+
+  #updateStatus(
+    d: KObject,
+    newRS: KObject | undefined,
+    old: KObject[],
+    info: { replicas: number; unavailable: number; created: boolean },
+  ): void {
+    const m = meta(d);
+    const prev = (d.status ?? {}) as JsonMap;
+    const everything = newRS ? [newRS, ...old] : old;
+    const st = (o: KObject) => (o.status ?? {}) as JsonMap;
+    const next: JsonMap = structuredClone(prev);
+    next.observedGeneration = m.generation;
+    next.replicas = everything.reduce((n, o) => n + num(st(o).replicas), 0);
+    next.updatedReplicas = newRS ? num(st(newRS).replicas) : 0;
+    next.readyReplicas = everything.reduce((n, o) => n + num(st(o).readyReplicas), 0);
+    next.availableReplicas = everything.reduce((n, o) => n + num(st(o).availableReplicas), 0);
+    const specTotal = everything.reduce((n, o) => n + num((o.spec as JsonMap).replicas), 0);
+    next.unavailableReplicas = Math.max(0, specTotal - num(next.availableReplicas));
+    for (
+      const k of ["readyReplicas", "availableReplicas", "unavailableReplicas", "updatedReplicas"]
+    ) {
+      if (next[k] === 0) delete next[k];
+    }
+    if (next.replicas === 0) delete next.replicas;
+    const available = num(next.availableReplicas) >= info.replicas - info.unavailable;
+    setCondition(
+      next,
+      available
+        ? {
+          type: "Available",
+          status: "True",
+          reason: "MinimumReplicasAvailable",
+          message: "Deployment has minimum availability.",
+        }
+        : {
+          type: "Available",
+          status: "False",
+          reason: "MinimumReplicasUnavailable",
+          message: "Deployment does not have minimum availability.",
+        },
+      false,
+    );
+    const rsName = newRS ? String(meta(newRS).name) : "";
+    const complete = num(next.updatedReplicas) === info.replicas &&
+      num(next.availableReplicas) === info.replicas &&
+      num(next.replicas) === info.replicas;
+    const progressed = info.created ||
+      num(next.updatedReplicas) > num(prev.updatedReplicas) ||
+      num(next.readyReplicas) > num(prev.readyReplicas) ||
+      num(next.availableReplicas) > num(prev.availableReplicas) ||
+      num(next.replicas) < num(prev.replicas);
+    const current = condition(next, "Progressing");
+    const spec = d.spec as JsonMap;
+    if ((spec.paused === true)) {
+      setCondition(next, {
+        type: "Progressing",
+        status: "Unknown",
+        reason: "DeploymentPaused",
+        message: "Deployment is paused",
+      }, false);
+    } else if (complete) {
+      setCondition(next, {
+        type: "Progressing",
+        status: "True",
+        reason: "NewReplicaSetAvailable",
+        message: `ReplicaSet "${rsName}" has successfully progressed.`,
+      }, false);
+    } else if (info.created) {
+      setCondition(next, {
+        type: "Progressing",
+        status: "True",
+        reason: "NewReplicaSetCreated",
+        message: `Created new replica set "${rsName}"`,
+      }, true);
+    } else if (progressed || !current) {
+      setCondition(next, {
+        type: "Progressing",
+        status: "True",
+        reason: "ReplicaSetUpdated",
+        message: `ReplicaSet "${rsName}" is progressing.`,
+      }, true);
+    } else if (current.reason !== "ProgressDeadlineExceeded") {
+      const deadline = num(spec.progressDeadlineSeconds ?? 600) * 1000;
+      if (this.#clock.sinceMs(String(current.lastUpdateTime)) > deadline) {
+        setCondition(next, {
+          type: "Progressing",
+          status: "False",
+          reason: "ProgressDeadlineExceeded",
+          message: `ReplicaSet "${rsName}" has timed out progressing.`,
+        }, true);
+        this.#events.record(d, {
+          type: "Warning",
+          reason: "ProgressDeadlineExceeded",
+          message: `Deployment ${m.name} has timed out progressing.`,
+          component: "deployment-controller",
+        });
+      }
+    }
+    if (JSON.stringify(next) === JSON.stringify(prev)) return;
+    const updated = structuredClone(d);
+    updated.status = next;
+    this.#api.update(DEPLOYMENTS, String(m.namespace), String(m.name), updated, {
+      ...MANAGER,
+      subresource: "status",
+    });
+  }
+}

@@ -1,0 +1,150 @@
+import { type Api, kubeTime } from "./api.ts";
+import { findResource, type KObject, type ResourceType } from "./resources.ts";
+import { meta } from "./store.ts";
+import type { SandboxClock } from "./clock.ts";
+import type { EventRecorder } from "./events.ts";
+import { createPodFromTemplate, ownedPods, podReady } from "./replicasets.ts";
+
+type JsonMap = Record<string, unknown>;
+const JOBS = findResource("batch", "v1", "jobs") as ResourceType;
+const MANAGER = { manager: "kube-controller-manager" };
+
+function num(v: unknown): number {
+  return typeof v === "number" ? v : 0;
+}
+
+function finishedAt(pod: KObject): string {
+  const statuses = (((pod.status ?? {}) as JsonMap).containerStatuses ?? []) as JsonMap[];
+  const terminated = ((statuses[0]?.state ?? {}) as JsonMap).terminated as JsonMap | undefined;
+  return String(terminated?.finishedAt ?? meta(pod).creationTimestamp);
+}
+
+/** The Job controller: runs pods to Complete, or to Failed after the backoff limit. */
+export class JobController {
+  #api: Api;
+  #clock: SandboxClock;
+  #events: EventRecorder;
+
+  /** @param api The API. @param deps Clock and event recorder. */
+  constructor(api: Api, deps: { clock: SandboxClock; events: EventRecorder }) {
+    this.#api = api;
+    this.#clock = deps.clock;
+    this.#events = deps.events;
+  }
+
+  /** Reconcile every Job once. */
+  reconcile(): void {
+    for (const job of this.#api.store.list(JOBS)) this.#sync(job);
+  }
+
+  #sync(job: KObject): void {
+    const m = meta(job);
+    const ns = String(m.namespace);
+    const spec = job.spec as JsonMap;
+    const prev = (job.status ?? {}) as JsonMap;
+    const conditions = (prev.conditions ?? []) as JsonMap[];
+    const finished = conditions.some((c) =>
+      (c.type === "Complete" || c.type === "Failed") && c.status === "True"
+    );
+    const pods = ownedPods(this.#api, ns, m.uid);
+    const phase = (p: KObject) => ((p.status ?? {}) as JsonMap).phase;
+    const succeeded = pods.filter((p) => phase(p) === "Succeeded").length;
+    const failedPods = pods.filter((p) => phase(p) === "Failed");
+    const active = pods.filter((p) => phase(p) !== "Succeeded" && phase(p) !== "Failed");
+    const next: JsonMap = structuredClone(prev);
+    const now = kubeTime();
+    if (!finished && spec.suspend !== true) {
+      const completions = num(spec.completions ?? 1);
+      const backoffLimit = num(spec.backoffLimit ?? 6);
+      if (succeeded >= completions) {
+        next.completionTime = now;
+        next.conditions = [
+          {
+            type: "SuccessCriteriaMet",
+            status: "True",
+            reason: "CompletionsReached",
+            message: "Reached expected number of succeeded pods",
+            lastProbeTime: now,
+            lastTransitionTime: now,
+          },
+          {
+            type: "Complete",
+            status: "True",
+            reason: "CompletionsReached",
+            message: "Reached expected number of succeeded pods",
+            lastProbeTime: now,
+            lastTransitionTime: now,
+          },
+        ];
+        this.#events.record(job, {
+          reason: "Completed",
+          message: "Job completed",
+          component: "job-controller",
+        });
+      } else if (failedPods.length > backoffLimit) {
+        next.conditions = [
+          {
+            type: "FailureTarget",
+            status: "True",
+            reason: "BackoffLimitExceeded",
+            message: "Job has reached the specified backoff limit",
+            lastProbeTime: now,
+            lastTransitionTime: now,
+          },
+          {
+            type: "Failed",
+            status: "True",
+            reason: "BackoffLimitExceeded",
+            message: "Job has reached the specified backoff limit",
+            lastProbeTime: now,
+            lastTransitionTime: now,
+          },
+        ];
+        this.#events.record(job, {
+          type: "Warning",
+          reason: "BackoffLimitExceeded",
+          message: "Job has reached the specified backoff limit",
+          component: "job-controller",
+        });
+      } else if (
+        active.length < num(spec.parallelism ?? 1) && succeeded + active.length < completions
+      ) {
+        const lastFailure = failedPods.map(finishedAt).sort().at(-1);
+        const backoffMs = failedPods.length === 0
+          ? 0
+          : Math.min(360_000, 10_000 * 2 ** (failedPods.length - 1));
+        if (!lastFailure || this.#clock.sinceMs(lastFailure) >= backoffMs) {
+          const uid = String(m.uid);
+          const pod = createPodFromTemplate(this.#api, job, {
+            template: spec.template as JsonMap,
+            namePrefix: String(m.name),
+            extraLabels: {
+              "batch.kubernetes.io/controller-uid": uid,
+              "batch.kubernetes.io/job-name": String(m.name),
+              "controller-uid": uid,
+              "job-name": String(m.name),
+            },
+          });
+          active.push(pod);
+          next.startTime ??= now;
+          this.#events.record(job, {
+            reason: "SuccessfulCreate",
+            message: `Created pod: ${meta(pod).name}`,
+            component: "job-controller",
+          });
+        }
+      }
+    }
+    next.active = active.length;
+    next.ready = active.filter(podReady).length;
+    next.succeeded = succeeded;
+    next.failed = failedPods.length;
+    next.terminating = 0;
+    next.uncountedTerminatedPods = {};
+    for (const k of ["active", "succeeded", "failed"]) if (next[k] === 0) delete next[k];
+    if (JSON.stringify(next) === JSON.stringify(prev)) return;
+    const updated = structuredClone(job);
+    updated.status = next;
+    this.#api.update(JOBS, ns, String(m.name), updated, { ...MANAGER, subresource: "status" });
+  }
+}

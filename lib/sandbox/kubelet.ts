@@ -1,0 +1,354 @@
+import { type Api, kubeTime } from "./api.ts";
+import { findResource, type KObject, type ResourceType } from "./resources.ts";
+import { meta } from "./store.ts";
+import type { SandboxClock } from "./clock.ts";
+import type { EventRecorder } from "./events.ts";
+import type { PodBehaviour } from "./scenarios.ts";
+import { PodServer } from "./pod_server.ts";
+import { podFinished, podReady } from "./replicasets.ts";
+
+type JsonMap = Record<string, unknown>;
+const PODS = findResource("", "v1", "pods") as ResourceType;
+const NODES = findResource("", "v1", "nodes") as ResourceType;
+const MANAGER = { manager: "kubelet" };
+const CONTAINER_START_MS = 1_000;
+const JOB_RUN_MS = 3_000;
+
+/** What the kubelet needs to know about pods from the simulation. */
+export interface KubeletHooks {
+  /** The behaviour of a pod running `version` in `namespace`. */
+  behaviour(namespace: string, version: string): PodBehaviour;
+  /** Whether a job pod's job should fail (scenario migration-fails). */
+  jobFails(job: { name: string; labels: Record<string, string> }): boolean;
+  /** A request a pod answered. */
+  onRequest(
+    namespace: string,
+    labels: Record<string, string>,
+    status: number,
+    latencyMs: number,
+  ): void;
+}
+
+interface Runtime {
+  uid: string;
+  startedAt: number;
+  startedIso: string;
+  readyIso?: string;
+  finishedIso?: string;
+  startupMs: number;
+  crashes: boolean;
+  jobFails?: boolean;
+  server?: PodServer;
+  serverStarting?: boolean;
+  logs: string[];
+  announced: Set<string>;
+}
+
+/** The version a pod runs: its `version` label, else its first image's tag. */
+export function podVersion(pod: KObject): string {
+  const label = ((meta(pod).labels ?? {}) as Record<string, string>).version;
+  if (label) return label;
+  const image = String((((pod.spec as JsonMap).containers ?? []) as JsonMap[])[0]?.image ?? "");
+  const noDigest = image.split("@")[0] ?? "";
+  const slash = noDigest.lastIndexOf("/");
+  const colon = noDigest.lastIndexOf(":");
+  return colon > slash ? noDigest.slice(colon + 1) : "latest";
+}
+
+function crashCount(elapsedMs: number): number {
+  let t = 2_000, n = 0, backoff = 10_000;
+  while (t <= elapsedMs) {
+    n++;
+    t += backoff;
+    backoff = Math.min(300_000, backoff * 2);
+  }
+  return n;
+}
+
+/** The kubelet: schedules pods, runs their simulated lifecycle and their HTTP servers. */
+export class Kubelet {
+  #api: Api;
+  #clock: SandboxClock;
+  #events: EventRecorder;
+  #hooks: KubeletHooks;
+  #runtimes = new Map<string, Runtime>();
+  #ipCounter = 1;
+
+  /** @param api The API. @param deps Clock, events and simulation hooks. */
+  constructor(api: Api, deps: { clock: SandboxClock; events: EventRecorder; hooks: KubeletHooks }) {
+    this.#api = api;
+    this.#clock = deps.clock;
+    this.#events = deps.events;
+    this.#hooks = deps.hooks;
+  }
+
+  /** Loopback addresses of Ready pods: pod uid -> port. */
+  ports(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const rt of this.#runtimes.values()) if (rt.server) out.set(rt.uid, rt.server.port);
+    return out;
+  }
+
+  /** The log lines of a pod. */
+  logs(uid: string): string[] | undefined {
+    return this.#runtimes.get(uid)?.logs;
+  }
+
+  /** Run one kubelet pass over all pods. */
+  async reconcile(): Promise<void> {
+    const seen = new Set<string>();
+    for (const pod of this.#api.store.list(PODS)) {
+      const uid = String(meta(pod).uid);
+      seen.add(uid);
+      await this.#sync(pod);
+    }
+    for (const [uid, rt] of this.#runtimes) {
+      if (seen.has(uid)) continue;
+      this.#runtimes.delete(uid);
+      await rt.server?.stop();
+    }
+  }
+
+  /** Stop every pod server. */
+  async stop(): Promise<void> {
+    const all = [...this.#runtimes.values()];
+    this.#runtimes.clear();
+    await Promise.all(all.map((rt) => rt.server?.stop()));
+  }
+
+  #schedule(pod: KObject): KObject {
+    const nodes = this.#api.store.scan(NODES).map((n) => String(meta(n).name)).sort();
+    const counts = new Map(nodes.map((n) => [n, 0]));
+    for (const p of this.#api.store.scan(PODS)) {
+      const node = String((p.spec as JsonMap).nodeName ?? "");
+      if (counts.has(node)) counts.set(node, (counts.get(node) ?? 0) + 1);
+    }
+    const node = [...counts].sort((a, b) => a[1] - b[1])[0]?.[0] ?? "sandbox-node-1";
+    const next = structuredClone(pod);
+    (next.spec as JsonMap).nodeName = node;
+    const m = meta(pod);
+    const updated = this.#api.update(PODS, String(m.namespace), String(m.name), next, {
+      manager: "kube-scheduler",
+    });
+    this.#events.record(updated, {
+      reason: "Scheduled",
+      message: `Successfully assigned ${m.namespace}/${m.name} to ${node}`,
+      component: "default-scheduler",
+    });
+    return updated;
+  }
+
+  async #sync(original: KObject): Promise<void> {
+    let pod = original;
+    const m = meta(pod);
+    const ns = String(m.namespace);
+    const uid = String(m.uid);
+    if (podFinished(pod)) return;
+    if (!(pod.spec as JsonMap).nodeName) pod = this.#schedule(pod);
+    const owner = ((m.ownerReferences ?? []) as JsonMap[]).find((r) => r.controller);
+    const isJob = owner?.kind === "Job";
+    const version = podVersion(pod);
+    let rt = this.#runtimes.get(uid);
+    if (!rt) {
+      const behaviour = this.#hooks.behaviour(ns, version);
+      const alreadyReady = podReady(pod);
+      const startupMs = Math.max(CONTAINER_START_MS, behaviour.startupMs);
+      const startedAt = alreadyReady
+        ? Date.now() - this.#clock.toRealMs(startupMs) - 1
+        : Date.now();
+      rt = {
+        uid,
+        startedAt,
+        startedIso: kubeTime(new Date(startedAt)),
+        startupMs,
+        crashes: !isJob && behaviour.crashes,
+        logs: [],
+        announced: new Set(),
+      };
+      if (isJob) {
+        const labels = (meta(pod).labels ?? {}) as Record<string, string>;
+        rt.jobFails = this.#hooks.jobFails({ name: String(owner?.name ?? ""), labels });
+      }
+      this.#runtimes.set(uid, rt);
+    }
+    const elapsed = this.#clock.sinceMs(rt.startedAt);
+    const containers = ((pod.spec as JsonMap).containers ?? []) as JsonMap[];
+    const now = kubeTime();
+    const prev = (pod.status ?? {}) as JsonMap;
+    const node = this.#api.store.peek(NODES, "", String((pod.spec as JsonMap).nodeName));
+    const nodeIp = String(
+      (((node?.status ?? {}) as JsonMap).addresses as JsonMap[] | undefined)?.[0]?.address ??
+        "10.0.0.11",
+    );
+    const podIP = String(
+      prev.podIP ??
+        `10.244.${Math.floor(this.#ipCounter / 250) % 250}.${(this.#ipCounter++ % 250) + 2}`,
+    );
+    let phase = "Pending";
+    let ready = false;
+    let state: JsonMap = { waiting: { reason: "ContainerCreating" } };
+    let lastState: JsonMap = {};
+    let restarts = 0;
+    const say = (
+      key: string,
+      line: string,
+      event?: { type?: "Normal" | "Warning"; reason: string; message: string },
+    ) => {
+      if (rt.announced.has(key)) return;
+      rt.announced.add(key);
+      rt.logs.push(`${now} ${line}`);
+      if (event) this.#events.record(pod, { ...event, component: "kubelet" });
+    };
+    if (elapsed >= CONTAINER_START_MS) {
+      phase = "Running";
+      state = { running: { startedAt: rt.startedIso } };
+      say("start", `starting ${containers[0]?.name ?? "app"} version ${version}`, {
+        reason: "Started",
+        message: `Started container ${containers[0]?.name ?? "app"}`,
+      });
+      if (isJob) {
+        if (elapsed >= CONTAINER_START_MS + JOB_RUN_MS) {
+          rt.finishedIso ??= now;
+          const failed = rt.jobFails === true;
+          phase = failed ? "Failed" : "Succeeded";
+          state = {
+            terminated: {
+              exitCode: failed ? 1 : 0,
+              reason: failed ? "Error" : "Completed",
+              startedAt: rt.startedIso,
+              finishedAt: rt.finishedIso,
+            },
+          };
+          say(
+            "end",
+            failed
+              ? 'ERROR: migration failed: relation "batch_jobs" already exists (simulated failure, scenario migration-fails)'
+              : "job finished successfully",
+          );
+        } else say("run", "running job");
+      } else if (rt.crashes) {
+        restarts = crashCount(elapsed);
+        if (restarts > 0) {
+          state = {
+            waiting: {
+              reason: "CrashLoopBackOff",
+              message: `back-off restarting failed container ${
+                containers[0]?.name ?? "app"
+              } in pod ${m.name}`,
+            },
+          };
+          lastState = {
+            terminated: { exitCode: 1, reason: "Error", startedAt: rt.startedIso, finishedAt: now },
+          };
+          say(`crash-${restarts}`, `fatal: version ${version} crashed on start-up (exit code 1)`, {
+            type: "Warning",
+            reason: "BackOff",
+            message: `Back-off restarting failed container ${
+              containers[0]?.name ?? "app"
+            } in pod ${m.name}`,
+          });
+          lastState = {
+            terminated: {
+              exitCode: 1,
+              reason: "Error",
+              startedAt: rt.startedIso,
+              finishedAt: rt.startedIso,
+            },
+          };
+        }
+      } else if (elapsed >= rt.startupMs) {
+        ready = true;
+        rt.readyIso ??= now;
+        say("ready", `listening, version ${version} ready`);
+      }
+    }
+    if (ready && !rt.server && !rt.serverStarting) {
+      const labels = {
+        ...((meta(pod).labels ?? {}) as Record<string, string>),
+        pod: String(m.name),
+        version,
+      };
+      rt.server = new PodServer({
+        namespace: ns,
+        name: String(m.name),
+        version,
+        labels,
+        timeScale: this.#clock.timeScale,
+        behaviour: () => this.#hooks.behaviour(ns, version),
+        onRequest: (status, latencyMs) => this.#hooks.onRequest(ns, labels, status, latencyMs),
+      });
+    }
+    if (!ready && rt.server) {
+      const server = rt.server;
+      delete rt.server;
+      await server.stop();
+    }
+    const readyIso = rt.readyIso ?? rt.startedIso;
+    const cond = (type: string, ok: boolean, since: string, reason?: string) => ({
+      type,
+      status: ok ? "True" : "False",
+      lastProbeTime: null,
+      lastTransitionTime: since,
+      ...(ok || !reason ? {} : { reason }),
+    });
+    const finished = phase === "Succeeded" || phase === "Failed";
+    const status: JsonMap = {
+      phase,
+      conditions: [
+        cond(
+          "PodReadyToStartContainers",
+          elapsed >= CONTAINER_START_MS && !finished,
+          rt.startedIso,
+        ),
+        cond("Initialized", true, String(m.creationTimestamp)),
+        cond(
+          "Ready",
+          ready,
+          ready ? readyIso : rt.startedIso,
+          finished ? "PodCompleted" : "ContainersNotReady",
+        ),
+        cond(
+          "ContainersReady",
+          ready,
+          ready ? readyIso : rt.startedIso,
+          finished ? "PodCompleted" : "ContainersNotReady",
+        ),
+        cond("PodScheduled", true, String(m.creationTimestamp)),
+      ],
+      hostIP: nodeIp,
+      hostIPs: [{ ip: nodeIp }],
+      podIP,
+      podIPs: [{ ip: podIP }],
+      startTime: String(m.creationTimestamp),
+      qosClass: "BestEffort",
+      containerStatuses: containers.map((c, i) => ({
+        name: c.name,
+        image: c.image,
+        imageID: `${c.image}@sha256:${"0".repeat(64)}`,
+        containerID: `sandbox://${uid.slice(0, 8)}${i}`,
+        ready,
+        started: phase === "Running" && !rt.crashes,
+        restartCount: restarts,
+        state,
+        lastState,
+      })),
+    };
+    const current = this.#api.store.peek(PODS, ns, String(m.name));
+    if (!current) return;
+    if (JSON.stringify(current.status ?? {}) !== JSON.stringify(status)) {
+      const next = structuredClone(current);
+      next.status = status;
+      this.#api.update(PODS, ns, String(m.name), next, { ...MANAGER, subresource: "status" });
+    }
+    if (rt.server) {
+      const address = `127.0.0.1:${rt.server.port}`;
+      const fresh = this.#api.store.peek(PODS, ns, String(m.name));
+      const annotations = ((fresh ? meta(fresh).annotations : undefined) ?? {}) as JsonMap;
+      if (fresh && annotations["sandbox.tracktion.dev/address"] !== address) {
+        const next = structuredClone(fresh);
+        meta(next).annotations = { ...annotations, "sandbox.tracktion.dev/address": address };
+        this.#api.update(PODS, ns, String(m.name), next, MANAGER);
+      }
+    }
+  }
+}

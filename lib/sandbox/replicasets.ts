@@ -1,0 +1,199 @@
+import { type Api, kubeTime } from "./api.ts";
+import { findResource, type KObject, type ResourceType } from "./resources.ts";
+import { meta } from "./store.ts";
+import type { SandboxClock } from "./clock.ts";
+import type { EventRecorder } from "./events.ts";
+import { matchesSelectorObject } from "./selectors.ts";
+
+type JsonMap = Record<string, unknown>;
+const REPLICASETS = findResource("apps", "v1", "replicasets") as ResourceType;
+const PODS = findResource("", "v1", "pods") as ResourceType;
+const SERVICES = findResource("", "v1", "services") as ResourceType;
+const ENDPOINTS = findResource("", "v1", "endpoints") as ResourceType;
+const MANAGER = { manager: "kube-controller-manager" };
+
+function num(v: unknown): number {
+  return typeof v === "number" ? v : 0;
+}
+
+function randomSuffix(): string {
+  const alphabet = "bcdfghjklmnpqrstvwxz2456789";
+  let out = "";
+  for (let i = 0; i < 5; i++) out += alphabet[Math.floor(Math.random() * alphabet.length)];
+  return out;
+}
+
+/** Whether a pod is Ready (its Ready condition is True). */
+export function podReady(pod: KObject): boolean {
+  const conditions = (((pod.status ?? {}) as JsonMap).conditions ?? []) as JsonMap[];
+  return conditions.some((c) => c.type === "Ready" && c.status === "True");
+}
+
+/** Whether a pod has finished (Succeeded or Failed). */
+export function podFinished(pod: KObject): boolean {
+  const phase = ((pod.status ?? {}) as JsonMap).phase;
+  return phase === "Succeeded" || phase === "Failed";
+}
+
+/** Pods whose controller owner has `uid`. */
+export function ownedPods(api: Api, namespace: string, uid: unknown): KObject[] {
+  return api.store.list(PODS, namespace).filter((p) =>
+    ((meta(p).ownerReferences ?? []) as JsonMap[]).some((r) => r.uid === uid)
+  );
+}
+
+/** Create a pod from a template, owned by `owner`. */
+export function createPodFromTemplate(
+  api: Api,
+  owner: KObject,
+  options: { template: JsonMap; namePrefix: string; extraLabels?: Record<string, string> },
+): KObject {
+  const m = meta(owner);
+  const tm = (options.template.metadata ?? {}) as JsonMap;
+  return api.create(PODS, String(m.namespace), {
+    metadata: {
+      name: `${options.namePrefix}-${randomSuffix()}`,
+      labels: { ...(tm.labels as JsonMap ?? {}), ...(options.extraLabels ?? {}) },
+      ...(tm.annotations ? { annotations: tm.annotations } : {}),
+      ownerReferences: [{
+        apiVersion: owner.apiVersion,
+        kind: owner.kind,
+        name: m.name,
+        uid: m.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      }],
+    },
+    spec: structuredClone(options.template.spec ?? {}),
+  }, MANAGER);
+}
+
+/** The ReplicaSet controller and the Endpoints controller. */
+export class ReplicaSetController {
+  #api: Api;
+  #clock: SandboxClock;
+  #events: EventRecorder;
+
+  /** @param api The API. @param deps Clock and event recorder. */
+  constructor(api: Api, deps: { clock: SandboxClock; events: EventRecorder }) {
+    this.#api = api;
+    this.#clock = deps.clock;
+    this.#events = deps.events;
+  }
+
+  /** Reconcile every ReplicaSet and every Service's Endpoints once. */
+  reconcile(): void {
+    for (const rs of this.#api.store.list(REPLICASETS)) this.#sync(rs);
+    for (const svc of this.#api.store.list(SERVICES)) this.#endpoints(svc);
+  }
+
+  #sync(rs: KObject): void {
+    const m = meta(rs);
+    const ns = String(m.namespace);
+    const spec = rs.spec as JsonMap;
+    const want = num(spec.replicas);
+    const pods = ownedPods(this.#api, ns, m.uid).filter((p) => !podFinished(p));
+    if (pods.length < want) {
+      for (let i = pods.length; i < want; i++) {
+        const pod = createPodFromTemplate(this.#api, rs, {
+          template: spec.template as JsonMap,
+          namePrefix: String(m.name),
+        });
+        pods.push(pod);
+        this.#events.record(rs, {
+          reason: "SuccessfulCreate",
+          message: `Created pod: ${meta(pod).name}`,
+          component: "replicaset-controller",
+        });
+      }
+    } else if (pods.length > want) {
+      const rank = (
+        p: KObject,
+      ) => (podReady(p) ? 2 : ((p.status ?? {}) as JsonMap).phase === "Running" ? 1 : 0);
+      const victims = [...pods].sort((a, b) =>
+        rank(a) - rank(b) ||
+        String(meta(b).creationTimestamp).localeCompare(String(meta(a).creationTimestamp))
+      ).slice(0, pods.length - want);
+      for (const v of victims) {
+        this.#api.delete(PODS, ns, String(meta(v).name));
+        pods.splice(pods.indexOf(v), 1);
+        this.#events.record(rs, {
+          reason: "SuccessfulDelete",
+          message: `Deleted pod: ${meta(v).name}`,
+          component: "replicaset-controller",
+        });
+      }
+    }
+    const minReadyMs = num(spec.minReadySeconds) * 1000;
+    const ready = pods.filter(podReady);
+    const available = ready.filter((p) => {
+      if (minReadyMs === 0) return true;
+      const cond = ((((p.status ?? {}) as JsonMap).conditions ?? []) as JsonMap[]).find((c) =>
+        c.type === "Ready"
+      );
+      return this.#clock.sinceMs(String(cond?.lastTransitionTime ?? kubeTime())) >= minReadyMs;
+    });
+    const prev = (rs.status ?? {}) as JsonMap;
+    const next: JsonMap = {
+      replicas: pods.length,
+      fullyLabeledReplicas: pods.length,
+      readyReplicas: ready.length,
+      availableReplicas: available.length,
+      observedGeneration: m.generation,
+    };
+    for (const k of ["fullyLabeledReplicas", "readyReplicas", "availableReplicas"]) {
+      if (next[k] === 0) delete next[k];
+    }
+    if (JSON.stringify(next) === JSON.stringify(prev)) return;
+    const updated = structuredClone(rs);
+    updated.status = next;
+    this.#api.update(REPLICASETS, ns, String(m.name), updated, {
+      ...MANAGER,
+      subresource: "status",
+    });
+  }
+
+  #endpoints(svc: KObject): void {
+    const m = meta(svc);
+    const ns = String(m.namespace);
+    const spec = (svc.spec ?? {}) as JsonMap;
+    const selector = spec.selector as Record<string, string> | undefined;
+    if (!selector || Object.keys(selector).length === 0) return;
+    const pods = this.#api.store.scan(PODS, ns).filter((p) =>
+      matchesSelectorObject({ matchLabels: selector }, meta(p).labels as Record<string, string>) &&
+      !podFinished(p) &&
+      ((p.status ?? {}) as JsonMap).podIP
+    );
+    const address = (p: KObject) => ({
+      ip: ((p.status ?? {}) as JsonMap).podIP,
+      nodeName: (p.spec as JsonMap).nodeName,
+      targetRef: { kind: "Pod", namespace: ns, name: meta(p).name, uid: meta(p).uid },
+    });
+    const ready = pods.filter(podReady).map(address);
+    const notReady = pods.filter((p) => !podReady(p)).map(address);
+    const ports = ((spec.ports ?? []) as JsonMap[]).map((p) => ({
+      ...(p.name ? { name: p.name } : {}),
+      port: typeof p.targetPort === "number" ? p.targetPort : p.port,
+      protocol: p.protocol ?? "TCP",
+    }));
+    const subsets = ready.length || notReady.length
+      ? [{
+        ...(ready.length ? { addresses: ready } : {}),
+        ...(notReady.length ? { notReadyAddresses: notReady } : {}),
+        ports,
+      }]
+      : [];
+    const existing = this.#api.store.peek(ENDPOINTS, ns, String(m.name));
+    if (existing) {
+      if (JSON.stringify(existing.subsets ?? []) === JSON.stringify(subsets)) return;
+      const next = structuredClone(existing);
+      next.subsets = subsets;
+      this.#api.update(ENDPOINTS, ns, String(m.name), next, MANAGER);
+    } else {
+      this.#api.create(ENDPOINTS, ns, {
+        metadata: { name: m.name, labels: m.labels ?? {} },
+        subsets,
+      }, MANAGER);
+    }
+  }
+}

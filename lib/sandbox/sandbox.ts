@@ -1,0 +1,178 @@
+import { Store } from "./store.ts";
+import { Api } from "./api.ts";
+import { ApiHttp } from "./server.ts";
+import { RESOURCE_TYPES } from "./resources.ts";
+import { SandboxClock } from "./clock.ts";
+import { checkScenario } from "./scenarios.ts";
+import { seedCluster, writeSandboxInfo } from "./seed.ts";
+import { readState, removeStaleTemporaries, type SandboxState, writeFileAtomic } from "./state.ts";
+import { Simulation } from "./simulation.ts";
+
+/** Options for {@linkcode startSandbox}. */
+export interface SandboxOptions {
+  /** Directory for state.json, kubeconfig and prometheus-targets.json. */
+  stateDir: string;
+  /** API port on 127.0.0.1 (0 or omitted: any free port). */
+  port?: number;
+  /** Fault scenario name (see `SCENARIOS`). */
+  scenario?: string;
+  /** Sandbox seconds per real second (default 60). */
+  timeScale?: number;
+  /** Start from an empty (freshly seeded) cluster. */
+  reset?: boolean;
+  /** Simulated traffic per namespace, requests per sandbox second (default 50). */
+  trafficRate?: number;
+}
+
+/** A running sandbox cluster. */
+export interface Sandbox {
+  /** The API server URL (`http://127.0.0.1:<port>`). */
+  url: string;
+  /** Path of the kubeconfig written for it. */
+  kubeconfigPath: string;
+  /** The active scenario, if any. */
+  scenario: string | undefined;
+  /** Sandbox seconds per real second. */
+  timeScale: number;
+  /** Stop controllers, pods, traffic and the server; save the state. */
+  stop(): Promise<void>;
+}
+
+function kubeconfig(url: string, token: string): string {
+  return [
+    "apiVersion: v1",
+    "kind: Config",
+    "clusters:",
+    "- name: tracktion-sandbox",
+    "  cluster:",
+    `    server: ${url}`,
+    "users:",
+    "- name: tracktion-sandbox-admin",
+    "  user:",
+    `    token: ${token}`,
+    "contexts:",
+    "- name: tracktion-sandbox",
+    "  context:",
+    "    cluster: tracktion-sandbox",
+    "    user: tracktion-sandbox-admin",
+    "    namespace: default",
+    "current-context: tracktion-sandbox",
+    "",
+  ].join("\n");
+}
+
+/**
+ * Start a sandbox cluster on 127.0.0.1: a Kubernetes-compatible API server with
+ * controllers, simulated pods, traffic and scenarios. Writes `<stateDir>/kubeconfig`.
+ *
+ * @param options State directory, port, scenario, time scale, reset and traffic rate.
+ * @returns The running sandbox.
+ * @throws {RangeError} For an unknown scenario or a bad time scale or traffic rate.
+ *
+ * @example
+ * ```ts ignore
+ * import { startSandbox } from "./mod.ts";
+ * const sandbox = await startSandbox({ stateDir: await Deno.makeTempDir(), port: 0 });
+ * await sandbox.stop();
+ * ```
+ */
+export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
+  const scenario = checkScenario(options.scenario);
+  const clock = new SandboxClock(options.timeScale ?? 60);
+  const trafficRate = options.trafficRate ?? 50;
+  if (!(trafficRate >= 0) || !Number.isFinite(trafficRate)) {
+    throw new RangeError(`Cannot use traffic rate ${trafficRate}: must be a number >= 0`);
+  }
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`Cannot use port ${port}: must be an integer from 0 to 65535`);
+  }
+  const stateDir = options.stateDir;
+  await Deno.mkdir(stateDir, { recursive: true });
+  await removeStaleTemporaries(stateDir);
+  const statePath = `${stateDir}/state.json`;
+  const kubeconfigPath = `${stateDir}/kubeconfig`;
+
+  const store = new Store();
+  const api = new Api(store);
+  api.registerTypes(RESOURCE_TYPES);
+  const previous = options.reset ? undefined : await readState(statePath);
+  if (previous) {
+    store.restore(previous.store, (key) => {
+      const [group, version, plural] = key.split("/");
+      return RESOURCE_TYPES.find((t) =>
+        t.group === group && t.version === version && t.plural === plural
+      );
+    });
+  } else {
+    await seedCluster(api);
+  }
+  writeSandboxInfo(api, {
+    scenario: scenario ?? "none",
+    timeScale: String(clock.timeScale),
+    startedAt: new Date().toISOString(),
+  });
+
+  const simulation = new Simulation(api, {
+    clock,
+    scenario,
+    trafficRate,
+    stateDir,
+    versions: previous?.versions ?? {},
+  });
+  const token = crypto.randomUUID().replaceAll("-", "");
+  const http = new ApiHttp(api, {
+    token,
+    hooks: {
+      metrics: (type, ns) => simulation.metrics(type, ns),
+      measurements: (ns, params) => simulation.measurements(ns, params),
+      podLog: (ns, name) => simulation.podLog(ns, name),
+    },
+  });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port, onListen: () => {} },
+    (request) => http.handle(request),
+  );
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  http.setAddress(`127.0.0.1:${server.addr.port}`);
+
+  const save = async () => {
+    const state: SandboxState = {
+      version: 1,
+      savedAt: new Date().toISOString(),
+      store: store.snapshot(),
+      versions: simulation.versions,
+    };
+    store.markClean();
+    await writeFileAtomic(statePath, JSON.stringify(state));
+  };
+  await save();
+  await writeFileAtomic(kubeconfigPath, kubeconfig(url, token));
+  await simulation.start();
+
+  let saving: Promise<void> = Promise.resolve();
+  const saver = setInterval(() => {
+    if (!store.dirty) return;
+    saving = saving.then(save).catch(() => {});
+  }, 250);
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    kubeconfigPath,
+    scenario,
+    timeScale: clock.timeScale,
+    stop() {
+      stopped ??= (async () => {
+        clearInterval(saver);
+        await simulation.stop();
+        http.closeWatches();
+        await server.shutdown();
+        await saving;
+        await save();
+        await Deno.remove(kubeconfigPath).catch(() => {});
+      })();
+      return stopped;
+    },
+  };
+}

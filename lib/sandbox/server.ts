@@ -1,0 +1,503 @@
+import { parse as parseYaml } from "yaml";
+import { findResource, type KObject, RESOURCE_TYPES, type ResourceType } from "./resources.ts";
+import { Api, PATCH_TYPES } from "./api.ts";
+import { ApiError } from "./errors.ts";
+import { meta, type StoreChange } from "./store.ts";
+import {
+  coreVersions,
+  groupInfo,
+  groupList,
+  openApiV3Document,
+  openApiV3Index,
+  resourceList,
+  SERVER_VERSION,
+} from "./discovery.ts";
+import { toTable } from "./tables.ts";
+import {
+  matchesFields,
+  matchesLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+} from "./selectors.ts";
+import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
+
+type JsonMap = Record<string, unknown>;
+
+/** Hooks for computed endpoints the store does not hold. */
+export interface ServerHooks {
+  /** metrics.k8s.io objects (NodeMetrics, PodMetrics). */
+  metrics(type: ResourceType, namespace: string | undefined): KObject[];
+  /** The sandbox measurements endpoint for a namespace. */
+  measurements(namespace: string, params: URLSearchParams): Response;
+  /** A pod's log text, or undefined when the pod is unknown. */
+  podLog(namespace: string, name: string): string | undefined;
+}
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", "cache-control": "no-cache, private" },
+  });
+}
+
+function errorResponse(error: unknown): Response {
+  if (error instanceof ApiError) return json(error.toStatus(), error.code);
+  const message = error instanceof Error ? error.message : String(error);
+  return json(new ApiError(500, message, { reason: "InternalError" }).toStatus(), 500);
+}
+
+interface Route {
+  type: ResourceType;
+  namespace: string;
+  name: string | undefined;
+  subresource: string | undefined;
+}
+
+function routeOf(segments: string[]): Route | undefined {
+  let group = "", version = "", rest: string[];
+  if (segments[0] === "api") {
+    version = segments[1] ?? "";
+    rest = segments.slice(2);
+  } else {
+    group = segments[1] ?? "";
+    version = segments[2] ?? "";
+    rest = segments.slice(3);
+  }
+  if (rest[0] === "namespaces" && rest.length >= 3) {
+    const type = findResource(group, version, rest[2] ?? "");
+    if (type?.namespaced) {
+      return { type, namespace: rest[1] ?? "", name: rest[3], subresource: rest[4] };
+    }
+  }
+  const type = findResource(group, version, rest[0] ?? "");
+  if (!type || rest.length > 3) return undefined;
+  return { type, namespace: "", name: rest[1], subresource: rest[2] };
+}
+
+/**
+ * The HTTP front of the API: discovery, OpenAPI, REST verbs, watch streams, Tables,
+ * the scale subresource and the hooks for computed endpoints.
+ */
+export class ApiHttp {
+  #api: Api;
+  #hooks: ServerHooks;
+  #token: string;
+  #address = "127.0.0.1";
+  #watches = new Set<() => void>();
+
+  /**
+   * @param api The API semantics.
+   * @param options The bearer token clients must present, and the computed-endpoint hooks.
+   */
+  constructor(api: Api, options: { token: string; hooks: ServerHooks }) {
+    this.#api = api;
+    this.#token = options.token;
+    this.#hooks = options.hooks;
+  }
+
+  /** Set the address reported by `/api`. */
+  setAddress(address: string): void {
+    this.#address = address;
+  }
+
+  /** Close every open watch stream (before shutting the server down). */
+  closeWatches(): void {
+    for (const close of [...this.#watches]) close();
+  }
+
+  /** Answer one request. */
+  async handle(request: Request): Promise<Response> {
+    try {
+      return await this.#handle(request);
+    } catch (error) {
+      return errorResponse(error);
+    }
+  }
+
+  async #handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const path = url.pathname.replace(/\/+$/, "") || "/";
+    // Like the old insecure port, loopback requests without credentials are admitted:
+    // kubectl (client-go) does not send a bearer token over plain HTTP. A wrong token is refused.
+    const authorization = request.headers.get("authorization");
+    if (authorization !== null && authorization !== `Bearer ${this.#token}`) {
+      return json(new ApiError(401, "Unauthorized", { reason: "Unauthorized" }).toStatus(), 401);
+    }
+    if (path === "/healthz" || path === "/livez" || path === "/readyz") return new Response("ok");
+    if (path === "/version") return json(SERVER_VERSION);
+    if (path === "/api") return json(coreVersions(this.#address));
+    if (path === "/apis") return json(groupList());
+    if (path === "/openapi/v3") return json(openApiV3Index());
+    if (path.startsWith("/openapi/v3/")) {
+      const doc = openApiV3Document(path.slice("/openapi/v3/".length));
+      return doc ? json(doc) : json(ApiError.notFound("openapi", path).toStatus(), 404);
+    }
+    const segments = path.split("/").filter((s) => s !== "");
+    if (segments[0] === "apis" && segments[1] === "sandbox.tracktion.dev" && segments[2] === "v1") {
+      if (segments[3] === "namespaces" && segments[5] === "measurements" && segments.length === 6) {
+        return this.#hooks.measurements(segments[4] ?? "", url.searchParams);
+      }
+      return json(
+        new ApiError(404, "the server could not find the requested resource", {
+          reason: "NotFound",
+        }).toStatus(),
+        404,
+      );
+    }
+    if (segments[0] === "api" && segments.length === 2) {
+      const list = resourceList("", segments[1] ?? "");
+      if (list) return json(list);
+    }
+    if (segments[0] === "apis" && segments.length === 2) {
+      const info = groupInfo(segments[1] ?? "");
+      if (info) return json(info);
+    }
+    if (segments[0] === "apis" && segments.length === 3) {
+      const list = resourceList(segments[1] ?? "", segments[2] ?? "");
+      if (list) return json(list);
+    }
+    const route = segments[0] === "api" || segments[0] === "apis" ? routeOf(segments) : undefined;
+    if (!route) {
+      return json(
+        new ApiError(404, "the server could not find the requested resource", {
+          reason: "NotFound",
+        }).toStatus(),
+        404,
+      );
+    }
+    return await this.#resource(request, url, route);
+  }
+
+  #manager(request: Request, params: URLSearchParams): string {
+    const explicit = params.get("fieldManager");
+    if (explicit) return explicit;
+    const ua = request.headers.get("user-agent") ?? "unknown";
+    return ua.split("/")[0] ?? "unknown";
+  }
+
+  async #body(request: Request, yaml = false): Promise<unknown> {
+    if ((request.headers.get("content-type") ?? "").includes("protobuf")) {
+      throw ApiError.unsupportedMediaType(
+        "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (the sandbox does not decode protobuf)",
+      );
+    }
+    const text = await request.text();
+    try {
+      return yaml ? parseYaml(text) : JSON.parse(text);
+    } catch (error) {
+      throw ApiError.badRequest(
+        `couldn't get version/kind; json parse error: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  async #resource(request: Request, url: URL, route: Route): Promise<Response> {
+    const { type, namespace, name, subresource } = route;
+    const params = url.searchParams;
+    const method = request.method;
+    const dryRun = params.getAll("dryRun").includes("All");
+    const manager = this.#manager(request, params);
+    const accept = request.headers.get("accept") ?? "";
+    if (type.readOnly) {
+      if (method !== "GET") {
+        throw ApiError.methodNotAllowed(
+          "the server does not allow this method on the requested resource",
+        );
+      }
+      const items = this.#hooks.metrics(type, type.namespaced ? namespace || undefined : undefined);
+      if (name) {
+        const found = items.find((i) => meta(i).name === name);
+        if (!found) throw ApiError.notFound(type.plural, name, type.group);
+        return json(found);
+      }
+      return json({
+        kind: `${type.kind}List`,
+        apiVersion: `${type.group}/${type.version}`,
+        metadata: {},
+        items,
+      });
+    }
+    if (subresource === "log" && type.kind === "Pod" && name) {
+      this.#api.get(type, namespace, name);
+      const text = this.#hooks.podLog(namespace, name) ?? "";
+      return new Response(text, { headers: { "content-type": "text/plain" } });
+    }
+    if (subresource === "scale" && name && type.subresources.includes("scale")) {
+      return await this.#scale(request, route, manager, dryRun);
+    }
+    if (
+      subresource !== undefined &&
+      !(subresource === "status" && type.subresources.includes("status"))
+    ) {
+      return json(
+        new ApiError(404, "the server could not find the requested resource", {
+          reason: "NotFound",
+        }).toStatus(),
+        404,
+      );
+    }
+    const sub = subresource ? { subresource } : {};
+    if (!name) {
+      if (method === "GET") {
+        if (params.get("watch") === "true" || params.get("watch") === "1") {
+          return this.#watch(route, params);
+        }
+        const items = this.#api.list(type, type.namespaced ? namespace || undefined : undefined, {
+          labelSelector: params.get("labelSelector"),
+          fieldSelector: params.get("fieldSelector"),
+        });
+        const rv = String(this.#api.store.resourceVersion);
+        if (accept.includes("as=Table")) {
+          return json(
+            toTable(type, items, {
+              resourceVersion: rv,
+              includeObject: params.get("includeObject") ?? "Metadata",
+            }),
+          );
+        }
+        return json({
+          kind: `${type.kind}List`,
+          apiVersion: type.group ? `${type.group}/${type.version}` : type.version,
+          metadata: { resourceVersion: rv },
+          items,
+        });
+      }
+      if (method === "POST") {
+        const created = this.#api.create(type, namespace, await this.#body(request), {
+          manager,
+          dryRun,
+        });
+        return json(created, 201);
+      }
+      if (method === "DELETE") {
+        const items = this.#api.list(type, namespace || undefined, {
+          labelSelector: params.get("labelSelector"),
+          fieldSelector: params.get("fieldSelector"),
+        });
+        for (const item of items) {
+          this.#api.delete(type, namespace, String(meta(item).name), { dryRun });
+        }
+        return json({
+          kind: `${type.kind}List`,
+          apiVersion: type.group ? `${type.group}/${type.version}` : type.version,
+          metadata: {},
+          items,
+        });
+      }
+      throw ApiError.methodNotAllowed(
+        "the server does not allow this method on the requested resource",
+      );
+    }
+    switch (method) {
+      case "GET": {
+        const obj = this.#api.get(type, namespace, name);
+        if (accept.includes("as=Table")) {
+          return json(
+            toTable(type, [obj], {
+              resourceVersion: String(meta(obj).resourceVersion),
+              includeObject: params.get("includeObject") ?? "Metadata",
+            }),
+          );
+        }
+        return json(obj);
+      }
+      case "PUT":
+        return json(
+          this.#api.update(type, namespace, name, await this.#body(request), {
+            manager,
+            dryRun,
+            ...sub,
+          }),
+        );
+      case "PATCH": {
+        const contentType = request.headers.get("content-type") ?? "";
+        const isApply = contentType.startsWith(PATCH_TYPES.apply);
+        const existed = this.#api.store.peek(type, namespace, name) !== undefined;
+        const result = this.#api.patch(type, namespace, name, {
+          contentType,
+          body: await this.#body(request, isApply),
+          force: params.get("force") === "true",
+        }, { manager: isApply ? params.get("fieldManager") ?? "" : manager, dryRun, ...sub });
+        return json(result, existed ? 200 : 201);
+      }
+      case "DELETE": {
+        const text = await request.text();
+        let options: JsonMap = {};
+        if (text.trim() !== "") {
+          try {
+            options = JSON.parse(text) as JsonMap;
+          } catch {
+            throw ApiError.badRequest("the DeleteOptions body is not valid JSON");
+          }
+        }
+        const policy = params.get("propagationPolicy") ?? options.propagationPolicy;
+        const removed = this.#api.delete(type, namespace, name, {
+          ...(typeof policy === "string" ? { propagationPolicy: policy } : {}),
+          ...(options.preconditions ? { preconditions: options.preconditions as JsonMap } : {}),
+          dryRun: dryRun || (Array.isArray(options.dryRun) && options.dryRun.includes("All")),
+        });
+        if (type.kind === "Pod") return json(removed);
+        return json({
+          kind: "Status",
+          apiVersion: "v1",
+          metadata: {},
+          status: "Success",
+          details: { name, group: type.group, kind: type.plural, uid: meta(removed).uid },
+        });
+      }
+    }
+    throw ApiError.methodNotAllowed(
+      "the server does not allow this method on the requested resource",
+    );
+  }
+
+  async #scale(
+    request: Request,
+    route: Route,
+    manager: string,
+    dryRun: boolean,
+  ): Promise<Response> {
+    const { type, namespace } = route;
+    const name = route.name ?? "";
+    const obj = this.#api.get(type, namespace, name);
+    const toScale = (o: KObject): KObject => {
+      const m = meta(o);
+      const selector = ((o.spec as JsonMap).selector ?? {}) as JsonMap;
+      const ml = (selector.matchLabels ?? {}) as Record<string, string>;
+      return {
+        kind: "Scale",
+        apiVersion: "autoscaling/v1",
+        metadata: {
+          name: m.name,
+          namespace: m.namespace,
+          uid: m.uid,
+          resourceVersion: m.resourceVersion,
+          creationTimestamp: m.creationTimestamp,
+        },
+        spec: { replicas: (o.spec as JsonMap).replicas ?? 0 },
+        status: {
+          replicas: ((o.status ?? {}) as JsonMap).replicas ?? 0,
+          selector: Object.entries(ml).map(([k, v]) => `${k}=${v}`).join(","),
+        },
+      };
+    };
+    if (request.method === "GET") return json(toScale(obj));
+    let next: unknown;
+    const body = await this.#body(request);
+    if (request.method === "PUT") next = body;
+    else if (request.method === "PATCH") {
+      const ct = (request.headers.get("content-type") ?? "").split(";")[0];
+      const current = toScale(obj);
+      next = ct === PATCH_TYPES.json
+        ? jsonPatch(current, body)
+        : ct === PATCH_TYPES.merge
+        ? mergePatch(current, body)
+        : strategicMergePatch(current, body);
+    } else {throw ApiError.methodNotAllowed(
+        "the server does not allow this method on the requested resource",
+      );}
+    const scale = next as JsonMap;
+    const rv = (scale.metadata as JsonMap | undefined)?.resourceVersion;
+    if (rv !== undefined && rv !== meta(obj).resourceVersion) {
+      throw ApiError.conflict(type.plural, name, type.group);
+    }
+    const replicas = (scale.spec as JsonMap | undefined)?.replicas;
+    if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 0) {
+      throw ApiError.invalid("Scale", name, [{
+        reason: "FieldValueInvalid",
+        field: "spec.replicas",
+        message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+      }], "autoscaling");
+    }
+    const updated = structuredClone(obj);
+    (updated.spec as JsonMap).replicas = replicas;
+    const result = this.#api.update(type, namespace, name, updated, {
+      manager,
+      dryRun,
+      subresource: "scale",
+    });
+    return json(toScale(result));
+  }
+
+  #watch(route: Route, params: URLSearchParams): Response {
+    const { type } = route;
+    const namespace = type.namespaced ? route.namespace || undefined : undefined;
+    const labels = params.get("labelSelector")
+      ? parseLabelSelector(params.get("labelSelector") ?? "")
+      : [];
+    const fields = params.get("fieldSelector")
+      ? parseFieldSelector(params.get("fieldSelector") ?? "")
+      : [];
+    const matches = (o: KObject) =>
+      (!namespace || meta(o).namespace === namespace) &&
+      matchesLabels(labels, meta(o).labels as Record<string, string>) && matchesFields(fields, o);
+    const rvParam = params.get("resourceVersion") ?? "";
+    const sendInitial = params.get("sendInitialEvents") === "true";
+    const store = this.#api.store;
+    const initial: string[] = [];
+    const encode = (t: string, o: unknown) => JSON.stringify({ type: t, object: o }) + "\n";
+    if (sendInitial || rvParam === "" || rvParam === "0") {
+      for (const o of store.scan(type, namespace)) if (matches(o)) initial.push(encode("ADDED", o));
+      if (sendInitial) {
+        initial.push(encode("BOOKMARK", {
+          kind: type.kind,
+          apiVersion: type.group ? `${type.group}/${type.version}` : type.version,
+          metadata: {
+            resourceVersion: String(store.resourceVersion),
+            annotations: { "k8s.io/initial-events-end": "true" },
+          },
+        }));
+      }
+    } else {
+      const from = Number(rvParam);
+      if (!Number.isFinite(from)) {
+        throw ApiError.badRequest(`invalid resource version "${rvParam}"`);
+      }
+      for (const c of store.changesSince(from)) {
+        if (c.resource === type && matches(c.object)) initial.push(encode(c.type, c.object));
+      }
+    }
+    const timeoutSeconds = Number(params.get("timeoutSeconds") ?? "1800");
+    const encoder = new TextEncoder();
+    let close = () => {};
+    const body = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        for (const line of initial) controller.enqueue(encoder.encode(line));
+        const unsubscribe = store.subscribe((c: StoreChange) => {
+          if (c.resource !== type || !matches(c.object)) return;
+          try {
+            controller.enqueue(encoder.encode(encode(c.type, c.object)));
+          } catch {
+            close();
+          }
+        });
+        const timer = setTimeout(() => close(), Math.max(1, timeoutSeconds) * 1000);
+        let closed = false;
+        close = () => {
+          if (closed) return;
+          closed = true;
+          unsubscribe();
+          clearTimeout(timer);
+          this.#watches.delete(close);
+          try {
+            controller.close();
+          } catch {
+            // already closed by the client
+          }
+        };
+        this.#watches.add(close);
+      },
+      cancel: () => close(),
+    });
+    return new Response(body, {
+      headers: {
+        "content-type": "application/json",
+        "cache-control": "no-cache, private",
+        "transfer-encoding": "chunked",
+      },
+    });
+  }
+}
+
+/** All resource types (for cascade deletion registration). */
+export const ALL_TYPES = RESOURCE_TYPES;

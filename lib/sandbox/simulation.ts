@@ -1,0 +1,259 @@
+import type { Api } from "./api.ts";
+import { kubeTime } from "./api.ts";
+import { findResource, type KObject, type ResourceType } from "./resources.ts";
+import { meta } from "./store.ts";
+import type { SandboxClock } from "./clock.ts";
+import { EventRecorder } from "./events.ts";
+import { DeploymentController } from "./deployments.ts";
+import { podReady, ReplicaSetController } from "./replicasets.ts";
+import { JobController } from "./jobs.ts";
+import { Kubelet, podVersion } from "./kubelet.ts";
+import { Measurements } from "./measurements.ts";
+import { TrafficGenerator } from "./traffic.ts";
+import { isMigrationJob, podBehaviour } from "./scenarios.ts";
+import { writeFileAtomic } from "./state.ts";
+
+type JsonMap = Record<string, unknown>;
+const PODS = findResource("", "v1", "pods") as ResourceType;
+const DEPLOYMENTS = findResource("apps", "v1", "deployments") as ResourceType;
+const TICK_MS = 40;
+/** At most this many real requests per second per namespace. */
+export const MAX_REAL_RATE = 100;
+
+/** Options for the {@linkcode Simulation}. */
+export interface SimulationOptions {
+  clock: SandboxClock;
+  scenario: string | undefined;
+  trafficRate: number;
+  stateDir: string;
+  versions: Record<string, string[]>;
+}
+
+/**
+ * Everything that makes the sandbox behave like a cluster: controllers, the kubelet with
+ * its pod servers, traffic, measurements, the Prometheus target file and metrics.k8s.io.
+ */
+export class Simulation {
+  /** Per namespace, versions in the order first deployed (the last one is "being deployed"). */
+  versions: Record<string, string[]>;
+  #api: Api;
+  #options: SimulationOptions;
+  #events: EventRecorder;
+  #deployments: DeploymentController;
+  #replicaSets: ReplicaSetController;
+  #jobs: JobController;
+  #kubelet: Kubelet;
+  #measurements: Measurements;
+  #traffic: TrafficGenerator;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #running: Promise<void> | undefined;
+  #targets = "";
+  #stopped = false;
+
+  /** @param api The API. @param options Clock, scenario, traffic, state dir, known versions. */
+  constructor(api: Api, options: SimulationOptions) {
+    this.#api = api;
+    this.#options = options;
+    this.versions = structuredClone(options.versions);
+    const clock = options.clock;
+    this.#events = new EventRecorder(api);
+    this.#deployments = new DeploymentController(api, { clock, events: this.#events });
+    this.#replicaSets = new ReplicaSetController(api, { clock, events: this.#events });
+    this.#jobs = new JobController(api, { clock, events: this.#events });
+    this.#measurements = new Measurements(clock);
+    this.#kubelet = new Kubelet(api, {
+      clock,
+      events: this.#events,
+      hooks: {
+        behaviour: (ns, version) => podBehaviour(options.scenario, this.#isNewest(ns, version)),
+        jobFails: (job) =>
+          options.scenario === "migration-fails" && isMigrationJob(job.name, job.labels),
+        onRequest: (ns, labels, status, latencyMs) =>
+          this.#measurements.record(ns, { at: Date.now(), status, latencyMs, labels }),
+      },
+    });
+    const realRate = Math.min(options.trafficRate * clock.timeScale, MAX_REAL_RATE);
+    this.#traffic = new TrafficGenerator(api, { ports: () => this.#kubelet.ports(), realRate });
+  }
+
+  #isNewest(namespace: string, version: string): boolean {
+    const list = this.versions[namespace];
+    return list !== undefined && list[list.length - 1] === version;
+  }
+
+  #trackVersions(): void {
+    for (const d of this.#api.store.scan(DEPLOYMENTS)) {
+      const ns = String(meta(d).namespace);
+      const template = ((d.spec ?? {}) as JsonMap).template as JsonMap | undefined;
+      const version = podVersion({
+        metadata: template?.metadata ?? {},
+        spec: template?.spec ?? {},
+      });
+      const list = this.versions[ns] ??= [];
+      if (!list.includes(version)) {
+        list.push(version);
+        this.#api.store.markDirty();
+      }
+    }
+  }
+
+  /** Start the control loop and the traffic. */
+  async start(): Promise<void> {
+    await this.#tick();
+    this.#timer = setInterval(() => {
+      if (this.#running) return;
+      this.#running = this.#tick().finally(() => this.#running = undefined);
+    }, TICK_MS);
+    this.#traffic.start();
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#stopped) return;
+    try {
+      this.#trackVersions();
+      this.#deployments.reconcile();
+      this.#replicaSets.reconcile();
+      this.#jobs.reconcile();
+      await this.#kubelet.reconcile();
+      this.#replicaSets.reconcile();
+      this.#deployments.reconcile();
+      this.#measurements.prune(Math.max(600_000, this.#options.clock.toRealMs(3_600_000)));
+      await this.#writeTargets();
+    } catch (error) {
+      console.error(`sandbox: controller error: ${(error as Error).stack ?? error}`);
+    }
+  }
+
+  async #writeTargets(): Promise<void> {
+    const ports = this.#kubelet.ports();
+    const groups = [];
+    for (const pod of this.#api.store.scan(PODS)) {
+      const m = meta(pod);
+      const port = ports.get(String(m.uid));
+      if (!port || !podReady(pod)) continue;
+      const labels = (m.labels ?? {}) as Record<string, string>;
+      groups.push({
+        targets: [`127.0.0.1:${port}`],
+        labels: {
+          namespace: String(m.namespace),
+          service: labels.service ?? labels.app ?? "",
+          slot: labels.slot ?? "",
+          version: podVersion(pod),
+          pod: String(m.name),
+        },
+      });
+    }
+    groups.sort((a, b) => a.labels.pod.localeCompare(b.labels.pod));
+    const text = JSON.stringify(groups, null, 2);
+    if (text === this.#targets) return;
+    this.#targets = text;
+    await writeFileAtomic(`${this.#options.stateDir}/prometheus-targets.json`, text);
+  }
+
+  /** Stop traffic, the control loop and every pod server. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    await this.#traffic.stop();
+    await this.#running;
+    await this.#kubelet.stop();
+  }
+
+  /** Requests the load generator has sent. */
+  get requestsSent(): number {
+    return this.#traffic.sent;
+  }
+
+  /** metrics.k8s.io NodeMetrics / PodMetrics, derived from the running pods. */
+  metrics(type: ResourceType, namespace: string | undefined): KObject[] {
+    const now = kubeTime();
+    const pods = this.#api.store.scan(PODS, namespace).filter((p) =>
+      ((p.status ?? {}) as JsonMap).phase === "Running"
+    );
+    const usage = (p: KObject) => {
+      const seed = [...String(meta(p).uid)].reduce((n, c) => n + c.charCodeAt(0), 0);
+      return { cpu: 20 + (seed % 40), memory: 96 + (seed % 64) };
+    };
+    if (type.kind === "PodMetrics") {
+      return pods.map((p) => ({
+        kind: "PodMetrics",
+        apiVersion: "metrics.k8s.io/v1beta1",
+        metadata: {
+          name: meta(p).name,
+          namespace: meta(p).namespace,
+          labels: meta(p).labels ?? {},
+          creationTimestamp: now,
+        },
+        timestamp: now,
+        window: "30s",
+        containers: (((p.spec as JsonMap).containers ?? []) as JsonMap[]).map((c) => ({
+          name: c.name,
+          usage: { cpu: `${usage(p).cpu}m`, memory: `${usage(p).memory}Mi` },
+        })),
+      }));
+    }
+    const nodes = this.#api.store.scan(findResource("", "v1", "nodes") as ResourceType);
+    return nodes.map((n) => {
+      const name = String(meta(n).name);
+      const mine = pods.filter((p) => (p.spec as JsonMap).nodeName === name);
+      const cpu = 350 + mine.reduce((s, p) => s + usage(p).cpu, 0);
+      const mem = 2048 + mine.reduce((s, p) => s + usage(p).memory, 0);
+      return {
+        kind: "NodeMetrics",
+        apiVersion: "metrics.k8s.io/v1beta1",
+        metadata: { name, labels: meta(n).labels ?? {}, creationTimestamp: now },
+        timestamp: now,
+        window: "30s",
+        usage: { cpu: `${cpu}m`, memory: `${mem}Mi` },
+      };
+    });
+  }
+
+  /** The measurements endpoint: `{ requests, errors, errorRate, p95Ms, window }`. */
+  measurements(namespace: string, params: URLSearchParams): Response {
+    if (this.#options.scenario === "metrics-down") {
+      return Response.json({
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Failure",
+        message: "the metrics source is unreachable (scenario metrics-down)",
+        reason: "ServiceUnavailable",
+        code: 503,
+      }, { status: 503 });
+    }
+    const window = params.get("window") ?? "60s";
+    try {
+      const result = this.#measurements.measure(namespace, {
+        window,
+        ...(params.get("labelSelector")
+          ? { labelSelector: params.get("labelSelector") ?? "" }
+          : {}),
+      });
+      return Response.json({
+        kind: "Measurement",
+        apiVersion: "sandbox.tracktion.dev/v1",
+        namespace,
+        ...result,
+      });
+    } catch (error) {
+      return Response.json({
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Failure",
+        message: (error as Error).message,
+        reason: "BadRequest",
+        code: 400,
+      }, { status: 400 });
+    }
+  }
+
+  /** A pod's simulated log. */
+  podLog(namespace: string, name: string): string | undefined {
+    const pod = this.#api.store.peek(PODS, namespace, name);
+    if (!pod) return undefined;
+    const lines = this.#kubelet.logs(String(meta(pod).uid)) ?? [];
+    return lines.length ? lines.join("\n") + "\n" : "";
+  }
+}

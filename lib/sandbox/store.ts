@@ -1,0 +1,191 @@
+import type { KObject, ResourceType } from "./resources.ts";
+import { ApiError } from "./errors.ts";
+
+/** The type of a watch event. */
+export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
+
+/** A change recorded by the store. */
+export interface StoreChange {
+  /** ADDED, MODIFIED or DELETED. */
+  type: WatchEventType;
+  /** The resource type changed. */
+  resource: ResourceType;
+  /** The object after the change (for DELETED: its last state, with a new resourceVersion). */
+  object: KObject;
+  /** The resourceVersion of the change. */
+  rv: number;
+}
+
+/** A listener for changes. */
+export type ChangeListener = (change: StoreChange) => void;
+
+const HISTORY_LIMIT = 10_000;
+
+/** The key of an object in the store. */
+export function storeKey(type: ResourceType, namespace: string, name: string): string {
+  return `${type.group}/${type.plural}/${type.namespaced ? namespace : ""}/${name}`;
+}
+
+/** The metadata of an object (always an object). */
+export function meta(obj: KObject): Record<string, unknown> {
+  let m = obj.metadata as Record<string, unknown> | undefined;
+  if (!m || typeof m !== "object") {
+    m = {};
+    obj.metadata = m;
+  }
+  return m;
+}
+
+/**
+ * The in-memory object store with resourceVersions, change history for watches,
+ * and snapshot/restore for persistence.
+ */
+export class Store {
+  #objects = new Map<string, { resource: ResourceType; object: KObject }>();
+  #rv = 1;
+  #history: StoreChange[] = [];
+  #listeners = new Set<ChangeListener>();
+  #dirty = false;
+
+  /** The current (latest) resourceVersion. */
+  get resourceVersion(): number {
+    return this.#rv;
+  }
+
+  /** Whether there are changes not yet saved. */
+  get dirty(): boolean {
+    return this.#dirty;
+  }
+
+  /** Mark the store as changed (state kept outside the objects changed). */
+  markDirty(): void {
+    this.#dirty = true;
+  }
+
+  /** Mark the store as saved. */
+  markClean(): void {
+    this.#dirty = false;
+  }
+
+  /** Get a copy of one object, or undefined. */
+  get(type: ResourceType, namespace: string, name: string): KObject | undefined {
+    const entry = this.#objects.get(storeKey(type, namespace, name));
+    return entry ? structuredClone(entry.object) : undefined;
+  }
+
+  /** Get one object without copying (read-only use by controllers). */
+  peek(type: ResourceType, namespace: string, name: string): KObject | undefined {
+    return this.#objects.get(storeKey(type, namespace, name))?.object;
+  }
+
+  /** All objects of a type (optionally in a namespace), not copied: do not mutate. */
+  scan(type: ResourceType, namespace?: string): KObject[] {
+    const prefix = `${type.group}/${type.plural}/`;
+    const out: KObject[] = [];
+    for (const [key, entry] of this.#objects) {
+      if (!key.startsWith(prefix) || entry.resource !== type) continue;
+      if (namespace && type.namespaced && meta(entry.object).namespace !== namespace) continue;
+      out.push(entry.object);
+    }
+    return out;
+  }
+
+  /** Copies of all objects of a type (optionally in a namespace). */
+  list(type: ResourceType, namespace?: string): KObject[] {
+    return this.scan(type, namespace).map((o) => structuredClone(o));
+  }
+
+  /** Store an object (create or replace), giving it the next resourceVersion. */
+  put(type: ResourceType, object: KObject): KObject {
+    const m = meta(object);
+    const key = storeKey(type, String(m.namespace ?? ""), String(m.name));
+    const existed = this.#objects.has(key);
+    this.#rv++;
+    m.resourceVersion = String(this.#rv);
+    const stored = structuredClone(object);
+    this.#objects.set(key, { resource: type, object: stored });
+    this.#record({
+      type: existed ? "MODIFIED" : "ADDED",
+      resource: type,
+      object: stored,
+      rv: this.#rv,
+    });
+    return structuredClone(stored);
+  }
+
+  /** Remove an object; returns its last state or undefined. */
+  remove(type: ResourceType, namespace: string, name: string): KObject | undefined {
+    const key = storeKey(type, namespace, name);
+    const entry = this.#objects.get(key);
+    if (!entry) return undefined;
+    this.#objects.delete(key);
+    this.#rv++;
+    const last = structuredClone(entry.object);
+    meta(last).resourceVersion = String(this.#rv);
+    this.#record({ type: "DELETED", resource: type, object: last, rv: this.#rv });
+    return structuredClone(last);
+  }
+
+  #record(change: StoreChange): void {
+    this.#dirty = true;
+    this.#history.push(change);
+    if (this.#history.length > HISTORY_LIMIT) {
+      this.#history.splice(0, this.#history.length - HISTORY_LIMIT);
+    }
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(change);
+      } catch {
+        // a broken watcher must not break writes
+      }
+    }
+  }
+
+  /**
+   * Changes after `fromRv`, for a watch that starts from a resourceVersion.
+   * Throws 410 Gone when the history no longer reaches back that far.
+   */
+  changesSince(fromRv: number): StoreChange[] {
+    const first = this.#history[0];
+    if (fromRv < this.#rv && first && first.rv > fromRv + 1) {
+      throw new ApiError(410, `too old resource version: ${fromRv} (${first.rv - 1})`, {
+        reason: "Expired",
+      });
+    }
+    return this.#history.filter((c) => c.rv > fromRv);
+  }
+
+  /** Listen to every change; returns the function that stops listening. */
+  subscribe(listener: ChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** A JSON-able snapshot of all objects. */
+  snapshot(): { resourceVersion: number; objects: { type: string; object: KObject }[] } {
+    const objects = [...this.#objects.values()].map((e) => ({
+      type: `${e.resource.group}/${e.resource.version}/${e.resource.plural}`,
+      object: e.object,
+    }));
+    return { resourceVersion: this.#rv, objects };
+  }
+
+  /** Restore from a snapshot (no watch events). */
+  restore(
+    snapshot: { resourceVersion: number; objects: { type: string; object: KObject }[] },
+    resolve: (type: string) => ResourceType | undefined,
+  ): void {
+    this.#objects.clear();
+    this.#history = [];
+    this.#rv = snapshot.resourceVersion;
+    for (const { type, object } of snapshot.objects) {
+      const resource = resolve(type);
+      if (!resource) continue;
+      const m = meta(object);
+      this.#objects.set(storeKey(resource, String(m.namespace ?? ""), String(m.name)), {
+        resource,
+        object,
+      });
+    }
+  }
+}

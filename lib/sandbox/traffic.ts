@@ -1,0 +1,146 @@
+import type { Api } from "./api.ts";
+import { findResource, type KObject, type ResourceType } from "./resources.ts";
+import { meta } from "./store.ts";
+import { matchesSelectorObject } from "./selectors.ts";
+import { podReady } from "./replicasets.ts";
+
+type JsonMap = Record<string, unknown>;
+const SERVICES = findResource("", "v1", "services") as ResourceType;
+const PODS = findResource("", "v1", "pods") as ResourceType;
+const ROUTES = findResource("gateway.networking.k8s.io", "v1", "httproutes") as ResourceType;
+const TICK_MS = 50;
+const MAX_IN_FLIGHT = 400;
+
+/** One traffic entry point: a Service, or an HTTPRoute rule split over weighted backends. */
+interface Entry {
+  backends: { service: string; weight: number }[];
+}
+
+/**
+ * The load generator: a steady rate of real HTTP requests per namespace, spread over the
+ * entry points (HTTPRoute rules by backend weight, and Services no route refers to), each
+ * sent to a Ready pod behind the chosen Service.
+ */
+export class TrafficGenerator {
+  #api: Api;
+  #ports: () => Map<string, number>;
+  #realRate: number;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #due = new Map<string, number>();
+  #inFlight = new Set<Promise<void>>();
+  #roundRobin = 0;
+  #last = Date.now();
+  /** Requests sent so far. */
+  sent = 0;
+
+  /**
+   * @param api The API (to read Services, HTTPRoutes and pods).
+   * @param options `ports` gives each Ready pod's loopback port by uid; `realRate` is the
+   * real requests per second per namespace.
+   */
+  constructor(api: Api, options: { ports: () => Map<string, number>; realRate: number }) {
+    this.#api = api;
+    this.#ports = options.ports;
+    this.#realRate = options.realRate;
+  }
+
+  /** Start sending. */
+  start(): void {
+    if (this.#realRate <= 0) return;
+    this.#last = Date.now();
+    this.#timer = setInterval(() => this.#tick(), TICK_MS);
+  }
+
+  /** Stop sending and wait for requests in flight. */
+  async stop(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #entries(namespace: string): Entry[] {
+    const routed = new Set<string>();
+    const entries: Entry[] = [];
+    for (const route of this.#api.store.scan(ROUTES, namespace)) {
+      for (const rule of (((route.spec ?? {}) as JsonMap).rules ?? []) as JsonMap[]) {
+        const backends = ((rule.backendRefs ?? []) as JsonMap[])
+          .filter((b) => (b.kind ?? "Service") === "Service")
+          .map((b) => ({
+            service: String(b.name),
+            weight: typeof b.weight === "number" ? b.weight : 1,
+          }));
+        for (const b of backends) routed.add(b.service);
+        if (backends.length) entries.push({ backends });
+      }
+    }
+    for (const svc of this.#api.store.scan(SERVICES, namespace)) {
+      const spec = (svc.spec ?? {}) as JsonMap;
+      const name = String(meta(svc).name);
+      if (routed.has(name) || spec.type === "LoadBalancer" || !spec.selector) continue;
+      entries.push({ backends: [{ service: name, weight: 1 }] });
+    }
+    return entries;
+  }
+
+  #readyPods(namespace: string, service: string, ports: Map<string, number>): number[] {
+    const svc = this.#api.store.peek(SERVICES, namespace, service);
+    const selector = ((svc?.spec ?? {}) as JsonMap).selector as Record<string, string> | undefined;
+    if (!selector) return [];
+    const out: number[] = [];
+    for (const p of this.#api.store.scan(PODS, namespace)) {
+      if (!podReady(p)) continue;
+      if (
+        !matchesSelectorObject({ matchLabels: selector }, meta(p).labels as Record<string, string>)
+      ) continue;
+      const port = ports.get(String(meta(p).uid));
+      if (port) out.push(port);
+    }
+    return out;
+  }
+
+  #tick(): void {
+    const now = Date.now();
+    const dt = (now - this.#last) / 1000;
+    this.#last = now;
+    const ports = this.#ports();
+    if (ports.size === 0) return;
+    const namespaces = new Set(
+      this.#api.store.scan(PODS).filter((p) => ports.has(String(meta(p).uid))).map((p) =>
+        String(meta(p).namespace)
+      ),
+    );
+    for (const ns of namespaces) {
+      const plan = this.#entries(ns).map((e) => ({
+        backends: e.backends
+          .map((b) => ({ ...b, ports: this.#readyPods(ns, b.service, ports) }))
+          .filter((b) => b.ports.length > 0 && b.weight > 0),
+      })).filter((e) => e.backends.length > 0);
+      if (plan.length === 0) continue;
+      const due = (this.#due.get(ns) ?? 0) + this.#realRate * Math.min(dt, 1);
+      const count = Math.floor(due);
+      this.#due.set(ns, due - count);
+      for (let i = 0; i < count; i++) {
+        if (this.#inFlight.size >= MAX_IN_FLIGHT) break;
+        const entry = plan[this.#roundRobin++ % plan.length] as (typeof plan)[number];
+        const total = entry.backends.reduce((n, b) => n + b.weight, 0);
+        let pick = Math.random() * total;
+        const backend = entry.backends.find((b) => (pick -= b.weight) < 0) ?? entry.backends[0];
+        if (!backend) continue;
+        const port = backend.ports[this.#roundRobin % backend.ports.length];
+        this.#send(port ?? 0);
+      }
+    }
+  }
+
+  #send(port: number): void {
+    this.sent++;
+    const request = fetch(`http://127.0.0.1:${port}/api/work`)
+      .then((r) => r.body?.cancel())
+      .catch(() => {})
+      .finally(() => this.#inFlight.delete(request));
+    this.#inFlight.add(request);
+  }
+}
+
+/** Objects re-exported for typing convenience. */
+export type { KObject };
