@@ -1,0 +1,101 @@
+/**
+ * Private helpers for building check outcomes and reading secret inputs.
+ * @module
+ */
+import type { CheckOutcome } from "../lib/dsl/types.ts";
+
+/** A secret a check needs: a value, an environment variable, or a function that returns one. */
+export type SecretInput =
+  | string
+  | { readonly from_env: string }
+  | { readonly secret_key_ref: { readonly name: string; readonly key: string } }
+  | (() => string | undefined | Promise<string | undefined>);
+
+/** Options every check factory takes. */
+export interface CommonCheckOptions {
+  /** The check's name (each factory has a sensible default). */
+  readonly name?: string;
+  /** Whether a failure fails the stage (default `true`); `false` only warns. */
+  readonly required?: boolean;
+}
+
+/** A passing outcome. */
+export function pass(message: string, evidence: Record<string, unknown> = {}): CheckOutcome {
+  return { ok: true, message, evidence };
+}
+
+/** A failing outcome. */
+export function fail(message: string, evidence: Record<string, unknown> = {}): CheckOutcome {
+  return { ok: false, message, evidence };
+}
+
+/** A skipped outcome (recorded, neither pass nor fail). */
+export function skip(message: string, evidence: Record<string, unknown> = {}): CheckOutcome {
+  return { ok: true, skipped: true, message, evidence };
+}
+
+/**
+ * Resolves a secret input at run time (inside the stage).
+ *
+ * @returns The value, or an error message that names where it was looked for (never the value).
+ */
+export async function resolveSecret(
+  input: SecretInput | undefined,
+): Promise<{ value: string | undefined } | { error: string }> {
+  if (input === undefined) return { value: undefined };
+  if (typeof input === "string") return { value: input };
+  if (typeof input === "function") {
+    try {
+      return { value: await input() };
+    } catch (err) {
+      return { error: `cannot read the secret: ${err instanceof Error ? err.name : "error"}` };
+    }
+  }
+  if ("from_env" in input) {
+    try {
+      const value = Deno.env.get(input.from_env);
+      return value === undefined
+        ? { error: `environment variable ${input.from_env} is not set` }
+        : { value };
+    } catch {
+      return { error: `no permission to read environment variable ${input.from_env}` };
+    }
+  }
+  const { name, key } = input.secret_key_ref;
+  return {
+    error:
+      `secret ${name}/${key} is a Kubernetes secret reference: resolve it before the check runs`,
+  };
+}
+
+/**
+ * Replaces every occurrence of the given secret values in a text by `***`.
+ *
+ * @param text The text.
+ * @param secrets Values to hide (empty and very short values are ignored).
+ */
+export function redact(text: string, secrets: readonly (string | undefined)[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret && secret.length >= 3) out = out.split(secret).join("***");
+  }
+  return out;
+}
+
+/** Parses `"24h"`, `"30m"`, `"10s"`, `"500ms"`, `"2d"` or a number of milliseconds. */
+export function toMs(value: string | number, what: string): number {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value) || value < 0) throw new RangeError(`${what} must be >= 0`);
+    return value;
+  }
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(value.trim());
+  if (!match) {
+    throw new RangeError(
+      `Cannot parse ${what} ${
+        JSON.stringify(value)
+      }: expected a number and a unit (ms, s, m, h, d)`,
+    );
+  }
+  const unit = { ms: 1, s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[match[2] as "ms"];
+  return Number(match[1]) * unit;
+}
