@@ -6,21 +6,26 @@
  */
 import { defineMetrics, type MetricsOf } from "../mod.ts";
 
-/** The metrics gates may use. `{{namespace}}`, `{{service}}`, `{{slot}}` are filled in. */
+/**
+ * The metrics gates may use. `{{namespace}}`, `{{service}}`, `{{slot}}` and `{{window}}`
+ * (the measurement interval) are filled in.
+ */
 export const metrics = defineMetrics({
   error_rate: {
     unit: "%",
-    description: "share of requests answered with a 5xx status over the last minute",
+    description: "share of requests answered with a 5xx status over the measurement window",
     query:
-      'sum(rate(http_requests_total{namespace="{{namespace}}",service="{{service}}",slot="{{slot}}",status=~"5.."}[1m])) / sum(rate(http_requests_total{namespace="{{namespace}}",service="{{service}}",slot="{{slot}}"}[1m]))',
+      'sum(rate(http_requests_total{namespace="{{namespace}}",service="{{service}}",slot="{{slot}}",status=~"5.."}[{{window}}])) / sum(rate(http_requests_total{namespace="{{namespace}}",service="{{service}}",slot="{{slot}}"}[{{window}}]))',
     scale: 100,
+    measurement: { field: "errorRate", scale: 100 },
   },
   p95_latency: {
     unit: "ms",
-    description: "95th percentile request duration over the last minute",
+    description: "95th percentile request duration over the measurement window",
     query:
-      'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{namespace="{{namespace}}",service="{{service}}",slot="{{slot}}"}[1m])))',
+      'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{namespace="{{namespace}}",service="{{service}}",slot="{{slot}}"}[{{window}}])))',
     scale: 1000,
+    measurement: { field: "p95Ms" },
   },
 });
 

@@ -37,6 +37,11 @@ export interface MetricDefinition {
   readonly inconclusive?: InconclusivePolicy;
   /** Multiply the query's raw value by this to get the unit (e.g. 100 for a ratio as %). */
   readonly scale?: number;
+  /**
+   * The same metric from the sandbox's own measurements: the field of its answer
+   * (e.g. `"errorRate"`) and the factor to the metric's unit.
+   */
+  readonly measurement?: { readonly field: string; readonly scale?: number };
 }
 
 /** Comparison operators a gate may use. */
@@ -55,7 +60,9 @@ export type GateExpression = {
 }[MetricName];
 
 /** Maps a metrics object to the shape {@linkcode MetricRegistry} is augmented with. */
-export type MetricsOf<T extends Record<string, MetricDefinition>> = { [K in keyof T]: T[K] };
+export type MetricsOf<T extends Record<string, MetricDefinition>> = {
+  [K in keyof T]: { readonly unit: T[K]["unit"] };
+};
 
 /** A gate string taken apart. */
 export interface ParsedGate {

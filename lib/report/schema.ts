@@ -99,6 +99,12 @@ export const stageRecordSchema = z.object({
   checks: z.array(checkRecordSchema),
   gates: z.array(gateRecordSchema),
   approval: approvalRecordSchema.optional(),
+  decision: z.object({
+    action: z.enum(["promote", "abort"]),
+    by: z.string(),
+    at: timestamp,
+    method: z.enum(["tty", "command", "timeout"]),
+  }).optional().describe("a person's decision on a paused gate breach"),
   calls: z.array(callRecordSchema),
   log: z.string().describe("the stage's log file, relative to the run folder"),
 });

@@ -21,11 +21,23 @@ import { StageLogs } from "./stage_logs.ts";
 /** Methods of a resource the main thread holds (a Kubernetes client, a notifier...). */
 export type CapabilityProvider = Record<string, (...args: never[]) => unknown>;
 
-/** Measures a stage's gates over its analysis window. */
+/** What a gate analyzer returns: every gate's record, and a decision if the stage paused. */
+export interface GateVerdict {
+  readonly gates: GateRecord[];
+  readonly decision?: StageRecord["decision"];
+}
+
+/** Measures a stage's gates over its analysis window (after its work, with its output). */
 export type GateAnalyzer = (
   spec: StageSpec,
-  ctx: { signal: AbortSignal; log(message: string): void; journal: Journal },
-) => Promise<GateRecord[]>;
+  ctx: {
+    readonly signal: AbortSignal;
+    readonly output: unknown;
+    readonly log: (message: string) => void;
+    readonly journal: Journal;
+    readonly runDir: string;
+  },
+) => Promise<GateVerdict>;
 
 /** Everything the engine needs to run a graph. */
 export interface EngineOptions {
@@ -395,14 +407,23 @@ export async function runGraph(o: EngineOptions): Promise<EngineResult> {
         }));
         return settle(s, "failed", "gates could not be measured: no metrics source is configured");
       } else {
-        rec.gates = await o.analyze(spec, {
+        const verdict = await o.analyze(spec, {
           signal,
+          output: s.output,
           log: (m) => log("info", m),
           journal: o.journal,
+          runDir: o.runDir,
         });
+        rec.gates = verdict.gates;
+        if (verdict.decision) rec.decision = verdict.decision;
         const failed = rec.gates.filter((g) => g.verdict !== "passed");
         if (signal.aborted) return settle(s, "interrupted", "interrupted during analysis");
-        if (failed.length > 0) {
+        if (verdict.decision?.action === "promote") {
+          log(
+            "warn",
+            `promoted by ${verdict.decision.by} despite: ${failed.map((g) => g.reason).join("; ")}`,
+          );
+        } else if (failed.length > 0) {
           return settle(
             s,
             "failed",
