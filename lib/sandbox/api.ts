@@ -4,7 +4,7 @@ import { ApiError } from "./errors.ts";
 import { checkDecode, validate } from "./validate.ts";
 import { applyDefaults } from "./defaults.ts";
 import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
-import { serverSideApply, trackUpdate } from "./apply.ts";
+import { type ManagedEntry, serverSideApply, trackUpdate } from "./apply.ts";
 import {
   matchesFields,
   matchesLabels,
@@ -238,9 +238,14 @@ export class Api {
     if (type.generation) {
       nm.generation = Number(cm.generation ?? 1) + (specOf(next) !== specOf(current) ? 1 : 0);
     }
+    const requested = Array.isArray(nm.managedFields) &&
+        JSON.stringify(nm.managedFields) !== JSON.stringify(cm.managedFields)
+      ? structuredClone(nm.managedFields) as ManagedEntry[]
+      : undefined;
     if (!Array.isArray(nm.managedFields)) nm.managedFields = cm.managedFields;
     if (!Array.isArray(nm.managedFields)) delete nm.managedFields;
     trackUpdate(current, next, {
+      ...(requested ? { requested } : {}),
       manager: options.manager,
       apiVersion: apiVersionOf(type),
       ...(options.subresource ? { subresource: options.subresource } : {}),

@@ -118,6 +118,27 @@ export function fromFieldsV1(tree: unknown): FieldSet {
   return out;
 }
 
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+
+function upgradesClientSideApply(live: KObject, conflicts: StatusCause[]): boolean {
+  const annotations = ((live.metadata ?? {}) as JsonMap).annotations as JsonMap | undefined;
+  const text = annotations?.[LAST_APPLIED];
+  if (typeof text !== "string") return false;
+  let lastApplied: KObject;
+  try {
+    lastApplied = JSON.parse(text) as KObject;
+  } catch {
+    return false;
+  }
+  const fields = new Set([...fieldSet(lastApplied)].map(fieldLabel));
+  return conflicts.every((c) => fields.has(c.field));
+}
+
+function fieldLabel(path: string): string {
+  return "." +
+    path.split(SEP).map((s) => s.startsWith("f:") ? s.slice(2) : `[${s.slice(2)}]`).join(".");
+}
+
 /** One managedFields entry. */
 export interface ManagedEntry {
   manager: string;
@@ -153,7 +174,13 @@ function setEntries(obj: KObject, list: ManagedEntry[]): void {
 export function trackUpdate(
   before: KObject | undefined,
   after: KObject,
-  options: { manager: string; apiVersion: string; subresource?: string },
+  options: {
+    manager: string;
+    apiVersion: string;
+    subresource?: string;
+    /** Entries the request itself set (they replace the stored ones). */
+    requested?: ManagedEntry[];
+  },
 ): void {
   const oldSet = before ? fieldSet(before) : new Set<string>();
   const newSet = fieldSet(after);
@@ -164,7 +191,7 @@ export function trackUpdate(
     }
   }
   const gone = [...oldSet].filter((p) => !newSet.has(p));
-  const list = entries(before ?? after).map((e) => {
+  const list = (options.requested ?? entries(before ?? after)).map((e) => {
     const set = fromFieldsV1(e.fieldsV1);
     for (const p of [...changed, ...gone]) set.delete(p);
     return { ...e, fieldsV1: toFieldsV1(set) };
@@ -231,6 +258,11 @@ export function serverSideApply(
       }
     }
     e.fieldsV1 = toFieldsV1(theirs);
+  }
+  if (conflicts.length > 0 && !options.force && upgradesClientSideApply(base, conflicts)) {
+    // Like the API server's last-applied manager: an apply whose conflicts all lie in the
+    // fields of the client-side-apply annotation is an upgrade to server-side apply.
+    return serverSideApply(current, applied, { ...options, force: true });
   }
   if (conflicts.length > 0) {
     const name = String(((applied.metadata ?? {}) as JsonMap).name ?? "");

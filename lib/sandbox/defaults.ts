@@ -11,8 +11,8 @@ function map(parent: JsonMap, key: string): JsonMap {
   return parent[key] as JsonMap;
 }
 
-function podSpecDefaults(spec: JsonMap, restartPolicy: string): void {
-  spec.restartPolicy ??= restartPolicy;
+function podSpecDefaults(spec: JsonMap, restartPolicy: string | undefined): void {
+  if (restartPolicy) spec.restartPolicy ??= restartPolicy;
   spec.dnsPolicy ??= "ClusterFirst";
   spec.schedulerName ??= "default-scheduler";
   spec.terminationGracePeriodSeconds ??= 30;
@@ -72,7 +72,7 @@ export function applyDefaults(type: ResourceType, obj: KObject): void {
       spec.manualSelector ??= false;
       spec.podReplacementPolicy ??= "TerminatingOrFailed";
       const template = map(spec, "template");
-      podSpecDefaults(map(template, "spec"), "Never");
+      podSpecDefaults(map(template, "spec"), undefined);
       break;
     }
     case "CronJob":

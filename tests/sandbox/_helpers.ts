@@ -1,0 +1,122 @@
+import { type Sandbox, type SandboxOptions, startSandbox } from "../../lib/sandbox/mod.ts";
+
+/** A sandbox started for a test, with a temp state dir and a kubectl runner. */
+export interface TestSandbox {
+  sandbox: Sandbox;
+  stateDir: string;
+  /** Run the real kubectl against the sandbox; returns stdout, stderr and exit code. */
+  kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Run kubectl and fail the test unless it exits 0; returns stdout. */
+  kubectlOk(...args: string[]): Promise<string>;
+  /** Stop the sandbox and remove the temp dirs. */
+  close(): Promise<void>;
+}
+
+/** Start a sandbox on port 0 in a fresh temp dir (time scale 600 unless given). */
+export async function withSandbox(
+  options: Partial<SandboxOptions> = {},
+): Promise<TestSandbox> {
+  const stateDir = options.stateDir ?? await Deno.makeTempDir({ prefix: "sandbox-test-" });
+  const cacheDir = await Deno.makeTempDir({ prefix: "kubectl-cache-" });
+  const sandbox = await startSandbox({
+    timeScale: 600,
+    trafficRate: 50,
+    ...options,
+    stateDir,
+    port: 0,
+  });
+  const kubectl = async (...args: string[]) => {
+    const out = await new Deno.Command("kubectl", {
+      args: ["--kubeconfig", sandbox.kubeconfigPath, "--cache-dir", cacheDir, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const decoder = new TextDecoder();
+    return {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+    };
+  };
+  return {
+    sandbox,
+    stateDir,
+    kubectl,
+    async kubectlOk(...args: string[]) {
+      const r = await kubectl(...args);
+      if (r.code !== 0) {
+        throw new Error(`kubectl ${args.join(" ")} failed (${r.code}): ${r.stderr}`);
+      }
+      return r.stdout;
+    },
+    async close() {
+      await sandbox.stop();
+      await Deno.remove(cacheDir, { recursive: true }).catch(() => {});
+      if (!options.stateDir) await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Poll `check` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`Timed out waiting for ${what}${last ? `: ${last}` : ""}`);
+}
+
+/** A Deployment manifest (with a Service) for tests. */
+export function deploymentYaml(
+  options: { name: string; namespace: string; version: string; replicas?: number; slot?: string },
+): string {
+  const slot = options.slot ?? "blue";
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${options.name}
+  namespace: ${options.namespace}
+  labels: {app: tracktion, service: ${options.name}, slot: ${slot}}
+spec:
+  replicas: ${options.replicas ?? 2}
+  progressDeadlineSeconds: 600
+  selector:
+    matchLabels: {app: tracktion, service: ${options.name}, slot: ${slot}}
+  template:
+    metadata:
+      labels: {app: tracktion, service: ${options.name}, slot: ${slot}, version: "${options.version}"}
+    spec:
+      containers:
+      - name: app
+        image: registry.local/${options.name}:${options.version}
+        ports: [{containerPort: 8000}]
+        env: [{name: LOG_LEVEL, value: info}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: ${options.name}
+  namespace: ${options.namespace}
+spec:
+  selector: {service: ${options.name}, slot: ${slot}}
+  ports: [{port: 80, targetPort: 8000}]
+`;
+}
+
+/** Write text to a temp file; returns its path. */
+export async function tempFile(text: string, suffix = ".yaml"): Promise<string> {
+  const path = await Deno.makeTempFile({ prefix: "sandbox-manifest-", suffix });
+  await Deno.writeTextFile(path, text);
+  return path;
+}
