@@ -38,6 +38,11 @@ export interface PostgresServer {
   createDatabase(name: string): Promise<string>;
   /** Stops the server (immediate shutdown) and removes its folder. Safe to call twice. */
   stop(): Promise<void>;
+  /**
+   * The same as {@linkcode PostgresServer.stop}, synchronously: for an `unload` listener
+   * where nothing can be awaited (bench files, which have no "after all" hook).
+   */
+  stopSync(): void;
 }
 
 /** Options for {@linkcode startPostgres}. */
@@ -65,6 +70,12 @@ async function run(
     );
   }
   return text;
+}
+
+function runSync(argv: string[], asUser: string | undefined): void {
+  const full = asUser ? ["runuser", "-u", asUser, "--", ...argv] : argv;
+  new Deno.Command(full[0]!, { args: full.slice(1), stdin: "null", stdout: "null", stderr: "null" })
+    .outputSync();
 }
 
 async function idOf(user: string): Promise<[number, number] | undefined> {
@@ -122,6 +133,16 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       }).catch(() => {});
     }
     await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  const stopSync = () => {
+    if (stopped) return;
+    stopped = true;
+    if (started) runSync(["pg_ctl", "stop", "-D", data, "-m", "immediate", "-w", "-t", "60"], user);
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch {
+      // already gone
+    }
   };
   try {
     await Deno.chmod(dir, 0o700);
@@ -217,6 +238,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         return `postgres://postgres:${password}@127.0.0.1:${port}/${name}`;
       },
       stop,
+      stopSync,
     };
   } catch (error) {
     await stop();
