@@ -22,6 +22,8 @@ export class MigrationFileError extends SyntaxError {
   line: number;
 
   /**
+   * Builds the error.
+   *
    * @param file The file.
    * @param line 1-based line, or 0 for the file as a whole.
    * @param detail What is wrong.
@@ -61,6 +63,8 @@ export class DatabaseConnectionError extends Error {
   reason: ConnectionFailure;
 
   /**
+   * Builds the error.
+   *
    * @param target The database, password redacted.
    * @param reason The kind of failure.
    * @param detail The driver's explanation (password scrubbed).
@@ -90,6 +94,8 @@ export class LockTimeoutError extends Error {
   holder: string | undefined;
 
   /**
+   * Builds the error.
+   *
    * @param timeoutMs How long we waited.
    * @param holder Who holds the lock, if known.
    */
@@ -127,6 +133,8 @@ export class ChecksumDriftError extends Error {
   actual: string;
 
   /**
+   * Builds the error.
+   *
    * @param file The changed file.
    * @param version Its version.
    * @param recorded Checksum recorded in `schema_migrations`.
@@ -162,6 +170,8 @@ export class ChecksumDriftError extends Error {
  */
 export class MigrationStateError extends Error {
   /**
+   * Builds the error.
+   *
    * @param message The full message.
    */
   constructor(message: string) {
@@ -206,6 +216,8 @@ export class MigrationFailedError extends Error {
   appliedStatements: number;
 
   /**
+   * Builds the error.
+   *
    * @param init What failed, where and how.
    * @param options Standard error options (the driver's error as `cause`).
    */
@@ -271,6 +283,8 @@ export class LintBlockedError extends Error {
   findings: BlockingFinding[];
 
   /**
+   * Builds the error.
+   *
    * @param findings The blocking findings.
    */
   constructor(findings: BlockingFinding[]) {

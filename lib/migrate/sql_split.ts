@@ -25,6 +25,8 @@ export class SqlSyntaxError extends SyntaxError {
   line: number;
 
   /**
+   * Builds the error.
+   *
    * @param message What is unterminated.
    * @param line 1-based line where it starts.
    */
