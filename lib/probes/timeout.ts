@@ -45,8 +45,20 @@ export function describeError(err: unknown, timeoutMs?: number): string {
   }
   if (err instanceof Deno.errors.ConnectionRefused) return "connection refused";
   if (err instanceof Error) {
-    const cause = err.cause instanceof Error ? `: ${err.cause.message}` : "";
-    return `${err.message}${cause}`.split("\n")[0]!;
+    const chain: string[] = [];
+    for (let e: unknown = err; e instanceof Error && chain.length < 5; e = e.cause) {
+      chain.push(e.message);
+    }
+    const all = chain.join(": ");
+    if (/connection refused/i.test(all)) return "connection refused";
+    if (/connection reset/i.test(all)) return "connection reset";
+    if (/dns error|failed to lookup|name or service not known|no such host/i.test(all)) {
+      return "DNS lookup failed";
+    }
+    if (/certificate|tls|ssl/i.test(all) && !/timed out/i.test(all)) {
+      return `TLS error: ${chain[chain.length - 1]!.split("\n")[0]}`;
+    }
+    return all.split("\n")[0]!;
   }
   return String(err);
 }

@@ -24,6 +24,7 @@ export function fakeContext(
     lines,
     log: (m: string) => lines.push(m),
     warn: (m: string) => lines.push(`warn: ${m}`),
+    notice: (m: string) => lines.push(`notice: ${m}`),
     output: () => {
       throw new Error("no outputs in tests");
     },
@@ -108,4 +109,57 @@ export async function startRedis(
     throw err;
   }
   return { port, password, stop };
+}
+
+/** A running throwaway Prometheus. */
+export interface PrometheusServer {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts Debian's `prometheus` on 127.0.0.1 with an empty config, in a temp dir. */
+export async function startPrometheus(): Promise<PrometheusServer> {
+  const dir = await Deno.makeTempDir({ prefix: "checks_prom_" });
+  const port = freePort();
+  await Deno.writeTextFile(`${dir}/prometheus.yml`, "global:\n  scrape_interval: 1m\n");
+  const child = new Deno.Command("prometheus", {
+    args: [
+      `--config.file=${dir}/prometheus.yml`,
+      `--storage.tsdb.path=${dir}/data`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* gone */ }
+    await child.status;
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  try {
+    await waitFor("prometheus", async () => {
+      const r = await fetch(`${url}/-/ready`);
+      await r.body?.cancel();
+      return r.ok;
+    }, 60_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, stop };
+}
+
+/** Serves `handler` on 127.0.0.1 (free port); returns its base URL and a stop function. */
+export function serve(
+  handler: (req: Request) => Response | Promise<Response>,
+): { url: string; stop(): Promise<void> } {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handler);
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    stop: () => server.shutdown(),
+  };
 }

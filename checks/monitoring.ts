@@ -1,0 +1,129 @@
+/**
+ * Monitoring stack checks: Prometheus, Grafana and Alertmanager answer their health
+ * endpoints. A stage needs net to each host (`uses("metrics")` covers Prometheus).
+ * @module
+ */
+import type { Check } from "../lib/dsl/types.ts";
+import { fail, pass } from "./_outcome.ts";
+import { excerpt, get, type HttpCheckOptions, joinUrl } from "./_http.ts";
+
+/**
+ * Prometheus answers `GET /-/healthy` with 200 and "Healthy" (or `/-/ready` with
+ * `ready: true`).
+ *
+ * @param baseUrl The Prometheus URL, e.g. the environment's `monitoring.prometheus_url`.
+ * @param options `ready`, deadline, headers, name, required.
+ * @returns The check; evidence: url, status, latencyMs, body excerpt.
+ *
+ * @example
+ * ```ts
+ * import { prometheusHealthy } from "./monitoring.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(prometheusHealthy("http://127.0.0.1:9090").name, "Prometheus accessible");
+ * ```
+ */
+export function prometheusHealthy(
+  baseUrl: string,
+  options: HttpCheckOptions & { readonly ready?: boolean } = {},
+): Check {
+  const url = joinUrl(baseUrl, options.ready ? "/-/ready" : "/-/healthy");
+  return {
+    name: options.name ?? "Prometheus accessible",
+    required: options.required ?? true,
+    run: async (ctx) => {
+      const r = await get(url, options, ctx.signal);
+      if (!r.ok) {
+        return fail(`Prometheus at ${url} unreachable: ${r.error}`, { url, error: r.error });
+      }
+      const evidence = { url, status: r.status, latencyMs: r.latencyMs, body: excerpt(r.body) };
+      const word = options.ready ? /ready/i : /healthy/i;
+      if (r.status !== 200 || !word.test(r.body)) {
+        return fail(`Prometheus at ${url} is not healthy: HTTP ${r.status}`, evidence);
+      }
+      return pass(`Prometheus is ${options.ready ? "ready" : "healthy"}`, evidence);
+    },
+  };
+}
+
+/**
+ * Grafana answers `GET /api/health` with JSON whose `database` is `"ok"`.
+ *
+ * @param baseUrl The Grafana URL (the environment's `monitoring.grafana_url`).
+ * @param options Deadline, headers, name, required.
+ * @returns The check; evidence: url, status, database, version.
+ *
+ * @example
+ * ```ts
+ * import { grafanaHealthy } from "./monitoring.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(grafanaHealthy("http://127.0.0.1:3000").name, "Grafana accessible");
+ * ```
+ */
+export function grafanaHealthy(baseUrl: string, options: HttpCheckOptions = {}): Check {
+  const url = joinUrl(baseUrl, "/api/health");
+  return {
+    name: options.name ?? "Grafana accessible",
+    required: options.required ?? true,
+    run: async (ctx) => {
+      const r = await get(url, options, ctx.signal);
+      if (!r.ok) return fail(`Grafana at ${url} unreachable: ${r.error}`, { url, error: r.error });
+      let body: Record<string, unknown> = {};
+      try {
+        body = JSON.parse(r.body);
+      } catch {
+        return fail(`Grafana at ${url} did not answer JSON: HTTP ${r.status}`, {
+          url,
+          status: r.status,
+          body: excerpt(r.body),
+        });
+      }
+      const evidence = {
+        url,
+        status: r.status,
+        latencyMs: r.latencyMs,
+        database: body.database,
+        version: body.version,
+      };
+      if (r.status !== 200 || body.database !== "ok") {
+        return fail(
+          `Grafana at ${url} reports database ${JSON.stringify(body.database)} (HTTP ${r.status})`,
+          evidence,
+        );
+      }
+      return pass("Grafana is healthy (database ok)", evidence);
+    },
+  };
+}
+
+/**
+ * Alertmanager answers `GET /-/healthy` with 200.
+ *
+ * @param baseUrl The Alertmanager URL (the environment's `monitoring.alertmanager_url`).
+ * @param options Deadline, headers, name, required.
+ * @returns The check; evidence: url, status, latencyMs.
+ *
+ * @example
+ * ```ts
+ * import { alertmanagerHealthy } from "./monitoring.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(alertmanagerHealthy("http://127.0.0.1:9093").name, "Alertmanager accessible");
+ * ```
+ */
+export function alertmanagerHealthy(baseUrl: string, options: HttpCheckOptions = {}): Check {
+  const url = joinUrl(baseUrl, "/-/healthy");
+  return {
+    name: options.name ?? "Alertmanager accessible",
+    required: options.required ?? true,
+    run: async (ctx) => {
+      const r = await get(url, options, ctx.signal);
+      if (!r.ok) {
+        return fail(`Alertmanager at ${url} unreachable: ${r.error}`, { url, error: r.error });
+      }
+      const evidence = { url, status: r.status, latencyMs: r.latencyMs, body: excerpt(r.body) };
+      if (r.status !== 200) {
+        return fail(`Alertmanager at ${url} is not healthy: HTTP ${r.status}`, evidence);
+      }
+      return pass("Alertmanager is healthy", evidence);
+    },
+  };
+}
