@@ -49,6 +49,7 @@ export class Simulation {
   #running: Promise<void> | undefined;
   #targets = "";
   #stopped = false;
+  #introduced = new Set<string>();
 
   /** @param api The API. @param options Clock, scenario, traffic, state dir, known versions. */
   constructor(api: Api, options: SimulationOptions) {
@@ -76,9 +77,14 @@ export class Simulation {
     this.#traffic = new TrafficGenerator(api, { ports: () => this.#kubelet.ports(), realRate });
   }
 
+  /**
+   * The version being deployed: the newest version of the namespace, first deployed while
+   * this sandbox runs (a version restored from an earlier run is not faulted).
+   */
   #isNewest(namespace: string, version: string): boolean {
     const list = this.versions[namespace];
-    return list !== undefined && list[list.length - 1] === version;
+    return list !== undefined && list[list.length - 1] === version &&
+      this.#introduced.has(`${namespace}/${version}`);
   }
 
   #trackVersions(): void {
@@ -92,6 +98,7 @@ export class Simulation {
       const list = this.versions[ns] ??= [];
       if (!list.includes(version)) {
         list.push(version);
+        this.#introduced.add(`${ns}/${version}`);
         this.#api.store.markDirty();
       }
     }
