@@ -6,23 +6,54 @@
 
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import type { Database, Queryable } from "./database.ts";
-import { DatabaseConnectionError } from "./errors.ts";
+import { DatabaseConnectionError, LockTimeoutError } from "./errors.ts";
+
+/**
+ * Takes an exclusive lock on `<dir>.lock`: PGlite is a single-process database, and two
+ * processes opening the same folder would corrupt it. Waits up to `timeoutMs`.
+ */
+async function lockFolder(dir: string, timeoutMs: number): Promise<Deno.FsFile> {
+  const file = await Deno.open(`${dir.replace(/\/+$/, "")}.lock`, { create: true, write: true });
+  const deadline = Date.now() + timeoutMs;
+  while (!(await file.tryLock(true))) {
+    if (Date.now() >= deadline) {
+      file.close();
+      throw new LockTimeoutError(
+        timeoutMs,
+        `another process using the embedded database in ${dir}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return file;
+}
 
 /**
  * Opens (creating if needed) an embedded database persisted in `dir`; `memory://`
- * keeps it in memory.
+ * keeps it in memory. A folder is locked for this process until `close()`.
  *
  * @param dir The data folder, or `memory://`.
+ * @param options How long to wait for another process holding the folder.
  * @returns The database.
  */
-export async function openPglite(dir: string): Promise<Database> {
-  const target = dir.startsWith("memory://") ? dir : `pglite:${dir}`;
+export async function openPglite(
+  dir: string,
+  options: { lockTimeoutMs: number },
+): Promise<Database> {
+  const inMemory = dir.startsWith("memory://");
+  const target = inMemory ? dir : `pglite:${dir}`;
   let db: PGlite;
+  let lock: Deno.FsFile | undefined;
   try {
-    if (!dir.startsWith("memory://")) await Deno.mkdir(dir, { recursive: true });
+    if (!inMemory) {
+      await Deno.mkdir(dir, { recursive: true });
+      lock = await lockFolder(dir, options.lockTimeoutMs);
+    }
     db = new PGlite(dir);
     await db.waitReady;
   } catch (error) {
+    lock?.close();
+    if (error instanceof LockTimeoutError) throw error;
     throw new DatabaseConnectionError(
       target,
       "other",
@@ -60,7 +91,11 @@ export async function openPglite(dir: string): Promise<Database> {
       await base.query("SELECT pg_advisory_unlock($1::int8)", [key.toString()]);
     },
     async close(): Promise<void> {
-      await db.close();
+      try {
+        await db.close();
+      } finally {
+        lock?.close();
+      }
     },
   };
 }

@@ -63,6 +63,11 @@ export interface OpenDatabaseOptions {
   connectTimeoutSeconds?: number;
   /** `application_name` shown in `pg_stat_activity`. Default `tracktion-migrate`. */
   applicationName?: string;
+  /**
+   * PGlite folders only: how long to wait, in milliseconds, while another process has
+   * the same folder open (PGlite is single-process). Default 60 000.
+   */
+  lockTimeoutMs?: number;
 }
 
 /**
@@ -102,6 +107,7 @@ export function redactUrl(url: string): string {
  * @returns The open database.
  * @throws {DatabaseConnectionError} When the URL is invalid, the server is unreachable,
  * the login is refused or the database does not exist (the message never holds the password).
+ * @throws {LockTimeoutError} When another process kept a PGlite folder open too long.
  *
  * @example
  * ```ts ignore
@@ -117,7 +123,7 @@ export async function openDatabase(
 ): Promise<Database> {
   if (typeof target !== "string") {
     const { openPglite } = await import("./_pglite.ts");
-    return await openPglite(target.pglite);
+    return await openPglite(target.pglite, { lockTimeoutMs: options.lockTimeoutMs ?? 60_000 });
   }
   let url: URL;
   try {

@@ -116,7 +116,7 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
     }
 
     connection = await resolveConnection(envName, { sandbox: values.sandbox, getEnv });
-    const db = await openDatabase(connection.target);
+    const db = await openDatabase(connection.target, { lockTimeoutMs: lockSeconds * 1000 });
     try {
       if (command === "status") {
         const status = await migrationStatus(db, migrations);

@@ -73,6 +73,8 @@ export interface MigrateResult {
   lint: LintFinding[];
 }
 
+const CONCURRENT_INDEX = /^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY\b/i;
+
 const INSERT_HISTORY =
   `INSERT INTO schema_migrations (version, name, checksum, applied_by, duration_ms)
 VALUES ($1::int8, $2::text, $3::text, coalesce($4::text, current_user::text), $5::int4)`;
@@ -304,7 +306,10 @@ async function runScript(
           file: script.file,
           line: errorLine(script.sql, statement, position),
           sqlState,
-          detail: typeof e.message === "string" ? e.message : String(error),
+          detail: (typeof e.message === "string" ? e.message : String(error)) +
+            (!script.transactional && CONCURRENT_INDEX.test(statement.masked)
+              ? ": a failed concurrent index build can leave an INVALID index behind: DROP INDEX CONCURRENTLY it before retrying"
+              : ""),
           transactional: script.transactional,
           appliedStatements: done,
         }, { cause: error });

@@ -282,4 +282,24 @@ export const ENGINE_CASES: EngineCase[] = [
       });
     },
   },
+  {
+    name: "migrateUp() says a failed concurrent index build may leave an INVALID index",
+    async fn(db) {
+      await withMigrationsDir({
+        "0001_t.up.sql": "CREATE TABLE t (id int);\nINSERT INTO t VALUES (1), (1);\n",
+        "0002_unique.up.sql":
+          "-- tracktion:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY t_id_key ON t (id);\n",
+      }, async (dir) => {
+        const error = await migrateUp(db, await loadMigrations(dir)).catch((e) => e);
+        assert.ok(error instanceof MigrationFailedError, String(error));
+        assert.equal(error.sqlState, "23505");
+        assert.equal(error.line, 2);
+        assert.match(
+          error.message,
+          /can leave an INVALID index behind: DROP INDEX CONCURRENTLY it/,
+        );
+        assert.equal(await currentSchemaVersion(db), 1);
+      });
+    },
+  },
 ];

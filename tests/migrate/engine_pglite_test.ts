@@ -1,5 +1,13 @@
-import { openDatabase } from "../../lib/migrate/mod.ts";
+import assert from "node:assert/strict";
+import {
+  currentSchemaVersion,
+  loadMigrations,
+  LockTimeoutError,
+  migrateUp,
+  openDatabase,
+} from "../../lib/migrate/mod.ts";
 import { ENGINE_CASES } from "./_engine_cases.ts";
+import { TRACKTION_MIGRATIONS } from "./_helpers.ts";
 
 Deno.test("migration engine core cases against the embedded PGlite", async (t) => {
   const db = await openDatabase({ pglite: "memory://" });
@@ -11,5 +19,30 @@ Deno.test("migration engine core cases against the embedded PGlite", async (t) =
     }
   } finally {
     await db.close();
+  }
+});
+
+Deno.test("openDatabase() persists a PGlite folder and locks it against a second opener", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tracktion-pglite-" });
+  try {
+    const migrations = await loadMigrations(TRACKTION_MIGRATIONS);
+    const first = await openDatabase({ pglite: `${dir}/pglite` });
+    try {
+      await migrateUp(first, migrations, { to: 2 });
+      const second = await openDatabase({ pglite: `${dir}/pglite` }, { lockTimeoutMs: 200 })
+        .catch((e) => e);
+      assert.ok(second instanceof LockTimeoutError, String(second));
+      assert.match(second.message, /another process using the embedded database in .*\/pglite/);
+    } finally {
+      await first.close();
+    }
+    const reopened = await openDatabase({ pglite: `${dir}/pglite` }, { lockTimeoutMs: 5_000 });
+    try {
+      assert.equal(await currentSchemaVersion(reopened), 2);
+    } finally {
+      await reopened.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
