@@ -71,7 +71,7 @@ export interface ParsedStatement {
   actions: AlterAction[];
 }
 
-const NAME = String.raw`((?:"\s*"|[A-Z_][A-Z0-9_$]*)(?:\s*\.\s*(?:"\s*"|[A-Z_][A-Z0-9_$]*))?)`;
+const NAME = String.raw`((?:"[^"]*"|[A-Z_][A-Z0-9_$]*)(?:\s*\.\s*(?:"[^"]*"|[A-Z_][A-Z0-9_$]*))?)`;
 const CREATE_TABLE = new RegExp(
   String
     .raw`^CREATE\s+(?:(?:GLOBAL\s+|LOCAL\s+)?(?:TEMP|TEMPORARY|UNLOGGED)\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?${NAME}`,
@@ -79,7 +79,7 @@ const CREATE_TABLE = new RegExp(
 );
 const CREATE_INDEX = new RegExp(
   String
-    .raw`^CREATE\s+(?:UNIQUE\s+)?INDEX\s+(CONCURRENTLY\s+)?(?:(?:IF\s+NOT\s+EXISTS\s+)?(?:"\s*"|[A-Z_][A-Z0-9_$]*)\s+)?ON\s+(?:ONLY\s+)?${NAME}`,
+    .raw`^CREATE\s+(?:UNIQUE\s+)?INDEX\s+(CONCURRENTLY\s+)?(?:(?:IF\s+NOT\s+EXISTS\s+)?(?:"[^"]*"|[A-Z_][A-Z0-9_$]*)\s+)?ON\s+(?:ONLY\s+)?${NAME}`,
   "d",
 );
 const ALTER_TABLE = new RegExp(
@@ -200,7 +200,7 @@ export const LINT_RULES: readonly LintRule[] = [
         context,
         /^ADD\s+(?!CONSTRAINT\b|PRIMARY\b|UNIQUE\b|CHECK\b|FOREIGN\b)/,
         (a) =>
-          /\bNOT\s+NULL\b/.test(a.text) && !/\bDEFAULT\b/.test(a.text)
+          /\bNOT\s+NULL\b/.test(a.text) && !/\b(DEFAULT|GENERATED)\b/.test(a.text)
             ? `Adding a NOT NULL column without a DEFAULT to existing table ${parsed.table} fails when it has rows (and breaks writers of the previous version): add a DEFAULT or add it nullable and backfill`
             : undefined,
       ),
@@ -317,7 +317,7 @@ export const LINT_RULES: readonly LintRule[] = [
       eachAction(
         parsed,
         context,
-        /^RENAME\b/,
+        /^RENAME\b(?!\s+CONSTRAINT\b)/,
         () =>
           `Renaming on existing table ${parsed.table} breaks the version still serving traffic during a blue-green switch: add the new name, migrate readers, drop the old one later`,
       ),

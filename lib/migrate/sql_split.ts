@@ -9,8 +9,9 @@ export interface SqlStatement {
   /** The statement's text, from its first token to just before its `;`. */
   text: string;
   /**
-   * The same text with comments and the contents of string literals and quoted
-   * identifiers replaced by spaces (same length, same line breaks): what a linter reads.
+   * The same text with comments and the contents of string literals replaced by spaces,
+   * and the contents of quoted identifiers by `_` (same length, same line breaks): what a
+   * linter reads.
    */
   masked: string;
   /** Index of the statement's first character in the script (UTF-16 units). */
@@ -171,7 +172,9 @@ function maskSql(script: string): string {
         const what = c === "'" ? "string literal" : "quoted identifier";
         throw new SqlSyntaxError(`Cannot split SQL: unterminated ${what}`, lineAt(script, i));
       }
-      out.push(c, blank(script.slice(i + 1, j)), c);
+      const inside = script.slice(i + 1, j);
+      // Identifiers stay one token ("odd;name" -> "________"); strings become blank.
+      out.push(c, c === '"' ? inside.replace(/[^\n]/g, "_") : blank(inside), c);
       i = j + 1;
     } else if (c === "$" && !(i > 0 && IDENT_CHAR.test(script[i - 1]!))) {
       const tag = DOLLAR_TAG.exec(script.slice(i, i + 64))?.[0];

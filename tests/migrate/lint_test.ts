@@ -171,3 +171,25 @@ Deno.test("lintMigrations() lints only the versions asked for", () => {
   assert.equal(lintMigrations(migrations, { versions: [4] }).length, 0);
   assert.ok(lintMigrations(migrations, { versions: [5] }).length > 0);
 });
+
+Deno.test("lintMigrations() reads quoted identifiers as names", () => {
+  assert.ok(
+    rules('ALTER TABLE "Audio Files" ALTER COLUMN "Size" TYPE numeric;').includes(
+      "column-type-change",
+    ),
+  );
+  assert.ok(rules('ALTER TABLE "odd;name" DROP COLUMN "DROP TABLE";').includes("drop-column"));
+  assert.ok(
+    !rules('ALTER TABLE "odd;name" ADD COLUMN "DROP COLUMN" text;').includes("drop-column"),
+  );
+});
+
+Deno.test("lintMigrations() accepts identity columns and constraint renames", () => {
+  assert.ok(
+    !rules("ALTER TABLE audio_files ADD COLUMN n bigint NOT NULL GENERATED ALWAYS AS IDENTITY;")
+      .includes(
+        "not-null-without-default",
+      ),
+  );
+  assert.ok(!rules("ALTER TABLE audio_files RENAME CONSTRAINT a TO b;").includes("rename"));
+});
