@@ -13,23 +13,51 @@ Deno.test("startSandbox() keeps state across a restart and --reset starts from a
     const file = await tempFile(deploymentYaml({ name: "keep", namespace: NS, version: "1.0.0" }));
     await t.kubectlOk("apply", "-f", file);
     await t.kubectlOk("rollout", "status", "deployment/keep", "-n", NS, "--timeout=60s");
-    await t.kubectlOk("create", "-f", await tempFile(`apiVersion: v1
+    await t.kubectlOk(
+      "create",
+      "-f",
+      await tempFile(`apiVersion: v1
 kind: ConfigMap
 metadata: {name: marker, namespace: ${NS}}
 data: {k: v}
-`));
-    const before = JSON.parse(await t.kubectlOk("get", "configmap", "marker", "-n", NS, "-o", "json"));
+`),
+    );
+    const before = JSON.parse(
+      await t.kubectlOk("get", "configmap", "marker", "-n", NS, "-o", "json"),
+    );
     await t.close();
-    assert.equal(await Deno.stat(`${stateDir}/kubeconfig`).then(() => true, () => false), false, "kubeconfig removed on stop");
+    assert.equal(
+      await Deno.stat(`${stateDir}/kubeconfig`).then(() => true, () => false),
+      false,
+      "kubeconfig removed on stop",
+    );
 
     t = await withSandbox({ stateDir, trafficRate: 0 });
-    const after = JSON.parse(await t.kubectlOk("get", "configmap", "marker", "-n", NS, "-o", "json"));
+    const after = JSON.parse(
+      await t.kubectlOk("get", "configmap", "marker", "-n", NS, "-o", "json"),
+    );
     assert.equal(after.metadata.uid, before.metadata.uid);
     assert.equal(after.metadata.resourceVersion, before.metadata.resourceVersion);
-    assert.equal(await t.kubectlOk("get", "deploy", "keep", "-n", NS, "-o", "jsonpath={.status.readyReplicas}"), "2");
+    assert.equal(
+      await t.kubectlOk(
+        "get",
+        "deploy",
+        "keep",
+        "-n",
+        NS,
+        "-o",
+        "jsonpath={.status.readyReplicas}",
+      ),
+      "2",
+    );
     await t.kubectlOk("label", "configmap", "marker", "-n", NS, "touched=yes");
-    const touched = JSON.parse(await t.kubectlOk("get", "configmap", "marker", "-n", NS, "-o", "json"));
-    assert.ok(Number(touched.metadata.resourceVersion) > Number(before.metadata.resourceVersion), "resourceVersions keep growing");
+    const touched = JSON.parse(
+      await t.kubectlOk("get", "configmap", "marker", "-n", NS, "-o", "json"),
+    );
+    assert.ok(
+      Number(touched.metadata.resourceVersion) > Number(before.metadata.resourceVersion),
+      "resourceVersions keep growing",
+    );
     await t.close();
 
     t = await withSandbox({ stateDir, trafficRate: 0, reset: true });
@@ -47,7 +75,9 @@ Deno.test("startSandbox() rejects an unknown scenario with a RangeError listing 
   try {
     await assert.rejects(
       () => startSandbox({ stateDir, scenario: "chaos-monkey" }),
-      (error: Error) => error instanceof RangeError && Object.keys(SCENARIOS).every((s) => error.message.includes(s)),
+      (error: Error) =>
+        error instanceof RangeError &&
+        Object.keys(SCENARIOS).every((s) => error.message.includes(s)),
     );
     await assert.rejects(() => startSandbox({ stateDir, timeScale: 0 }), RangeError);
     assert.deepEqual([...Deno.readDirSync(stateDir)], [], "nothing written");
@@ -58,7 +88,18 @@ Deno.test("startSandbox() rejects an unknown scenario with a RangeError listing 
 
 async function spawnSandbox(stateDir: string, extra: string[] = []) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "--state-dir", stateDir, "--port", "0", "--time-scale", "600", ...extra],
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "--state-dir",
+      stateDir,
+      "--port",
+      "0",
+      "--time-scale",
+      "600",
+      ...extra,
+    ],
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -98,13 +139,30 @@ Deno.test("deno task sandbox prints one ready line, serves, and stops cleanly on
 
 Deno.test("deno task sandbox: --list-scenarios lists each scenario, bad flags exit 2 without side effects", async () => {
   const run = async (...args: string[]) => {
-    const out = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", MAIN, ...args], stdout: "piped", stderr: "piped" }).output();
-    return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return {
+      code: out.code,
+      stdout: new TextDecoder().decode(out.stdout),
+      stderr: new TextDecoder().decode(out.stderr),
+    };
   };
   const list = await run("--list-scenarios");
   assert.equal(list.code, 0);
   assert.equal(list.stdout.trim().split("\n").length, Object.keys(SCENARIOS).length);
-  for (const name of ["canary-errors", "slow", "crashloop", "slow-rollout", "migration-fails", "metrics-down"]) {
+  for (
+    const name of [
+      "canary-errors",
+      "slow",
+      "crashloop",
+      "slow-rollout",
+      "migration-fails",
+      "metrics-down",
+    ]
+  ) {
     assert.match(list.stdout, new RegExp(`^${name}\\s+\\S`, "m"));
   }
   const stateDir = await Deno.makeTempDir();
@@ -134,7 +192,10 @@ Deno.test("state.json survives SIGKILL at any moment while the API is being writ
           await fetch(`${url}/api/v1/namespaces/${NS}/configmaps`, {
             method: "POST",
             headers: { "content-type": "application/json" },
-            body: JSON.stringify({ metadata: { name: `r${round}-w${w}-${i}` }, data: { blob: "x".repeat(2000) } }),
+            body: JSON.stringify({
+              metadata: { name: `r${round}-w${w}-${i}` },
+              data: { blob: "x".repeat(2000) },
+            }),
           }).then((r) => r.body?.cancel()).catch(() => {});
         }
       });
