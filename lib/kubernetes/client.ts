@@ -1,0 +1,341 @@
+/**
+ * The Kubernetes client the main thread holds: `@kubernetes/client-node` configured from
+ * a kubeconfig, with generic objects kept as plain JSON.
+ * @module
+ */
+import {
+  ApiException,
+  CoordinationV1Api,
+  CoreV1Api,
+  HttpMethod,
+  KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type RequestContext,
+  type ResponseContext,
+  VersionApi,
+} from "@kubernetes/client-node";
+import type { KindRef, KubeObject } from "./capability.ts";
+
+/** The field manager of every server-side apply and patch this tool makes. */
+export const FIELD_MANAGER = "tracktion-deploy";
+
+/** The patch types the capability accepts, by their `Content-Type`. */
+export const PATCH_CONTENT_TYPES: Readonly<Record<"merge" | "strategic" | "json", string>> = {
+  merge: PatchStrategy.MergePatch,
+  strategic: PatchStrategy.StrategicMergePatch,
+  json: PatchStrategy.JsonPatch,
+};
+
+/** An API request answered with an error status. */
+export class KubernetesApiError extends Error {
+  /** The HTTP status, e.g. 404, 409, 422 (0 when no response arrived). */
+  readonly status: number;
+  /** The `Status.reason`, e.g. `NotFound`, `Conflict`, `Invalid`. */
+  readonly reason: string;
+
+  /**
+   * @param message The message, naming the action and the object.
+   * @param options The HTTP status and the API's reason.
+   */
+  constructor(message: string, options: { status: number; reason: string; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "KubernetesApiError";
+    this.status = options.status;
+    this.reason = options.reason;
+  }
+}
+
+/** What a request sends beyond its path. */
+interface SendOptions {
+  query?: Record<string, string | undefined>;
+  body?: string;
+  contentType?: string;
+}
+
+/**
+ * `KubernetesObjectApi` that answers plain JSON (the generated model classes would turn
+ * timestamps into `Date`s and drop fields they do not know) and sends bodies exactly as
+ * given (a JSON Patch is an array, which the generic `patch()` cannot carry).
+ */
+class PlainObjectApi extends KubernetesObjectApi {
+  static create(kc: KubeConfig): PlainObjectApi {
+    const api = kc.makeApiClient(PlainObjectApi);
+    api.setDefaultNamespace(kc);
+    return api;
+  }
+
+  async send(
+    method: HttpMethod,
+    spec: KubeObject | { apiVersion: string; kind: string; metadata: Record<string, unknown> },
+    action: "read" | "list" | "patch" | "create" | "delete" | "replace",
+    options: SendOptions = {},
+  ): Promise<unknown> {
+    const path = await this.specUriPath(spec as unknown as KubernetesObject, action);
+    const context: RequestContext = this.configuration.baseServer.makeRequestContext(path, method);
+    context.setHeaderParam("Accept", "application/json");
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) context.setQueryParam(key, value);
+    }
+    if (options.body !== undefined) {
+      context.setHeaderParam("Content-Type", options.contentType ?? "application/json");
+      context.setBody(options.body);
+    }
+    return await this.requestPromise(context);
+  }
+
+  protected override async processResponse<T>(response: ResponseContext): Promise<T> {
+    const text = await response.body.text();
+    let data: unknown = text;
+    try {
+      data = text === "" ? {} : JSON.parse(text);
+    } catch {
+      // keep the text
+    }
+    if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) return data as T;
+    throw new ApiException(
+      response.httpStatusCode,
+      "Unsuccessful HTTP Request",
+      data,
+      response.headers,
+    );
+  }
+}
+
+function describe(kind: KindRef, namespace: string | null, name: string): string {
+  return `${kind.kind} ${namespace ? `${namespace}/` : ""}${name}`;
+}
+
+/**
+ * Turns what the client threw into a {@linkcode KubernetesApiError} naming the action,
+ * the object, the HTTP status and the API's reason and message.
+ *
+ * @param error What was thrown.
+ * @param action The verb, e.g. `"apply"`.
+ * @param what The object, e.g. `"Deployment tracktion-prod/analysis-service-green"`.
+ * @returns The error to throw.
+ */
+export function apiError(error: unknown, action: string, what: string): KubernetesApiError {
+  if (error instanceof KubernetesApiError) return error;
+  if (error instanceof ApiException) {
+    let body: unknown = error.body;
+    if (typeof body === "string") {
+      try {
+        body = JSON.parse(body);
+      } catch {
+        // not JSON
+      }
+    }
+    const status = body && typeof body === "object" ? body as Record<string, unknown> : {};
+    const reason = typeof status.reason === "string" && status.reason ? status.reason : "";
+    const detail = typeof status.message === "string"
+      ? status.message
+      : typeof body === "string"
+      ? body.slice(0, 300)
+      : "";
+    const parts = [String(error.code), reason].filter(Boolean).join(" ");
+    return new KubernetesApiError(
+      `Cannot ${action} ${what}: ${parts}${detail ? `: ${detail}` : ""}`,
+      { status: error.code, reason, cause: error },
+    );
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new KubernetesApiError(`Cannot ${action} ${what}: ${message}`, {
+    status: 0,
+    reason: "",
+    cause: error,
+  });
+}
+
+/** Options for {@linkcode KubeClient.connect}. */
+export interface KubeClientOptions {
+  /** The kubeconfig context to use (default: its current context). */
+  context?: string | undefined;
+}
+
+/**
+ * The main thread's Kubernetes client: generic objects as plain JSON through
+ * `KubernetesObjectApi`, `/version` through `VersionApi`, leases through
+ * `CoordinationV1Api`, events through `CoreV1Api`.
+ *
+ * @example
+ * ```ts ignore
+ * import { KubeClient } from "./client.ts";
+ * const client = KubeClient.connect(".tracktion/sandbox/kubeconfig");
+ * console.log((await client.version.getCode()).gitVersion);
+ * ```
+ */
+export class KubeClient {
+  /** The loaded kubeconfig. */
+  readonly config: KubeConfig;
+  /** `/version`. */
+  readonly version: VersionApi;
+  /** `coordination.k8s.io/v1` (leases). */
+  readonly coordination: CoordinationV1Api;
+  /** Core v1 (events). */
+  readonly core: CoreV1Api;
+  #objects: PlainObjectApi;
+
+  private constructor(config: KubeConfig) {
+    this.config = config;
+    this.version = config.makeApiClient(VersionApi);
+    this.coordination = config.makeApiClient(CoordinationV1Api);
+    this.core = config.makeApiClient(CoreV1Api);
+    this.#objects = PlainObjectApi.create(config);
+  }
+
+  /**
+   * Loads a kubeconfig file and selects a context.
+   *
+   * @param kubeconfigPath The kubeconfig file.
+   * @param options The context to use.
+   * @returns The client.
+   * @throws {Error} When the file cannot be read or the context does not exist.
+   */
+  static connect(kubeconfigPath: string, options: KubeClientOptions = {}): KubeClient {
+    const config = new KubeConfig();
+    try {
+      config.loadFromFile(kubeconfigPath);
+    } catch (error) {
+      throw new Error(
+        `Cannot load kubeconfig "${kubeconfigPath}": ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+        { cause: error },
+      );
+    }
+    if (options.context !== undefined) {
+      if (!config.getContextObject(options.context)) {
+        const known = config.getContexts().map((c) => c.name).join(", ") || "none";
+        throw new Error(
+          `Cannot use context "${options.context}" of kubeconfig "${kubeconfigPath}": no such context: known contexts are ${known}`,
+        );
+      }
+      config.setCurrentContext(options.context);
+    }
+    if (!config.getCurrentCluster()) {
+      throw new Error(`Cannot use kubeconfig "${kubeconfigPath}": it names no current cluster`);
+    }
+    return new KubeClient(config);
+  }
+
+  /** One object, or null when the API answers 404. */
+  async get(kind: KindRef, namespace: string | null, name: string): Promise<KubeObject | null> {
+    try {
+      return await this.#objects.send(
+        HttpMethod.GET,
+        spec(kind, namespace, name),
+        "read",
+      ) as KubeObject;
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 404) return null;
+      throw apiError(error, "get", describe(kind, namespace, name));
+    }
+  }
+
+  /** The items of a list, each with its `apiVersion` and `kind` filled in. */
+  async list(
+    kind: KindRef,
+    namespace: string | null,
+    options: { labelSelector?: string | undefined; fieldSelector?: string | undefined } = {},
+  ): Promise<KubeObject[]> {
+    try {
+      const list = await this.#objects.send(HttpMethod.GET, spec(kind, namespace, ""), "list", {
+        query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector },
+      }) as { items?: KubeObject[] };
+      return (list.items ?? []).map((item) => ({
+        ...item,
+        apiVersion: kind.apiVersion,
+        kind: kind.kind,
+      }));
+    } catch (error) {
+      const where = namespace ? ` in namespace ${namespace}` : "";
+      throw apiError(error, "list", `${kind.kind} objects${where}`);
+    }
+  }
+
+  /** Server-side apply with {@linkcode FIELD_MANAGER}, forcing conflicts. */
+  async apply(manifest: KubeObject, options: { dryRun?: boolean } = {}): Promise<KubeObject> {
+    const namespace = manifest.metadata.namespace ?? null;
+    try {
+      return await this.#objects.send(HttpMethod.PATCH, manifest, "patch", {
+        query: {
+          fieldManager: FIELD_MANAGER,
+          force: "true",
+          dryRun: options.dryRun ? "All" : undefined,
+        },
+        body: JSON.stringify(manifest),
+        contentType: PatchStrategy.ServerSideApply,
+      }) as KubeObject;
+    } catch (error) {
+      throw apiError(error, "apply", describe(manifest, namespace, manifest.metadata.name));
+    }
+  }
+
+  /** A merge, strategic merge or JSON patch, sent with its explicit `Content-Type`. */
+  async patch(
+    kind: KindRef,
+    namespace: string | null,
+    name: string,
+    options: { patch: unknown; type: "merge" | "strategic" | "json"; dryRun?: boolean },
+  ): Promise<KubeObject> {
+    const contentType = PATCH_CONTENT_TYPES[options.type];
+    if (contentType === undefined) {
+      throw new TypeError(
+        `Cannot patch ${
+          describe(kind, namespace, name)
+        }: unknown patch type "${options.type}": expected merge, strategic or json`,
+      );
+    }
+    try {
+      return await this.#objects.send(HttpMethod.PATCH, spec(kind, namespace, name), "patch", {
+        query: { fieldManager: FIELD_MANAGER, dryRun: options.dryRun ? "All" : undefined },
+        body: JSON.stringify(options.patch),
+        contentType,
+      }) as KubeObject;
+    } catch (error) {
+      throw apiError(error, "patch", describe(kind, namespace, name));
+    }
+  }
+
+  /** Creates an object (POST). */
+  async create(manifest: KubeObject, options: { dryRun?: boolean } = {}): Promise<KubeObject> {
+    const namespace = manifest.metadata.namespace ?? null;
+    try {
+      return await this.#objects.send(HttpMethod.POST, manifest, "create", {
+        query: { fieldManager: FIELD_MANAGER, dryRun: options.dryRun ? "All" : undefined },
+        body: JSON.stringify(manifest),
+      }) as KubeObject;
+    } catch (error) {
+      throw apiError(error, "create", describe(manifest, namespace, manifest.metadata.name));
+    }
+  }
+
+  /** Deletes an object; false when it did not exist. */
+  async delete(
+    kind: KindRef,
+    namespace: string | null,
+    name: string,
+    options: { dryRun?: boolean } = {},
+  ): Promise<boolean> {
+    try {
+      await this.#objects.send(HttpMethod.DELETE, spec(kind, namespace, name), "delete", {
+        query: {
+          dryRun: options.dryRun ? "All" : undefined,
+          propagationPolicy: "Background",
+        },
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 404) return false;
+      throw apiError(error, "delete", describe(kind, namespace, name));
+    }
+  }
+}
+
+function spec(kind: KindRef, namespace: string | null, name: string): KubeObject {
+  const metadata: KubeObject["metadata"] = { name };
+  if (namespace) metadata.namespace = namespace;
+  return { apiVersion: kind.apiVersion, kind: kind.kind, metadata };
+}

@@ -1,0 +1,250 @@
+/**
+ * A Lease as a lock, the way client-go's leader election uses one: create it when
+ * missing; refuse while another holder's `renewTime + leaseDurationSeconds` is in the
+ * future; otherwise take it over with an update carrying the `resourceVersion` read (a
+ * 409 means someone else won); release by setting the duration to 1 s.
+ * @module
+ */
+import { ApiException, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
+import type { LeaseHandle } from "./capability.ts";
+import { apiError, type KubeClient } from "./client.ts";
+
+/** The lease is held by someone else (or was taken over while we raced for it). */
+export class LeaseHeldError extends Error {
+  /** Who holds it, when known. */
+  readonly holder: string;
+  /** When their hold expires (ISO time), when known. */
+  readonly expiresAt: string;
+
+  /**
+   * @param message What happened.
+   * @param options The holder and the expiry.
+   */
+  constructor(message: string, options: { holder: string; expiresAt: string }) {
+    super(message);
+    this.name = "LeaseHeldError";
+    this.holder = options.holder;
+    this.expiresAt = options.expiresAt;
+  }
+}
+
+/** Options for {@linkcode acquireLease}. */
+export interface AcquireLeaseOptions {
+  /** Who takes the lock, e.g. `deploy run 20260101-abc (alice@host)`. */
+  holder: string;
+  /** How long the hold lasts without renewal. */
+  durationSeconds: number;
+  /** The clock (default `() => new Date()`). */
+  now?: (() => Date) | undefined;
+  /** Check that the lease could be taken, and write nothing. */
+  dryRun?: boolean | undefined;
+}
+
+function toDate(value: unknown): Date | undefined {
+  if (value instanceof Date) return value;
+  if (typeof value !== "string" || value === "") return undefined;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+function expiry(lease: V1Lease): Date | undefined {
+  const renew = toDate(lease.spec?.renewTime);
+  if (!renew) return undefined;
+  return new Date(renew.getTime() + (lease.spec?.leaseDurationSeconds ?? 0) * 1000);
+}
+
+async function read(client: KubeClient, namespace: string, name: string): Promise<V1Lease | null> {
+  try {
+    return await client.coordination.readNamespacedLease({ namespace, name });
+  } catch (error) {
+    if (error instanceof ApiException && error.code === 404) return null;
+    throw apiError(error, "read", `Lease ${namespace}/${name}`);
+  }
+}
+
+function handle(namespace: string, name: string, holder: string, expires: Date): LeaseHandle {
+  return { namespace, name, holder, expiresAt: expires.toISOString() };
+}
+
+function checkDuration(durationSeconds: number, what: string): void {
+  if (!Number.isInteger(durationSeconds) || durationSeconds < 1) {
+    throw new RangeError(
+      `Cannot acquire ${what}: durationSeconds must be an integer >= 1, got ${durationSeconds}`,
+    );
+  }
+}
+
+/**
+ * Takes (or renews, when already ours) the lock.
+ *
+ * @param client The Kubernetes client.
+ * @param lease The lease's namespace and name.
+ * @param options Holder, duration and clock.
+ * @returns The held lease.
+ * @throws {LeaseHeldError} When another holder has it, or won a race for it.
+ * @throws {Error} A `KubernetesApiError` when the API fails otherwise.
+ */
+export async function acquireLease(
+  client: KubeClient,
+  lease: { namespace: string; name: string },
+  options: AcquireLeaseOptions,
+): Promise<LeaseHandle> {
+  const { namespace, name } = lease;
+  const what = `Lease ${namespace}/${name}`;
+  checkDuration(options.durationSeconds, what);
+  if (!options.holder) throw new TypeError(`Cannot acquire ${what}: the holder is empty`);
+  const now = (options.now ?? (() => new Date()))();
+  const expires = new Date(now.getTime() + options.durationSeconds * 1000);
+  const current = await read(client, namespace, name);
+  if (current === null) {
+    if (options.dryRun) return handle(namespace, name, options.holder, expires);
+    const body: V1Lease = {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name, namespace },
+      spec: {
+        holderIdentity: options.holder,
+        leaseDurationSeconds: options.durationSeconds,
+        acquireTime: new V1MicroTime(now.getTime()),
+        renewTime: new V1MicroTime(now.getTime()),
+        leaseTransitions: 0,
+      },
+    };
+    try {
+      await client.coordination.createNamespacedLease({ namespace, body });
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 409) {
+        throw new LeaseHeldError(
+          `Cannot acquire ${what}: another holder created it first`,
+          { holder: "", expiresAt: "" },
+        );
+      }
+      throw apiError(error, "create", what);
+    }
+    return handle(namespace, name, options.holder, expires);
+  }
+  const heldBy = current.spec?.holderIdentity ?? "";
+  const heldUntil = expiry(current);
+  if (heldBy !== "" && heldBy !== options.holder && heldUntil && heldUntil > now) {
+    throw new LeaseHeldError(
+      `Cannot acquire ${what}: held by "${heldBy}" until ${heldUntil.toISOString()}`,
+      { holder: heldBy, expiresAt: heldUntil.toISOString() },
+    );
+  }
+  if (options.dryRun) return handle(namespace, name, options.holder, expires);
+  const ours = heldBy === options.holder;
+  const transitions = current.spec?.leaseTransitions ?? 0;
+  const body: V1Lease = {
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    metadata: { ...current.metadata, name, namespace },
+    spec: {
+      ...current.spec,
+      holderIdentity: options.holder,
+      leaseDurationSeconds: options.durationSeconds,
+      acquireTime: ours && current.spec?.acquireTime
+        ? new V1MicroTime(toDate(current.spec.acquireTime)?.getTime() ?? now.getTime())
+        : new V1MicroTime(now.getTime()),
+      renewTime: new V1MicroTime(now.getTime()),
+      leaseTransitions: ours ? transitions : transitions + 1,
+    },
+  };
+  await replace(client, { namespace, name, body, what, heldBy });
+  return handle(namespace, name, options.holder, expires);
+}
+
+async function replace(
+  client: KubeClient,
+  options: { namespace: string; name: string; body: V1Lease; what: string; heldBy: string },
+): Promise<void> {
+  try {
+    await client.coordination.replaceNamespacedLease({
+      namespace: options.namespace,
+      name: options.name,
+      body: options.body,
+    });
+  } catch (error) {
+    if (error instanceof ApiException && error.code === 409) {
+      throw new LeaseHeldError(
+        `Cannot acquire ${options.what}: it changed while we took it over (409 Conflict): another holder won`,
+        { holder: "", expiresAt: "" },
+      );
+    }
+    throw apiError(error, "update", options.what);
+  }
+}
+
+/**
+ * Renews a lease we hold, for the same duration as before.
+ *
+ * @param client The Kubernetes client.
+ * @param lease The held lease.
+ * @param options The duration (default: the lease's current duration) and clock.
+ * @returns The renewed lease.
+ * @throws {LeaseHeldError} When the lease is no longer ours.
+ */
+export async function renewLease(
+  client: KubeClient,
+  lease: LeaseHandle,
+  options: { durationSeconds?: number; now?: () => Date; dryRun?: boolean } = {},
+): Promise<LeaseHandle> {
+  const what = `Lease ${lease.namespace}/${lease.name}`;
+  const current = await read(client, lease.namespace, lease.name);
+  const heldBy = current?.spec?.holderIdentity ?? "";
+  if (current === null || heldBy !== lease.holder) {
+    throw new LeaseHeldError(
+      `Cannot renew ${what}: it is no longer held by "${lease.holder}"${
+        heldBy ? ` (held by "${heldBy}")` : ""
+      }`,
+      { holder: heldBy, expiresAt: current ? expiry(current)?.toISOString() ?? "" : "" },
+    );
+  }
+  return await acquireLease(client, lease, {
+    holder: lease.holder,
+    durationSeconds: options.durationSeconds ?? current.spec?.leaseDurationSeconds ?? 1,
+    now: options.now,
+    dryRun: options.dryRun,
+  });
+}
+
+/**
+ * Releases a lease we hold as client-go does: holder cleared, duration 1 s. A lease
+ * someone else holds by now is left alone.
+ *
+ * @param client The Kubernetes client.
+ * @param lease The held lease.
+ * @param options The clock; `dryRun` writes nothing.
+ * @returns Whether the lease was ours and is now released.
+ */
+export async function releaseLease(
+  client: KubeClient,
+  lease: LeaseHandle,
+  options: { now?: () => Date; dryRun?: boolean } = {},
+): Promise<boolean> {
+  const what = `Lease ${lease.namespace}/${lease.name}`;
+  if (options.dryRun) return false;
+  const current = await read(client, lease.namespace, lease.name);
+  if (current === null || (current.spec?.holderIdentity ?? "") !== lease.holder) return false;
+  const now = (options.now ?? (() => new Date()))();
+  const body: V1Lease = {
+    ...current,
+    spec: {
+      ...current.spec,
+      holderIdentity: "",
+      leaseDurationSeconds: 1,
+      acquireTime: new V1MicroTime(now.getTime()),
+      renewTime: new V1MicroTime(now.getTime()),
+    },
+  };
+  try {
+    await client.coordination.replaceNamespacedLease({
+      namespace: lease.namespace,
+      name: lease.name,
+      body,
+    });
+  } catch (error) {
+    if (error instanceof ApiException && error.code === 409) return false;
+    throw apiError(error, "release", what);
+  }
+  return true;
+}

@@ -1,0 +1,196 @@
+/**
+ * The main thread's implementation of the `kubernetes` capability over
+ * `@kubernetes/client-node`.
+ * @module
+ */
+import type { KindRef, KubeObject, KubernetesCapability, RolloutStatus } from "./capability.ts";
+import { apiError, KubeClient } from "./client.ts";
+import { acquireLease, releaseLease, renewLease } from "./lease.ts";
+import { rolloutStatusOf, waitForRolloutWith } from "./rollout.ts";
+
+/** Options for {@linkcode createKubernetesCapability}. */
+export interface KubernetesCapabilityOptions {
+  /** The kubeconfig file. */
+  kubeconfigPath: string;
+  /** The kubeconfig context (default: its current context). */
+  context?: string | undefined;
+  /**
+   * Applies, patches, deletes and events are sent with `dryRun=All`, and leases are only
+   * checked (a lease held by another holder still refuses): nothing changes.
+   */
+  dryRun?: boolean | undefined;
+  /** Told every secret value read, before it is returned (the runner redacts them). */
+  onSecret?: ((value: string) => void) | undefined;
+}
+
+const DEPLOYMENT: KindRef = { apiVersion: "apps/v1", kind: "Deployment" };
+const SECRET: KindRef = { apiVersion: "v1", kind: "Secret" };
+
+function decodeBase64(text: string): string {
+  const binary = atob(text);
+  const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  return new TextDecoder().decode(bytes);
+}
+
+/**
+ * A Secret as stages see it through `get`/`list`: key names kept, values emptied, and the
+ * `last-applied-configuration` annotation (which holds the values) dropped. Values are
+ * read with `readSecret`, which registers them for redaction.
+ */
+function withoutSecretValues(object: KubeObject): KubeObject {
+  if (object.kind !== "Secret" || object.apiVersion !== "v1") return object;
+  const blank = (value: unknown) =>
+    value && typeof value === "object"
+      ? Object.fromEntries(Object.keys(value).map((key) => [key, ""]))
+      : value;
+  const annotations = { ...object.metadata.annotations };
+  delete annotations["kubectl.kubernetes.io/last-applied-configuration"];
+  const out: KubeObject = {
+    ...object,
+    metadata: { ...object.metadata, annotations },
+  };
+  if (object.data !== undefined) out.data = blank(object.data);
+  if (object.stringData !== undefined) out.stringData = blank(object.stringData);
+  return out;
+}
+
+function checkKind(kind: KindRef, action: string): void {
+  if (
+    !kind || typeof kind.apiVersion !== "string" || !kind.apiVersion ||
+    typeof kind.kind !== "string" || !kind.kind
+  ) {
+    throw new TypeError(
+      `Cannot ${action}: the kind must be { apiVersion, kind }, got ${JSON.stringify(kind)}`,
+    );
+  }
+}
+
+function checkManifest(manifest: KubeObject): void {
+  if (
+    !manifest || typeof manifest !== "object" || !manifest.apiVersion || !manifest.kind ||
+    !manifest.metadata || typeof manifest.metadata.name !== "string" || !manifest.metadata.name
+  ) {
+    throw new TypeError(
+      "Cannot apply a manifest without apiVersion, kind and metadata.name",
+    );
+  }
+}
+
+/**
+ * Builds the `kubernetes` capability: every method of {@linkcode KubernetesCapability}
+ * over one client for a kubeconfig (and context). Results are plain JSON. Secrets returned
+ * by `get` and `list` carry their key names with empty values: a value is read with
+ * `readSecret`, which hands it to `onSecret` (redaction) before returning it.
+ *
+ * @param options Kubeconfig, context, dry run, and the secret hook.
+ * @returns The capability.
+ * @throws {Error} When the kubeconfig cannot be loaded or the context does not exist.
+ *
+ * @example
+ * ```ts ignore
+ * import { createKubernetesCapability } from "./provider.ts";
+ * const k = createKubernetesCapability({ kubeconfigPath: ".tracktion/sandbox/kubeconfig" });
+ * console.log((await k.version()).gitVersion);
+ * ```
+ */
+export function createKubernetesCapability(
+  options: KubernetesCapabilityOptions,
+): KubernetesCapability {
+  const client = KubeClient.connect(options.kubeconfigPath, { context: options.context });
+  const dryRun = options.dryRun === true;
+
+  async function rolloutStatus(namespace: string, name: string): Promise<RolloutStatus> {
+    return rolloutStatusOf(await client.get(DEPLOYMENT, namespace, name), name);
+  }
+
+  return {
+    async version() {
+      try {
+        const info = await client.version.getCode();
+        return { gitVersion: info.gitVersion, major: info.major, minor: info.minor };
+      } catch (error) {
+        throw apiError(error, "read", "the server version");
+      }
+    },
+    async get(kind, namespace, name) {
+      checkKind(kind, `get ${name}`);
+      const object = await client.get(kind, namespace, name);
+      return object && withoutSecretValues(object);
+    },
+    async list(kind, namespace, listOptions = {}) {
+      checkKind(kind, "list objects");
+      return (await client.list(kind, namespace, listOptions)).map(withoutSecretValues);
+    },
+    apply(manifest, applyOptions = {}) {
+      checkManifest(manifest);
+      return client.apply(manifest, { dryRun: dryRun || applyOptions.dryRun === true });
+    },
+    patch(kind, namespace, name, patch, type) {
+      checkKind(kind, `patch ${name}`);
+      return client.patch(kind, namespace, name, { patch, type, dryRun });
+    },
+    delete(kind, namespace, name) {
+      checkKind(kind, `delete ${name}`);
+      return client.delete(kind, namespace, name, { dryRun });
+    },
+    rolloutStatus,
+    waitForRollout(namespace, name, waitOptions) {
+      return waitForRolloutWith(() => rolloutStatus(namespace, name), {
+        timeoutMs: waitOptions.timeoutMs,
+        pollMs: waitOptions.pollMs,
+      });
+    },
+    async readSecret(namespace, name, key) {
+      const secret = await client.get(SECRET, namespace, name);
+      if (secret === null) return null;
+      const data = (secret.data ?? {}) as Record<string, unknown>;
+      const encoded = data[key];
+      if (typeof encoded !== "string") return null;
+      let value: string;
+      try {
+        value = decodeBase64(encoded);
+      } catch {
+        throw new Error(`Cannot read key "${key}" of Secret ${namespace}/${name}: not base64`);
+      }
+      options.onSecret?.(value);
+      return value;
+    },
+    acquireLease(namespace, name, leaseOptions) {
+      return acquireLease(client, { namespace, name }, { ...leaseOptions, dryRun });
+    },
+    renewLease(lease) {
+      return renewLease(client, lease, { dryRun });
+    },
+    async releaseLease(lease) {
+      await releaseLease(client, lease, { dryRun });
+    },
+    async event(object, event) {
+      const namespace = object.metadata.namespace ?? "default";
+      const now = new Date().toISOString();
+      const suffix = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+      await client.create({
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { name: `${object.metadata.name}.${suffix}`, namespace },
+        involvedObject: {
+          apiVersion: object.apiVersion,
+          kind: object.kind,
+          name: object.metadata.name,
+          namespace,
+          ...(object.metadata.uid ? { uid: object.metadata.uid } : {}),
+          ...(object.metadata.resourceVersion
+            ? { resourceVersion: object.metadata.resourceVersion }
+            : {}),
+        },
+        reason: event.reason,
+        message: event.message,
+        type: event.type,
+        count: 1,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        source: { component: "tracktion-deploy" },
+        reportingComponent: "tracktion-deploy",
+      }, { dryRun });
+    },
+  };
+}
