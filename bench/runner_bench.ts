@@ -20,6 +20,8 @@ const request = {
   type: "run" as const,
   stageId: "s0",
   pipeline: "synthetic",
+  runId: "bench",
+  user: "bench",
   environmentName: "development",
   env: one.env,
   version: undefined,

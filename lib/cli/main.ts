@@ -14,6 +14,12 @@ import { approver, precheckApprovals, readStdinLine } from "./approve.ts";
 import { formatPlanMermaid, formatPlanText, planOf } from "./plan.ts";
 import { RunView } from "./view.ts";
 import { reportCommand } from "./report.ts";
+import { connect } from "./connect.ts";
+import { type SandboxTarget, sandboxTarget } from "./sandbox_target.ts";
+import { decideCommand } from "./decide.ts";
+
+/** Where the sandbox keeps its state (and its kubeconfig). */
+export const SANDBOX_STATE_DIR = ".tracktion/sandbox";
 
 /** Exit codes. */
 export const EXIT = { ok: 0, failed: 1, input: 2, interrupted: 130 } as const;
@@ -32,6 +38,8 @@ const USAGE = `usage:
                    [--scenario <name>] [--runs-dir <dir>] [--concurrency <n>] [--json]
   deno task run <pipeline.ts> <environment> [<version>] [same flags as deploy]
   deno task plan <environment> <version> [--pipeline <file>] [--format text|json|mermaid]
+  deno task rollback <environment> [--sandbox] [--confirm <phrase>]
+  deno task decide <run-id> promote|abort [--runs-dir <dir>]
   deno task report <run-id|run-dir> [--runs-dir <dir>] [--json]
   deno task config validate [<environment>] | diff <a> <b>`;
 
@@ -49,6 +57,7 @@ const RUN_FLAGS = {
   "skip-type-check": { type: "boolean" },
   pipeline: { type: "string" },
   format: { type: "string" },
+  prometheus: { type: "string" },
 } as const;
 
 function parse(args: string[]) {
@@ -86,11 +95,14 @@ async function runPipeline(
 ): Promise<number> {
   const [environment, version, ...extra] = positionals;
   if (!environment || extra.length > 0) throw new InputError(USAGE);
+  if (values.scenario !== undefined && !values.sandbox) {
+    throw new InputError("--scenario needs --sandbox: scenarios are faults the sandbox injects");
+  }
   const prepared = await prepareRun({
     pipelineFile: file,
     environment,
     version,
-    options: options(values.option),
+    options: { ...(values.sandbox ? { target: "sandbox" } : {}), ...options(values.option) },
     ...(values["environments-dir"] ? { environmentsDir: values["environments-dir"] } : {}),
     ...(values["skip-type-check"] ? { skipTypeCheck: true } : {}),
   });
@@ -106,34 +118,65 @@ async function runPipeline(
   if (!dryRun) precheckApprovals(prepared.approvals, source);
   const n = concurrency(values.concurrency);
 
+  // Everything is validated: from here on, things happen.
   const view = new RunView({ write: io.stdout }, {
     tty: io.tty,
     colour: io.colour,
     json: values.json ?? false,
+  });
+  let sandbox: SandboxTarget | undefined;
+  if (values.sandbox) {
+    sandbox = await sandboxTarget({ stateDir: SANDBOX_STATE_DIR, scenario: values.scenario });
+    view.line(
+      `sandbox ${sandbox.url}${sandbox.inProcess ? " (started for this run)" : ""}, scenario ${
+        sandbox.scenario ?? "none"
+      }, time ×${sandbox.timeScale}`,
+    );
+  }
+  const connection = connect({
+    env: prepared.env,
+    sandbox,
+    dryRun,
+    redactor: prepared.redactor,
+    metrics: prepared.metrics,
+    prometheusUrl: values.prometheus,
+    log: (line) => view.line(prepared.redactor.redact(line)),
+    onSample: (stage, gate, target, sample) => view.sample(stage, gate, target, sample),
   });
   view.line(
     `${prepared.definition.name} → ${prepared.env.name}${
       prepared.version ? ` @ ${prepared.version.tag}` : ""
     }${dryRun ? " (dry run)" : ""}`,
   );
-  const outcome = await executeRun(prepared, {
-    ...(values["runs-dir"] ? { runsDir: values["runs-dir"] } : {}),
-    concurrency: n,
-    dryRun,
-    approve: approver(source),
-    ...(io.signal ? { signal: io.signal } : {}),
-    ...(values["isolate-stages"] ? { isolateStages: true } : {}),
-    onChange: (r, running) => view.stage(r, running),
-  });
-  view.close();
-  const r = outcome.report;
-  view.line(`${r.status}${r.error ? `: ${r.error}` : ""}`);
-  io.stdout(`report: ${outcome.reportPath}\n`);
-  return r.status === "succeeded"
-    ? EXIT.ok
-    : r.status === "interrupted"
-    ? EXIT.interrupted
-    : EXIT.failed;
+  try {
+    const outcome = await executeRun(prepared, {
+      ...(values["runs-dir"] ? { runsDir: values["runs-dir"] } : {}),
+      concurrency: n,
+      dryRun,
+      approve: approver(source),
+      capabilities: connection.capabilities,
+      analyze: connection.analyze,
+      target: connection.target,
+      ...(io.signal ? { signal: io.signal } : {}),
+      ...(values["isolate-stages"] ? { isolateStages: true } : {}),
+      onChange: (r, running) => view.stage(r, running),
+      onNotice: (stage, message) => view.notice(stage, message),
+      onStart: (runId) => view.line(`run ${runId}`),
+    });
+    view.close();
+    const r = outcome.report;
+    view.line(`${r.status}${r.error ? `: ${r.error}` : ""}`);
+    io.stdout(`report: ${outcome.reportPath}\n`);
+    return r.status === "succeeded"
+      ? EXIT.ok
+      : r.status === "interrupted"
+      ? EXIT.interrupted
+      : EXIT.failed;
+  } finally {
+    view.close();
+    await connection.close();
+    await sandbox?.close();
+  }
 }
 
 async function plan(
@@ -196,6 +239,8 @@ export async function main(args: string[], io: CliIo): Promise<number> {
       }
       case "report":
         return await reportCommand(rest, io);
+      case "decide":
+        return await decideCommand(rest, io);
       case "config":
         return await configCommand(rest, { stdout: io.stdout, stderr: io.stderr });
       default:

@@ -5,7 +5,8 @@
  * @module
  */
 import { formatDuration } from "../dsl/duration.ts";
-import type { StageRecord } from "../report/schema.ts";
+import type { SampleRecord, StageRecord } from "../report/schema.ts";
+import type { GateSpec } from "../dsl/stage.ts";
 
 /** Where text goes. */
 export interface Output {
@@ -122,6 +123,34 @@ export class RunView {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     this.#clearStatus();
+  }
+
+  /** A stage's notice (progress worth seeing: traffic weights, slots). */
+  notice(stageId: string, message: string): void {
+    this.line(this.#paint("cyan", `  ${stageId}: ${message}`));
+  }
+
+  /** A gate sample: one line per sample, marked by its verdict. */
+  sample(
+    stageId: string,
+    gate: GateSpec,
+    target: Readonly<Record<string, string>>,
+    s: SampleRecord,
+  ): void {
+    const who = Object.entries(target).filter(([k]) => k !== "namespace").map(([, v]) => v).join(
+      "/",
+    );
+    const value = s.value === null ? s.verdict : `${+s.value.toFixed(3)}${gate.gate.unit}`;
+    const mark = s.verdict === "successful"
+      ? this.#paint("green", "✓")
+      : s.verdict === "failed"
+      ? this.#paint("red", "✗")
+      : this.#paint("yellow", "?");
+    this.line(
+      `    ${mark} ${stageId} ${gate.gate.source} ${who}: ${value}${
+        s.detail ? ` (${s.detail})` : ""
+      }`,
+    );
   }
 
   /** Stops the live status line. */

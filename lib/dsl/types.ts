@@ -94,6 +94,10 @@ export interface StageContext {
   readonly stageId: string;
   /** The pipeline's name. */
   readonly pipeline: string;
+  /** The run's id (its folder under `.tracktion/runs/`). */
+  readonly runId: string;
+  /** Who started the run. */
+  readonly user: string;
   /** The environment's name. */
   readonly environment: string;
   /** The version being deployed, when the pipeline takes one. */
@@ -110,6 +114,8 @@ export interface StageContext {
   log(message: string): void;
   /** Writes a warning to the stage's log. */
   warn(message: string): void;
+  /** Writes a line to the stage's log and shows it on screen (progress worth seeing live). */
+  notice(message: string): void;
   /** The output of a stage this one `needs`. */
   output<T>(stage: { readonly id: string; readonly __output?: T }): T;
   /** A declared resource's capability (e.g. `"kubernetes"`), proxied to the main thread. */

@@ -43,6 +43,8 @@ export type GateAnalyzer = (
 export interface EngineOptions {
   readonly definition: PipelineDefinition<unknown>;
   readonly pipelineUrl: string;
+  readonly runId: string;
+  readonly user: string;
   readonly dag: Dag;
   readonly grants: ReadonlyMap<string, StageGrant>;
   readonly env: unknown;
@@ -63,6 +65,8 @@ export interface EngineOptions {
   readonly isolateStages?: boolean;
   /** Told of every stage state change (the live view). */
   readonly onChange?: (record: StageRecord, running: boolean) => void;
+  /** Told of a stage's notices (`ctx.notice`), shown on screen. */
+  readonly onNotice?: (stageId: string, message: string) => void;
 }
 
 /** What the engine returns. */
@@ -230,7 +234,10 @@ export async function runGraph(o: EngineOptions): Promise<EngineResult> {
     await o.journal.append({ type: "stage.started", stage: id });
     await o.journal.flush();
     changed(s, true);
-    const log = (level: "info" | "warn", message: string) => logs.write(id, level, message);
+    const log = (level: "info" | "warn" | "notice", message: string) => {
+      logs.write(id, level, message);
+      if (level === "notice") o.onNotice?.(id, o.redactor.redact(message));
+    };
     const signal = spec.kind === "normal" ? stop.signal : new AbortController().signal;
 
     if (spec.approval) {
@@ -266,6 +273,8 @@ export async function runGraph(o: EngineOptions): Promise<EngineResult> {
             type: "run",
             stageId: id,
             pipeline: o.definition.name,
+            runId: o.runId,
+            user: o.user,
             environmentName: o.environmentName,
             env: o.env,
             version: o.version,

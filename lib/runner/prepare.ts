@@ -8,6 +8,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { PipelineDefinition } from "../dsl/pipeline.ts";
+import type { MetricDefinition } from "../dsl/gate.ts";
 import type { Stage } from "../dsl/stage.ts";
 import type { Version } from "../dsl/types.ts";
 import {
@@ -47,6 +48,8 @@ export interface PreparedRun {
   readonly pipelineFile: string;
   readonly pipelineUrl: string;
   readonly definition: PipelineDefinition<unknown>;
+  /** The metrics the pipeline module exports as `metrics` (gates measure these). */
+  readonly metrics: Readonly<Record<string, MetricDefinition>>;
   readonly env: Environment;
   readonly version: Version | undefined;
   readonly options: Readonly<Record<string, string>>;
@@ -159,10 +162,27 @@ export async function prepareRun(o: PrepareOptions): Promise<PreparedRun> {
     .filter((s) => s.spec.approval && (s.spec.when?.condition ?? true))
     .map((s) => ({ stage: s.id, phrase: s.spec.approval!.phrase }));
 
+  const metrics =
+    (typeof mod.metrics === "object" && mod.metrics !== null ? mod.metrics : {}) as Record<
+      string,
+      MetricDefinition
+    >;
+  for (const s of stages) {
+    for (const g of s.spec.gates) {
+      if (!metrics[g.gate.metric]) {
+        throw new InputError(
+          `Stage "${s.id}" gates on "${g.gate.metric}", but ${o.pipelineFile} exports no such metric: ` +
+            `add \`export { metrics } from "./metrics.ts"\` to the pipeline file`,
+        );
+      }
+    }
+  }
+
   return {
     pipelineFile,
     pipelineUrl,
     definition,
+    metrics,
     env,
     version,
     options,

@@ -9,6 +9,8 @@ export interface RunRequest {
   readonly type: "run";
   readonly stageId: string;
   readonly pipeline: string;
+  readonly runId: string;
+  readonly user: string;
   readonly environmentName: string;
   readonly env: unknown;
   readonly version: Version | undefined;
@@ -37,7 +39,7 @@ export interface CheckReport {
 
 /** Worker → main. */
 export type WorkerMessage =
-  | { readonly type: "log"; readonly level: "info" | "warn"; readonly message: string }
+  | { readonly type: "log"; readonly level: "info" | "warn" | "notice"; readonly message: string }
   | { readonly type: "check"; readonly report: CheckReport }
   | {
     readonly type: "call";

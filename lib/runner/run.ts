@@ -36,6 +36,8 @@ export interface ExecuteOptions {
   readonly isolateStages?: boolean;
   /** Told of every stage state change. */
   readonly onChange?: (record: StageRecord, running: boolean) => void;
+  /** Told of a stage's notices. */
+  readonly onNotice?: (stageId: string, message: string) => void;
   /** Told the run folder as soon as it exists. */
   readonly onStart?: (runId: string, runDir: string) => void;
 }
@@ -106,6 +108,8 @@ export async function executeRun(prepared: PreparedRun, o: ExecuteOptions): Prom
   const result = await runGraph({
     definition: prepared.definition,
     pipelineUrl: prepared.pipelineUrl,
+    runId,
+    user: who.user,
     dag: prepared.dag,
     grants: prepared.grants,
     env: prepared.env,
@@ -123,6 +127,7 @@ export async function executeRun(prepared: PreparedRun, o: ExecuteOptions): Prom
     signal,
     ...(o.isolateStages ? { isolateStages: true } : {}),
     ...(o.onChange ? { onChange: o.onChange } : {}),
+    ...(o.onNotice ? { onNotice: o.onNotice } : {}),
   });
 
   const finishedAt = new Date().toISOString();

@@ -25,7 +25,7 @@ export class StageLogs {
   }
 
   /** Appends a line to a stage's log. */
-  write(stageId: string, level: "info" | "warn", message: string): void {
+  write(stageId: string, level: "info" | "warn" | "notice", message: string): void {
     let file = this.#files.get(stageId);
     if (!file) {
       file = Deno.openSync(`${this.#dir}/../${this.relativePath(stageId)}`, {

@@ -24,7 +24,7 @@ export class StageRunError extends Error {
 /** What the pool reports back while a stage runs. */
 export interface StageHooks {
   /** A line for the stage's log. */
-  log(level: "info" | "warn", message: string): void;
+  log(level: "info" | "warn" | "notice", message: string): void;
   /** A check finished. */
   check(report: CheckReport): void;
   /** A call on a proxied resource; its result goes back to the stage. */

@@ -89,6 +89,8 @@ export function serveStages(definition: PipelineDefinition<unknown>): void {
     const ctx: StageContext = {
       stageId: req.stageId,
       pipeline: req.pipeline,
+      runId: req.runId,
+      user: req.user,
       environment: req.environmentName,
       version: req.version,
       dryRun: req.dryRun,
@@ -97,6 +99,7 @@ export function serveStages(definition: PipelineDefinition<unknown>): void {
       failures: req.failures,
       log: (message) => post({ type: "log", level: "info", message: String(message) }),
       warn: (message) => post({ type: "log", level: "warn", message: String(message) }),
+      notice: (message) => post({ type: "log", level: "notice", message: String(message) }),
       output: <T>(stage: { readonly id: string }): T => {
         if (!spec.needs.includes(stage.id)) {
           throw new ReferenceError(
