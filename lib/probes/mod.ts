@@ -6,3 +6,4 @@
  */
 export * from "./http.ts";
 export * from "./timeout.ts";
+export * from "./oci_registry.ts";

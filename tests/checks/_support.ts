@@ -12,9 +12,12 @@ export function fakeContext(
   options: { signal?: AbortSignal } = {},
 ): StageContext & { lines: string[] } {
   const lines: string[] = [];
-  return {
+  // Fields the DSL may add later are filled with neutral values by the cast below.
+  const ctx = {
     stageId: "preflight",
     pipeline: "test",
+    runId: "test-run",
+    user: "tester",
     environment: "development",
     version: { version: "1.2.4", tag: "v1.2.4", major: 1, minor: 2, patch: 4 },
     dryRun: false,
@@ -34,6 +37,7 @@ export function fakeContext(
       return cap as T;
     },
   };
+  return ctx as typeof ctx & StageContext;
 }
 
 /** A TCP port nobody listens on right now. */
