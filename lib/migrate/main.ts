@@ -4,6 +4,7 @@
  * ```
  * deno task migrate <environment> status|up|down|lint [--to <version>] [--dry-run]
  *                   [--sandbox] [--json] [--dir <migrations>] [--lock-timeout <seconds>]
+ *                   [--confirm production]
  * ```
  *
  * Exit codes: `0` done; `1` a migration failed (rolled back), the database is
@@ -32,11 +33,13 @@ import { formatStatus, migrationStatus } from "./status.ts";
 const USAGE =
   `usage: deno task migrate <environment> status|up|down|lint [--to <version>] [--dry-run]
                           [--sandbox] [--json] [--dir <migrations>] [--lock-timeout <seconds>]
+                          [--confirm production]
 
   status   what is applied and what is pending (--json for machines)
   up       apply pending migrations (up to --to); lints them first: production refuses
            risky DDL without a reviewed -- tracktion:lint-ignore override
-  down     revert to --to <version> (0 = everything); one step without --to
+  down     revert to --to <version> (0 = everything); one step without --to;
+           in production only with --confirm production
   lint     lint every migration, no database needed; exit 1 on blocking findings
 
   The database: DATABASE_URL when set; with --sandbox an embedded PGlite in
@@ -79,6 +82,7 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
         json: { type: "boolean", default: false },
         dir: { type: "string", default: "migrations" },
         "lock-timeout": { type: "string", default: "60" },
+        confirm: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -101,6 +105,14 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
     if (!Number.isFinite(lockSeconds) || lockSeconds < 0) {
       throw new UsageError(
         `--lock-timeout must be a number of seconds, got "${values["lock-timeout"]}"`,
+      );
+    }
+    if (
+      command === "down" && envName === "production" && !values["dry-run"] &&
+      values.confirm !== envName
+    ) {
+      throw new UsageError(
+        "down in production runs destructive scripts: pass --confirm production (try --dry-run first)",
       );
     }
     const migrations = await loadMigrations(values.dir);

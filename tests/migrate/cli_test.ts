@@ -59,6 +59,8 @@ Deno.test("migrate CLI rejects bad usage with exit code 2 and no database", asyn
         ["staging", "status", "--dir", "/nonexistent"],
         /Cannot load migration \/nonexistent: no such folder/,
       ],
+      [["production", "down", "--to", "0"], /down in production runs destructive scripts/],
+      [["production", "down", "--confirm", "yes"], /pass --confirm production/],
     ] as const
   ) {
     const result = await migrate([...args]);
@@ -134,11 +136,15 @@ Deno.test("migrate CLI against a real PostgreSQL 15", async (t) => {
           /reverted 0008_validate_constraints[^]*reverted 0006_create_batch_jobs/,
         );
         assert.match(down.stdout, /schema version 8 -> 5/);
+        const confirmed = await migrate(["production", "down", "--confirm", "production"], { env });
+        expectCode(confirmed, 0);
+        assert.match(confirmed.stdout, /reverted 0005_index_audio_files_format_metadata/);
+        assert.match(confirmed.stdout, /schema version 5 -> 4/);
         const again = await migrate(["staging", "up", "--json"], { env });
         expectCode(again, 0);
         assert.deepEqual(
           JSON.parse(again.stdout).migrations.map((m: { version: number }) => m.version),
-          [6, 7, 8],
+          [5, 6, 7, 8],
         );
       },
     );
