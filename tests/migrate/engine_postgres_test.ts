@@ -34,7 +34,7 @@ Deno.test("migration engine against a real PostgreSQL 15", async (t) => {
       async () => {
         const url = await server.createDatabase("concurrent");
         await withMigrationsDir({
-          "0001_slow.up.sql": "CREATE TABLE slow (id int);\nSELECT pg_sleep(0.6);\n",
+          "0001_slow.up.sql": "CREATE TABLE slow (id int);\nSELECT pg_sleep(1);\n",
           "0002_next.up.sql": "CREATE TABLE next_one (id int);\n",
         }, async (dir) => {
           const migrations = await loadMigrations(dir);
