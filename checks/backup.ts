@@ -1,0 +1,161 @@
+/**
+ * Backup checks: a recent backup file exists (the seed's `find /backups/database
+ * -name '*<yesterday>*'`, done properly: by modification time), and the latest backup
+ * verification log says PASSED. Need `read` on the folder.
+ * @module
+ */
+import { join } from "node:path";
+import type { Check } from "../lib/dsl/types.ts";
+import { describeError } from "../lib/probes/timeout.ts";
+import { type CommonCheckOptions, fail, pass, toMs } from "./_outcome.ts";
+
+/** Options for {@linkcode recentBackup}. */
+export interface RecentBackupOptions extends CommonCheckOptions {
+  /** File names must match this (default: any file). */
+  readonly pattern?: RegExp;
+  /** The newest match must be younger than this (default `"24h"`). */
+  readonly maxAge?: string | number;
+  /** And at least this big (default 1 byte: an empty dump is no backup). */
+  readonly minSizeBytes?: number;
+  /** Search sub-folders up to this depth (default 3). */
+  readonly maxDepth?: number;
+  /** The clock (for tests). */
+  readonly now?: () => number;
+}
+
+interface Found {
+  path: string;
+  mtime: number;
+  size: number;
+}
+
+async function walk(dir: string, depth: number, pattern: RegExp | undefined, out: Found[]) {
+  for await (const entry of Deno.readDir(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory && depth > 0) await walk(path, depth - 1, pattern, out);
+    else if (entry.isFile && (!pattern || pattern.test(entry.name))) {
+      const info = await Deno.stat(path);
+      out.push({ path, mtime: info.mtime?.getTime() ?? 0, size: info.size });
+    }
+  }
+}
+
+/**
+ * A backup file newer than `maxAge` (and not empty) exists under `dir`.
+ *
+ * @param dir The backup folder, e.g. `/backups/database`.
+ * @param options Pattern, max age, min size, depth, name, required.
+ * @returns The check; evidence: dir, matches, newest (path, ageHours, size).
+ *
+ * @example
+ * ```ts
+ * import { recentBackup } from "./backup.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(recentBackup("/backups/database").name, "Recent backup: /backups/database");
+ * ```
+ */
+export function recentBackup(dir: string, options: RecentBackupOptions = {}): Check {
+  const maxAgeMs = toMs(options.maxAge ?? "24h", "maxAge");
+  const minSize = options.minSizeBytes ?? 1;
+  return {
+    name: options.name ?? `Recent backup: ${dir}`,
+    required: options.required ?? true,
+    run: async () => {
+      const found: Found[] = [];
+      try {
+        await walk(dir, options.maxDepth ?? 3, options.pattern, found);
+      } catch (err) {
+        const reason = err instanceof Deno.errors.NotFound
+          ? "the folder does not exist"
+          : err instanceof Deno.errors.NotCapable
+          ? `no permission to read it: declare permissions({ read: ["${dir}"] })`
+          : describeError(err);
+        return fail(`Cannot list backups in ${dir}: ${reason}`, { dir, error: reason });
+      }
+      const now = (options.now ?? Date.now)();
+      const usable = found.filter((f) => f.size >= minSize).sort((a, b) => b.mtime - a.mtime);
+      const newest = usable[0];
+      const describe = (f: Found) => ({
+        path: f.path,
+        size: f.size,
+        modified: new Date(f.mtime).toISOString(),
+        ageHours: Math.round(((now - f.mtime) / 3.6e6) * 10) / 10,
+      });
+      const evidence: Record<string, unknown> = {
+        dir,
+        pattern: options.pattern?.source,
+        maxAgeHours: maxAgeMs / 3.6e6,
+        matches: found.length,
+        nonEmpty: usable.length,
+        ...(newest ? { newest: describe(newest) } : {}),
+      };
+      if (!newest) {
+        return fail(`No ${found.length ? "non-empty " : ""}backup file in ${dir}`, evidence);
+      }
+      if (now - newest.mtime > maxAgeMs) {
+        return fail(
+          `The newest backup in ${dir} is ${describe(newest).ageHours} h old (limit ${
+            maxAgeMs / 3.6e6
+          } h)`,
+          evidence,
+        );
+      }
+      return pass(`Backup ${newest.path} is ${describe(newest).ageHours} h old`, evidence);
+    },
+  };
+}
+
+/**
+ * A backup verification log exists and contains a success marker (the seed's
+ * `grep -q PASSED /var/log/backup_verification_<date>.log`).
+ *
+ * @param file The log file.
+ * @param options `marker` (default `"PASSED"`), `maxAge` (default `"24h"`), name, required.
+ * @returns The check; evidence: file, modified, found.
+ *
+ * @example
+ * ```ts
+ * import { backupVerified } from "./backup.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(backupVerified("/var/log/backup_verification.log").name, "Backup verification passed");
+ * ```
+ */
+export function backupVerified(
+  file: string,
+  options: CommonCheckOptions & {
+    readonly marker?: string;
+    readonly maxAge?: string | number;
+    readonly now?: () => number;
+  } = {},
+): Check {
+  const marker = options.marker ?? "PASSED";
+  const maxAgeMs = toMs(options.maxAge ?? "24h", "maxAge");
+  return {
+    name: options.name ?? "Backup verification passed",
+    required: options.required ?? true,
+    run: async () => {
+      let text: string;
+      let mtime: number;
+      try {
+        mtime = (await Deno.stat(file)).mtime?.getTime() ?? 0;
+        text = await Deno.readTextFile(file);
+      } catch (err) {
+        const reason = err instanceof Deno.errors.NotFound
+          ? "it does not exist"
+          : describeError(err);
+        return fail(`Cannot read backup verification log ${file}: ${reason}`, { file });
+      }
+      const now = (options.now ?? Date.now)();
+      const found = text.includes(marker);
+      const evidence = { file, modified: new Date(mtime).toISOString(), marker, found };
+      if (now - mtime > maxAgeMs) {
+        return fail(
+          `Backup verification log ${file} is older than ${maxAgeMs / 3.6e6} h`,
+          evidence,
+        );
+      }
+      if (!found) return fail(`Backup verification log ${file} does not say ${marker}`, evidence);
+      return pass(`Backup verification ${marker}`, evidence);
+    },
+  };
+}

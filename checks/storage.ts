@@ -1,0 +1,93 @@
+/**
+ * Storage check: the filesystem holding a path is below a usage percentage (the seed's
+ * `df -h /var/lib/docker` under 80%). Uses `node:fs` statfs; needs `read` on the path.
+ * @module
+ */
+import { statfs } from "node:fs/promises";
+import type { Check } from "../lib/dsl/types.ts";
+import { describeError } from "../lib/probes/timeout.ts";
+import { type CommonCheckOptions, fail, pass } from "./_outcome.ts";
+
+/**
+ * Computes a filesystem's usage the way `df` does: used / (used + available to
+ * unprivileged users).
+ *
+ * @param path Any path on the filesystem.
+ * @returns Sizes in bytes and the used percentage (one decimal).
+ *
+ * @example
+ * ```ts
+ * import { diskUsage } from "./storage.ts";
+ * import assert from "node:assert/strict";
+ * const usage = await diskUsage("/");
+ * assert.ok(usage.usedPercent >= 0 && usage.usedPercent <= 100);
+ * ```
+ */
+export async function diskUsage(
+  path: string,
+): Promise<{ totalBytes: number; availableBytes: number; usedBytes: number; usedPercent: number }> {
+  const s = await statfs(path);
+  const used = (s.blocks - s.bfree) * s.bsize;
+  const available = s.bavail * s.bsize;
+  const denominator = used + available;
+  return {
+    totalBytes: s.blocks * s.bsize,
+    availableBytes: available,
+    usedBytes: used,
+    usedPercent: denominator === 0 ? 0 : Math.round((used / denominator) * 1000) / 10,
+  };
+}
+
+/**
+ * The filesystem holding `path` is less than `maxUsedPercent` full (default 80), and
+ * optionally has at least `minFreeBytes` available.
+ *
+ * @param path A path on the filesystem to check.
+ * @param options `maxUsedPercent`, `minFreeBytes`, name, required.
+ * @returns The check; evidence: path, usedPercent, availableBytes, totalBytes.
+ *
+ * @example
+ * ```ts
+ * import { storageCapacity } from "./storage.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(storageCapacity("/var/lib").name, "Storage capacity: /var/lib");
+ * ```
+ */
+export function storageCapacity(
+  path: string,
+  options: CommonCheckOptions & {
+    readonly maxUsedPercent?: number;
+    readonly minFreeBytes?: number;
+  } = {},
+): Check {
+  const maxUsedPercent = options.maxUsedPercent ?? 80;
+  return {
+    name: options.name ?? `Storage capacity: ${path}`,
+    required: options.required ?? true,
+    run: async () => {
+      let usage;
+      try {
+        usage = await diskUsage(path);
+      } catch (err) {
+        const reason = err instanceof Deno.errors.NotCapable
+          ? `no permission to read ${path}: declare permissions({ read: ["${path}"] })`
+          : describeError(err);
+        return fail(`Cannot measure storage at ${path}: ${reason}`, { path, error: reason });
+      }
+      const evidence = { path, ...usage, maxUsedPercent, minFreeBytes: options.minFreeBytes };
+      if (usage.usedPercent >= maxUsedPercent) {
+        return fail(
+          `${path} is ${usage.usedPercent}% full (limit below ${maxUsedPercent}%)`,
+          evidence,
+        );
+      }
+      if (options.minFreeBytes !== undefined && usage.availableBytes < options.minFreeBytes) {
+        return fail(
+          `${path} has ${usage.availableBytes} bytes free (need ${options.minFreeBytes})`,
+          evidence,
+        );
+      }
+      return pass(`${path} is ${usage.usedPercent}% full`, evidence);
+    },
+  };
+}
