@@ -1,0 +1,71 @@
+/**
+ * The shapes shared by the notifiers: what happened, and what each notifier did.
+ * @module
+ */
+
+/** How a run (or a step of it) ended. */
+export type NotificationOutcome =
+  | "started"
+  | "succeeded"
+  | "failed"
+  | "rolled_back"
+  | "paused"
+  | "info";
+
+/** Something worth telling people about. No secret values belong here. */
+export interface NotificationEvent {
+  /** How it ended. `failed` and `rolled_back` page (PagerDuty); everything goes to Slack. */
+  readonly outcome: NotificationOutcome;
+  /** One line, e.g. `Deploy of v1.2.4 to production rolled back`. */
+  readonly title: string;
+  /** More detail for people (a few lines). */
+  readonly text?: string;
+  /** The environment's name. */
+  readonly environment: string;
+  /** The version being deployed. */
+  readonly version?: string;
+  /** The pipeline's name. */
+  readonly pipeline?: string;
+  /** The run's id (also the PagerDuty dedup key's last part). */
+  readonly runId?: string;
+  /** Who started the run. */
+  readonly user?: string;
+  /** Where the report is (a path or URL). */
+  readonly reportPath?: string;
+  /** PagerDuty severity (default: `critical` for failed/rolled_back in production, else `error`/`info`). */
+  readonly severity?: "critical" | "error" | "warning" | "info";
+  /** Extra facts for the receiver (flat, small, no secrets). */
+  readonly details?: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** What one notifier did. It never throws: failures are results. */
+export interface NotifyResult {
+  /** Which notifier. */
+  readonly channel: "slack" | "pagerduty";
+  /** Delivered (2xx). */
+  readonly ok: boolean;
+  /** Not sent, and why (e.g. PagerDuty is only for failures). */
+  readonly skipped?: string;
+  /** The last HTTP status, when a response arrived. */
+  readonly status?: number;
+  /** Why it failed, with secrets redacted. */
+  readonly error?: string;
+  /** How many attempts were made. */
+  readonly attempts: number;
+  /** Milliseconds spent, all attempts included. */
+  readonly durationMs: number;
+}
+
+/** Transport options every notifier takes. */
+export interface TransportOptions {
+  /** The fetch to use (default the global one). */
+  readonly fetch?: typeof fetch;
+  /** Deadline per attempt in milliseconds (default 10 000). */
+  readonly timeoutMs?: number;
+  /** Attempts for network errors, 429 and 5xx (default 2). */
+  readonly attempts?: number;
+  /** Pause between attempts in milliseconds (default 500). */
+  readonly retryDelayMs?: number;
+  /** A signal that cancels sending. */
+  readonly signal?: AbortSignal;
+}
