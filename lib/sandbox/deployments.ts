@@ -76,6 +76,7 @@ export class DeploymentController {
   #api: Api;
   #clock: SandboxClock;
   #events: EventRecorder;
+  #progressAt = new Map<string, number>();
 
   /** @param api The API. @param deps Clock and event recorder. */
   constructor(api: Api, deps: { clock: SandboxClock; events: EventRecorder }) {
@@ -317,6 +318,7 @@ export class DeploymentController {
         message: `ReplicaSet "${rsName}" has successfully progressed.`,
       }, false);
     } else if (info.created) {
+      this.#progressAt.set(String(m.uid), Date.now());
       setCondition(next, {
         type: "Progressing",
         status: "True",
@@ -324,15 +326,22 @@ export class DeploymentController {
         message: `Created new replica set "${rsName}"`,
       }, true);
     } else if (progressed || !current) {
+      this.#progressAt.set(String(m.uid), Date.now());
       setCondition(next, {
         type: "Progressing",
         status: "True",
         reason: "ReplicaSetUpdated",
         message: `ReplicaSet "${rsName}" is progressing.`,
       }, true);
-    } else if (current.reason !== "ProgressDeadlineExceeded") {
+    } else if (
+      current.reason !== "ProgressDeadlineExceeded" && current.reason !== "NewReplicaSetAvailable"
+    ) {
+      // Like kubectl's deploymentutil.DeploymentTimedOut; the precise time of the last
+      // progress is kept in memory (conditions hold whole seconds, too coarse at high scales).
       const deadline = num(spec.progressDeadlineSeconds ?? 600) * 1000;
-      if (this.#clock.sinceMs(String(current.lastUpdateTime)) > deadline) {
+      const last = this.#progressAt.get(String(m.uid)) ??
+        Date.parse(String(current.lastUpdateTime));
+      if (this.#clock.sinceMs(last) > deadline) {
         setCondition(next, {
           type: "Progressing",
           status: "False",

@@ -42,6 +42,8 @@ interface Runtime {
   serverStarting?: boolean;
   logs: string[];
   announced: Set<string>;
+  /** Ready with its server up and nothing left to change over time. */
+  steady?: boolean;
 }
 
 /** The version a pod runs: its `version` label, else its first image's tag. */
@@ -95,11 +97,12 @@ export class Kubelet {
   }
 
   /** Run one kubelet pass over all pods. */
-  async reconcile(): Promise<void> {
+  async reconcile(options: { onlyTransitioning?: boolean } = {}): Promise<void> {
     const seen = new Set<string>();
-    for (const pod of this.#api.store.list(PODS)) {
+    for (const pod of this.#api.store.scan(PODS)) {
       const uid = String(meta(pod).uid);
       seen.add(uid);
+      if (options.onlyTransitioning && this.#runtimes.get(uid)?.steady) continue;
       await this.#sync(pod);
     }
     for (const [uid, rt] of this.#runtimes) {
@@ -143,7 +146,11 @@ export class Kubelet {
     const m = meta(pod);
     const ns = String(m.namespace);
     const uid = String(m.uid);
-    if (podFinished(pod)) return;
+    if (podFinished(pod)) {
+      const done = this.#runtimes.get(String(m.uid));
+      if (done) done.steady = true;
+      return;
+    }
     if (!(pod.spec as JsonMap).nodeName) pod = this.#schedule(pod);
     const owner = ((m.ownerReferences ?? []) as JsonMap[]).find((r) => r.controller);
     const isJob = owner?.kind === "Job";
@@ -340,6 +347,7 @@ export class Kubelet {
       next.status = status;
       this.#api.update(PODS, ns, String(m.name), next, { ...MANAGER, subresource: "status" });
     }
+    rt.steady = ready && !rt.crashes;
     if (rt.server) {
       const address = `127.0.0.1:${rt.server.port}`;
       const fresh = this.#api.store.peek(PODS, ns, String(m.name));

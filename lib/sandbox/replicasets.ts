@@ -37,7 +37,7 @@ export function podFinished(pod: KObject): boolean {
 
 /** Pods whose controller owner has `uid`. */
 export function ownedPods(api: Api, namespace: string, uid: unknown): KObject[] {
-  return api.store.list(PODS, namespace).filter((p) =>
+  return api.store.scan(PODS, namespace).filter((p) =>
     ((meta(p).ownerReferences ?? []) as JsonMap[]).some((r) => r.uid === uid)
   );
 }
@@ -83,8 +83,8 @@ export class ReplicaSetController {
 
   /** Reconcile every ReplicaSet and every Service's Endpoints once. */
   reconcile(): void {
-    for (const rs of this.#api.store.list(REPLICASETS)) this.#sync(rs);
-    for (const svc of this.#api.store.list(SERVICES)) this.#endpoints(svc);
+    for (const rs of this.#api.store.scan(REPLICASETS)) this.#sync(rs);
+    for (const svc of this.#api.store.scan(SERVICES)) this.#endpoints(svc);
   }
 
   #sync(rs: KObject): void {

@@ -20,8 +20,13 @@ export interface SandboxOptions {
   timeScale?: number;
   /** Start from an empty (freshly seeded) cluster. */
   reset?: boolean;
-  /** Simulated traffic per namespace, requests per sandbox second (default 50). */
+  /**
+   * Simulated traffic per namespace, in requests per sandbox second (default 50). The real
+   * rate is `trafficRate × timeScale`, capped at `maxRealRate`: each real request counts once.
+   */
   trafficRate?: number;
+  /** Cap on real requests per second per namespace (default 100). */
+  maxRealRate?: number;
 }
 
 /** A running sandbox cluster. */
@@ -119,6 +124,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     clock,
     scenario,
     trafficRate,
+    ...(options.maxRealRate !== undefined ? { maxRealRate: options.maxRealRate } : {}),
     stateDir,
     versions: previous?.versions ?? {},
   });

@@ -17,7 +17,9 @@ type JsonMap = Record<string, unknown>;
 const PODS = findResource("", "v1", "pods") as ResourceType;
 const DEPLOYMENTS = findResource("apps", "v1", "deployments") as ResourceType;
 const TICK_MS = 40;
-/** At most this many real requests per second per namespace. */
+/** Without changes, a full controller pass still runs this often (deadlines, backoffs). */
+const FULL_PASS_MS = 250;
+/** By default, at most this many real requests per second per namespace. */
 export const MAX_REAL_RATE = 100;
 
 /** Options for the {@linkcode Simulation}. */
@@ -25,6 +27,7 @@ export interface SimulationOptions {
   clock: SandboxClock;
   scenario: string | undefined;
   trafficRate: number;
+  maxRealRate?: number;
   stateDir: string;
   versions: Record<string, string[]>;
 }
@@ -50,6 +53,9 @@ export class Simulation {
   #targets = "";
   #stopped = false;
   #introduced = new Set<string>();
+  #lastRv = -1;
+  #nextFull = 0;
+  #nextPrune = 0;
 
   /** @param api The API. @param options Clock, scenario, traffic, state dir, known versions. */
   constructor(api: Api, options: SimulationOptions) {
@@ -73,7 +79,10 @@ export class Simulation {
           this.#measurements.record(ns, { at: Date.now(), status, latencyMs, labels }),
       },
     });
-    const realRate = Math.min(options.trafficRate * clock.timeScale, MAX_REAL_RATE);
+    const realRate = Math.min(
+      options.trafficRate * clock.timeScale,
+      options.maxRealRate ?? MAX_REAL_RATE,
+    );
     this.#traffic = new TrafficGenerator(api, { ports: () => this.#kubelet.ports(), realRate });
   }
 
@@ -117,15 +126,27 @@ export class Simulation {
   async #tick(): Promise<void> {
     if (this.#stopped) return;
     try {
-      this.#trackVersions();
-      this.#deployments.reconcile();
-      this.#replicaSets.reconcile();
-      this.#jobs.reconcile();
-      await this.#kubelet.reconcile();
-      this.#replicaSets.reconcile();
-      this.#deployments.reconcile();
-      this.#measurements.prune(Math.max(600_000, this.#options.clock.toRealMs(3_600_000)));
-      await this.#writeTargets();
+      const store = this.#api.store;
+      const now = Date.now();
+      if (store.resourceVersion === this.#lastRv && now < this.#nextFull) {
+        // Nothing changed: only pods still starting, crashing or running a job move on.
+        await this.#kubelet.reconcile({ onlyTransitioning: true });
+      } else {
+        this.#trackVersions();
+        this.#deployments.reconcile();
+        this.#replicaSets.reconcile();
+        this.#jobs.reconcile();
+        await this.#kubelet.reconcile();
+        this.#replicaSets.reconcile();
+        this.#deployments.reconcile();
+        this.#nextFull = now + FULL_PASS_MS;
+      }
+      if (store.resourceVersion !== this.#lastRv) await this.#writeTargets();
+      this.#lastRv = store.resourceVersion;
+      if (now >= this.#nextPrune) {
+        this.#measurements.prune(Math.max(600_000, this.#options.clock.toRealMs(3_600_000)));
+        this.#nextPrune = now + 1000;
+      }
     } catch (error) {
       console.error(`sandbox: controller error: ${(error as Error).stack ?? error}`);
     }

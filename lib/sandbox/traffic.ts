@@ -16,6 +16,8 @@ interface Entry {
   backends: { service: string; weight: number }[];
 }
 
+type Plan = { backends: { service: string; weight: number; ports: number[] }[] }[];
+
 /**
  * The load generator: a steady rate of real HTTP requests per namespace, spread over the
  * entry points (HTTPRoute rules by backend weight, and Services no route refers to), each
@@ -29,6 +31,8 @@ export class TrafficGenerator {
   #due = new Map<string, number>();
   #inFlight = new Set<Promise<void>>();
   #roundRobin = 0;
+  #planKey = "";
+  #planCache = new Map<string, Plan>();
   #last = Date.now();
   /** Requests sent so far. */
   sent = 0;
@@ -98,23 +102,37 @@ export class TrafficGenerator {
     return out;
   }
 
-  #tick(): void {
-    const now = Date.now();
-    const dt = (now - this.#last) / 1000;
-    this.#last = now;
+  #plans(): Map<string, Plan> {
+    const rv = this.#api.store.resourceVersion;
     const ports = this.#ports();
-    if (ports.size === 0) return;
+    const key = `${rv}/${ports.size}`;
+    if (this.#planKey === key) return this.#planCache;
+    const plans = new Map<string, Plan>();
     const namespaces = new Set(
       this.#api.store.scan(PODS).filter((p) => ports.has(String(meta(p).uid))).map((p) =>
         String(meta(p).namespace)
       ),
     );
     for (const ns of namespaces) {
-      const plan = this.#entries(ns).map((e) => ({
-        backends: e.backends
-          .map((b) => ({ ...b, ports: this.#readyPods(ns, b.service, ports) }))
-          .filter((b) => b.ports.length > 0 && b.weight > 0),
-      })).filter((e) => e.backends.length > 0);
+      plans.set(
+        ns,
+        this.#entries(ns).map((e) => ({
+          backends: e.backends
+            .map((b) => ({ ...b, ports: this.#readyPods(ns, b.service, ports) }))
+            .filter((b) => b.ports.length > 0 && b.weight > 0),
+        })).filter((e) => e.backends.length > 0),
+      );
+    }
+    this.#planKey = key;
+    this.#planCache = plans;
+    return plans;
+  }
+
+  #tick(): void {
+    const now = Date.now();
+    const dt = (now - this.#last) / 1000;
+    this.#last = now;
+    for (const [ns, plan] of this.#plans()) {
       if (plan.length === 0) continue;
       const due = (this.#due.get(ns) ?? 0) + this.#realRate * Math.min(dt, 1);
       const count = Math.floor(due);
