@@ -50,6 +50,8 @@ export function describeError(err: unknown, timeoutMs?: number): string {
       chain.push(e.message);
     }
     const all = chain.join(": ");
+    const denied = /Requires (\w+) access to ([^,]+), run again/.exec(all);
+    if (denied) return `no ${denied[1]} permission for ${denied[2]} (the stage did not declare it)`;
     if (/connection refused/i.test(all)) return "connection refused";
     if (/connection reset/i.test(all)) return "connection reset";
     if (/dns error|failed to lookup|name or service not known|no such host/i.test(all)) {
