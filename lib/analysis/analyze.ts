@@ -177,7 +177,13 @@ export async function analyzeGates(
         }
       });
     });
-    if (breached) return { gates: records, breachedAt: new Date().toISOString() };
+    if (breached) {
+      const cause = records.filter((r) => r.verdict === "failed").map((r) => r.gate).join(", ");
+      for (const r of records) {
+        if (r.verdict === "not_measured") r.reason = `analysis stopped when ${cause} breached`;
+      }
+      return { gates: records, breachedAt: new Date().toISOString() };
+    }
     if (i < count - 1) {
       await sleep(windowMs / scale - (performance.now() - started), o.signal);
     }

@@ -25,6 +25,11 @@ export class RunView {
   #timer: ReturnType<typeof setInterval> | undefined;
   #frame = 0;
   #statusShown = false;
+  #rounds = new Map<
+    string,
+    { at: string; gates: Map<string, { text: string; verdict: SampleRecord["verdict"] }[]> }
+  >();
+  #roundCount = new Map<string, number>();
 
   /**
    * @param out Where to write.
@@ -91,6 +96,7 @@ export class RunView {
       return;
     }
     this.#running.delete(r.id);
+    this.#flushRound(r.id);
     const took = r.durationMs !== undefined ? ` (${formatDuration(r.durationMs)})` : "";
     switch (r.status) {
       case "succeeded":
@@ -130,27 +136,47 @@ export class RunView {
     this.line(this.#paint("cyan", `  ${stageId}: ${message}`));
   }
 
-  /** A gate sample: one line per sample, marked by its verdict. */
+  /**
+   * A gate sample. Samples are shown a measurement round at a time: one line per gate
+   * with every target's value, marked by the round's worst verdict.
+   */
   sample(
     stageId: string,
     gate: GateSpec,
     target: Readonly<Record<string, string>>,
     s: SampleRecord,
   ): void {
+    const round = this.#rounds.get(stageId);
+    if (round && round.at !== s.at) this.#flushRound(stageId);
+    const r = this.#rounds.get(stageId) ?? { at: s.at, gates: new Map() };
+    this.#rounds.set(stageId, r);
     const who = Object.entries(target).filter(([k]) => k !== "namespace").map(([, v]) => v).join(
       "/",
     );
-    const value = s.value === null ? s.verdict : `${+s.value.toFixed(3)}${gate.gate.unit}`;
-    const mark = s.verdict === "successful"
-      ? this.#paint("green", "✓")
-      : s.verdict === "failed"
-      ? this.#paint("red", "✗")
-      : this.#paint("yellow", "?");
-    this.line(
-      `    ${mark} ${stageId} ${gate.gate.source} ${who}: ${value}${
-        s.detail ? ` (${s.detail})` : ""
-      }`,
-    );
+    const value = s.value === null ? s.verdict : `${+s.value.toFixed(2)}${gate.gate.unit}`;
+    const list = r.gates.get(gate.gate.source) ?? [];
+    list.push({
+      text: `${who.split("/")[0]} ${value}${s.detail ? ` (${s.detail})` : ""}`,
+      verdict: s.verdict,
+    });
+    r.gates.set(gate.gate.source, list);
+  }
+
+  #flushRound(stageId: string): void {
+    const r = this.#rounds.get(stageId);
+    if (!r) return;
+    this.#rounds.delete(stageId);
+    const n = (this.#roundCount.get(stageId) ?? 0) + 1;
+    this.#roundCount.set(stageId, n);
+    for (const [gate, samples] of r.gates) {
+      const bad = samples.some((x) => x.verdict !== "successful");
+      const mark = !bad
+        ? this.#paint("green", "✓")
+        : samples.some((x) => x.verdict === "failed")
+        ? this.#paint("red", "✗")
+        : this.#paint("yellow", "?");
+      this.line(`    ${mark} ${stageId} #${n} ${gate}: ${samples.map((x) => x.text).join(", ")}`);
+    }
   }
 
   /** Stops the live status line. */

@@ -116,6 +116,12 @@ export interface StageContext {
   warn(message: string): void;
   /** Writes a line to the stage's log and shows it on screen (progress worth seeing live). */
   notice(message: string): void;
+  /**
+   * Runs a check decided at run time (e.g. on an address only known now); it is
+   * recorded like a declared check, and a failed required one fails the stage when its
+   * work ends.
+   */
+  check(check: Check): Promise<CheckOutcome>;
   /** The output of a stage this one `needs`. */
   output<T>(stage: { readonly id: string; readonly __output?: T }): T;
   /** A declared resource's capability (e.g. `"kubernetes"`), proxied to the main thread. */

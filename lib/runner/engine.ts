@@ -425,7 +425,7 @@ export async function runGraph(o: EngineOptions): Promise<EngineResult> {
         });
         rec.gates = verdict.gates;
         if (verdict.decision) rec.decision = verdict.decision;
-        const failed = rec.gates.filter((g) => g.verdict !== "passed");
+        const failed = rec.gates.filter((g) => g.verdict === "failed");
         if (signal.aborted) return settle(s, "interrupted", "interrupted during analysis");
         if (verdict.decision?.action === "promote") {
           log(

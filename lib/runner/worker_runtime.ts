@@ -86,6 +86,7 @@ export function serveStages(definition: PipelineDefinition<unknown>): void {
       });
       return;
     }
+    const runtimeFailures: string[] = [];
     const ctx: StageContext = {
       stageId: req.stageId,
       pipeline: req.pipeline,
@@ -100,6 +101,14 @@ export function serveStages(definition: PipelineDefinition<unknown>): void {
       log: (message) => post({ type: "log", level: "info", message: String(message) }),
       warn: (message) => post({ type: "log", level: "warn", message: String(message) }),
       notice: (message) => post({ type: "log", level: "notice", message: String(message) }),
+      check: async (check) => {
+        const report = await runCheck(check, ctx);
+        post({ type: "check", report });
+        if (report.required && !report.outcome.ok && !report.outcome.skipped) {
+          runtimeFailures.push(`${report.name} (${report.outcome.message})`);
+        }
+        return report.outcome;
+      },
       output: <T>(stage: { readonly id: string }): T => {
         if (!spec.needs.includes(stage.id)) {
           throw new ReferenceError(
@@ -139,6 +148,17 @@ export function serveStages(definition: PipelineDefinition<unknown>): void {
         }
       }
       const output = spec.run ? await spec.run(ctx) : undefined;
+      if (runtimeFailures.length > 0) {
+        post({
+          type: "error",
+          name: "CheckFailed",
+          message: `required check${runtimeFailures.length > 1 ? "s" : ""} failed: ${
+            runtimeFailures.join("; ")
+          }`,
+          denied: false,
+        });
+        return;
+      }
       try {
         post({ type: "done", output });
       } catch {

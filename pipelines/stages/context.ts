@@ -1,0 +1,51 @@
+/**
+ * What every stage builder of Tracktion's deploy pipeline needs to know, computed once
+ * from the environment, the version and the command-line options.
+ * @module
+ */
+import type { Environment, Version } from "../../mod.ts";
+
+/** Where the lock, images and services are, for one run of the pipeline. */
+export interface DeployContext {
+  readonly env: Environment;
+  readonly version: Version;
+  readonly namespace: string;
+  readonly services: readonly string[];
+  /** Rehearsing in the sandbox (`--sandbox`). */
+  readonly sandbox: boolean;
+  /** The image of each service at this version. */
+  readonly images: Readonly<Record<string, string>>;
+  /** Hosts a stage may reach for a service's slot health and validation. */
+  readonly healthNet: (services: readonly string[]) => string[];
+  /** A Redis to check in the sandbox (`--option redis=host:port`), if any. */
+  readonly redis: { host: string; port: number } | undefined;
+}
+
+/** Builds the context. */
+export function deployContext(
+  env: Environment,
+  version: Version,
+  options: Readonly<Record<string, string>>,
+): DeployContext {
+  const sandbox = options.target === "sandbox";
+  const namespace = env.environment.namespace;
+  const services = Object.keys(env.infrastructure.replicas);
+  const images = Object.fromEntries(
+    services.map((s) => [s, `${env.deployment.image_registry}/${s}:${version.version}`]),
+  );
+  const healthNet = (only: readonly string[]) =>
+    sandbox
+      ? ["127.0.0.1"] // the sandbox's pods answer on loopback ports
+      : only.flatMap((s) => [
+        `${s}.${namespace}.svc.cluster.local:8000`,
+        `${s}-blue.${namespace}.svc.cluster.local:8000`,
+        `${s}-green.${namespace}.svc.cluster.local:8000`,
+      ]);
+  let redis: DeployContext["redis"];
+  if (!sandbox) redis = { host: env.redis.host, port: env.redis.port };
+  else if (options.redis) {
+    const [host, port] = options.redis.split(":");
+    redis = { host: host ?? "127.0.0.1", port: Number(port ?? 6379) };
+  }
+  return { env, version, namespace, services, sandbox, images, healthNet, redis };
+}

@@ -1,0 +1,268 @@
+/**
+ * After the traffic moved: post-deployment validation, the deployment record, the old
+ * slot's scheduled clean-up — and the handlers: the deploy lock, rollback on failure,
+ * notifications and GitHub's deployment status, whatever happened.
+ * @module
+ */
+import { type Stage, stage, type StageContext } from "../../mod.ts";
+import type { KubernetesCapability, LeaseHandle } from "../../lib/kubernetes/capability.ts";
+import {
+  recordDeployment,
+  rollbackService,
+  scheduleCleanup,
+} from "../../lib/kubernetes/strategies.ts";
+import type { Slot } from "../../lib/kubernetes/manifests.ts";
+import { SANDBOX_ADDRESS_ANNOTATION } from "../../lib/kubernetes/strategies.ts";
+import {
+  deploymentLabels,
+  endpointsReady,
+  noLatestImages,
+  podsReady,
+  resourceUsage,
+} from "../../checks/kubernetes_workloads.ts";
+import { databaseSchemaVersion } from "../../checks/database.ts";
+import { metricsEndpoint, serviceHealth } from "../../checks/service.ts";
+import { noSensitiveData, securityHeaders } from "../../checks/security.ts";
+import type { DeployContext } from "./context.ts";
+import type { Deployed } from "./rollout.ts";
+
+/** The Lease that makes a deploy exclusive in its namespace. */
+export const LOCK_NAME = "tracktion-deploy";
+
+function kube(ctx: StageContext): KubernetesCapability {
+  return ctx.use<KubernetesCapability>("kubernetes");
+}
+
+/** Takes the namespace's deploy lock; a second deploy is refused while it is held. */
+export function lockStage(c: DeployContext, durationSeconds: number) {
+  return stage("lock").uses("kubernetes")
+    .describe(
+      `take the ${LOCK_NAME} Lease (expires after ${
+        Math.round(durationSeconds / 60)
+      } min if the runner dies)`,
+    )
+    .run(async (ctx): Promise<LeaseHandle | null> => {
+      if (ctx.dryRun) return null;
+      const lease = await kube(ctx).acquireLease(c.namespace, LOCK_NAME, {
+        holder: `${ctx.user}/${ctx.runId}`,
+        durationSeconds,
+      });
+      ctx.log(`holding ${c.namespace}/${LOCK_NAME} until ${lease.expiresAt}`);
+      return lease;
+    });
+}
+
+/** Releases the lock at the very end, whatever happened. */
+export function unlockStage(lock: Stage<LeaseHandle | null>, after: readonly Stage<unknown>[]) {
+  return stage("unlock").finally().needs(lock, ...after).uses("kubernetes")
+    .run(async (ctx) => {
+      const lease = ctx.output(lock);
+      if (lease) await kube(ctx).releaseLease(lease);
+    });
+}
+
+/** Post-deployment validation: the runbook's checks, on the slot now live. */
+export function validateStage(
+  c: DeployContext,
+  live: Stage<unknown>,
+  deploys: readonly Stage<Deployed>[],
+  migrate: Stage<{ toVersion: number | null }>,
+) {
+  return stage("validate").needs(live, migrate, ...deploys).uses("kubernetes", "database")
+    .permissions({ net: c.healthNet(c.services) })
+    .describe(
+      "pods, endpoints, labels, images, resources, schema version, health, metrics, headers",
+    )
+    .check(noLatestImages(c.namespace), resourceUsage(c.namespace, { required: false }))
+    .run(async (ctx) => {
+      if (ctx.dryRun) return;
+      const k = kube(ctx);
+      const schema = ctx.output(migrate).toVersion;
+      await ctx.check(databaseSchemaVersion(schema === null ? {} : { expected: schema }));
+      for (const d of deploys.map((s) => ctx.output(s))) {
+        const selector = `service=${d.service},slot=${d.slot}`;
+        const checks = [
+          podsReady(c.namespace, selector, { name: `${d.service}: pods ready`, allReady: true }),
+          endpointsReady(c.namespace, d.service, { name: `${d.service}: endpoints` }),
+          deploymentLabels(c.namespace, selector, {
+            app: true,
+            service: d.service,
+            slot: d.slot,
+            version: c.version.version,
+          }, { name: `${d.service}: labels` }),
+        ];
+        const pods = await k.list({ apiVersion: "v1", kind: "Pod" }, c.namespace, {
+          labelSelector: selector,
+        });
+        const address = c.sandbox
+          ? pods.map((p) => p.metadata.annotations?.[SANDBOX_ADDRESS_ANNOTATION]).find(Boolean)
+          : `${d.service}-${d.slot}.${c.namespace}.svc.cluster.local:8000`;
+        if (address) {
+          checks.push(
+            serviceHealth(`http://${address}/health`, {
+              name: `${d.service}: health`,
+              expectedVersion: c.version.version,
+            }),
+            metricsEndpoint(`http://${address}/metrics`, {
+              name: `${d.service}: metrics endpoint`,
+            }),
+            noSensitiveData(`http://${address}/health`, {
+              name: `${d.service}: no secrets in /health`,
+            }),
+            securityHeaders(`http://${address}/health`, {
+              name: `${d.service}: security headers`,
+              required: false,
+            }),
+          );
+        }
+        await Promise.all(checks.map((check) => ctx.check(check)));
+      }
+    });
+}
+
+/** Records the live version, slots and run in the `deployment-info` ConfigMap. */
+export function recordStage(
+  c: DeployContext,
+  after: Stage<unknown>,
+  deploys: readonly Stage<Deployed>[],
+) {
+  return stage("record").needs(after, ...deploys).uses("kubernetes")
+    .run(async (ctx) => {
+      const deployed = deploys.map((s) => ctx.output(s));
+      const slots = Object.fromEntries(deployed.map((d) => [d.service, d.slot])) as Record<
+        string,
+        Slot
+      >;
+      if (ctx.dryRun) return slots;
+      await recordDeployment(kube(ctx), c.env, {
+        version: c.version.version,
+        runId: ctx.runId,
+        slots,
+        deployedBy: ctx.user,
+      });
+      ctx.notice(`${c.version.tag} is live (deployment-info updated)`);
+      return slots;
+    });
+}
+
+/** Keeps the old slots for the rollback window, then lets them be scaled down. */
+export function cleanupStage(
+  c: DeployContext,
+  after: Stage<unknown>,
+  deploys: readonly Stage<Deployed>[],
+) {
+  return stage("schedule-cleanup").needs(after, ...deploys).uses("kubernetes")
+    .describe(
+      `keep the old slots for ${c.env.deployment.rollback_window.text}, then scale them down`,
+    )
+    .run(async (ctx) => {
+      if (ctx.dryRun) return [];
+      const scheduled = [];
+      for (const d of deploys.map((s) => ctx.output(s))) {
+        if (d.previousSlot === null || d.previousSlot === d.slot) continue;
+        const s = await scheduleCleanup(kube(ctx), c.env, {
+          service: d.service,
+          slot: d.previousSlot,
+        });
+        if (s) scheduled.push(s);
+      }
+      ctx.log(
+        `scheduled: ${
+          scheduled.map((s) => `${s.deployment} after ${s.deleteAfter}`).join(", ") || "nothing"
+        }`,
+      );
+      return scheduled;
+    });
+}
+
+/**
+ * The rollback: traffic (Service selectors and HTTPRoute weights) back on the slots that
+ * were live, for every service that was deployed. Runs when a stage after the traffic
+ * could move failed, or the run was interrupted. Migrations are not undone.
+ */
+export function rollbackStage(
+  c: DeployContext,
+  deploys: readonly Stage<Deployed>[],
+  watched: readonly Stage<unknown>[],
+) {
+  return stage("rollback").asRollback(...deploys, ...watched).needs(...deploys).uses("kubernetes")
+    .describe("put traffic back on the previous slots (migrations stay: expand/contract)")
+    .run(async (ctx) => {
+      const k = kube(ctx);
+      const restored = [];
+      for (const service of c.services) {
+        const d = ctx.output(deploys.find((s) => s.id === `deploy:${service}`)!) as
+          | Deployed
+          | undefined;
+        if (!d) continue; // never deployed: nothing moved
+        if (d.previousSlot === null) {
+          ctx.warn(`${service}: first deploy, no previous slot to return to`);
+          continue;
+        }
+        if (ctx.dryRun) continue;
+        const r = await rollbackService(k, c.env, service, d.previousSlot);
+        ctx.notice(
+          `${service}: traffic back on ${r.slot}${
+            r.weights ? ` (blue ${r.weights.blue}% / green ${r.weights.green}%)` : ""
+          }`,
+        );
+        restored.push(r);
+      }
+      return restored;
+    });
+}
+
+/** Tells GitHub (when configured) that the deploy started; never fails the deploy. */
+export function githubStartStage(c: DeployContext, lock: Stage<unknown>) {
+  return stage("github:start").needs(lock).uses("github").run(async (ctx) => {
+    if (ctx.dryRun) return;
+    const r = await ctx.use<
+      { start(v: string, e: string): Promise<{ ok: boolean; error?: string }> }
+    >("github")
+      .start(c.version.tag, c.env.name).catch((e: Error) => ({ ok: false, error: e.message }));
+    if (!r.ok) ctx.warn(`GitHub not told: ${r.error}`);
+  });
+}
+
+/** Notifications and GitHub's final status, whatever happened; never fails the deploy. */
+export function reportStages(c: DeployContext, after: readonly Stage<unknown>[]) {
+  const summary = (ctx: StageContext) =>
+    ctx.failures.length === 0
+      ? `${c.version.tag} deployed to ${c.env.name}`
+      : `${c.version.tag} to ${c.env.name} failed: ${
+        ctx.failures.map((f) => `${f.stage}: ${f.message}`).join("; ")
+      }`;
+  const notify = stage("notify").finally().needs(...after).uses("notifications").run(
+    async (ctx) => {
+      if (ctx.dryRun) return;
+      const failed = ctx.failures.length > 0;
+      try {
+        const results = await ctx.use<{ send(e: unknown): Promise<unknown> }>("notifications").send(
+          {
+            status: failed ? "failed" : "succeeded",
+            summary: summary(ctx),
+            environment: c.env.name,
+            version: c.version.tag,
+            runId: ctx.runId,
+            failures: ctx.failures,
+          },
+        );
+        ctx.log(`notifications: ${JSON.stringify(results)}`);
+      } catch (err) {
+        ctx.warn(`notifications failed (the deploy is not affected): ${(err as Error).message}`);
+      }
+    },
+  );
+  const github = stage("github:finish").finally().needs(...after).uses("github").run(
+    async (ctx) => {
+      if (ctx.dryRun) return;
+      const r = await ctx.use<
+        { status(s: string, d: string): Promise<{ ok: boolean; error?: string }> }
+      >("github")
+        .status(ctx.failures.length === 0 ? "success" : "failure", summary(ctx).slice(0, 140))
+        .catch((e: Error) => ({ ok: false, error: e.message }));
+      if (!r.ok) ctx.warn(`GitHub not told: ${r.error}`);
+    },
+  );
+  return [notify, github];
+}

@@ -1,0 +1,140 @@
+/**
+ * Pre-flight: the runbook's `pre_deployment_checks.sh`, as independent stages that run
+ * at the same time, each with only what it needs. Required checks block the deploy
+ * before anything changes; non-critical ones warn.
+ * @module
+ */
+import { type Check, type Stage, stage } from "../../mod.ts";
+import {
+  clusterReachable,
+  clusterVersion,
+  loadBalancerReady,
+  namespaceExists,
+  networkPoliciesExist,
+  nodeCapacity,
+  rbacBindingsExist,
+  secretsExist,
+  tlsCertificateValid,
+} from "../../checks/kubernetes.ts";
+import {
+  databaseConnectionPool,
+  databaseConnectivity,
+  databasePerformance,
+} from "../../checks/database.ts";
+import { redisConnectivity, redisMemory } from "../../checks/redis.ts";
+import { alertmanagerHealthy, grafanaHealthy, prometheusHealthy } from "../../checks/monitoring.ts";
+import {
+  imageExists,
+  imageSignature,
+  imageVulnerabilities,
+  noLatestTag,
+} from "../../checks/images.ts";
+import type { DeployContext } from "./context.ts";
+
+/** The secrets every Tracktion namespace must hold. */
+export const REQUIRED_SECRETS = [
+  "db-credentials",
+  "redis-credentials",
+  "api-keys",
+  "tls-certificates",
+];
+
+function skipped(name: string, why: string): Check {
+  return { name, required: false, run: () => ({ ok: true, skipped: true, message: why }) };
+}
+
+/** The pre-flight stages; all need `lock` and nothing else, so they run concurrently. */
+export function preflightStages(c: DeployContext, lock: Stage<unknown>): Stage<unknown>[] {
+  const { env, namespace } = c;
+  const cluster = stage("preflight:cluster").needs(lock).uses("kubernetes")
+    .describe("cluster, namespace, secrets, TLS, capacity, load balancer, RBAC, network policies")
+    .check(
+      clusterReachable(),
+      clusterVersion({ min: "1.24" }),
+      namespaceExists(namespace),
+      secretsExist(namespace, REQUIRED_SECRETS),
+      tlsCertificateValid(namespace, "tls-certificates", { minDays: 30 }),
+      nodeCapacity("cpu", { maxPercent: 80 }),
+      nodeCapacity("memory", { maxPercent: 80 }),
+      loadBalancerReady(namespace, "tracktion-lb"),
+      rbacBindingsExist(namespace, "tracktion"),
+      networkPoliciesExist(namespace),
+    );
+  const database = stage("preflight:database").needs(lock).uses("database")
+    .describe("database connectivity, connection pool, performance baseline")
+    .check(
+      databaseConnectivity({ maxLatencyMs: 1_000 }),
+      // Every replica's pool at its largest, plus room for tooling: more means a leak.
+      databaseConnectionPool({
+        maxConnections: Object.values(env.infrastructure.replicas).reduce((a, b) => a + b, 0) *
+            env.database.connection_pool.max_size + 10,
+      }),
+      databasePerformance({ maxLatencyMs: 500, required: false }),
+    );
+  const redisTarget = c.redis;
+  const redis = stage("preflight:redis").needs(lock).uses("redis")
+    .permissions(redisTarget ? { net: [`${redisTarget.host}:${redisTarget.port}`] } : {})
+    .describe("Redis connectivity and memory")
+    .check(
+      ...(redisTarget
+        ? [
+          redisConnectivity({ ...redisTarget, database: env.redis.database }),
+          redisMemory({ ...redisTarget, database: env.redis.database }, {
+            maxUsedPercent: 90,
+            required: false,
+          }),
+        ]
+        : [
+          skipped(
+            "redis",
+            "the sandbox has no Redis: pass --option redis=host:port to check one",
+          ),
+        ]),
+    );
+  const monitoringHosts = [env.monitoring.grafana_url, env.monitoring.alertmanager_url].map((u) => {
+    const url = new URL(u);
+    return `${url.hostname}:${url.port || (url.protocol === "https:" ? "443" : "80")}`;
+  });
+  const monitoring = stage("preflight:monitoring").needs(lock).uses("metrics")
+    .permissions(c.sandbox ? {} : { net: monitoringHosts })
+    .describe("Prometheus, Grafana and Alertmanager are healthy")
+    .check(
+      ...(c.sandbox
+        ? [
+          skipped(
+            "monitoring",
+            "the sandbox measures gates itself: no Prometheus/Grafana/Alertmanager",
+          ),
+        ]
+        : [
+          prometheusHealthy(env.monitoring.prometheus_url),
+          grafanaHealthy(env.monitoring.grafana_url, { required: false }),
+          alertmanagerHealthy(env.monitoring.alertmanager_url, { required: false }),
+        ]),
+    );
+  const registry = env.deployment.image_registry.split("/")[0]!;
+  const images = Object.values(c.images);
+  const production = env.name === "production";
+  const imageStage = stage("preflight:images").needs(lock)
+    .describe("images exist, are signed (cosign) and pass the vulnerability scan (grype)")
+    .check(
+      noLatestTag(images),
+      ...(c.sandbox
+        ? [skipped("images in registry", "the sandbox has no registry: image checks skipped")]
+        : images.flatMap((image) => [
+          imageExists(image),
+          imageSignature(image, { required: production }),
+          imageVulnerabilities(image, { failOn: "high", required: production }),
+        ])),
+    );
+  return [
+    cluster,
+    database,
+    redis,
+    monitoring,
+    c.sandbox ? imageStage : imageStage.permissions({
+      net: [`${registry}:443`],
+      run: ["cosign", "grype"],
+    }),
+  ];
+}

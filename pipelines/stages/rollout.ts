@@ -1,0 +1,208 @@
+/**
+ * Getting the new version live: migrations, the idle slot of every service, then the
+ * traffic — blue-green (switch the Service selector), canary (HTTPRoute weights
+ * 5% → 20% → 100%, gated on error rate and p95 latency, the four services in
+ * lockstep), or rolling (the Deployment's own strategy).
+ * @module
+ */
+import { type Stage, stage, type StageContext } from "../../mod.ts";
+import type { KubernetesCapability } from "../../lib/kubernetes/capability.ts";
+import {
+  deployIdleSlot,
+  liveSlot,
+  setWeights,
+  type SlotDeployment,
+  switchService,
+  verifySlotHealth,
+} from "../../lib/kubernetes/strategies.ts";
+import { deploymentManifest, type Slot, type SlotWeights } from "../../lib/kubernetes/manifests.ts";
+import type { DatabaseCapability } from "../../lib/capabilities/database.ts";
+import type { DeployContext } from "./context.ts";
+
+/** What a deploy stage hands on. */
+export type Deployed = Pick<SlotDeployment, "service" | "slot" | "previousSlot" | "version">;
+
+/** The canary steps of the runbook: traffic share, duration, thresholds. */
+export const CANARY_STEPS = [
+  { id: "canary-5", percent: 5, duration: "15m", errorRate: "1%", p95: "2000ms" },
+  { id: "canary-20", percent: 20, duration: "30m", errorRate: "0.5%", p95: "1500ms" },
+] as const;
+
+function kube(ctx: StageContext): KubernetesCapability {
+  return ctx.use<KubernetesCapability>("kubernetes");
+}
+
+function weightsFor(slot: Slot, percent: number): SlotWeights {
+  return slot === "green"
+    ? { green: percent, blue: 100 - percent }
+    : { blue: percent, green: 100 - percent };
+}
+
+/** The migration stage: the engine, with only the database in its permissions. */
+export function migrateStage(c: DeployContext, after: Stage<unknown>) {
+  return stage("migrate").needs(after).uses("database").timeout("30m")
+    .describe("apply pending migrations (expand/contract: the old version must keep working)")
+    .run(async (ctx) => {
+      const db = ctx.use<DatabaseCapability>("database");
+      const result = await db.migrateUp("migrations", {
+        lint: c.env.name === "production" ? "block" : "warn",
+        appliedBy: ctx.user,
+        dryRun: ctx.dryRun,
+      });
+      const names = result.migrations.map((m) => `${m.version} ${m.name}`);
+      ctx.notice(
+        `${ctx.dryRun ? "would apply" : "applied"} ${names.length} migration(s)${
+          names.length ? `: ${names.join(", ")}` : ""
+        }; schema ${result.fromVersion ?? "empty"} → ${result.toVersion ?? "empty"}`,
+      );
+      if (names.length > 0) {
+        ctx.log(
+          "traffic rollback does not undo migrations: they must stay compatible with the previous version",
+        );
+      }
+      return result;
+    });
+}
+
+/** One stage per service: deploy the idle slot, wait for the rollout, verify health. */
+export function deployStages(c: DeployContext, after: Stage<unknown>): Stage<Deployed>[] {
+  const rolling = c.env.deployment.strategy === "rolling";
+  return c.services.map((service) =>
+    stage(`deploy:${service}`).needs(after).uses("kubernetes").permissions({
+      net: c.healthNet([service]),
+    })
+      .timeout(c.env.deployment.rollout_deadline.ms + 5 * 60_000)
+      .describe(rolling ? `rolling update of ${service}` : `deploy ${service} to its idle slot`)
+      .run(async (ctx): Promise<Deployed> => {
+        const k = kube(ctx);
+        const live = await liveSlot(k, c.env, service);
+        if (ctx.dryRun) {
+          const slot: Slot = rolling ? live ?? "blue" : live === "blue" ? "green" : "blue";
+          ctx.notice(`would deploy ${c.images[service]} to ${service}-${slot}`);
+          return { service, slot, previousSlot: live, version: c.version.version };
+        }
+        let deployed: Deployed;
+        if (rolling && live) {
+          // The Deployment's own strategy (maxSurge/maxUnavailable 25%) on the live slot.
+          await k.apply(
+            deploymentManifest(c.env, { service, slot: live, version: c.version.version }),
+          );
+          const rollout = await k.waitForRollout(c.namespace, `${service}-${live}`, {
+            timeoutMs: c.env.deployment.rollout_deadline.ms + 30_000,
+            pollMs: 500,
+          });
+          if (!rollout.done) throw new Error(`rolling update of ${service}: ${rollout.message}`);
+          deployed = { service, slot: live, previousSlot: live, version: c.version.version };
+        } else {
+          deployed = await deployIdleSlot(k, c.env, service, c.version.version, { pollMs: 500 });
+        }
+        ctx.notice(`${c.images[service]} rolled out to ${service}-${deployed.slot}`);
+        const health = await verifySlotHealth(k, c.env, { service, slot: deployed.slot }, {
+          version: c.version.version,
+          signal: ctx.signal,
+          ...(c.sandbox ? { intervalMs: 500 } : {}),
+        });
+        ctx.log(health.message);
+        if (!health.healthy) throw new Error(health.message);
+        return {
+          service: deployed.service,
+          slot: deployed.slot,
+          previousSlot: deployed.previousSlot,
+          version: deployed.version,
+        };
+      })
+  );
+}
+
+function targets(c: DeployContext, deployed: readonly Deployed[]) {
+  return {
+    analysisTargets: deployed.map((d) => ({
+      namespace: c.namespace,
+      service: d.service,
+      slot: d.slot,
+    })),
+  };
+}
+
+/** Blue-green: switch every Service's selector to the new slot at once. */
+export function switchStage(c: DeployContext, deploys: readonly Stage<Deployed>[]) {
+  return stage("switch").needs(...deploys).uses("kubernetes")
+    .describe("switch each Service's selector to the new slot")
+    .run(async (ctx) => {
+      const k = kube(ctx);
+      const deployed = deploys.map((d) => ctx.output(d));
+      for (const d of deployed) {
+        if (ctx.dryRun) {
+          ctx.notice(`would switch ${d.service} to ${d.slot}`);
+          continue;
+        }
+        const sw = await switchService(k, c.env, { service: d.service, slot: d.slot });
+        if (
+          await k.get(
+            { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute" },
+            c.namespace,
+            d.service,
+          )
+        ) {
+          await setWeights(k, c.env, d.service, weightsFor(d.slot, 100));
+        }
+        ctx.notice(
+          `${d.service}: traffic ${sw.previousSlot ?? "none"} → ${d.slot} (${sw.activePods} pods)`,
+        );
+        if (sw.activePods === 0) {
+          throw new Error(`${d.service}: no running pods behind the new selector`);
+        }
+      }
+      return targets(c, deployed);
+    });
+}
+
+/**
+ * Canary: the steps of the runbook, each gated, then full traffic (and the Service
+ * selectors) on the new slot with the strictest thresholds.
+ */
+export function canaryStages(
+  c: DeployContext,
+  deploys: readonly Stage<Deployed>[],
+): Stage<unknown>[] {
+  const shift = (percent: number) => async (ctx: StageContext) => {
+    const k = kube(ctx);
+    const deployed = deploys.map((d) => ctx.output(d));
+    for (const d of deployed) {
+      if (ctx.dryRun) {
+        ctx.notice(`would send ${percent}% of ${d.service} to ${d.slot}`);
+        continue;
+      }
+      if (d.previousSlot === null || percent === 100) {
+        // A first deploy has nothing to compare with: all traffic, and the selector, move.
+        await switchService(k, c.env, { service: d.service, slot: d.slot });
+      }
+      const w = await setWeights(
+        k,
+        c.env,
+        d.service,
+        weightsFor(d.slot, d.previousSlot === null ? 100 : percent),
+      );
+      ctx.notice(`${d.service}: blue ${w.blue}% / green ${w.green}%`);
+    }
+    return targets(c, deployed);
+  };
+  let previous: Stage<unknown> | undefined;
+  const stages: Stage<unknown>[] = [];
+  for (const step of CANARY_STEPS) {
+    const s = stage(step.id).needs(...deploys, ...(previous ? [previous] : [])).uses("kubernetes")
+      .describe(`${step.percent}% of traffic on the new slot for ${step.duration}`)
+      .run(shift(step.percent))
+      .gate(`error_rate < ${step.errorRate}`).gate(`p95_latency < ${step.p95}`)
+      .for(step.duration).every("1m");
+    stages.push(s);
+    previous = s;
+  }
+  stages.push(
+    stage("full-rollout").needs(...deploys, previous!).uses("kubernetes")
+      .describe("100% of traffic and the Service selectors on the new slot")
+      .run(shift(100))
+      .gate("error_rate < 0.1%").gate("p95_latency < 1000ms").for("10m").every("1m"),
+  );
+  return stages;
+}
