@@ -3,15 +3,9 @@
  * @module
  */
 import { type HttpProbeResult, probeHttp } from "../lib/probes/http.ts";
-import type { CommonCheckOptions } from "./_outcome.ts";
+import type { HttpCheckOptions } from "./options.ts";
 
-/** Options every HTTP check takes. */
-export interface HttpCheckOptions extends CommonCheckOptions {
-  /** Deadline per request in milliseconds (default 10 000, the seed's `--max-time 10`). */
-  readonly timeoutMs?: number;
-  /** Extra request headers (e.g. a Host header). */
-  readonly headers?: Record<string, string>;
-}
+export type { HttpCheckOptions };
 
 /** Joins a base URL and a path, keeping the base's own path prefix. */
 export function joinUrl(base: string, path: string): string {

@@ -3,21 +3,9 @@
  * @module
  */
 import type { CheckOutcome } from "../lib/dsl/types.ts";
+import type { CommonCheckOptions, SecretInput } from "./options.ts";
 
-/** A secret a check needs: a value, an environment variable, or a function that returns one. */
-export type SecretInput =
-  | string
-  | { readonly from_env: string }
-  | { readonly secret_key_ref: { readonly name: string; readonly key: string } }
-  | (() => string | undefined | Promise<string | undefined>);
-
-/** Options every check factory takes. */
-export interface CommonCheckOptions {
-  /** The check's name (each factory has a sensible default). */
-  readonly name?: string;
-  /** Whether a failure fails the stage (default `true`); `false` only warns. */
-  readonly required?: boolean;
-}
+export type { CommonCheckOptions, SecretInput };
 
 /** A passing outcome. */
 export function pass(message: string, evidence: Record<string, unknown> = {}): CheckOutcome {

@@ -272,7 +272,8 @@ export function imageSignature(
   };
 }
 
-const SEVERITIES = ["negligible", "low", "medium", "high", "critical"] as const;
+/** grype's severities, lowest first. */
+export const SEVERITIES = ["negligible", "low", "medium", "high", "critical"] as const;
 /** A grype severity. */
 export type Severity = typeof SEVERITIES[number];
 

@@ -11,6 +11,8 @@ export type RespValue = string | number | null | RedisReplyError | RespValue[];
 /** An error reply from the server (`-ERR ...`), returned inside arrays, thrown at top level. */
 export class RedisReplyError extends Error {
   /**
+   * Wraps an error reply.
+   *
    * @param message The server's error line, e.g. `WRONGPASS invalid username-password pair`.
    */
   constructor(message: string) {
