@@ -102,7 +102,7 @@ export async function analyzeGates(
   const count = analysis.durationMs > 0
     ? Math.max(1, Math.floor(analysis.durationMs / analysis.intervalMs))
     : 1;
-  const windowMs = analysis.intervalMs;
+  const windowMs = analysis.windowMs || analysis.intervalMs;
   await sleep(analysis.initialDelayMs / scale, o.signal);
 
   for (let i = 0; i < count && !o.signal.aborted; i++) {
@@ -185,7 +185,7 @@ export async function analyzeGates(
       return { gates: records, breachedAt: new Date().toISOString() };
     }
     if (i < count - 1) {
-      await sleep(windowMs / scale - (performance.now() - started), o.signal);
+      await sleep(analysis.intervalMs / scale - (performance.now() - started), o.signal);
     }
   }
 

@@ -38,9 +38,6 @@ function lazy<T extends object>(make: () => T | Promise<T>): T {
   });
 }
 
-/** Where the embedded database of the sandbox lives. */
-export const SANDBOX_DATABASE_DIR = ".tracktion/sandbox/pglite";
-
 /** Options of {@linkcode connect}. */
 export interface ConnectOptions {
   readonly env: Environment;
@@ -129,7 +126,8 @@ export function connect(o: ConnectOptions): Connection {
       } catch { /* openDatabase reports it */ }
     }
     return opened = databaseCapability(
-      databaseUrl || (o.sandbox ? { pglite: SANDBOX_DATABASE_DIR } : await resolveDatabaseUrl()),
+      databaseUrl ||
+        (o.sandbox ? { pglite: `${o.sandbox.stateDir}/pglite` } : await resolveDatabaseUrl()),
     );
   });
 

@@ -58,6 +58,8 @@ const RUN_FLAGS = {
   pipeline: { type: "string" },
   format: { type: "string" },
   prometheus: { type: "string" },
+  "sandbox-dir": { type: "string" },
+  "time-scale": { type: "string" },
 } as const;
 
 function parse(args: string[]) {
@@ -126,7 +128,15 @@ async function runPipeline(
   });
   let sandbox: SandboxTarget | undefined;
   if (values.sandbox) {
-    sandbox = await sandboxTarget({ stateDir: SANDBOX_STATE_DIR, scenario: values.scenario });
+    const timeScale = values["time-scale"] === undefined ? undefined : Number(values["time-scale"]);
+    if (timeScale !== undefined && !(timeScale >= 1)) {
+      throw new InputError(`--time-scale takes a number >= 1, got "${values["time-scale"]}"`);
+    }
+    sandbox = await sandboxTarget({
+      stateDir: values["sandbox-dir"] ?? SANDBOX_STATE_DIR,
+      scenario: values.scenario,
+      ...(timeScale !== undefined ? { timeScale } : {}),
+    });
     view.line(
       `sandbox ${sandbox.url}${sandbox.inProcess ? " (started for this run)" : ""}, scenario ${
         sandbox.scenario ?? "none"

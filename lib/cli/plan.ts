@@ -24,6 +24,7 @@ export interface PlannedStage {
   readonly analysis?: {
     duration: string;
     interval: string;
+    window: string;
     initialDelay: string;
     onBreach: string;
   };
@@ -65,6 +66,7 @@ export function planOf(run: PreparedRun): Plan {
         analysis: {
           duration: formatDuration(s.analysis.durationMs),
           interval: formatDuration(s.analysis.intervalMs),
+          window: formatDuration(s.analysis.windowMs || s.analysis.intervalMs),
           initialDelay: formatDuration(s.analysis.initialDelayMs),
           onBreach: s.analysis.onBreach,
         },
@@ -132,7 +134,7 @@ export function formatPlanText(plan: Plan): string {
       lines.push(
         `${sub}gates: ${
           s.gates.join(", ")
-        }; measured every ${s.analysis.interval} for ${s.analysis.duration}, on breach: ${s.analysis.onBreach}`,
+        }; measured every ${s.analysis.interval} over ${s.analysis.window} for ${s.analysis.duration} (first after ${s.analysis.initialDelay}), on breach: ${s.analysis.onBreach}`,
       );
     }
     if (s.timeout) lines.push(`${sub}timeout: ${s.timeout}`);

@@ -12,6 +12,8 @@ export interface SandboxTarget {
   readonly url: string;
   readonly token: string;
   readonly kubeconfigPath: string;
+  /** The sandbox's state folder (its embedded database lives in `pglite/`). */
+  readonly stateDir: string;
   readonly scenario: string | undefined;
   readonly timeScale: number;
   /** Whether this process started it (and stops it in `close`). */
@@ -74,6 +76,7 @@ export async function sandboxTarget(
     return {
       ...existing,
       kubeconfigPath,
+      stateDir: o.stateDir,
       scenario,
       timeScale: Number(running.timeScale ?? "1"),
       inProcess: false,
@@ -86,6 +89,8 @@ export async function sandboxTarget(
       stateDir: o.stateDir,
       ...(o.scenario !== undefined ? { scenario: o.scenario } : {}),
       ...(o.timeScale !== undefined ? { timeScale: o.timeScale } : {}),
+      // Enough real requests that a 5% canary's error rate and p95 mean something.
+      maxRealRate: 400,
     });
   } catch (err) {
     if (err instanceof RangeError) throw new InputError(err.message);
@@ -96,6 +101,7 @@ export async function sandboxTarget(
     url: sandbox.url,
     token: started?.token ?? "",
     kubeconfigPath: sandbox.kubeconfigPath,
+    stateDir: o.stateDir,
     scenario: sandbox.scenario,
     timeScale: sandbox.timeScale,
     inProcess: true,

@@ -30,6 +30,8 @@ export interface AnalysisSpec {
   readonly durationMs: number;
   /** Time between measurements, in ms. */
   readonly intervalMs: number;
+  /** How far back each measurement looks, in ms (0: one interval). */
+  readonly windowMs: number;
   /** Time before the first measurement, in ms. */
   readonly initialDelayMs: number;
   /** On a breach: roll back (fail the stage), or pause for a person to decide. */
@@ -191,6 +193,11 @@ export class Stage<Out = void> {
     });
   }
 
+  /** How far back each measurement looks (a query's `{{window}}`), e.g. `"5m"`; default one interval. */
+  window(window: DurationString | number): Stage<Out> {
+    return this.#with({ analysis: { ...this.#spec.analysis, windowMs: parseDuration(window) } });
+  }
+
   /** Waits this long before the first measurement. */
   initialDelay(delay: DurationString | number): Stage<Out> {
     return this.#with({
@@ -289,7 +296,13 @@ export function stage(id: string): Stage<void> {
     needs: [],
     checks: [],
     gates: [],
-    analysis: { durationMs: 0, intervalMs: 60_000, initialDelayMs: 0, onBreach: "rollback" },
+    analysis: {
+      durationMs: 0,
+      intervalMs: 60_000,
+      windowMs: 0,
+      initialDelayMs: 0,
+      onBreach: "rollback",
+    },
     uses: [],
     permissions: {},
   });

@@ -194,7 +194,7 @@ export function canaryStages(
       .describe(`${step.percent}% of traffic on the new slot for ${step.duration}`)
       .run(shift(step.percent))
       .gate(`error_rate < ${step.errorRate}`).gate(`p95_latency < ${step.p95}`)
-      .for(step.duration).every("1m");
+      .for(step.duration).every("1m").window("5m").initialDelay("2m");
     stages.push(s);
     previous = s;
   }
@@ -202,7 +202,8 @@ export function canaryStages(
     stage("full-rollout").needs(...deploys, previous!).uses("kubernetes")
       .describe("100% of traffic and the Service selectors on the new slot")
       .run(shift(100))
-      .gate("error_rate < 0.1%").gate("p95_latency < 1000ms").for("10m").every("1m"),
+      .gate("error_rate < 0.1%").gate("p95_latency < 1000ms")
+      .for("10m").every("1m").window("5m").initialDelay("2m"),
   );
   return stages;
 }
