@@ -2,7 +2,10 @@ import { apiVersionOf, findResource, type KObject, type ResourceType } from "./r
 import { meta, type Store } from "./store.ts";
 import { ApiError } from "./errors.ts";
 import { checkDecode, validate } from "./validate.ts";
-import { applyDefaults } from "./defaults.ts";
+import { applyDefaults, jobSelectorDefaults } from "./defaults.ts";
+import { kubeTime } from "./clock.ts";
+
+export { kubeTime };
 import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
 import { type ManagedEntry, serverSideApply, trackUpdate } from "./apply.ts";
 import {
@@ -50,32 +53,6 @@ function randomSuffix(n: number): string {
   return out;
 }
 
-function jobSelector(job: KObject): void {
-  const m = meta(job);
-  const spec = job.spec as JsonMap;
-  if (spec.selector) return;
-  const uid = String(m.uid);
-  const labels = {
-    "batch.kubernetes.io/controller-uid": uid,
-    "batch.kubernetes.io/job-name": String(m.name),
-    "controller-uid": uid,
-    "job-name": String(m.name),
-  };
-  spec.selector = { matchLabels: { "batch.kubernetes.io/controller-uid": uid } };
-  const template = (spec.template ??= {}) as JsonMap;
-  const tm = (template.metadata ??= {}) as JsonMap;
-  tm.labels = { ...(tm.labels as JsonMap ?? {}), ...labels };
-}
-
-/** Kubernetes `metav1.Time`: RFC 3339 with seconds precision. */
-export function kubeTime(date = new Date()): string {
-  return date.toISOString().replace(/\.\d+Z$/, "Z");
-}
-
-/**
- * The API semantics on top of the {@linkcode Store}: create, update, patch (four types),
- * delete with cascading, get and list with selectors, as the real server answers them.
- */
 export class Api {
   #store: Store;
 
@@ -173,7 +150,7 @@ export class Api {
     validate(type, obj);
     m.uid = crypto.randomUUID();
     m.creationTimestamp = kubeTime();
-    if (type.kind === "Job") jobSelector(obj);
+    if (type.kind === "Job") jobSelectorDefaults(obj);
     delete m.resourceVersion;
     delete m.deletionTimestamp;
     if (type.generation) m.generation = 1;

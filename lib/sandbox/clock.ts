@@ -37,3 +37,13 @@ export class SandboxClock {
     return sandboxMs / this.timeScale;
   }
 }
+
+/** Kubernetes `metav1.Time`: RFC 3339 with seconds precision. */
+export function kubeTime(date = new Date()): string {
+  return date.toISOString().replace(/\.\d+Z$/, "Z");
+}
+
+/**
+ * The API semantics on top of the {@linkcode Store}: create, update, patch (four types),
+ * delete with cascading, get and list with selectors, as the real server answers them.
+ */

@@ -144,3 +144,21 @@ export function applyDefaults(type: ResourceType, obj: KObject): void {
       break;
   }
 }
+
+/** Give a new Job its controller-uid selector and template labels, as the API server does. */
+export function jobSelectorDefaults(job: KObject): void {
+  const m = (job.metadata ?? {}) as JsonMap;
+  const spec = job.spec as JsonMap;
+  if (spec.selector) return;
+  const uid = String(m.uid);
+  const labels = {
+    "batch.kubernetes.io/controller-uid": uid,
+    "batch.kubernetes.io/job-name": String(m.name),
+    "controller-uid": uid,
+    "job-name": String(m.name),
+  };
+  spec.selector = { matchLabels: { "batch.kubernetes.io/controller-uid": uid } };
+  const template = (spec.template ??= {}) as JsonMap;
+  const tm = (template.metadata ??= {}) as JsonMap;
+  tm.labels = { ...(tm.labels as JsonMap ?? {}), ...labels };
+}

@@ -1,8 +1,8 @@
 import { parse as parseYaml } from "yaml";
-import { findResource, type KObject, RESOURCE_TYPES, type ResourceType } from "./resources.ts";
-import { Api, PATCH_TYPES } from "./api.ts";
+import { findResource, type KObject, type ResourceType } from "./resources.ts";
+import { type Api, PATCH_TYPES } from "./api.ts";
 import { ApiError } from "./errors.ts";
-import { meta, type StoreChange } from "./store.ts";
+import { meta } from "./store.ts";
 import {
   coreVersions,
   groupInfo,
@@ -13,13 +13,8 @@ import {
   SERVER_VERSION,
 } from "./discovery.ts";
 import { toTable } from "./tables.ts";
-import {
-  matchesFields,
-  matchesLabels,
-  parseFieldSelector,
-  parseLabelSelector,
-} from "./selectors.ts";
-import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
+import { scaleSubresource } from "./scale.ts";
+import { watchResponse } from "./watch.ts";
 
 type JsonMap = Record<string, unknown>;
 
@@ -223,7 +218,16 @@ export class ApiHttp {
       return new Response(text, { headers: { "content-type": "text/plain" } });
     }
     if (subresource === "scale" && name && type.subresources.includes("scale")) {
-      return await this.#scale(request, route, manager, dryRun);
+      return json(
+        await scaleSubresource(this.#api, request, {
+          type,
+          namespace,
+          name,
+          manager,
+          dryRun,
+          body: () => this.#body(request),
+        }),
+      );
     }
     if (
       subresource !== undefined &&
@@ -240,7 +244,7 @@ export class ApiHttp {
     if (!name) {
       if (method === "GET") {
         if (params.get("watch") === "true" || params.get("watch") === "1") {
-          return this.#watch(route, params);
+          return watchResponse(this.#api.store, { type, namespace, params, open: this.#watches });
         }
         const items = this.#api.list(type, type.namespaced ? namespace || undefined : undefined, {
           labelSelector: params.get("labelSelector"),
@@ -350,154 +354,4 @@ export class ApiHttp {
       "the server does not allow this method on the requested resource",
     );
   }
-
-  async #scale(
-    request: Request,
-    route: Route,
-    manager: string,
-    dryRun: boolean,
-  ): Promise<Response> {
-    const { type, namespace } = route;
-    const name = route.name ?? "";
-    const obj = this.#api.get(type, namespace, name);
-    const toScale = (o: KObject): KObject => {
-      const m = meta(o);
-      const selector = ((o.spec as JsonMap).selector ?? {}) as JsonMap;
-      const ml = (selector.matchLabels ?? {}) as Record<string, string>;
-      return {
-        kind: "Scale",
-        apiVersion: "autoscaling/v1",
-        metadata: {
-          name: m.name,
-          namespace: m.namespace,
-          uid: m.uid,
-          resourceVersion: m.resourceVersion,
-          creationTimestamp: m.creationTimestamp,
-        },
-        spec: { replicas: (o.spec as JsonMap).replicas ?? 0 },
-        status: {
-          replicas: ((o.status ?? {}) as JsonMap).replicas ?? 0,
-          selector: Object.entries(ml).map(([k, v]) => `${k}=${v}`).join(","),
-        },
-      };
-    };
-    if (request.method === "GET") return json(toScale(obj));
-    let next: unknown;
-    const body = await this.#body(request);
-    if (request.method === "PUT") next = body;
-    else if (request.method === "PATCH") {
-      const ct = (request.headers.get("content-type") ?? "").split(";")[0];
-      const current = toScale(obj);
-      next = ct === PATCH_TYPES.json
-        ? jsonPatch(current, body)
-        : ct === PATCH_TYPES.merge
-        ? mergePatch(current, body)
-        : strategicMergePatch(current, body);
-    } else {throw ApiError.methodNotAllowed(
-        "the server does not allow this method on the requested resource",
-      );}
-    const scale = next as JsonMap;
-    const rv = (scale.metadata as JsonMap | undefined)?.resourceVersion;
-    if (rv !== undefined && rv !== meta(obj).resourceVersion) {
-      throw ApiError.conflict(type.plural, name, type.group);
-    }
-    const replicas = (scale.spec as JsonMap | undefined)?.replicas;
-    if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 0) {
-      throw ApiError.invalid("Scale", name, [{
-        reason: "FieldValueInvalid",
-        field: "spec.replicas",
-        message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
-      }], "autoscaling");
-    }
-    const updated = structuredClone(obj);
-    (updated.spec as JsonMap).replicas = replicas;
-    const result = this.#api.update(type, namespace, name, updated, {
-      manager,
-      dryRun,
-      subresource: "scale",
-    });
-    return json(toScale(result));
-  }
-
-  #watch(route: Route, params: URLSearchParams): Response {
-    const { type } = route;
-    const namespace = type.namespaced ? route.namespace || undefined : undefined;
-    const labels = params.get("labelSelector")
-      ? parseLabelSelector(params.get("labelSelector") ?? "")
-      : [];
-    const fields = params.get("fieldSelector")
-      ? parseFieldSelector(params.get("fieldSelector") ?? "")
-      : [];
-    const matches = (o: KObject) =>
-      (!namespace || meta(o).namespace === namespace) &&
-      matchesLabels(labels, meta(o).labels as Record<string, string>) && matchesFields(fields, o);
-    const rvParam = params.get("resourceVersion") ?? "";
-    const sendInitial = params.get("sendInitialEvents") === "true";
-    const store = this.#api.store;
-    const initial: string[] = [];
-    const encode = (t: string, o: unknown) => JSON.stringify({ type: t, object: o }) + "\n";
-    if (sendInitial || rvParam === "" || rvParam === "0") {
-      for (const o of store.scan(type, namespace)) if (matches(o)) initial.push(encode("ADDED", o));
-      if (sendInitial) {
-        initial.push(encode("BOOKMARK", {
-          kind: type.kind,
-          apiVersion: type.group ? `${type.group}/${type.version}` : type.version,
-          metadata: {
-            resourceVersion: String(store.resourceVersion),
-            annotations: { "k8s.io/initial-events-end": "true" },
-          },
-        }));
-      }
-    } else {
-      const from = Number(rvParam);
-      if (!Number.isFinite(from)) {
-        throw ApiError.badRequest(`invalid resource version "${rvParam}"`);
-      }
-      for (const c of store.changesSince(from)) {
-        if (c.resource === type && matches(c.object)) initial.push(encode(c.type, c.object));
-      }
-    }
-    const timeoutSeconds = Number(params.get("timeoutSeconds") ?? "1800");
-    const encoder = new TextEncoder();
-    let close = () => {};
-    const body = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        for (const line of initial) controller.enqueue(encoder.encode(line));
-        const unsubscribe = store.subscribe((c: StoreChange) => {
-          if (c.resource !== type || !matches(c.object)) return;
-          try {
-            controller.enqueue(encoder.encode(encode(c.type, c.object)));
-          } catch {
-            close();
-          }
-        });
-        const timer = setTimeout(() => close(), Math.max(1, timeoutSeconds) * 1000);
-        let closed = false;
-        close = () => {
-          if (closed) return;
-          closed = true;
-          unsubscribe();
-          clearTimeout(timer);
-          this.#watches.delete(close);
-          try {
-            controller.close();
-          } catch {
-            // already closed by the client
-          }
-        };
-        this.#watches.add(close);
-      },
-      cancel: () => close(),
-    });
-    return new Response(body, {
-      headers: {
-        "content-type": "application/json",
-        "cache-control": "no-cache, private",
-        "transfer-encoding": "chunked",
-      },
-    });
-  }
 }
-
-/** All resource types (for cascade deletion registration). */
-export const ALL_TYPES = RESOURCE_TYPES;
