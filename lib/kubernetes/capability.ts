@@ -9,8 +9,11 @@
 
 /** A Kubernetes object as JSON. */
 export interface KubeObject {
+  /** e.g. `apps/v1`. */
   apiVersion: string;
+  /** e.g. `Deployment`. */
   kind: string;
+  /** The object's metadata (other fields, e.g. `managedFields`, pass through). */
   metadata: {
     name: string;
     namespace?: string;
@@ -22,12 +25,15 @@ export interface KubeObject {
     creationTimestamp?: string;
     [key: string]: unknown;
   };
+  /** `spec`, `status`, `data` and whatever else the kind has. */
   [key: string]: unknown;
 }
 
 /** Names an object kind: `{ apiVersion: "apps/v1", kind: "Deployment" }`. */
 export interface KindRef {
+  /** e.g. `apps/v1`, `v1`. */
   readonly apiVersion: string;
+  /** e.g. `Deployment`. */
   readonly kind: string;
 }
 
@@ -39,17 +45,23 @@ export interface RolloutStatus {
   readonly failed: boolean;
   /** kubectl's message, e.g. `Waiting for deployment "x" rollout to finish: 1 of 3 updated replicas are available...`. */
   readonly message: string;
-  /** The numbers behind it. */
+  /** `status.replicas`: all pods of the Deployment, old and new. */
   readonly replicas: number;
+  /** `status.updatedReplicas`: pods of the current template. */
   readonly updatedReplicas: number;
+  /** `status.availableReplicas`. */
   readonly availableReplicas: number;
 }
 
 /** A held lock on an environment. */
 export interface LeaseHandle {
+  /** The Lease's namespace. */
   readonly namespace: string;
+  /** The Lease's name. */
   readonly name: string;
+  /** Who holds it. */
   readonly holder: string;
+  /** When the hold ends without renewal (ISO time). */
   readonly expiresAt: string;
 }
 

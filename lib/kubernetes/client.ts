@@ -36,6 +36,8 @@ export class KubernetesApiError extends Error {
   readonly reason: string;
 
   /**
+   * Makes the error.
+   *
    * @param message The message, naming the action and the object.
    * @param options The HTTP status and the API's reason.
    */

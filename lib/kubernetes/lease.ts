@@ -17,6 +17,8 @@ export class LeaseHeldError extends Error {
   readonly expiresAt: string;
 
   /**
+   * Makes the error.
+   *
    * @param message What happened.
    * @param options The holder and the expiry.
    */

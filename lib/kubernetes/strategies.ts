@@ -71,6 +71,11 @@ export interface DeployIdleSlotOptions extends ManifestOptions {
   timeoutMs?: number | undefined;
   /** Pause between rollout readings (default 1 s). */
   pollMs?: number | undefined;
+  /**
+   * The capability is in dry-run mode: the applies are validated by the server
+   * (`dryRun=All`) but nothing exists to wait for, so the rollout is not awaited.
+   */
+  dryRun?: boolean | undefined;
 }
 
 /**
@@ -100,6 +105,22 @@ export async function deployIdleSlot(
   await k.apply(slotServiceManifest(env, { service, slot }, options));
   const namespace = env.environment.namespace;
   const name = manifest.metadata.name;
+  if (options.dryRun) {
+    return {
+      service,
+      slot,
+      previousSlot,
+      version: String(manifest.metadata.labels?.version),
+      rollout: {
+        done: false,
+        failed: false,
+        message: `dry run: Deployment ${namespace}/${name} validated, not rolled out`,
+        replicas: 0,
+        updatedReplicas: 0,
+        availableReplicas: 0,
+      },
+    };
+  }
   const rollout = await k.waitForRollout(namespace, name, {
     timeoutMs: options.timeoutMs ?? env.deployment.rollout_deadline.ms + 30_000,
     pollMs: options.pollMs ?? 1_000,
@@ -144,6 +165,8 @@ export interface SlotHealth {
   pods: PodHealth[];
   /** One line for people. */
   message: string;
+  /** True on a dry run: nothing was asked (`healthy` is then false). */
+  skipped?: boolean;
 }
 
 /** Options for {@linkcode verifySlotHealth}. */
@@ -162,6 +185,8 @@ export interface VerifySlotHealthOptions extends ManifestOptions {
   fetch?: typeof fetch | undefined;
   /** Stops retrying. */
   signal?: AbortSignal | undefined;
+  /** A dry run: nothing was deployed, so nothing is asked (the result is `skipped`). */
+  dryRun?: boolean | undefined;
 }
 
 function defaultAddress(pod: KubeObject): string | undefined {
@@ -239,6 +264,15 @@ export async function verifySlotHealth(
   target: { service: string; slot: Slot },
   options: VerifySlotHealthOptions = {},
 ): Promise<SlotHealth> {
+  if (options.dryRun) {
+    return {
+      healthy: false,
+      skipped: true,
+      attempts: 0,
+      pods: [],
+      message: `dry run: health of ${target.service}-${target.slot} not checked`,
+    };
+  }
   const check = env.deployment.health_check;
   const retries = Math.max(1, options.retries ?? check.retries);
   const intervalMs = options.intervalMs ?? check.interval.ms;

@@ -67,7 +67,7 @@ export interface ServiceSwitch {
  * @param k The capability.
  * @param env The environment.
  * @param target The service and the slot to send traffic to.
- * @param options Manifest options.
+ * @param options Manifest options; `dryRun` skips the verification (nothing moved).
  * @returns The switch.
  * @throws {Error} When no Running pod is behind the new selector (the seed's verification).
  */
@@ -75,7 +75,7 @@ export async function switchService(
   k: KubernetesCapability,
   env: Environment,
   target: { service: string; slot: Slot },
-  options: ManifestOptions = {},
+  options: ManifestOptions & { dryRun?: boolean | undefined } = {},
 ): Promise<ServiceSwitch> {
   const { service, slot } = target;
   const namespace = env.environment.namespace;
@@ -85,6 +85,7 @@ export async function switchService(
   } else {
     await k.apply(serviceManifest(env, { service, slot }, options));
   }
+  if (options.dryRun) return { service, slot, previousSlot: before.slot, activePods: 0 };
   const pods = await k.list(POD, namespace, {
     labelSelector: selectorString(slotSelector(env, service, slot, options)),
     fieldSelector: "status.phase=Running",

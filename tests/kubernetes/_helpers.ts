@@ -17,6 +17,8 @@ import type { StageContext } from "../../lib/dsl/types.ts";
 export interface Cluster {
   sandbox: Sandbox;
   k: KubernetesCapability;
+  /** The same capability as a stage Worker sees it: see {@linkcode acrossWorkerBoundary}. */
+  proxied: KubernetesCapability;
   /** Secrets handed to onSecret, in order. */
   secrets: string[];
   /** A new capability over the same sandbox with other options. */
@@ -45,11 +47,32 @@ export async function withCluster(
       ...extra,
     });
   try {
-    await fn({ sandbox, k: capability(), secrets, capability });
+    const k = capability();
+    await fn({ sandbox, k, proxied: acrossWorkerBoundary(k), secrets, capability });
   } finally {
     await sandbox.stop();
     await Deno.remove(stateDir, { recursive: true });
   }
+}
+
+/**
+ * The capability as the runner's message proxy delivers it to a stage Worker: arguments
+ * and results are structured-cloned (a non-cloneable value throws), and errors arrive as
+ * plain `Error`s carrying only their message.
+ */
+export function acrossWorkerBoundary(k: KubernetesCapability): KubernetesCapability {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(k)) {
+    out[name] = async (...args: unknown[]) => {
+      const sent = structuredClone(args);
+      try {
+        return structuredClone(await (fn as (...a: unknown[]) => Promise<unknown>)(...sent));
+      } catch (error) {
+        throw new Error((error as Error).message);
+      }
+    };
+  }
+  return out as unknown as KubernetesCapability;
 }
 
 const ENV_DIR = new URL("../../environments", import.meta.url).pathname;

@@ -82,7 +82,7 @@ function b64(text: string): string {
 }
 
 Deno.test("checks/kubernetes: pre-deployment checks pass on a ready cluster and fail with evidence", async (t) => {
-  await withCluster(async ({ k }) => {
+  await withCluster(async ({ proxied: k }) => {
     await t.step("clusterReachable()", async () => {
       const ok = await passes(clusterReachable(), k);
       assert.match(String(ok.evidence?.gitVersion), /^v1\./);
@@ -221,7 +221,7 @@ Deno.test("checks/kubernetes: an unreachable cluster fails every check instead o
 
 Deno.test("checks/kubernetes: post-deployment validations on deployed slots", async (t) => {
   const env = await environment("production");
-  await withCluster(async ({ k }) => {
+  await withCluster(async ({ proxied: k }) => {
     await deployIdleSlot(k, env, "notification-service", "1.2.4", { pollMs: 100 });
     await switchService(k, env, { service: "notification-service", slot: "blue" });
     const selector = "app=tracktion,service=notification-service,slot=blue";

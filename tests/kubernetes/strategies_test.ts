@@ -12,7 +12,7 @@ import {
   switchService,
   verifySlotHealth,
 } from "../../lib/kubernetes/strategies.ts";
-import { environment, poll, withCluster } from "./_helpers.ts";
+import { acrossWorkerBoundary, environment, poll, withCluster } from "./_helpers.ts";
 
 const DEPLOYMENT = { apiVersion: "apps/v1", kind: "Deployment" };
 const SERVICE = { apiVersion: "v1", kind: "Service" };
@@ -24,7 +24,7 @@ const HEALTH = { intervalMs: 200, retries: 50 };
 Deno.test("strategies: blue-green deploy, switch, canary weights, rollback and clean-up on the sandbox", async (t) => {
   const env = await environment("development");
   const service = "analysis-service";
-  await withCluster(async ({ k }) => {
+  await withCluster(async ({ proxied: k }) => {
     await t.step("liveSlot() is null before the first deploy", async () => {
       assert.equal(await liveSlot(k, env, service), null);
     });
@@ -194,7 +194,7 @@ Deno.test("strategies: blue-green deploy, switch, canary weights, rollback and c
 
 Deno.test("deployIdleSlot() fails a crash-looping version at its progress deadline", async () => {
   const env = await environment("staging");
-  await withCluster(async ({ k }) => {
+  await withCluster(async ({ proxied: k }) => {
     await assert.rejects(
       deployIdleSlot(k, env, "file-watcher", "2.0.0", FAST),
       /Cannot deploy file-watcher 2\.0\.0 to slot blue: Deployment tracktion-staging\/file-watcher-blue: deployment "file-watcher-blue" exceeded its progress deadline/,
@@ -228,7 +228,7 @@ Deno.test("setWeights() and rollbackService() move real simulated traffic betwee
   const service = "tracklist-service";
   const blue = `service=${service},slot=blue`;
   const green = `service=${service},slot=green`;
-  await withCluster(async ({ k, sandbox }) => {
+  await withCluster(async ({ proxied: k, sandbox }) => {
     await deployIdleSlot(k, env, service, "1.0.0", FAST);
     await switchService(k, env, { service, slot: "blue" });
     // the route first: the sandbox sends traffic to any Service no route refers to
@@ -246,4 +246,49 @@ Deno.test("setWeights() and rollbackService() move real simulated traffic betwee
       { what: "traffic back on blue only", timeoutMs: 60_000, intervalMs: 200 },
     );
   }, { timeScale: 60, trafficRate: 2 });
+});
+
+Deno.test("strategies on a dry-run capability validate on the server and change nothing", async () => {
+  const env = await environment("development");
+  const service = "file-watcher";
+  await withCluster(async ({ k, capability }) => {
+    const dry = acrossWorkerBoundary(capability({ dryRun: true }));
+    const d = await deployIdleSlot(dry, env, service, "3.0.0", { ...FAST, dryRun: true });
+    assert.equal(d.slot, "blue");
+    assert.match(
+      d.rollout.message,
+      /^dry run: Deployment tracktion-dev\/file-watcher-blue validated/,
+    );
+    const h = await verifySlotHealth(dry, env, { service, slot: "blue" }, { dryRun: true });
+    assert.deepEqual([h.healthy, h.skipped, h.attempts], [false, true, 0]);
+    const s = await switchService(dry, env, { service, slot: "blue" }, { dryRun: true });
+    assert.deepEqual([s.slot, s.previousSlot, s.activePods], ["blue", null, 0]);
+    await setWeights(dry, env, service, { blue: 95, green: 5 });
+    await recordDeployment(dry, env, {
+      version: "3.0.0",
+      runId: "dry",
+      slots: { [service]: "blue" },
+    });
+    for (
+      const [kind, name] of [
+        [DEPLOYMENT, "file-watcher-blue"],
+        [SERVICE, "file-watcher-blue"],
+        [SERVICE, "file-watcher"],
+        [ROUTE, "file-watcher"],
+        [{ apiVersion: "v1", kind: "ConfigMap" }, "deployment-info"],
+      ] as const
+    ) {
+      assert.equal(await k.get(kind, NS, name), null, `${kind.kind} ${name} was not created`);
+    }
+    // the server still validates: a bad manifest is refused on a dry run too
+    await assert.rejects(
+      dry.apply({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "bad", namespace: NS },
+        spec: { replicas: "x" },
+      }),
+      /Cannot apply Deployment tracktion-dev\/bad: 400/,
+    );
+  });
 });
