@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { alertmanagerHealthy, grafanaHealthy, prometheusHealthy } from "../../checks/monitoring.ts";
+import { metricsEndpoint } from "../../checks/service.ts";
 import { fakeContext, freePort, serve, startPrometheus } from "./_support.ts";
 
 Deno.test("prometheusHealthy() passes against a real Prometheus, healthy and ready", async () => {
@@ -12,6 +13,12 @@ Deno.test("prometheusHealthy() passes against a real Prometheus, healthy and rea
     const ready = await prometheusHealthy(`${prom.url}/`, { ready: true }).run(fakeContext());
     assert.equal(ready.ok, true, ready.message);
     assert.equal(ready.evidence?.url, `${prom.url}/-/ready`);
+    // Prometheus's own /metrics is real Prometheus text format.
+    const metrics = await metricsEndpoint(`${prom.url}/metrics`, {
+      requiredMetrics: ["prometheus_build_info", "go_goroutines"],
+    }).run(fakeContext());
+    assert.equal(metrics.ok, true, metrics.message);
+    assert.ok((metrics.evidence?.samples as number) > 100);
   } finally {
     await prom.stop();
   }
