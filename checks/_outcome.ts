@@ -2,7 +2,7 @@
  * Private helpers for building check outcomes and reading secret inputs.
  * @module
  */
-import type { CheckOutcome } from "../lib/dsl/types.ts";
+import type { CheckOutcome, StageContext } from "../lib/dsl/types.ts";
 import type { CommonCheckOptions, SecretInput } from "./options.ts";
 
 export type { CommonCheckOptions, SecretInput };
@@ -23,12 +23,14 @@ export function skip(message: string, evidence: Record<string, unknown> = {}): C
 }
 
 /**
- * Resolves a secret input at run time (inside the stage).
+ * Resolves a secret input at run time (inside the stage). A `secret_key_ref` is read
+ * through the `kubernetes` capability (`readSecret`), in `namespace`.
  *
  * @returns The value, or an error message that names where it was looked for (never the value).
  */
 export async function resolveSecret(
   input: SecretInput | undefined,
+  where: { ctx?: StageContext; namespace?: string | undefined } = {},
 ): Promise<{ value: string | undefined } | { error: string }> {
   if (input === undefined) return { value: undefined };
   if (typeof input === "string") return { value: input };
@@ -50,10 +52,27 @@ export async function resolveSecret(
     }
   }
   const { name, key } = input.secret_key_ref;
-  return {
-    error:
-      `secret ${name}/${key} is a Kubernetes secret reference: resolve it before the check runs`,
-  };
+  if (!where.ctx || !where.namespace) {
+    return {
+      error:
+        `secret ${name}/${key} is a Kubernetes secret reference: give the check secretNamespace and declare uses("kubernetes")`,
+    };
+  }
+  try {
+    const kube = where.ctx.use<SecretReader>("kubernetes");
+    const value = await kube.readSecret(where.namespace, name, key);
+    return value === null || value === undefined || value === ""
+      ? { error: `secret ${where.namespace}/${name} has no key ${key}` }
+      : { value };
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    return { error: `cannot read secret ${where.namespace}/${name}: ${reason}` };
+  }
+}
+
+/** The part of the `kubernetes` capability secret resolution needs. */
+interface SecretReader {
+  readSecret(namespace: string, name: string, key: string): Promise<string | null>;
 }
 
 /**

@@ -26,6 +26,8 @@ export interface ImageExistsOptions extends CommonCheckOptions {
   readonly credentials?: { readonly username: string; readonly password: SecretInput };
   /** Deadline in milliseconds (default 15 000). */
   readonly timeoutMs?: number;
+  /** Where a `secret_key_ref` password is read from (needs `uses("kubernetes")`). */
+  readonly secretNamespace?: string;
 }
 
 /**
@@ -64,7 +66,10 @@ export function imageExists(image: string, options: ImageExistsOptions = {}): Ch
       };
       let password: string | undefined;
       if (options.credentials) {
-        const secret = await resolveSecret(options.credentials.password);
+        const secret = await resolveSecret(options.credentials.password, {
+          ctx,
+          namespace: options.secretNamespace,
+        });
         if ("error" in secret) return fail(`Registry password unavailable: ${secret.error}`);
         password = secret.value;
       }

@@ -35,9 +35,15 @@ export interface RedisTarget {
 export interface RedisCheckOptions extends CommonCheckOptions {
   /** Deadline per connection and command in milliseconds (default 5 000). */
   readonly timeoutMs?: number;
+  /**
+   * Where a `secret_key_ref` password is read from (the environment's namespace); the
+   * stage must also declare `uses("kubernetes")`.
+   */
+  readonly secretNamespace?: string;
 }
 
 async function withClient(
+  ctx: StageContext,
   target: RedisTarget,
   options: RedisCheckOptions,
   use: (client: RedisClient, evidence: Record<string, unknown>) => Promise<CheckOutcome>,
@@ -47,7 +53,10 @@ async function withClient(
     port: target.port,
     database: target.database ?? 0,
   };
-  const secret = await resolveSecret(target.password);
+  const secret = await resolveSecret(target.password, {
+    ctx,
+    namespace: options.secretNamespace,
+  });
   if ("error" in secret) return fail(`Redis password unavailable: ${secret.error}`, evidence);
   const timeoutMs = options.timeoutMs ?? 5_000;
   let client: RedisClient | undefined;
@@ -95,8 +104,8 @@ export function redisConnectivity(
   return {
     name: options.name ?? "Redis connectivity",
     required: options.required ?? true,
-    run: (_ctx: StageContext) =>
-      withClient(target, options, async (client, evidence) => {
+    run: (ctx: StageContext) =>
+      withClient(ctx, target, options, async (client, evidence) => {
         const t0 = performance.now();
         const reply = await client.command("PING");
         const latencyMs = round(performance.now() - t0);
@@ -135,8 +144,8 @@ export function redisMemory(
   return {
     name: options.name ?? "Redis memory usage",
     required: options.required ?? true,
-    run: () =>
-      withClient(target, options, async (client, evidence) => {
+    run: (ctx) =>
+      withClient(ctx, target, options, async (client, evidence) => {
         const reply = await client.command("INFO", "memory");
         if (typeof reply !== "string") return fail("Redis INFO memory returned no text", evidence);
         const info = parseInfo(reply);
@@ -189,8 +198,8 @@ export function redisPerformance(
   return {
     name: options.name ?? "Redis performance",
     required: options.required ?? true,
-    run: () =>
-      withClient(target, options, async (client, evidence) => {
+    run: (ctx) =>
+      withClient(ctx, target, options, async (client, evidence) => {
         const key = `tracktion:check:${crypto.randomUUID()}`;
         const value = crypto.randomUUID();
         const t0 = performance.now();

@@ -183,3 +183,46 @@ Deno.test("redisConnectivity() fails when PING is slower than the bound", async 
     await serving.catch(() => {});
   }
 });
+
+Deno.test("redisConnectivity() reads a secret_key_ref password through the kubernetes capability", async () => {
+  const redis = await startRedis();
+  const target = {
+    host: "127.0.0.1",
+    port: redis.port,
+    password: { secret_key_ref: { name: "redis-credentials", key: "password" } },
+  };
+  const asked: string[] = [];
+  const kubernetes = {
+    readSecret: (namespace: string, name: string, key: string) => {
+      asked.push(`${namespace}/${name}/${key}`);
+      return Promise.resolve(name === "redis-credentials" ? redis.password : null);
+    },
+  };
+  try {
+    const ok = await redisConnectivity(target, {
+      secretNamespace: "tracktion-staging",
+      maxLatencyMs: 5_000,
+    }).run(fakeContext({ kubernetes }));
+    assert.equal(ok.ok, true, ok.message);
+    assert.deepEqual(asked, ["tracktion-staging/redis-credentials/password"]);
+    assert.ok(!JSON.stringify(ok).includes(redis.password));
+
+    const noNamespace = await redisConnectivity(target).run(fakeContext({ kubernetes }));
+    assert.equal(noNamespace.ok, false);
+    assert.match(noNamespace.message, /give the check secretNamespace/);
+
+    const undeclared = await redisConnectivity(target, { secretNamespace: "tracktion-staging" })
+      .run(fakeContext({}));
+    assert.equal(undeclared.ok, false);
+    assert.match(undeclared.message, /cannot read secret tracktion-staging\/redis-credentials/);
+
+    const missing = await redisConnectivity(
+      { ...target, password: { secret_key_ref: { name: "other", key: "password" } } },
+      { secretNamespace: "tracktion-staging" },
+    ).run(fakeContext({ kubernetes }));
+    assert.equal(missing.ok, false);
+    assert.match(missing.message, /secret tracktion-staging\/other has no key password/);
+  } finally {
+    await redis.stop();
+  }
+});
