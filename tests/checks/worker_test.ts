@@ -36,9 +36,9 @@ Deno.test("checks run in a Worker that has only net to its hosts and env for its
       });
     });
     const [connectivity, memory, health, denied] = outcomes;
-    assert.equal(connectivity?.ok, true, connectivity?.message);
-    assert.equal(memory?.ok, true, memory?.message);
-    assert.equal(health?.ok, true, health?.message);
+    assert.equal(connectivity?.ok, true, connectivity?.message ?? "");
+    assert.equal(memory?.ok, true, memory?.message ?? "");
+    assert.equal(health?.ok, true, health?.message ?? "");
     // A host the stage did not declare: a failed check naming the missing permission.
     assert.equal(denied?.ok, false);
     assert.match(
