@@ -19,6 +19,7 @@ Deno.test("httpEndpoint() checks status, body and latency", async (t) => {
         headers: { authorization: "Bearer test-token" },
         expectStatus: [401, 403],
         bodyMatches: /unauthorized|invalid/i,
+        maxLatencyMs: 30_000,
       }).run(fakeContext());
       assert.equal(outcome.ok, true, outcome.message);
       assert.equal(outcome.evidence?.status, 401);
@@ -32,7 +33,10 @@ Deno.test("httpEndpoint() checks status, body and latency", async (t) => {
       assert.match(outcome.message, /answered HTTP 200, expected 401 or 403/);
     });
     await t.step("external API says ok", async () => {
-      const ok = await httpEndpoint(`${api.url}/health`, { bodyMatches: /"ok"/ })
+      const ok = await httpEndpoint(`${api.url}/health`, {
+        bodyMatches: /"ok"/,
+        maxLatencyMs: 30_000,
+      })
         .run(fakeContext());
       assert.equal(ok.ok, true, ok.message);
       const no = await httpEndpoint(`${api.url}/health`, { bodyMatches: /healthy/ })

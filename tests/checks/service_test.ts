@@ -5,7 +5,10 @@ import { fakeContext, freePort, serve } from "./_support.ts";
 Deno.test("serviceHealth() passes on healthy JSON with the expected version", async () => {
   const svc = serve(() => Response.json({ status: "healthy", version: "v1.2.4" }));
   try {
-    const outcome = await serviceHealth(`${svc.url}/health`, { expectedVersion: "1.2.4" })
+    const outcome = await serviceHealth(`${svc.url}/health`, {
+      expectedVersion: "1.2.4",
+      maxLatencyMs: 30_000,
+    })
       .run(fakeContext());
     assert.equal(outcome.ok, true, outcome.message);
     assert.equal(outcome.evidence?.reportedVersion, "v1.2.4");
@@ -58,7 +61,11 @@ Deno.test("serviceHealth() retries until the service becomes healthy", async () 
   });
   try {
     const ctx = fakeContext();
-    const outcome = await serviceHealth(`${svc.url}/health`, { attempts: 5, intervalMs: 20 })
+    const outcome = await serviceHealth(`${svc.url}/health`, {
+      attempts: 5,
+      intervalMs: 20,
+      maxLatencyMs: 30_000,
+    })
       .run(ctx);
     assert.equal(outcome.ok, true, outcome.message);
     assert.equal(outcome.evidence?.attempts, 3);
