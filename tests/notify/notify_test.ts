@@ -270,3 +270,16 @@ Deno.test("scrub() hides a webhook URL and its path parts inside an error text",
   for (const part of ["T0SECRET", "B0SECRET", "xoxSecretToken123"]) assert.ok(!out.includes(part));
   assert.match(out, /^error sending request for url \(\*\*\*\): dns error/);
 });
+
+Deno.test("notificationsCapability() sends with the secrets it holds", async () => {
+  const { notificationsCapability } = await import("../../lib/notify/mod.ts");
+  const slack = receiver(() => new Response("ok"));
+  try {
+    const capability = notificationsCapability({ slack: { webhookUrl: `${slack.url}/hook` } });
+    const results = await capability.notify(FAILED);
+    assert.equal(results[0]?.ok, true);
+    assert.equal(slack.received.length, 1);
+  } finally {
+    await slack.stop();
+  }
+});
