@@ -10,6 +10,7 @@ import type { Environment } from "../config/mod.ts";
 import type { KindRef, KubeObject, KubernetesCapability, RolloutStatus } from "./capability.ts";
 import {
   deploymentManifest,
+  httpRouteManifest,
   isSlot,
   type ManifestOptions,
   otherSlot,
@@ -17,10 +18,12 @@ import {
   type Slot,
   slotSelector,
   slotServiceManifest,
+  type SlotWeights,
 } from "./manifests.ts";
 
 const SERVICE: KindRef = { apiVersion: "v1", kind: "Service" };
 const POD: KindRef = { apiVersion: "v1", kind: "Pod" };
+const ROUTE: KindRef = { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute" };
 
 /** The annotation the sandbox puts on a pod: its loopback `host:port`. */
 export const SANDBOX_ADDRESS_ANNOTATION = "sandbox.tracktion.dev/address";
@@ -72,6 +75,13 @@ export interface DeployIdleSlotOptions extends ManifestOptions {
   /** Pause between rollout readings (default 1 s). */
   pollMs?: number | undefined;
   /**
+   * Before the idle slot's Service appears, make sure the HTTPRoute exists (all traffic on
+   * the live slot), so the new slot gets no traffic until weights move it. Default: when
+   * the environment's strategy is `canary`. An existing route is left as it is; on the
+   * first deploy (no live slot) there is nothing to protect and no route is made.
+   */
+  ensureRoute?: boolean | undefined;
+  /**
    * The capability is in dry-run mode: the applies are validated by the server
    * (`dryRun=All`) but nothing exists to wait for, so the rollout is not awaited.
    */
@@ -81,7 +91,8 @@ export interface DeployIdleSlotOptions extends ManifestOptions {
 /**
  * Deploys a version to the idle slot of a service: server-side applies the Deployment
  * `<service>-<slot>` and the slot Service, then waits for the rollout as
- * `kubectl rollout status` judges it, within the environment's rollout deadline.
+ * `kubectl rollout status` judges it, within the environment's rollout deadline. For a
+ * canary environment it first makes sure the HTTPRoute exists with the live slot at 100%.
  *
  * @param k The capability.
  * @param env The environment.
@@ -101,6 +112,13 @@ export async function deployIdleSlot(
   const previousSlot = await liveSlot(k, env, service);
   const slot: Slot = previousSlot ? otherSlot(previousSlot) : "blue";
   const manifest = deploymentManifest(env, { service, slot, version }, options);
+  const ensureRoute = options.ensureRoute ?? env.deployment.strategy === "canary";
+  if (ensureRoute && previousSlot !== null) {
+    if (!await k.get(ROUTE, env.environment.namespace, service)) {
+      const weights = { [previousSlot]: 100, [slot]: 0 } as unknown as SlotWeights;
+      await k.apply(httpRouteManifest(env, { service, weights }, options));
+    }
+  }
   await k.apply(manifest);
   await k.apply(slotServiceManifest(env, { service, slot }, options));
   const namespace = env.environment.namespace;
@@ -204,11 +222,17 @@ function podReady(pod: KubeObject): boolean {
 
 async function probe(
   address: string,
-  options: { fetch: typeof fetch; timeoutMs: number; version: string | undefined },
+  options: {
+    fetch: typeof fetch;
+    timeoutMs: number;
+    version: string | undefined;
+    signal: AbortSignal | undefined;
+  },
 ): Promise<Omit<PodHealth, "pod">> {
   try {
+    const timeout = AbortSignal.timeout(options.timeoutMs);
     const response = await options.fetch(`http://${address}/health`, {
-      signal: AbortSignal.timeout(options.timeoutMs),
+      signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
     });
     const text = await response.text();
     let body: Record<string, unknown> = {};
@@ -298,7 +322,12 @@ export async function verifySlotHealth(
       }
       return {
         pod: pod.metadata.name,
-        ...await probe(address, { fetch: doFetch, timeoutMs, version: options.version }),
+        ...await probe(address, {
+          fetch: doFetch,
+          timeoutMs,
+          version: options.version,
+          signal: options.signal,
+        }),
       };
     }));
     const bad = pods.filter((p) => !p.healthy);
@@ -319,10 +348,25 @@ export async function verifySlotHealth(
       }`;
     if (attempt < retries) {
       if (options.signal?.aborted) break;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      await sleep(intervalMs, options.signal);
+      if (options.signal?.aborted) {
+        return { healthy: false, attempts: attempt, pods, message: `${message} (aborted)` };
+      }
     }
   }
   return { healthy: false, attempts: retries, pods, message };
 }
 
 export * from "./strategies_traffic.ts";
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

@@ -292,3 +292,37 @@ Deno.test("strategies on a dry-run capability validate on the server and change 
     );
   });
 });
+
+Deno.test("deployIdleSlot() in a canary environment routes all traffic to the live slot first", async () => {
+  const env = await environment("production");
+  const service = "notification-service";
+  await withCluster(async ({ proxied: k }) => {
+    await deployIdleSlot(k, env, service, "1.0.0", FAST);
+    assert.equal(await currentWeights(k, env, service), null, "first deploy: no route needed");
+    await switchService(k, env, { service, slot: "blue" });
+    const d = await deployIdleSlot(k, env, service, "1.1.0", FAST);
+    assert.equal(d.slot, "green");
+    assert.deepEqual(await currentWeights(k, env, service), { blue: 100, green: 0 });
+    // an existing route is left alone
+    await setWeights(k, env, service, { blue: 80, green: 20 });
+    await deployIdleSlot(k, env, service, "1.1.1", FAST);
+    assert.deepEqual(await currentWeights(k, env, service), { blue: 80, green: 20 });
+  });
+});
+
+Deno.test("verifySlotHealth() stops retrying when its signal aborts", async () => {
+  const env = await environment("development");
+  await withCluster(async ({ proxied: k }) => {
+    const controller = new AbortController();
+    const started = Date.now();
+    setTimeout(() => controller.abort(), 100);
+    const h = await verifySlotHealth(k, env, { service: "file-watcher", slot: "blue" }, {
+      retries: 100,
+      intervalMs: 5_000,
+      signal: controller.signal,
+    });
+    assert.equal(h.healthy, false);
+    assert.match(h.message, /\(aborted\)$/);
+    assert.ok(Date.now() - started < 4_000, "did not wait out the interval");
+  });
+});
