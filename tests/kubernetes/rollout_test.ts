@@ -155,3 +155,49 @@ Deno.test("waitForRollout() reports ProgressDeadlineExceeded for a crash-looping
     assert.equal(result.availableReplicas, 0);
   }, { scenario: "crashloop", timeScale: 300 });
 });
+
+async function kubectl(kubeconfig: string, args: string[]): Promise<{ code: number; out: string }> {
+  const result = await new Deno.Command("kubectl", {
+    args: ["--kubeconfig", kubeconfig, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: result.code, out: decode(result.stdout) + decode(result.stderr) };
+}
+
+Deno.test("rolloutStatus() agrees with the real kubectl rollout status", async () => {
+  await withCluster(async ({ k, sandbox }) => {
+    await k.apply(testDeployment("tracktion-dev", "agree", { replicas: 3 }));
+    const ours = await k.waitForRollout("tracktion-dev", "agree", { timeoutMs: 30_000 });
+    const theirs = await kubectl(sandbox.kubeconfigPath, [
+      "-n",
+      "tracktion-dev",
+      "rollout",
+      "status",
+      "deployment/agree",
+      "--timeout=30s",
+    ]);
+    assert.equal(theirs.code, 0, theirs.out);
+    assert.equal(theirs.out.trim().split("\n").at(-1), ours.message);
+  });
+  await withCluster(async ({ k, sandbox }) => {
+    const manifest = testDeployment("tracktion-dev", "stuck", { replicas: 2 });
+    (manifest.spec as Record<string, unknown>).progressDeadlineSeconds = 60;
+    await k.apply(manifest);
+    const ours = await k.waitForRollout("tracktion-dev", "stuck", {
+      timeoutMs: 60_000,
+      pollMs: 50,
+    });
+    const theirs = await kubectl(sandbox.kubeconfigPath, [
+      "-n",
+      "tracktion-dev",
+      "rollout",
+      "status",
+      "deployment/stuck",
+      "--timeout=30s",
+    ]);
+    assert.notEqual(theirs.code, 0);
+    assert.ok(theirs.out.includes(ours.message), `kubectl said: ${theirs.out}`);
+  }, { scenario: "crashloop", timeScale: 300 });
+});
