@@ -7,9 +7,23 @@ import type { HttpCheckOptions } from "./options.ts";
 
 export type { HttpCheckOptions };
 
+/**
+ * Validates a check's URL when the check is built (so a typo fails `plan`, not the run).
+ *
+ * @throws {TypeError} `Cannot create check "<name>": invalid URL "<url>"` (http/https only).
+ */
+export function checkUrl(url: string, check: string): string {
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+    throw new TypeError(
+      `Cannot create check ${JSON.stringify(check)}: invalid URL ${JSON.stringify(url)}`,
+    );
+  }
+  return url;
+}
+
 /** Joins a base URL and a path, keeping the base's own path prefix. */
-export function joinUrl(base: string, path: string): string {
-  const url = new URL(base);
+export function joinUrl(base: string, path: string, check = "HTTP check"): string {
+  const url = new URL(checkUrl(base, check));
   url.pathname = url.pathname.replace(/\/+$/, "") + path;
   return url.toString();
 }

@@ -7,7 +7,7 @@
  */
 import type { Check } from "../lib/dsl/types.ts";
 import { fail, pass } from "./_outcome.ts";
-import { excerpt, get } from "./_http.ts";
+import { checkUrl, excerpt, get } from "./_http.ts";
 import type { HttpCheckOptions } from "./options.ts";
 
 /** Options for {@linkcode httpEndpoint}. */
@@ -40,6 +40,7 @@ export interface HttpEndpointOptions extends HttpCheckOptions {
  * ```
  */
 export function httpEndpoint(url: string, options: HttpEndpointOptions = {}): Check {
+  checkUrl(url, options.name ?? "HTTP endpoint");
   const expectStatus = options.expectStatus ?? [200];
   const maxLatencyMs = options.maxLatencyMs ?? 2_000;
   return {

@@ -38,6 +38,7 @@ export interface ImageExistsOptions extends CommonCheckOptions {
  * @param image The image reference, e.g. `ghcr.io/tracktion/analysis-service:1.2.4`.
  * @param options Scheme, credentials, deadline, name, required.
  * @returns The check; evidence: image, registry, repository, reference, status, digest, mediaType, auth.
+ * @throws {SyntaxError} When the reference is malformed (when the check is built).
  *
  * @example
  * ```ts
@@ -48,16 +49,11 @@ export interface ImageExistsOptions extends CommonCheckOptions {
  * ```
  */
 export function imageExists(image: string, options: ImageExistsOptions = {}): Check {
+  const ref = parseImageReference(image);
   return {
     name: options.name ?? `Image exists: ${image}`,
     required: options.required ?? true,
     run: async (ctx: StageContext): Promise<CheckOutcome> => {
-      let ref;
-      try {
-        ref = parseImageReference(image);
-      } catch (err) {
-        return fail(describeError(err), { image });
-      }
       const evidence: Record<string, unknown> = {
         image,
         registry: ref.registry,

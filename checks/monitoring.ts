@@ -26,7 +26,7 @@ export function prometheusHealthy(
   baseUrl: string,
   options: HttpCheckOptions & { readonly ready?: boolean } = {},
 ): Check {
-  const url = joinUrl(baseUrl, options.ready ? "/-/ready" : "/-/healthy");
+  const url = joinUrl(baseUrl, options.ready ? "/-/ready" : "/-/healthy", "Prometheus accessible");
   return {
     name: options.name ?? "Prometheus accessible",
     required: options.required ?? true,
@@ -60,7 +60,7 @@ export function prometheusHealthy(
  * ```
  */
 export function grafanaHealthy(baseUrl: string, options: HttpCheckOptions = {}): Check {
-  const url = joinUrl(baseUrl, "/api/health");
+  const url = joinUrl(baseUrl, "/api/health", "Grafana accessible");
   return {
     name: options.name ?? "Grafana accessible",
     required: options.required ?? true,
@@ -110,7 +110,7 @@ export function grafanaHealthy(baseUrl: string, options: HttpCheckOptions = {}):
  * ```
  */
 export function alertmanagerHealthy(baseUrl: string, options: HttpCheckOptions = {}): Check {
-  const url = joinUrl(baseUrl, "/-/healthy");
+  const url = joinUrl(baseUrl, "/-/healthy", "Alertmanager accessible");
   return {
     name: options.name ?? "Alertmanager accessible",
     required: options.required ?? true,

@@ -5,7 +5,7 @@
  */
 import type { Check } from "../lib/dsl/types.ts";
 import { fail, pass } from "./_outcome.ts";
-import { get, type HttpCheckOptions } from "./_http.ts";
+import { checkUrl, get, type HttpCheckOptions } from "./_http.ts";
 
 /** A header that must be present, and optionally match a pattern. */
 export interface HeaderRule {
@@ -44,6 +44,7 @@ export function securityHeaders(
   url: string,
   options: HttpCheckOptions & { readonly rules?: readonly HeaderRule[] } = {},
 ): Check {
+  checkUrl(url, options.name ?? "Security headers");
   const rules = options.rules ?? DEFAULT_SECURITY_HEADERS;
   const https = new URL(url).protocol === "https:";
   return {
@@ -161,6 +162,7 @@ export function noSensitiveData(
   url: string,
   options: HttpCheckOptions & { readonly patterns?: readonly SensitivePattern[] } = {},
 ): Check {
+  checkUrl(url, options.name ?? "No sensitive data exposure");
   return {
     name: options.name ?? "No sensitive data exposure",
     required: options.required ?? true,

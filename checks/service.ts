@@ -6,7 +6,7 @@
  */
 import type { Check, CheckOutcome } from "../lib/dsl/types.ts";
 import { fail, pass } from "./_outcome.ts";
-import { excerpt, get, type HttpCheckOptions } from "./_http.ts";
+import { checkUrl, excerpt, get, type HttpCheckOptions } from "./_http.ts";
 
 /** Options for {@linkcode serviceHealth}. */
 export interface ServiceHealthOptions extends HttpCheckOptions {
@@ -87,6 +87,7 @@ async function healthOnce(url: string, options: ServiceHealthOptions, signal: Ab
  * ```
  */
 export function serviceHealth(url: string, options: ServiceHealthOptions = {}): Check {
+  checkUrl(url, options.name ?? "Service health");
   const attempts = Math.max(1, options.attempts ?? 1);
   const intervalMs = options.intervalMs ?? 1_000;
   return {
@@ -170,6 +171,7 @@ export function metricsEndpoint(
   url: string,
   options: HttpCheckOptions & { readonly requiredMetrics?: readonly string[] } = {},
 ): Check {
+  checkUrl(url, options.name ?? "Metrics endpoint");
   return {
     name: options.name ?? "Metrics endpoint",
     required: options.required ?? true,

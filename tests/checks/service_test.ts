@@ -160,3 +160,11 @@ Deno.test("metricsEndpoint() passes on Prometheus text and fails on other conten
     await svc.stop();
   }
 });
+
+Deno.test("HTTP checks reject an invalid URL when they are built", () => {
+  assert.throws(
+    () => serviceHealth("analysis-service:8000/health"),
+    /Cannot create check "Service health": invalid URL "analysis-service:8000\/health"/,
+  );
+  assert.throws(() => metricsEndpoint("not a url"), TypeError);
+});
