@@ -20,10 +20,12 @@ import {
   slotServiceManifest,
   type SlotWeights,
 } from "./manifests.ts";
+import { DELETE_AFTER_ANNOTATION } from "./strategies_traffic.ts";
 
 const SERVICE: KindRef = { apiVersion: "v1", kind: "Service" };
 const POD: KindRef = { apiVersion: "v1", kind: "Pod" };
 const ROUTE: KindRef = { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute" };
+const DEPLOYMENT: KindRef = { apiVersion: "apps/v1", kind: "Deployment" };
 
 /** The annotation the sandbox puts on a pod: its loopback `host:port`. */
 export const SANDBOX_ADDRESS_ANNOTATION = "sandbox.tracktion.dev/address";
@@ -119,7 +121,13 @@ export async function deployIdleSlot(
       await k.apply(httpRouteManifest(env, { service, weights }, options));
     }
   }
-  await k.apply(manifest);
+  const applied = await k.apply(manifest);
+  if (applied.metadata.annotations?.[DELETE_AFTER_ANNOTATION] !== undefined) {
+    // the slot was marked for clean-up when it went idle; it is in use again
+    await k.patch(DEPLOYMENT, env.environment.namespace, manifest.metadata.name, {
+      metadata: { annotations: { [DELETE_AFTER_ANNOTATION]: null } },
+    }, "merge");
+  }
   await k.apply(slotServiceManifest(env, { service, slot }, options));
   const namespace = env.environment.namespace;
   const name = manifest.metadata.name;

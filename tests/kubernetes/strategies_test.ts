@@ -178,6 +178,14 @@ Deno.test("strategies: blue-green deploy, switch, canary weights, rollback and c
           await scheduleCleanup(k, env, { service: "file-watcher", slot: "blue" }),
           null,
         );
+        // deploying to a slot marked for clean-up takes the mark off: it is in use again
+        await scheduleCleanup(k, env, { service, slot: "green" }, { now });
+        const d = await deployIdleSlot(k, env, service, "1.2.0", FAST);
+        assert.equal(d.slot, "green");
+        const reused = await k.get(DEPLOYMENT, NS, "analysis-service-green");
+        assert.equal(reused?.metadata.annotations?.[DELETE_AFTER_ANNOTATION], undefined);
+        assert.equal((reused?.spec as { replicas: number }).replicas, 1, "scaled back up");
+        assert.deepEqual(await cleanupExpiredSlots(k, env, { now: later }), []);
       },
     );
 
