@@ -22,8 +22,8 @@ Deno.test("a preflight stage of checks/ runs in the runner: passes, then blocks 
   const envDir = await Deno.makeTempDir({ prefix: "checks_envs_" });
   const runsDir = await Deno.makeTempDir({ prefix: "checks_runs_" });
   const yml = (await Deno.readTextFile(DEVELOPMENT))
-    .replace(/(redis:\n  host: )"[^"]+"\n  port: \d+/, `$1"127.0.0.1"\n  port: ${redis.port}`)
-    .replace(/(database:\n  host: )"[^"]+"\n  port: \d+/, `$1"127.0.0.1"\n  port: ${pg.port}`);
+    .replace(/(redis:\n {2}host: )"[^"]+"\n {2}port: \d+/, `$1"127.0.0.1"\n  port: ${redis.port}`)
+    .replace(/(database:\n {2}host: )"[^"]+"\n {2}port: \d+/, `$1"127.0.0.1"\n  port: ${pg.port}`);
   assert.match(yml, new RegExp(`port: ${redis.port}`));
   await Deno.writeTextFile(`${envDir}/development.yml`, yml);
   Deno.env.set("TRACKTION_REDIS_PASSWORD", redis.password);
