@@ -35,6 +35,15 @@ const NETWORK_POLICY: KindRef = { apiVersion: "networking.k8s.io/v1", kind: "Net
  *
  * @param options Name, required.
  * @returns The check; evidence: gitVersion.
+ *
+ * @example
+ * ```ts
+ * import { clusterReachable } from "./kubernetes.ts";
+ * import assert from "node:assert/strict";
+ * const check = clusterReachable();
+ * assert.equal(check.name, "Kubernetes cluster connectivity");
+ * assert.equal(check.required, true);
+ * ```
  */
 export function clusterReachable(options: CommonCheckOptions = {}): Check {
   return kubeCheck("Kubernetes cluster connectivity", async (k) => {
@@ -61,6 +70,15 @@ function compare(a: [number, number], b: [number, number]): number {
  * @param options Name, required.
  * @returns The check; evidence: gitVersion, min, max.
  * @throws {RangeError} At definition when a bound is not `<major>.<minor>`.
+ *
+ * @example
+ * ```ts
+ * import { clusterVersion } from "./kubernetes.ts";
+ * import assert from "node:assert/strict";
+ * const check = clusterVersion({ min: "1.24", max: "1.32" });
+ * assert.equal(check.name, "Kubernetes cluster version");
+ * assert.equal(check.required, true);
+ * ```
  */
 export function clusterVersion(
   range: { min?: string; max?: string },
@@ -93,6 +111,15 @@ export function clusterVersion(
  * @param namespace The namespace.
  * @param options Name, required.
  * @returns The check; evidence: namespace, phase.
+ *
+ * @example
+ * ```ts
+ * import { namespaceExists } from "./kubernetes.ts";
+ * import assert from "node:assert/strict";
+ * const check = namespaceExists("shop-staging");
+ * assert.equal(check.name, "Namespace exists");
+ * assert.equal(check.required, true);
+ * ```
  */
 export function namespaceExists(namespace: string, options: CommonCheckOptions = {}): Check {
   return kubeCheck("Namespace exists", async (k) => {
@@ -111,6 +138,15 @@ export function namespaceExists(namespace: string, options: CommonCheckOptions =
  * @param names The secrets, e.g. `["db-credentials", "api-keys", "tls-certificates"]`.
  * @param options Name, required.
  * @returns The check; evidence: present (with key names), missing.
+ *
+ * @example
+ * ```ts
+ * import { secretsExist } from "./kubernetes.ts";
+ * import assert from "node:assert/strict";
+ * const check = secretsExist("shop-staging", ["db-credentials", "api-keys"]);
+ * assert.equal(check.name, "Required secrets exist");
+ * assert.equal(check.required, true);
+ * ```
  */
 export function secretsExist(
   namespace: string,
@@ -142,6 +178,15 @@ export function secretsExist(
  * @param secret The secret's name.
  * @param options `minDays` (default 30), `key` (default `tls.crt`), `now`, name, required.
  * @returns The check; evidence: secret, subject, issuer, notBefore, notAfter, daysLeft.
+ *
+ * @example
+ * ```ts
+ * import { tlsCertificateValid } from "./kubernetes.ts";
+ * import assert from "node:assert/strict";
+ * const check = tlsCertificateValid("shop-staging", "tls-certificates");
+ * assert.equal(check.name, "TLS certificates valid");
+ * assert.equal(check.required, true);
+ * ```
  */
 export function tlsCertificateValid(
   namespace: string,
@@ -201,6 +246,15 @@ export function tlsCertificateValid(
  * @param resource `cpu` or `memory`.
  * @param options `maxPercent` (default 80), name, required.
  * @returns The check; evidence: usedPercent, used, allocatable, nodes.
+ *
+ * @example
+ * ```ts
+ * import { nodeCapacity } from "./kubernetes.ts";
+ * import assert from "node:assert/strict";
+ * const check = nodeCapacity("memory");
+ * assert.equal(check.name, "Sufficient memory capacity");
+ * assert.equal(check.required, true);
+ * ```
  */
 export function nodeCapacity(
   resource: "cpu" | "memory",
@@ -251,6 +305,15 @@ export function nodeCapacity(
  * @param service The Service's name.
  * @param options Name, required.
  * @returns The check; evidence: service, ingress.
+ *
+ * @example
+ * ```ts
+ * import { loadBalancerReady } from "./kubernetes.ts";
+ * import assert from "node:assert/strict";
+ * const check = loadBalancerReady("shop-staging", "shop-lb");
+ * assert.equal(check.name, "Load balancer health");
+ * assert.equal(check.required, true);
+ * ```
  */
 export function loadBalancerReady(
   namespace: string,
@@ -287,6 +350,15 @@ export function loadBalancerReady(
  * @param prefix The name prefix.
  * @param options Name, required.
  * @returns The check; evidence: roleBindings, clusterRoleBindings.
+ *
+ * @example
+ * ```ts
+ * import { rbacBindingsExist } from "./kubernetes.ts";
+ * import assert from "node:assert/strict";
+ * const check = rbacBindingsExist("shop-staging", "shop");
+ * assert.equal(check.name, "RBAC policies applied");
+ * assert.equal(check.required, true);
+ * ```
  */
 export function rbacBindingsExist(
   namespace: string,
@@ -318,6 +390,15 @@ export function rbacBindingsExist(
  * @param namespace The namespace.
  * @param options `names` to require, name, required.
  * @returns The check; evidence: policies, missing.
+ *
+ * @example
+ * ```ts
+ * import { networkPoliciesExist } from "./kubernetes.ts";
+ * import assert from "node:assert/strict";
+ * const check = networkPoliciesExist("shop-staging");
+ * assert.equal(check.name, "Network policies exist");
+ * assert.equal(check.required, true);
+ * ```
  */
 export function networkPoliciesExist(
   namespace: string,

@@ -14,6 +14,19 @@ import { type CommonCheckOptions, fail } from "./_outcome.ts";
  * @param body The check, given the capability and the stage context.
  * @param options Name override and `required` (default true).
  * @returns The check.
+ *
+ * @example
+ * ```ts
+ * import { kubeCheck } from "./kubernetes_check.ts";
+ * import type { KindRef } from "../lib/kubernetes/capability.ts";
+ * import assert from "node:assert/strict";
+ * const NS: KindRef = { apiVersion: "v1", kind: "Namespace" };
+ * const check = kubeCheck("Namespace shop exists", async (k) => {
+ *   const ns = await k.get(NS, null, "shop");
+ *   return { ok: ns !== null, message: ns ? "exists" : "missing", evidence: {} };
+ * });
+ * assert.equal(check.required, true);
+ * ```
  */
 export function kubeCheck(
   name: string,

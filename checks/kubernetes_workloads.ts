@@ -35,6 +35,14 @@ function isReady(pod: KubeObject): boolean {
  * @param labelSelector e.g. `app=tracktion,service=web,slot=green`.
  * @param options `minReady` (default 1), `allReady` (default true), name, required.
  * @returns The check; evidence: selector, total, ready, notReady (name, phase, reason).
+ *
+ * @example
+ * ```ts
+ * import { podsReady } from "./kubernetes_workloads.ts";
+ * import assert from "node:assert/strict";
+ * const check = podsReady("shop", "app=shop,slot=green", { minReady: 2 });
+ * assert.equal(check.name, "Pod readiness");
+ * ```
  */
 export function podsReady(
   namespace: string,
@@ -85,6 +93,14 @@ export function podsReady(
  * @param service The Service's name.
  * @param options Name, required.
  * @returns The check; evidence: service, ready, notReady addresses.
+ *
+ * @example
+ * ```ts
+ * import { endpointsReady } from "./kubernetes_workloads.ts";
+ * import assert from "node:assert/strict";
+ * const check = endpointsReady("shop", "web");
+ * assert.equal(check.name, "Service endpoints");
+ * ```
  */
 export function endpointsReady(
   namespace: string,
@@ -119,6 +135,14 @@ export function endpointsReady(
  * @param required Label keys that must be present, with the value they must have or `true`.
  * @param options Name, required.
  * @returns The check; evidence: deployments checked, problems.
+ *
+ * @example
+ * ```ts
+ * import { deploymentLabels } from "./kubernetes_workloads.ts";
+ * import assert from "node:assert/strict";
+ * const check = deploymentLabels("shop", "app=shop", { version: true, environment: "staging" });
+ * assert.equal(check.name, "Deployment labels");
+ * ```
  */
 export function deploymentLabels(
   namespace: string,
@@ -190,6 +214,14 @@ export function isFloatingImage(image: string): boolean {
  * @param namespace The namespace.
  * @param options `labelSelector` (default: all Deployments), name, required.
  * @returns The check; evidence: images by Deployment, floating.
+ *
+ * @example
+ * ```ts
+ * import { noLatestImages } from "./kubernetes_workloads.ts";
+ * import assert from "node:assert/strict";
+ * const check = noLatestImages("shop");
+ * assert.equal(check.name, "Image tags correct");
+ * ```
  */
 export function noLatestImages(
   namespace: string,
@@ -238,6 +270,14 @@ export interface ResourceUsageOptions extends CommonCheckOptions {
  * @param namespace The namespace.
  * @param options Selector, percentage of limit, per-pod ceilings, name, required.
  * @returns The check; evidence: pods measured, highest percentages, problems.
+ *
+ * @example
+ * ```ts
+ * import { resourceUsage } from "./kubernetes_workloads.ts";
+ * import assert from "node:assert/strict";
+ * const check = resourceUsage("shop", { maxPodMemory: 1000 * 2 ** 20 });
+ * assert.equal(check.name, "Resource usage within limits");
+ * ```
  */
 export function resourceUsage(namespace: string, options: ResourceUsageOptions = {}): Check {
   const maxPercent = options.maxPercentOfLimit ?? 90;

@@ -117,6 +117,15 @@ function describe(kind: KindRef, namespace: string | null, name: string): string
  * @param action The verb, e.g. `"apply"`.
  * @param what The object, e.g. `"Deployment tracktion-prod/analysis-service-green"`.
  * @returns The error to throw.
+ *
+ * @example
+ * ```ts
+ * import { apiError } from "./client.ts";
+ * import assert from "node:assert/strict";
+ * const error = apiError(new Error("connection refused"), "apply", "Deployment shop/web-blue");
+ * assert.equal(error.message, "Cannot apply Deployment shop/web-blue: connection refused");
+ * assert.equal(error.status, 0);
+ * ```
  */
 export function apiError(error: unknown, action: string, what: string): KubernetesApiError {
   if (error instanceof KubernetesApiError) return error;

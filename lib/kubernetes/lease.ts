@@ -85,6 +85,18 @@ function checkDuration(durationSeconds: number, what: string): void {
  * @returns The held lease.
  * @throws {LeaseHeldError} When another holder has it, or won a race for it.
  * @throws {Error} A `KubernetesApiError` when the API fails otherwise.
+ *
+ * @example
+ * ```ts ignore
+ * import { acquireLease, releaseLease } from "./lease.ts";
+ * import { KubeClient } from "./client.ts";
+ * const client = KubeClient.connect(".tracktion/sandbox/kubeconfig");
+ * const lease = await acquireLease(client, { namespace: "shop", name: "deploy-lock" }, {
+ *   holder: "alice/run-1",
+ *   durationSeconds: 900,
+ * });
+ * await releaseLease(client, lease);
+ * ```
  */
 export async function acquireLease(
   client: KubeClient,
@@ -184,6 +196,18 @@ async function replace(
  * @param options The duration (default: the lease's current duration) and clock.
  * @returns The renewed lease.
  * @throws {LeaseHeldError} When the lease is no longer ours.
+ *
+ * @example
+ * ```ts ignore
+ * import { acquireLease, renewLease } from "./lease.ts";
+ * import { KubeClient } from "./client.ts";
+ * const client = KubeClient.connect(".tracktion/sandbox/kubeconfig");
+ * let lease = await acquireLease(client, { namespace: "shop", name: "deploy-lock" }, {
+ *   holder: "alice/run-1",
+ *   durationSeconds: 900,
+ * });
+ * lease = await renewLease(client, lease);
+ * ```
  */
 export async function renewLease(
   client: KubeClient,
@@ -217,6 +241,15 @@ export async function renewLease(
  * @param lease The held lease.
  * @param options The clock; `dryRun` writes nothing.
  * @returns Whether the lease was ours and is now released.
+ *
+ * @example
+ * ```ts ignore
+ * import { releaseLease } from "./lease.ts";
+ * import type { LeaseHandle } from "./capability.ts";
+ * import { KubeClient } from "./client.ts";
+ * declare const lease: LeaseHandle;
+ * await releaseLease(KubeClient.connect(".tracktion/sandbox/kubeconfig"), lease);
+ * ```
  */
 export async function releaseLease(
   client: KubeClient,

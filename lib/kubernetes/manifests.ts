@@ -8,139 +8,21 @@
  */
 import type { Environment } from "../config/mod.ts";
 import type { KubeObject } from "./capability.ts";
+import {
+  appLabel,
+  bareVersion,
+  checkWeights,
+  DEPLOYMENT_INFO_NAME,
+  type ManifestOptions,
+  SERVICE_PORT,
+  serviceReplicas,
+  type Slot,
+  SLOTS,
+  slotSelector,
+  type SlotWeights,
+} from "./slots.ts";
 
-/** A blue-green slot. */
-export type Slot = "blue" | "green";
-
-/** Both slots, blue first. */
-export const SLOTS: readonly Slot[] = ["blue", "green"];
-
-/** The port the services listen on and answer `/health` on. */
-export const SERVICE_PORT = 8000;
-
-/** The ConfigMap that records what is deployed. */
-export const DEPLOYMENT_INFO_NAME = "deployment-info";
-
-/** Traffic weights of the two slots (HTTPRoute backend weights). */
-export interface SlotWeights {
-  /** Weight of the blue slot's Service. */
-  blue: number;
-  /** Weight of the green slot's Service. */
-  green: number;
-}
-
-/** Options shared by the manifest builders. */
-export interface ManifestOptions {
-  /**
-   * The `app` label of every object. Defaults to {@linkcode appName} of the environment
-   * (the name part of `github.repository`).
-   */
-  app?: string | undefined;
-  /** The Gateway the HTTPRoutes attach to (default: the app name). */
-  gateway?: { name: string; namespace?: string | undefined } | undefined;
-}
-
-/**
- * The other slot.
- *
- * @param slot A slot.
- * @returns `green` for `blue` and the reverse.
- *
- * @example
- * ```ts
- * import { otherSlot } from "./manifests.ts";
- * import assert from "node:assert/strict";
- * assert.equal(otherSlot("blue"), "green");
- * ```
- */
-export function otherSlot(slot: Slot): Slot {
-  return slot === "blue" ? "green" : "blue";
-}
-
-/**
- * Whether a value names a slot.
- *
- * @param value Anything.
- * @returns True for `"blue"` and `"green"`.
- */
-export function isSlot(value: unknown): value is Slot {
-  return value === "blue" || value === "green";
-}
-
-/**
- * A version without its `v` prefix, as image tags and labels carry it.
- *
- * @param version `v1.2.4` or `1.2.4`.
- * @returns `1.2.4`.
- * @throws {TypeError} When the result is not a valid label value.
- *
- * @example
- * ```ts
- * import { bareVersion } from "./manifests.ts";
- * import assert from "node:assert/strict";
- * assert.equal(bareVersion("v1.2.4"), "1.2.4");
- * ```
- */
-export function bareVersion(version: string): string {
-  const bare = version.startsWith("v") ? version.slice(1) : version;
-  if (!/^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/.test(bare)) {
-    throw new TypeError(
-      `Cannot use version "${version}": not a valid image tag and label value`,
-    );
-  }
-  return bare;
-}
-
-/**
- * The app name of an environment: the name part of its `github.repository`.
- *
- * @param env The environment.
- * @returns e.g. `tracktion` for `tracktion/tracktion`.
- */
-export function appName(env: Environment): string {
-  const name = env.github.repository.split("/").pop() ?? "";
-  return name.toLowerCase().replace(/[^a-z0-9-]/g, "-") || env.environment.namespace;
-}
-
-/**
- * The `app` label the manifests use: the option, else {@linkcode appName}.
- *
- * @param env The environment.
- * @param options Manifest options.
- * @returns The label value.
- */
-export function appLabel(env: Environment, options: ManifestOptions = {}): string {
-  return options.app ?? appName(env);
-}
-
-const app = appLabel;
-
-/** The services of an environment: the keys of `infrastructure.replicas`. */
-export function servicesOf(env: Environment): string[] {
-  return Object.keys(env.infrastructure.replicas);
-}
-
-function checkService(env: Environment, service: string): number {
-  const replicas = env.infrastructure.replicas[service];
-  if (replicas === undefined) {
-    throw new RangeError(
-      `Cannot generate manifests for service "${service}": environment "${env.name}" has no such service: its services are ${
-        servicesOf(env).join(", ")
-      }`,
-    );
-  }
-  return replicas;
-}
-
-/** The labels that select a slot's pods: app, service, slot. */
-export function slotSelector(
-  env: Environment,
-  service: string,
-  slot: Slot,
-  options: ManifestOptions = {},
-): Record<string, string> {
-  return { app: app(env, options), service, slot };
-}
+export * from "./slots.ts";
 
 /**
  * The Deployment `<service>-<slot>` running a version.
@@ -152,8 +34,31 @@ export function slotSelector(
  * @throws {RangeError} For a service the environment does not have.
  *
  * @example
- * ```ts ignore
- * const manifest = deploymentManifest(env, { service: "web", slot: "blue", version: "v1.0.0" });
+ * ```ts
+ * import { deploymentManifest } from "./manifests.ts";
+ * import assert from "node:assert/strict";
+ * import type { Environment } from "../config/mod.ts";
+ * const env = {
+ *   name: "staging",
+ *   environment: { name: "staging", cluster: "c", namespace: "shop-staging" },
+ *   infrastructure: {
+ *     replicas: { web: 2 },
+ *     resources: {
+ *       limits: { cpu: "1", memory: "1Gi" },
+ *       requests: { cpu: "500m", memory: "512Mi" },
+ *     },
+ *     monitoring: { log_level: "INFO" },
+ *   },
+ *   deployment: {
+ *     strategy: "canary",
+ *     image_registry: "registry.local/shop",
+ *     rollout_deadline: { ms: 600_000, text: "600s" },
+ *   },
+ *   github: { repository: "acme/shop" },
+ * } as unknown as Environment;
+ * const d = deploymentManifest(env, { service: "web", slot: "blue", version: "v1.0.0" });
+ * assert.equal(d.metadata.name, "web-blue");
+ * assert.equal(d.metadata.labels?.version, "1.0.0");
  * ```
  */
 export function deploymentManifest(
@@ -162,7 +67,7 @@ export function deploymentManifest(
   options: ManifestOptions = {},
 ): KubeObject {
   const { service, slot } = target;
-  const replicas = checkService(env, service);
+  const replicas = serviceReplicas(env, service);
   const version = bareVersion(target.version);
   const selector = slotSelector(env, service, slot, options);
   const labels = { ...selector, version, environment: env.name };
@@ -242,18 +147,49 @@ function serviceObject(
  * @param target Service and the live slot.
  * @param options App label override.
  * @returns The manifest.
+ *
+ * @example
+ * ```ts
+ * import { serviceManifest } from "./manifests.ts";
+ * import assert from "node:assert/strict";
+ * import type { Environment } from "../config/mod.ts";
+ * const env = {
+ *   name: "staging",
+ *   environment: { name: "staging", cluster: "c", namespace: "shop-staging" },
+ *   infrastructure: {
+ *     replicas: { web: 2 },
+ *     resources: {
+ *       limits: { cpu: "1", memory: "1Gi" },
+ *       requests: { cpu: "500m", memory: "512Mi" },
+ *     },
+ *     monitoring: { log_level: "INFO" },
+ *   },
+ *   deployment: {
+ *     strategy: "canary",
+ *     image_registry: "registry.local/shop",
+ *     rollout_deadline: { ms: 600_000, text: "600s" },
+ *   },
+ *   github: { repository: "acme/shop" },
+ * } as unknown as Environment;
+ * const svc = serviceManifest(env, { service: "web", slot: "green" });
+ * assert.deepEqual((svc.spec as { selector: object }).selector, {
+ *   app: "shop",
+ *   service: "web",
+ *   slot: "green",
+ * });
+ * ```
  */
 export function serviceManifest(
   env: Environment,
   target: { service: string; slot: Slot },
   options: ManifestOptions = {},
 ): KubeObject {
-  checkService(env, target.service);
+  serviceReplicas(env, target.service);
   const selector = slotSelector(env, target.service, target.slot, options);
   return serviceObject(
     env,
     target.service,
-    { app: app(env, options), service: target.service },
+    { app: appLabel(env, options), service: target.service },
     selector,
   );
 }
@@ -265,35 +201,41 @@ export function serviceManifest(
  * @param target Service and slot.
  * @param options App label override.
  * @returns The manifest.
+ *
+ * @example
+ * ```ts
+ * import { slotServiceManifest } from "./manifests.ts";
+ * import assert from "node:assert/strict";
+ * import type { Environment } from "../config/mod.ts";
+ * const env = {
+ *   name: "staging",
+ *   environment: { name: "staging", cluster: "c", namespace: "shop-staging" },
+ *   infrastructure: {
+ *     replicas: { web: 2 },
+ *     resources: {
+ *       limits: { cpu: "1", memory: "1Gi" },
+ *       requests: { cpu: "500m", memory: "512Mi" },
+ *     },
+ *     monitoring: { log_level: "INFO" },
+ *   },
+ *   deployment: {
+ *     strategy: "canary",
+ *     image_registry: "registry.local/shop",
+ *     rollout_deadline: { ms: 600_000, text: "600s" },
+ *   },
+ *   github: { repository: "acme/shop" },
+ * } as unknown as Environment;
+ * assert.equal(slotServiceManifest(env, { service: "web", slot: "blue" }).metadata.name, "web-blue");
+ * ```
  */
 export function slotServiceManifest(
   env: Environment,
   target: { service: string; slot: Slot },
   options: ManifestOptions = {},
 ): KubeObject {
-  checkService(env, target.service);
+  serviceReplicas(env, target.service);
   const selector = slotSelector(env, target.service, target.slot, options);
   return serviceObject(env, `${target.service}-${target.slot}`, selector, selector);
-}
-
-/**
- * Checks traffic weights: integers >= 0, not both 0.
- *
- * @param weights The weights.
- * @throws {RangeError} When they are not.
- */
-export function checkWeights(weights: SlotWeights): void {
-  for (const slot of SLOTS) {
-    const w = weights[slot];
-    if (!Number.isInteger(w) || w < 0 || w > 1_000_000) {
-      throw new RangeError(
-        `Cannot use traffic weight ${slot}=${w}: must be an integer from 0 to 1000000`,
-      );
-    }
-  }
-  if (weights.blue + weights.green === 0) {
-    throw new RangeError("Cannot use traffic weights blue=0, green=0: no slot would get traffic");
-  }
 }
 
 /**
@@ -304,22 +246,53 @@ export function checkWeights(weights: SlotWeights): void {
  * @param options App label and Gateway overrides.
  * @returns The manifest.
  * @throws {RangeError} For bad weights or an unknown service.
+ *
+ * @example
+ * ```ts
+ * import { httpRouteManifest } from "./manifests.ts";
+ * import assert from "node:assert/strict";
+ * import type { Environment } from "../config/mod.ts";
+ * const env = {
+ *   name: "staging",
+ *   environment: { name: "staging", cluster: "c", namespace: "shop-staging" },
+ *   infrastructure: {
+ *     replicas: { web: 2 },
+ *     resources: {
+ *       limits: { cpu: "1", memory: "1Gi" },
+ *       requests: { cpu: "500m", memory: "512Mi" },
+ *     },
+ *     monitoring: { log_level: "INFO" },
+ *   },
+ *   deployment: {
+ *     strategy: "canary",
+ *     image_registry: "registry.local/shop",
+ *     rollout_deadline: { ms: 600_000, text: "600s" },
+ *   },
+ *   github: { repository: "acme/shop" },
+ * } as unknown as Environment;
+ * const route = httpRouteManifest(env, { service: "web", weights: { blue: 95, green: 5 } });
+ * const rules = (route.spec as { rules: { backendRefs: { name: string; weight: number }[] }[] }).rules;
+ * assert.deepEqual(rules[0]!.backendRefs.map((b) => [b.name, b.weight]), [
+ *   ["web-blue", 95],
+ *   ["web-green", 5],
+ * ]);
+ * ```
  */
 export function httpRouteManifest(
   env: Environment,
   target: { service: string; weights: SlotWeights },
   options: ManifestOptions = {},
 ): KubeObject {
-  checkService(env, target.service);
+  serviceReplicas(env, target.service);
   checkWeights(target.weights);
-  const gateway = options.gateway ?? { name: app(env, options) };
+  const gateway = options.gateway ?? { name: appLabel(env, options) };
   return {
     apiVersion: "gateway.networking.k8s.io/v1",
     kind: "HTTPRoute",
     metadata: {
       name: target.service,
       namespace: env.environment.namespace,
-      labels: { app: app(env, options), service: target.service },
+      labels: { app: appLabel(env, options), service: target.service },
     },
     spec: {
       parentRefs: [{
@@ -368,6 +341,33 @@ export interface DeploymentInfo {
  * @param info What to record.
  * @param options App label override.
  * @returns The manifest.
+ *
+ * @example
+ * ```ts
+ * import { deploymentInfoManifest } from "./manifests.ts";
+ * import assert from "node:assert/strict";
+ * import type { Environment } from "../config/mod.ts";
+ * const env = {
+ *   name: "staging",
+ *   environment: { name: "staging", cluster: "c", namespace: "shop-staging" },
+ *   infrastructure: {
+ *     replicas: { web: 2 },
+ *     resources: {
+ *       limits: { cpu: "1", memory: "1Gi" },
+ *       requests: { cpu: "500m", memory: "512Mi" },
+ *     },
+ *     monitoring: { log_level: "INFO" },
+ *   },
+ *   deployment: {
+ *     strategy: "canary",
+ *     image_registry: "registry.local/shop",
+ *     rollout_deadline: { ms: 600_000, text: "600s" },
+ *   },
+ *   github: { repository: "acme/shop" },
+ * } as unknown as Environment;
+ * const cm = deploymentInfoManifest(env, { version: "v1.2.4", runId: "r1", slots: { web: "green" } });
+ * assert.equal((cm.data as Record<string, string>)["slot.web"], "green");
+ * ```
  */
 export function deploymentInfoManifest(
   env: Environment,
@@ -384,7 +384,7 @@ export function deploymentInfoManifest(
   };
   if (info.deployedBy !== undefined) data.deployed_by = info.deployedBy;
   for (const [service, slot] of Object.entries(info.slots)) {
-    checkService(env, service);
+    serviceReplicas(env, service);
     data[`slot.${service}`] = slot;
   }
   return {
@@ -393,7 +393,7 @@ export function deploymentInfoManifest(
     metadata: {
       name: DEPLOYMENT_INFO_NAME,
       namespace: env.environment.namespace,
-      labels: { app: app(env, options) },
+      labels: { app: appLabel(env, options) },
     },
     data,
   };

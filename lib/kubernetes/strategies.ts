@@ -45,6 +45,16 @@ function record(value: unknown): Record<string, unknown> {
  * @param env The environment.
  * @param service The service.
  * @returns The live slot, or null.
+ *
+ * @example
+ * ```ts ignore
+ * import { liveSlot } from "./strategies.ts";
+ * import type { KubernetesCapability } from "./capability.ts";
+ * import { loadEnvironment } from "../config/mod.ts";
+ * declare const k: KubernetesCapability; // ctx.use<KubernetesCapability>("kubernetes")
+ * const env = await loadEnvironment("staging");
+ * const live = await liveSlot(k, env, "web"); // "blue", "green" or null
+ * ```
  */
 export async function liveSlot(
   k: KubernetesCapability,
@@ -103,6 +113,17 @@ export interface DeployIdleSlotOptions extends ManifestOptions {
  * @param options Timeout, poll interval, manifest options.
  * @returns What was deployed.
  * @throws {Error} When the rollout fails or does not finish in time (naming the Deployment and kubectl's message).
+ *
+ * @example
+ * ```ts ignore
+ * import { deployIdleSlot } from "./strategies.ts";
+ * import type { KubernetesCapability } from "./capability.ts";
+ * import { loadEnvironment } from "../config/mod.ts";
+ * declare const k: KubernetesCapability; // ctx.use<KubernetesCapability>("kubernetes")
+ * const env = await loadEnvironment("staging");
+ * const d = await deployIdleSlot(k, env, "web", "1.2.4");
+ * console.log(`${d.service}-${d.slot}: ${d.rollout.message}`);
+ * ```
  */
 export async function deployIdleSlot(
   k: KubernetesCapability,
@@ -289,6 +310,17 @@ async function probe(
  * @param target The service and slot.
  * @param options Retries, interval, timeout, expected version, address and fetch overrides.
  * @returns The health, with each pod's last reading.
+ *
+ * @example
+ * ```ts ignore
+ * import { verifySlotHealth } from "./strategies.ts";
+ * import type { KubernetesCapability } from "./capability.ts";
+ * import { loadEnvironment } from "../config/mod.ts";
+ * declare const k: KubernetesCapability; // ctx.use<KubernetesCapability>("kubernetes")
+ * const env = await loadEnvironment("staging");
+ * const h = await verifySlotHealth(k, env, { service: "web", slot: "green" }, { version: "1.2.4" });
+ * if (!h.healthy) throw new Error(h.message);
+ * ```
  */
 export async function verifySlotHealth(
   k: KubernetesCapability,

@@ -70,6 +70,17 @@ export interface ServiceSwitch {
  * @param options Manifest options; `dryRun` skips the verification (nothing moved).
  * @returns The switch.
  * @throws {Error} When no Running pod is behind the new selector (the seed's verification).
+ *
+ * @example
+ * ```ts ignore
+ * import { switchService } from "./strategies.ts";
+ * import type { KubernetesCapability } from "./capability.ts";
+ * import { loadEnvironment } from "../config/mod.ts";
+ * declare const k: KubernetesCapability; // ctx.use<KubernetesCapability>("kubernetes")
+ * const env = await loadEnvironment("staging");
+ * const s = await switchService(k, env, { service: "web", slot: "green" });
+ * console.log(`${s.previousSlot} -> ${s.slot}: ${s.activePods} pods`);
+ * ```
  */
 export async function switchService(
   k: KubernetesCapability,
@@ -109,6 +120,16 @@ export async function switchService(
  * @param options Manifest options.
  * @returns The weights now set.
  * @throws {RangeError} For weights that are not integers >= 0, or both 0.
+ *
+ * @example
+ * ```ts ignore
+ * import { setWeights } from "./strategies.ts";
+ * import type { KubernetesCapability } from "./capability.ts";
+ * import { loadEnvironment } from "../config/mod.ts";
+ * declare const k: KubernetesCapability; // ctx.use<KubernetesCapability>("kubernetes")
+ * const env = await loadEnvironment("staging");
+ * await setWeights(k, env, "web", { blue: 95, green: 5 });
+ * ```
  */
 export async function setWeights(
   k: KubernetesCapability,
@@ -129,6 +150,16 @@ export async function setWeights(
  * @param env The environment.
  * @param service The service.
  * @returns The weights, or null.
+ *
+ * @example
+ * ```ts ignore
+ * import { currentWeights } from "./strategies.ts";
+ * import type { KubernetesCapability } from "./capability.ts";
+ * import { loadEnvironment } from "../config/mod.ts";
+ * declare const k: KubernetesCapability; // ctx.use<KubernetesCapability>("kubernetes")
+ * const env = await loadEnvironment("staging");
+ * console.log(await currentWeights(k, env, "web")); // { blue: 95, green: 5 } or null
+ * ```
  */
 export async function currentWeights(
   k: KubernetesCapability,
@@ -160,6 +191,16 @@ export async function currentWeights(
  * @param info Version, run id, slots, time.
  * @param options Manifest options.
  * @returns The ConfigMap's data.
+ *
+ * @example
+ * ```ts ignore
+ * import { recordDeployment } from "./strategies.ts";
+ * import type { KubernetesCapability } from "./capability.ts";
+ * import { loadEnvironment } from "../config/mod.ts";
+ * declare const k: KubernetesCapability; // ctx.use<KubernetesCapability>("kubernetes")
+ * const env = await loadEnvironment("staging");
+ * await recordDeployment(k, env, { version: "1.2.4", runId: "r1", slots: { web: "green" } });
+ * ```
  */
 export async function recordDeployment(
   k: KubernetesCapability,
@@ -181,6 +222,17 @@ export async function recordDeployment(
  * @param target The service and the old slot.
  * @param options The clock.
  * @returns The Deployment and the time, or null when the slot has no Deployment.
+ *
+ * @example
+ * ```ts ignore
+ * import { scheduleCleanup } from "./strategies.ts";
+ * import type { KubernetesCapability } from "./capability.ts";
+ * import { loadEnvironment } from "../config/mod.ts";
+ * declare const k: KubernetesCapability; // ctx.use<KubernetesCapability>("kubernetes")
+ * const env = await loadEnvironment("staging");
+ * const s = await scheduleCleanup(k, env, { service: "web", slot: "blue" });
+ * console.log(s?.deleteAfter);
+ * ```
  */
 export async function scheduleCleanup(
   k: KubernetesCapability,
@@ -211,6 +263,16 @@ export async function scheduleCleanup(
  * @param env The environment.
  * @param options The clock and manifest options.
  * @returns The Deployments scaled down.
+ *
+ * @example
+ * ```ts ignore
+ * import { cleanupExpiredSlots } from "./strategies.ts";
+ * import type { KubernetesCapability } from "./capability.ts";
+ * import { loadEnvironment } from "../config/mod.ts";
+ * declare const k: KubernetesCapability; // ctx.use<KubernetesCapability>("kubernetes")
+ * const env = await loadEnvironment("staging");
+ * console.log(await cleanupExpiredSlots(k, env)); // e.g. ["web-blue"]
+ * ```
  */
 export async function cleanupExpiredSlots(
   k: KubernetesCapability,
@@ -262,6 +324,16 @@ export interface ServiceRollback {
  * @param previousSlot The slot to go back to.
  * @param options Manifest options.
  * @returns What was done.
+ *
+ * @example
+ * ```ts ignore
+ * import { rollbackService } from "./strategies.ts";
+ * import type { KubernetesCapability } from "./capability.ts";
+ * import { loadEnvironment } from "../config/mod.ts";
+ * declare const k: KubernetesCapability; // ctx.use<KubernetesCapability>("kubernetes")
+ * const env = await loadEnvironment("staging");
+ * await rollbackService(k, env, "web", "blue");
+ * ```
  */
 export async function rollbackService(
   k: KubernetesCapability,
