@@ -49,6 +49,13 @@ export class KubernetesApiError extends Error {
   }
 }
 
+/** The server's discovery does not list the kind. */
+class UnknownKindError extends Error {
+  constructor(apiVersion: string, kind: string, cause: unknown) {
+    super(`the server does not serve kind ${kind} in ${apiVersion}`, { cause });
+  }
+}
+
 /** What a request sends beyond its path. */
 interface SendOptions {
   query?: Record<string, string | undefined>;
@@ -74,7 +81,14 @@ class PlainObjectApi extends KubernetesObjectApi {
     action: "read" | "list" | "patch" | "create" | "delete" | "replace",
     options: SendOptions = {},
   ): Promise<unknown> {
-    const path = await this.specUriPath(spec as unknown as KubernetesObject, action);
+    let path: string;
+    try {
+      path = await this.specUriPath(spec as unknown as KubernetesObject, action);
+    } catch (error) {
+      // discovery has no such group/version, or the version has no such kind
+      if (error instanceof ApiException && error.code !== 404) throw error;
+      throw new UnknownKindError(spec.apiVersion, spec.kind, error);
+    }
     const context: RequestContext = this.configuration.baseServer.makeRequestContext(path, method);
     context.setHeaderParam("Accept", "application/json");
     for (const [key, value] of Object.entries(options.query ?? {})) {
@@ -129,6 +143,13 @@ function describe(kind: KindRef, namespace: string | null, name: string): string
  */
 export function apiError(error: unknown, action: string, what: string): KubernetesApiError {
   if (error instanceof KubernetesApiError) return error;
+  if (error instanceof UnknownKindError) {
+    return new KubernetesApiError(`Cannot ${action} ${what}: ${error.message}`, {
+      status: 404,
+      reason: "NotFound",
+      cause: error,
+    });
+  }
   if (error instanceof ApiException) {
     let body: unknown = error.body;
     if (typeof body === "string") {

@@ -121,21 +121,21 @@ export function createKubernetesCapability(
       checkKind(kind, "list objects");
       return (await client.list(kind, namespace, listOptions)).map(withoutSecretValues);
     },
-    apply(manifest, applyOptions = {}) {
+    async apply(manifest, applyOptions = {}) {
       checkManifest(manifest);
-      return client.apply(manifest, { dryRun: dryRun || applyOptions.dryRun === true });
+      return await client.apply(manifest, { dryRun: dryRun || applyOptions.dryRun === true });
     },
-    patch(kind, namespace, name, patch, type) {
+    async patch(kind, namespace, name, patch, type) {
       checkKind(kind, `patch ${name}`);
-      return client.patch(kind, namespace, name, { patch, type, dryRun });
+      return await client.patch(kind, namespace, name, { patch, type, dryRun });
     },
-    delete(kind, namespace, name) {
+    async delete(kind, namespace, name) {
       checkKind(kind, `delete ${name}`);
-      return client.delete(kind, namespace, name, { dryRun });
+      return await client.delete(kind, namespace, name, { dryRun });
     },
     rolloutStatus,
-    waitForRollout(namespace, name, waitOptions) {
-      return waitForRolloutWith(() => rolloutStatus(namespace, name), {
+    async waitForRollout(namespace, name, waitOptions) {
+      return await waitForRolloutWith(() => rolloutStatus(namespace, name), {
         timeoutMs: waitOptions.timeoutMs,
         pollMs: waitOptions.pollMs,
       });
@@ -155,11 +155,11 @@ export function createKubernetesCapability(
       options.onSecret?.(value);
       return value;
     },
-    acquireLease(namespace, name, leaseOptions) {
-      return acquireLease(client, { namespace, name }, { ...leaseOptions, dryRun });
+    async acquireLease(namespace, name, leaseOptions) {
+      return await acquireLease(client, { namespace, name }, { ...leaseOptions, dryRun });
     },
-    renewLease(lease) {
-      return renewLease(client, lease, { dryRun });
+    async renewLease(lease) {
+      return await renewLease(client, lease, { dryRun });
     },
     async releaseLease(lease) {
       await releaseLease(client, lease, { dryRun });

@@ -151,6 +151,11 @@ Deno.test("checks/kubernetes: pre-deployment checks pass on a ready cluster and 
         garbage.message,
         /tls\.crt in tracktion-staging\/not-a-cert is not a certificate/,
       );
+      const early = await fails(
+        tlsCertificateValid(NS, "tls-certificates", { now: () => new Date("2000-01-01") }),
+        k,
+      );
+      assert.match(early.message, /is not valid before \d{4}-/);
       const none = await fails(tlsCertificateValid(NS, "missing-tls"), k);
       assert.match(none.message, /has no tls\.crt/);
     });

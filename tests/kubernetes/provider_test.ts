@@ -101,6 +101,22 @@ Deno.test("createKubernetesCapability() drives the sandbox with the real client"
         k.patch(DEPLOYMENT, NS, "ssa", {}, "bogus" as "merge"),
         TypeError,
       );
+      await assert.rejects(
+        k.apply({
+          apiVersion: "example.com/v1",
+          kind: "Widget",
+          metadata: { name: "w", namespace: NS },
+        }),
+        /Cannot apply Widget tracktion-dev\/w: the server does not serve kind Widget in example\.com\/v1/,
+      );
+      await assert.rejects(
+        k.get({ apiVersion: "v1", kind: "Widget" }, NS, "w"),
+        /Cannot get Widget tracktion-dev\/w: the server does not serve kind Widget in v1/,
+      );
+      await assert.rejects(
+        k.apply({ apiVersion: "v1", kind: "ConfigMap" } as unknown as KubeObject),
+        /Cannot apply a manifest without apiVersion, kind and metadata.name/,
+      );
     });
 
     await t.step("list() filters by label and field selectors", async () => {
