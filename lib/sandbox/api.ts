@@ -2,6 +2,7 @@ import { apiVersionOf, findResource, type KObject, type ResourceType } from "./r
 import { meta, type Store } from "./store.ts";
 import { ApiError } from "./errors.ts";
 import { checkDecode, validate } from "./validate.ts";
+import { unknownFields } from "./schema.ts";
 import { applyDefaults, jobSelectorDefaults } from "./defaults.ts";
 import { kubeTime } from "./clock.ts";
 
@@ -25,6 +26,10 @@ export interface WriteOptions {
   subresource?: string;
   /** Validate and answer, but store nothing. */
   dryRun?: boolean;
+  /** Unknown fields: `Strict` refuses (400), `Warn` collects warnings, unset ignores. */
+  fieldValidation?: string;
+  /** Collects warnings (unknown fields under `Warn`). */
+  warnings?: string[];
 }
 
 /** The patch content types the API accepts. */
@@ -124,6 +129,21 @@ export class Api {
     return obj;
   }
 
+  #checkFields(type: ResourceType, obj: KObject, options: WriteOptions): void {
+    const mode = options.fieldValidation;
+    if (mode !== "Strict" && mode !== "Warn") return;
+    const unknown = unknownFields(type, obj);
+    if (unknown.length === 0) return;
+    if (mode === "Strict") {
+      throw ApiError.badRequest(
+        `${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: strict decoding error: ${
+          unknown.map((f) => `unknown field "${f}"`).join(", ")
+        }`,
+      );
+    }
+    options.warnings?.push(...unknown.map((f) => `unknown field "${f}"`));
+  }
+
   #requireNamespace(type: ResourceType, namespace: string): void {
     if (type.namespaced && !this.#store.peek(NAMESPACES, "", namespace)) {
       throw ApiError.notFound("namespaces", namespace);
@@ -138,6 +158,7 @@ export class Api {
       );
     }
     const obj = this.#checkBody(type, namespace, body);
+    this.#checkFields(type, obj, options);
     const m = meta(obj);
     if ((m.name === undefined || m.name === "") && typeof m.generateName === "string") {
       m.name = `${m.generateName}${randomSuffix(5)}`;
@@ -178,6 +199,7 @@ export class Api {
     const current = this.#store.get(type, namespace, name);
     if (!current) throw ApiError.notFound(type.plural, name, type.group);
     const obj = this.#checkBody(type, namespace, body);
+    this.#checkFields(type, obj, options);
     const m = meta(obj);
     if (m.name !== undefined && m.name !== name) {
       throw ApiError.badRequest(
@@ -258,6 +280,7 @@ export class Api {
         );
       }
       const applied = this.#checkBody(type, namespace, patch.body);
+      this.#checkFields(type, applied, options);
       if (meta(applied).name !== name) {
         throw ApiError.badRequest(
           `the name of the object (${
@@ -277,7 +300,10 @@ export class Api {
       });
       if (!current) {
         const managed = meta(merged).managedFields;
-        const created = this.create(type, namespace, merged, { ...options, dryRun: true });
+        const created = this.create(type, namespace, merged, {
+          manager: options.manager,
+          dryRun: true,
+        });
         meta(created).managedFields = managed;
         return options.dryRun ? created : this.#store.put(type, created);
       }
@@ -326,6 +352,7 @@ export class Api {
       throw ApiError.conflict(type.plural, name, type.group);
     }
     checkDecode(type, next);
+    this.#checkFields(type, next, options);
     return this.#commit(type, current, next, options);
   }
 

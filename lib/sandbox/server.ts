@@ -28,11 +28,13 @@ export interface ServerHooks {
   podLog(namespace: string, name: string): string | undefined;
 }
 
-function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/json", "cache-control": "no-cache, private" },
+function json(body: unknown, status = 200, warnings: string[] = []): Response {
+  const headers = new Headers({
+    "content-type": "application/json",
+    "cache-control": "no-cache, private",
   });
+  for (const w of warnings) headers.append("warning", `299 - ${JSON.stringify(w)}`);
+  return new Response(JSON.stringify(body), { status, headers });
 }
 
 function errorResponse(error: unknown): Response {
@@ -193,6 +195,10 @@ export class ApiHttp {
     const dryRun = params.getAll("dryRun").includes("All");
     const manager = this.#manager(request, params);
     const accept = request.headers.get("accept") ?? "";
+    const validation = {
+      fieldValidation: params.get("fieldValidation") ?? "Warn",
+      warnings: [] as string[],
+    };
     if (type.readOnly) {
       if (method !== "GET") {
         throw ApiError.methodNotAllowed(
@@ -244,7 +250,13 @@ export class ApiHttp {
     if (!name) {
       if (method === "GET") {
         if (params.get("watch") === "true" || params.get("watch") === "1") {
-          return watchResponse(this.#api.store, { type, namespace, params, open: this.#watches });
+          return watchResponse(this.#api.store, {
+            type,
+            namespace,
+            params,
+            open: this.#watches,
+            asTable: accept.includes("as=Table"),
+          });
         }
         const items = this.#api.list(type, type.namespaced ? namespace || undefined : undefined, {
           labelSelector: params.get("labelSelector"),
@@ -270,8 +282,9 @@ export class ApiHttp {
         const created = this.#api.create(type, namespace, await this.#body(request), {
           manager,
           dryRun,
+          ...validation,
         });
-        return json(created, 201);
+        return json(created, 201, validation.warnings);
       }
       if (method === "DELETE") {
         const items = this.#api.list(type, namespace || undefined, {
@@ -311,7 +324,10 @@ export class ApiHttp {
             manager,
             dryRun,
             ...sub,
+            ...validation,
           }),
+          200,
+          validation.warnings,
         );
       case "PATCH": {
         const contentType = request.headers.get("content-type") ?? "";
@@ -321,8 +337,13 @@ export class ApiHttp {
           contentType,
           body: await this.#body(request, isApply),
           force: params.get("force") === "true",
-        }, { manager: isApply ? params.get("fieldManager") ?? "" : manager, dryRun, ...sub });
-        return json(result, existed ? 200 : 201);
+        }, {
+          manager: isApply ? params.get("fieldManager") ?? "" : manager,
+          dryRun,
+          ...sub,
+          ...validation,
+        });
+        return json(result, existed ? 200 : 201, validation.warnings);
       }
       case "DELETE": {
         const text = await request.text();

@@ -1,6 +1,7 @@
 import type { KObject, ResourceType } from "./resources.ts";
 import { meta, type Store, type StoreChange } from "./store.ts";
 import { ApiError } from "./errors.ts";
+import { toTable } from "./tables.ts";
 import {
   matchesFields,
   matchesLabels,
@@ -21,6 +22,8 @@ export function watchResponse(
     namespace: string;
     params: URLSearchParams;
     open: Set<() => void>;
+    /** Send each object as a one-row Table (kubectl get --watch). */
+    asTable?: boolean;
   },
 ): Response {
   const { type, params } = options;
@@ -37,7 +40,15 @@ export function watchResponse(
   const rvParam = params.get("resourceVersion") ?? "";
   const sendInitial = params.get("sendInitialEvents") === "true";
   const initial: string[] = [];
-  const encode = (t: string, o: unknown) => JSON.stringify({ type: t, object: o }) + "\n";
+  const encode = (t: string, o: unknown) => {
+    const object = options.asTable && t !== "BOOKMARK"
+      ? toTable(type, [o as KObject], {
+        resourceVersion: String(meta(o as KObject).resourceVersion),
+        includeObject: params.get("includeObject") ?? "Metadata",
+      })
+      : o;
+    return JSON.stringify({ type: t, object }) + "\n";
+  };
   if (sendInitial || rvParam === "" || rvParam === "0") {
     for (const o of store.scan(type, namespace)) if (matches(o)) initial.push(encode("ADDED", o));
     if (sendInitial) {

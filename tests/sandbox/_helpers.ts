@@ -8,6 +8,8 @@ export interface TestSandbox {
   kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Run kubectl and fail the test unless it exits 0; returns stdout. */
   kubectlOk(...args: string[]): Promise<string>;
+  /** The arguments that point kubectl at this sandbox (kubeconfig and cache dir). */
+  kubectlArgs: string[];
   /** Stop the sandbox and remove the temp dirs. */
   close(): Promise<void>;
 }
@@ -42,6 +44,7 @@ export async function withSandbox(
     sandbox,
     stateDir,
     kubectl,
+    kubectlArgs: ["--kubeconfig", sandbox.kubeconfigPath, "--cache-dir", cacheDir],
     async kubectlOk(...args: string[]) {
       const r = await kubectl(...args);
       if (r.code !== 0) {

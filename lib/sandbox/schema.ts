@@ -1,0 +1,106 @@
+import type { KObject, ResourceType } from "./resources.ts";
+
+/** A shape: known keys (`{...}`), a list of a shape (`[shape]`), or anything (`true`). */
+type Shape = true | { [key: string]: Shape } | [Shape];
+
+function keys(names: string, extra: Record<string, Shape> = {}): { [key: string]: Shape } {
+  const out: { [key: string]: Shape } = {};
+  for (const n of names.split(/\s+/).filter(Boolean)) out[n] = true;
+  return { ...out, ...extra };
+}
+
+const OBJECT_META = keys(
+  "name generateName namespace selfLink uid resourceVersion generation creationTimestamp deletionTimestamp deletionGracePeriodSeconds labels annotations ownerReferences finalizers managedFields",
+);
+const CONTAINER = keys(
+  "name image command args workingDir envFrom resources resizePolicy restartPolicy volumeMounts volumeDevices livenessProbe readinessProbe startupProbe lifecycle terminationMessagePath terminationMessagePolicy imagePullPolicy securityContext stdin stdinOnce tty",
+  {
+    env: [keys("name value valueFrom")],
+    ports: [keys("name hostPort containerPort protocol hostIP")],
+  },
+);
+const POD_SPEC = keys(
+  "volumes ephemeralContainers restartPolicy terminationGracePeriodSeconds activeDeadlineSeconds dnsPolicy nodeSelector serviceAccountName serviceAccount automountServiceAccountToken nodeName hostNetwork hostPID hostIPC shareProcessNamespace securityContext imagePullSecrets hostname subdomain affinity schedulerName tolerations hostAliases priorityClassName priority dnsConfig readinessGates runtimeClassName enableServiceLinks preemptionPolicy overhead topologySpreadConstraints setHostnameAsFQDN os hostUsers schedulingGates resourceClaims resources",
+  { containers: [CONTAINER], initContainers: [CONTAINER] },
+);
+const POD_TEMPLATE = { metadata: OBJECT_META, spec: POD_SPEC };
+const TOP = "apiVersion kind status";
+
+const SHAPES: Record<string, Shape> = {
+  Deployment: keys(TOP, {
+    metadata: OBJECT_META,
+    spec: keys(
+      "replicas selector minReadySeconds revisionHistoryLimit paused progressDeadlineSeconds",
+      {
+        template: POD_TEMPLATE,
+        strategy: keys("type", { rollingUpdate: keys("maxUnavailable maxSurge") }),
+      },
+    ),
+  }),
+  Job: keys(TOP, {
+    metadata: OBJECT_META,
+    spec: keys(
+      "parallelism completions activeDeadlineSeconds podFailurePolicy successPolicy backoffLimit backoffLimitPerIndex maxFailedIndexes selector manualSelector ttlSecondsAfterFinished completionMode suspend podReplacementPolicy managedBy",
+      { template: POD_TEMPLATE },
+    ),
+  }),
+  Pod: keys(TOP, { metadata: OBJECT_META, spec: POD_SPEC }),
+  Service: keys(TOP, {
+    metadata: OBJECT_META,
+    spec: keys(
+      "selector clusterIP clusterIPs type externalIPs sessionAffinity loadBalancerIP loadBalancerSourceRanges externalName externalTrafficPolicy healthCheckNodePort publishNotReadyAddresses sessionAffinityConfig ipFamilies ipFamilyPolicy allocateLoadBalancerNodePorts loadBalancerClass internalTrafficPolicy trafficDistribution",
+      { ports: [keys("name protocol appProtocol port targetPort nodePort")] },
+    ),
+  }),
+  ConfigMap: keys(`${TOP} data binaryData immutable`, { metadata: OBJECT_META }),
+  Secret: keys(`${TOP} data stringData type immutable`, { metadata: OBJECT_META }),
+  Lease: keys(TOP, {
+    metadata: OBJECT_META,
+    spec: keys(
+      "holderIdentity leaseDurationSeconds acquireTime renewTime leaseTransitions strategy preferredHolder",
+    ),
+  }),
+  HTTPRoute: keys(TOP, {
+    metadata: OBJECT_META,
+    spec: keys("parentRefs hostnames", {
+      rules: [keys("name matches filters timeouts retry sessionPersistence", {
+        backendRefs: [keys("group kind name namespace port weight filters")],
+      })],
+    }),
+  }),
+};
+
+function walk(value: unknown, shape: Shape, path: string, out: string[]): void {
+  if (shape === true || value === null || typeof value !== "object") return;
+  if (Array.isArray(shape)) {
+    if (Array.isArray(value)) value.forEach((v, i) => walk(v, shape[0], `${path}[${i}]`, out));
+    return;
+  }
+  if (Array.isArray(value)) return;
+  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+    const next = shape[key];
+    const p = path ? `${path}.${key}` : key;
+    if (next === undefined) out.push(p);
+    else walk(child, next, p, out);
+  }
+}
+
+/**
+ * Unknown fields of an object, for the kinds whose schema the sandbox knows (Deployment,
+ * Job, Pod, Service, ConfigMap, Secret, Lease, HTTPRoute); other kinds are not checked.
+ *
+ * @example
+ * ```ts
+ * import { unknownFields } from "./schema.ts";
+ * import { findResource, type ResourceType } from "./resources.ts";
+ * const t = findResource("apps", "v1", "deployments") as ResourceType;
+ * console.assert(unknownFields(t, { spec: { replica: 3 } })[0] === "spec.replica");
+ * ```
+ */
+export function unknownFields(type: ResourceType, obj: KObject): string[] {
+  const shape = SHAPES[type.kind];
+  if (!shape) return [];
+  const out: string[] = [];
+  walk(obj, shape, "", out);
+  return out;
+}
