@@ -17,6 +17,7 @@ import type { Decision } from "../analysis/decision.ts";
 import { createKubernetesCapability } from "../kubernetes/provider.ts";
 import { databaseCapability } from "../capabilities/database.ts";
 import { githubCapability } from "../capabilities/github.ts";
+import { notificationsCapability, notifyOptionsFromEnvironment } from "../notify/mod.ts";
 import type { SandboxTarget } from "./sandbox_target.ts";
 
 /**
@@ -131,6 +132,31 @@ export function connect(o: ConnectOptions): Connection {
     );
   });
 
+  const notifications = lazy(async () => {
+    // The webhook URL and routing key are secrets: from the environment, or from
+    // Kubernetes secrets (read through the capability, which registers them for redaction).
+    const secrets = new Map<string, string>();
+    const refs: [string, unknown][] = [
+      ["notifications.slack.webhook_url", env.notifications.slack?.webhook_url],
+      ["notifications.pagerduty.routing_key", env.notifications.pagerduty?.routing_key],
+    ];
+    for (const [path, ref] of refs) {
+      if (ref === undefined) continue;
+      let value = secretFromEnv(ref, readEnv);
+      if (value === undefined && typeof ref === "object" && ref && "secret_key_ref" in ref) {
+        const { name, key } =
+          (ref as { secret_key_ref: { name: string; key: string } }).secret_key_ref;
+        value = (await kubernetes.readSecret(namespace, name, key).catch(() => null)) ?? undefined;
+      }
+      if (value) {
+        o.redactor.add(value);
+        secrets.set(path, value);
+      } else {
+        o.log(`notifications: ${path} is not set here: that notifier is skipped`);
+      }
+    }
+    return notificationsCapability(notifyOptionsFromEnvironment(env, secrets));
+  });
   const github = githubCapability({
     repository: env.github.repository,
     token: secretFromEnv(env.github.token, readEnv),
@@ -159,6 +185,7 @@ export function connect(o: ConnectOptions): Connection {
     capabilities: {
       kubernetes: kubernetes as unknown as CapabilityProvider,
       database: database as unknown as CapabilityProvider,
+      notifications: notifications as unknown as CapabilityProvider,
       github: github as unknown as CapabilityProvider,
     },
     analyze,

@@ -23,6 +23,7 @@ import {
 import { databaseSchemaVersion } from "../../checks/database.ts";
 import { metricsEndpoint, serviceHealth } from "../../checks/service.ts";
 import { noSensitiveData, securityHeaders } from "../../checks/security.ts";
+import type { NotificationsCapability } from "../../lib/notify/mod.ts";
 import type { DeployContext } from "./context.ts";
 import type { Deployed } from "./rollout.ts";
 
@@ -232,24 +233,30 @@ export function reportStages(c: DeployContext, after: readonly Stage<unknown>[])
       : `${c.version.tag} to ${c.env.name} failed: ${
         ctx.failures.map((f) => `${f.stage}: ${f.message}`).join("; ")
       }`;
+  const rollback = after[0]!;
   const notify = stage("notify").finally().needs(...after).uses("notifications").run(
     async (ctx) => {
       if (ctx.dryRun) return;
       const failed = ctx.failures.length > 0;
-      try {
-        const results = await ctx.use<{ send(e: unknown): Promise<unknown> }>("notifications").send(
-          {
-            status: failed ? "failed" : "succeeded",
-            summary: summary(ctx),
-            environment: c.env.name,
-            version: c.version.tag,
-            runId: ctx.runId,
-            failures: ctx.failures,
-          },
-        );
-        ctx.log(`notifications: ${JSON.stringify(results)}`);
-      } catch (err) {
-        ctx.warn(`notifications failed (the deploy is not affected): ${(err as Error).message}`);
+      const rolledBack = failed && ctx.output(rollback) !== undefined;
+      const results = await ctx.use<NotificationsCapability>("notifications").notify({
+        outcome: !failed ? "succeeded" : rolledBack ? "rolled_back" : "failed",
+        title: summary(ctx),
+        environment: c.env.name,
+        version: c.version.tag,
+        pipeline: ctx.pipeline,
+        runId: ctx.runId,
+        user: ctx.user,
+        ...(failed ? { text: ctx.failures.map((f) => `${f.stage}: ${f.message}`).join("\n") } : {}),
+      }).catch((err: Error) => {
+        ctx.warn(`notifications failed (the deploy is not affected): ${err.message}`);
+        return [];
+      });
+      for (const r of results) {
+        if (r.ok) ctx.log(`notified ${r.channel}`);
+        else {ctx.warn(
+            `${r.channel} not notified (the deploy is not affected): ${r.error ?? "failed"}`,
+          );}
       }
     },
   );

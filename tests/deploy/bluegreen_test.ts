@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { Rehearsal, stage } from "./_deploy.ts";
+
+Deno.test({
+  name: "deploy development and staging (blue-green): each deploy switches to the other slot",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const r = await Rehearsal.create();
+    // Slack is a local receiver; its webhook URL is a secret that must not leak.
+    const received: { text?: string }[] = [];
+    const slack = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+      received.push(await req.json());
+      return new Response("ok");
+    });
+    const webhook = `http://127.0.0.1:${slack.addr.port}/services/T0001/B0002/s3cretW3bh00kPath`;
+    try {
+      const first = await r.deploy("development", "v2.0.0", [], { SLACK_WEBHOOK_URL: webhook });
+      assert.equal(first.code, 0, first.stdout + first.stderr);
+      assert.equal(first.report.status, "succeeded");
+      assert.match(first.stdout, /switch: analysis-service: traffic none → blue/);
+      assert.equal(stage(first, "confirm").status, "skipped");
+      assert.equal(first.report.target.kind, "sandbox");
+      const migrate = stage(first, "migrate") as unknown as { status: string };
+      assert.equal(migrate.status, "succeeded");
+      assert.match(first.stdout, /migrate: applied \d+ migration\(s\)/);
+      assert.equal(received.length, 1, "one Slack message for the deploy");
+      assert.match(JSON.stringify(received[0]), /v2\.0\.0 deployed to development/);
+      const artefacts = await Deno.readTextFile(first.reportPath) +
+        await Deno.readTextFile(first.reportPath.replace("report.json", "events.jsonl")) +
+        first.stdout +
+        first.stderr;
+      assert.ok(!artefacts.includes("s3cretW3bh00kPath"), "the webhook URL leaked");
+
+      const second = await r.deploy("development", "v2.0.1");
+      assert.equal(second.code, 0, second.stdout);
+      assert.match(second.stdout, /switch: analysis-service: traffic blue → green/);
+      assert.match(second.stdout, /migrate: applied 0 migration\(s\)/);
+
+      const staging = await r.deploy("staging", "v2.0.1");
+      assert.equal(staging.code, 0, staging.stdout);
+      assert.match(staging.stdout, /switch: tracklist-service: traffic none → blue \(2 pods\)/);
+    } finally {
+      await slack.shutdown();
+      await r.remove();
+    }
+  },
+});
+
+Deno.test({
+  name: "deploy production without a confirmation exits 2 and starts nothing",
+  async fn() {
+    const r = await Rehearsal.create();
+    try {
+      const d = await r.deploy("production", "v2.0.0");
+      assert.equal(d.code, 2);
+      assert.match(d.stderr, /needs the confirmation "DEPLOY TO PRODUCTION"/);
+      assert.equal(await Deno.stat(r.sandboxDir).then(() => true, () => false), false);
+    } finally {
+      await r.remove();
+    }
+  },
+});

@@ -1,0 +1,258 @@
+import assert from "node:assert/strict";
+import { type Sandbox, startSandbox } from "../../lib/sandbox/mod.ts";
+import { Rehearsal, stage } from "./_deploy.ts";
+
+const CONFIRM = ["--confirm", "DEPLOY TO PRODUCTION"];
+const NS = "tracktion-prod";
+
+async function weights(r: Rehearsal, service: string): Promise<string> {
+  const route = JSON.parse(await r.kubectl("get", "httproute", service, "-n", NS, "-o", "json"));
+  const refs = route.spec.rules[0].backendRefs as { name: string; weight: number }[];
+  return refs.map((b) => `${b.name.endsWith("blue") ? "blue" : "green"}=${b.weight}`).sort().join(
+    ",",
+  );
+}
+
+async function selector(r: Rehearsal, service: string): Promise<string> {
+  return await r.kubectl(
+    "get",
+    "service",
+    service,
+    "-n",
+    NS,
+    "-o",
+    "jsonpath={.spec.selector.slot}",
+  );
+}
+
+Deno.test({
+  name:
+    "deploy production: canary passes its gates; faults are rolled back with the evidence in the report",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const r = await Rehearsal.create();
+    let sandbox: Sandbox | undefined;
+    const restart = async (o: { scenario?: string; timeScale?: number } = {}) => {
+      await sandbox?.stop();
+      sandbox = await startSandbox({
+        stateDir: r.sandboxDir,
+        timeScale: o.timeScale ?? 60,
+        maxRealRate: 400,
+        ...(o.scenario ? { scenario: o.scenario } : {}),
+      });
+    };
+    try {
+      await t.step("the first deploy puts all traffic on blue", async () => {
+        await restart({ timeScale: 240 });
+        const d = await r.deploy("production", "v1.0.0", CONFIRM);
+        assert.equal(d.code, 0, d.stdout + d.stderr);
+        assert.equal(d.report.status, "succeeded");
+        assert.equal(await selector(r, "analysis-service"), "blue");
+        assert.equal(await weights(r, "analysis-service"), "blue=100,green=0");
+      });
+
+      await t.step(
+        "a healthy version goes 5% → 20% → 100% on green, every gate measured",
+        async () => {
+          await restart();
+          const d = await r.deploy("production", "v1.1.0", CONFIRM);
+          assert.equal(d.code, 0, d.stdout + d.stderr);
+          for (const id of ["canary-5", "canary-20", "full-rollout"]) {
+            const s = stage(d, id);
+            assert.equal(s.status, "succeeded", `${id}: ${s.reason}`);
+            for (const g of s.gates) {
+              assert.equal(g.verdict, "passed");
+              assert.ok(g.samples.length >= 4 * 5, `${id}: only ${g.samples.length} samples`);
+            }
+          }
+          assert.match(d.stdout, /canary-5: analysis-service: blue 95% \/ green 5%/);
+          assert.match(d.stdout, /canary-20: analysis-service: blue 80% \/ green 20%/);
+          for (
+            const service of [
+              "analysis-service",
+              "file-watcher",
+              "tracklist-service",
+              "notification-service",
+            ]
+          ) {
+            assert.equal(await selector(r, service), "green");
+            assert.equal(await weights(r, service), "blue=0,green=100");
+          }
+          const blue = JSON.parse(
+            await r.kubectl("get", "deployment", "analysis-service-blue", "-n", NS, "-o", "json"),
+          );
+          assert.ok(
+            blue.metadata.annotations["deploy.tracktion.dev/delete-after"],
+            "old slot clean-up scheduled",
+          );
+          const info = JSON.parse(
+            await r.kubectl("get", "configmap", "deployment-info", "-n", NS, "-o", "json"),
+          );
+          assert.equal(info.data.version, "1.1.0");
+        },
+      );
+
+      await t.step(
+        "a version with 3% errors is rolled back at the 5% step, breaching samples reported",
+        async () => {
+          await restart({ scenario: "canary-errors" });
+          const d = await r.deploy("production", "v1.2.0", CONFIRM);
+          assert.equal(d.code, 1, d.stdout);
+          assert.equal(d.report.status, "rolled_back");
+          const canary = stage(d, "canary-5");
+          assert.equal(canary.status, "failed");
+          const gate = canary.gates.find((g) => g.verdict === "failed")!;
+          assert.match(gate.reason!, /error_rate < 1% breached/);
+          assert.ok(
+            (gate.samples as { verdict: string; value: number }[]).some((s) =>
+              s.verdict === "failed" && s.value >= 1
+            ),
+          );
+          assert.equal(stage(d, "canary-20").status, "skipped");
+          assert.equal(stage(d, "rollback").status, "succeeded");
+          assert.equal(d.report.rollback.succeeded, true);
+          assert.equal(await weights(r, "analysis-service"), "blue=0,green=100");
+          assert.equal(await selector(r, "analysis-service"), "green");
+        },
+      );
+
+      await t.step("a crash-looping version never receives traffic", async () => {
+        await restart({ scenario: "crashloop" });
+        const d = await r.deploy("production", "v1.3.0", CONFIRM);
+        assert.equal(d.code, 1, d.stdout);
+        const deploys = d.report.stages.filter((s) => s.id.startsWith("deploy:"));
+        const failed = deploys.filter((s) => s.status === "failed");
+        assert.ok(failed.length >= 1, JSON.stringify(deploys.map((s) => s.status)));
+        assert.match(failed[0]!.reason!, /ProgressDeadlineExceeded|progress deadline/);
+        // The others were stopped when the first failed (fail fast).
+        assert.ok(deploys.every((s) => s.status === "failed" || s.status === "interrupted"));
+        assert.equal(stage(d, "canary-5").status, "skipped");
+        assert.equal(await weights(r, "analysis-service"), "blue=0,green=100");
+        assert.equal(await selector(r, "analysis-service"), "green");
+      });
+
+      await t.step(
+        "an unreachable metrics source fails the gate instead of passing it",
+        async () => {
+          await restart({ scenario: "metrics-down" });
+          const d = await r.deploy("production", "v1.4.0", CONFIRM);
+          assert.equal(d.code, 1, d.stdout);
+          const canary = stage(d, "canary-5");
+          assert.equal(canary.status, "failed");
+          assert.match(canary.reason!, /could not be measured/);
+          assert.ok(
+            canary.gates.some((g) =>
+              (g.samples as { verdict: string }[]).every((s) => s.verdict === "error")
+            ),
+          );
+          assert.equal(await weights(r, "analysis-service"), "blue=0,green=100");
+        },
+      );
+
+      await t.step("a failing pre-flight check blocks the deploy before any change", async () => {
+        await restart();
+        await r.kubectl("delete", "secret", "api-keys", "-n", NS);
+        const d = await r.deploy("production", "v1.5.0", CONFIRM);
+        assert.equal(d.code, 1);
+        assert.equal(d.report.status, "failed");
+        assert.equal(stage(d, "preflight:cluster").status, "failed");
+        assert.match(stage(d, "preflight:cluster").reason!, /api-keys/);
+        for (const id of ["migrate", "deploy:analysis-service", "canary-5", "rollback"]) {
+          assert.equal(stage(d, id).status, "skipped", id);
+        }
+        const versions = await r.kubectl(
+          "get",
+          "deployments",
+          "-n",
+          NS,
+          "-L",
+          "version",
+          "--no-headers",
+        );
+        assert.doesNotMatch(versions, /1\.5\.0/);
+        const secret = `${r.dir}/secret.json`;
+        await Deno.writeTextFile(
+          secret,
+          JSON.stringify({
+            apiVersion: "v1",
+            kind: "Secret",
+            metadata: { name: "api-keys", namespace: NS },
+            data: { key: btoa("restored") },
+          }),
+        );
+        await r.kubectl("apply", "-f", secret);
+      });
+
+      await t.step(
+        "a second deploy is refused while another holds the environment's lock",
+        async () => {
+          const now = new Date().toISOString().replace("Z", "000Z").replace(
+            /\.(\d{3})000Z$/,
+            ".$1000Z",
+          );
+          const lease = {
+            apiVersion: "coordination.k8s.io/v1",
+            kind: "Lease",
+            metadata: { name: "tracktion-deploy", namespace: NS },
+            spec: {
+              holderIdentity: "alice/other-run",
+              leaseDurationSeconds: 600,
+              renewTime: now,
+              acquireTime: now,
+            },
+          };
+          const file = `${r.dir}/lease.json`;
+          await Deno.writeTextFile(file, JSON.stringify(lease));
+          await r.kubectl("apply", "-f", file);
+          const d = await r.deploy("production", "v1.6.0", CONFIRM);
+          assert.equal(d.code, 1);
+          assert.equal(stage(d, "lock").status, "failed");
+          assert.match(stage(d, "lock").reason!, /alice\/other-run/);
+          assert.equal(stage(d, "preflight:cluster").status, "skipped");
+          await r.kubectl("delete", "lease", "tracktion-deploy", "-n", NS);
+        },
+      );
+
+      await t.step("SIGINT during the canary rolls back and exits 130", async () => {
+        const child = new Deno.Command(Deno.execPath(), {
+          args: r.args("deploy", "production", "v1.7.0", CONFIRM),
+          env: { NO_COLOR: "1" },
+          stdout: "piped",
+          stderr: "null",
+        }).spawn();
+        const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+        let out = "";
+        while (!out.includes("canary-5: analysis-service: blue 5%") && !out.includes("green 5%")) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          out += value;
+        }
+        child.kill("SIGINT");
+        while (true) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          out += value;
+        }
+        const status = await child.status;
+        assert.equal(status.code, 130, out);
+        const report = JSON.parse(
+          await Deno.readTextFile(out.trimEnd().split("\n").at(-1)!.slice(8)),
+        );
+        assert.equal(report.status, "interrupted");
+        assert.equal(report.rollback.succeeded, true);
+        assert.equal(await weights(r, "analysis-service"), "blue=0,green=100");
+      });
+
+      await t.step("rollback on demand puts traffic back on the previous slot", async () => {
+        const d = await r.rollback("production", CONFIRM);
+        assert.equal(d.code, 0, d.stdout + d.stderr);
+        assert.equal(await selector(r, "analysis-service"), "blue");
+        assert.equal(await weights(r, "analysis-service"), "blue=100,green=0");
+      });
+    } finally {
+      await sandbox?.stop();
+      await r.remove();
+    }
+  },
+});
