@@ -399,7 +399,7 @@ Deno.test("kubectl get --watch prints a table row for every change", async () =>
     await t.kubectlOk("rollout", "status", "deployment/watched", "-n", NS, "--timeout=60s");
     const child = new Deno.Command("kubectl", {
       args: [
-        ...cacheArgs,
+        ...t.kubectlArgs,
         "get",
         "deployment",
         "watched",
