@@ -21,7 +21,7 @@ async function bothWays(kind: string, target: string, shown: string, access = ki
   );
   assert.equal(denied.stage.attempts.length, 1, "a denied permission is not retried");
   const allowed = await touch(kind, target, true);
-  assert.equal(allowed.stage.status, "succeeded", allowed.stage.reason);
+  assert.equal(allowed.stage.status, "succeeded", allowed.stage.reason ?? "");
   assert.deepEqual(allowed.stage.permissions[kind as "read"], [target]);
 }
 
