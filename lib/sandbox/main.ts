@@ -7,7 +7,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { SCENARIOS, startSandbox } from "./mod.ts";
+import { SandboxRunningError, SCENARIOS, startSandbox } from "./mod.ts";
 
 function usage(message: string): never {
   console.error(`error: ${message}`);
@@ -64,6 +64,10 @@ async function main(args: string[]): Promise<void> {
     });
   } catch (error) {
     if (error instanceof RangeError) usage(error.message);
+    if (error instanceof SandboxRunningError) {
+      console.error(`error: ${error.message}`);
+      Deno.exit(2);
+    }
     throw error;
   }
   console.log(`sandbox ready: server=${sandbox.url} kubeconfig=${sandbox.kubeconfigPath}`);

@@ -5,5 +5,11 @@
  *
  * @module
  */
-export { type Sandbox, type SandboxOptions, startSandbox } from "./sandbox.ts";
+export {
+  findRunningSandbox,
+  type Sandbox,
+  type SandboxOptions,
+  SandboxRunningError,
+  startSandbox,
+} from "./sandbox.ts";
 export { SCENARIOS } from "./scenarios.ts";

@@ -43,6 +43,60 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
+/** Thrown by {@linkcode startSandbox} when a sandbox already serves the same state dir. */
+export class SandboxRunningError extends Error {
+  /** The URL of the running sandbox. */
+  readonly url: string;
+  /** Path of its kubeconfig. */
+  readonly kubeconfigPath: string;
+
+  /** @param running The running sandbox's URL and kubeconfig path. */
+  constructor(running: { url: string; kubeconfigPath: string }) {
+    super(
+      `Cannot start a sandbox: one is already running at ${running.url} (kubeconfig ${running.kubeconfigPath})`,
+    );
+    this.name = "SandboxRunningError";
+    this.url = running.url;
+    this.kubeconfigPath = running.kubeconfigPath;
+  }
+}
+
+/**
+ * Find a sandbox already serving `stateDir`: its kubeconfig exists and its server answers
+ * `/healthz` within a second. A kubeconfig left behind by a killed sandbox does not count.
+ *
+ * @param stateDir The sandbox state directory.
+ * @returns Its URL and kubeconfig path, or undefined.
+ *
+ * @example
+ * ```ts ignore
+ * import { findRunningSandbox, startSandbox } from "./mod.ts";
+ * const dir = ".tracktion/sandbox";
+ * const running = await findRunningSandbox(dir);
+ * const kubeconfig = running?.kubeconfigPath ?? (await startSandbox({ stateDir: dir })).kubeconfigPath;
+ * ```
+ */
+export async function findRunningSandbox(
+  stateDir: string,
+): Promise<{ url: string; kubeconfigPath: string } | undefined> {
+  const kubeconfigPath = `${stateDir}/kubeconfig`;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(kubeconfigPath);
+  } catch {
+    return undefined;
+  }
+  const url = text.match(/^\s*server:\s*(http:\/\/127\.0\.0\.1:\d+)\s*$/m)?.[1];
+  if (!url) return undefined;
+  try {
+    const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+    await response.body?.cancel();
+    return response.ok ? { url, kubeconfigPath } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function kubeconfig(url: string, token: string): string {
   return [
     "apiVersion: v1",
@@ -75,6 +129,7 @@ function kubeconfig(url: string, token: string): string {
  * @param options State directory, port, scenario, time scale, reset and traffic rate.
  * @returns The running sandbox.
  * @throws {RangeError} For an unknown scenario or a bad time scale or traffic rate.
+ * @throws {SandboxRunningError} When a sandbox already serves this state directory.
  *
  * @example
  * ```ts ignore
@@ -95,6 +150,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     throw new RangeError(`Cannot use port ${port}: must be an integer from 0 to 65535`);
   }
   const stateDir = options.stateDir;
+  const running = await findRunningSandbox(stateDir);
+  if (running) throw new SandboxRunningError(running);
   await Deno.mkdir(stateDir, { recursive: true });
   await removeStaleTemporaries(stateDir);
   const statePath = `${stateDir}/state.json`;
@@ -135,6 +192,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       metrics: (type, ns) => simulation.metrics(type, ns),
       measurements: (ns, params) => simulation.measurements(ns, params),
       podLog: (ns, name) => simulation.podLog(ns, name),
+      proxyPort: (ns, target) => simulation.proxyPort(ns, target),
     },
   });
   const server = Deno.serve(

@@ -26,6 +26,11 @@ export interface ServerHooks {
   measurements(namespace: string, params: URLSearchParams): Response;
   /** A pod's log text, or undefined when the pod is unknown. */
   podLog(namespace: string, name: string): string | undefined;
+  /** The loopback port answering for a pod or a Service (one of its Ready pods). */
+  proxyPort(
+    namespace: string,
+    target: { kind: "pods" | "services"; name: string },
+  ): number | undefined;
 }
 
 function json(body: unknown, status = 200, warnings: string[] = []): Response {
@@ -129,6 +134,10 @@ export class ApiHttp {
       const doc = openApiV3Document(path.slice("/openapi/v3/".length));
       return doc ? json(doc) : json(ApiError.notFound("openapi", path).toStatus(), 404);
     }
+    const proxy = path.match(
+      /^\/api\/v1\/namespaces\/([^/]+)\/(pods|services)\/([^/]+)\/proxy(\/.*)?$/,
+    );
+    if (proxy) return await this.#proxy(request, proxy, url.search);
     const segments = path.split("/").filter((s) => s !== "");
     if (segments[0] === "apis" && segments[1] === "sandbox.tracktion.dev" && segments[2] === "v1") {
       if (segments[3] === "namespaces" && segments[5] === "measurements" && segments.length === 6) {
@@ -163,6 +172,39 @@ export class ApiHttp {
       );
     }
     return await this.#resource(request, url, route);
+  }
+
+  /**
+   * `pods/<name>[:port]/proxy/...` and `services/[scheme:]<name>[:port]/proxy/...`, as the
+   * real API server proxies them: the request is forwarded to the pod's loopback server.
+   */
+  async #proxy(request: Request, match: RegExpMatchArray, search: string): Promise<Response> {
+    const [, namespace = "", kind = "pods", rawName = "", rest = "/"] = match;
+    const parts = decodeURIComponent(rawName).split(":");
+    const name = (parts.length === 3 ? parts[1] : parts[0]) ?? "";
+    const type = findResource("", "v1", kind) as ResourceType;
+    this.#api.get(type, namespace, name);
+    const port = this.#hooks.proxyPort(namespace, { kind: kind as "pods" | "services", name });
+    if (port === undefined) {
+      throw new ApiError(
+        503,
+        `no endpoints available for ${kind === "pods" ? "pod" : "service"} "${name}"`,
+        {
+          reason: "ServiceUnavailable",
+        },
+      );
+    }
+    const upstream = await fetch(`http://127.0.0.1:${port}${rest}${search}`, {
+      method: request.method,
+      headers: { accept: request.headers.get("accept") ?? "*/*" },
+      ...(request.method === "GET" || request.method === "HEAD"
+        ? {}
+        : { body: await request.arrayBuffer() }),
+    });
+    return new Response(upstream.body, {
+      status: upstream.status,
+      headers: { "content-type": upstream.headers.get("content-type") ?? "text/plain" },
+    });
   }
 
   #manager(request: Request, params: URLSearchParams): string {

@@ -12,10 +12,12 @@ import { Measurements } from "./measurements.ts";
 import { TrafficGenerator } from "./traffic.ts";
 import { isMigrationJob, podBehaviour } from "./scenarios.ts";
 import { writeFileAtomic } from "./state.ts";
+import { matchesSelectorObject } from "./selectors.ts";
 
 type JsonMap = Record<string, unknown>;
 const PODS = findResource("", "v1", "pods") as ResourceType;
 const DEPLOYMENTS = findResource("apps", "v1", "deployments") as ResourceType;
+const SERVICES = findResource("", "v1", "services") as ResourceType;
 const TICK_MS = 40;
 /** Without changes, a full controller pass still runs this often (deadlines, backoffs). */
 const FULL_PASS_MS = 250;
@@ -53,6 +55,7 @@ export class Simulation {
   #targets = "";
   #stopped = false;
   #introduced = new Set<string>();
+  #proxyTurn = 0;
   #lastRv = -1;
   #nextFull = 0;
   #nextPrune = 0;
@@ -275,6 +278,28 @@ export class Simulation {
         code: 400,
       }, { status: 400 });
     }
+  }
+
+  /** The loopback port of a Ready pod, or of one Ready pod behind a Service (round robin). */
+  proxyPort(
+    namespace: string,
+    target: { kind: "pods" | "services"; name: string },
+  ): number | undefined {
+    const ports = this.#kubelet.ports();
+    if (target.kind === "pods") {
+      const pod = this.#api.store.peek(PODS, namespace, target.name);
+      return pod ? ports.get(String(meta(pod).uid)) : undefined;
+    }
+    const svc = this.#api.store.peek(SERVICES, namespace, target.name);
+    const selector = ((svc?.spec ?? {}) as JsonMap).selector as Record<string, string> | undefined;
+    if (!selector) return undefined;
+    const candidates = this.#api.store.scan(PODS, namespace).filter((p) =>
+      podReady(p) &&
+      matchesSelectorObject({ matchLabels: selector }, meta(p).labels as Record<string, string>) &&
+      ports.has(String(meta(p).uid))
+    );
+    const pick = candidates[this.#proxyTurn++ % Math.max(1, candidates.length)];
+    return pick ? ports.get(String(meta(pick).uid)) : undefined;
   }
 
   /** A pod's simulated log. */
