@@ -131,9 +131,10 @@ export class Api {
 
   #checkFields(type: ResourceType, obj: KObject, options: WriteOptions): void {
     const mode = options.fieldValidation;
-    if (mode !== "Strict" && mode !== "Warn") return;
-    const unknown = unknownFields(type, obj);
-    if (unknown.length === 0) return;
+    if (mode !== "Strict" && mode !== "Warn" && mode !== "Ignore") return;
+    // Like decoding into the real server's types: unknown fields are dropped, and reported.
+    const unknown = unknownFields(type, obj, { prune: mode !== "Strict" });
+    if (unknown.length === 0 || mode === "Ignore") return;
     if (mode === "Strict") {
       throw ApiError.badRequest(
         `${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: strict decoding error: ${

@@ -70,24 +70,30 @@ const SHAPES: Record<string, Shape> = {
   }),
 };
 
-function walk(value: unknown, shape: Shape, path: string, out: string[]): void {
+function walk(value: unknown, shape: Shape, path: string, out: string[], prune: boolean): void {
   if (shape === true || value === null || typeof value !== "object") return;
   if (Array.isArray(shape)) {
-    if (Array.isArray(value)) value.forEach((v, i) => walk(v, shape[0], `${path}[${i}]`, out));
+    if (Array.isArray(value)) {
+      value.forEach((v, i) => walk(v, shape[0], `${path}[${i}]`, out, prune));
+    }
     return;
   }
   if (Array.isArray(value)) return;
-  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+  const map = value as Record<string, unknown>;
+  for (const [key, child] of Object.entries(map)) {
     const next = shape[key];
     const p = path ? `${path}.${key}` : key;
-    if (next === undefined) out.push(p);
-    else walk(child, next, p, out);
+    if (next === undefined) {
+      out.push(p);
+      if (prune) delete map[key];
+    } else walk(child, next, p, out, prune);
   }
 }
 
 /**
  * Unknown fields of an object, for the kinds whose schema the sandbox knows (Deployment,
  * Job, Pod, Service, ConfigMap, Secret, Lease, HTTPRoute); other kinds are not checked.
+ * With `prune`, they are also removed, as decoding into the real server's types drops them.
  *
  * @example
  * ```ts
@@ -97,10 +103,14 @@ function walk(value: unknown, shape: Shape, path: string, out: string[]): void {
  * console.assert(unknownFields(t, { spec: { replica: 3 } })[0] === "spec.replica");
  * ```
  */
-export function unknownFields(type: ResourceType, obj: KObject): string[] {
+export function unknownFields(
+  type: ResourceType,
+  obj: KObject,
+  options: { prune?: boolean } = {},
+): string[] {
   const shape = SHAPES[type.kind];
   if (!shape) return [];
   const out: string[] = [];
-  walk(obj, shape, "", out);
+  walk(obj, shape, "", out, options.prune ?? false);
   return out;
 }

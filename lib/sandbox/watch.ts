@@ -49,8 +49,26 @@ export function watchResponse(
       : o;
     return JSON.stringify({ type: t, object }) + "\n";
   };
+  // Objects this watcher currently sees: one that stops matching the selectors is sent as
+  // DELETED, one that starts matching as ADDED (as the real watch cache does).
+  const visible = new Set<string>();
+  const key = (o: KObject) => `${meta(o).namespace ?? ""}/${meta(o).name}`;
+  const translate = (c: { type: string; object: KObject }): string | undefined => {
+    const k = key(c.object);
+    const was = visible.has(k);
+    if (c.type !== "DELETED" && matches(c.object)) {
+      visible.add(k);
+      return was ? "MODIFIED" : "ADDED";
+    }
+    visible.delete(k);
+    return was ? "DELETED" : undefined;
+  };
   if (sendInitial || rvParam === "" || rvParam === "0") {
-    for (const o of store.scan(type, namespace)) if (matches(o)) initial.push(encode("ADDED", o));
+    for (const o of store.scan(type, namespace)) {
+      if (!matches(o)) continue;
+      visible.add(key(o));
+      initial.push(encode("ADDED", o));
+    }
     if (sendInitial) {
       initial.push(encode("BOOKMARK", {
         kind: type.kind,
@@ -66,8 +84,19 @@ export function watchResponse(
     if (!Number.isFinite(from)) {
       throw ApiError.badRequest(`invalid resource version "${rvParam}"`);
     }
-    for (const c of store.changesSince(from)) {
-      if (c.resource === type && matches(c.object)) initial.push(encode(c.type, c.object));
+    const changes = store.changesSince(from).filter((c) =>
+      c.resource === type && (!namespace || meta(c.object).namespace === namespace)
+    );
+    // State at `from`: objects changed since then existed unless first seen as ADDED.
+    const first = new Map<string, string>();
+    for (const c of changes) if (!first.has(key(c.object))) first.set(key(c.object), c.type);
+    for (const o of store.scan(type, namespace)) {
+      if (!first.has(key(o)) && matches(o)) visible.add(key(o));
+    }
+    for (const [k, t] of first) if (t !== "ADDED") visible.add(k);
+    for (const c of changes) {
+      const t = translate(c);
+      if (t) initial.push(encode(t, c.object));
     }
   }
   const timeoutSeconds = Number(params.get("timeoutSeconds") ?? "1800");
@@ -77,9 +106,12 @@ export function watchResponse(
     start: (controller) => {
       for (const line of initial) controller.enqueue(encoder.encode(line));
       const unsubscribe = store.subscribe((c: StoreChange) => {
-        if (c.resource !== type || !matches(c.object)) return;
+        if (c.resource !== type) return;
+        if (namespace && meta(c.object).namespace !== namespace) return;
+        const t = translate(c);
+        if (!t) return;
         try {
-          controller.enqueue(encoder.encode(encode(c.type, c.object)));
+          controller.enqueue(encoder.encode(encode(t, c.object)));
         } catch {
           close();
         }

@@ -302,3 +302,40 @@ Deno.test("client-node strategic merge patch on an HTTPRoute is refused with 415
     await t.close();
   }
 });
+
+Deno.test("client-node watch with a label selector sees an object leave (DELETED) and re-enter (ADDED)", async () => {
+  const t = await withSandbox({ trafficRate: 0 });
+  try {
+    const { core, kc } = clients(t.sandbox.kubeconfigPath);
+    await core.createNamespacedConfigMap({
+      namespace: NS,
+      body: { metadata: { name: "slotted", labels: { slot: "green" } }, data: { v: "1" } },
+    });
+    const list = await core.listNamespacedConfigMap({ namespace: NS, labelSelector: "slot=green" });
+    const events: string[] = [];
+    const { promise: done, resolve } = Promise.withResolvers<void>();
+    const controller = await new k8s.Watch(kc).watch(
+      `/api/v1/namespaces/${NS}/configmaps`,
+      { resourceVersion: list.metadata?.resourceVersion, labelSelector: "slot=green" },
+      (type, obj: k8s.V1ConfigMap) => {
+        events.push(`${type}:${obj.metadata?.labels?.slot}`);
+        if (events.length === 2) resolve();
+      },
+      () => {},
+    );
+    const relabel = (slot: string) =>
+      core.patchNamespacedConfigMap(
+        { name: "slotted", namespace: NS, body: { metadata: { labels: { slot } } } },
+        k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+      );
+    await relabel("blue");
+    await relabel("green");
+    const timer = setTimeout(resolve, 20_000);
+    await done;
+    clearTimeout(timer);
+    controller.abort();
+    assert.deepEqual(events, ["DELETED:blue", "ADDED:green"]);
+  } finally {
+    await t.close();
+  }
+});

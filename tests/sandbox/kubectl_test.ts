@@ -383,6 +383,15 @@ Deno.test("kubectl apply refuses an unknown field like the real server (strict v
     const warn = await t.kubectl("apply", "--validate=warn", "-f", file);
     assert.equal(warn.code, 0);
     assert.match(warn.stderr, /unknown field "spec.replica"/);
+    const stored = JSON.parse(
+      await t.kubectlOk("get", "deployment", "typo", "-n", NS, "-o", "json"),
+    );
+    assert.equal(
+      stored.spec.replica,
+      undefined,
+      "the unknown field is dropped, as the real decoder does",
+    );
+    assert.equal(stored.spec.replicas, 1);
     await Deno.remove(file);
   } finally {
     await t.close();
