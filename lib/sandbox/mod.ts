@@ -1,7 +1,69 @@
 /**
  * The sandbox: a local, single-process, Kubernetes-API-compatible cluster on 127.0.0.1
- * that the real `kubectl` and `@kubernetes/client-node` drive unchanged, with simulated
- * rollouts, pods that answer `/health` and `/metrics`, traffic, and fault scenarios.
+ * that the real `kubectl` (1.32) and `@kubernetes/client-node` drive unchanged, with
+ * simulated rollouts, pods that answer over real HTTP, traffic, and fault scenarios.
+ *
+ * ## Using it from the runner
+ *
+ * ```ts ignore
+ * import { findRunningSandbox, startSandbox } from "./mod.ts";
+ * const stateDir = ".tracktion/sandbox";
+ * const running = await findRunningSandbox(stateDir); // live server behind <stateDir>/kubeconfig
+ * const sandbox = running ? undefined : await startSandbox({ stateDir, scenario: "canary-errors" });
+ * const kubeconfigPath = running?.kubeconfigPath ?? sandbox!.kubeconfigPath;
+ * // ... talk to it only through client-node / kubectl with that kubeconfig ...
+ * await sandbox?.stop();
+ * ```
+ *
+ * The kubeconfig names cluster and context `tracktion-sandbox`, server
+ * `http://127.0.0.1:<port>` with `insecure-skip-tls-verify: true` (client-node refuses plain
+ * HTTP otherwise) and a user with a bearer token. Loopback requests without a token are
+ * admitted (kubectl does not send tokens over plain HTTP); a wrong token gets 401.
+ *
+ * ## API
+ *
+ * Discovery (`/version`, `/api`, `/apis`, group versions; legacy, not aggregated), a minimal
+ * `/openapi/v3` (so `kubectl apply` leaves field validation to the server), and namespaces,
+ * pods (+`status`, `log`, `proxy`), services (+`proxy`), endpoints, configmaps, secrets, events,
+ * nodes, serviceaccounts, deployments and replicasets (+`status`, `scale`), jobs, cronjobs,
+ * leases, networkpolicies, roles, rolebindings, clusterroles, clusterrolebindings, Gateway API
+ * httproutes, and metrics.k8s.io nodes/pods. Verbs: get, list (label and field selectors),
+ * watch (from a resourceVersion, `sendInitialEvents`, Table rows for `kubectl get -w`),
+ * create, update, delete (cascading through ownerReferences), deletecollection, and patch as
+ * JSON patch, merge patch, strategic merge patch (415 for HTTPRoutes) and server-side apply
+ * (managedFields, conflicts, `force`, the client-side-apply upgrade). `dryRun=All` and
+ * `fieldValidation` (Strict: 400 for an unknown field of a known kind; Warn: dropped with a
+ * `Warning` header) are honoured. Errors are `Status` objects with the real codes and reasons.
+ *
+ * ## Simulation
+ *
+ * - Deployments roll out through ReplicaSets honouring maxSurge/maxUnavailable and report
+ *   status as `kubectl rollout status` reads it, including `ProgressDeadlineExceeded`.
+ *   Jobs run to Complete, or Failed after `backoffLimit`. Events are recorded.
+ * - A Ready pod listens on `127.0.0.1:<port>` (annotation `sandbox.tracktion.dev/address`):
+ *   `GET /health` answers `{status: "healthy", version, pod, namespace, service, slot,
+ *   uptimeSeconds}`; `GET /metrics` answers `http_requests_total{method,path,status}` and the
+ *   `http_request_duration_seconds` histogram (buckets up to 10 s, unscaled latencies).
+ * - `<stateDir>/prometheus-targets.json` (Prometheus file_sd) lists each Ready pod with labels
+ *   namespace, service, slot, version, pod.
+ * - Traffic: per namespace, `trafficRate` requests per sandbox second (real rate capped by
+ *   `maxRealRate`, default 100/s), spread over HTTPRoute rules (by backendRef weight) and the
+ *   Services no route refers to (LoadBalancer Services excluded), each to a Ready pod.
+ * - `GET /apis/sandbox.tracktion.dev/v1/namespaces/{ns}/measurements?labelSelector=...&window=60s`
+ *   answers `{requests, errors, errorRate, p95Ms, window}` over the requests pods really
+ *   answered in that sandbox-time window (pod labels; `errorRate`/`p95Ms` are null without
+ *   requests). Under `metrics-down` it answers 503 and pods' `/metrics` answer 503.
+ * - Time: timestamps are real; every duration (start-up, deadlines, backoffs, windows,
+ *   latencies served) is divided by `timeScale` (default 60).
+ * - Scenarios fault "the version being deployed": the newest version of a namespace that was
+ *   first deployed while this sandbox runs (versions restored from earlier runs are healthy).
+ *   The scenario is also in ConfigMap `kube-system/sandbox-info` (`data.scenario`).
+ *
+ * ## Not supported
+ *
+ * Protobuf request bodies (kubectl's generator commands such as `kubectl create configmap` or
+ * `kubectl run` get 415; `kubectl create -f`/`apply -f` work), exec/attach/port-forward,
+ * aggregated discovery, finalizers and graceful deletion, CronJob scheduling.
  *
  * @module
  */

@@ -50,7 +50,11 @@ export class SandboxRunningError extends Error {
   /** Path of its kubeconfig. */
   readonly kubeconfigPath: string;
 
-  /** @param running The running sandbox's URL and kubeconfig path. */
+  /**
+   * Build the error for a sandbox found running.
+   *
+   * @param running The running sandbox's URL and kubeconfig path.
+   */
   constructor(running: { url: string; kubeconfigPath: string }) {
     super(
       `Cannot start a sandbox: one is already running at ${running.url} (kubeconfig ${running.kubeconfigPath})`,
