@@ -117,7 +117,8 @@ export class DeploymentController {
     });
   }
 
-  #sync(d: KObject): void {
+  #sync(deployment: KObject): void {
+    let d = deployment;
     const m = meta(d);
     const ns = String(m.namespace);
     const spec = d.spec as JsonMap;
@@ -232,6 +233,17 @@ export class DeploymentController {
         }
       }
       this.#cleanupHistory(d, old, num(spec.revisionHistoryLimit ?? 10));
+    }
+    const revision = newRS
+      ? (meta(newRS).annotations as JsonMap | undefined)?.["deployment.kubernetes.io/revision"]
+      : undefined;
+    const annotations = (m.annotations ?? {}) as JsonMap;
+    if (
+      typeof revision === "string" && annotations["deployment.kubernetes.io/revision"] !== revision
+    ) {
+      const next = structuredClone(d);
+      meta(next).annotations = { ...annotations, "deployment.kubernetes.io/revision": revision };
+      d = this.#api.update(DEPLOYMENTS, ns, String(m.name), next, MANAGER);
     }
     this.#updateStatus(d, newRS, old, { replicas, unavailable, created });
   }

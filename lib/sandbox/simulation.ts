@@ -7,6 +7,7 @@ import { EventRecorder } from "./events.ts";
 import { DeploymentController } from "./deployments.ts";
 import { podReady, ReplicaSetController } from "./replicasets.ts";
 import { JobController } from "./jobs.ts";
+import { RouteController } from "./routes.ts";
 import { Kubelet, podVersion } from "./kubelet.ts";
 import { Measurements } from "./measurements.ts";
 import { TrafficGenerator } from "./traffic.ts";
@@ -47,6 +48,7 @@ export class Simulation {
   #deployments: DeploymentController;
   #replicaSets: ReplicaSetController;
   #jobs: JobController;
+  #routes: RouteController;
   #kubelet: Kubelet;
   #measurements: Measurements;
   #traffic: TrafficGenerator;
@@ -70,6 +72,7 @@ export class Simulation {
     this.#deployments = new DeploymentController(api, { clock, events: this.#events });
     this.#replicaSets = new ReplicaSetController(api, { clock, events: this.#events });
     this.#jobs = new JobController(api, { clock, events: this.#events });
+    this.#routes = new RouteController(api);
     this.#measurements = new Measurements(clock);
     this.#kubelet = new Kubelet(api, {
       clock,
@@ -139,6 +142,7 @@ export class Simulation {
         this.#deployments.reconcile();
         this.#replicaSets.reconcile();
         this.#jobs.reconcile();
+        this.#routes.reconcile();
         await this.#kubelet.reconcile();
         this.#replicaSets.reconcile();
         this.#deployments.reconcile();

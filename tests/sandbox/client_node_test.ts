@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as k8s from "@kubernetes/client-node";
-import { withSandbox } from "./_helpers.ts";
+import { waitFor, withSandbox } from "./_helpers.ts";
 
 const NS = "tracktion-staging";
 
@@ -260,7 +260,10 @@ Deno.test("client-node strategic merge patch on an HTTPRoute is refused with 415
       apiVersion: "gateway.networking.k8s.io/v1",
       kind: "HTTPRoute",
       metadata: { name: "web", namespace: NS },
-      spec: { rules: [{ backendRefs: [{ name: "web-blue", port: 80, weight: 100 }] }] },
+      spec: {
+        parentRefs: [{ name: "tracktion-gateway" }],
+        rules: [{ backendRefs: [{ name: "web-blue", port: 80, weight: 100 }] }],
+      },
     };
     await objects.create(route);
     const refused = await apiError(
@@ -298,6 +301,14 @@ Deno.test("client-node strategic merge patch on an HTTPRoute is refused with 415
     };
     assert.deepEqual(merged.spec.rules[0]?.backendRefs.map((b) => b.weight), [90, 10]);
     assert.equal(merged.metadata.generation, 2);
+    const resolved = await waitFor("route status", async () => {
+      const r = await objects.read(route) as unknown as {
+        status?: { parents?: { conditions: { type: string; status: string; reason: string }[] }[] };
+      };
+      return r.status?.parents?.[0]?.conditions.find((c) => c.type === "ResolvedRefs");
+    });
+    assert.equal(resolved.status, "False");
+    assert.equal(resolved.reason, "BackendNotFound", "the backend Services do not exist");
   } finally {
     await t.close();
   }

@@ -123,6 +123,16 @@ Deno.test("kubectl apply (client-side and --server-side), rollout status, scale 
     assert.deepEqual(new Set(images.split(" ")), new Set(["registry.local/web:1.1.0"]));
     const rs = JSON.parse(await t.kubectlOk("get", "rs", "-n", NS, "-o", "json"));
     assert.equal(rs.items.length, 2, "old and new ReplicaSet");
+    const revision = await t.kubectlOk(
+      "get",
+      "deploy",
+      "web",
+      "-n",
+      NS,
+      "-o",
+      "jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision}",
+    );
+    assert.equal(revision, "2");
 
     await t.kubectlOk("scale", "deployment/web", "-n", NS, "--replicas=5");
     await t.kubectlOk(
