@@ -168,10 +168,25 @@ export class Kubelet {
         startedAt,
         startedIso: kubeTime(new Date(startedAt)),
         startupMs,
-        crashes: !isJob && behaviour.crashes,
+        crashes: !isJob && behaviour.crashes && !alreadyReady,
         logs: [],
         announced: new Set(),
       };
+      if (alreadyReady) {
+        // Restored from an earlier run: keep its timestamps, do not announce it again.
+        const status = (pod.status ?? {}) as JsonMap;
+        const first = ((status.containerStatuses ?? []) as JsonMap[])[0];
+        const running = ((first?.state ?? {}) as JsonMap).running as JsonMap | undefined;
+        const readyCondition = ((status.conditions ?? []) as JsonMap[]).find((c) =>
+          c.type === "Ready"
+        );
+        if (typeof running?.startedAt === "string") rt.startedIso = running.startedAt;
+        if (typeof readyCondition?.lastTransitionTime === "string") {
+          rt.readyIso = readyCondition.lastTransitionTime;
+        }
+        rt.announced = new Set(["start", "ready"]);
+        rt.logs.push(`${kubeTime()} sandbox restarted; container still running version ${version}`);
+      }
       if (isJob) {
         const labels = (meta(pod).labels ?? {}) as Record<string, string>;
         rt.jobFails = this.#hooks.jobFails({ name: String(owner?.name ?? ""), labels });
