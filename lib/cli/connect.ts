@@ -52,7 +52,9 @@ export interface ConnectOptions {
   /** Reads environment variables (default `Deno.env.get`). */
   readonly readEnv?: (name: string) => string | undefined;
   /** Asks a paused stage's question at a terminal, when there is one. */
-  readonly ask?: (question: string) => Promise<Decision | null>;
+  readonly ask?: ((question: string) => Promise<Decision | null>) | undefined;
+  /** How long a paused stage waits for a decision before aborting (real ms). */
+  readonly decisionTimeoutMs?: number | undefined;
   /** Where capability warnings go. */
   readonly log: (line: string) => void;
   /** Told of every gate sample (the live view). */
@@ -178,6 +180,7 @@ export function connect(o: ConnectOptions): Connection {
     defaultTarget: { namespace },
     ...(o.sandbox ? { timeScale: o.sandbox.timeScale } : {}),
     ...(o.ask ? { ask: o.ask } : {}),
+    ...(o.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: o.decisionTimeoutMs } : {}),
     ...(o.onSample ? { onSample: o.onSample } : {}),
   });
 

@@ -6,6 +6,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { parseDuration } from "../dsl/duration.ts";
 import { InputError } from "../runner/errors.ts";
 import { type PreparedRun, prepareRun } from "../runner/prepare.ts";
 import { executeRun } from "../runner/run.ts";
@@ -35,7 +36,9 @@ export interface CliIo {
 
 const USAGE = `usage:
   deno task deploy <environment> <version> [--sandbox] [--dry-run] [--confirm <phrase>]
-                   [--scenario <name>] [--runs-dir <dir>] [--concurrency <n>] [--json]
+                   [--scenario <name>] [--time-scale <n>] [--sandbox-dir <dir>]
+                   [--prometheus <url>] [--decision-timeout <duration>]
+                   [--runs-dir <dir>] [--concurrency <n>] [--json] [--option key=value]
   deno task run <pipeline.ts> <environment> [<version>] [same flags as deploy]
   deno task plan <environment> <version> [--pipeline <file>] [--format text|json|mermaid]
   deno task rollback <environment> [--sandbox] [--confirm <phrase>]
@@ -60,6 +63,7 @@ const RUN_FLAGS = {
   prometheus: { type: "string" },
   "sandbox-dir": { type: "string" },
   "time-scale": { type: "string" },
+  "decision-timeout": { type: "string" },
 } as const;
 
 function parse(args: string[]) {
@@ -78,6 +82,14 @@ function options(list: readonly string[] | undefined): Record<string, string> {
     out[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return out;
+}
+
+function durationFlag(flag: string, text: string): number {
+  try {
+    return parseDuration(text);
+  } catch {
+    throw new InputError(`${flag} takes a duration such as 10m or 90s, got "${text}"`);
+  }
 }
 
 function concurrency(text: string | undefined): number {
@@ -151,6 +163,18 @@ async function runPipeline(
     metrics: prepared.metrics,
     prometheusUrl: values.prometheus,
     log: (line) => view.line(prepared.redactor.redact(line)),
+    decisionTimeoutMs: values["decision-timeout"] === undefined
+      ? undefined
+      : durationFlag("--decision-timeout", values["decision-timeout"]),
+    ask: io.tty
+      ? async (question: string) => {
+        view.line(`\n${question}`);
+        io.stdout("promote or abort? ");
+        const answer = (await readStdinLine())?.trim().toLowerCase();
+        if (answer !== "promote" && answer !== "abort") return null;
+        return { action: answer, by: user, at: new Date().toISOString(), method: "tty" as const };
+      }
+      : undefined,
     onSample: (stage, gate, target, sample) => view.sample(stage, gate, target, sample),
   });
   view.line(

@@ -106,6 +106,9 @@ export const stageRecordSchema = z.object({
     method: z.enum(["tty", "command", "timeout"]),
   }).optional().describe("a person's decision on a paused gate breach"),
   calls: z.array(callRecordSchema),
+  output: z.unknown().optional().describe(
+    "what the stage handed on (e.g. migrations applied, slots), secrets redacted; large outputs are summarised",
+  ),
   log: z.string().describe("the stage's log file, relative to the run folder"),
 });
 

@@ -88,6 +88,21 @@ interface State {
 
 const SETTLED_OK = new Set(["succeeded"]);
 
+/** The largest output kept whole in the report (serialised bytes). */
+const MAX_REPORTED_OUTPUT = 16_384;
+
+function reportableOutput(output: unknown, redactor: Redactor): unknown {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(output);
+  } catch {
+    return "[output that is not JSON]";
+  }
+  if (text === undefined) return undefined;
+  if (text.length > MAX_REPORTED_OUTPUT) return `[output of ${text.length} bytes, not kept]`;
+  return redactor.redactValue(JSON.parse(text));
+}
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(done, ms);
@@ -353,6 +368,7 @@ export async function runGraph(o: EngineOptions): Promise<EngineResult> {
           durationMs: performance.now() - t0,
           status: "succeeded",
         });
+        if (s.output !== undefined) rec.output = reportableOutput(s.output, o.redactor);
         break;
       } catch (err) {
         const e = err instanceof StageRunError ? err : new StageRunError(String(err), "error");

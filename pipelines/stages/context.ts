@@ -17,6 +17,8 @@ export interface DeployContext {
   readonly images: Readonly<Record<string, string>>;
   /** Hosts a stage may reach for a service's slot health and validation. */
   readonly healthNet: (services: readonly string[]) => string[];
+  /** On a gate breach: roll back (default), or pause for a decision (`--option on-breach=pause`). */
+  readonly onBreach: "rollback" | "pause";
   /** A Redis to check in the sandbox (`--option redis=host:port`), if any. */
   readonly redis: { host: string; port: number } | undefined;
 }
@@ -47,5 +49,9 @@ export function deployContext(
     const [host, port] = options.redis.split(":");
     redis = { host: host ?? "127.0.0.1", port: Number(port ?? 6379) };
   }
-  return { env, version, namespace, services, sandbox, images, healthNet, redis };
+  const onBreach = options["on-breach"] ?? "rollback";
+  if (onBreach !== "pause" && onBreach !== "rollback") {
+    throw new RangeError(`--option on-breach takes pause or rollback, got "${onBreach}"`);
+  }
+  return { env, version, namespace, services, sandbox, images, healthNet, redis, onBreach };
 }

@@ -11,7 +11,7 @@ import {
   rollbackService,
   scheduleCleanup,
 } from "../../lib/kubernetes/strategies.ts";
-import type { Slot } from "../../lib/kubernetes/manifests.ts";
+import { deploymentManifest, type Slot } from "../../lib/kubernetes/manifests.ts";
 import { SANDBOX_ADDRESS_ANNOTATION } from "../../lib/kubernetes/strategies.ts";
 import {
   deploymentLabels,
@@ -190,7 +190,7 @@ export function rollbackStage(
     .describe("put traffic back on the previous slots (migrations stay: expand/contract)")
     .run(async (ctx) => {
       const k = kube(ctx);
-      const restored = [];
+      const restored: unknown[] = [];
       for (const service of c.services) {
         const d = ctx.output(deploys.find((s) => s.id === `deploy:${service}`)!) as
           | Deployed
@@ -201,6 +201,21 @@ export function rollbackStage(
           continue;
         }
         if (ctx.dryRun) continue;
+        if (d.previousSlot === d.slot && d.previousVersion) {
+          // A rolling update changed the live slot in place: roll its version back.
+          await k.apply(
+            deploymentManifest(c.env, { service, slot: d.slot, version: d.previousVersion }),
+          );
+          const rollout = await k.waitForRollout(c.namespace, `${service}-${d.slot}`, {
+            timeoutMs: c.env.deployment.rollout_deadline.ms + 30_000,
+            pollMs: 500,
+          });
+          ctx.notice(
+            `${service}: ${service}-${d.slot} back on ${d.previousVersion} (${rollout.message})`,
+          );
+          restored.push({ service, slot: d.slot, version: d.previousVersion });
+          continue;
+        }
         const r = await rollbackService(k, c.env, service, d.previousSlot);
         ctx.notice(
           `${service}: traffic back on ${r.slot}${

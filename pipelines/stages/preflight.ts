@@ -29,6 +29,7 @@ import {
   imageVulnerabilities,
   noLatestTag,
 } from "../../checks/images.ts";
+import type { DatabaseCapability } from "../../lib/capabilities/database.ts";
 import type { DeployContext } from "./context.ts";
 
 /** The secrets every Tracktion namespace must hold. */
@@ -38,6 +39,38 @@ export const REQUIRED_SECRETS = [
   "api-keys",
   "tls-certificates",
 ];
+
+/**
+ * The migration linter over the migrations not applied yet: risky DDL blocks
+ * production unless the migration carries a reviewed override (recorded as evidence).
+ */
+function migrationsLint(production: boolean): Check {
+  return {
+    name: "Migrations lint",
+    required: production,
+    run: async (ctx) => {
+      const findings = await ctx.use<DatabaseCapability>("database").lint("migrations") as {
+        rule: string;
+        severity: string;
+        file: string;
+        line: number;
+        message: string;
+        overriddenBy?: unknown;
+      }[];
+      const blocking = findings.filter((f) => f.severity === "error" && !f.overriddenBy);
+      const overridden = findings.filter((f) => f.overriddenBy);
+      return {
+        ok: blocking.length === 0,
+        message: blocking.length === 0
+          ? `${findings.length} finding(s) on pending migrations, none blocking${
+            overridden.length ? ` (${overridden.length} overridden after review)` : ""
+          }`
+          : `risky DDL: ${blocking.map((f) => `${f.file}:${f.line} ${f.rule}`).join("; ")}`,
+        evidence: { findings },
+      };
+    },
+  };
+}
 
 function skipped(name: string, why: string): Check {
   return { name, required: false, run: () => ({ ok: true, skipped: true, message: why }) };
@@ -70,6 +103,7 @@ export function preflightStages(c: DeployContext, lock: Stage<unknown>): Stage<u
             env.database.connection_pool.max_size + 10,
       }),
       databasePerformance({ maxLatencyMs: 500, required: false }),
+      migrationsLint(env.name === "production"),
     );
   const redisTarget = c.redis;
   const redis = stage("preflight:redis").needs(lock).uses("redis")

@@ -20,7 +20,10 @@ import type { DatabaseCapability } from "../../lib/capabilities/database.ts";
 import type { DeployContext } from "./context.ts";
 
 /** What a deploy stage hands on. */
-export type Deployed = Pick<SlotDeployment, "service" | "slot" | "previousSlot" | "version">;
+export type Deployed = Pick<SlotDeployment, "service" | "slot" | "previousSlot" | "version"> & {
+  /** Rolling updates: the version the slot ran before (a rollback re-applies it). */
+  previousVersion?: string;
+};
 
 /** The canary steps of the runbook: traffic share, duration, thresholds. */
 export const CANARY_STEPS = [
@@ -84,6 +87,12 @@ export function deployStages(c: DeployContext, after: Stage<unknown>): Stage<Dep
         let deployed: Deployed;
         if (rolling && live) {
           // The Deployment's own strategy (maxSurge/maxUnavailable 25%) on the live slot.
+          const before = await k.get(
+            { apiVersion: "apps/v1", kind: "Deployment" },
+            c.namespace,
+            `${service}-${live}`,
+          );
+          const previousVersion = before?.metadata.labels?.version;
           await k.apply(
             deploymentManifest(c.env, { service, slot: live, version: c.version.version }),
           );
@@ -92,7 +101,13 @@ export function deployStages(c: DeployContext, after: Stage<unknown>): Stage<Dep
             pollMs: 500,
           });
           if (!rollout.done) throw new Error(`rolling update of ${service}: ${rollout.message}`);
-          deployed = { service, slot: live, previousSlot: live, version: c.version.version };
+          deployed = {
+            service,
+            slot: live,
+            previousSlot: live,
+            version: c.version.version,
+            ...(previousVersion ? { previousVersion } : {}),
+          };
         } else {
           deployed = await deployIdleSlot(k, c.env, service, c.version.version, { pollMs: 500 });
         }
@@ -109,6 +124,7 @@ export function deployStages(c: DeployContext, after: Stage<unknown>): Stage<Dep
           slot: deployed.slot,
           previousSlot: deployed.previousSlot,
           version: deployed.version,
+          ...(deployed.previousVersion ? { previousVersion: deployed.previousVersion } : {}),
         };
       })
   );
@@ -194,7 +210,8 @@ export function canaryStages(
       .describe(`${step.percent}% of traffic on the new slot for ${step.duration}`)
       .run(shift(step.percent))
       .gate(`error_rate < ${step.errorRate}`).gate(`p95_latency < ${step.p95}`)
-      .for(step.duration).every("1m").window("5m").initialDelay("2m");
+      .for(step.duration).every("1m").window("5m").initialDelay("2m")
+      .onBreach(c.onBreach);
     stages.push(s);
     previous = s;
   }
@@ -203,7 +220,8 @@ export function canaryStages(
       .describe("100% of traffic and the Service selectors on the new slot")
       .run(shift(100))
       .gate("error_rate < 0.1%").gate("p95_latency < 1000ms")
-      .for("10m").every("1m").window("5m").initialDelay("2m"),
+      .for("10m").every("1m").window("5m").initialDelay("2m")
+      .onBreach(c.onBreach),
   );
   return stages;
 }

@@ -61,3 +61,41 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "deploy with the rolling strategy updates the live slot in place with the Deployment's own strategy",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const r = await Rehearsal.create();
+    const envDir = `${r.dir}/environments`;
+    await Deno.mkdir(envDir);
+    const dev = await Deno.readTextFile("environments/development.yml");
+    assert.match(dev, /strategy: blue-green/);
+    await Deno.writeTextFile(
+      `${envDir}/development.yml`,
+      dev.replace("strategy: blue-green", "strategy: rolling"),
+    );
+    try {
+      const first = await r.deploy("development", "v3.0.0", ["--environments-dir", envDir]);
+      assert.equal(first.code, 0, first.stdout);
+      const second = await r.deploy("development", "v3.0.1", ["--environments-dir", envDir]);
+      assert.equal(second.code, 0, second.stdout);
+      assert.match(second.stdout, /rolled out to analysis-service-blue/);
+      assert.match(second.stdout, /switch: analysis-service: traffic blue → blue/);
+      const deployed = stage(second, "deploy:analysis-service") as unknown as {
+        output: Record<string, string>;
+      };
+      assert.deepEqual(deployed.output, {
+        service: "analysis-service",
+        slot: "blue",
+        previousSlot: "blue",
+        version: "3.0.1",
+        previousVersion: "3.0.0",
+      });
+    } finally {
+      await r.remove();
+    }
+  },
+});

@@ -214,35 +214,46 @@ Deno.test({
         },
       );
 
-      await t.step("SIGINT during the canary rolls back and exits 130", async () => {
-        const child = new Deno.Command(Deno.execPath(), {
-          args: r.args("deploy", "production", "v1.7.0", CONFIRM),
-          env: { NO_COLOR: "1" },
-          stdout: "piped",
-          stderr: "null",
-        }).spawn();
-        const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-        let out = "";
-        while (!out.includes("canary-5: analysis-service: blue 5%") && !out.includes("green 5%")) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          out += value;
-        }
-        child.kill("SIGINT");
-        while (true) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          out += value;
-        }
-        const status = await child.status;
-        assert.equal(status.code, 130, out);
-        const report = JSON.parse(
-          await Deno.readTextFile(out.trimEnd().split("\n").at(-1)!.slice(8)),
-        );
-        assert.equal(report.status, "interrupted");
-        assert.equal(report.rollback.succeeded, true);
-        assert.equal(await weights(r, "analysis-service"), "blue=0,green=100");
-      });
+      await t.step(
+        "a concurrent deploy is refused; SIGINT during the canary rolls back and exits 130",
+        async () => {
+          const child = new Deno.Command(Deno.execPath(), {
+            args: r.args("deploy", "production", "v1.7.0", CONFIRM),
+            env: { NO_COLOR: "1" },
+            stdout: "piped",
+            stderr: "null",
+          }).spawn();
+          const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+          let out = "";
+          while (
+            !out.includes("canary-5: analysis-service: blue 5%") && !out.includes("green 5%")
+          ) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            out += value;
+          }
+          // Meanwhile a second deploy of the same environment is refused by the lock.
+          const second = await r.deploy("production", "v1.8.0", CONFIRM);
+          assert.equal(second.code, 1, second.stdout);
+          assert.equal(stage(second, "lock").status, "failed");
+          assert.match(stage(second, "lock").reason!, /tracktion-deploy/);
+          assert.equal(stage(second, "deploy:analysis-service").status, "skipped");
+          child.kill("SIGINT");
+          while (true) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            out += value;
+          }
+          const status = await child.status;
+          assert.equal(status.code, 130, out);
+          const report = JSON.parse(
+            await Deno.readTextFile(out.trimEnd().split("\n").at(-1)!.slice(8)),
+          );
+          assert.equal(report.status, "interrupted");
+          assert.equal(report.rollback.succeeded, true);
+          assert.equal(await weights(r, "analysis-service"), "blue=0,green=100");
+        },
+      );
 
       await t.step("rollback on demand puts traffic back on the previous slot", async () => {
         const d = await r.rollback("production", CONFIRM);

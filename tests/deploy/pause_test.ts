@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { startSandbox } from "../../lib/sandbox/mod.ts";
+import { Rehearsal } from "./_deploy.ts";
+
+// A canary that pauses on a breach instead of rolling back: another shell decides with
+// `deno task decide <run-id> promote|abort`, and the report says who and when.
+
+const CONFIRM = ["--confirm", "DEPLOY TO PRODUCTION"];
+
+async function pausedRun(r: Rehearsal, version: string, action: "promote" | "abort") {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: r.args("deploy", "production", version, [...CONFIRM, "--option", "on-breach=pause"]),
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  const reading = (async () => {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      out += value;
+    }
+  })();
+  // Wait until the runner says it paused (in its journal), then decide from "another shell".
+  let decided = "";
+  const deadline = Date.now() + 150_000;
+  while (!decided && Date.now() < deadline) {
+    await new Promise((res) => setTimeout(res, 200));
+    const runId = /^run (\S+)$/m.exec(out)?.[1];
+    if (!runId) continue;
+    const events = await Deno.readTextFile(`${r.dir}/runs/${runId}/events.jsonl`).catch(() => "");
+    if (!events.includes('"stage.paused"')) continue;
+    const decide = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "lib/cli/main.ts",
+        "decide",
+        runId,
+        action,
+        "--runs-dir",
+        `${r.dir}/runs`,
+      ],
+      env: { NO_COLOR: "1", USER: "release-manager" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    decided = new TextDecoder().decode(decide.stdout) + new TextDecoder().decode(decide.stderr);
+    assert.equal(decide.code, 0, decided);
+  }
+  await reading;
+  const status = await child.status;
+  const report = JSON.parse(await Deno.readTextFile(out.trimEnd().split("\n").at(-1)!.slice(8)));
+  return { code: status.code, out, decided, report };
+}
+
+Deno.test({
+  name: "a paused canary waits for `deno task decide`: abort rolls back, the decision is recorded",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const r = await Rehearsal.create();
+    let sandbox = await startSandbox({ stateDir: r.sandboxDir, timeScale: 600, maxRealRate: 400 });
+    try {
+      assert.equal((await r.deploy("production", "v5.0.0", CONFIRM)).code, 0);
+      await sandbox.stop();
+      sandbox = await startSandbox({
+        stateDir: r.sandboxDir,
+        timeScale: 60,
+        maxRealRate: 400,
+        scenario: "canary-errors",
+      });
+      const aborted = await pausedRun(r, "v5.1.0", "abort");
+      assert.match(aborted.decided, /abort recorded for stage "canary-5"/);
+      assert.equal(aborted.code, 1, aborted.out);
+      assert.equal(aborted.report.status, "rolled_back");
+      const canary = aborted.report.stages.find((s: { id: string }) => s.id === "canary-5");
+      assert.equal(canary.status, "failed");
+      assert.equal(canary.decision.action, "abort");
+      assert.equal(canary.decision.by, "release-manager");
+      assert.equal(canary.decision.method, "command");
+    } finally {
+      await sandbox.stop();
+      await r.remove();
+    }
+  },
+});

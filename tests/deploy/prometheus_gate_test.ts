@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { startSandbox } from "../../lib/sandbox/mod.ts";
+import { startPrometheus } from "../_support/prometheus.ts";
+import { Rehearsal, stage } from "./_deploy.ts";
+
+// The canary's gates measured by a real Prometheus (Debian's) that scrapes the
+// sandbox's pods: the gate's PromQL from pipelines/metrics.ts is evaluated by it.
+
+const CONFIRM = ["--confirm", "DEPLOY TO PRODUCTION"];
+
+Deno.test({
+  name: "a real Prometheus scraping the sandbox's pods measures the canary: 3% errors roll back",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const r = await Rehearsal.create();
+    let sandbox = await startSandbox({ stateDir: r.sandboxDir, timeScale: 600, maxRealRate: 400 });
+    const prometheus = await startPrometheus({ fileSd: `${r.sandboxDir}/prometheus-targets.json` });
+    try {
+      const first = await r.deploy("production", "v4.0.0", CONFIRM);
+      assert.equal(first.code, 0, first.stdout);
+
+      await sandbox.stop();
+      sandbox = await startSandbox({
+        stateDir: r.sandboxDir,
+        timeScale: 60,
+        maxRealRate: 400,
+        scenario: "canary-errors",
+      });
+      const d = await r.deploy("production", "v4.1.0", [
+        ...CONFIRM,
+        "--prometheus",
+        prometheus.url,
+      ]);
+      assert.equal(d.code, 1, d.stdout);
+      assert.equal(d.report.status, "rolled_back");
+      assert.match(String(d.report.target.metrics), /^prometheus http:\/\/127\.0\.0\.1:/);
+      const canary = stage(d, "canary-5");
+      assert.equal(canary.status, "failed");
+      const gate = canary.gates.find((g) => g.verdict === "failed")!;
+      assert.match(gate.reason!, /error_rate < 1% breached/);
+      const values = (gate.samples as { verdict: string; value: number | null }[])
+        .filter((s) => s.verdict === "failed").map((s) => s.value!);
+      assert.ok(values.some((v) => v >= 1), `breaching values: ${values}`);
+    } finally {
+      await prometheus.stop();
+      await sandbox.stop();
+      await r.remove();
+    }
+  },
+});
