@@ -2,7 +2,7 @@ import { apiVersionOf, findResource, type KObject, type ResourceType } from "./r
 import { meta, type Store } from "./store.ts";
 import { ApiError } from "./errors.ts";
 import { checkDecode, validate } from "./validate.ts";
-import { unknownFields } from "./schema.ts";
+import { checkFields } from "./schema.ts";
 import { applyDefaults, jobSelectorDefaults } from "./defaults.ts";
 import { kubeTime } from "./clock.ts";
 
@@ -129,22 +129,6 @@ export class Api {
     return obj;
   }
 
-  #checkFields(type: ResourceType, obj: KObject, options: WriteOptions): void {
-    const mode = options.fieldValidation;
-    if (mode !== "Strict" && mode !== "Warn" && mode !== "Ignore") return;
-    // Like decoding into the real server's types: unknown fields are dropped, and reported.
-    const unknown = unknownFields(type, obj, { prune: mode !== "Strict" });
-    if (unknown.length === 0 || mode === "Ignore") return;
-    if (mode === "Strict") {
-      throw ApiError.badRequest(
-        `${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: strict decoding error: ${
-          unknown.map((f) => `unknown field "${f}"`).join(", ")
-        }`,
-      );
-    }
-    options.warnings?.push(...unknown.map((f) => `unknown field "${f}"`));
-  }
-
   #requireNamespace(type: ResourceType, namespace: string): void {
     if (type.namespaced && !this.#store.peek(NAMESPACES, "", namespace)) {
       throw ApiError.notFound("namespaces", namespace);
@@ -159,7 +143,7 @@ export class Api {
       );
     }
     const obj = this.#checkBody(type, namespace, body);
-    this.#checkFields(type, obj, options);
+    checkFields(type, obj, options);
     const m = meta(obj);
     if ((m.name === undefined || m.name === "") && typeof m.generateName === "string") {
       m.name = `${m.generateName}${randomSuffix(5)}`;
@@ -200,7 +184,7 @@ export class Api {
     const current = this.#store.get(type, namespace, name);
     if (!current) throw ApiError.notFound(type.plural, name, type.group);
     const obj = this.#checkBody(type, namespace, body);
-    this.#checkFields(type, obj, options);
+    checkFields(type, obj, options);
     const m = meta(obj);
     if (m.name !== undefined && m.name !== name) {
       throw ApiError.badRequest(
@@ -281,7 +265,7 @@ export class Api {
         );
       }
       const applied = this.#checkBody(type, namespace, patch.body);
-      this.#checkFields(type, applied, options);
+      checkFields(type, applied, options);
       if (meta(applied).name !== name) {
         throw ApiError.badRequest(
           `the name of the object (${
@@ -353,7 +337,7 @@ export class Api {
       throw ApiError.conflict(type.plural, name, type.group);
     }
     checkDecode(type, next);
-    this.#checkFields(type, next, options);
+    checkFields(type, next, options);
     return this.#commit(type, current, next, options);
   }
 

@@ -1,4 +1,5 @@
 import type { KObject, ResourceType } from "./resources.ts";
+import { ApiError } from "./errors.ts";
 
 /** A shape: known keys (`{...}`), a list of a shape (`[shape]`), or anything (`true`). */
 type Shape = true | { [key: string]: Shape } | [Shape];
@@ -113,4 +114,29 @@ export function unknownFields(
   const out: string[] = [];
   walk(obj, shape, "", out, options.prune ?? false);
   return out;
+}
+
+/**
+ * Apply `fieldValidation` to a decoded object: `Strict` refuses unknown fields with 400;
+ * `Warn` and `Ignore` drop them (as decoding into the real server's types does), `Warn`
+ * also reports them in `options.warnings`; unset does nothing (internal writes).
+ */
+export function checkFields(
+  type: ResourceType,
+  obj: KObject,
+  options: { fieldValidation?: string; warnings?: string[] },
+): void {
+  const mode = options.fieldValidation;
+  if (mode !== "Strict" && mode !== "Warn" && mode !== "Ignore") return;
+  // Like decoding into the real server's types: unknown fields are dropped, and reported.
+  const unknown = unknownFields(type, obj, { prune: mode !== "Strict" });
+  if (unknown.length === 0 || mode === "Ignore") return;
+  if (mode === "Strict") {
+    throw ApiError.badRequest(
+      `${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: strict decoding error: ${
+        unknown.map((f) => `unknown field "${f}"`).join(", ")
+      }`,
+    );
+  }
+  options.warnings?.push(...unknown.map((f) => `unknown field "${f}"`));
 }

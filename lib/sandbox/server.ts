@@ -15,6 +15,7 @@ import {
 import { toTable } from "./tables.ts";
 import { scaleSubresource } from "./scale.ts";
 import { watchResponse } from "./watch.ts";
+import { proxyRequest } from "./proxy.ts";
 
 type JsonMap = Record<string, unknown>;
 
@@ -137,7 +138,14 @@ export class ApiHttp {
     const proxy = path.match(
       /^\/api\/v1\/namespaces\/([^/]+)\/(pods|services)\/([^/]+)\/proxy(\/.*)?$/,
     );
-    if (proxy) return await this.#proxy(request, proxy, url.search);
+    if (proxy) {
+      return await proxyRequest(request, {
+        api: this.#api,
+        match: proxy,
+        search: url.search,
+        proxyPort: (ns, target) => this.#hooks.proxyPort(ns, target),
+      });
+    }
     const segments = path.split("/").filter((s) => s !== "");
     if (segments[0] === "apis" && segments[1] === "sandbox.tracktion.dev" && segments[2] === "v1") {
       if (segments[3] === "namespaces" && segments[5] === "measurements" && segments.length === 6) {
@@ -172,39 +180,6 @@ export class ApiHttp {
       );
     }
     return await this.#resource(request, url, route);
-  }
-
-  /**
-   * `pods/<name>[:port]/proxy/...` and `services/[scheme:]<name>[:port]/proxy/...`, as the
-   * real API server proxies them: the request is forwarded to the pod's loopback server.
-   */
-  async #proxy(request: Request, match: RegExpMatchArray, search: string): Promise<Response> {
-    const [, namespace = "", kind = "pods", rawName = "", rest = "/"] = match;
-    const parts = decodeURIComponent(rawName).split(":");
-    const name = (parts.length === 3 ? parts[1] : parts[0]) ?? "";
-    const type = findResource("", "v1", kind) as ResourceType;
-    this.#api.get(type, namespace, name);
-    const port = this.#hooks.proxyPort(namespace, { kind: kind as "pods" | "services", name });
-    if (port === undefined) {
-      throw new ApiError(
-        503,
-        `no endpoints available for ${kind === "pods" ? "pod" : "service"} "${name}"`,
-        {
-          reason: "ServiceUnavailable",
-        },
-      );
-    }
-    const upstream = await fetch(`http://127.0.0.1:${port}${rest}${search}`, {
-      method: request.method,
-      headers: { accept: request.headers.get("accept") ?? "*/*" },
-      ...(request.method === "GET" || request.method === "HEAD"
-        ? {}
-        : { body: await request.arrayBuffer() }),
-    });
-    return new Response(upstream.body, {
-      status: upstream.status,
-      headers: { "content-type": upstream.headers.get("content-type") ?? "text/plain" },
-    });
   }
 
   #manager(request: Request, params: URLSearchParams): string {
