@@ -25,6 +25,11 @@ export interface AnalyzeOptions {
   readonly targets: readonly Target[];
   /** Target time runs this much faster than real time (the sandbox). Default 1. */
   readonly timeScale?: number;
+  /**
+   * The shortest real wait before the first measurement, whatever the scale: a scraping
+   * source needs a few scrapes of new pods before a rate means anything.
+   */
+  readonly minInitialDelayMs?: number;
   readonly signal: AbortSignal;
   /** Told of every sample as it is taken. */
   readonly onSample?: (gate: GateSpec, target: Target, sample: SampleRecord) => void;
@@ -103,7 +108,7 @@ export async function analyzeGates(
     ? Math.max(1, Math.floor(analysis.durationMs / analysis.intervalMs))
     : 1;
   const windowMs = analysis.windowMs || analysis.intervalMs;
-  await sleep(analysis.initialDelayMs / scale, o.signal);
+  await sleep(Math.max(analysis.initialDelayMs / scale, o.minInitialDelayMs ?? 0), o.signal);
 
   for (let i = 0; i < count && !o.signal.aborted; i++) {
     const started = performance.now();

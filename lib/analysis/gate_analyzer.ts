@@ -28,6 +28,8 @@ export interface GateAnalyzerOptions {
   readonly defaultTarget: Target;
   /** Target time per real time (the sandbox's scale). Default 1. */
   readonly timeScale?: number;
+  /** The shortest real wait before a stage's first measurement (see `analyzeGates`). */
+  readonly minInitialDelayMs?: number;
   /** How long a paused stage waits for a decision before aborting (real ms). */
   readonly decisionTimeoutMs?: number;
   /** Asks at a terminal, when there is one. */
@@ -64,6 +66,7 @@ export function createGateAnalyzer(o: GateAnalyzerOptions): GateAnalyzer {
       metrics: o.metrics,
       targets,
       ...(o.timeScale ? { timeScale: o.timeScale } : {}),
+      ...(o.minInitialDelayMs ? { minInitialDelayMs: o.minInitialDelayMs } : {}),
       signal: ctx.signal,
       onSample: (gate, target, sample) => {
         void ctx.journal.append({

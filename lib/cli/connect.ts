@@ -179,6 +179,8 @@ export function connect(o: ConnectOptions): Connection {
     metrics: o.metrics,
     defaultTarget: { namespace },
     ...(o.sandbox ? { timeScale: o.sandbox.timeScale } : {}),
+    // Prometheus over scaled time: wait for a few 1 s scrapes of the new pods first.
+    ...(o.sandbox && o.prometheusUrl ? { minInitialDelayMs: 5_000 } : {}),
     ...(o.ask ? { ask: o.ask } : {}),
     ...(o.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: o.decisionTimeoutMs } : {}),
     ...(o.onSample ? { onSample: o.onSample } : {}),
