@@ -46,15 +46,14 @@ interface Runtime {
   steady?: boolean;
 }
 
-/** The version a pod runs: its `version` label, else its first image's tag. */
+/** The version a pod runs: its first image's tag, else its `version` label, else `latest`. */
 export function podVersion(pod: KObject): string {
-  const label = ((meta(pod).labels ?? {}) as Record<string, string>).version;
-  if (label) return label;
   const image = String((((pod.spec as JsonMap).containers ?? []) as JsonMap[])[0]?.image ?? "");
   const noDigest = image.split("@")[0] ?? "";
   const slash = noDigest.lastIndexOf("/");
   const colon = noDigest.lastIndexOf(":");
-  return colon > slash ? noDigest.slice(colon + 1) : "latest";
+  if (colon > slash) return noDigest.slice(colon + 1);
+  return ((meta(pod).labels ?? {}) as Record<string, string>).version || "latest";
 }
 
 function crashCount(elapsedMs: number): number {

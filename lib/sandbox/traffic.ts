@@ -10,6 +10,8 @@ const PODS = findResource("", "v1", "pods") as ResourceType;
 const ROUTES = findResource("gateway.networking.k8s.io", "v1", "httproutes") as ResourceType;
 const TICK_MS = 50;
 const MAX_IN_FLIGHT = 400;
+/** Real requests per second every weighted backend gets at least. */
+export const MIN_BACKEND_RATE = 10;
 
 /** One traffic entry point: a Service, or an HTTPRoute rule split over weighted backends. */
 interface Entry {
@@ -19,14 +21,16 @@ interface Entry {
 type Plan = { backends: { service: string; weight: number; ports: number[] }[] }[];
 
 /**
- * The load generator: a steady rate of real HTTP requests per namespace, spread over the
- * entry points (HTTPRoute rules by backend weight, and Services no route refers to), each
- * sent to a Ready pod behind the chosen Service.
+ * The load generator: a steady rate of real HTTP requests per namespace, spread evenly over
+ * the entry points (HTTPRoute rules, and Services no route refers to); a rule's share is
+ * split by backendRef weight, with a floor per backend (`minBackendRate`); each request goes
+ * to a Ready pod behind the chosen Service, round robin.
  */
 export class TrafficGenerator {
   #api: Api;
   #ports: () => Map<string, number>;
   #realRate: number;
+  #minBackendRate: number;
   #timer: ReturnType<typeof setInterval> | undefined;
   #due = new Map<string, number>();
   #inFlight = new Set<Promise<void>>();
@@ -42,10 +46,14 @@ export class TrafficGenerator {
    * @param options `ports` gives each Ready pod's loopback port by uid; `realRate` is the
    * real requests per second per namespace.
    */
-  constructor(api: Api, options: { ports: () => Map<string, number>; realRate: number }) {
+  constructor(
+    api: Api,
+    options: { ports: () => Map<string, number>; realRate: number; minBackendRate?: number },
+  ) {
     this.#api = api;
     this.#ports = options.ports;
     this.#realRate = options.realRate;
+    this.#minBackendRate = options.realRate > 0 ? options.minBackendRate ?? MIN_BACKEND_RATE : 0;
   }
 
   /** Start sending. */
@@ -130,23 +138,27 @@ export class TrafficGenerator {
 
   #tick(): void {
     const now = Date.now();
-    const dt = (now - this.#last) / 1000;
+    const dt = Math.min((now - this.#last) / 1000, 1);
     this.#last = now;
     for (const [ns, plan] of this.#plans()) {
       if (plan.length === 0) continue;
-      const due = (this.#due.get(ns) ?? 0) + this.#realRate * Math.min(dt, 1);
-      const count = Math.floor(due);
-      this.#due.set(ns, due - count);
-      for (let i = 0; i < count; i++) {
-        if (this.#inFlight.size >= MAX_IN_FLIGHT) break;
-        const entry = plan[this.#roundRobin++ % plan.length] as (typeof plan)[number];
+      const entryRate = this.#realRate / plan.length;
+      plan.forEach((entry, e) => {
         const total = entry.backends.reduce((n, b) => n + b.weight, 0);
-        let pick = Math.random() * total;
-        const backend = entry.backends.find((b) => (pick -= b.weight) < 0) ?? entry.backends[0];
-        if (!backend) continue;
-        const port = backend.ports[this.#roundRobin % backend.ports.length];
-        this.#send(port ?? 0);
-      }
+        for (const backend of entry.backends) {
+          // A backend's share of its entry, but at least the floor, so that a 5% canary
+          // still answers enough requests per window to measure its error rate and p95.
+          const rate = Math.max((entryRate * backend.weight) / total, this.#minBackendRate);
+          const key = `${ns}/${e}/${backend.service}`;
+          const due = (this.#due.get(key) ?? 0) + rate * dt;
+          const count = Math.floor(due);
+          this.#due.set(key, due - count);
+          for (let i = 0; i < count && this.#inFlight.size < MAX_IN_FLIGHT; i++) {
+            const port = backend.ports[this.#roundRobin++ % backend.ports.length];
+            this.#send(port ?? 0);
+          }
+        }
+      });
     }
   }
 
