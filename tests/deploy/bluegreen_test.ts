@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Rehearsal, stage } from "./_deploy.ts";
+import { GitHubStandIn } from "../release/_github_standin.ts";
 
 Deno.test({
   name: "deploy development and staging (blue-green): each deploy switches to the other slot",
@@ -14,8 +15,15 @@ Deno.test({
       return new Response("ok");
     });
     const webhook = `http://127.0.0.1:${slack.addr.port}/services/T0001/B0002/s3cretW3bh00kPath`;
+    // GitHub's Deployments API: the STAND-IN of tests/release (recorded and OpenAPI-checked answers).
+    const github = await GitHubStandIn.create({ token: "ghp_deployStandInToken0001" });
+    const githubServer = github.serve();
     try {
-      const first = await r.deploy("development", "v2.0.0", [], { SLACK_WEBHOOK_URL: webhook });
+      const first = await r.deploy("development", "v2.0.0", [], {
+        SLACK_WEBHOOK_URL: webhook,
+        GITHUB_TOKEN: "ghp_deployStandInToken0001",
+        GITHUB_API_URL: `http://127.0.0.1:${githubServer.addr.port}`,
+      });
       assert.equal(first.code, 0, first.stdout + first.stderr);
       assert.equal(first.report.status, "succeeded");
       assert.match(first.stdout, /switch: analysis-service: traffic none → blue/);
@@ -31,6 +39,16 @@ Deno.test({
         first.stdout +
         first.stderr;
       assert.ok(!artefacts.includes("s3cretW3bh00kPath"), "the webhook URL leaked");
+      assert.ok(!artefacts.includes("ghp_deployStandInToken0001"), "the GitHub token leaked");
+      assert.deepEqual(github.violations, []);
+      const deployments = [...github.deployments.values()];
+      assert.equal(deployments.length, 1);
+      assert.equal(deployments[0]!.deployment.ref, "v2.0.0");
+      assert.equal(deployments[0]!.deployment.environment, "development");
+      assert.deepEqual(deployments[0]!.statuses.map((s: { state: string }) => s.state), [
+        "in_progress",
+        "success",
+      ]);
 
       const second = await r.deploy("development", "v2.0.1");
       assert.equal(second.code, 0, second.stdout);
@@ -41,6 +59,7 @@ Deno.test({
       assert.equal(staging.code, 0, staging.stdout);
       assert.match(staging.stdout, /switch: tracklist-service: traffic none → blue \(2 pods\)/);
     } finally {
+      await githubServer.shutdown();
       await slack.shutdown();
       await r.remove();
     }
