@@ -69,23 +69,42 @@ function breachToRestored(report: Record<string, unknown>): number {
   await s.stop();
 }
 
-Deno.bench("production rehearsal in the sandbox (canary 5% → 20% → 100%, ×60)", { n: 2, warmup: 0 }, async () => {
-  const report = await deploy();
-  if (report.status !== "succeeded") throw new Error(String(report.error));
-  const p = preflightNumbers(report);
-  console.log(`pre-flight: wall ${p.wall} ms; stages' sum ${p.sumStages} ms; checks' sum ${p.sumChecks} ms`);
-});
-
-Deno.bench("canary-errors: first breaching sample → traffic restored", { n: 3, warmup: 0 }, async () => {
-  const s = await startSandbox({ stateDir: `${dir}/sandbox`, timeScale: 60, maxRealRate: 400, scenario: "canary-errors" });
-  try {
+Deno.bench(
+  "production rehearsal in the sandbox (canary 5% → 20% → 100%, ×60)",
+  { n: 2, warmup: 0 },
+  async () => {
     const report = await deploy();
-    if (report.status !== "rolled_back") throw new Error(`expected a rollback, got ${report.status}`);
-    console.log(`breach → traffic restored: ${breachToRestored(report)} ms`);
-  } finally {
-    await s.stop();
-  }
-});
+    if (report.status !== "succeeded") throw new Error(String(report.error));
+    const p = preflightNumbers(report);
+    console.log(
+      `pre-flight: wall ${p.wall} ms; stages' sum ${p.sumStages} ms; checks' sum ${p.sumChecks} ms`,
+    );
+  },
+);
+
+Deno.bench(
+  "canary-errors: first breaching sample → traffic restored",
+  { n: 3, warmup: 0 },
+  async () => {
+    const s = await startSandbox({
+      stateDir: `${dir}/sandbox`,
+      timeScale: 60,
+      maxRealRate: 400,
+      scenario: "canary-errors",
+    });
+    try {
+      const report = await deploy();
+      if (report.status !== "rolled_back") {
+        throw new Error(
+          `expected a rollback, got ${report.status}`,
+        );
+      }
+      console.log(`breach → traffic restored: ${breachToRestored(report)} ms`);
+    } finally {
+      await s.stop();
+    }
+  },
+);
 
 globalThis.addEventListener("unload", () => {
   try {
