@@ -13,6 +13,8 @@ import { gatePasses, type MetricDefinition } from "../dsl/gate.ts";
 import type { AnalysisSpec, GateSpec } from "../dsl/stage.ts";
 import type { GateRecord, SampleRecord } from "../report/schema.ts";
 import type { Measurement, MetricsProvider, Target } from "./provider.ts";
+import { delay } from "../async/delay.ts";
+import { gateRecord } from "../report/gate_record.ts";
 
 /** What a breach decision returns when a stage pauses instead of rolling back. */
 export type BreachDecision = "promote" | "abort";
@@ -42,19 +44,6 @@ export interface AnalysisResult {
   readonly breachedAt?: string;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
 function describeTarget(t: Target): string {
   return Object.entries(t).filter(([k]) => k !== "namespace").map(([k, v]) => `${k}=${v}`).join(
     ",",
@@ -82,18 +71,12 @@ export async function analyzeGates(
   o: AnalyzeOptions,
 ): Promise<AnalysisResult> {
   const scale = o.timeScale ?? 1;
-  const records: GateRecord[] = gates.map((g) => ({
-    gate: g.gate.source,
-    metric: g.gate.metric,
-    operator: g.gate.operator,
-    threshold: g.gate.threshold,
-    unit: g.gate.unit,
-    failureLimit: g.failureLimit,
-    consecutiveErrorLimit: g.consecutiveErrorLimit,
-    inconclusivePolicy: g.inconclusive ?? o.metrics[g.gate.metric]?.inconclusive ?? "fail",
-    verdict: "not_measured",
-    samples: [],
-  }));
+  const records: GateRecord[] = gates.map((g) =>
+    gateRecord(g, {
+      verdict: "not_measured",
+      inconclusivePolicy: g.inconclusive ?? o.metrics[g.gate.metric]?.inconclusive ?? "fail",
+    })
+  );
   const counters = gates.map(() =>
     o.targets.map((): Counter => ({ failures: 0, successes: 0, consecutiveErrors: 0 }))
   );
@@ -108,7 +91,7 @@ export async function analyzeGates(
     ? Math.max(1, Math.floor(analysis.durationMs / analysis.intervalMs))
     : 1;
   const windowMs = analysis.windowMs || analysis.intervalMs;
-  await sleep(Math.max(analysis.initialDelayMs / scale, o.minInitialDelayMs ?? 0), o.signal);
+  await delay(Math.max(analysis.initialDelayMs / scale, o.minInitialDelayMs ?? 0), o.signal);
 
   for (let i = 0; i < count && !o.signal.aborted; i++) {
     const started = performance.now();
@@ -190,7 +173,7 @@ export async function analyzeGates(
       return { gates: records, breachedAt: new Date().toISOString() };
     }
     if (i < count - 1) {
-      await sleep(analysis.intervalMs / scale - (performance.now() - started), o.signal);
+      await delay(analysis.intervalMs / scale - (performance.now() - started), o.signal);
     }
   }
 

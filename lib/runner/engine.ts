@@ -17,6 +17,8 @@ import type { StageGrant } from "./permissions.ts";
 import type { CheckReport } from "./protocol.ts";
 import { StageRunError, WorkerPool } from "./worker_pool.ts";
 import { StageLogs } from "./stage_logs.ts";
+import { delay } from "../async/delay.ts";
+import { gateRecord } from "../report/gate_record.ts";
 
 /** Methods of a resource the main thread holds (a Kubernetes client, a notifier...). */
 export type CapabilityProvider = Record<string, (...args: never[]) => unknown>;
@@ -101,18 +103,6 @@ function reportableOutput(output: unknown, redactor: Redactor): unknown {
   if (text === undefined) return undefined;
   if (text.length > MAX_REPORTED_OUTPUT) return `[output of ${text.length} bytes, not kept]`;
   return redactor.redactValue(JSON.parse(text));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 function backoffMs(spec: StageSpec, attempt: number): number {
@@ -394,42 +384,25 @@ export async function runGraph(o: EngineOptions): Promise<EngineResult> {
         if (attempt >= attempts || e.kind === "denied" || e.kind === "check") {
           return settle(s, "failed", message);
         }
-        const delay = backoffMs(spec, attempt);
-        log("info", `retrying in ${delay} ms (attempt ${attempt + 1} of ${attempts})`);
-        await sleep(delay, signal);
+        const wait = backoffMs(spec, attempt);
+        log("info", `retrying in ${wait} ms (attempt ${attempt + 1} of ${attempts})`);
+        await delay(wait, signal);
         if (signal.aborted) return settle(s, "interrupted", "interrupted while waiting to retry");
       }
     }
 
     if (spec.gates.length > 0) {
       if (o.dryRun) {
-        rec.gates = spec.gates.map((g) => ({
-          gate: g.gate.source,
-          metric: g.gate.metric,
-          operator: g.gate.operator,
-          threshold: g.gate.threshold,
-          unit: g.gate.unit,
-          failureLimit: g.failureLimit,
-          consecutiveErrorLimit: g.consecutiveErrorLimit,
-          inconclusivePolicy: g.inconclusive ?? "fail",
-          verdict: "not_measured",
-          reason: "dry run",
-          samples: [],
-        }));
+        rec.gates = spec.gates.map((g) =>
+          gateRecord(g, { verdict: "not_measured", reason: "dry run" })
+        );
       } else if (!o.analyze) {
-        rec.gates = spec.gates.map((g) => ({
-          gate: g.gate.source,
-          metric: g.gate.metric,
-          operator: g.gate.operator,
-          threshold: g.gate.threshold,
-          unit: g.gate.unit,
-          failureLimit: g.failureLimit,
-          consecutiveErrorLimit: g.consecutiveErrorLimit,
-          inconclusivePolicy: g.inconclusive ?? "fail",
-          verdict: "failed",
-          reason: "no metrics source is configured: gates fail closed",
-          samples: [],
-        }));
+        rec.gates = spec.gates.map((g) =>
+          gateRecord(g, {
+            verdict: "failed",
+            reason: "no metrics source is configured: gates fail closed",
+          })
+        );
         return settle(s, "failed", "gates could not be measured: no metrics source is configured");
       } else {
         const verdict = await o.analyze(spec, {
