@@ -48,7 +48,7 @@
  *   namespace, service, slot, version, pod.
  * - Traffic: per namespace, `trafficRate` requests per sandbox second (real rate capped by
  *   `maxRealRate`, default 100/s), spread over HTTPRoute rules (by backendRef weight, each
- *   weighted backend getting at least 10 real requests/s so a 5% canary stays measurable) and
+ *   weighted backend getting at least 20 real requests/s so a 5% canary stays measurable) and
  *   the Services no route refers to (LoadBalancer Services excluded), each to a Ready pod.
  * - `GET /apis/sandbox.tracktion.dev/v1/namespaces/{ns}/measurements?labelSelector=...&window=60s`
  *   answers `{requests, errors, errorRate, p95Ms, window}` over the requests pods really

@@ -11,7 +11,7 @@ const ROUTES = findResource("gateway.networking.k8s.io", "v1", "httproutes") as 
 const TICK_MS = 50;
 const MAX_IN_FLIGHT = 400;
 /** Real requests per second every weighted backend gets at least. */
-export const MIN_BACKEND_RATE = 10;
+export const MIN_BACKEND_RATE = 20;
 
 /** One traffic entry point: a Service, or an HTTPRoute rule split over weighted backends. */
 interface Entry {
