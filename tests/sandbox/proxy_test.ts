@@ -49,6 +49,17 @@ Deno.test("findRunningSandbox() finds a live sandbox, and a second startSandbox(
   try {
     const running = await findRunningSandbox(t.stateDir);
     assert.equal(running?.url, t.sandbox.url);
+    const wrongToken = await fetch(`${t.sandbox.url}/api/v1/namespaces`, {
+      headers: { authorization: "Bearer not-the-token" },
+    });
+    assert.equal(wrongToken.status, 401);
+    assert.equal((await wrongToken.json()).reason, "Unauthorized");
+    const token = (await Deno.readTextFile(t.sandbox.kubeconfigPath)).match(/token: (\S+)/)?.[1];
+    const rightToken = await fetch(`${t.sandbox.url}/api/v1/namespaces`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(rightToken.status, 200);
+    await rightToken.body?.cancel();
     await assert.rejects(() => startSandbox({ stateDir: t.stateDir }), SandboxRunningError);
   } finally {
     await t.close();

@@ -12,6 +12,8 @@ import { resolveIntOrPercent, templateHash } from "../../lib/sandbox/deployments
 import { serverSideApply } from "../../lib/sandbox/apply.ts";
 import { ApiError } from "../../lib/sandbox/errors.ts";
 import { checkScenario, podBehaviour } from "../../lib/sandbox/scenarios.ts";
+import { Store } from "../../lib/sandbox/store.ts";
+import { findResource, type ResourceType } from "../../lib/sandbox/resources.ts";
 
 Deno.test("strategicMergePatch() merges containers and env by name and honours $patch: delete", () => {
   const current = {
@@ -133,4 +135,18 @@ Deno.test("checkScenario() accepts known names and podBehaviour() faults only th
   const slow = podBehaviour("slow", true);
   assert.ok(Math.abs(slow.medianMs * Math.exp(1.645 * slow.sigma) - 2500) < 1);
   assert.equal(podBehaviour("metrics-down", false).metricsDown, true);
+});
+
+Deno.test("Store.changesSince() answers 410 Expired when the history no longer reaches back", () => {
+  const store = new Store();
+  const configmaps = findResource("", "v1", "configmaps") as ResourceType;
+  const start = store.resourceVersion;
+  for (let i = 0; i < 10_050; i++) {
+    store.put(configmaps, { metadata: { name: `c${i % 10}`, namespace: "default" } });
+  }
+  assert.throws(
+    () => store.changesSince(start),
+    (e: ApiError) => e.code === 410 && e.reason === "Expired",
+  );
+  assert.equal(store.changesSince(store.resourceVersion - 5).length, 5);
 });
