@@ -10,6 +10,7 @@ const REPLICASETS = findResource("apps", "v1", "replicasets") as ResourceType;
 const PODS = findResource("", "v1", "pods") as ResourceType;
 const SERVICES = findResource("", "v1", "services") as ResourceType;
 const ENDPOINTS = findResource("", "v1", "endpoints") as ResourceType;
+const SLICES = findResource("discovery.k8s.io", "v1", "endpointslices") as ResourceType;
 const MANAGER = { manager: "kube-controller-manager" };
 
 function num(v: unknown): number {
@@ -85,6 +86,12 @@ export class ReplicaSetController {
   reconcile(): void {
     for (const rs of this.#api.store.scan(REPLICASETS)) this.#sync(rs);
     for (const svc of this.#api.store.scan(SERVICES)) this.#endpoints(svc);
+    for (const ep of this.#api.store.scan(ENDPOINTS)) {
+      const m = meta(ep);
+      if (!this.#api.store.peek(SERVICES, String(m.namespace), String(m.name))) {
+        this.#api.store.remove(ENDPOINTS, String(m.namespace), String(m.name));
+      }
+    }
   }
 
   #sync(rs: KObject): void {
@@ -153,6 +160,51 @@ export class ReplicaSetController {
     });
   }
 
+  #slice(svc: KObject, pods: KObject[], ports: JsonMap[]): void {
+    const m = meta(svc);
+    const ns = String(m.namespace);
+    const name = `${m.name}-${String(m.uid).slice(0, 5)}`;
+    const endpoints = pods.map((p) => ({
+      addresses: [((p.status ?? {}) as JsonMap).podIP],
+      conditions: { ready: podReady(p), serving: podReady(p), terminating: false },
+      nodeName: (p.spec as JsonMap).nodeName,
+      targetRef: { kind: "Pod", namespace: ns, name: meta(p).name, uid: meta(p).uid },
+    }));
+    const body = {
+      metadata: {
+        name,
+        labels: {
+          "kubernetes.io/service-name": String(m.name),
+          "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+        },
+        ownerReferences: [{
+          apiVersion: "v1",
+          kind: "Service",
+          name: m.name,
+          uid: m.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        }],
+      },
+      addressType: "IPv4",
+      endpoints,
+      ports,
+    };
+    const existing = this.#api.store.peek(SLICES, ns, name);
+    if (!existing) {
+      this.#api.create(SLICES, ns, body, MANAGER);
+      return;
+    }
+    if (
+      JSON.stringify(existing.endpoints ?? []) === JSON.stringify(endpoints) &&
+      JSON.stringify(existing.ports ?? []) === JSON.stringify(ports)
+    ) return;
+    const next = structuredClone(existing);
+    next.endpoints = endpoints;
+    next.ports = ports;
+    this.#api.update(SLICES, ns, name, next, MANAGER);
+  }
+
   #endpoints(svc: KObject): void {
     const m = meta(svc);
     const ns = String(m.namespace);
@@ -183,6 +235,7 @@ export class ReplicaSetController {
         ports,
       }]
       : [];
+    this.#slice(svc, pods, ports);
     const existing = this.#api.store.peek(ENDPOINTS, ns, String(m.name));
     if (existing) {
       if (JSON.stringify(existing.subsets ?? []) === JSON.stringify(subsets)) return;

@@ -104,6 +104,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     categories: ["all"],
   }),
   rt("coordination.k8s.io", "v1", "Lease", "leases"),
+  rt("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
   rt("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", {
     shortNames: ["netpol"],
     generation: true,

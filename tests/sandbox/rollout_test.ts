@@ -78,6 +78,26 @@ Deno.test("a rolling update with maxSurge 0, maxUnavailable 1 never exceeds 4 po
       await t.kubectlOk("get", "endpoints", "web", "-n", NS, "-o", "json"),
     );
     assert.equal(endpoints.subsets[0].addresses.length, 4, "Endpoints list the 4 Ready pods");
+    const slices = JSON.parse(
+      await t.kubectlOk(
+        "get",
+        "endpointslices",
+        "-n",
+        NS,
+        "-l",
+        "kubernetes.io/service-name=web",
+        "-o",
+        "json",
+      ),
+    );
+    assert.equal(
+      slices.items[0].endpoints.filter((e: { conditions: { ready: boolean } }) =>
+        e.conditions.ready
+      ).length,
+      4,
+    );
+    const described = await t.kubectlOk("describe", "service", "web", "-n", NS);
+    assert.match(described, /^Endpoints:\s+10\.244\./m);
   } finally {
     await t.close();
   }
