@@ -235,7 +235,7 @@ export class ReplicaSetController {
         ports,
       }]
       : [];
-    this.#slice(svc, pods, ports);
+    this.#slice(svc, pods, ports.map((p) => ({ name: "", ...p })));
     const existing = this.#api.store.peek(ENDPOINTS, ns, String(m.name));
     if (existing) {
       if (JSON.stringify(existing.subsets ?? []) === JSON.stringify(subsets)) return;
