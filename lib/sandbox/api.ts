@@ -3,11 +3,18 @@ import { meta, type Store } from "./store.ts";
 import { ApiError } from "./errors.ts";
 import { checkDecode, validate } from "./validate.ts";
 import { checkFields } from "./schema.ts";
-import { applyDefaults, jobSelectorDefaults } from "./defaults.ts";
+import {
+  type Allocated,
+  allocatedAddresses,
+  applyDefaults,
+  emptyAllocation,
+  jobSelectorDefaults,
+  keepServiceAddresses,
+} from "./defaults.ts";
 import { kubeTime } from "./clock.ts";
 
 export { kubeTime };
-import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
+import { applyPatch } from "./patch.ts";
 import { type ManagedEntry, serverSideApply, trackUpdate } from "./apply.ts";
 import {
   matchesFields,
@@ -58,6 +65,10 @@ function randomSuffix(n: number): string {
   return out;
 }
 
+/**
+ * The API semantics on top of the {@linkcode Store}: create, update, patch (four types),
+ * delete with cascading, get and list with selectors, as the real server answers them.
+ */
 export class Api {
   #store: Store;
 
@@ -129,6 +140,10 @@ export class Api {
     return obj;
   }
 
+  #allocated(type: ResourceType): Allocated {
+    return type.kind === "Service" ? allocatedAddresses(this.#store.scan(type)) : emptyAllocation();
+  }
+
   #requireNamespace(type: ResourceType, namespace: string): void {
     if (type.namespaced && !this.#store.peek(NAMESPACES, "", namespace)) {
       throw ApiError.notFound("namespaces", namespace);
@@ -152,7 +167,7 @@ export class Api {
     if (m.name && this.#store.peek(type, namespace, String(m.name))) {
       throw ApiError.alreadyExists(type.plural, String(m.name), type.group);
     }
-    applyDefaults(type, obj);
+    applyDefaults(type, obj, this.#allocated(type));
     validate(type, obj);
     m.uid = crypto.randomUUID();
     m.creationTimestamp = kubeTime();
@@ -216,7 +231,8 @@ export class Api {
       else delete next.status;
     }
     if (!isMap(next.metadata)) next.metadata = m;
-    applyDefaults(type, next);
+    if (type.kind === "Service") keepServiceAddresses(current, next);
+    applyDefaults(type, next, this.#allocated(type));
     validate(type, next);
     const nm = meta(next);
     if (type.generation) {
@@ -308,29 +324,7 @@ export class Api {
       return this.#store.put(type, result);
     }
     if (!current) throw ApiError.notFound(type.plural, name, type.group);
-    let next: unknown;
-    switch (contentType) {
-      case PATCH_TYPES.json:
-        next = jsonPatch(current, patch.body);
-        break;
-      case PATCH_TYPES.merge:
-        next = mergePatch(current, patch.body);
-        break;
-      case PATCH_TYPES.strategic:
-        if (type.custom) {
-          throw ApiError.unsupportedMediaType(
-            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
-          );
-        }
-        next = strategicMergePatch(current, patch.body);
-        break;
-      default:
-        throw ApiError.unsupportedMediaType(
-          `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml${
-            type.custom ? "" : ", application/strategic-merge-patch+json"
-          }`,
-        );
-    }
+    const next = applyPatch(current, { contentType, body: patch.body, custom: type.custom });
     if (!isMap(next)) throw ApiError.badRequest("the patch produced a value that is not an object");
     const rv = meta(next).resourceVersion;
     if (rv !== undefined && rv !== meta(current).resourceVersion) {

@@ -38,8 +38,29 @@ function templateDefaults(spec: JsonMap, restartPolicy: string): void {
 
 let serviceIpCounter = 10;
 
+/** Cluster IPs and node ports already taken (so a new Service never reuses one). */
+export interface Allocated {
+  /** Cluster IPs in use. */
+  ips: Set<string>;
+  /** Node ports in use. */
+  nodePorts: Set<number>;
+}
+
+function nextClusterIp(used: Set<string>): string {
+  for (let i = 0; i < 60000; i++) {
+    serviceIpCounter = (serviceIpCounter % 60000) + 1;
+    const ip = `10.96.${Math.floor(serviceIpCounter / 250)}.${(serviceIpCounter % 250) + 2}`;
+    if (!used.has(ip)) return ip;
+  }
+  throw new RangeError("Cannot allocate a cluster IP: the service range is full");
+}
+
 /** Fill in the defaults the real API server sets, for the kinds whose defaults matter. */
-export function applyDefaults(type: ResourceType, obj: KObject): void {
+export function applyDefaults(
+  type: ResourceType,
+  obj: KObject,
+  allocated: Allocated = { ips: new Set(), nodePorts: new Set() },
+): void {
   const spec = isMap(obj.spec) ? obj.spec : undefined;
   switch (type.kind) {
     case "Deployment": {
@@ -90,8 +111,7 @@ export function applyDefaults(type: ResourceType, obj: KObject): void {
       s.type ??= "ClusterIP";
       s.sessionAffinity ??= "None";
       if (s.type !== "ExternalName" && s.clusterIP === undefined) {
-        serviceIpCounter = (serviceIpCounter % 60000) + 1;
-        s.clusterIP = `10.96.${Math.floor(serviceIpCounter / 250)}.${(serviceIpCounter % 250) + 2}`;
+        s.clusterIP = nextClusterIp(allocated.ips);
         s.clusterIPs = [s.clusterIP];
       }
       s.ipFamilies ??= ["IPv4"];
@@ -106,7 +126,10 @@ export function applyDefaults(type: ResourceType, obj: KObject): void {
         s.externalTrafficPolicy ??= "Cluster";
         let next = 30000 + (serviceIpCounter % 2000);
         for (const p of Array.isArray(s.ports) ? s.ports : []) {
-          if (isMap(p)) p.nodePort ??= next++;
+          if (!isMap(p) || p.nodePort !== undefined) continue;
+          while (allocated.nodePorts.has(next)) next = next >= 32767 ? 30000 : next + 1;
+          allocated.nodePorts.add(next);
+          p.nodePort = next++;
         }
       }
       break;
@@ -161,4 +184,40 @@ export function jobSelectorDefaults(job: KObject): void {
   const template = (spec.template ??= {}) as JsonMap;
   const tm = (template.metadata ??= {}) as JsonMap;
   tm.labels = { ...(tm.labels as JsonMap ?? {}), ...labels };
+}
+
+/** A Service's clusterIP and node ports are immutable: an update that omits them keeps them. */
+export function keepServiceAddresses(current: KObject, next: KObject): void {
+  const was = (current.spec ?? {}) as JsonMap;
+  const spec = (next.spec ??= {}) as JsonMap;
+  if (spec.clusterIP === undefined && was.clusterIP !== undefined) {
+    spec.clusterIP = was.clusterIP;
+    spec.clusterIPs = was.clusterIPs;
+  }
+  const oldPorts = (was.ports ?? []) as JsonMap[];
+  for (const p of (spec.ports ?? []) as JsonMap[]) {
+    if (p.nodePort !== undefined) continue;
+    const same = oldPorts.find((o) =>
+      o.port === p.port && (o.protocol ?? "TCP") === (p.protocol ?? "TCP")
+    );
+    if (same?.nodePort !== undefined) p.nodePort = same.nodePort;
+  }
+}
+
+/** No addresses taken. */
+export function emptyAllocation(): Allocated {
+  return { ips: new Set(), nodePorts: new Set() };
+}
+
+/** The cluster IPs and node ports the given Services hold. */
+export function allocatedAddresses(services: KObject[]): Allocated {
+  const allocated = emptyAllocation();
+  for (const svc of services) {
+    const spec = (svc.spec ?? {}) as JsonMap;
+    if (typeof spec.clusterIP === "string") allocated.ips.add(spec.clusterIP);
+    for (const p of (spec.ports ?? []) as JsonMap[]) {
+      if (typeof p.nodePort === "number") allocated.nodePorts.add(p.nodePort);
+    }
+  }
+  return allocated;
 }

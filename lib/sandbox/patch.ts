@@ -249,3 +249,34 @@ export function jsonPatch(target: Json, operations: Json): Json {
   }
   return doc;
 }
+
+/**
+ * Apply a JSON, merge or strategic merge patch by its content type; strategic merge is
+ * refused with 415 for custom resources (`custom`), as the real server does.
+ */
+export function applyPatch(
+  current: Json,
+  patch: { contentType: string; body: Json; custom: boolean },
+): Json {
+  const accepted =
+    "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml";
+  switch (patch.contentType) {
+    case "application/json-patch+json":
+      return jsonPatch(current, patch.body);
+    case "application/merge-patch+json":
+      return mergePatch(current, patch.body);
+    case "application/strategic-merge-patch+json":
+      if (patch.custom) {
+        throw ApiError.unsupportedMediaType(
+          `the body of the request was in an unknown format - accepted media types include: ${accepted}`,
+        );
+      }
+      return strategicMergePatch(current, patch.body);
+    default:
+      throw ApiError.unsupportedMediaType(
+        `the body of the request was in an unknown format - accepted media types include: ${accepted}${
+          patch.custom ? "" : ", application/strategic-merge-patch+json"
+        }`,
+      );
+  }
+}

@@ -50,6 +50,30 @@ data: {k: v}
       ),
       "2",
     );
+    const ipBefore = await t.kubectlOk(
+      "get",
+      "svc",
+      "keep",
+      "-n",
+      NS,
+      "-o",
+      "jsonpath={.spec.clusterIP}",
+    );
+    await t.kubectlOk("apply", "-f", file);
+    const other = await tempFile(
+      deploymentYaml({ name: "other", namespace: NS, version: "1.0.0" }),
+    );
+    await t.kubectlOk("apply", "-f", other);
+    await Deno.remove(other);
+    const ips =
+      (await t.kubectlOk("get", "svc", "-n", NS, "-o", "jsonpath={.items[*].spec.clusterIP}"))
+        .split(" ");
+    assert.equal(new Set(ips).size, ips.length, `cluster IPs are unique after a restart: ${ips}`);
+    assert.equal(
+      await t.kubectlOk("get", "svc", "keep", "-n", NS, "-o", "jsonpath={.spec.clusterIP}"),
+      ipBefore,
+      "re-applying a Service keeps its cluster IP",
+    );
     await t.kubectlOk("label", "configmap", "marker", "-n", NS, "touched=yes");
     const touched = JSON.parse(
       await t.kubectlOk("get", "configmap", "marker", "-n", NS, "-o", "json"),
