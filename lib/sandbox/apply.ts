@@ -284,16 +284,20 @@ export function serverSideApply(
   const removed = [...previous].filter((p) => !appliedSet.has(p) && !others.has(p));
   removed.sort((a, b) => b.length - a.length);
   for (const p of removed) removeAt(merged, p);
+  const fieldsV1 = toFieldsV1(appliedSet);
+  const unchanged = own !== undefined &&
+    JSON.stringify(own.fieldsV1) === JSON.stringify(fieldsV1) &&
+    own.apiVersion === options.apiVersion;
   const entry: ManagedEntry = {
     manager: options.manager,
     operation: "Apply",
     apiVersion: options.apiVersion,
-    time: nowSeconds(),
+    // A no-op apply keeps the entry as it was, so the object (and its resourceVersion) stays.
+    time: unchanged ? own.time : nowSeconds(),
     fieldsType: "FieldsV1",
-    fieldsV1: toFieldsV1(appliedSet),
+    fieldsV1,
   };
-  list = list.filter((e) => e !== own);
-  list.push(entry);
+  list = own ? list.map((e) => e === own ? entry : e) : [...list, entry];
   setEntries(merged, list);
   return merged;
 }

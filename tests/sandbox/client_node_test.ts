@@ -167,6 +167,17 @@ Deno.test("client-node server-side apply merges two managers' fields and reports
     }, apply);
     let cm = await core.readNamespacedConfigMap({ name: "shared", namespace: NS });
     assert.deepEqual(cm.data, { a: "1", b: "1", c: "3" });
+    const again = await core.patchNamespacedConfigMap({
+      name: "shared",
+      namespace: NS,
+      fieldManager: "tuner",
+      body: { ...base, data: { c: "3" } },
+    }, apply);
+    assert.equal(
+      again.metadata?.resourceVersion,
+      cm.metadata?.resourceVersion,
+      "a no-op apply changes nothing",
+    );
     const managers = (cm.metadata?.managedFields ?? []).map((m) => `${m.manager}:${m.operation}`)
       .sort();
     assert.deepEqual(managers, ["deployer:Apply", "tuner:Apply"]);
