@@ -13,15 +13,13 @@ Deno.test("startSandbox() keeps state across a restart and --reset starts from a
     const file = await tempFile(deploymentYaml({ name: "keep", namespace: NS, version: "1.0.0" }));
     await t.kubectlOk("apply", "-f", file);
     await t.kubectlOk("rollout", "status", "deployment/keep", "-n", NS, "--timeout=60s");
-    await t.kubectlOk(
-      "create",
-      "-f",
-      await tempFile(`apiVersion: v1
+    const marker = await tempFile(`apiVersion: v1
 kind: ConfigMap
 metadata: {name: marker, namespace: ${NS}}
 data: {k: v}
-`),
-    );
+`);
+    await t.kubectlOk("create", "-f", marker);
+    await Deno.remove(marker);
     const before = JSON.parse(
       await t.kubectlOk("get", "configmap", "marker", "-n", NS, "-o", "json"),
     );
