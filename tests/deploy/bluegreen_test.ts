@@ -118,3 +118,35 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "deploy --dry-run says what it would do, measures no gate and changes nothing",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const r = await Rehearsal.create();
+    const { startSandbox } = await import("../../lib/sandbox/mod.ts");
+    const sandbox = await startSandbox({ stateDir: r.sandboxDir, timeScale: 600 });
+    try {
+      const d = await r.deploy("production", "v6.0.0", ["--dry-run"]);
+      assert.equal(d.code, 0, d.stdout + d.stderr);
+      assert.equal(d.report.dryRun, true);
+      assert.match(d.stdout, /canary-5: would send 5% of analysis-service to blue/);
+      assert.ok(stage(d, "canary-5").gates.every((g) => g.verdict === "not_measured"));
+      const deployments = await r.kubectl(
+        "get",
+        "deployments",
+        "-n",
+        "tracktion-prod",
+        "-o",
+        "name",
+      );
+      assert.equal(deployments.trim(), "", "a dry run created Deployments");
+      const leases = await r.kubectl("get", "leases", "-n", "tracktion-prod", "-o", "name");
+      assert.equal(leases.trim(), "", "a dry run took the lock");
+    } finally {
+      await sandbox.stop();
+      await r.remove();
+    }
+  },
+});
