@@ -5,7 +5,6 @@
  * running stages and takes the failure path. Everything is journalled.
  * @module
  */
-import { parseDuration } from "../dsl/duration.ts";
 import type { PipelineDefinition } from "../dsl/pipeline.ts";
 import type { StageSpec } from "../dsl/stage.ts";
 import type { StageFailure, Version } from "../dsl/types.ts";
@@ -17,11 +16,17 @@ import type { StageGrant } from "./permissions.ts";
 import type { CheckReport } from "./protocol.ts";
 import { StageRunError, WorkerPool } from "./worker_pool.ts";
 import { StageLogs } from "./stage_logs.ts";
+import {
+  backoffMs,
+  callCapability,
+  type CapabilityProvider,
+  checkRecordOf,
+  reportableOutput,
+} from "./stage_records.ts";
 import { delay } from "../async/delay.ts";
 import { gateRecord } from "../report/gate_record.ts";
 
-/** Methods of a resource the main thread holds (a Kubernetes client, a notifier...). */
-export type CapabilityProvider = Record<string, (...args: never[]) => unknown>;
+export type { CapabilityProvider };
 
 /** What a gate analyzer returns: every gate's record, and a decision if the stage paused. */
 export interface GateVerdict {
@@ -89,30 +94,6 @@ interface State {
 }
 
 const SETTLED_OK = new Set(["succeeded"]);
-
-/** The largest output kept whole in the report (serialised bytes). */
-const MAX_REPORTED_OUTPUT = 16_384;
-
-function reportableOutput(output: unknown, redactor: Redactor): unknown {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(output);
-  } catch {
-    return "[output that is not JSON]";
-  }
-  if (text === undefined) return undefined;
-  if (text.length > MAX_REPORTED_OUTPUT) return `[output of ${text.length} bytes, not kept]`;
-  return redactor.redactValue(JSON.parse(text));
-}
-
-function backoffMs(spec: StageSpec, attempt: number): number {
-  const policy = spec.retry;
-  if (!policy) return 0;
-  const base = parseDuration(policy.delay ?? "1s");
-  const max = parseDuration(policy.maxDelay ?? "1m");
-  const ms = policy.backoff === "fixed" ? base : base * 2 ** (attempt - 1);
-  return Math.min(ms, max);
-}
 
 /**
  * Runs the graph to the end (or to the end of its failure path).
@@ -291,62 +272,15 @@ export async function runGraph(o: EngineOptions): Promise<EngineResult> {
           }, {
             log,
             check: (report: CheckReport) => {
-              rec.checks.push({
-                name: report.name,
-                required: report.required,
-                status: report.outcome.skipped
-                  ? "skipped"
-                  : report.outcome.ok
-                  ? "passed"
-                  : report.required
-                  ? "failed"
-                  : "warned",
-                message: o.redactor.redact(report.outcome.message),
-                evidence: o.redactor.redactValue({ ...(report.outcome.evidence ?? {}) }),
-                startedAt: report.startedAt,
-                durationMs: report.durationMs,
-              });
-              log(
-                report.outcome.ok ? "info" : "warn",
-                `check ${report.name}: ${report.outcome.message}`,
-              );
+              rec.checks.push(checkRecordOf(report, o.redactor));
+              const ok = report.outcome.ok;
+              log(ok ? "info" : "warn", `check ${report.name}: ${report.outcome.message}`);
             },
-            call: async (resource, method, args) => {
-              if (!spec.uses.includes(resource)) {
-                throw new Error(
-                  `stage "${id}" used resource "${resource}", which it did not declare (add .uses("${resource}"))`,
-                );
-              }
-              const provider = o.capabilities[resource];
-              const fn = provider?.[method];
-              if (typeof fn !== "function") {
-                throw new Error(`resource "${resource}" has no operation "${method}"`);
-              }
-              const at = new Date().toISOString();
-              const c0 = performance.now();
-              try {
-                const value = await (fn as (...a: unknown[]) => unknown).apply(provider, [...args]);
-                rec.calls.push({
-                  resource,
-                  method,
-                  at,
-                  durationMs: performance.now() - c0,
-                  ok: true,
-                });
-                return value;
-              } catch (err) {
-                const error = o.redactor.redact((err as Error).message);
-                rec.calls.push({
-                  resource,
-                  method,
-                  at,
-                  durationMs: performance.now() - c0,
-                  ok: false,
-                  error,
-                });
-                throw new Error(error);
-              }
-            },
+            call: (resource, method, args) =>
+              callCapability(
+                { spec, record: rec, capabilities: o.capabilities, redactor: o.redactor },
+                { resource, method, args },
+              ),
           }, {
             signal,
             ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}),

@@ -1,0 +1,98 @@
+/**
+ * What the engine writes into a stage's record as it runs: checks (redacted), calls on
+ * proxied resources (each one recorded), outputs (redacted, summarised when large), and
+ * the retry backoff.
+ * @module
+ */
+import { parseDuration } from "../dsl/duration.ts";
+import type { StageSpec } from "../dsl/stage.ts";
+import type { Redactor } from "../journal/redact.ts";
+import type { CheckRecord, StageRecord } from "../report/schema.ts";
+import type { CheckReport } from "./protocol.ts";
+
+/** Methods of a resource the main thread holds (a Kubernetes client, a notifier...). */
+export type CapabilityProvider = Record<string, (...args: never[]) => unknown>;
+
+/** The largest output kept whole in the report (serialised bytes). */
+export const MAX_REPORTED_OUTPUT = 16_384;
+
+/** A check's report from the Worker, as the stage's record keeps it. */
+export function checkRecordOf(report: CheckReport, redactor: Redactor): CheckRecord {
+  const o = report.outcome;
+  return {
+    name: report.name,
+    required: report.required,
+    status: o.skipped ? "skipped" : o.ok ? "passed" : report.required ? "failed" : "warned",
+    message: redactor.redact(o.message),
+    evidence: redactor.redactValue({ ...(o.evidence ?? {}) }),
+    startedAt: report.startedAt,
+    durationMs: report.durationMs,
+  };
+}
+
+/**
+ * Calls a proxied resource for a stage: refuses a resource the stage did not declare,
+ * records the call (and its error, redacted) in the stage's record.
+ */
+export async function callCapability(
+  ctx: {
+    spec: StageSpec;
+    record: StageRecord;
+    capabilities: Readonly<Record<string, CapabilityProvider>>;
+    redactor: Redactor;
+  },
+  call: { resource: string; method: string; args: readonly unknown[] },
+): Promise<unknown> {
+  const { resource, method } = call;
+  if (!ctx.spec.uses.includes(resource)) {
+    throw new Error(
+      `stage "${ctx.spec.id}" used resource "${resource}", which it did not declare (add .uses("${resource}"))`,
+    );
+  }
+  const provider = ctx.capabilities[resource];
+  const fn = provider?.[method];
+  if (typeof fn !== "function") {
+    throw new Error(`resource "${resource}" has no operation "${method}"`);
+  }
+  const at = new Date().toISOString();
+  const t0 = performance.now();
+  try {
+    const value = await (fn as (...a: unknown[]) => unknown).apply(provider, [...call.args]);
+    ctx.record.calls.push({ resource, method, at, durationMs: performance.now() - t0, ok: true });
+    return value;
+  } catch (err) {
+    const error = ctx.redactor.redact((err as Error).message);
+    ctx.record.calls.push({
+      resource,
+      method,
+      at,
+      durationMs: performance.now() - t0,
+      ok: false,
+      error,
+    });
+    throw new Error(error);
+  }
+}
+
+/** A stage's output as the report keeps it: redacted JSON, or a note when too large. */
+export function reportableOutput(output: unknown, redactor: Redactor): unknown {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(output);
+  } catch {
+    return "[output that is not JSON]";
+  }
+  if (text === undefined) return undefined;
+  if (text.length > MAX_REPORTED_OUTPUT) return `[output of ${text.length} bytes, not kept]`;
+  return redactor.redactValue(JSON.parse(text));
+}
+
+/** The wait before the next attempt of a stage. */
+export function backoffMs(spec: StageSpec, attempt: number): number {
+  const policy = spec.retry;
+  if (!policy) return 0;
+  const base = parseDuration(policy.delay ?? "1s");
+  const max = parseDuration(policy.maxDelay ?? "1m");
+  const ms = policy.backoff === "fixed" ? base : base * 2 ** (attempt - 1);
+  return Math.min(ms, max);
+}
