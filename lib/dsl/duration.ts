@@ -1,13 +1,12 @@
 /**
- * Durations as pipelines write them: `"500ms"`, `"30s"`, `"15m"`, `"1h30m"`, `"24h"`.
+ * Durations as pipelines write them: `"500ms"`, `"30s"`, `"15m"`, `"1h30m"`, `"24h"`
+ * (the same grammar as the environment files').
  * @module
  */
+import { parseDuration as parseEnvironmentDuration } from "../config/duration.ts";
 
 /** A duration string: one or more `<number><unit>` parts, units `ms`, `s`, `m`, `h`, `d`. */
 export type DurationString = `${number}${"ms" | "s" | "m" | "h" | "d"}${string}`;
-
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
 
 /**
  * Parses a duration string (or a number of milliseconds) into milliseconds.
@@ -30,22 +29,13 @@ export function parseDuration(value: string | number): number {
     }
     return value;
   }
-  let total = 0;
-  PART.lastIndex = 0;
-  let matched = 0;
-  while (PART.lastIndex < value.length) {
-    const start = PART.lastIndex;
-    const m = PART.exec(value);
-    if (!m || m.index !== start) break;
-    total += Number(m[1]) * UNIT_MS[m[2]!]!;
-    matched = PART.lastIndex;
-  }
-  if (value.length === 0 || matched !== value.length) {
+  const parsed = parseEnvironmentDuration(value);
+  if (!parsed) {
     throw new SyntaxError(
       `Cannot parse duration "${value}": expected e.g. "500ms", "30s", "15m", "1h30m"`,
     );
   }
-  return total;
+  return parsed.ms;
 }
 
 /**
