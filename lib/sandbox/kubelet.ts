@@ -17,7 +17,7 @@ const JOB_RUN_MS = 3_000;
 /** What the kubelet needs to know about pods from the simulation. */
 export interface KubeletHooks {
   /** The behaviour of a pod running `version` in `namespace`. */
-  behaviour(namespace: string, version: string): PodBehaviour;
+  behaviour(namespace: string, image: string, version: string): PodBehaviour;
   /** Whether a job pod's job should fail (scenario migration-fails). */
   jobFails(job: { name: string; labels: Record<string, string> }): boolean;
   /** A request a pod answered. */
@@ -44,6 +44,14 @@ interface Runtime {
   announced: Set<string>;
   /** Ready with its server up and nothing left to change over time. */
   steady?: boolean;
+}
+
+/** The image repository of a pod's first container (without tag or digest). */
+export function podImage(pod: KObject): string {
+  const image = String((((pod.spec as JsonMap).containers ?? []) as JsonMap[])[0]?.image ?? "");
+  const noDigest = image.split("@")[0] ?? "";
+  const colon = noDigest.lastIndexOf(":");
+  return colon > noDigest.lastIndexOf("/") ? noDigest.slice(0, colon) : noDigest;
 }
 
 /** The version a pod runs: its first image's tag, else its `version` label, else `latest`. */
@@ -156,7 +164,7 @@ export class Kubelet {
     const version = podVersion(pod);
     let rt = this.#runtimes.get(uid);
     if (!rt) {
-      const behaviour = this.#hooks.behaviour(ns, version);
+      const behaviour = this.#hooks.behaviour(ns, podImage(pod), version);
       const alreadyReady = podReady(pod);
       const startupMs = Math.max(CONTAINER_START_MS, behaviour.startupMs);
       const startedAt = alreadyReady
@@ -289,13 +297,14 @@ export class Kubelet {
         pod: String(m.name),
         version,
       };
+      const image = podImage(pod);
       rt.server = new PodServer({
         namespace: ns,
         name: String(m.name),
         version,
         labels,
         timeScale: this.#clock.timeScale,
-        behaviour: () => this.#hooks.behaviour(ns, version),
+        behaviour: () => this.#hooks.behaviour(ns, image, version),
         onRequest: (status, latencyMs) => this.#hooks.onRequest(ns, labels, status, latencyMs),
       });
     }

@@ -56,8 +56,9 @@
  *   requests). Under `metrics-down` it answers 503 and pods' `/metrics` answer 503.
  * - Time: timestamps are real; every duration (start-up, deadlines, backoffs, windows,
  *   latencies served) is divided by `timeScale` (default 60).
- * - Scenarios fault "the version being deployed": the newest version of a namespace that was
- *   first deployed while this sandbox runs (versions restored from earlier runs are healthy).
+ * - Scenarios fault "the version being deployed": per namespace and image repository, the
+ *   newest image tag, if it was first deployed while this sandbox runs (versions restored from
+ *   earlier runs are healthy).
  *   The scenario is also in ConfigMap `kube-system/sandbox-info` (`data.scenario`).
  *
  * ## Not supported

@@ -8,7 +8,7 @@ import { DeploymentController } from "./deployments.ts";
 import { podReady, ReplicaSetController } from "./replicasets.ts";
 import { JobController } from "./jobs.ts";
 import { RouteController } from "./routes.ts";
-import { Kubelet, podVersion } from "./kubelet.ts";
+import { Kubelet, podImage, podVersion } from "./kubelet.ts";
 import { Measurements } from "./measurements.ts";
 import { TrafficGenerator } from "./traffic.ts";
 import { isMigrationJob, podBehaviour } from "./scenarios.ts";
@@ -40,7 +40,7 @@ export interface SimulationOptions {
  * its pod servers, traffic, measurements, the Prometheus target file and metrics.k8s.io.
  */
 export class Simulation {
-  /** Per namespace, versions in the order first deployed (the last one is "being deployed"). */
+  /** Per `namespace|image`, versions in the order first deployed (the last is "being deployed"). */
   versions: Record<string, string[]>;
   #api: Api;
   #options: SimulationOptions;
@@ -78,7 +78,8 @@ export class Simulation {
       clock,
       events: this.#events,
       hooks: {
-        behaviour: (ns, version) => podBehaviour(options.scenario, this.#isNewest(ns, version)),
+        behaviour: (ns, image, version) =>
+          podBehaviour(options.scenario, this.#isNewest(`${ns}|${image}`, version)),
         jobFails: (job) =>
           options.scenario === "migration-fails" && isMigrationJob(job.name, job.labels),
         onRequest: (ns, labels, status, latencyMs) =>
@@ -93,27 +94,26 @@ export class Simulation {
   }
 
   /**
-   * The version being deployed: the newest version of the namespace, first deployed while
-   * this sandbox runs (a version restored from an earlier run is not faulted).
+   * The version being deployed: the newest version of an image in a namespace, first
+   * deployed while this sandbox runs (a version restored from an earlier run is not faulted).
    */
-  #isNewest(namespace: string, version: string): boolean {
-    const list = this.versions[namespace];
+  #isNewest(key: string, version: string): boolean {
+    const list = this.versions[key];
     return list !== undefined && list[list.length - 1] === version &&
-      this.#introduced.has(`${namespace}/${version}`);
+      this.#introduced.has(`${key}|${version}`);
   }
 
   #trackVersions(): void {
     for (const d of this.#api.store.scan(DEPLOYMENTS)) {
       const ns = String(meta(d).namespace);
       const template = ((d.spec ?? {}) as JsonMap).template as JsonMap | undefined;
-      const version = podVersion({
-        metadata: template?.metadata ?? {},
-        spec: template?.spec ?? {},
-      });
-      const list = this.versions[ns] ??= [];
+      const pod = { metadata: template?.metadata ?? {}, spec: template?.spec ?? {} };
+      const key = `${ns}|${podImage(pod)}`;
+      const version = podVersion(pod);
+      const list = this.versions[key] ??= [];
       if (!list.includes(version)) {
         list.push(version);
-        this.#introduced.add(`${ns}/${version}`);
+        this.#introduced.add(`${key}|${version}`);
         this.#api.store.markDirty();
       }
     }

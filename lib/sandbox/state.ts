@@ -8,7 +8,7 @@ export interface SandboxState {
   savedAt: string;
   /** The store snapshot. */
   store: { resourceVersion: number; objects: { type: string; object: KObject }[] };
-  /** Per namespace: versions in the order they were first deployed. */
+  /** Per `namespace|image`: versions in the order they were first deployed. */
   versions: Record<string, string[]>;
 }
 
