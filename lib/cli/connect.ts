@@ -180,7 +180,7 @@ export function connect(o: ConnectOptions): Connection {
     defaultTarget: { namespace },
     ...(o.sandbox ? { timeScale: o.sandbox.timeScale } : {}),
     // Prometheus over scaled time: wait for a few 1 s scrapes of the new pods first.
-    ...(o.sandbox && o.prometheusUrl ? { minInitialDelayMs: 5_000 } : {}),
+    ...(o.sandbox && o.prometheusUrl ? { minInitialDelayMs: 8_000 } : {}),
     ...(o.ask ? { ask: o.ask } : {}),
     ...(o.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: o.decisionTimeoutMs } : {}),
     ...(o.onSample ? { onSample: o.onSample } : {}),
