@@ -17,6 +17,7 @@ import { RunView } from "./view.ts";
 import { reportCommand } from "./report.ts";
 import { connect } from "./connect.ts";
 import { type SandboxTarget, sandboxTarget } from "./sandbox_target.ts";
+import { SCENARIOS } from "../sandbox/mod.ts";
 import { decideCommand } from "./decide.ts";
 
 /** Where the sandbox keeps its state (and its kubeconfig). */
@@ -111,6 +112,11 @@ async function runPipeline(
   if (!environment || extra.length > 0) throw new InputError(USAGE);
   if (values.scenario !== undefined && !values.sandbox) {
     throw new InputError("--scenario needs --sandbox: scenarios are faults the sandbox injects");
+  }
+  if (values.scenario !== undefined && !(values.scenario in SCENARIOS)) {
+    throw new InputError(
+      `Unknown scenario "${values.scenario}" (known: ${Object.keys(SCENARIOS).join(", ")})`,
+    );
   }
   const prepared = await prepareRun({
     pipelineFile: file,

@@ -4,7 +4,7 @@
  * @module
  */
 import { parse } from "yaml";
-import { startSandbox } from "../sandbox/mod.ts";
+import { SandboxRunningError, startSandbox } from "../sandbox/mod.ts";
 import { InputError } from "../runner/errors.ts";
 
 /** The sandbox a run talks to. */
@@ -93,7 +93,9 @@ export async function sandboxTarget(
       maxRealRate: 400,
     });
   } catch (err) {
-    if (err instanceof RangeError) throw new InputError(err.message);
+    if (err instanceof RangeError || err instanceof SandboxRunningError) {
+      throw new InputError(err.message);
+    }
     throw err;
   }
   const started = await readKubeconfig(sandbox.kubeconfigPath);

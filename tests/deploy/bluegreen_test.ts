@@ -67,13 +67,21 @@ Deno.test({
 });
 
 Deno.test({
-  name: "deploy production without a confirmation exits 2 and starts nothing",
+  name:
+    "bad deploy input (no confirmation, unknown scenario, bad option) exits 2 and starts nothing",
   async fn() {
     const r = await Rehearsal.create();
     try {
       const d = await r.deploy("production", "v2.0.0");
       assert.equal(d.code, 2);
       assert.match(d.stderr, /needs the confirmation "DEPLOY TO PRODUCTION"/);
+      assert.equal(await Deno.stat(r.sandboxDir).then(() => true, () => false), false);
+      const bad = await r.deploy("development", "v2.0.0", ["--scenario", "canary-error"]);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /Unknown scenario "canary-error" \(known: canary-errors,/);
+      const pause = await r.deploy("development", "v2.0.0", ["--option", "on-breach=wait"]);
+      assert.equal(pause.code, 2);
+      assert.match(pause.stderr, /on-breach takes pause or rollback, got "wait"/);
       assert.equal(await Deno.stat(r.sandboxDir).then(() => true, () => false), false);
     } finally {
       await r.remove();
