@@ -38,6 +38,7 @@ export function get(
     timeoutMs: options.timeoutMs ?? 10_000,
     signal,
     ...(options.headers ? { headers: options.headers } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
   });
 }
 

@@ -26,4 +26,6 @@ export interface HttpCheckOptions extends CommonCheckOptions {
   readonly timeoutMs?: number;
   /** Extra request headers (e.g. a Host header). */
   readonly headers?: Record<string, string>;
+  /** The fetch to use, e.g. one that goes through the API server's pod proxy (default: global). */
+  readonly fetch?: typeof fetch;
 }

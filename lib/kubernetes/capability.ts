@@ -97,6 +97,15 @@ export interface KubernetesCapability {
     name: string,
     options: { timeoutMs: number; pollMs?: number },
   ): Promise<RolloutStatus>;
+  /**
+   * A GET through the API server's proxy to a pod's (or Service's) port: how a runner
+   * outside the cluster network reaches `/health` and `/metrics`. Any HTTP status is
+   * returned; the body is text.
+   */
+  proxyGet(
+    target: { namespace: string; kind: "pods" | "services"; name: string; port: number },
+    path: string,
+  ): Promise<{ status: number; headers: Record<string, string>; body: string }>;
   /** A key of a Secret, decoded. The value is registered for redaction before it is returned. */
   readSecret(namespace: string, name: string, key: string): Promise<string | null>;
   /** Takes the environment's deploy lock (a Lease); throws when another holder has it. */

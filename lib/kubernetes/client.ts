@@ -119,6 +119,29 @@ class PlainObjectApi extends KubernetesObjectApi {
   }
 }
 
+/** An answer relayed by the API server's proxy: status, headers and body as they came. */
+export interface ProxyResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Sends GETs through the API server's `pods/.../proxy` and `services/.../proxy` paths. */
+class ProxyApi extends KubernetesObjectApi {
+  async get(path: string): Promise<ProxyResponse> {
+    const context: RequestContext = this.configuration.baseServer.makeRequestContext(
+      path,
+      HttpMethod.GET,
+    );
+    return await this.requestPromise(context) as unknown as ProxyResponse;
+  }
+
+  protected override async processResponse<T>(response: ResponseContext): Promise<T> {
+    const body = await response.body.text();
+    return { status: response.httpStatusCode, headers: { ...response.headers }, body } as T;
+  }
+}
+
 function describe(kind: KindRef, namespace: string | null, name: string): string {
   return `${kind.kind} ${namespace ? `${namespace}/` : ""}${name}`;
 }
@@ -208,6 +231,7 @@ export class KubeClient {
   /** Core v1 (events). */
   readonly core: CoreV1Api;
   #objects: PlainObjectApi;
+  #proxy: ProxyApi;
 
   private constructor(config: KubeConfig) {
     this.config = config;
@@ -215,6 +239,7 @@ export class KubeClient {
     this.coordination = config.makeApiClient(CoordinationV1Api);
     this.core = config.makeApiClient(CoreV1Api);
     this.#objects = PlainObjectApi.create(config);
+    this.#proxy = config.makeApiClient(ProxyApi);
   }
 
   /**
@@ -250,6 +275,25 @@ export class KubeClient {
       throw new Error(`Cannot use kubeconfig "${kubeconfigPath}": it names no current cluster`);
     }
     return new KubeClient(config);
+  }
+
+  /**
+   * A GET through the API server's proxy to a pod's or Service's port, e.g.
+   * `/api/v1/namespaces/ns/pods/web-abc:8000/proxy/health`. Any HTTP status is returned,
+   * not thrown; an unreachable API server throws.
+   */
+  async proxyGet(
+    target: { namespace: string; kind: "pods" | "services"; name: string; port: number },
+    path: string,
+  ): Promise<ProxyResponse> {
+    const clean = path.startsWith("/") ? path : `/${path}`;
+    const where = `/api/v1/namespaces/${encodeURIComponent(target.namespace)}/${target.kind}/` +
+      `${encodeURIComponent(target.name)}:${target.port}/proxy${clean}`;
+    try {
+      return await this.#proxy.get(where);
+    } catch (error) {
+      throw apiError(error, "reach", `${target.kind}/${target.name}:${target.port}${clean}`);
+    }
   }
 
   /** One object, or null when the API answers 404. */

@@ -133,6 +133,9 @@ export function createKubernetesCapability(
       checkKind(kind, `delete ${name}`);
       return await client.delete(kind, namespace, name, { dryRun });
     },
+    async proxyGet(target, path) {
+      return await client.proxyGet(target, path);
+    },
     rolloutStatus,
     async waitForRollout(namespace, name, waitOptions) {
       return await waitForRolloutWith(() => rolloutStatus(namespace, name), {

@@ -15,8 +15,6 @@ export interface DeployContext {
   readonly sandbox: boolean;
   /** The image of each service at this version. */
   readonly images: Readonly<Record<string, string>>;
-  /** Hosts a stage may reach for a service's slot health and validation. */
-  readonly healthNet: (services: readonly string[]) => string[];
   /** On a gate breach: roll back (default), or pause for a decision (`--option on-breach=pause`). */
   readonly onBreach: "rollback" | "pause";
   /** A Redis to check in the sandbox (`--option redis=host:port`), if any. */
@@ -35,14 +33,6 @@ export function deployContext(
   const images = Object.fromEntries(
     services.map((s) => [s, `${env.deployment.image_registry}/${s}:${version.version}`]),
   );
-  const healthNet = (only: readonly string[]) =>
-    sandbox
-      ? ["127.0.0.1"] // the sandbox's pods answer on loopback ports
-      : only.flatMap((s) => [
-        `${s}.${namespace}.svc.cluster.local:8000`,
-        `${s}-blue.${namespace}.svc.cluster.local:8000`,
-        `${s}-green.${namespace}.svc.cluster.local:8000`,
-      ]);
   let redis: DeployContext["redis"];
   if (!sandbox) redis = { host: env.redis.host, port: env.redis.port };
   else if (options.redis) {
@@ -53,5 +43,5 @@ export function deployContext(
   if (onBreach !== "pause" && onBreach !== "rollback") {
     throw new RangeError(`--option on-breach takes pause or rollback, got "${onBreach}"`);
   }
-  return { env, version, namespace, services, sandbox, images, healthNet, redis, onBreach };
+  return { env, version, namespace, services, sandbox, images, redis, onBreach };
 }

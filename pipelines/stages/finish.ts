@@ -11,8 +11,8 @@ import {
   rollbackService,
   scheduleCleanup,
 } from "../../lib/kubernetes/strategies.ts";
-import { deploymentManifest, type Slot } from "../../lib/kubernetes/manifests.ts";
-import { SANDBOX_ADDRESS_ANNOTATION } from "../../lib/kubernetes/strategies.ts";
+import { deploymentManifest, SERVICE_PORT, type Slot } from "../../lib/kubernetes/manifests.ts";
+import { podProxyFetch } from "../../lib/kubernetes/proxy_fetch.ts";
 import {
   deploymentLabels,
   endpointsReady,
@@ -70,7 +70,6 @@ export function validateStage(
   migrate: Stage<{ toVersion: number | null }>,
 ) {
   return stage("validate").needs(live, migrate, ...deploys).uses("kubernetes", "database")
-    .permissions({ net: c.healthNet(c.services) })
     .describe(
       "pods, endpoints, labels, images, resources, schema version, health, metrics, headers",
     )
@@ -92,27 +91,29 @@ export function validateStage(
             version: c.version.version,
           }, { name: `${d.service}: labels` }),
         ];
+        // One pod of the slot, asked through the API server's proxy (no network grant).
         const pods = await k.list({ apiVersion: "v1", kind: "Pod" }, c.namespace, {
           labelSelector: selector,
         });
-        const address = c.sandbox
-          ? pods.map((p) => p.metadata.annotations?.[SANDBOX_ADDRESS_ANNOTATION]).find(Boolean)
-          : `${d.service}-${d.slot}.${c.namespace}.svc.cluster.local:8000`;
-        if (address) {
+        const pod = pods.find((p) => !p.metadata.deletionTimestamp)?.metadata.name;
+        if (pod) {
+          const base = `http://${pod}:${SERVICE_PORT}`;
+          const fetch = podProxyFetch(k, c.namespace);
           checks.push(
-            serviceHealth(`http://${address}/health`, {
+            serviceHealth(`${base}/health`, {
               name: `${d.service}: health`,
               expectedVersion: c.version.version,
+              fetch,
             }),
-            metricsEndpoint(`http://${address}/metrics`, {
-              name: `${d.service}: metrics endpoint`,
-            }),
-            noSensitiveData(`http://${address}/health`, {
+            metricsEndpoint(`${base}/metrics`, { name: `${d.service}: metrics endpoint`, fetch }),
+            noSensitiveData(`${base}/health`, {
               name: `${d.service}: no secrets in /health`,
+              fetch,
             }),
-            securityHeaders(`http://${address}/health`, {
+            securityHeaders(`${base}/health`, {
               name: `${d.service}: security headers`,
               required: false,
+              fetch,
             }),
           );
         }

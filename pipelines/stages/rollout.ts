@@ -15,7 +15,13 @@ import {
   switchService,
   verifySlotHealth,
 } from "../../lib/kubernetes/strategies.ts";
-import { deploymentManifest, type Slot, type SlotWeights } from "../../lib/kubernetes/manifests.ts";
+import {
+  deploymentManifest,
+  SERVICE_PORT,
+  type Slot,
+  type SlotWeights,
+} from "../../lib/kubernetes/manifests.ts";
+import { podProxyFetch } from "../../lib/kubernetes/proxy_fetch.ts";
 import type { DatabaseCapability } from "../../lib/capabilities/database.ts";
 import type { DeployContext } from "./context.ts";
 
@@ -71,9 +77,7 @@ export function migrateStage(c: DeployContext, after: Stage<unknown>) {
 export function deployStages(c: DeployContext, after: Stage<unknown>): Stage<Deployed>[] {
   const rolling = c.env.deployment.strategy === "rolling";
   return c.services.map((service) =>
-    stage(`deploy:${service}`).needs(after).uses("kubernetes").permissions({
-      net: c.healthNet([service]),
-    })
+    stage(`deploy:${service}`).needs(after).uses("kubernetes")
       .timeout(c.env.deployment.rollout_deadline.ms + 5 * 60_000)
       .describe(rolling ? `rolling update of ${service}` : `deploy ${service} to its idle slot`)
       .run(async (ctx): Promise<Deployed> => {
@@ -112,9 +116,13 @@ export function deployStages(c: DeployContext, after: Stage<unknown>): Stage<Dep
           deployed = await deployIdleSlot(k, c.env, service, c.version.version, { pollMs: 500 });
         }
         ctx.notice(`${c.images[service]} rolled out to ${service}-${deployed.slot}`);
+        // Pods are asked through the API server's proxy: no network grant, the same
+        // path in the sandbox and in a real cluster.
         const health = await verifySlotHealth(k, c.env, { service, slot: deployed.slot }, {
           version: c.version.version,
           signal: ctx.signal,
+          addressOf: (pod) => `${pod.metadata.name}:${SERVICE_PORT}`,
+          fetch: podProxyFetch(k, c.namespace),
           ...(c.sandbox ? { intervalMs: 500 } : {}),
         });
         ctx.log(health.message);
