@@ -4,7 +4,7 @@
  * @module
  */
 import { parse } from "yaml";
-import { SandboxRunningError, startSandbox } from "../sandbox/mod.ts";
+import { findRunningSandbox, SandboxRunningError, startSandbox } from "../sandbox/mod.ts";
 import { InputError } from "../runner/errors.ts";
 
 /** The sandbox a run talks to. */
@@ -62,10 +62,10 @@ async function info(url: string, token: string): Promise<Record<string, string> 
 export async function sandboxTarget(
   o: { stateDir: string; scenario?: string | undefined; timeScale?: number },
 ): Promise<SandboxTarget> {
-  const kubeconfigPath = `${o.stateDir}/kubeconfig`;
-  const existing = await readKubeconfig(kubeconfigPath);
+  const found = await findRunningSandbox(o.stateDir);
+  const existing = found ? await readKubeconfig(found.kubeconfigPath) : undefined;
   const running = existing ? await info(existing.url, existing.token) : undefined;
-  if (existing && running) {
+  if (found && existing && running) {
     const scenario = running.scenario === "none" ? undefined : running.scenario;
     if (o.scenario !== undefined && o.scenario !== scenario) {
       throw new InputError(
@@ -75,7 +75,7 @@ export async function sandboxTarget(
     }
     return {
       ...existing,
-      kubeconfigPath,
+      kubeconfigPath: found.kubeconfigPath,
       stateDir: o.stateDir,
       scenario,
       timeScale: Number(running.timeScale ?? "1"),
