@@ -1,5 +1,5 @@
 // Runner overhead: a no-op stage in its permissioned Worker, planning and running a
-// 1,000-stage synthetic graph. Numbers and targets: bench/README.md.
+// 1,000-stage synthetic graph and running a 200-stage one. Numbers and targets: bench/README.md.
 import { prepareRun } from "../lib/runner/prepare.ts";
 import { executeRun } from "../lib/runner/run.ts";
 import { WorkerPool } from "../lib/runner/worker_pool.ts";
@@ -33,19 +33,55 @@ const request = {
 };
 const hooks = { log() {}, check() {}, call: () => Promise.resolve(undefined) };
 
-const fresh = new WorkerPool(one.pipelineUrl, { reuse: false });
-Deno.bench("no-op stage in a fresh permissioned Worker", {
+// Every stage gets a Worker of its own (issue 9: no reuse across stages). Three ways
+// to compare in one run: a Worker started when the stage starts (cold), one started
+// ahead while earlier stages ran (what the engine does), and — the old behaviour,
+// unsafe — a stage run in a Worker that already served another stage.
+const pool = new WorkerPool(one.pipelineUrl);
+Deno.bench("no-op stage in a Worker started for it (cold)", {
   group: "stage overhead",
   baseline: true,
 }, async () => {
-  await fresh.run(grant, request, hooks);
+  await pool.run(grant, request, hooks);
 });
 
-const pooled = new WorkerPool(one.pipelineUrl);
-await pooled.run(grant, request, hooks);
-Deno.bench("no-op stage in a reused Worker (same grant)", { group: "stage overhead" }, async () => {
-  await pooled.run(grant, request, hooks);
-});
+Deno.bench(
+  "no-op stage in a Worker started ahead (the engine's pre-start)",
+  { group: "stage overhead" },
+  async (b) => {
+    await pool.prepare("s0", grant);
+    b.start();
+    await pool.run(grant, request, hooks);
+    b.end();
+  },
+);
+
+const reused = new Worker(
+  `data:application/javascript;base64,${
+    btoa(
+      `import definition from ${JSON.stringify(one.pipelineUrl)};\n` +
+        `import { serveStages } from ${
+          JSON.stringify(new URL("../lib/runner/worker_runtime.ts", import.meta.url).href)
+        };\nserveStages(definition);\n`,
+    )
+  }`,
+  { type: "module", deno: { permissions: "none" } },
+);
+const roundTrip = () =>
+  new Promise<void>((resolve) => {
+    reused.onmessage = (e) => {
+      if (e.data.type === "done" || e.data.type === "error") resolve();
+    };
+    reused.postMessage(request);
+  });
+await roundTrip();
+Deno.bench(
+  "no-op stage in a reused Worker (before issue 9; unsafe)",
+  { group: "stage overhead" },
+  async () => {
+    await roundTrip();
+  },
+);
 
 Deno.bench(
   "plan a 1,000-stage graph (build, validate, grants, format)",
@@ -64,16 +100,16 @@ Deno.bench(
 const big = await prepareRun({
   pipelineFile: SYNTHETIC,
   environment: "development",
-  options: { count: "1000", width: "50" },
+  options: { count: "200", width: "50" },
   skipTypeCheck: true,
 });
-Deno.bench("run 1,000 no-op stages (concurrency 4)", { n: 3, warmup: 1 }, async () => {
+Deno.bench("run 200 no-op stages (concurrency 4)", { n: 3, warmup: 1 }, async () => {
   const out = await executeRun(big, { runsDir, concurrency: 4, approve });
   if (out.report.status !== "succeeded") throw new Error(out.report.error);
 });
 
 globalThis.addEventListener("unload", () => {
-  fresh.close();
-  pooled.close();
+  pool.close();
+  reused.terminate();
   Deno.removeSync(runsDir, { recursive: true });
 });

@@ -5,8 +5,6 @@
  * nothing changed, 130 interrupted).
  * @module
  */
-import { parseArgs } from "node:util";
-import { parseDuration } from "../dsl/duration.ts";
 import { InputError } from "../runner/errors.ts";
 import { type PreparedRun, prepareRun } from "../runner/prepare.ts";
 import { executeRun } from "../runner/run.ts";
@@ -17,14 +15,19 @@ import { RunView } from "./view.ts";
 import { reportCommand } from "./report.ts";
 import { connect } from "./connect.ts";
 import { type SandboxTarget, sandboxTarget } from "./sandbox_target.ts";
-import { SCENARIOS } from "../sandbox/mod.ts";
 import { decideCommand } from "./decide.ts";
+import { type RunArguments, runArguments, SANDBOX_STATE_DIR, USAGE } from "./run_args.ts";
 
-/** Where the sandbox keeps its state (and its kubeconfig). */
-export const SANDBOX_STATE_DIR = ".tracktion/sandbox";
+export { SANDBOX_STATE_DIR };
 
 /** Exit codes. */
 export const EXIT = { ok: 0, failed: 1, input: 2, interrupted: 130 } as const;
+
+/**
+ * How long, once a run has ended, closing its clients and the in-process sandbox may take
+ * before the CLI exits anyway (saying what was still open).
+ */
+export const CLOSE_DEADLINE_MS = 5_000;
 
 /** Where the CLI writes, and what it knows of its terminal (tests pass their own). */
 export interface CliIo {
@@ -35,170 +38,109 @@ export interface CliIo {
   readonly signal?: AbortSignal;
 }
 
-const USAGE = `usage:
-  deno task deploy <environment> <version> [--sandbox] [--dry-run] [--confirm <phrase>]
-                   [--scenario <name>] [--time-scale <n>] [--sandbox-dir <dir>]
-                   [--prometheus <url>] [--decision-timeout <duration>]
-                   [--runs-dir <dir>] [--concurrency <n>] [--json] [--option key=value]
-  deno task run <pipeline.ts> <environment> [<version>] [same flags as deploy]
-  deno task plan <environment> <version> [--pipeline <file>] [--format text|json|mermaid]
-  deno task rollback <environment> [--sandbox] [--confirm <phrase>]
-  deno task decide <run-id> promote|abort [--runs-dir <dir>]
-  deno task report <run-id|run-dir> [--runs-dir <dir>] [--json]
-  deno task config validate [<environment>] | diff <a> <b>`;
-
-const RUN_FLAGS = {
-  sandbox: { type: "boolean" },
-  "dry-run": { type: "boolean" },
-  confirm: { type: "string" },
-  scenario: { type: "string" },
-  "runs-dir": { type: "string" },
-  concurrency: { type: "string" },
-  json: { type: "boolean" },
-  option: { type: "string", multiple: true },
-  "environments-dir": { type: "string" },
-  "isolate-stages": { type: "boolean" },
-  "skip-type-check": { type: "boolean" },
-  pipeline: { type: "string" },
-  format: { type: "string" },
-  prometheus: { type: "string" },
-  "sandbox-dir": { type: "string" },
-  "time-scale": { type: "string" },
-  "decision-timeout": { type: "string" },
-} as const;
-
-function parse(args: string[]) {
-  try {
-    return parseArgs({ args, options: RUN_FLAGS, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new InputError(`${(err as Error).message}\n${USAGE}`);
+/** Closes everything, but gives up waiting after `ms` and says what is still open. */
+async function closeAll(
+  closers: readonly [what: string, close: () => Promise<void>][],
+  ms: number,
+  warn: (text: string) => void,
+): Promise<void> {
+  const open = new Set(closers.map(([what]) => what));
+  const done = Promise.allSettled(closers.map(async ([what, close]) => {
+    try {
+      await close();
+    } catch (err) {
+      warn(`warning: closing ${what} failed: ${(err as Error).message}\n`);
+    }
+    open.delete(what);
+  }));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), ms));
+  const outcome = await Promise.race([done.then(() => "closed" as const), late]);
+  clearTimeout(timer);
+  if (outcome === "late") {
+    warn(`warning: ${[...open].join(" and ")} did not close within ${ms} ms: exiting anyway\n`);
   }
 }
 
-function options(list: readonly string[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const item of list ?? []) {
-    const eq = item.indexOf("=");
-    if (eq <= 0) throw new InputError(`--option takes key=value, got "${item}"`);
-    out[item.slice(0, eq)] = item.slice(eq + 1);
-  }
-  return out;
-}
-
-function durationFlag(flag: string, text: string): number {
-  try {
-    return parseDuration(text);
-  } catch {
-    throw new InputError(`${flag} takes a duration such as 10m or 90s, got "${text}"`);
-  }
-}
-
-function concurrency(text: string | undefined): number {
-  if (text === undefined) return 4;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 256) {
-    throw new InputError(`--concurrency takes a whole number from 1 to 256, got "${text}"`);
-  }
-  return n;
-}
-
-async function runPipeline(
-  file: string,
-  positionals: string[],
-  values: ReturnType<typeof parse>["values"],
-  io: CliIo,
-): Promise<number> {
-  const [environment, version, ...extra] = positionals;
-  if (!environment || extra.length > 0) throw new InputError(USAGE);
-  if (values.scenario !== undefined && !values.sandbox) {
-    throw new InputError("--scenario needs --sandbox: scenarios are faults the sandbox injects");
-  }
-  if (values.scenario !== undefined && !(values.scenario in SCENARIOS)) {
-    throw new InputError(
-      `Unknown scenario "${values.scenario}" (known: ${Object.keys(SCENARIOS).join(", ")})`,
-    );
-  }
+async function runPipeline(a: RunArguments, io: CliIo): Promise<number> {
   const prepared = await prepareRun({
-    pipelineFile: file,
-    environment,
-    version,
-    options: { ...(values.sandbox ? { target: "sandbox" } : {}), ...options(values.option) },
-    ...(values["environments-dir"] ? { environmentsDir: values["environments-dir"] } : {}),
-    ...(values["skip-type-check"] ? { skipTypeCheck: true } : {}),
+    pipelineFile: a.pipelineFile,
+    environment: a.environment,
+    version: a.version,
+    options: { ...(a.sandbox ? { target: "sandbox" } : {}), ...a.options },
+    ...(a.environmentsDir ? { environmentsDir: a.environmentsDir } : {}),
+    ...(a.skipTypeCheck ? { skipTypeCheck: true } : {}),
   });
-  const dryRun = values["dry-run"] ?? false;
+  const dryRun = a.dryRun;
   const user = Deno.env.get("USER") ?? "unknown";
   const source = {
-    confirm: values.confirm,
+    confirm: a.confirm,
     interactive: io.tty,
     user,
     readLine: readStdinLine,
     write: io.stdout,
   };
   if (!dryRun) precheckApprovals(prepared.approvals, source);
-  const n = concurrency(values.concurrency);
 
-  // Everything is validated: from here on, things happen.
+  // Everything is validated: from here on, things happen (the sandbox still refuses, with
+  // nothing written, a saved state it cannot load).
   const view = new RunView({ write: io.stdout }, {
     tty: io.tty,
     colour: io.colour,
-    json: values.json ?? false,
+    json: a.json,
   });
   let sandbox: SandboxTarget | undefined;
-  if (values.sandbox) {
-    const timeScale = values["time-scale"] === undefined ? undefined : Number(values["time-scale"]);
-    if (timeScale !== undefined && !(timeScale >= 1)) {
-      throw new InputError(`--time-scale takes a number >= 1, got "${values["time-scale"]}"`);
-    }
+  if (a.sandbox) {
     sandbox = await sandboxTarget({
-      stateDir: values["sandbox-dir"] ?? SANDBOX_STATE_DIR,
-      scenario: values.scenario,
-      ...(timeScale !== undefined ? { timeScale } : {}),
+      stateDir: a.sandboxDir,
+      scenario: a.scenario,
+      reset: a.reset,
+      ...(a.timeScale !== undefined ? { timeScale: a.timeScale } : {}),
     });
     view.line(
       `sandbox ${sandbox.url}${sandbox.inProcess ? " (started for this run)" : ""}, scenario ${
         sandbox.scenario ?? "none"
-      }, time ×${sandbox.timeScale}`,
+      }, time ×${sandbox.timeScale}${
+        a.reset && sandbox.inProcess ? ", saved state discarded" : ""
+      }`,
     );
   }
-  const connection = connect({
-    env: prepared.env,
-    sandbox,
-    dryRun,
-    redactor: prepared.redactor,
-    metrics: prepared.metrics,
-    prometheusUrl: values.prometheus,
-    log: (line) => view.line(prepared.redactor.redact(line)),
-    decisionTimeoutMs: values["decision-timeout"] === undefined
-      ? undefined
-      : durationFlag("--decision-timeout", values["decision-timeout"]),
-    ask: io.tty
-      ? async (question: string) => {
-        view.line(`\n${question}`);
-        io.stdout("promote or abort? ");
-        const answer = (await readStdinLine())?.trim().toLowerCase();
-        if (answer !== "promote" && answer !== "abort") return null;
-        return { action: answer, by: user, at: new Date().toISOString(), method: "tty" as const };
-      }
-      : undefined,
-    onSample: (stage, gate, target, sample) => view.sample(stage, gate, target, sample),
-  });
-  view.line(
-    `${prepared.definition.name} → ${prepared.env.name}${
-      prepared.version ? ` @ ${prepared.version.tag}` : ""
-    }${dryRun ? " (dry run)" : ""}`,
-  );
+  let connection: ReturnType<typeof connect> | undefined;
   try {
+    connection = connect({
+      env: prepared.env,
+      sandbox,
+      dryRun,
+      redactor: prepared.redactor,
+      metrics: prepared.metrics,
+      prometheusUrl: a.prometheus,
+      log: (line) => view.line(prepared.redactor.redact(line)),
+      decisionTimeoutMs: a.decisionTimeoutMs,
+      ask: io.tty
+        ? async (question: string) => {
+          view.line(`\n${question}`);
+          io.stdout("promote or abort? ");
+          const answer = (await readStdinLine())?.trim().toLowerCase();
+          if (answer !== "promote" && answer !== "abort") return null;
+          return { action: answer, by: user, at: new Date().toISOString(), method: "tty" as const };
+        }
+        : undefined,
+      onSample: (stage, gate, target, sample) => view.sample(stage, gate, target, sample),
+    });
+    view.line(
+      `${prepared.definition.name} → ${prepared.env.name}${
+        prepared.version ? ` @ ${prepared.version.tag}` : ""
+      }${dryRun ? " (dry run)" : ""}`,
+    );
     const outcome = await executeRun(prepared, {
-      ...(values["runs-dir"] ? { runsDir: values["runs-dir"] } : {}),
-      concurrency: n,
+      ...(a.runsDir ? { runsDir: a.runsDir } : {}),
+      concurrency: a.concurrency,
       dryRun,
       approve: approver(source),
       capabilities: connection.capabilities,
       analyze: connection.analyze,
       target: connection.target,
       ...(io.signal ? { signal: io.signal } : {}),
-      ...(values["isolate-stages"] ? { isolateStages: true } : {}),
       onChange: (r, running) => view.stage(r, running),
       onNotice: (stage, message) => view.notice(stage, message),
       onStart: (runId) => view.line(`run ${runId}`),
@@ -214,34 +156,29 @@ async function runPipeline(
       : EXIT.failed;
   } finally {
     view.close();
-    await connection.close();
-    await sandbox?.close();
+    // The run is over: its clients and the sandbox get a bounded time to close.
+    const closers: [string, () => Promise<void>][] = [];
+    const [opened, target] = [connection, sandbox];
+    if (opened) closers.push(["the run's clients", () => opened.close()]);
+    if (target) closers.push([`the sandbox at ${target.url}`, () => target.close()]);
+    await closeAll(closers, CLOSE_DEADLINE_MS, io.stderr);
   }
 }
 
-async function plan(
-  positionals: string[],
-  values: ReturnType<typeof parse>["values"],
-  io: CliIo,
-): Promise<number> {
-  const [environment, version, ...extra] = positionals;
-  const format = values.format ?? "text";
-  if (!environment || extra.length > 0 || !["text", "json", "mermaid"].includes(format)) {
-    throw new InputError(USAGE);
-  }
+async function plan(a: RunArguments, io: CliIo): Promise<number> {
   const prepared: PreparedRun = await prepareRun({
-    pipelineFile: values.pipeline ?? "pipelines/deploy.ts",
-    environment,
-    version,
-    options: options(values.option),
-    ...(values["environments-dir"] ? { environmentsDir: values["environments-dir"] } : {}),
-    ...(values["skip-type-check"] ? { skipTypeCheck: true } : {}),
+    pipelineFile: a.pipelineFile,
+    environment: a.environment,
+    version: a.version,
+    options: a.options,
+    ...(a.environmentsDir ? { environmentsDir: a.environmentsDir } : {}),
+    ...(a.skipTypeCheck ? { skipTypeCheck: true } : {}),
   });
   const p = planOf(prepared);
   io.stdout(
-    (format === "json"
+    (a.format === "json"
       ? JSON.stringify(p, null, 2)
-      : format === "mermaid"
+      : a.format === "mermaid"
       ? formatPlanMermaid(p)
       : formatPlanText(p)) + "\n",
   );
@@ -259,24 +196,12 @@ export async function main(args: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = args;
   try {
     switch (command) {
-      case "deploy": {
-        const { positionals, values } = parse(rest);
-        return await runPipeline(values.pipeline ?? "pipelines/deploy.ts", positionals, values, io);
-      }
-      case "rollback": {
-        const { positionals, values } = parse(rest);
-        return await runPipeline("pipelines/rollback.ts", positionals, values, io);
-      }
-      case "run": {
-        const { positionals, values } = parse(rest);
-        const [file, ...others] = positionals;
-        if (!file) throw new InputError(USAGE);
-        return await runPipeline(file, others, values, io);
-      }
-      case "plan": {
-        const { positionals, values } = parse(rest);
-        return await plan(positionals, values, io);
-      }
+      case "deploy":
+      case "rollback":
+      case "run":
+        return await runPipeline(runArguments(command, rest), io);
+      case "plan":
+        return await plan(runArguments(command, rest), io);
       case "report":
         return await reportCommand(rest, io);
       case "decide":

@@ -4,7 +4,7 @@
  * @module
  */
 import { formatDuration } from "../dsl/duration.ts";
-import type { StageSpec } from "../dsl/stage.ts";
+import type { StageDescription as StageSpec } from "../dsl/describe.ts";
 import type { PreparedRun } from "../runner/prepare.ts";
 import type { StageGrant } from "../runner/permissions.ts";
 
@@ -94,12 +94,22 @@ function permissionLine(g: StageGrant): string {
     if (g[k].length > 0) parts.push(`${k}: ${g[k].join(", ")}`);
   }
   if (g.proxied.length > 0) parts.push(`via runner: ${g.proxied.join(", ")}`);
+  if (g.kubernetes) {
+    const k = g.kubernetes;
+    parts.push(
+      `kubernetes: namespace ${k.namespaces.join(", ")}; cluster reads ${
+        k.clusterReads.join(", ")
+      }; secret values ${k.secrets.length > 0 ? k.secrets.join(", ") : "none"}`,
+    );
+  }
   const text = parts.length > 0 ? parts.join("; ") : "none";
-  return g.fullTrust
-    ? `${text}  [FULL TRUST: ${
-      g.run.length > 0 ? "runs programs" : "loads native code"
-    } outside Deno's limits]`
-    : text;
+  if (!g.fullTrust) return text;
+  const why = g.fullTrustReason !== undefined
+    ? `marked: ${g.fullTrustReason}`
+    : g.run.length > 0
+    ? "runs programs outside Deno's limits"
+    : "loads native code outside Deno's limits";
+  return `${text}  [FULL TRUST: ${why}]`;
 }
 
 /** The plan as text for people. */

@@ -11,6 +11,7 @@ import {
   parseGate,
 } from "./gate.ts";
 import type { ApprovalSpec, Check, PermissionRequest, RetryPolicy, StageContext } from "./types.ts";
+import { callerLocation, formatLocation } from "./location.ts";
 
 /** A gate on a stage, with how many failed measurements it tolerates. */
 export interface GateSpec {
@@ -36,6 +37,29 @@ export interface AnalysisSpec {
   readonly initialDelayMs: number;
   /** On a breach: roll back (fail the stage), or pause for a person to decide. */
   readonly onBreach: "rollback" | "pause";
+}
+
+/**
+ * What a stage may do with Kubernetes beyond its environment's namespace defaults:
+ * Secret values it may read (`readSecret`), and further namespaces it may reach.
+ */
+export interface KubernetesScope {
+  /** Secrets (in the environment's namespace, or `namespace/name`) whose values it may read. */
+  readonly secrets: readonly string[];
+  /** Namespaces besides the environment's own it may read and change. */
+  readonly namespaces: readonly string[];
+}
+
+/**
+ * A resource with a narrower or wider grant than its default, for {@linkcode Stage.uses}:
+ * `{ kubernetes: { secrets: ["db-credentials"] } }` may read that Secret's values.
+ */
+export interface ResourceUse {
+  /** Kubernetes, with the Secrets it may read and further namespaces. */
+  readonly kubernetes?: {
+    readonly secrets?: readonly string[];
+    readonly namespaces?: readonly string[];
+  };
 }
 
 /** The kind of a stage: ordinary, or a handler run after failures or always. */
@@ -70,6 +94,10 @@ export interface StageSpec {
   readonly approval?: ApprovalSpec;
   /** Resources used; their permissions come from the environment. */
   readonly uses: readonly string[];
+  /** What `uses({ kubernetes: {...} })` added: readable Secrets, further namespaces. */
+  readonly kubernetes?: KubernetesScope;
+  /** Where the stage was defined (`file:line:column` of its `stage(...)` call). */
+  readonly location?: string;
   /** Explicit permissions. */
   readonly permissions: PermissionRequest;
   /** The per-attempt time limit, in ms. */
@@ -218,19 +246,64 @@ export class Stage<Out = void> {
     return this.#with({ approval: spec });
   }
 
-  /** Declares the resources the stage uses; their permissions come from the environment. */
-  uses(...resources: string[]): Stage<Out> {
-    return this.#with({ uses: [...new Set([...this.#spec.uses, ...resources])] });
+  /**
+   * Declares the resources the stage uses; their permissions come from the environment.
+   * `uses("kubernetes")` reaches the environment's namespace without Secret values;
+   * `uses({ kubernetes: { secrets: ["db-credentials"] } })` may also read that Secret.
+   */
+  uses(...resources: (string | ResourceUse)[]): Stage<Out> {
+    const names = new Set(this.#spec.uses);
+    let scope = this.#spec.kubernetes;
+    for (const r of resources) {
+      if (typeof r === "string") {
+        names.add(r);
+        continue;
+      }
+      for (const key of Object.keys(r)) {
+        if (key !== "kubernetes") {
+          throw new TypeError(
+            `Cannot use ${
+              JSON.stringify(key)
+            } on stage "${this.id}": only kubernetes takes a scope object`,
+          );
+        }
+      }
+      if (!r.kubernetes) continue;
+      names.add("kubernetes");
+      const list = (v: unknown, what: string): string[] => {
+        if (v === undefined) return [];
+        if (!Array.isArray(v) || v.some((x) => typeof x !== "string" || x === "")) {
+          throw new TypeError(
+            `Cannot use kubernetes on stage "${this.id}": ${what} must be a list of names`,
+          );
+        }
+        return v as string[];
+      };
+      scope = {
+        secrets: [
+          ...new Set([...(scope?.secrets ?? []), ...list(r.kubernetes.secrets, "secrets")]),
+        ].sort(),
+        namespaces: [
+          ...new Set([
+            ...(scope?.namespaces ?? []),
+            ...list(r.kubernetes.namespaces, "namespaces"),
+          ]),
+        ].sort(),
+      };
+    }
+    return this.#with({ uses: [...names], ...(scope ? { kubernetes: scope } : {}) });
   }
 
   /** Declares explicit permissions; everything undeclared is denied. */
   permissions(request: PermissionRequest): Stage<Out> {
-    const merged: Record<string, string[]> = {};
+    const merged: Record<string, string[] | string> = {};
     for (const key of ["read", "write", "net", "env", "run", "ffi"] as const) {
       const values = [...(this.#spec.permissions[key] ?? []), ...(request[key] ?? [])];
       if (values.length > 0) merged[key] = [...new Set(values)];
     }
-    return this.#with({ permissions: merged });
+    const reason = request.fullTrust ?? this.#spec.permissions.fullTrust;
+    if (reason !== undefined) merged.fullTrust = reason;
+    return this.#with({ permissions: merged as PermissionRequest });
   }
 
   /** Fails the attempt when it runs longer than this. */
@@ -288,8 +361,10 @@ export function stage(id: string): Stage<void> {
       `Cannot create stage "${id}": ids are lower case letters, digits and ": _ . -"`,
     );
   }
+  const where = callerLocation();
   return new Stage<void>({
     id,
+    ...(where ? { location: formatLocation(where) } : {}),
     kind: "normal",
     rollback: false,
     watches: [],

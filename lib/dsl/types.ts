@@ -17,6 +17,11 @@ export interface PermissionRequest {
   readonly run?: readonly string[];
   /** Native libraries the stage may load. Granting `ffi` is full trust. */
   readonly ffi?: readonly string[];
+  /**
+   * Why this stage must have a grant the runner otherwise refuses (`read: ["/"]`, the
+   * home folder, the runs folder, a kubeconfig): the stage is then flagged full trust.
+   */
+  readonly fullTrust?: string;
 }
 
 /** A retry policy for a stage's attempts. */

@@ -16,7 +16,15 @@ export const grantSchema = z.object({
   run: z.array(z.string()),
   ffi: z.array(z.string()),
   proxied: z.array(z.string()).describe("resources reached through the runner's main thread"),
-  fullTrust: z.boolean().describe("run or ffi granted: a subprocess escapes Deno's limits"),
+  fullTrust: z.boolean().describe(
+    "run or ffi granted, or a broad grant marked fullTrust: the stage can escape its limits",
+  ),
+  fullTrustReason: z.string().optional().describe("why a broad grant was marked full trust"),
+  kubernetes: z.object({
+    namespaces: z.array(z.string()).describe("namespaces the stage may read and change"),
+    clusterReads: z.array(z.string()).describe("cluster-scoped kinds it may read"),
+    secrets: z.array(z.string()).describe("Secrets (namespace/name) whose values it may read"),
+  }).optional().describe("what the stage may do through the kubernetes capability"),
 });
 
 /** A check's result with its evidence. */

@@ -3,7 +3,7 @@
  * can never run) and levels for the plan.
  * @module
  */
-import type { StageSpec } from "../dsl/stage.ts";
+import type { StageDescription as StageSpec } from "../dsl/describe.ts";
 
 /** An invalid graph. `stages` names every stage involved. */
 export class DagError extends Error {

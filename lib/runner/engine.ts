@@ -5,8 +5,8 @@
  * running stages and takes the failure path. Everything is journalled.
  * @module
  */
-import type { PipelineDefinition } from "../dsl/pipeline.ts";
-import type { StageSpec } from "../dsl/stage.ts";
+import type { PipelineInfo } from "./describe.ts";
+import type { StageDescription as StageSpec } from "../dsl/describe.ts";
 import type { StageFailure, Version } from "../dsl/types.ts";
 import type { Journal } from "../journal/journal.ts";
 import type { Redactor } from "../journal/redact.ts";
@@ -48,7 +48,7 @@ export type GateAnalyzer = (
 
 /** Everything the engine needs to run a graph. */
 export interface EngineOptions {
-  readonly definition: PipelineDefinition<unknown>;
+  readonly definition: PipelineInfo;
   readonly pipelineUrl: string;
   readonly runId: string;
   readonly user: string;
@@ -68,8 +68,10 @@ export interface EngineOptions {
   readonly runDir: string;
   /** Aborted on SIGINT/SIGTERM: running stages stop and the failure path runs. */
   readonly signal: AbortSignal;
-  /** Give every stage a fresh Worker (default: reuse Workers across equal grants). */
-  readonly isolateStages?: boolean;
+  /** How many Workers to start ahead for stages about to run (default: `concurrency`). */
+  readonly prestart?: number;
+  /** Told what a stage's code printed, redacted (default: standard error, `[stage] ` before each line). */
+  readonly onPrint?: (stageId: string, stream: "stdout" | "stderr", text: string) => void;
   /** Told of every stage state change (the live view). */
   readonly onChange?: (record: StageRecord, running: boolean) => void;
   /** Told of a stage's notices (`ctx.notice`), shown on screen. */
@@ -95,6 +97,11 @@ interface State {
 
 const SETTLED_OK = new Set(["succeeded"]);
 
+function printToStderr(stageId: string, _stream: "stdout" | "stderr", text: string): void {
+  const lines = text.replace(/\n$/, "").split("\n").map((l) => `[${stageId}] ${l}\n`).join("");
+  Deno.stderr.writeSync(new TextEncoder().encode(lines));
+}
+
 /**
  * Runs the graph to the end (or to the end of its failure path).
  *
@@ -103,7 +110,8 @@ const SETTLED_OK = new Set(["succeeded"]);
  */
 export async function runGraph(o: EngineOptions): Promise<EngineResult> {
   const logs = new StageLogs(o.runDir, o.redactor);
-  const pool = new WorkerPool(o.pipelineUrl, { reuse: !o.isolateStages });
+  const pool = new WorkerPool(o.pipelineUrl);
+  const onPrint = o.onPrint ?? printToStderr;
   const stop = new AbortController(); // stops ordinary stages (interrupt or fail-fast)
   const onInterrupt = () => stop.abort();
   o.signal.addEventListener("abort", onInterrupt, { once: true });
@@ -271,6 +279,13 @@ export async function runGraph(o: EngineOptions): Promise<EngineResult> {
             failures: failuresIn(spec.watches.length > 0 ? spec.watches : normalIds),
           }, {
             log,
+            print: (stream, text) => {
+              const clean = o.redactor.redact(text);
+              for (const line of clean.replace(/\n$/, "").split("\n")) {
+                logs.write(id, stream === "stderr" ? "warn" : "info", line);
+              }
+              onPrint(id, stream, clean);
+            },
             check: (report: CheckReport) => {
               rec.checks.push(checkRecordOf(report, o.redactor));
               const ok = report.outcome.ok;
@@ -278,7 +293,7 @@ export async function runGraph(o: EngineOptions): Promise<EngineResult> {
             },
             call: (resource, method, args) =>
               callCapability(
-                { spec, record: rec, capabilities: o.capabilities, redactor: o.redactor },
+                { spec, grant, record: rec, capabilities: o.capabilities, redactor: o.redactor },
                 { resource, method, args },
               ),
           }, {
@@ -369,6 +384,30 @@ export async function runGraph(o: EngineOptions): Promise<EngineResult> {
 
   const pending = new Set(states.keys());
   const running = new Map<string, Promise<void>>();
+  const prestart = o.prestart ?? o.concurrency;
+  const prestarted = new Set<string>();
+  // Starts Workers for the ordinary stages that can start next (every need settled or
+  // running), so that a stage finds its fresh Worker ready.
+  const prepareNext = () => {
+    let budget = prestart - pool.waiting;
+    for (const id of pending) {
+      if (budget <= 0) return;
+      const s = states.get(id)!;
+      const spec = s.spec;
+      if (prestarted.has(id) || spec.kind !== "normal" || spec.approval) continue;
+      if (spec.run === undefined && spec.checks.length === 0) continue;
+      if (spec.when && !spec.when.condition) continue;
+      const near = spec.needs.every((n) => {
+        const dep = states.get(n)!;
+        return running.has(n) ||
+          (dep.settled && (SETTLED_OK.has(dep.record.status) || dep.satisfied));
+      });
+      if (!near) continue;
+      prestarted.add(id);
+      void pool.prepare(id, o.grants.get(id)!);
+      budget--;
+    }
+  };
   try {
     while (pending.size > 0 || running.size > 0) {
       let progressed = false;
@@ -381,6 +420,7 @@ export async function runGraph(o: EngineOptions): Promise<EngineResult> {
         progressed = true;
         if (!d.run) {
           s.satisfied = d.satisfied;
+          pool.forget(id);
           await settle(s, "skipped", d.reason);
           continue;
         }
@@ -390,6 +430,7 @@ export async function runGraph(o: EngineOptions): Promise<EngineResult> {
         running.set(id, p);
       }
       if (running.size > 0 && (!progressed || running.size >= o.concurrency)) {
+        if (!stop.signal.aborted) prepareNext();
         await Promise.race(running.values());
       } else if (running.size === 0 && !progressed) {
         for (const id of pending) {

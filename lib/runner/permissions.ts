@@ -3,8 +3,8 @@
  * permissions) becomes exactly the permission set of its Worker; all else is denied.
  * @module
  */
-import type { PermissionRequest } from "../dsl/types.ts";
-import type { StageSpec } from "../dsl/stage.ts";
+import { isAbsolute, resolve as resolvePath } from "node:path";
+import type { StageDescription } from "../dsl/describe.ts";
 
 /** What a resource (`uses("database")`) grants, as resolved from the environment. */
 export interface ResourceGrant {
@@ -28,8 +28,73 @@ export interface StageGrant {
   readonly ffi: readonly string[];
   /** Resources reached through the main thread. */
   readonly proxied: readonly string[];
-  /** `run` or `ffi` granted: a subprocess or native code escapes Deno's limits. */
+  /** `run` or `ffi` granted, or a broad grant marked `fullTrust`: the stage can escape its limits. */
   readonly fullTrust: boolean;
+  /** Why the pipeline marked a broad grant full trust (`permissions({ fullTrust: "..." })`). */
+  readonly fullTrustReason?: string;
+  /** What the stage may do through the `kubernetes` capability, when it uses it. */
+  readonly kubernetes?: KubernetesGrant;
+}
+
+/** The Kubernetes part of a grant: enforced by the main thread on every call. */
+export interface KubernetesGrant {
+  /** Namespaces it may read and change (the environment's own first). */
+  readonly namespaces: readonly string[];
+  /** Cluster-scoped kinds it may read (`get`/`list` with no namespace), and `version`. */
+  readonly clusterReads: readonly string[];
+  /** Secrets whose values it may read, as `namespace/name`. */
+  readonly secrets: readonly string[];
+}
+
+/** Cluster-scoped reads every `uses("kubernetes")` stage has: what pre-flight checks need. */
+export const CLUSTER_READS: readonly string[] = [
+  "Namespace",
+  "Node",
+  "NodeMetrics",
+  "ClusterRole",
+  "ClusterRoleBinding",
+];
+
+/** What {@linkcode stageGrant} needs besides the stage. */
+export interface GrantOptions {
+  /** The environment's namespace (a `uses("kubernetes")` stage is scoped to it). */
+  readonly namespace?: string;
+  /**
+   * Paths a stage may not be granted `read` or `write` on — nor on a folder that holds
+   * them — unless it is marked `fullTrust` (e.g. `/`, the home folder, the runs folder,
+   * the sandbox's state, the kubeconfig).
+   */
+  readonly protectedPaths?: readonly string[];
+}
+
+function absolute(path: string): string {
+  const abs = isAbsolute(path) ? path : resolvePath(Deno.cwd(), path);
+  try {
+    return Deno.realPathSync(abs);
+  } catch {
+    return abs.length > 1 ? abs.replace(/\/+$/, "") : abs;
+  }
+}
+
+function covers(grant: string, path: string): boolean {
+  return grant === path || grant === "/" || path.startsWith(`${grant}/`);
+}
+
+function broadGrant(
+  spec: StageDescription,
+  protectedPaths: readonly string[],
+): string | undefined {
+  const guarded = [...new Set(["/", ...protectedPaths.map(absolute)])];
+  for (const kind of ["read", "write"] as const) {
+    for (const p of spec.permissions[kind] ?? []) {
+      const abs = absolute(p);
+      const hit = guarded.find((g) => abs === g || covers(abs, g));
+      if (hit) {
+        return `${kind} access to ${JSON.stringify(p)}${hit === abs ? "" : ` (it holds ${hit})`}`;
+      }
+    }
+  }
+  return undefined;
 }
 
 const KINDS = ["read", "write", "net", "env", "run", "ffi"] as const;
@@ -39,7 +104,10 @@ const KINDS = ["read", "write", "net", "env", "run", "ffi"] as const;
  *
  * @param spec The stage.
  * @param resolve Resolves `uses(...)` resources.
+ * @param options The environment's namespace, and the paths no stage may be granted.
  * @returns The exact permissions its Worker gets.
+ * @throws {RangeError} For a grant of `/`, the home folder or another protected path
+ * that is not marked `fullTrust`.
  *
  * @example
  * ```ts
@@ -52,7 +120,24 @@ const KINDS = ["read", "write", "net", "env", "run", "ffi"] as const;
  * assert.equal(grant.fullTrust, true);
  * ```
  */
-export function stageGrant(spec: StageSpec, resolve: ResourceResolver): StageGrant {
+export function stageGrant(
+  spec: StageDescription,
+  resolve: ResourceResolver,
+  options: GrantOptions = {},
+): StageGrant {
+  const reason = spec.permissions.fullTrust;
+  if (reason !== undefined && (typeof reason !== "string" || reason.trim() === "")) {
+    throw new RangeError('fullTrust needs a reason: permissions({ fullTrust: "why" })');
+  }
+  const home = Deno.env.get("HOME");
+  const broad = broadGrant(spec, [...(home ? [home] : []), ...(options.protectedPaths ?? [])]);
+  if (broad && reason === undefined) {
+    throw new RangeError(
+      `${broad} is too broad: it reaches the runner's own files (credentials, run records, ` +
+        `the cluster's state). Grant a narrower path, or mark it with ` +
+        `permissions({ ..., fullTrust: "why" }) and it is flagged full trust in the plan and report`,
+    );
+  }
   const sets = Object.fromEntries(KINDS.map((k) => [k, new Set<string>()])) as Record<
     (typeof KINDS)[number],
     Set<string>
@@ -65,18 +150,69 @@ export function stageGrant(spec: StageSpec, resolve: ResourceResolver): StageGra
     for (const v of g.read) sets.read.add(v);
     if (g.proxied) proxied.push(resource);
   }
-  const explicit: PermissionRequest = spec.permissions;
+  const explicit = spec.permissions;
   for (const k of KINDS) for (const v of explicit[k] ?? []) sets[k].add(v);
   const grant = Object.fromEntries(KINDS.map((k) => [k, [...sets[k]].sort()])) as unknown as Omit<
     StageGrant,
     "proxied" | "fullTrust"
   >;
-  return { ...grant, proxied, fullTrust: grant.run.length > 0 || grant.ffi.length > 0 };
+  const kubernetes = spec.uses.includes("kubernetes")
+    ? kubernetesGrant(spec, options.namespace)
+    : undefined;
+  return {
+    ...grant,
+    proxied,
+    fullTrust: grant.run.length > 0 || grant.ffi.length > 0 || reason !== undefined,
+    ...(reason !== undefined ? { fullTrustReason: reason } : {}),
+    ...(kubernetes ? { kubernetes } : {}),
+  };
 }
 
-/** A stable key for a grant: stages with equal keys may share a Worker. */
+function kubernetesGrant(spec: StageDescription, namespace: string | undefined): KubernetesGrant {
+  const own = namespace ? [namespace] : [];
+  const namespaces = [...new Set([...own, ...(spec.kubernetes?.namespaces ?? [])])];
+  const secrets = (spec.kubernetes?.secrets ?? []).map((name) => {
+    if (name.includes("/")) return name;
+    if (!namespace) {
+      throw new RangeError(
+        `secret "${name}" needs a namespace: write "namespace/${name}" (the environment names none)`,
+      );
+    }
+    return `${namespace}/${name}`;
+  });
+  return { namespaces, clusterReads: [...CLUSTER_READS], secrets: [...new Set(secrets)].sort() };
+}
+
+/**
+ * A key for a grant: two grants with equal keys are identical in every respect
+ * (permissions, proxied resources, Kubernetes scope). Pre-started Workers are matched
+ * to stages by it.
+ *
+ * @param grant The grant.
+ * @returns The key.
+ *
+ * @example
+ * ```ts
+ * import { grantKey, stageGrant } from "./permissions.ts";
+ * import { stage } from "../dsl/stage.ts";
+ * import assert from "node:assert/strict";
+ * const resolve = () => ({ net: [], env: [], read: [], proxied: true });
+ * const plain = stageGrant(stage("a").uses("kubernetes").spec, resolve, { namespace: "shop" });
+ * const secret = stageGrant(
+ *   stage("b").uses({ kubernetes: { secrets: ["db"] } }).spec,
+ *   resolve,
+ *   { namespace: "shop" },
+ * );
+ * assert.notEqual(grantKey(plain), grantKey(secret));
+ * ```
+ */
 export function grantKey(grant: StageGrant): string {
-  return JSON.stringify(KINDS.map((k) => grant[k]));
+  return JSON.stringify([
+    KINDS.map((k) => grant[k]),
+    [...grant.proxied].sort(),
+    grant.kubernetes ?? null,
+    grant.fullTrust,
+  ]);
 }
 
 /** The `deno.permissions` option of a Worker for a grant. */

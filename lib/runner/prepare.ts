@@ -7,9 +7,8 @@
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { PipelineDefinition } from "../dsl/pipeline.ts";
 import type { MetricDefinition } from "../dsl/gate.ts";
-import type { Stage } from "../dsl/stage.ts";
+import type { StageDescription } from "../dsl/describe.ts";
 import type { Version } from "../dsl/types.ts";
 import {
   ConfigError,
@@ -23,6 +22,7 @@ import { buildDag, type Dag, DagError } from "./dag.ts";
 import { InputError } from "./errors.ts";
 import { type StageGrant, stageGrant } from "./permissions.ts";
 import { typeCheck } from "./typecheck.ts";
+import { describePipeline, type PipelineInfo } from "./describe.ts";
 import { versionArgument } from "./version.ts";
 
 /** What to prepare. */
@@ -39,6 +39,10 @@ export interface PrepareOptions {
   readonly environmentsDir?: string;
   /** Skip `deno check` (the caller already checked). */
   readonly skipTypeCheck?: boolean;
+  /** The time the pipeline module may take to load and build (default 30 s). */
+  readonly describeTimeoutMs?: number;
+  /** Paths no stage may be granted without `fullTrust` (runs folder, sandbox state, kubeconfig). */
+  readonly protectedPaths?: readonly string[];
   /** Reads environment variables for secret references (default `Deno.env.get`). */
   readonly readEnv?: (name: string) => string | undefined;
 }
@@ -47,13 +51,13 @@ export interface PrepareOptions {
 export interface PreparedRun {
   readonly pipelineFile: string;
   readonly pipelineUrl: string;
-  readonly definition: PipelineDefinition<unknown>;
+  readonly definition: PipelineInfo;
   /** The metrics the pipeline module exports as `metrics` (gates measure these). */
   readonly metrics: Readonly<Record<string, MetricDefinition>>;
   readonly env: Environment;
   readonly version: Version | undefined;
   readonly options: Readonly<Record<string, string>>;
-  readonly stages: readonly Stage<unknown>[];
+  readonly stages: readonly StageDescription[];
   readonly dag: Dag;
   readonly grants: ReadonlyMap<string, StageGrant>;
   readonly redactor: Redactor;
@@ -63,11 +67,27 @@ export interface PreparedRun {
   readonly unresolvedSecrets: readonly string[];
 }
 
-function isDefinition(value: unknown): value is PipelineDefinition<unknown> {
-  return typeof value === "object" && value !== null &&
-    typeof (value as { name?: unknown }).name === "string" &&
-    typeof (value as { build?: unknown }).build === "function";
+/**
+ * The paths no stage is granted by default: the project's `.tracktion` folder (runs,
+ * sandbox state and its admin kubeconfig), the user's kubeconfig.
+ *
+ * @returns Absolute or working-directory-relative paths.
+ *
+ * @example
+ * ```ts
+ * import { defaultProtectedPaths } from "./prepare.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(defaultProtectedPaths().includes(".tracktion"));
+ * ```
+ */
+export function defaultProtectedPaths(): string[] {
+  const home = Deno.env.get("HOME");
+  const kubeconfig = Deno.env.get("KUBECONFIG")?.split(":").filter((p) => p !== "") ?? [];
+  return [".tracktion", ...kubeconfig, ...(home ? [`${home}/.kube`] : [])];
 }
+
+/** Secrets shorter than this are refused at load: they cannot be told apart from ordinary text. */
+export const MIN_SECRET_LENGTH = 4;
 
 /**
  * Validates a run without side effects.
@@ -104,34 +124,24 @@ export async function prepareRun(o: PrepareOptions): Promise<PreparedRun> {
   }
 
   const pipelineUrl = pathToFileURL(pipelineFile).href;
-  const mod = await import(pipelineUrl);
-  const definition: unknown = mod.default;
-  if (!isDefinition(definition)) {
-    throw new InputError(
-      `Pipeline ${o.pipelineFile} has no default export made by pipeline(name, build)`,
-    );
-  }
-  let version: Version | undefined;
-  if (o.version !== undefined) version = versionArgument(o.version);
-  else if (definition.options.requiresVersion) {
-    throw new InputError(`Pipeline "${definition.name}" needs a version, e.g. v1.2.4`);
-  }
-
   const options = o.options ?? {};
-  let stages: readonly Stage<unknown>[];
-  try {
-    stages = definition.build({ env, version, options });
-  } catch (err) {
-    throw new InputError(
-      `Pipeline "${definition.name}" could not be built for ${o.environment}: ${
-        (err as Error).message
-      }`,
-      { cause: err },
-    );
-  }
+  let version: Version | undefined;
+  const described = await describePipeline(pipelineUrl, {
+    file: o.pipelineFile,
+    ...(o.describeTimeoutMs !== undefined ? { timeoutMs: o.describeTimeoutMs } : {}),
+    context: (info) => {
+      if (o.version !== undefined) version = versionArgument(o.version);
+      else if (info.options.requiresVersion) {
+        throw new InputError(`Pipeline "${info.name}" needs a version, e.g. v1.2.4`);
+      }
+      return { env, version, options };
+    },
+  });
+  const definition = described.definition;
+  const stages = described.stages;
   let dag: Dag;
   try {
-    dag = buildDag(stages.map((s) => s.spec));
+    dag = buildDag(stages);
   } catch (err) {
     if (err instanceof DagError) throw new InputError(err.message, { cause: err });
     throw err;
@@ -140,7 +150,13 @@ export async function prepareRun(o: PrepareOptions): Promise<PreparedRun> {
   const grants = new Map<string, StageGrant>();
   for (const s of stages) {
     try {
-      grants.set(s.id, stageGrant(s.spec, (r) => resourcePermissions(env, r)));
+      grants.set(
+        s.id,
+        stageGrant(s, (r) => resourcePermissions(env, r), {
+          namespace: env.environment.namespace,
+          protectedPaths: [...defaultProtectedPaths(), ...(o.protectedPaths ?? [])],
+        }),
+      );
     } catch (err) {
       throw new InputError(`Stage "${s.id}": ${(err as Error).message}`, { cause: err });
     }
@@ -155,20 +171,21 @@ export async function prepareRun(o: PrepareOptions): Promise<PreparedRun> {
     if (!("from_env" in ref)) continue;
     const value = readEnv(ref.from_env);
     if (value === undefined || value === "") unresolvedSecrets.push(`${path} (${ref.from_env})`);
-    else if (value.length >= 4) redactor.add(value);
+    else if (value.length < MIN_SECRET_LENGTH) {
+      throw new InputError(
+        `Secret ${path} (from ${ref.from_env}) is shorter than ${MIN_SECRET_LENGTH} characters: ` +
+          "too short to be a real secret or to be kept out of logs; set a longer value",
+      );
+    } else redactor.add(value);
   }
 
   const approvals = stages
-    .filter((s) => s.spec.approval && (s.spec.when?.condition ?? true))
-    .map((s) => ({ stage: s.id, phrase: s.spec.approval!.phrase }));
+    .filter((s) => s.approval && (s.when?.condition ?? true))
+    .map((s) => ({ stage: s.id, phrase: s.approval!.phrase }));
 
-  const metrics =
-    (typeof mod.metrics === "object" && mod.metrics !== null ? mod.metrics : {}) as Record<
-      string,
-      MetricDefinition
-    >;
+  const metrics = described.metrics;
   for (const s of stages) {
-    for (const g of s.spec.gates) {
+    for (const g of s.gates) {
       if (!metrics[g.gate.metric]) {
         throw new InputError(
           `Stage "${s.id}" gates on "${g.gate.metric}", but ${o.pipelineFile} exports no such metric: ` +

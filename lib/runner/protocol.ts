@@ -40,6 +40,18 @@ export interface CheckReport {
 /** Worker → main. */
 export type WorkerMessage =
   | { readonly type: "log"; readonly level: "info" | "warn" | "notice"; readonly message: string }
+  /** Whatever the Worker's code printed (console, Deno.stdout/stderr, node:process). */
+  | { readonly type: "print"; readonly stream: "stdout" | "stderr"; readonly text: string }
+  /** An uncaught error or unhandled rejection: the Worker is not trusted to go on. */
+  | {
+    readonly type: "fatal";
+    readonly kind: "uncaught error" | "unhandled rejection";
+    readonly name: string;
+    readonly message: string;
+    readonly stack: string;
+  }
+  /** The Worker evaluated its modules and waits for a stage. */
+  | { readonly type: "ready" }
   | { readonly type: "check"; readonly report: CheckReport }
   | {
     readonly type: "call";

@@ -32,8 +32,8 @@ export interface ExecuteOptions {
   readonly target?: Readonly<Record<string, unknown>>;
   /** Interrupts the run (SIGINT/SIGTERM). */
   readonly signal?: AbortSignal;
-  /** Give each stage a fresh Worker. */
-  readonly isolateStages?: boolean;
+  /** Told what a stage's code printed, redacted (default: standard error). */
+  readonly onPrint?: (stageId: string, stream: "stdout" | "stderr", text: string) => void;
   /** Told of every stage state change. */
   readonly onChange?: (record: StageRecord, running: boolean) => void;
   /** Told of a stage's notices. */
@@ -125,7 +125,7 @@ export async function executeRun(prepared: PreparedRun, o: ExecuteOptions): Prom
     redactor: prepared.redactor,
     runDir,
     signal,
-    ...(o.isolateStages ? { isolateStages: true } : {}),
+    ...(o.onPrint ? { onPrint: o.onPrint } : {}),
     ...(o.onChange ? { onChange: o.onChange } : {}),
     ...(o.onNotice ? { onNotice: o.onNotice } : {}),
   });

@@ -5,10 +5,12 @@
  * @module
  */
 import { parseDuration } from "../dsl/duration.ts";
-import type { StageSpec } from "../dsl/stage.ts";
+import type { StageDescription as StageSpec } from "../dsl/describe.ts";
 import type { Redactor } from "../journal/redact.ts";
 import type { CheckRecord, StageRecord } from "../report/schema.ts";
 import type { CheckReport } from "./protocol.ts";
+import type { StageGrant } from "./permissions.ts";
+import { checkKubernetesCall } from "../kubernetes/scope.ts";
 
 /** Methods of a resource the main thread holds (a Kubernetes client, a notifier...). */
 export type CapabilityProvider = Record<string, (...args: never[]) => unknown>;
@@ -31,12 +33,14 @@ export function checkRecordOf(report: CheckReport, redactor: Redactor): CheckRec
 }
 
 /**
- * Calls a proxied resource for a stage: refuses a resource the stage did not declare,
- * records the call (and its error, redacted) in the stage's record.
+ * Calls a proxied resource for a stage: refuses a resource the stage did not declare
+ * and a Kubernetes call outside its grant, records the call (and its error, redacted)
+ * in the stage's record.
  */
 export async function callCapability(
   ctx: {
     spec: StageSpec;
+    grant?: StageGrant | undefined;
     record: StageRecord;
     capabilities: Readonly<Record<string, CapabilityProvider>>;
     redactor: Redactor;
@@ -57,6 +61,11 @@ export async function callCapability(
   const at = new Date().toISOString();
   const t0 = performance.now();
   try {
+    if (resource === "kubernetes") {
+      const scope = ctx.grant?.kubernetes;
+      if (!scope) throw new Error(`stage "${ctx.spec.id}" has no Kubernetes grant`);
+      checkKubernetesCall(ctx.spec.id, scope, call);
+    }
     const value = await (fn as (...a: unknown[]) => unknown).apply(provider, [...call.args]);
     ctx.record.calls.push({ resource, method, at, durationMs: performance.now() - t0, ok: true });
     return value;

@@ -1,8 +1,14 @@
 /**
- * Stage Workers. Each stage runs in a Deno Worker whose permissions are exactly its
- * grant. A Worker that finished a stage cleanly may serve a later stage with the
- * *same* grant (the security boundary is the permission set; reuse saves the start-up
- * cost); a Worker that was aborted, timed out or crashed is terminated, never reused.
+ * Stage Workers. Each attempt of a stage runs in a Worker of its own, whose permissions
+ * are exactly the stage's grant, and that Worker is terminated when the attempt ends:
+ * nothing a stage leaves behind (a timer, a listener, a global) can outlive it, and no
+ * stage can act with another stage's grant. To keep that cheap, Workers are started
+ * ahead of time (`prepare`), while earlier stages run, for the stages about to start;
+ * a pre-started Worker has evaluated the pipeline module and nothing else.
+ *
+ * The main thread attributes every message of a Worker to the one stage it was handed
+ * to, whatever the message says about itself: a call is served only while that stage's
+ * attempt runs, and only for resources that stage declared.
  * @module
  */
 import type { CheckReport, RunRequest, WorkerMessage } from "./protocol.ts";
@@ -13,7 +19,10 @@ export class StageRunError extends Error {
   /** The kind of failure. */
   readonly kind: "error" | "denied" | "timeout" | "interrupted" | "crash" | "check";
 
-  /** @param message What happened. @param kind The kind of failure. */
+  /**
+   * @param message What happened.
+   * @param kind The kind of failure.
+   */
   constructor(message: string, kind: StageRunError["kind"]) {
     super(message);
     this.name = "StageRunError";
@@ -25,13 +34,26 @@ export class StageRunError extends Error {
 export interface StageHooks {
   /** A line for the stage's log. */
   log(level: "info" | "warn" | "notice", message: string): void;
+  /** What the stage's code printed (console, standard streams). */
+  print?(stream: "stdout" | "stderr", text: string): void;
   /** A check finished. */
   check(report: CheckReport): void;
   /** A call on a proxied resource; its result goes back to the stage. */
   call(resource: string, method: string, args: readonly unknown[]): Promise<unknown>;
 }
 
+const GUARD_URL = new URL("./worker_guard.ts", import.meta.url).href;
 const RUNTIME_URL = new URL("./worker_runtime.ts", import.meta.url).href;
+
+interface Slot {
+  readonly worker: Worker;
+  readonly key: string;
+  /** Messages that came before the Worker was handed to a stage. */
+  readonly early: WorkerMessage[];
+  /** Resolves when the Worker has evaluated its modules (or failed to). */
+  readonly ready: Promise<void>;
+  handler?: (m: WorkerMessage) => void;
+}
 
 /**
  * A pool of stage Workers for one pipeline module.
@@ -39,64 +61,121 @@ const RUNTIME_URL = new URL("./worker_runtime.ts", import.meta.url).href;
  * @example
  * ```ts ignore
  * const pool = new WorkerPool(new URL("./pipelines/deploy.ts", import.meta.url).href);
+ * pool.prepare("deploy", grant); // while earlier stages run
  * const output = await pool.run(grant, request, hooks, { timeoutMs: 60_000 });
  * pool.close();
  * ```
  */
 export class WorkerPool {
   #entry: string;
-  #idle = new Map<string, Worker[]>();
-  #live = new Set<Worker>();
-  #reuse: boolean;
+  #prepared = new Map<string, Slot>();
+  #live = new Set<Slot>();
+  #started = 0;
 
-  /**
-   * @param pipelineUrl The pipeline module's URL (its default export is the definition).
-   * @param options `reuse: false` gives every stage a fresh Worker.
-   */
-  constructor(pipelineUrl: string, options: { reuse?: boolean } = {}) {
-    const source = `import definition from ${JSON.stringify(pipelineUrl)};\n` +
+  /** @param pipelineUrl The pipeline module's URL (its default export is the definition). */
+  constructor(pipelineUrl: string) {
+    const source = `import ${JSON.stringify(GUARD_URL)};\n` +
+      `import definition from ${JSON.stringify(pipelineUrl)};\n` +
       `import { serveStages } from ${JSON.stringify(RUNTIME_URL)};\n` +
       `serveStages(definition);\n`;
     this.#entry = `data:application/javascript;base64,${btoa(source)}`;
-    this.#reuse = options.reuse ?? true;
   }
 
-  /** How many Workers are alive (running or idle). */
+  /** How many Workers are alive (running or pre-started). */
   get size(): number {
     return this.#live.size;
   }
 
-  #acquire(grant: StageGrant, name: string): Worker {
-    const idle = this.#idle.get(grantKey(grant));
-    const reused = idle?.pop();
-    if (reused) return reused;
+  /** How many Workers were started in all. */
+  get started(): number {
+    return this.#started;
+  }
+
+  /** How many pre-started Workers wait for their stage. */
+  get waiting(): number {
+    return this.#prepared.size;
+  }
+
+  #start(grant: StageGrant, name: string): Slot {
     const worker = new Worker(this.#entry, {
       type: "module",
       name,
       deno: { permissions: workerPermissions(grant) },
     });
-    this.#live.add(worker);
-    return worker;
-  }
-
-  #release(grant: StageGrant, worker: Worker): void {
-    worker.onmessage = null;
-    worker.onerror = null;
-    if (!this.#reuse) return this.#discard(worker);
-    const key = grantKey(grant);
-    const idle = this.#idle.get(key) ?? [];
-    idle.push(worker);
-    this.#idle.set(key, idle);
-  }
-
-  #discard(worker: Worker): void {
-    worker.terminate();
-    this.#live.delete(worker);
+    this.#started++;
+    const ready = Promise.withResolvers<void>();
+    const slot: Slot = { worker, key: grantKey(grant), early: [], ready: ready.promise };
+    worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
+      if (e.data.type === "ready" || e.data.type === "fatal") ready.resolve();
+      if (slot.handler) slot.handler(e.data);
+      else if (e.data.type !== "ready") slot.early.push(e.data);
+    };
+    worker.onerror = (e) => {
+      e.preventDefault();
+      const m: WorkerMessage = {
+        type: "fatal",
+        kind: "uncaught error",
+        name: "Error",
+        message: e.message,
+        stack: "",
+      };
+      ready.resolve();
+      if (slot.handler) slot.handler(m);
+      else slot.early.push(m);
+    };
+    this.#live.add(slot);
+    return slot;
   }
 
   /**
-   * Runs one attempt of a stage in a Worker with exactly `grant`.
+   * Starts a Worker for a stage ahead of time. It waits, having evaluated only the
+   * pipeline module, until {@linkcode WorkerPool.run} hands it that stage.
    *
+   * @param stageId The stage it is for.
+   * @param grant The stage's grant: the Worker's permissions.
+   * @returns Resolves when the Worker is ready (nobody needs to wait for it).
+   */
+  prepare(stageId: string, grant: StageGrant): Promise<void> {
+    const known = this.#prepared.get(stageId);
+    if (known) return known.ready;
+    const slot = this.#start(grant, `stage:${stageId}`);
+    this.#prepared.set(stageId, slot);
+    return slot.ready;
+  }
+
+  /**
+   * Stops the Worker started ahead for a stage that will not run after all.
+   *
+   * @param stageId The stage.
+   */
+  forget(stageId: string): void {
+    const slot = this.#prepared.get(stageId);
+    if (!slot) return;
+    this.#prepared.delete(stageId);
+    this.#discard(slot);
+  }
+
+  #take(stageId: string, grant: StageGrant): Slot {
+    const slot = this.#prepared.get(stageId);
+    this.#prepared.delete(stageId);
+    if (slot && slot.key === grantKey(grant)) return slot;
+    if (slot) this.#discard(slot);
+    return this.#start(grant, `stage:${stageId}`);
+  }
+
+  #discard(slot: Slot): void {
+    slot.worker.terminate();
+    this.#live.delete(slot);
+  }
+
+  /**
+   * Runs one attempt of a stage in a Worker with exactly `grant`; the Worker is
+   * terminated when the attempt ends, however it ends.
+   *
+   * @param grant The stage's grant.
+   * @param request What to run.
+   * @param hooks Where logs, prints, checks and calls go.
+   * @param options The attempt's time limit and the run's interrupt.
    * @returns The stage's output.
    * @throws {StageRunError} When the stage failed, was denied a permission, timed out,
    * was interrupted, or its Worker crashed.
@@ -107,81 +186,84 @@ export class WorkerPool {
     hooks: StageHooks,
     options: { timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<unknown> {
-    const worker = this.#acquire(grant, `stage:${request.stageId}`);
+    const slot = this.#take(request.stageId, grant);
+    const worker = slot.worker;
+    const id = request.stageId;
     return new Promise((resolve, reject) => {
       let settled = false;
-      const finish = (fn: () => void, keep: boolean) => {
+      const finish = (fn: () => void) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         options.signal?.removeEventListener("abort", onAbort);
-        if (keep) this.#release(grant, worker);
-        else this.#discard(worker);
+        slot.handler = () => {};
+        this.#discard(slot);
         fn();
       };
       const stop = (message: string, kind: StageRunError["kind"]) =>
-        finish(() => reject(new StageRunError(message, kind)), false);
-      const onAbort = () => stop(`stage "${request.stageId}" was interrupted`, "interrupted");
+        finish(() => reject(new StageRunError(message, kind)));
+      const onAbort = () => stop(`stage "${id}" was interrupted`, "interrupted");
       const timer = options.timeoutMs === undefined ? undefined : setTimeout(
-        () => stop(`stage "${request.stageId}" timed out after ${options.timeoutMs} ms`, "timeout"),
+        () => stop(`stage "${id}" timed out after ${options.timeoutMs} ms`, "timeout"),
         options.timeoutMs,
       );
-      if (options.signal?.aborted) return onAbort();
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-
-      worker.onerror = (e) => {
-        e.preventDefault();
-        stop(`stage "${request.stageId}" crashed: ${e.message}`, "crash");
+      const answer = (
+        callId: number,
+        result: { ok: true; value: unknown } | {
+          ok: false;
+          error: string;
+        },
+      ) => {
+        if (!settled) worker.postMessage({ type: "callResult", id: callId, ...result });
       };
-      worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
-        const msg = e.data;
+      const handle = (msg: WorkerMessage) => {
+        if (settled) return;
         switch (msg.type) {
+          case "ready":
+            return;
           case "log":
             return hooks.log(msg.level, msg.message);
+          case "print":
+            return hooks.print?.(msg.stream, msg.text);
           case "check":
             return hooks.check(msg.report);
+          case "fatal":
+            return stop(`stage "${id}" crashed: ${msg.kind}: ${msg.name}: ${msg.message}`, "crash");
           case "call":
             hooks.call(msg.resource, msg.method, msg.args).then(
-              (value) => {
-                if (!settled) {
-                  worker.postMessage({ type: "callResult", id: msg.id, ok: true, value });
-                }
-              },
-              (err) => {
-                if (!settled) {
-                  worker.postMessage({
-                    type: "callResult",
-                    id: msg.id,
-                    ok: false,
-                    error: err instanceof Error ? err.message : String(err),
-                  });
-                }
-              },
+              (value) => answer(msg.id, { ok: true, value }),
+              (err) =>
+                answer(msg.id, {
+                  ok: false,
+                  error: err instanceof Error ? err.message : String(err),
+                }),
             );
             return;
           case "done":
-            return finish(() => resolve(msg.output), true);
+            return finish(() => resolve(msg.output));
           case "error":
-            return finish(
-              () =>
-                reject(
-                  new StageRunError(
-                    msg.message,
-                    msg.denied ? "denied" : msg.name === "CheckFailed" ? "check" : "error",
-                  ),
+            return finish(() =>
+              reject(
+                new StageRunError(
+                  msg.message,
+                  msg.denied ? "denied" : msg.name === "CheckFailed" ? "check" : "error",
                 ),
-              true,
+              )
             );
         }
       };
-      worker.postMessage(request);
+      if (options.signal?.aborted) return onAbort();
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      slot.handler = handle;
+      for (const m of slot.early.splice(0)) handle(m);
+      if (!settled) worker.postMessage(request);
     });
   }
 
   /** Terminates every Worker. */
   close(): void {
-    for (const w of this.#live) w.terminate();
+    for (const s of this.#live) s.worker.terminate();
     this.#live.clear();
-    this.#idle.clear();
+    this.#prepared.clear();
   }
 }

@@ -193,4 +193,5 @@ export function serveStages(definition: PipelineDefinition<unknown>): void {
         break;
     }
   };
+  post({ type: "ready" });
 }

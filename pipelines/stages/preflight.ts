@@ -79,7 +79,9 @@ function skipped(name: string, why: string): Check {
 /** The pre-flight stages; all need `lock` and nothing else, so they run concurrently. */
 export function preflightStages(c: DeployContext, lock: Stage<unknown>): Stage<unknown>[] {
   const { env, namespace } = c;
-  const cluster = stage("preflight:cluster").needs(lock).uses("kubernetes")
+  // Reads the values of one Secret only: the TLS certificate it checks.
+  const cluster = stage("preflight:cluster").needs(lock)
+    .uses({ kubernetes: { secrets: ["tls-certificates"] } })
     .describe("cluster, namespace, secrets, TLS, capacity, load balancer, RBAC, network policies")
     .check(
       clusterReachable(),

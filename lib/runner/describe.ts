@@ -1,0 +1,148 @@
+/**
+ * Evaluating a pipeline module where it can do no harm: a Worker with no permissions
+ * at all and a time limit. Top-level code and the build function run there; only the
+ * stages' description (plain data) comes back, so `plan` and `deploy` never run
+ * pipeline code with the runner's own permissions.
+ * @module
+ */
+import type { MetricDefinition } from "../dsl/gate.ts";
+import type { PipelineContext, PipelineDefinition } from "../dsl/pipeline.ts";
+import type { StageDescription } from "../dsl/describe.ts";
+import { callerLocation, formatLocation } from "../dsl/location.ts";
+import type { BuildRequest, DescribeMessage } from "./describe_runtime.ts";
+import type { WorkerMessage } from "./protocol.ts";
+import { InputError } from "./errors.ts";
+
+const GUARD_URL = new URL("./worker_guard.ts", import.meta.url).href;
+const RUNTIME_URL = new URL("./describe_runtime.ts", import.meta.url).href;
+
+/** The default time a pipeline module may take to load and build (generous for a busy machine). */
+export const DESCRIBE_TIMEOUT_MS = 30_000;
+
+/** A pipeline's name and options, as its module declared them. */
+export interface PipelineInfo {
+  /** The pipeline's name. */
+  readonly name: string;
+  /** How it runs. */
+  readonly options: PipelineDefinition<unknown>["options"];
+}
+
+/** A described pipeline: what the runner knows of it without running its code. */
+export interface PipelineDescription {
+  /** Name and options. */
+  readonly definition: PipelineInfo;
+  /** The metrics the module exports as `metrics`. */
+  readonly metrics: Readonly<Record<string, MetricDefinition>>;
+  /** The stages, as data. */
+  readonly stages: readonly StageDescription[];
+}
+
+/** How to describe a pipeline. */
+export interface DescribeOptions {
+  /** The file as the user named it, for messages. */
+  readonly file: string;
+  /** Gives the build context once the module's options are known (may throw {@linkcode InputError}). */
+  readonly context: (info: PipelineInfo) => PipelineContext<unknown>;
+  /** The time limit (default {@linkcode DESCRIBE_TIMEOUT_MS}). */
+  readonly timeoutMs?: number;
+  /** Told what the module printed while loading (default: standard error). */
+  readonly onPrint?: (text: string) => void;
+}
+
+function located(stack: string, fallback: string): string {
+  const where = callerLocation(stack);
+  return where ? `${formatLocation(where)}: ${fallback}` : fallback;
+}
+
+/**
+ * Imports and builds a pipeline module in a Worker with no permissions.
+ *
+ * @param pipelineUrl The module's URL.
+ * @param o The file name for messages, the build context, the time limit.
+ * @returns The pipeline's description.
+ * @throws {InputError} When the module throws at import, has no definition, its build
+ * fails or returns something else than stages, or it does not finish in time — each
+ * message names the file (and the line where the pipeline code is known).
+ *
+ * @example
+ * ```ts ignore
+ * const d = await describePipeline(url, {
+ *   file: "pipelines/deploy.ts",
+ *   context: () => ({ env, version, options: {} }),
+ * });
+ * d.stages.map((s) => s.id);
+ * ```
+ */
+export function describePipeline(
+  pipelineUrl: string,
+  o: DescribeOptions,
+): Promise<PipelineDescription> {
+  const source = `import ${JSON.stringify(GUARD_URL)};\n` +
+    `import * as mod from ${JSON.stringify(pipelineUrl)};\n` +
+    `import { serveDescription } from ${JSON.stringify(RUNTIME_URL)};\n` +
+    `serveDescription(mod);\n`;
+  const worker = new Worker(`data:application/javascript;base64,${btoa(source)}`, {
+    type: "module",
+    name: "pipeline definition",
+    deno: { permissions: "none" },
+  });
+  const timeoutMs = o.timeoutMs ?? DESCRIBE_TIMEOUT_MS;
+  const print = o.onPrint ??
+    ((text: string) => Deno.stderr.writeSync(new TextEncoder().encode(text)));
+  return new Promise<PipelineDescription>((resolve, reject) => {
+    let info: (PipelineInfo & { metrics: unknown }) | undefined;
+    const done = (fn: () => void) => {
+      clearTimeout(timer);
+      worker.terminate();
+      fn();
+    };
+    const fail = (message: string, cause?: unknown) =>
+      done(() => reject(new InputError(`Pipeline ${o.file} ${message}`, { cause })));
+    const timer = setTimeout(
+      () =>
+        fail(
+          `did not finish loading and building within ${timeoutMs / 1000} s: ` +
+            "does its top-level code or its build function loop or wait forever?",
+        ),
+      timeoutMs,
+    );
+    worker.onerror = (e) => {
+      e.preventDefault();
+      fail(`cannot be loaded: ${e.message}`);
+    };
+    worker.onmessage = (e: MessageEvent<DescribeMessage | WorkerMessage>) => {
+      const m = e.data;
+      switch (m.type) {
+        case "print":
+          return print(m.text);
+        case "fatal":
+          return fail(
+            `threw while loading: ${located(m.stack, `${m.name}: ${m.message}`)}`,
+          );
+        case "invalid":
+          return fail(m.message);
+        case "loaded": {
+          info = { name: m.name, options: m.options, metrics: m.metrics };
+          let context: PipelineContext<unknown>;
+          try {
+            context = o.context({ name: m.name, options: m.options });
+          } catch (err) {
+            return done(() => reject(err));
+          }
+          const request: BuildRequest = { type: "build", context };
+          return worker.postMessage(request);
+        }
+        case "buildError":
+          return fail(`could not be built: ${m.name}: ${m.message}`);
+        case "built":
+          return done(() =>
+            resolve({
+              definition: { name: info!.name, options: info!.options },
+              metrics: (info!.metrics ?? {}) as Record<string, MetricDefinition>,
+              stages: m.stages,
+            })
+          );
+      }
+    };
+  });
+}

@@ -1,0 +1,108 @@
+/**
+ * The first module every runner Worker evaluates, before any pipeline code: it routes
+ * everything the Worker could print — `console.*`, `Deno.stdout`/`Deno.stderr`,
+ * `node:process`' streams, an uncaught error, an unhandled rejection — to the main
+ * thread as messages, where the redactor sees it before the terminal or a log does.
+ * The replacements cannot be put back by pipeline code (non-writable, non-configurable).
+ * A stage granted `run` can still start a program that writes to the terminal itself:
+ * that is why `run` is full trust.
+ * @module
+ */
+import process from "node:process";
+import type { WorkerMessage } from "./protocol.ts";
+
+const post = (m: WorkerMessage) =>
+  (globalThis as unknown as { postMessage(m: unknown): void })
+    .postMessage(m);
+const decoder = new TextDecoder();
+
+function print(stream: "stdout" | "stderr", text: string): void {
+  if (text !== "") post({ type: "print", stream, text });
+}
+
+function sink(stream: "stdout" | "stderr") {
+  const write = (data: Uint8Array | string) =>
+    print(stream, typeof data === "string" ? data : decoder.decode(data));
+  return Object.freeze({
+    rid: -1,
+    write(data: Uint8Array): Promise<number> {
+      write(data);
+      return Promise.resolve(data.byteLength);
+    },
+    writeSync(data: Uint8Array): number {
+      write(data);
+      return data.byteLength;
+    },
+    isTerminal: () => false,
+    close() {},
+    writable: new WritableStream<Uint8Array>({ write: (chunk) => write(chunk) }),
+  });
+}
+
+function lock(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, writable: false, configurable: false });
+}
+
+const show = (v: unknown) => (typeof v === "string" ? v : Deno.inspect(v, { depth: 4 }));
+
+/** console's formatting (`%s %d %i %f %o %O %j %c`), without loading node:util. */
+function format(args: unknown[]): string {
+  const [first, ...rest] = args;
+  if (typeof first !== "string") return args.map(show).join(" ");
+  let i = 0;
+  const head = first.replace(/%([sdifoOjc%])/g, (all, c: string) => {
+    if (c === "%") return "%";
+    if (i >= rest.length) return all;
+    const v = rest[i++];
+    if (c === "c") return "";
+    if (c === "d" || c === "i") return String(c === "i" ? Math.trunc(Number(v)) : Number(v));
+    if (c === "f") return String(Number(v));
+    if (c === "j") return JSON.stringify(v);
+    return show(v);
+  });
+  return [head, ...rest.slice(i).map(show)].join(" ");
+}
+
+const line = (args: unknown[]) => format(args) + "\n";
+const toStdout = (...args: unknown[]) => print("stdout", line(args));
+const toStderr = (...args: unknown[]) => print("stderr", line(args));
+const quiet = () => {};
+const guardedConsole = Object.freeze({
+  ...Object.fromEntries(Object.keys(console).map((k) => [k, quiet])),
+  log: toStdout,
+  info: toStdout,
+  debug: toStdout,
+  trace: toStderr,
+  warn: toStderr,
+  error: toStderr,
+  dir: (value: unknown) => print("stdout", Deno.inspect(value) + "\n"),
+  table: toStdout,
+  assert: (condition: unknown, ...args: unknown[]) => {
+    if (!condition) toStderr("Assertion failed:", ...args);
+  },
+});
+
+lock(globalThis, "console", guardedConsole);
+lock(Deno, "stdout", sink("stdout"));
+lock(Deno, "stderr", sink("stderr"));
+for (const stream of ["stdout", "stderr"] as const) {
+  lock(process[stream], "write", (chunk: Uint8Array | string, ...rest: unknown[]) => {
+    print(stream, typeof chunk === "string" ? chunk : decoder.decode(chunk));
+    const done = rest.find((r) => typeof r === "function") as (() => void) | undefined;
+    done?.();
+    return true;
+  });
+}
+
+function fatal(kind: "uncaught error" | "unhandled rejection", reason: unknown): void {
+  const e = reason instanceof Error ? reason : new Error(String(reason));
+  post({ type: "fatal", kind, name: e.name, message: e.message, stack: e.stack ?? "" });
+}
+globalThis.addEventListener("error", (e) => {
+  e.preventDefault();
+  fatal("uncaught error", (e as ErrorEvent).error ?? (e as ErrorEvent).message);
+});
+globalThis.addEventListener("unhandledrejection", (e) => {
+  e.preventDefault();
+  fatal("unhandled rejection", (e as PromiseRejectionEvent).reason);
+});
