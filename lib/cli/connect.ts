@@ -95,9 +95,7 @@ export function connect(o: ConnectOptions): Connection {
       kubeconfigPath,
       ...(!o.sandbox && env.kubernetes?.context ? { context: env.kubernetes.context } : {}),
       dryRun: o.dryRun,
-      onSecret: (value) => {
-        if (value.length >= 4) o.redactor.add(value);
-      },
+      onSecret: (value) => o.redactor.add(value),
     })
   );
 
@@ -125,7 +123,7 @@ export function connect(o: ConnectOptions): Connection {
     if (databaseUrl) {
       try {
         const pw = decodeURIComponent(new URL(databaseUrl).password);
-        if (pw.length >= 4) o.redactor.add(pw);
+        o.redactor.add(pw);
       } catch { /* openDatabase reports it */ }
     }
     return opened = databaseCapability(

@@ -23,6 +23,9 @@ export interface KubernetesCapabilityOptions {
   onSecret?: ((value: string) => void) | undefined;
 }
 
+/** Secret values shorter than this are refused: they could not be redacted reliably. */
+const MIN_SECRET_LENGTH = 4;
+
 const DEPLOYMENT: KindRef = { apiVersion: "apps/v1", kind: "Deployment" };
 const SECRET: KindRef = { apiVersion: "v1", kind: "Secret" };
 
@@ -154,6 +157,13 @@ export function createKubernetesCapability(
         value = decodeBase64(encoded);
       } catch {
         throw new Error(`Cannot read key "${key}" of Secret ${namespace}/${name}: not base64`);
+      }
+      if (value.length > 0 && value.length < MIN_SECRET_LENGTH) {
+        // Too short to tell apart from ordinary text, so it could not be kept out of logs.
+        throw new RangeError(
+          `Cannot use key "${key}" of Secret ${namespace}/${name}: its value is shorter than ` +
+            `${MIN_SECRET_LENGTH} characters, too short to be a real secret or to be redacted`,
+        );
       }
       options.onSecret?.(value);
       return value;

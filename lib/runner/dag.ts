@@ -103,8 +103,10 @@ function findCycle(specs: ReadonlyMap<string, StageSpec>): string[] | undefined 
 export function buildDag(stages: readonly StageSpec[]): Dag {
   const specs = new Map<string, StageSpec>();
   for (const s of stages) {
-    if (specs.has(s.id)) {
-      throw new DagError(`Invalid pipeline: stage id "${s.id}" is defined twice`, [s.id]);
+    const first = specs.get(s.id);
+    if (first) {
+      const where = first.location && s.location ? ` (${first.location} and ${s.location})` : "";
+      throw new DagError(`Invalid pipeline: stage id "${s.id}" is defined twice${where}`, [s.id]);
     }
     specs.set(s.id, s);
   }
@@ -116,9 +118,9 @@ export function buildDag(stages: readonly StageSpec[]): Dag {
       if (!specs.has(ref)) {
         const hint = closest(ref, specs.keys());
         throw new DagError(
-          `Invalid pipeline: stage "${s.id}" needs unknown stage "${ref}"${
-            hint ? ` (did you mean "${hint}"?)` : ""
-          }`,
+          `Invalid pipeline: stage "${s.id}"${
+            s.location ? ` (${s.location})` : ""
+          } needs unknown stage "${ref}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
           [s.id, ref],
         );
       }

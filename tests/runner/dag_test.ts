@@ -23,7 +23,7 @@ Deno.test("buildDag() rejects an unknown need and suggests the closest id", () =
   const e = dagError(() => buildDag([stage("migrate").spec, stage("deploy").needs("migrat").spec]));
   assert.match(
     e.message,
-    /stage "deploy" needs unknown stage "migrat" \(did you mean "migrate"\?\)/,
+    /stage "deploy" \(tests\/runner\/dag_test\.ts:\d+:\d+\) needs unknown stage "migrat" \(did you mean "migrate"\?\)/,
   );
   assert.deepEqual(e.stages, ["deploy", "migrat"]);
 });

@@ -1,0 +1,114 @@
+// Secrets never leak (issue 9): whatever a stage prints — console, standard streams,
+// node:process, an uncaught error, an unhandled rejection — reaches the terminal only
+// through the redactor; secrets with quotes, backslashes and newlines are redacted in
+// report.json too; a secret too short to redact is refused at load, by name.
+import assert from "node:assert/strict";
+import { cli, fixture } from "./_run.ts";
+
+async function* files(dir: string): AsyncGenerator<string> {
+  for await (const e of Deno.readDir(dir)) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory) yield* files(path);
+    else yield path;
+  }
+}
+
+async function runLeaks(secret: string, only?: string) {
+  const runsDir = await Deno.makeTempDir({ prefix: "leaks-runs-" });
+  const out = await cli(
+    [
+      "run",
+      fixture("leaks.ts"),
+      "development",
+      "--skip-type-check",
+      "--runs-dir",
+      runsDir,
+      ...(only ? ["--option", `only=${only}`] : []),
+    ],
+    { env: { TRACKTION_DB_PASSWORD: secret } },
+  );
+  return { ...out, runsDir };
+}
+
+function forms(secret: string): string[] {
+  const bytes = new TextEncoder().encode(secret);
+  const b64 = btoa(String.fromCharCode(...bytes));
+  return [secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret), b64];
+}
+
+Deno.test("what a stage prints reaches the terminal redacted: console, streams, node:process, crashes", async () => {
+  const secret = "pr1nted-S3cret-value";
+  const run = await runLeaks(secret);
+  try {
+    assert.equal(run.code, 1, run.stderr);
+    const screen = run.stdout + run.stderr;
+    assert.ok(!screen.includes(secret), `the terminal shows the secret:\n${screen}`);
+    for (
+      const line of [
+        "[console] log: [redacted]",
+        "[console] error: [redacted]",
+        "[console] [redacted] is the password",
+        "[streams] stdout: [redacted]",
+        "[streams] stderr: [redacted]",
+        "[streams] node stdout: [redacted]",
+        "[streams] node stderr: [redacted]",
+      ]
+    ) assert.ok(screen.includes(line), `missing ${JSON.stringify(line)} in:\n${screen}`);
+    assert.match(screen, /password: "\[redacted\]"/);
+    assert.match(screen, /uncaught.*crashed: uncaught error: Error: uncaught with \[redacted\]/);
+    assert.match(
+      screen,
+      /rejection.*crashed: unhandled rejection: Error: rejected with \[redacted\]/,
+    );
+    for await (const path of files(run.runsDir)) {
+      const text = await Deno.readTextFile(path);
+      assert.ok(!text.includes(secret), `${path} contains the secret`);
+    }
+  } finally {
+    await Deno.remove(run.runsDir, { recursive: true });
+  }
+});
+
+for (
+  const [what, secret] of [
+    ["a quote", 'pa"ss-word-1'],
+    ["a backslash", "pa\\ss-word-2"],
+    ["a newline", "pass\nword-3"],
+    ["all of them and unicode", 'é"\\\n\tzürich-4'],
+  ] as const
+) {
+  Deno.test(`a secret with ${what} is redacted in report.json, the journal, logs and the terminal`, async () => {
+    const run = await runLeaks(secret, "console");
+    try {
+      assert.equal(run.code, 0, run.stderr);
+      const screen = run.stdout + run.stderr;
+      for (const form of forms(secret)) assert.ok(!screen.includes(form), `terminal: ${form}`);
+      let seen = 0;
+      for await (const path of files(run.runsDir)) {
+        seen++;
+        const text = await Deno.readTextFile(path);
+        for (const form of forms(secret)) {
+          assert.ok(!text.includes(form), `${path} contains ${JSON.stringify(form)}`);
+        }
+      }
+      assert.ok(seen >= 3, `report, journal and log expected, found ${seen}`);
+    } finally {
+      await Deno.remove(run.runsDir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("a secret shorter than 4 characters is refused at load, naming the reference, not the value", async () => {
+  const run = await runLeaks("q7#", "console");
+  try {
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(
+      run.stderr,
+      /Secret database\.password \(from TRACKTION_DB_PASSWORD\) is shorter than 4/,
+    );
+    assert.ok(!run.stderr.includes("q7#"));
+    assert.deepEqual([...Deno.readDirSync(run.runsDir)], [], "no run folder");
+  } finally {
+    await Deno.remove(run.runsDir, { recursive: true });
+  }
+});
