@@ -70,9 +70,11 @@ export class Journal {
   /** Appends an event (secrets redacted). Appends are serialised in call order. */
   append(event: { type: string; [key: string]: unknown }): Promise<void> {
     const run = async () => {
-      const body = { seq: ++this.#seq, ts: new Date().toISOString(), prev: this.#prev, ...event };
-      let line = JSON.stringify(body);
-      if (this.#redactor) line = this.#redactor.redact(line);
+      // The event is redacted as a structure, before serialization (escaped forms of a
+      // secret cannot slip through); the chain fields are added after, untouched.
+      const clean = this.#redactor ? this.#redactor.redactValue(event) : event;
+      const body = { seq: ++this.#seq, ts: new Date().toISOString(), prev: this.#prev, ...clean };
+      const line = JSON.stringify(body);
       this.#prev = sha256(line);
       const bytes = this.#encoder.encode(line + "\n");
       let written = 0;
