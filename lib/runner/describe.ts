@@ -11,7 +11,7 @@ import type { StageDescription } from "../dsl/describe.ts";
 import { callerLocation, formatLocation } from "../dsl/location.ts";
 import type { BuildRequest, DescribeMessage } from "./describe_runtime.ts";
 import type { WorkerMessage } from "./protocol.ts";
-import { InputError } from "./errors.ts";
+import { InputError, InterruptedError } from "./errors.ts";
 
 const GUARD_URL = new URL("./worker_guard.ts", import.meta.url).href;
 const RUNTIME_URL = new URL("./describe_runtime.ts", import.meta.url).href;
@@ -47,6 +47,8 @@ export interface DescribeOptions {
   readonly timeoutMs?: number;
   /** Told what the module printed while loading (default: standard error). */
   readonly onPrint?: (text: string) => void;
+  /** Stops the evaluation (SIGINT/SIGTERM): the Worker is terminated at once. */
+  readonly signal?: AbortSignal;
 }
 
 function located(stack: string, fallback: string): string {
@@ -60,6 +62,7 @@ function located(stack: string, fallback: string): string {
  * @param pipelineUrl The module's URL.
  * @param o The file name for messages, the build context, the time limit.
  * @returns The pipeline's description.
+ * @throws {InterruptedError} When `signal` aborts first.
  * @throws {InputError} When the module throws at import, has no definition, its build
  * fails or returns something else than stages, or it does not finish in time — each
  * message names the file (and the line where the pipeline code is known).
@@ -93,9 +96,18 @@ export function describePipeline(
     let info: (PipelineInfo & { metrics: unknown }) | undefined;
     const done = (fn: () => void) => {
       clearTimeout(timer);
+      o.signal?.removeEventListener("abort", onAbort);
       worker.terminate();
       fn();
     };
+    const onAbort = () =>
+      done(() =>
+        reject(
+          new InterruptedError(`Interrupted while loading pipeline ${o.file}: nothing was changed`),
+        )
+      );
+    if (o.signal?.aborted) return onAbort();
+    o.signal?.addEventListener("abort", onAbort, { once: true });
     const fail = (message: string, cause?: unknown) =>
       done(() => reject(new InputError(`Pipeline ${o.file} ${message}`, { cause })));
     const timer = setTimeout(

@@ -12,3 +12,12 @@ export class InputError extends Error {
     this.name = "InputError";
   }
 }
+
+/** The run was interrupted before it started: nothing was changed (exit code 130). */
+export class InterruptedError extends Error {
+  /** @param message What was being done. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "InterruptedError";
+  }
+}

@@ -39,6 +39,8 @@ export interface PrepareOptions {
   readonly environmentsDir?: string;
   /** Skip `deno check` (the caller already checked). */
   readonly skipTypeCheck?: boolean;
+  /** Stops preparing (SIGINT/SIGTERM while the pipeline module loads). */
+  readonly signal?: AbortSignal;
   /** The time the pipeline module may take to load and build (default 30 s). */
   readonly describeTimeoutMs?: number;
   /** Paths no stage may be granted without `fullTrust` (runs folder, sandbox state, kubeconfig). */
@@ -129,6 +131,7 @@ export async function prepareRun(o: PrepareOptions): Promise<PreparedRun> {
   const described = await describePipeline(pipelineUrl, {
     file: o.pipelineFile,
     ...(o.describeTimeoutMs !== undefined ? { timeoutMs: o.describeTimeoutMs } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
     context: (info) => {
       if (o.version !== undefined) version = versionArgument(o.version);
       else if (info.options.requiresVersion) {
