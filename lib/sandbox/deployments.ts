@@ -3,6 +3,7 @@ import { findResource, type KObject, type ResourceType } from "./resources.ts";
 import { meta } from "./store.ts";
 import type { SandboxClock } from "./clock.ts";
 import type { EventRecorder } from "./events.ts";
+import { Backoff, guardedReconcile } from "./backoff.ts";
 
 type JsonMap = Record<string, unknown>;
 const DEPLOYMENTS = findResource("apps", "v1", "deployments") as ResourceType;
@@ -71,29 +72,66 @@ function setCondition(
   status.conditions = list;
 }
 
-/** The Deployment controller: ReplicaSets, rolling updates and rollout status. */
+/**
+ * The Deployment controller: ReplicaSets, rolling updates and rollout status. A Deployment
+ * whose reconcile fails (other than on a write conflict, retried on the next pass) gets a
+ * Warning Event `FailedSync` and is backed off (0.2 s, doubling up to 10 s).
+ */
 export class DeploymentController {
   #api: Api;
   #clock: SandboxClock;
   #events: EventRecorder;
   #progressAt = new Map<string, number>();
+  #backoff: Backoff;
+  #log: (line: string) => void;
 
-  /** @param api The API. @param deps Clock and event recorder. */
-  constructor(api: Api, deps: { clock: SandboxClock; events: EventRecorder }) {
+  /**
+   * @param api The API.
+   * @param deps Clock, event recorder, and where a failure's first line goes (default stderr).
+   */
+  constructor(
+    api: Api,
+    deps: { clock: SandboxClock; events: EventRecorder; log?: (line: string) => void },
+  ) {
     this.#api = api;
     this.#clock = deps.clock;
     this.#events = deps.events;
+    this.#backoff = new Backoff({ now: () => deps.clock.nowMs() });
+    this.#log = deps.log ?? ((line) => console.error(line));
   }
 
   /** Reconcile every Deployment once. */
   reconcile(): void {
+    const seen = new Set<string>();
     for (const d of this.#api.store.list(DEPLOYMENTS)) {
-      try {
-        this.#sync(d);
-      } catch (error) {
-        if (!(error instanceof Error && "code" in error)) throw error;
-      }
+      const key = String(meta(d).uid);
+      seen.add(key);
+      guardedReconcile(this.#backoff, key, "FailedSync", () => {
+        try {
+          this.#sync(d);
+        } catch (error) {
+          // A write conflict is a race with another writer: the next pass retries it.
+          if ((error as { code?: unknown }).code !== 409) throw error;
+        }
+      }, (failure, delay, first) => {
+        try {
+          this.#events.record(d, {
+            type: "Warning",
+            ...failure,
+            component: "deployment-controller",
+          });
+        } catch {
+          // the namespace may be gone: the backoff still holds
+        }
+        if (first) {
+          const m = meta(d);
+          this.#log(
+            `sandbox: deployment-controller: Deployment ${m.namespace}/${m.name}: ${failure.message} (backing off, next try in ${delay} ms)`,
+          );
+        }
+      });
     }
+    this.#backoff.retain(seen);
   }
 
   #scale(rs: KObject, replicas: number, d: KObject): void {

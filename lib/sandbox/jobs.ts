@@ -4,6 +4,7 @@ import { meta } from "./store.ts";
 import type { SandboxClock } from "./clock.ts";
 import type { EventRecorder } from "./events.ts";
 import { createPodFromTemplate, ownedPods, podReady } from "./replicasets.ts";
+import { Backoff, guardedReconcile } from "./backoff.ts";
 
 type JsonMap = Record<string, unknown>;
 const JOBS = findResource("batch", "v1", "jobs") as ResourceType;
@@ -19,22 +20,60 @@ function finishedAt(pod: KObject): string {
   return String(terminated?.finishedAt ?? meta(pod).creationTimestamp);
 }
 
-/** The Job controller: runs pods to Complete, or to Failed after the backoff limit. */
+/**
+ * The Job controller: runs pods to Complete, or to Failed after the backoff limit. A Job
+ * whose reconcile fails gets a Warning Event `FailedCreate` and is backed off (0.2 s,
+ * doubling up to 10 s) instead of being retried on every pass.
+ */
 export class JobController {
   #api: Api;
   #clock: SandboxClock;
   #events: EventRecorder;
+  #backoff: Backoff;
+  #log: (line: string) => void;
 
-  /** @param api The API. @param deps Clock and event recorder. */
-  constructor(api: Api, deps: { clock: SandboxClock; events: EventRecorder }) {
+  /**
+   * @param api The API.
+   * @param deps Clock, event recorder, and where a failure's first line goes (default stderr).
+   */
+  constructor(
+    api: Api,
+    deps: { clock: SandboxClock; events: EventRecorder; log?: (line: string) => void },
+  ) {
     this.#api = api;
     this.#clock = deps.clock;
     this.#events = deps.events;
+    this.#backoff = new Backoff({ now: () => deps.clock.nowMs() });
+    this.#log = deps.log ?? ((line) => console.error(line));
   }
 
   /** Reconcile every Job once. */
   reconcile(): void {
-    for (const job of this.#api.store.list(JOBS)) this.#sync(job);
+    const seen = new Set<string>();
+    for (const job of this.#api.store.list(JOBS)) {
+      const key = String(meta(job).uid);
+      seen.add(key);
+      guardedReconcile(
+        this.#backoff,
+        key,
+        "FailedCreate",
+        () => this.#sync(job),
+        (f, delay, first) => {
+          try {
+            this.#events.record(job, { type: "Warning", ...f, component: "job-controller" });
+          } catch {
+            // the namespace may be gone: the backoff still holds
+          }
+          if (first) {
+            const m = meta(job);
+            this.#log(
+              `sandbox: job-controller: Job ${m.namespace}/${m.name}: ${f.message} (backing off, next try in ${delay} ms)`,
+            );
+          }
+        },
+      );
+    }
+    this.#backoff.retain(seen);
   }
 
   #sync(job: KObject): void {

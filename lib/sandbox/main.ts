@@ -2,12 +2,14 @@
  * `deno task sandbox`: run the sandbox cluster in the foreground.
  *
  * Flags: --port, --scenario, --time-scale, --traffic-rate, --reset, --list-scenarios,
- * --state-dir (default .tracktion/sandbox).
+ * --state-dir (default .tracktion/sandbox). Bad flags, or a saved state that cannot be
+ * loaded (corrupt, or over the sandbox's limits: `--reset` discards it), exit 2 with
+ * nothing changed. On SIGINT/SIGTERM it stops (state saved) and exits 0.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { SandboxRunningError, SCENARIOS, startSandbox } from "./mod.ts";
+import { SandboxRunningError, SandboxStateError, SCENARIOS, startSandbox } from "./mod.ts";
 
 function usage(message: string): never {
   console.error(`error: ${message}`);
@@ -64,7 +66,7 @@ async function main(args: string[]): Promise<void> {
     });
   } catch (error) {
     if (error instanceof RangeError) usage(error.message);
-    if (error instanceof SandboxRunningError) {
+    if (error instanceof SandboxRunningError || error instanceof SandboxStateError) {
       console.error(`error: ${error.message}`);
       Deno.exit(2);
     }
@@ -81,4 +83,8 @@ async function main(args: string[]): Promise<void> {
   await sandbox.stop();
 }
 
-if (import.meta.main) await main(Deno.args);
+if (import.meta.main) {
+  await main(Deno.args);
+  // Stopped and saved: nothing left to wait for, even if a client still holds a socket.
+  Deno.exit(0);
+}

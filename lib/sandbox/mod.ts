@@ -61,6 +61,16 @@
  *   earlier runs are healthy).
  *   The scenario is also in ConfigMap `kube-system/sandbox-info` (`data.scenario`).
  *
+ * ## Limits
+ *
+ * One process on one machine (`SANDBOX_LIMITS`): at most 1000 replicas per Deployment or
+ * ReplicaSet (and a Job's parallelism and completions; more is 422 Invalid), 5000 pods in the
+ * cluster, 100 pods created per ReplicaSet per reconcile. A controller that fails on an
+ * object records a Warning Event (`FailedCreate`, ...) and backs off that object (0.2 s,
+ * doubling up to 10 s) instead of retrying it on every tick. A saved state that is corrupt or
+ * over the limits is refused (`SandboxStateError`, naming `--reset`) before anything is
+ * written; `reset: true` discards it. `stop()` closes connections still busy after 2 s.
+ *
  * ## Not supported
  *
  * Protobuf request bodies (kubectl's generator commands such as `kubectl create configmap` or
@@ -77,3 +87,5 @@ export {
   startSandbox,
 } from "./sandbox.ts";
 export { SCENARIOS } from "./scenarios.ts";
+export { SandboxStateError } from "./state.ts";
+export { SANDBOX_LIMITS } from "./limits.ts";

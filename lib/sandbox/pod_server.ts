@@ -83,12 +83,13 @@ export class PodServer {
   #sum = 0;
   #started = Date.now();
   #pending = new Map<ReturnType<typeof setTimeout>, () => void>();
+  #closing = new AbortController();
 
   /** @param options Identity, behaviour and the request callback. */
   constructor(options: PodServerOptions) {
     this.#options = options;
     this.#server = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      { hostname: "127.0.0.1", port: 0, onListen: () => {}, signal: this.#closing.signal },
       (request) => this.#handle(request),
     );
   }
@@ -177,13 +178,20 @@ export class PodServer {
     return lines.join("\n");
   }
 
-  /** Stop listening (pending answers are dropped). */
+  /**
+   * Stop listening: pending answers get a 503, then every connection is closed (a client
+   * that never finishes its request cannot keep the pod alive).
+   */
   async stop(): Promise<void> {
     for (const [timer, abort] of this.#pending) {
       clearTimeout(timer);
       abort();
     }
     this.#pending.clear();
-    await this.#server.shutdown();
+    if (!this.#closing.signal.aborted) {
+      await new Promise((resolve) => setTimeout(resolve, 0)); // let the 503s be written
+      this.#closing.abort();
+    }
+    await this.#server.finished;
   }
 }

@@ -4,6 +4,8 @@ import { meta } from "./store.ts";
 import type { SandboxClock } from "./clock.ts";
 import type { EventRecorder } from "./events.ts";
 import { matchesSelectorObject } from "./selectors.ts";
+import { Backoff, guardedReconcile, type ReconcileFailure } from "./backoff.ts";
+import { SANDBOX_LIMITS } from "./limits.ts";
 
 type JsonMap = Record<string, unknown>;
 const REPLICASETS = findResource("apps", "v1", "replicasets") as ResourceType;
@@ -43,6 +45,15 @@ export function ownedPods(api: Api, namespace: string, uid: unknown): KObject[] 
   );
 }
 
+/** A pod name `<prefix>-<5 random characters>` not taken yet (a few tries, as generateName). */
+function freshPodName(api: Api, namespace: string, prefix: string): string {
+  let name = `${prefix}-${randomSuffix()}`;
+  for (let i = 0; i < 8 && api.store.peek(PODS, namespace, name); i++) {
+    name = `${prefix}-${randomSuffix()}`;
+  }
+  return name;
+}
+
 /** Create a pod from a template, owned by `owner`. */
 export function createPodFromTemplate(
   api: Api,
@@ -53,7 +64,7 @@ export function createPodFromTemplate(
   const tm = (options.template.metadata ?? {}) as JsonMap;
   return api.create(PODS, String(m.namespace), {
     metadata: {
-      name: `${options.namePrefix}-${randomSuffix()}`,
+      name: freshPodName(api, String(m.namespace), options.namePrefix),
       labels: { ...(tm.labels as JsonMap ?? {}), ...(options.extraLabels ?? {}) },
       ...(tm.annotations ? { annotations: tm.annotations } : {}),
       ownerReferences: [{
@@ -69,23 +80,53 @@ export function createPodFromTemplate(
   }, MANAGER);
 }
 
-/** The ReplicaSet controller and the Endpoints controller. */
+/**
+ * The ReplicaSet controller and the Endpoints controller.
+ *
+ * Work per reconcile is bounded: a ReplicaSet creates or deletes at most
+ * `SANDBOX_LIMITS.createsPerSync` pods per pass, and no pod past `SANDBOX_LIMITS.pods`. An
+ * object whose reconcile fails gets a Warning Event (`FailedCreate`, `FailedDelete`,
+ * `FailedSync`) and is backed off (0.2 s, doubling up to 10 s), never retried in a tight loop.
+ */
 export class ReplicaSetController {
   #api: Api;
   #clock: SandboxClock;
   #events: EventRecorder;
+  #backoff: Backoff;
+  #log: (line: string) => void;
+  #pods = 0;
 
-  /** @param api The API. @param deps Clock and event recorder. */
-  constructor(api: Api, deps: { clock: SandboxClock; events: EventRecorder }) {
+  /**
+   * @param api The API.
+   * @param deps Clock, event recorder, and where a failure's first line goes (default stderr).
+   */
+  constructor(
+    api: Api,
+    deps: { clock: SandboxClock; events: EventRecorder; log?: (line: string) => void },
+  ) {
     this.#api = api;
     this.#clock = deps.clock;
     this.#events = deps.events;
+    this.#backoff = new Backoff({ now: () => deps.clock.nowMs() });
+    this.#log = deps.log ?? ((line) => console.error(line));
   }
 
   /** Reconcile every ReplicaSet and every Service's Endpoints once. */
   reconcile(): void {
-    for (const rs of this.#api.store.scan(REPLICASETS)) this.#sync(rs);
-    for (const svc of this.#api.store.scan(SERVICES)) this.#endpoints(svc);
+    this.#pods = this.#api.store.scan(PODS).length;
+    const seen = new Set<string>();
+    for (const rs of this.#api.store.scan(REPLICASETS)) {
+      seen.add(`rs|${meta(rs).uid}`);
+      this.#guarded(rs, `rs|${meta(rs).uid}`, "FailedSync", () => this.#sync(rs));
+    }
+    for (const svc of this.#api.store.scan(SERVICES)) {
+      seen.add(`svc|${meta(svc).uid}`);
+      this.#guarded(svc, `svc|${meta(svc).uid}`, "FailedToUpdateEndpoint", () => {
+        this.#endpoints(svc);
+        return undefined;
+      });
+    }
+    this.#backoff.retain(seen);
     for (const ep of this.#api.store.scan(ENDPOINTS)) {
       const m = meta(ep);
       if (!this.#api.store.peek(SERVICES, String(m.namespace), String(m.name))) {
@@ -94,18 +135,58 @@ export class ReplicaSetController {
     }
   }
 
-  #sync(rs: KObject): void {
+  #guarded(obj: KObject, key: string, reason: string, work: () => ReconcileFailure | undefined) {
+    guardedReconcile(this.#backoff, key, reason, work, (failure, delay, first) => {
+      const m = meta(obj);
+      try {
+        this.#events.record(obj, {
+          type: "Warning",
+          ...failure,
+          component: "replicaset-controller",
+        });
+      } catch {
+        // the namespace may be gone: the backoff still holds
+      }
+      if (first) {
+        this.#log(
+          `sandbox: replicaset-controller: ${obj.kind} ${m.namespace}/${m.name}: ${failure.reason}: ${failure.message} (backing off, next try in ${delay} ms)`,
+        );
+      }
+    });
+  }
+
+  /** One ReplicaSet: create or delete (a bounded number of) pods, then update its status. */
+  #sync(rs: KObject): ReconcileFailure | undefined {
     const m = meta(rs);
     const ns = String(m.namespace);
     const spec = rs.spec as JsonMap;
-    const want = num(spec.replicas);
+    const want = Math.min(num(spec.replicas), SANDBOX_LIMITS.replicas);
     const pods = ownedPods(this.#api, ns, m.uid).filter((p) => !podFinished(p));
+    let failure: ReconcileFailure | undefined;
     if (pods.length < want) {
-      for (let i = pods.length; i < want; i++) {
-        const pod = createPodFromTemplate(this.#api, rs, {
-          template: spec.template as JsonMap,
-          namePrefix: String(m.name),
-        });
+      const n = Math.min(want - pods.length, SANDBOX_LIMITS.createsPerSync);
+      for (let i = 0; i < n; i++) {
+        if (this.#pods >= SANDBOX_LIMITS.pods) {
+          failure = {
+            reason: "FailedCreate",
+            message: `Error creating: the sandbox holds at most ${SANDBOX_LIMITS.pods} pods`,
+          };
+          break;
+        }
+        let pod: KObject;
+        try {
+          pod = createPodFromTemplate(this.#api, rs, {
+            template: spec.template as JsonMap,
+            namePrefix: String(m.name),
+          });
+        } catch (error) {
+          failure = {
+            reason: "FailedCreate",
+            message: `Error creating: ${(error as Error).message}`,
+          };
+          break;
+        }
+        this.#pods++;
         pods.push(pod);
         this.#events.record(rs, {
           reason: "SuccessfulCreate",
@@ -120,9 +201,18 @@ export class ReplicaSetController {
       const victims = [...pods].sort((a, b) =>
         rank(a) - rank(b) ||
         String(meta(b).creationTimestamp).localeCompare(String(meta(a).creationTimestamp))
-      ).slice(0, pods.length - want);
+      ).slice(0, Math.min(pods.length - want, SANDBOX_LIMITS.createsPerSync));
       for (const v of victims) {
-        this.#api.delete(PODS, ns, String(meta(v).name));
+        try {
+          this.#api.delete(PODS, ns, String(meta(v).name));
+        } catch (error) {
+          failure = {
+            reason: "FailedDelete",
+            message: `Error deleting: ${(error as Error).message}`,
+          };
+          break;
+        }
+        this.#pods--;
         pods.splice(pods.indexOf(v), 1);
         this.#events.record(rs, {
           reason: "SuccessfulDelete",
@@ -151,13 +241,19 @@ export class ReplicaSetController {
     for (const k of ["fullyLabeledReplicas", "readyReplicas", "availableReplicas"]) {
       if (next[k] === 0) delete next[k];
     }
-    if (JSON.stringify(next) === JSON.stringify(prev)) return;
+    if (JSON.stringify(next) === JSON.stringify(prev)) return failure;
     const updated = structuredClone(rs);
     updated.status = next;
-    this.#api.update(REPLICASETS, ns, String(m.name), updated, {
-      ...MANAGER,
-      subresource: "status",
-    });
+    try {
+      this.#api.update(REPLICASETS, ns, String(m.name), updated, {
+        ...MANAGER,
+        subresource: "status",
+      });
+    } catch (error) {
+      // A failed create explains more than the status update that failed after it.
+      if (!failure) throw error;
+    }
+    return failure;
   }
 
   #slice(svc: KObject, pods: KObject[], ports: JsonMap[]): void {

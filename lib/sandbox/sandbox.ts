@@ -8,6 +8,9 @@ import { seedCluster, writeSandboxInfo } from "./seed.ts";
 import { readState, removeStaleTemporaries, type SandboxState, writeFileAtomic } from "./state.ts";
 import { Simulation } from "./simulation.ts";
 
+/** How long `stop()` lets requests in flight finish before it closes every connection. */
+const STOP_GRACE_MS = 2_000;
+
 /** Options for {@linkcode startSandbox}. */
 export interface SandboxOptions {
   /** Directory for state.json, kubeconfig and prometheus-targets.json. */
@@ -18,7 +21,7 @@ export interface SandboxOptions {
   scenario?: string;
   /** Sandbox seconds per real second (default 60). */
   timeScale?: number;
-  /** Start from an empty (freshly seeded) cluster. */
+  /** Start from a freshly seeded cluster: the saved state is discarded (not even read). */
   reset?: boolean;
   /**
    * Simulated traffic per namespace, in requests per sandbox second (default 50). The real
@@ -39,7 +42,10 @@ export interface Sandbox {
   scenario: string | undefined;
   /** Sandbox seconds per real second. */
   timeScale: number;
-  /** Stop controllers, pods, traffic and the server; save the state. */
+  /**
+   * Stop controllers, pods, traffic and the server; save the state. Requests still in
+   * flight after a grace period (2 s) have their connections closed: `stop()` always ends.
+   */
   stop(): Promise<void>;
 }
 
@@ -101,6 +107,28 @@ export async function findRunningSandbox(
   }
 }
 
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function checkStateDir(stateDir: string): Promise<void> {
+  if (stateDir === "") throw new RangeError("Cannot use an empty sandbox state directory");
+  try {
+    const info = await Deno.stat(stateDir);
+    if (!info.isDirectory) {
+      throw new RangeError(
+        `Cannot use ${stateDir} as the sandbox state directory: not a directory`,
+      );
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    if (error instanceof RangeError) throw error;
+    throw new RangeError(
+      `Cannot use ${stateDir} as the sandbox state directory: ${(error as Error).message}`,
+    );
+  }
+}
+
 function kubeconfig(url: string, token: string): string {
   return [
     "apiVersion: v1",
@@ -132,8 +160,14 @@ function kubeconfig(url: string, token: string): string {
  *
  * @param options State directory, port, scenario, time scale, reset and traffic rate.
  * @returns The running sandbox.
- * @throws {RangeError} For an unknown scenario or a bad time scale or traffic rate.
+ * Every option and the saved state are checked before anything is written: when it throws,
+ * the state directory is as it was.
+ *
+ * @throws {RangeError} For an unknown scenario, a bad time scale, traffic rate or port, or a
+ *   state directory that is not a directory.
  * @throws {SandboxRunningError} When a sandbox already serves this state directory.
+ * @throws {SandboxStateError} When the saved state cannot be loaded (corrupt, or over the
+ *   sandbox's limits): pass `reset` to discard it.
  *
  * @example
  * ```ts ignore
@@ -154,17 +188,19 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     throw new RangeError(`Cannot use port ${port}: must be an integer from 0 to 65535`);
   }
   const stateDir = options.stateDir;
+  await checkStateDir(stateDir);
   const running = await findRunningSandbox(stateDir);
   if (running) throw new SandboxRunningError(running);
-  await Deno.mkdir(stateDir, { recursive: true });
-  await removeStaleTemporaries(stateDir);
   const statePath = `${stateDir}/state.json`;
   const kubeconfigPath = `${stateDir}/kubeconfig`;
+  // Read (and check) the saved state before anything is written.
+  const previous = options.reset ? undefined : await readState(statePath);
+  await Deno.mkdir(stateDir, { recursive: true });
+  await removeStaleTemporaries(stateDir);
 
   const store = new Store();
   const api = new Api(store);
   api.registerTypes(RESOURCE_TYPES);
-  const previous = options.reset ? undefined : await readState(statePath);
   if (previous) {
     store.restore(previous.store, (key) => {
       const [group, version, plural] = key.split("/");
@@ -199,9 +235,20 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       proxyPort: (ns, target) => simulation.proxyPort(ns, target),
     },
   });
+  // Closed by aborting, not by `shutdown()`: a client that never finishes its request
+  // (a body that never ends) would keep a graceful shutdown waiting for ever.
+  const closing = new AbortController();
+  let inFlight = 0;
   const server = Deno.serve(
-    { hostname: "127.0.0.1", port, onListen: () => {} },
-    (request) => http.handle(request),
+    { hostname: "127.0.0.1", port, onListen: () => {}, signal: closing.signal },
+    async (request) => {
+      inFlight++;
+      try {
+        return await http.handle(request);
+      } finally {
+        inFlight--;
+      }
+    },
   );
   const url = `http://127.0.0.1:${server.addr.port}`;
   http.setAddress(`127.0.0.1:${server.addr.port}`);
@@ -237,7 +284,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         clearInterval(saver);
         await simulation.stop();
         http.closeWatches();
-        await server.shutdown();
+        const deadline = Date.now() + STOP_GRACE_MS;
+        while (inFlight > 0 && Date.now() < deadline) await pause(20);
+        await pause(20); // let the last answers be written
+        closing.abort();
+        await server.finished;
         await saving;
         await save();
         await Deno.remove(kubeconfigPath).catch(() => {});

@@ -4,6 +4,7 @@ import type { KObject, ResourceType } from "./resources.ts";
 import { meta } from "./store.ts";
 import { ApiError } from "./errors.ts";
 import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
+import { SANDBOX_LIMITS } from "./limits.ts";
 
 type JsonMap = Record<string, unknown>;
 
@@ -74,6 +75,14 @@ export async function scaleSubresource(
       reason: "FieldValueInvalid",
       field: "spec.replicas",
       message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+    }], "autoscaling");
+  }
+  if (replicas > SANDBOX_LIMITS.replicas) {
+    throw ApiError.invalid("Scale", name, [{
+      reason: "FieldValueInvalid",
+      field: "spec.replicas",
+      message:
+        `Invalid value: ${replicas}: must be less than or equal to ${SANDBOX_LIMITS.replicas} (the sandbox's limit)`,
     }], "autoscaling");
   }
   const updated = structuredClone(obj);

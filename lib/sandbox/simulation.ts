@@ -14,6 +14,7 @@ import { TrafficGenerator } from "./traffic.ts";
 import { isMigrationJob, podBehaviour } from "./scenarios.ts";
 import { writeFileAtomic } from "./state.ts";
 import { matchesSelectorObject } from "./selectors.ts";
+import { Backoff } from "./backoff.ts";
 
 type JsonMap = Record<string, unknown>;
 const PODS = findResource("", "v1", "pods") as ResourceType;
@@ -61,6 +62,8 @@ export class Simulation {
   #lastRv = -1;
   #nextFull = 0;
   #nextPrune = 0;
+  /** A pass that throws (a bug, not an object's failure) pauses the loop, doubling. */
+  #passBackoff: Backoff;
 
   /** @param api The API. @param options Clock, scenario, traffic, state dir, known versions. */
   constructor(api: Api, options: SimulationOptions) {
@@ -69,6 +72,7 @@ export class Simulation {
     this.versions = structuredClone(options.versions);
     const clock = options.clock;
     this.#events = new EventRecorder(api);
+    this.#passBackoff = new Backoff({ now: () => clock.nowMs(), baseMs: 250, maxMs: 10_000 });
     this.#deployments = new DeploymentController(api, { clock, events: this.#events });
     this.#replicaSets = new ReplicaSetController(api, { clock, events: this.#events });
     this.#jobs = new JobController(api, { clock, events: this.#events });
@@ -130,7 +134,7 @@ export class Simulation {
   }
 
   async #tick(): Promise<void> {
-    if (this.#stopped) return;
+    if (this.#stopped || !this.#passBackoff.ready("pass")) return;
     try {
       const store = this.#api.store;
       const now = Date.now();
@@ -154,8 +158,16 @@ export class Simulation {
         this.#measurements.prune(Math.max(600_000, this.#options.clock.toRealMs(3_600_000)));
         this.#nextPrune = now + 1000;
       }
+      this.#passBackoff.succeeded("pass");
     } catch (error) {
-      console.error(`sandbox: controller error: ${(error as Error).stack ?? error}`);
+      const delay = this.#passBackoff.failed("pass");
+      if (this.#passBackoff.failures("pass") === 1) {
+        console.error(
+          `sandbox: controller error (pausing the control loop, next try in ${delay} ms): ${
+            (error as Error).stack ?? error
+          }`,
+        );
+      }
     }
   }
 

@@ -1,4 +1,5 @@
 import type { KObject } from "./resources.ts";
+import { stateProblems } from "./limits.ts";
 
 /** What `<stateDir>/state.json` holds. */
 export interface SandboxState {
@@ -30,25 +31,79 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   await Deno.rename(tmp, path);
 }
 
-/** Read the state file; undefined when missing. Throws SyntaxError when unreadable. */
+/**
+ * A saved sandbox state that cannot be loaded: unreadable, not JSON, of an unknown format,
+ * or over the sandbox's limits (`SANDBOX_LIMITS`). The message names the file, says what is
+ * wrong and how to start afresh: `--reset` discards the saved state. Nothing was changed.
+ *
+ * @example
+ * ```ts
+ * import { SandboxStateError } from "./state.ts";
+ * import assert from "node:assert/strict";
+ * const error = new SandboxStateError("/tmp/sandbox/state.json", ["unknown format"]);
+ * assert.match(error.message, /--reset/);
+ * assert.ok(error instanceof SyntaxError);
+ * ```
+ */
+export class SandboxStateError extends SyntaxError {
+  /** The state file. */
+  readonly path: string;
+  /** What is wrong with it. */
+  readonly problems: readonly string[];
+
+  /**
+   * @param path The state file.
+   * @param problems What is wrong with it (at least one).
+   */
+  constructor(path: string, problems: readonly string[]) {
+    super(
+      `Cannot load the sandbox state ${path}: ${problems.join("; ")}. ` +
+        "Pass --reset to discard the saved state and start from a freshly seeded cluster",
+    );
+    this.name = "SandboxStateError";
+    this.path = path;
+    this.problems = problems;
+  }
+}
+
+/**
+ * Read the state file and check it against the sandbox's limits; undefined when missing.
+ * Reads only: nothing is written or removed.
+ *
+ * @param path The state file (`<stateDir>/state.json`).
+ * @returns The state, or undefined when there is no such file.
+ * @throws {SandboxStateError} When it cannot be loaded (a `SyntaxError`).
+ *
+ * @example
+ * ```ts ignore
+ * import { readState } from "./state.ts";
+ * const state = await readState(".tracktion/sandbox/state.json");
+ * console.log(state?.store.objects.length ?? 0);
+ * ```
+ */
 export async function readState(path: string): Promise<SandboxState | undefined> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
+    throw new SandboxStateError(path, [`unreadable (${(error as Error).message})`]);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new SyntaxError(`Cannot read sandbox state "${path}": ${(error as Error).message}`);
+    throw new SandboxStateError(path, [`not valid JSON (${(error as Error).message})`]);
   }
   const state = parsed as SandboxState;
-  if (state?.version !== 1 || !state.store || !Array.isArray(state.store.objects)) {
-    throw new SyntaxError(`Cannot read sandbox state "${path}": unknown format`);
+  if (
+    state?.version !== 1 || !state.store || !Array.isArray(state.store.objects) ||
+    !Number.isSafeInteger(state.store.resourceVersion)
+  ) {
+    throw new SandboxStateError(path, ["unknown format (expected version 1)"]);
   }
+  const problems = stateProblems(state.store.objects);
+  if (problems.length > 0) throw new SandboxStateError(path, problems);
   state.versions ??= {};
   return state;
 }

@@ -1,6 +1,7 @@
 import type { KObject, ResourceType } from "./resources.ts";
 import { ApiError, cause, type StatusCause } from "./errors.ts";
 import { matchesSelectorObject } from "./selectors.ts";
+import { SANDBOX_LIMITS } from "./limits.ts";
 
 type JsonMap = Record<string, unknown>;
 
@@ -125,6 +126,19 @@ function templateCauses(obj: KObject, requireSelector: boolean): StatusCause[] {
         `Invalid value: ${spec.replicas}: must be greater than or equal to 0`,
       ),
     );
+  }
+  const counts = obj.kind === "Job" ? ["parallelism", "completions"] : ["replicas"];
+  for (const field of counts) {
+    const value = spec[field];
+    if (typeof value === "number" && value > SANDBOX_LIMITS.replicas) {
+      out.push(
+        cause(
+          "FieldValueInvalid",
+          `spec.${field}`,
+          `Invalid value: ${value}: must be less than or equal to ${SANDBOX_LIMITS.replicas} (the sandbox's limit)`,
+        ),
+      );
+    }
   }
   return out;
 }

@@ -1,0 +1,137 @@
+/**
+ * Per-object retry backoff for the sandbox's controllers, like client-go's rate-limited work
+ * queue: an object whose reconcile failed is left alone for a while (doubling on each
+ * failure, up to a cap) instead of being retried on every tick of the control loop.
+ * @module
+ */
+
+/** Options of a {@linkcode Backoff}. */
+export interface BackoffOptions {
+  /** Real milliseconds now (the sandbox clock's `nowMs`). */
+  readonly now: () => number;
+  /** The first delay (default 200 ms). */
+  readonly baseMs?: number;
+  /** The longest delay (default 10 s). */
+  readonly maxMs?: number;
+}
+
+/**
+ * Remembers failing objects by key and says when each may be tried again.
+ *
+ * @example
+ * ```ts
+ * import { Backoff } from "./backoff.ts";
+ * import assert from "node:assert/strict";
+ * let now = 0;
+ * const backoff = new Backoff({ now: () => now, baseMs: 100, maxMs: 1000 });
+ * assert.equal(backoff.ready("rs-1"), true);
+ * assert.equal(backoff.failed("rs-1"), 100);
+ * assert.equal(backoff.ready("rs-1"), false);
+ * now = 100;
+ * assert.equal(backoff.ready("rs-1"), true);
+ * assert.equal(backoff.failed("rs-1"), 200);
+ * backoff.succeeded("rs-1");
+ * assert.equal(backoff.failures("rs-1"), 0);
+ * ```
+ */
+export class Backoff {
+  #now: () => number;
+  #baseMs: number;
+  #maxMs: number;
+  #entries = new Map<string, { failures: number; until: number }>();
+
+  /** @param options The clock and the first and longest delays. */
+  constructor(options: BackoffOptions) {
+    this.#now = options.now;
+    this.#baseMs = options.baseMs ?? 200;
+    this.#maxMs = options.maxMs ?? 10_000;
+  }
+
+  /** Whether `key` may be tried now (it never failed, or its delay has passed). */
+  ready(key: string): boolean {
+    const entry = this.#entries.get(key);
+    return entry === undefined || this.#now() >= entry.until;
+  }
+
+  /** Records a failure of `key`; returns the delay before it may be tried again (ms). */
+  failed(key: string): number {
+    const failures = (this.#entries.get(key)?.failures ?? 0) + 1;
+    const delay = Math.min(this.#maxMs, this.#baseMs * 2 ** Math.min(failures - 1, 30));
+    this.#entries.set(key, { failures, until: this.#now() + delay });
+    return delay;
+  }
+
+  /** Forgets the failures of `key`. */
+  succeeded(key: string): void {
+    this.#entries.delete(key);
+  }
+
+  /** Consecutive failures of `key` (0 when it is not backing off). */
+  failures(key: string): number {
+    return this.#entries.get(key)?.failures ?? 0;
+  }
+
+  /** Forgets every key not in `keys` (objects that are gone). */
+  retain(keys: ReadonlySet<string>): void {
+    for (const key of [...this.#entries.keys()]) if (!keys.has(key)) this.#entries.delete(key);
+  }
+}
+
+/** A reconcile failure a controller reports: an Event reason and a message. */
+export interface ReconcileFailure {
+  /** The Event reason, e.g. `FailedCreate`. */
+  readonly reason: string;
+  /** What went wrong. */
+  readonly message: string;
+}
+
+/**
+ * Runs one object's reconcile unless `key` is backing off. `work` returns a failure it
+ * handled, or throws one it did not (reported with `reason`); either way the key backs off
+ * and `onFailure` is told (with the delay, and whether this failure started the streak).
+ * A reconcile that ends without a failure forgets the key's failures.
+ *
+ * @param backoff The controller's backoff.
+ * @param key The object's key (e.g. its uid).
+ * @param reason The Event reason for an error `work` throws.
+ * @param work The reconcile.
+ * @param onFailure Records the failure (an Event, a log line).
+ * @returns Whether the reconcile ran.
+ *
+ * @example
+ * ```ts
+ * import { Backoff, guardedReconcile } from "./backoff.ts";
+ * import assert from "node:assert/strict";
+ * const backoff = new Backoff({ now: () => 0 });
+ * const failures: string[] = [];
+ * const fail = () => {
+ *   throw new Error("pods \"web-abcde\" already exists");
+ * };
+ * for (let i = 0; i < 1000; i++) {
+ *   guardedReconcile(backoff, "rs-1", "FailedCreate", fail, (f) => failures.push(f.message));
+ * }
+ * assert.equal(failures.length, 1); // tried once, then backing off
+ * ```
+ */
+export function guardedReconcile(
+  backoff: Backoff,
+  key: string,
+  reason: string,
+  work: () => ReconcileFailure | undefined | void,
+  onFailure: (failure: ReconcileFailure, delayMs: number, first: boolean) => void,
+): boolean {
+  if (!backoff.ready(key)) return false;
+  let failure: ReconcileFailure | undefined;
+  try {
+    failure = work() ?? undefined;
+  } catch (error) {
+    failure = { reason, message: error instanceof Error ? error.message : String(error) };
+  }
+  if (!failure) {
+    backoff.succeeded(key);
+    return true;
+  }
+  const delay = backoff.failed(key);
+  onFailure(failure, delay, backoff.failures(key) === 1);
+  return true;
+}
