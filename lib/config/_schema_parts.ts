@@ -15,6 +15,16 @@ export function integer(min: number, max?: number) {
   return max === undefined ? base : base.max(max, { error });
 }
 
+/**
+ * A count: an integer >= `min` ("expected an integer >= 0" below it, as {@linkcode integer})
+ * and at most `max`, which `why` explains ("the most replicas one service may have").
+ */
+export function count(min: number, max: number, why: string) {
+  return z.int({ error: `expected an integer >= ${min}` })
+    .min(min, { error: `expected an integer >= ${min}` })
+    .max(max, { error: `expected an integer <= ${max} (${why})` });
+}
+
 export function boolean() {
   return z.boolean({ error: "expected true or false" });
 }

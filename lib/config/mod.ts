@@ -17,6 +17,7 @@ export * from "./quantity.ts";
 export * from "./secret_ref.ts";
 export * from "./types.ts";
 export * from "./schema.ts";
+export * from "./limits.ts";
 export * from "./load_environment.ts";
 export * from "./secrets.ts";
 export * from "./resource_permissions.ts";

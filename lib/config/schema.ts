@@ -6,6 +6,7 @@ import { z } from "zod";
 import {
   boolean,
   byteSize,
+  count,
   dnsLabel,
   duration,
   hostname,
@@ -20,6 +21,7 @@ import {
   text,
 } from "./_schema_parts.ts";
 import { parseQuantity } from "./quantity.ts";
+import { ENVIRONMENT_LIMITS } from "./limits.ts";
 import type { EnvironmentConfig } from "./types.ts";
 
 export type { Environment, EnvironmentConfig } from "./types.ts";
@@ -46,7 +48,11 @@ const resources = mapping({ limits: resourceSpec, requests: resourceSpec }).supe
   ALWAYS,
 );
 
-const connectionPool = mapping({ min_size: integer(0), max_size: integer(1) }).superRefine(
+const POOL_WHY = "the largest connection pool one service may have";
+const connectionPool = mapping({
+  min_size: count(0, ENVIRONMENT_LIMITS.connectionPoolSize, POOL_WHY),
+  max_size: count(1, ENVIRONMENT_LIMITS.connectionPoolSize, POOL_WHY),
+}).superRefine(
   (value, ctx) => {
     const { min_size: min, max_size: max } = value;
     const valid = Number.isInteger(min) && Number.isInteger(max) && min >= 0 && max >= 1;
@@ -63,10 +69,12 @@ const connectionPool = mapping({ min_size: integer(0), max_size: integer(1) }).s
 
 const replicas = z.record(
   dnsLabel("a service name"),
-  integer(0),
+  count(0, ENVIRONMENT_LIMITS.replicasPerService, "the most replicas one service may have"),
   { error: "expected a mapping of service name to replica count" },
 ).refine((value) => Object.keys(value).length > 0, {
   error: "expected at least one service",
+}).refine((value) => Object.keys(value).length <= ENVIRONMENT_LIMITS.services, {
+  error: `expected at most ${ENVIRONMENT_LIMITS.services} services`,
 });
 
 const schema = mapping({
@@ -156,7 +164,9 @@ const schema = mapping({
  * The zod schema of an environment file. Strict: unknown keys are errors (with a
  * "did you mean"), durations parse to {@linkcode Duration}s, secrets must be
  * {@linkcode SecretRef}s (never values), Kubernetes quantities are checked and kept as
- * written, and cross-field rules hold (`min_size <= max_size`, requests <= limits).
+ * written, counts are bounded ({@linkcode ENVIRONMENT_LIMITS}: at most 1000 replicas per
+ * service, 100 services, pools of 1000), and cross-field rules hold (`min_size <=
+ * max_size`, requests <= limits).
  *
  * @example
  * ```ts

@@ -25,7 +25,10 @@ export interface EnvironmentSection {
 
 /** `infrastructure:` — capacity of the services and managed infrastructure. */
 export interface InfrastructureSection {
-  /** Replicas per service; the services are exactly these keys. */
+  /**
+   * Replicas per service; the services are exactly these keys. Each count is 0 to 1000 and
+   * there are at most 100 services (`ENVIRONMENT_LIMITS`).
+   */
   replicas: Record<string, number>;
   /** Per-container resource limits and requests (requests never exceed limits). */
   resources: { limits: ResourceQuantities; requests: ResourceQuantities };
@@ -65,7 +68,7 @@ export interface DatabaseSection {
   user: string;
   /** Where the password lives. */
   password: SecretRef;
-  /** Connection pool bounds (`min_size <= max_size`). */
+  /** Connection pool bounds (`min_size <= max_size`, both at most 1000: `ENVIRONMENT_LIMITS`). */
   connection_pool: { min_size: number; max_size: number };
   /** libpq `sslmode` (default `"prefer"`). */
   ssl_mode: "disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full";
