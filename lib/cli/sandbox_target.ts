@@ -1,10 +1,17 @@
 /**
  * `--sandbox`: use the sandbox that is running (its kubeconfig answers), or start one
- * in this process over the same state folder and stop it when the run ends.
+ * in this process over the same state folder and stop it when the run ends. A saved state
+ * the sandbox cannot load (corrupt, or over its limits) is bad input, with nothing written:
+ * `--reset` discards it.
  * @module
  */
 import { parse } from "yaml";
-import { findRunningSandbox, SandboxRunningError, startSandbox } from "../sandbox/mod.ts";
+import {
+  findRunningSandbox,
+  SandboxRunningError,
+  SandboxStateError,
+  startSandbox,
+} from "../sandbox/mod.ts";
 import { InputError } from "../runner/errors.ts";
 
 /** The sandbox a run talks to. */
@@ -56,17 +63,39 @@ async function info(url: string, token: string): Promise<Record<string, string> 
 /**
  * Finds or starts the sandbox.
  *
- * @param o The state folder, the scenario asked for, the time scale for a new one.
- * @throws {InputError} When a running sandbox has another scenario than the one asked for.
+ * @param o The state folder, the scenario asked for, the time scale for a new one, and
+ *   `reset` to start a new one from a freshly seeded cluster (its saved state discarded).
+ * @throws {InputError} When a running sandbox has another scenario than the one asked for,
+ *   or is asked to `reset`; when the saved state cannot be loaded (the message names
+ *   `--reset`); for a bad option. Nothing was started or written then.
+ *
+ * @example
+ * ```ts ignore
+ * import { sandboxTarget } from "./sandbox_target.ts";
+ * const sandbox = await sandboxTarget({ stateDir: ".tracktion/sandbox", reset: true });
+ * console.log(sandbox.url, sandbox.inProcess);
+ * await sandbox.close();
+ * ```
  */
 export async function sandboxTarget(
-  o: { stateDir: string; scenario?: string | undefined; timeScale?: number },
+  o: {
+    stateDir: string;
+    scenario?: string | undefined;
+    timeScale?: number;
+    reset?: boolean;
+  },
 ): Promise<SandboxTarget> {
   const found = await findRunningSandbox(o.stateDir);
   const existing = found ? await readKubeconfig(found.kubeconfigPath) : undefined;
   const running = existing ? await info(existing.url, existing.token) : undefined;
   if (found && existing && running) {
     const scenario = running.scenario === "none" ? undefined : running.scenario;
+    if (o.reset) {
+      throw new InputError(
+        `A sandbox is running at ${existing.url} on ${o.stateDir}: --reset cannot discard ` +
+          "the state of a running sandbox; stop it first (or restart it with --reset)",
+      );
+    }
     if (o.scenario !== undefined && o.scenario !== scenario) {
       throw new InputError(
         `A sandbox is running at ${existing.url} with scenario "${scenario ?? "none"}": ` +
@@ -89,11 +118,15 @@ export async function sandboxTarget(
       stateDir: o.stateDir,
       ...(o.scenario !== undefined ? { scenario: o.scenario } : {}),
       ...(o.timeScale !== undefined ? { timeScale: o.timeScale } : {}),
+      ...(o.reset ? { reset: true } : {}),
       // Enough real requests that a 5% canary's error rate and p95 mean something.
       maxRealRate: 400,
     });
   } catch (err) {
-    if (err instanceof RangeError || err instanceof SandboxRunningError) {
+    if (
+      err instanceof RangeError || err instanceof SandboxRunningError ||
+      err instanceof SandboxStateError
+    ) {
       throw new InputError(err.message);
     }
     throw err;

@@ -1,0 +1,312 @@
+/**
+ * The arguments of `deploy`, `run`, `rollback` and `plan`, parsed and checked — every flag's
+ * value, the version, the folders — before anything happens: a mistake is an
+ * {@linkcode InputError} (exit 2) with nothing started and nothing written.
+ * @module
+ */
+import { accessSync, constants } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { parseDuration } from "../dsl/duration.ts";
+import { InputError } from "../runner/errors.ts";
+import { versionArgument } from "../runner/version.ts";
+import { SCENARIOS } from "../sandbox/mod.ts";
+
+/** Where the sandbox keeps its state (and its kubeconfig). */
+export const SANDBOX_STATE_DIR = ".tracktion/sandbox";
+
+/** The usage text. */
+export const USAGE = `usage:
+  deno task deploy <environment> <version> [--sandbox] [--dry-run] [--confirm <phrase>]
+                   [--scenario <name>] [--time-scale <n>] [--sandbox-dir <dir>] [--reset]
+                   [--prometheus <url>] [--decision-timeout <duration>]
+                   [--runs-dir <dir>] [--concurrency <n>] [--json] [--option key=value]
+  deno task run <pipeline.ts> <environment> [<version>] [same flags as deploy]
+  deno task plan <environment> <version> [--pipeline <file>] [--format text|json|mermaid]
+  deno task rollback <environment> [--sandbox] [--confirm <phrase>]
+  deno task decide <run-id> promote|abort [--runs-dir <dir>]
+  deno task report <run-id|run-dir> [--runs-dir <dir>] [--json]
+  deno task config validate [<environment>] | diff <a> <b>
+
+  --sandbox-dir, --scenario, --time-scale (1 to ${100_000}) and --reset (discard the
+  sandbox's saved state) need --sandbox; --concurrency is 1 to 256; --decision-timeout is a
+  duration up to 7 days.`;
+
+const COMMON = {
+  option: { type: "string", multiple: true },
+  "environments-dir": { type: "string" },
+  "skip-type-check": { type: "boolean" },
+} as const;
+
+const RUN = {
+  ...COMMON,
+  sandbox: { type: "boolean" },
+  "dry-run": { type: "boolean" },
+  confirm: { type: "string" },
+  scenario: { type: "string" },
+  "runs-dir": { type: "string" },
+  concurrency: { type: "string" },
+  json: { type: "boolean" },
+  prometheus: { type: "string" },
+  "sandbox-dir": { type: "string" },
+  "time-scale": { type: "string" },
+  "decision-timeout": { type: "string" },
+  reset: { type: "boolean" },
+} as const;
+
+/** The flags each command takes (anything else is refused with the usage). */
+const FLAGS = {
+  deploy: { ...RUN, pipeline: { type: "string" } },
+  run: RUN,
+  rollback: RUN,
+  plan: { ...COMMON, pipeline: { type: "string" }, format: { type: "string" } },
+} as const;
+
+const MAX_TIME_SCALE = 100_000;
+const MAX_DECISION_TIMEOUT_MS = 7 * 24 * 3_600_000;
+
+/** A command that runs a pipeline (or plans one). */
+export type PipelineCommand = keyof typeof FLAGS;
+
+/** The checked arguments of a pipeline command. */
+export interface RunArguments {
+  /** The pipeline file (`run`'s first argument, `--pipeline`, or the command's own). */
+  readonly pipelineFile: string;
+  readonly environment: string;
+  readonly version: string | undefined;
+  readonly options: Readonly<Record<string, string>>;
+  readonly environmentsDir: string | undefined;
+  readonly skipTypeCheck: boolean;
+  readonly sandbox: boolean;
+  readonly dryRun: boolean;
+  readonly confirm: string | undefined;
+  readonly scenario: string | undefined;
+  readonly runsDir: string | undefined;
+  readonly concurrency: number;
+  readonly json: boolean;
+  readonly prometheus: string | undefined;
+  readonly sandboxDir: string;
+  readonly timeScale: number | undefined;
+  readonly decisionTimeoutMs: number | undefined;
+  readonly reset: boolean;
+  readonly format: "text" | "json" | "mermaid";
+}
+
+function fail(message: string): never {
+  throw new InputError(message);
+}
+
+/** A folder the run will create or write in: nothing on its way may be a file. */
+function writableDirectory(flag: string, path: string): void {
+  if (path.trim() === "") fail(`${flag} takes a folder, got ""`);
+  let at = resolve(path);
+  for (;;) {
+    let info: Deno.FileInfo | undefined;
+    try {
+      info = Deno.statSync(at);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory)) {
+        fail(`${flag} ${path}: cannot use ${at}: ${(err as Error).message}`);
+      }
+    }
+    if (info) {
+      if (!info.isDirectory) {
+        fail(
+          at === resolve(path)
+            ? `${flag} ${path} is a file, not a folder`
+            : `${flag} ${path}: ${at} is a file, not a folder`,
+        );
+      }
+      try {
+        accessSync(at, constants.W_OK);
+      } catch {
+        fail(`${flag} ${path}: ${at} is not writable`);
+      }
+      return;
+    }
+    const parent = dirname(at);
+    if (parent === at) return;
+    at = parent;
+  }
+}
+
+function existingDirectory(flag: string, path: string): void {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch {
+    fail(`${flag} ${path}: no such folder`);
+  }
+  if (!info.isDirectory) fail(`${flag} ${path} is a file, not a folder`);
+}
+
+function wholeNumber(flag: string, text: string, min: number, max: number): number {
+  const n = /^[0-9]+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    fail(`${flag} takes a whole number from ${min} to ${max}, got "${text}"`);
+  }
+  return n;
+}
+
+function timeScale(text: string): number {
+  const n = /^[0-9]+(\.[0-9]+)?$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= MAX_TIME_SCALE)) {
+    fail(`--time-scale takes a number from 1 to ${MAX_TIME_SCALE}, got "${text}"`);
+  }
+  return n;
+}
+
+function decisionTimeout(text: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch {
+    fail(`--decision-timeout takes a duration such as 10m or 90s, got "${text}"`);
+  }
+  if (!(ms > 0) || ms > MAX_DECISION_TIMEOUT_MS) {
+    fail(`--decision-timeout takes a duration from 1ms to 7 days, got "${text}"`);
+  }
+  return ms;
+}
+
+function keyValues(list: readonly string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list ?? []) {
+    const eq = item.indexOf("=");
+    if (eq <= 0) fail(`--option takes key=value, got "${item}"`);
+    const key = item.slice(0, eq);
+    if (key in out) fail(`--option ${key} is given twice`);
+    out[key] = item.slice(eq + 1);
+  }
+  return out;
+}
+
+function httpUrl(flag: string, text: string): string {
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.hostname === "") {
+    fail(`${flag} takes an http(s) URL such as http://127.0.0.1:9090, got "${text}"`);
+  }
+  return text;
+}
+
+/**
+ * Parses and checks a pipeline command's arguments. Reads the file system (what the
+ * folders are) but changes nothing.
+ *
+ * @param command `deploy`, `run`, `rollback` or `plan`.
+ * @param args The arguments after the command.
+ * @returns The checked arguments.
+ * @throws {InputError} Naming the flag and what it takes, for an unknown or repeated flag,
+ *   a bad value, a flag that needs `--sandbox`, a folder that is a file, or a bad version.
+ *
+ * @example
+ * ```ts
+ * import { runArguments } from "./run_args.ts";
+ * import assert from "node:assert/strict";
+ * const a = runArguments("deploy", ["staging", "v1.2.4", "--sandbox", "--concurrency", "8"]);
+ * assert.equal(a.concurrency, 8);
+ * assert.throws(() => runArguments("deploy", ["staging", "v1.2.4", "--concurrency", "abc"]));
+ * ```
+ */
+export function runArguments(command: PipelineCommand, args: string[]): RunArguments {
+  const options: Record<string, { type: string }> = FLAGS[command];
+  // `--time-scale -1`: a negative number is the flag's value (checked below), not a flag.
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!, next = args[i + 1];
+    const name = arg.startsWith("--") ? arg.slice(2) : "";
+    if (options[name]?.type === "string" && next !== undefined && /^-[0-9.]/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else joined.push(arg);
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: joined,
+      options: FLAGS[command],
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+    });
+  } catch (err) {
+    fail(`${(err as Error).message}\n${USAGE}`);
+  }
+  const seen = new Map<string, number>();
+  for (const t of parsed.tokens) {
+    if (t.kind === "option") seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+  }
+  for (const [name, n] of seen) {
+    if (n > 1 && name !== "option") fail(`--${name} is given ${n} times`);
+  }
+  const v = parsed.values as Record<string, string | boolean | string[] | undefined>;
+  const str = (name: string) => v[name] as string | undefined;
+  const bool = (name: string) => v[name] === true;
+
+  const positionals = [...parsed.positionals];
+  const pipelineFile = command === "run"
+    ? positionals.shift() ?? fail(USAGE)
+    : command === "rollback"
+    ? "pipelines/rollback.ts"
+    : str("pipeline") ?? "pipelines/deploy.ts";
+  const [environment, version, ...extra] = positionals;
+  if (!environment || extra.length > 0) fail(USAGE);
+  if (command === "rollback" && version !== undefined) {
+    fail(
+      `rollback takes no version (got "${version}"): it returns to what was live before\n${USAGE}`,
+    );
+  }
+  if (version !== undefined) versionArgument(version);
+
+  const format = str("format") ?? "text";
+  if (format !== "text" && format !== "json" && format !== "mermaid") {
+    fail(`--format takes text, json or mermaid, got "${format}"`);
+  }
+  const sandbox = bool("sandbox");
+  for (const flag of ["sandbox-dir", "scenario", "time-scale", "reset"]) {
+    if (v[flag] !== undefined && !sandbox) {
+      fail(`--${flag} needs --sandbox: it is about the sandbox cluster`);
+    }
+  }
+  const scenario = str("scenario");
+  if (scenario !== undefined && !(scenario in SCENARIOS)) {
+    fail(`Unknown scenario "${scenario}" (known: ${Object.keys(SCENARIOS).join(", ")})`);
+  }
+  if (bool("reset") && bool("dry-run")) {
+    fail("--reset discards the sandbox's saved state: a --dry-run changes nothing, so not both");
+  }
+  const confirm = str("confirm");
+  if (confirm !== undefined && confirm.trim() === "") fail(`--confirm takes the phrase, got ""`);
+  const runsDir = str("runs-dir");
+  if (runsDir !== undefined) writableDirectory("--runs-dir", runsDir);
+  const sandboxDir = str("sandbox-dir") ?? SANDBOX_STATE_DIR;
+  if (sandbox) writableDirectory("--sandbox-dir", sandboxDir);
+  const environmentsDir = str("environments-dir");
+  if (environmentsDir !== undefined) existingDirectory("--environments-dir", environmentsDir);
+  const concurrency = str("concurrency");
+  const scale = str("time-scale");
+  const timeout = str("decision-timeout");
+  const prometheus = str("prometheus");
+
+  return {
+    pipelineFile,
+    environment,
+    version,
+    options: keyValues(v.option as string[] | undefined),
+    environmentsDir,
+    skipTypeCheck: bool("skip-type-check"),
+    sandbox,
+    dryRun: bool("dry-run"),
+    confirm,
+    scenario,
+    runsDir,
+    concurrency: concurrency === undefined ? 4 : wholeNumber("--concurrency", concurrency, 1, 256),
+    json: bool("json"),
+    prometheus: prometheus === undefined ? undefined : httpUrl("--prometheus", prometheus),
+    sandboxDir,
+    timeScale: scale === undefined ? undefined : timeScale(scale),
+    decisionTimeoutMs: timeout === undefined ? undefined : decisionTimeout(timeout),
+    reset: bool("reset"),
+    format,
+  };
+}
