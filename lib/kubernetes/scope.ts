@@ -19,7 +19,11 @@ export interface KubernetesScopeGrant {
 
 /** A call the stage's grant does not allow. */
 export class ScopeError extends Error {
-  /** @param message What was refused and how to allow it. */
+  /**
+   * Builds the error.
+   *
+   * @param message What was refused and how to allow it.
+   */
   constructor(message: string) {
     super(message);
     this.name = "ScopeError";

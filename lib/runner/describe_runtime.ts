@@ -12,7 +12,9 @@ import type { PipelineContext } from "../dsl/pipeline.ts";
 
 /** Main → describe Worker: build the stages for this context. */
 export interface BuildRequest {
+  /** The message's kind. */
   readonly type: "build";
+  /** What the build function receives. */
   readonly context: PipelineContext<unknown>;
 }
 

@@ -8,8 +8,11 @@ import type { StageDescription } from "../dsl/describe.ts";
 
 /** What a resource (`uses("database")`) grants, as resolved from the environment. */
 export interface ResourceGrant {
+  /** `host:port` pairs the Worker may connect to. */
   readonly net: readonly string[];
+  /** Environment variables it may read. */
   readonly env: readonly string[];
+  /** Paths it may read. */
   readonly read: readonly string[];
   /** Reached through the runner's main thread (a capability), not directly. */
   readonly proxied: boolean;
@@ -20,11 +23,17 @@ export type ResourceResolver = (resource: string) => ResourceGrant;
 
 /** The permissions a stage's Worker is given. */
 export interface StageGrant {
+  /** Paths the Worker may read. */
   readonly read: readonly string[];
+  /** Paths it may write. */
   readonly write: readonly string[];
+  /** Hosts it may connect to. */
   readonly net: readonly string[];
+  /** Environment variables it may read. */
   readonly env: readonly string[];
+  /** Programs it may run (full trust). */
   readonly run: readonly string[];
+  /** Native libraries it may load (full trust). */
   readonly ffi: readonly string[];
   /** Resources reached through the main thread. */
   readonly proxied: readonly string[];

@@ -20,6 +20,8 @@ export class StageRunError extends Error {
   readonly kind: "error" | "denied" | "timeout" | "interrupted" | "crash" | "check";
 
   /**
+   * Builds the error.
+   *
    * @param message What happened.
    * @param kind The kind of failure.
    */
@@ -72,7 +74,11 @@ export class WorkerPool {
   #live = new Set<Slot>();
   #started = 0;
 
-  /** @param pipelineUrl The pipeline module's URL (its default export is the definition). */
+  /**
+   * Makes a pool for one pipeline module.
+   *
+   * @param pipelineUrl The pipeline module's URL (its default export is the definition).
+   */
   constructor(pipelineUrl: string) {
     const source = `import ${JSON.stringify(GUARD_URL)};\n` +
       `import definition from ${JSON.stringify(pipelineUrl)};\n` +
