@@ -121,7 +121,7 @@ Deno.test("a version that is not exactly a semantic version exits 2 and says wha
 
 Deno.test("an environment file asking for 100,000,000 replicas exits 2 naming file, line and field", async () => {
   await inTempDir(async (dir) => {
-    const fixtures = `${REPO}tests/config/fixtures`;
+    const fixtures = `${REPO}tests/config/fixtures/limits`;
     await refused(
       dir,
       ["--sandbox", "--sandbox-dir", `${dir}/sandbox`, "--runs-dir", `${dir}/runs`],
