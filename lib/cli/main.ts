@@ -26,6 +26,12 @@ export const EXIT = { ok: 0, failed: 1, input: 2, interrupted: 130 } as const;
 /**
  * How long, once a run has ended, closing its clients and the in-process sandbox may take
  * before the CLI exits anyway (saying what was still open).
+ *
+ * @example
+ * ```ts ignore
+ * import { CLOSE_DEADLINE_MS } from "./main.ts";
+ * console.assert(CLOSE_DEADLINE_MS === 5_000);
+ * ```
  */
 export const CLOSE_DEADLINE_MS = 5_000;
 

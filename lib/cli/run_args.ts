@@ -12,10 +12,26 @@ import { InputError } from "../runner/errors.ts";
 import { versionArgument } from "../runner/version.ts";
 import { SCENARIOS } from "../sandbox/mod.ts";
 
-/** Where the sandbox keeps its state (and its kubeconfig). */
+/**
+ * Where the sandbox keeps its state (and its kubeconfig), unless `--sandbox-dir` says.
+ *
+ * @example
+ * ```ts
+ * import { SANDBOX_STATE_DIR } from "./run_args.ts";
+ * console.assert(SANDBOX_STATE_DIR === ".tracktion/sandbox");
+ * ```
+ */
 export const SANDBOX_STATE_DIR = ".tracktion/sandbox";
 
-/** The usage text. */
+/**
+ * The usage text of the pipeline commands.
+ *
+ * @example
+ * ```ts
+ * import { USAGE } from "./run_args.ts";
+ * console.assert(USAGE.startsWith("usage:"));
+ * ```
+ */
 export const USAGE = `usage:
   deno task deploy <environment> <version> [--sandbox] [--dry-run] [--confirm <phrase>]
                    [--scenario <name>] [--time-scale <n>] [--sandbox-dir <dir>] [--reset]
@@ -55,7 +71,10 @@ const RUN = {
 } as const;
 
 /** The flags each command takes (anything else is refused with the usage). */
-const FLAGS = {
+const FLAGS: Record<
+  PipelineCommand,
+  Record<string, { type: "string" | "boolean"; multiple?: true }>
+> = {
   deploy: { ...RUN, pipeline: { type: "string" } },
   run: RUN,
   rollback: RUN,
@@ -65,30 +84,66 @@ const FLAGS = {
 const MAX_TIME_SCALE = 100_000;
 const MAX_DECISION_TIMEOUT_MS = 7 * 24 * 3_600_000;
 
-/** A command that runs a pipeline (or plans one). */
-export type PipelineCommand = keyof typeof FLAGS;
+/**
+ * A command that runs a pipeline (or plans one).
+ *
+ * @example
+ * ```ts
+ * import type { PipelineCommand } from "./run_args.ts";
+ * const command: PipelineCommand = "deploy";
+ * console.assert(command === "deploy");
+ * ```
+ */
+export type PipelineCommand = "deploy" | "run" | "rollback" | "plan";
 
-/** The checked arguments of a pipeline command. */
+/**
+ * The checked arguments of a pipeline command.
+ *
+ * @example
+ * ```ts
+ * import { type RunArguments, runArguments } from "./run_args.ts";
+ * const a: RunArguments = runArguments("run", ["pipelines/deploy.ts", "staging", "v1.2.4"]);
+ * console.assert(a.environment === "staging" && a.version === "v1.2.4");
+ * ```
+ */
 export interface RunArguments {
   /** The pipeline file (`run`'s first argument, `--pipeline`, or the command's own). */
   readonly pipelineFile: string;
+  /** The environment's name. */
   readonly environment: string;
+  /** The version argument, checked (`versionArgument`), as given. */
   readonly version: string | undefined;
+  /** `--option key=value`, each key once. */
   readonly options: Readonly<Record<string, string>>;
+  /** `--environments-dir`: an existing folder. */
   readonly environmentsDir: string | undefined;
+  /** `--skip-type-check`. */
   readonly skipTypeCheck: boolean;
+  /** `--sandbox`. */
   readonly sandbox: boolean;
+  /** `--dry-run`. */
   readonly dryRun: boolean;
+  /** `--confirm <phrase>` (not empty). */
   readonly confirm: string | undefined;
+  /** `--scenario`: a known one (needs `--sandbox`). */
   readonly scenario: string | undefined;
+  /** `--runs-dir`: a folder (or one that can be made), never a file. */
   readonly runsDir: string | undefined;
+  /** `--concurrency`: 1 to 256 (default 4). */
   readonly concurrency: number;
+  /** `--json`. */
   readonly json: boolean;
+  /** `--prometheus`: an http(s) URL. */
   readonly prometheus: string | undefined;
+  /** `--sandbox-dir` (default `.tracktion/sandbox`), never a file. */
   readonly sandboxDir: string;
+  /** `--time-scale`: 1 to 100000 (needs `--sandbox`). */
   readonly timeScale: number | undefined;
+  /** `--decision-timeout` in ms: more than 0, at most 7 days. */
   readonly decisionTimeoutMs: number | undefined;
+  /** `--reset`: discard the sandbox's saved state (needs `--sandbox`, not with `--dry-run`). */
   readonly reset: boolean;
+  /** `plan --format` (default `text`). */
   readonly format: "text" | "json" | "mermaid";
 }
 

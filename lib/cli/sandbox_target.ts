@@ -16,15 +16,21 @@ import { InputError } from "../runner/errors.ts";
 
 /** The sandbox a run talks to. */
 export interface SandboxTarget {
+  /** The API server's URL. */
   readonly url: string;
+  /** Its bearer token. */
   readonly token: string;
+  /** Its kubeconfig. */
   readonly kubeconfigPath: string;
   /** The sandbox's state folder (its embedded database lives in `pglite/`). */
   readonly stateDir: string;
+  /** The scenario it runs (undefined: none). */
   readonly scenario: string | undefined;
+  /** Sandbox seconds per real second. */
   readonly timeScale: number;
   /** Whether this process started it (and stops it in `close`). */
   readonly inProcess: boolean;
+  /** Stops it when this process started it (else nothing). */
   close(): Promise<void>;
 }
 

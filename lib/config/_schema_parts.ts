@@ -18,6 +18,13 @@ export function integer(min: number, max?: number) {
 /**
  * A count: an integer >= `min` ("expected an integer >= 0" below it, as {@linkcode integer})
  * and at most `max`, which `why` explains ("the most replicas one service may have").
+ *
+ * @example
+ * ```ts
+ * import { count } from "./_schema_parts.ts";
+ * const replicas = count(0, 1000, "the most replicas one service may have");
+ * console.assert(replicas.safeParse(1001).success === false);
+ * ```
  */
 export function count(min: number, max: number, why: string) {
   return z.int({ error: `expected an integer >= ${min}` })

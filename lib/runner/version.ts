@@ -11,6 +11,8 @@ import { parseVersion } from "../release/semver.ts";
 import type { Version } from "../dsl/types.ts";
 import { InputError } from "./errors.ts";
 
+export type { Version };
+
 const EXPECTED = "expected a semantic version such as v1.2.4 or 1.2.4 (pre-releases: v1.3.0-rc.1)";
 
 /** Why `text` is not a version, or undefined when it looks like one. */

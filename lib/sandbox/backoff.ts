@@ -5,7 +5,16 @@
  * @module
  */
 
-/** Options of a {@linkcode Backoff}. */
+/**
+ * Options of a {@linkcode Backoff}.
+ *
+ * @example
+ * ```ts
+ * import type { BackoffOptions } from "./backoff.ts";
+ * const options: BackoffOptions = { now: () => Date.now(), baseMs: 200, maxMs: 10_000 };
+ * console.assert(options.baseMs === 200);
+ * ```
+ */
 export interface BackoffOptions {
   /** Real milliseconds now (the sandbox clock's `nowMs`). */
   readonly now: () => number;
@@ -40,7 +49,11 @@ export class Backoff {
   #maxMs: number;
   #entries = new Map<string, { failures: number; until: number }>();
 
-  /** @param options The clock and the first and longest delays. */
+  /**
+   * Creates an empty backoff.
+   *
+   * @param options The clock and the first and longest delays.
+   */
   constructor(options: BackoffOptions) {
     this.#now = options.now;
     this.#baseMs = options.baseMs ?? 200;
@@ -77,7 +90,16 @@ export class Backoff {
   }
 }
 
-/** A reconcile failure a controller reports: an Event reason and a message. */
+/**
+ * A reconcile failure a controller reports: an Event reason and a message.
+ *
+ * @example
+ * ```ts
+ * import type { ReconcileFailure } from "./backoff.ts";
+ * const failure: ReconcileFailure = { reason: "FailedCreate", message: "Error creating: ..." };
+ * console.assert(failure.reason === "FailedCreate");
+ * ```
+ */
 export interface ReconcileFailure {
   /** The Event reason, e.g. `FailedCreate`. */
   readonly reason: string;
@@ -134,4 +156,55 @@ export function guardedReconcile(
   const delay = backoff.failed(key);
   onFailure(failure, delay, backoff.failures(key) === 1);
   return true;
+}
+
+/**
+ * The usual `onFailure` of {@linkcode guardedReconcile} for a controller: a Warning Event
+ * about the object (repeats counted by the recorder), and one log line when a streak of
+ * failures starts (not one per try).
+ *
+ * @param o How to record an Event, where log lines go, and the controller's name.
+ * @param obj The object that failed (`kind`, `metadata.namespace`, `metadata.name`).
+ * @returns The callback to pass to {@linkcode guardedReconcile}.
+ *
+ * @example
+ * ```ts
+ * import { Backoff, guardedReconcile, reportFailure } from "./backoff.ts";
+ * import assert from "node:assert/strict";
+ * const events: string[] = [], logs: string[] = [];
+ * const rs = { kind: "ReplicaSet", metadata: { namespace: "dev", name: "web-1" } };
+ * const report = reportFailure({
+ *   record: (_obj, e) => events.push(e.reason),
+ *   log: (line) => logs.push(line),
+ *   component: "replicaset-controller",
+ * }, rs);
+ * const fail = () => ({ reason: "FailedCreate", message: "Error creating: quota" });
+ * guardedReconcile(new Backoff({ now: () => 0 }), "rs-1", "FailedSync", fail, report);
+ * assert.deepEqual(events, ["FailedCreate"]);
+ * assert.match(logs[0]!, /ReplicaSet dev\/web-1: FailedCreate: Error creating: quota/);
+ * ```
+ */
+export function reportFailure(
+  o: {
+    record(
+      obj: Record<string, unknown>,
+      event: { type: "Warning"; reason: string; message: string; component: string },
+    ): void;
+    log(line: string): void;
+    component: string;
+  },
+  obj: Record<string, unknown>,
+): (failure: ReconcileFailure, delayMs: number, first: boolean) => void {
+  return (failure, delay, first) => {
+    try {
+      o.record(obj, { type: "Warning", ...failure, component: o.component });
+    } catch {
+      // the namespace may be gone: the backoff still holds
+    }
+    if (!first) return;
+    const m = (obj.metadata ?? {}) as Record<string, unknown>;
+    o.log(
+      `sandbox: ${o.component}: ${obj.kind} ${m.namespace}/${m.name}: ${failure.reason}: ${failure.message} (backing off, next try in ${delay} ms)`,
+    );
+  };
 }

@@ -3,7 +3,7 @@ import { findResource, type KObject, type ResourceType } from "./resources.ts";
 import { meta } from "./store.ts";
 import type { SandboxClock } from "./clock.ts";
 import type { EventRecorder } from "./events.ts";
-import { Backoff, guardedReconcile } from "./backoff.ts";
+import { Backoff, guardedReconcile, reportFailure } from "./backoff.ts";
 
 type JsonMap = Record<string, unknown>;
 const DEPLOYMENTS = findResource("apps", "v1", "deployments") as ResourceType;
@@ -83,7 +83,7 @@ export class DeploymentController {
   #events: EventRecorder;
   #progressAt = new Map<string, number>();
   #backoff: Backoff;
-  #log: (line: string) => void;
+  #report: Parameters<typeof reportFailure>[0];
 
   /**
    * @param api The API.
@@ -97,7 +97,11 @@ export class DeploymentController {
     this.#clock = deps.clock;
     this.#events = deps.events;
     this.#backoff = new Backoff({ now: () => deps.clock.nowMs() });
-    this.#log = deps.log ?? ((line) => console.error(line));
+    this.#report = {
+      record: (obj, event) => deps.events.record(obj, event),
+      log: deps.log ?? ((line) => console.error(line)),
+      component: "deployment-controller",
+    };
   }
 
   /** Reconcile every Deployment once. */
@@ -113,23 +117,7 @@ export class DeploymentController {
           // A write conflict is a race with another writer: the next pass retries it.
           if ((error as { code?: unknown }).code !== 409) throw error;
         }
-      }, (failure, delay, first) => {
-        try {
-          this.#events.record(d, {
-            type: "Warning",
-            ...failure,
-            component: "deployment-controller",
-          });
-        } catch {
-          // the namespace may be gone: the backoff still holds
-        }
-        if (first) {
-          const m = meta(d);
-          this.#log(
-            `sandbox: deployment-controller: Deployment ${m.namespace}/${m.name}: ${failure.message} (backing off, next try in ${delay} ms)`,
-          );
-        }
-      });
+      }, reportFailure(this.#report, d));
     }
     this.#backoff.retain(seen);
   }

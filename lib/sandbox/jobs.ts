@@ -4,7 +4,7 @@ import { meta } from "./store.ts";
 import type { SandboxClock } from "./clock.ts";
 import type { EventRecorder } from "./events.ts";
 import { createPodFromTemplate, ownedPods, podReady } from "./replicasets.ts";
-import { Backoff, guardedReconcile } from "./backoff.ts";
+import { Backoff, guardedReconcile, reportFailure } from "./backoff.ts";
 
 type JsonMap = Record<string, unknown>;
 const JOBS = findResource("batch", "v1", "jobs") as ResourceType;
@@ -30,7 +30,7 @@ export class JobController {
   #clock: SandboxClock;
   #events: EventRecorder;
   #backoff: Backoff;
-  #log: (line: string) => void;
+  #report: Parameters<typeof reportFailure>[0];
 
   /**
    * @param api The API.
@@ -44,7 +44,11 @@ export class JobController {
     this.#clock = deps.clock;
     this.#events = deps.events;
     this.#backoff = new Backoff({ now: () => deps.clock.nowMs() });
-    this.#log = deps.log ?? ((line) => console.error(line));
+    this.#report = {
+      record: (obj, event) => deps.events.record(obj, event),
+      log: deps.log ?? ((line) => console.error(line)),
+      component: "job-controller",
+    };
   }
 
   /** Reconcile every Job once. */
@@ -58,19 +62,7 @@ export class JobController {
         key,
         "FailedCreate",
         () => this.#sync(job),
-        (f, delay, first) => {
-          try {
-            this.#events.record(job, { type: "Warning", ...f, component: "job-controller" });
-          } catch {
-            // the namespace may be gone: the backoff still holds
-          }
-          if (first) {
-            const m = meta(job);
-            this.#log(
-              `sandbox: job-controller: Job ${m.namespace}/${m.name}: ${f.message} (backing off, next try in ${delay} ms)`,
-            );
-          }
-        },
+        reportFailure(this.#report, job),
       );
     }
     this.#backoff.retain(seen);

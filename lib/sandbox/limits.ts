@@ -5,7 +5,6 @@
  * load, with a message that tells how to start afresh (`--reset`).
  * @module
  */
-import type { KObject } from "./resources.ts";
 
 /**
  * The sandbox's limits.
@@ -44,7 +43,7 @@ function isMap(v: unknown): v is JsonMap {
 }
 
 /** The replica-like counts of an object that the limits bound, with their field paths. */
-function counts(obj: KObject): [field: string, value: unknown][] {
+function counts(obj: Record<string, unknown>): [field: string, value: unknown][] {
   const spec = isMap(obj.spec) ? obj.spec : {};
   switch (obj.kind) {
     case "Deployment":
@@ -73,7 +72,7 @@ function counts(obj: KObject): [field: string, value: unknown][] {
  * assert.deepEqual(countProblems({ kind: "ReplicaSet", spec: { replicas: 3 } }), []);
  * ```
  */
-export function countProblems(obj: KObject): [field: string, message: string][] {
+export function countProblems(obj: Record<string, unknown>): [field: string, message: string][] {
   const out: [string, string][] = [];
   for (const [field, value] of counts(obj)) {
     if (value === undefined || value === null) continue;

@@ -4,7 +4,7 @@ import { meta } from "./store.ts";
 import type { SandboxClock } from "./clock.ts";
 import type { EventRecorder } from "./events.ts";
 import { matchesSelectorObject } from "./selectors.ts";
-import { Backoff, guardedReconcile, type ReconcileFailure } from "./backoff.ts";
+import { Backoff, guardedReconcile, type ReconcileFailure, reportFailure } from "./backoff.ts";
 import { SANDBOX_LIMITS } from "./limits.ts";
 
 type JsonMap = Record<string, unknown>;
@@ -93,7 +93,7 @@ export class ReplicaSetController {
   #clock: SandboxClock;
   #events: EventRecorder;
   #backoff: Backoff;
-  #log: (line: string) => void;
+  #report: Parameters<typeof reportFailure>[0];
   #pods = 0;
 
   /**
@@ -108,7 +108,11 @@ export class ReplicaSetController {
     this.#clock = deps.clock;
     this.#events = deps.events;
     this.#backoff = new Backoff({ now: () => deps.clock.nowMs() });
-    this.#log = deps.log ?? ((line) => console.error(line));
+    this.#report = {
+      record: (obj, event) => deps.events.record(obj, event),
+      log: deps.log ?? ((line) => console.error(line)),
+      component: "replicaset-controller",
+    };
   }
 
   /** Reconcile every ReplicaSet and every Service's Endpoints once. */
@@ -136,23 +140,7 @@ export class ReplicaSetController {
   }
 
   #guarded(obj: KObject, key: string, reason: string, work: () => ReconcileFailure | undefined) {
-    guardedReconcile(this.#backoff, key, reason, work, (failure, delay, first) => {
-      const m = meta(obj);
-      try {
-        this.#events.record(obj, {
-          type: "Warning",
-          ...failure,
-          component: "replicaset-controller",
-        });
-      } catch {
-        // the namespace may be gone: the backoff still holds
-      }
-      if (first) {
-        this.#log(
-          `sandbox: replicaset-controller: ${obj.kind} ${m.namespace}/${m.name}: ${failure.reason}: ${failure.message} (backing off, next try in ${delay} ms)`,
-        );
-      }
-    });
+    guardedReconcile(this.#backoff, key, reason, work, reportFailure(this.#report, obj));
   }
 
   /** One ReplicaSet: create or delete (a bounded number of) pods, then update its status. */

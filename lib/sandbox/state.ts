@@ -52,6 +52,8 @@ export class SandboxStateError extends SyntaxError {
   readonly problems: readonly string[];
 
   /**
+   * Builds the error for a state file.
+   *
    * @param path The state file.
    * @param problems What is wrong with it (at least one).
    */
