@@ -5,7 +5,7 @@
  * nothing changed, 130 interrupted).
  * @module
  */
-import { InputError } from "../runner/errors.ts";
+import { InputError, InterruptedError } from "../runner/errors.ts";
 import { type PreparedRun, prepareRun } from "../runner/prepare.ts";
 import { executeRun } from "../runner/run.ts";
 import { configCommand } from "../config/mod.ts";
@@ -68,6 +68,11 @@ async function closeAll(
   }
 }
 
+/** What no stage may be granted: the runs folder, the sandbox's state (and admin kubeconfig). */
+function protectedPaths(a: RunArguments): string[] {
+  return [a.runsDir ?? ".tracktion/runs", a.sandboxDir];
+}
+
 async function runPipeline(a: RunArguments, io: CliIo): Promise<number> {
   const prepared = await prepareRun({
     pipelineFile: a.pipelineFile,
@@ -76,6 +81,8 @@ async function runPipeline(a: RunArguments, io: CliIo): Promise<number> {
     options: { ...(a.sandbox ? { target: "sandbox" } : {}), ...a.options },
     ...(a.environmentsDir ? { environmentsDir: a.environmentsDir } : {}),
     ...(a.skipTypeCheck ? { skipTypeCheck: true } : {}),
+    ...(io.signal ? { signal: io.signal } : {}),
+    protectedPaths: protectedPaths(a),
   });
   const dryRun = a.dryRun;
   const user = Deno.env.get("USER") ?? "unknown";
@@ -179,6 +186,8 @@ async function plan(a: RunArguments, io: CliIo): Promise<number> {
     options: a.options,
     ...(a.environmentsDir ? { environmentsDir: a.environmentsDir } : {}),
     ...(a.skipTypeCheck ? { skipTypeCheck: true } : {}),
+    ...(io.signal ? { signal: io.signal } : {}),
+    protectedPaths: protectedPaths(a),
   });
   const p = planOf(prepared);
   io.stdout(
@@ -222,6 +231,10 @@ export async function main(args: string[], io: CliIo): Promise<number> {
     if (err instanceof InputError) {
       io.stderr(`error: ${err.message}\n`);
       return EXIT.input;
+    }
+    if (err instanceof InterruptedError) {
+      io.stderr(`${err.message}\n`);
+      return EXIT.interrupted;
     }
     throw err;
   }

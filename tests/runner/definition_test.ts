@@ -126,3 +126,63 @@ Deno.test("a grant of /, the home folder or a protected path is refused unless m
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /too broad/);
 });
+
+Deno.test("a grant of the --runs-dir or --sandbox-dir given on the command line is refused", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "protected-" });
+  try {
+    for (const [flag, extra] of [["--runs-dir", []], ["--sandbox-dir", ["--sandbox"]]] as const) {
+      const out = await cli([
+        "run",
+        fixture("broad.ts"),
+        "development",
+        "--skip-type-check",
+        "--option",
+        `grant=${dir}`,
+        flag,
+        `${dir}/state`,
+        ...extra,
+      ]);
+      assert.equal(out.code, 2, `${flag}: ${out.stderr}`);
+      assert.throws(() => Deno.statSync(`${dir}/state`), Deno.errors.NotFound, "nothing written");
+      assert.match(
+        out.stderr,
+        new RegExp(`read access to "${dir}" \\(it holds ${dir}/state\\) is too broad`),
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SIGTERM while a pipeline loops at import ends the process at once (exit 130)", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "lib/cli/main.ts",
+      "plan",
+      "development",
+      "--pipeline",
+      fixture("loops.ts"),
+      "--skip-type-check",
+    ],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // The loop starts once the CLI has parsed its arguments and loaded the environment; the
+  // signal may come before or during it: either way the process must end by itself.
+  const started = performance.now();
+  await new Promise((r) => setTimeout(r, 1_500));
+  child.kill("SIGTERM");
+  const out = await child.output();
+  const took = performance.now() - started;
+  assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
+  assert.match(
+    new TextDecoder().decode(out.stderr),
+    /Interrupted while loading pipeline .*loops\.ts: nothing was changed/,
+  );
+  // Far below the 30 s evaluation limit: the signal, not the limit, ended it.
+  assert.ok(took < 20_000, `took ${took} ms`);
+});
