@@ -5,10 +5,11 @@
  * where the scripts failed open.
  *
  * lock → pre-flight (cluster, database, Redis, monitoring, images: concurrently) →
- * confirmation (production) → migrations → every service's idle slot (concurrently) →
- * traffic: blue-green switch, or canary 5% → 20% → 100% gated on error rate and p95
- * latency, the four services in lockstep → validation → record → clean-up schedule;
- * on failure: rollback of the traffic; always: notifications, GitHub status, unlock.
+ * confirmation (production) → migrations → the run record (what is live, before anything
+ * moves) → every service's idle slot (concurrently) → traffic: blue-green switch, or
+ * canary 5% → 20% → 100% gated on error rate and p95 latency, the four services in
+ * lockstep → validation → record → clean-up schedule; on failure or interrupt: traffic
+ * back to what the run record says was live; always: notifications, GitHub status, unlock.
  * @module
  */
 import { pipeline, type Stage, stage } from "../mod.ts";
@@ -19,12 +20,16 @@ import {
   cleanupStage,
   githubStartStage,
   lockStage,
-  recordStage,
   reportStages,
-  rollbackStage,
   unlockStage,
   validateStage,
 } from "./stages/finish.ts";
+import {
+  preflightRecordStage,
+  recordStage,
+  recordStartStage,
+  rollbackStage,
+} from "./stages/record.ts";
 
 export { metrics } from "./metrics.ts";
 
@@ -39,7 +44,7 @@ export default pipeline("deploy", ({ env, version, options }) => {
     Math.round((env.deployment.rollout_deadline.ms / 1000) + (analysisMinutes + 30) * 60);
 
   const lock = lockStage(c, lockSeconds);
-  const preflight = preflightStages(c, lock);
+  const preflight = [...preflightStages(c, lock), preflightRecordStage(c, lock)];
   const github = githubStartStage(c, lock);
   const confirm = stage("confirm").needs(...preflight)
     .when(env.deployment.require_confirmation, `${env.name} needs no typed confirmation`)
@@ -50,14 +55,15 @@ export default pipeline("deploy", ({ env, version, options }) => {
       } to ${env.name} (${c.namespace}, ${env.deployment.strategy}).`,
     });
   const migrate = migrateStage(c, confirm);
-  const deploys = deployStages(c, migrate);
+  const start = recordStartStage(c, migrate);
+  const deploys = deployStages(c, start);
   const traffic: Stage<unknown>[] = canary ? canaryStages(c, deploys) : [switchStage(c, deploys)];
   const live = traffic.at(-1)!;
   const validate = validateStage(c, live, deploys, migrate);
   const record = recordStage(c, validate, deploys);
   const cleanup = cleanupStage(c, record, deploys);
 
-  const rollback = rollbackStage(c, deploys, [...traffic, validate, record]);
+  const rollback = rollbackStage(c, start, [...deploys, ...traffic, validate, record]);
   const [notify, githubFinish] = reportStages(c, [rollback]);
   const unlock = unlockStage(lock, [notify!, githubFinish!]);
   return [
@@ -66,6 +72,7 @@ export default pipeline("deploy", ({ env, version, options }) => {
     github,
     confirm,
     migrate,
+    start,
     ...deploys,
     ...traffic,
     validate,

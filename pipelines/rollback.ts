@@ -1,16 +1,28 @@
 /**
- * `deno task rollback <environment>`: puts traffic back on the slots that were live
- * before the last deploy, on demand — the same traffic rollback the deploy performs
- * on failure. It does not undo migrations (they are expand/contract).
+ * `deno task rollback <environment>`: puts traffic back on the slots and versions that
+ * were live before the last deploy, as the run record in `deployment-info` says — the
+ * same logic the deploy uses on failure. A run that never finished (its runner died
+ * mid-canary) is undone; else the last successful deploy is rolled back. Refuses,
+ * changing nothing, when there is no record or the cluster contradicts it. It does not
+ * undo migrations (they are expand/contract).
+ *
+ * `--option takeover=<run-id>` takes over the deploy lock from that run when its runner
+ * is gone (the lock would otherwise hold until it expires).
  * @module
  */
-import { pipeline, stage } from "../mod.ts";
-import type { KubernetesCapability } from "../lib/kubernetes/capability.ts";
-import { liveSlot, recordDeployment, rollbackService } from "../lib/kubernetes/strategies.ts";
-import { otherSlot, type Slot } from "../lib/kubernetes/manifests.ts";
-import { lockStage, unlockStage } from "./stages/finish.ts";
+import { pipeline, stage, type StageContext } from "../mod.ts";
+import type { KubernetesCapability, LeaseHandle } from "../lib/kubernetes/capability.ts";
+import { planRollback } from "../lib/kubernetes/strategies.ts";
+import { LOCK_NAME, unlockStage } from "./stages/finish.ts";
+import { applyRollback, type RolledBack } from "./stages/record.ts";
 import { deployContext } from "./stages/context.ts";
 import { PRODUCTION_PHRASE } from "./deploy.ts";
+
+const LEASE = { apiVersion: "coordination.k8s.io/v1", kind: "Lease" } as const;
+
+function kube(ctx: StageContext): KubernetesCapability {
+  return ctx.use<KubernetesCapability>("kubernetes");
+}
 
 export default pipeline("rollback", ({ env, options }) => {
   const c = deployContext(
@@ -18,58 +30,79 @@ export default pipeline("rollback", ({ env, options }) => {
     { version: "0.0.0", tag: "v0.0.0", major: 0, minor: 0, patch: 0 },
     options,
   );
-  const lock = lockStage(c, 15 * 60);
-  const confirm = stage("confirm").needs(lock)
+  const takeover = options.takeover;
+  const lock = stage("lock").uses("kubernetes")
+    .describe(
+      `take the ${LOCK_NAME} Lease${takeover ? ` (taking it over from run ${takeover})` : ""}`,
+    )
+    .run(async (ctx): Promise<LeaseHandle | null> => {
+      if (ctx.dryRun) return null;
+      const k = kube(ctx);
+      const lease = await k.get(LEASE, c.namespace, LOCK_NAME);
+      const spec = (lease?.spec ?? {}) as { holderIdentity?: string; renewTime?: string };
+      const holder = spec.holderIdentity ?? "";
+      if (takeover && holder.endsWith(`/${takeover}`)) {
+        await k.delete(LEASE, c.namespace, LOCK_NAME);
+        ctx.notice(`took the deploy lock over from ${holder} (its runner is gone)`);
+      }
+      try {
+        return await k.acquireLease(c.namespace, LOCK_NAME, {
+          holder: `${ctx.user}/${ctx.runId}`,
+          durationSeconds: 15 * 60,
+        });
+      } catch (error) {
+        const run = holder.split("/").pop();
+        throw new Error(
+          `${(error as Error).message}: a deploy is running, or its runner died; ` +
+            `if run ${run} is gone, take its lock over: deno task rollback ${env.name} --option takeover=${run}`,
+        );
+      }
+    });
+  const plan = stage("plan").needs(lock).uses("kubernetes")
+    .describe("read the run record and check it against the cluster")
+    .run(async (ctx) => {
+      const p = await planRollback(kube(ctx), env);
+      if (!p.ok) throw new Error(p.reason);
+      if (p.steps.length === 0) {
+        throw new Error(
+          `Cannot roll back ${env.name}: run ${p.run?.runId} (version ${p.run?.version}) was the first deploy of ${
+            p.skipped.map((s) => s.service).join(", ")
+          }: there is nothing before it to return to. Nothing changed`,
+        );
+      }
+      for (const s of p.steps) {
+        ctx.notice(
+          `${s.service}: will return to ${s.to.slot} (version ${s.to.version}), leaving ${s.leave.slot} (version ${s.leave.version})`,
+        );
+      }
+      return {
+        runId: p.run!.runId,
+        state: p.run!.state,
+        source: p.source,
+        steps: p.steps.map((s) => ({ service: s.service, to: s.to, leave: s.leave })),
+      };
+    });
+  const confirm = stage("confirm").needs(plan)
     .when(env.deployment.require_confirmation, `${env.name} needs no typed confirmation`)
     .approval({
       phrase: PRODUCTION_PHRASE,
-      message: `Rolling ${env.name} (${c.namespace}) back to the previous slots.`,
+      message:
+        `Rolling ${env.name} (${c.namespace}) back to the versions live before the last deploy.`,
     });
-  const rollback = stage("rollback").needs(confirm).uses("kubernetes")
-    .describe(
-      "each Service's selector and HTTPRoute weights back to the other slot, if it is still there",
-    )
-    .run(async (ctx) => {
-      const k = ctx.use<KubernetesCapability>("kubernetes");
-      const slots: Record<string, Slot> = {};
-      const versions = new Set<string>();
-      for (const service of c.services) {
-        const live = await liveSlot(k, env, service);
-        if (!live) throw new Error(`${service} has no live slot: nothing to roll back to`);
-        const previous = otherSlot(live);
-        const deployment = await k.get(
-          { apiVersion: "apps/v1", kind: "Deployment" },
-          c.namespace,
-          `${service}-${previous}`,
+  const rollback = stage("rollback").needs(plan, confirm).uses("kubernetes")
+    .describe("each Service's selector and HTTPRoute weights back to the recorded slot")
+    .run(async (ctx): Promise<RolledBack> => {
+      const planned = ctx.output(plan);
+      // The same logic again, now that the lock is held and the rollback confirmed.
+      const p = await planRollback(kube(ctx), env);
+      if (!p.ok) throw new Error(p.reason);
+      if (p.run?.runId !== planned.runId || p.run.state !== planned.state) {
+        throw new Error(
+          `Cannot roll back ${env.name}: the record changed since the plan (run ${planned.runId} → ${p.run?.runId}). Nothing changed: run it again`,
         );
-        const replicas = Number(
-          (deployment?.spec as { replicas?: number } | undefined)?.replicas ?? 0,
-        );
-        if (!deployment || replicas === 0) {
-          throw new Error(
-            `${service}: the previous slot ${service}-${previous} is gone or scaled down: redeploy the previous version instead`,
-          );
-        }
-        versions.add(deployment.metadata.labels?.version ?? "unknown");
-        if (ctx.dryRun) {
-          ctx.notice(`would move ${service} from ${live} back to ${previous}`);
-          continue;
-        }
-        const r = await rollbackService(k, env, service, previous);
-        slots[service] = r.slot;
-        ctx.notice(`${service}: traffic back on ${r.slot}`);
       }
-      if (!ctx.dryRun) {
-        await recordDeployment(k, env, {
-          version: [...versions].join(","),
-          runId: ctx.runId,
-          slots,
-          deployedBy: ctx.user,
-          status: "rolled-back",
-        });
-      }
-      return slots;
+      return await applyRollback(ctx, env, p);
     });
   const unlock = unlockStage(lock, [rollback]);
-  return [lock, confirm, rollback, unlock];
+  return [lock, plan, confirm, rollback, unlock];
 }, { requiresVersion: false });

@@ -398,6 +398,10 @@ export async function verifySlotHealth(
 }
 
 export * from "./strategies_traffic.ts";
+export * from "./strategies_record.ts";
+export * from "./strategies_run.ts";
+export * from "./strategies_rollback.ts";
+export * from "./strategies_restore.ts";
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {

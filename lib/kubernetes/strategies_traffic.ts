@@ -184,7 +184,8 @@ export async function currentWeights(
 }
 
 /**
- * Records the deployment in the `deployment-info` ConfigMap (server-side apply).
+ * Records the deployment in the `deployment-info` ConfigMap (server-side apply). Keys it
+ * does not write (e.g. the run record of `strategies_record.ts`) are kept.
  *
  * @param k The capability.
  * @param env The environment.
@@ -208,7 +209,14 @@ export async function recordDeployment(
   info: DeploymentInfo,
   options: ManifestOptions = {},
 ): Promise<Record<string, string>> {
-  const applied = await k.apply(deploymentInfoManifest(env, info, options));
+  const manifest = deploymentInfoManifest(env, info, options);
+  const current = await k.get(
+    { apiVersion: "v1", kind: "ConfigMap" },
+    env.environment.namespace,
+    manifest.metadata.name,
+  );
+  manifest.data = { ...record(current?.data), ...record(manifest.data) };
+  const applied = await k.apply(manifest);
   return record(applied.data) as Record<string, string>;
 }
 

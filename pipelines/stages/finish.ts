@@ -1,17 +1,13 @@
 /**
- * After the traffic moved: post-deployment validation, the deployment record, the old
- * slot's scheduled clean-up — and the handlers: the deploy lock, rollback on failure,
- * notifications and GitHub's deployment status, whatever happened.
+ * After the traffic moved: post-deployment validation and the old slot's scheduled
+ * clean-up — and the handlers: the deploy lock, notifications and GitHub's deployment
+ * status, whatever happened. The run record and the rollback are in `record.ts`.
  * @module
  */
 import { type Stage, stage, type StageContext } from "../../mod.ts";
 import type { KubernetesCapability, LeaseHandle } from "../../lib/kubernetes/capability.ts";
-import {
-  recordDeployment,
-  rollbackService,
-  scheduleCleanup,
-} from "../../lib/kubernetes/strategies.ts";
-import { deploymentManifest, SERVICE_PORT, type Slot } from "../../lib/kubernetes/manifests.ts";
+import { scheduleCleanup } from "../../lib/kubernetes/strategies.ts";
+import { SERVICE_PORT } from "../../lib/kubernetes/manifests.ts";
 import { podProxyFetch } from "../../lib/kubernetes/proxy_fetch.ts";
 import {
   deploymentLabels,
@@ -122,31 +118,6 @@ export function validateStage(
     });
 }
 
-/** Records the live version, slots and run in the `deployment-info` ConfigMap. */
-export function recordStage(
-  c: DeployContext,
-  after: Stage<unknown>,
-  deploys: readonly Stage<Deployed>[],
-) {
-  return stage("record").needs(after, ...deploys).uses("kubernetes")
-    .run(async (ctx) => {
-      const deployed = deploys.map((s) => ctx.output(s));
-      const slots = Object.fromEntries(deployed.map((d) => [d.service, d.slot])) as Record<
-        string,
-        Slot
-      >;
-      if (ctx.dryRun) return slots;
-      await recordDeployment(kube(ctx), c.env, {
-        version: c.version.version,
-        runId: ctx.runId,
-        slots,
-        deployedBy: ctx.user,
-      });
-      ctx.notice(`${c.version.tag} is live (deployment-info updated)`);
-      return slots;
-    });
-}
-
 /** Keeps the old slots for the rollback window, then lets them be scaled down. */
 export function cleanupStage(
   c: DeployContext,
@@ -174,58 +145,6 @@ export function cleanupStage(
         }`,
       );
       return scheduled;
-    });
-}
-
-/**
- * The rollback: traffic (Service selectors and HTTPRoute weights) back on the slots that
- * were live, for every service that was deployed. Runs when a stage after the traffic
- * could move failed, or the run was interrupted. Migrations are not undone.
- */
-export function rollbackStage(
-  c: DeployContext,
-  deploys: readonly Stage<Deployed>[],
-  watched: readonly Stage<unknown>[],
-) {
-  return stage("rollback").asRollback(...deploys, ...watched).needs(...deploys).uses("kubernetes")
-    .describe("put traffic back on the previous slots (migrations stay: expand/contract)")
-    .run(async (ctx) => {
-      const k = kube(ctx);
-      const restored: unknown[] = [];
-      for (const service of c.services) {
-        const d = ctx.output(deploys.find((s) => s.id === `deploy:${service}`)!) as
-          | Deployed
-          | undefined;
-        if (!d) continue; // never deployed: nothing moved
-        if (d.previousSlot === null) {
-          ctx.warn(`${service}: first deploy, no previous slot to return to`);
-          continue;
-        }
-        if (ctx.dryRun) continue;
-        if (d.previousSlot === d.slot && d.previousVersion) {
-          // A rolling update changed the live slot in place: roll its version back.
-          await k.apply(
-            deploymentManifest(c.env, { service, slot: d.slot, version: d.previousVersion }),
-          );
-          const rollout = await k.waitForRollout(c.namespace, `${service}-${d.slot}`, {
-            timeoutMs: c.env.deployment.rollout_deadline.ms + 30_000,
-            pollMs: 500,
-          });
-          ctx.notice(
-            `${service}: ${service}-${d.slot} back on ${d.previousVersion} (${rollout.message})`,
-          );
-          restored.push({ service, slot: d.slot, version: d.previousVersion });
-          continue;
-        }
-        const r = await rollbackService(k, c.env, service, d.previousSlot);
-        ctx.notice(
-          `${service}: traffic back on ${r.slot}${
-            r.weights ? ` (blue ${r.weights.blue}% / green ${r.weights.green}%)` : ""
-          }`,
-        );
-        restored.push(r);
-      }
-      return restored;
     });
 }
 

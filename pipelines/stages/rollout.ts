@@ -23,6 +23,7 @@ import {
 } from "../../lib/kubernetes/manifests.ts";
 import { podProxyFetch } from "../../lib/kubernetes/proxy_fetch.ts";
 import type { DatabaseCapability } from "../../lib/capabilities/database.ts";
+import type { RunRecord } from "../../lib/kubernetes/strategies.ts";
 import type { DeployContext } from "./context.ts";
 
 /** What a deploy stage hands on. */
@@ -73,18 +74,31 @@ export function migrateStage(c: DeployContext, after: Stage<unknown>) {
     });
 }
 
-/** One stage per service: deploy the idle slot, wait for the rollout, verify health. */
-export function deployStages(c: DeployContext, after: Stage<unknown>): Stage<Deployed>[] {
+/**
+ * One stage per service: deploy the idle slot, wait for the rollout, verify health. Each
+ * first checks that the cluster still matches what `record:start` recorded.
+ */
+export function deployStages(c: DeployContext, start: Stage<RunRecord>): Stage<Deployed>[] {
   const rolling = c.env.deployment.strategy === "rolling";
   return c.services.map((service) =>
-    stage(`deploy:${service}`).needs(after).uses("kubernetes")
+    stage(`deploy:${service}`).needs(start).uses("kubernetes")
       .timeout(c.env.deployment.rollout_deadline.ms + 5 * 60_000)
       .describe(rolling ? `rolling update of ${service}` : `deploy ${service} to its idle slot`)
       .run(async (ctx): Promise<Deployed> => {
         const k = kube(ctx);
         const live = await liveSlot(k, c.env, service);
+        const slot: Slot = rolling ? live ?? "blue" : live === "blue" ? "green" : "blue";
+        const recorded = ctx.output(start).services[service];
+        if (
+          recorded && (recorded.next.slot !== slot || (recorded.previous?.slot ?? null) !== live)
+        ) {
+          throw new Error(
+            `${service}: the Service selects ${live ?? "nothing"} now, but record:start recorded ${
+              recorded.previous?.slot ?? "nothing"
+            }: the cluster changed during the run`,
+          );
+        }
         if (ctx.dryRun) {
-          const slot: Slot = rolling ? live ?? "blue" : live === "blue" ? "green" : "blue";
           ctx.notice(`would deploy ${c.images[service]} to ${service}-${slot}`);
           return { service, slot, previousSlot: live, version: c.version.version };
         }

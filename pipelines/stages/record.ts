@@ -1,0 +1,240 @@
+/**
+ * The run record and the rollback: what a deploy records in the cluster before any
+ * traffic moves (`record:start`), marks live at the end (`record`), and what every
+ * rollback — the deploy's own on failure or interrupt, and `deno task rollback` —
+ * returns to. One logic for all of them: `planRollback` and `executeRollback`.
+ * @module
+ */
+import { type Check, type Stage, stage, type StageContext } from "../../mod.ts";
+import type { Environment } from "../../mod.ts";
+import type { KubernetesCapability } from "../../lib/kubernetes/capability.ts";
+import {
+  beginRun,
+  executeRollback,
+  finishRun,
+  planRollback,
+  readRunRecord,
+  type RollbackPlanOk,
+  type RunRecord,
+  type SlotVersion,
+  unfinishedRun,
+} from "../../lib/kubernetes/strategies.ts";
+import type { Slot } from "../../lib/kubernetes/manifests.ts";
+import type { DeployContext } from "./context.ts";
+import type { Deployed } from "./rollout.ts";
+
+function kube(ctx: StageContext): KubernetesCapability {
+  return ctx.use<KubernetesCapability>("kubernetes");
+}
+
+function slotText(s: SlotVersion | null): string {
+  return s ? `${s.slot} (${s.version})` : "nothing";
+}
+
+/**
+ * A pre-flight check: no other run is unfinished (its runner died mid-canary, or its
+ * rollback failed), so a deploy never starts on split traffic.
+ *
+ * @example
+ * ```ts ignore
+ * import { noUnfinishedRun } from "./record.ts";
+ * stage("preflight:cluster").uses("kubernetes").check(noUnfinishedRun(env));
+ * ```
+ */
+export function noUnfinishedRun(env: Environment): Check {
+  return {
+    name: "no unfinished deploy",
+    run: async (ctx) => {
+      const record = await readRunRecord(kube(ctx), env);
+      const unfinished = unfinishedRun(record, ctx.runId);
+      return {
+        ok: unfinished === null,
+        message: unfinished ??
+          (record.run ? `last run ${record.run.runId}: ${record.run.state}` : "no run recorded"),
+        evidence: record.run
+          ? { runId: record.run.runId, state: record.run.state, version: record.run.version }
+          : {},
+      };
+    },
+  };
+}
+
+/**
+ * `preflight:record`: with the other pre-flight stages, refuses to start while another
+ * run is unfinished (see {@linkcode noUnfinishedRun}).
+ *
+ * @example
+ * ```ts ignore
+ * const preflight = [...preflightStages(c, lock), preflightRecordStage(c, lock)];
+ * ```
+ */
+export function preflightRecordStage(c: DeployContext, lock: Stage<unknown>) {
+  return stage("preflight:record").needs(lock).uses("kubernetes")
+    .describe("no other deploy left unfinished (traffic split by a runner that died)")
+    .check(noUnfinishedRun(c.env));
+}
+
+/**
+ * `record:start`: records in `deployment-info`, before anything is deployed or moves,
+ * each service's live slot and version and where the new version goes.
+ *
+ * @example
+ * ```ts ignore
+ * const start = recordStartStage(c, migrate);
+ * const deploys = deployStages(c, start);
+ * ```
+ */
+export function recordStartStage(c: DeployContext, after: Stage<unknown>) {
+  return stage("record:start").needs(after).uses("kubernetes")
+    .describe("record the live slot and version of each service: every rollback returns to it")
+    .run(async (ctx): Promise<RunRecord> => {
+      const r = await beginRun(kube(ctx), c.env, {
+        runId: ctx.runId,
+        version: c.version.version,
+        by: ctx.user,
+        services: c.services,
+        dryRun: ctx.dryRun,
+      });
+      for (const [service, s] of Object.entries(r.services)) {
+        ctx.log(
+          `${service}: live ${slotText(s.previous)}; ${s.next.version} goes to ${s.next.slot}`,
+        );
+      }
+      const live = [...new Set(Object.values(r.services).map((s) => slotText(s.previous)))];
+      ctx.notice(
+        `${ctx.dryRun ? "would record" : "recorded"} before traffic moves: live ${live.join(", ")}`,
+      );
+      return r;
+    });
+}
+
+/**
+ * `record`: the run is live — it becomes the release a later rollback returns from.
+ *
+ * @example
+ * ```ts ignore
+ * const record = recordStage(c, validate, deploys);
+ * ```
+ */
+export function recordStage(
+  c: DeployContext,
+  after: Stage<unknown>,
+  deploys: readonly Stage<Deployed>[],
+) {
+  return stage("record").needs(after, ...deploys).uses("kubernetes")
+    .run(async (ctx) => {
+      const deployed = deploys.map((s) => ctx.output(s));
+      const slots = Object.fromEntries(deployed.map((d) => [d.service, d.slot])) as Record<
+        string,
+        Slot
+      >;
+      if (ctx.dryRun) return slots;
+      await finishRun(kube(ctx), c.env, ctx.runId, {
+        version: c.version.version,
+        runId: ctx.runId,
+        slots,
+        deployedBy: ctx.user,
+      });
+      ctx.notice(`${c.version.tag} is live (deployment-info updated)`);
+      return slots;
+    });
+}
+
+/**
+ * What a rollback stage hands on (and the report shows).
+ *
+ * @example
+ * ```ts
+ * import type { RolledBack } from "./record.ts";
+ * const none: RolledBack = { runId: null, services: [], messages: [] };
+ * ```
+ */
+export interface RolledBack {
+  /** The run rolled back, or null when there was nothing to do. */
+  runId: string | null;
+  /** Per service: the version traffic returned to, and the one it left. */
+  services: { service: string; returnedTo: SlotVersion; left: SlotVersion }[];
+  /** One line per change. */
+  messages: string[];
+}
+
+/**
+ * Carries out a plan in a stage: notices say what traffic returns to and what it leaves.
+ *
+ * @example
+ * ```ts ignore
+ * const plan = await planRollback(k, env);
+ * if (plan.ok) return await applyRollback(ctx, env, plan);
+ * ```
+ */
+export async function applyRollback(
+  ctx: StageContext,
+  env: Environment,
+  plan: RollbackPlanOk,
+): Promise<RolledBack> {
+  for (const s of plan.skipped) ctx.notice(`${s.service}: nothing to return to (${s.reason})`);
+  if (plan.note) ctx.notice(plan.note);
+  if (ctx.dryRun || plan.steps.length === 0) {
+    for (const s of plan.steps) {
+      ctx.notice(
+        `would return ${s.service} to ${slotText(s.to)}, leaving ${slotText(s.leave)}`,
+      );
+    }
+    return { runId: plan.run?.runId ?? null, services: [], messages: [] };
+  }
+  const result = await executeRollback(kube(ctx), env, plan, { runId: ctx.runId, by: ctx.user });
+  for (const m of result.messages) ctx.notice(m);
+  for (const w of result.warnings) ctx.warn(w);
+  const to = [...new Set(result.services.map((s) => s.to.version))].join(", ");
+  const left = [...new Set(result.services.map((s) => s.left.version))].join(", ");
+  ctx.notice(`rolled back run ${plan.run!.runId}: back on version ${to}, leaving ${left}`);
+  return {
+    runId: plan.run!.runId,
+    services: result.services.map((s) => ({
+      service: s.service,
+      returnedTo: s.to,
+      left: s.left,
+    })),
+    messages: result.messages,
+  };
+}
+
+/**
+ * The deploy's rollback: when a stage after `record:start` failed, or the run was
+ * interrupted, traffic goes back to what this run recorded as live before it (never to
+ * "the other slot"). Migrations stay (expand/contract).
+ *
+ * @example
+ * ```ts ignore
+ * const rollback = rollbackStage(c, start, [...deploys, ...traffic, validate, record]);
+ * ```
+ */
+export function rollbackStage(
+  c: DeployContext,
+  start: Stage<RunRecord>,
+  watched: readonly Stage<unknown>[],
+) {
+  // Not watching `start`: when it fails, nothing was deployed and nothing moved.
+  return stage("rollback").asRollback(...watched).needs(start).uses("kubernetes")
+    .describe("put traffic back on the slots and versions recorded as live before this run")
+    .run(async (ctx): Promise<RolledBack> => {
+      const started = ctx.output(start) as RunRecord | undefined;
+      if (!started) {
+        // record:start did not finish: did its write land? The record says.
+        const own = (await readRunRecord(kube(ctx), c.env)).run?.runId === ctx.runId;
+        if (!own || ctx.dryRun) {
+          ctx.notice("nothing to roll back: this run moved no traffic");
+          return { runId: null, services: [], messages: [] };
+        }
+      }
+      if (ctx.dryRun) {
+        for (const [service, s] of Object.entries(started!.services)) {
+          ctx.notice(`would return ${service} to ${slotText(s.previous)}`);
+        }
+        return { runId: ctx.runId, services: [], messages: [] };
+      }
+      const plan = await planRollback(kube(ctx), c.env, { runId: ctx.runId });
+      if (!plan.ok) throw new Error(plan.reason);
+      return await applyRollback(ctx, c.env, plan);
+    });
+}
