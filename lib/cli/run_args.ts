@@ -39,14 +39,16 @@ export const USAGE = `usage:
                    [--runs-dir <dir>] [--concurrency <n>] [--json] [--option key=value]
   deno task run <pipeline.ts> <environment> [<version>] [same flags as deploy]
   deno task plan <environment> <version> [--pipeline <file>] [--format text|json|mermaid]
-  deno task rollback <environment> [--sandbox] [--confirm <phrase>]
+  deno task rollback <environment> [--sandbox] [--confirm <phrase>] [--option takeover=<run-id>]
   deno task decide <run-id> promote|abort [--runs-dir <dir>]
   deno task report <run-id|run-dir> [--runs-dir <dir>] [--json]
   deno task config validate [<environment>] | diff <a> <b>
 
   --sandbox-dir, --scenario, --time-scale (1 to ${100_000}) and --reset (discard the
   sandbox's saved state) need --sandbox; --concurrency is 1 to 256; --decision-timeout is a
-  duration up to 7 days.`;
+  duration up to 7 days. rollback returns traffic to the version the deployment record says
+  was live before the last run; --option takeover=<run-id> takes over the lock of that run
+  when its runner died.`;
 
 const COMMON = {
   option: { type: "string", multiple: true },
