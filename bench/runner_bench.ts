@@ -59,10 +59,9 @@ Deno.bench(
 const reused = new Worker(
   `data:application/javascript;base64,${
     btoa(
-      `import definition from ${JSON.stringify(one.pipelineUrl)};\n` +
-        `import { serveStages } from ${
-          JSON.stringify(new URL("../lib/runner/worker_runtime.ts", import.meta.url).href)
-        };\nserveStages(definition);\n`,
+      `import { serveStages } from ${
+        JSON.stringify(new URL("../lib/runner/worker_runtime.ts", import.meta.url).href)
+      };\nserveStages(() => import(${JSON.stringify(one.pipelineUrl)}));\n`,
     )
   }`,
   { type: "module", deno: { permissions: "none" } },

@@ -77,6 +77,8 @@ export interface KubernetesCapability {
     namespace: string | null,
     options?: { labelSelector?: string; fieldSelector?: string },
   ): Promise<KubeObject[]>;
+  /** Whether a kind is namespaced (discovery); undefined when the server has no such kind. */
+  namespaced(kind: KindRef): Promise<boolean | undefined>;
   /** Server-side apply (field manager `tracktion-deploy`, force on conflicts). */
   apply(manifest: KubeObject, options?: { dryRun?: boolean }): Promise<KubeObject>;
   /** A patch: `merge` (JSON merge patch), `strategic` or `json` (JSON patch). */

@@ -75,6 +75,17 @@ class PlainObjectApi extends KubernetesObjectApi {
     return api;
   }
 
+  /** Whether a kind is namespaced, from discovery; undefined when the server has no such kind. */
+  async namespaced(apiVersion: string, kind: string): Promise<boolean | undefined> {
+    try {
+      const r = await this.resource(apiVersion, kind);
+      return r ? r.namespaced : undefined;
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 404) return undefined;
+      throw error;
+    }
+  }
+
   async send(
     method: HttpMethod,
     spec: KubeObject | { apiVersion: string; kind: string; metadata: Record<string, unknown> },
@@ -294,6 +305,14 @@ export class KubeClient {
     } catch (error) {
       throw apiError(error, "reach", `${target.kind}/${target.name}:${target.port}${clean}`);
     }
+  }
+
+  /**
+   * Whether a kind is namespaced (discovery, cached by the client); undefined when the
+   * server does not serve that kind.
+   */
+  namespaced(kind: KindRef): Promise<boolean | undefined> {
+    return this.#objects.namespaced(kind.apiVersion, kind.kind);
   }
 
   /** One object, or null when the API answers 404. */

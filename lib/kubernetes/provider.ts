@@ -41,7 +41,8 @@ function decodeBase64(text: string): string {
  * read with `readSecret`, which registers them for redaction.
  */
 function withoutSecretValues(object: KubeObject): KubeObject {
-  if (object.kind !== "Secret" || object.apiVersion !== "v1") return object;
+  // By the answer's own kind, whatever apiVersion the caller wrote.
+  if (object?.kind !== "Secret") return object;
   const blank = (value: unknown) =>
     value && typeof value === "object"
       ? Object.fromEntries(Object.keys(value).map((key) => [key, ""]))
@@ -126,15 +127,23 @@ export function createKubernetesCapability(
     },
     async apply(manifest, applyOptions = {}) {
       checkManifest(manifest);
-      return await client.apply(manifest, { dryRun: dryRun || applyOptions.dryRun === true });
+      return withoutSecretValues(
+        await client.apply(manifest, { dryRun: dryRun || applyOptions.dryRun === true }),
+      );
     },
     async patch(kind, namespace, name, patch, type) {
       checkKind(kind, `patch ${name}`);
-      return await client.patch(kind, namespace, name, { patch, type, dryRun });
+      return withoutSecretValues(
+        await client.patch(kind, namespace, name, { patch, type, dryRun }),
+      );
     },
     async delete(kind, namespace, name) {
       checkKind(kind, `delete ${name}`);
       return await client.delete(kind, namespace, name, { dryRun });
+    },
+    async namespaced(kind) {
+      checkKind(kind, "look up a kind");
+      return await client.namespaced(kind);
     },
     async proxyGet(target, path) {
       return await client.proxyGet(target, path);

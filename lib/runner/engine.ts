@@ -16,6 +16,7 @@ import type { StageGrant } from "./permissions.ts";
 import type { CheckReport } from "./protocol.ts";
 import { StageRunError, WorkerPool } from "./worker_pool.ts";
 import { StageLogs } from "./stage_logs.ts";
+import { PrintBuffer } from "./print_buffer.ts";
 import {
   backoffMs,
   callCapability,
@@ -96,6 +97,15 @@ interface State {
 }
 
 const SETTLED_OK = new Set(["succeeded"]);
+
+/** Runs one attempt; what it printed without a final line end is shown when it ends. */
+async function runAttempt<T>(attempt: () => Promise<T>, printed: PrintBuffer): Promise<T> {
+  try {
+    return await attempt();
+  } finally {
+    printed.flush();
+  }
+}
 
 function printToStderr(stageId: string, _stream: "stdout" | "stderr", text: string): void {
   const lines = text.replace(/\n$/, "").split("\n").map((l) => `[${stageId}] ${l}\n`).join("");
@@ -257,49 +267,50 @@ export async function runGraph(o: EngineOptions): Promise<EngineResult> {
     }
 
     const needsWorker = spec.run !== undefined || spec.checks.length > 0;
+    const printed = new PrintBuffer(o.redactor, (stream, clean) => {
+      for (const line of clean.replace(/\n$/, "").split("\n")) {
+        logs.write(id, stream === "stderr" ? "warn" : "info", line);
+      }
+      onPrint(id, stream, clean);
+    });
     const attempts = spec.retry?.attempts ?? 1;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const startedAt = new Date().toISOString();
       const t0 = performance.now();
       try {
         if (needsWorker) {
-          s.output = await pool.run(grant, {
-            type: "run",
-            stageId: id,
-            pipeline: o.definition.name,
-            runId: o.runId,
-            user: o.user,
-            environmentName: o.environmentName,
-            env: o.env,
-            version: o.version,
-            options: o.options,
-            dryRun: o.dryRun,
-            attempt,
-            outputs: Object.fromEntries(spec.needs.map((n) => [n, states.get(n)!.output])),
-            failures: failuresIn(spec.watches.length > 0 ? spec.watches : normalIds),
-          }, {
-            log,
-            print: (stream, text) => {
-              const clean = o.redactor.redact(text);
-              for (const line of clean.replace(/\n$/, "").split("\n")) {
-                logs.write(id, stream === "stderr" ? "warn" : "info", line);
-              }
-              onPrint(id, stream, clean);
-            },
-            check: (report: CheckReport) => {
-              rec.checks.push(checkRecordOf(report, o.redactor));
-              const ok = report.outcome.ok;
-              log(ok ? "info" : "warn", `check ${report.name}: ${report.outcome.message}`);
-            },
-            call: (resource, method, args) =>
-              callCapability(
-                { spec, grant, record: rec, capabilities: o.capabilities, redactor: o.redactor },
-                { resource, method, args },
-              ),
-          }, {
-            signal,
-            ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}),
-          });
+          s.output = await runAttempt(() =>
+            pool.run(grant, {
+              type: "run",
+              stageId: id,
+              pipeline: o.definition.name,
+              runId: o.runId,
+              user: o.user,
+              environmentName: o.environmentName,
+              env: o.env,
+              version: o.version,
+              options: o.options,
+              dryRun: o.dryRun,
+              attempt,
+              outputs: Object.fromEntries(spec.needs.map((n) => [n, states.get(n)!.output])),
+              failures: failuresIn(spec.watches.length > 0 ? spec.watches : normalIds),
+            }, {
+              log,
+              print: (stream, text) => printed.write(stream, text),
+              check: (report: CheckReport) => {
+                rec.checks.push(checkRecordOf(report, o.redactor));
+                const ok = report.outcome.ok;
+                log(ok ? "info" : "warn", `check ${report.name}: ${report.outcome.message}`);
+              },
+              call: (resource, method, args) =>
+                callCapability(
+                  { spec, grant, record: rec, capabilities: o.capabilities, redactor: o.redactor },
+                  { resource, method, args },
+                ),
+            }, {
+              signal,
+              ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}),
+            }), printed);
         }
         rec.attempts.push({
           attempt,

@@ -3,7 +3,7 @@
  * permissions) becomes exactly the permission set of its Worker; all else is denied.
  * @module
  */
-import { isAbsolute, resolve as resolvePath } from "node:path";
+import { absolutePath, broadGrantReason } from "./broad_grants.ts";
 import type { StageDescription } from "../dsl/describe.ts";
 
 /** What a resource (`uses("database")`) grants, as resolved from the environment. */
@@ -76,36 +76,6 @@ export interface GrantOptions {
   readonly protectedPaths?: readonly string[];
 }
 
-function absolute(path: string): string {
-  const abs = isAbsolute(path) ? path : resolvePath(Deno.cwd(), path);
-  try {
-    return Deno.realPathSync(abs);
-  } catch {
-    return abs.length > 1 ? abs.replace(/\/+$/, "") : abs;
-  }
-}
-
-function covers(grant: string, path: string): boolean {
-  return grant === path || grant === "/" || path.startsWith(`${grant}/`);
-}
-
-function broadGrant(
-  spec: StageDescription,
-  protectedPaths: readonly string[],
-): string | undefined {
-  const guarded = [...new Set(["/", ...protectedPaths.map(absolute)])];
-  for (const kind of ["read", "write"] as const) {
-    for (const p of spec.permissions[kind] ?? []) {
-      const abs = absolute(p);
-      const hit = guarded.find((g) => abs === g || covers(abs, g));
-      if (hit) {
-        return `${kind} access to ${JSON.stringify(p)}${hit === abs ? "" : ` (it holds ${hit})`}`;
-      }
-    }
-  }
-  return undefined;
-}
-
 const KINDS = ["read", "write", "net", "env", "run", "ffi"] as const;
 
 /**
@@ -139,7 +109,10 @@ export function stageGrant(
     throw new RangeError('fullTrust needs a reason: permissions({ fullTrust: "why" })');
   }
   const home = Deno.env.get("HOME");
-  const broad = broadGrant(spec, [...(home ? [home] : []), ...(options.protectedPaths ?? [])]);
+  const broad = broadGrantReason(spec.permissions, {
+    roots: ["/", ...(home ? [home] : [])],
+    protectedPaths: options.protectedPaths ?? [],
+  });
   if (broad && reason === undefined) {
     throw new RangeError(
       `${broad} is too broad: it reaches the runner's own files (credentials, run records, ` +
@@ -160,7 +133,12 @@ export function stageGrant(
     if (g.proxied) proxied.push(resource);
   }
   const explicit = spec.permissions;
-  for (const k of KINDS) for (const v of explicit[k] ?? []) sets[k].add(v);
+  for (const k of KINDS) {
+    // Paths are made absolute now, once: what the stage gets cannot move with the
+    // working directory afterwards.
+    const paths = k === "read" || k === "write";
+    for (const v of explicit[k] ?? []) sets[k].add(paths ? absolutePath(v) : v);
+  }
   const grant = Object.fromEntries(KINDS.map((k) => [k, [...sets[k]].sort()])) as unknown as Omit<
     StageGrant,
     "proxied" | "fullTrust"

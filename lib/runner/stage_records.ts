@@ -10,7 +10,7 @@ import type { Redactor } from "../journal/redact.ts";
 import type { CheckRecord, StageRecord } from "../report/schema.ts";
 import type { CheckReport } from "./protocol.ts";
 import type { StageGrant } from "./permissions.ts";
-import { checkKubernetesCall } from "../kubernetes/scope.ts";
+import { checkKubernetesCall, type NamespacedLookup } from "../kubernetes/scope.ts";
 
 /** Methods of a resource the main thread holds (a Kubernetes client, a notifier...). */
 export type CapabilityProvider = Record<string, (...args: never[]) => unknown>;
@@ -64,7 +64,13 @@ export async function callCapability(
     if (resource === "kubernetes") {
       const scope = ctx.grant?.kubernetes;
       if (!scope) throw new Error(`stage "${ctx.spec.id}" has no Kubernetes grant`);
-      checkKubernetesCall(ctx.spec.id, scope, call);
+      const lookup = provider?.namespaced as NamespacedLookup | undefined;
+      await checkKubernetesCall(
+        ctx.spec.id,
+        scope,
+        call,
+        lookup ? (kind) => lookup.call(provider, kind) : undefined,
+      );
     }
     const value = await (fn as (...a: unknown[]) => unknown).apply(provider, [...call.args]);
     ctx.record.calls.push({ resource, method, at, durationMs: performance.now() - t0, ok: true });

@@ -4,11 +4,15 @@
  * `node:process`' streams, an uncaught error, an unhandled rejection — to the main
  * thread as messages, where the redactor sees it before the terminal or a log does.
  * The replacements cannot be put back by pipeline code (non-writable, non-configurable).
- * A stage granted `run` can still start a program that writes to the terminal itself:
- * that is why `run` is full trust.
+ * It also takes away what would let a stage get round it or the runner: Deno's internals
+ * (raw printing) and changing the shared working directory. This guards against
+ * accidents and careless libraries, not against a hostile pipeline: a stage granted
+ * `run` can start a program that writes to the terminal itself (that is why `run` is
+ * full trust), and one granted `write` to a device could open `/dev/stderr`.
  * @module
  */
 import process from "node:process";
+import nodeConsole from "node:console";
 import type { WorkerMessage } from "./protocol.ts";
 
 const post = (m: WorkerMessage) =>
@@ -83,15 +87,41 @@ const guardedConsole = Object.freeze({
 });
 
 lock(globalThis, "console", guardedConsole);
+for (const [key, fn] of Object.entries(guardedConsole)) {
+  try {
+    lock(nodeConsole, key, fn);
+  } catch { /* a property node:console does not let us replace */ }
+}
+// The runtime's internals (raw printing, stream constructors by resource id): not for stages.
+delete (Deno as unknown as Record<symbol, unknown>)[
+  (Deno as unknown as { internal: symbol }).internal
+];
+// The working directory is the runner's, shared by every Worker of the process: a stage
+// that changed it would move the relative paths of the runner and of other stages.
+const noChdir = () => {
+  throw new Deno.errors.NotCapable(
+    "stages may not change the working directory: it belongs to the runner (use absolute paths)",
+  );
+};
+lock(Deno, "chdir", noChdir);
+lock(process, "chdir", noChdir);
 lock(Deno, "stdout", sink("stdout"));
 lock(Deno, "stderr", sink("stderr"));
 for (const stream of ["stdout", "stderr"] as const) {
-  lock(process[stream], "write", (chunk: Uint8Array | string, ...rest: unknown[]) => {
+  const write = (chunk: Uint8Array | string, ...rest: unknown[]) => {
     print(stream, typeof chunk === "string" ? chunk : decoder.decode(chunk));
     const done = rest.find((r) => typeof r === "function") as (() => void) | undefined;
     done?.();
     return true;
-  });
+  };
+  const writev = (chunks: { chunk: Uint8Array | string }[], done?: () => void) => {
+    for (const c of chunks) write(c.chunk);
+    done?.();
+  };
+  // Every way into the stream: the public write and the Writable internals behind it.
+  lock(process[stream], "write", write);
+  lock(process[stream], "_write", write);
+  lock(process[stream], "_writev", writev);
 }
 
 function fatal(kind: "uncaught error" | "unhandled rejection", reason: unknown): void {

@@ -4,7 +4,8 @@
  * nothing a stage leaves behind (a timer, a listener, a global) can outlive it, and no
  * stage can act with another stage's grant. To keep that cheap, Workers are started
  * ahead of time (`prepare`), while earlier stages run, for the stages about to start;
- * a pre-started Worker has evaluated the pipeline module and nothing else.
+ * a pre-started Worker has evaluated the runner's own Worker code and nothing of the
+ * pipeline's: the pipeline module is imported when the stage is handed over.
  *
  * The main thread attributes every message of a Worker to the one stage it was handed
  * to, whatever the message says about itself: a call is served only while that stage's
@@ -81,9 +82,8 @@ export class WorkerPool {
    */
   constructor(pipelineUrl: string) {
     const source = `import ${JSON.stringify(GUARD_URL)};\n` +
-      `import definition from ${JSON.stringify(pipelineUrl)};\n` +
       `import { serveStages } from ${JSON.stringify(RUNTIME_URL)};\n` +
-      `serveStages(definition);\n`;
+      `serveStages(() => import(${JSON.stringify(pipelineUrl)}));\n`;
     this.#entry = `data:application/javascript;base64,${btoa(source)}`;
   }
 
@@ -134,8 +134,8 @@ export class WorkerPool {
   }
 
   /**
-   * Starts a Worker for a stage ahead of time. It waits, having evaluated only the
-   * pipeline module, until {@linkcode WorkerPool.run} hands it that stage.
+   * Starts a Worker for a stage ahead of time. It waits, having evaluated none of the
+   * pipeline's code, until {@linkcode WorkerPool.run} hands it that stage.
    *
    * @param stageId The stage it is for.
    * @param grant The stage's grant: the Worker's permissions.

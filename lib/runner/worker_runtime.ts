@@ -49,11 +49,22 @@ async function runCheck(
 }
 
 /**
- * Serves stage runs for a pipeline definition. Called by the Worker's entry module.
+ * Serves a stage run of a pipeline module. Called by the Worker's entry module. The
+ * module is imported only when the stage is handed over (a Worker started ahead has
+ * evaluated nothing of the pipeline's code), so no pipeline code runs with a stage's
+ * grant before that stage may run.
  *
- * @param definition The pipeline file's default export.
+ * @param load Imports the pipeline module (its default export is the definition). The
+ * `import()` is written in the Worker's entry, whose module graph the Worker may load.
+ *
+ * @example
+ * ```ts ignore
+ * // the Worker's entry, after the guard:
+ * serveStages(() => import("file:///project/pipelines/deploy.ts"));
+ * ```
  */
-export function serveStages(definition: PipelineDefinition<unknown>): void {
+export function serveStages(load: () => Promise<{ default?: unknown }>): void {
+  let definition: PipelineDefinition<unknown> | undefined;
   const scope = globalThis as unknown as WorkerScope;
   const calls = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let nextCall = 1;
@@ -64,7 +75,7 @@ export function serveStages(definition: PipelineDefinition<unknown>): void {
   const stagesFor = (req: RunRequest): Map<string, StageSpec> => {
     const key = JSON.stringify([req.environmentName, req.version, req.options]);
     if (cache?.key !== key) {
-      const built = definition.build({
+      const built = definition!.build({
         env: req.env,
         version: req.version,
         options: req.options,
@@ -76,7 +87,14 @@ export function serveStages(definition: PipelineDefinition<unknown>): void {
 
   const run = async (req: RunRequest) => {
     abort = new AbortController();
-    const spec = stagesFor(req).get(req.stageId);
+    let spec: StageSpec | undefined;
+    try {
+      definition ??= (await load()).default as PipelineDefinition<unknown>;
+      spec = stagesFor(req).get(req.stageId);
+    } catch (err) {
+      post(describeError(req.stageId, err));
+      return;
+    }
     if (!spec) {
       post({
         type: "error",

@@ -186,3 +186,49 @@ Deno.test("SIGTERM while a pipeline loops at import ends the process at once (ex
   // Far below the 30 s evaluation limit: the signal, not the limit, ended it.
   assert.ok(took < 20_000, `took ${took} ms`);
 });
+
+Deno.test('a folder grant holding a link to / or to a protected path is refused; env: ["*"] too', async () => {
+  const dir = await Deno.makeTempDir({ prefix: "links-" });
+  try {
+    await Deno.mkdir(`${dir}/certs/nested`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/certs/ok.pem`, "x");
+    await Deno.symlink(`${dir}/certs/ok.pem`, `${dir}/certs/alias.pem`); // a link inside: fine
+    const fine = await prepare("broad.ts", { options: { grant: `${dir}/certs` } });
+    assert.equal(fine.grants.get("reader")!.fullTrust, false);
+    await Deno.symlink("/", `${dir}/certs/nested/root`);
+    const message = await inputError(prepare("broad.ts", { options: { grant: `${dir}/certs` } }));
+    assert.match(message, /its link .*nested\/root → \/ reaches \//);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const wildcard = await cli([
+    "run",
+    fixture("permissions.ts"),
+    "development",
+    "--skip-type-check",
+    "--option",
+    "kind=env",
+    "--option",
+    "target=*",
+    "--option",
+    "declared=yes",
+  ]);
+  assert.equal(wildcard.code, 2, wildcard.stderr);
+  assert.match(wildcard.stderr, /env access to "\*" \(every variable it matches\) is too broad/);
+  for (const host of ["127.0.0.1", "localhost"]) {
+    const net = await cli([
+      "run",
+      fixture("permissions.ts"),
+      "development",
+      "--skip-type-check",
+      "--option",
+      "kind=net",
+      "--option",
+      `target=${host}`,
+      "--option",
+      "declared=yes",
+    ]);
+    assert.equal(net.code, 2, net.stderr);
+    assert.match(net.stderr, /every port of this machine, the sandbox's API among them/);
+  }
+});

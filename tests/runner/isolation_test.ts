@@ -91,13 +91,34 @@ Deno.test("the kubernetes capability is scoped to the environment's namespace; S
       /may not read the values of Secret tracktion-dev\/db-credentials: declare uses\(\{ kubernetes: \{ secrets: \["db-credentials"\] \} \}\)/,
     );
     assert.match(r.prodApply!.error!, /may not apply ConfigMap in namespace tracktion-prod/);
+    // Attacks found in review: path traversal through the pod proxy, a cluster-scoped
+    // kind with the stage's own namespace, Secret values through a patch's answer, an
+    // apiVersion that collapses back to /api/v1.
+    assert.match(r.proxyTraversal!.error!, /proxy path .* must be a plain absolute path/);
+    assert.match(r.proxyKind!.error!, /may proxy only to "pods" or "services"/);
+    assert.match(r.clusterDelete!.error!, /may not delete Namespace: it is cluster-scoped/);
+    assert.match(r.clusterApply!.error!, /may not apply Namespace: it is cluster-scoped/);
+    assert.match(
+      r.secretPatch!.error!,
+      /may not patch the values of Secret tracktion-dev\/db-credentials: declare/,
+    );
+    assert.match(r.oddApiVersion!.error!, /malformed kind/);
     assert.equal(r.ownSecretObject!.ok, true, "the object itself (without values) is readable");
     assert.doesNotMatch(r.ownSecretObject!.value!, /"password":"[^"]/);
     assert.equal(r.nodes!.ok, true);
     assert.equal(r.version!.ok, true);
     // Refused calls never reached the API server, and are in the report as refused.
-    assert.deepEqual(served.map((c) => c.method).sort(), ["get", "list", "version"]);
-    assert.equal(probe.calls.filter((c) => !c.ok).length, 6);
+    assert.deepEqual(
+      served.map((c) => c.method).filter((m) => m !== "namespaced").sort(),
+      ["get", "list", "version"],
+    );
+    assert.equal(probe.calls.filter((c) => !c.ok).length, 12);
+    const namespaces = await k.list!(
+      { apiVersion: "v1", kind: "Namespace" } as never,
+      null as never,
+    );
+    const names = (namespaces as { metadata: { name: string } }[]).map((n) => n.metadata.name);
+    assert.ok(names.includes("tracktion-staging") && !names.includes("planted-ns"), names.join());
     assert.deepEqual(probe.permissions.kubernetes, {
       namespaces: ["tracktion-dev"],
       clusterReads: ["Namespace", "Node", "NodeMetrics", "ClusterRole", "ClusterRoleBinding"],
@@ -123,4 +144,27 @@ Deno.test("the kubernetes capability is scoped to the environment's namespace; S
     assert.match(gr.prodSecret!.error!, /namespace tracktion-prod/);
     assert.deepEqual(g.permissions.kubernetes?.secrets, ["tracktion-dev/db-credentials"]);
   });
+});
+
+Deno.test("a Worker started ahead runs no pipeline code for a stage that never runs", async () => {
+  const dir = "/tmp/tracktion-prestart-test";
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  await Deno.mkdir(dir);
+  try {
+    const out = await run("prestart.ts", {}, {});
+    assert.equal(stageOf(out, "tests").status, "failed");
+    assert.equal(stageOf(out, "deploy").status, "skipped");
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [], "top-level code ran");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a stage cannot move the runner's working directory", async () => {
+  const before = Deno.cwd();
+  const out = await run("chdir.ts", {}, {});
+  assert.equal(Deno.cwd(), before);
+  const tried = stageOf(out, "move").output as string[];
+  assert.equal(tried.length, 2);
+  for (const t of tried) assert.match(t, /stages may not change the working directory/);
 });

@@ -112,3 +112,16 @@ Deno.test("a secret shorter than 4 characters is refused at load, naming the ref
     await Deno.remove(run.runsDir, { recursive: true });
   }
 });
+
+Deno.test("a secret printed in two pieces is still redacted: output is redacted a line at a time", async () => {
+  const secret = "split-Secret-Value-9";
+  const run = await runLeaks(secret, "split");
+  try {
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(!(run.stdout + run.stderr).includes(secret.slice(0, 8) + secret.slice(8)));
+    assert.match(run.stderr, /\[split\] password=\[redacted\]/);
+    assert.match(run.stderr, /\[split\] no newline at the end/);
+  } finally {
+    await Deno.remove(run.runsDir, { recursive: true });
+  }
+});
