@@ -387,6 +387,32 @@ export function deploymentInfoManifest(
     serviceReplicas(env, service);
     data[`slot.${service}`] = slot;
   }
+  return deploymentInfoConfigMap(env, data, options);
+}
+
+/**
+ * The `deployment-info` ConfigMap of an environment holding `data`.
+ *
+ * @param env The environment (its namespace and app label).
+ * @param data The ConfigMap's data.
+ * @param options Manifest options.
+ * @returns The manifest.
+ *
+ * @example
+ * ```ts
+ * import { deploymentInfoConfigMap } from "./manifests.ts";
+ * import type { Environment } from "../config/mod.ts";
+ * import assert from "node:assert/strict";
+ * const env = { name: "dev", environment: { namespace: "shop-dev" } } as unknown as Environment;
+ * const cm = deploymentInfoConfigMap(env, { version: "1.2.4" }, { app: "shop" });
+ * assert.equal(cm.metadata.namespace, "shop-dev");
+ * ```
+ */
+export function deploymentInfoConfigMap(
+  env: Environment,
+  data: Record<string, string>,
+  options: ManifestOptions = {},
+): KubeObject {
   return {
     apiVersion: "v1",
     kind: "ConfigMap",

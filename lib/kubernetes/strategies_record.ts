@@ -13,11 +13,11 @@
  * @module
  */
 import type { Environment } from "../config/mod.ts";
-import type { KindRef, KubeObject, KubernetesCapability } from "./capability.ts";
+import type { KindRef, KubernetesCapability } from "./capability.ts";
 import {
-  appLabel,
   DEPLOYMENT_INFO_NAME,
   type DeploymentInfo,
+  deploymentInfoConfigMap,
   deploymentInfoManifest,
   isSlot,
   type ManifestOptions,
@@ -285,16 +285,7 @@ export async function writeRunRecord(
   }
   if (update.run) data[RUN_KEY] = JSON.stringify(update.run);
   if (update.release) data[RELEASE_KEY] = JSON.stringify(update.release);
-  const manifest: KubeObject = {
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    metadata: {
-      name: DEPLOYMENT_INFO_NAME,
-      namespace: env.environment.namespace,
-      labels: { app: appLabel(env, options) },
-    },
-    data,
-  };
+  const manifest = deploymentInfoConfigMap(env, data, options);
   return obj((await k.apply(manifest)).data) as Record<string, string>;
 }
 
