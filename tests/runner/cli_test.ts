@@ -50,7 +50,7 @@ Deno.test("a stage needing approval is refused with exit 2 when nobody can type 
       "development",
       "v1.2.4",
       "--runs-dir",
-      dir,
+      `${dir}/runs`, // beside the marker: a stage may not write into the runs folder
       "--skip-type-check",
       "--option",
       `marker=${marker}`,
@@ -92,7 +92,7 @@ Deno.test("--confirm with the phrase approves, and the report says who and how",
       "development",
       "1.2.4",
       "--runs-dir",
-      dir,
+      `${dir}/runs`, // beside the marker: a stage may not write into the runs folder
       "--skip-type-check",
       "--option",
       `marker=${marker}`,
