@@ -10,8 +10,9 @@ import type { PipelineContext, PipelineDefinition } from "../dsl/pipeline.ts";
 import type { StageDescription } from "../dsl/describe.ts";
 import { callerLocation, formatLocation } from "../dsl/location.ts";
 import type { BuildRequest, DescribeMessage } from "./describe_runtime.ts";
-import type { WorkerMessage } from "./protocol.ts";
+import { isWorkerMessage, type WorkerMessage } from "./protocol.ts";
 import { InputError, InterruptedError } from "./errors.ts";
+import { parseBuilt, parseLoaded } from "./description_schema.ts";
 
 const GUARD_URL = new URL("./worker_guard.ts", import.meta.url).href;
 const RUNTIME_URL = new URL("./describe_runtime.ts", import.meta.url).href;
@@ -93,7 +94,9 @@ export function describePipeline(
   const print = o.onPrint ??
     ((text: string) => Deno.stderr.writeSync(new TextEncoder().encode(text)));
   return new Promise<PipelineDescription>((resolve, reject) => {
-    let info: (PipelineInfo & { metrics: unknown }) | undefined;
+    let info:
+      | (PipelineInfo & { metrics: Readonly<Record<string, MetricDefinition>> })
+      | undefined;
     const done = (fn: () => void) => {
       clearTimeout(timer);
       o.signal?.removeEventListener("abort", onAbort);
@@ -122,38 +125,65 @@ export function describePipeline(
       e.preventDefault();
       fail(`cannot be loaded: ${e.message}`);
     };
-    worker.onmessage = (e: MessageEvent<DescribeMessage | WorkerMessage>) => {
-      const m = e.data;
-      switch (m.type) {
-        case "print":
-          return print(m.text);
-        case "fatal":
-          return fail(
-            `threw while loading: ${located(m.stack, `${m.name}: ${m.message}`)}`,
-          );
+    const malformed = (what: string) =>
+      fail(`sent a malformed description (${what}): pipeline code must not post messages`);
+    let built = false;
+    worker.onmessage = (e: MessageEvent<unknown>) => {
+      // The Worker runs pipeline code, which can post anything: only well-formed messages,
+      // in order, count.
+      const raw = e.data as { type?: unknown } | null;
+      const type = typeof raw === "object" && raw !== null ? raw.type : undefined;
+      if (type === "print" || type === "fatal") {
+        if (!isWorkerMessage(raw)) return malformed(String(type));
+        const m = raw as WorkerMessage;
+        if (m.type === "print") return print(m.text);
+        if (m.type === "fatal") {
+          return fail(`threw while loading: ${located(m.stack, `${m.name}: ${m.message}`)}`);
+        }
+        return;
+      }
+      const m = raw as DescribeMessage;
+      switch (type) {
         case "invalid":
-          return fail(m.message);
+        case "buildError": {
+          const said = m as { message?: unknown; name?: unknown };
+          if (typeof said.message !== "string") return malformed(String(type));
+          return type === "invalid"
+            ? fail(said.message)
+            : fail(`could not be built: ${String(said.name)}: ${said.message}`);
+        }
         case "loaded": {
-          info = { name: m.name, options: m.options, metrics: m.metrics };
+          if (info) return malformed("loaded twice");
+          const loaded = parseLoaded(raw);
+          if ("error" in loaded) return malformed(loaded.error);
+          info = loaded;
           let context: PipelineContext<unknown>;
           try {
-            context = o.context({ name: m.name, options: m.options });
+            context = o.context({ name: loaded.name, options: loaded.options });
           } catch (err) {
             return done(() => reject(err));
           }
           const request: BuildRequest = { type: "build", context };
           return worker.postMessage(request);
         }
-        case "buildError":
-          return fail(`could not be built: ${m.name}: ${m.message}`);
-        case "built":
+        case "built": {
+          if (!info || built) {
+            return malformed(info ? "built twice" : "stages before the module loaded");
+          }
+          built = true;
+          const parsed = parseBuilt(raw);
+          if ("error" in parsed) return malformed(parsed.error);
+          const loaded = info;
           return done(() =>
             resolve({
-              definition: { name: info!.name, options: info!.options },
-              metrics: (info!.metrics ?? {}) as Record<string, MetricDefinition>,
-              stages: m.stages,
+              definition: { name: loaded.name, options: loaded.options },
+              metrics: loaded.metrics,
+              stages: parsed.stages,
             })
           );
+        }
+        default:
+          return malformed(`a message of type ${JSON.stringify(type)}`);
       }
     };
   });

@@ -8,6 +8,9 @@ import type { Redactor } from "../journal/redact.ts";
 /** The most a line may grow before it is redacted and shown without its end. */
 export const MAX_PENDING_LINE = 64 * 1024;
 
+/** What stays held back of a line cut for length: a secret up to this long is never cut. */
+export const HELD_BACK = 4 * 1024;
+
 /**
  * Buffers one stage's printed text per stream and hands on complete, redacted lines.
  *
@@ -52,7 +55,9 @@ export class PrintBuffer {
       this.#pending[stream] = all;
       return;
     }
-    const cut = end < 0 ? all.length : end + 1;
+    // A line too long to wait for is cut, but its last HELD_BACK characters wait for
+    // more: a secret that straddles the cut is still seen whole.
+    const cut = end < 0 ? all.length - HELD_BACK : end + 1;
     this.#pending[stream] = all.slice(cut);
     this.#emit(stream, this.#redactor.redact(all.slice(0, cut)) + (end < 0 ? "\n" : ""));
   }

@@ -67,3 +67,56 @@ export type WorkerMessage =
     readonly message: string;
     readonly denied: boolean;
   };
+
+const str = (v: unknown): v is string => typeof v === "string";
+const LEVELS = new Set(["info", "warn", "notice"]);
+
+function validCheck(r: unknown): boolean {
+  const c = r as Partial<CheckReport> | null;
+  const o = c?.outcome as Partial<CheckOutcome> | undefined;
+  return !!c && str(c.name) && typeof c.required === "boolean" && str(c.startedAt) &&
+    typeof c.durationMs === "number" && !!o && typeof o.ok === "boolean" && str(o.message) &&
+    (o.evidence === undefined || (typeof o.evidence === "object" && o.evidence !== null)) &&
+    (o.skipped === undefined || typeof o.skipped === "boolean");
+}
+
+/**
+ * Whether a message from a Worker has the shape of a {@linkcode WorkerMessage}. The main
+ * thread checks every message: a stage's code can post anything.
+ *
+ * @param m The message as it arrived.
+ * @returns True when it may be handled.
+ *
+ * @example
+ * ```ts
+ * import { isWorkerMessage } from "./protocol.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(isWorkerMessage({ type: "log", level: "info", message: "hi" }), true);
+ * assert.equal(isWorkerMessage({ type: "check" }), false);
+ * ```
+ */
+export function isWorkerMessage(m: unknown): m is WorkerMessage {
+  const x = m as Record<string, unknown> | null;
+  if (typeof x !== "object" || x === null) return false;
+  switch (x.type) {
+    case "log":
+      return LEVELS.has(x.level as string) && str(x.message);
+    case "print":
+      return (x.stream === "stdout" || x.stream === "stderr") && str(x.text);
+    case "fatal":
+      return str(x.kind) && str(x.name) && str(x.message) && str(x.stack);
+    case "ready":
+      return true;
+    case "check":
+      return validCheck(x.report);
+    case "call":
+      return Number.isSafeInteger(x.id) && str(x.resource) && str(x.method) &&
+        Array.isArray(x.args);
+    case "done":
+      return "output" in x;
+    case "error":
+      return str(x.name) && str(x.message) && typeof x.denied === "boolean";
+    default:
+      return false;
+  }
+}

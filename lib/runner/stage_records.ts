@@ -22,7 +22,7 @@ export const MAX_REPORTED_OUTPUT = 16_384;
 export function checkRecordOf(report: CheckReport, redactor: Redactor): CheckRecord {
   const o = report.outcome;
   return {
-    name: report.name,
+    name: redactor.redact(report.name),
     required: report.required,
     status: o.skipped ? "skipped" : o.ok ? "passed" : report.required ? "failed" : "warned",
     message: redactor.redact(o.message),
@@ -54,7 +54,10 @@ export async function callCapability(
     );
   }
   const provider = ctx.capabilities[resource];
-  const fn = provider?.[method];
+  // Only the provider's own operations: nothing inherited (valueOf, constructor, ...).
+  const fn = provider && !(method in Object.prototype) && !method.startsWith("_")
+    ? provider[method]
+    : undefined;
   if (typeof fn !== "function") {
     throw new Error(`resource "${resource}" has no operation "${method}"`);
   }

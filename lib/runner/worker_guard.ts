@@ -13,6 +13,7 @@
  */
 import process from "node:process";
 import nodeConsole from "node:console";
+import fs from "node:fs";
 import type { WorkerMessage } from "./protocol.ts";
 
 const post = (m: WorkerMessage) =>
@@ -123,6 +124,45 @@ for (const stream of ["stdout", "stderr"] as const) {
   lock(process[stream], "_write", write);
   lock(process[stream], "_writev", writev);
 }
+
+// node:fs on the terminal's descriptors, as CommonJS loggers do (`require("fs").writeSync(1, …)`,
+// sonic-boom under pino): the module object `require("fs")` returns is patched. An ES
+// `import { writeSync } from "node:fs"` binds the original and is not covered.
+const STREAM_OF: Record<number, "stdout" | "stderr"> = { 1: "stdout", 2: "stderr" };
+const text = (data: unknown) =>
+  typeof data === "string"
+    ? data
+    : data instanceof Uint8Array
+    ? decoder.decode(data)
+    : ArrayBuffer.isView(data)
+    ? decoder.decode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+    : String(data);
+const fsWriteSync = fs.writeSync;
+const fsWrite = fs.write;
+const fsCreateWriteStream = fs.createWriteStream;
+lock(fs, "writeSync", (fd: number, data: unknown, ...rest: unknown[]) => {
+  const stream = STREAM_OF[fd];
+  if (!stream) return (fsWriteSync as (...a: unknown[]) => number)(fd, data, ...rest);
+  const t = text(data);
+  print(stream, t);
+  return new TextEncoder().encode(t).byteLength;
+});
+lock(fs, "write", (fd: number, data: unknown, ...rest: unknown[]) => {
+  const stream = STREAM_OF[fd];
+  if (!stream) return (fsWrite as (...a: unknown[]) => void)(fd, data, ...rest);
+  const t = text(data);
+  print(stream, t);
+  const done = rest.find((r) => typeof r === "function") as
+    | ((e: null, n: number) => void)
+    | undefined;
+  queueMicrotask(() => done?.(null, new TextEncoder().encode(t).byteLength));
+});
+lock(fs, "createWriteStream", (path: unknown, options?: { fd?: unknown }) => {
+  const fd = typeof options === "object" && options ? Number(options.fd) : NaN;
+  const stream = STREAM_OF[fd];
+  if (stream) return process[stream];
+  return (fsCreateWriteStream as (...a: unknown[]) => unknown)(path, options);
+});
 
 function fatal(kind: "uncaught error" | "unhandled rejection", reason: unknown): void {
   const e = reason instanceof Error ? reason : new Error(String(reason));

@@ -12,7 +12,12 @@
  * attempt runs, and only for resources that stage declared.
  * @module
  */
-import type { CheckReport, RunRequest, WorkerMessage } from "./protocol.ts";
+import {
+  type CheckReport,
+  isWorkerMessage,
+  type RunRequest,
+  type WorkerMessage,
+} from "./protocol.ts";
 import { grantKey, type StageGrant, workerPermissions } from "./permissions.ts";
 
 /** Why a stage's attempt failed. */
@@ -111,10 +116,20 @@ export class WorkerPool {
     this.#started++;
     const ready = Promise.withResolvers<void>();
     const slot: Slot = { worker, key: grantKey(grant), early: [], ready: ready.promise };
-    worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
-      if (e.data.type === "ready" || e.data.type === "fatal") ready.resolve();
-      if (slot.handler) slot.handler(e.data);
-      else if (e.data.type !== "ready") slot.early.push(e.data);
+    worker.onmessage = (e: MessageEvent<unknown>) => {
+      // A stage's code can post anything: a message of the wrong shape ends its attempt.
+      const m: WorkerMessage = isWorkerMessage(e.data) ? e.data : {
+        type: "fatal",
+        kind: "uncaught error",
+        name: "ProtocolError",
+        message: `the stage's Worker sent a malformed message (${
+          JSON.stringify(e.data)?.slice(0, 200) ?? String(e.data)
+        })`,
+        stack: "",
+      };
+      if (m.type === "ready" || m.type === "fatal") ready.resolve();
+      if (slot.handler) slot.handler(m);
+      else if (m.type !== "ready") slot.early.push(m);
     };
     worker.onerror = (e) => {
       e.preventDefault();
@@ -224,6 +239,16 @@ export class WorkerPool {
       };
       const handle = (msg: WorkerMessage) => {
         if (settled) return;
+        try {
+          dispatch(msg);
+        } catch (err) {
+          stop(
+            `stage "${id}" sent a message the runner could not handle: ${(err as Error).message}`,
+            "crash",
+          );
+        }
+      };
+      const dispatch = (msg: WorkerMessage) => {
         switch (msg.type) {
           case "ready":
             return;

@@ -232,3 +232,16 @@ Deno.test('a folder grant holding a link to / or to a protected path is refused;
     assert.match(net.stderr, /every port of this machine, the sandbox's API among them/);
   }
 });
+
+Deno.test("a description forged by top-level code is refused (exit 2), not trusted", async () => {
+  const out = await cli([
+    "plan",
+    "development",
+    "--pipeline",
+    fixture("forged_describe.ts"),
+    "--skip-type-check",
+  ]);
+  assert.equal(out.code, 2, out.stderr);
+  assert.match(out.stderr, /sent a malformed description \(stages before the module loaded\)/);
+  assert.doesNotMatch(out.stderr, /^\s+at /m);
+});

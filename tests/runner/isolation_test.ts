@@ -168,3 +168,20 @@ Deno.test("a stage cannot move the runner's working directory", async () => {
   assert.equal(tried.length, 2);
   for (const t of tried) assert.match(t, /stages may not change the working directory/);
 });
+
+for (const mode of ["check", "call", "inherited"]) {
+  Deno.test(`a stage that posts a forged message (${mode}) fails alone: report written, handlers run`, async () => {
+    const notifications = { send: () => Promise.resolve("sent") };
+    const out = await run("forged.ts", { mode }, { notifications });
+    const forge = stageOf(out, "forge");
+    assert.equal(forge.status, "failed");
+    assert.match(
+      forge.reason!,
+      mode === "inherited"
+        ? /resource "notifications" has no operation "valueOf"/
+        : /malformed message/,
+    );
+    assert.equal(stageOf(out, "always").status, "succeeded");
+    assert.equal(out.report.status, "failed");
+  });
+}

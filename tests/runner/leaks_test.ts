@@ -52,9 +52,12 @@ Deno.test("what a stage prints reaches the terminal redacted: console, streams, 
         "[streams] stderr: [redacted]",
         "[streams] node stdout: [redacted]",
         "[streams] node stderr: [redacted]",
+        "[fd] fd1: [redacted]",
+        "[fd] fd2: [redacted]",
       ]
     ) assert.ok(screen.includes(line), `missing ${JSON.stringify(line)} in:\n${screen}`);
     assert.match(screen, /password: "\[redacted\]"/);
+    assert.match(screen, /check \[redacted\]: fine/, "a check's name is redacted on screen too");
     assert.match(screen, /uncaught.*crashed: uncaught error: Error: uncaught with \[redacted\]/);
     assert.match(
       screen,
