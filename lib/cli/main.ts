@@ -209,6 +209,10 @@ async function plan(a: RunArguments, io: CliIo): Promise<number> {
  */
 export async function main(args: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = args;
+  if (command === "--help" || command === "-h" || rest.includes("--help") || rest.includes("-h")) {
+    io.stdout(`${USAGE}\n`);
+    return EXIT.ok;
+  }
   try {
     switch (command) {
       case "deploy":

@@ -245,3 +245,12 @@ Deno.test("plan prints levels, permissions (full trust flagged) in text, JSON an
   assert.match(mermaid.stdout, /^flowchart TD/);
   assert.match(mermaid.stdout, /left --> join/);
 });
+
+Deno.test("--help prints the usage and exits 0, changing nothing", async () => {
+  for (const args of [["deploy", "--help"], ["plan", "-h"], ["--help"]]) {
+    const r = await cli(args);
+    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stdout, /^usage:\n {2}deno task deploy <environment> <version>/);
+    assert.equal(r.stderr, "");
+  }
+});
