@@ -19,6 +19,30 @@ export function cliArgs(args: string[]): string[] {
   return ["run", "-A", "--config", `${REPO}deno.json`, `${REPO}lib/cli/main.ts`, ...args];
 }
 
+/**
+ * `run basic.ts development` in a sandbox whose state is `sandboxDir`, runs in `runsDir`
+ * (the repository's environments, no type check), then `extra`.
+ */
+export function sandboxRunArgs(
+  o: { sandboxDir: string; runsDir: string },
+  extra: string[] = [],
+): string[] {
+  return cliArgs([
+    "run",
+    fixturePath("basic.ts"),
+    "development",
+    "--environments-dir",
+    ENVIRONMENTS,
+    "--skip-type-check",
+    "--sandbox",
+    "--sandbox-dir",
+    o.sandboxDir,
+    "--runs-dir",
+    o.runsDir,
+    ...extra,
+  ]);
+}
+
 /** Runs the CLI in `cwd`; stdin is closed (not a terminal). */
 export async function cliIn(
   cwd: string,

@@ -3,7 +3,7 @@
 // is stuck in the middle of a request (which kept the sandbox's graceful shutdown, and so
 // the CLI, waiting for ever).
 import assert from "node:assert/strict";
-import { cliArgs, ENVIRONMENTS, fixturePath, inTempDir, stuckRequest, until } from "./_isolated.ts";
+import { inTempDir, sandboxRunArgs, stuckRequest, until } from "./_isolated.ts";
 
 /** The `stage.started` event of `stage` in the run folder under `runsDir`, once written. */
 async function stageStarted(runsDir: string, stage: string): Promise<true | undefined> {
@@ -27,18 +27,7 @@ Deno.test("SIGTERM during a sandbox run: report interrupted, exit 130 within a b
     const runsDir = `${dir}/runs`;
     const started = Date.now();
     const child = new Deno.Command(Deno.execPath(), {
-      args: cliArgs([
-        "run",
-        fixturePath("basic.ts"),
-        "development",
-        "--environments-dir",
-        ENVIRONMENTS,
-        "--skip-type-check",
-        "--sandbox",
-        "--sandbox-dir",
-        `${dir}/sandbox`,
-        "--runs-dir",
-        runsDir,
+      args: sandboxRunArgs({ sandboxDir: `${dir}/sandbox`, runsDir: runsDir }, [
         "--option",
         "mode=interrupt",
       ]),

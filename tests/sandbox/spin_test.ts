@@ -11,7 +11,7 @@ import { SandboxClock } from "../../lib/sandbox/clock.ts";
 import { EventRecorder } from "../../lib/sandbox/events.ts";
 import { ReplicaSetController } from "../../lib/sandbox/replicasets.ts";
 import { readState } from "../../lib/sandbox/state.ts";
-import { cliArgs, ENVIRONMENTS, fixturePath, inTempDir, tree } from "../runner/_isolated.ts";
+import { inTempDir, sandboxRunArgs, tree } from "../runner/_isolated.ts";
 import { tempFile, withSandbox } from "./_helpers.ts";
 
 const NS = "tracktion-dev";
@@ -85,20 +85,7 @@ Deno.test("a saved state with 100,000,000 replicas is refused (naming --reset), 
     const before = await tree(dir);
     const run = (extra: string[] = []) =>
       runWithin(
-        cliArgs([
-          "run",
-          fixturePath("basic.ts"),
-          "development",
-          "--environments-dir",
-          ENVIRONMENTS,
-          "--skip-type-check",
-          "--sandbox",
-          "--sandbox-dir",
-          stateDir,
-          "--runs-dir",
-          `${dir}/runs`,
-          ...extra,
-        ]),
+        sandboxRunArgs({ sandboxDir: stateDir, runsDir: `${dir}/runs` }, [...extra]),
         { cwd: dir, ms: 60_000 },
       );
     const refused = await run();
@@ -139,19 +126,7 @@ Deno.test("a corrupt state.json is refused with --reset in the message, and left
     await Deno.writeTextFile(`${dir}/sandbox/state.json`, '{"version":1,"store":{"objects":[');
     const before = await tree(dir);
     const r = await runWithin(
-      cliArgs([
-        "run",
-        fixturePath("basic.ts"),
-        "development",
-        "--environments-dir",
-        ENVIRONMENTS,
-        "--skip-type-check",
-        "--sandbox",
-        "--sandbox-dir",
-        `${dir}/sandbox`,
-        "--runs-dir",
-        `${dir}/runs`,
-      ]),
+      sandboxRunArgs({ sandboxDir: `${dir}/sandbox`, runsDir: `${dir}/runs` }),
       { cwd: dir, ms: 60_000 },
     );
     assert.equal(r.code, 2, r.stdout + r.stderr);
