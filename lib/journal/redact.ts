@@ -29,6 +29,20 @@
  */
 export const REDACTED = "[redacted]";
 
+/**
+ * Secrets shorter than this are refused where they enter the runner (an environment
+ * variable at load, a Kubernetes Secret when read): they cannot be told apart from
+ * ordinary text, so they could not be kept out of logs reliably.
+ *
+ * @example
+ * ```ts
+ * import { MIN_SECRET_LENGTH } from "./redact.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(MIN_SECRET_LENGTH, 4);
+ * ```
+ */
+export const MIN_SECRET_LENGTH = 4;
+
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 const REGEXP_SYNTAX = /[\\^$.*+?()[\]{}|/]/g;
 const encoder = new TextEncoder();

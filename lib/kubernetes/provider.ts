@@ -7,6 +7,7 @@ import type { KindRef, KubeObject, KubernetesCapability, RolloutStatus } from ".
 import { apiError, KubeClient } from "./client.ts";
 import { acquireLease, releaseLease, renewLease } from "./lease.ts";
 import { rolloutStatusOf, waitForRolloutWith } from "./rollout.ts";
+import { MIN_SECRET_LENGTH } from "../journal/redact.ts";
 
 /** Options for {@linkcode createKubernetesCapability}. */
 export interface KubernetesCapabilityOptions {
@@ -22,9 +23,6 @@ export interface KubernetesCapabilityOptions {
   /** Told every secret value read, before it is returned (the runner redacts them). */
   onSecret?: ((value: string) => void) | undefined;
 }
-
-/** Secret values shorter than this are refused: they could not be redacted reliably. */
-const MIN_SECRET_LENGTH = 4;
 
 const DEPLOYMENT: KindRef = { apiVersion: "apps/v1", kind: "Deployment" };
 const SECRET: KindRef = { apiVersion: "v1", kind: "Secret" };

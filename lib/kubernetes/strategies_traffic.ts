@@ -10,7 +10,6 @@ import {
   appLabel,
   checkWeights,
   type DeploymentInfo,
-  deploymentInfoManifest,
   httpRouteManifest,
   isSlot,
   type ManifestOptions,
@@ -20,6 +19,7 @@ import {
   slotSelector,
   type SlotWeights,
 } from "./manifests.ts";
+import { writeRunRecord } from "./strategies_record.ts";
 
 const DEPLOYMENT: KindRef = { apiVersion: "apps/v1", kind: "Deployment" };
 const SERVICE: KindRef = { apiVersion: "v1", kind: "Service" };
@@ -209,15 +209,8 @@ export async function recordDeployment(
   info: DeploymentInfo,
   options: ManifestOptions = {},
 ): Promise<Record<string, string>> {
-  const manifest = deploymentInfoManifest(env, info, options);
-  const current = await k.get(
-    { apiVersion: "v1", kind: "ConfigMap" },
-    env.environment.namespace,
-    manifest.metadata.name,
-  );
-  manifest.data = { ...record(current?.data), ...record(manifest.data) };
-  const applied = await k.apply(manifest);
-  return record(applied.data) as Record<string, string>;
+  // The run record's keys (and any other) are kept: one merge-and-apply for both.
+  return await writeRunRecord(k, env, { info }, options);
 }
 
 /**

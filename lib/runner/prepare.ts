@@ -17,7 +17,7 @@ import {
   resourcePermissions,
   secretRefs,
 } from "../config/mod.ts";
-import { Redactor } from "../journal/redact.ts";
+import { MIN_SECRET_LENGTH, Redactor } from "../journal/redact.ts";
 import { buildDag, type Dag, DagError } from "./dag.ts";
 import { InputError } from "./errors.ts";
 import { type StageGrant, stageGrant } from "./permissions.ts";
@@ -88,8 +88,7 @@ export function defaultProtectedPaths(): string[] {
   return [".tracktion", ...kubeconfig, ...(home ? [`${home}/.kube`] : [])];
 }
 
-/** Secrets shorter than this are refused at load: they cannot be told apart from ordinary text. */
-export const MIN_SECRET_LENGTH = 4;
+export { MIN_SECRET_LENGTH };
 
 /**
  * Validates a run without side effects.

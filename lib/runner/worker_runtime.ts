@@ -68,29 +68,17 @@ export function serveStages(load: () => Promise<{ default?: unknown }>): void {
   const scope = globalThis as unknown as WorkerScope;
   const calls = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let nextCall = 1;
-  let cache: { key: string; stages: Map<string, StageSpec> } | undefined;
   let abort = new AbortController();
   const post = (m: WorkerMessage) => scope.postMessage(m);
-
-  const stagesFor = (req: RunRequest): Map<string, StageSpec> => {
-    const key = JSON.stringify([req.environmentName, req.version, req.options]);
-    if (cache?.key !== key) {
-      const built = definition!.build({
-        env: req.env,
-        version: req.version,
-        options: req.options,
-      });
-      cache = { key, stages: new Map(built.map((s) => [s.id, s.spec])) };
-    }
-    return cache.stages;
-  };
 
   const run = async (req: RunRequest) => {
     abort = new AbortController();
     let spec: StageSpec | undefined;
     try {
+      // A Worker serves one attempt of one stage: the pipeline is loaded and built once.
       definition ??= (await load()).default as PipelineDefinition<unknown>;
-      spec = stagesFor(req).get(req.stageId);
+      const built = definition.build({ env: req.env, version: req.version, options: req.options });
+      spec = built.find((s) => s.id === req.stageId)?.spec;
     } catch (err) {
       post(describeError(req.stageId, err));
       return;

@@ -2,6 +2,7 @@
 // default `.tracktion/` written by mistake shows up there), and snapshots folders so a test
 // can assert that nothing changed.
 import { fileURLToPath } from "node:url";
+import { denoOutput } from "./_run.ts";
 
 /** The repository root. */
 export const REPO: string = fileURLToPath(new URL("../../", import.meta.url));
@@ -48,16 +49,7 @@ export async function cliIn(
   cwd: string,
   args: string[],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: cliArgs(args),
-    cwd,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+  return await denoOutput(cliArgs(args), { cwd });
 }
 
 /** Every entry under `dir` (relative path → "dir" or the SHA-256 of the file's bytes). */

@@ -38,20 +38,29 @@ export async function runFixture(
   return { ...outcome, cleanup: () => Deno.remove(runsDir, { recursive: true }) };
 }
 
-/** Runs the CLI in a subprocess. */
-export async function cli(
+/** Runs `deno <args>` to its end, stdin closed, no colour; the output as text. */
+export async function denoOutput(
   args: string[],
-  o: { env?: Record<string, string> } = {},
+  o: { env?: Record<string, string>; cwd?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "lib/cli/main.ts", ...args],
+    args,
     env: { NO_COLOR: "1", ...(o.env ?? {}) },
+    ...(o.cwd ? { cwd: o.cwd } : {}),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).output();
   const d = new TextDecoder();
   return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+}
+
+/** Runs the CLI in a subprocess. */
+export function cli(
+  args: string[],
+  o: { env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return denoOutput(["run", "-A", "lib/cli/main.ts", ...args], o);
 }
 
 export function stageOf(outcome: RunOutcome, id: string) {
