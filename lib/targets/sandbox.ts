@@ -1,0 +1,151 @@
+/**
+ * `--sandbox`: use the sandbox that is running (its kubeconfig answers), or start one
+ * in this process over the same state folder and stop it when the run ends. A saved state
+ * the sandbox cannot load (corrupt, or over its limits) is bad input, with nothing written:
+ * `--reset` discards it.
+ * @module
+ */
+import { parse } from "yaml";
+import {
+  findRunningSandbox,
+  SandboxRunningError,
+  SandboxStateError,
+  startSandbox,
+} from "../sandbox/mod.ts";
+import { InputError } from "../runner/errors.ts";
+
+/** The sandbox a run talks to. */
+export interface SandboxTarget {
+  /** The API server's URL. */
+  readonly url: string;
+  /** Its bearer token. */
+  readonly token: string;
+  /** Its kubeconfig. */
+  readonly kubeconfigPath: string;
+  /** The sandbox's state folder (its embedded database lives in `pglite/`). */
+  readonly stateDir: string;
+  /** The scenario it runs (undefined: none). */
+  readonly scenario: string | undefined;
+  /** Sandbox seconds per real second. */
+  readonly timeScale: number;
+  /** Whether this process started it (and stops it in `close`). */
+  readonly inProcess: boolean;
+  /** Stops it when this process started it (else nothing). */
+  close(): Promise<void>;
+}
+
+interface Kubeconfig {
+  clusters?: { cluster?: { server?: string } }[];
+  users?: { user?: { token?: string } }[];
+}
+
+async function readKubeconfig(path: string): Promise<{ url: string; token: string } | undefined> {
+  try {
+    const doc = parse(await Deno.readTextFile(path)) as Kubeconfig;
+    const url = doc.clusters?.[0]?.cluster?.server;
+    const token = doc.users?.[0]?.user?.token ?? "";
+    return url ? { url, token } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function info(url: string, token: string): Promise<Record<string, string> | undefined> {
+  try {
+    const res = await fetch(`${url}/api/v1/namespaces/kube-system/configmaps/sandbox-info`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(2_000),
+    });
+    if (!res.ok) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    return ((await res.json()) as { data?: Record<string, string> }).data ?? {};
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Finds or starts the sandbox.
+ *
+ * @param o The state folder, the scenario asked for, the time scale for a new one, and
+ *   `reset` to start a new one from a freshly seeded cluster (its saved state discarded).
+ * @throws {InputError} When a running sandbox has another scenario than the one asked for,
+ *   or is asked to `reset`; when the saved state cannot be loaded (the message names
+ *   `--reset`); for a bad option. Nothing was started or written then.
+ *
+ * @example
+ * ```ts ignore
+ * import { sandboxTarget } from "./sandbox.ts";
+ * const sandbox = await sandboxTarget({ stateDir: ".tracktion/sandbox", reset: true });
+ * console.log(sandbox.url, sandbox.inProcess);
+ * await sandbox.close();
+ * ```
+ */
+export async function sandboxTarget(
+  o: {
+    stateDir: string;
+    scenario?: string | undefined;
+    timeScale?: number;
+    reset?: boolean;
+  },
+): Promise<SandboxTarget> {
+  const found = await findRunningSandbox(o.stateDir);
+  const existing = found ? await readKubeconfig(found.kubeconfigPath) : undefined;
+  const running = existing ? await info(existing.url, existing.token) : undefined;
+  if (found && existing && running) {
+    const scenario = running.scenario === "none" ? undefined : running.scenario;
+    if (o.reset) {
+      throw new InputError(
+        `A sandbox is running at ${existing.url} on ${o.stateDir}: --reset cannot discard ` +
+          "the state of a running sandbox; stop it first (or restart it with --reset)",
+      );
+    }
+    if (o.scenario !== undefined && o.scenario !== scenario) {
+      throw new InputError(
+        `A sandbox is running at ${existing.url} with scenario "${scenario ?? "none"}": ` +
+          `stop it (or restart it with --scenario ${o.scenario}) to rehearse "${o.scenario}"`,
+      );
+    }
+    return {
+      ...existing,
+      kubeconfigPath: found.kubeconfigPath,
+      stateDir: o.stateDir,
+      scenario,
+      timeScale: Number(running.timeScale ?? "1"),
+      inProcess: false,
+      close: () => Promise.resolve(),
+    };
+  }
+  let sandbox;
+  try {
+    sandbox = await startSandbox({
+      stateDir: o.stateDir,
+      ...(o.scenario !== undefined ? { scenario: o.scenario } : {}),
+      ...(o.timeScale !== undefined ? { timeScale: o.timeScale } : {}),
+      ...(o.reset ? { reset: true } : {}),
+      // Enough real requests that a 5% canary's error rate and p95 mean something.
+      maxRealRate: 400,
+    });
+  } catch (err) {
+    if (
+      err instanceof RangeError || err instanceof SandboxRunningError ||
+      err instanceof SandboxStateError
+    ) {
+      throw new InputError(err.message);
+    }
+    throw err;
+  }
+  const started = await readKubeconfig(sandbox.kubeconfigPath);
+  return {
+    url: sandbox.url,
+    token: started?.token ?? "",
+    kubeconfigPath: sandbox.kubeconfigPath,
+    stateDir: o.stateDir,
+    scenario: sandbox.scenario,
+    timeScale: sandbox.timeScale,
+    inProcess: true,
+    close: () => sandbox.stop(),
+  };
+}
