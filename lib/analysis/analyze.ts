@@ -83,7 +83,8 @@ export async function analyzeGates(
   if (o.targets.length === 0) {
     for (const r of records) {
       r.verdict = "failed";
-      r.reason = "nothing to measure: the stage named no targets";
+      r.reason =
+        "nothing to measure: no targets were given (a stage names them in its output's analysisTargets)";
     }
     return { gates: records, breachedAt: new Date().toISOString() };
   }

@@ -1,24 +1,22 @@
 /**
- * Connects gate analysis to the engine: what to measure comes from the stage's output
- * (`analysisTargets`), every sample is journalled and shown, and a stage that pauses
- * on breach waits for a decision.
+ * Connects gate analysis to the engine. What a gate measures comes from its stage's
+ * output: the stage's work returns `{ analysisTargets: [{ service, slot }, ...] }`
+ * ({@linkcode AnalysisTargets}), each target merged over the analyzer's
+ * `defaultTarget` (e.g. the namespace). A gated stage that names no target fails
+ * closed, with a message naming the stage, its gates and the fix. Every sample is
+ * journalled and shown, and a stage that pauses on breach waits for a decision.
  * @module
  */
-import type { MetricDefinition } from "../dsl/gate.ts";
+import type { AnalysisTargets, MetricDefinition } from "../dsl/gate.ts";
 import type { GateAnalyzer } from "../runner/engine.ts";
-import type { SampleRecord } from "../report/schema.ts";
-import type { GateSpec } from "../dsl/stage.ts";
+import type { GateRecord, SampleRecord } from "../report/schema.ts";
+import type { GateSpec, StageSpec } from "../dsl/stage.ts";
+import { gateRecord } from "../report/gate_record.ts";
 import { analyzeGates } from "./analyze.ts";
 import { type Decision, waitForDecision } from "./decision.ts";
 import type { MetricsProvider, Target } from "./provider.ts";
 
-/**
- * What a gated stage returns to say what its gates measure: one target per label set
- * (e.g. `{ namespace, service, slot }` for each service in lockstep).
- */
-export interface AnalysisTargets {
-  readonly analysisTargets: readonly Target[];
-}
+export type { AnalysisTargets };
 
 /** Options of {@linkcode createGateAnalyzer}. */
 export interface GateAnalyzerOptions {
@@ -38,10 +36,39 @@ export interface GateAnalyzerOptions {
   readonly onSample?: (stage: string, gate: GateSpec, target: Target, sample: SampleRecord) => void;
 }
 
-function targetsOf(output: unknown, fallback: Target): Target[] {
-  const t = (output as Partial<AnalysisTargets> | undefined)?.analysisTargets;
-  if (!Array.isArray(t)) return [fallback];
-  return t.map((x) => ({ ...fallback, ...x }));
+/**
+ * The targets a stage's output names, merged over the defaults; or why there are none
+ * (the stage's gates then fail closed, never measuring the defaults alone by accident).
+ */
+function targetsOf(output: unknown, defaults: Target): { targets: Target[] } | { problem: string } {
+  const t = output !== null && typeof output === "object"
+    ? (output as Partial<AnalysisTargets>).analysisTargets
+    : undefined;
+  const valid = Array.isArray(t) && t.length > 0 &&
+    t.every((x) =>
+      x !== null && typeof x === "object" && !Array.isArray(x) &&
+      Object.values(x).every((v) => typeof v === "string")
+    );
+  if (valid) return { targets: t.map((x) => ({ ...defaults, ...x })) };
+  const what = t === undefined
+    ? "its work returned no analysisTargets"
+    : Array.isArray(t) && t.length === 0
+    ? "its analysisTargets is empty"
+    : "its analysisTargets is not a list of label sets with string values";
+  const fix = `make the stage's run() return { analysisTargets: [{ service: "api", slot: ` +
+    `"green" }] } (one label set per target, filled into the metric's query), or [{}] to ` +
+    `measure ${Object.keys(defaults).length > 0 ? JSON.stringify(defaults) : "the defaults"} ` +
+    `as a whole`;
+  return { problem: `nothing to measure (${what}); ${fix}` };
+}
+
+function failAll(spec: StageSpec, problem: string): GateRecord[] {
+  return spec.gates.map((g) =>
+    gateRecord(g, {
+      verdict: "failed",
+      reason: `Cannot measure gate "${g.gate.source}" of stage "${spec.id}": ${problem}`,
+    })
+  );
 }
 
 /**
@@ -55,7 +82,13 @@ function targetsOf(output: unknown, fallback: Target): Target[] {
  */
 export function createGateAnalyzer(o: GateAnalyzerOptions): GateAnalyzer {
   return async (spec, ctx) => {
-    const targets = targetsOf(ctx.output, o.defaultTarget);
+    const found = targetsOf(ctx.output, o.defaultTarget);
+    if ("problem" in found) {
+      const gates = failAll(spec, found.problem);
+      ctx.log(`stage "${spec.id}" fails closed: ${found.problem}`);
+      return { gates };
+    }
+    const targets = found.targets;
     ctx.log(
       `measuring ${
         spec.gates.map((g) => g.gate.source).join(", ")

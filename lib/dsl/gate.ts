@@ -44,6 +44,28 @@ export interface MetricDefinition {
   readonly measurement?: { readonly field: string; readonly scale?: number };
 }
 
+/**
+ * What a gated stage's work returns to say what its gates measure: one label set per
+ * target, each merged over the analyzer's defaults (the environment's namespace) and
+ * filled into the metric's query (`{{service}}`, `{{slot}}`, ...). Every gate is measured
+ * for every target. A gated stage whose output has no non-empty `analysisTargets` fails
+ * closed; `[{}]` measures the defaults alone (the whole namespace).
+ *
+ * @example
+ * ```ts
+ * import type { AnalysisTargets } from "./gate.ts";
+ * import assert from "node:assert/strict";
+ * const out: AnalysisTargets = {
+ *   analysisTargets: [{ service: "api", slot: "green" }, { service: "worker", slot: "green" }],
+ * };
+ * assert.equal(out.analysisTargets.length, 2);
+ * ```
+ */
+export interface AnalysisTargets {
+  /** The label sets to measure, e.g. `{ service: "api", slot: "green" }`. */
+  readonly analysisTargets: readonly Readonly<Record<string, string>>[];
+}
+
 /** Comparison operators a gate may use. */
 export type GateOperator = "<" | "<=" | ">" | ">=";
 

@@ -186,4 +186,5 @@ Deno.test("analyzeGates() fails closed when there is nothing to measure", async 
     signal,
   });
   assert.deepEqual(r.gates.map((g) => g.verdict), ["failed", "failed"]);
+  assert.match(r.gates[0]!.reason!, /nothing to measure: .*analysisTargets/);
 });
