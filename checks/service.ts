@@ -4,6 +4,7 @@
  * sensitive data in health output.
  * @module
  */
+import { delay } from "../lib/async/delay.ts";
 import type { Check, CheckOutcome } from "../lib/dsl/types.ts";
 import { fail, pass } from "./_outcome.ts";
 import { checkUrl, excerpt, get, type HttpCheckOptions } from "./_http.ts";
@@ -101,7 +102,7 @@ export function serviceHealth(url: string, options: ServiceHealthOptions = {}): 
           return { ...outcome, evidence: { ...outcome.evidence, attempts: attempt } };
         }
         ctx.log(`health attempt ${attempt}/${attempts} failed: ${outcome.message}`);
-        await new Promise((r) => setTimeout(r, intervalMs));
+        await delay(intervalMs);
       }
       return outcome;
     },

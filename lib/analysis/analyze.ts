@@ -92,7 +92,9 @@ export async function analyzeGates(
     ? Math.max(1, Math.floor(analysis.durationMs / analysis.intervalMs))
     : 1;
   const windowMs = analysis.windowMs || analysis.intervalMs;
-  await delay(Math.max(analysis.initialDelayMs / scale, o.minInitialDelayMs ?? 0), o.signal);
+  await delay(Math.max(analysis.initialDelayMs / scale, o.minInitialDelayMs ?? 0), {
+    signal: o.signal,
+  }).catch(() => {}); // aborted: the loop below does not start
 
   for (let i = 0; i < count && !o.signal.aborted; i++) {
     const started = performance.now();
@@ -174,7 +176,9 @@ export async function analyzeGates(
       return { gates: records, breachedAt: new Date().toISOString() };
     }
     if (i < count - 1) {
-      await delay(analysis.intervalMs / scale - (performance.now() - started), o.signal);
+      await delay(analysis.intervalMs / scale - (performance.now() - started), {
+        signal: o.signal,
+      }).catch(() => {}); // aborted: the loop ends
     }
   }
 

@@ -5,6 +5,7 @@
  * `decision.json` in the run folder. No decision before the timeout aborts.
  * @module
  */
+import { delay } from "../async/delay.ts";
 
 /** A decision, as recorded in the report. */
 export interface Decision {
@@ -61,7 +62,7 @@ export async function waitForDecision(
         const d = JSON.parse(await Deno.readTextFile(path)) as Decision;
         if (d.action === "promote" || d.action === "abort") return d;
       } catch { /* not yet */ }
-      await new Promise((r) => setTimeout(r, o.pollMs ?? 200));
+      await delay(o.pollMs ?? 200);
     }
     return { action: "abort", by: "timeout", at: new Date().toISOString(), method: "timeout" };
   };

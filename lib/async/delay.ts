@@ -1,32 +1,74 @@
 /**
- * Waiting that an abort cuts short.
+ * Waiting that an abort cuts short, with `@std/async/delay`'s contract: `delay(ms,
+ * { signal })` resolves after `ms` milliseconds, or rejects with `signal.reason` as soon
+ * as the signal aborts (at once when it already has), clearing its timer.
  * @module
  */
 
 /**
- * Resolves after `ms` milliseconds, or as soon as `signal` aborts (it never rejects:
- * callers look at the signal).
+ * Options for {@linkcode delay}.
  *
- * @param ms How long to wait; 0 or less resolves at once.
- * @param signal Cuts the wait short.
+ * @example
+ * ```ts
+ * import type { DelayOptions } from "./delay.ts";
+ * const options: DelayOptions = { signal: AbortSignal.timeout(1_000), persistent: false };
+ * ```
+ */
+export interface DelayOptions {
+  /** Aborts the wait: the promise rejects with `signal.reason`. */
+  signal?: AbortSignal | undefined;
+  /**
+   * Whether the timer keeps the process alive (default true). False unrefs it
+   * (`Deno.unrefTimer`), as std does.
+   */
+  persistent?: boolean | undefined;
+}
+
+/** The longest single `setTimeout` (a 32-bit signed int); longer waits are chained. */
+const MAX_TIMEOUT = 2 ** 31 - 1;
+
+/**
+ * Resolves after `ms` milliseconds; rejects with `signal.reason` when the signal aborts
+ * before then (at once when it is already aborted), and the timer is cleared.
+ *
+ * @param ms How long to wait; 0 or less waits one timer turn.
+ * @param options The abort signal, and whether the timer keeps the process alive.
+ * @returns A promise that resolves after the wait.
+ * @throws {unknown} The signal's reason (an `AbortError` `DOMException` by default) when it aborts.
  *
  * @example
  * ```ts
  * import { delay } from "./delay.ts";
+ * import assert from "node:assert/strict";
+ * await delay(1);
  * const c = new AbortController();
- * c.abort();
- * await delay(60_000, c.signal); // returns at once
+ * c.abort(new Error("stop"));
+ * await assert.rejects(delay(60_000, { signal: c.signal }), /stop/); // at once
  * ```
  */
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted || ms <= 0) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
+export function delay(ms: number, options: DelayOptions = {}): Promise<void> {
+  const { signal, persistent = true } = options;
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const end = Date.now() + Math.max(0, ms);
+    const abort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const arm = () => {
+      const left = end - Date.now();
+      if (left > MAX_TIMEOUT) {
+        timer = setTimeout(arm, MAX_TIMEOUT);
+      } else {
+        timer = setTimeout(() => {
+          signal?.removeEventListener("abort", abort);
+          resolve();
+        }, Math.max(0, left));
+      }
+      if (!persistent) Deno.unrefTimer(timer!);
+    };
+    signal?.addEventListener("abort", abort, { once: true });
+    arm();
   });
 }

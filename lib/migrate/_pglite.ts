@@ -5,6 +5,7 @@
  */
 
 import { PGlite, type Transaction } from "@electric-sql/pglite";
+import { delay } from "../async/delay.ts";
 import type { Database, Queryable } from "./database.ts";
 import { DatabaseConnectionError, LockTimeoutError } from "./errors.ts";
 
@@ -23,7 +24,7 @@ async function lockFolder(dir: string, timeoutMs: number): Promise<Deno.FsFile> 
         `another process using the embedded database in ${dir}`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await delay(100);
   }
   return file;
 }

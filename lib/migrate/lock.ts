@@ -4,6 +4,7 @@
  * @module
  */
 
+import { delay as wait } from "../async/delay.ts";
 import type { Database } from "./database.ts";
 import { LockTimeoutError } from "./errors.ts";
 
@@ -43,7 +44,7 @@ export async function withMigrationLock<T>(
       options.onWait?.(await lockHolder(db));
     }
     if (Date.now() >= deadline) throw new LockTimeoutError(timeoutMs, await lockHolder(db));
-    await new Promise((resolve) => setTimeout(resolve, Math.min(delay, deadline - Date.now())));
+    await wait(Math.min(delay, deadline - Date.now()));
     delay = Math.min(delay * 2, 500);
   }
   try {

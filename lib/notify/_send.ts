@@ -2,6 +2,7 @@
  * POSTs JSON with a deadline and retries, never throws, and scrubs secrets from errors.
  * @module
  */
+import { delay } from "../async/delay.ts";
 import { describeError } from "../probes/timeout.ts";
 import type { NotifyResult, TransportOptions } from "./types.ts";
 
@@ -75,7 +76,7 @@ export async function postJson(
       if (options.signal?.aborted) break;
     }
     if (attempt < attempts) {
-      await new Promise((r) => setTimeout(r, options.retryDelayMs ?? 500));
+      await delay(options.retryDelayMs ?? 500);
     }
   }
   return {

@@ -346,7 +346,7 @@ export async function runGraph(o: EngineOptions): Promise<EngineResult> {
         }
         const wait = backoffMs(spec, attempt);
         log("info", `retrying in ${wait} ms (attempt ${attempt + 1} of ${attempts})`);
-        await delay(wait, signal);
+        await delay(wait, { signal }).catch(() => {}); // aborted: settled below
         if (signal.aborted) return settle(s, "interrupted", "interrupted while waiting to retry");
       }
     }
