@@ -189,6 +189,8 @@ export class Stage<Out = void> {
   /**
    * Adds a gate, measured after the stage's work for the analysis duration.
    * The gate fails when failed measurements exceed `failureLimit` (default 0).
+   * What it measures is what the work returns: `{ analysisTargets: [{ service, slot }] }`
+   * (`AnalysisTargets`, in `gate.ts`); a gated stage that returns none fails closed.
    */
   gate(
     expression: GateExpression,
