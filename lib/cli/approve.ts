@@ -6,7 +6,22 @@
 import type { ApprovalRecord } from "../report/schema.ts";
 import { InputError } from "../runner/errors.ts";
 
-/** How approvals can be given in this invocation. */
+/**
+ * How approvals can be given in this invocation.
+ *
+ * @example
+ * ```ts
+ * import type { ApprovalSource } from "./approve.ts";
+ * const source: ApprovalSource = {
+ *   confirm: "DEPLOY",
+ *   interactive: false,
+ *   user: "ada@example.com",
+ *   readLine: () => Promise.resolve(null),
+ *   write: () => {},
+ * };
+ * console.assert(source.confirm === "DEPLOY");
+ * ```
+ */
 export interface ApprovalSource {
   /** The `--confirm` value, if given. */
   readonly confirm?: string | undefined;
@@ -22,6 +37,15 @@ export interface ApprovalSource {
 
 /**
  * Refuses, before anything runs, a run whose approvals cannot be given.
+ *
+ * @example
+ * ```ts
+ * import { precheckApprovals } from "./approve.ts";
+ * import assert from "node:assert/strict";
+ * const approvals = [{ stage: "confirm", phrase: "DEPLOY" }];
+ * assert.throws(() => precheckApprovals(approvals, { confirm: "yes", interactive: false }));
+ * precheckApprovals(approvals, { confirm: "DEPLOY", interactive: false });
+ * ```
  *
  * @throws {InputError} When `--confirm` does not match, or no terminal and no `--confirm`.
  */
@@ -43,7 +67,56 @@ export function precheckApprovals(
   }
 }
 
-/** Makes the engine's `approve` function for an invocation. */
+/**
+ * The prompt at a terminal: what the stage asks, and the exact phrase to type.
+ *
+ * @example
+ * ```ts
+ * import { confirmationPrompt } from "./approve.ts";
+ * const prompt = confirmationPrompt("confirm", "DEPLOY TO PRODUCTION");
+ * console.assert(prompt.includes('Type "DEPLOY TO PRODUCTION" to continue: '));
+ * ```
+ */
+export function confirmationPrompt(stageId: string, phrase: string, message?: string): string {
+  return `\n${message ?? `Stage "${stageId}" needs confirmation.`}\n` +
+    `Type "${phrase}" to continue: `;
+}
+
+/**
+ * What a wrong phrase typed at the terminal is told: what was typed, what was expected.
+ *
+ * @example
+ * ```ts
+ * import { wrongPhrase } from "./approve.ts";
+ * const text = wrongPhrase("confirm", "DEPLOY TO PRODUCTION", "yes");
+ * console.assert(text.includes('expected "DEPLOY TO PRODUCTION"'));
+ * ```
+ */
+export function wrongPhrase(stageId: string, phrase: string, typed: string): string {
+  return `${
+    typed === "" ? "Nothing was typed" : `"${typed}" is not the phrase`
+  }: expected "${phrase}" ` +
+    `exactly (case and spaces count); stage "${stageId}" is not approved`;
+}
+
+/**
+ * Makes the engine's `approve` function for an invocation: `--confirm` when given, else the
+ * phrase typed at the terminal (a wrong one is told what was expected).
+ *
+ * @example
+ * ```ts
+ * import { approver } from "./approve.ts";
+ * const written: string[] = [];
+ * const approve = approver({
+ *   interactive: true,
+ *   user: "ada@example.com",
+ *   readLine: () => Promise.resolve("deploy"),
+ *   write: (t) => written.push(t),
+ * });
+ * const record = await approve("confirm", "DEPLOY");
+ * console.assert(!record.approved && written.join("").includes('expected "DEPLOY"'));
+ * ```
+ */
 export function approver(
   source: ApprovalSource,
 ): (stageId: string, phrase: string, message?: string) => Promise<ApprovalRecord> {
@@ -61,21 +134,23 @@ export function approver(
     if (!source.interactive) {
       throw new Error(`stage "${stageId}" needs "${phrase}" and no one can type it here`);
     }
-    source.write(
-      `\n${message ?? `Stage "${stageId}" needs confirmation.`}\nType "${phrase}" to continue: `,
-    );
-    const line = await source.readLine();
-    return {
-      phrase,
-      approved: (line ?? "").trim() === phrase,
-      by: source.user,
-      at: at(),
-      method: "tty",
-    };
+    source.write(`${confirmationPrompt(stageId, phrase, message)}`);
+    const typed = (await source.readLine() ?? "").trim();
+    const approved = typed === phrase;
+    if (!approved) source.write(`${wrongPhrase(stageId, phrase, typed)}\n`);
+    return { phrase, approved, by: source.user, at: at(), method: "tty" };
   };
 }
 
-/** Reads one line from standard input. */
+/**
+ * Reads one line from standard input (null at its end with nothing read).
+ *
+ * @example
+ * ```ts ignore
+ * import { readStdinLine } from "./approve.ts";
+ * const line = await readStdinLine();
+ * ```
+ */
 export async function readStdinLine(): Promise<string | null> {
   const buf = new Uint8Array(1);
   const bytes: number[] = [];

@@ -11,44 +11,67 @@ import { parseDuration } from "../dsl/duration.ts";
 import { InputError } from "../runner/errors.ts";
 import { versionArgument } from "../runner/version.ts";
 import { SCENARIOS } from "../sandbox/mod.ts";
+import { RUNS_DIR, SANDBOX_DIR } from "../product/mod.ts";
+
+const MAX_TIME_SCALE = 100_000;
+const MAX_DECISION_TIMEOUT_MS = 7 * 24 * 3_600_000;
+
+const RUN_FLAGS = `
+  --sandbox                 use the running sandbox (deno task sandbox), or start one for the run
+  --scenario <name>         with --sandbox, a fault to rehearse: ${
+  Object.keys(SCENARIOS).join(", ")
+}
+                            (deno task sandbox --list-scenarios says what each does)
+  --time-scale <n>          with --sandbox: sandbox seconds per real second, 1 to ${MAX_TIME_SCALE}
+  --sandbox-dir <dir>       with --sandbox: its state folder (default ${SANDBOX_DIR})
+  --reset                   with --sandbox: discard the sandbox's saved state (not with --dry-run)
+  --dry-run                 change nothing: say what would be done
+  --confirm <phrase>        an approval's phrase, when no one is at a terminal to type it
+  --prometheus <url>        measure gates with this Prometheus
+  --decision-timeout <d>    how long a stage paused on a gate breach waits for
+                            deno task decide before aborting (default 30m, at most 7d)
+  --concurrency <n>         stages at once, 1 to 256 (default 4)
+  --runs-dir <dir>          where run folders go (default ${RUNS_DIR})
+  --json                    one JSON object a line instead of text
+  --option key=value        a pipeline option (repeatable)
+  --environments-dir <dir>  the environment files (default environments)
+  --skip-type-check         do not type-check the pipeline first`;
 
 /**
- * Where the sandbox keeps its state (and its kubeconfig), unless `--sandbox-dir` says.
+ * The usage of each pipeline command (`--help` prints it; a mistake ends with it).
  *
  * @example
  * ```ts
- * import { SANDBOX_STATE_DIR } from "./run_args.ts";
- * console.assert(SANDBOX_STATE_DIR === ".tracktion/sandbox");
+ * import { PIPELINE_USAGE } from "./run_args.ts";
+ * console.assert(PIPELINE_USAGE.deploy.startsWith("usage: deno task deploy"));
+ * console.assert(PIPELINE_USAGE.deploy.includes("--decision-timeout"));
  * ```
  */
-export const SANDBOX_STATE_DIR = ".tracktion/sandbox";
+export const PIPELINE_USAGE: Readonly<Record<PipelineCommand, string>> = {
+  deploy: `usage: deno task deploy <environment> <version> [flags]
 
-/**
- * The usage text of the pipeline commands.
- *
- * @example
- * ```ts
- * import { USAGE } from "./run_args.ts";
- * console.assert(USAGE.startsWith("usage:"));
- * ```
- */
-export const USAGE = `usage:
-  deno task deploy <environment> <version> [--sandbox] [--dry-run] [--confirm <phrase>]
-                   [--scenario <name>] [--time-scale <n>] [--sandbox-dir <dir>] [--reset]
-                   [--prometheus <url>] [--decision-timeout <duration>]
-                   [--runs-dir <dir>] [--concurrency <n>] [--json] [--option key=value]
-  deno task run <pipeline.ts> <environment> [<version>] [same flags as deploy]
-  deno task plan <environment> <version> [--pipeline <file>] [--format text|json|mermaid]
-  deno task rollback <environment> [--sandbox] [--confirm <phrase>] [--option takeover=<run-id>]
-  deno task decide <run-id> promote|abort [--runs-dir <dir>]
-  deno task report <run-id|run-dir> [--runs-dir <dir>] [--json]
-  deno task config validate [<environment>] | diff <a> <b>
+Runs pipelines/deploy.ts (or --pipeline <file>) for the version in the environment: on its
+cluster, or with --sandbox in the sandbox. Every argument is checked before anything happens:
+a bad one exits 2 with nothing changed.
+  --pipeline <file>         the pipeline (default pipelines/deploy.ts)${RUN_FLAGS}`,
+  run: `usage: deno task run <pipeline.ts> <environment> [<version>] [flags]
 
-  --sandbox-dir, --scenario, --time-scale (1 to ${100_000}) and --reset (discard the
-  sandbox's saved state) need --sandbox; --concurrency is 1 to 256; --decision-timeout is a
-  duration up to 7 days. rollback returns traffic to the version the deployment record says
-  was live before the last run; --option takeover=<run-id> takes over the lock of that run
-  when its runner died.`;
+Runs any pipeline file; the flags are deploy's.${RUN_FLAGS}`,
+  rollback: `usage: deno task rollback <environment> [flags]
+
+Runs pipelines/rollback.ts: puts traffic back on the version the deployment record in the
+cluster says was live before the last run, and refuses, changing nothing, when the record is
+missing or contradicts the cluster. A dead runner's lock is taken over with
+--option takeover=<run-id>. The flags are deploy's.${RUN_FLAGS}`,
+  plan: `usage: deno task plan <environment> <version> [flags]
+
+Prints the pipeline's graph by levels, each stage's permissions, checks, gates and approvals.
+  --pipeline <file>         the pipeline (default pipelines/deploy.ts)
+  --format text|json|mermaid  (default text)
+  --option key=value        a pipeline option (repeatable)
+  --environments-dir <dir>  the environment files (default environments)
+  --skip-type-check         do not type-check the pipeline first`,
+};
 
 const COMMON = {
   option: { type: "string", multiple: true },
@@ -82,9 +105,6 @@ const FLAGS: Record<
   rollback: RUN,
   plan: { ...COMMON, pipeline: { type: "string" }, format: { type: "string" } },
 } as const;
-
-const MAX_TIME_SCALE = 100_000;
-const MAX_DECISION_TIMEOUT_MS = 7 * 24 * 3_600_000;
 
 /**
  * A command that runs a pipeline (or plans one).
@@ -137,7 +157,7 @@ export interface RunArguments {
   readonly json: boolean;
   /** `--prometheus`: an http(s) URL. */
   readonly prometheus: string | undefined;
-  /** `--sandbox-dir` (default `.tracktion/sandbox`), never a file. */
+  /** `--sandbox-dir` (default {@linkcode SANDBOX_DIR}), never a file. */
   readonly sandboxDir: string;
   /** `--time-scale`: 1 to 100000 (needs `--sandbox`). */
   readonly timeScale: number | undefined;
@@ -287,7 +307,7 @@ export function runArguments(command: PipelineCommand, args: string[]): RunArgum
       tokens: true,
     });
   } catch (err) {
-    fail(`${(err as Error).message}\n${USAGE}`);
+    fail(`${(err as Error).message}\n${PIPELINE_USAGE[command]}`);
   }
   const seen = new Map<string, number>();
   for (const t of parsed.tokens) {
@@ -302,15 +322,17 @@ export function runArguments(command: PipelineCommand, args: string[]): RunArgum
 
   const positionals = [...parsed.positionals];
   const pipelineFile = command === "run"
-    ? positionals.shift() ?? fail(USAGE)
+    ? positionals.shift() ?? fail(PIPELINE_USAGE[command])
     : command === "rollback"
     ? "pipelines/rollback.ts"
     : str("pipeline") ?? "pipelines/deploy.ts";
   const [environment, version, ...extra] = positionals;
-  if (!environment || extra.length > 0) fail(USAGE);
+  if (!environment || extra.length > 0) fail(PIPELINE_USAGE[command]);
   if (command === "rollback" && version !== undefined) {
     fail(
-      `rollback takes no version (got "${version}"): it returns to what was live before\n${USAGE}`,
+      `rollback takes no version (got "${version}"): it returns to what was live before\n${
+        PIPELINE_USAGE[command]
+      }`,
     );
   }
   if (version !== undefined) versionArgument(version);
@@ -326,7 +348,7 @@ export function runArguments(command: PipelineCommand, args: string[]): RunArgum
     }
   }
   const scenario = str("scenario");
-  if (scenario !== undefined && !(scenario in SCENARIOS)) {
+  if (scenario !== undefined && !Object.hasOwn(SCENARIOS, scenario)) {
     fail(`Unknown scenario "${scenario}" (known: ${Object.keys(SCENARIOS).join(", ")})`);
   }
   if (bool("reset") && bool("dry-run")) {
@@ -336,7 +358,7 @@ export function runArguments(command: PipelineCommand, args: string[]): RunArgum
   if (confirm !== undefined && confirm.trim() === "") fail(`--confirm takes the phrase, got ""`);
   const runsDir = str("runs-dir");
   if (runsDir !== undefined) writableDirectory("--runs-dir", runsDir);
-  const sandboxDir = str("sandbox-dir") ?? SANDBOX_STATE_DIR;
+  const sandboxDir = str("sandbox-dir") ?? SANDBOX_DIR;
   if (sandbox) writableDirectory("--sandbox-dir", sandboxDir);
   const environmentsDir = str("environments-dir");
   if (environmentsDir !== undefined) existingDirectory("--environments-dir", environmentsDir);

@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  CONFIG_USAGE,
-  configCommand,
-  diffEnvironments,
-  loadEnvironment,
-} from "../../lib/config/mod.ts";
+import { diffEnvironments, loadEnvironment } from "../../lib/config/mod.ts";
+import { CONFIG_USAGE, configCommand } from "../../lib/cli/config.ts";
 import { ENVIRONMENTS, FIXTURES, shown } from "./_helpers.ts";
 
 async function run(args: string[], dir = ENVIRONMENTS) {

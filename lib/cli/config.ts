@@ -1,14 +1,21 @@
 /**
- * The `config` command: `validate [env...]` and `diff <a> <b>`.
+ * `deno task config validate [<environment>...]` and `config diff <a> <b>`: environment files
+ * checked (every problem, with file, line and field) and compared (secrets as references).
  * @module
  */
 import { parseArgs } from "node:util";
-import { ConfigError } from "./config_error.ts";
-import { diffEnvironments } from "./diff_environments.ts";
-import { isDuration } from "./duration.ts";
-import { displayPath, listEnvironments, loadEnvironment } from "./load_environment.ts";
-import type { Environment } from "./types.ts";
-import { describeSecretRef, isSecretRef } from "./secret_ref.ts";
+import {
+  ConfigError,
+  describeSecretRef,
+  diffEnvironments,
+  displayPath,
+  type Environment,
+  isDuration,
+  isSecretRef,
+  listEnvironments,
+  loadEnvironment,
+} from "../config/mod.ts";
+import { type Command, EXIT } from "./command.ts";
 
 /** Where {@linkcode configCommand} writes raw text (each write ends with a newline). */
 export interface CommandIo {
@@ -48,7 +55,7 @@ Options:
  *
  * @example
  * ```ts
- * import { configCommand } from "./config_command.ts";
+ * import { configCommand } from "./config.ts";
  * import assert from "node:assert/strict";
  * const errors: string[] = [];
  * const code = await configCommand(["frobnicate"], { stdout: () => {}, stderr: (s) => errors.push(s) });
@@ -73,11 +80,11 @@ export async function configCommand(
     });
   } catch (error) {
     io.stderr(`${error instanceof Error ? error.message : String(error)}\n\n${CONFIG_USAGE}`);
-    return 2;
+    return EXIT.input;
   }
   if (parsed.values.help) {
     io.stdout(CONFIG_USAGE);
-    return 0;
+    return EXIT.ok;
   }
   const dir = parsed.values.dir ?? options.dir ?? "environments";
   const [command, ...rest] = parsed.positionals;
@@ -89,14 +96,14 @@ export async function configCommand(
     ? `Expected two environments for diff, got ${rest.length}`
     : `Unknown command ${JSON.stringify(command)}`;
   io.stderr(`${problem}\n\n${CONFIG_USAGE}`);
-  return 2;
+  return EXIT.input;
 }
 
 async function validate(names: string[], dir: string, io: CommandIo): Promise<number> {
   const targets = names.length > 0 ? names : await listEnvironments({ dir });
   if (targets.length === 0) {
     io.stderr(`No environment files (*.yml) in ${displayPath(dir)}`);
-    return 2;
+    return EXIT.input;
   }
   let failed = 0;
   for (const name of targets) {
@@ -111,9 +118,9 @@ async function validate(names: string[], dir: string, io: CommandIo): Promise<nu
   }
   if (failed > 0) {
     io.stderr(`${failed} of ${targets.length} environments have problems`);
-    return 2;
+    return EXIT.input;
   }
-  return 0;
+  return EXIT.ok;
 }
 
 /**
@@ -139,12 +146,12 @@ async function diff(a: string, b: string, dir: string, io: CommandIo): Promise<n
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.stderr(error.message);
-    return 2;
+    return EXIT.input;
   }
   const differences = diffEnvironments(left, right);
   if (differences.length === 0) {
     io.stdout(`No differences between ${a} and ${b}`);
-    return 0;
+    return EXIT.ok;
   }
   const rows = [
     ["path", a, b],
@@ -156,5 +163,21 @@ async function diff(a: string, b: string, dir: string, io: CommandIo): Promise<n
   );
   const count = `${differences.length} field${differences.length === 1 ? "" : "s"} differ`;
   io.stdout([...lines, "", count].join("\n"));
-  return 0;
+  return EXIT.ok;
 }
+
+/**
+ * The `config` command of the CLI.
+ *
+ * @example
+ * ```ts
+ * import { CONFIG_COMMAND } from "./config.ts";
+ * console.assert(CONFIG_COMMAND.usage.includes("config validate"));
+ * ```
+ */
+export const CONFIG_COMMAND: Command = {
+  name: "config",
+  summary: "validates environment files, or lists what differs between two",
+  usage: CONFIG_USAGE,
+  run: (args, io) => configCommand(args, io),
+};
