@@ -14,15 +14,6 @@ function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-/** An event as written: the caller's fields plus `seq`, `ts` and `prev`. */
-export interface JournalEvent {
-  readonly seq: number;
-  readonly ts: string;
-  readonly prev: string;
-  readonly type: string;
-  readonly [key: string]: unknown;
-}
-
 /**
  * Appends events to `events.jsonl`, chaining each to the one before.
  *

@@ -90,7 +90,7 @@ export function parseImageReference(ref: string): ImageReference {
 }
 
 /** The manifest media types asked for (indexes first, so multi-arch images are found). */
-export const MANIFEST_MEDIA_TYPES: readonly string[] = [
+const MANIFEST_MEDIA_TYPES: readonly string[] = [
   "application/vnd.oci.image.index.v1+json",
   "application/vnd.oci.image.manifest.v1+json",
   "application/vnd.docker.distribution.manifest.list.v2+json",

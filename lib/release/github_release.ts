@@ -9,7 +9,7 @@ import { ReleaseFailedError, ReleaseRefusedError } from "./errors.ts";
 import { describeGitHubError, withTimeout } from "./github_client.ts";
 
 /** The default time allowed for one GitHub request. */
-export const GITHUB_TIMEOUT_MS = 30_000;
+const GITHUB_TIMEOUT_MS = 30_000;
 
 /** A repository on GitHub. */
 export interface RepositoryRef {

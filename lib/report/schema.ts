@@ -165,8 +165,6 @@ export type GateRecord = z.infer<typeof gateRecordSchema>;
 export type SampleRecord = z.infer<typeof sampleSchema>;
 /** An approval's record. */
 export type ApprovalRecord = z.infer<typeof approvalRecordSchema>;
-/** A proxied call's record. */
-export type CallRecord = z.infer<typeof callRecordSchema>;
 
 /** The report's JSON Schema (draft 2020-12). */
 export function reportJsonSchema(): Record<string, unknown> {
