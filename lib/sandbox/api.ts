@@ -1,3 +1,9 @@
+/**
+ * The sandbox's API semantics over the store: create, update, delete (cascading through
+ * ownerReferences), the four patch types and server-side apply with managedFields, each
+ * checked (decode, defaults, validation) as the real API server does.
+ * @module
+ */
 import { apiVersionOf, findResource, type KObject, type ResourceType } from "./resources.ts";
 import { meta, type Store } from "./store.ts";
 import { ApiError } from "./errors.ts";

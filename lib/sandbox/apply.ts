@@ -1,3 +1,8 @@
+/**
+ * Server-side apply's bookkeeping: field sets, `managedFields` in FieldsV1 form, conflicts
+ * between managers, and the upgrade from client-side apply's last-applied annotation.
+ * @module
+ */
 import type { KObject } from "./resources.ts";
 import { ApiError, type StatusCause } from "./errors.ts";
 import { listMergeKey, strategicMergePatch } from "./patch.ts";

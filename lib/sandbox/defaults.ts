@@ -1,3 +1,9 @@
+/**
+ * The defaults the real API server fills in on create and update (Deployment strategy,
+ * Pod and container fields, Service cluster IPs and node ports, Job selectors), and the
+ * address allocation they need.
+ * @module
+ */
 import type { KObject, ResourceType } from "./resources.ts";
 
 type JsonMap = Record<string, unknown>;

@@ -1,3 +1,9 @@
+/**
+ * The Deployment controller: ReplicaSets per pod-template hash, rolling updates within
+ * maxSurge/maxUnavailable, and status (including `ProgressDeadlineExceeded`) as
+ * `kubectl rollout status` reads it.
+ * @module
+ */
 import { type Api, kubeTime } from "./api.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
 import { meta } from "./store.ts";

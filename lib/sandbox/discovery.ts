@@ -1,3 +1,9 @@
+/**
+ * Discovery documents: `/version`, `/api`, `/apis`, each group version's resource list and
+ * a minimal `/openapi/v3`, so `kubectl` and `@kubernetes/client-node` find what the sandbox serves.
+ * @module
+ */
+import { SANDBOX_CLUSTER } from "../product/mod.ts";
 import { apiGroups, apiVersionOf, RESOURCE_TYPES, type ResourceType } from "./resources.ts";
 
 type JsonMap = Record<string, unknown>;
@@ -6,7 +12,7 @@ type JsonMap = Record<string, unknown>;
 export const SERVER_VERSION = {
   major: "1",
   minor: "32",
-  gitVersion: "v1.32.0-tracktion-sandbox",
+  gitVersion: `v1.32.0-${SANDBOX_CLUSTER}`,
   gitCommit: "0000000000000000000000000000000000000000",
   gitTreeState: "clean",
   buildDate: "2026-01-01T00:00:00Z",

@@ -1,3 +1,8 @@
+/**
+ * `ApiError`: a Kubernetes `Status` (code, reason, details and causes) thrown anywhere in the
+ * sandbox and written as the API server would answer it.
+ * @module
+ */
 /** A Kubernetes `Status` cause, as carried by 422 Invalid and 409 apply conflicts. */
 export interface StatusCause {
   /** Machine-readable reason, e.g. `FieldValueInvalid`. */

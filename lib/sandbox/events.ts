@@ -1,3 +1,8 @@
+/**
+ * `EventRecorder`: writes `Event` objects for the controllers (Normal and Warning, counted
+ * when repeated) as `kubectl describe` and `kubectl get events` show them.
+ * @module
+ */
 import type { Api } from "./api.ts";
 import { kubeTime } from "./api.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";

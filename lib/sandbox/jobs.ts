@@ -1,3 +1,8 @@
+/**
+ * The Job controller: pods up to parallelism, Complete after completions, Failed after
+ * `backoffLimit` (`BackoffLimitExceeded`).
+ * @module
+ */
 import { type Api, kubeTime } from "./api.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
 import { meta } from "./store.ts";

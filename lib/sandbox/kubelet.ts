@@ -1,3 +1,10 @@
+/**
+ * The kubelet: pods are scheduled, pulled, started and made Ready over scaled time; Ready
+ * pods get a real HTTP server on loopback; scenarios make them crash, fail or start slowly;
+ * container logs are kept for `kubectl logs`.
+ * @module
+ */
+import { SANDBOX_API_GROUP } from "../product/mod.ts";
 import { type Api, kubeTime } from "./api.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
 import { meta } from "./store.ts";
@@ -6,6 +13,9 @@ import type { EventRecorder } from "./events.ts";
 import type { PodBehaviour } from "./scenarios.ts";
 import { PodServer } from "./pod_server.ts";
 import { podFinished, podReady } from "./replicasets.ts";
+
+/** The annotation a Ready pod carries with its server's `127.0.0.1:<port>`. */
+const ADDRESS_ANNOTATION = `${SANDBOX_API_GROUP}/address`;
 
 type JsonMap = Record<string, unknown>;
 const PODS = findResource("", "v1", "pods") as ResourceType;
@@ -251,7 +261,9 @@ export class Kubelet {
           say(
             "end",
             failed
-              ? 'ERROR: migration failed: relation "batch_jobs" already exists (simulated failure, scenario migration-fails)'
+              ? `ERROR: migration failed: ${
+                containers[0]?.name ?? "app"
+              } exited with code 1 (simulated failure, scenario migration-fails)`
               : "job finished successfully",
           );
         } else say("run", "running job");
@@ -375,9 +387,9 @@ export class Kubelet {
       const address = `127.0.0.1:${rt.server.port}`;
       const fresh = this.#api.store.peek(PODS, ns, String(m.name));
       const annotations = ((fresh ? meta(fresh).annotations : undefined) ?? {}) as JsonMap;
-      if (fresh && annotations["sandbox.tracktion.dev/address"] !== address) {
+      if (fresh && annotations[ADDRESS_ANNOTATION] !== address) {
         const next = structuredClone(fresh);
-        meta(next).annotations = { ...annotations, "sandbox.tracktion.dev/address": address };
+        meta(next).annotations = { ...annotations, [ADDRESS_ANNOTATION]: address };
         this.#api.update(PODS, ns, String(m.name), next, MANAGER);
       }
     }

@@ -1,3 +1,8 @@
+/**
+ * `Measurements`: the requests pods really answered, kept per namespace, and their error rate
+ * and p95 latency over a window of sandbox time (what the measurements endpoint answers).
+ * @module
+ */
 import { matchesLabels, parseLabelSelector } from "./selectors.ts";
 import type { SandboxClock } from "./clock.ts";
 

@@ -6,16 +6,32 @@
  * ## Using it from the runner
  *
  * ```ts ignore
- * import { findRunningSandbox, startSandbox } from "./mod.ts";
- * const stateDir = ".tracktion/sandbox";
+ * import { findRunningSandbox, type SandboxSeed, startSandbox } from "./mod.ts";
+ * import { SANDBOX_DIR } from "../product/mod.ts";
+ * const stateDir = SANDBOX_DIR;
+ * // What a fresh cluster holds besides kube-system & co: the caller's data, e.g. built from
+ * // its environment files. An empty seed gives just the system namespaces.
+ * const seed: SandboxSeed = {
+ *   namespaces: [{
+ *     name: "shop-prod",
+ *     labels: { app: "shop" },
+ *     secrets: [{ name: "db", data: { password: "generated" } }, { name: "tls", tls: { commonName: "shop.local" } }],
+ *     serviceAccounts: [{ name: "deployer", rules: [{ apiGroups: ["apps"], resources: ["*"], verbs: ["*"] }] }],
+ *     networkPolicies: [{ name: "default-deny", ingress: "deny" }],
+ *     loadBalancers: [{ name: "shop-lb", selector: { app: "shop" }, ports: [{ name: "http", port: 80, targetPort: 8000 }] }],
+ *   }],
+ * };
  * const running = await findRunningSandbox(stateDir); // live server behind <stateDir>/kubeconfig
- * const sandbox = running ? undefined : await startSandbox({ stateDir, scenario: "canary-errors" });
+ * const sandbox = running ? undefined : await startSandbox({ stateDir, seed, scenario: "canary-errors" });
  * const kubeconfigPath = running?.kubeconfigPath ?? sandbox!.kubeconfigPath;
  * // ... talk to it only through client-node / kubectl with that kubeconfig ...
  * await sandbox?.stop();
  * ```
  *
- * The kubeconfig names cluster and context `tracktion-sandbox`, server
+ * The seed is applied to a fresh cluster only (a restored state keeps what it had); it is
+ * checked before anything is written (`RangeError` for a bad name, port or label).
+ *
+ * The kubeconfig names cluster and context `SANDBOX_CLUSTER` (from `lib/product`), server
  * `http://127.0.0.1:<port>` with `insecure-skip-tls-verify: true` (client-node refuses plain
  * HTTP otherwise) and a user with a bearer token. Loopback requests without a token are
  * admitted (kubectl does not send tokens over plain HTTP); a wrong token gets 401.
@@ -40,7 +56,7 @@
  * - Deployments roll out through ReplicaSets honouring maxSurge/maxUnavailable and report
  *   status as `kubectl rollout status` reads it, including `ProgressDeadlineExceeded`.
  *   Jobs run to Complete, or Failed after `backoffLimit`. Events are recorded.
- * - A Ready pod listens on `127.0.0.1:<port>` (annotation `sandbox.tracktion.dev/address`):
+ * - A Ready pod listens on `127.0.0.1:<port>` (annotation `<SANDBOX_API_GROUP>/address`):
  *   `GET /health` answers `{status: "healthy", version, pod, namespace, service, slot,
  *   uptimeSeconds}`; `GET /metrics` answers `http_requests_total{method,path,status}` and the
  *   `http_request_duration_seconds` histogram (buckets up to 10 s, unscaled latencies).
@@ -50,7 +66,7 @@
  *   `maxRealRate`, default 100/s), spread over HTTPRoute rules (by backendRef weight, each
  *   weighted backend getting at least 20 real requests/s so a 5% canary stays measurable) and
  *   the Services no route refers to (LoadBalancer Services excluded), each to a Ready pod.
- * - `GET /apis/sandbox.tracktion.dev/v1/namespaces/{ns}/measurements?labelSelector=...&window=60s`
+ * - `GET /apis/<SANDBOX_API_GROUP>/v1/namespaces/{ns}/measurements?labelSelector=...&window=60s`
  *   answers `{requests, errors, errorRate, p95Ms, window}` over the requests pods really
  *   answered in that sandbox-time window (pod labels; `errorRate`/`p95Ms` are null without
  *   requests). Under `metrics-down` it answers 503 and pods' `/metrics` answer 503.
@@ -87,5 +103,16 @@ export {
   startSandbox,
 } from "./sandbox.ts";
 export { SCENARIOS } from "./scenarios.ts";
+export {
+  checkSeed,
+  type LoadBalancerSeed,
+  type NamespaceSeed,
+  type NetworkPolicySeed,
+  type SandboxSeed,
+  type SecretSeed,
+  type SeedPolicyRule,
+  type ServiceAccountSeed,
+  SYSTEM_NAMESPACES,
+} from "./seed.ts";
 export { SandboxStateError } from "./state.ts";
 export { SANDBOX_LIMITS } from "./limits.ts";

@@ -1,3 +1,8 @@
+/**
+ * The patch types: JSON merge patch (RFC 7386), strategic merge patch (list merge keys,
+ * `$patch` directives) and JSON patch (RFC 6902).
+ * @module
+ */
 import { ApiError } from "./errors.ts";
 
 type Json = unknown;

@@ -1,3 +1,9 @@
+/**
+ * `PodServer`: a simulated pod's real HTTP server on 127.0.0.1 — `/health`, `/metrics`
+ * (Prometheus text format: request counter, latency histogram, build info) and `/api`
+ * answering with the scenario's error rate and latency.
+ * @module
+ */
 import type { PodBehaviour } from "./scenarios.ts";
 
 /** Histogram buckets (seconds) of `http_request_duration_seconds`. */
@@ -19,6 +25,26 @@ export interface PodServerOptions {
   behaviour(): PodBehaviour;
   /** Called for every answered request. */
   onRequest(status: number, latencyMs: number): void;
+}
+
+/**
+ * The name of a pod's build-info gauge: `<app>_build_info` after the pod's `app` label
+ * (e.g. `shop_build_info` for `app=shop`), or `build_info` for a pod without one.
+ *
+ * @param labels The pod's labels.
+ * @returns A Prometheus metric name.
+ *
+ * @example
+ * ```ts
+ * import { buildInfoMetric } from "./pod_server.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(buildInfoMetric({ app: "web-shop" }), "web_shop_build_info");
+ * assert.equal(buildInfoMetric({}), "build_info");
+ * ```
+ */
+export function buildInfoMetric(labels: Readonly<Record<string, string>>): string {
+  const app = (labels.app ?? "").replace(/[^a-zA-Z0-9_]/g, "_").replace(/^([0-9])/, "_$1");
+  return app ? `${app}_build_info` : "build_info";
 }
 
 // Acklam's rational approximation of the inverse standard normal CDF.
@@ -148,6 +174,7 @@ export class PodServer {
   }
 
   #metrics(): string {
+    const buildInfo = buildInfoMetric(this.#options.labels);
     const total = [...this.#byStatus.values()].reduce((a, b) => a + b, 0);
     const lines = [
       "# HELP http_requests_total Total HTTP requests answered.",
@@ -170,9 +197,9 @@ export class PodServer {
       `http_request_duration_seconds_bucket{le="+Inf"} ${total}`,
       `http_request_duration_seconds_sum ${this.#sum.toFixed(6)}`,
       `http_request_duration_seconds_count ${total}`,
-      "# HELP tracktion_build_info Build information.",
-      "# TYPE tracktion_build_info gauge",
-      `tracktion_build_info{version="${this.#options.version}"} 1`,
+      `# HELP ${buildInfo} Build information.`,
+      `# TYPE ${buildInfo} gauge`,
+      `${buildInfo}{version="${this.#options.version}"} 1`,
       "",
     );
     return lines.join("\n");

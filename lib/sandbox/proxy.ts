@@ -1,3 +1,8 @@
+/**
+ * The `pods/proxy` and `services/proxy` subresources: forward a request to a Ready pod's
+ * server, as `kubectl get --raw .../proxy/health` does.
+ * @module
+ */
 import type { Api } from "./api.ts";
 import { findResource, type ResourceType } from "./resources.ts";
 import { ApiError } from "./errors.ts";

@@ -1,3 +1,8 @@
+/**
+ * The ReplicaSet controller: creates and deletes pods from the template to reach the desired
+ * replicas (in batches, with backoff on failure) and reports ready and available counts.
+ * @module
+ */
 import { type Api, kubeTime } from "./api.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
 import { meta } from "./store.ts";

@@ -1,3 +1,8 @@
+/**
+ * The resource types the sandbox serves (group, version, kind, plural, scope,
+ * subresources, short names) and lookups over them.
+ * @module
+ */
 /** A JSON object as the API stores it. */
 export type KObject = Record<string, unknown>;
 
@@ -143,11 +148,6 @@ export function findResource(
   return RESOURCE_TYPES.find((t) =>
     t.group === group && t.version === version && t.plural === plural
   );
-}
-
-/** Find a resource type by apiVersion and kind. */
-export function findByKind(apiVersion: string, kind: string): ResourceType | undefined {
-  return RESOURCE_TYPES.find((t) => apiVersionOf(t) === apiVersion && t.kind === kind);
 }
 
 /** The groups the sandbox serves, each with its single version. */

@@ -1,3 +1,9 @@
+/**
+ * The Gateway API controller: HTTPRoutes get an `Accepted`/`ResolvedRefs` status per parent,
+ * as a real gateway controller would report.
+ * @module
+ */
+import { SANDBOX_API_GROUP } from "../product/mod.ts";
 import type { Api } from "./api.ts";
 import { kubeTime } from "./clock.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
@@ -6,7 +12,7 @@ import { meta } from "./store.ts";
 type JsonMap = Record<string, unknown>;
 const ROUTES = findResource("gateway.networking.k8s.io", "v1", "httproutes") as ResourceType;
 const SERVICES = findResource("", "v1", "services") as ResourceType;
-const CONTROLLER = "sandbox.tracktion.dev/gateway-controller";
+const CONTROLLER = `${SANDBOX_API_GROUP}/gateway-controller`;
 
 /**
  * A Gateway API controller for HTTPRoutes: for each parentRef it reports `Accepted` and

@@ -1,10 +1,18 @@
+/**
+ * `startSandbox()`: the sandbox cluster's composition — store, API, HTTP server, seed,
+ * saved state and simulation — and its kubeconfig; `findRunningSandbox()` finds one already
+ * serving a state folder.
+ * @module
+ */
+import { delay } from "../async/delay.ts";
+import { SANDBOX_CLUSTER } from "../product/mod.ts";
 import { Store } from "./store.ts";
 import { Api } from "./api.ts";
 import { ApiHttp } from "./server.ts";
 import { RESOURCE_TYPES } from "./resources.ts";
 import { SandboxClock } from "./clock.ts";
 import { checkScenario } from "./scenarios.ts";
-import { seedCluster, writeSandboxInfo } from "./seed.ts";
+import { checkSeed, type SandboxSeed, seedCluster, writeSandboxInfo } from "./seed.ts";
 import { readState, removeStaleTemporaries, type SandboxState, writeFileAtomic } from "./state.ts";
 import { Simulation } from "./simulation.ts";
 
@@ -21,6 +29,11 @@ export interface SandboxOptions {
   scenario?: string;
   /** Sandbox seconds per real second (default 60). */
   timeScale?: number;
+  /**
+   * What a freshly seeded cluster holds besides the system namespaces and nodes (default:
+   * nothing). Applied only when the cluster is new: a restored state keeps what it had.
+   */
+  seed?: SandboxSeed;
   /** Start from a freshly seeded cluster: the saved state is discarded (not even read). */
   reset?: boolean;
   /**
@@ -81,7 +94,8 @@ export class SandboxRunningError extends Error {
  * @example
  * ```ts ignore
  * import { findRunningSandbox, startSandbox } from "./mod.ts";
- * const dir = ".tracktion/sandbox";
+ * import { SANDBOX_DIR } from "../product/mod.ts";
+ * const dir = SANDBOX_DIR;
  * const running = await findRunningSandbox(dir);
  * const kubeconfig = running?.kubeconfigPath ?? (await startSandbox({ stateDir: dir })).kubeconfigPath;
  * ```
@@ -107,10 +121,6 @@ export async function findRunningSandbox(
   }
 }
 
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 async function checkStateDir(stateDir: string): Promise<void> {
   if (stateDir === "") throw new RangeError("Cannot use an empty sandbox state directory");
   try {
@@ -130,26 +140,27 @@ async function checkStateDir(stateDir: string): Promise<void> {
 }
 
 function kubeconfig(url: string, token: string): string {
+  const user = `${SANDBOX_CLUSTER}-admin`;
   return [
     "apiVersion: v1",
     "kind: Config",
     "clusters:",
-    "- name: tracktion-sandbox",
+    `- name: ${SANDBOX_CLUSTER}`,
     "  cluster:",
     `    server: ${url}`,
     // client-node refuses plain HTTP unless TLS verification is off (there is no TLS here).
     "    insecure-skip-tls-verify: true",
     "users:",
-    "- name: tracktion-sandbox-admin",
+    `- name: ${user}`,
     "  user:",
     `    token: ${token}`,
     "contexts:",
-    "- name: tracktion-sandbox",
+    `- name: ${SANDBOX_CLUSTER}`,
     "  context:",
-    "    cluster: tracktion-sandbox",
-    "    user: tracktion-sandbox-admin",
+    `    cluster: ${SANDBOX_CLUSTER}`,
+    `    user: ${user}`,
     "    namespace: default",
-    "current-context: tracktion-sandbox",
+    `current-context: ${SANDBOX_CLUSTER}`,
     "",
   ].join("\n");
 }
@@ -158,13 +169,13 @@ function kubeconfig(url: string, token: string): string {
  * Start a sandbox cluster on 127.0.0.1: a Kubernetes-compatible API server with
  * controllers, simulated pods, traffic and scenarios. Writes `<stateDir>/kubeconfig`.
  *
- * @param options State directory, port, scenario, time scale, reset and traffic rate.
+ * @param options State directory, seed, port, scenario, time scale, reset and traffic rate.
  * @returns The running sandbox.
  * Every option and the saved state are checked before anything is written: when it throws,
  * the state directory is as it was.
  *
- * @throws {RangeError} For an unknown scenario, a bad time scale, traffic rate or port, or a
- *   state directory that is not a directory.
+ * @throws {RangeError} For an unknown scenario, a bad time scale, traffic rate, port or seed,
+ *   or a state directory that is not a directory.
  * @throws {SandboxRunningError} When a sandbox already serves this state directory.
  * @throws {SandboxStateError} When the saved state cannot be loaded (corrupt, or over the
  *   sandbox's limits): pass `reset` to discard it.
@@ -172,7 +183,11 @@ function kubeconfig(url: string, token: string): string {
  * @example
  * ```ts ignore
  * import { startSandbox } from "./mod.ts";
- * const sandbox = await startSandbox({ stateDir: await Deno.makeTempDir(), port: 0 });
+ * const sandbox = await startSandbox({
+ *   stateDir: await Deno.makeTempDir(),
+ *   port: 0,
+ *   seed: { namespaces: [{ name: "shop-prod", secrets: [{ name: "db", data: { password: "pw" } }] }] },
+ * });
  * await sandbox.stop();
  * ```
  */
@@ -187,6 +202,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`Cannot use port ${port}: must be an integer from 0 to 65535`);
   }
+  const seed = options.seed ?? {};
+  checkSeed(seed);
   const stateDir = options.stateDir;
   await checkStateDir(stateDir);
   const running = await findRunningSandbox(stateDir);
@@ -209,7 +226,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       );
     });
   } else {
-    await seedCluster(api);
+    await seedCluster(api, seed);
   }
   writeSandboxInfo(api, {
     scenario: scenario ?? "none",
@@ -285,8 +302,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         await simulation.stop();
         http.closeWatches();
         const deadline = Date.now() + STOP_GRACE_MS;
-        while (inFlight > 0 && Date.now() < deadline) await pause(20);
-        await pause(20); // let the last answers be written
+        while (inFlight > 0 && Date.now() < deadline) await delay(20);
+        await delay(20); // let the last answers be written
         closing.abort();
         await server.finished;
         await saving;

@@ -1,3 +1,8 @@
+/**
+ * The `scale` subresource of Deployments and ReplicaSets (`autoscaling/v1` Scale: get,
+ * update, patch), as `kubectl scale` uses it.
+ * @module
+ */
 import type { Api } from "./api.ts";
 import { PATCH_TYPES } from "./api.ts";
 import type { KObject, ResourceType } from "./resources.ts";

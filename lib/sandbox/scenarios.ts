@@ -1,3 +1,8 @@
+/**
+ * The fault scenarios a sandbox can run, and how a pod of the version being deployed (or a
+ * migration Job) behaves under each.
+ * @module
+ */
 /** The fault scenarios, by name, with a one-line description each. */
 export const SCENARIOS: Readonly<Record<string, string>> = {
   "canary-errors": "the version being deployed answers 3% of requests with HTTP 500",

@@ -1,3 +1,8 @@
+/**
+ * Field validation: the known fields of each kind, so `fieldValidation=Strict` refuses an
+ * unknown field (400) and `Warn` drops it with a `Warning` header.
+ * @module
+ */
 import type { KObject, ResourceType } from "./resources.ts";
 import { ApiError } from "./errors.ts";
 

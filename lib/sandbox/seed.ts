@@ -1,10 +1,183 @@
+/**
+ * What a fresh sandbox holds: the system namespaces, three Ready nodes, and whatever the
+ * caller's {@linkcode SandboxSeed} asks for (its namespaces with their Secrets, service
+ * accounts and RBAC, network policies and load balancers). The seed is plain data: the
+ * sandbox knows nothing of the project it is seeded for.
+ * @module
+ */
 import type { Api } from "./api.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
 
-/** The namespaces a fresh sandbox has, besides `default`, `kube-system` and `kube-public`. */
-export const TRACKTION_NAMESPACES = ["tracktion-dev", "tracktion-staging", "tracktion-prod"];
+/** The namespaces every sandbox has, whatever its seed. */
+export const SYSTEM_NAMESPACES: readonly string[] = ["default", "kube-system", "kube-public"];
+
+/** An RBAC rule of a seeded Role. */
+export interface SeedPolicyRule {
+  /** API groups (`""` is the core group). */
+  readonly apiGroups: readonly string[];
+  /** Resources, or `["*"]`. */
+  readonly resources: readonly string[];
+  /** Verbs, or `["*"]`. */
+  readonly verbs: readonly string[];
+}
+
+/** A Secret to create. */
+export interface SecretSeed {
+  /** The Secret's name. */
+  readonly name: string;
+  /** Its keys and their values, in plain text (the sandbox base64-encodes them). */
+  readonly data?: Readonly<Record<string, string>>;
+  /**
+   * Make it a `kubernetes.io/tls` Secret holding a fresh self-signed certificate (365 days)
+   * for this common name, as `tls.crt` and `tls.key` (besides any `data`).
+   */
+  readonly tls?: { readonly commonName: string };
+}
+
+/** A ServiceAccount with a Role and a RoleBinding, all three of the same name. */
+export interface ServiceAccountSeed {
+  /** The name of the ServiceAccount, its Role and its RoleBinding. */
+  readonly name: string;
+  /** The Role's rules. */
+  readonly rules: readonly SeedPolicyRule[];
+}
+
+/** An ingress NetworkPolicy. */
+export interface NetworkPolicySeed {
+  /** The policy's name. */
+  readonly name: string;
+  /** The pods it selects by label (omitted or empty: every pod of the namespace). */
+  readonly podSelector?: Readonly<Record<string, string>>;
+  /** `deny`: no ingress at all; `same-namespace`: ingress from the namespace's own pods. */
+  readonly ingress: "deny" | "same-namespace";
+}
+
+/** A `LoadBalancer` Service, given an ingress address (127.0.0.1) at once. */
+export interface LoadBalancerSeed {
+  /** The Service's name. */
+  readonly name: string;
+  /** The pods it sends traffic to. */
+  readonly selector: Readonly<Record<string, string>>;
+  /** Its ports. */
+  readonly ports: readonly {
+    readonly name: string;
+    readonly port: number;
+    readonly targetPort: number;
+  }[];
+}
+
+/** A namespace to create and what it holds. */
+export interface NamespaceSeed {
+  /** The namespace (a system namespace's name is allowed: only its contents are added). */
+  readonly name: string;
+  /** Labels of the seeded Secrets and load balancers (e.g. `{ app: "shop" }`). */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Secrets. */
+  readonly secrets?: readonly SecretSeed[];
+  /** Service accounts, each with its Role and RoleBinding. */
+  readonly serviceAccounts?: readonly ServiceAccountSeed[];
+  /** Network policies. */
+  readonly networkPolicies?: readonly NetworkPolicySeed[];
+  /** Load balancer Services. */
+  readonly loadBalancers?: readonly LoadBalancerSeed[];
+}
+
+/**
+ * What a freshly seeded sandbox holds besides its system namespaces and nodes. A sandbox
+ * restarted from its saved state keeps what it had: the seed is applied only to a fresh one.
+ */
+export interface SandboxSeed {
+  /** The namespaces and their contents. */
+  readonly namespaces?: readonly NamespaceSeed[];
+}
 
 const SEED_MANAGER = "sandbox-seed";
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+
+function unique(names: readonly string[], what: string, where: string): void {
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (seen.has(name)) throw new RangeError(`Cannot seed ${where}: ${what} "${name}" twice`);
+    seen.add(name);
+  }
+}
+
+function checkName(name: string, pattern: RegExp, what: string, where: string): void {
+  if (!pattern.test(name)) {
+    throw new RangeError(
+      `Cannot seed ${where}: ${JSON.stringify(name)} is not a valid ${what} name ` +
+        '(lowercase letters, digits and "-")',
+    );
+  }
+}
+
+function checkLabels(labels: Readonly<Record<string, string>>, where: string): void {
+  for (const [key, value] of Object.entries(labels)) {
+    if (!DNS_SUBDOMAIN.test(key.split("/").at(-1) ?? "") || !LABEL_VALUE.test(value)) {
+      throw new RangeError(`Cannot seed ${where}: label ${key}=${value} is not valid`);
+    }
+  }
+}
+
+function checkNamespace(ns: NamespaceSeed): void {
+  const where = `namespace "${ns.name}"`;
+  checkName(ns.name, DNS_LABEL, "namespace", "the sandbox");
+  checkLabels(ns.labels ?? {}, where);
+  const groups: [string, readonly { name: string }[], RegExp][] = [
+    ["Secret", ns.secrets ?? [], DNS_SUBDOMAIN],
+    ["ServiceAccount", ns.serviceAccounts ?? [], DNS_SUBDOMAIN],
+    ["NetworkPolicy", ns.networkPolicies ?? [], DNS_SUBDOMAIN],
+    ["Service", ns.loadBalancers ?? [], DNS_LABEL],
+  ];
+  for (const [what, items, pattern] of groups) {
+    for (const item of items) checkName(item.name, pattern, what, where);
+    unique(items.map((i) => i.name), what, where);
+  }
+  for (const secret of ns.secrets ?? []) {
+    for (const key of Object.keys(secret.data ?? {})) {
+      if (!SECRET_KEY.test(key)) {
+        throw new RangeError(`Cannot seed ${where}: Secret ${secret.name} has a bad key "${key}"`);
+      }
+    }
+  }
+  for (const lb of ns.loadBalancers ?? []) {
+    checkLabels(lb.selector, where);
+    for (const p of lb.ports) {
+      for (const port of [p.port, p.targetPort]) {
+        if (!Number.isInteger(port) || port < 1 || port > 65535) {
+          throw new RangeError(
+            `Cannot seed ${where}: Service ${lb.name} port ${port} is not an integer from 1 to 65535`,
+          );
+        }
+      }
+    }
+  }
+  for (const policy of ns.networkPolicies ?? []) checkLabels(policy.podSelector ?? {}, where);
+}
+
+/**
+ * Checks a seed before anything is written: names are Kubernetes names, none twice, ports
+ * are ports, labels are labels.
+ *
+ * @param seed The seed.
+ * @throws {RangeError} Naming the namespace and the object at fault.
+ *
+ * @example
+ * ```ts
+ * import { checkSeed } from "./seed.ts";
+ * import assert from "node:assert/strict";
+ * checkSeed({ namespaces: [{ name: "shop-prod" }] });
+ * assert.throws(() => checkSeed({ namespaces: [{ name: "Shop" }] }), RangeError);
+ * ```
+ */
+export function checkSeed(seed: SandboxSeed): void {
+  const namespaces = seed.namespaces ?? [];
+  for (const ns of namespaces) checkNamespace(ns);
+  unique(namespaces.map((n) => n.name), "namespace", "the sandbox");
+}
 
 function type(group: string, plural: string): ResourceType {
   const found = findResource(group, "v1", plural);
@@ -19,12 +192,20 @@ function b64(text: string): string {
   return btoa(bin);
 }
 
-function randomSecret(bytes = 18): string {
-  const buf = crypto.getRandomValues(new Uint8Array(bytes));
-  return Array.from(buf, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Generate a real self-signed certificate (365 days) and key with the `openssl` binary. */
+/**
+ * Generate a real self-signed certificate (365 days) and key with the `openssl` binary.
+ *
+ * @param commonName The certificate's CN (also its one DNS subject alternative name).
+ * @returns The PEM certificate and key.
+ * @throws {Error} When openssl fails (its message is included).
+ *
+ * @example
+ * ```ts ignore
+ * import { selfSignedCertificate } from "./seed.ts";
+ * const { cert } = await selfSignedCertificate("shop.local");
+ * console.assert(cert.startsWith("-----BEGIN CERTIFICATE-----"));
+ * ```
+ */
 export async function selfSignedCertificate(
   commonName: string,
 ): Promise<{ cert: string; key: string }> {
@@ -72,13 +253,8 @@ function create(api: Api, t: ResourceType, namespace: string, obj: KObject): KOb
   return api.create(t, namespace, obj, { manager: SEED_MANAGER });
 }
 
-/** Seed an empty store like a cluster ready for Tracktion. */
-export async function seedCluster(api: Api): Promise<void> {
-  const ns = type("", "namespaces");
+function createNodes(api: Api): void {
   const nodes = type("", "nodes");
-  for (const name of ["default", "kube-system", "kube-public", ...TRACKTION_NAMESPACES]) {
-    create(api, ns, "", { metadata: { name } });
-  }
   for (let i = 1; i <= 3; i++) {
     const node = create(api, nodes, "", {
       metadata: {
@@ -91,6 +267,7 @@ export async function seedCluster(api: Api): Promise<void> {
       },
       spec: { podCIDR: `10.244.${i}.0/24` },
     });
+    const created = (node.metadata as Record<string, unknown>).creationTimestamp;
     node.status = {
       capacity: { cpu: "8", memory: "32Gi", pods: "110", "ephemeral-storage": "100Gi" },
       allocatable: { cpu: "7800m", memory: "31Gi", pods: "110", "ephemeral-storage": "95Gi" },
@@ -100,9 +277,8 @@ export async function seedCluster(api: Api): Promise<void> {
           status: "True",
           reason: "KubeletReady",
           message: "kubelet is posting ready status",
-          lastHeartbeatTime: node.metadata &&
-            (node.metadata as Record<string, unknown>).creationTimestamp,
-          lastTransitionTime: (node.metadata as Record<string, unknown>).creationTimestamp,
+          lastHeartbeatTime: created,
+          lastTransitionTime: created,
         },
         { type: "MemoryPressure", status: "False", reason: "KubeletHasSufficientMemory" },
         { type: "DiskPressure", status: "False", reason: "KubeletHasNoDiskPressure" },
@@ -114,89 +290,135 @@ export async function seedCluster(api: Api): Promise<void> {
       nodeInfo: {
         kubeletVersion: "v1.32.0",
         containerRuntimeVersion: "sandbox://1.0",
-        osImage: "Tracktion Sandbox",
+        osImage: "Sandbox Linux",
         operatingSystem: "linux",
         architecture: "amd64",
       },
     };
     api.store.put(nodes, node);
   }
-  const { cert, key } = await selfSignedCertificate("tracktion.local");
+}
+
+async function createSecrets(
+  api: Api,
+  ns: NamespaceSeed,
+  certificate: (commonName: string) => Promise<{ cert: string; key: string }>,
+): Promise<void> {
   const secrets = type("", "secrets");
-  for (const namespace of TRACKTION_NAMESPACES) {
-    const env = namespace.replace("tracktion-", "");
-    create(api, secrets, namespace, {
-      metadata: { name: "db-credentials", labels: { app: "tracktion" } },
-      data: {
-        host: b64("127.0.0.1"),
-        port: b64("5432"),
-        username: b64("tracktion"),
-        password: b64(randomSecret()),
-        database: b64(`tracktion_${env}`),
-      },
+  const labels = ns.labels ?? {};
+  for (const secret of ns.secrets ?? []) {
+    const data: Record<string, string> = {};
+    for (const [key, value] of Object.entries(secret.data ?? {})) data[key] = b64(value);
+    if (secret.tls) {
+      const { cert, key } = await certificate(secret.tls.commonName);
+      Object.assign(data, { "tls.crt": b64(cert), "tls.key": b64(key) });
+    }
+    create(api, secrets, ns.name, {
+      metadata: { name: secret.name, ...(Object.keys(labels).length ? { labels } : {}) },
+      ...(secret.tls ? { type: "kubernetes.io/tls" } : {}),
+      data,
     });
-    create(api, secrets, namespace, {
-      metadata: { name: "redis-credentials", labels: { app: "tracktion" } },
-      data: { host: b64("127.0.0.1"), port: b64("6379"), password: b64(randomSecret()) },
-    });
-    create(api, secrets, namespace, {
-      metadata: { name: "api-keys", labels: { app: "tracktion" } },
-      data: {
-        "analysis-api-key": b64(randomSecret()),
-        "notification-api-key": b64(randomSecret()),
-      },
-    });
-    create(api, secrets, namespace, {
-      metadata: { name: "tls-certificates", labels: { app: "tracktion" } },
-      type: "kubernetes.io/tls",
-      data: { "tls.crt": b64(cert), "tls.key": b64(key) },
-    });
-    create(api, type("", "serviceaccounts"), namespace, {
-      metadata: { name: "tracktion-deployer" },
-    });
-    create(api, type("rbac.authorization.k8s.io", "roles"), namespace, {
-      metadata: { name: "tracktion-deployer" },
-      rules: [
-        {
-          apiGroups: ["", "apps", "batch", "gateway.networking.k8s.io"],
-          resources: ["*"],
-          verbs: ["*"],
-        },
-      ],
-    });
-    create(api, type("rbac.authorization.k8s.io", "rolebindings"), namespace, {
-      metadata: { name: "tracktion-deployer" },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "tracktion-deployer" },
-      subjects: [{ kind: "ServiceAccount", name: "tracktion-deployer", namespace }],
-    });
-    const netpol = type("networking.k8s.io", "networkpolicies");
-    create(api, netpol, namespace, {
-      metadata: { name: "tracktion-default-deny" },
-      spec: { podSelector: {}, policyTypes: ["Ingress"] },
-    });
-    create(api, netpol, namespace, {
-      metadata: { name: "tracktion-allow-same-namespace" },
-      spec: {
-        podSelector: { matchLabels: { app: "tracktion" } },
-        ingress: [{ from: [{ podSelector: {} }] }],
-        policyTypes: ["Ingress"],
-      },
-    });
-    const services = type("", "services");
-    const lb = create(api, services, namespace, {
-      metadata: { name: "tracktion-lb", labels: { app: "tracktion" } },
-      spec: {
-        type: "LoadBalancer",
-        selector: { app: "tracktion" },
-        ports: [{ name: "http", port: 80, targetPort: 8000 }],
-      },
-    });
-    lb.status = { loadBalancer: { ingress: [{ ip: "127.0.0.1", ipMode: "VIP" }] } };
-    api.store.put(services, lb);
   }
 }
 
-/** Write (create or update) the `kube-system/sandbox-info` ConfigMap. */
+function createRbac(api: Api, ns: NamespaceSeed): void {
+  const rbac = "rbac.authorization.k8s.io";
+  for (const sa of ns.serviceAccounts ?? []) {
+    create(api, type("", "serviceaccounts"), ns.name, { metadata: { name: sa.name } });
+    create(api, type(rbac, "roles"), ns.name, {
+      metadata: { name: sa.name },
+      rules: sa.rules.map((r) => ({
+        apiGroups: [...r.apiGroups],
+        resources: [...r.resources],
+        verbs: [...r.verbs],
+      })),
+    });
+    create(api, type(rbac, "rolebindings"), ns.name, {
+      metadata: { name: sa.name },
+      roleRef: { apiGroup: rbac, kind: "Role", name: sa.name },
+      subjects: [{ kind: "ServiceAccount", name: sa.name, namespace: ns.name }],
+    });
+  }
+}
+
+function createNetwork(api: Api, ns: NamespaceSeed): void {
+  const netpol = type("networking.k8s.io", "networkpolicies");
+  for (const policy of ns.networkPolicies ?? []) {
+    const selector = policy.podSelector ?? {};
+    create(api, netpol, ns.name, {
+      metadata: { name: policy.name },
+      spec: {
+        podSelector: Object.keys(selector).length ? { matchLabels: { ...selector } } : {},
+        ...(policy.ingress === "same-namespace"
+          ? { ingress: [{ from: [{ podSelector: {} }] }] }
+          : {}),
+        policyTypes: ["Ingress"],
+      },
+    });
+  }
+  const services = type("", "services");
+  const labels = ns.labels ?? {};
+  for (const lb of ns.loadBalancers ?? []) {
+    const service = create(api, services, ns.name, {
+      metadata: { name: lb.name, ...(Object.keys(labels).length ? { labels } : {}) },
+      spec: {
+        type: "LoadBalancer",
+        selector: { ...lb.selector },
+        ports: lb.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort })),
+      },
+    });
+    service.status = { loadBalancer: { ingress: [{ ip: "127.0.0.1", ipMode: "VIP" }] } };
+    api.store.put(services, service);
+  }
+}
+
+/**
+ * Seeds an empty store: the system namespaces, three Ready nodes, then the seed's
+ * namespaces and their contents. One certificate is made per common name.
+ *
+ * @param api The sandbox's API over an empty store.
+ * @param seed What to create (checked with {@linkcode checkSeed} first).
+ * @throws {RangeError} For a seed that {@linkcode checkSeed} refuses.
+ *
+ * @example
+ * ```ts ignore
+ * import { seedCluster } from "./seed.ts";
+ * await seedCluster(api, { namespaces: [{ name: "shop-prod", secrets: [{ name: "db", data: { password: "x" } }] }] });
+ * ```
+ */
+export async function seedCluster(api: Api, seed: SandboxSeed = {}): Promise<void> {
+  checkSeed(seed);
+  const ns = type("", "namespaces");
+  const namespaces = seed.namespaces ?? [];
+  const names = [...SYSTEM_NAMESPACES];
+  for (const n of namespaces) if (!names.includes(n.name)) names.push(n.name);
+  for (const name of names) create(api, ns, "", { metadata: { name } });
+  createNodes(api);
+  const certificates = new Map<string, Promise<{ cert: string; key: string }>>();
+  const certificate = (commonName: string) => {
+    let made = certificates.get(commonName);
+    if (!made) certificates.set(commonName, made = selfSignedCertificate(commonName));
+    return made;
+  };
+  for (const n of namespaces) {
+    await createSecrets(api, n, certificate);
+    createRbac(api, n);
+    createNetwork(api, n);
+  }
+}
+
+/**
+ * Write (create or update) the `kube-system/sandbox-info` ConfigMap.
+ *
+ * @param api The sandbox's API.
+ * @param data The ConfigMap's data (scenario, time scale, start time).
+ *
+ * @example
+ * ```ts ignore
+ * import { writeSandboxInfo } from "./seed.ts";
+ * writeSandboxInfo(api, { scenario: "none", timeScale: "60" });
+ * ```
+ */
 export function writeSandboxInfo(api: Api, data: Record<string, string>): void {
   const cm = type("", "configmaps");
   const existing = api.store.get(cm, "kube-system", "sandbox-info");

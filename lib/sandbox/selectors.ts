@@ -1,3 +1,8 @@
+/**
+ * Label and field selectors: parsing (`app=x,tier in (a,b),!canary`), matching objects, and
+ * `matchLabels`/`matchExpressions` selector objects.
+ * @module
+ */
 import type { KObject } from "./resources.ts";
 import { ApiError } from "./errors.ts";
 

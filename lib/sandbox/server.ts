@@ -1,3 +1,10 @@
+/**
+ * `ApiHttp`: the HTTP face of the sandbox — routing Kubernetes API paths to the API,
+ * authentication by bearer token, tables for `kubectl get`, watches, and the sandbox's own
+ * endpoints (measurements, pod logs, proxies).
+ * @module
+ */
+import { SANDBOX_API_GROUP } from "../product/mod.ts";
 import { parse as parseYaml } from "yaml";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
 import { type Api, PATCH_TYPES } from "./api.ts";
@@ -147,7 +154,7 @@ export class ApiHttp {
       });
     }
     const segments = path.split("/").filter((s) => s !== "");
-    if (segments[0] === "apis" && segments[1] === "sandbox.tracktion.dev" && segments[2] === "v1") {
+    if (segments[0] === "apis" && segments[1] === SANDBOX_API_GROUP && segments[2] === "v1") {
       if (segments[3] === "namespaces" && segments[5] === "measurements" && segments.length === 6) {
         return this.#hooks.measurements(segments[4] ?? "", url.searchParams);
       }

@@ -1,3 +1,10 @@
+/**
+ * `Simulation`: runs the controllers, the kubelet, the gateway controller and the traffic
+ * generator on the sandbox clock, keeps the Prometheus file_sd targets and the versions first
+ * seen, and answers the measurements endpoint.
+ * @module
+ */
+import { SANDBOX_API_GROUP } from "../product/mod.ts";
 import type { Api } from "./api.ts";
 import { kubeTime } from "./api.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
@@ -279,7 +286,7 @@ export class Simulation {
       });
       return Response.json({
         kind: "Measurement",
-        apiVersion: "sandbox.tracktion.dev/v1",
+        apiVersion: `${SANDBOX_API_GROUP}/v1`,
         namespace,
         ...result,
       });

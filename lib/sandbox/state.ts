@@ -1,3 +1,8 @@
+/**
+ * The sandbox's saved state (`state.json`): its shape, atomic writes, and a reader that
+ * refuses a corrupt or over-the-limits state with `SandboxStateError` before anything is written.
+ * @module
+ */
 import type { KObject } from "./resources.ts";
 import { stateProblems } from "./limits.ts";
 

@@ -1,3 +1,8 @@
+/**
+ * `Store`: the sandbox's in-memory object store — resourceVersions, change listeners for
+ * watches, snapshots for the saved state.
+ * @module
+ */
 import type { KObject, ResourceType } from "./resources.ts";
 import { ApiError } from "./errors.ts";
 

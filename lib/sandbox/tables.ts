@@ -1,3 +1,8 @@
+/**
+ * Server-side printing: the `Table` rows and columns `kubectl get` shows for each kind
+ * (`Accept: application/json;as=Table`).
+ * @module
+ */
 import type { KObject, ResourceType } from "./resources.ts";
 import { selectorString } from "./selectors.ts";
 

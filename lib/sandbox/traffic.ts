@@ -1,3 +1,8 @@
+/**
+ * `TrafficGenerator`: simulated traffic per namespace, spread over HTTPRoute backend weights
+ * and plain Services to Ready pods, as real HTTP requests whose answers are measured.
+ * @module
+ */
 import type { Api } from "./api.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
 import { meta } from "./store.ts";

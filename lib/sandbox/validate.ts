@@ -1,3 +1,9 @@
+/**
+ * Object validation as the API server does it: decoding (types of known fields), names,
+ * labels, selectors that match their templates, ports, and each kind's required fields,
+ * answered with 422 Invalid and its causes.
+ * @module
+ */
 import type { KObject, ResourceType } from "./resources.ts";
 import { ApiError, cause, type StatusCause } from "./errors.ts";
 import { matchesSelectorObject } from "./selectors.ts";

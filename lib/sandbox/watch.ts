@@ -1,3 +1,8 @@
+/**
+ * Watch responses: a stream of `ADDED`/`MODIFIED`/`DELETED` events (or Table rows) from a
+ * resourceVersion, with bookmarks and `sendInitialEvents`.
+ * @module
+ */
 import type { KObject, ResourceType } from "./resources.ts";
 import { meta, type Store, type StoreChange } from "./store.ts";
 import { ApiError } from "./errors.ts";
