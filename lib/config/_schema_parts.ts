@@ -61,6 +61,11 @@ export function dnsLabel(what: string) {
   return pattern(DNS_LABEL, `${what} (lowercase letters, digits and "-", at most 63)`);
 }
 
+/** A DNS subdomain name (most Kubernetes object names): lowercase, digits, "-" and ".". */
+export function dnsSubdomain(what: string) {
+  return pattern(DNS_LABEL_OR_SUBDOMAIN, `${what} (lowercase letters, digits, "-" and ".")`);
+}
+
 export function hostname() {
   return pattern(HOSTNAME, 'a host name like "db.example.internal"');
 }

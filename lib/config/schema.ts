@@ -8,6 +8,7 @@ import {
   byteSize,
   count,
   dnsLabel,
+  dnsSubdomain,
   duration,
   hostname,
   httpUrl,
@@ -76,6 +77,33 @@ const replicas = z.record(
 }).refine((value) => Object.keys(value).length <= ENVIRONMENT_LIMITS.services, {
   error: `expected at most ${ENVIRONMENT_LIMITS.services} services`,
 });
+
+const SEVERITY = oneOf(["critical", "error", "warning", "info"]);
+const pagerDutySeverities = mapping({
+  started: SEVERITY.optional(),
+  succeeded: SEVERITY.optional(),
+  failed: SEVERITY.optional(),
+  rolled_back: SEVERITY.optional(),
+  paused: SEVERITY.optional(),
+  info: SEVERITY.optional(),
+});
+
+const SECRET_KIND = "expected exactly one of credentials, keys or tls";
+const namespaceSecrets = z.record(
+  dnsSubdomain("a Secret name"),
+  mapping({
+    credentials: oneOf(["database", "redis"]).optional(),
+    keys: z.array(pattern(/^[-._a-zA-Z0-9]{1,253}$/, 'a Secret key like "api-key"'), {
+      error: "expected a list of key names",
+    }).min(1, { error: "expected at least one key" }).optional(),
+    tls: hostname().optional(),
+  }).refine(
+    (value) =>
+      [value.credentials, value.keys, value.tls].filter((v) => v !== undefined).length === 1,
+    { error: SECRET_KIND },
+  ),
+  { error: "expected a mapping of Secret name to { credentials | keys | tls }" },
+);
 
 const schema = mapping({
   environment: mapping({
@@ -148,7 +176,10 @@ const schema = mapping({
       webhook_url: secretRef(),
       channel: pattern(/^#[a-z0-9_-]{1,80}$/, 'a Slack channel like "#deployments"').optional(),
     }).optional(),
-    pagerduty: mapping({ routing_key: secretRef() }).optional(),
+    pagerduty: mapping({
+      routing_key: secretRef(),
+      severity: pagerDutySeverities.optional(),
+    }).optional(),
   }),
   github: mapping({
     repository: pattern(/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/, 'a repository like "owner/name"'),
@@ -157,6 +188,18 @@ const schema = mapping({
   kubernetes: mapping({
     context: text("a kubeconfig context name").optional(),
     kubeconfig: text("a path to a kubeconfig file").optional(),
+    secrets: namespaceSecrets.optional(),
+    service_account: dnsSubdomain("a ServiceAccount name").optional(),
+    network_policies: z.record(
+      dnsSubdomain("a NetworkPolicy name"),
+      oneOf(["deny", "same-namespace"]),
+      { error: 'expected a mapping of NetworkPolicy name to "deny" or "same-namespace"' },
+    ).optional(),
+    load_balancer: mapping({
+      name: dnsLabel("a Service name"),
+      port: port().default(80),
+      target_port: port(),
+    }).optional(),
   }).optional(),
 });
 

@@ -19,7 +19,7 @@ export interface EnvironmentSection {
   name: string;
   /** The cluster name, e.g. `"prod-cluster"`. */
   cluster: string;
-  /** The Kubernetes namespace, e.g. `"tracktion-prod"`. */
+  /** The Kubernetes namespace, for example `"shop-prod"`. */
   namespace: string;
 }
 
@@ -108,6 +108,68 @@ export interface DeploymentSection {
   require_confirmation: boolean;
 }
 
+/** A PagerDuty severity. */
+export type PagerDutySeverity = "critical" | "error" | "warning" | "info";
+
+/**
+ * `notifications.pagerduty.severity:` — the severity of each outcome's event. Unset outcomes
+ * keep the defaults: `failed` and `rolled_back` are `error`, `paused` is `warning`, the rest
+ * `info` (e.g. production says `failed: critical`).
+ */
+export interface PagerDutySeverities {
+  /** A run started. */
+  started?: PagerDutySeverity | undefined;
+  /** A run succeeded. */
+  succeeded?: PagerDutySeverity | undefined;
+  /** A run failed. */
+  failed?: PagerDutySeverity | undefined;
+  /** A run failed and was rolled back. */
+  rolled_back?: PagerDutySeverity | undefined;
+  /** A run paused for a decision. */
+  paused?: PagerDutySeverity | undefined;
+  /** Anything else worth telling. */
+  info?: PagerDutySeverity | undefined;
+}
+
+/**
+ * One Secret the namespace holds before a deploy (`kubernetes.secrets.<name>`): exactly one
+ * of `credentials`, `keys` or `tls`. Preflight can check it; the sandbox creates it with
+ * generated values.
+ */
+export interface NamespaceSecret {
+  /**
+   * The credentials of this file's `database:` (keys `host`, `port`, `username`,
+   * `password`, `database`) or `redis:` (keys `host`, `port`, `password`).
+   */
+  credentials?: "database" | "redis" | undefined;
+  /** Other keys (e.g. API keys), given random values in the sandbox. */
+  keys?: string[] | undefined;
+  /** A `kubernetes.io/tls` Secret for this common name (`tls.crt`, `tls.key`). */
+  tls?: string | undefined;
+}
+
+/** `kubernetes:` — how to reach the cluster, and what the namespace holds before a deploy. */
+export interface KubernetesSection {
+  /** The kubeconfig context (default: the current one). */
+  context?: string | undefined;
+  /** The kubeconfig file (default: `$KUBECONFIG`, else `~/.kube/config`). */
+  kubeconfig?: string | undefined;
+  /**
+   * The Secrets the namespace holds, by name, besides those a `secret_key_ref` names
+   * (e.g. `{ "api-keys": { keys: ["search-api-key"] } }`).
+   */
+  secrets?: Record<string, NamespaceSecret> | undefined;
+  /** The deployer's ServiceAccount (with a Role and RoleBinding of the same name). */
+  service_account?: string | undefined;
+  /**
+   * The namespace's ingress NetworkPolicies, by name: `deny` (no ingress to any pod) or
+   * `same-namespace` (the app's pods accept ingress from the namespace's pods).
+   */
+  network_policies?: Record<string, "deny" | "same-namespace"> | undefined;
+  /** The LoadBalancer Service in front of the app's pods (selector: the `app` label). */
+  load_balancer?: { name: string; port: number; target_port: number } | undefined;
+}
+
 /** A validated environment file. */
 export interface EnvironmentConfig {
   /** Where the environment lives. */
@@ -136,12 +198,17 @@ export interface EnvironmentConfig {
     /** Slack incoming webhook. */
     slack?: { webhook_url: SecretRef; channel?: string | undefined } | undefined;
     /** PagerDuty Events API v2 routing key. */
-    pagerduty?: { routing_key: SecretRef } | undefined;
+    pagerduty?: {
+      /** The routing key. */
+      routing_key: SecretRef;
+      /** The severity per outcome (default: failures `error`). */
+      severity?: PagerDutySeverities | undefined;
+    } | undefined;
   };
   /** The GitHub repository releases are made from. */
   github: { repository: string; token: SecretRef };
-  /** How to reach the cluster (defaults: the current kubeconfig and context). */
-  kubernetes?: { context?: string | undefined; kubeconfig?: string | undefined } | undefined;
+  /** How to reach the cluster (defaults: the current kubeconfig and context), what it holds. */
+  kubernetes?: KubernetesSection | undefined;
 }
 
 /** A loaded environment: the validated file content plus its `name` and `file`. */

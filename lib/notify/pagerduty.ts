@@ -2,11 +2,23 @@
  * PagerDuty Events API v2: `trigger` (and `resolve`) events.
  * @module
  */
+import { TOOL_NAME } from "../product/mod.ts";
 import { postJson } from "./_send.ts";
-import type { NotificationEvent, NotifyResult, TransportOptions } from "./types.ts";
+import type {
+  NotificationEvent,
+  NotificationOutcome,
+  NotifyResult,
+  PagerDutySeverity,
+  TransportOptions,
+} from "./types.ts";
 
 /** PagerDuty's public Events API v2 endpoint. */
 export const PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue";
+
+/** A severity per outcome; an outcome left out (or undefined) keeps its default. */
+export type PagerDutySeverityMap = {
+  readonly [K in NotificationOutcome]?: PagerDutySeverity | undefined;
+};
 
 /** Options for {@linkcode sendPagerDuty}. */
 export interface PagerDutyOptions extends TransportOptions {
@@ -14,8 +26,16 @@ export interface PagerDutyOptions extends TransportOptions {
   readonly routingKey: string;
   /** The endpoint (default {@linkcode PAGERDUTY_EVENTS_URL}; tests point it at a local receiver). */
   readonly endpoint?: string;
-  /** `payload.source` (default `tracktion-deploy/<environment>`). */
+  /** `payload.source` (default `<TOOL_NAME>/<environment>`, e.g. `tracktion-deploy/staging`). */
   readonly source?: string;
+  /**
+   * The severity per outcome, from the environment's `notifications.pagerduty.severity`
+   * (unset outcomes: failures `error`, `paused` `warning`, the rest `info`). An event's own
+   * `severity` wins.
+   */
+  readonly severities?: PagerDutySeverityMap;
+  /** The dedup key's first part (default {@linkcode TOOL_NAME}). */
+  readonly dedupPrefix?: string;
   /** `trigger` (default) or `resolve` (closes the incident with the same dedup key). */
   readonly action?: "trigger" | "resolve";
 }
@@ -24,7 +44,8 @@ export interface PagerDutyOptions extends TransportOptions {
  * The dedup key of an event: one incident per pipeline, environment and run.
  *
  * @param event The event.
- * @returns E.g. `tracktion/deploy/production/20260101-abc`.
+ * @param prefix The first part (default {@linkcode TOOL_NAME}).
+ * @returns E.g. `tracktion-deploy/deploy/production/20260101-abc`.
  *
  * @example
  * ```ts
@@ -32,19 +53,41 @@ export interface PagerDutyOptions extends TransportOptions {
  * import assert from "node:assert/strict";
  * assert.equal(
  *   dedupKey({ outcome: "failed", title: "x", environment: "prod", pipeline: "deploy", runId: "r1" }),
- *   "tracktion/deploy/prod/r1",
+ *   "tracktion-deploy/deploy/prod/r1",
  * );
+ * assert.equal(dedupKey({ outcome: "failed", title: "x", environment: "prod" }, "shop"), "shop/pipeline/prod/run");
  * ```
  */
-export function dedupKey(event: NotificationEvent): string {
-  return ["tracktion", event.pipeline ?? "pipeline", event.environment, event.runId ?? "run"]
+export function dedupKey(event: NotificationEvent, prefix: string = TOOL_NAME): string {
+  return [prefix, event.pipeline ?? "pipeline", event.environment, event.runId ?? "run"]
     .join("/");
 }
 
-function defaultSeverity(event: NotificationEvent): "critical" | "error" | "warning" | "info" {
-  if (event.outcome === "failed" || event.outcome === "rolled_back") {
-    return event.environment === "production" ? "critical" : "error";
-  }
+/**
+ * The severity of an event: its own, else the configured one for its outcome, else the
+ * default (`failed`/`rolled_back` → `error`, `paused` → `warning`, others `info`).
+ *
+ * @param event The event.
+ * @param severities The severity per outcome (the environment's `notifications.pagerduty.severity`).
+ * @returns The PagerDuty severity.
+ *
+ * @example
+ * ```ts
+ * import { severityOf } from "./pagerduty.ts";
+ * import assert from "node:assert/strict";
+ * const failed = { outcome: "failed", title: "x", environment: "production" } as const;
+ * assert.equal(severityOf(failed), "error");
+ * assert.equal(severityOf(failed, { failed: "critical" }), "critical");
+ * ```
+ */
+export function severityOf(
+  event: NotificationEvent,
+  severities: PagerDutySeverityMap = {},
+): PagerDutySeverity {
+  if (event.severity) return event.severity;
+  const configured = severities[event.outcome];
+  if (configured) return configured;
+  if (event.outcome === "failed" || event.outcome === "rolled_back") return "error";
   return event.outcome === "paused" ? "warning" : "info";
 }
 
@@ -52,7 +95,7 @@ function defaultSeverity(event: NotificationEvent): "critical" | "error" | "warn
  * Builds the Events API v2 body for an event.
  *
  * @param event The event.
- * @param options Routing key, source, action.
+ * @param options Routing key, source, action, severities, dedup prefix.
  * @returns The JSON body to POST.
  *
  * @example
@@ -61,7 +104,7 @@ function defaultSeverity(event: NotificationEvent): "critical" | "error" | "warn
  * import assert from "node:assert/strict";
  * const body = pagerDutyEvent(
  *   { outcome: "failed", title: "Deploy failed", environment: "production" },
- *   { routingKey: "R0UT1NGKEY" },
+ *   { routingKey: "R0UT1NGKEY", severities: { failed: "critical" } },
  * );
  * assert.equal(body.event_action, "trigger");
  * assert.equal(body.payload?.severity, "critical");
@@ -69,7 +112,10 @@ function defaultSeverity(event: NotificationEvent): "critical" | "error" | "warn
  */
 export function pagerDutyEvent(
   event: NotificationEvent,
-  options: Pick<PagerDutyOptions, "routingKey" | "source" | "action">,
+  options: Pick<
+    PagerDutyOptions,
+    "routingKey" | "source" | "action" | "severities" | "dedupPrefix"
+  >,
 ): {
   routing_key: string;
   event_action: "trigger" | "resolve";
@@ -91,16 +137,16 @@ export function pagerDutyEvent(
   const base = {
     routing_key: options.routingKey,
     event_action: action,
-    dedup_key: dedupKey(event),
-    client: "Tracktion Deploy",
+    dedup_key: dedupKey(event, options.dedupPrefix),
+    client: TOOL_NAME,
   };
   if (action === "resolve") return base;
   return {
     ...base,
     payload: {
       summary: event.title.slice(0, 1024),
-      source: options.source ?? `tracktion-deploy/${event.environment}`,
-      severity: event.severity ?? defaultSeverity(event),
+      source: options.source ?? `${TOOL_NAME}/${event.environment}`,
+      severity: severityOf(event, options.severities),
       timestamp: new Date().toISOString(),
       ...(event.pipeline ? { component: event.pipeline } : {}),
       group: event.environment,

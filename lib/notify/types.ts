@@ -3,6 +3,9 @@
  * @module
  */
 
+/** A PagerDuty event's severity. */
+export type PagerDutySeverity = "critical" | "error" | "warning" | "info";
+
 /** How a run (or a step of it) ended. */
 export type NotificationOutcome =
   | "started"
@@ -32,8 +35,11 @@ export interface NotificationEvent {
   readonly user?: string;
   /** Where the report is (a path or URL). */
   readonly reportPath?: string;
-  /** PagerDuty severity (default: `critical` for failed/rolled_back in production, else `error`/`info`). */
-  readonly severity?: "critical" | "error" | "warning" | "info";
+  /**
+   * PagerDuty severity (default: the environment's `notifications.pagerduty.severity` for
+   * the outcome, else `error` for failed/rolled_back, `warning` for paused, `info` otherwise).
+   */
+  readonly severity?: PagerDutySeverity;
   /** Extra facts for the receiver (flat, small, no secrets). */
   readonly details?: Readonly<Record<string, string | number | boolean>>;
 }

@@ -3,6 +3,7 @@ import {
   type NotificationEvent,
   notify,
   notifyOptionsFromEnvironment,
+  pagerDutyEvent,
   sendPagerDuty,
   sendSlack,
 } from "../../lib/notify/mod.ts";
@@ -86,6 +87,7 @@ Deno.test("sendPagerDuty() posts an Events API v2 trigger", async () => {
     const result = await sendPagerDuty(FAILED, {
       routingKey: ROUTING_KEY,
       endpoint: `${pd.url}/v2/enqueue`,
+      severities: { rolled_back: "critical" },
     });
     assert.equal(result.ok, true);
     assert.equal(result.status, 202);
@@ -98,7 +100,7 @@ Deno.test("sendPagerDuty() posts an Events API v2 trigger", async () => {
     assert.equal(pd.received[0]!.path, "/v2/enqueue");
     assert.equal(body.routing_key, ROUTING_KEY);
     assert.equal(body.event_action, "trigger");
-    assert.equal(body.dedup_key, "tracktion/deploy/production/20261127-0347-abcd");
+    assert.equal(body.dedup_key, "tracktion-deploy/deploy/production/20261127-0347-abcd");
     assert.equal(body.payload.summary, FAILED.title);
     assert.equal(body.payload.severity, "critical");
     assert.equal(body.payload.source, "tracktion-deploy/production");
@@ -255,6 +257,8 @@ Deno.test("notifyOptionsFromEnvironment() reads the production notifications sec
   assert.equal(options.slack?.webhookUrl, "https://hooks.slack.example/services/X");
   assert.equal(options.slack?.channel, "#deployments");
   assert.equal(options.pagerduty?.routingKey, ROUTING_KEY);
+  // production.yml pages a failure as critical; nothing in lib/ knows "production".
+  assert.deepEqual(options.pagerduty?.severities, { failed: "critical", rolled_back: "critical" });
   assert.equal(typeof options.timeoutMs, "number");
   const none = notifyOptionsFromEnvironment(env, new Map());
   assert.equal(none.slack, undefined);
@@ -272,7 +276,7 @@ Deno.test("scrub() hides a webhook URL and its path parts inside an error text",
 });
 
 Deno.test("notificationsCapability() sends with the secrets it holds", async () => {
-  const { notificationsCapability } = await import("../../lib/notify/mod.ts");
+  const { notificationsCapability } = await import("../../lib/capabilities/notifications.ts");
   const slack = receiver(() => new Response("ok"));
   try {
     const capability = notificationsCapability({ slack: { webhookUrl: `${slack.url}/hook` } });
@@ -282,4 +286,33 @@ Deno.test("notificationsCapability() sends with the secrets it holds", async () 
   } finally {
     await slack.stop();
   }
+});
+
+Deno.test("pagerDutyEvent() takes its severity from the options, never from the environment's name", () => {
+  const event: NotificationEvent = { ...FAILED, outcome: "failed", environment: "production" };
+  assert.equal(pagerDutyEvent(event, { routingKey: ROUTING_KEY }).payload?.severity, "error");
+  assert.equal(
+    pagerDutyEvent({ ...event, environment: "shop-live" }, {
+      routingKey: ROUTING_KEY,
+      severities: { failed: "critical" },
+    }).payload?.severity,
+    "critical",
+  );
+  const paused: NotificationEvent = { ...event, outcome: "paused" };
+  assert.equal(pagerDutyEvent(paused, { routingKey: ROUTING_KEY }).payload?.severity, "warning");
+  assert.equal(
+    pagerDutyEvent({ ...event, severity: "info" }, {
+      routingKey: ROUTING_KEY,
+      severities: { failed: "critical" },
+    }).payload?.severity,
+    "info",
+    "an event's own severity wins",
+  );
+  const shop = pagerDutyEvent(event, {
+    routingKey: ROUTING_KEY,
+    dedupPrefix: "shop",
+    source: "shop/prod",
+  });
+  assert.equal(shop.dedup_key, "shop/deploy/production/20261127-0347-abcd");
+  assert.equal(shop.payload?.source, "shop/prod");
 });
