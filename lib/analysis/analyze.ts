@@ -21,7 +21,9 @@ export type BreachDecision = "promote" | "abort";
 
 /** Options of {@linkcode analyzeGates}. */
 export interface AnalyzeOptions {
+  /** Where measurements come from. */
   readonly provider: MetricsProvider;
+  /** The declared metrics, by name (their queries and units). */
   readonly metrics: Readonly<Record<string, MetricDefinition>>;
   /** Each target is measured for each gate (e.g. four services, one slot). */
   readonly targets: readonly Target[];
@@ -32,6 +34,7 @@ export interface AnalyzeOptions {
    * source needs a few scrapes of new pods before a rate means anything.
    */
   readonly minInitialDelayMs?: number;
+  /** Stops the analysis (a timeout, an interrupted run). */
   readonly signal: AbortSignal;
   /** Told of every sample as it is taken. */
   readonly onSample?: (gate: GateSpec, target: Target, sample: SampleRecord) => void;
@@ -39,6 +42,7 @@ export interface AnalyzeOptions {
 
 /** The analysis' outcome. */
 export interface AnalysisResult {
+  /** One record per gate, with every sample and the verdict. */
   readonly gates: GateRecord[];
   /** When the first breach was seen, if any. */
   readonly breachedAt?: string;

@@ -9,9 +9,13 @@ import { delay } from "../async/delay.ts";
 
 /** A decision, as recorded in the report. */
 export interface Decision {
+  /** Promote despite the breach, or abort (the failure path runs). */
   readonly action: "promote" | "abort";
+  /** Who decided. */
   readonly by: string;
+  /** When (ISO 8601). */
   readonly at: string;
+  /** How: at the terminal, with `deno task decide`, or by the timeout (abort). */
   readonly method: "tty" | "command" | "timeout";
 }
 

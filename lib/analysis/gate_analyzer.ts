@@ -10,7 +10,7 @@
 import type { AnalysisTargets, MetricDefinition } from "../dsl/gate.ts";
 import type { GateAnalyzer } from "../runner/engine.ts";
 import type { GateRecord, SampleRecord } from "../report/schema.ts";
-import type { GateSpec, StageSpec } from "../dsl/stage.ts";
+import type { GateSpec } from "../dsl/stage.ts";
 import { gateRecord } from "../report/gate_record.ts";
 import { analyzeGates } from "./analyze.ts";
 import { type Decision, waitForDecision } from "./decision.ts";
@@ -20,7 +20,9 @@ export type { AnalysisTargets };
 
 /** Options of {@linkcode createGateAnalyzer}. */
 export interface GateAnalyzerOptions {
+  /** Where measurements come from. */
   readonly provider: MetricsProvider;
+  /** The declared metrics, by name (their queries and units). */
   readonly metrics: Readonly<Record<string, MetricDefinition>>;
   /** Labels every target gets unless the stage says otherwise (e.g. the namespace). */
   readonly defaultTarget: Target;
@@ -62,7 +64,10 @@ function targetsOf(output: unknown, defaults: Target): { targets: Target[] } | {
   return { problem: `nothing to measure (${what}); ${fix}` };
 }
 
-function failAll(spec: StageSpec, problem: string): GateRecord[] {
+function failAll(
+  spec: { readonly id: string; readonly gates: readonly GateSpec[] },
+  problem: string,
+): GateRecord[] {
   return spec.gates.map((g) =>
     gateRecord(g, {
       verdict: "failed",

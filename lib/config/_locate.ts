@@ -1,4 +1,8 @@
-// Maps validation issues back to YAML nodes and to the schema (known keys, secrets).
+/**
+ * Maps validation issues back to YAML nodes (line and column) and to the schema (known
+ * keys, secret fields), so an environment error names file, line and field.
+ * @module
+ */
 import { type Document, isMap, isPair, isScalar, isSeq, type LineCounter, type Node } from "yaml";
 import type { z } from "zod";
 import { SENSITIVE_SCHEMAS } from "./_schema_parts.ts";

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import type { Redactor } from "./redact.ts";
 
 /** The `prev` of the first line. */
-export const GENESIS = "0".repeat(64);
+export const GENESIS: string = "0".repeat(64);
 
 function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");

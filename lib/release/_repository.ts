@@ -1,3 +1,8 @@
+/**
+ * Which GitHub repository a release goes to: the one given, else the one the git
+ * remote's URL names, with its API root.
+ * @module
+ */
 import { ReleaseRefusedError } from "./errors.ts";
 import { parseGitHubRemote, parseRepositoryName } from "./github_remote.ts";
 

@@ -1,9 +1,11 @@
 /**
  * The run report (`report.json`): the audit record of a run. Validated by this zod
- * schema, which is also published as JSON Schema in `schemas/report.schema.json`.
+ * schema, which is also published as JSON Schema in `schemas/report.schema.json`; its
+ * shapes, documented, are in `types.ts` (re-exported here), kept the same by a check.
  * @module
  */
 import { z } from "zod";
+import type * as T from "./types.ts";
 
 const timestamp = z.iso.datetime({ offset: true });
 
@@ -153,20 +155,43 @@ export const reportSchema = z.object({
   }),
 });
 
-/** A run report. */
-export type Report = z.infer<typeof reportSchema>;
-/** A stage's record in the report. */
-export type StageRecord = z.infer<typeof stageRecordSchema>;
-/** A check's record. */
-export type CheckRecord = z.infer<typeof checkRecordSchema>;
-/** A gate's record. */
-export type GateRecord = z.infer<typeof gateRecordSchema>;
-/** A sample's record. */
-export type SampleRecord = z.infer<typeof sampleSchema>;
-/** An approval's record. */
-export type ApprovalRecord = z.infer<typeof approvalRecordSchema>;
+export type {
+  ApprovalRecord,
+  CheckRecord,
+  GateRecord,
+  Report,
+  SampleRecord,
+  StageRecord,
+} from "./types.ts";
 
-/** The report's JSON Schema (draft 2020-12). */
+// The hand-written shapes (types.ts, documented) and this schema must describe the same
+// report: each pair is mutually assignable, or `deno check` fails here.
+type Same<A, B> = [A] extends [B] ? [B] extends [A] ? true : false : false;
+type Assert<T extends true> = T;
+type _InSync = Assert<
+  | Same<T.Report, z.infer<typeof reportSchema>>
+  | Same<T.StageRecord, z.infer<typeof stageRecordSchema>>
+  | Same<T.Grant, z.infer<typeof grantSchema>>
+  | Same<T.CheckRecord, z.infer<typeof checkRecordSchema>>
+  | Same<T.GateRecord, z.infer<typeof gateRecordSchema>>
+  | Same<T.SampleRecord, z.infer<typeof sampleSchema>>
+  | Same<T.ApprovalRecord, z.infer<typeof approvalRecordSchema>>
+  | Same<T.AttemptRecord, z.infer<typeof attemptSchema>>
+  | Same<T.CallRecord, z.infer<typeof callRecordSchema>>
+>;
+
+/**
+ * The report's JSON Schema (draft 2020-12), as committed in `schemas/report.schema.json`.
+ *
+ * @returns The schema as a plain object.
+ *
+ * @example
+ * ```ts
+ * import { reportJsonSchema } from "./schema.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(reportJsonSchema().$schema, "https://json-schema.org/draft/2020-12/schema");
+ * ```
+ */
 export function reportJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(reportSchema, { target: "draft-2020-12" }) as Record<string, unknown>;
 }

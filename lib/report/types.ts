@@ -1,0 +1,234 @@
+/**
+ * The run report's shapes (`report.json`), written out so that they document
+ * themselves; `schema.ts` holds the zod schema that validates them, and a compile-time
+ * check there keeps the two the same.
+ * @module
+ */
+
+/** The Kubernetes reach of a stage granted the `kubernetes` capability. */
+export interface KubernetesGrant {
+  /** Namespaces the stage may read and change. */
+  namespaces: string[];
+  /** Cluster-scoped kinds it may read. */
+  clusterReads: string[];
+  /** Secrets (`namespace/name`) whose values it may read. */
+  secrets: string[];
+}
+
+/** The permissions a stage's Worker was given. */
+export interface Grant {
+  /** Paths it may read. */
+  read: string[];
+  /** Paths it may write. */
+  write: string[];
+  /** Hosts it may connect to. */
+  net: string[];
+  /** Environment variables it may read. */
+  env: string[];
+  /** Programs it may run. */
+  run: string[];
+  /** Native libraries it may load. */
+  ffi: string[];
+  /** Resources reached through the runner's main thread. */
+  proxied: string[];
+  /** `run` or `ffi` granted, or a broad grant marked fullTrust: the stage can escape its limits. */
+  fullTrust: boolean;
+  /** Why a broad grant was marked full trust. */
+  fullTrustReason?: string | undefined;
+  /** What the stage may do through the kubernetes capability. */
+  kubernetes?: KubernetesGrant | undefined;
+}
+
+/** A check's result with its evidence. */
+export interface CheckRecord {
+  /** The check's name. */
+  name: string;
+  /** Whether a failure fails the stage. */
+  required: boolean;
+  /** The outcome. */
+  status: "passed" | "failed" | "warned" | "skipped";
+  /** One line for people. */
+  message: string;
+  /** What was measured or seen. No secret values. */
+  evidence: Record<string, unknown>;
+  /** When it started (ISO 8601). */
+  startedAt: string;
+  /** How long it took. */
+  durationMs: number;
+}
+
+/** One measurement of one gate for one target. */
+export interface SampleRecord {
+  /** When it was taken (ISO 8601). */
+  at: string;
+  /** The value, in the metric's unit; null when there was none (inconclusive or error). */
+  value: number | null;
+  /** How it counts. */
+  verdict: "successful" | "failed" | "inconclusive" | "error";
+  /** Why there was no value, or what the source said. */
+  detail?: string | undefined;
+  /** The target's labels (`service`, `slot`, ...). */
+  labels?: Record<string, string> | undefined;
+}
+
+/** A gate with every sample measured for it, and its verdict. */
+export interface GateRecord {
+  /** The gate as written, e.g. `error_rate < 1%`. */
+  gate: string;
+  /** The metric's name. */
+  metric: string;
+  /** The comparison. */
+  operator: "<" | "<=" | ">" | ">=";
+  /** The threshold, in the metric's unit. */
+  threshold: number;
+  /** The unit. */
+  unit: string;
+  /** Failed measurements tolerated (`>` fails). */
+  failureLimit: number;
+  /** Consecutive query errors tolerated. */
+  consecutiveErrorLimit: number;
+  /** How inconclusive samples counted. */
+  inconclusivePolicy: "fail" | "ignore";
+  /** The outcome. */
+  verdict: "passed" | "failed" | "not_measured";
+  /** Why it failed or was not measured. */
+  reason?: string | undefined;
+  /** Every sample, in order. */
+  samples: SampleRecord[];
+}
+
+/** Who approved a stage, when and how. */
+export interface ApprovalRecord {
+  /** The phrase that was required. */
+  phrase: string;
+  /** Whether it was given. */
+  approved: boolean;
+  /** Who gave it. */
+  by: string;
+  /** When (ISO 8601). */
+  at: string;
+  /** How: typed at a terminal, `--confirm`, a decision, or not needed on a dry run. */
+  method: "tty" | "flag" | "decision" | "dry-run";
+}
+
+/** One attempt at a stage. */
+export interface AttemptRecord {
+  /** Its number, from 1. */
+  attempt: number;
+  /** When it started (ISO 8601). */
+  startedAt: string;
+  /** How long it took. */
+  durationMs: number;
+  /** How it ended. */
+  status: "succeeded" | "failed" | "timed_out" | "interrupted";
+  /** Its error message. */
+  error?: string | undefined;
+}
+
+/** A call a stage made through a proxied resource. */
+export interface CallRecord {
+  /** The resource, e.g. `kubernetes`. */
+  resource: string;
+  /** The method called. */
+  method: string;
+  /** When (ISO 8601). */
+  at: string;
+  /** How long it took. */
+  durationMs: number;
+  /** Whether it succeeded. */
+  ok: boolean;
+  /** Its error message. */
+  error?: string | undefined;
+}
+
+/** A person's decision on a paused gate breach. */
+export interface DecisionRecord {
+  /** Promote despite the breach, or abort. */
+  action: "promote" | "abort";
+  /** Who decided. */
+  by: string;
+  /** When (ISO 8601). */
+  at: string;
+  /** How: at the terminal, with `deno task decide`, or by the timeout (abort). */
+  method: "tty" | "command" | "timeout";
+}
+
+/** A stage's record in the report. */
+export interface StageRecord {
+  /** The stage's id. */
+  id: string;
+  /** Its one-line description. */
+  description?: string | undefined;
+  /** Ordinary stage or handler. */
+  kind: "normal" | "onFailure" | "finally";
+  /** Whether it is the rollback. */
+  rollback: boolean;
+  /** The stages it needs. */
+  needs: string[];
+  /** How it ended. */
+  status: "succeeded" | "failed" | "skipped" | "interrupted";
+  /** Why it was skipped, or why it failed. */
+  reason?: string | undefined;
+  /** When it started (ISO 8601). */
+  startedAt?: string | undefined;
+  /** When it finished (ISO 8601). */
+  finishedAt?: string | undefined;
+  /** How long it took. */
+  durationMs?: number | undefined;
+  /** Every attempt. */
+  attempts: AttemptRecord[];
+  /** What its Worker was granted. */
+  permissions: Grant;
+  /** Its checks. */
+  checks: CheckRecord[];
+  /** Its gates. */
+  gates: GateRecord[];
+  /** Its approval, when it needed one. */
+  approval?: ApprovalRecord | undefined;
+  /** A person's decision on a paused gate breach. */
+  decision?: DecisionRecord | undefined;
+  /** The calls it made through proxied resources. */
+  calls: CallRecord[];
+  /** What it handed on, secrets redacted; large outputs are summarised. */
+  output?: unknown;
+  /** Its log file, relative to the run folder. */
+  log: string;
+}
+
+/** A run report: the audit record of a run. */
+export interface Report {
+  /** The report format's version. */
+  schemaVersion: 1;
+  /** The run's id (its folder's name). */
+  runId: string;
+  /** The pipeline run. */
+  pipeline: { name: string; file: string };
+  /** The environment's name. */
+  environment: string;
+  /** The version deployed. */
+  version?: string | undefined;
+  /** Whether it was a dry run. */
+  dryRun: boolean;
+  /** How the run ended. */
+  status: "succeeded" | "failed" | "rolled_back" | "interrupted";
+  /** Who ran it, where. */
+  who: { user: string; host: string };
+  /** The git state it ran from. */
+  git: { commit: string | null; dirty: boolean; branch: string | null };
+  /** Where the run went (cluster, namespace...). */
+  target: Record<string, unknown>;
+  /** When it started (ISO 8601). */
+  startedAt: string;
+  /** When it finished (ISO 8601). */
+  finishedAt: string;
+  /** How long it took. */
+  durationMs: number;
+  /** Every stage. */
+  stages: StageRecord[];
+  /** The rollback, if one ran. */
+  rollback: { performed: boolean; stages: string[]; succeeded: boolean | null };
+  /** The run's error. */
+  error?: string | undefined;
+  /** The journal: its file, its line count, and the SHA-256 of its last line. */
+  events: { file: string; count: number; digest: string };
+}
