@@ -5,16 +5,43 @@
 import { parseArgs } from "node:util";
 import { writeDecision } from "../analysis/decision.ts";
 import { InputError } from "../runner/errors.ts";
+import { RUNS_DIR } from "../product/mod.ts";
+import { type CliIo, type Command, EXIT } from "./command.ts";
+import { actor } from "./identity.ts";
+
+/**
+ * The usage of `decide`.
+ *
+ * @example
+ * ```ts
+ * import { DECIDE_USAGE } from "./decide.ts";
+ * console.assert(DECIDE_USAGE.startsWith("usage: deno task decide"));
+ * ```
+ */
+export const DECIDE_USAGE = `usage: deno task decide <run-id> promote|abort [--runs-dir <dir>]
+
+Decides, from another shell, a stage that paused on a gate breach (a gate with
+onBreach("pause")): promote carries on, abort fails the stage (and runs the failure path).
+The run waits for a decision as long as deploy's --decision-timeout (default 30m).
+  --runs-dir <dir>  where the run folders are (default ${RUNS_DIR})`;
 
 /**
  * Runs `decide`.
  *
  * @returns 0 when the decision was written.
  * @throws {InputError} On bad usage, an unknown run, or a run that has finished.
+ *
+ * @example
+ * ```ts
+ * import { decideCommand } from "./decide.ts";
+ * import assert from "node:assert/strict";
+ * const io = { stdout: () => {}, stderr: () => {}, tty: false, colour: false };
+ * await assert.rejects(() => decideCommand(["run-1", "maybe"], io), /usage: deno task decide/);
+ * ```
  */
 export async function decideCommand(
   args: string[],
-  io: { stdout: (t: string) => void },
+  io: Pick<CliIo, "stdout">,
 ): Promise<number> {
   let parsed;
   try {
@@ -28,13 +55,14 @@ export async function decideCommand(
   }
   const [runId, action, ...extra] = parsed.positionals;
   if (!runId || (action !== "promote" && action !== "abort") || extra.length > 0) {
-    throw new InputError("usage: deno task decide <run-id> promote|abort [--runs-dir <dir>]");
+    throw new InputError(DECIDE_USAGE);
   }
-  const runDir = `${parsed.values["runs-dir"] ?? ".tracktion/runs"}/${runId}`;
+  const runsDir = parsed.values["runs-dir"] ?? RUNS_DIR;
+  const runDir = `${runsDir}/${runId}`;
   try {
     await Deno.stat(`${runDir}/events.jsonl`);
   } catch {
-    throw new InputError(`No run "${runId}" in ${parsed.values["runs-dir"] ?? ".tracktion/runs"}`);
+    throw new InputError(`No run "${runId}" in ${runsDir}`);
   }
   try {
     await Deno.stat(`${runDir}/report.json`);
@@ -52,8 +80,24 @@ export async function decideCommand(
   if (waiting.length === 0) {
     throw new InputError(`Run "${runId}" has no stage waiting for a decision`);
   }
-  const user = Deno.env.get("USER") ?? "unknown";
+  const user = await actor();
   await writeDecision(runDir, action, user);
   io.stdout(`${action} recorded for stage "${waiting.at(-1)}" of run ${runId} (by ${user})\n`);
-  return 0;
+  return EXIT.ok;
 }
+
+/**
+ * The `decide` command of the CLI.
+ *
+ * @example
+ * ```ts
+ * import { DECIDE_COMMAND } from "./decide.ts";
+ * console.assert(DECIDE_COMMAND.name === "decide");
+ * ```
+ */
+export const DECIDE_COMMAND: Command = {
+  name: "decide",
+  summary: "promote or abort a stage paused on a gate breach, from another shell",
+  usage: DECIDE_USAGE,
+  run: decideCommand,
+};

@@ -9,8 +9,35 @@ import { formatDuration } from "../dsl/duration.ts";
 import { verifyJournal } from "../journal/journal.ts";
 import { reportSchema } from "../report/schema.ts";
 import { InputError } from "../runner/errors.ts";
+import { RUNS_DIR } from "../product/mod.ts";
+import { type Command, EXIT } from "./command.ts";
 
-/** Where the report command writes. */
+/**
+ * The usage of `report`.
+ *
+ * @example
+ * ```ts
+ * import { REPORT_USAGE } from "./report.ts";
+ * console.assert(REPORT_USAGE.startsWith("usage: deno task report"));
+ * ```
+ */
+export const REPORT_USAGE = `usage: deno task report <run-id|run-dir> [--runs-dir <dir>] [--json]
+
+Validates a run's report.json against its schema, verifies the journal's hash chain against
+the digest the report recorded, and prints a summary (exit 1 when either does not hold).
+  --runs-dir <dir>  where the run folders are (default ${RUNS_DIR})
+  --json            the report and the journal's verification as JSON`;
+
+/**
+ * Where the report command writes.
+ *
+ * @example
+ * ```ts
+ * import type { ReportIo } from "./report.ts";
+ * const io: ReportIo = { stdout: () => {}, stderr: () => {} };
+ * io.stdout("ok\n");
+ * ```
+ */
 export interface ReportIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
@@ -21,6 +48,14 @@ export interface ReportIo {
  *
  * @returns 0 when the report is valid and its journal verifies; 1 when not.
  * @throws {InputError} On bad usage or an unknown run.
+ *
+ * @example
+ * ```ts
+ * import { reportCommand } from "./report.ts";
+ * import assert from "node:assert/strict";
+ * const io = { stdout: () => {}, stderr: () => {} };
+ * await assert.rejects(() => reportCommand([], io), /usage: deno task report/);
+ * ```
  */
 export async function reportCommand(args: string[], io: ReportIo): Promise<number> {
   let parsed;
@@ -35,9 +70,9 @@ export async function reportCommand(args: string[], io: ReportIo): Promise<numbe
   }
   const [which] = parsed.positionals;
   if (!which || parsed.positionals.length > 1) {
-    throw new InputError("usage: deno task report <run-id|run-dir> [--runs-dir <dir>] [--json]");
+    throw new InputError(REPORT_USAGE);
   }
-  const runsDir = parsed.values["runs-dir"] ?? ".tracktion/runs";
+  const runsDir = parsed.values["runs-dir"] ?? RUNS_DIR;
   const candidates = [which, `${runsDir}/${which}`];
   let dir: string | undefined;
   for (const c of candidates) {
@@ -54,7 +89,7 @@ export async function reportCommand(args: string[], io: ReportIo): Promise<numbe
     for (const issue of checked.error.issues) {
       io.stderr(`  ${issue.path.join(".")}: ${issue.message}\n`);
     }
-    return 1;
+    return EXIT.failed;
   }
   const report = checked.data;
   const chain = await verifyJournal(`${dir}/${report.events.file}`, {
@@ -62,7 +97,7 @@ export async function reportCommand(args: string[], io: ReportIo): Promise<numbe
   });
   if (parsed.values.json) {
     io.stdout(JSON.stringify({ report, journal: chain }, null, 2) + "\n");
-    return chain.ok ? 0 : 1;
+    return chain.ok ? EXIT.ok : EXIT.failed;
   }
   io.stdout(
     `${report.runId}: ${report.pipeline.name} → ${report.environment}${
@@ -89,5 +124,21 @@ export async function reportCommand(args: string[], io: ReportIo): Promise<numbe
       ? `journal: ${chain.lines} events, chain verified, digest ${chain.digest}\n`
       : `journal: BROKEN at line ${chain.brokenAt}: ${chain.reason}\n`,
   );
-  return chain.ok ? 0 : 1;
+  return chain.ok ? EXIT.ok : EXIT.failed;
 }
+
+/**
+ * The `report` command of the CLI.
+ *
+ * @example
+ * ```ts
+ * import { REPORT_COMMAND } from "./report.ts";
+ * console.assert(REPORT_COMMAND.name === "report");
+ * ```
+ */
+export const REPORT_COMMAND: Command = {
+  name: "report",
+  summary: "validates a run's report and verifies its journal's hash chain",
+  usage: REPORT_USAGE,
+  run: reportCommand,
+};

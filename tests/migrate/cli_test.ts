@@ -25,7 +25,8 @@ async function migrate(
       "-A",
       "--config",
       `${REPO_ROOT}/deno.json`,
-      `${REPO_ROOT}/lib/migrate/main.ts`,
+      `${REPO_ROOT}/lib/cli/main.ts`,
+      "migrate",
       ...args,
     ],
     cwd: options.cwd ?? REPO_ROOT,
@@ -90,7 +91,8 @@ Deno.test("migrate CLI against a real PostgreSQL 15", async (t) => {
   const server = await startPostgres();
   try {
     const url = await server.createDatabase("cli");
-    const env = { DATABASE_URL: url, USER: "ci-runner" };
+    // The identity migrations are recorded with: DEPLOY_ACTOR overrides git and the OS user.
+    const env = { DATABASE_URL: url, DEPLOY_ACTOR: "ci-runner" };
 
     await t.step(
       "status, up --dry-run, up, status --json and down --to work end to end",
@@ -146,6 +148,44 @@ Deno.test("migrate CLI against a real PostgreSQL 15", async (t) => {
           JSON.parse(again.stdout).migrations.map((m: { version: number }) => m.version),
           [5, 6, 7, 8],
         );
+      },
+    );
+
+    await t.step(
+      "down needs --confirm where the environment file requires confirmation, whatever its name",
+      async () => {
+        const db = await server.createDatabase("cli_confirm");
+        const dir = await Deno.makeTempDir({ prefix: "tracktion-cli-envs-" });
+        try {
+          const staging = await Deno.readTextFile(`${REPO_ROOT}/environments/staging.yml`);
+          const production = await Deno.readTextFile(`${REPO_ROOT}/environments/production.yml`);
+          assert.match(staging, /require_confirmation: false/);
+          assert.match(production, /require_confirmation: true/);
+          await Deno.writeTextFile(
+            `${dir}/qa.yml`,
+            staging.replace(/name: staging/, "name: qa").replace(
+              /require_confirmation: false/,
+              "require_confirmation: true",
+            ),
+          );
+          await Deno.writeTextFile(
+            `${dir}/production.yml`,
+            production.replace(/require_confirmation: true/, "require_confirmation: false"),
+          );
+          const env = { DATABASE_URL: db, DEPLOY_ACTOR: "ci-runner" };
+          const common = ["--environments-dir", dir, "--dir", TRACKTION_MIGRATIONS];
+          expectCode(await migrate(["qa", "up", ...common], { env }), 0);
+          const refused = await migrate(["qa", "down", ...common], { env });
+          expectCode(refused, 2);
+          assert.match(refused.stderr, /down in qa runs destructive scripts/);
+          assert.match(refused.stderr, /deployment\.require_confirmation: pass --confirm qa/);
+          expectCode(await migrate(["qa", "down", "--confirm", "qa", ...common], { env }), 0);
+          const unprotected = await migrate(["production", "down", ...common], { env });
+          expectCode(unprotected, 0);
+          assert.match(unprotected.stdout, /schema version 7 -> 6/);
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+        }
       },
     );
 
@@ -291,6 +331,12 @@ Deno.test("migrate CLI against a real PostgreSQL 15", async (t) => {
 Deno.test("migrate CLI --sandbox persists an embedded PGlite under .tracktion/sandbox/pglite", async () => {
   const cwd = await Deno.makeTempDir({ prefix: "tracktion-cli-sandbox-" });
   try {
+    // up and down read the environment file (does it require confirmation?).
+    await Deno.mkdir(`${cwd}/environments`);
+    await Deno.copyFile(
+      `${REPO_ROOT}/environments/development.yml`,
+      `${cwd}/environments/development.yml`,
+    );
     const args = ["development", "up", "--sandbox", "--to", "3", "--dir", TRACKTION_MIGRATIONS];
     const up = await migrate(args, { cwd });
     expectCode(up, 0);

@@ -1,18 +1,18 @@
 /**
- * `deno task release` as a process: exit codes, messages, and a full release over
+ * `deno task release` (`deno run -A lib/cli/main.ts release`) as a process: exit codes, messages, and a full release over
  * real HTTP on 127.0.0.1 against the GitHub STAND-IN (see _github_standin.ts).
  */
 import assert from "node:assert/strict";
 import { createTempRepo, git } from "./_git_repo.ts";
 import { GitHubStandIn } from "./_github_standin.ts";
 
-const MAIN = new URL("../../lib/release/main.ts", import.meta.url).pathname;
+const MAIN = new URL("../../lib/cli/main.ts", import.meta.url).pathname;
 const ROOT = new URL("../../", import.meta.url).pathname;
 const TOKEN = "ghs_cli_token_0123456789";
 
 async function cli(args: string[], env: Record<string, string> = {}) {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--frozen", MAIN, ...args],
+    args: ["run", "-A", "--frozen", MAIN, "release", ...args],
     cwd: ROOT,
     env: { NO_COLOR: "1", ...env },
     clearEnv: false,

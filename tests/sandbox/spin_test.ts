@@ -15,7 +15,8 @@ import { inTempDir, sandboxRunArgs, tree } from "../runner/_isolated.ts";
 import { tempFile, withSandbox } from "./_helpers.ts";
 
 const NS = "tracktion-dev";
-const MAIN = new URL("../../lib/sandbox/main.ts", import.meta.url).pathname;
+/** `deno task sandbox` is `deno run -A lib/cli/main.ts sandbox`. */
+const MAIN = new URL("../../lib/cli/main.ts", import.meta.url).pathname;
 const PODS = findResource("", "v1", "pods") as ResourceType;
 const EVENTS = findResource("", "v1", "events") as ResourceType;
 const REPLICASETS = findResource("apps", "v1", "replicasets") as ResourceType;
@@ -100,7 +101,16 @@ Deno.test("a saved state with 100,000,000 replicas is refused (naming --reset), 
     assert.deepEqual(await tree(dir), before, "no sandbox started, no run folder, state as it was");
 
     // `deno task sandbox` refuses it the same way.
-    const task = await runWithin(["run", "-A", MAIN, "--state-dir", stateDir, "--port", "0"], {
+    const task = await runWithin([
+      "run",
+      "-A",
+      MAIN,
+      "sandbox",
+      "--state-dir",
+      stateDir,
+      "--port",
+      "0",
+    ], {
       cwd: dir,
       ms: 60_000,
     });

@@ -4,7 +4,8 @@ import { readState } from "../../lib/sandbox/state.ts";
 import { deploymentYaml, tempFile, waitFor, withSandbox } from "./_helpers.ts";
 
 const NS = "tracktion-dev";
-const MAIN = new URL("../../lib/sandbox/main.ts", import.meta.url).pathname;
+/** `deno task sandbox` is `deno run -A lib/cli/main.ts sandbox`. */
+const MAIN = new URL("../../lib/cli/main.ts", import.meta.url).pathname;
 
 Deno.test("startSandbox() keeps state across a restart and --reset starts from a freshly seeded cluster", async () => {
   const stateDir = await Deno.makeTempDir({ prefix: "sandbox-state-" });
@@ -114,6 +115,7 @@ async function spawnSandbox(stateDir: string, extra: string[] = []) {
       "run",
       "-A",
       MAIN,
+      "sandbox",
       "--state-dir",
       stateDir,
       "--port",
@@ -162,7 +164,7 @@ Deno.test("deno task sandbox prints one ready line, serves, and stops cleanly on
 Deno.test("deno task sandbox: --list-scenarios lists each scenario, bad flags exit 2 without side effects", async () => {
   const run = async (...args: string[]) => {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, ...args],
+      args: ["run", "-A", MAIN, "sandbox", ...args],
       stdout: "piped",
       stderr: "piped",
     }).output();

@@ -5,7 +5,8 @@ import { startSandbox } from "../../lib/sandbox/mod.ts";
 import { readState } from "../../lib/sandbox/state.ts";
 import { inTempDir, stuckRequest } from "../runner/_isolated.ts";
 
-const MAIN = new URL("../../lib/sandbox/main.ts", import.meta.url).pathname;
+/** `deno task sandbox` is `deno run -A lib/cli/main.ts sandbox`. */
+const MAIN = new URL("../../lib/cli/main.ts", import.meta.url).pathname;
 
 Deno.test("startSandbox().stop() ends though a client is stuck mid-request, and saves the state", async () => {
   await inTempDir(async (stateDir) => {
@@ -42,7 +43,18 @@ Deno.test("deno task sandbox exits 0 on SIGTERM though a client is stuck mid-req
   await inTempDir(async (stateDir) => {
     const started = performance.now();
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "--state-dir", stateDir, "--port", "0", "--traffic-rate", "0"],
+      args: [
+        "run",
+        "-A",
+        MAIN,
+        "sandbox",
+        "--state-dir",
+        stateDir,
+        "--port",
+        "0",
+        "--traffic-rate",
+        "0",
+      ],
       stdout: "piped",
       stderr: "piped",
     }).spawn();

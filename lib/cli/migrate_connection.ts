@@ -1,16 +1,25 @@
 /**
- * Which database the `migrate` CLI talks to: `DATABASE_URL` when set; with `--sandbox`,
- * the embedded PGlite under `.tracktion/sandbox/pglite/`; otherwise the environment
+ * Which database the `migrate` command talks to: `DATABASE_URL` when set; with `--sandbox`,
+ * the sandbox's embedded PGlite (`pglite/` in its state folder); otherwise the environment
  * file's `database:` section.
  * @module
  */
 
-import { loadEnvironment, resolveSecrets } from "../config/mod.ts";
 import type { Environment } from "../config/mod.ts";
-import type { DatabaseTarget } from "./database.ts";
-import { redactUrl } from "./database.ts";
+import { resolveSecrets } from "../config/mod.ts";
+import { type DatabaseTarget, redactUrl } from "../migrate/mod.ts";
+import { SANDBOX_DIR } from "../product/mod.ts";
 
-/** Where the CLI connects, and how to describe it. */
+/**
+ * Where the command connects, and how to describe it.
+ *
+ * @example
+ * ```ts
+ * import type { CliConnection } from "./migrate_connection.ts";
+ * const c: CliConnection = { target: { pglite: "/tmp/db" }, description: "PGlite", source: "sandbox", secret: "" };
+ * console.assert(c.source === "sandbox");
+ * ```
+ */
 export interface CliConnection {
   /** What to pass to `openDatabase`. */
   target: DatabaseTarget;
@@ -22,25 +31,40 @@ export interface CliConnection {
   secret: string;
 }
 
-/** The folder of the sandbox's embedded database, relative to the working directory. */
-export const SANDBOX_PGLITE_DIR = ".tracktion/sandbox/pglite";
+/**
+ * The folder of the sandbox's embedded database, relative to the working directory.
+ *
+ * @example
+ * ```ts
+ * import { SANDBOX_PGLITE_DIR } from "./migrate_connection.ts";
+ * console.assert(SANDBOX_PGLITE_DIR === ".tracktion/sandbox/pglite");
+ * ```
+ */
+export const SANDBOX_PGLITE_DIR = `${SANDBOX_DIR}/pglite`;
 
 /**
  * Works out the connection for an environment.
  *
- * @param envName The environment's name.
- * @param options `--sandbox`, the process environment, and the environments folder.
+ * @param loadEnv Loads the environment file (only when neither `DATABASE_URL` nor `--sandbox`
+ *   says where the database is).
+ * @param options `--sandbox` and the process environment.
  * @returns The connection.
  * @throws {ConfigError} The environment file is unknown or invalid.
  * @throws {MissingSecretError} The password's secret reference cannot be resolved.
+ *
+ * @example
+ * ```ts
+ * import { resolveConnection } from "./migrate_connection.ts";
+ * const c = await resolveConnection(() => Promise.reject(new Error("not read")), {
+ *   sandbox: false,
+ *   getEnv: (name) => name === "DATABASE_URL" ? "postgres://app:s3cret@db:5432/app" : undefined,
+ * });
+ * console.assert(c.source === "DATABASE_URL" && c.secret === "s3cret");
+ * ```
  */
 export async function resolveConnection(
-  envName: string,
-  options: {
-    sandbox: boolean;
-    getEnv: (name: string) => string | undefined;
-    environmentsDir?: string;
-  },
+  loadEnv: () => Promise<Environment>,
+  options: { sandbox: boolean; getEnv: (name: string) => string | undefined },
 ): Promise<CliConnection> {
   const fromEnv = options.getEnv("DATABASE_URL");
   if (fromEnv !== undefined && fromEnv !== "") {
@@ -60,10 +84,7 @@ export async function resolveConnection(
       secret: "",
     };
   }
-  const env = await loadEnvironment(
-    envName,
-    options.environmentsDir === undefined ? {} : { dir: options.environmentsDir },
-  );
+  const env = await loadEnv();
   const db = env.database;
   const onlyDatabase = {
     name: env.name,

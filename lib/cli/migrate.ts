@@ -1,0 +1,301 @@
+/**
+ * `deno task migrate <environment> status|up|down|lint`: the database migrations of an
+ * environment. Exit codes: `0` done; `1` a migration failed (rolled back), the database is
+ * unreachable, the lock stayed busy, or `lint` found blocking DDL; `2` bad input with nothing
+ * changed: usage, environment file, migration files, checksum drift, history that disagrees
+ * with the files, wrong credentials or unknown database, risky DDL blocked, a `down` without
+ * the confirmation its environment requires.
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { type Environment, loadEnvironment } from "../config/mod.ts";
+import {
+  ChecksumDriftError,
+  DatabaseConnectionError,
+  formatFinding,
+  formatStatus,
+  isBlocking,
+  LintBlockedError,
+  type LintFinding,
+  lintMigrations,
+  loadMigrations,
+  migrateDown,
+  type MigrateResult,
+  migrateUp,
+  MigrationFileError,
+  migrationId,
+  type MigrationRun,
+  MigrationStateError,
+  migrationStatus,
+  openDatabase,
+} from "../migrate/mod.ts";
+import { type CliIo, type Command, EXIT } from "./command.ts";
+import { actor, ACTOR_ENV } from "./identity.ts";
+import { type CliConnection, resolveConnection, SANDBOX_PGLITE_DIR } from "./migrate_connection.ts";
+
+/**
+ * The usage of `migrate`.
+ *
+ * @example
+ * ```ts
+ * import { MIGRATE_USAGE } from "./migrate.ts";
+ * console.assert(MIGRATE_USAGE.startsWith("usage: deno task migrate"));
+ * ```
+ */
+export const MIGRATE_USAGE =
+  `usage: deno task migrate <environment> status|up|down|lint [--to <version>] [--dry-run]
+                          [--sandbox] [--json] [--dir <migrations>] [--lock-timeout <seconds>]
+                          [--confirm <environment>] [--environments-dir <dir>]
+
+  status   what is applied and what is pending (--json for machines)
+  up       apply pending migrations (up to --to); lints them first: an environment with
+           deployment.require_confirmation refuses risky DDL without a reviewed
+           -- tracktion:lint-ignore override (the others warn)
+  down     revert to --to <version> (0 = everything); one step without --to; in an
+           environment with deployment.require_confirmation only with --confirm <environment>
+  lint     lint every migration, no database needed; exit 1 on blocking findings
+
+  The database: DATABASE_URL when set; with --sandbox the embedded PGlite in
+  ${SANDBOX_PGLITE_DIR}/; otherwise the environment file's database: section.
+  Migrations are recorded as applied by ${ACTOR_ENV} when set, else git's user.email, else
+  the OS user.`;
+
+class UsageError extends Error {}
+
+const COMMANDS = ["status", "up", "down", "lint"] as const;
+
+interface MigrateArguments {
+  readonly envName: string;
+  readonly command: (typeof COMMANDS)[number];
+  readonly to: number | undefined;
+  readonly dryRun: boolean;
+  readonly sandbox: boolean;
+  readonly json: boolean;
+  readonly dir: string;
+  readonly lockMs: number;
+  readonly confirm: string | undefined;
+  readonly environmentsDir: string | undefined;
+}
+
+function migrateArguments(args: string[]): MigrateArguments {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      to: { type: "string" },
+      "dry-run": { type: "boolean", default: false },
+      sandbox: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      dir: { type: "string", default: "migrations" },
+      "lock-timeout": { type: "string", default: "60" },
+      confirm: { type: "string" },
+      "environments-dir": { type: "string" },
+    },
+  });
+  const [envName, command, ...extra] = positionals;
+  if (envName === undefined || command === undefined || extra.length > 0) {
+    throw new UsageError("expected <environment> and a command");
+  }
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    throw new UsageError(`unknown command "${command}": expected status, up, down or lint`);
+  }
+  const to = values.to === undefined ? undefined : parseVersion(values.to);
+  if (to !== undefined && command !== "up" && command !== "down") {
+    throw new UsageError(`--to applies to up and down, not ${command}`);
+  }
+  const lockSeconds = Number(values["lock-timeout"]);
+  if (!Number.isFinite(lockSeconds) || lockSeconds < 0) {
+    throw new UsageError(
+      `--lock-timeout must be a number of seconds, got "${values["lock-timeout"]}"`,
+    );
+  }
+  return {
+    envName,
+    command: command as MigrateArguments["command"],
+    to,
+    dryRun: values["dry-run"],
+    sandbox: values.sandbox,
+    json: values.json,
+    dir: values.dir,
+    lockMs: lockSeconds * 1000,
+    confirm: values.confirm,
+    environmentsDir: values["environments-dir"],
+  };
+}
+
+function parseVersion(text: string): number {
+  if (!/^\d+$/.test(text)) {
+    throw new UsageError(`--to must be a version number (e.g. 3 or 0003), got "${text}"`);
+  }
+  return Number(text);
+}
+
+/** A `down` where the environment file requires confirmation needs `--confirm <environment>`. */
+function checkConfirmation(a: MigrateArguments, env: Environment): void {
+  if (
+    a.command === "down" && env.deployment.require_confirmation && !a.dryRun &&
+    a.confirm !== a.envName
+  ) {
+    throw new UsageError(
+      `down in ${a.envName} runs destructive scripts and ${env.file} sets ` +
+        `deployment.require_confirmation: pass --confirm ${a.envName} (try --dry-run first)`,
+    );
+  }
+}
+
+/**
+ * Runs `migrate` and returns the exit code.
+ *
+ * @param args The arguments after `migrate`.
+ * @param io Where to write (a secret of the connection never is).
+ * @returns 0, 1 or 2.
+ *
+ * @example
+ * ```ts
+ * import { migrateCommand } from "./migrate.ts";
+ * const err: string[] = [];
+ * const io = { stdout: () => {}, stderr: (t: string) => err.push(t), tty: false, colour: false };
+ * console.assert(await migrateCommand(["staging", "sideways"], io) === 2);
+ * console.assert(err.join("").includes('unknown command "sideways"'));
+ * ```
+ */
+export async function migrateCommand(args: string[], io: CliIo): Promise<number> {
+  let connection: CliConnection | undefined;
+  const scrub = (text: string) =>
+    connection && connection.secret.length >= 3 ? text.split(connection.secret).join("***") : text;
+  const out = (line: string) => io.stdout(`${scrub(line)}\n`);
+  const err = (line: string) => io.stderr(`${scrub(line)}\n`);
+  try {
+    const a = migrateArguments(args);
+    let env: Environment | undefined;
+    const loadEnv = async () =>
+      env ??= await loadEnvironment(a.envName, a.environmentsDir ? { dir: a.environmentsDir } : {});
+    if (a.command === "up" || a.command === "down") checkConfirmation(a, await loadEnv());
+    const migrations = await loadMigrations(a.dir);
+    if (a.command === "lint") {
+      const findings = lintMigrations(migrations);
+      if (a.json) out(JSON.stringify({ findings }, null, 2));
+      else {
+        for (const f of findings) out(formatFinding(f));
+        out(`${findings.length} finding(s), ${findings.filter(isBlocking).length} blocking`);
+      }
+      return findings.some(isBlocking) ? EXIT.failed : EXIT.ok;
+    }
+    const getEnv = (name: string) => Deno.env.get(name);
+    connection = await resolveConnection(loadEnv, { sandbox: a.sandbox, getEnv });
+    const db = await openDatabase(connection.target, { lockTimeoutMs: a.lockMs });
+    try {
+      if (a.command === "status") {
+        const status = await migrationStatus(db, migrations);
+        if (a.json) out(JSON.stringify({ database: connection.description, ...status }, null, 2));
+        else out(`database: ${connection.description}\n${formatStatus(status)}`);
+        return EXIT.ok;
+      }
+      const common = {
+        dryRun: a.dryRun,
+        lockTimeoutMs: a.lockMs,
+        appliedBy: await actor(),
+        onLockWait: (holder: string | undefined) =>
+          err(
+            `waiting up to ${a.lockMs / 1000} s for the migration lock${
+              holder ? ` held by ${holder}` : ""
+            }`,
+          ),
+        onProgress: (run: MigrationRun) => {
+          if (a.json) return;
+          const verb = run.direction === "up" ? "applied" : "reverted";
+          out(`${verb} ${migrationId(run)} (${run.durationMs} ms)`);
+        },
+        ...(a.to === undefined ? {} : { to: a.to }),
+      };
+      if (!a.json) out(`database: ${connection.description}`);
+      const lint = (await loadEnv()).deployment.require_confirmation ? "block" : "warn";
+      const result = a.command === "up"
+        ? await migrateUp(db, migrations, { ...common, lint })
+        : await migrateDown(db, migrations, common);
+      report(result, a.json, out, err);
+      return EXIT.ok;
+    } finally {
+      await db.close();
+    }
+  } catch (error) {
+    if (error instanceof LintBlockedError) {
+      for (const f of error.findings as LintFinding[]) err(formatFinding(f));
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    err(`error: ${message}`);
+    if (error instanceof UsageError || isParseArgsError(error)) err(MIGRATE_USAGE);
+    return exitCode(error);
+  }
+}
+
+function report(
+  result: MigrateResult,
+  json: boolean,
+  out: (line: string) => void,
+  err: (line: string) => void,
+): void {
+  if (json) {
+    out(JSON.stringify(result, null, 2));
+    return;
+  }
+  for (const finding of result.lint) err(`lint: ${formatFinding(finding)}`);
+  const show = (v: number | null) => (v === null ? "none" : String(v));
+  if (result.dryRun) {
+    for (const run of result.migrations) {
+      out(
+        `-- ${migrationId(run)} (${run.direction}, ${
+          run.transactional ? "in a transaction" : "no transaction"
+        }): ${run.file}`,
+      );
+      out(`${run.sql}\n`);
+    }
+    out(
+      `dry run: ${result.migrations.length} migration(s) would run, schema version ${
+        show(result.fromVersion)
+      } -> ${show(result.toVersion)}; nothing was changed`,
+    );
+    return;
+  }
+  out(
+    result.migrations.length === 0
+      ? `nothing to do: schema version ${show(result.toVersion)}`
+      : `schema version ${show(result.fromVersion)} -> ${show(result.toVersion)}`,
+  );
+}
+
+function isParseArgsError(error: unknown): boolean {
+  return (error as { code?: string })?.code?.startsWith("ERR_PARSE_ARGS") === true ||
+    (error instanceof TypeError && /parseArgs|option/i.test(error.message));
+}
+
+function exitCode(error: unknown): number {
+  if (error instanceof DatabaseConnectionError) {
+    return error.reason === "unreachable" || error.reason === "other" ? EXIT.failed : EXIT.input;
+  }
+  if (
+    error instanceof UsageError || error instanceof MigrationFileError ||
+    error instanceof MigrationStateError || error instanceof ChecksumDriftError ||
+    error instanceof LintBlockedError || isParseArgsError(error)
+  ) return EXIT.input;
+  const name = error instanceof Error ? error.name : "";
+  if (name === "ConfigError" || name === "MissingSecretError") return EXIT.input;
+  return EXIT.failed;
+}
+
+/**
+ * The `migrate` command of the CLI.
+ *
+ * @example
+ * ```ts
+ * import { MIGRATE_COMMAND } from "./migrate.ts";
+ * console.assert(MIGRATE_COMMAND.name === "migrate");
+ * ```
+ */
+export const MIGRATE_COMMAND: Command = {
+  name: "migrate",
+  summary: "database migrations: status, up, down, lint",
+  usage: MIGRATE_USAGE,
+  run: migrateCommand,
+};
