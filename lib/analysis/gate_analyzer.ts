@@ -81,7 +81,7 @@ function failAll(
  *
  * @example
  * ```ts ignore
- * const analyze = createGateAnalyzer({ provider, metrics, defaultTarget: { namespace: "tracktion-prod" } });
+ * const analyze = createGateAnalyzer({ provider, metrics, defaultTarget: { namespace: "shop-prod" } });
  * await executeRun(prepared, { analyze, approve });
  * ```
  */

@@ -1,9 +1,10 @@
 /**
  * Measurements from the sandbox's own record of the requests that really reached its
- * pods (`/apis/sandbox.tracktion.dev/v1/namespaces/<ns>/measurements`). A metric reads
+ * pods (`/apis/<SANDBOX_API_GROUP>/v1/namespaces/<ns>/measurements`). A metric reads
  * the field named in its `measurement`; `null` (no requests) is inconclusive.
  * @module
  */
+import { SANDBOX_API_GROUP } from "../product/mod.ts";
 import type { Measurement, MetricsProvider, NamedMetric, Target } from "./provider.ts";
 
 /** Options of {@linkcode sandboxMeasurementsProvider}. */
@@ -31,7 +32,7 @@ export function sandboxMeasurementsProvider(options: SandboxMeasurementsOptions)
       const { namespace, ...labels } = target;
       if (!namespace) return { kind: "error", detail: "the target has no namespace" };
       const selector = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
-      const url = `${base}/apis/sandbox.tracktion.dev/v1/namespaces/${namespace}/measurements` +
+      const url = `${base}/apis/${SANDBOX_API_GROUP}/v1/namespaces/${namespace}/measurements` +
         `?labelSelector=${encodeURIComponent(selector)}&window=${
           Math.max(1, Math.round(windowMs / 1000))
         }s`;

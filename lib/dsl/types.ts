@@ -99,7 +99,7 @@ export interface StageContext {
   readonly stageId: string;
   /** The pipeline's name. */
   readonly pipeline: string;
-  /** The run's id (its folder under `.tracktion/runs/`). */
+  /** The run's id: its folder's name under the runs folder (e.g. `.tracktion/runs/`). */
   readonly runId: string;
   /** Who started the run. */
   readonly user: string;

@@ -6,6 +6,7 @@
  */
 
 import { DatabaseConnectionError } from "./errors.ts";
+import { TOOL_NAME } from "../product/mod.ts";
 
 /** Running SQL, inside or outside a transaction. */
 export interface Queryable {
@@ -61,7 +62,7 @@ export type DatabaseTarget = string | { pglite: string };
 export interface OpenDatabaseOptions {
   /** Seconds to wait for a server connection. Default 10. */
   connectTimeoutSeconds?: number;
-  /** `application_name` shown in `pg_stat_activity`. Default `tracktion-migrate`. */
+  /** `application_name` shown in `pg_stat_activity`. Default: the tool's name (`TOOL_NAME`). */
   applicationName?: string;
   /**
    * PGlite folders only: how long to wait, in milliseconds, while another process has
@@ -141,6 +142,6 @@ export async function openDatabase(
   const { openPostgres } = await import("./_postgres.ts");
   return await openPostgres(target, {
     connectTimeoutSeconds: options.connectTimeoutSeconds ?? 10,
-    applicationName: options.applicationName ?? "tracktion-migrate",
+    applicationName: options.applicationName ?? TOOL_NAME,
   });
 }

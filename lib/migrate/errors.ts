@@ -90,7 +90,7 @@ export class DatabaseConnectionError extends Error {
 export class LockTimeoutError extends Error {
   /** How long we waited. */
   timeoutMs: number;
-  /** Who holds the lock, when the server could tell (`pid 42 (tracktion-migrate)`). */
+  /** Who holds the lock, when the server could tell (e.g. `pid 42 (tracktion-deploy)`). */
   holder: string | undefined;
 
   /**

@@ -181,7 +181,7 @@ export async function migrateUp(
  * @example
  * ```ts ignore
  * import { loadMigrations, migrateDown, openDatabase } from "./mod.ts";
- * const db = await openDatabase({ pglite: ".tracktion/sandbox/pglite" });
+ * const db = await openDatabase({ pglite: "/tmp/pglite" });
  * await migrateDown(db, await loadMigrations("migrations"), { to: 2 });
  * await db.close();
  * ```

@@ -38,9 +38,9 @@ const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
  * ```ts
  * import { parseImageReference } from "./oci_registry.ts";
  * import assert from "node:assert/strict";
- * const r = parseImageReference("ghcr.io/tracktion/analysis-service:1.2.4");
+ * const r = parseImageReference("ghcr.io/acme/api:1.2.4");
  * assert.equal(r.registry, "ghcr.io");
- * assert.equal(r.repository, "tracktion/analysis-service");
+ * assert.equal(r.repository, "acme/api");
  * assert.equal(r.tag, "1.2.4");
  * assert.equal(parseImageReference("nginx").repository, "library/nginx");
  * ```

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { TOOL_NAME } from "../product/mod.ts";
 import { Octokit } from "@octokit/rest";
 
 /** Options for {@linkcode createGitHubClient}. */
@@ -37,7 +38,7 @@ export function createGitHubClient(options: GitHubClientOptions): Octokit {
   return new Octokit({
     auth: options.token,
     baseUrl: options.baseUrl ?? "https://api.github.com",
-    userAgent: "tracktion-deploy",
+    userAgent: TOOL_NAME,
     log: { debug: quiet, info: quiet, warn: quiet, error: quiet },
     request: options.fetch ? { fetch: options.fetch } : {},
   });

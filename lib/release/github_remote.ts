@@ -49,8 +49,8 @@ export function redactUrl(url: string): string {
  * import { parseGitHubRemote } from "./github_remote.ts";
  * import assert from "node:assert/strict";
  *
- * assert.deepEqual(parseGitHubRemote("git@github.com:tracktion/deploy.git"), {
- *   host: "github.com", owner: "tracktion", repo: "deploy",
+ * assert.deepEqual(parseGitHubRemote("git@github.com:acme/deploy.git"), {
+ *   host: "github.com", owner: "acme", repo: "deploy",
  * });
  * ```
  */
@@ -91,7 +91,7 @@ export function parseGitHubRemote(url: string): GitHubRepository {
  * import { parseRepositoryName } from "./github_remote.ts";
  * import assert from "node:assert/strict";
  *
- * assert.deepEqual(parseRepositoryName("tracktion/deploy"), { owner: "tracktion", repo: "deploy" });
+ * assert.deepEqual(parseRepositoryName("acme/deploy"), { owner: "acme", repo: "deploy" });
  * ```
  */
 export function parseRepositoryName(text: string): { owner: string; repo: string } {

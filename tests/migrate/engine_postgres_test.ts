@@ -55,7 +55,7 @@ Deno.test("migration engine against a real PostgreSQL 15", async (t) => {
               "one runner found nothing to do",
             );
             assert.equal(waits.length, 1, waits.join("; "));
-            assert.match(waits[0]!, /waits for pid \d+ tracktion-migrate as postgres/);
+            assert.match(waits[0]!, /waits for pid \d+ tracktion-deploy as postgres/);
             const history = await readHistory(a);
             assert.deepEqual(history.map((h) => h.version), [1, 2]);
             assert.equal(new Set(history.map((h) => h.appliedBy)).size, 1);
@@ -91,7 +91,7 @@ Deno.test("migration engine against a real PostgreSQL 15", async (t) => {
           assert.ok(Date.now() - started >= 400);
           assert.match(
             error.message,
-            /another runner \(pid \d+ tracktion-migrate as postgres\) held it for 400 ms/,
+            /another runner \(pid \d+ tracktion-deploy as postgres\) held it for 400 ms/,
           );
           assert.equal(await currentSchemaVersion(waiter), null);
           const after = await migrateUp(waiter, migrations, { lockTimeoutMs: 5_000 });
