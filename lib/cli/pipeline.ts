@@ -77,6 +77,7 @@ async function startSandbox(a: RunArguments, view: RunView): Promise<SandboxTarg
     scenario: a.scenario,
     reset: a.reset,
     ...(a.timeScale !== undefined ? { timeScale: a.timeScale } : {}),
+    ...(a.environmentsDir ? { environmentsDir: a.environmentsDir } : {}),
   });
   view.line(
     `sandbox ${sandbox.url}${sandbox.inProcess ? " (started for this run)" : ""}, scenario ${

@@ -2,17 +2,20 @@
  * `--sandbox`: use the sandbox that is running (its kubeconfig answers), or start one
  * in this process over the same state folder and stop it when the run ends. A saved state
  * the sandbox cannot load (corrupt, or over its limits) is bad input, with nothing written:
- * `--reset` discards it.
+ * `--reset` discards it. A sandbox started here is seeded from the project's environment
+ * files (each environment's namespace and what it holds: `sandboxSeedFromDir`).
  * @module
  */
 import { parse } from "yaml";
 import {
   findRunningSandbox,
   SandboxRunningError,
+  type SandboxSeed,
   SandboxStateError,
   startSandbox,
 } from "../sandbox/mod.ts";
 import { InputError } from "../runner/errors.ts";
+import { sandboxSeedFromDir } from "./sandbox_seed.ts";
 
 /** The sandbox a run talks to. */
 export interface SandboxTarget {
@@ -69,8 +72,10 @@ async function info(url: string, token: string): Promise<Record<string, string> 
 /**
  * Finds or starts the sandbox.
  *
- * @param o The state folder, the scenario asked for, the time scale for a new one, and
- *   `reset` to start a new one from a freshly seeded cluster (its saved state discarded).
+ * @param o The state folder, the scenario asked for, the time scale for a new one,
+ *   `reset` to start a new one from a freshly seeded cluster (its saved state discarded),
+ *   and the environments folder a new one is seeded from (default `environments`) or the
+ *   seed itself.
  * @throws {InputError} When a running sandbox has another scenario than the one asked for,
  *   or is asked to `reset`; when the saved state cannot be loaded (the message names
  *   `--reset`); for a bad option. Nothing was started or written then.
@@ -78,7 +83,8 @@ async function info(url: string, token: string): Promise<Record<string, string> 
  * @example
  * ```ts ignore
  * import { sandboxTarget } from "./sandbox.ts";
- * const sandbox = await sandboxTarget({ stateDir: ".tracktion/sandbox", reset: true });
+ * import { SANDBOX_DIR } from "../product/mod.ts";
+ * const sandbox = await sandboxTarget({ stateDir: SANDBOX_DIR, reset: true, environmentsDir: "environments" });
  * console.log(sandbox.url, sandbox.inProcess);
  * await sandbox.close();
  * ```
@@ -89,6 +95,8 @@ export async function sandboxTarget(
     scenario?: string | undefined;
     timeScale?: number;
     reset?: boolean;
+    environmentsDir?: string | undefined;
+    seed?: SandboxSeed | undefined;
   },
 ): Promise<SandboxTarget> {
   const found = await findRunningSandbox(o.stateDir);
@@ -118,10 +126,12 @@ export async function sandboxTarget(
       close: () => Promise.resolve(),
     };
   }
+  const seed = o.seed ?? await sandboxSeedFromDir(o.environmentsDir ?? "environments");
   let sandbox;
   try {
     sandbox = await startSandbox({
       stateDir: o.stateDir,
+      seed,
       ...(o.scenario !== undefined ? { scenario: o.scenario } : {}),
       ...(o.timeScale !== undefined ? { timeScale: o.timeScale } : {}),
       ...(o.reset ? { reset: true } : {}),

@@ -1,0 +1,197 @@
+/**
+ * The sandbox's seed, built from a project's environment files: each environment's
+ * namespace, with what its `kubernetes:` section says the namespace holds (Secrets, the
+ * deployer's ServiceAccount and RBAC, network policies, the load balancer) and every Secret
+ * a `secret_key_ref` names, all with freshly generated values. The sandbox itself knows
+ * nothing of the project: this module is where the two meet.
+ * @module
+ */
+import {
+  ConfigError,
+  type Environment,
+  listEnvironments,
+  loadEnvironment,
+  secretRefs,
+} from "../config/mod.ts";
+import type {
+  LoadBalancerSeed,
+  NamespaceSeed,
+  NetworkPolicySeed,
+  SandboxSeed,
+  SecretSeed,
+  ServiceAccountSeed,
+} from "../sandbox/mod.ts";
+import { appName } from "./kube_target.ts";
+
+/** What the deployer's Role may do in its namespace (everything a deploy touches). */
+const DEPLOYER_RULES = [{
+  apiGroups: ["", "apps", "batch", "gateway.networking.k8s.io"],
+  resources: ["*"],
+  verbs: ["*"],
+}];
+
+/** Where the sandbox's stand-ins for the database and Redis are said to listen. */
+const SANDBOX_HOST = "127.0.0.1";
+
+function randomSecret(bytes = 18): string {
+  const buf = crypto.getRandomValues(new Uint8Array(bytes));
+  return Array.from(buf, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function credentials(env: Environment, of: "database" | "redis"): Record<string, string> {
+  if (of === "database") {
+    return {
+      host: SANDBOX_HOST,
+      port: String(env.database.port),
+      username: env.database.user,
+      password: randomSecret(),
+      database: env.database.database,
+    };
+  }
+  return { host: SANDBOX_HOST, port: String(env.redis.port), password: randomSecret() };
+}
+
+function secretsOf(env: Environment): SecretSeed[] {
+  const secrets = new Map<string, { data: Record<string, string>; tls?: string }>();
+  const entry = (name: string) => {
+    let found = secrets.get(name);
+    if (!found) secrets.set(name, found = { data: {} });
+    return found;
+  };
+  for (const [name, spec] of Object.entries(env.kubernetes?.secrets ?? {})) {
+    const secret = entry(name);
+    if (spec.credentials) Object.assign(secret.data, credentials(env, spec.credentials));
+    for (const key of spec.keys ?? []) secret.data[key] = randomSecret();
+    if (spec.tls) secret.tls = spec.tls;
+  }
+  for (const { ref } of secretRefs(env)) {
+    if (!("secret_key_ref" in ref)) continue;
+    const { name, key } = ref.secret_key_ref;
+    const secret = entry(name);
+    secret.data[key] ??= randomSecret();
+  }
+  return [...secrets].map(([name, s]) => ({
+    name,
+    data: s.data,
+    ...(s.tls ? { tls: { commonName: s.tls } } : {}),
+  }));
+}
+
+/**
+ * The namespace of one environment and what it holds, as {@linkcode sandboxSeed} seeds it.
+ *
+ * @param env The environment.
+ * @returns Its namespace seed (labels `app=<appName(env)>`, the label the manifests use).
+ *
+ * @example
+ * ```ts ignore
+ * import { namespaceSeed } from "./sandbox_seed.ts";
+ * import { loadEnvironment } from "../config/mod.ts";
+ * const ns = namespaceSeed(await loadEnvironment("staging"));
+ * console.log(ns.name, ns.secrets?.map((s) => s.name));
+ * ```
+ */
+export function namespaceSeed(env: Environment): NamespaceSeed {
+  const app = appName(env);
+  const k = env.kubernetes ?? {};
+  const serviceAccounts: ServiceAccountSeed[] = k.service_account
+    ? [{ name: k.service_account, rules: DEPLOYER_RULES }]
+    : [];
+  const networkPolicies: NetworkPolicySeed[] = Object.entries(k.network_policies ?? {}).map((
+    [name, ingress],
+  ) => ingress === "deny" ? { name, ingress } : { name, ingress, podSelector: { app } });
+  const loadBalancers: LoadBalancerSeed[] = k.load_balancer
+    ? [{
+      name: k.load_balancer.name,
+      selector: { app },
+      ports: [{
+        name: "http",
+        port: k.load_balancer.port,
+        targetPort: k.load_balancer.target_port,
+      }],
+    }]
+    : [];
+  return {
+    name: env.environment.namespace,
+    labels: { app },
+    secrets: secretsOf(env),
+    serviceAccounts,
+    networkPolicies,
+    loadBalancers,
+  };
+}
+
+function merge(a: NamespaceSeed, b: NamespaceSeed): NamespaceSeed {
+  const byName = <T extends { name: string }>(x: readonly T[] = [], y: readonly T[] = []) => [
+    ...x,
+    ...y.filter((item) => !x.some((other) => other.name === item.name)),
+  ];
+  const secrets = (a.secrets ?? []).map((s) => {
+    const other = b.secrets?.find((o) => o.name === s.name);
+    return other ? { ...other, ...s, data: { ...other.data, ...s.data } } : s;
+  });
+  return {
+    ...a,
+    secrets: byName(secrets, b.secrets),
+    serviceAccounts: byName(a.serviceAccounts, b.serviceAccounts),
+    networkPolicies: byName(a.networkPolicies, b.networkPolicies),
+    loadBalancers: byName(a.loadBalancers, b.loadBalancers),
+  };
+}
+
+/**
+ * The seed for a set of environments: one namespace each (environments that share a
+ * namespace are merged: the first one's values win).
+ *
+ * @param envs The environments.
+ * @returns The seed for `startSandbox({ seed })`.
+ *
+ * @example
+ * ```ts
+ * import { sandboxSeed } from "./sandbox_seed.ts";
+ * import { parseEnvironment } from "../config/mod.ts";
+ * import assert from "node:assert/strict";
+ * const source = await Deno.readTextFile("tests/fixtures/second_project/environments/live.yml");
+ * const seed = sandboxSeed([parseEnvironment(source, { name: "live", file: "live.yml" })]);
+ * assert.deepEqual(seed.namespaces?.map((n) => n.name), ["shop-prod"]);
+ * ```
+ */
+export function sandboxSeed(envs: readonly Environment[]): SandboxSeed {
+  const namespaces = new Map<string, NamespaceSeed>();
+  for (const env of envs) {
+    const seed = namespaceSeed(env);
+    const known = namespaces.get(seed.name);
+    namespaces.set(seed.name, known ? merge(known, seed) : seed);
+  }
+  return { namespaces: [...namespaces.values()] };
+}
+
+/**
+ * The seed for every environment of a folder. A file that does not load (it would be
+ * refused by any run that names it) is left out, so one broken file does not keep the other
+ * environments from being rehearsed.
+ *
+ * @param dir The environments folder (default `environments`).
+ * @returns The seed; no namespaces when the folder holds no valid environment.
+ *
+ * @example
+ * ```ts
+ * import { sandboxSeedFromDir } from "./sandbox_seed.ts";
+ * import assert from "node:assert/strict";
+ * const seed = await sandboxSeedFromDir("tests/fixtures/second_project/environments");
+ * assert.deepEqual(seed.namespaces?.map((n) => n.name), ["shop-prod"]);
+ * assert.deepEqual(await sandboxSeedFromDir("/nonexistent"), { namespaces: [] });
+ * ```
+ */
+export async function sandboxSeedFromDir(dir: string = "environments"): Promise<SandboxSeed> {
+  const envs: Environment[] = [];
+  for (const name of await listEnvironments({ dir })) {
+    try {
+      envs.push(await loadEnvironment(name, { dir }));
+    } catch (error) {
+      // Refused, with its problems listed, by any run that names it.
+      if (!(error instanceof ConfigError)) throw error;
+    }
+  }
+  return sandboxSeed(envs);
+}
