@@ -2,9 +2,13 @@
  * The `database` capability: the runner's main thread holds the database connection
  * (PostgreSQL through `postgres`, or the sandbox's embedded PGlite) and a stage that
  * `uses("database")` reaches it through these methods: probes for checks, and the
- * migration engine for the migration stage. Connections open on first use.
+ * migration engine for the migration stage. Connections open on first use. The stage
+ * itself is granted nothing: not the database's host, not its password's variable.
  * @module
  */
+import type { Environment } from "../config/types.ts";
+import { TOOL_NAME } from "../product/mod.ts";
+import { type Capability, type OpenContext, type Opened, proxiedGrant } from "./types.ts";
 import {
   type Database,
   type DatabaseTarget,
@@ -47,7 +51,7 @@ export function databaseCapability(
   target: DatabaseTarget,
 ): DatabaseCapability & { close(): Promise<void> } {
   let db: Promise<Database> | undefined;
-  const open = () => db ??= openDatabase(target, { applicationName: "tracktion-deploy" });
+  const open = () => db ??= openDatabase(target, { applicationName: TOOL_NAME });
   return {
     async ping() {
       const d = await open();
@@ -104,3 +108,70 @@ export function databaseCapability(
     },
   };
 }
+
+/**
+ * What the database capability connects to: `DATABASE_URL` when set, else the sandbox's
+ * embedded database for a sandbox run, else the environment's `database:` section with
+ * its password resolved (from the environment, or a Kubernetes Secret). The password is
+ * registered for redaction before it is used.
+ *
+ * @param env The environment.
+ * @param ctx The opening context.
+ * @returns A URL or `{ pglite: dir }`.
+ * @throws {Error} When the password's reference resolves to nothing here.
+ *
+ * @example
+ * ```ts ignore
+ * import { databaseTarget } from "./database.ts";
+ * await databaseTarget(env, ctx); // "postgres://app:…@db.example.internal:5432/app?sslmode=require"
+ * ```
+ */
+export async function databaseTarget(env: Environment, ctx: OpenContext): Promise<DatabaseTarget> {
+  const url = ctx.readEnv("DATABASE_URL");
+  if (url) {
+    try {
+      const password = decodeURIComponent(new URL(url).password);
+      if (password) ctx.onSecret(password);
+    } catch { /* openDatabase reports a malformed URL */ }
+    return url;
+  }
+  if (ctx.target.kind === "sandbox") return { pglite: `${ctx.target.stateDir}/pglite` };
+  const password = await ctx.secret(env.database.password);
+  if (!password) {
+    throw new Error(
+      "the database password's secret reference resolved to nothing: set it, or DATABASE_URL",
+    );
+  }
+  const u = new URL(
+    `postgres://${env.database.host}:${env.database.port}/${env.database.database}`,
+  );
+  u.username = env.database.user;
+  u.password = password;
+  u.searchParams.set("sslmode", env.database.ssl_mode);
+  return u.href;
+}
+
+/**
+ * The `database` registry entry. Its grant is empty (`proxied`): stages reach the
+ * database only through `ctx.use("database")`, so their Worker may not connect to its
+ * host nor read its password's variable.
+ *
+ * @example
+ * ```ts ignore
+ * import { database } from "./database.ts";
+ * database.grant(env); // { net: [], env: [], read: [], proxied: true }
+ * const opened = await database.open!(env, ctx);
+ * await opened.api.ping();
+ * await opened.close?.();
+ * ```
+ */
+export const database: Capability<DatabaseCapability> = {
+  name: "database",
+  summary:
+    "the environment's PostgreSQL (or the sandbox's), held by the runner: probes, migrations",
+  grant: proxiedGrant,
+  async open(env, ctx): Promise<Opened<DatabaseCapability>> {
+    const { close, ...api } = databaseCapability(await databaseTarget(env, ctx));
+    return { api, close };
+  },
+};

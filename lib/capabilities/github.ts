@@ -4,7 +4,9 @@
  * logged and returned, never thrown: they never fail a deploy.
  * @module
  */
-import { createDeploymentReporter } from "../release/github_deployments.ts";
+import type { Environment } from "../config/types.ts";
+import type { DeploymentReporter } from "../release/github_deployments.ts";
+import { type Capability, type Opened, proxiedGrant } from "./types.ts";
 
 /** What a stage can ask of GitHub. */
 export interface GitHubCapability {
@@ -18,9 +20,19 @@ export interface GitHubCapability {
 }
 
 /**
- * Makes the capability. Without a token it does nothing and says so.
+ * Makes the capability. Without a token it does nothing and says so. The GitHub client
+ * (`@octokit/rest`) loads on the first call.
  *
  * @param o The repository (`owner/name`), the token, where to log, the API URL (tests).
+ * @returns The capability.
+ *
+ * @example
+ * ```ts
+ * import { githubCapability } from "./github.ts";
+ * import assert from "node:assert/strict";
+ * const github = githubCapability({ repository: "o/r", token: undefined, log: () => {} });
+ * assert.equal((await github.start("v1.0.0", "staging")).ok, false);
+ * ```
  */
 export function githubCapability(
   o: {
@@ -34,17 +46,59 @@ export function githubCapability(
     const skipped = { ok: false, error: "GitHub is not configured here (no token): not reported" };
     return { start: () => Promise.resolve(skipped), status: () => Promise.resolve(skipped) };
   }
-  const reporter = createDeploymentReporter({
-    token: o.token,
-    repository: o.repository,
-    log: o.log,
-    ...(o.apiUrl ? { baseUrl: o.apiUrl } : {}),
-  });
+  const token = o.token;
+  let made: Promise<DeploymentReporter> | undefined;
+  const reporter = () =>
+    made ??= import("../release/github_deployments.ts").then((m) =>
+      m.createDeploymentReporter({
+        token,
+        repository: o.repository,
+        log: o.log,
+        ...(o.apiUrl ? { baseUrl: o.apiUrl } : {}),
+      })
+    );
   const plain = (
     r: { ok: boolean; error?: string },
   ) => (r.ok ? { ok: true } : { ok: false, error: r.error ?? "" });
   return {
-    start: async (version, environment) => plain(await reporter.start(version, environment)),
-    status: async (state, description) => plain(await reporter.status(state, description)),
+    start: async (version, environment) =>
+      plain(await (await reporter()).start(version, environment)),
+    status: async (state, description) =>
+      plain(await (await reporter()).status(state, description)),
   };
 }
+
+function fromEnv(ref: unknown, readEnv: (name: string) => string | undefined): string | undefined {
+  return typeof ref === "object" && ref !== null && "from_env" in ref
+    ? readEnv(String((ref as { from_env: unknown }).from_env))
+    : undefined;
+}
+
+/**
+ * The `github` registry entry. Its grant is empty (`proxied`). It reports to
+ * `github.repository` with the token of `github.token` (from the environment only),
+ * at `GITHUB_API_URL` when set.
+ *
+ * @example
+ * ```ts ignore
+ * import { github } from "./github.ts";
+ * const opened = await github.open!(env, ctx);
+ * await opened.api.start("v1.2.4", "staging");
+ * ```
+ */
+export const github: Capability<GitHubCapability> = {
+  name: "github",
+  summary: "GitHub's Deployments API, held by the runner (never fails a deploy)",
+  grant: proxiedGrant,
+  open(env: Environment, ctx): Promise<Opened<GitHubCapability>> {
+    const apiUrl = ctx.readEnv("GITHUB_API_URL");
+    return Promise.resolve({
+      api: githubCapability({
+        repository: env.github.repository,
+        token: fromEnv(env.github.token, ctx.readEnv),
+        log: ctx.log,
+        ...(apiUrl ? { apiUrl } : {}),
+      }),
+    });
+  },
+};

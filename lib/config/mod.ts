@@ -1,7 +1,6 @@
 /**
  * Environments as code: load and validate `environments/<name>.yml` (zod; errors name
- * file, line, column and field), resolve secret references, derive the permissions a
- * stage needs for a resource, and compare environments (the `config` command is in `lib/cli/config.ts`).
+ * file, line, column and field), resolve secret references, and compare environments (the `config` command is in `lib/cli/config.ts`).
  *
  * ```ts ignore
  * import { loadEnvironment, resolveSecrets } from "./mod.ts";
@@ -20,6 +19,5 @@ export * from "./schema.ts";
 export * from "./limits.ts";
 export * from "./load_environment.ts";
 export * from "./secrets.ts";
-export * from "./resource_permissions.ts";
 export * from "./diff_environments.ts";
 export * from "./json_schema.ts";

@@ -147,35 +147,9 @@ export function notifyOptionsFromEnvironment(
     ...(env.notifications.slack && webhookUrl
       ? { slack: { webhookUrl, ...(channel ? { channel } : {}) } }
       : {}),
-    ...(env.notifications.pagerduty && routingKey ? { pagerduty: { routingKey } } : {}),
+    ...(env.notifications.pagerduty && routingKey
+      ? { pagerduty: { routingKey, severities: env.notifications.pagerduty.severity ?? {} } }
+      : {}),
     ...(timeoutMs ? { timeoutMs } : {}),
   };
-}
-
-/** What `uses("notifications")` gives a stage through `ctx.use("notifications")`. */
-export interface NotificationsCapability {
-  /** Sends an event to every configured notifier; never throws. */
-  notify(event: NotificationEvent): Promise<NotifyResult[]>;
-}
-
-/**
- * The main-thread provider of the `notifications` resource: it holds the secrets (the
- * webhook URL, the routing key) so a stage never sees them.
- *
- * @param options The notifiers and their secrets (e.g. from {@linkcode notifyOptionsFromEnvironment}).
- * @returns The capability to register with the runner as `notifications`.
- *
- * @example
- * ```ts
- * import { notificationsCapability } from "./notify.ts";
- * import assert from "node:assert/strict";
- * const notifications = notificationsCapability({});
- * assert.deepEqual(
- *   await notifications.notify({ outcome: "info", title: "hi", environment: "dev" }),
- *   [],
- * );
- * ```
- */
-export function notificationsCapability(options: NotifyOptions): NotificationsCapability {
-  return { notify: (event) => notify(event, options) };
 }

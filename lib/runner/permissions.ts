@@ -5,20 +5,15 @@
  */
 import { absolutePath, broadGrantReason } from "./broad_grants.ts";
 import type { StageDescription } from "../dsl/describe.ts";
+import type { Grant } from "../capabilities/types.ts";
 
-/** What a resource (`uses("database")`) grants, as resolved from the environment. */
-export interface ResourceGrant {
-  /** `host:port` pairs the Worker may connect to. */
-  readonly net: readonly string[];
-  /** Environment variables it may read. */
-  readonly env: readonly string[];
-  /** Paths it may read. */
-  readonly read: readonly string[];
-  /** Reached through the runner's main thread (a capability), not directly. */
-  readonly proxied: boolean;
-}
+/** What a resource (`uses("redis")`) grants, from the capability registry's `grant(env)`. */
+export type ResourceGrant = Grant;
 
-/** Resolves a resource name to its grant; throws RangeError for an unknown resource. */
+/**
+ * Resolves a resource name to its grant (`resourceGrant(env, name)` of
+ * `lib/capabilities`); throws RangeError for an unknown resource.
+ */
 export type ResourceResolver = (resource: string) => ResourceGrant;
 
 /** The permissions a stage's Worker is given. */

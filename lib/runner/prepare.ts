@@ -10,13 +10,8 @@ import { pathToFileURL } from "node:url";
 import type { MetricDefinition } from "../dsl/gate.ts";
 import type { StageDescription } from "../dsl/describe.ts";
 import type { Version } from "../dsl/types.ts";
-import {
-  ConfigError,
-  type Environment,
-  loadEnvironment,
-  resourcePermissions,
-  secretRefs,
-} from "../config/mod.ts";
+import { ConfigError, type Environment, loadEnvironment, secretRefs } from "../config/mod.ts";
+import { resourceGrant } from "../capabilities/mod.ts";
 import { MIN_SECRET_LENGTH, Redactor } from "../journal/redact.ts";
 import { buildDag, type Dag, DagError } from "./dag.ts";
 import { InputError } from "./errors.ts";
@@ -154,7 +149,7 @@ export async function prepareRun(o: PrepareOptions): Promise<PreparedRun> {
     try {
       grants.set(
         s.id,
-        stageGrant(s, (r) => resourcePermissions(env, r), {
+        stageGrant(s, (r) => resourceGrant(env, r), {
           namespace: env.environment.namespace,
           protectedPaths: [...defaultProtectedPaths(), ...(o.protectedPaths ?? [])],
         }),

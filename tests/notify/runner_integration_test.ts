@@ -1,7 +1,7 @@
 // Notifications inside the real runner: a failure handler reaches Slack and PagerDuty
 // through the "notifications" capability, which holds the secrets on the main thread.
 import assert from "node:assert/strict";
-import { notificationsCapability } from "../../lib/notify/notify.ts";
+import { notificationsCapability } from "../../lib/capabilities/notifications.ts";
 import { prepareRun } from "../../lib/runner/prepare.ts";
 import { executeRun } from "../../lib/runner/run.ts";
 

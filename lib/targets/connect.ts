@@ -1,0 +1,150 @@
+/**
+ * The composition root of a run: what a deploy talks to. It builds the target (the
+ * sandbox, or the cluster of a kubeconfig), opens the capabilities stages declare
+ * through the registry (`lib/capabilities`), and builds the gate analyzer with its
+ * metrics source (the sandbox's measurements, or Prometheus). The CLI only calls
+ * {@linkcode connect}.
+ * @module
+ */
+import type { Environment } from "../config/types.ts";
+import type { MetricDefinition } from "../dsl/gate.ts";
+import type { Redactor } from "../journal/redact.ts";
+import type { CapabilityProvider, GateAnalyzer } from "../runner/engine.ts";
+import { InputError } from "../runner/errors.ts";
+import { createGateAnalyzer, type GateAnalyzerOptions } from "../analysis/gate_analyzer.ts";
+import { prometheusProvider } from "../analysis/prometheus.ts";
+import { sandboxMeasurementsProvider } from "../analysis/sandbox_measurements.ts";
+import type { Decision } from "../analysis/decision.ts";
+import {
+  CAPABILITIES,
+  type CapabilityTarget,
+  CapabilityUnavailableError,
+  openCapabilities,
+} from "../capabilities/mod.ts";
+import { SANDBOX_CLUSTER } from "../product/mod.ts";
+import type { SandboxTarget } from "./sandbox.ts";
+
+/** Options of {@linkcode connect}. */
+export interface ConnectOptions {
+  readonly env: Environment;
+  readonly sandbox?: SandboxTarget | undefined;
+  readonly dryRun: boolean;
+  readonly redactor: Redactor;
+  /** The pipeline's metric definitions. */
+  readonly metrics: Readonly<Record<string, MetricDefinition>>;
+  /**
+   * The resources the run's stages declare (e.g. `prepared.stages.flatMap((s) => s.uses)`):
+   * each is checked now, so one that cannot be opened here (no kubeconfig) fails
+   * `connect` once, before anything is written. Without it, a capability that cannot be
+   * opened fails on its first use (and every later one, with the same reason).
+   */
+  readonly resources?: Iterable<string> | undefined;
+  /** `--prometheus <url>`: measure gates with this Prometheus instead. */
+  readonly prometheusUrl?: string | undefined;
+  /** Reads environment variables (default `Deno.env.get`). */
+  readonly readEnv?: (name: string) => string | undefined;
+  /** Asks a paused stage's question at a terminal, when there is one. */
+  readonly ask?: ((question: string) => Promise<Decision | null>) | undefined;
+  /** How long a paused stage waits for a decision before aborting (real ms). */
+  readonly decisionTimeoutMs?: number | undefined;
+  /** Where capability warnings go. */
+  readonly log: (line: string) => void;
+  /** Told of every gate sample (the live view). */
+  readonly onSample?: GateAnalyzerOptions["onSample"];
+}
+
+/** The clients and the analyzer of a run. */
+export interface Connection {
+  readonly capabilities: Record<string, CapabilityProvider>;
+  readonly analyze: GateAnalyzer;
+  readonly target: Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+function analyzerOf(o: ConnectOptions): { analyze: GateAnalyzer; metrics: string } {
+  const provider = o.prometheusUrl
+    ? prometheusProvider({
+      url: o.prometheusUrl,
+      ...(o.sandbox ? { minWindowSeconds: 5 } : {}),
+    })
+    : o.sandbox
+    ? sandboxMeasurementsProvider({ url: o.sandbox.url, token: o.sandbox.token })
+    : prometheusProvider({ url: o.env.monitoring.prometheus_url });
+  const analyze = createGateAnalyzer({
+    provider,
+    metrics: o.metrics,
+    defaultTarget: { namespace: o.env.environment.namespace },
+    ...(o.sandbox ? { timeScale: o.sandbox.timeScale } : {}),
+    // Prometheus over scaled time: wait for a few 1 s scrapes of the new pods first.
+    ...(o.sandbox && o.prometheusUrl ? { minInitialDelayMs: 8_000 } : {}),
+    ...(o.ask ? { ask: o.ask } : {}),
+    ...(o.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: o.decisionTimeoutMs } : {}),
+    ...(o.onSample ? { onSample: o.onSample } : {}),
+  });
+  return { analyze, metrics: provider.name };
+}
+
+/**
+ * Connects a run to its target.
+ *
+ * @param o The environment, the sandbox (if any), dry run, the redactor, metrics, and
+ * the resources the stages declare.
+ * @returns Capabilities for the engine, the gate analyzer, and the target for the report.
+ * @throws {InputError} When a declared resource cannot be opened here (e.g. no
+ * kubeconfig): the message names what was tried and how to fix it. Nothing is written.
+ *
+ * @example
+ * ```ts ignore
+ * import { connect } from "./connect.ts";
+ * const connection = connect({
+ *   env, dryRun: true, redactor, metrics, log: console.log,
+ *   resources: prepared.stages.flatMap((s) => s.uses),
+ * });
+ * try {
+ *   await executeRun(prepared, { capabilities: connection.capabilities, analyze: connection.analyze, ... });
+ * } finally {
+ *   await connection.close();
+ * }
+ * ```
+ */
+export function connect(o: ConnectOptions): Connection {
+  const env = o.env;
+  const target: CapabilityTarget = o.sandbox
+    ? { kind: "sandbox", kubeconfigPath: o.sandbox.kubeconfigPath, stateDir: o.sandbox.stateDir }
+    : { kind: "kubernetes" };
+  const opened = openCapabilities({
+    env,
+    capabilities: CAPABILITIES,
+    target,
+    dryRun: o.dryRun,
+    ...(o.readEnv ? { readEnv: o.readEnv } : {}),
+    onSecret: (value) => o.redactor.add(value),
+    log: o.log,
+  });
+  if (o.resources) {
+    try {
+      opened.check(o.resources);
+    } catch (err) {
+      if (err instanceof CapabilityUnavailableError) {
+        throw new InputError(err.message, { cause: err });
+      }
+      throw err;
+    }
+  }
+  const { analyze, metrics } = analyzerOf(o);
+  return {
+    capabilities: opened.providers as Record<string, CapabilityProvider>,
+    analyze,
+    target: {
+      kind: o.sandbox ? "sandbox" : "kubernetes",
+      cluster: o.sandbox ? SANDBOX_CLUSTER : env.environment.cluster,
+      server: o.sandbox?.url ?? null,
+      namespace: env.environment.namespace,
+      metrics,
+      ...(o.sandbox
+        ? { scenario: o.sandbox.scenario ?? "none", timeScale: o.sandbox.timeScale }
+        : {}),
+    },
+    close: () => opened.close(),
+  };
+}

@@ -1,0 +1,159 @@
+// No reachable cluster fails once, clearly: which kubeconfig was tried, and how to fix it
+// (--sandbox, KUBECONFIG, kubernetes.kubeconfig) — not the same ENOENT once per check.
+import assert from "node:assert/strict";
+import { loadEnvironment } from "../../lib/config/mod.ts";
+import {
+  CAPABILITIES,
+  CapabilityUnavailableError,
+  openCapabilities,
+} from "../../lib/capabilities/mod.ts";
+import { connect } from "../../lib/targets/connect.ts";
+import { Redactor } from "../../lib/journal/redact.ts";
+import { InputError } from "../../lib/runner/errors.ts";
+import { main } from "../../lib/cli/main.ts";
+import { ENVIRONMENTS } from "../config/_helpers.ts";
+
+const MISSING = "/nonexistent/tracktion-test/kubeconfig";
+
+function opened(readEnv: (name: string) => string | undefined, log: string[] = []) {
+  return loadEnvironment("development", { dir: ENVIRONMENTS }).then((env) =>
+    openCapabilities({
+      env,
+      capabilities: CAPABILITIES,
+      target: { kind: "kubernetes" },
+      dryRun: true,
+      readEnv,
+      onSecret: () => {},
+      log: (line) => log.push(line),
+    })
+  );
+}
+
+Deno.test("a missing kubeconfig: check names the path, where it came from, and the fixes", async () => {
+  const caps = await opened((name) => name === "KUBECONFIG" ? MISSING : undefined);
+  let error: unknown;
+  try {
+    caps.check(["redis", "kubernetes"]);
+  } catch (e) {
+    error = e;
+  }
+  assert.ok(error instanceof CapabilityUnavailableError);
+  assert.equal(error.capability, "kubernetes");
+  assert.equal(
+    error.message,
+    `cannot reach a Kubernetes cluster: no kubeconfig at ${MISSING} (KUBECONFIG). To fix: ` +
+      "rehearse on the sandbox with --sandbox, point KUBECONFIG at your cluster's kubeconfig, " +
+      "or set kubernetes.kubeconfig in " +
+      (await loadEnvironment("development", { dir: ENVIRONMENTS })).file,
+  );
+  // Resources that do not need a cluster pass the check.
+  caps.check(["redis", "metrics", "github"]);
+});
+
+Deno.test("opening fails once: later calls fail fast with the same reason, said once", async () => {
+  const log: string[] = [];
+  const caps = await opened((name) => name === "KUBECONFIG" ? MISSING : undefined, log);
+  const k = caps.providers.kubernetes!;
+  const first = await (k.version as () => Promise<unknown>)().catch((e) => e);
+  const second = await (k.list as (...a: unknown[]) => Promise<unknown>)(
+    { apiVersion: "v1", kind: "Pod" },
+    "dev",
+  ).catch((e) => e);
+  assert.ok(first instanceof CapabilityUnavailableError);
+  assert.equal(second, first, "memoised: the same error, not a second attempt");
+  assert.equal(
+    first.message,
+    `cannot reach a Kubernetes cluster: no kubeconfig at ${MISSING} (KUBECONFIG)`,
+  );
+  assert.equal(log.length, 1);
+  assert.match(log[0]!, /^error: .*To fix: rehearse on the sandbox with --sandbox/);
+  assert.doesNotMatch(log[0]!, /ENOENT/);
+  await caps.close();
+});
+
+Deno.test("a kubeconfig without the environment's context says which contexts it has", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/kubeconfig`;
+    await Deno.writeTextFile(
+      path,
+      "apiVersion: v1\nkind: Config\ncurrent-context: other\ncontexts:\n  - name: other\n" +
+        "    context: { cluster: c, user: u }\nusers:\n  - name: u\n    user: { token: hush-hush-token }\n",
+    );
+    const caps = await opened((name) => name === "KUBECONFIG" ? path : undefined);
+    assert.throws(() => caps.check(["kubernetes"]), {
+      name: "CapabilityUnavailableError",
+      message: new RegExp(
+        `^cannot reach a Kubernetes cluster: the kubeconfig ${path} has no context "dev-cluster" ` +
+          `\\(it has other\\) \\(KUBECONFIG\\)\\. To fix: `,
+      ),
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("connect() refuses a run whose stages use kubernetes, before anything is written", async () => {
+  const env = await loadEnvironment("development", { dir: ENVIRONMENTS });
+  const o = {
+    env,
+    dryRun: true,
+    redactor: new Redactor(),
+    metrics: {},
+    log: () => {},
+    readEnv: (name: string) => name === "KUBECONFIG" ? MISSING : undefined,
+  };
+  assert.throws(() => connect({ ...o, resources: ["database", "kubernetes"] }), {
+    name: "InputError",
+    message: new RegExp(`no kubeconfig at ${MISSING} \\(KUBECONFIG\\)\\. To fix: .*--sandbox`),
+  });
+  const error = (() => {
+    try {
+      connect({ ...o, resources: ["kubernetes"] });
+    } catch (e) {
+      return e;
+    }
+  })();
+  assert.ok(error instanceof InputError && error.cause instanceof CapabilityUnavailableError);
+  // A run that needs no cluster connects.
+  const connection = connect({ ...o, resources: ["redis"] });
+  assert.equal(connection.target.kind, "kubernetes");
+  await connection.close();
+});
+
+Deno.test("run --dry-run without a cluster says so once, with the fix", async () => {
+  const runsDir = await Deno.makeTempDir({ prefix: "tracktion-runs-" });
+  const saved = Deno.env.get("KUBECONFIG");
+  Deno.env.set("KUBECONFIG", MISSING);
+  let out = "";
+  try {
+    const code = await main(
+      [
+        "run",
+        new URL("./fixtures/cluster.ts", import.meta.url).pathname,
+        "development",
+        "--dry-run",
+        "--runs-dir",
+        runsDir,
+        "--skip-type-check",
+      ],
+      { stdout: (t) => out += t, stderr: (t) => out += t, tty: false, colour: false },
+    );
+    assert.notEqual(code, 0, out);
+    // Two stages use the cluster: the explanation comes once, whichever fails first.
+    const fixes = out.split("\n").filter((line) => line.includes("To fix:"));
+    assert.equal(fixes.length, 1, out);
+    assert.match(
+      fixes[0]!,
+      new RegExp(
+        `^error: cannot reach a Kubernetes cluster: no kubeconfig at ${MISSING} \\(KUBECONFIG\\)`,
+      ),
+    );
+    assert.match(fixes[0]!, /--sandbox.*KUBECONFIG.*kubernetes\.kubeconfig in environments/);
+    assert.doesNotMatch(out, /ENOENT/);
+  } finally {
+    if (saved === undefined) Deno.env.delete("KUBECONFIG");
+    else Deno.env.set("KUBECONFIG", saved);
+    await Deno.remove(runsDir, { recursive: true });
+  }
+});
