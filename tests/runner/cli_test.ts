@@ -98,7 +98,7 @@ Deno.test("--confirm with the phrase approves, and the report says who and how",
       `marker=${marker}`,
       "--confirm",
       "DEPLOY TO PRODUCTION",
-    ], { env: { USER: "oncall" } });
+    ], { env: { DEPLOY_ACTOR: "oncall" } });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const last = r.stdout.trimEnd().split("\n").at(-1)!;
     assert.match(last, /^report: .*report\.json$/);
@@ -246,11 +246,33 @@ Deno.test("plan prints levels, permissions (full trust flagged) in text, JSON an
   assert.match(mermaid.stdout, /left --> join/);
 });
 
-Deno.test("--help prints the usage and exits 0, changing nothing", async () => {
-  for (const args of [["deploy", "--help"], ["plan", "-h"], ["--help"]]) {
-    const r = await cli(args);
-    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
-    assert.match(r.stdout, /^usage:\n {2}deno task deploy <environment> <version>/);
-    assert.equal(r.stderr, "");
+Deno.test("--help prints each command's own usage and exits 0, changing nothing", async () => {
+  const commands = [
+    "deploy",
+    "run",
+    "plan",
+    "rollback",
+    "decide",
+    "report",
+    "config",
+    "sandbox",
+    "migrate",
+    "release",
+  ];
+  for (const command of commands) {
+    for (const flag of ["--help", "-h"]) {
+      const r = await cli([command, flag]);
+      assert.equal(r.code, 0, `${command} ${flag}: ${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`^usage:\\s+deno task ${command}\\b`, "i"));
+      assert.equal(r.stderr, "");
+    }
   }
+  const overview = await cli(["--help"]);
+  assert.equal(overview.code, 0);
+  for (const command of commands) {
+    assert.match(overview.stdout, new RegExp(`^  ${command} `, "m"), `overview lists ${command}`);
+  }
+  const none = await cli([]);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /^usage: deno task <command>/);
 });

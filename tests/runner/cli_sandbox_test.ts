@@ -1,0 +1,128 @@
+// `deno task sandbox` writes a pid file in its state folder; `deno task sandbox stop` stops
+// that process — and nothing else: a stale pid file (a dead process, a pid now used by another
+// program, another folder's file) is removed without signalling anyone. Real subprocesses.
+import assert from "node:assert/strict";
+import { resolve } from "node:path";
+import { delay } from "../../lib/async/mod.ts";
+import { pidFilePath, processAlive, readPidFile } from "../../lib/cli/sandbox_process.ts";
+import { readState } from "../../lib/sandbox/state.ts";
+import { cliArgs, cliIn, inTempDir, REPO } from "./_isolated.ts";
+
+const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
+
+Deno.test("deno task sandbox writes a pid file and deno task sandbox stop stops it", async () => {
+  await inTempDir(async (stateDir) => {
+    const started = performance.now();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: cliArgs(["sandbox", "--state-dir", stateDir, "--port", "0", "--traffic-rate", "0"]),
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const stderr = new Response(child.stderr).text();
+    try {
+      // The ready line comes once the kubeconfig and the pid file are written.
+      let line = "";
+      while (!line.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        line += value;
+      }
+      const startupMs = performance.now() - started;
+      const url = line.match(/server=(\S+)/)?.[1];
+      assert.ok(url, `ready line: ${line}`);
+      assert.ok(await exists(`${stateDir}/kubeconfig`));
+      const record = await readPidFile(stateDir);
+      assert.deepEqual(
+        { pid: record?.pid, stateDir: record?.stateDir, url: record?.url },
+        { pid: child.pid, stateDir: resolve(stateDir), url },
+      );
+      const status = await cliIn(REPO, ["sandbox", "status", "--state-dir", stateDir]);
+      assert.equal(status.code, 0, status.stderr);
+      assert.match(status.stdout, new RegExp(`^running: pid ${child.pid}, ${url}`));
+
+      const stop = await cliIn(REPO, ["sandbox", "stop", "--state-dir", stateDir]);
+      assert.equal(stop.code, 0, stop.stdout + stop.stderr);
+      assert.match(
+        stop.stdout,
+        new RegExp(`^Stopped the sandbox \\(pid ${child.pid}\\) at ${url}`),
+      );
+      // `stop` returned once the process had exited: its status is there (or all but), well
+      // within the time the sandbox took to start.
+      const exited = await Promise.race([child.status, delay(startupMs).then(() => undefined)]);
+      assert.ok(exited, `still running ${startupMs} ms after stop returned`);
+      assert.equal(exited.code, 0, await stderr);
+      assert.equal(await exists(pidFilePath(stateDir)), false, "pid file removed");
+      assert.equal(await exists(`${stateDir}/kubeconfig`), false, "kubeconfig removed");
+      assert.ok(await readState(`${stateDir}/state.json`), "state saved");
+
+      const after = await cliIn(REPO, ["sandbox", "status", "--state-dir", stateDir]);
+      assert.equal(after.code, 1);
+      assert.match(after.stdout, /^not running/);
+      const again = await cliIn(REPO, ["sandbox", "stop", "--state-dir", stateDir]);
+      assert.equal(again.code, 0);
+      assert.match(again.stdout, /nothing to stop/);
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already exited
+      }
+      await child.status;
+      await reader.cancel().catch(() => {});
+      await stderr.catch(() => "");
+    }
+  });
+});
+
+Deno.test("deno task sandbox stop removes a stale pid file and signals no one", async () => {
+  await inTempDir(async (stateDir) => {
+    // A port nothing listens on: no sandbox answers there.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const url = `http://127.0.0.1:${listener.addr.port}`;
+    listener.close();
+    const write = (pid: number, dir = resolve(stateDir)) =>
+      Deno.writeTextFile(
+        pidFilePath(stateDir),
+        JSON.stringify({ pid, stateDir: dir, url, startedAt: new Date().toISOString() }),
+      );
+    const stop = () => cliIn(REPO, ["sandbox", "stop", "--state-dir", stateDir]);
+
+    // A live process that is not the sandbox (its pid reused, say): left running.
+    const other = new Deno.Command("sleep", { args: ["60"] }).spawn();
+    try {
+      await write(other.pid);
+      const r = await stop();
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^Stale pid file .*no sandbox answers .*kubeconfig any more/);
+      assert.match(r.stdout, /nothing was signalled/);
+      assert.equal(await exists(pidFilePath(stateDir)), false);
+      assert.equal(processAlive(other.pid), true, "the other process was not signalled");
+    } finally {
+      other.kill("SIGKILL");
+      await other.status;
+    }
+
+    // A process that has exited.
+    const gone = new Deno.Command("true").spawn();
+    await gone.status;
+    await write(gone.pid);
+    const dead = await stop();
+    assert.equal(dead.code, 0);
+    assert.match(dead.stdout, new RegExp(`process ${gone.pid} is no longer running`));
+
+    // Another folder's pid file (copied here).
+    await write(Deno.pid, "/elsewhere/sandbox");
+    const copied = await stop();
+    assert.equal(copied.code, 0);
+    assert.match(copied.stdout, /it was written for \/elsewhere\/sandbox/);
+
+    // Not a pid file at all: bad input, left as it is.
+    await Deno.writeTextFile(pidFilePath(stateDir), "12345\n");
+    const garbled = await stop();
+    assert.equal(garbled.code, 2);
+    assert.match(garbled.stderr, /is not a sandbox pid file[^]*remove it/);
+    assert.equal(await Deno.readTextFile(pidFilePath(stateDir)), "12345\n");
+  });
+});
