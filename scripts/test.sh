@@ -1,11 +1,25 @@
 #!/usr/bin/env bash
-# The whole test suite (`deno task test`). Installs the services the tests start
-# (Redis, Prometheus, a container registry, openssl) from Debian's packages when they are missing; PostgreSQL 15 is
-# expected on the machine and each suite starts its own server in a temporary folder.
+# The test suite (`deno task test`), or a part of it: `deno task test tests/migrate/` or
+# `deno task test tests/runner/cli_test.ts --filter help` (the arguments go to `deno test`;
+# without any, `tests/`). Installs the services the tests start (PostgreSQL, Redis,
+# Prometheus, a container registry, git, openssl) from Debian's packages when they are
+# missing; each suite starts its own servers in temporary folders.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Debian keeps PostgreSQL's server programs (initdb, pg_ctl, postgres) out of PATH.
+postgres_bin() {
+  local dir
+  for dir in /usr/lib/postgresql/*/bin; do
+    [ -x "$dir/initdb" ] && echo "$dir"
+  done | sort -V | tail -n 1
+}
+if ! command -v initdb >/dev/null 2>&1 && [ -n "$(postgres_bin)" ]; then
+  PATH="$(postgres_bin):$PATH"
+fi
+
 missing=()
+command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v git >/dev/null 2>&1 || missing+=(git)
@@ -17,12 +31,24 @@ if ((${#missing[@]})); then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     # The packages start system services where an init system runs: the tests start their own.
-    (service prometheus stop; service redis-server stop; service docker-registry stop) >/dev/null 2>&1 || true
+    (service postgresql stop; service prometheus stop; service redis-server stop; service docker-registry stop) >/dev/null 2>&1 || true
+    command -v initdb >/dev/null 2>&1 || PATH="$(postgres_bin):$PATH"
   else
     echo "error: the tests need ${missing[*]}: install them with apt-get (as root)" >&2
     exit 1
   fi
 fi
+export PATH
+
+# The arguments go to deno test as they are; without a path among them, every test in tests/.
+has_path=
+for arg in "$@"; do
+  [ -e "$arg" ] && has_path=1
+done
 
 deno install --frozen
-exec deno test -A --frozen "$@" tests/
+if [ -n "$has_path" ]; then
+  exec deno test -A --frozen "$@"
+else
+  exec deno test -A --frozen "$@" tests/
+fi
