@@ -7,6 +7,7 @@
  * Run: `deno bench -A bench/kubernetes_bench.ts`
  */
 import { startSandbox } from "../lib/sandbox/mod.ts";
+import { sandboxSeedFromDir } from "../lib/targets/sandbox_seed.ts";
 import { loadEnvironment } from "../lib/config/mod.ts";
 import { createKubernetesCapability } from "../lib/kubernetes/provider.ts";
 import { rolloutStatusOf } from "../lib/kubernetes/rollout.ts";
@@ -17,18 +18,30 @@ import {
   servicesOf,
   slotServiceManifest,
 } from "../lib/kubernetes/manifests.ts";
-import { deployIdleSlot, switchService, verifySlotHealth } from "../lib/kubernetes/strategies.ts";
+import {
+  deployIdleSlot,
+  switchService,
+  verifySlotHealth,
+} from "../lib/kubernetes/strategies/mod.ts";
 import type { KubeObject } from "../lib/kubernetes/capability.ts";
+import { kubeTarget } from "../lib/targets/kube_target.ts";
 
 const env = await loadEnvironment("production", {
   dir: new URL("../environments", import.meta.url).pathname,
 });
-const NS = env.environment.namespace;
+const target = kubeTarget(env);
+const NS = target.namespace;
 const dir = await Deno.makeTempDir({ prefix: "kubernetes-bench-" });
-const sandbox = await startSandbox({ stateDir: dir, port: 0, timeScale: 600, trafficRate: 0 });
+const sandbox = await startSandbox({
+  seed: await sandboxSeedFromDir(),
+  stateDir: dir,
+  port: 0,
+  timeScale: 600,
+  trafficRate: 0,
+});
 const k = createKubernetesCapability({ kubeconfigPath: sandbox.kubeconfigPath });
 
-const deployment: KubeObject = deploymentManifest(env, {
+const deployment: KubeObject = deploymentManifest(target, {
   service: "analysis-service",
   slot: "blue",
   version: "1.0.0",
@@ -44,13 +57,13 @@ Deno.bench("rolloutStatusOf() one Deployment", { group: "pure" }, () => {
 });
 
 Deno.bench("all manifests of production (4 services x 2 slots)", { group: "pure" }, () => {
-  for (const service of servicesOf(env)) {
+  for (const service of servicesOf(target)) {
     for (const slot of ["blue", "green"] as const) {
-      deploymentManifest(env, { service, slot, version: "1.2.4" });
-      slotServiceManifest(env, { service, slot });
+      deploymentManifest(target, { service, slot, version: "1.2.4" });
+      slotServiceManifest(target, { service, slot });
     }
-    serviceManifest(env, { service, slot: "blue" });
-    httpRouteManifest(env, { service, weights: { blue: 95, green: 5 } });
+    serviceManifest(target, { service, slot: "blue" });
+    httpRouteManifest(target, { service, weights: { blue: 95, green: 5 } });
   }
 });
 
@@ -84,14 +97,21 @@ let cycles = 0;
 async function cycle(): Promise<void> {
   cycles++;
   const version = `2.0.${cycles}`;
-  const services = servicesOf(env);
+  const services = servicesOf(target);
   const deployed = await Promise.all(
-    services.map((s) => deployIdleSlot(k, env, s, version, { pollMs: 50 })),
+    services.map((service) => deployIdleSlot(k, { target, service, version, pollMs: 50 })),
   );
-  await Promise.all(deployed.map(async (d) => {
-    const h = await verifySlotHealth(k, env, d, { intervalMs: 50, retries: 100, version });
+  await Promise.all(deployed.map(async ({ service, slot }) => {
+    const h = await verifySlotHealth(k, {
+      target,
+      service,
+      slot,
+      intervalMs: 50,
+      retries: 100,
+      version,
+    });
     if (!h.healthy) throw new Error(h.message);
-    await switchService(k, env, d);
+    await switchService(k, { target, service, slot });
   }));
 }
 Deno.bench(

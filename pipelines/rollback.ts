@@ -12,7 +12,7 @@
  */
 import { pipeline, stage, type StageContext } from "../mod.ts";
 import type { KubernetesCapability, LeaseHandle } from "../lib/kubernetes/capability.ts";
-import { planRollback } from "../lib/kubernetes/strategies.ts";
+import { planRollback } from "../lib/kubernetes/strategies/mod.ts";
 import { LOCK_NAME, unlockStage } from "./stages/finish.ts";
 import { applyRollback, type RolledBack } from "./stages/record.ts";
 import { deployContext } from "./stages/context.ts";
@@ -61,7 +61,7 @@ export default pipeline("rollback", ({ env, options }) => {
   const plan = stage("plan").needs(lock).uses("kubernetes")
     .describe("read the run record and check it against the cluster")
     .run(async (ctx) => {
-      const p = await planRollback(kube(ctx), env);
+      const p = await planRollback(kube(ctx), { target: c.target });
       if (!p.ok) throw new Error(p.reason);
       if (p.steps.length === 0) {
         throw new Error(
@@ -94,14 +94,14 @@ export default pipeline("rollback", ({ env, options }) => {
     .run(async (ctx): Promise<RolledBack> => {
       const planned = ctx.output(plan);
       // The same logic again, now that the lock is held and the rollback confirmed.
-      const p = await planRollback(kube(ctx), env);
+      const p = await planRollback(kube(ctx), { target: c.target });
       if (!p.ok) throw new Error(p.reason);
       if (p.run?.runId !== planned.runId || p.run.state !== planned.state) {
         throw new Error(
           `Cannot roll back ${env.name}: the record changed since the plan (run ${planned.runId} → ${p.run?.runId}). Nothing changed: run it again`,
         );
       }
-      return await applyRollback(ctx, env, p);
+      return await applyRollback(ctx, { target: c.target, plan: p });
     });
   const unlock = unlockStage(lock, [rollback]);
   return [lock, plan, confirm, rollback, unlock];

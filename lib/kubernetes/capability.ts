@@ -79,7 +79,7 @@ export interface KubernetesCapability {
   ): Promise<KubeObject[]>;
   /** Whether a kind is namespaced (discovery); undefined when the server has no such kind. */
   namespaced(kind: KindRef): Promise<boolean | undefined>;
-  /** Server-side apply (field manager `tracktion-deploy`, force on conflicts). */
+  /** Server-side apply (field manager `TOOL_NAME` of `lib/product`, force on conflicts). */
   apply(manifest: KubeObject, options?: { dryRun?: boolean }): Promise<KubeObject>;
   /** A patch: `merge` (JSON merge patch), `strategic` or `json` (JSON patch). */
   patch(

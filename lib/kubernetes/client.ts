@@ -17,9 +17,13 @@ import {
   VersionApi,
 } from "@kubernetes/client-node";
 import type { KindRef, KubeObject } from "./capability.ts";
+import { KubernetesApiError } from "./errors.ts";
+import { TOOL_NAME } from "../product/mod.ts";
+
+export { KubernetesApiError } from "./errors.ts";
 
 /** The field manager of every server-side apply and patch this tool makes. */
-export const FIELD_MANAGER = "tracktion-deploy";
+export const FIELD_MANAGER: string = TOOL_NAME;
 
 /** The patch types the capability accepts, by their `Content-Type`. */
 export const PATCH_CONTENT_TYPES: Readonly<Record<"merge" | "strategic" | "json", string>> = {
@@ -27,27 +31,6 @@ export const PATCH_CONTENT_TYPES: Readonly<Record<"merge" | "strategic" | "json"
   strategic: PatchStrategy.StrategicMergePatch,
   json: PatchStrategy.JsonPatch,
 };
-
-/** An API request answered with an error status. */
-export class KubernetesApiError extends Error {
-  /** The HTTP status, e.g. 404, 409, 422 (0 when no response arrived). */
-  readonly status: number;
-  /** The `Status.reason`, e.g. `NotFound`, `Conflict`, `Invalid`. */
-  readonly reason: string;
-
-  /**
-   * Makes the error.
-   *
-   * @param message The message, naming the action and the object.
-   * @param options The HTTP status and the API's reason.
-   */
-  constructor(message: string, options: { status: number; reason: string; cause?: unknown }) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = "KubernetesApiError";
-    this.status = options.status;
-    this.reason = options.reason;
-  }
-}
 
 /** The server's discovery does not list the kind. */
 class UnknownKindError extends Error {
@@ -163,7 +146,7 @@ function describe(kind: KindRef, namespace: string | null, name: string): string
  *
  * @param error What was thrown.
  * @param action The verb, e.g. `"apply"`.
- * @param what The object, e.g. `"Deployment tracktion-prod/analysis-service-green"`.
+ * @param what The object, e.g. `"Deployment shop-prod/web-green"`.
  * @returns The error to throw.
  *
  * @example
@@ -228,7 +211,7 @@ export interface KubeClientOptions {
  * @example
  * ```ts ignore
  * import { KubeClient } from "./client.ts";
- * const client = KubeClient.connect(".tracktion/sandbox/kubeconfig");
+ * const client = KubeClient.connect("kubeconfig");
  * console.log((await client.version.getCode()).gitVersion);
  * ```
  */

@@ -8,27 +8,9 @@
 import { ApiException, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
 import type { LeaseHandle } from "./capability.ts";
 import { apiError, type KubeClient } from "./client.ts";
+import { LeaseHeldError } from "./errors.ts";
 
-/** The lease is held by someone else (or was taken over while we raced for it). */
-export class LeaseHeldError extends Error {
-  /** Who holds it, when known. */
-  readonly holder: string;
-  /** When their hold expires (ISO time), when known. */
-  readonly expiresAt: string;
-
-  /**
-   * Makes the error.
-   *
-   * @param message What happened.
-   * @param options The holder and the expiry.
-   */
-  constructor(message: string, options: { holder: string; expiresAt: string }) {
-    super(message);
-    this.name = "LeaseHeldError";
-    this.holder = options.holder;
-    this.expiresAt = options.expiresAt;
-  }
-}
+export { LeaseHeldError } from "./errors.ts";
 
 /** Options for {@linkcode acquireLease}. */
 export interface AcquireLeaseOptions {
@@ -90,7 +72,7 @@ function checkDuration(durationSeconds: number, what: string): void {
  * ```ts ignore
  * import { acquireLease, releaseLease } from "./lease.ts";
  * import { KubeClient } from "./client.ts";
- * const client = KubeClient.connect(".tracktion/sandbox/kubeconfig");
+ * const client = KubeClient.connect("kubeconfig");
  * const lease = await acquireLease(client, { namespace: "shop", name: "deploy-lock" }, {
  *   holder: "alice/run-1",
  *   durationSeconds: 900,
@@ -201,7 +183,7 @@ async function replace(
  * ```ts ignore
  * import { acquireLease, renewLease } from "./lease.ts";
  * import { KubeClient } from "./client.ts";
- * const client = KubeClient.connect(".tracktion/sandbox/kubeconfig");
+ * const client = KubeClient.connect("kubeconfig");
  * let lease = await acquireLease(client, { namespace: "shop", name: "deploy-lock" }, {
  *   holder: "alice/run-1",
  *   durationSeconds: 900,
@@ -248,7 +230,7 @@ export async function renewLease(
  * import type { LeaseHandle } from "./capability.ts";
  * import { KubeClient } from "./client.ts";
  * declare const lease: LeaseHandle;
- * await releaseLease(KubeClient.connect(".tracktion/sandbox/kubeconfig"), lease);
+ * await releaseLease(KubeClient.connect("kubeconfig"), lease);
  * ```
  */
 export async function releaseLease(

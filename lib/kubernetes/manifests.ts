@@ -1,85 +1,79 @@
 /**
- * The Kubernetes objects of an environment, generated in TypeScript from its file: per
- * service two slot Deployments (`<service>-blue`, `<service>-green`), the Service the
- * blue-green switch moves (`<service>`), one Service per slot and a Gateway API
- * `HTTPRoute` splitting traffic over them by weight, and the `deployment-info` ConfigMap.
- * Names come from the environment, never from constants.
+ * The Kubernetes objects of a deploy target, generated in TypeScript: per service two
+ * slot Deployments (`<service>-blue`, `<service>-green`), the Service the blue-green
+ * switch moves (`<service>`), one Service per slot and a Gateway API `HTTPRoute`
+ * splitting traffic over them by weight, and the `deployment-info` ConfigMap. Names come
+ * from the {@linkcode KubeTarget}, never from constants.
  * @module
  */
-import type { Environment } from "../config/mod.ts";
 import type { KubeObject } from "./capability.ts";
 import {
-  appLabel,
   bareVersion,
   checkWeights,
   DEPLOYMENT_INFO_NAME,
-  type ManifestOptions,
   SERVICE_PORT,
-  serviceReplicas,
   type Slot,
   SLOTS,
   slotSelector,
   type SlotWeights,
 } from "./slots.ts";
+import { type KubeTarget, serviceReplicas } from "./target.ts";
 
 export * from "./slots.ts";
+export * from "./target.ts";
 
 /**
  * The Deployment `<service>-<slot>` running a version.
  *
- * @param env The environment.
- * @param target Service, slot and version.
- * @param options App label override.
+ * @param target The deploy target.
+ * @param what Service, slot and version.
  * @returns The manifest.
- * @throws {RangeError} For a service the environment does not have.
+ * @throws {RangeError} For a service the target does not have.
  *
  * @example
  * ```ts
  * import { deploymentManifest } from "./manifests.ts";
  * import assert from "node:assert/strict";
- * import type { Environment } from "../config/mod.ts";
- * const env = {
+ * import type { KubeTarget } from "./target.ts";
+ * const target: KubeTarget = {
  *   name: "staging",
- *   environment: { name: "staging", cluster: "c", namespace: "shop-staging" },
- *   infrastructure: {
- *     replicas: { web: 2 },
- *     resources: {
- *       limits: { cpu: "1", memory: "1Gi" },
- *       requests: { cpu: "500m", memory: "512Mi" },
- *     },
- *     monitoring: { log_level: "INFO" },
+ *   namespace: "shop-staging",
+ *   app: "shop",
+ *   services: { web: { replicas: 2 } },
+ *   strategy: "canary",
+ *   imageRegistry: "registry.local/shop",
+ *   resources: {
+ *     limits: { cpu: "1", memory: "1Gi" },
+ *     requests: { cpu: "500m", memory: "512Mi" },
  *   },
- *   deployment: {
- *     strategy: "canary",
- *     image_registry: "registry.local/shop",
- *     rollout_deadline: { ms: 600_000, text: "600s" },
- *   },
- *   github: { repository: "acme/shop" },
- * } as unknown as Environment;
- * const d = deploymentManifest(env, { service: "web", slot: "blue", version: "v1.0.0" });
+ *   logLevel: "INFO",
+ *   rolloutDeadlineMs: 600_000,
+ *   healthCheck: { retries: 10, intervalMs: 10_000, timeoutMs: 5_000 },
+ *   rollbackWindowMs: 86_400_000,
+ * };
+ * const d = deploymentManifest(target, { service: "web", slot: "blue", version: "v1.0.0" });
  * assert.equal(d.metadata.name, "web-blue");
  * assert.equal(d.metadata.labels?.version, "1.0.0");
  * ```
  */
 export function deploymentManifest(
-  env: Environment,
-  target: { service: string; slot: Slot; version: string },
-  options: ManifestOptions = {},
+  target: KubeTarget,
+  what: { service: string; slot: Slot; version: string },
 ): KubeObject {
-  const { service, slot } = target;
-  const replicas = serviceReplicas(env, service);
-  const version = bareVersion(target.version);
-  const selector = slotSelector(env, service, slot, options);
-  const labels = { ...selector, version, environment: env.name };
-  const { limits, requests } = env.infrastructure.resources;
+  const { service, slot } = what;
+  const replicas = serviceReplicas(target, service);
+  const version = bareVersion(what.version);
+  const selector = slotSelector(target, { service, slot });
+  const labels = { ...selector, version, environment: target.name };
+  const { limits, requests } = target.resources;
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: { name: `${service}-${slot}`, namespace: env.environment.namespace, labels },
+    metadata: { name: `${service}-${slot}`, namespace: target.namespace, labels },
     spec: {
       replicas,
       selector: { matchLabels: selector },
-      progressDeadlineSeconds: Math.max(1, Math.ceil(env.deployment.rollout_deadline.ms / 1000)),
+      progressDeadlineSeconds: Math.max(1, Math.ceil(target.rolloutDeadlineMs / 1000)),
       revisionHistoryLimit: 5,
       strategy: {
         type: "RollingUpdate",
@@ -90,12 +84,12 @@ export function deploymentManifest(
         spec: {
           containers: [{
             name: service,
-            image: `${env.deployment.image_registry}/${service}:${version}`,
+            image: `${target.imageRegistry}/${service}:${version}`,
             ports: [{ name: "http", containerPort: SERVICE_PORT, protocol: "TCP" }],
             env: [
-              { name: "ENVIRONMENT", value: env.name },
+              { name: "ENVIRONMENT", value: target.name },
               { name: "SERVICE_VERSION", value: version },
-              { name: "LOG_LEVEL", value: env.infrastructure.monitoring.log_level },
+              { name: "LOG_LEVEL", value: target.logLevel },
             ],
             resources: {
               limits: { cpu: limits.cpu, memory: limits.memory },
@@ -123,7 +117,7 @@ export function deploymentManifest(
 }
 
 function serviceObject(
-  env: Environment,
+  target: KubeTarget,
   name: string,
   labels: Record<string, string>,
   selector: Record<string, string>,
@@ -131,7 +125,7 @@ function serviceObject(
   return {
     apiVersion: "v1",
     kind: "Service",
-    metadata: { name, namespace: env.environment.namespace, labels },
+    metadata: { name, namespace: target.namespace, labels },
     spec: {
       type: "ClusterIP",
       selector,
@@ -143,35 +137,32 @@ function serviceObject(
 /**
  * The Service `<service>` whose selector names the live slot (the blue-green switch).
  *
- * @param env The environment.
- * @param target Service and the live slot.
- * @param options App label override.
+ * @param target The deploy target.
+ * @param what Service and the live slot.
  * @returns The manifest.
  *
  * @example
  * ```ts
  * import { serviceManifest } from "./manifests.ts";
  * import assert from "node:assert/strict";
- * import type { Environment } from "../config/mod.ts";
- * const env = {
+ * import type { KubeTarget } from "./target.ts";
+ * const target: KubeTarget = {
  *   name: "staging",
- *   environment: { name: "staging", cluster: "c", namespace: "shop-staging" },
- *   infrastructure: {
- *     replicas: { web: 2 },
- *     resources: {
- *       limits: { cpu: "1", memory: "1Gi" },
- *       requests: { cpu: "500m", memory: "512Mi" },
- *     },
- *     monitoring: { log_level: "INFO" },
+ *   namespace: "shop-staging",
+ *   app: "shop",
+ *   services: { web: { replicas: 2 } },
+ *   strategy: "canary",
+ *   imageRegistry: "registry.local/shop",
+ *   resources: {
+ *     limits: { cpu: "1", memory: "1Gi" },
+ *     requests: { cpu: "500m", memory: "512Mi" },
  *   },
- *   deployment: {
- *     strategy: "canary",
- *     image_registry: "registry.local/shop",
- *     rollout_deadline: { ms: 600_000, text: "600s" },
- *   },
- *   github: { repository: "acme/shop" },
- * } as unknown as Environment;
- * const svc = serviceManifest(env, { service: "web", slot: "green" });
+ *   logLevel: "INFO",
+ *   rolloutDeadlineMs: 600_000,
+ *   healthCheck: { retries: 10, intervalMs: 10_000, timeoutMs: 5_000 },
+ *   rollbackWindowMs: 86_400_000,
+ * };
+ * const svc = serviceManifest(target, { service: "web", slot: "green" });
  * assert.deepEqual((svc.spec as { selector: object }).selector, {
  *   app: "shop",
  *   service: "web",
@@ -180,70 +171,59 @@ function serviceObject(
  * ```
  */
 export function serviceManifest(
-  env: Environment,
-  target: { service: string; slot: Slot },
-  options: ManifestOptions = {},
+  target: KubeTarget,
+  what: { service: string; slot: Slot },
 ): KubeObject {
-  serviceReplicas(env, target.service);
-  const selector = slotSelector(env, target.service, target.slot, options);
-  return serviceObject(
-    env,
-    target.service,
-    { app: appLabel(env, options), service: target.service },
-    selector,
-  );
+  serviceReplicas(target, what.service);
+  const selector = slotSelector(target, what);
+  return serviceObject(target, what.service, { app: target.app, service: what.service }, selector);
 }
 
 /**
  * The Service `<service>-<slot>` that always selects one slot (the HTTPRoute's backend).
  *
- * @param env The environment.
- * @param target Service and slot.
- * @param options App label override.
+ * @param target The deploy target.
+ * @param what Service and slot.
  * @returns The manifest.
  *
  * @example
  * ```ts
  * import { slotServiceManifest } from "./manifests.ts";
  * import assert from "node:assert/strict";
- * import type { Environment } from "../config/mod.ts";
- * const env = {
+ * import type { KubeTarget } from "./target.ts";
+ * const target: KubeTarget = {
  *   name: "staging",
- *   environment: { name: "staging", cluster: "c", namespace: "shop-staging" },
- *   infrastructure: {
- *     replicas: { web: 2 },
- *     resources: {
- *       limits: { cpu: "1", memory: "1Gi" },
- *       requests: { cpu: "500m", memory: "512Mi" },
- *     },
- *     monitoring: { log_level: "INFO" },
+ *   namespace: "shop-staging",
+ *   app: "shop",
+ *   services: { web: { replicas: 2 } },
+ *   strategy: "canary",
+ *   imageRegistry: "registry.local/shop",
+ *   resources: {
+ *     limits: { cpu: "1", memory: "1Gi" },
+ *     requests: { cpu: "500m", memory: "512Mi" },
  *   },
- *   deployment: {
- *     strategy: "canary",
- *     image_registry: "registry.local/shop",
- *     rollout_deadline: { ms: 600_000, text: "600s" },
- *   },
- *   github: { repository: "acme/shop" },
- * } as unknown as Environment;
- * assert.equal(slotServiceManifest(env, { service: "web", slot: "blue" }).metadata.name, "web-blue");
+ *   logLevel: "INFO",
+ *   rolloutDeadlineMs: 600_000,
+ *   healthCheck: { retries: 10, intervalMs: 10_000, timeoutMs: 5_000 },
+ *   rollbackWindowMs: 86_400_000,
+ * };
+ * assert.equal(slotServiceManifest(target, { service: "web", slot: "blue" }).metadata.name, "web-blue");
  * ```
  */
 export function slotServiceManifest(
-  env: Environment,
-  target: { service: string; slot: Slot },
-  options: ManifestOptions = {},
+  target: KubeTarget,
+  what: { service: string; slot: Slot },
 ): KubeObject {
-  serviceReplicas(env, target.service);
-  const selector = slotSelector(env, target.service, target.slot, options);
-  return serviceObject(env, `${target.service}-${target.slot}`, selector, selector);
+  serviceReplicas(target, what.service);
+  const selector = slotSelector(target, what);
+  return serviceObject(target, `${what.service}-${what.slot}`, selector, selector);
 }
 
 /**
  * The Gateway API HTTPRoute `<service>` splitting traffic over the two slot Services.
  *
- * @param env The environment.
- * @param target Service and the weights.
- * @param options App label and Gateway overrides.
+ * @param target The deploy target.
+ * @param what Service and the weights.
  * @returns The manifest.
  * @throws {RangeError} For bad weights or an unknown service.
  *
@@ -251,26 +231,24 @@ export function slotServiceManifest(
  * ```ts
  * import { httpRouteManifest } from "./manifests.ts";
  * import assert from "node:assert/strict";
- * import type { Environment } from "../config/mod.ts";
- * const env = {
+ * import type { KubeTarget } from "./target.ts";
+ * const target: KubeTarget = {
  *   name: "staging",
- *   environment: { name: "staging", cluster: "c", namespace: "shop-staging" },
- *   infrastructure: {
- *     replicas: { web: 2 },
- *     resources: {
- *       limits: { cpu: "1", memory: "1Gi" },
- *       requests: { cpu: "500m", memory: "512Mi" },
- *     },
- *     monitoring: { log_level: "INFO" },
+ *   namespace: "shop-staging",
+ *   app: "shop",
+ *   services: { web: { replicas: 2 } },
+ *   strategy: "canary",
+ *   imageRegistry: "registry.local/shop",
+ *   resources: {
+ *     limits: { cpu: "1", memory: "1Gi" },
+ *     requests: { cpu: "500m", memory: "512Mi" },
  *   },
- *   deployment: {
- *     strategy: "canary",
- *     image_registry: "registry.local/shop",
- *     rollout_deadline: { ms: 600_000, text: "600s" },
- *   },
- *   github: { repository: "acme/shop" },
- * } as unknown as Environment;
- * const route = httpRouteManifest(env, { service: "web", weights: { blue: 95, green: 5 } });
+ *   logLevel: "INFO",
+ *   rolloutDeadlineMs: 600_000,
+ *   healthCheck: { retries: 10, intervalMs: 10_000, timeoutMs: 5_000 },
+ *   rollbackWindowMs: 86_400_000,
+ * };
+ * const route = httpRouteManifest(target, { service: "web", weights: { blue: 95, green: 5 } });
  * const rules = (route.spec as { rules: { backendRefs: { name: string; weight: number }[] }[] }).rules;
  * assert.deepEqual(rules[0]!.backendRefs.map((b) => [b.name, b.weight]), [
  *   ["web-blue", 95],
@@ -279,20 +257,19 @@ export function slotServiceManifest(
  * ```
  */
 export function httpRouteManifest(
-  env: Environment,
-  target: { service: string; weights: SlotWeights },
-  options: ManifestOptions = {},
+  target: KubeTarget,
+  what: { service: string; weights: SlotWeights },
 ): KubeObject {
-  serviceReplicas(env, target.service);
-  checkWeights(target.weights);
-  const gateway = options.gateway ?? { name: appLabel(env, options) };
+  serviceReplicas(target, what.service);
+  checkWeights(what.weights);
+  const gateway = target.gateway ?? { name: target.app };
   return {
     apiVersion: "gateway.networking.k8s.io/v1",
     kind: "HTTPRoute",
     metadata: {
-      name: target.service,
-      namespace: env.environment.namespace,
-      labels: { app: appLabel(env, options), service: target.service },
+      name: what.service,
+      namespace: target.namespace,
+      labels: { app: target.app, service: what.service },
     },
     spec: {
       parentRefs: [{
@@ -302,13 +279,13 @@ export function httpRouteManifest(
         ...(gateway.namespace ? { namespace: gateway.namespace } : {}),
       }],
       rules: [{
-        matches: [{ path: { type: "PathPrefix", value: `/${target.service}` } }],
+        matches: [{ path: { type: "PathPrefix", value: `/${what.service}` } }],
         backendRefs: SLOTS.map((slot) => ({
           group: "",
           kind: "Service",
-          name: `${target.service}-${slot}`,
+          name: `${what.service}-${slot}`,
           port: SERVICE_PORT,
-          weight: target.weights[slot],
+          weight: what.weights[slot],
         })),
       }],
     },
@@ -327,7 +304,7 @@ export interface DeploymentInfo {
   time?: string | undefined;
   /** Who ran the deploy. */
   deployedBy?: string | undefined;
-  /** The strategy used (default: the environment's). */
+  /** The strategy used (default: the target's). */
   strategy?: string | undefined;
   /** `success`, `failed`, `rolled-back`, ... (default `success`). */
   status?: string | undefined;
@@ -337,89 +314,80 @@ export interface DeploymentInfo {
  * The `deployment-info` ConfigMap: version, run id, time, strategy, and `slot.<service>`
  * for each service (as the seed's deploy.sh records a deployment).
  *
- * @param env The environment.
+ * @param target The deploy target.
  * @param info What to record.
- * @param options App label override.
  * @returns The manifest.
  *
  * @example
  * ```ts
  * import { deploymentInfoManifest } from "./manifests.ts";
  * import assert from "node:assert/strict";
- * import type { Environment } from "../config/mod.ts";
- * const env = {
+ * import type { KubeTarget } from "./target.ts";
+ * const target: KubeTarget = {
  *   name: "staging",
- *   environment: { name: "staging", cluster: "c", namespace: "shop-staging" },
- *   infrastructure: {
- *     replicas: { web: 2 },
- *     resources: {
- *       limits: { cpu: "1", memory: "1Gi" },
- *       requests: { cpu: "500m", memory: "512Mi" },
- *     },
- *     monitoring: { log_level: "INFO" },
+ *   namespace: "shop-staging",
+ *   app: "shop",
+ *   services: { web: { replicas: 2 } },
+ *   strategy: "canary",
+ *   imageRegistry: "registry.local/shop",
+ *   resources: {
+ *     limits: { cpu: "1", memory: "1Gi" },
+ *     requests: { cpu: "500m", memory: "512Mi" },
  *   },
- *   deployment: {
- *     strategy: "canary",
- *     image_registry: "registry.local/shop",
- *     rollout_deadline: { ms: 600_000, text: "600s" },
- *   },
- *   github: { repository: "acme/shop" },
- * } as unknown as Environment;
- * const cm = deploymentInfoManifest(env, { version: "v1.2.4", runId: "r1", slots: { web: "green" } });
+ *   logLevel: "INFO",
+ *   rolloutDeadlineMs: 600_000,
+ *   healthCheck: { retries: 10, intervalMs: 10_000, timeoutMs: 5_000 },
+ *   rollbackWindowMs: 86_400_000,
+ * };
+ * const cm = deploymentInfoManifest(target, { version: "v1.2.4", runId: "r1", slots: { web: "green" } });
  * assert.equal((cm.data as Record<string, string>)["slot.web"], "green");
  * ```
  */
-export function deploymentInfoManifest(
-  env: Environment,
-  info: DeploymentInfo,
-  options: ManifestOptions = {},
-): KubeObject {
+export function deploymentInfoManifest(target: KubeTarget, info: DeploymentInfo): KubeObject {
   const data: Record<string, string> = {
     version: bareVersion(info.version),
-    environment: env.name,
+    environment: target.name,
     run_id: info.runId,
     deployed_at: info.time ?? new Date().toISOString(),
-    strategy: info.strategy ?? env.deployment.strategy,
+    strategy: info.strategy ?? target.strategy,
     status: info.status ?? "success",
   };
   if (info.deployedBy !== undefined) data.deployed_by = info.deployedBy;
   for (const [service, slot] of Object.entries(info.slots)) {
-    serviceReplicas(env, service);
+    serviceReplicas(target, service);
     data[`slot.${service}`] = slot;
   }
-  return deploymentInfoConfigMap(env, data, options);
+  return deploymentInfoConfigMap(target, data);
 }
 
 /**
  * The `deployment-info` ConfigMap of an environment holding `data`.
  *
- * @param env The environment (its namespace and app label).
+ * @param target The deploy target (its namespace and app label).
  * @param data The ConfigMap's data.
- * @param options Manifest options.
  * @returns The manifest.
  *
  * @example
  * ```ts
  * import { deploymentInfoConfigMap } from "./manifests.ts";
- * import type { Environment } from "../config/mod.ts";
+ * import type { KubeTarget } from "./target.ts";
  * import assert from "node:assert/strict";
- * const env = { name: "dev", environment: { namespace: "shop-dev" } } as unknown as Environment;
- * const cm = deploymentInfoConfigMap(env, { version: "1.2.4" }, { app: "shop" });
+ * const target = { name: "dev", namespace: "shop-dev", app: "shop" } as KubeTarget;
+ * const cm = deploymentInfoConfigMap(target, { version: "1.2.4" });
  * assert.equal(cm.metadata.namespace, "shop-dev");
  * ```
  */
 export function deploymentInfoConfigMap(
-  env: Environment,
+  target: KubeTarget,
   data: Record<string, string>,
-  options: ManifestOptions = {},
 ): KubeObject {
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: {
       name: DEPLOYMENT_INFO_NAME,
-      namespace: env.environment.namespace,
-      labels: { app: appLabel(env, options) },
+      namespace: target.namespace,
+      labels: { app: target.app },
     },
     data,
   };

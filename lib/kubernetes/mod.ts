@@ -1,22 +1,43 @@
 /**
  * The Kubernetes layer: the `kubernetes` capability (its interface, and the main-thread
  * provider over `@kubernetes/client-node`), rollout status as kubectl computes it, leases
- * as locks, manifests generated from an environment, and the blue-green/canary
- * operations pipelines compose.
+ * as locks, manifests generated from a {@linkcode KubeTarget} (the narrow view of an
+ * environment this layer reads), and the blue-green, canary and rolling operations
+ * pipelines compose (`strategies/`), each `(k, { target, ... })`.
  *
- * Stage code should import `capability.ts`, `manifests.ts` and `strategies.ts` only: the
- * provider, client and lease modules load `@kubernetes/client-node` and belong in the
- * main thread. The low-level `KubeClient` and the lease functions over it are in
- * `client.ts` and `lease.ts`.
+ * Stage code should import `capability.ts`, `manifests.ts`, `errors.ts` and
+ * `strategies/mod.ts` only: the provider, client and lease modules load
+ * `@kubernetes/client-node` and belong in the main thread. The low-level `KubeClient`
+ * and the lease functions over it are in `client.ts` and `lease.ts`.
+ *
+ * ```ts
+ * import { deploymentManifest, type KubeTarget } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const target: KubeTarget = {
+ *   name: "staging",
+ *   namespace: "shop-staging",
+ *   app: "shop",
+ *   services: { web: { replicas: 2 } },
+ *   strategy: "blue-green",
+ *   imageRegistry: "registry.local/shop",
+ *   resources: {
+ *     limits: { cpu: "1", memory: "1Gi" },
+ *     requests: { cpu: "500m", memory: "512Mi" },
+ *   },
+ *   logLevel: "INFO",
+ *   rolloutDeadlineMs: 600_000,
+ *   healthCheck: { retries: 10, intervalMs: 10_000, timeoutMs: 5_000 },
+ *   rollbackWindowMs: 86_400_000,
+ * };
+ * const d = deploymentManifest(target, { service: "web", slot: "blue", version: "1.2.4" });
+ * assert.equal(d.metadata.name, "web-blue");
+ * ```
  * @module
  */
-export type * from "../config/types.ts";
-export type { Duration } from "../config/duration.ts";
-export type { FromEnvRef, SecretKeyRef, SecretRef } from "../config/secret_ref.ts";
 export * from "./capability.ts";
-export { KubernetesApiError } from "./client.ts";
-export { LeaseHeldError } from "./lease.ts";
+export * from "./errors.ts";
 export * from "./manifests.ts";
 export * from "./provider.ts";
+export * from "./proxy_fetch.ts";
 export * from "./rollout.ts";
-export * from "./strategies.ts";
+export * from "./strategies/mod.ts";

@@ -17,7 +17,7 @@ import type { KubernetesCapability } from "./capability.ts";
  *
  * @example
  * ```ts ignore
- * const fetchPod = podProxyFetch(ctx.use("kubernetes"), "tracktion-prod");
+ * const fetchPod = podProxyFetch(ctx.use("kubernetes"), "shop-prod");
  * const res = await fetchPod("http://web-blue-abc12:8000/health");
  * ```
  */

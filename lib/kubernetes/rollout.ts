@@ -5,6 +5,7 @@
  * @module
  */
 import type { KubeObject, RolloutStatus } from "./capability.ts";
+import { delay } from "../async/delay.ts";
 
 function num(value: unknown): number {
   return typeof value === "number" && Number.isFinite(value) ? value : 0;
@@ -162,18 +163,7 @@ export async function waitForRolloutWith(
         message: `timed out after ${options.timeoutMs} ms: ${status.message}`,
       };
     }
-    await sleep(Math.min(pollMs, left), options.signal);
+    // aborted: the next turn reports it
+    await delay(Math.min(pollMs, left), { signal: options.signal }).catch(() => {});
   }
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

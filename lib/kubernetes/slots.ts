@@ -1,9 +1,9 @@
 /**
  * Slots, names and labels: what the manifests and strategies agree on (blue/green slots,
- * the service port, the `app` label taken from the environment, traffic weights).
+ * the service port, the labels that select a slot's pods, traffic weights).
  * @module
  */
-import type { Environment } from "../config/mod.ts";
+import type { KubeTarget } from "./target.ts";
 
 /** A blue-green slot. */
 export type Slot = "blue" | "green";
@@ -23,17 +23,6 @@ export interface SlotWeights {
   blue: number;
   /** Weight of the green slot's Service. */
   green: number;
-}
-
-/** Options shared by the manifest builders. */
-export interface ManifestOptions {
-  /**
-   * The `app` label of every object. Defaults to {@linkcode appName} of the environment
-   * (the name part of `github.repository`).
-   */
-  app?: string | undefined;
-  /** The Gateway the HTTPRoutes attach to (default: the app name). */
-  gateway?: { name: string; namespace?: string | undefined } | undefined;
 }
 
 /**
@@ -96,110 +85,30 @@ export function bareVersion(version: string): string {
 }
 
 /**
- * The app name of an environment: the name part of its `github.repository`.
- *
- * @param env The environment.
- * @returns e.g. `tracktion` for `tracktion/tracktion`.
- *
- * @example
- * ```ts
- * import { appName } from "./slots.ts";
- * import assert from "node:assert/strict";
- * import type { Environment } from "../config/mod.ts";
- * const env = { github: { repository: "acme/shop" } } as unknown as Environment;
- * assert.equal(appName(env), "shop");
- * ```
- */
-export function appName(env: Environment): string {
-  const name = env.github.repository.split("/").pop() ?? "";
-  return name.toLowerCase().replace(/[^a-z0-9-]/g, "-") || env.environment.namespace;
-}
-
-/**
- * The `app` label the manifests use: the option, else {@linkcode appName}.
- *
- * @param env The environment.
- * @param options Manifest options.
- * @returns The label value.
- *
- * @example
- * ```ts
- * import { appLabel } from "./slots.ts";
- * import assert from "node:assert/strict";
- * import type { Environment } from "../config/mod.ts";
- * const env = { github: { repository: "acme/shop" } } as unknown as Environment;
- * assert.equal(appLabel(env, { app: "store" }), "store");
- * ```
- */
-export function appLabel(env: Environment, options: ManifestOptions = {}): string {
-  return options.app ?? appName(env);
-}
-
-/**
- * The services of an environment: the keys of `infrastructure.replicas`.
- *
- * @example
- * ```ts
- * import { servicesOf } from "./slots.ts";
- * import assert from "node:assert/strict";
- * import type { Environment } from "../config/mod.ts";
- * const env = { infrastructure: { replicas: { web: 2 } } } as unknown as Environment;
- * assert.deepEqual(servicesOf(env), ["web"]);
- * ```
- */
-export function servicesOf(env: Environment): string[] {
-  return Object.keys(env.infrastructure.replicas);
-}
-
-/**
- * The replicas of a service, checking the environment has it.
- *
- * @param env The environment.
- * @param service The service.
- * @returns Its replicas.
- * @throws {RangeError} Naming the environment's services when it has no such one.
- *
- * @example
- * ```ts
- * import { serviceReplicas } from "./slots.ts";
- * import assert from "node:assert/strict";
- * import type { Environment } from "../config/mod.ts";
- * const env = { name: "dev", infrastructure: { replicas: { web: 2 } } } as unknown as Environment;
- * assert.equal(serviceReplicas(env, "web"), 2);
- * assert.throws(() => serviceReplicas(env, "db"), RangeError);
- * ```
- */
-export function serviceReplicas(env: Environment, service: string): number {
-  const replicas = env.infrastructure.replicas[service];
-  if (replicas === undefined) {
-    throw new RangeError(
-      `Cannot generate manifests for service "${service}": environment "${env.name}" has no such service: its services are ${
-        servicesOf(env).join(", ")
-      }`,
-    );
-  }
-  return replicas;
-}
-
-/**
  * The labels that select a slot's pods: app, service, slot.
+ *
+ * @param target The target (its `app` label).
+ * @param where The service and the slot.
+ * @returns The labels.
  *
  * @example
  * ```ts
  * import { slotSelector } from "./slots.ts";
+ * import type { KubeTarget } from "./target.ts";
  * import assert from "node:assert/strict";
- * import type { Environment } from "../config/mod.ts";
- * const env = { github: { repository: "acme/shop" } } as unknown as Environment;
- * assert.deepEqual(slotSelector(env, "web", "blue"), { app: "shop", service: "web", slot: "blue" });
+ * const target = { app: "shop" } as KubeTarget;
+ * assert.deepEqual(slotSelector(target, { service: "web", slot: "blue" }), {
+ *   app: "shop",
+ *   service: "web",
+ *   slot: "blue",
+ * });
  * ```
  */
 export function slotSelector(
-  env: Environment,
-  service: string,
-  slot: Slot,
-  options: ManifestOptions = {},
+  target: KubeTarget,
+  where: { service: string; slot: Slot },
 ): Record<string, string> {
-  return { app: appLabel(env, options), service, slot };
+  return { app: target.app, service: where.service, slot: where.slot };
 }
 
 /**

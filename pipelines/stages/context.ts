@@ -4,10 +4,14 @@
  * @module
  */
 import type { Environment, Version } from "../../mod.ts";
+import type { KubeTarget } from "../../lib/kubernetes/target.ts";
+import { kubeTarget } from "../../lib/targets/kube_target.ts";
 
 /** Where the lock, images and services are, for one run of the pipeline. */
 export interface DeployContext {
   readonly env: Environment;
+  /** What the Kubernetes operations read of the environment. */
+  readonly target: KubeTarget;
   readonly version: Version;
   readonly namespace: string;
   readonly services: readonly string[];
@@ -43,5 +47,6 @@ export function deployContext(
   if (onBreach !== "pause" && onBreach !== "rollback") {
     throw new RangeError(`--option on-breach takes pause or rollback, got "${onBreach}"`);
   }
-  return { env, version, namespace, services, sandbox, images, redis, onBreach };
+  const target = kubeTarget(env);
+  return { env, target, version, namespace, services, sandbox, images, redis, onBreach };
 }

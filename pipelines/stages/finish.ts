@@ -6,7 +6,7 @@
  */
 import { type Stage, stage, type StageContext } from "../../mod.ts";
 import type { KubernetesCapability, LeaseHandle } from "../../lib/kubernetes/capability.ts";
-import { scheduleCleanup } from "../../lib/kubernetes/strategies.ts";
+import { scheduleCleanup } from "../../lib/kubernetes/strategies/mod.ts";
 import { SERVICE_PORT } from "../../lib/kubernetes/manifests.ts";
 import { podProxyFetch } from "../../lib/kubernetes/proxy_fetch.ts";
 import {
@@ -19,7 +19,7 @@ import {
 import { databaseSchemaVersion } from "../../checks/database.ts";
 import { metricsEndpoint, serviceHealth } from "../../checks/service.ts";
 import { noSensitiveData, securityHeaders } from "../../checks/security.ts";
-import type { NotificationsCapability } from "../../lib/notify/mod.ts";
+import type { NotificationsCapability } from "../../lib/capabilities/notifications.ts";
 import type { DeployContext } from "./context.ts";
 import type { Deployed } from "./rollout.ts";
 
@@ -133,7 +133,8 @@ export function cleanupStage(
       const scheduled = [];
       for (const d of deploys.map((s) => ctx.output(s))) {
         if (d.previousSlot === null || d.previousSlot === d.slot) continue;
-        const s = await scheduleCleanup(kube(ctx), c.env, {
+        const s = await scheduleCleanup(kube(ctx), {
+          target: c.target,
           service: d.service,
           slot: d.previousSlot,
         });

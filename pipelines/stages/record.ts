@@ -6,8 +6,8 @@
  * @module
  */
 import { type Check, type Stage, stage, type StageContext } from "../../mod.ts";
-import type { Environment } from "../../mod.ts";
 import type { KubernetesCapability } from "../../lib/kubernetes/capability.ts";
+import type { KubeTarget } from "../../lib/kubernetes/target.ts";
 import {
   beginRun,
   executeRollback,
@@ -18,7 +18,7 @@ import {
   type RunRecord,
   type SlotVersion,
   unfinishedRun,
-} from "../../lib/kubernetes/strategies.ts";
+} from "../../lib/kubernetes/strategies/mod.ts";
 import type { Slot } from "../../lib/kubernetes/manifests.ts";
 import type { DeployContext } from "./context.ts";
 import type { Deployed } from "./rollout.ts";
@@ -38,14 +38,14 @@ function slotText(s: SlotVersion | null): string {
  * @example
  * ```ts ignore
  * import { noUnfinishedRun } from "./record.ts";
- * stage("preflight:cluster").uses("kubernetes").check(noUnfinishedRun(env));
+ * stage("preflight:cluster").uses("kubernetes").check(noUnfinishedRun(c.target));
  * ```
  */
-export function noUnfinishedRun(env: Environment): Check {
+export function noUnfinishedRun(target: KubeTarget): Check {
   return {
     name: "no unfinished deploy",
     run: async (ctx) => {
-      const record = await readRunRecord(kube(ctx), env);
+      const record = await readRunRecord(kube(ctx), { target });
       const unfinished = unfinishedRun(record, ctx.runId);
       return {
         ok: unfinished === null,
@@ -71,7 +71,7 @@ export function noUnfinishedRun(env: Environment): Check {
 export function preflightRecordStage(c: DeployContext, lock: Stage<unknown>) {
   return stage("preflight:record").needs(lock).uses("kubernetes")
     .describe("no other deploy left unfinished (traffic split by a runner that died)")
-    .check(noUnfinishedRun(c.env));
+    .check(noUnfinishedRun(c.target));
 }
 
 /**
@@ -88,7 +88,8 @@ export function recordStartStage(c: DeployContext, after: Stage<unknown>) {
   return stage("record:start").needs(after).uses("kubernetes")
     .describe("record the live slot and version of each service: every rollback returns to it")
     .run(async (ctx): Promise<RunRecord> => {
-      const r = await beginRun(kube(ctx), c.env, {
+      const r = await beginRun(kube(ctx), {
+        target: c.target,
         runId: ctx.runId,
         version: c.version.version,
         by: ctx.user,
@@ -129,11 +130,10 @@ export function recordStage(
         Slot
       >;
       if (ctx.dryRun) return slots;
-      await finishRun(kube(ctx), c.env, ctx.runId, {
-        version: c.version.version,
+      await finishRun(kube(ctx), {
+        target: c.target,
         runId: ctx.runId,
-        slots,
-        deployedBy: ctx.user,
+        info: { version: c.version.version, runId: ctx.runId, slots, deployedBy: ctx.user },
       });
       ctx.notice(`${c.version.tag} is live (deployment-info updated)`);
       return slots;
@@ -163,15 +163,15 @@ export interface RolledBack {
  *
  * @example
  * ```ts ignore
- * const plan = await planRollback(k, env);
- * if (plan.ok) return await applyRollback(ctx, env, plan);
+ * const plan = await planRollback(k, { target });
+ * if (plan.ok) return await applyRollback(ctx, { target, plan });
  * ```
  */
 export async function applyRollback(
   ctx: StageContext,
-  env: Environment,
-  plan: RollbackPlanOk,
+  options: { target: KubeTarget; plan: RollbackPlanOk },
 ): Promise<RolledBack> {
+  const { target, plan } = options;
   for (const s of plan.skipped) ctx.notice(`${s.service}: nothing to return to (${s.reason})`);
   if (plan.note) ctx.notice(plan.note);
   if (ctx.dryRun || plan.steps.length === 0) {
@@ -182,7 +182,12 @@ export async function applyRollback(
     }
     return { runId: plan.run?.runId ?? null, services: [], messages: [] };
   }
-  const result = await executeRollback(kube(ctx), env, plan, { runId: ctx.runId, by: ctx.user });
+  const result = await executeRollback(kube(ctx), {
+    target,
+    plan,
+    runId: ctx.runId,
+    by: ctx.user,
+  });
   for (const m of result.messages) ctx.notice(m);
   for (const w of result.warnings) ctx.warn(w);
   const to = [...new Set(result.services.map((s) => s.to.version))].join(", ");
@@ -221,7 +226,7 @@ export function rollbackStage(
       const started = ctx.output(start) as RunRecord | undefined;
       if (!started) {
         // record:start did not finish: did its write land? The record says.
-        const own = (await readRunRecord(kube(ctx), c.env)).run?.runId === ctx.runId;
+        const own = (await readRunRecord(kube(ctx), { target: c.target })).run?.runId === ctx.runId;
         if (!own || ctx.dryRun) {
           ctx.notice("nothing to roll back: this run moved no traffic");
           return { runId: null, services: [], messages: [] };
@@ -233,8 +238,8 @@ export function rollbackStage(
         }
         return { runId: ctx.runId, services: [], messages: [] };
       }
-      const plan = await planRollback(kube(ctx), c.env, { runId: ctx.runId });
+      const plan = await planRollback(kube(ctx), { target: c.target, runId: ctx.runId });
       if (!plan.ok) throw new Error(plan.reason);
-      return await applyRollback(ctx, c.env, plan);
+      return await applyRollback(ctx, { target: c.target, plan });
     });
 }

@@ -10,20 +10,16 @@ import type { KubernetesCapability } from "../../lib/kubernetes/capability.ts";
 import {
   deployIdleSlot,
   liveSlot,
+  rollingUpdate,
+  type RunRecord,
   setWeights,
   type SlotDeployment,
   switchService,
   verifySlotHealth,
-} from "../../lib/kubernetes/strategies.ts";
-import {
-  deploymentManifest,
-  SERVICE_PORT,
-  type Slot,
-  type SlotWeights,
-} from "../../lib/kubernetes/manifests.ts";
+} from "../../lib/kubernetes/strategies/mod.ts";
+import { SERVICE_PORT, type Slot, type SlotWeights } from "../../lib/kubernetes/manifests.ts";
 import { podProxyFetch } from "../../lib/kubernetes/proxy_fetch.ts";
 import type { DatabaseCapability } from "../../lib/capabilities/database.ts";
-import type { RunRecord } from "../../lib/kubernetes/strategies.ts";
 import type { DeployContext } from "./context.ts";
 
 /** What a deploy stage hands on. */
@@ -86,7 +82,8 @@ export function deployStages(c: DeployContext, start: Stage<RunRecord>): Stage<D
       .describe(rolling ? `rolling update of ${service}` : `deploy ${service} to its idle slot`)
       .run(async (ctx): Promise<Deployed> => {
         const k = kube(ctx);
-        const live = await liveSlot(k, c.env, service);
+        const target = c.target;
+        const live = await liveSlot(k, { target, service });
         const slot: Slot = rolling ? live ?? "blue" : live === "blue" ? "green" : "blue";
         const recorded = ctx.output(start).services[service];
         if (
@@ -102,37 +99,18 @@ export function deployStages(c: DeployContext, start: Stage<RunRecord>): Stage<D
           ctx.notice(`would deploy ${c.images[service]} to ${service}-${slot}`);
           return { service, slot, previousSlot: live, version: c.version.version };
         }
-        let deployed: Deployed;
-        if (rolling && live) {
-          // The Deployment's own strategy (maxSurge/maxUnavailable 25%) on the live slot.
-          const before = await k.get(
-            { apiVersion: "apps/v1", kind: "Deployment" },
-            c.namespace,
-            `${service}-${live}`,
-          );
-          const previousVersion = before?.metadata.labels?.version;
-          await k.apply(
-            deploymentManifest(c.env, { service, slot: live, version: c.version.version }),
-          );
-          const rollout = await k.waitForRollout(c.namespace, `${service}-${live}`, {
-            timeoutMs: c.env.deployment.rollout_deadline.ms + 30_000,
-            pollMs: 500,
-          });
-          if (!rollout.done) throw new Error(`rolling update of ${service}: ${rollout.message}`);
-          deployed = {
-            service,
-            slot: live,
-            previousSlot: live,
-            version: c.version.version,
-            ...(previousVersion ? { previousVersion } : {}),
-          };
-        } else {
-          deployed = await deployIdleSlot(k, c.env, service, c.version.version, { pollMs: 500 });
-        }
+        // Rolling: the Deployment's own strategy (maxSurge/maxUnavailable 25%) on the live slot.
+        const deploy = { target, service, version: c.version.version, pollMs: 500 };
+        const deployed: Deployed = rolling
+          ? await rollingUpdate(k, deploy)
+          : await deployIdleSlot(k, deploy);
         ctx.notice(`${c.images[service]} rolled out to ${service}-${deployed.slot}`);
         // Pods are asked through the API server's proxy: no network grant, the same
         // path in the sandbox and in a real cluster.
-        const health = await verifySlotHealth(k, c.env, { service, slot: deployed.slot }, {
+        const health = await verifySlotHealth(k, {
+          target,
+          service,
+          slot: deployed.slot,
           version: c.version.version,
           signal: ctx.signal,
           addressOf: (pod) => `${pod.metadata.name}:${SERVICE_PORT}`,
@@ -174,7 +152,7 @@ export function switchStage(c: DeployContext, deploys: readonly Stage<Deployed>[
           ctx.notice(`would switch ${d.service} to ${d.slot}`);
           continue;
         }
-        const sw = await switchService(k, c.env, { service: d.service, slot: d.slot });
+        const sw = await switchService(k, { target: c.target, service: d.service, slot: d.slot });
         if (
           await k.get(
             { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute" },
@@ -182,7 +160,11 @@ export function switchStage(c: DeployContext, deploys: readonly Stage<Deployed>[
             d.service,
           )
         ) {
-          await setWeights(k, c.env, d.service, weightsFor(d.slot, 100));
+          await setWeights(k, {
+            target: c.target,
+            service: d.service,
+            weights: weightsFor(d.slot, 100),
+          });
         }
         ctx.notice(
           `${d.service}: traffic ${sw.previousSlot ?? "none"} → ${d.slot} (${sw.activePods} pods)`,
@@ -213,14 +195,13 @@ export function canaryStages(
       }
       if (d.previousSlot === null || percent === 100) {
         // A first deploy has nothing to compare with: all traffic, and the selector, move.
-        await switchService(k, c.env, { service: d.service, slot: d.slot });
+        await switchService(k, { target: c.target, service: d.service, slot: d.slot });
       }
-      const w = await setWeights(
-        k,
-        c.env,
-        d.service,
-        weightsFor(d.slot, d.previousSlot === null ? 100 : percent),
-      );
+      const w = await setWeights(k, {
+        target: c.target,
+        service: d.service,
+        weights: weightsFor(d.slot, d.previousSlot === null ? 100 : percent),
+      });
       ctx.notice(`${d.service}: blue ${w.blue}% / green ${w.green}%`);
     }
     return targets(c, deployed);

@@ -4,14 +4,18 @@
  * @module
  */
 import { startSandbox } from "../../lib/sandbox/mod.ts";
+import { sandboxSeedFromDir } from "../../lib/targets/sandbox_seed.ts";
 import type { Sandbox } from "../../lib/sandbox/mod.ts";
 import { type Environment, loadEnvironment } from "../../lib/config/mod.ts";
+import type { KubeTarget } from "../../lib/kubernetes/target.ts";
+import { kubeTarget } from "../../lib/targets/kube_target.ts";
 import type { KubernetesCapability } from "../../lib/kubernetes/capability.ts";
 import {
   createKubernetesCapability,
   type KubernetesCapabilityOptions,
 } from "../../lib/kubernetes/provider.ts";
 import type { StageContext } from "../../lib/dsl/types.ts";
+import { delay } from "../../lib/async/delay.ts";
 
 /** A running sandbox with a capability over it. */
 export interface Cluster {
@@ -32,6 +36,7 @@ export async function withCluster(
 ): Promise<void> {
   const stateDir = await Deno.makeTempDir({ prefix: "kube-test-" });
   const sandbox = await startSandbox({
+    seed: await sandboxSeedFromDir(),
     stateDir,
     port: 0,
     reset: true,
@@ -82,6 +87,11 @@ export function environment(name: string): Promise<Environment> {
   return loadEnvironment(name, { dir: ENV_DIR });
 }
 
+/** The deploy target of one of the repository's environments. */
+export async function targetOf(name: string): Promise<KubeTarget> {
+  return kubeTarget(await environment(name));
+}
+
 /** A stage context whose `use("kubernetes")` is the given capability. */
 export function stageContext(k: KubernetesCapability): StageContext {
   const controller = new AbortController();
@@ -126,7 +136,7 @@ export async function poll<T>(
         `Timed out waiting for ${options.what ?? "a condition"}: last ${JSON.stringify(value)}`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
+    await delay(options.intervalMs ?? 100);
   }
 }
 

@@ -19,8 +19,8 @@ import {
 import type { Check, CheckOutcome } from "../../lib/dsl/types.ts";
 import type { KubernetesCapability } from "../../lib/kubernetes/capability.ts";
 import { createKubernetesCapability } from "../../lib/kubernetes/provider.ts";
-import { deployIdleSlot, switchService } from "../../lib/kubernetes/strategies.ts";
-import { environment, poll, stageContext, testDeployment, withCluster } from "./_helpers.ts";
+import { deployIdleSlot, switchService } from "../../lib/kubernetes/strategies/mod.ts";
+import { poll, stageContext, targetOf, testDeployment, withCluster } from "./_helpers.ts";
 
 const NS = "tracktion-staging";
 const PROD = "tracktion-prod";
@@ -225,10 +225,11 @@ Deno.test("checks/kubernetes: an unreachable cluster fails every check instead o
 });
 
 Deno.test("checks/kubernetes: post-deployment validations on deployed slots", async (t) => {
-  const env = await environment("production");
+  const target = await targetOf("production");
   await withCluster(async ({ proxied: k }) => {
-    await deployIdleSlot(k, env, "notification-service", "1.2.4", { pollMs: 100 });
-    await switchService(k, env, { service: "notification-service", slot: "blue" });
+    const service = "notification-service";
+    await deployIdleSlot(k, { target, service, version: "1.2.4", pollMs: 100 });
+    await switchService(k, { target, service, slot: "blue" });
     const selector = "app=tracktion,service=notification-service,slot=blue";
 
     await t.step("podsReady()", async () => {

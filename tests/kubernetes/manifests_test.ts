@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import {
-  appName,
   bareVersion,
   checkWeights,
   deploymentInfoManifest,
@@ -11,14 +10,15 @@ import {
   servicesOf,
   slotServiceManifest,
 } from "../../lib/kubernetes/manifests.ts";
-import { environment } from "./_helpers.ts";
+import { appName, kubeTarget } from "../../lib/targets/kube_target.ts";
+import { environment, targetOf } from "./_helpers.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = Record<string, any>;
 
 Deno.test("deploymentManifest() builds <service>-<slot> from the environment", async () => {
-  const env = await environment("production");
-  const d = deploymentManifest(env, {
+  const target = await targetOf("production");
+  const d = deploymentManifest(target, {
     service: "analysis-service",
     slot: "green",
     version: "v1.2.4",
@@ -61,8 +61,12 @@ Deno.test("deploymentManifest() takes names and sizes from each environment", as
   const dev = await environment("development");
   const staging = await environment("staging");
   for (const env of [dev, staging]) {
-    for (const service of servicesOf(env)) {
-      const d = deploymentManifest(env, { service, slot: "blue", version: "2.0.0" }) as Json;
+    for (const service of servicesOf(kubeTarget(env))) {
+      const d = deploymentManifest(kubeTarget(env), {
+        service,
+        slot: "blue",
+        version: "2.0.0",
+      }) as Json;
       assert.equal(d.metadata.namespace, env.environment.namespace);
       assert.equal(d.spec.replicas, env.infrastructure.replicas[service]);
       assert.equal(
@@ -75,27 +79,30 @@ Deno.test("deploymentManifest() takes names and sizes from each environment", as
       );
     }
   }
-  const d = deploymentManifest(dev, { service: "file-watcher", slot: "blue", version: "1.0.0" }, {
-    app: "other-app",
+  const d = deploymentManifest(kubeTarget(dev, { app: "other-app" }), {
+    service: "file-watcher",
+    slot: "blue",
+    version: "1.0.0",
   }) as Json;
   assert.equal(d.metadata.labels.app, "other-app");
 });
 
 Deno.test("deploymentManifest() rejects an unknown service and a bad version", async () => {
-  const env = await environment("staging");
+  const target = await targetOf("staging");
   assert.throws(
-    () => deploymentManifest(env, { service: "billing", slot: "blue", version: "1.0.0" }),
+    () => deploymentManifest(target, { service: "billing", slot: "blue", version: "1.0.0" }),
     /Cannot generate manifests for service "billing": environment "staging" has no such service: its services are analysis-service, /,
   );
   assert.throws(
-    () => deploymentManifest(env, { service: "file-watcher", slot: "blue", version: "1.0 beta" }),
+    () =>
+      deploymentManifest(target, { service: "file-watcher", slot: "blue", version: "1.0 beta" }),
     TypeError,
   );
 });
 
 Deno.test("serviceManifest() selects app, service and the live slot", async () => {
-  const env = await environment("production");
-  const s = serviceManifest(env, { service: "file-watcher", slot: "blue" }) as Json;
+  const target = await targetOf("production");
+  const s = serviceManifest(target, { service: "file-watcher", slot: "blue" }) as Json;
   assert.equal(s.metadata.name, "file-watcher");
   assert.deepEqual(s.spec.selector, { app: "tracktion", service: "file-watcher", slot: "blue" });
   assert.deepEqual(s.spec.ports[0], {
@@ -104,7 +111,7 @@ Deno.test("serviceManifest() selects app, service and the live slot", async () =
     targetPort: 8000,
     protocol: "TCP",
   });
-  const green = slotServiceManifest(env, { service: "file-watcher", slot: "green" }) as Json;
+  const green = slotServiceManifest(target, { service: "file-watcher", slot: "green" }) as Json;
   assert.equal(green.metadata.name, "file-watcher-green");
   assert.deepEqual(green.spec.selector, {
     app: "tracktion",
@@ -114,8 +121,8 @@ Deno.test("serviceManifest() selects app, service and the live slot", async () =
 });
 
 Deno.test("httpRouteManifest() weighs the two slot Services", async () => {
-  const env = await environment("production");
-  const r = httpRouteManifest(env, {
+  const target = await targetOf("production");
+  const r = httpRouteManifest(target, {
     service: "tracklist-service",
     weights: { blue: 95, green: 5 },
   }) as Json;
@@ -127,10 +134,13 @@ Deno.test("httpRouteManifest() weighs the two slot Services", async () => {
     r.spec.rules[0].backendRefs.map((b: Json) => [b.name, b.port, b.weight]),
     [["tracklist-service-blue", 8000, 95], ["tracklist-service-green", 8000, 5]],
   );
-  const custom = httpRouteManifest(env, {
+  const custom = httpRouteManifest({
+    ...target,
+    gateway: { name: "edge", namespace: "gateways" },
+  }, {
     service: "tracklist-service",
     weights: { blue: 0, green: 100 },
-  }, { gateway: { name: "edge", namespace: "gateways" } }) as Json;
+  }) as Json;
   assert.deepEqual(custom.spec.parentRefs[0], {
     group: "gateway.networking.k8s.io",
     kind: "Gateway",
@@ -147,8 +157,8 @@ Deno.test("checkWeights() rejects negative, fractional and all-zero weights", ()
 });
 
 Deno.test("deploymentInfoManifest() records version, slots, time and run id", async () => {
-  const env = await environment("staging");
-  const cm = deploymentInfoManifest(env, {
+  const target = await targetOf("staging");
+  const cm = deploymentInfoManifest(target, {
     version: "v1.2.4",
     runId: "20260101-abcdef",
     slots: { "analysis-service": "green", "file-watcher": "blue" },
@@ -174,4 +184,82 @@ Deno.test("otherSlot(), bareVersion() and appName() are small and exact", async 
   assert.equal(otherSlot("green"), "blue");
   assert.equal(bareVersion("1.2.4-rc.1"), "1.2.4-rc.1");
   assert.equal(appName(await environment("production")), "tracktion");
+});
+
+Deno.test("kubeTarget() narrows an environment to what the Kubernetes layer reads", async () => {
+  const env = await environment("production");
+  const target = kubeTarget(env);
+  assert.equal(target.name, "production");
+  assert.equal(target.namespace, env.environment.namespace);
+  assert.equal(target.app, "tracktion");
+  assert.deepEqual(
+    Object.entries(target.services).map(([s, { replicas }]) => [s, replicas]),
+    Object.entries(env.infrastructure.replicas),
+  );
+  assert.equal(target.strategy, env.deployment.strategy);
+  assert.equal(target.imageRegistry, env.deployment.image_registry);
+  assert.deepEqual(target.resources, env.infrastructure.resources);
+  assert.equal(target.logLevel, env.infrastructure.monitoring.log_level);
+  assert.equal(target.rolloutDeadlineMs, env.deployment.rollout_deadline.ms);
+  assert.deepEqual(target.healthCheck, {
+    retries: env.deployment.health_check.retries,
+    intervalMs: env.deployment.health_check.interval.ms,
+    timeoutMs: env.deployment.health_check.timeout.ms,
+  });
+  assert.equal(target.rollbackWindowMs, env.deployment.rollback_window.ms);
+  assert.equal(target.gateway, undefined);
+  const other = kubeTarget(env, { app: "shop", gateway: { name: "edge" } });
+  assert.deepEqual([other.app, other.gateway], ["shop", { name: "edge" }]);
+});
+
+Deno.test("manifests take every name from the target, with no environment at all", () => {
+  const target = {
+    name: "qa",
+    namespace: "shop-qa",
+    app: "shop",
+    services: { web: { replicas: 3 }, api: { replicas: 1 } },
+    strategy: "rolling",
+    imageRegistry: "registry.example/shop",
+    resources: { limits: { cpu: "1", memory: "1Gi" }, requests: { cpu: "100m", memory: "128Mi" } },
+    logLevel: "DEBUG",
+    rolloutDeadlineMs: 90_500,
+    healthCheck: { retries: 3, intervalMs: 1_000, timeoutMs: 500 },
+    rollbackWindowMs: 3_600_000,
+  } as const;
+  const d = deploymentManifest(target, { service: "api", slot: "green", version: "2.0.0" }) as Json;
+  assert.equal(d.metadata.name, "api-green");
+  assert.equal(d.metadata.namespace, "shop-qa");
+  assert.equal(d.metadata.labels.app, "shop");
+  assert.equal(d.metadata.labels.environment, "qa");
+  assert.equal(d.spec.replicas, 1);
+  assert.equal(d.spec.progressDeadlineSeconds, 91);
+  const c = d.spec.template.spec.containers[0];
+  assert.equal(c.image, "registry.example/shop/api:2.0.0");
+  assert.deepEqual(c.env.find((e: Json) => e.name === "LOG_LEVEL"), {
+    name: "LOG_LEVEL",
+    value: "DEBUG",
+  });
+  assert.equal(
+    (httpRouteManifest(target, { service: "web", weights: { blue: 1, green: 0 } }) as Json)
+      .spec.parentRefs[0].name,
+    "shop",
+    "the default Gateway is named after the app",
+  );
+  assert.equal(
+    (deploymentInfoManifest(target, {
+      version: "2.0.0",
+      runId: "r",
+      slots: { web: "blue" },
+    }) as Json).data.strategy,
+    "rolling",
+  );
+  assert.throws(
+    () => serviceManifest(target, { service: "db", slot: "blue" }),
+    /Cannot generate manifests for service "db": environment "qa" has no such service: its services are web, api/,
+  );
+  assert.throws(
+    () => serviceManifest(target, { service: "toString", slot: "blue" }),
+    RangeError,
+    "inherited properties are not services",
+  );
 });

@@ -7,12 +7,13 @@ import {
   liveSlot,
   recordDeployment,
   rollbackService,
+  rollingUpdate,
   scheduleCleanup,
   setWeights,
   switchService,
   verifySlotHealth,
-} from "../../lib/kubernetes/strategies.ts";
-import { acrossWorkerBoundary, environment, poll, withCluster } from "./_helpers.ts";
+} from "../../lib/kubernetes/strategies/mod.ts";
+import { acrossWorkerBoundary, poll, targetOf, withCluster } from "./_helpers.ts";
 
 const DEPLOYMENT = { apiVersion: "apps/v1", kind: "Deployment" };
 const SERVICE = { apiVersion: "v1", kind: "Service" };
@@ -22,17 +23,22 @@ const FAST = { pollMs: 100 };
 const HEALTH = { intervalMs: 200, retries: 50 };
 
 Deno.test("strategies: blue-green deploy, switch, canary weights, rollback and clean-up on the sandbox", async (t) => {
-  const env = await environment("development");
+  const target = await targetOf("development");
   const service = "analysis-service";
   await withCluster(async ({ proxied: k }) => {
     await t.step("liveSlot() is null before the first deploy", async () => {
-      assert.equal(await liveSlot(k, env, service), null);
+      assert.equal(await liveSlot(k, { target, service }), null);
     });
 
     await t.step(
       "deployIdleSlot() deploys the first version to blue and waits for it",
       async () => {
-        const d = await deployIdleSlot(k, env, service, "v1.0.0", FAST);
+        const d = await deployIdleSlot(k, {
+          target,
+          service,
+          version: "v1.0.0",
+          ...FAST,
+        });
         assert.deepEqual([d.slot, d.previousSlot, d.version], ["blue", null, "1.0.0"]);
         assert.equal(d.rollout.done, true);
         assert.equal(
@@ -45,7 +51,10 @@ Deno.test("strategies: blue-green deploy, switch, canary weights, rollback and c
     );
 
     await t.step("verifySlotHealth() asks /health of every ready pod of the slot", async () => {
-      const h = await verifySlotHealth(k, env, { service, slot: "blue" }, {
+      const h = await verifySlotHealth(k, {
+        target,
+        service,
+        slot: "blue",
         ...HEALTH,
         version: "1.0.0",
       });
@@ -56,7 +65,10 @@ Deno.test("strategies: blue-green deploy, switch, canary weights, rollback and c
         assert.equal(pod.version, "1.0.0");
         assert.match(pod.address, /^127\.0\.0\.1:\d+$/);
       }
-      const wrong = await verifySlotHealth(k, env, { service, slot: "blue" }, {
+      const wrong = await verifySlotHealth(k, {
+        target,
+        service,
+        slot: "blue",
         retries: 2,
         intervalMs: 50,
         version: "9.9.9",
@@ -72,15 +84,16 @@ Deno.test("strategies: blue-green deploy, switch, canary weights, rollback and c
     await t.step(
       "switchService() creates the Service on blue and verifies running pods",
       async () => {
-        const s = await switchService(k, env, { service, slot: "blue" });
+        const s = await switchService(k, { target, service, slot: "blue" });
         assert.deepEqual([s.slot, s.previousSlot], ["blue", null]);
         assert.ok(s.activePods >= 1);
-        assert.equal(await liveSlot(k, env, service), "blue");
+        assert.equal(await liveSlot(k, { target, service }), "blue");
       },
     );
 
     await t.step("recordDeployment() writes deployment-info", async () => {
-      const data = await recordDeployment(k, env, {
+      const data = await recordDeployment(k, {
+        target,
         version: "1.0.0",
         runId: "run-1",
         slots: { [service]: "blue" },
@@ -93,12 +106,19 @@ Deno.test("strategies: blue-green deploy, switch, canary weights, rollback and c
     });
 
     await t.step("deployIdleSlot() puts the next version on the idle slot (green)", async () => {
-      const d = await deployIdleSlot(k, env, service, "1.1.0", FAST);
+      const d = await deployIdleSlot(k, { target, service, version: "1.1.0", ...FAST });
       assert.deepEqual([d.slot, d.previousSlot, d.version], ["green", "blue", "1.1.0"]);
-      assert.equal(await liveSlot(k, env, service), "blue", "traffic has not moved yet");
+      assert.equal(
+        await liveSlot(k, { target, service }),
+        "blue",
+        "traffic has not moved yet",
+      );
       const blue = await k.get(DEPLOYMENT, NS, "analysis-service-blue");
       assert.equal(blue?.metadata.labels?.version, "1.0.0", "the live slot is untouched");
-      const h = await verifySlotHealth(k, env, { service, slot: "green" }, {
+      const h = await verifySlotHealth(k, {
+        target,
+        service,
+        slot: "green",
         ...HEALTH,
         version: "1.1.0",
       });
@@ -106,13 +126,19 @@ Deno.test("strategies: blue-green deploy, switch, canary weights, rollback and c
     });
 
     await t.step("setWeights() shifts canary traffic through the HTTPRoute", async () => {
-      assert.equal(await currentWeights(k, env, service), null);
-      assert.deepEqual(await setWeights(k, env, service, { blue: 95, green: 5 }), {
+      assert.equal(await currentWeights(k, { target, service }), null);
+      assert.deepEqual(
+        await setWeights(k, { target, service, weights: { blue: 95, green: 5 } }),
+        {
+          blue: 95,
+          green: 5,
+        },
+      );
+      assert.deepEqual(await currentWeights(k, { target, service }), {
         blue: 95,
         green: 5,
       });
-      assert.deepEqual(await currentWeights(k, env, service), { blue: 95, green: 5 });
-      await setWeights(k, env, service, { blue: 80, green: 20 });
+      await setWeights(k, { target, service, weights: { blue: 80, green: 20 } });
       const route = await k.get(ROUTE, NS, service);
       const refs = (route?.spec as { rules: { backendRefs: { name: string; weight: number }[] }[] })
         .rules[0]!.backendRefs;
@@ -120,13 +146,19 @@ Deno.test("strategies: blue-green deploy, switch, canary weights, rollback and c
         ["analysis-service-blue", 80],
         ["analysis-service-green", 20],
       ]);
-      await assert.rejects(setWeights(k, env, service, { blue: 0, green: 0 }), RangeError);
-      assert.deepEqual(await currentWeights(k, env, service), { blue: 80, green: 20 });
+      await assert.rejects(
+        setWeights(k, { target, service, weights: { blue: 0, green: 0 } }),
+        RangeError,
+      );
+      assert.deepEqual(await currentWeights(k, { target, service }), {
+        blue: 80,
+        green: 20,
+      });
     });
 
     await t.step("switchService() patches the selector to green", async () => {
-      await setWeights(k, env, service, { blue: 0, green: 100 });
-      const s = await switchService(k, env, { service, slot: "green" });
+      await setWeights(k, { target, service, weights: { blue: 0, green: 100 } });
+      const s = await switchService(k, { target, service, slot: "green" });
       assert.deepEqual([s.slot, s.previousSlot], ["green", "blue"]);
       const svc = await k.get(SERVICE, NS, service);
       assert.deepEqual((svc?.spec as { selector: Record<string, string> }).selector, {
@@ -137,17 +169,20 @@ Deno.test("strategies: blue-green deploy, switch, canary weights, rollback and c
     });
 
     await t.step("rollbackService() puts the selector and the weights back on blue", async () => {
-      const r = await rollbackService(k, env, service, "blue");
+      const r = await rollbackService(k, { target, service, slot: "blue" });
       assert.deepEqual(r, {
         service,
         slot: "blue",
         selectorChanged: true,
         weights: { blue: 100, green: 0 },
       });
-      assert.equal(await liveSlot(k, env, service), "blue");
-      assert.deepEqual(await currentWeights(k, env, service), { blue: 100, green: 0 });
+      assert.equal(await liveSlot(k, { target, service }), "blue");
+      assert.deepEqual(await currentWeights(k, { target, service }), {
+        blue: 100,
+        green: 0,
+      });
       assert.ok(await k.get(DEPLOYMENT, NS, "analysis-service-green"), "green keeps running");
-      const again = await rollbackService(k, env, service, "blue");
+      const again = await rollbackService(k, { target, service, slot: "blue" });
       assert.equal(again.selectorChanged, false);
     });
 
@@ -155,18 +190,18 @@ Deno.test("strategies: blue-green deploy, switch, canary weights, rollback and c
       "scheduleCleanup() marks the idle slot; cleanupExpiredSlots() scales it after the window",
       async () => {
         const now = new Date("2026-06-01T00:00:00.000Z");
-        const s = await scheduleCleanup(k, env, { service, slot: "green" }, { now });
+        const s = await scheduleCleanup(k, { target, service, slot: "green", now });
         assert.deepEqual(s, {
           deployment: "analysis-service-green",
-          deleteAfter: new Date(now.getTime() + env.deployment.rollback_window.ms).toISOString(),
+          deleteAfter: new Date(now.getTime() + target.rollbackWindowMs).toISOString(),
         });
         const green = await k.get(DEPLOYMENT, NS, "analysis-service-green");
         assert.equal(green?.metadata.annotations?.[DELETE_AFTER_ANNOTATION], s?.deleteAfter);
         // the live slot is never scaled down, even if marked
-        await scheduleCleanup(k, env, { service, slot: "blue" }, { now });
-        assert.deepEqual(await cleanupExpiredSlots(k, env, { now }), []);
-        const later = new Date(now.getTime() + env.deployment.rollback_window.ms + 1);
-        assert.deepEqual(await cleanupExpiredSlots(k, env, { now: later }), [
+        await scheduleCleanup(k, { target, service, slot: "blue", now });
+        assert.deepEqual(await cleanupExpiredSlots(k, { target, now }), []);
+        const later = new Date(now.getTime() + target.rollbackWindowMs + 1);
+        assert.deepEqual(await cleanupExpiredSlots(k, { target, now: later }), [
           "analysis-service-green",
         ]);
         const scaled = await k.get(DEPLOYMENT, NS, "analysis-service-green");
@@ -175,22 +210,30 @@ Deno.test("strategies: blue-green deploy, switch, canary weights, rollback and c
         const blue = await k.get(DEPLOYMENT, NS, "analysis-service-blue");
         assert.equal((blue?.spec as { replicas: number }).replicas, 1);
         assert.equal(
-          await scheduleCleanup(k, env, { service: "file-watcher", slot: "blue" }),
+          await scheduleCleanup(k, { target, service: "file-watcher", slot: "blue" }),
           null,
         );
         // deploying to a slot marked for clean-up takes the mark off: it is in use again
-        await scheduleCleanup(k, env, { service, slot: "green" }, { now });
-        const d = await deployIdleSlot(k, env, service, "1.2.0", FAST);
+        await scheduleCleanup(k, { target, service, slot: "green", now });
+        const d = await deployIdleSlot(k, {
+          target,
+          service,
+          version: "1.2.0",
+          ...FAST,
+        });
         assert.equal(d.slot, "green");
         const reused = await k.get(DEPLOYMENT, NS, "analysis-service-green");
         assert.equal(reused?.metadata.annotations?.[DELETE_AFTER_ANNOTATION], undefined);
         assert.equal((reused?.spec as { replicas: number }).replicas, 1, "scaled back up");
-        assert.deepEqual(await cleanupExpiredSlots(k, env, { now: later }), []);
+        assert.deepEqual(await cleanupExpiredSlots(k, { target, now: later }), []);
       },
     );
 
     await t.step("verifySlotHealth() reports a slot without ready pods as unhealthy", async () => {
-      const h = await verifySlotHealth(k, env, { service: "file-watcher", slot: "green" }, {
+      const h = await verifySlotHealth(k, {
+        target,
+        service: "file-watcher",
+        slot: "green",
         retries: 2,
         intervalMs: 20,
       });
@@ -201,18 +244,25 @@ Deno.test("strategies: blue-green deploy, switch, canary weights, rollback and c
 });
 
 Deno.test("deployIdleSlot() fails a crash-looping version at its progress deadline", async () => {
-  const env = await environment("staging");
+  const target = await targetOf("staging");
   await withCluster(async ({ proxied: k }) => {
     await assert.rejects(
-      deployIdleSlot(k, env, "file-watcher", "2.0.0", FAST),
+      deployIdleSlot(k, { target, service: "file-watcher", version: "2.0.0", ...FAST }),
       /Cannot deploy file-watcher 2\.0\.0 to slot blue: Deployment tracktion-staging\/file-watcher-blue: deployment "file-watcher-blue" exceeded its progress deadline/,
     );
-    const h = await verifySlotHealth(k, env, { service: "file-watcher", slot: "blue" }, {
+    const h = await verifySlotHealth(k, {
+      target,
+      service: "file-watcher",
+      slot: "blue",
       retries: 2,
       intervalMs: 20,
     });
     assert.equal(h.healthy, false, "a crash-looping slot never counts as healthy");
-    assert.equal(await liveSlot(k, env, "file-watcher"), null, "no traffic was moved");
+    assert.equal(
+      await liveSlot(k, { target, service: "file-watcher" }),
+      null,
+      "no traffic was moved",
+    );
   }, { scenario: "crashloop", timeScale: 600 });
 });
 
@@ -232,21 +282,21 @@ async function requests(
 }
 
 Deno.test("setWeights() and rollbackService() move real simulated traffic between slots", async () => {
-  const env = await environment("development");
+  const target = await targetOf("development");
   const service = "tracklist-service";
   const blue = `service=${service},slot=blue`;
   const green = `service=${service},slot=green`;
   await withCluster(async ({ proxied: k, sandbox }) => {
-    await deployIdleSlot(k, env, service, "1.0.0", FAST);
-    await switchService(k, env, { service, slot: "blue" });
+    await deployIdleSlot(k, { target, service, version: "1.0.0", ...FAST });
+    await switchService(k, { target, service, slot: "blue" });
     // the route first: the sandbox sends traffic to any Service no route refers to
-    await setWeights(k, env, service, { blue: 100, green: 0 });
-    await deployIdleSlot(k, env, service, "1.1.0", FAST);
+    await setWeights(k, { target, service, weights: { blue: 100, green: 0 } });
+    await deployIdleSlot(k, { target, service, version: "1.1.0", ...FAST });
     await poll(() => requests(sandbox, blue, "10m"), (n) => n > 20, { what: "blue traffic" });
     assert.equal(await requests(sandbox, green, "10m"), 0, "weight 0 and no selector: no traffic");
-    await setWeights(k, env, service, { blue: 0, green: 100 });
+    await setWeights(k, { target, service, weights: { blue: 0, green: 100 } });
     await poll(() => requests(sandbox, green, "10m"), (n) => n > 10, { what: "green traffic" });
-    await rollbackService(k, env, service, "blue");
+    await rollbackService(k, { target, service, slot: "blue" });
     // after the rollback, a short recent window sees blue traffic only
     await poll(
       async () => [await requests(sandbox, green, "20s"), await requests(sandbox, blue, "20s")],
@@ -257,22 +307,29 @@ Deno.test("setWeights() and rollbackService() move real simulated traffic betwee
 });
 
 Deno.test("strategies on a dry-run capability validate on the server and change nothing", async () => {
-  const env = await environment("development");
+  const target = await targetOf("development");
   const service = "file-watcher";
   await withCluster(async ({ k, capability }) => {
     const dry = acrossWorkerBoundary(capability({ dryRun: true }));
-    const d = await deployIdleSlot(dry, env, service, "3.0.0", { ...FAST, dryRun: true });
+    const d = await deployIdleSlot(dry, {
+      target,
+      service,
+      version: "3.0.0",
+      ...FAST,
+      dryRun: true,
+    });
     assert.equal(d.slot, "blue");
     assert.match(
       d.rollout.message,
       /^dry run: Deployment tracktion-dev\/file-watcher-blue validated/,
     );
-    const h = await verifySlotHealth(dry, env, { service, slot: "blue" }, { dryRun: true });
+    const h = await verifySlotHealth(dry, { target, service, slot: "blue", dryRun: true });
     assert.deepEqual([h.healthy, h.skipped, h.attempts], [false, true, 0]);
-    const s = await switchService(dry, env, { service, slot: "blue" }, { dryRun: true });
+    const s = await switchService(dry, { target, service, slot: "blue", dryRun: true });
     assert.deepEqual([s.slot, s.previousSlot, s.activePods], ["blue", null, 0]);
-    await setWeights(dry, env, service, { blue: 95, green: 5 });
-    await recordDeployment(dry, env, {
+    await setWeights(dry, { target, service, weights: { blue: 95, green: 5 } });
+    await recordDeployment(dry, {
+      target,
       version: "3.0.0",
       runId: "dry",
       slots: { [service]: "blue" },
@@ -302,29 +359,42 @@ Deno.test("strategies on a dry-run capability validate on the server and change 
 });
 
 Deno.test("deployIdleSlot() in a canary environment routes all traffic to the live slot first", async () => {
-  const env = await environment("production");
+  const target = await targetOf("production");
   const service = "notification-service";
   await withCluster(async ({ proxied: k }) => {
-    await deployIdleSlot(k, env, service, "1.0.0", FAST);
-    assert.equal(await currentWeights(k, env, service), null, "first deploy: no route needed");
-    await switchService(k, env, { service, slot: "blue" });
-    const d = await deployIdleSlot(k, env, service, "1.1.0", FAST);
+    await deployIdleSlot(k, { target, service, version: "1.0.0", ...FAST });
+    assert.equal(
+      await currentWeights(k, { target, service }),
+      null,
+      "first deploy: no route needed",
+    );
+    await switchService(k, { target, service, slot: "blue" });
+    const d = await deployIdleSlot(k, { target, service, version: "1.1.0", ...FAST });
     assert.equal(d.slot, "green");
-    assert.deepEqual(await currentWeights(k, env, service), { blue: 100, green: 0 });
+    assert.deepEqual(await currentWeights(k, { target, service }), {
+      blue: 100,
+      green: 0,
+    });
     // an existing route is left alone
-    await setWeights(k, env, service, { blue: 80, green: 20 });
-    await deployIdleSlot(k, env, service, "1.1.1", FAST);
-    assert.deepEqual(await currentWeights(k, env, service), { blue: 80, green: 20 });
+    await setWeights(k, { target, service, weights: { blue: 80, green: 20 } });
+    await deployIdleSlot(k, { target, service, version: "1.1.1", ...FAST });
+    assert.deepEqual(await currentWeights(k, { target, service }), {
+      blue: 80,
+      green: 20,
+    });
   });
 });
 
 Deno.test("verifySlotHealth() stops retrying when its signal aborts", async () => {
-  const env = await environment("development");
+  const target = await targetOf("development");
   await withCluster(async ({ proxied: k }) => {
     const controller = new AbortController();
     const started = Date.now();
     setTimeout(() => controller.abort(), 100);
-    const h = await verifySlotHealth(k, env, { service: "file-watcher", slot: "blue" }, {
+    const h = await verifySlotHealth(k, {
+      target,
+      service: "file-watcher",
+      slot: "blue",
       retries: 100,
       intervalMs: 5_000,
       signal: controller.signal,
@@ -333,4 +403,51 @@ Deno.test("verifySlotHealth() stops retrying when its signal aborts", async () =
     assert.match(h.message, /\(aborted\)$/);
     assert.ok(Date.now() - started < 4_000, "did not wait out the interval");
   });
+});
+
+Deno.test("rollingUpdate() updates the live slot in place with the Deployment's rolling update", async () => {
+  const target = await targetOf("development");
+  const service = "file-watcher";
+  await withCluster(async ({ proxied: k }) => {
+    const first = await rollingUpdate(k, { target, service, version: "1.0.0", ...FAST });
+    assert.deepEqual([first.slot, first.previousSlot, first.version], ["blue", null, "1.0.0"]);
+    assert.equal(first.previousVersion, undefined, "a first deploy replaces nothing");
+    await switchService(k, { target, service, slot: "blue" });
+    const r = await rollingUpdate(k, { target, service, version: "v1.1.0", ...FAST });
+    assert.deepEqual(
+      [r.slot, r.previousSlot, r.version, r.previousVersion],
+      ["blue", "blue", "1.1.0", "1.0.0"],
+    );
+    assert.equal(r.rollout.message, 'deployment "file-watcher-blue" successfully rolled out');
+    const blue = await k.get(DEPLOYMENT, NS, "file-watcher-blue");
+    assert.equal(blue?.metadata.labels?.version, "1.1.0");
+    assert.deepEqual((blue?.spec as { strategy: unknown }).strategy, {
+      type: "RollingUpdate",
+      rollingUpdate: { maxSurge: "25%", maxUnavailable: "25%" },
+    });
+    assert.equal(await k.get(DEPLOYMENT, NS, "file-watcher-green"), null, "no second slot");
+    assert.equal(await liveSlot(k, { target, service }), "blue", "traffic never moved");
+    const h = await verifySlotHealth(k, {
+      target,
+      service,
+      slot: "blue",
+      ...HEALTH,
+      version: "1.1.0",
+    });
+    assert.equal(h.healthy, true, h.message);
+  });
+});
+
+Deno.test("rollingUpdate() fails, naming the Deployment, when the rollout does not finish in time", async () => {
+  const target = await targetOf("development");
+  const service = "file-watcher";
+  await withCluster(async ({ proxied: k }) => {
+    await rollingUpdate(k, { target, service, version: "1.0.0", ...FAST });
+    await switchService(k, { target, service, slot: "blue" });
+    await assert.rejects(
+      rollingUpdate(k, { target, service, version: "1.1.0", timeoutMs: 200, ...FAST }),
+      /^Error: Cannot roll file-watcher 1\.1\.0 out on slot blue: Deployment tracktion-dev\/file-watcher-blue: timed out after 200 ms: Waiting for deployment "file-watcher-blue" rollout to finish/,
+    );
+    assert.equal(await liveSlot(k, { target, service }), "blue");
+  }, { scenario: "slow-rollout", timeScale: 60 });
 });

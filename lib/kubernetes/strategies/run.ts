@@ -1,13 +1,12 @@
 /**
  * A deploy's run record: `beginRun` before anything is deployed or moves (what is live,
  * where the new version goes, what that slot held), `finishRun` when the run is live.
- * Re-exported by `strategies.ts`.
  * @module
  */
-import type { Environment } from "../config/mod.ts";
-import type { KindRef, KubernetesCapability } from "./capability.ts";
-import { type DeploymentInfo, isSlot, otherSlot } from "./manifests.ts";
-import { DELETE_AFTER_ANNOTATION } from "./strategies_traffic.ts";
+import type { KubernetesCapability } from "../capability.ts";
+import { type DeploymentInfo, isSlot, otherSlot } from "../manifests.ts";
+import type { KubeTarget } from "../target.ts";
+import { DELETE_AFTER_ANNOTATION } from "./cleanup.ts";
 import {
   readRunRecord,
   type RunRecord,
@@ -15,25 +14,23 @@ import {
   type SlotVersion,
   unfinishedRun,
   writeRunRecord,
-} from "./strategies_record.ts";
-
-const SERVICE: KindRef = { apiVersion: "v1", kind: "Service" };
-const DEPLOYMENT: KindRef = { apiVersion: "apps/v1", kind: "Deployment" };
-
-function obj(value: unknown): Record<string, unknown> {
-  return value && typeof value === "object" ? value as Record<string, unknown> : {};
-}
+} from "./record.ts";
+import { DEPLOYMENT, obj, SERVICE } from "./_common.ts";
 
 /**
  * What {@linkcode beginRun} needs.
  *
  * @example
  * ```ts
- * import type { BeginRun } from "./strategies_run.ts";
- * const run: BeginRun = { runId: "r1", version: "1.1.0", by: "ann", services: ["web"] };
+ * import type { BeginRun } from "./run.ts";
+ * import type { KubeTarget } from "../target.ts";
+ * declare const target: KubeTarget;
+ * const run: BeginRun = { target, runId: "r1", version: "1.1.0", by: "ann", services: ["web"] };
  * ```
  */
 export interface BeginRun {
+  /** The deploy target. */
+  target: KubeTarget;
   /** The run's id. */
   runId: string;
   /** The version it deploys. */
@@ -53,31 +50,27 @@ export interface BeginRun {
  * version its Deployment runs), where the new version goes, and what that slot held.
  *
  * @param k The capability.
- * @param env The environment.
- * @param run The run.
+ * @param run The target and the run.
  * @returns The record written (`in-progress`).
  * @throws {Error} When another run never finished (see {@linkcode unfinishedRun}).
  *
  * @example
  * ```ts ignore
- * import { beginRun } from "./strategies.ts";
- * import type { KubernetesCapability } from "./capability.ts";
- * import { loadEnvironment } from "../config/mod.ts";
+ * import { beginRun } from "./mod.ts";
+ * import type { KubernetesCapability } from "../capability.ts";
+ * import type { KubeTarget } from "../target.ts";
  * declare const k: KubernetesCapability; // ctx.use<KubernetesCapability>("kubernetes")
- * const env = await loadEnvironment("staging");
- * const r = await beginRun(k, env, { runId: "r1", version: "1.2.0", by: "ann", services: ["web"] });
+ * declare const target: KubeTarget;
+ * const r = await beginRun(k, { target, runId: "r1", version: "1.2.0", by: "ann", services: ["web"] });
  * console.log(r.services.web?.previous); // { slot: "blue", version: "1.1.0" }
  * ```
  */
-export async function beginRun(
-  k: KubernetesCapability,
-  env: Environment,
-  run: BeginRun,
-): Promise<RunRecord> {
-  const namespace = env.environment.namespace;
-  const unfinished = unfinishedRun(await readRunRecord(k, env), run.runId);
+export async function beginRun(k: KubernetesCapability, run: BeginRun): Promise<RunRecord> {
+  const { target } = run;
+  const namespace = target.namespace;
+  const unfinished = unfinishedRun(await readRunRecord(k, run), run.runId);
   if (unfinished) throw new Error(`Cannot start run ${run.runId}: ${unfinished}`);
-  const inPlace = run.inPlace ?? env.deployment.strategy === "rolling";
+  const inPlace = run.inPlace ?? target.strategy === "rolling";
   const version = run.version.replace(/^v/, "");
   const services: Record<string, RunService> = {};
   for (const service of run.services) {
@@ -112,7 +105,7 @@ export async function beginRun(
     state: "in-progress",
     services,
   };
-  if (!run.dryRun) await writeRunRecord(k, env, { run: record });
+  if (!run.dryRun) await writeRunRecord(k, { target, run: record });
   return record;
 }
 
@@ -120,29 +113,30 @@ export async function beginRun(
  * Marks a run as succeeded: it becomes the `release`, and the flat keys say what is live.
  *
  * @param k The capability.
- * @param env The environment.
- * @param runId The run.
- * @param info The live version and slots, for the flat keys.
+ * @param options The target, the run, and the live version and slots (for the flat keys).
  * @returns The record now.
  * @throws {Error} When the record's `run` is not this run (someone else wrote it).
  *
  * @example
  * ```ts ignore
- * import { finishRun } from "./strategies.ts";
- * import type { KubernetesCapability } from "./capability.ts";
- * import { loadEnvironment } from "../config/mod.ts";
+ * import { finishRun } from "./mod.ts";
+ * import type { KubernetesCapability } from "../capability.ts";
+ * import type { KubeTarget } from "../target.ts";
  * declare const k: KubernetesCapability; // ctx.use<KubernetesCapability>("kubernetes")
- * const env = await loadEnvironment("staging");
- * await finishRun(k, env, "r1", { version: "1.2.0", runId: "r1", slots: { web: "green" } });
+ * declare const target: KubeTarget;
+ * await finishRun(k, {
+ *   target,
+ *   runId: "r1",
+ *   info: { version: "1.2.0", runId: "r1", slots: { web: "green" } },
+ * });
  * ```
  */
 export async function finishRun(
   k: KubernetesCapability,
-  env: Environment,
-  runId: string,
-  info: DeploymentInfo,
+  options: { target: KubeTarget; runId: string; info: DeploymentInfo },
 ): Promise<RunRecord> {
-  const { run } = await readRunRecord(k, env);
+  const { target, runId, info } = options;
+  const { run } = await readRunRecord(k, options);
   if (run?.runId !== runId) {
     throw new Error(
       `Cannot record run ${runId} as live: the deployment record's run is ${
@@ -151,6 +145,6 @@ export async function finishRun(
     );
   }
   const done: RunRecord = { ...run, state: "succeeded", finishedAt: new Date().toISOString() };
-  await writeRunRecord(k, env, { info, run: done, release: done });
+  await writeRunRecord(k, { target, info, run: done, release: done });
   return done;
 }

@@ -3,35 +3,33 @@
  * it puts the new version, written to the `deployment-info` ConfigMap *before* any
  * traffic moves and marked finished at the end. Every rollback (in-run, on demand, after
  * an interrupt or a dead runner) reads it: the Service selector alone cannot tell, in the
- * middle of a canary, which slot was live before the run. Re-exported by `strategies.ts`.
+ * middle of a canary, which slot was live before the run.
  *
- * Writing a run's record is in `strategies_run.ts`, the rollback in `strategies_rollback.ts`.
+ * Writing a run's record is in `run.ts`, the rollback in `rollback.ts` and `restore.ts`.
  *
  * The ConfigMap keeps its flat keys (`version`, `slot.<service>`, ...) and two JSON keys:
  * `run` (the latest run that moved or was about to move traffic) and `release` (the last
  * run that finished successfully, so a later failed run does not lose it).
  * @module
  */
-import type { Environment } from "../config/mod.ts";
-import type { KindRef, KubernetesCapability } from "./capability.ts";
+import type { KubernetesCapability } from "../capability.ts";
 import {
   DEPLOYMENT_INFO_NAME,
   type DeploymentInfo,
   deploymentInfoConfigMap,
   deploymentInfoManifest,
   isSlot,
-  type ManifestOptions,
   type Slot,
-} from "./manifests.ts";
-
-const CONFIG_MAP: KindRef = { apiVersion: "v1", kind: "ConfigMap" };
+} from "../manifests.ts";
+import type { KubeTarget } from "../target.ts";
+import { CONFIG_MAP, obj } from "./_common.ts";
 
 /**
  * The `deployment-info` key holding the latest {@linkcode RunRecord}.
  *
  * @example
  * ```ts
- * import { RUN_KEY } from "./strategies_record.ts";
+ * import { RUN_KEY } from "./record.ts";
  * console.assert(RUN_KEY === "run");
  * ```
  */
@@ -41,7 +39,7 @@ export const RUN_KEY = "run";
  *
  * @example
  * ```ts
- * import { RELEASE_KEY } from "./strategies_record.ts";
+ * import { RELEASE_KEY } from "./record.ts";
  * console.assert(RELEASE_KEY === "release");
  * ```
  */
@@ -52,7 +50,7 @@ export const RELEASE_KEY = "release";
  *
  * @example
  * ```ts
- * import type { SlotVersion } from "./strategies_record.ts";
+ * import type { SlotVersion } from "./record.ts";
  * const live: SlotVersion = { slot: "blue", version: "1.0.0" };
  * ```
  */
@@ -68,7 +66,7 @@ export interface SlotVersion {
  *
  * @example
  * ```ts
- * import type { RunService } from "./strategies_record.ts";
+ * import type { RunService } from "./record.ts";
  * const s: RunService = {
  *   previous: { slot: "blue", version: "1.0.0" },
  *   next: { slot: "green", version: "1.1.0" },
@@ -90,7 +88,7 @@ export interface RunService {
  *
  * @example
  * ```ts
- * import type { RunState } from "./strategies_record.ts";
+ * import type { RunState } from "./record.ts";
  * const state: RunState = "in-progress";
  * ```
  */
@@ -101,7 +99,7 @@ export type RunState = "in-progress" | "succeeded" | "rolled-back";
  *
  * @example
  * ```ts
- * import type { RunRecord } from "./strategies_record.ts";
+ * import type { RunRecord } from "./record.ts";
  * const run: RunRecord = {
  *   runId: "r1",
  *   version: "1.1.0",
@@ -134,7 +132,7 @@ export interface RunRecord {
  *
  * @example
  * ```ts
- * import type { DeploymentRecord } from "./strategies_record.ts";
+ * import type { DeploymentRecord } from "./record.ts";
  * const none: DeploymentRecord = { exists: false, data: {}, run: null, release: null, problems: [] };
  * ```
  */
@@ -149,10 +147,6 @@ export interface DeploymentRecord {
   release: RunRecord | null;
   /** Keys that are present but unreadable. */
   problems: string[];
-}
-
-function obj(value: unknown): Record<string, unknown> {
-  return value && typeof value === "object" ? value as Record<string, unknown> : {};
 }
 
 function slotVersion(v: unknown): SlotVersion | null | undefined {
@@ -196,29 +190,29 @@ function parseRun(text: string | undefined): RunRecord | undefined {
 }
 
 /**
- * Reads the deployment record of an environment: the `deployment-info` ConfigMap and its
+ * Reads the deployment record of a target: the `deployment-info` ConfigMap and its
  * `run` and `release` entries.
  *
  * @param k The capability.
- * @param env The environment.
+ * @param options The target.
  * @returns What is recorded (`exists: false` when there is no ConfigMap).
  *
  * @example
  * ```ts ignore
- * import { readRunRecord } from "./strategies.ts";
- * import type { KubernetesCapability } from "./capability.ts";
- * import { loadEnvironment } from "../config/mod.ts";
+ * import { readRunRecord } from "./mod.ts";
+ * import type { KubernetesCapability } from "../capability.ts";
+ * import type { KubeTarget } from "../target.ts";
  * declare const k: KubernetesCapability; // ctx.use<KubernetesCapability>("kubernetes")
- * const env = await loadEnvironment("staging");
- * const { run } = await readRunRecord(k, env);
+ * declare const target: KubeTarget;
+ * const { run } = await readRunRecord(k, { target });
  * console.log(run?.state); // "in-progress", "succeeded", "rolled-back" or undefined
  * ```
  */
 export async function readRunRecord(
   k: KubernetesCapability,
-  env: Environment,
+  options: { target: KubeTarget },
 ): Promise<DeploymentRecord> {
-  const cm = await k.get(CONFIG_MAP, env.environment.namespace, DEPLOYMENT_INFO_NAME);
+  const cm = await k.get(CONFIG_MAP, options.target.namespace, DEPLOYMENT_INFO_NAME);
   const data = obj(cm?.data) as Record<string, string>;
   const problems: string[] = [];
   const entry = (key: string) => {
@@ -238,11 +232,15 @@ export async function readRunRecord(
  *
  * @example
  * ```ts
- * import type { RecordUpdate } from "./strategies_record.ts";
- * const nothing: RecordUpdate = {};
+ * import type { RecordUpdate } from "./record.ts";
+ * import type { KubeTarget } from "../target.ts";
+ * declare const target: KubeTarget;
+ * const nothing: RecordUpdate = { target };
  * ```
  */
 export interface RecordUpdate {
+  /** The deploy target. */
+  target: KubeTarget;
   /** The flat keys (live version and slots), rewritten when given. */
   info?: DeploymentInfo | undefined;
   /** The new `run` entry. */
@@ -256,37 +254,74 @@ export interface RecordUpdate {
  * the existing keys are kept, the given ones replaced).
  *
  * @param k The capability.
- * @param env The environment.
- * @param update What to change.
- * @param options Manifest options.
+ * @param update The target, and what to change.
  * @returns The ConfigMap's data now.
  *
  * @example
  * ```ts ignore
- * import { readRunRecord, writeRunRecord } from "./strategies.ts";
- * import type { KubernetesCapability } from "./capability.ts";
- * import { loadEnvironment } from "../config/mod.ts";
+ * import { readRunRecord, writeRunRecord } from "./mod.ts";
+ * import type { KubernetesCapability } from "../capability.ts";
+ * import type { KubeTarget } from "../target.ts";
  * declare const k: KubernetesCapability; // ctx.use<KubernetesCapability>("kubernetes")
- * const env = await loadEnvironment("staging");
- * const { run } = await readRunRecord(k, env);
- * if (run) await writeRunRecord(k, env, { run: { ...run, state: "rolled-back" } });
+ * declare const target: KubeTarget;
+ * const { run } = await readRunRecord(k, { target });
+ * if (run) await writeRunRecord(k, { target, run: { ...run, state: "rolled-back" } });
  * ```
  */
 export async function writeRunRecord(
   k: KubernetesCapability,
-  env: Environment,
   update: RecordUpdate,
-  options: ManifestOptions = {},
 ): Promise<Record<string, string>> {
-  const current = await readRunRecord(k, env);
+  const { target } = update;
+  const current = await readRunRecord(k, update);
   const data: Record<string, string> = { ...current.data };
-  if (update.info) {
-    Object.assign(data, obj(deploymentInfoManifest(env, update.info, options).data));
-  }
+  if (update.info) Object.assign(data, obj(deploymentInfoManifest(target, update.info).data));
   if (update.run) data[RUN_KEY] = JSON.stringify(update.run);
   if (update.release) data[RELEASE_KEY] = JSON.stringify(update.release);
-  const manifest = deploymentInfoConfigMap(env, data, options);
+  const manifest = deploymentInfoConfigMap(target, data);
   return obj((await k.apply(manifest)).data) as Record<string, string>;
+}
+
+/**
+ * Options for {@linkcode recordDeployment}: the target, and what is live.
+ *
+ * @example
+ * ```ts
+ * import type { RecordDeploymentOptions } from "./record.ts";
+ * import type { KubeTarget } from "../target.ts";
+ * declare const target: KubeTarget;
+ * const o: RecordDeploymentOptions = { target, version: "1.2.4", runId: "r1", slots: { web: "green" } };
+ * ```
+ */
+export interface RecordDeploymentOptions extends DeploymentInfo {
+  /** The deploy target. */
+  target: KubeTarget;
+}
+
+/**
+ * Records the deployment in the `deployment-info` ConfigMap's flat keys (server-side
+ * apply). Keys it does not write (e.g. the run record) are kept.
+ *
+ * @param k The capability.
+ * @param options The target; version, run id, slots, time.
+ * @returns The ConfigMap's data.
+ *
+ * @example
+ * ```ts ignore
+ * import { recordDeployment } from "./mod.ts";
+ * import type { KubernetesCapability } from "../capability.ts";
+ * import type { KubeTarget } from "../target.ts";
+ * declare const k: KubernetesCapability; // ctx.use<KubernetesCapability>("kubernetes")
+ * declare const target: KubeTarget;
+ * await recordDeployment(k, { target, version: "1.2.4", runId: "r1", slots: { web: "green" } });
+ * ```
+ */
+export async function recordDeployment(
+  k: KubernetesCapability,
+  options: RecordDeploymentOptions,
+): Promise<Record<string, string>> {
+  const { target, ...info } = options;
+  return await writeRunRecord(k, { target, info });
 }
 
 /**
@@ -299,7 +334,7 @@ export async function writeRunRecord(
  *
  * @example
  * ```ts
- * import { unfinishedRun } from "./strategies_record.ts";
+ * import { unfinishedRun } from "./record.ts";
  * import assert from "node:assert/strict";
  * const run = { runId: "r1", version: "1.2.0", by: "ann", startedAt: "t", state: "in-progress" as const, services: {} };
  * assert.match(unfinishedRun({ exists: true, data: {}, run, release: null, problems: [] }, "r2")!, /r1/);

@@ -1,24 +1,23 @@
 /**
- * Carries out a rollback plan of `planRollback` (`strategies_rollback.ts`): traffic back
- * first, then the standby slots of a run that never finished, then the record.
- * Re-exported by `strategies.ts`.
+ * Carries out a rollback plan of `planRollback` (`rollback.ts`): traffic back first, then
+ * the standby slots of a run that never finished, then the record.
  * @module
  */
-import type { Environment } from "../config/mod.ts";
-import type { KindRef, KubeObject, KubernetesCapability } from "./capability.ts";
-import { deploymentManifest, type ManifestOptions, type SlotWeights } from "./manifests.ts";
-import { DELETE_AFTER_ANNOTATION, rollbackService } from "./strategies_traffic.ts";
-import { type RunRecord, type SlotVersion, writeRunRecord } from "./strategies_record.ts";
-import type { RollbackPlanOk, RollbackStep } from "./strategies_rollback.ts";
-
-const DEPLOYMENT: KindRef = { apiVersion: "apps/v1", kind: "Deployment" };
+import type { KubeObject, KubernetesCapability } from "../capability.ts";
+import { deploymentManifest, type SlotWeights } from "../manifests.ts";
+import type { KubeTarget } from "../target.ts";
+import { DELETE_AFTER_ANNOTATION } from "./cleanup.ts";
+import { type RunRecord, type SlotVersion, writeRunRecord } from "./record.ts";
+import type { RollbackPlanOk, RollbackStep } from "./rollback.ts";
+import { rollbackService } from "./traffic.ts";
+import { DEPLOYMENT } from "./_common.ts";
 
 /**
  * What {@linkcode executeRollback} did.
  *
  * @example
  * ```ts
- * import type { RollbackResult } from "./strategies_restore.ts";
+ * import type { RollbackResult } from "./restore.ts";
  * const r: RollbackResult = { messages: [], warnings: [], services: [] };
  * ```
  */
@@ -36,11 +35,19 @@ export interface RollbackResult {
  *
  * @example
  * ```ts
- * import type { ExecuteRollbackOptions } from "./strategies_restore.ts";
- * const o: ExecuteRollbackOptions = { runId: "r2", by: "ann", timeoutMs: 60_000 };
+ * import type { ExecuteRollbackOptions } from "./restore.ts";
+ * import type { RollbackPlanOk } from "./rollback.ts";
+ * import type { KubeTarget } from "../target.ts";
+ * declare const target: KubeTarget;
+ * declare const plan: RollbackPlanOk;
+ * const o: ExecuteRollbackOptions = { target, plan, runId: "r2", by: "ann", timeoutMs: 60_000 };
  * ```
  */
-export interface ExecuteRollbackOptions extends ManifestOptions {
+export interface ExecuteRollbackOptions {
+  /** The deploy target. */
+  target: KubeTarget;
+  /** The plan `planRollback` made. */
+  plan: RollbackPlanOk;
   /** The run doing the rollback (for the record's flat keys). */
   runId: string;
   /** Who. */
@@ -51,14 +58,14 @@ export interface ExecuteRollbackOptions extends ManifestOptions {
 
 async function restoreStandby(
   k: KubernetesCapability,
-  env: Environment,
+  target: KubeTarget,
   step: RollbackStep,
   timeoutMs: number,
 ): Promise<string> {
   const restore = step.restore!;
-  const namespace = env.environment.namespace;
+  const namespace = target.namespace;
   const name = `${step.service}-${step.leave.slot}`;
-  const manifest: KubeObject = deploymentManifest(env, {
+  const manifest: KubeObject = deploymentManifest(target, {
     service: step.service,
     slot: step.leave.slot,
     version: restore.version,
@@ -85,31 +92,31 @@ async function restoreStandby(
  * stays `in-progress` then, so the rollback can be run again.
  *
  * @param k The capability.
- * @param env The environment.
- * @param plan The plan.
- * @param options The acting run, who, the rollout timeout.
+ * @param options The target, the plan, the acting run, who, the rollout timeout.
  * @returns What was done.
  * @throws {Error} Naming the services whose traffic could not be put back.
  *
  * @example
  * ```ts ignore
- * import { executeRollback, planRollback } from "./strategies.ts";
- * import type { KubernetesCapability } from "./capability.ts";
- * import { loadEnvironment } from "../config/mod.ts";
+ * import { executeRollback, planRollback } from "./mod.ts";
+ * import type { KubernetesCapability } from "../capability.ts";
+ * import type { KubeTarget } from "../target.ts";
  * declare const k: KubernetesCapability; // ctx.use<KubernetesCapability>("kubernetes")
- * const env = await loadEnvironment("staging");
- * const plan = await planRollback(k, env);
- * if (plan.ok) console.log((await executeRollback(k, env, plan, { runId: "r2", by: "ann" })).messages);
+ * declare const target: KubeTarget;
+ * const plan = await planRollback(k, { target });
+ * if (plan.ok) {
+ *   const result = await executeRollback(k, { target, plan, runId: "r2", by: "ann" });
+ *   console.log(result.messages);
+ * }
  * ```
  */
 export async function executeRollback(
   k: KubernetesCapability,
-  env: Environment,
-  plan: RollbackPlanOk,
   options: ExecuteRollbackOptions,
 ): Promise<RollbackResult> {
-  const namespace = env.environment.namespace;
-  const timeoutMs = options.timeoutMs ?? env.deployment.rollout_deadline.ms + 30_000;
+  const { target, plan } = options;
+  const namespace = target.namespace;
+  const timeoutMs = options.timeoutMs ?? target.rolloutDeadlineMs + 30_000;
   const result: RollbackResult = { messages: [], warnings: [], services: [] };
   const errors: string[] = [];
   for (const step of plan.steps) {
@@ -117,14 +124,14 @@ export async function executeRollback(
     try {
       let weights: SlotWeights | null = null;
       if (to.slot === leave.slot) {
-        await k.apply(deploymentManifest(env, { service, slot: to.slot, version: to.version }));
+        await k.apply(deploymentManifest(target, { service, slot: to.slot, version: to.version }));
         const r = await k.waitForRollout(namespace, `${service}-${to.slot}`, {
           timeoutMs,
           pollMs: 500,
         });
         if (!r.done) throw new Error(r.message);
       } else {
-        weights = (await rollbackService(k, env, service, to.slot, options)).weights;
+        weights = (await rollbackService(k, { target, service, slot: to.slot })).weights;
       }
       result.services.push({ service, to, left: leave, weights });
       result.messages.push(
@@ -140,7 +147,7 @@ export async function executeRollback(
     try {
       const d = await k.get(DEPLOYMENT, namespace, `${step.service}-${step.leave.slot}`);
       if (d?.metadata.labels?.version === step.restore!.version) continue;
-      result.messages.push(`${step.service}: ${await restoreStandby(k, env, step, timeoutMs)}`);
+      result.messages.push(`${step.service}: ${await restoreStandby(k, target, step, timeoutMs)}`);
     } catch (error) {
       result.warnings.push(
         `${step.service}: ${step.service}-${step.leave.slot} not restored to ${
@@ -151,7 +158,7 @@ export async function executeRollback(
   }
   if (errors.length > 0) {
     throw new Error(
-      `Cannot roll back ${errors.length} service(s) of ${env.name}: ${errors.join("; ")}`,
+      `Cannot roll back ${errors.length} service(s) of ${target.name}: ${errors.join("; ")}`,
     );
   }
   if (plan.run) {
@@ -161,7 +168,8 @@ export async function executeRollback(
       finishedAt: new Date().toISOString(),
     };
     const versions = [...new Set(result.services.map((s) => s.to.version))];
-    await writeRunRecord(k, env, {
+    await writeRunRecord(k, {
+      target,
       ...(result.services.length > 0
         ? {
           info: {
@@ -175,7 +183,7 @@ export async function executeRollback(
         : {}),
       ...(plan.source === "run" ? { run: done } : { release: done }),
       ...(plan.source === "run" && plan.run.state === "succeeded" ? { release: done } : {}),
-    }, options);
+    });
   }
   return result;
 }
