@@ -47,6 +47,7 @@
  * @module
  */
 export * from "./lib/dsl/duration.ts";
+export * from "./lib/dsl/errors.ts";
 export * from "./lib/dsl/gate.ts";
 export * from "./lib/dsl/pipeline.ts";
 export * from "./lib/dsl/stage.ts";

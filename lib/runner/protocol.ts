@@ -3,6 +3,32 @@
  * @module
  */
 import type { CheckOutcome, StageFailure, Version } from "../dsl/types.ts";
+import type { CapabilityErrorDetail } from "../dsl/errors.ts";
+
+/**
+ * What a typed error carries besides its name and message: the call that failed and
+ * the original error's plain fields. Everything in it is JSON-safe and redacted.
+ */
+export interface ErrorFields {
+  /** The capability that was called, e.g. `kubernetes`. */
+  readonly capability: string;
+  /** The operation that was called, e.g. `patch`. */
+  readonly operation: string;
+  /** The HTTP status (e.g. 409), when the error came from an HTTP API. */
+  readonly status?: number;
+  /** The API's reason, e.g. Kubernetes' `Conflict` or `AlreadyExists`. */
+  readonly reason?: string;
+  /** The original error's other plain fields, e.g. a held Lease's `holder`. */
+  readonly details?: Readonly<Record<string, CapabilityErrorDetail>>;
+}
+
+/** A failed capability call as the main thread answers it; the Worker raises a `CapabilityError`. */
+export interface CallError extends ErrorFields {
+  /** The original error's class name, e.g. `KubernetesApiError`, `ScopeError`. */
+  readonly name: string;
+  /** Its message, redacted. */
+  readonly message: string;
+}
 
 /** Main → Worker: run one stage. */
 export interface RunRequest {
@@ -25,7 +51,13 @@ export interface RunRequest {
 export type HostMessage =
   | RunRequest
   | { readonly type: "callResult"; readonly id: number; readonly ok: true; readonly value: unknown }
-  | { readonly type: "callResult"; readonly id: number; readonly ok: false; readonly error: string }
+  | {
+    readonly type: "callResult";
+    readonly id: number;
+    readonly ok: false;
+    /** Why the call failed, with the original error's name and fields. */
+    readonly error: CallError;
+  }
   | { readonly type: "abort"; readonly reason: string };
 
 /** A check's result as the Worker reports it. */
@@ -61,14 +93,33 @@ export type WorkerMessage =
     readonly args: readonly unknown[];
   }
   | { readonly type: "done"; readonly output: unknown }
+  /** The stage failed (its own error, a failed check, a denied permission). */
   | {
     readonly type: "error";
     readonly name: string;
     readonly message: string;
     readonly denied: boolean;
+    /** Set when the stage let a `CapabilityError` through: the failed call's fields. */
+    readonly typed?: ErrorFields;
   };
 
 const str = (v: unknown): v is string => typeof v === "string";
+const plain = (v: unknown): boolean =>
+  v === null || typeof v === "string" || typeof v === "boolean" ||
+  (typeof v === "number" && Number.isFinite(v));
+
+/** The shape of {@linkcode ErrorFields} (sizes are bounded where they are used). */
+function validFields(v: unknown): boolean {
+  const f = v as Record<string, unknown> | null;
+  if (typeof f !== "object" || f === null || Array.isArray(f)) return false;
+  const d = f.details as Record<string, unknown> | undefined;
+  return str(f.capability) && str(f.operation) &&
+    (f.status === undefined || (typeof f.status === "number" && Number.isFinite(f.status))) &&
+    (f.reason === undefined || str(f.reason)) &&
+    (d === undefined ||
+      (typeof d === "object" && d !== null && !Array.isArray(d) &&
+        Object.values(d).every(plain)));
+}
 const LEVELS = new Set(["info", "warn", "notice"]);
 
 function validCheck(r: unknown): boolean {
@@ -115,7 +166,8 @@ export function isWorkerMessage(m: unknown): m is WorkerMessage {
     case "done":
       return "output" in x;
     case "error":
-      return str(x.name) && str(x.message) && typeof x.denied === "boolean";
+      return str(x.name) && str(x.message) && typeof x.denied === "boolean" &&
+        (x.typed === undefined || validFields(x.typed));
     default:
       return false;
   }

@@ -11,6 +11,7 @@ import type { CheckRecord, StageRecord } from "../report/schema.ts";
 import type { CheckReport } from "./protocol.ts";
 import type { StageGrant } from "./permissions.ts";
 import { checkKubernetesCall, type NamespacedLookup } from "../kubernetes/scope.ts";
+import { callErrorOf, CallFailedError } from "./call_errors.ts";
 
 /** Methods of a resource the main thread holds (a Kubernetes client, a notifier...). */
 export type CapabilityProvider = Record<string, (...args: never[]) => unknown>;
@@ -32,22 +33,21 @@ export function checkRecordOf(report: CheckReport, redactor: Redactor): CheckRec
   };
 }
 
-/**
- * Calls a proxied resource for a stage: refuses a resource the stage did not declare
- * and a Kubernetes call outside its grant, records the call (and its error, redacted)
- * in the stage's record.
- */
-export async function callCapability(
-  ctx: {
-    spec: StageSpec;
-    grant?: StageGrant | undefined;
-    record: StageRecord;
-    capabilities: Readonly<Record<string, CapabilityProvider>>;
-    redactor: Redactor;
-  },
-  call: { resource: string; method: string; args: readonly unknown[] },
-): Promise<unknown> {
-  const { resource, method } = call;
+/** What {@linkcode callCapability} needs of the stage and the run. */
+export interface CallContext {
+  readonly spec: StageSpec;
+  readonly grant?: StageGrant | undefined;
+  readonly record: StageRecord;
+  readonly capabilities: Readonly<Record<string, CapabilityProvider>>;
+  readonly redactor: Redactor;
+}
+
+/** The provider's own operation, or an error saying why there is none. */
+function operationOf(
+  ctx: CallContext,
+  resource: string,
+  method: string,
+): { provider: CapabilityProvider; fn: (...a: unknown[]) => unknown } {
   if (!ctx.spec.uses.includes(resource)) {
     throw new Error(
       `stage "${ctx.spec.id}" used resource "${resource}", which it did not declare (add .uses("${resource}"))`,
@@ -58,16 +58,42 @@ export async function callCapability(
   const fn = provider && !(method in Object.prototype) && !method.startsWith("_")
     ? provider[method]
     : undefined;
-  if (typeof fn !== "function") {
+  if (!provider || typeof fn !== "function") {
     throw new Error(`resource "${resource}" has no operation "${method}"`);
   }
+  return { provider, fn: fn as (...a: unknown[]) => unknown };
+}
+
+/**
+ * Calls a proxied resource for a stage: refuses a resource the stage did not declare
+ * and a Kubernetes call outside its grant, records the call (and its error, redacted)
+ * in the stage's record.
+ *
+ * @throws {CallFailedError} For every failure: what the stage is told (the original
+ * error's name, status, reason and plain fields, redacted).
+ */
+export async function callCapability(
+  ctx: CallContext,
+  call: { resource: string; method: string; args: readonly unknown[] },
+): Promise<unknown> {
+  const { resource, method } = call;
+  const redact = (s: string) => ctx.redactor.redact(s);
+  const failed = (err: unknown) =>
+    new CallFailedError(callErrorOf(err, { capability: resource, operation: method }, redact));
+  let op: ReturnType<typeof operationOf>;
+  try {
+    op = operationOf(ctx, resource, method);
+  } catch (err) {
+    throw failed(err);
+  }
+  const { provider, fn } = op;
   const at = new Date().toISOString();
   const t0 = performance.now();
   try {
     if (resource === "kubernetes") {
       const scope = ctx.grant?.kubernetes;
       if (!scope) throw new Error(`stage "${ctx.spec.id}" has no Kubernetes grant`);
-      const lookup = provider?.namespaced as NamespacedLookup | undefined;
+      const lookup = provider.namespaced as NamespacedLookup | undefined;
       await checkKubernetesCall(
         ctx.spec.id,
         scope,
@@ -75,20 +101,20 @@ export async function callCapability(
         lookup ? (kind) => lookup.call(provider, kind) : undefined,
       );
     }
-    const value = await (fn as (...a: unknown[]) => unknown).apply(provider, [...call.args]);
+    const value = await fn.apply(provider, [...call.args]);
     ctx.record.calls.push({ resource, method, at, durationMs: performance.now() - t0, ok: true });
     return value;
   } catch (err) {
-    const error = ctx.redactor.redact((err as Error).message);
+    const error = failed(err);
     ctx.record.calls.push({
       resource,
       method,
       at,
       durationMs: performance.now() - t0,
       ok: false,
-      error,
+      error: error.message,
     });
-    throw new Error(error);
+    throw error;
   }
 }
 

@@ -13,28 +13,42 @@
  * @module
  */
 import {
+  type CallError,
   type CheckReport,
+  type ErrorFields,
   isWorkerMessage,
   type RunRequest,
   type WorkerMessage,
 } from "./protocol.ts";
 import { grantKey, type StageGrant, workerPermissions } from "./permissions.ts";
+import { callErrorOf, CallFailedError } from "./call_errors.ts";
 
 /** Why a stage's attempt failed. */
 export class StageRunError extends Error {
   /** The kind of failure. */
   readonly kind: "error" | "denied" | "timeout" | "interrupted" | "crash" | "check";
+  /** The name of the error the stage failed with, when it failed with one. */
+  readonly errorName: string | undefined;
+  /** The failed call's fields, when the stage let a capability error through. */
+  readonly typed: ErrorFields | undefined;
 
   /**
    * Builds the error.
    *
    * @param message What happened.
    * @param kind The kind of failure.
+   * @param options The stage's error's name and typed fields, as its Worker sent them.
    */
-  constructor(message: string, kind: StageRunError["kind"]) {
+  constructor(
+    message: string,
+    kind: StageRunError["kind"],
+    options: { errorName?: string; typed?: ErrorFields | undefined } = {},
+  ) {
     super(message);
     this.name = "StageRunError";
     this.kind = kind;
+    this.errorName = options.errorName;
+    this.typed = options.typed;
   }
 }
 
@@ -46,7 +60,11 @@ export interface StageHooks {
   print?(stream: "stdout" | "stderr", text: string): void;
   /** A check finished. */
   check(report: CheckReport): void;
-  /** A call on a proxied resource; its result goes back to the stage. */
+  /**
+   * A call on a proxied resource; its result goes back to the stage. It rejects with a
+   * {@linkcode CallFailedError} to say what the stage is told (any other rejection
+   * reaches the stage with its name and message only).
+   */
   call(resource: string, method: string, args: readonly unknown[]): Promise<unknown>;
 }
 
@@ -230,10 +248,7 @@ export class WorkerPool {
       );
       const answer = (
         callId: number,
-        result: { ok: true; value: unknown } | {
-          ok: false;
-          error: string;
-        },
+        result: { ok: true; value: unknown } | { ok: false; error: CallError },
       ) => {
         if (!settled) worker.postMessage({ type: "callResult", id: callId, ...result });
       };
@@ -266,7 +281,11 @@ export class WorkerPool {
               (err) =>
                 answer(msg.id, {
                   ok: false,
-                  error: err instanceof Error ? err.message : String(err),
+                  error: err instanceof CallFailedError ? err.error : callErrorOf(
+                    err,
+                    { capability: msg.resource, operation: msg.method },
+                    (s) => s,
+                  ),
                 }),
             );
             return;
@@ -278,6 +297,7 @@ export class WorkerPool {
                 new StageRunError(
                   msg.message,
                   msg.denied ? "denied" : msg.name === "CheckFailed" ? "check" : "error",
+                  { errorName: msg.name, typed: msg.typed },
                 ),
               )
             );

@@ -7,6 +7,7 @@
 import type { PipelineDefinition } from "../dsl/pipeline.ts";
 import type { StageSpec } from "../dsl/stage.ts";
 import type { CheckOutcome, StageContext } from "../dsl/types.ts";
+import { CapabilityError } from "../dsl/errors.ts";
 import { explainDenied } from "./permissions.ts";
 import type { CheckReport, HostMessage, RunRequest, WorkerMessage } from "./protocol.ts";
 
@@ -23,6 +24,20 @@ function describeError(stageId: string, err: unknown): WorkerMessage {
     name: denied ? "PermissionDenied" : e.name,
     message: denied ?? e.message,
     denied: denied !== undefined,
+    ...(e instanceof CapabilityError ? { typed: typedFields(e) } : {}),
+  };
+}
+
+/** What a capability error the stage let through tells the main thread. */
+function typedFields(
+  e: CapabilityError,
+): NonNullable<Extract<WorkerMessage, { type: "error" }>["typed"]> {
+  return {
+    capability: String(e.capability),
+    operation: String(e.operation),
+    ...(typeof e.status === "number" ? { status: e.status } : {}),
+    ...(typeof e.reason === "string" ? { reason: e.reason } : {}),
+    details: { ...e.details },
   };
 }
 
@@ -191,7 +206,7 @@ export function serveStages(load: () => Promise<{ default?: unknown }>): void {
         const pending = calls.get(msg.id);
         calls.delete(msg.id);
         if (msg.ok) pending?.resolve(msg.value);
-        else pending?.reject(new Error(msg.error));
+        else pending?.reject(new CapabilityError(msg.error.message, msg.error));
         break;
       }
       case "abort":
