@@ -40,7 +40,7 @@ export interface SlotDeployment {
  * ```ts
  * import type { DeployIdleSlotOptions } from "./blue_green.ts";
  * import type { KubeTarget } from "../target.ts";
- * declare const target: KubeTarget;
+ * const target = {} as KubeTarget;
  * const o: DeployIdleSlotOptions = { target, service: "web", version: "1.2.4", pollMs: 500 };
  * ```
  */
@@ -145,7 +145,7 @@ export interface ServiceSwitch {
  * ```ts
  * import type { SwitchServiceOptions } from "./blue_green.ts";
  * import type { KubeTarget } from "../target.ts";
- * declare const target: KubeTarget;
+ * const target = {} as KubeTarget;
  * const o: SwitchServiceOptions = { target, service: "web", slot: "green" };
  * ```
  */

@@ -17,7 +17,7 @@ import { obj, ROUTE } from "./_common.ts";
  * ```ts
  * import type { SetWeightsOptions } from "./canary.ts";
  * import type { KubeTarget } from "../target.ts";
- * declare const target: KubeTarget;
+ * const target = {} as KubeTarget;
  * const o: SetWeightsOptions = { target, service: "web", weights: { blue: 95, green: 5 } };
  * ```
  */

@@ -29,7 +29,7 @@ export const DELETE_AFTER_ANNOTATION = `${ANNOTATION_PREFIX}/delete-after`;
  * ```ts
  * import type { ScheduleCleanupOptions } from "./cleanup.ts";
  * import type { KubeTarget } from "../target.ts";
- * declare const target: KubeTarget;
+ * const target = {} as KubeTarget;
  * const o: ScheduleCleanupOptions = { target, service: "web", slot: "blue" };
  * ```
  */

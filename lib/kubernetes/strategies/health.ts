@@ -60,7 +60,7 @@ export interface SlotHealth {
  * ```ts
  * import type { VerifySlotHealthOptions } from "./health.ts";
  * import type { KubeTarget } from "../target.ts";
- * declare const target: KubeTarget;
+ * const target = {} as KubeTarget;
  * const o: VerifySlotHealthOptions = { target, service: "web", slot: "green", version: "1.2.4" };
  * ```
  */

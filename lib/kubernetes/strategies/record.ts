@@ -234,7 +234,7 @@ export async function readRunRecord(
  * ```ts
  * import type { RecordUpdate } from "./record.ts";
  * import type { KubeTarget } from "../target.ts";
- * declare const target: KubeTarget;
+ * const target = {} as KubeTarget;
  * const nothing: RecordUpdate = { target };
  * ```
  */
@@ -289,7 +289,7 @@ export async function writeRunRecord(
  * ```ts
  * import type { RecordDeploymentOptions } from "./record.ts";
  * import type { KubeTarget } from "../target.ts";
- * declare const target: KubeTarget;
+ * const target = {} as KubeTarget;
  * const o: RecordDeploymentOptions = { target, version: "1.2.4", runId: "r1", slots: { web: "green" } };
  * ```
  */

@@ -38,8 +38,8 @@ export interface RollbackResult {
  * import type { ExecuteRollbackOptions } from "./restore.ts";
  * import type { RollbackPlanOk } from "./rollback.ts";
  * import type { KubeTarget } from "../target.ts";
- * declare const target: KubeTarget;
- * declare const plan: RollbackPlanOk;
+ * const target = {} as KubeTarget;
+ * const plan = {} as RollbackPlanOk;
  * const o: ExecuteRollbackOptions = { target, plan, runId: "r2", by: "ann", timeoutMs: 60_000 };
  * ```
  */

@@ -18,7 +18,7 @@ import { DEPLOYMENT, dryRunRollout } from "./_common.ts";
  * ```ts
  * import type { RollingUpdateOptions } from "./rolling.ts";
  * import type { KubeTarget } from "../target.ts";
- * declare const target: KubeTarget;
+ * const target = {} as KubeTarget;
  * const o: RollingUpdateOptions = { target, service: "web", version: "1.2.5", pollMs: 500 };
  * ```
  */

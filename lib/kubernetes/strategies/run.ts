@@ -24,7 +24,7 @@ import { DEPLOYMENT, obj, SERVICE } from "./_common.ts";
  * ```ts
  * import type { BeginRun } from "./run.ts";
  * import type { KubeTarget } from "../target.ts";
- * declare const target: KubeTarget;
+ * const target = {} as KubeTarget;
  * const run: BeginRun = { target, runId: "r1", version: "1.1.0", by: "ann", services: ["web"] };
  * ```
  */

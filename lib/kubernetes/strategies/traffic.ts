@@ -17,7 +17,7 @@ import { obj, ROUTE, SERVICE } from "./_common.ts";
  * ```ts
  * import type { ServiceRef } from "./traffic.ts";
  * import type { KubeTarget } from "../target.ts";
- * declare const target: KubeTarget;
+ * const target = {} as KubeTarget;
  * const web: ServiceRef = { target, service: "web" };
  * ```
  */
@@ -35,7 +35,7 @@ export interface ServiceRef {
  * ```ts
  * import type { SlotRef } from "./traffic.ts";
  * import type { KubeTarget } from "../target.ts";
- * declare const target: KubeTarget;
+ * const target = {} as KubeTarget;
  * const green: SlotRef = { target, service: "web", slot: "green" };
  * ```
  */
