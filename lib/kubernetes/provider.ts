@@ -8,6 +8,7 @@ import { apiError, KubeClient } from "./client.ts";
 import { acquireLease, releaseLease, renewLease } from "./lease.ts";
 import { rolloutStatusOf, waitForRolloutWith } from "./rollout.ts";
 import { MIN_SECRET_LENGTH } from "../journal/redact.ts";
+import { TOOL_NAME } from "../product/mod.ts";
 
 /** Options for {@linkcode createKubernetesCapability}. */
 export interface KubernetesCapabilityOptions {
@@ -91,7 +92,7 @@ function checkManifest(manifest: KubeObject): void {
  * @example
  * ```ts ignore
  * import { createKubernetesCapability } from "./provider.ts";
- * const k = createKubernetesCapability({ kubeconfigPath: ".tracktion/sandbox/kubeconfig" });
+ * const k = createKubernetesCapability({ kubeconfigPath: "kubeconfig" });
  * console.log((await k.version()).gitVersion);
  * ```
  */
@@ -208,8 +209,8 @@ export function createKubernetesCapability(
         count: 1,
         firstTimestamp: now,
         lastTimestamp: now,
-        source: { component: "tracktion-deploy" },
-        reportingComponent: "tracktion-deploy",
+        source: { component: TOOL_NAME },
+        reportingComponent: TOOL_NAME,
       }, { dryRun });
     },
   };
