@@ -1,0 +1,80 @@
+/**
+ * The engine's contract: what {@linkcode runGraph} is given (the graph, the grants, the
+ * capabilities, the approver and the gate analyzer, the journal) and what it returns.
+ * @module
+ */
+import type { PipelineInfo } from "./describe.ts";
+import type { StageDescription as StageSpec } from "../dsl/describe.ts";
+import type { Version } from "../dsl/types.ts";
+import type { Journal } from "../journal/journal.ts";
+import type { Redactor } from "../journal/redact.ts";
+import type { ApprovalRecord, GateRecord, Report, StageRecord } from "../report/schema.ts";
+import type { Dag } from "./dag.ts";
+import type { StageGrant } from "./permissions.ts";
+import type { CapabilityProvider } from "./stage_records.ts";
+
+export type { CapabilityProvider };
+
+/** What a gate analyzer returns: every gate's record, and a decision if the stage paused. */
+export interface GateVerdict {
+  readonly gates: GateRecord[];
+  readonly decision?: StageRecord["decision"];
+}
+
+/** Measures a stage's gates over its analysis window (after its work, with its output). */
+export type GateAnalyzer = (
+  spec: StageSpec,
+  ctx: {
+    readonly signal: AbortSignal;
+    readonly output: unknown;
+    readonly log: (message: string) => void;
+    readonly journal: Journal;
+    readonly runDir: string;
+  },
+) => Promise<GateVerdict>;
+
+/** Everything the engine needs to run a graph. */
+export interface EngineOptions {
+  readonly definition: PipelineInfo;
+  readonly pipelineUrl: string;
+  readonly runId: string;
+  readonly user: string;
+  readonly dag: Dag;
+  readonly grants: ReadonlyMap<string, StageGrant>;
+  readonly env: unknown;
+  readonly environmentName: string;
+  readonly version: Version | undefined;
+  readonly options: Readonly<Record<string, string>>;
+  readonly concurrency: number;
+  readonly dryRun: boolean;
+  readonly capabilities: Readonly<Record<string, CapabilityProvider>>;
+  readonly approve: (stageId: string, phrase: string, message?: string) => Promise<ApprovalRecord>;
+  readonly analyze?: GateAnalyzer;
+  readonly journal: Journal;
+  readonly redactor: Redactor;
+  readonly runDir: string;
+  /** Aborted on SIGINT/SIGTERM: running stages stop and the failure path runs. */
+  readonly signal: AbortSignal;
+  /** How many Workers to start ahead for stages about to run (default: `concurrency`). */
+  readonly prestart?: number;
+  /** Told what a stage's code printed, redacted (default: standard error, `[stage] ` before each line). */
+  readonly onPrint?: (stageId: string, stream: "stdout" | "stderr", text: string) => void;
+  /** Told of every stage state change (the live view). */
+  readonly onChange?: (record: StageRecord, running: boolean) => void;
+  /** Told of a stage's notices (`ctx.notice`), shown on screen. */
+  readonly onNotice?: (stageId: string, message: string) => void;
+}
+
+/** What the engine returns. */
+export interface EngineResult {
+  readonly status: Report["status"];
+  readonly stages: StageRecord[];
+  readonly rollback: Report["rollback"];
+  readonly error?: string;
+}
+
+/** How a step of a stage ended it early (no value: the stage goes on). */
+export interface Ending {
+  readonly status: StageRecord["status"];
+  readonly reason?: string;
+}

@@ -1,0 +1,117 @@
+/**
+ * The engine's one journal recorder: every change of a stage's state goes through it,
+ * in the same order into the stage's record, the journal (`stage.started`,
+ * `stage.attempt`, `approval`, `stage.finished`) and the live view. It also remembers
+ * the run's first failed ordinary stage, and stops the others when the pipeline fails
+ * fast.
+ * @module
+ */
+import type { StageDescription as StageSpec } from "../dsl/describe.ts";
+import type { Journal } from "../journal/journal.ts";
+import type { Redactor } from "../journal/redact.ts";
+import type { ApprovalRecord, StageRecord } from "../report/schema.ts";
+
+/** A stage as the engine tracks it while the graph runs. */
+export interface StageState {
+  readonly spec: StageSpec;
+  readonly record: StageRecord;
+  settled: boolean;
+  /** Skipped by its own `when`: dependents still run. */
+  satisfied: boolean;
+  output?: unknown;
+}
+
+/** What the recorder writes to and whom it tells. */
+export interface RecorderOptions {
+  readonly journal: Journal;
+  readonly redactor: Redactor;
+  /** Told of every stage state change (the live view). */
+  readonly onChange?: ((record: StageRecord, running: boolean) => void) | undefined;
+  /** Stop the other ordinary stages at the first failure. */
+  readonly failFast: boolean;
+  /** Aborted to stop the ordinary stages. */
+  readonly stop: AbortController;
+}
+
+/**
+ * Records stage state changes.
+ *
+ * @example
+ * ```ts ignore
+ * const recorder = new StageRecorder({ journal, redactor, failFast: false, stop });
+ * await recorder.started(state);
+ * await recorder.settle(state, "succeeded");
+ * ```
+ */
+export class StageRecorder {
+  #o: RecorderOptions;
+  #firstFailure: string | undefined;
+
+  /** @param o Where records go. */
+  constructor(o: RecorderOptions) {
+    this.#o = o;
+  }
+
+  /** The first ordinary stage that failed, if any. */
+  get firstFailure(): string | undefined {
+    return this.#firstFailure;
+  }
+
+  /** Tells the live view a stage changed. */
+  changed(s: StageState, running = false): void {
+    this.#o.onChange?.(s.record, running);
+  }
+
+  /** A stage starts. */
+  async started(s: StageState): Promise<void> {
+    s.record.startedAt = new Date().toISOString();
+    await this.#o.journal.append({ type: "stage.started", stage: s.spec.id });
+    await this.#o.journal.flush();
+    this.changed(s, true);
+  }
+
+  /** An attempt failed (`error` is already redacted). */
+  async attemptFailed(
+    stageId: string,
+    attempt: number,
+    error: { message: string; name?: string | undefined },
+  ): Promise<void> {
+    await this.#o.journal.append({
+      type: "stage.attempt",
+      stage: stageId,
+      attempt,
+      error: error.message,
+      ...(error.name !== undefined ? { errorName: error.name } : {}),
+    });
+  }
+
+  /** A stage's approval was given or refused. */
+  async approval(s: StageState, approval: ApprovalRecord): Promise<void> {
+    s.record.approval = approval;
+    await this.#o.journal.append({ type: "approval", stage: s.spec.id, ...approval });
+  }
+
+  /** A stage ends (or is skipped) with a status and why. */
+  async settle(s: StageState, status: StageRecord["status"], reason?: string): Promise<void> {
+    s.settled = true;
+    s.record.status = status;
+    if (reason !== undefined) s.record.reason = this.#o.redactor.redact(reason);
+    if (s.record.startedAt) {
+      s.record.finishedAt = new Date().toISOString();
+      s.record.durationMs = Date.parse(s.record.finishedAt) - Date.parse(s.record.startedAt);
+    }
+    if (status === "failed" && s.spec.kind === "normal" && this.#firstFailure === undefined) {
+      this.#firstFailure = s.spec.id;
+      if (this.#o.failFast) this.#o.stop.abort();
+    }
+    await this.#o.journal.append({
+      type: "stage.finished",
+      stage: s.spec.id,
+      status,
+      ...(reason !== undefined ? { reason } : {}),
+      ...(s.record.durationMs !== undefined ? { durationMs: s.record.durationMs } : {}),
+    });
+    await this.#o.journal.flush();
+    this.changed(s);
+  }
+}
