@@ -3,6 +3,7 @@
 // on the old slot, and what running the pre-flight stages concurrently buys.
 // `deno bench -A bench/deploy_bench.ts`; numbers in bench/README.md.
 import { startSandbox } from "../lib/sandbox/mod.ts";
+import { sandboxSeedFromDir } from "../lib/targets/sandbox_seed.ts";
 
 const dir = await Deno.makeTempDir({ prefix: "tracktion-bench-deploy-" });
 const CONFIRM = ["--confirm", "DEPLOY TO PRODUCTION"];
@@ -64,7 +65,12 @@ function breachToRestored(report: Record<string, unknown>): number {
 
 // A first deploy, so that every later one runs a real canary against a live slot.
 {
-  const s = await startSandbox({ stateDir: `${dir}/sandbox`, timeScale: 600, maxRealRate: 400 });
+  const s = await startSandbox({
+    seed: await sandboxSeedFromDir(),
+    stateDir: `${dir}/sandbox`,
+    timeScale: 600,
+    maxRealRate: 400,
+  });
   await deploy();
   await s.stop();
 }
@@ -87,6 +93,7 @@ Deno.bench(
   { n: 3, warmup: 0 },
   async () => {
     const s = await startSandbox({
+      seed: await sandboxSeedFromDir(),
       stateDir: `${dir}/sandbox`,
       timeScale: 60,
       maxRealRate: 400,

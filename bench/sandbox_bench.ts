@@ -7,10 +7,16 @@
 import * as k8s from "@kubernetes/client-node";
 import process from "node:process";
 import { startSandbox } from "../lib/sandbox/mod.ts";
+import { sandboxSeedFromDir } from "../lib/targets/sandbox_seed.ts";
 
 const NS = "tracktion-staging";
 const apiDir = await Deno.makeTempDir({ prefix: "sandbox-bench-api-" });
-const apiSandbox = await startSandbox({ stateDir: apiDir, port: 0, trafficRate: 0 });
+const apiSandbox = await startSandbox({
+  seed: await sandboxSeedFromDir(),
+  stateDir: apiDir,
+  port: 0,
+  trafficRate: 0,
+});
 const kc = new k8s.KubeConfig();
 kc.loadFromFile(apiSandbox.kubeconfigPath);
 const core = kc.makeApiClient(k8s.CoreV1Api);
@@ -63,6 +69,7 @@ Deno.bench("4 services x 2 slots x 5 replicas with traffic at 200 req/s: RSS and
   await apiSandbox.stop();
   const dir = await Deno.makeTempDir({ prefix: "sandbox-bench-traffic-" });
   const sandbox = await startSandbox({
+    seed: await sandboxSeedFromDir(),
     stateDir: dir,
     port: 0,
     timeScale: 60,

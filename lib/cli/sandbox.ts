@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { InputError } from "../runner/errors.ts";
 import { SANDBOX_DIR } from "../product/mod.ts";
 import { SandboxRunningError, SandboxStateError, SCENARIOS, startSandbox } from "../sandbox/mod.ts";
+import { sandboxSeedFromDir } from "../targets/sandbox_seed.ts";
 import { type CliIo, type Command, EXIT } from "./command.ts";
 import {
   identify,
@@ -98,6 +99,7 @@ async function serve(values: Values, io: CliIo): Promise<number> {
   try {
     sandbox = await startSandbox({
       stateDir,
+      seed: await sandboxSeedFromDir(),
       ...(port !== undefined ? { port } : {}),
       ...(values.scenario !== undefined ? { scenario: values.scenario } : {}),
       ...(timeScale !== undefined ? { timeScale } : {}),

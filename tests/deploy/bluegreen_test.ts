@@ -134,7 +134,12 @@ Deno.test({
   async fn() {
     const r = await Rehearsal.create();
     const { startSandbox } = await import("../../lib/sandbox/mod.ts");
-    const sandbox = await startSandbox({ stateDir: r.sandboxDir, timeScale: 600 });
+    const { sandboxSeedFromDir } = await import("../../lib/targets/sandbox_seed.ts");
+    const sandbox = await startSandbox({
+      seed: await sandboxSeedFromDir(),
+      stateDir: r.sandboxDir,
+      timeScale: 600,
+    });
     try {
       const d = await r.deploy("production", "v6.0.0", ["--dry-run"]);
       assert.equal(d.code, 0, d.stdout + d.stderr);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { startSandbox } from "../../lib/sandbox/mod.ts";
+import { sandboxSeedFromDir } from "../../lib/targets/sandbox_seed.ts";
 import { Rehearsal } from "./_deploy.ts";
 
 // A canary that pauses on a breach instead of rolling back: another shell decides with
@@ -62,11 +63,17 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const r = await Rehearsal.create();
-    let sandbox = await startSandbox({ stateDir: r.sandboxDir, timeScale: 600, maxRealRate: 400 });
+    let sandbox = await startSandbox({
+      seed: await sandboxSeedFromDir(),
+      stateDir: r.sandboxDir,
+      timeScale: 600,
+      maxRealRate: 400,
+    });
     try {
       assert.equal((await r.deploy("production", "v5.0.0", CONFIRM)).code, 0);
       await sandbox.stop();
       sandbox = await startSandbox({
+        seed: await sandboxSeedFromDir(),
         stateDir: r.sandboxDir,
         timeScale: 60,
         maxRealRate: 400,

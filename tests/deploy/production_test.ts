@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type Sandbox, startSandbox } from "../../lib/sandbox/mod.ts";
+import { sandboxSeedFromDir } from "../../lib/targets/sandbox_seed.ts";
 import { Rehearsal, stage } from "./_deploy.ts";
 
 const CONFIRM = ["--confirm", "DEPLOY TO PRODUCTION"];
@@ -36,6 +37,7 @@ Deno.test({
     const restart = async (o: { scenario?: string; timeScale?: number } = {}) => {
       await sandbox?.stop();
       sandbox = await startSandbox({
+        seed: await sandboxSeedFromDir(),
         stateDir: r.sandboxDir,
         timeScale: o.timeScale ?? 60,
         maxRealRate: 400,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { startSandbox } from "../../lib/sandbox/mod.ts";
+import { sandboxSeedFromDir } from "../../lib/targets/sandbox_seed.ts";
 import { startPrometheus } from "../_support/prometheus.ts";
 import { Rehearsal, stage } from "./_deploy.ts";
 
@@ -14,7 +15,12 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const r = await Rehearsal.create();
-    let sandbox = await startSandbox({ stateDir: r.sandboxDir, timeScale: 600, maxRealRate: 400 });
+    let sandbox = await startSandbox({
+      seed: await sandboxSeedFromDir(),
+      stateDir: r.sandboxDir,
+      timeScale: 600,
+      maxRealRate: 400,
+    });
     const prometheus = await startPrometheus({ fileSd: `${r.sandboxDir}/prometheus-targets.json` });
     try {
       const first = await r.deploy("production", "v4.0.0", CONFIRM);
@@ -22,6 +28,7 @@ Deno.test({
 
       await sandbox.stop();
       sandbox = await startSandbox({
+        seed: await sandboxSeedFromDir(),
         stateDir: r.sandboxDir,
         timeScale: 60,
         maxRealRate: 400,

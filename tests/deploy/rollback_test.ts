@@ -4,6 +4,7 @@
 // every wait is on an observed state (journal, cluster), never a fixed sleep.
 import assert from "node:assert/strict";
 import { type Sandbox, startSandbox } from "../../lib/sandbox/mod.ts";
+import { sandboxSeedFromDir } from "../../lib/targets/sandbox_seed.ts";
 import { Rehearsal, stage } from "./_deploy.ts";
 import {
   atFivePercent,
@@ -23,7 +24,12 @@ const SPLIT = everywhere("blue=95,green=5 selector=blue");
 
 /** v1.0.0 live on blue (a fast sandbox), then the sandbox stopped: its state persists. */
 async function baseline(r: Rehearsal): Promise<void> {
-  const sandbox = await startSandbox({ stateDir: r.sandboxDir, timeScale: 600, maxRealRate: 400 });
+  const sandbox = await startSandbox({
+    seed: await sandboxSeedFromDir(),
+    stateDir: r.sandboxDir,
+    timeScale: 600,
+    maxRealRate: 400,
+  });
   try {
     const d = await r.deploy("production", "v1.0.0", CONFIRM);
     assert.equal(d.code, 0, d.stdout + d.stderr);
@@ -32,11 +38,17 @@ async function baseline(r: Rehearsal): Promise<void> {
   }
 }
 
-function sandboxAt(
+async function sandboxAt(
   r: Rehearsal,
   o: { scenario?: string; timeScale?: number } = {},
 ): Promise<Sandbox> {
-  return startSandbox({ stateDir: r.sandboxDir, timeScale: 60, maxRealRate: 400, ...o });
+  return await startSandbox({
+    seed: await sandboxSeedFromDir(),
+    stateDir: r.sandboxDir,
+    timeScale: 60,
+    maxRealRate: 400,
+    ...o,
+  });
 }
 
 /** Every service on blue at 1.0.0, every pod behind the selectors at 1.0.0. */
@@ -283,6 +295,7 @@ Deno.test({
     const r = await Rehearsal.create();
     await baseline(r);
     const sandbox = await startSandbox({
+      seed: await sandboxSeedFromDir(),
       stateDir: r.sandboxDir,
       timeScale: 600,
       maxRealRate: 400,

@@ -3,6 +3,7 @@
 // values need a declared grant. The real kubernetes capability over a real sandbox.
 import assert from "node:assert/strict";
 import { startSandbox } from "../../lib/sandbox/mod.ts";
+import { sandboxSeedFromDir } from "../../lib/targets/sandbox_seed.ts";
 import { createKubernetesCapability } from "../../lib/kubernetes/provider.ts";
 import { prepareRun } from "../../lib/runner/prepare.ts";
 import { executeRun } from "../../lib/runner/run.ts";
@@ -13,7 +14,13 @@ async function withKubernetes(
   fn: (k: CapabilityProvider, served: { method: string; args: unknown[] }[]) => Promise<void>,
 ) {
   const stateDir = await Deno.makeTempDir({ prefix: "isolation-sandbox-" });
-  const sandbox = await startSandbox({ stateDir, port: 0, reset: true, trafficRate: 0 });
+  const sandbox = await startSandbox({
+    seed: await sandboxSeedFromDir(),
+    stateDir,
+    port: 0,
+    reset: true,
+    trafficRate: 0,
+  });
   const real = createKubernetesCapability({ kubeconfigPath: sandbox.kubeconfigPath });
   const served: { method: string; args: unknown[] }[] = [];
   // Records what reached the real client: the attacker's calls must never get here.

@@ -1,4 +1,5 @@
 import { type Sandbox, type SandboxOptions, startSandbox } from "../../lib/sandbox/mod.ts";
+import { sandboxSeedFromDir } from "../../lib/targets/sandbox_seed.ts";
 
 /** A sandbox started for a test, with a temp state dir and a kubectl runner. */
 export interface TestSandbox {
@@ -14,7 +15,10 @@ export interface TestSandbox {
   close(): Promise<void>;
 }
 
-/** Start a sandbox on port 0 in a fresh temp dir (time scale 600 unless given). */
+/**
+ * Start a sandbox on port 0 in a fresh temp dir (time scale 600 unless given), seeded from
+ * the repository's `environments/` unless a seed is given.
+ */
 export async function withSandbox(
   options: Partial<SandboxOptions> = {},
 ): Promise<TestSandbox> {
@@ -23,6 +27,7 @@ export async function withSandbox(
   const sandbox = await startSandbox({
     timeScale: 600,
     trafficRate: 50,
+    seed: options.seed ?? await sandboxSeedFromDir(),
     ...options,
     stateDir,
     port: 0,

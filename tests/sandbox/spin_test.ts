@@ -4,6 +4,7 @@
 // replica counts over the sandbox's limit.
 import assert from "node:assert/strict";
 import { SANDBOX_LIMITS, startSandbox } from "../../lib/sandbox/mod.ts";
+import { sandboxSeedFromDir } from "../../lib/targets/sandbox_seed.ts";
 import { Api } from "../../lib/sandbox/api.ts";
 import { Store } from "../../lib/sandbox/store.ts";
 import { findResource, RESOURCE_TYPES, type ResourceType } from "../../lib/sandbox/resources.ts";
@@ -50,7 +51,8 @@ async function runWithin(
 
 /** A sandbox state as a 100,000,000-replica deploy left it: the Deployment and its ReplicaSet. */
 async function hugeState(stateDir: string): Promise<void> {
-  const sandbox = await startSandbox({ stateDir, trafficRate: 0, port: 0 });
+  const seed = await sandboxSeedFromDir();
+  const sandbox = await startSandbox({ stateDir, seed, trafficRate: 0, port: 0 });
   await sandbox.stop();
   const state = JSON.parse(await Deno.readTextFile(`${stateDir}/state.json`));
   const labels = { app: "tracktion", service: "analysis-service", slot: "blue" };
