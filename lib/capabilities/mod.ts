@@ -30,7 +30,7 @@ import { redis } from "./redis.ts";
 
 export * from "./types.ts";
 export { openCapabilities } from "./open.ts";
-export type { OpenCapabilitiesOptions, OpenedCapabilities } from "./open.ts";
+export type { CapabilityMethods, OpenCapabilitiesOptions, OpenedCapabilities } from "./open.ts";
 
 /**
  * Every capability, by name.

@@ -16,8 +16,8 @@ import {
   type Opened,
 } from "./types.ts";
 
-/** The methods of an opened capability, as the engine calls them. */
-type Provider = Record<string, (...args: never[]) => unknown>;
+/** The methods of an opened capability, as the engine calls them (by name). */
+export type CapabilityMethods = Record<string, (...args: never[]) => unknown>;
 
 /** What {@linkcode openCapabilities} needs. */
 export interface OpenCapabilitiesOptions {
@@ -40,7 +40,7 @@ export interface OpenCapabilitiesOptions {
 /** The run's capabilities. */
 export interface OpenedCapabilities {
   /** For the engine, by name: methods that open the capability on their first call. */
-  readonly providers: Readonly<Record<string, Provider>>;
+  readonly providers: Readonly<Record<string, CapabilityMethods>>;
   /**
    * Runs the `check` of each named capability that has one, now.
    *
@@ -51,8 +51,8 @@ export interface OpenedCapabilities {
   close(): Promise<void>;
 }
 
-function lazyProvider(name: string, opening: () => Promise<Opened>): Provider {
-  return new Proxy({} as Provider, {
+function lazyProvider(name: string, opening: () => Promise<Opened>): CapabilityMethods {
+  return new Proxy({} as CapabilityMethods, {
     get(_target, method) {
       if (typeof method !== "string" || method === "then") return undefined;
       return async (...args: unknown[]) => {
@@ -87,7 +87,7 @@ function lazyProvider(name: string, opening: () => Promise<Opened>): Provider {
  */
 export function openCapabilities(o: OpenCapabilitiesOptions): OpenedCapabilities {
   const readEnv = o.readEnv ?? ((name: string) => Deno.env.get(name));
-  const providers: Record<string, Provider> = {};
+  const providers: Record<string, CapabilityMethods> = {};
   const openings = new Map<string, Promise<Opened>>();
 
   const secret = async (ref: SecretRef): Promise<string | undefined> => {

@@ -1,6 +1,8 @@
 /**
  * The main thread's implementation of the `kubernetes` capability over
- * `@kubernetes/client-node`.
+ * `@kubernetes/client-node`. A run opens it through the capability registry
+ * (`lib/capabilities/kubernetes.ts`: which kubeconfig, and what to say when there is none);
+ * tests and benches may build it directly.
  * @module
  */
 import type { KindRef, KubeObject, KubernetesCapability, RolloutStatus } from "./capability.ts";

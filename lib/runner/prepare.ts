@@ -12,6 +12,7 @@ import type { StageDescription } from "../dsl/describe.ts";
 import type { Version } from "../dsl/types.ts";
 import { ConfigError, type Environment, loadEnvironment, secretRefs } from "../config/mod.ts";
 import { resourceGrant } from "../capabilities/mod.ts";
+import { STATE_DIR } from "../product/mod.ts";
 import { MIN_SECRET_LENGTH, Redactor } from "../journal/redact.ts";
 import { buildDag, type Dag, DagError } from "./dag.ts";
 import { InputError } from "./errors.ts";
@@ -65,7 +66,7 @@ export interface PreparedRun {
 }
 
 /**
- * The paths no stage is granted by default: the project's `.tracktion` folder (runs,
+ * The paths no stage is granted by default: the project's state folder (`STATE_DIR`: runs,
  * sandbox state and its admin kubeconfig), the user's kubeconfig.
  *
  * @returns Absolute or working-directory-relative paths.
@@ -74,13 +75,14 @@ export interface PreparedRun {
  * ```ts
  * import { defaultProtectedPaths } from "./prepare.ts";
  * import assert from "node:assert/strict";
- * assert.ok(defaultProtectedPaths().includes(".tracktion"));
+ * import { STATE_DIR } from "../product/mod.ts";
+ * assert.ok(defaultProtectedPaths().includes(STATE_DIR));
  * ```
  */
 export function defaultProtectedPaths(): string[] {
   const home = Deno.env.get("HOME");
   const kubeconfig = Deno.env.get("KUBECONFIG")?.split(":").filter((p) => p !== "") ?? [];
-  return [".tracktion", ...kubeconfig, ...(home ? [`${home}/.kube`] : [])];
+  return [STATE_DIR, ...kubeconfig, ...(home ? [`${home}/.kube`] : [])];
 }
 
 export { MIN_SECRET_LENGTH };

@@ -9,7 +9,7 @@
 import type { Environment } from "../config/types.ts";
 import type { MetricDefinition } from "../dsl/gate.ts";
 import type { Redactor } from "../journal/redact.ts";
-import type { CapabilityProvider, GateAnalyzer } from "../runner/engine.ts";
+import type { GateAnalyzer } from "../runner/engine.ts";
 import { InputError } from "../runner/errors.ts";
 import { createGateAnalyzer, type GateAnalyzerOptions } from "../analysis/gate_analyzer.ts";
 import { prometheusProvider } from "../analysis/prometheus.ts";
@@ -17,6 +17,7 @@ import { sandboxMeasurementsProvider } from "../analysis/sandbox_measurements.ts
 import type { Decision } from "../analysis/decision.ts";
 import {
   CAPABILITIES,
+  type CapabilityMethods,
   type CapabilityTarget,
   CapabilityUnavailableError,
   openCapabilities,
@@ -26,9 +27,13 @@ import type { SandboxTarget } from "./sandbox.ts";
 
 /** Options of {@linkcode connect}. */
 export interface ConnectOptions {
+  /** The run's environment. */
   readonly env: Environment;
+  /** The sandbox the run goes to (`--sandbox`); without it, the kubeconfig's cluster. */
   readonly sandbox?: SandboxTarget | undefined;
+  /** Describe, change nothing (`--dry-run`). */
   readonly dryRun: boolean;
+  /** Every secret value a capability reads is added to it. */
   readonly redactor: Redactor;
   /** The pipeline's metric definitions. */
   readonly metrics: Readonly<Record<string, MetricDefinition>>;
@@ -55,9 +60,13 @@ export interface ConnectOptions {
 
 /** The clients and the analyzer of a run. */
 export interface Connection {
-  readonly capabilities: Record<string, CapabilityProvider>;
+  /** For the engine, by resource name: each opens on its first call. */
+  readonly capabilities: Record<string, CapabilityMethods>;
+  /** Measures a stage's gates. */
   readonly analyze: GateAnalyzer;
+  /** Where the run went, for the report (kind, cluster, server, namespace, metrics...). */
   readonly target: Record<string, unknown>;
+  /** Closes what was opened (the database connection...). */
   close(): Promise<void>;
 }
 
@@ -133,7 +142,7 @@ export function connect(o: ConnectOptions): Connection {
   }
   const { analyze, metrics } = analyzerOf(o);
   return {
-    capabilities: opened.providers as Record<string, CapabilityProvider>,
+    capabilities: { ...opened.providers },
     analyze,
     target: {
       kind: o.sandbox ? "sandbox" : "kubernetes",
