@@ -47,7 +47,7 @@ export const COMMANDS: readonly Command[] = [
  * console.assert(USAGE.startsWith("usage: deno task <command>"));
  * ```
  */
-export const USAGE = [
+export const USAGE: string = [
   "usage: deno task <command> [arguments]   (deno task <command> --help for its usage)",
   "",
   ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`),

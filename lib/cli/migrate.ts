@@ -30,6 +30,7 @@ import {
   migrationStatus,
   openDatabase,
 } from "../migrate/mod.ts";
+import { MIGRATION_DIRECTIVE } from "../product/mod.ts";
 import { type CliIo, type Command, EXIT } from "./command.ts";
 import { actor, ACTOR_ENV } from "./identity.ts";
 import { type CliConnection, resolveConnection, SANDBOX_PGLITE_DIR } from "./migrate_connection.ts";
@@ -51,7 +52,7 @@ export const MIGRATE_USAGE =
   status   what is applied and what is pending (--json for machines)
   up       apply pending migrations (up to --to); lints them first: an environment with
            deployment.require_confirmation refuses risky DDL without a reviewed
-           -- tracktion:lint-ignore override (the others warn)
+           -- ${MIGRATION_DIRECTIVE}:lint-ignore override (the others warn)
   down     revert to --to <version> (0 = everything); one step without --to; in an
            environment with deployment.require_confirmation only with --confirm <environment>
   lint     lint every migration, no database needed; exit 1 on blocking findings

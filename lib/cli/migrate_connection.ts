@@ -37,7 +37,8 @@ export interface CliConnection {
  * @example
  * ```ts
  * import { SANDBOX_PGLITE_DIR } from "./migrate_connection.ts";
- * console.assert(SANDBOX_PGLITE_DIR === ".tracktion/sandbox/pglite");
+ * import { SANDBOX_DIR } from "../product/mod.ts";
+ * console.assert(SANDBOX_PGLITE_DIR === `${SANDBOX_DIR}/pglite`);
  * ```
  */
 export const SANDBOX_PGLITE_DIR = `${SANDBOX_DIR}/pglite`;

@@ -39,7 +39,9 @@ the digest the report recorded, and prints a summary (exit 1 when either does no
  * ```
  */
 export interface ReportIo {
+  /** Writes to standard output. */
   readonly stdout: (text: string) => void;
+  /** Writes to standard error. */
   readonly stderr: (text: string) => void;
 }
 

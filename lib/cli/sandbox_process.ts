@@ -28,7 +28,7 @@ export const PID_FILE = "sandbox.pid";
  * import type { SandboxPidFile } from "./sandbox_process.ts";
  * const record: SandboxPidFile = {
  *   pid: 4242,
- *   stateDir: "/work/.tracktion/sandbox",
+ *   stateDir: "/work/shop/sandbox-state",
  *   url: "http://127.0.0.1:6443",
  *   startedAt: "2025-01-01T00:00:00.000Z",
  * };
@@ -186,8 +186,9 @@ export function processAlive(pid: number): boolean | undefined {
  * @example
  * ```ts ignore
  * import { identify, readPidFile } from "./sandbox_process.ts";
- * const record = await readPidFile(".tracktion/sandbox");
- * if (record) console.log(await identify(".tracktion/sandbox", record));
+ * import { SANDBOX_DIR } from "../product/mod.ts";
+ * const record = await readPidFile(SANDBOX_DIR);
+ * if (record) console.log(await identify(SANDBOX_DIR, record));
  * ```
  */
 export async function identify(
@@ -222,7 +223,8 @@ export async function identify(
  * @example
  * ```ts ignore
  * import { waitForExit } from "./sandbox_process.ts";
- * const exited = await waitForExit(".tracktion/sandbox", { pid: 4242, url: "http://127.0.0.1:1" }, 30_000);
+ * import { SANDBOX_DIR } from "../product/mod.ts";
+ * const exited = await waitForExit(SANDBOX_DIR, { pid: 4242, url: "http://127.0.0.1:1" }, 30_000);
  * ```
  */
 export async function waitForExit(

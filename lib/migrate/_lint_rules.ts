@@ -5,6 +5,7 @@
  */
 
 import type { SqlStatement } from "./sql_split.ts";
+import { MIGRATION_DIRECTIVE } from "../product/mod.ts";
 
 /** How bad a finding is: an `error` blocks production unless overridden. */
 export type LintSeverity = "error" | "warning";
@@ -33,7 +34,7 @@ export interface RuleHit {
 
 /** A lint rule. */
 export interface LintRule {
-  /** Stable id, used in `-- tracktion:lint-ignore <id>`. */
+  /** Stable id, used in `-- <directive>:lint-ignore <id>`. */
   id: string;
   /** Default severity. */
   severity: LintSeverity;
@@ -186,7 +187,7 @@ export const LINT_RULES: readonly LintRule[] = [
       return [{
         index: 0,
         message:
-          `CREATE INDEX on existing table ${parsed.table} blocks writes while it builds: use CREATE INDEX CONCURRENTLY in a -- tracktion:no-transaction migration`,
+          `CREATE INDEX on existing table ${parsed.table} blocks writes while it builds: use CREATE INDEX CONCURRENTLY in a -- ${MIGRATION_DIRECTIVE}:no-transaction migration`,
       }];
     },
   },

@@ -2,10 +2,11 @@
  * The errors of the migration engine, each carrying what a caller needs to report it.
  * @module
  */
+import { MIGRATION_DIRECTIVE } from "../product/mod.ts";
 
 /**
  * A migrations folder or file that cannot be used: bad file name, duplicate version,
- * unknown or malformed `-- tracktion:` directive, unterminated SQL. Nothing was run.
+ * unknown or malformed `-- <directive>:` directive, unterminated SQL. Nothing was run.
  *
  * @example
  * ```ts
@@ -291,7 +292,7 @@ export class LintBlockedError extends Error {
     super(
       `Cannot migrate: risky DDL without a reviewed override: ${
         findings.map((f) => `${f.file}:${f.line} ${f.rule}`).join(", ")
-      }: make the change safe, or add -- tracktion:lint-ignore <rule> reason="..." reviewed-by="..." to the file's header`,
+      }: make the change safe, or add -- ${MIGRATION_DIRECTIVE}:lint-ignore <rule> reason="..." reviewed-by="..." to the file's header`,
     );
     this.name = "LintBlockedError";
     this.findings = findings;

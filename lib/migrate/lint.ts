@@ -23,7 +23,7 @@ export interface LintFinding {
   line: number;
   /** What is risky and what to do instead. */
   message: string;
-  /** The reviewed `-- tracktion:lint-ignore` that accepts this risk, if any. */
+  /** The reviewed `-- <directive>:lint-ignore` that accepts this risk, if any. */
   overriddenBy?: LintOverride;
 }
 

@@ -81,7 +81,7 @@ VALUES ($1::int8, $2::text, $3::text, coalesce($4::text, current_user::text), $5
 
 /**
  * Applies pending migrations in version order, each in its own transaction (or
- * statement by statement for `-- tracktion:no-transaction`), recording each in
+ * statement by statement for `-- <directive>:no-transaction`), recording each in
  * `schema_migrations`. Before anything runs it checks the history against the files
  * (drift, missing files, out-of-order versions) and lints the pending migrations.
  *

@@ -9,15 +9,17 @@
  * script that was applied (fixing a rollback script later does not count as drift), and
  * a review diff shows at a glance whether the forward or the backward path changed.
  *
- * Directives go in a file's header (the comment lines before its first statement):
- * - `-- tracktion:no-transaction` runs the script's statements one by one outside a
+ * Directives go in a file's header (the comment lines before its first statement), named
+ * `-- <directive>:` where `<directive>` is `MIGRATION_DIRECTIVE` of `lib/product`:
+ * - `-- <directive>:no-transaction` runs the script's statements one by one outside a
  *   transaction (needed by `CREATE INDEX CONCURRENTLY`); a failure then leaves the
  *   statements before it applied, and the error says so.
- * - `-- tracktion:lint-ignore <rule> reason="..." reviewed-by="..."` is the explicit,
+ * - `-- <directive>:lint-ignore <rule> reason="..." reviewed-by="..."` is the explicit,
  *   reviewed override of a lint rule for this script; reports record it.
  * @module
  */
 
+import { MIGRATION_DIRECTIVE } from "../product/mod.ts";
 import { MigrationFileError } from "./errors.ts";
 import { LINT_RULE_IDS } from "./_lint_rules.ts";
 import { splitSql, type SqlStatement, SqlSyntaxError } from "./sql_split.ts";
@@ -42,7 +44,7 @@ export interface MigrationScript {
   sql: string;
   /** Its statements, in order. */
   statements: SqlStatement[];
-  /** False when the header says `-- tracktion:no-transaction`. */
+  /** False when the header says `-- <directive>:no-transaction`. */
   transactional: boolean;
   /** SHA-256 (hex) of {@linkcode MigrationScript.sql}. */
   checksum: string;
@@ -63,7 +65,9 @@ export interface Migration {
 }
 
 const FILE_NAME = /^(\d+)_([a-z0-9][a-z0-9_]*)\.(up|down)\.sql$/;
-const DIRECTIVE = /^--\s*tracktion:([a-z-]*)(.*)$/;
+const DIRECTIVE = new RegExp(`^--\\s*${MIGRATION_DIRECTIVE}:([a-z-]*)(.*)$`);
+const NO_TRANSACTION = `-- ${MIGRATION_DIRECTIVE}:no-transaction`;
+const LINT_IGNORE = `-- ${MIGRATION_DIRECTIVE}:lint-ignore <rule> reason="..." reviewed-by="..."`;
 const NOT_IN_TRANSACTION =
   /^\s*(CREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY|DROP\s+INDEX\s+CONCURRENTLY|REINDEX\b.*\bCONCURRENTLY|VACUUM\b|CREATE\s+DATABASE|DROP\s+DATABASE)/is;
 const TRANSACTION_CONTROL =
@@ -178,8 +182,10 @@ export async function loadMigrations(dir: string): Promise<Migration[]> {
  * @example
  * ```ts
  * import { parseMigrationScript } from "./migration_files.ts";
+ * import { MIGRATION_DIRECTIVE } from "../product/mod.ts";
  * import assert from "node:assert/strict";
- * const script = parseMigrationScript("x.up.sql", "-- tracktion:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);\n");
+ * const header = `-- ${MIGRATION_DIRECTIVE}:no-transaction`;
+ * const script = parseMigrationScript("x.up.sql", `${header}\nCREATE INDEX CONCURRENTLY i ON t (a);\n`);
  * assert.equal(script.transactional, false);
  * ```
  */
@@ -209,7 +215,7 @@ export function parseMigrationScript(file: string, text: string): MigrationScrip
       throw new MigrationFileError(
         file,
         line,
-        "tracktion: directives belong in the header, before the first statement",
+        `${MIGRATION_DIRECTIVE}: directives belong in the header, before the first statement`,
       );
     }
     const [, name, rest = ""] = match;
@@ -219,7 +225,9 @@ export function parseMigrationScript(file: string, text: string): MigrationScrip
       throw new MigrationFileError(
         file,
         line,
-        `unknown directive "tracktion:${name}${rest.trimEnd()}": expected tracktion:no-transaction or tracktion:lint-ignore <rule> reason="..." reviewed-by="..."`,
+        `unknown directive "${MIGRATION_DIRECTIVE}:${name}${rest.trimEnd()}": expected ${
+          NO_TRANSACTION.slice(3)
+        } or ${LINT_IGNORE.slice(3)}`,
       );
     }
   });
@@ -228,14 +236,14 @@ export function parseMigrationScript(file: string, text: string): MigrationScrip
       throw new MigrationFileError(
         file,
         statement.line,
-        "transaction control statements are not allowed: the engine runs each migration in its own transaction (or none, with -- tracktion:no-transaction)",
+        `transaction control statements are not allowed: the engine runs each migration in its own transaction (or none, with ${NO_TRANSACTION})`,
       );
     }
     if (transactional && NOT_IN_TRANSACTION.test(statement.masked)) {
       throw new MigrationFileError(
         file,
         statement.line,
-        "this statement cannot run inside a transaction: add -- tracktion:no-transaction to the header (and keep it the only statement)",
+        `this statement cannot run inside a transaction: add ${NO_TRANSACTION} to the header (and keep it the only statement)`,
       );
     }
   }
@@ -248,7 +256,7 @@ function parseOverride(file: string, line: number, rest: string): LintOverride {
     throw new MigrationFileError(
       file,
       line,
-      'malformed lint-ignore: expected -- tracktion:lint-ignore <rule> reason="..." reviewed-by="..."',
+      `malformed lint-ignore: expected ${LINT_IGNORE}`,
     );
   }
   const rule = match[1]!;

@@ -87,3 +87,15 @@ export const SANDBOX_API_GROUP = "sandbox.tracktion.dev";
  * ```
  */
 export const SANDBOX_CLUSTER = "tracktion-sandbox";
+
+/**
+ * The name of the directives a migration's header may carry, as in
+ * `-- tracktion:no-transaction` and `-- tracktion:lint-ignore <rule> reason="..." reviewed-by="..."`.
+ *
+ * @example
+ * ```ts
+ * import { MIGRATION_DIRECTIVE } from "./mod.ts";
+ * console.assert(`-- ${MIGRATION_DIRECTIVE}:no-transaction` === "-- tracktion:no-transaction");
+ * ```
+ */
+export const MIGRATION_DIRECTIVE = "tracktion";
