@@ -156,7 +156,7 @@ Deno.test("diffEnvironments() lists leaf paths that differ, durations by length"
   changed.database.port = 6543;
   changed.deployment.rollback_window = { ms: 86_400_000, text: "1 day" };
   changed.infrastructure.replicas["new-service"] = 1;
-  delete changed.kubernetes;
+  delete changed.kubernetes!.context;
   assert.deepEqual(diffEnvironments(staging, changed), [
     { path: "infrastructure.replicas.new-service", a: undefined, b: 1 },
     { path: "database.port", a: 5432, b: 6543 },

@@ -302,3 +302,90 @@ Deno.test("parseEnvironment() rejects credentials in a URL without printing them
     },
   );
 });
+
+Deno.test("loadEnvironment() reads what the namespace holds and the PagerDuty severities", async () => {
+  const prod = await loadEnvironment("production", { dir: ENVIRONMENTS });
+  assert.deepEqual(prod.notifications.pagerduty?.severity, {
+    failed: "critical",
+    rolled_back: "critical",
+  });
+  assert.deepEqual(prod.kubernetes?.secrets?.["db-credentials"], { credentials: "database" });
+  assert.deepEqual(prod.kubernetes?.secrets?.["tls-certificates"], { tls: "tracktion.local" });
+  assert.equal(prod.kubernetes?.service_account, "tracktion-deployer");
+  assert.deepEqual(prod.kubernetes?.load_balancer, {
+    name: "tracktion-lb",
+    port: 80,
+    target_port: 8000,
+  });
+  const valid = await Deno.readTextFile(`${FIXTURES}/valid.yml`);
+  const env = parseEnvironment(
+    valid.replace(
+      "notifications: {}",
+      "notifications:\n  pagerduty:\n    routing_key: { from_env: PD_KEY }\n" +
+        "    severity: { paused: info }",
+    ) +
+      "kubernetes:\n  secrets:\n    keys: { keys: [a, b.c] }\n" +
+      "  network_policies: { deny-all: deny }\n  load_balancer: { name: web, target_port: 8080 }\n",
+    { name: "valid", file: "valid.yml" },
+  );
+  assert.deepEqual(env.notifications.pagerduty?.severity, { paused: "info" });
+  assert.deepEqual(env.kubernetes?.secrets, { keys: { keys: ["a", "b.c"] } });
+  assert.deepEqual(env.kubernetes?.network_policies, { "deny-all": "deny" });
+  assert.deepEqual(env.kubernetes?.load_balancer, { name: "web", port: 80, target_port: 8080 });
+});
+
+Deno.test("parseEnvironment() rejects a bad namespace secret, policy, load balancer or severity", async () => {
+  const valid = await Deno.readTextFile(`${FIXTURES}/valid.yml`);
+  const cases: [string, RegExp][] = [
+    [
+      "kubernetes:\n  secrets:\n    db: { credentials: database, keys: [x] }\n",
+      /kubernetes\.secrets\.db: expected exactly one of credentials, keys or tls/,
+    ],
+    [
+      "kubernetes:\n  secrets:\n    db: {}\n",
+      /kubernetes\.secrets\.db: expected exactly one of credentials, keys or tls/,
+    ],
+    [
+      "kubernetes:\n  secrets:\n    db: { credentials: mongo }\n",
+      /kubernetes\.secrets\.db\.credentials: expected one of "database", "redis"/,
+    ],
+    [
+      "kubernetes:\n  network_policies: { deny-all: allow }\n",
+      /kubernetes\.network_policies\.deny-all: expected one of "deny", "same-namespace"/,
+    ],
+    [
+      "kubernetes:\n  load_balancer: { name: Web_LB, target_port: 8080 }\n",
+      /kubernetes\.load_balancer\.name: expected a Service name/,
+    ],
+    [
+      "kubernetes:\n  load_balancer: { name: web }\n",
+      /kubernetes\.load_balancer\.target_port: missing required key/,
+    ],
+    [
+      "kubernetes:\n  service_account: Deployer!\n",
+      /kubernetes\.service_account: expected a ServiceAccount name/,
+    ],
+  ];
+  for (const [extra, message] of cases) {
+    assert.throws(
+      () => parseEnvironment(valid + extra, { name: "valid", file: "valid.yml" }),
+      (error: Error) => {
+        assert.ok(error instanceof ConfigError, String(error));
+        assert.match(error.message, message);
+        return true;
+      },
+    );
+  }
+  assert.throws(
+    () =>
+      parseEnvironment(
+        valid.replace(
+          "notifications: {}",
+          "notifications:\n  pagerduty:\n    routing_key: { from_env: PD_KEY }\n" +
+            "    severity: { failed: page }",
+        ),
+        { name: "valid", file: "valid.yml" },
+      ),
+    /notifications\.pagerduty\.severity\.failed: expected one of "critical", "error", "warning", "info"/,
+  );
+});
