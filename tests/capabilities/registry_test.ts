@@ -78,3 +78,21 @@ Deno.test("an unknown resource is refused, listing the known ones", async () => 
       "database, github, kubernetes, metrics, notifications, redis",
   });
 });
+
+Deno.test("a stage that declares an unknown resource is bad input, listing the registry's", async () => {
+  const { prepareRun } = await import("../../lib/runner/prepare.ts");
+  await assert.rejects(
+    () =>
+      prepareRun({
+        pipelineFile: new URL("./fixtures/unknown_resource.ts", import.meta.url).pathname,
+        environment: "development",
+        skipTypeCheck: true,
+      }),
+    {
+      name: "InputError",
+      message: `Stage "query": Unknown resource "postgres": known resources are ${
+        RESOURCES.join(", ")
+      }`,
+    },
+  );
+});
