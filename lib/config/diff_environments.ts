@@ -8,7 +8,7 @@ import { isSecretRef } from "./secret_ref.ts";
 
 /** One leaf that differs between two environments. */
 export interface EnvironmentDifference {
-  /** Dotted path, e.g. `"infrastructure.replicas.analysis-service"`. */
+  /** Dotted path, for example `"infrastructure.replicas.api"`. */
   path: string;
   /** The value in the first environment (`undefined` when absent). */
   a: unknown;

@@ -26,7 +26,7 @@ export interface PagerDutyOptions extends TransportOptions {
   readonly routingKey: string;
   /** The endpoint (default {@linkcode PAGERDUTY_EVENTS_URL}; tests point it at a local receiver). */
   readonly endpoint?: string;
-  /** `payload.source` (default `<TOOL_NAME>/<environment>`, e.g. `tracktion-deploy/staging`). */
+  /** `payload.source` (default `<TOOL_NAME>/<environment>`). */
   readonly source?: string;
   /**
    * The severity per outcome, from the environment's `notifications.pagerduty.severity`
@@ -45,15 +45,16 @@ export interface PagerDutyOptions extends TransportOptions {
  *
  * @param event The event.
  * @param prefix The first part (default {@linkcode TOOL_NAME}).
- * @returns E.g. `tracktion-deploy/deploy/production/20260101-abc`.
+ * @returns `<prefix>/<pipeline>/<environment>/<run id>`.
  *
  * @example
  * ```ts
  * import { dedupKey } from "./pagerduty.ts";
+ * import { TOOL_NAME } from "../product/mod.ts";
  * import assert from "node:assert/strict";
  * assert.equal(
  *   dedupKey({ outcome: "failed", title: "x", environment: "prod", pipeline: "deploy", runId: "r1" }),
- *   "tracktion-deploy/deploy/prod/r1",
+ *   `${TOOL_NAME}/deploy/prod/r1`,
  * );
  * assert.equal(dedupKey({ outcome: "failed", title: "x", environment: "prod" }, "shop"), "shop/pipeline/prod/run");
  * ```

@@ -84,7 +84,8 @@ export class SandboxStateError extends SyntaxError {
  * @example
  * ```ts ignore
  * import { readState } from "./state.ts";
- * const state = await readState(".tracktion/sandbox/state.json");
+ * import { SANDBOX_DIR } from "../product/mod.ts";
+ * const state = await readState(`${SANDBOX_DIR}/state.json`);
  * console.log(state?.store.objects.length ?? 0);
  * ```
  */
