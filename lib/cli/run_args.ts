@@ -11,67 +11,10 @@ import { parseDuration } from "../dsl/duration.ts";
 import { InputError } from "../runner/errors.ts";
 import { versionArgument } from "../runner/version.ts";
 import { SCENARIOS } from "../sandbox/mod.ts";
-import { RUNS_DIR, SANDBOX_DIR } from "../product/mod.ts";
+import { SANDBOX_DIR } from "../product/mod.ts";
+import { MAX_DECISION_TIMEOUT_MS, MAX_TIME_SCALE, PIPELINE_USAGE } from "./usage.ts";
 
-const MAX_TIME_SCALE = 100_000;
-const MAX_DECISION_TIMEOUT_MS = 7 * 24 * 3_600_000;
-
-const RUN_FLAGS = `
-  --sandbox                 use the running sandbox (deno task sandbox), or start one for the run
-  --scenario <name>         with --sandbox, a fault to rehearse: ${
-  Object.keys(SCENARIOS).join(", ")
-}
-                            (deno task sandbox --list-scenarios says what each does)
-  --time-scale <n>          with --sandbox: sandbox seconds per real second, 1 to ${MAX_TIME_SCALE}
-  --sandbox-dir <dir>       with --sandbox: its state folder (default ${SANDBOX_DIR})
-  --reset                   with --sandbox: discard the sandbox's saved state (not with --dry-run)
-  --dry-run                 change nothing: say what would be done
-  --confirm <phrase>        an approval's phrase, when no one is at a terminal to type it
-  --prometheus <url>        measure gates with this Prometheus
-  --decision-timeout <d>    how long a stage paused on a gate breach waits for
-                            deno task decide before aborting (default 30m, at most 7d)
-  --concurrency <n>         stages at once, 1 to 256 (default 4)
-  --runs-dir <dir>          where run folders go (default ${RUNS_DIR})
-  --json                    one JSON object a line instead of text
-  --option key=value        a pipeline option (repeatable)
-  --environments-dir <dir>  the environment files (default environments)
-  --skip-type-check         do not type-check the pipeline first`;
-
-/**
- * The usage of each pipeline command (`--help` prints it; a mistake ends with it).
- *
- * @example
- * ```ts
- * import { PIPELINE_USAGE } from "./run_args.ts";
- * console.assert(PIPELINE_USAGE.deploy.startsWith("usage: deno task deploy"));
- * console.assert(PIPELINE_USAGE.deploy.includes("--decision-timeout"));
- * ```
- */
-export const PIPELINE_USAGE: Readonly<Record<PipelineCommand, string>> = {
-  deploy: `usage: deno task deploy <environment> <version> [flags]
-
-Runs pipelines/deploy.ts (or --pipeline <file>) for the version in the environment: on its
-cluster, or with --sandbox in the sandbox. Every argument is checked before anything happens:
-a bad one exits 2 with nothing changed.
-  --pipeline <file>         the pipeline (default pipelines/deploy.ts)${RUN_FLAGS}`,
-  run: `usage: deno task run <pipeline.ts> <environment> [<version>] [flags]
-
-Runs any pipeline file; the flags are deploy's.${RUN_FLAGS}`,
-  rollback: `usage: deno task rollback <environment> [flags]
-
-Runs pipelines/rollback.ts: puts traffic back on the version the deployment record in the
-cluster says was live before the last run, and refuses, changing nothing, when the record is
-missing or contradicts the cluster. A dead runner's lock is taken over with
---option takeover=<run-id>. The flags are deploy's.${RUN_FLAGS}`,
-  plan: `usage: deno task plan <environment> <version> [flags]
-
-Prints the pipeline's graph by levels, each stage's permissions, checks, gates and approvals.
-  --pipeline <file>         the pipeline (default pipelines/deploy.ts)
-  --format text|json|mermaid  (default text)
-  --option key=value        a pipeline option (repeatable)
-  --environments-dir <dir>  the environment files (default environments)
-  --skip-type-check         do not type-check the pipeline first`,
-};
+export { PIPELINE_USAGE };
 
 const COMMON = {
   option: { type: "string", multiple: true },
@@ -266,26 +209,13 @@ function httpUrl(flag: string, text: string): string {
   return text;
 }
 
-/**
- * Parses and checks a pipeline command's arguments. Reads the file system (what the
- * folders are) but changes nothing.
- *
- * @param command `deploy`, `run`, `rollback` or `plan`.
- * @param args The arguments after the command.
- * @returns The checked arguments.
- * @throws {InputError} Naming the flag and what it takes, for an unknown or repeated flag,
- *   a bad value, a flag that needs `--sandbox`, a folder that is a file, or a bad version.
- *
- * @example
- * ```ts
- * import { runArguments } from "./run_args.ts";
- * import assert from "node:assert/strict";
- * const a = runArguments("deploy", ["staging", "v1.2.4", "--sandbox", "--concurrency", "8"]);
- * assert.equal(a.concurrency, 8);
- * assert.throws(() => runArguments("deploy", ["staging", "v1.2.4", "--concurrency", "abc"]));
- * ```
- */
-export function runArguments(command: PipelineCommand, args: string[]): RunArguments {
+type FlagValues = Record<string, string | boolean | string[] | undefined>;
+
+/** Parses the flags: unknown ones and repeats (but `--option`) are refused. */
+function parseFlags(
+  command: PipelineCommand,
+  args: string[],
+): { values: FlagValues; positionals: string[] } {
   const options: Record<string, { type: string }> = FLAGS[command];
   // `--time-scale -1`: a negative number is the flag's value (checked below), not a flag.
   const joined: string[] = [];
@@ -316,17 +246,22 @@ export function runArguments(command: PipelineCommand, args: string[]): RunArgum
   for (const [name, n] of seen) {
     if (n > 1 && name !== "option") fail(`--${name} is given ${n} times`);
   }
-  const v = parsed.values as Record<string, string | boolean | string[] | undefined>;
-  const str = (name: string) => v[name] as string | undefined;
-  const bool = (name: string) => v[name] === true;
+  return { values: parsed.values as FlagValues, positionals: [...parsed.positionals] };
+}
 
-  const positionals = [...parsed.positionals];
+/** The pipeline file, the environment and the version, from the positional arguments. */
+function positionalArguments(
+  command: PipelineCommand,
+  positionals: string[],
+  pipelineFlag: string | undefined,
+): { pipelineFile: string; environment: string; version: string | undefined } {
+  const rest = [...positionals];
   const pipelineFile = command === "run"
-    ? positionals.shift() ?? fail(PIPELINE_USAGE[command])
+    ? rest.shift() ?? fail(PIPELINE_USAGE[command])
     : command === "rollback"
     ? "pipelines/rollback.ts"
-    : str("pipeline") ?? "pipelines/deploy.ts";
-  const [environment, version, ...extra] = positionals;
+    : pipelineFlag ?? "pipelines/deploy.ts";
+  const [environment, version, ...extra] = rest;
   if (!environment || extra.length > 0) fail(PIPELINE_USAGE[command]);
   if (command === "rollback" && version !== undefined) {
     fail(
@@ -336,7 +271,37 @@ export function runArguments(command: PipelineCommand, args: string[]): RunArgum
     );
   }
   if (version !== undefined) versionArgument(version);
+  return { pipelineFile, environment, version };
+}
 
+/**
+ * Parses and checks a pipeline command's arguments. Reads the file system (what the
+ * folders are) but changes nothing.
+ *
+ * @param command `deploy`, `run`, `rollback` or `plan`.
+ * @param args The arguments after the command.
+ * @returns The checked arguments.
+ * @throws {InputError} Naming the flag and what it takes, for an unknown or repeated flag,
+ *   a bad value, a flag that needs `--sandbox`, a folder that is a file, or a bad version.
+ *
+ * @example
+ * ```ts
+ * import { runArguments } from "./run_args.ts";
+ * import assert from "node:assert/strict";
+ * const a = runArguments("deploy", ["staging", "v1.2.4", "--sandbox", "--concurrency", "8"]);
+ * assert.equal(a.concurrency, 8);
+ * assert.throws(() => runArguments("deploy", ["staging", "v1.2.4", "--concurrency", "abc"]));
+ * ```
+ */
+export function runArguments(command: PipelineCommand, args: string[]): RunArguments {
+  const { values: v, positionals } = parseFlags(command, args);
+  const str = (name: string) => v[name] as string | undefined;
+  const bool = (name: string) => v[name] === true;
+  const { pipelineFile, environment, version } = positionalArguments(
+    command,
+    positionals,
+    str("pipeline"),
+  );
   const format = str("format") ?? "text";
   if (format !== "text" && format !== "json" && format !== "mermaid") {
     fail(`--format takes text, json or mermaid, got "${format}"`);

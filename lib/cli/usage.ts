@@ -1,0 +1,86 @@
+/**
+ * The usage of the pipeline commands (`deploy`, `run`, `rollback`, `plan`): what `--help`
+ * prints, and what a mistake in their arguments ends with.
+ * @module
+ */
+import { RUNS_DIR, SANDBOX_DIR } from "../product/mod.ts";
+import { SCENARIOS } from "../sandbox/mod.ts";
+import type { PipelineCommand } from "./run_args.ts";
+
+/**
+ * The largest `--time-scale`.
+ *
+ * @example
+ * ```ts
+ * import { MAX_TIME_SCALE } from "./usage.ts";
+ * console.assert(MAX_TIME_SCALE === 100_000);
+ * ```
+ */
+export const MAX_TIME_SCALE = 100_000;
+/**
+ * The longest `--decision-timeout`: 7 days.
+ *
+ * @example
+ * ```ts
+ * import { MAX_DECISION_TIMEOUT_MS } from "./usage.ts";
+ * console.assert(MAX_DECISION_TIMEOUT_MS === 604_800_000);
+ * ```
+ */
+export const MAX_DECISION_TIMEOUT_MS = 7 * 24 * 3_600_000;
+
+const RUN_FLAGS = `
+  --sandbox                 use the running sandbox (deno task sandbox), or start one for the run
+  --scenario <name>         with --sandbox, a fault to rehearse: ${
+  Object.keys(SCENARIOS).join(", ")
+}
+                            (deno task sandbox --list-scenarios says what each does)
+  --time-scale <n>          with --sandbox: sandbox seconds per real second, 1 to ${MAX_TIME_SCALE}
+  --sandbox-dir <dir>       with --sandbox: its state folder (default ${SANDBOX_DIR})
+  --reset                   with --sandbox: discard the sandbox's saved state (not with --dry-run)
+  --dry-run                 change nothing: say what would be done
+  --confirm <phrase>        an approval's phrase, when no one is at a terminal to type it
+  --prometheus <url>        measure gates with this Prometheus
+  --decision-timeout <d>    how long a stage paused on a gate breach waits for
+                            deno task decide before aborting (default 30m, at most 7d)
+  --concurrency <n>         stages at once, 1 to 256 (default 4)
+  --runs-dir <dir>          where run folders go (default ${RUNS_DIR})
+  --json                    one JSON object a line instead of text
+  --option key=value        a pipeline option (repeatable)
+  --environments-dir <dir>  the environment files (default environments)
+  --skip-type-check         do not type-check the pipeline first`;
+
+/**
+ * The usage of each pipeline command (`--help` prints it; a mistake ends with it).
+ *
+ * @example
+ * ```ts
+ * import { PIPELINE_USAGE } from "./usage.ts";
+ * console.assert(PIPELINE_USAGE.deploy.startsWith("usage: deno task deploy"));
+ * console.assert(PIPELINE_USAGE.deploy.includes("--decision-timeout"));
+ * ```
+ */
+export const PIPELINE_USAGE: Readonly<Record<PipelineCommand, string>> = {
+  deploy: `usage: deno task deploy <environment> <version> [flags]
+
+Runs pipelines/deploy.ts (or --pipeline <file>) for the version in the environment: on its
+cluster, or with --sandbox in the sandbox. Every argument is checked before anything happens:
+a bad one exits 2 with nothing changed.
+  --pipeline <file>         the pipeline (default pipelines/deploy.ts)${RUN_FLAGS}`,
+  run: `usage: deno task run <pipeline.ts> <environment> [<version>] [flags]
+
+Runs any pipeline file; the flags are deploy's.${RUN_FLAGS}`,
+  rollback: `usage: deno task rollback <environment> [flags]
+
+Runs pipelines/rollback.ts: puts traffic back on the version the deployment record in the
+cluster says was live before the last run, and refuses, changing nothing, when the record is
+missing or contradicts the cluster. A dead runner's lock is taken over with
+--option takeover=<run-id>. The flags are deploy's.${RUN_FLAGS}`,
+  plan: `usage: deno task plan <environment> <version> [flags]
+
+Prints the pipeline's graph by levels, each stage's permissions, checks, gates and approvals.
+  --pipeline <file>         the pipeline (default pipelines/deploy.ts)
+  --format text|json|mermaid  (default text)
+  --option key=value        a pipeline option (repeatable)
+  --environments-dir <dir>  the environment files (default environments)
+  --skip-type-check         do not type-check the pipeline first`,
+};
