@@ -19,9 +19,20 @@ import type {
   NetworkPolicySeed,
   SandboxSeed,
   SecretSeed,
+  SeedPolicyRule,
   ServiceAccountSeed,
 } from "../sandbox/mod.ts";
 import { appName } from "./kube_target.ts";
+
+export type {
+  LoadBalancerSeed,
+  NamespaceSeed,
+  NetworkPolicySeed,
+  SandboxSeed,
+  SecretSeed,
+  SeedPolicyRule,
+  ServiceAccountSeed,
+};
 
 /** What the deployer's Role may do in its namespace (everything a deploy touches). */
 const DEPLOYER_RULES = [{
