@@ -44,7 +44,7 @@ async function pausedRun(r: Rehearsal, version: string, action: "promote" | "abo
         "--runs-dir",
         `${r.dir}/runs`,
       ],
-      env: { NO_COLOR: "1", USER: "release-manager" },
+      env: { NO_COLOR: "1", DEPLOY_ACTOR: "release-manager" },
       stdout: "piped",
       stderr: "piped",
     }).output();
