@@ -165,6 +165,72 @@ function kubeconfig(url: string, token: string): string {
   ].join("\n");
 }
 
+/** Checks every option (and the seed) before anything is read or written. */
+function checkOptions(options: SandboxOptions) {
+  const scenario = checkScenario(options.scenario);
+  const clock = new SandboxClock(options.timeScale ?? 60);
+  const trafficRate = options.trafficRate ?? 50;
+  if (!(trafficRate >= 0) || !Number.isFinite(trafficRate)) {
+    throw new RangeError(`Cannot use traffic rate ${trafficRate}: must be a number >= 0`);
+  }
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`Cannot use port ${port}: must be an integer from 0 to 65535`);
+  }
+  const seed = options.seed ?? {};
+  checkSeed(seed);
+  return { scenario, clock, trafficRate, port, seed };
+}
+
+/** The store and API: restored from the saved state, else freshly seeded. */
+async function openCluster(
+  previous: SandboxState | undefined,
+  seed: SandboxSeed,
+): Promise<{ store: Store; api: Api }> {
+  const store = new Store();
+  const api = new Api(store);
+  api.registerTypes(RESOURCE_TYPES);
+  if (previous) {
+    store.restore(previous.store, (key) => {
+      const [group, version, plural] = key.split("/");
+      return RESOURCE_TYPES.find((t) =>
+        t.group === group && t.version === version && t.plural === plural
+      );
+    });
+  } else {
+    await seedCluster(api, seed);
+  }
+  return { store, api };
+}
+
+/** Serves the API on 127.0.0.1, counting requests in flight. */
+function serve(http: ApiHttp, port: number) {
+  // Closed by aborting, not by `shutdown()`: a client that never finishes its request
+  // (a body that never ends) would keep a graceful shutdown waiting for ever.
+  const closing = new AbortController();
+  let inFlight = 0;
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port, onListen: () => {}, signal: closing.signal },
+    async (request) => {
+      inFlight++;
+      try {
+        return await http.handle(request);
+      } finally {
+        inFlight--;
+      }
+    },
+  );
+  http.setAddress(`127.0.0.1:${server.addr.port}`);
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    inFlight: () => inFlight,
+    async close() {
+      closing.abort();
+      await server.finished;
+    },
+  };
+}
+
 /**
  * Start a sandbox cluster on 127.0.0.1: a Kubernetes-compatible API server with
  * controllers, simulated pods, traffic and scenarios. Writes `<stateDir>/kubeconfig`.
@@ -192,18 +258,7 @@ function kubeconfig(url: string, token: string): string {
  * ```
  */
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
-  const scenario = checkScenario(options.scenario);
-  const clock = new SandboxClock(options.timeScale ?? 60);
-  const trafficRate = options.trafficRate ?? 50;
-  if (!(trafficRate >= 0) || !Number.isFinite(trafficRate)) {
-    throw new RangeError(`Cannot use traffic rate ${trafficRate}: must be a number >= 0`);
-  }
-  const port = options.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`Cannot use port ${port}: must be an integer from 0 to 65535`);
-  }
-  const seed = options.seed ?? {};
-  checkSeed(seed);
+  const { scenario, clock, trafficRate, port, seed } = checkOptions(options);
   const stateDir = options.stateDir;
   await checkStateDir(stateDir);
   const running = await findRunningSandbox(stateDir);
@@ -215,25 +270,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   await Deno.mkdir(stateDir, { recursive: true });
   await removeStaleTemporaries(stateDir);
 
-  const store = new Store();
-  const api = new Api(store);
-  api.registerTypes(RESOURCE_TYPES);
-  if (previous) {
-    store.restore(previous.store, (key) => {
-      const [group, version, plural] = key.split("/");
-      return RESOURCE_TYPES.find((t) =>
-        t.group === group && t.version === version && t.plural === plural
-      );
-    });
-  } else {
-    await seedCluster(api, seed);
-  }
+  const { store, api } = await openCluster(previous, seed);
   writeSandboxInfo(api, {
     scenario: scenario ?? "none",
     timeScale: String(clock.timeScale),
     startedAt: new Date().toISOString(),
   });
-
   const simulation = new Simulation(api, {
     clock,
     scenario,
@@ -252,23 +294,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       proxyPort: (ns, target) => simulation.proxyPort(ns, target),
     },
   });
-  // Closed by aborting, not by `shutdown()`: a client that never finishes its request
-  // (a body that never ends) would keep a graceful shutdown waiting for ever.
-  const closing = new AbortController();
-  let inFlight = 0;
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port, onListen: () => {}, signal: closing.signal },
-    async (request) => {
-      inFlight++;
-      try {
-        return await http.handle(request);
-      } finally {
-        inFlight--;
-      }
-    },
-  );
-  const url = `http://127.0.0.1:${server.addr.port}`;
-  http.setAddress(`127.0.0.1:${server.addr.port}`);
+  const server = serve(http, port);
 
   const save = async () => {
     const state: SandboxState = {
@@ -281,7 +307,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     await writeFileAtomic(statePath, JSON.stringify(state));
   };
   await save();
-  await writeFileAtomic(kubeconfigPath, kubeconfig(url, token));
+  await writeFileAtomic(kubeconfigPath, kubeconfig(server.url, token));
   await simulation.start();
 
   let saving: Promise<void> = Promise.resolve();
@@ -292,7 +318,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
   let stopped: Promise<void> | undefined;
   return {
-    url,
+    url: server.url,
     kubeconfigPath,
     scenario,
     timeScale: clock.timeScale,
@@ -302,10 +328,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         await simulation.stop();
         http.closeWatches();
         const deadline = Date.now() + STOP_GRACE_MS;
-        while (inFlight > 0 && Date.now() < deadline) await delay(20);
+        while (server.inFlight() > 0 && Date.now() < deadline) await delay(20);
         await delay(20); // let the last answers be written
-        closing.abort();
-        await server.finished;
+        await server.close();
         await saving;
         await save();
         await Deno.remove(kubeconfigPath).catch(() => {});
