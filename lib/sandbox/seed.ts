@@ -7,6 +7,7 @@
  */
 import type { Api } from "./api.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
+import { selfSignedCertificate } from "./certificate.ts";
 
 /** The namespaces every sandbox has, whatever its seed. */
 export const SYSTEM_NAMESPACES: readonly string[] = ["default", "kube-system", "kube-public"];
@@ -190,63 +191,6 @@ function b64(text: string): string {
   let bin = "";
   for (const b of bytes) bin += String.fromCharCode(b);
   return btoa(bin);
-}
-
-/**
- * Generate a real self-signed certificate (365 days) and key with the `openssl` binary.
- *
- * @param commonName The certificate's CN (also its one DNS subject alternative name).
- * @returns The PEM certificate and key.
- * @throws {Error} When openssl fails (its message is included).
- *
- * @example
- * ```ts ignore
- * import { selfSignedCertificate } from "./seed.ts";
- * const { cert } = await selfSignedCertificate("shop.local");
- * console.assert(cert.startsWith("-----BEGIN CERTIFICATE-----"));
- * ```
- */
-export async function selfSignedCertificate(
-  commonName: string,
-): Promise<{ cert: string; key: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "sandbox-cert-" });
-  try {
-    const out = await new Deno.Command("openssl", {
-      args: [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-sha256",
-        "-days",
-        "365",
-        "-subj",
-        `/CN=${commonName}`,
-        "-addext",
-        `subjectAltName=DNS:${commonName}`,
-        "-keyout",
-        `${dir}/tls.key`,
-        "-out",
-        `${dir}/tls.crt`,
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!out.success) {
-      throw new Error(
-        `Cannot generate the sandbox TLS certificate: openssl: ${
-          new TextDecoder().decode(out.stderr).trim()
-        }`,
-      );
-    }
-    return {
-      cert: await Deno.readTextFile(`${dir}/tls.crt`),
-      key: await Deno.readTextFile(`${dir}/tls.key`),
-    };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 function create(api: Api, t: ResourceType, namespace: string, obj: KObject): KObject {
