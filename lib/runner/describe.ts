@@ -57,6 +57,101 @@ function located(stack: string, fallback: string): string {
   return where ? `${formatLocation(where)}: ${fallback}` : fallback;
 }
 
+type Loaded = PipelineInfo & { metrics: Readonly<Record<string, MetricDefinition>> };
+
+/** How a describing Worker's messages end the description or go on with it. */
+interface Session {
+  /** Shows what the module printed. */
+  readonly print: (text: string) => void;
+  /** Ends with an {@linkcode InputError} naming the file. */
+  readonly fail: (message: string) => void;
+  /** Ends with this error. */
+  readonly reject: (err: unknown) => void;
+  /** Ends with the description. */
+  readonly resolve: (d: PipelineDescription) => void;
+  /** Sends the build request. */
+  readonly post: (m: BuildRequest) => void;
+  readonly context: DescribeOptions["context"];
+}
+
+/**
+ * The describing Worker's messages. It runs pipeline code, which can post anything:
+ * only well-formed messages, in order, count.
+ */
+class DescribeSession {
+  #s: Session;
+  #info: Loaded | undefined;
+  #built = false;
+
+  constructor(s: Session) {
+    this.#s = s;
+  }
+
+  #malformed(what: string): void {
+    this.#s.fail(`sent a malformed description (${what}): pipeline code must not post messages`);
+  }
+
+  #loaded(raw: unknown): void {
+    if (this.#info) return this.#malformed("loaded twice");
+    const loaded = parseLoaded(raw);
+    if ("error" in loaded) return this.#malformed(loaded.error);
+    this.#info = loaded;
+    let context: PipelineContext<unknown>;
+    try {
+      context = this.#s.context({ name: loaded.name, options: loaded.options });
+    } catch (err) {
+      return this.#s.reject(err);
+    }
+    this.#s.post({ type: "build", context });
+  }
+
+  #builtMessage(raw: unknown): void {
+    const loaded = this.#info;
+    if (!loaded || this.#built) {
+      return this.#malformed(loaded ? "built twice" : "stages before the module loaded");
+    }
+    this.#built = true;
+    const parsed = parseBuilt(raw);
+    if ("error" in parsed) return this.#malformed(parsed.error);
+    this.#s.resolve({
+      definition: { name: loaded.name, options: loaded.options },
+      metrics: loaded.metrics,
+      stages: parsed.stages,
+    });
+  }
+
+  /** Handles one message as it arrived. */
+  handle(raw: unknown): void {
+    const type = typeof raw === "object" && raw !== null
+      ? (raw as { type?: unknown }).type
+      : undefined;
+    switch (type) {
+      case "print":
+      case "fatal": {
+        if (!isWorkerMessage(raw)) return this.#malformed(String(type));
+        const m = raw as WorkerMessage;
+        if (m.type === "print") return this.#s.print(m.text);
+        if (m.type !== "fatal") return;
+        return this.#s.fail(`threw while loading: ${located(m.stack, `${m.name}: ${m.message}`)}`);
+      }
+      case "invalid":
+      case "buildError": {
+        const said = raw as DescribeMessage & { message?: unknown; name?: unknown };
+        if (typeof said.message !== "string") return this.#malformed(String(type));
+        return type === "invalid"
+          ? this.#s.fail(said.message)
+          : this.#s.fail(`could not be built: ${String(said.name)}: ${said.message}`);
+      }
+      case "loaded":
+        return this.#loaded(raw);
+      case "built":
+        return this.#builtMessage(raw);
+      default:
+        return this.#malformed(`a message of type ${JSON.stringify(type)}`);
+    }
+  }
+}
+
 /**
  * Imports and builds a pipeline module in a Worker with no permissions.
  *
@@ -91,12 +186,7 @@ export function describePipeline(
     deno: { permissions: "none" },
   });
   const timeoutMs = o.timeoutMs ?? DESCRIBE_TIMEOUT_MS;
-  const print = o.onPrint ??
-    ((text: string) => Deno.stderr.writeSync(new TextEncoder().encode(text)));
   return new Promise<PipelineDescription>((resolve, reject) => {
-    let info:
-      | (PipelineInfo & { metrics: Readonly<Record<string, MetricDefinition>> })
-      | undefined;
     const done = (fn: () => void) => {
       clearTimeout(timer);
       o.signal?.removeEventListener("abort", onAbort);
@@ -125,66 +215,14 @@ export function describePipeline(
       e.preventDefault();
       fail(`cannot be loaded: ${e.message}`);
     };
-    const malformed = (what: string) =>
-      fail(`sent a malformed description (${what}): pipeline code must not post messages`);
-    let built = false;
-    worker.onmessage = (e: MessageEvent<unknown>) => {
-      // The Worker runs pipeline code, which can post anything: only well-formed messages,
-      // in order, count.
-      const raw = e.data as { type?: unknown } | null;
-      const type = typeof raw === "object" && raw !== null ? raw.type : undefined;
-      if (type === "print" || type === "fatal") {
-        if (!isWorkerMessage(raw)) return malformed(String(type));
-        const m = raw as WorkerMessage;
-        if (m.type === "print") return print(m.text);
-        if (m.type === "fatal") {
-          return fail(`threw while loading: ${located(m.stack, `${m.name}: ${m.message}`)}`);
-        }
-        return;
-      }
-      const m = raw as DescribeMessage;
-      switch (type) {
-        case "invalid":
-        case "buildError": {
-          const said = m as { message?: unknown; name?: unknown };
-          if (typeof said.message !== "string") return malformed(String(type));
-          return type === "invalid"
-            ? fail(said.message)
-            : fail(`could not be built: ${String(said.name)}: ${said.message}`);
-        }
-        case "loaded": {
-          if (info) return malformed("loaded twice");
-          const loaded = parseLoaded(raw);
-          if ("error" in loaded) return malformed(loaded.error);
-          info = loaded;
-          let context: PipelineContext<unknown>;
-          try {
-            context = o.context({ name: loaded.name, options: loaded.options });
-          } catch (err) {
-            return done(() => reject(err));
-          }
-          const request: BuildRequest = { type: "build", context };
-          return worker.postMessage(request);
-        }
-        case "built": {
-          if (!info || built) {
-            return malformed(info ? "built twice" : "stages before the module loaded");
-          }
-          built = true;
-          const parsed = parseBuilt(raw);
-          if ("error" in parsed) return malformed(parsed.error);
-          const loaded = info;
-          return done(() =>
-            resolve({
-              definition: { name: loaded.name, options: loaded.options },
-              metrics: loaded.metrics,
-              stages: parsed.stages,
-            })
-          );
-        }
-        default:
-          return malformed(`a message of type ${JSON.stringify(type)}`);
-      }
-    };
+    const session = new DescribeSession({
+      print: o.onPrint ?? ((text) => Deno.stderr.writeSync(new TextEncoder().encode(text))),
+      fail,
+      reject: (err) => done(() => reject(err)),
+      resolve: (d) => done(() => resolve(d)),
+      post: (m) => worker.postMessage(m),
+      context: o.context,
+    });
+    worker.onmessage = (e: MessageEvent<unknown>) => session.handle(e.data);
   });
 }

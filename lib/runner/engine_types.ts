@@ -17,7 +17,9 @@ export type { CapabilityProvider };
 
 /** What a gate analyzer returns: every gate's record, and a decision if the stage paused. */
 export interface GateVerdict {
+  /** Every gate's record: its samples and verdict. */
   readonly gates: GateRecord[];
+  /** A person's decision, when a breach paused the stage. */
   readonly decision?: StageRecord["decision"];
 }
 
@@ -67,14 +69,20 @@ export interface EngineOptions {
 
 /** What the engine returns. */
 export interface EngineResult {
+  /** The run's status. */
   readonly status: Report["status"];
+  /** Every stage's record, in graph order. */
   readonly stages: StageRecord[];
+  /** Whether rollback stages ran, which, and whether they succeeded. */
   readonly rollback: Report["rollback"];
+  /** The first failed stage and why. */
   readonly error?: string;
 }
 
 /** How a step of a stage ended it early (no value: the stage goes on). */
 export interface Ending {
+  /** The stage's final status. */
   readonly status: StageRecord["status"];
+  /** Why (for the record). */
   readonly reason?: string;
 }

@@ -11,12 +11,19 @@ import {
   reportSchema,
   type StageRecord,
 } from "../report/schema.ts";
-import { type CapabilityProvider, type GateAnalyzer, runGraph } from "./engine.ts";
+import {
+  type CapabilityProvider,
+  type EngineOptions,
+  type EngineResult,
+  type GateAnalyzer,
+  runGraph,
+} from "./engine.ts";
+import { RUNS_DIR } from "../product/mod.ts";
 import type { PreparedRun } from "./prepare.ts";
 
 /** How to run a prepared pipeline. */
 export interface ExecuteOptions {
-  /** Where run folders go (default `.tracktion/runs`). */
+  /** Where run folders go (default {@linkcode RUNS_DIR}). */
   readonly runsDir?: string;
   /** Stages that may run at once (default 4). */
   readonly concurrency?: number;
@@ -44,9 +51,13 @@ export interface ExecuteOptions {
 
 /** A finished run. */
 export interface RunOutcome {
+  /** The run's id, e.g. `20260101T120000Z-a1b2c3`. */
   readonly runId: string;
+  /** The run folder (journal, logs, report). */
   readonly runDir: string;
+  /** The report's path, `<runDir>/report.json`. */
   readonly reportPath: string;
+  /** The report, as written. */
   readonly report: Report;
 }
 
@@ -70,46 +81,56 @@ function whoAmI(): string {
     (Deno.uid() === 0 ? "root" : `uid-${Deno.uid()}`);
 }
 
-/**
- * Runs a prepared pipeline and writes its report. A failed or interrupted run still
- * leaves a valid report.
- *
- * @param prepared From {@linkcode prepareRun}.
- * @param o How to run it.
- * @returns Where the report is, and the report.
- */
-export async function executeRun(prepared: PreparedRun, o: ExecuteOptions): Promise<RunOutcome> {
-  const runId = runIdNow();
-  const runsDir = o.runsDir ?? ".tracktion/runs";
-  const runDir = `${runsDir}/${runId}`;
-  await Deno.mkdir(`${runDir}/logs`, { recursive: true });
-  o.onStart?.(runId, runDir);
-  const journal = await Journal.open(`${runDir}/events.jsonl`, { redactor: prepared.redactor });
-  const startedAt = new Date().toISOString();
+/** Who ran it, from which commit, since when: the run's header in the journal and report. */
+interface RunHeader {
+  readonly runId: string;
+  readonly runDir: string;
+  readonly startedAt: string;
+  readonly who: { user: string; host: string };
+  readonly git: { commit: string | null; dirty: boolean; branch: string | null };
+}
+
+/** Opens the run's journal and writes `run.started`. */
+async function startRun(
+  prepared: PreparedRun,
+  o: ExecuteOptions,
+  h: Omit<RunHeader, "who" | "git">,
+): Promise<{ journal: Journal; header: RunHeader }> {
+  const journal = await Journal.open(`${h.runDir}/events.jsonl`, { redactor: prepared.redactor });
   const [commit, porcelain, branch] = await Promise.all([
     git(["rev-parse", "HEAD"]),
     git(["status", "--porcelain"]),
     git(["rev-parse", "--abbrev-ref", "HEAD"]),
   ]);
-  const who = { user: whoAmI(), host: hostname() };
-  const gitInfo = { commit, dirty: porcelain !== null && porcelain !== "", branch };
+  const header: RunHeader = {
+    ...h,
+    who: { user: whoAmI(), host: hostname() },
+    git: { commit, dirty: porcelain !== null && porcelain !== "", branch },
+  };
   await journal.append({
     type: "run.started",
-    runId,
+    runId: h.runId,
     pipeline: prepared.definition.name,
     environment: prepared.env.name,
     version: prepared.version?.tag,
     dryRun: o.dryRun ?? false,
-    who,
-    git: gitInfo,
+    who: header.who,
+    git: header.git,
   });
+  return { journal, header };
+}
 
-  const signal = o.signal ?? new AbortController().signal;
-  const result = await runGraph({
+/** The engine's options for a prepared run. */
+function engineOptions(
+  prepared: PreparedRun,
+  o: ExecuteOptions,
+  run: { header: RunHeader; journal: Journal },
+): EngineOptions {
+  return {
     definition: prepared.definition,
     pipelineUrl: prepared.pipelineUrl,
-    runId,
-    user: who.user,
+    runId: run.header.runId,
+    user: run.header.who.user,
     dag: prepared.dag,
     grants: prepared.grants,
     env: prepared.env,
@@ -121,16 +142,73 @@ export async function executeRun(prepared: PreparedRun, o: ExecuteOptions): Prom
     capabilities: o.capabilities ?? {},
     approve: o.approve,
     ...(o.analyze ? { analyze: o.analyze } : {}),
-    journal,
+    journal: run.journal,
     redactor: prepared.redactor,
-    runDir,
-    signal,
+    runDir: run.header.runDir,
+    signal: o.signal ?? new AbortController().signal,
     ...(o.onPrint ? { onPrint: o.onPrint } : {}),
     ...(o.onChange ? { onChange: o.onChange } : {}),
     ...(o.onNotice ? { onNotice: o.onNotice } : {}),
-  });
+  };
+}
 
+/** Writes `report.json` (validated, redacted, atomically) and returns it. */
+async function writeReport(
+  prepared: PreparedRun,
+  o: ExecuteOptions,
+  run: { header: RunHeader; journal: Journal; result: EngineResult },
+): Promise<{ reportPath: string; report: Report }> {
+  const { header, journal, result } = run;
   const finishedAt = new Date().toISOString();
+  const report: Report = prepared.redactor.redactValue({
+    schemaVersion: 1 as const,
+    runId: header.runId,
+    pipeline: { name: prepared.definition.name, file: relative(Deno.cwd(), prepared.pipelineFile) },
+    environment: prepared.env.name,
+    ...(prepared.version ? { version: prepared.version.tag } : {}),
+    dryRun: o.dryRun ?? false,
+    status: result.status,
+    who: header.who,
+    git: header.git,
+    target: { ...(o.target ?? {}) },
+    startedAt: header.startedAt,
+    finishedAt,
+    durationMs: Date.parse(finishedAt) - Date.parse(header.startedAt),
+    stages: result.stages,
+    rollback: result.rollback,
+    ...(result.error ? { error: result.error } : {}),
+    events: { file: "events.jsonl", count: journal.length, digest: journal.digest },
+  });
+  reportSchema.parse(report);
+  const reportPath = `${header.runDir}/report.json`;
+  await Deno.writeTextFile(`${reportPath}.tmp`, JSON.stringify(report, null, 2) + "\n");
+  await Deno.rename(`${reportPath}.tmp`, reportPath);
+  return { reportPath, report };
+}
+
+/**
+ * Runs a prepared pipeline and writes its report. A failed or interrupted run still
+ * leaves a valid report.
+ *
+ * @param prepared From {@linkcode prepareRun}.
+ * @param o How to run it.
+ * @returns Where the report is, and the report.
+ *
+ * @example
+ * ```ts ignore
+ * const prepared = await prepareRun({ pipelineFile: "pipelines/deploy.ts", environment: "staging" });
+ * const { report, reportPath } = await executeRun(prepared, { approve: askOnTerminal });
+ * console.log(report.status, reportPath);
+ * ```
+ */
+export async function executeRun(prepared: PreparedRun, o: ExecuteOptions): Promise<RunOutcome> {
+  const runId = runIdNow();
+  const runDir = `${o.runsDir ?? RUNS_DIR}/${runId}`;
+  await Deno.mkdir(`${runDir}/logs`, { recursive: true });
+  o.onStart?.(runId, runDir);
+  const startedAt = new Date().toISOString();
+  const { journal, header } = await startRun(prepared, o, { runId, runDir, startedAt });
+  const result = await runGraph(engineOptions(prepared, o, { header, journal }));
   await journal.append({
     type: "run.finished",
     status: result.status,
@@ -138,29 +216,6 @@ export async function executeRun(prepared: PreparedRun, o: ExecuteOptions): Prom
     ...(result.error ? { error: result.error } : {}),
   });
   await journal.close();
-
-  const report: Report = prepared.redactor.redactValue({
-    schemaVersion: 1 as const,
-    runId,
-    pipeline: { name: prepared.definition.name, file: relative(Deno.cwd(), prepared.pipelineFile) },
-    environment: prepared.env.name,
-    ...(prepared.version ? { version: prepared.version.tag } : {}),
-    dryRun: o.dryRun ?? false,
-    status: result.status,
-    who,
-    git: gitInfo,
-    target: { ...(o.target ?? {}) },
-    startedAt,
-    finishedAt,
-    durationMs: Date.parse(finishedAt) - Date.parse(startedAt),
-    stages: result.stages,
-    rollback: result.rollback,
-    ...(result.error ? { error: result.error } : {}),
-    events: { file: "events.jsonl", count: journal.length, digest: journal.digest },
-  });
-  reportSchema.parse(report);
-  const reportPath = `${runDir}/report.json`;
-  await Deno.writeTextFile(`${reportPath}.tmp`, JSON.stringify(report, null, 2) + "\n");
-  await Deno.rename(`${reportPath}.tmp`, reportPath);
+  const { reportPath, report } = await writeReport(prepared, o, { header, journal, result });
   return { runId, runDir, reportPath, report };
 }

@@ -68,6 +68,69 @@ export interface StageHooks {
   call(resource: string, method: string, args: readonly unknown[]): Promise<unknown>;
 }
 
+/** How a message handler ends or answers the attempt in progress. */
+interface AttemptControl {
+  readonly id: string;
+  /** Ends the attempt with the stage's output. */
+  done(output: unknown): void;
+  /** Ends the attempt with a failure. */
+  fail(error: StageRunError): void;
+  /** Answers a call (nothing once the attempt has ended). */
+  answer(
+    callId: number,
+    result: { ok: true; value: unknown } | { ok: false; error: CallError },
+  ): void;
+}
+
+/** Serves a stage's call; a failure goes back with the original error's name and fields. */
+function serveCall(
+  msg: Extract<WorkerMessage, { type: "call" }>,
+  hooks: StageHooks,
+  a: AttemptControl,
+): void {
+  hooks.call(msg.resource, msg.method, msg.args).then(
+    (value) => a.answer(msg.id, { ok: true, value }),
+    (err) =>
+      a.answer(msg.id, {
+        ok: false,
+        error: err instanceof CallFailedError
+          ? err.error
+          : callErrorOf(err, { capability: msg.resource, operation: msg.method }, (s) => s),
+      }),
+  );
+}
+
+/** Handles one (validated) message of the stage's Worker. */
+function dispatch(msg: WorkerMessage, hooks: StageHooks, a: AttemptControl): void {
+  switch (msg.type) {
+    case "ready":
+      return;
+    case "log":
+      return hooks.log(msg.level, msg.message);
+    case "print":
+      return hooks.print?.(msg.stream, msg.text);
+    case "check":
+      return hooks.check(msg.report);
+    case "fatal":
+      return a.fail(
+        new StageRunError(
+          `stage "${a.id}" crashed: ${msg.kind}: ${msg.name}: ${msg.message}`,
+          "crash",
+        ),
+      );
+    case "call":
+      return serveCall(msg, hooks, a);
+    case "done":
+      return a.done(msg.output);
+    case "error": {
+      const kind = msg.denied ? "denied" : msg.name === "CheckFailed" ? "check" : "error";
+      return a.fail(
+        new StageRunError(msg.message, kind, { errorName: msg.name, typed: msg.typed }),
+      );
+    }
+  }
+}
+
 const GUARD_URL = new URL("./worker_guard.ts", import.meta.url).href;
 const RUNTIME_URL = new URL("./worker_runtime.ts", import.meta.url).href;
 
@@ -246,61 +309,23 @@ export class WorkerPool {
         () => stop(`stage "${id}" timed out after ${options.timeoutMs} ms`, "timeout"),
         options.timeoutMs,
       );
-      const answer = (
-        callId: number,
-        result: { ok: true; value: unknown } | { ok: false; error: CallError },
-      ) => {
-        if (!settled) worker.postMessage({ type: "callResult", id: callId, ...result });
+      const control: AttemptControl = {
+        id,
+        done: (output) => finish(() => resolve(output)),
+        fail: (error) => finish(() => reject(error)),
+        answer: (callId, result) => {
+          if (!settled) worker.postMessage({ type: "callResult", id: callId, ...result });
+        },
       };
       const handle = (msg: WorkerMessage) => {
         if (settled) return;
         try {
-          dispatch(msg);
+          dispatch(msg, hooks, control);
         } catch (err) {
           stop(
             `stage "${id}" sent a message the runner could not handle: ${(err as Error).message}`,
             "crash",
           );
-        }
-      };
-      const dispatch = (msg: WorkerMessage) => {
-        switch (msg.type) {
-          case "ready":
-            return;
-          case "log":
-            return hooks.log(msg.level, msg.message);
-          case "print":
-            return hooks.print?.(msg.stream, msg.text);
-          case "check":
-            return hooks.check(msg.report);
-          case "fatal":
-            return stop(`stage "${id}" crashed: ${msg.kind}: ${msg.name}: ${msg.message}`, "crash");
-          case "call":
-            hooks.call(msg.resource, msg.method, msg.args).then(
-              (value) => answer(msg.id, { ok: true, value }),
-              (err) =>
-                answer(msg.id, {
-                  ok: false,
-                  error: err instanceof CallFailedError ? err.error : callErrorOf(
-                    err,
-                    { capability: msg.resource, operation: msg.method },
-                    (s) => s,
-                  ),
-                }),
-            );
-            return;
-          case "done":
-            return finish(() => resolve(msg.output));
-          case "error":
-            return finish(() =>
-              reject(
-                new StageRunError(
-                  msg.message,
-                  msg.denied ? "denied" : msg.name === "CheckFailed" ? "check" : "error",
-                  { errorName: msg.name, typed: msg.typed },
-                ),
-              )
-            );
         }
       };
       if (options.signal?.aborted) return onAbort();

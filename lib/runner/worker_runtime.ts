@@ -63,6 +63,126 @@ async function runCheck(
   };
 }
 
+type Post = (m: WorkerMessage) => void;
+
+/** A stage's capability calls in flight: each waits for the main thread's answer. */
+class Calls {
+  #pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  #next = 1;
+  #post: Post;
+
+  constructor(post: Post) {
+    this.#post = post;
+  }
+
+  /** `ctx.use(resource)`: every method is a call the main thread serves. */
+  proxy<T extends object>(resource: string): T {
+    return new Proxy({}, {
+      get: (_t, method) => {
+        if (typeof method !== "string" || method === "then") return undefined;
+        return (...args: unknown[]) =>
+          new Promise((resolve, reject) => {
+            const id = this.#next++;
+            this.#pending.set(id, { resolve, reject });
+            this.#post({ type: "call", id, resource, method, args });
+          });
+      },
+    }) as T;
+  }
+
+  /** The main thread's answer: a value, or a typed error the stage can test. */
+  answer(msg: Extract<HostMessage, { type: "callResult" }>): void {
+    const pending = this.#pending.get(msg.id);
+    this.#pending.delete(msg.id);
+    if (msg.ok) pending?.resolve(msg.value);
+    else pending?.reject(new CapabilityError(msg.error.message, msg.error));
+  }
+}
+
+const checkFailed = (failures: string[]): WorkerMessage => ({
+  type: "error",
+  name: "CheckFailed",
+  message: `required check${failures.length > 1 ? "s" : ""} failed: ${failures.join("; ")}`,
+  denied: false,
+});
+
+/** The stage's `ctx`; a required check that fails inside `run` is noted in `runtimeFailures`. */
+function stageContext(
+  req: RunRequest,
+  spec: StageSpec,
+  o: { post: Post; calls: Calls; signal: AbortSignal; runtimeFailures: string[] },
+): StageContext {
+  const { post } = o;
+  const ctx: StageContext = {
+    stageId: req.stageId,
+    pipeline: req.pipeline,
+    runId: req.runId,
+    user: req.user,
+    environment: req.environmentName,
+    version: req.version,
+    dryRun: req.dryRun,
+    attempt: req.attempt,
+    signal: o.signal,
+    failures: req.failures,
+    log: (message) => post({ type: "log", level: "info", message: String(message) }),
+    warn: (message) => post({ type: "log", level: "warn", message: String(message) }),
+    notice: (message) => post({ type: "log", level: "notice", message: String(message) }),
+    check: async (check) => {
+      const report = await runCheck(check, ctx);
+      post({ type: "check", report });
+      if (report.required && !report.outcome.ok && !report.outcome.skipped) {
+        o.runtimeFailures.push(`${report.name} (${report.outcome.message})`);
+      }
+      return report.outcome;
+    },
+    output: <T>(stage: { readonly id: string }): T => {
+      if (!spec.needs.includes(stage.id)) {
+        throw new ReferenceError(
+          `stage "${req.stageId}" read the output of "${stage.id}", which it does not need`,
+        );
+      }
+      return req.outputs[stage.id] as T;
+    },
+    use: <T extends object>(resource: string): T => o.calls.proxy<T>(resource),
+  };
+  return ctx;
+}
+
+/** The stage's checks, then its work; what ends it is posted. */
+async function runStage(
+  req: RunRequest,
+  spec: StageSpec,
+  o: { post: Post; calls: Calls; signal: AbortSignal },
+): Promise<void> {
+  const { post } = o;
+  const runtimeFailures: string[] = [];
+  const ctx = stageContext(req, spec, { ...o, runtimeFailures });
+  try {
+    if (spec.checks.length > 0) {
+      const reports = await Promise.all(spec.checks.map((c) => runCheck(c, ctx)));
+      for (const report of reports) post({ type: "check", report });
+      const failed = reports.filter((r) => r.required && !r.outcome.ok && !r.outcome.skipped);
+      if (failed.length > 0) {
+        return post(checkFailed(failed.map((r) => `${r.name} (${r.outcome.message})`)));
+      }
+    }
+    const output = spec.run ? await spec.run(ctx) : undefined;
+    if (runtimeFailures.length > 0) return post(checkFailed(runtimeFailures));
+    try {
+      post({ type: "done", output });
+    } catch {
+      post({
+        type: "error",
+        name: "DataCloneError",
+        message: `stage "${req.stageId}" returned an output that cannot be copied to other stages`,
+        denied: false,
+      });
+    }
+  } catch (err) {
+    post(describeError(req.stageId, err));
+  }
+}
+
 /**
  * Serves a stage run of a pipeline module. Called by the Worker's entry module. The
  * module is imported only when the stage is handed over (a Worker started ahead has
@@ -81,10 +201,9 @@ async function runCheck(
 export function serveStages(load: () => Promise<{ default?: unknown }>): void {
   let definition: PipelineDefinition<unknown> | undefined;
   const scope = globalThis as unknown as WorkerScope;
-  const calls = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
-  let nextCall = 1;
+  const post: Post = (m) => scope.postMessage(m);
+  const calls = new Calls(post);
   let abort = new AbortController();
-  const post = (m: WorkerMessage) => scope.postMessage(m);
 
   const run = async (req: RunRequest) => {
     abort = new AbortController();
@@ -95,105 +214,17 @@ export function serveStages(load: () => Promise<{ default?: unknown }>): void {
       const built = definition.build({ env: req.env, version: req.version, options: req.options });
       spec = built.find((s) => s.id === req.stageId)?.spec;
     } catch (err) {
-      post(describeError(req.stageId, err));
-      return;
+      return post(describeError(req.stageId, err));
     }
     if (!spec) {
-      post({
+      return post({
         type: "error",
         name: "Error",
         message: `stage "${req.stageId}" is not defined when the pipeline is built again`,
         denied: false,
       });
-      return;
     }
-    const runtimeFailures: string[] = [];
-    const ctx: StageContext = {
-      stageId: req.stageId,
-      pipeline: req.pipeline,
-      runId: req.runId,
-      user: req.user,
-      environment: req.environmentName,
-      version: req.version,
-      dryRun: req.dryRun,
-      attempt: req.attempt,
-      signal: abort.signal,
-      failures: req.failures,
-      log: (message) => post({ type: "log", level: "info", message: String(message) }),
-      warn: (message) => post({ type: "log", level: "warn", message: String(message) }),
-      notice: (message) => post({ type: "log", level: "notice", message: String(message) }),
-      check: async (check) => {
-        const report = await runCheck(check, ctx);
-        post({ type: "check", report });
-        if (report.required && !report.outcome.ok && !report.outcome.skipped) {
-          runtimeFailures.push(`${report.name} (${report.outcome.message})`);
-        }
-        return report.outcome;
-      },
-      output: <T>(stage: { readonly id: string }): T => {
-        if (!spec.needs.includes(stage.id)) {
-          throw new ReferenceError(
-            `stage "${req.stageId}" read the output of "${stage.id}", which it does not need`,
-          );
-        }
-        return req.outputs[stage.id] as T;
-      },
-      use: <T extends object>(resource: string): T =>
-        new Proxy({}, {
-          get: (_t, method) => {
-            if (typeof method !== "string" || method === "then") return undefined;
-            return (...args: unknown[]) =>
-              new Promise((resolve, reject) => {
-                const id = nextCall++;
-                calls.set(id, { resolve, reject });
-                post({ type: "call", id, resource, method, args });
-              });
-          },
-        }) as T,
-    };
-    try {
-      if (spec.checks.length > 0) {
-        const reports = await Promise.all(spec.checks.map((c) => runCheck(c, ctx)));
-        for (const report of reports) post({ type: "check", report });
-        const failed = reports.filter((r) => r.required && !r.outcome.ok && !r.outcome.skipped);
-        if (failed.length > 0) {
-          post({
-            type: "error",
-            name: "CheckFailed",
-            message: `required check${failed.length > 1 ? "s" : ""} failed: ${
-              failed.map((r) => `${r.name} (${r.outcome.message})`).join("; ")
-            }`,
-            denied: false,
-          });
-          return;
-        }
-      }
-      const output = spec.run ? await spec.run(ctx) : undefined;
-      if (runtimeFailures.length > 0) {
-        post({
-          type: "error",
-          name: "CheckFailed",
-          message: `required check${runtimeFailures.length > 1 ? "s" : ""} failed: ${
-            runtimeFailures.join("; ")
-          }`,
-          denied: false,
-        });
-        return;
-      }
-      try {
-        post({ type: "done", output });
-      } catch {
-        post({
-          type: "error",
-          name: "DataCloneError",
-          message:
-            `stage "${req.stageId}" returned an output that cannot be copied to other stages`,
-          denied: false,
-        });
-      }
-    } catch (err) {
-      post(describeError(req.stageId, err));
-    }
+    await runStage(req, spec, { post, calls, signal: abort.signal });
   };
 
   scope.onmessage = (e) => {
@@ -202,13 +233,9 @@ export function serveStages(load: () => Promise<{ default?: unknown }>): void {
       case "run":
         void run(msg);
         break;
-      case "callResult": {
-        const pending = calls.get(msg.id);
-        calls.delete(msg.id);
-        if (msg.ok) pending?.resolve(msg.value);
-        else pending?.reject(new CapabilityError(msg.error.message, msg.error));
+      case "callResult":
+        calls.answer(msg);
         break;
-      }
       case "abort":
         abort.abort(new DOMException(msg.reason, "AbortError"));
         break;
