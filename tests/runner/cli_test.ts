@@ -1,3 +1,5 @@
+// The CLI as a user runs it: exit codes (2 before anything happens on bad input, 130 on an
+// interrupt), --confirm approvals, report verification, plan output and --help.
 import assert from "node:assert/strict";
 import { cli, fixture } from "./_run.ts";
 

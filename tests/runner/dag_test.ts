@@ -1,3 +1,5 @@
+// The stage graph: duplicate ids, unknown needs (with a suggestion), cycles and self-needs
+// are refused naming the stages, and `run` of an invalid graph exits 2 with no run folder.
 import assert from "node:assert/strict";
 import { buildDag, DagError } from "../../lib/runner/dag.ts";
 import { stage } from "../../mod.ts";

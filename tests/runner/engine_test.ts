@@ -1,3 +1,5 @@
+// The engine on fixture pipelines: concurrency, outputs handed on, skips spread through
+// needs (and when(false) skips that do not), failure handlers, retries, timeouts.
 import assert from "node:assert/strict";
 import { reportSchema } from "../../lib/report/schema.ts";
 import { runFixture, stageOf } from "./_run.ts";

@@ -1,3 +1,5 @@
+// The run's journal: each line chained to the SHA-256 of the one before, so any flipped
+// byte of a run's events.jsonl fails verification.
 import assert from "node:assert/strict";
 import { GENESIS, Journal, verifyJournal } from "../../lib/journal/journal.ts";
 import { runFixture } from "./_run.ts";

@@ -1,3 +1,5 @@
+// What a stage prints is redacted a line at a time: a secret written in pieces is still
+// caught, and a line too long to wait for is cut, but never through a secret.
 import assert from "node:assert/strict";
 import { HELD_BACK, MAX_PENDING_LINE, PrintBuffer } from "../../lib/runner/print_buffer.ts";
 import { Redactor } from "../../lib/journal/redact.ts";

@@ -1,3 +1,5 @@
+// The run report: the committed JSON Schema matches the zod schema, and reports of
+// succeeded, failed and interrupted runs validate against it.
 import assert from "node:assert/strict";
 import { reportSchema } from "../../lib/report/schema.ts";
 import { REPORT_SCHEMA_PATH, reportSchemaText } from "../../lib/report/write_schemas.ts";

@@ -1,3 +1,5 @@
+// Secrets never leak: a value a stage prints, returns or throws is redacted in every run
+// artefact (report, journal, logs).
 import assert from "node:assert/strict";
 import { runFixture, stageOf } from "./_run.ts";
 
