@@ -4,6 +4,7 @@
  * answering with the scenario's error rate and latency.
  * @module
  */
+import { delay } from "../async/delay.ts";
 import type { PodBehaviour } from "./scenarios.ts";
 
 /** Histogram buckets (seconds) of `http_request_duration_seconds`. */
@@ -216,7 +217,7 @@ export class PodServer {
     }
     this.#pending.clear();
     if (!this.#closing.signal.aborted) {
-      await new Promise((resolve) => setTimeout(resolve, 0)); // let the 503s be written
+      await delay(0); // let the 503s be written
       this.#closing.abort();
     }
     await this.#server.finished;
