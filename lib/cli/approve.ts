@@ -4,7 +4,7 @@
  * @module
  */
 import type { ApprovalRecord } from "../report/schema.ts";
-import { InputError } from "../runner/errors.ts";
+import { InputError } from "../runner/mod.ts";
 
 /**
  * How approvals can be given in this invocation.

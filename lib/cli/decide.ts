@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { writeDecision } from "../analysis/decision.ts";
-import { InputError } from "../runner/errors.ts";
+import { InputError } from "../runner/mod.ts";
 import { RUNS_DIR } from "../product/mod.ts";
 import { type CliIo, type Command, EXIT } from "./command.ts";
 import { actor } from "./identity.ts";

@@ -6,7 +6,7 @@
  * input with nothing changed, 130 interrupted).
  * @module
  */
-import { InputError, InterruptedError } from "../runner/errors.ts";
+import { InputError, InterruptedError } from "../runner/mod.ts";
 import { type CliIo, type Command, EXIT } from "./command.ts";
 import { CONFIG_COMMAND } from "./config.ts";
 import { DECIDE_COMMAND } from "./decide.ts";

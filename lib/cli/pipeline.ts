@@ -4,17 +4,15 @@
  * code.
  * @module
  */
-import { type PreparedRun, prepareRun } from "../runner/prepare.ts";
-import { executeRun } from "../runner/run.ts";
+import { executeRun, type PreparedRun, prepareRun } from "../runner/mod.ts";
 import type { Decision } from "../analysis/decision.ts";
 import { RUNS_DIR } from "../product/mod.ts";
 import { type ApprovalSource, approver, precheckApprovals, readStdinLine } from "./approve.ts";
 import { type CliIo, type Command, EXIT } from "./command.ts";
-import { connect } from "./connect.ts";
 import { actor } from "./identity.ts";
 import { formatPlanMermaid, formatPlanText, planOf } from "./plan.ts";
 import { PIPELINE_USAGE, type RunArguments, runArguments } from "./run_args.ts";
-import { type SandboxTarget, sandboxTarget } from "./sandbox_target.ts";
+import { connect, type SandboxTarget, sandboxTarget } from "../targets/mod.ts";
 import { RunView } from "./view.ts";
 
 /**
@@ -129,6 +127,7 @@ async function runPipeline(a: RunArguments, io: CliIo): Promise<number> {
       env: prepared.env,
       sandbox,
       dryRun: a.dryRun,
+      resources: prepared.stages.flatMap((s) => s.uses),
       redactor: prepared.redactor,
       metrics: prepared.metrics,
       prometheusUrl: a.prometheus,
@@ -150,6 +149,7 @@ async function runPipeline(a: RunArguments, io: CliIo): Promise<number> {
       capabilities: connection.capabilities,
       analyze: connection.analyze,
       target: connection.target,
+      user,
       ...(io.signal ? { signal: io.signal } : {}),
       onChange: (r, running) => view.stage(r, running),
       onNotice: (stage, message) => view.notice(stage, message),
@@ -217,6 +217,8 @@ export const PIPELINE_COMMANDS: readonly Command[] = [
     name: "plan",
     summary: "the graph by levels, permissions, checks, gates, approvals",
     usage: PIPELINE_USAGE.plan,
+    // Loading a pipeline can take up to its time limit: a signal ends it (exit 130).
+    stopsOnSignal: true,
     run: (args, io) => plan(runArguments("plan", args), io),
   },
   {

@@ -5,8 +5,7 @@
  */
 import { formatDuration } from "../dsl/duration.ts";
 import type { StageDescription as StageSpec } from "../dsl/describe.ts";
-import type { PreparedRun } from "../runner/prepare.ts";
-import type { StageGrant } from "../runner/permissions.ts";
+import type { PreparedRun, StageGrant } from "../runner/mod.ts";
 
 /** A stage as the plan shows it. */
 export interface PlannedStage {

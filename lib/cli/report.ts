@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { formatDuration } from "../dsl/duration.ts";
 import { verifyJournal } from "../journal/journal.ts";
 import { reportSchema } from "../report/schema.ts";
-import { InputError } from "../runner/errors.ts";
+import { InputError } from "../runner/mod.ts";
 import { RUNS_DIR } from "../product/mod.ts";
 import { type Command, EXIT } from "./command.ts";
 

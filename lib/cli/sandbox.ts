@@ -7,7 +7,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { InputError } from "../runner/errors.ts";
+import { InputError } from "../runner/mod.ts";
 import { SANDBOX_DIR } from "../product/mod.ts";
 import { SandboxRunningError, SandboxStateError, SCENARIOS, startSandbox } from "../sandbox/mod.ts";
 import { sandboxSeedFromDir } from "../targets/sandbox_seed.ts";
@@ -35,6 +35,7 @@ const STOP_WAIT_SECONDS = 30;
  */
 export const SANDBOX_USAGE = `usage: deno task sandbox [--port N] [--scenario NAME] [--time-scale N]
                          [--traffic-rate N] [--reset] [--state-dir DIR]
+                         [--environments-dir DIR]
        deno task sandbox --list-scenarios
        deno task sandbox stop [--state-dir DIR] [--wait SECONDS]
        deno task sandbox status [--state-dir DIR]
@@ -47,6 +48,10 @@ DIR/kubeconfig (kubectl --kubeconfig DIR/kubeconfig get pods -A) and DIR/sandbox
   --traffic-rate N    simulated requests per sandbox second per namespace (default 50)
   --reset             start from a freshly seeded cluster: the saved state is discarded
   --state-dir DIR     its state folder (default ${SANDBOX_DIR})
+  --environments-dir DIR
+                      the environment files a fresh sandbox is seeded from: each one's
+                      namespace and what its kubernetes: section says it holds
+                      (default environments)
   --list-scenarios    what each scenario does
 stop sends SIGTERM to the sandbox DIR/sandbox.pid names, only while it is that sandbox (the
 process runs and DIR/kubeconfig answers at the URL the pid file records), and waits up to
@@ -60,6 +65,7 @@ const FLAGS = {
   "traffic-rate": { type: "string" },
   reset: { type: "boolean" },
   "state-dir": { type: "string" },
+  "environments-dir": { type: "string" },
   "list-scenarios": { type: "boolean" },
   wait: { type: "string" },
 } as const;
@@ -89,17 +95,31 @@ function onlyFlags(values: Values, what: string, allowed: readonly string[]): vo
   if (extra.length > 0) throw new InputError(`sandbox ${what} takes no --${extra[0]}`);
 }
 
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
 async function serve(values: Values, io: CliIo): Promise<number> {
   if (values.wait !== undefined) throw new InputError("--wait is a flag of sandbox stop");
   const port = number("port", values.port);
   const timeScale = number("time-scale", values["time-scale"]);
   const trafficRate = number("traffic-rate", values["traffic-rate"]);
   const stateDir = values["state-dir"] ?? SANDBOX_DIR;
+  const environmentsDir = values["environments-dir"];
+  if (environmentsDir !== undefined && !(await isDirectory(environmentsDir))) {
+    throw new InputError(
+      `--environments-dir ${environmentsDir} is not a folder of environment files`,
+    );
+  }
   let sandbox;
   try {
     sandbox = await startSandbox({
       stateDir,
-      seed: await sandboxSeedFromDir(),
+      seed: await sandboxSeedFromDir(environmentsDir ?? "environments"),
       ...(port !== undefined ? { port } : {}),
       ...(values.scenario !== undefined ? { scenario: values.scenario } : {}),
       ...(timeScale !== undefined ? { timeScale } : {}),

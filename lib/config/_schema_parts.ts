@@ -1,4 +1,7 @@
-// Small zod builders whose messages read "expected ..."; the loader appends ", got <value>".
+/**
+ * Small zod builders whose messages read "expected ..."; the loader appends ", got <value>".
+ * @module
+ */
 import { z } from "zod";
 import { type Duration, parseDuration } from "./duration.ts";
 import { parseByteSize, parseQuantity } from "./quantity.ts";

@@ -15,7 +15,7 @@ export * from "./duration.ts";
 export * from "./quantity.ts";
 export * from "./secret_ref.ts";
 export * from "./types.ts";
-export * from "./schema.ts";
+export type { Environment, EnvironmentConfig } from "./schema.ts";
 export * from "./limits.ts";
 export * from "./load_environment.ts";
 export * from "./secrets.ts";

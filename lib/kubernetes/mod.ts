@@ -5,10 +5,12 @@
  * environment this layer reads), and the blue-green, canary and rolling operations
  * pipelines compose (`strategies/`), each `(k, { target, ... })`.
  *
- * Stage code should import `capability.ts`, `manifests.ts`, `errors.ts` and
- * `strategies/mod.ts` only: the provider, client and lease modules load
- * `@kubernetes/client-node` and belong in the main thread. The low-level `KubeClient`
- * and the lease functions over it are in `client.ts` and `lease.ts`.
+ * This module is what stage code imports: it loads nothing heavy. The provider, client
+ * and lease modules load `@kubernetes/client-node` and belong in the main thread, so they
+ * are not exported here: the main thread opens the provider through the capability
+ * registry (`lib/capabilities/kubernetes.ts`, which imports `provider.ts` on first use);
+ * the low-level `KubeClient` and the lease functions over it are in `client.ts` and
+ * `lease.ts`.
  *
  * ```ts
  * import { deploymentManifest, type KubeTarget } from "./mod.ts";
@@ -37,7 +39,6 @@
 export * from "./capability.ts";
 export * from "./errors.ts";
 export * from "./manifests.ts";
-export * from "./provider.ts";
 export * from "./proxy_fetch.ts";
 export * from "./rollout.ts";
 export * from "./strategies/mod.ts";

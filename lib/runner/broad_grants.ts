@@ -93,7 +93,7 @@ function linkOut(dir: string, g: GuardedPaths): string | undefined {
  * ```ts
  * import { broadGrantReason } from "./broad_grants.ts";
  * import assert from "node:assert/strict";
- * const guarded = { roots: ["/", "/home/me"], protectedPaths: ["/srv/app/.tracktion"] };
+ * const guarded = { roots: ["/", "/home/me"], protectedPaths: ["/srv/app/.state"] };
  * assert.match(broadGrantReason({ read: ["/home"] }, guarded) ?? "", /holds \/home\/me/);
  * assert.equal(broadGrantReason({ read: ["/nonexistent/certs"] }, guarded), undefined);
  * ```

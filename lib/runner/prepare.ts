@@ -47,17 +47,27 @@ export interface PrepareOptions {
 
 /** A prepared run: everything validated, nothing changed. */
 export interface PreparedRun {
+  /** The pipeline module's path, as given. */
   readonly pipelineFile: string;
+  /** Its `file:` URL (what the stage Workers import). */
   readonly pipelineUrl: string;
+  /** The pipeline's name and settings, as its module built them. */
   readonly definition: PipelineInfo;
   /** The metrics the pipeline module exports as `metrics` (gates measure these). */
   readonly metrics: Readonly<Record<string, MetricDefinition>>;
+  /** The environment file, loaded and validated. */
   readonly env: Environment;
+  /** The version to deploy (undefined for pipelines that take none). */
   readonly version: Version | undefined;
+  /** The `--option key=value` pairs. */
   readonly options: Readonly<Record<string, string>>;
+  /** The stages, in definition order, as the pipeline described them. */
   readonly stages: readonly StageDescription[];
+  /** The stages' dependency graph, checked acyclic. */
   readonly dag: Dag;
+  /** What each stage's Worker is granted, by stage name. */
   readonly grants: ReadonlyMap<string, StageGrant>;
+  /** Knows the run's secret values and hides them in everything written. */
   readonly redactor: Redactor;
   /** Stages that will ask for approval, with their phrases. */
   readonly approvals: readonly { stage: string; phrase: string }[];

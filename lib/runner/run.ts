@@ -37,6 +37,11 @@ export interface ExecuteOptions {
   readonly analyze?: GateAnalyzer;
   /** Where the run went, for the report. */
   readonly target?: Readonly<Record<string, unknown>>;
+  /**
+   * Who runs it, for the journal and the report (the CLI passes its `actor()`: the
+   * override variable, `git config user.email` or the OS user). Default: the OS user.
+   */
+  readonly user?: string;
   /** Interrupts the run (SIGINT/SIGTERM). */
   readonly signal?: AbortSignal;
   /** Told what a stage's code printed, redacted (default: standard error). */
@@ -104,7 +109,7 @@ async function startRun(
   ]);
   const header: RunHeader = {
     ...h,
-    who: { user: whoAmI(), host: hostname() },
+    who: { user: o.user ?? whoAmI(), host: hostname() },
     git: { commit, dirty: porcelain !== null && porcelain !== "", branch },
   };
   await journal.append({

@@ -1,4 +1,9 @@
 /**
+ * The sandbox's clock: real timestamps, scaled durations.
+ * @module
+ */
+
+/**
  * Sandbox time: timestamps stay real (so `kubectl` ages read right), durations are
  * scaled: one real second is `timeScale` sandbox seconds.
  *

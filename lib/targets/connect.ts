@@ -9,8 +9,7 @@
 import type { Environment } from "../config/types.ts";
 import type { MetricDefinition } from "../dsl/gate.ts";
 import type { Redactor } from "../journal/redact.ts";
-import type { GateAnalyzer } from "../runner/engine.ts";
-import { InputError } from "../runner/errors.ts";
+import { type GateAnalyzer, InputError } from "../runner/mod.ts";
 import { createGateAnalyzer, type GateAnalyzerOptions } from "../analysis/gate_analyzer.ts";
 import { prometheusProvider } from "../analysis/prometheus.ts";
 import { sandboxMeasurementsProvider } from "../analysis/sandbox_measurements.ts";

@@ -14,7 +14,7 @@ import {
   SandboxStateError,
   startSandbox,
 } from "../sandbox/mod.ts";
-import { InputError } from "../runner/errors.ts";
+import { InputError } from "../runner/mod.ts";
 import { sandboxSeedFromDir } from "./sandbox_seed.ts";
 
 /** The sandbox a run talks to. */

@@ -139,8 +139,9 @@ Deno.test("run --dry-run without a cluster says so once, with the fix", async ()
       ],
       { stdout: (t) => out += t, stderr: (t) => out += t, tty: false, colour: false },
     );
-    assert.notEqual(code, 0, out);
-    // Two stages use the cluster: the explanation comes once, whichever fails first.
+    // Bad input, found before the run starts: exit 2 and no run folder written.
+    assert.equal(code, 2, out);
+    assert.deepEqual([...Deno.readDirSync(runsDir)], [], "nothing written");
     const fixes = out.split("\n").filter((line) => line.includes("To fix:"));
     assert.equal(fixes.length, 1, out);
     assert.match(

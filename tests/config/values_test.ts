@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
+import { environmentSchema } from "../../lib/config/schema.ts";
 import {
   ConfigError,
   describeSecretRef,
   environmentJsonSchema,
-  environmentSchema,
   formatProblem,
   isSecretRef,
   parseByteSize,

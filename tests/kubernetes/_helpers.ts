@@ -16,6 +16,8 @@ import {
 } from "../../lib/kubernetes/provider.ts";
 import type { StageContext } from "../../lib/dsl/types.ts";
 import { delay } from "../../lib/async/delay.ts";
+import { callErrorOf } from "../../lib/runner/call_errors.ts";
+import { CapabilityError } from "../../lib/dsl/errors.ts";
 
 /** A running sandbox with a capability over it. */
 export interface Cluster {
@@ -63,7 +65,8 @@ export async function withCluster(
 /**
  * The capability as the runner's message proxy delivers it to a stage Worker: arguments
  * and results are structured-cloned (a non-cloneable value throws), and errors arrive as
- * plain `Error`s carrying only their message.
+ * the runner sends them: converted by `callErrorOf` (name, status, reason, plain fields)
+ * and raised in the stage as a `CapabilityError`.
  */
 export function acrossWorkerBoundary(k: KubernetesCapability): KubernetesCapability {
   const out: Record<string, unknown> = {};
@@ -73,7 +76,10 @@ export function acrossWorkerBoundary(k: KubernetesCapability): KubernetesCapabil
       try {
         return structuredClone(await (fn as (...a: unknown[]) => Promise<unknown>)(...sent));
       } catch (error) {
-        throw new Error((error as Error).message);
+        const sent = structuredClone(
+          callErrorOf(error, { capability: "kubernetes", operation: name }, (t) => t),
+        );
+        throw new CapabilityError(sent.message, sent);
       }
     };
   }

@@ -119,6 +119,8 @@ Deno.test("a run's approval record names who ran it: git's user.email or the OS 
     const confirm = report.stages.find((s: { id: string }) => s.id === "confirm");
     assert.equal(confirm.approval.by, expected);
     assert.notEqual(confirm.approval.by, "unknown");
+    // The run's header names the same person.
+    assert.equal(report.who.user, expected);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

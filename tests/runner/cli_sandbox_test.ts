@@ -126,3 +126,22 @@ Deno.test("deno task sandbox stop removes a stale pid file and signals no one", 
     assert.equal(await Deno.readTextFile(pidFilePath(stateDir)), "12345\n");
   });
 });
+
+Deno.test("deno task sandbox with an --environments-dir that is not a folder: exit 2, nothing written", async () => {
+  await inTempDir(async (dir) => {
+    const stateDir = `${dir}/state`;
+    const r = await cliIn(REPO, [
+      "sandbox",
+      "--state-dir",
+      stateDir,
+      "--environments-dir",
+      `${dir}/no-such-folder`,
+    ]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /--environments-dir .*no-such-folder is not a folder of environment files/,
+    );
+    assert.equal(await exists(stateDir), false, "no state folder");
+  });
+});
