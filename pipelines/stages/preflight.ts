@@ -32,13 +32,16 @@ import {
 import type { DatabaseCapability } from "../../lib/capabilities/database.ts";
 import type { DeployContext } from "./context.ts";
 
-/** The secrets every Tracktion namespace must hold. */
-export const REQUIRED_SECRETS = [
-  "db-credentials",
-  "redis-credentials",
-  "api-keys",
-  "tls-certificates",
-];
+/**
+ * What the environment file says the namespace holds before a deploy (`kubernetes.secrets`,
+ * `service_account`, `load_balancer`): the cluster pre-flight checks exactly that.
+ */
+function namespaceExpectations(env: DeployContext["env"]) {
+  const k = env.kubernetes;
+  const secrets = Object.keys(k?.secrets ?? {}).sort();
+  const tls = Object.entries(k?.secrets ?? {}).find(([, s]) => "tls" in s)?.[0];
+  return { secrets, tls, loadBalancer: k?.load_balancer?.name, serviceAccount: k?.service_account };
+}
 
 /**
  * The migration linter over the migrations not applied yet: risky DDL blocks
@@ -79,20 +82,39 @@ function skipped(name: string, why: string): Check {
 /** The pre-flight stages; all need `lock` and nothing else, so they run concurrently. */
 export function preflightStages(c: DeployContext, lock: Stage<unknown>): Stage<unknown>[] {
   const { env, namespace } = c;
+  const expect = namespaceExpectations(env);
+  // Fails closed: a check the runbook requires is not dropped because its input is missing.
+  const none = (what: string, field: string): Check => ({
+    name: what,
+    required: true,
+    run: () => ({
+      ok: false,
+      message: `environments/${env.name}.yml declares no kubernetes.${field}: ` +
+        "declare what the namespace must hold",
+    }),
+  });
   // Reads the values of one Secret only: the TLS certificate it checks.
   const cluster = stage("preflight:cluster").needs(lock)
-    .uses({ kubernetes: { secrets: ["tls-certificates"] } })
+    .uses({ kubernetes: { secrets: expect.tls ? [expect.tls] : [] } })
     .describe("cluster, namespace, secrets, TLS, capacity, load balancer, RBAC, network policies")
     .check(
       clusterReachable(),
       clusterVersion({ min: "1.24" }),
       namespaceExists(namespace),
-      secretsExist(namespace, REQUIRED_SECRETS),
-      tlsCertificateValid(namespace, "tls-certificates", { minDays: 30 }),
+      expect.secrets.length
+        ? secretsExist(namespace, expect.secrets)
+        : none("Required secrets exist", "secrets"),
+      expect.tls
+        ? tlsCertificateValid(namespace, expect.tls, { minDays: 30 })
+        : none("TLS certificates valid", "secrets.<name>.tls"),
       nodeCapacity("cpu", { maxPercent: 80 }),
       nodeCapacity("memory", { maxPercent: 80 }),
-      loadBalancerReady(namespace, "tracktion-lb"),
-      rbacBindingsExist(namespace, "tracktion"),
+      expect.loadBalancer
+        ? loadBalancerReady(namespace, expect.loadBalancer)
+        : none("Load balancer health", "load_balancer"),
+      expect.serviceAccount
+        ? rbacBindingsExist(namespace, expect.serviceAccount)
+        : none("RBAC policies applied", "service_account"),
       networkPoliciesExist(namespace),
     );
   const database = stage("preflight:database").needs(lock).uses("database")

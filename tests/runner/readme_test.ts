@@ -28,3 +28,47 @@ Deno.test("README.md's pipeline examples type-check and plan as written", async 
     }
   }
 });
+
+Deno.test("README.md's environment-file example validates and seeds the sandbox as it says", async () => {
+  const { parse, stringify } = await import("yaml");
+  const { loadEnvironment } = await import("../../lib/config/mod.ts");
+  const { sandboxSeed } = await import("../../lib/targets/sandbox_seed.ts");
+  const blocks = [...(await Deno.readTextFile(README)).matchAll(/^```yaml\n([\s\S]*?)^```$/gm)]
+    .map((m) => m[1]!);
+  assert.equal(blocks.length, 1, "one environment-file example");
+  const example = parse(blocks[0]!) as Record<string, Record<string, unknown>>;
+  const base = parse(
+    await Deno.readTextFile(new URL("../../environments/production.yml", import.meta.url)),
+  ) as Record<string, Record<string, unknown>>;
+  const dir = await Deno.makeTempDir();
+  try {
+    // The example's sections, over a real environment file.
+    const merged = {
+      ...base,
+      kubernetes: example.kubernetes,
+      notifications: { ...base.notifications, ...example.notifications },
+    };
+    await Deno.writeTextFile(`${dir}/production.yml`, stringify(merged));
+    const env = await loadEnvironment("production", { dir });
+    const [ns] = sandboxSeed([env]).namespaces ?? [];
+    assert.equal(ns?.name, env.environment.namespace);
+    // The declared ones, plus every Secret a secret_key_ref names (redis.password here).
+    assert.deepEqual(ns?.secrets?.map((s) => s.name).sort(), [
+      "api-keys",
+      "db-credentials",
+      "redis-credentials",
+      "tls-certificates",
+    ]);
+    assert.deepEqual(ns?.loadBalancers?.map((l) => l.name), ["shop-lb"]);
+    assert.deepEqual(ns?.serviceAccounts?.map((a) => a.name), ["shop-deployer"]);
+    // And a secret that is two things at once is refused, as the README says.
+    const bad = structuredClone(merged) as unknown as {
+      kubernetes: { secrets: Record<string, unknown> };
+    };
+    bad.kubernetes.secrets["api-keys"] = { keys: ["a"], tls: "x.example" };
+    await Deno.writeTextFile(`${dir}/production.yml`, stringify(bad));
+    await assert.rejects(loadEnvironment("production", { dir }), /api-keys/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
