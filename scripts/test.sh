@@ -7,6 +7,40 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Which arguments are paths, decided before anything is installed: an argument that is not a
+# flag (no leading "-") nor the value of a flag that takes one (`--filter X`; `--filter=X`
+# carries its own) is a path, and a path that does not exist is an error (exit 2), so a
+# mistyped folder does not quietly run the whole suite. After `--`, the arguments are the
+# tests' own (Deno.args), not paths.
+
+# The flags of `deno test` whose value is the next argument (`deno test --help`: `<VALUE>`).
+takes_value() {
+  case "$1" in
+    --filter | --coverage-threshold | --reporter | --junit-path | --retry | --repeats | --shard | \
+      --related | --ext | --import-map | --node-modules-linker | -c | --config | --cert | \
+      --min-dep-age | --inspect-publish-uid | --location | --seed | --preload | --require | \
+      --conditions) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+has_path=
+expect_value=
+for arg in "$@"; do
+  if [ -n "$expect_value" ]; then
+    expect_value=
+  elif [ "$arg" = "--" ]; then
+    break
+  elif [[ "$arg" == -* ]]; then
+    if takes_value "$arg"; then expect_value=1; fi
+  elif [ -e "$arg" ]; then
+    has_path=1
+  else
+    echo "error: no such test file or folder: $arg (paths are relative to the repository," \
+      "e.g. tests/migrate/ or tests/migrate/cli_test.ts); nothing was run" >&2
+    exit 2
+  fi
+done
+
 # Debian keeps PostgreSQL's server programs (initdb, pg_ctl, postgres) out of PATH.
 postgres_bin() {
   local dir
@@ -41,14 +75,10 @@ fi
 export PATH
 
 # The arguments go to deno test as they are; without a path among them, every test in tests/.
-has_path=
-for arg in "$@"; do
-  [ -e "$arg" ] && has_path=1
-done
-
 deno install --frozen
 if [ -n "$has_path" ]; then
   exec deno test -A --frozen "$@"
 else
-  exec deno test -A --frozen "$@" tests/
+  # tests/ first: after a "--" among the arguments it would be the tests' own argument.
+  exec deno test -A --frozen tests/ "$@"
 fi
