@@ -7,7 +7,7 @@ import { writeDecision } from "../analysis/decision.ts";
 import { InputError } from "../runner/mod.ts";
 import { RUNS_DIR } from "../product/mod.ts";
 import { type CliIo, type Command, EXIT } from "./command.ts";
-import { actor } from "./identity.ts";
+import { actor } from "../runner/mod.ts";
 
 /**
  * The usage of `decide`.

@@ -16,8 +16,6 @@ import { RELEASE_COMMAND } from "./release.ts";
 import { REPORT_COMMAND } from "./report.ts";
 import { SANDBOX_COMMAND } from "./sandbox.ts";
 
-export { type CliIo, EXIT };
-export { CLOSE_DEADLINE_MS } from "./pipeline.ts";
 
 /**
  * Every command of the CLI, in the order the overview lists them.

@@ -15,4 +15,4 @@
  */
 export { COMMANDS, main, USAGE } from "./main.ts";
 export * from "./command.ts";
-export { actor, ACTOR_ENV, type ActorOptions } from "./identity.ts";
+

@@ -7,9 +7,10 @@
 import { executeRun, type PreparedRun, prepareRun } from "../runner/mod.ts";
 import type { Decision } from "../analysis/decision.ts";
 import { RUNS_DIR } from "../product/mod.ts";
+import { delay } from "../async/mod.ts";
 import { type ApprovalSource, approver, precheckApprovals, readStdinLine } from "./approve.ts";
 import { type CliIo, type Command, EXIT } from "./command.ts";
-import { actor } from "./identity.ts";
+import { actor } from "../runner/mod.ts";
 import { formatPlanMermaid, formatPlanText, planOf } from "./plan.ts";
 import { PIPELINE_USAGE, type RunArguments, runArguments } from "./run_args.ts";
 import { connect, type SandboxTarget, sandboxTarget } from "../targets/mod.ts";
@@ -42,10 +43,10 @@ async function closeAll(
     }
     open.delete(what);
   }));
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), ms));
+  const timer = new AbortController();
+  const late = delay(ms, { signal: timer.signal }).then(() => "late" as const, () => "closed");
   const outcome = await Promise.race([done.then(() => "closed" as const), late]);
-  clearTimeout(timer);
+  timer.abort();
   if (outcome === "late") {
     warn(`warning: ${[...open].join(" and ")} did not close within ${ms} ms: exiting anyway\n`);
   }
@@ -127,7 +128,8 @@ async function runPipeline(a: RunArguments, io: CliIo): Promise<number> {
       env: prepared.env,
       sandbox,
       dryRun: a.dryRun,
-      resources: prepared.stages.flatMap((s) => s.uses),
+      // The resources of the stages that will run (a stage whose `when` is false needs none).
+      resources: prepared.stages.filter((s) => s.when?.condition ?? true).flatMap((s) => s.uses),
       redactor: prepared.redactor,
       metrics: prepared.metrics,
       prometheusUrl: a.prometheus,

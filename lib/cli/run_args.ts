@@ -9,7 +9,7 @@ import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parseDuration } from "../dsl/duration.ts";
 import { InputError, versionArgument } from "../runner/mod.ts";
-import { SCENARIOS } from "../sandbox/mod.ts";
+import { checkScenario, SCENARIOS } from "../sandbox/mod.ts";
 import { SANDBOX_DIR } from "../product/mod.ts";
 import { MAX_DECISION_TIMEOUT_MS, MAX_TIME_SCALE, PIPELINE_USAGE } from "./usage.ts";
 
@@ -311,9 +311,12 @@ export function runArguments(command: PipelineCommand, args: string[]): RunArgum
       fail(`--${flag} needs --sandbox: it is about the sandbox cluster`);
     }
   }
-  const scenario = str("scenario");
-  if (scenario !== undefined && !Object.hasOwn(SCENARIOS, scenario)) {
-    fail(`Unknown scenario "${scenario}" (known: ${Object.keys(SCENARIOS).join(", ")})`);
+  // The sandbox's own rule (so `none` means no scenario here as in `deno task sandbox`).
+  let scenario: string | undefined;
+  try {
+    scenario = checkScenario(str("scenario"));
+  } catch {
+    fail(`Unknown scenario "${str("scenario")}" (known: ${Object.keys(SCENARIOS).join(", ")})`);
   }
   if (bool("reset") && bool("dry-run")) {
     fail("--reset discards the sandbox's saved state: a --dry-run changes nothing, so not both");

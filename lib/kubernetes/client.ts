@@ -20,8 +20,6 @@ import type { KindRef, KubeObject } from "./capability.ts";
 import { KubernetesApiError } from "./errors.ts";
 import { TOOL_NAME } from "../product/mod.ts";
 
-export { KubernetesApiError } from "./errors.ts";
-
 /** The field manager of every server-side apply and patch this tool makes. */
 export const FIELD_MANAGER: string = TOOL_NAME;
 

@@ -10,8 +10,6 @@ import type { LeaseHandle } from "./capability.ts";
 import { apiError, type KubeClient } from "./client.ts";
 import { LeaseHeldError } from "./errors.ts";
 
-export { LeaseHeldError } from "./errors.ts";
-
 /** Options for {@linkcode acquireLease}. */
 export interface AcquireLeaseOptions {
   /** Who takes the lock, e.g. `deploy run 20260101-abc (alice@host)`. */

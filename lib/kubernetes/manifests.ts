@@ -19,9 +19,6 @@ import {
 } from "./slots.ts";
 import { type KubeTarget, serviceReplicas } from "./target.ts";
 
-export * from "./slots.ts";
-export * from "./target.ts";
-
 /**
  * The Deployment `<service>-<slot>` running a version.
  *

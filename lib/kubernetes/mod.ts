@@ -41,4 +41,6 @@ export * from "./errors.ts";
 export * from "./manifests.ts";
 export * from "./proxy_fetch.ts";
 export * from "./rollout.ts";
+export * from "./slots.ts";
+export * from "./target.ts";
 export * from "./strategies/mod.ts";

@@ -5,8 +5,6 @@
  * @module
  */
 import type { Environment } from "../config/types.ts";
-
-export type { Environment };
 import { type PagerDutyOptions, sendPagerDuty } from "./pagerduty.ts";
 import { sendSlack, type SlackOptions } from "./slack.ts";
 import type {
@@ -119,8 +117,6 @@ async function guard(
  * ```ts
  * import { notifyOptionsFromEnvironment } from "./notify.ts";
  * import type { Environment } from "../config/types.ts";
-
-export type { Environment };
  * import assert from "node:assert/strict";
  * const env = {
  *   notifications: { slack: { webhook_url: { from_env: "S" }, channel: "#deployments" } },

@@ -29,3 +29,4 @@ export type { CapabilityProvider, GateAnalyzer, GateVerdict } from "./engine.ts"
 export type { KubernetesGrant, StageGrant } from "./permissions.ts";
 export type { Dag } from "./dag.ts";
 export type { PipelineInfo } from "./describe.ts";
+export { actor, ACTOR_ENV, type ActorOptions } from "./identity.ts";

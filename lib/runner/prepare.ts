@@ -97,40 +97,121 @@ export function defaultProtectedPaths(): string[] {
 
 export { MIN_SECRET_LENGTH };
 
-/**
- * Validates a run without side effects.
- *
- * @param o What to prepare.
- * @returns The prepared run.
- * @throws {InputError} With a message naming the file and line, the field, or the stages.
- */
-export async function prepareRun(o: PrepareOptions): Promise<PreparedRun> {
+/** The pipeline file exists and (unless skipped) type-checks. */
+async function checkPipelineFile(o: PrepareOptions): Promise<string> {
   const pipelineFile = resolve(o.pipelineFile);
   try {
     await Deno.stat(pipelineFile);
   } catch {
     throw new InputError(`Cannot find pipeline file ${o.pipelineFile}`);
   }
-  if (!o.skipTypeCheck) {
-    const problems = await typeCheck(pipelineFile);
-    if (problems.length > 0) {
-      throw new InputError(
-        `Pipeline ${o.pipelineFile} does not type-check:\n` +
-          problems.map((p) => `  ${p.file}:${p.line}:${p.column}: ${p.message} (${p.code})`).join(
-            "\n",
-          ),
-      );
-    }
+  if (o.skipTypeCheck) return pipelineFile;
+  const problems = await typeCheck(pipelineFile);
+  if (problems.length > 0) {
+    throw new InputError(
+      `Pipeline ${o.pipelineFile} does not type-check:\n` +
+        problems.map((p) => `  ${p.file}:${p.line}:${p.column}: ${p.message} (${p.code})`)
+          .join("\n"),
+    );
   }
+  return pipelineFile;
+}
 
-  let env: Environment;
+async function environmentOf(o: PrepareOptions): Promise<Environment> {
   try {
-    env = await loadEnvironment(o.environment, o.environmentsDir ? { dir: o.environmentsDir } : {});
+    return await loadEnvironment(
+      o.environment,
+      o.environmentsDir ? { dir: o.environmentsDir } : {},
+    );
   } catch (err) {
     if (err instanceof ConfigError) throw new InputError(err.message, { cause: err });
     throw err;
   }
+}
 
+function dagOf(stages: readonly StageDescription[]): Dag {
+  try {
+    return buildDag(stages);
+  } catch (err) {
+    if (err instanceof DagError) throw new InputError(err.message, { cause: err });
+    throw err;
+  }
+}
+
+function grantsOf(
+  stages: readonly StageDescription[],
+  env: Environment,
+  o: PrepareOptions,
+): Map<string, StageGrant> {
+  const grants = new Map<string, StageGrant>();
+  for (const s of stages) {
+    try {
+      grants.set(
+        s.id,
+        stageGrant(s, (r) => resourceGrant(env, r), {
+          namespace: env.environment.namespace,
+          protectedPaths: [...defaultProtectedPaths(), ...(o.protectedPaths ?? [])],
+        }),
+      );
+    } catch (err) {
+      throw new InputError(`Stage "${s.id}": ${(err as Error).message}`, { cause: err });
+    }
+  }
+  return grants;
+}
+
+/**
+ * Every secret value this process can see is registered for redaction (those held in
+ * Kubernetes are registered by the capability that reads them); unset ones are listed.
+ */
+function secretsOf(env: Environment, o: PrepareOptions) {
+  const redactor = new Redactor();
+  const unresolvedSecrets: string[] = [];
+  const readEnv = o.readEnv ?? ((name: string) => Deno.env.get(name));
+  for (const { path, ref } of secretRefs(env)) {
+    if (!("from_env" in ref)) continue;
+    const value = readEnv(ref.from_env);
+    if (value === undefined || value === "") unresolvedSecrets.push(`${path} (${ref.from_env})`);
+    else if (value.length < MIN_SECRET_LENGTH) {
+      throw new InputError(
+        `Secret ${path} (from ${ref.from_env}) is shorter than ${MIN_SECRET_LENGTH} characters: ` +
+          "too short to be a real secret or to be kept out of logs; set a longer value",
+      );
+    } else redactor.add(value);
+  }
+  return { redactor, unresolvedSecrets };
+}
+
+/** Every gate measures a metric the pipeline module exports. */
+function checkGateMetrics(
+  stages: readonly StageDescription[],
+  metrics: Readonly<Record<string, MetricDefinition>>,
+  pipelineFile: string,
+): void {
+  for (const s of stages) {
+    for (const g of s.gates) {
+      if (!metrics[g.gate.metric]) {
+        throw new InputError(
+          `Stage "${s.id}" gates on "${g.gate.metric}", but ${pipelineFile} exports no such metric: ` +
+            `add \`export { metrics } from "./metrics.ts"\` to the pipeline file`,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * Validates a run without side effects: the pipeline file (found, type-checked), the
+ * environment, the version, the pipeline's stages (built in a Worker with no permissions),
+ * the graph, each stage's grant, the secrets and the gates' metrics.
+ *
+ * @param o What to prepare.
+ * @returns The prepared run.
+ * @throws {InputError} With a message naming the file and line, the field, or the stages.
+ */
+export async function prepareRun(o: PrepareOptions): Promise<PreparedRun> {
+  const pipelineFile = await checkPipelineFile(o);
+  const env = await environmentOf(o);
   const pipelineUrl = pathToFileURL(pipelineFile).href;
   const options = o.options ?? {};
   let version: Version | undefined;
@@ -146,64 +227,14 @@ export async function prepareRun(o: PrepareOptions): Promise<PreparedRun> {
       return { env, version, options };
     },
   });
-  const definition = described.definition;
-  const stages = described.stages;
-  let dag: Dag;
-  try {
-    dag = buildDag(stages);
-  } catch (err) {
-    if (err instanceof DagError) throw new InputError(err.message, { cause: err });
-    throw err;
-  }
-
-  const grants = new Map<string, StageGrant>();
-  for (const s of stages) {
-    try {
-      grants.set(
-        s.id,
-        stageGrant(s, (r) => resourceGrant(env, r), {
-          namespace: env.environment.namespace,
-          protectedPaths: [...defaultProtectedPaths(), ...(o.protectedPaths ?? [])],
-        }),
-      );
-    } catch (err) {
-      throw new InputError(`Stage "${s.id}": ${(err as Error).message}`, { cause: err });
-    }
-  }
-
-  // Every secret value this process can see is registered for redaction. Those held
-  // in Kubernetes are registered by the capability that reads them.
-  const redactor = new Redactor();
-  const unresolvedSecrets: string[] = [];
-  const readEnv = o.readEnv ?? ((name: string) => Deno.env.get(name));
-  for (const { path, ref } of secretRefs(env)) {
-    if (!("from_env" in ref)) continue;
-    const value = readEnv(ref.from_env);
-    if (value === undefined || value === "") unresolvedSecrets.push(`${path} (${ref.from_env})`);
-    else if (value.length < MIN_SECRET_LENGTH) {
-      throw new InputError(
-        `Secret ${path} (from ${ref.from_env}) is shorter than ${MIN_SECRET_LENGTH} characters: ` +
-          "too short to be a real secret or to be kept out of logs; set a longer value",
-      );
-    } else redactor.add(value);
-  }
-
+  const { definition, stages, metrics } = described;
+  const dag = dagOf(stages);
+  const grants = grantsOf(stages, env, o);
+  const { redactor, unresolvedSecrets } = secretsOf(env, o);
   const approvals = stages
     .filter((s) => s.approval && (s.when?.condition ?? true))
     .map((s) => ({ stage: s.id, phrase: s.approval!.phrase }));
-
-  const metrics = described.metrics;
-  for (const s of stages) {
-    for (const g of s.gates) {
-      if (!metrics[g.gate.metric]) {
-        throw new InputError(
-          `Stage "${s.id}" gates on "${g.gate.metric}", but ${o.pipelineFile} exports no such metric: ` +
-            `add \`export { metrics } from "./metrics.ts"\` to the pipeline file`,
-        );
-      }
-    }
-  }
-
+  checkGateMetrics(stages, metrics, o.pipelineFile);
   return {
     pipelineFile,
     pipelineUrl,

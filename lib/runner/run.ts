@@ -18,6 +18,7 @@ import {
   type GateAnalyzer,
   runGraph,
 } from "./engine.ts";
+import { actor } from "./identity.ts";
 import { RUNS_DIR } from "../product/mod.ts";
 import type { PreparedRun } from "./prepare.ts";
 
@@ -38,8 +39,8 @@ export interface ExecuteOptions {
   /** Where the run went, for the report. */
   readonly target?: Readonly<Record<string, unknown>>;
   /**
-   * Who runs it, for the journal and the report (the CLI passes its `actor()`: the
-   * override variable, `git config user.email` or the OS user). Default: the OS user.
+   * Who runs it, for the journal and the report (default {@linkcode actor}: the
+   * `DEPLOY_ACTOR` variable, `git config user.email`, or the OS user).
    */
   readonly user?: string;
   /** Interrupts the run (SIGINT/SIGTERM). */
@@ -81,10 +82,6 @@ function runIdNow(): string {
   return `${stamp}-${[...rand].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
-function whoAmI(): string {
-  return Deno.env.get("USER") ?? Deno.env.get("LOGNAME") ??
-    (Deno.uid() === 0 ? "root" : `uid-${Deno.uid()}`);
-}
 
 /** Who ran it, from which commit, since when: the run's header in the journal and report. */
 interface RunHeader {
@@ -109,7 +106,7 @@ async function startRun(
   ]);
   const header: RunHeader = {
     ...h,
-    who: { user: o.user ?? whoAmI(), host: hostname() },
+    who: { user: o.user ?? await actor(), host: hostname() },
     git: { commit, dirty: porcelain !== null && porcelain !== "", branch },
   };
   await journal.append({

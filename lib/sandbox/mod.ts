@@ -102,7 +102,7 @@ export {
   SandboxRunningError,
   startSandbox,
 } from "./sandbox.ts";
-export { SCENARIOS } from "./scenarios.ts";
+export { checkScenario, SCENARIOS } from "./scenarios.ts";
 export {
   checkSeed,
   type LoadBalancerSeed,

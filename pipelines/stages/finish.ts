@@ -7,7 +7,7 @@
 import { type Stage, stage, type StageContext } from "../../mod.ts";
 import type { KubernetesCapability, LeaseHandle } from "../../lib/kubernetes/capability.ts";
 import { scheduleCleanup } from "../../lib/kubernetes/strategies/mod.ts";
-import { SERVICE_PORT } from "../../lib/kubernetes/manifests.ts";
+import { SERVICE_PORT } from "../../lib/kubernetes/slots.ts";
 import { podProxyFetch } from "../../lib/kubernetes/proxy_fetch.ts";
 import {
   deploymentLabels,

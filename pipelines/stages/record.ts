@@ -19,7 +19,7 @@ import {
   type SlotVersion,
   unfinishedRun,
 } from "../../lib/kubernetes/strategies/mod.ts";
-import type { Slot } from "../../lib/kubernetes/manifests.ts";
+import type { Slot } from "../../lib/kubernetes/slots.ts";
 import type { DeployContext } from "./context.ts";
 import type { Deployed } from "./rollout.ts";
 

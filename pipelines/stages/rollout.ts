@@ -17,7 +17,7 @@ import {
   switchService,
   verifySlotHealth,
 } from "../../lib/kubernetes/strategies/mod.ts";
-import { SERVICE_PORT, type Slot, type SlotWeights } from "../../lib/kubernetes/manifests.ts";
+import { SERVICE_PORT, type Slot, type SlotWeights } from "../../lib/kubernetes/slots.ts";
 import { podProxyFetch } from "../../lib/kubernetes/proxy_fetch.ts";
 import type { DatabaseCapability } from "../../lib/capabilities/database.ts";
 import type { DeployContext } from "./context.ts";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { KubeClient } from "../../lib/kubernetes/client.ts";
-import { acquireLease, LeaseHeldError, releaseLease } from "../../lib/kubernetes/lease.ts";
+import { acquireLease, releaseLease } from "../../lib/kubernetes/lease.ts";
+import { LeaseHeldError } from "../../lib/kubernetes/errors.ts";
 import { withCluster } from "./_helpers.ts";
 
 const NS = "tracktion-staging";

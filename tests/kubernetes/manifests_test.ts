@@ -1,15 +1,13 @@
 import assert from "node:assert/strict";
 import {
-  bareVersion,
-  checkWeights,
   deploymentInfoManifest,
   deploymentManifest,
   httpRouteManifest,
-  otherSlot,
   serviceManifest,
-  servicesOf,
   slotServiceManifest,
 } from "../../lib/kubernetes/manifests.ts";
+import { bareVersion, checkWeights, otherSlot } from "../../lib/kubernetes/slots.ts";
+import { servicesOf } from "../../lib/kubernetes/target.ts";
 import { appName, kubeTarget } from "../../lib/targets/kube_target.ts";
 import { environment, targetOf } from "./_helpers.ts";
 

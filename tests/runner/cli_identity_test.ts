@@ -1,9 +1,9 @@
-// Who the records name (lib/cli/identity.ts) and what the confirmation prompt says
+// Who the records name (lib/runner/identity.ts) and what the confirmation prompt says
 // (lib/cli/approve.ts): a real git repository in a temporary folder, with and without
 // user.email, and the CLI's approval record of a real run.
 import assert from "node:assert/strict";
 import { userInfo } from "node:os";
-import { actor } from "../../lib/cli/identity.ts";
+import { actor } from "../../lib/runner/identity.ts";
 import { approver, confirmationPrompt } from "../../lib/cli/approve.ts";
 import { cli, fixture } from "./_run.ts";
 

@@ -57,3 +57,13 @@ Deno.test("README's deno task examples run as written", async () => {
     assert.ok(ok.includes(r.code), `deno task ${[command, ...args].join(" ")}: ${r.stderr}`);
   }
 });
+
+Deno.test("--scenario follows the sandbox's rule: `none` is no scenario, an unknown one exits 2", () => {
+  const base = ["production", "v1.2.4", "--sandbox"];
+  assert.equal(runArguments("deploy", [...base, "--scenario", "none"]).scenario, undefined);
+  assert.equal(runArguments("deploy", [...base, "--scenario", "slow"]).scenario, "slow");
+  assert.throws(() => runArguments("deploy", [...base, "--scenario", "toString"]), {
+    name: "InputError",
+    message: /Unknown scenario "toString" \(known: canary-errors/,
+  });
+});

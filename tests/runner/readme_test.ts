@@ -10,7 +10,35 @@ function examples(markdown: string): string[] {
   return [...markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
 }
 
-Deno.test("README.md's pipeline examples type-check and plan as written", async () => {
+/**
+ * Runs an example in a sandbox of its own: a dry run succeeds; a real one measures its gates
+ * against the sandbox's real traffic — nothing is deployed there, so there is none, and the
+ * gates fail closed and the rollback stage runs (exit 1), as the README says.
+ */
+async function runsInTheSandbox(file: string, i: number): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "readme-run-" });
+  try {
+    const args = ["run", file, "staging", "v1.2.4", "--sandbox", "--sandbox-dir", `${dir}/sb`];
+    const dry = await cli([...args, "--runs-dir", `${dir}/dry`, "--dry-run", "--skip-type-check"]);
+    assert.equal(dry.code, 0, `example ${i}, dry run:\n${dry.stdout}${dry.stderr}`);
+    const real = await cli([...args, "--runs-dir", `${dir}/real`, "--skip-type-check"]);
+    assert.equal(real.code, 1, `example ${i}, real run:\n${real.stdout}${real.stderr}`);
+    const path = real.stdout.match(/^report: (.+)$/m)?.[1];
+    assert.ok(path, real.stdout);
+    const report = JSON.parse(await Deno.readTextFile(path));
+    assert.equal(report.status, "rolled_back");
+    const status = Object.fromEntries(
+      report.stages.map((s: { id: string; status: string }) => [s.id, s.status]),
+    );
+    assert.equal(status["canary-5"], "failed");
+    assert.equal(status["rollback"], "succeeded");
+    assert.match(real.stdout, /inconclusive \(no requests in the window/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("README.md's pipeline examples type-check, plan and run as written", async () => {
   const found = examples(await Deno.readTextFile(README));
   assert.ok(found.length >= 1, "README.md has no ```ts example");
   for (const [i, source] of found.entries()) {
@@ -23,6 +51,7 @@ Deno.test("README.md's pipeline examples type-check and plan as written", async 
       for (const id of source.matchAll(/stage\("([^"]+)"\)/g)) {
         assert.match(plan.stdout, new RegExp(`^\\s*${id[1]}\\b`, "m"), `plan lists ${id[1]}`);
       }
+      await runsInTheSandbox(file, i);
     } finally {
       await Deno.remove(file);
     }

@@ -8,13 +8,10 @@ import type { KubernetesCapability, RolloutStatus } from "../capability.ts";
 import {
   deploymentManifest,
   httpRouteManifest,
-  otherSlot,
   serviceManifest,
-  type Slot,
-  slotSelector,
   slotServiceManifest,
-  type SlotWeights,
 } from "../manifests.ts";
+import { otherSlot, type Slot, slotSelector, type SlotWeights } from "../slots.ts";
 import { DELETE_AFTER_ANNOTATION } from "./cleanup.ts";
 import { currentSlot, liveSlot, type ServiceRef, type SlotRef } from "./traffic.ts";
 import { DEPLOYMENT, dryRunRollout, POD, ROUTE, selectorString, SERVICE } from "./_common.ts";

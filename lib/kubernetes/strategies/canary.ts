@@ -6,7 +6,8 @@
  * @module
  */
 import type { KubernetesCapability } from "../capability.ts";
-import { checkWeights, httpRouteManifest, type SlotWeights } from "../manifests.ts";
+import { httpRouteManifest } from "../manifests.ts";
+import { checkWeights, type SlotWeights } from "../slots.ts";
 import type { KubeTarget } from "../target.ts";
 import { obj, ROUTE } from "./_common.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 import type { KubeObject, KubernetesCapability } from "../capability.ts";
-import { isSlot } from "../manifests.ts";
+import { isSlot } from "../slots.ts";
 import type { KubeTarget } from "../target.ts";
 import { ANNOTATION_PREFIX } from "../../product/mod.ts";
 import { currentSlot, type SlotRef } from "./traffic.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import type { KubeObject, KubernetesCapability } from "../capability.ts";
-import { SERVICE_PORT, slotSelector } from "../manifests.ts";
+import { SERVICE_PORT, slotSelector } from "../slots.ts";
 import { delay } from "../../async/delay.ts";
 import { SANDBOX_API_GROUP } from "../../product/mod.ts";
 import type { SlotRef } from "./traffic.ts";

@@ -14,13 +14,11 @@
  */
 import type { KubernetesCapability } from "../capability.ts";
 import {
-  DEPLOYMENT_INFO_NAME,
   type DeploymentInfo,
   deploymentInfoConfigMap,
   deploymentInfoManifest,
-  isSlot,
-  type Slot,
 } from "../manifests.ts";
+import { DEPLOYMENT_INFO_NAME, isSlot, type Slot } from "../slots.ts";
 import type { KubeTarget } from "../target.ts";
 import { CONFIG_MAP, obj } from "./_common.ts";
 

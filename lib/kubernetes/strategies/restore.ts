@@ -4,7 +4,8 @@
  * @module
  */
 import type { KubeObject, KubernetesCapability } from "../capability.ts";
-import { deploymentManifest, type SlotWeights } from "../manifests.ts";
+import { deploymentManifest } from "../manifests.ts";
+import { type SlotWeights } from "../slots.ts";
 import type { KubeTarget } from "../target.ts";
 import { DELETE_AFTER_ANNOTATION } from "./cleanup.ts";
 import { type RunRecord, type SlotVersion, writeRunRecord } from "./record.ts";

@@ -4,7 +4,8 @@
  * @module
  */
 import type { KubernetesCapability } from "../capability.ts";
-import { type DeploymentInfo, isSlot, otherSlot } from "../manifests.ts";
+import { type DeploymentInfo } from "../manifests.ts";
+import { isSlot, otherSlot } from "../slots.ts";
 import type { KubeTarget } from "../target.ts";
 import { DELETE_AFTER_ANNOTATION } from "./cleanup.ts";
 import {

@@ -5,7 +5,8 @@
  * @module
  */
 import type { KubernetesCapability } from "../capability.ts";
-import { isSlot, otherSlot, serviceManifest, type Slot, type SlotWeights } from "../manifests.ts";
+import { serviceManifest } from "../manifests.ts";
+import { isSlot, otherSlot, type Slot, type SlotWeights } from "../slots.ts";
 import type { KubeTarget } from "../target.ts";
 import { setWeights } from "./canary.ts";
 import { obj, ROUTE, SERVICE } from "./_common.ts";
