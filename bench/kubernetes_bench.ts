@@ -15,9 +15,9 @@ import {
   deploymentManifest,
   httpRouteManifest,
   serviceManifest,
-  servicesOf,
   slotServiceManifest,
 } from "../lib/kubernetes/manifests.ts";
+import { servicesOf } from "../lib/kubernetes/target.ts";
 import {
   deployIdleSlot,
   switchService,

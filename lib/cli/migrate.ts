@@ -32,7 +32,7 @@ import {
 } from "../migrate/mod.ts";
 import { MIGRATION_DIRECTIVE } from "../product/mod.ts";
 import { type CliIo, type Command, EXIT } from "./command.ts";
-import { actor, ACTOR_ENV } from "./identity.ts";
+import { actor, ACTOR_ENV } from "../runner/mod.ts";
 import { type CliConnection, resolveConnection, SANDBOX_PGLITE_DIR } from "./migrate_connection.ts";
 
 /**
