@@ -37,7 +37,7 @@ const hooks = { log() {}, check() {}, call: () => Promise.resolve(undefined) };
 // to compare in one run: a Worker started when the stage starts (cold), one started
 // ahead while earlier stages ran (what the engine does), and — the old behaviour,
 // unsafe — a stage run in a Worker that already served another stage.
-const pool = new WorkerPool(one.pipelineUrl);
+const pool = new WorkerPool(one.pipelineUrl, { redactor: one.redactor });
 Deno.bench("no-op stage in a Worker started for it (cold)", {
   group: "stage overhead",
   baseline: true,

@@ -3,17 +3,22 @@
  * capability call is sent to the stage as a {@linkcode CallError}: the original error's
  * class name, its `status` and `reason` when it has them, and its other plain fields
  * (found generically: nothing here knows `KubernetesApiError` or `LeaseHeldError`),
- * every string redacted and every size bounded. A stage that lets such an error through
- * fails with its name and status in the report ({@linkcode failureMessage}).
+ * every string redacted and every size bounded ({@linkcode ERROR_LIMITS}). A string is
+ * redacted before it is cut, and never cut through a redaction marker: a secret cannot
+ * survive as a prefix the redactor no longer recognises. A stage that lets such an error
+ * through fails with its name and status in the report ({@linkcode failureMessage}).
  * @module
  */
 import type { CapabilityErrorDetail } from "../dsl/errors.ts";
+import { REDACTED } from "../journal/redact.ts";
 import type { CallError, ErrorFields } from "./protocol.ts";
 
 /** The bounds on what a typed error carries, in either direction. */
 export const ERROR_LIMITS = {
   /** The longest error name, capability, operation or reason kept (characters). */
   name: 100,
+  /** The longest message kept (characters, 4 KiB). */
+  message: 4096,
   /** The longest detail string kept (characters). */
   detail: 1024,
   /** The most detail fields kept. */
@@ -23,7 +28,21 @@ export const ERROR_LIMITS = {
 /** Fields of an error object that are not copied into `details`. */
 const NOT_DETAILS = new Set(["name", "message", "stack", "cause", "status", "reason"]);
 
-const cut = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+const identity = (s: string) => s;
+
+/**
+ * `s` cut to `max` characters with `…` at the end: before a `[redacted]` marker the cut
+ * would go through, and never between the two halves of a surrogate pair.
+ */
+function cut(s: string, max: number): string {
+  if (s.length <= max) return s;
+  let end = max - 1;
+  const marker = s.lastIndexOf(REDACTED, end - 1);
+  if (marker >= 0 && marker + REDACTED.length > end) end = marker;
+  const last = s.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${s.slice(0, end)}…`;
+}
 
 /**
  * An error's name as the runner keeps it: at most {@linkcode ERROR_LIMITS}`.name` characters.
@@ -41,6 +60,29 @@ const cut = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)
  */
 export function boundedName(name: string): string {
   return cut(name, ERROR_LIMITS.name);
+}
+
+/**
+ * An error's message as the runner keeps and sends it: redacted first, then cut to
+ * {@linkcode ERROR_LIMITS}`.message` characters (never through a redaction marker).
+ *
+ * @param message The message as it arrived (a capability or a Worker can make it any size).
+ * @param redact Removes secret values (identity when the text is already redacted).
+ * @returns The redacted message, cut with `…` when too long.
+ *
+ * @example
+ * ```ts
+ * import { boundedMessage, ERROR_LIMITS } from "./call_errors.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(boundedMessage("boom"), "boom");
+ * const redact = (s: string) => s.replaceAll("hunter2", "[redacted]");
+ * const huge = boundedMessage("x".repeat(4090) + "hunter2 and more", redact);
+ * assert.equal(huge, "x".repeat(4090) + "…"); // not "[reda…"
+ * assert.ok(huge.length <= ERROR_LIMITS.message);
+ * ```
+ */
+export function boundedMessage(message: string, redact: (s: string) => string = identity): string {
+  return cut(redact(String(message)), ERROR_LIMITS.message);
 }
 
 function isDetail(v: unknown): v is CapabilityErrorDetail {
@@ -65,13 +107,13 @@ function isDetail(v: unknown): v is CapabilityErrorDetail {
  */
 export function boundedFields(
   fields: ErrorFields,
-  redact: (s: string) => string = (s) => s,
+  redact: (s: string) => string = identity,
 ): ErrorFields {
   const details: Record<string, CapabilityErrorDetail> = {};
   for (const [key, value] of Object.entries(fields.details ?? {})) {
     if (Object.keys(details).length >= ERROR_LIMITS.details) break;
     if (!isDetail(value)) continue;
-    details[cut(key, ERROR_LIMITS.name)] = typeof value === "string"
+    details[cut(redact(key), ERROR_LIMITS.name)] = typeof value === "string"
       ? cut(redact(value), ERROR_LIMITS.detail)
       : value;
   }
@@ -90,7 +132,8 @@ export function boundedFields(
 
 /**
  * What a failed call sends to the stage: the error's name, message, `status`, `reason`
- * and other plain own fields (strings, finite numbers, booleans, null), redacted.
+ * and other plain own fields (strings, finite numbers, booleans, null), redacted, then
+ * bounded ({@linkcode ERROR_LIMITS}: the message to 4 KiB).
  *
  * @param err What the capability threw.
  * @param call The capability and operation called.
@@ -134,7 +177,7 @@ export function callErrorOf(
   const name = typeof e.name === "string" && e.name !== "" ? e.name : "Error";
   return {
     name: cut(redact(name), ERROR_LIMITS.name),
-    message: redact(String(e.message)),
+    message: boundedMessage(String(e.message), redact),
     ...fields,
   };
 }

@@ -79,7 +79,7 @@ export async function runGraph(o: EngineOptions): Promise<EngineResult> {
     o,
     states,
     normalIds: [...o.dag.stages.values()].filter((s) => s.kind === "normal").map((s) => s.id),
-    pool: new WorkerPool(o.pipelineUrl),
+    pool: new WorkerPool(o.pipelineUrl, { redactor: o.redactor }),
     logs,
     recorder: new StageRecorder({
       journal: o.journal,

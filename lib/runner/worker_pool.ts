@@ -9,7 +9,9 @@
  *
  * The main thread attributes every message of a Worker to the one stage it was handed
  * to, whatever the message says about itself: a call is served only while that stage's
- * attempt runs, and only for resources that stage declared.
+ * attempt runs, and only for resources that stage declared. What a Worker says about a
+ * failure (its error's name, message and typed fields) is redacted with the run's
+ * redactor and bounded as it arrives, and so is any failed call answered to it.
  * @module
  */
 import {
@@ -21,7 +23,14 @@ import {
   type WorkerMessage,
 } from "./protocol.ts";
 import { grantKey, type StageGrant, workerPermissions } from "./permissions.ts";
-import { callErrorOf, CallFailedError } from "./call_errors.ts";
+import {
+  boundedFields,
+  boundedMessage,
+  boundedName,
+  callErrorOf,
+  CallFailedError,
+} from "./call_errors.ts";
+import type { Redactor } from "../journal/redact.ts";
 
 /** Why a stage's attempt failed. */
 export class StageRunError extends Error {
@@ -63,7 +72,7 @@ export interface StageHooks {
   /**
    * A call on a proxied resource; its result goes back to the stage. It rejects with a
    * {@linkcode CallFailedError} to say what the stage is told (any other rejection
-   * reaches the stage with its name and message only).
+   * reaches the stage as `callErrorOf` describes it, redacted with the pool's redactor).
    */
   call(resource: string, method: string, args: readonly unknown[]): Promise<unknown>;
 }
@@ -71,6 +80,8 @@ export interface StageHooks {
 /** How a message handler ends or answers the attempt in progress. */
 interface AttemptControl {
   readonly id: string;
+  /** The run's redactor: every string of a failure passes through it. */
+  readonly redact: (s: string) => string;
   /** Ends the attempt with the stage's output. */
   done(output: unknown): void;
   /** Ends the attempt with a failure. */
@@ -82,7 +93,10 @@ interface AttemptControl {
   ): void;
 }
 
-/** Serves a stage's call; a failure goes back with the original error's name and fields. */
+/**
+ * Serves a stage's call; a failure goes back with the original error's name and fields,
+ * redacted and bounded (a hook that did not say what the stage is told, too).
+ */
 function serveCall(
   msg: Extract<WorkerMessage, { type: "call" }>,
   hooks: StageHooks,
@@ -95,7 +109,7 @@ function serveCall(
         ok: false,
         error: err instanceof CallFailedError
           ? err.error
-          : callErrorOf(err, { capability: msg.resource, operation: msg.method }, (s) => s),
+          : callErrorOf(err, { capability: msg.resource, operation: msg.method }, a.redact),
       }),
   );
 }
@@ -114,7 +128,9 @@ function dispatch(msg: WorkerMessage, hooks: StageHooks, a: AttemptControl): voi
     case "fatal":
       return a.fail(
         new StageRunError(
-          `stage "${a.id}" crashed: ${msg.kind}: ${msg.name}: ${msg.message}`,
+          `stage "${a.id}" crashed: ${msg.kind}: ${boundedName(a.redact(msg.name))}: ${
+            boundedMessage(msg.message, a.redact)
+          }`,
           "crash",
         ),
       );
@@ -125,9 +141,21 @@ function dispatch(msg: WorkerMessage, hooks: StageHooks, a: AttemptControl): voi
     case "error": {
       const kind = msg.denied ? "denied" : msg.name === "CheckFailed" ? "check" : "error";
       return a.fail(
-        new StageRunError(msg.message, kind, { errorName: msg.name, typed: msg.typed }),
+        new StageRunError(boundedMessage(msg.message, a.redact), kind, {
+          errorName: boundedName(a.redact(msg.name)),
+          typed: msg.typed && boundedFields(msg.typed, a.redact),
+        }),
       );
     }
+  }
+}
+
+/** A message as the runner quotes it (what cannot be serialized, by its type). */
+function shown(data: unknown): string {
+  try {
+    return JSON.stringify(data) ?? String(data);
+  } catch {
+    return `a value that cannot be serialized (${typeof data})`;
   }
 }
 
@@ -149,7 +177,9 @@ interface Slot {
  *
  * @example
  * ```ts ignore
- * const pool = new WorkerPool(new URL("./pipelines/deploy.ts", import.meta.url).href);
+ * const pool = new WorkerPool(new URL("./pipelines/deploy.ts", import.meta.url).href, {
+ *   redactor, // the run's: what a Worker says about a failure is redacted with it
+ * });
  * pool.prepare("deploy", grant); // while earlier stages run
  * const output = await pool.run(grant, request, hooks, { timeoutMs: 60_000 });
  * pool.close();
@@ -157,6 +187,7 @@ interface Slot {
  */
 export class WorkerPool {
   #entry: string;
+  #redact: (s: string) => string;
   #prepared = new Map<string, Slot>();
   #live = new Set<Slot>();
   #started = 0;
@@ -165,8 +196,12 @@ export class WorkerPool {
    * Makes a pool for one pipeline module.
    *
    * @param pipelineUrl The pipeline module's URL (its default export is the definition).
+   * @param options The run's redactor: every failure a Worker reports, and every failed
+   * call answered to it, is redacted with it.
    */
-  constructor(pipelineUrl: string) {
+  constructor(pipelineUrl: string, options: { readonly redactor: Redactor }) {
+    const redactor = options.redactor;
+    this.#redact = (s) => redactor.redact(s);
     const source = `import ${JSON.stringify(GUARD_URL)};\n` +
       `import { serveStages } from ${JSON.stringify(RUNTIME_URL)};\n` +
       `serveStages(() => import(${JSON.stringify(pipelineUrl)}));\n`;
@@ -203,8 +238,9 @@ export class WorkerPool {
         type: "fatal",
         kind: "uncaught error",
         name: "ProtocolError",
+        // Redacted before it is cut: a cut secret would no longer be recognised.
         message: `the stage's Worker sent a malformed message (${
-          JSON.stringify(e.data)?.slice(0, 200) ?? String(e.data)
+          this.#redact(shown(e.data)).slice(0, 200)
         })`,
         stack: "",
       };
@@ -311,6 +347,7 @@ export class WorkerPool {
       );
       const control: AttemptControl = {
         id,
+        redact: this.#redact,
         done: (output) => finish(() => resolve(output)),
         fail: (error) => finish(() => reject(error)),
         answer: (callId, result) => {

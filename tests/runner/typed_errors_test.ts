@@ -1,8 +1,9 @@
 // Typed errors cross the Worker boundary (issue 10): a capability call that fails in the
 // main thread reaches the stage as a CapabilityError with the original name, status,
 // reason and plain fields, redacted; a stage that lets one through fails with its name
-// and status in the report; a forged error from a Worker cannot crash the runner. The
-// real kubernetes capability over a real sandbox.
+// and status in the report; a forged error from a Worker cannot crash the runner; a
+// message of any size, either way, is redacted, then cut to 4 KiB (never leaving part of a
+// secret). The real kubernetes capability over a real sandbox.
 import assert from "node:assert/strict";
 import { startSandbox } from "../../lib/sandbox/mod.ts";
 import { createKubernetesCapability } from "../../lib/kubernetes/provider.ts";
@@ -10,12 +11,15 @@ import { type PreparedRun, prepareRun } from "../../lib/runner/prepare.ts";
 import { executeRun, type RunOutcome } from "../../lib/runner/run.ts";
 import type { CapabilityProvider } from "../../lib/runner/engine.ts";
 import { callCapability } from "../../lib/runner/stage_records.ts";
-import { CallFailedError, ERROR_LIMITS } from "../../lib/runner/call_errors.ts";
+import { boundedMessage, CallFailedError, ERROR_LIMITS } from "../../lib/runner/call_errors.ts";
+import { WorkerPool } from "../../lib/runner/worker_pool.ts";
+import type { RunRequest } from "../../lib/runner/protocol.ts";
 import { Redactor } from "../../lib/journal/redact.ts";
 import type { StageRecord } from "../../lib/report/schema.ts";
 import type { StageDescription } from "../../lib/dsl/describe.ts";
 import { CapabilityError } from "../../mod.ts";
 import { fixture, stageOf } from "./_run.ts";
+import { HUGE, SECRET } from "./fixtures/huge_errors.ts";
 
 function prepare(mode: string): Promise<PreparedRun> {
   return prepareRun({
@@ -187,3 +191,129 @@ Deno.test("callCapability() redacts a failed call's message and fields, and keep
   assert.equal(raised.name, "VaultError");
   assert.equal(raised.status, 401);
 });
+
+/** `HUGE` redacted and cut: before the marker, not through it nor the secret. */
+const HUGE_BOUNDED = "x".repeat(4_090) + "…";
+
+Deno.test("a huge message is redacted, then cut to 4 KiB, never through a marker or a secret", () => {
+  const redactor = new Redactor();
+  redactor.add(SECRET);
+  const redact = (t: string) => redactor.redact(t);
+  assert.equal(ERROR_LIMITS.message, 4_096);
+  assert.equal(boundedMessage(HUGE, redact), HUGE_BOUNDED);
+  // Cut first, the secret's first characters would have survived the redactor.
+  assert.doesNotMatch(boundedMessage(HUGE, redact), /hunter/);
+  const after = boundedMessage("x".repeat(5_000) + SECRET, redact);
+  assert.equal(after, "x".repeat(4_095) + "…");
+  // Not through a surrogate pair either.
+  const emoji = boundedMessage("x".repeat(4_094) + "😀".repeat(10));
+  assert.equal(emoji, "x".repeat(4_094) + "…");
+  assert.equal(boundedMessage("short [redacted]"), "short [redacted]");
+});
+
+Deno.test("a capability's huge error reaches the call record and the stage redacted and bounded", async () => {
+  const redactor = new Redactor();
+  redactor.add(SECRET);
+  const record = { calls: [] } as unknown as StageRecord;
+  const spec = { id: "s", uses: ["vault"] } as unknown as StageDescription;
+  const vault = { open: () => Promise.reject(new Error(HUGE)) };
+  const err = await callCapability(
+    { spec, record, capabilities: { vault }, redactor },
+    { resource: "vault", method: "open", args: [] },
+  ).catch((e) => e);
+  assert.ok(err instanceof CallFailedError);
+  assert.equal(err.error.message, HUGE_BOUNDED);
+  assert.equal(record.calls[0]!.error, HUGE_BOUNDED);
+
+  // The same through a stage's Worker: what the stage catches.
+  const prepared = await prepareFixture("huge_errors.ts", "call");
+  prepared.redactor.add(SECRET);
+  const github = { start: () => Promise.reject(new Error(HUGE)) };
+  const out = await execute(prepared, { github: github as unknown as CapabilityProvider });
+  const work = stageOf(out, "work");
+  assert.equal(work.status, "succeeded", work.reason ?? "");
+  assert.deepEqual(work.output, { typed: true, name: "Error", message: HUGE_BOUNDED, details: {} });
+});
+
+Deno.test("a stage's own huge error is redacted, then cut, in the report, the journal and the logs", async () => {
+  const prepared = await prepareFixture("huge_errors.ts", "throw");
+  prepared.redactor.add(SECRET);
+  const runsDir = await Deno.makeTempDir({ prefix: "huge-errors-runs-" });
+  try {
+    const out = await executeRun(prepared, {
+      runsDir,
+      approve: () => Promise.reject(new Error("no approvals")),
+    });
+    const work = stageOf(out, "work");
+    assert.equal(work.status, "failed");
+    assert.equal(work.reason, HUGE_BOUNDED);
+    assert.equal(work.attempts[0]!.error, HUGE_BOUNDED);
+    // Nothing the run wrote holds any part of the secret, nor the megabyte after it.
+    for await (const path of filesUnder(out.runDir)) {
+      const text = await Deno.readTextFile(path);
+      assert.doesNotMatch(text, /hunter/, path);
+      assert.ok(text.length < 100_000, `${path}: ${text.length} characters`);
+    }
+  } finally {
+    await Deno.remove(runsDir, { recursive: true });
+  }
+});
+
+Deno.test("a failed call the hooks did not describe still reaches the stage redacted", async () => {
+  const prepared = await prepareFixture("huge_errors.ts", "call");
+  const redactor = new Redactor();
+  redactor.add(SECRET);
+  const pool = new WorkerPool(prepared.pipelineUrl, { redactor });
+  const request: RunRequest = {
+    type: "run",
+    stageId: "work",
+    pipeline: prepared.definition.name,
+    runId: "pool",
+    user: "test",
+    environmentName: "development",
+    env: prepared.env,
+    version: undefined,
+    options: prepared.options,
+    dryRun: false,
+    attempt: 1,
+    outputs: {},
+    failures: [],
+  };
+  const hooks = {
+    log() {},
+    check() {},
+    // Not a CallFailedError: the pool describes it itself.
+    call: () =>
+      Promise.reject(
+        Object.assign(new Error(`token ${SECRET} refused`), { name: "AuthError", token: SECRET }),
+      ),
+  };
+  try {
+    const output = await pool.run(prepared.grants.get("work")!, request, hooks);
+    assert.deepEqual(output, {
+      typed: true,
+      name: "AuthError",
+      message: "token [redacted] refused",
+      details: { token: "[redacted]" },
+    });
+  } finally {
+    pool.close();
+  }
+});
+
+function prepareFixture(file: string, mode: string): Promise<PreparedRun> {
+  return prepareRun({
+    pipelineFile: fixture(file),
+    environment: "development",
+    options: { mode },
+    skipTypeCheck: true,
+  });
+}
+
+async function* filesUnder(dir: string): AsyncGenerator<string> {
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) yield* filesUnder(path);
+    else if (entry.isFile) yield path;
+  }
+}
