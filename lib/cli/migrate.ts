@@ -30,10 +30,10 @@ import {
   migrationStatus,
   openDatabase,
 } from "../migrate/mod.ts";
-import { MIGRATION_DIRECTIVE } from "../product/mod.ts";
+import { MIGRATION_DIRECTIVE, SANDBOX_DIR } from "../product/mod.ts";
+import { type DatabaseConnection, databaseConnection } from "../targets/mod.ts";
 import { type CliIo, type Command, EXIT } from "./command.ts";
 import { actor, ACTOR_ENV } from "../runner/mod.ts";
-import { type CliConnection, resolveConnection, SANDBOX_PGLITE_DIR } from "./migrate_connection.ts";
 
 /**
  * The usage of `migrate`.
@@ -46,8 +46,9 @@ import { type CliConnection, resolveConnection, SANDBOX_PGLITE_DIR } from "./mig
  */
 export const MIGRATE_USAGE =
   `usage: deno task migrate <environment> status|up|down|lint [--to <version>] [--dry-run]
-                          [--sandbox] [--json] [--dir <migrations>] [--lock-timeout <seconds>]
-                          [--confirm <environment>] [--environments-dir <dir>]
+                          [--sandbox [--sandbox-dir <dir>]] [--json] [--dir <migrations>]
+                          [--lock-timeout <seconds>] [--confirm <environment>]
+                          [--environments-dir <dir>]
 
   status   what is applied and what is pending (--json for machines)
   up       apply pending migrations (up to --to); lints them first: an environment with
@@ -57,8 +58,10 @@ export const MIGRATE_USAGE =
            environment with deployment.require_confirmation only with --confirm <environment>
   lint     lint every migration, no database needed; exit 1 on blocking findings
 
-  The database: DATABASE_URL when set; with --sandbox the embedded PGlite in
-  ${SANDBOX_PGLITE_DIR}/; otherwise the environment file's database: section.
+  The database: DATABASE_URL when set; with --sandbox the sandbox's embedded PGlite, in
+  pglite/ of its state folder (--sandbox-dir, default ${SANDBOX_DIR}: the one a deploy
+  with the same --sandbox-dir migrates); otherwise the environment file's database:
+  section (its ssl_mode passed on as sslmode).
   Migrations are recorded as applied by ${ACTOR_ENV} when set, else git's user.email, else
   the OS user.`;
 
@@ -71,7 +74,8 @@ interface MigrateArguments {
   readonly command: (typeof COMMANDS)[number];
   readonly to: number | undefined;
   readonly dryRun: boolean;
-  readonly sandbox: boolean;
+  /** The sandbox's state folder with `--sandbox`, else undefined. */
+  readonly sandboxDir: string | undefined;
   readonly json: boolean;
   readonly dir: string;
   readonly lockMs: number;
@@ -87,6 +91,7 @@ function migrateArguments(args: string[]): MigrateArguments {
       to: { type: "string" },
       "dry-run": { type: "boolean", default: false },
       sandbox: { type: "boolean", default: false },
+      "sandbox-dir": { type: "string" },
       json: { type: "boolean", default: false },
       dir: { type: "string", default: "migrations" },
       "lock-timeout": { type: "string", default: "60" },
@@ -116,13 +121,33 @@ function migrateArguments(args: string[]): MigrateArguments {
     command: command as MigrateArguments["command"],
     to,
     dryRun: values["dry-run"],
-    sandbox: values.sandbox,
+    sandboxDir: sandboxDir(values.sandbox, values["sandbox-dir"]),
     json: values.json,
     dir: values.dir,
     lockMs: lockSeconds * 1000,
     confirm: values.confirm,
     environmentsDir: values["environments-dir"],
   };
+}
+
+/** `--sandbox-dir` needs `--sandbox`, and names a folder (PGlite creates a missing one). */
+function sandboxDir(sandbox: boolean, dir: string | undefined): string | undefined {
+  if (!sandbox) {
+    if (dir !== undefined) {
+      throw new UsageError("--sandbox-dir needs --sandbox: it is about the sandbox's database");
+    }
+    return undefined;
+  }
+  if (dir === undefined) return SANDBOX_DIR;
+  if (dir.trim() === "") throw new UsageError(`--sandbox-dir takes a folder, got ""`);
+  let isFile = false;
+  try {
+    isFile = !Deno.statSync(dir).isDirectory;
+  } catch {
+    // Missing: PGlite creates it.
+  }
+  if (isFile) throw new UsageError(`--sandbox-dir ${dir} is a file, not a folder`);
+  return dir;
 }
 
 function parseVersion(text: string): number {
@@ -162,9 +187,10 @@ function checkConfirmation(a: MigrateArguments, env: Environment): void {
  * ```
  */
 export async function migrateCommand(args: string[], io: CliIo): Promise<number> {
-  let connection: CliConnection | undefined;
+  let connection: DatabaseConnection | undefined;
   const scrub = (text: string) =>
-    connection && connection.secret.length >= 3 ? text.split(connection.secret).join("***") : text;
+    (connection?.secrets ?? []).filter((secret) => secret.length >= 3)
+      .reduce((scrubbed, secret) => scrubbed.split(secret).join("***"), text);
   const out = (line: string) => io.stdout(`${scrub(line)}\n`);
   const err = (line: string) => io.stderr(`${scrub(line)}\n`);
   try {
@@ -183,8 +209,7 @@ export async function migrateCommand(args: string[], io: CliIo): Promise<number>
       }
       return findings.some(isBlocking) ? EXIT.failed : EXIT.ok;
     }
-    const getEnv = (name: string) => Deno.env.get(name);
-    connection = await resolveConnection(loadEnv, { sandbox: a.sandbox, getEnv });
+    connection = await databaseConnection({ loadEnvironment: loadEnv, sandboxDir: a.sandboxDir });
     const db = await openDatabase(connection.target, { lockTimeoutMs: a.lockMs });
     try {
       if (a.command === "status") {

@@ -17,3 +17,4 @@ export * from "./connect.ts";
 export * from "./sandbox.ts";
 export * from "./sandbox_seed.ts";
 export * from "./kube_target.ts";
+export * from "./database.ts";

@@ -62,6 +62,12 @@ Deno.test("migrate CLI rejects bad usage with exit code 2 and no database", asyn
       ],
       [["production", "down", "--to", "0"], /down in production runs destructive scripts/],
       [["production", "down", "--confirm", "yes"], /pass --confirm production/],
+      [["staging", "status", "--sandbox-dir", "/tmp"], /--sandbox-dir needs --sandbox/],
+      [["staging", "status", "--sandbox", "--sandbox-dir", ""], /--sandbox-dir takes a folder/],
+      [
+        ["staging", "status", "--sandbox", "--sandbox-dir", "deno.json"],
+        /--sandbox-dir deno\.json is a file, not a folder/,
+      ],
     ] as const
   ) {
     const result = await migrate([...args]);
@@ -356,6 +362,33 @@ Deno.test("migrate CLI --sandbox persists an embedded PGlite under .tracktion/sa
     });
     expectCode(status, 0);
     assert.equal(JSON.parse(status.stdout).currentVersion, 3);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("migrate CLI --sandbox --sandbox-dir uses that sandbox's pglite/, as a deploy would", async () => {
+  const cwd = await Deno.makeTempDir({ prefix: "tracktion-cli-sandbox-dir-" });
+  try {
+    // No environment file: status against the sandbox's database does not read one.
+    const sandboxDir = `${cwd}/elsewhere`;
+    const status = await migrate([
+      "development",
+      "status",
+      "--sandbox",
+      "--sandbox-dir",
+      sandboxDir,
+      "--dir",
+      TRACKTION_MIGRATIONS,
+    ], { cwd });
+    expectCode(status, 0);
+    assert.ok(
+      status.stdout.includes(`database: embedded PGlite in ${sandboxDir}/pglite`),
+      status.stdout,
+    );
+    assert.match(status.stdout, /schema version none, latest 8, 8 pending/);
+    assert.ok((await Deno.stat(`${sandboxDir}/pglite`)).isDirectory);
+    await assert.rejects(Deno.stat(`${cwd}/.tracktion`), Deno.errors.NotFound);
   } finally {
     await Deno.remove(cwd, { recursive: true });
   }
