@@ -7,10 +7,11 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { ENVIRONMENTS_DIR } from "../config/mod.ts";
 import { InputError } from "../runner/mod.ts";
 import { SANDBOX_DIR } from "../product/mod.ts";
-import { SandboxRunningError, SandboxStateError, SCENARIOS, startSandbox } from "../sandbox/mod.ts";
-import { sandboxSeedFromDir } from "../targets/sandbox_seed.ts";
+import { SCENARIOS } from "../sandbox/mod.ts";
+import { startProjectSandbox } from "../targets/mod.ts";
 import { type CliIo, type Command, EXIT } from "./command.ts";
 import {
   identify,
@@ -51,7 +52,7 @@ DIR/kubeconfig (kubectl --kubeconfig DIR/kubeconfig get pods -A) and DIR/sandbox
   --environments-dir DIR
                       the environment files a fresh sandbox is seeded from: each one's
                       namespace and what its kubernetes: section says it holds
-                      (default environments)
+                      (default ${ENVIRONMENTS_DIR})
   --list-scenarios    what each scenario does
 stop sends SIGTERM to the sandbox DIR/sandbox.pid names, only while it is that sandbox (the
 process runs and DIR/kubeconfig answers at the URL the pid file records), and waits up to
@@ -115,24 +116,15 @@ async function serve(values: Values, io: CliIo): Promise<number> {
       `--environments-dir ${environmentsDir} is not a folder of environment files`,
     );
   }
-  let sandbox;
-  try {
-    sandbox = await startSandbox({
-      stateDir,
-      seed: await sandboxSeedFromDir(environmentsDir ?? "environments"),
-      ...(port !== undefined ? { port } : {}),
-      ...(values.scenario !== undefined ? { scenario: values.scenario } : {}),
-      ...(timeScale !== undefined ? { timeScale } : {}),
-      ...(trafficRate !== undefined ? { trafficRate } : {}),
-      reset: values.reset ?? false,
-    });
-  } catch (error) {
-    if (
-      error instanceof RangeError || error instanceof SandboxRunningError ||
-      error instanceof SandboxStateError
-    ) throw new InputError(error.message);
-    throw error;
-  }
+  const sandbox = await startProjectSandbox({
+    stateDir,
+    environmentsDir,
+    ...(port !== undefined ? { port } : {}),
+    ...(values.scenario !== undefined ? { scenario: values.scenario } : {}),
+    ...(timeScale !== undefined ? { timeScale } : {}),
+    ...(trafficRate !== undefined ? { trafficRate } : {}),
+    reset: values.reset ?? false,
+  });
   try {
     await writePidFile(stateDir, sandbox.url);
     io.stdout(`sandbox ready: server=${sandbox.url} kubeconfig=${sandbox.kubeconfigPath}\n`);

@@ -164,9 +164,21 @@ function sortProblems(problems: Problem[]): Problem[] {
   return problems.sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
+/**
+ * The folder of environment files when none is given, relative to the working directory
+ * (every command's `--environments-dir` defaults to it).
+ *
+ * @example
+ * ```ts
+ * import { ENVIRONMENTS_DIR } from "./mod.ts";
+ * console.assert(ENVIRONMENTS_DIR === "environments");
+ * ```
+ */
+export const ENVIRONMENTS_DIR = "environments";
+
 /** Options for {@linkcode loadEnvironment} and {@linkcode listEnvironments}. */
 export interface EnvironmentDirOptions {
-  /** The folder holding `<name>.yml` files; defaults to `environments` under the cwd. */
+  /** The folder holding `<name>.yml` files; defaults to {@linkcode ENVIRONMENTS_DIR}. */
   dir?: string;
 }
 
@@ -196,7 +208,7 @@ export function displayPath(path: string): string {
  * ```
  */
 export async function listEnvironments(options: EnvironmentDirOptions = {}): Promise<string[]> {
-  const dir = options.dir ?? "environments";
+  const dir = options.dir ?? ENVIRONMENTS_DIR;
   const names: string[] = [];
   try {
     for await (const entry of Deno.readDir(dir)) {
@@ -229,7 +241,7 @@ export async function loadEnvironment(
   name: string,
   options: EnvironmentDirOptions = {},
 ): Promise<Environment> {
-  const dir = options.dir ?? "environments";
+  const dir = options.dir ?? ENVIRONMENTS_DIR;
   const file = displayPath(join(dir, `${name}.yml`));
   const fail = (message: string): never => {
     throw new ConfigError([{ file, line: 0, column: 0, path: "", message }]);

@@ -7,8 +7,11 @@
  * @module
  */
 import { parse } from "yaml";
+import { ENVIRONMENTS_DIR } from "../config/mod.ts";
 import {
   findRunningSandbox,
+  type Sandbox,
+  type SandboxOptions,
   SandboxRunningError,
   type SandboxSeed,
   SandboxStateError,
@@ -16,6 +19,59 @@ import {
 } from "../sandbox/mod.ts";
 import { InputError } from "../runner/mod.ts";
 import { sandboxSeedFromDir } from "./sandbox_seed.ts";
+
+export type { Sandbox, SandboxOptions };
+
+/** What {@linkcode startProjectSandbox} takes: the sandbox's options, and where its seed is. */
+export interface ProjectSandboxOptions extends Omit<SandboxOptions, "seed"> {
+  /** The environment files a fresh sandbox is seeded from (default `ENVIRONMENTS_DIR`). */
+  readonly environmentsDir?: string | undefined;
+  /** The seed itself (then `environmentsDir` is not read). */
+  readonly seed?: SandboxSeed | undefined;
+}
+
+/**
+ * Starts a sandbox in this process, seeded from the project's environment files (each
+ * environment's namespace and what it holds: `sandboxSeedFromDir`) unless a seed is given.
+ * What `deno task sandbox` and `--sandbox` both start.
+ *
+ * @param o The sandbox's options, and the environments folder or the seed.
+ * @returns The running sandbox (`stop()` saves its state).
+ * @throws {InputError} For a bad option (`RangeError`), a sandbox already running on the
+ *   state folder, or a saved state that cannot be loaded (the message names `--reset`).
+ *   Nothing was started or written then.
+ *
+ * @example
+ * ```ts
+ * import { startProjectSandbox } from "./sandbox.ts";
+ * import assert from "node:assert/strict";
+ * const stateDir = await Deno.makeTempDir();
+ * const sandbox = await startProjectSandbox({
+ *   stateDir,
+ *   environmentsDir: "tests/fixtures/second_project/environments",
+ * });
+ * assert.match(sandbox.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+ * await sandbox.stop();
+ * await Deno.remove(stateDir, { recursive: true });
+ * ```
+ */
+export async function startProjectSandbox(o: ProjectSandboxOptions): Promise<Sandbox> {
+  const { environmentsDir, seed, ...options } = o;
+  try {
+    return await startSandbox({
+      ...options,
+      seed: seed ?? await sandboxSeedFromDir(environmentsDir ?? ENVIRONMENTS_DIR),
+    });
+  } catch (err) {
+    if (
+      err instanceof RangeError || err instanceof SandboxRunningError ||
+      err instanceof SandboxStateError
+    ) {
+      throw new InputError(err.message);
+    }
+    throw err;
+  }
+}
 
 /** The sandbox a run talks to. */
 export interface SandboxTarget {
@@ -74,8 +130,8 @@ async function info(url: string, token: string): Promise<Record<string, string> 
  *
  * @param o The state folder, the scenario asked for, the time scale for a new one,
  *   `reset` to start a new one from a freshly seeded cluster (its saved state discarded),
- *   and the environments folder a new one is seeded from (default `environments`) or the
- *   seed itself.
+ *   and the environments folder a new one is seeded from (default `ENVIRONMENTS_DIR`) or
+ *   the seed itself.
  * @throws {InputError} When a running sandbox has another scenario than the one asked for,
  *   or is asked to `reset`; when the saved state cannot be loaded (the message names
  *   `--reset`); for a bad option. Nothing was started or written then.
@@ -84,7 +140,7 @@ async function info(url: string, token: string): Promise<Record<string, string> 
  * ```ts ignore
  * import { sandboxTarget } from "./sandbox.ts";
  * import { SANDBOX_DIR } from "../product/mod.ts";
- * const sandbox = await sandboxTarget({ stateDir: SANDBOX_DIR, reset: true, environmentsDir: "environments" });
+ * const sandbox = await sandboxTarget({ stateDir: SANDBOX_DIR, reset: true });
  * console.log(sandbox.url, sandbox.inProcess);
  * await sandbox.close();
  * ```
@@ -126,27 +182,16 @@ export async function sandboxTarget(
       close: () => Promise.resolve(),
     };
   }
-  const seed = o.seed ?? await sandboxSeedFromDir(o.environmentsDir ?? "environments");
-  let sandbox;
-  try {
-    sandbox = await startSandbox({
-      stateDir: o.stateDir,
-      seed,
-      ...(o.scenario !== undefined ? { scenario: o.scenario } : {}),
-      ...(o.timeScale !== undefined ? { timeScale: o.timeScale } : {}),
-      ...(o.reset ? { reset: true } : {}),
-      // Enough real requests that a 5% canary's error rate and p95 mean something.
-      maxRealRate: 400,
-    });
-  } catch (err) {
-    if (
-      err instanceof RangeError || err instanceof SandboxRunningError ||
-      err instanceof SandboxStateError
-    ) {
-      throw new InputError(err.message);
-    }
-    throw err;
-  }
+  const sandbox = await startProjectSandbox({
+    stateDir: o.stateDir,
+    environmentsDir: o.environmentsDir,
+    seed: o.seed,
+    ...(o.scenario !== undefined ? { scenario: o.scenario } : {}),
+    ...(o.timeScale !== undefined ? { timeScale: o.timeScale } : {}),
+    ...(o.reset ? { reset: true } : {}),
+    // Enough real requests that a 5% canary's error rate and p95 mean something.
+    maxRealRate: 400,
+  });
   const started = await readKubeconfig(sandbox.kubeconfigPath);
   return {
     url: sandbox.url,

@@ -9,6 +9,7 @@
 import {
   ConfigError,
   type Environment,
+  ENVIRONMENTS_DIR,
   listEnvironments,
   loadEnvironment,
   secretRefs,
@@ -182,7 +183,7 @@ export function sandboxSeed(envs: readonly Environment[]): SandboxSeed {
  * refused by any run that names it) is left out, so one broken file does not keep the other
  * environments from being rehearsed.
  *
- * @param dir The environments folder (default `environments`).
+ * @param dir The environments folder (default `ENVIRONMENTS_DIR`, `environments`).
  * @returns The seed; no namespaces when the folder holds no valid environment.
  *
  * @example
@@ -194,7 +195,7 @@ export function sandboxSeed(envs: readonly Environment[]): SandboxSeed {
  * assert.deepEqual(await sandboxSeedFromDir("/nonexistent"), { namespaces: [] });
  * ```
  */
-export async function sandboxSeedFromDir(dir: string = "environments"): Promise<SandboxSeed> {
+export async function sandboxSeedFromDir(dir: string = ENVIRONMENTS_DIR): Promise<SandboxSeed> {
   const envs: Environment[] = [];
   for (const name of await listEnvironments({ dir })) {
     try {
