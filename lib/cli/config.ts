@@ -10,6 +10,7 @@ import {
   diffEnvironments,
   displayPath,
   type Environment,
+  ENVIRONMENTS_DIR,
   isDuration,
   isSecretRef,
   listEnvironments,
@@ -27,23 +28,28 @@ export interface CommandIo {
 
 /** Options for {@linkcode configCommand}. */
 export interface ConfigCommandOptions {
-  /** The environments folder (default `environments`); `--dir` overrides it. */
-  dir?: string;
+  /** The environments folder (default `ENVIRONMENTS_DIR`); `--environments-dir` overrides it. */
+  environmentsDir?: string;
 }
 
-/** The usage text of the `config` command. */
-export const CONFIG_USAGE: string = `Usage:
-  deno task config validate [<environment>...] [--dir <dir>]
-  deno task config diff <a> <b> [--dir <dir>]
+/**
+ * The usage of `config` (`deno task config --help` prints it).
+ *
+ * @example
+ * ```ts
+ * import { CONFIG_USAGE } from "./config.ts";
+ * console.assert(CONFIG_USAGE.startsWith("usage: deno task config"));
+ * ```
+ */
+export const CONFIG_USAGE: string =
+  `usage: deno task config validate [<environment>...] [--environments-dir <dir>]
+       deno task config diff <a> <b> [--environments-dir <dir>]
 
-validate  checks environment files (all *.yml in the folder when none is named);
-          prints "ok <file>" per valid file, every problem otherwise (exit 0 or 2)
-diff      lists the fields that differ between two environments
-          (secrets are shown as references, never resolved)
-
-Options:
-  --dir <dir>  the environments folder (default: environments)
-  -h, --help   show this help`;
+  validate  checks environment files (all *.yml in the folder when none is named);
+            prints "ok <file>" per valid file, every problem otherwise (exit 0 or 2)
+  diff      lists the fields that differ between two environments
+            (secrets are shown as references, never resolved)
+  --environments-dir <dir>  the environments folder (default ${ENVIRONMENTS_DIR})`;
 
 /**
  * Runs `config validate [env...]` or `config diff <a> <b>`.
@@ -76,26 +82,22 @@ export async function configCommand(
     parsed = parseArgs({
       args,
       allowPositionals: true,
-      options: { dir: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: { "environments-dir": { type: "string" } },
     });
   } catch (error) {
-    io.stderr(`${error instanceof Error ? error.message : String(error)}\n\n${CONFIG_USAGE}`);
+    io.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n${CONFIG_USAGE}`);
     return EXIT.input;
   }
-  if (parsed.values.help) {
-    io.stdout(CONFIG_USAGE);
-    return EXIT.ok;
-  }
-  const dir = parsed.values.dir ?? options.dir ?? "environments";
+  const dir = parsed.values["environments-dir"] ?? options.environmentsDir ?? ENVIRONMENTS_DIR;
   const [command, ...rest] = parsed.positionals;
   if (command === "validate") return await validate(rest, dir, io);
   if (command === "diff" && rest.length === 2) return await diff(rest[0]!, rest[1]!, dir, io);
   const problem = command === undefined
-    ? "Missing command"
+    ? "expected a command: validate or diff"
     : command === "diff"
-    ? `Expected two environments for diff, got ${rest.length}`
-    : `Unknown command ${JSON.stringify(command)}`;
-  io.stderr(`${problem}\n\n${CONFIG_USAGE}`);
+    ? `expected two environments for diff, got ${rest.length}`
+    : `unknown command ${JSON.stringify(command)}: expected validate or diff`;
+  io.stderr(`error: ${problem}\n${CONFIG_USAGE}`);
   return EXIT.input;
 }
 

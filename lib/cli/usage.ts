@@ -3,6 +3,7 @@
  * prints, and what a mistake in their arguments ends with.
  * @module
  */
+import { ENVIRONMENTS_DIR } from "../config/mod.ts";
 import { RUNS_DIR, SANDBOX_DIR } from "../product/mod.ts";
 import { SCENARIOS } from "../sandbox/mod.ts";
 import type { PipelineCommand } from "./run_args.ts";
@@ -46,7 +47,7 @@ const RUN_FLAGS = `
   --runs-dir <dir>          where run folders go (default ${RUNS_DIR})
   --json                    one JSON object a line instead of text
   --option key=value        a pipeline option (repeatable)
-  --environments-dir <dir>  the environment files (default environments)
+  --environments-dir <dir>  the environment files (default ${ENVIRONMENTS_DIR})
   --skip-type-check         do not type-check the pipeline first`;
 
 /**
@@ -81,6 +82,6 @@ Prints the pipeline's graph by levels, each stage's permissions, checks, gates a
   --pipeline <file>         the pipeline (default pipelines/deploy.ts)
   --format text|json|mermaid  (default text)
   --option key=value        a pipeline option (repeatable)
-  --environments-dir <dir>  the environment files (default environments)
+  --environments-dir <dir>  the environment files (default ${ENVIRONMENTS_DIR})
   --skip-type-check         do not type-check the pipeline first`,
 };

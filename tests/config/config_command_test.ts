@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { diffEnvironments, loadEnvironment } from "../../lib/config/mod.ts";
 import { CONFIG_USAGE, configCommand } from "../../lib/cli/config.ts";
+import { main } from "../../lib/cli/main.ts";
 import { ENVIRONMENTS, FIXTURES, shown } from "./_helpers.ts";
 
 async function run(args: string[], dir = ENVIRONMENTS) {
@@ -9,7 +10,7 @@ async function run(args: string[], dir = ENVIRONMENTS) {
   const code = await configCommand(args, {
     stdout: (s) => out.push(s),
     stderr: (s) => err.push(s),
-  }, { dir });
+  }, { environmentsDir: dir });
   for (const chunk of [...out, ...err]) assert.ok(chunk.endsWith("\n"), `no newline: ${chunk}`);
   const text = (chunks: string[]) => chunks.join("").replace(/\n$/, "");
   return { code, stdout: text(out), stderr: text(err) };
@@ -51,7 +52,7 @@ Deno.test("configCommand() validate reports every problem and exits 2", async ()
 });
 
 Deno.test("configCommand() validate of the whole fixtures folder fails all but one", async () => {
-  const result = await run(["validate", "--dir", FIXTURES], ENVIRONMENTS);
+  const result = await run(["validate", "--environments-dir", FIXTURES], ENVIRONMENTS);
   assert.equal(result.code, 2);
   assert.equal(result.stdout, `ok ${shown(FIXTURES, "valid.yml")}`);
   assert.match(result.stderr, /\n19 of 20 environments have problems$/);
@@ -131,21 +132,34 @@ Deno.test("configCommand() diff with an invalid environment exits 2", async () =
   assert.match(result.stderr, /wrong_type\.yml:22:9: database\.port: /);
 });
 
-Deno.test("configCommand() prints usage on stderr and exits 2 for bad usage", async () => {
+Deno.test("configCommand() prints the error and its usage on stderr and exits 2 for bad usage", async () => {
   for (
-    const args of [[], ["frobnicate"], ["diff", "staging"], ["diff", "a", "b", "c"], [
-      "validate",
-      "--bogus",
-    ]]
+    const [args, message] of [
+      [[], /^error: expected a command: validate or diff\n/],
+      [["frobnicate"], /^error: unknown command "frobnicate": expected validate or diff\n/],
+      [["diff", "staging"], /^error: expected two environments for diff, got 1\n/],
+      [["diff", "a", "b", "c"], /^error: expected two environments for diff, got 3\n/],
+      [["validate", "--bogus"], /^error: Unknown option '--bogus'/],
+      // The old name of --environments-dir is not taken.
+      [["validate", "--dir", FIXTURES], /^error: Unknown option '--dir'/],
+    ] as const
   ) {
-    const result = await run(args);
+    const result = await run([...args]);
     assert.equal(result.code, 2, args.join(" "));
     assert.equal(result.stdout, "");
+    assert.match(result.stderr, message);
     assert.ok(result.stderr.endsWith(CONFIG_USAGE), args.join(" "));
   }
-  const help = await run(["--help"]);
-  assert.equal(help.code, 0);
-  assert.equal(help.stdout, CONFIG_USAGE);
+});
+
+Deno.test("deno task config --help (and -h) prints its usage, like every command", async () => {
+  assert.ok(CONFIG_USAGE.startsWith("usage: deno task config validate"));
+  for (const flag of ["--help", "-h"]) {
+    const out: string[] = [];
+    const io = { stdout: (t: string) => out.push(t), stderr: () => {}, tty: false, colour: false };
+    assert.equal(await main(["config", "validate", flag], io), 0);
+    assert.equal(out.join(""), `${CONFIG_USAGE}\n`);
+  }
 });
 
 Deno.test("diffEnvironments() lists leaf paths that differ, durations by length", async () => {
