@@ -6,7 +6,7 @@
  */
 import type { Environment } from "../config/types.ts";
 import type { DeploymentReporter } from "../release/github_deployments.ts";
-import { type Capability, type Opened, proxiedGrant } from "./types.ts";
+import { type Capability, type OpenContext, type Opened, proxiedGrant } from "./types.ts";
 
 /** What a stage can ask of GitHub. */
 export interface GitHubCapability {
@@ -68,16 +68,27 @@ export function githubCapability(
   };
 }
 
-function fromEnv(ref: unknown, readEnv: (name: string) => string | undefined): string | undefined {
-  return typeof ref === "object" && ref !== null && "from_env" in ref
-    ? readEnv(String((ref as { from_env: unknown }).from_env))
-    : undefined;
+/**
+ * The token of `github.token`, resolved like every capability's secret (an environment
+ * variable, or a key of a Kubernetes Secret in the environment's namespace) and
+ * registered for redaction; undefined when it is not set here (the capability then says
+ * it is not configured), and said in the log when it could not be read.
+ */
+async function githubToken(env: Environment, ctx: OpenContext): Promise<string | undefined> {
+  try {
+    return (await ctx.secret(env.github.token)) || undefined;
+  } catch (err) {
+    // The reason names the reference (a variable, a Secret's key), never a value.
+    const why = err instanceof Error ? err.message : String(err);
+    ctx.log(`github: github.token cannot be read here (${why}): deploys are not reported`);
+    return undefined;
+  }
 }
 
 /**
  * The `github` registry entry. Its grant is empty (`proxied`). It reports to
- * `github.repository` with the token of `github.token` (from the environment only),
- * at `GITHUB_API_URL` when set.
+ * `github.repository` with the token of `github.token` (`from_env` or
+ * `secret_key_ref`, through the opening context's `secret`), at `GITHUB_API_URL` when set.
  *
  * @example
  * ```ts ignore
@@ -90,15 +101,15 @@ export const github: Capability<GitHubCapability> = {
   name: "github",
   summary: "GitHub's Deployments API, held by the runner (never fails a deploy)",
   grant: proxiedGrant,
-  open(env: Environment, ctx): Promise<Opened<GitHubCapability>> {
+  async open(env: Environment, ctx): Promise<Opened<GitHubCapability>> {
     const apiUrl = ctx.readEnv("GITHUB_API_URL");
-    return Promise.resolve({
+    return {
       api: githubCapability({
         repository: env.github.repository,
-        token: fromEnv(env.github.token, ctx.readEnv),
+        token: await githubToken(env, ctx),
         log: ctx.log,
         ...(apiUrl ? { apiUrl } : {}),
       }),
-    });
+    };
   },
 };
