@@ -5,7 +5,8 @@
  * against the stage's namespace grant. The kubeconfig is the sandbox's for a sandbox
  * run, else `kubernetes.kubeconfig` of the environment file, else `KUBECONFIG`, else
  * `~/.kube/config`. When none can be loaded it says so once, naming the path it tried
- * and how to fix it.
+ * and how to fix it; when its API server does not answer (`verify`, before the run
+ * starts), it says so once too, naming the server, instead of failing every call.
  * @module
  */
 import { homedir } from "node:os";
@@ -71,6 +72,8 @@ export function kubeconfigLocation(
   return { path: `${homedir()}/.kube/config`, source: "the default location", ...context };
 }
 
+const SANDBOX_FIX = "start the sandbox again (deno task sandbox), or run with --sandbox --reset";
+
 function unavailable(
   env: Environment,
   where: KubeconfigLocation,
@@ -78,7 +81,7 @@ function unavailable(
   cause?: unknown,
 ) {
   const fix = where.source === "the sandbox's kubeconfig"
-    ? "start the sandbox again (deno task sandbox), or run with --sandbox --reset"
+    ? SANDBOX_FIX
     : `rehearse on the sandbox with --sandbox, point KUBECONFIG at your cluster's kubeconfig, ` +
       `or set kubernetes.kubeconfig in ${env.file}`;
   return new CapabilityUnavailableError(
@@ -119,11 +122,26 @@ function kubeconfigProblem(where: KubeconfigLocation): string | undefined {
   return undefined;
 }
 
+/** The API server of the kubeconfig does not answer: where it is, why, and what to do. */
+function unreachable(where: KubeconfigLocation, server: string, problem: string) {
+  const fix = where.source === "the sandbox's kubeconfig"
+    ? SANDBOX_FIX
+    : `check that the cluster is up and that ${where.source} (${where.path}) points at it ` +
+      `(kubectl --kubeconfig ${where.path} version), or rehearse on the sandbox with --sandbox`;
+  return new CapabilityUnavailableError(
+    "kubernetes",
+    `cannot reach the Kubernetes API at ${server} (${problem})`,
+    fix,
+  );
+}
+
 /**
  * The `kubernetes` registry entry. Its grant is empty (`proxied`): the Worker never
  * talks to the API server. `check` reads the kubeconfig (exists, is YAML, has the
- * context); `open` builds the client over it. Both fail with a
- * {@linkcode CapabilityUnavailableError} that names the path tried and how to fix it.
+ * context); `verify` asks its API server for `/version` once, within a time limit;
+ * `open` builds the client over it. Each fails with a
+ * {@linkcode CapabilityUnavailableError} that names the path (or server) tried and how
+ * to fix it, never quoting the kubeconfig's credentials.
  *
  * @example
  * ```ts ignore
@@ -140,6 +158,25 @@ export const kubernetes: Capability<KubernetesCapability> = {
     const where = kubeconfigLocation(env, ctx.target, ctx.readEnv);
     const problem = kubeconfigProblem(where);
     if (problem) throw unavailable(env, where, problem);
+  },
+  async verify(env, ctx, options) {
+    const where = kubeconfigLocation(env, ctx.target, ctx.readEnv);
+    const problem = kubeconfigProblem(where);
+    if (problem) throw unavailable(env, where, problem);
+    const { probeKubernetesApi } = await import("../kubernetes/provider.ts");
+    let probed: Awaited<ReturnType<typeof probeKubernetesApi>>;
+    try {
+      probed = await probeKubernetesApi({
+        kubeconfigPath: where.path,
+        context: where.context,
+        timeoutMs: options.timeoutMs,
+        signal: options.signal,
+      });
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      throw unavailable(env, where, (err as Error).message, err);
+    }
+    if (probed.problem) throw unreachable(where, probed.server, probed.problem);
   },
   async open(env, ctx): Promise<Opened<KubernetesCapability>> {
     const where = kubeconfigLocation(env, ctx.target, ctx.readEnv);

@@ -14,6 +14,7 @@ import {
   CapabilityUnavailableError,
   type OpenContext,
   type Opened,
+  type VerifyOptions,
 } from "./types.ts";
 
 /** The methods of an opened capability, as the engine calls them (by name). */
@@ -47,6 +48,14 @@ export interface OpenedCapabilities {
    * @throws {CapabilityUnavailableError} The first that cannot be opened here.
    */
   check(names: Iterable<string>): void;
+  /**
+   * Runs the `verify` of each named capability that has one (e.g. kubernetes asks its
+   * API server for `/version`), one request each, at the same time, within
+   * `options.timeoutMs`.
+   *
+   * @throws {CapabilityUnavailableError} The first (in registry order) that does not answer.
+   */
+  verify(names: Iterable<string>, options: VerifyOptions): Promise<void>;
   /** Closes what was opened. */
   close(): Promise<void>;
 }
@@ -137,6 +146,14 @@ export function openCapabilities(o: OpenCapabilitiesOptions): OpenedCapabilities
       for (const cap of o.capabilities) {
         if (wanted.has(cap.name)) cap.check?.(o.env, ctx);
       }
+    },
+    async verify(names, options) {
+      const wanted = new Set(names);
+      const verifying = o.capabilities.filter((cap) => wanted.has(cap.name) && cap.verify)
+        .map((cap) => cap.verify!(o.env, ctx, options));
+      const results = await Promise.allSettled(verifying);
+      const failed = results.find((r) => r.status === "rejected");
+      if (failed) throw failed.reason;
     },
     async close() {
       const opened = await Promise.allSettled(openings.values());

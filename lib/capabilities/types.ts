@@ -52,6 +52,14 @@ export interface OpenContext {
   readonly log: (line: string) => void;
 }
 
+/** How long a capability's `verify` may wait, and what stops it. */
+export interface VerifyOptions {
+  /** The most it waits for an answer (ms). */
+  readonly timeoutMs: number;
+  /** Stops it (it then rejects with the signal's reason). */
+  readonly signal?: AbortSignal | undefined;
+}
+
 /** An opened capability: what stages may call, and how the main thread closes it. */
 export interface Opened<T extends object = object> {
   /** The methods stages reach with `ctx.use(name)`; nothing else is callable. */
@@ -78,6 +86,13 @@ export interface Capability<T extends object = object> {
    * anything is written.
    */
   check?(env: Environment, ctx: OpenContext): void;
+  /**
+   * Fails, with a message that says how to fix it, when what the capability talks to
+   * does not answer (e.g. the Kubernetes API server): one request, within
+   * `options.timeoutMs`. The composition root runs it before the run starts, after
+   * `check`; a capability with nothing to reach has none.
+   */
+  verify?(env: Environment, ctx: OpenContext, options: VerifyOptions): Promise<void>;
   /** Opens it on the main thread (held capabilities; a direct resource has none). */
   open?(env: Environment, ctx: OpenContext): Promise<Opened<T>>;
 }

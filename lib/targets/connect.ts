@@ -3,7 +3,8 @@
  * sandbox, or the cluster of a kubeconfig), opens the capabilities stages declare
  * through the registry (`lib/capabilities`), and builds the gate analyzer with its
  * metrics source (the sandbox's measurements, or Prometheus). The CLI only calls
- * {@linkcode connect}.
+ * {@linkcode connect}, then awaits {@linkcode Connection.verify} before the run starts
+ * (a cluster that does not answer fails once there, not on every call and retry).
  * @module
  */
 import type { Environment } from "../config/types.ts";
@@ -24,6 +25,19 @@ import {
 import { SANDBOX_CLUSTER } from "../product/mod.ts";
 import type { SandboxTarget } from "./sandbox.ts";
 
+/**
+ * How long {@linkcode Connection.verify} waits for a capability's server (e.g. the
+ * Kubernetes API's `/version`) by default: 5 s, in real milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { VERIFY_TIMEOUT_MS } from "./connect.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(VERIFY_TIMEOUT_MS, 5_000);
+ * ```
+ */
+export const VERIFY_TIMEOUT_MS = 5_000;
+
 /** Options of {@linkcode connect}. */
 export interface ConnectOptions {
   /** The run's environment. */
@@ -43,6 +57,11 @@ export interface ConnectOptions {
    * opened fails on its first use (and every later one, with the same reason).
    */
   readonly resources?: Iterable<string> | undefined;
+  /**
+   * How long {@linkcode Connection.verify} waits for each declared capability's server
+   * (default {@linkcode VERIFY_TIMEOUT_MS}).
+   */
+  readonly verifyTimeoutMs?: number | undefined;
   /** `--prometheus <url>`: measure gates with this Prometheus instead. */
   readonly prometheusUrl?: string | undefined;
   /** Reads environment variables (default `Deno.env.get`). */
@@ -65,6 +84,16 @@ export interface Connection {
   readonly analyze: GateAnalyzer;
   /** Where the run went, for the report (kind, cluster, server, namespace, metrics...). */
   readonly target: Record<string, unknown>;
+  /**
+   * Asks the servers of the declared resources whether they answer, once, before the
+   * run starts (today: the Kubernetes API's `/version`, within `verifyTimeoutMs`).
+   * Nothing without `resources`. Writes nothing.
+   *
+   * @param options A signal that stops waiting (it rejects with the signal's reason).
+   * @throws {InputError} When one does not answer: "cannot reach the Kubernetes API at
+   * <server> (<reason>). To fix: ...", no credentials quoted.
+   */
+  verify(options?: { readonly signal?: AbortSignal | undefined }): Promise<void>;
   /** Closes what was opened (the database connection...). */
   close(): Promise<void>;
 }
@@ -97,7 +126,8 @@ function analyzerOf(o: ConnectOptions): { analyze: GateAnalyzer; metrics: string
  *
  * @param o The environment, the sandbox (if any), dry run, the redactor, metrics, and
  * the resources the stages declare.
- * @returns Capabilities for the engine, the gate analyzer, and the target for the report.
+ * @returns Capabilities for the engine, the gate analyzer, the target for the report, and
+ * `verify` (await it before the run starts: is the cluster there?).
  * @throws {InputError} When a declared resource cannot be opened here (e.g. no
  * kubeconfig): the message names what was tried and how to fix it. Nothing is written.
  *
@@ -109,6 +139,7 @@ function analyzerOf(o: ConnectOptions): { analyze: GateAnalyzer; metrics: string
  *   resources: prepared.stages.flatMap((s) => s.uses),
  * });
  * try {
+ *   await connection.verify(); // InputError (exit 2) when the cluster does not answer
  *   await executeRun(prepared, { capabilities: connection.capabilities, analyze: connection.analyze, ... });
  * } finally {
  *   await connection.close();
@@ -129,14 +160,12 @@ export function connect(o: ConnectOptions): Connection {
     onSecret: (value) => o.redactor.add(value),
     log: o.log,
   });
-  if (o.resources) {
+  const resources = o.resources ? [...o.resources] : undefined;
+  if (resources) {
     try {
-      opened.check(o.resources);
+      opened.check(resources);
     } catch (err) {
-      if (err instanceof CapabilityUnavailableError) {
-        throw new InputError(err.message, { cause: err });
-      }
-      throw err;
+      throw asInputError(err);
     }
   }
   const { analyze, metrics } = analyzerOf(o);
@@ -153,6 +182,22 @@ export function connect(o: ConnectOptions): Connection {
         ? { scenario: o.sandbox.scenario ?? "none", timeScale: o.sandbox.timeScale }
         : {}),
     },
+    async verify(options = {}) {
+      if (!resources) return;
+      await opened.verify(resources, {
+        timeoutMs: o.verifyTimeoutMs ?? VERIFY_TIMEOUT_MS,
+        signal: options.signal,
+      }).catch((err: unknown) => {
+        throw asInputError(err);
+      });
+    },
     close: () => opened.close(),
   };
+}
+
+/** A capability that cannot be used here is bad input (exit 2, nothing written). */
+function asInputError(err: unknown): unknown {
+  return err instanceof CapabilityUnavailableError
+    ? new InputError(err.message, { cause: err })
+    : err;
 }
