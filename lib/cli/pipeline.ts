@@ -4,13 +4,18 @@
  * code.
  * @module
  */
-import { executeRun, type PreparedRun, prepareRun } from "../runner/mod.ts";
+import {
+  actor,
+  executeRun,
+  InterruptedError,
+  type PreparedRun,
+  prepareRun,
+} from "../runner/mod.ts";
 import type { Decision } from "../analysis/decision.ts";
 import { RUNS_DIR } from "../product/mod.ts";
 import { delay } from "../async/mod.ts";
 import { type ApprovalSource, approver, precheckApprovals, readStdinLine } from "./approve.ts";
 import { type CliIo, type Command, EXIT } from "./command.ts";
-import { actor } from "../runner/mod.ts";
 import { formatPlanMermaid, formatPlanText, planOf } from "./plan.ts";
 import { PIPELINE_USAGE, type RunArguments, runArguments } from "./run_args.ts";
 import { connect, type SandboxTarget, sandboxTarget } from "../targets/mod.ts";
@@ -138,6 +143,15 @@ async function runPipeline(a: RunArguments, io: CliIo): Promise<number> {
       ask: io.tty ? askAtTerminal(view, io, user) : undefined,
       onSample: (stage, gate, target, sample) => view.sample(stage, gate, target, sample),
     });
+    // The cluster answers before anything happens (a dead API server is one clear error).
+    try {
+      await connection.verify(io.signal ? { signal: io.signal } : {});
+    } catch (err) {
+      if (io.signal?.aborted) {
+        throw new InterruptedError("Interrupted while reaching the cluster: nothing was changed");
+      }
+      throw err;
+    }
     view.line(
       `${prepared.definition.name} → ${prepared.env.name}${
         prepared.version ? ` @ ${prepared.version.tag}` : ""

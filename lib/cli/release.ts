@@ -14,10 +14,10 @@ import { type CliIo, type Command, EXIT } from "./command.ts";
  * @example
  * ```ts
  * import { RELEASE_USAGE } from "./release.ts";
- * console.assert(RELEASE_USAGE.startsWith("Usage: deno task release"));
+ * console.assert(RELEASE_USAGE.startsWith("usage: deno task release"));
  * ```
  */
-export const RELEASE_USAGE = `Usage: deno task release <major|minor|patch> [options]
+export const RELEASE_USAGE = `usage: deno task release <major|minor|patch> [options]
 
 Options:
   --pre <id>                 make a pre-release (v1.3.0-rc.1, then rc.2, ...)

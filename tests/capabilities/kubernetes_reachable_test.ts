@@ -204,3 +204,43 @@ Deno.test("the sandbox answers the probe", async () => {
     await Deno.remove(stateDir, { recursive: true });
   }
 });
+
+Deno.test("run --dry-run against a dead API server: exit 2 once, before the run folder exists", async () => {
+  const { main } = await import("../../lib/cli/main.ts");
+  const env = await loadEnvironment("development", { dir: ENVIRONMENTS });
+  const dir = await Deno.makeTempDir({ prefix: "kube-dead-cli-" });
+  const port = closedPort();
+  const path = await kubeconfigFor(
+    dir,
+    `https://127.0.0.1:${port}`,
+    env.kubernetes?.context ?? "dev-cluster",
+  );
+  const saved = Deno.env.get("KUBECONFIG");
+  Deno.env.set("KUBECONFIG", path);
+  let out = "";
+  try {
+    await Deno.mkdir(`${dir}/runs`);
+    const code = await main(
+      [
+        "run",
+        new URL("./fixtures/cluster.ts", import.meta.url).pathname,
+        "development",
+        "--dry-run",
+        "--runs-dir",
+        `${dir}/runs`,
+        "--skip-type-check",
+      ],
+      { stdout: (t) => out += t, stderr: (t) => out += t, tty: false, colour: false },
+    );
+    assert.equal(code, 2, out);
+    const lines = out.split("\n").filter((l) => l.includes("cannot reach the Kubernetes API"));
+    assert.equal(lines.length, 1, out);
+    assert.match(lines[0]!, new RegExp(`127\\.0\\.0\\.1:${port}.*To fix:`));
+    assert.doesNotMatch(out, new RegExp(TOKEN));
+    assert.deepEqual([...Deno.readDirSync(`${dir}/runs`)], [], "nothing written");
+  } finally {
+    if (saved === undefined) Deno.env.delete("KUBECONFIG");
+    else Deno.env.set("KUBECONFIG", saved);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

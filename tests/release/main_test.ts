@@ -36,7 +36,7 @@ Deno.test("release main() exits 2 with usage on bad arguments", async () => {
   for (const args of [[], ["sideways"], ["minor", "extra"], ["minor", "--bogus"]]) {
     const result = await cli(args, withoutToken());
     assert.equal(result.code, 2, args.join(" "));
-    assert.match(result.stderr, /^error: .*\n\nUsage: deno task release <major\|minor\|patch>/);
+    assert.match(result.stderr, /^error: .*\n\nusage: deno task release <major\|minor\|patch>/);
   }
   const help = await cli(["--help"]);
   assert.equal(help.code, 0);
