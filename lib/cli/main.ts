@@ -16,7 +16,6 @@ import { RELEASE_COMMAND } from "./release.ts";
 import { REPORT_COMMAND } from "./report.ts";
 import { SANDBOX_COMMAND } from "./sandbox.ts";
 
-
 /**
  * Every command of the CLI, in the order the overview lists them.
  *

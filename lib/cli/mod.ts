@@ -15,4 +15,3 @@
  */
 export { COMMANDS, main, USAGE } from "./main.ts";
 export * from "./command.ts";
-

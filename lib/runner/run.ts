@@ -82,7 +82,6 @@ function runIdNow(): string {
   return `${stamp}-${[...rand].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
-
 /** Who ran it, from which commit, since when: the run's header in the journal and report. */
 interface RunHeader {
   readonly runId: string;
