@@ -102,6 +102,42 @@ function askAtTerminal(view: RunView, io: CliIo, user: string) {
   };
 }
 
+/**
+ * Connects the run to its target and checks the cluster answers before anything happens
+ * (a dead API server is one clear error, exit 2; a signal meanwhile, exit 130).
+ */
+async function connectRun(
+  a: RunArguments,
+  io: CliIo,
+  o: { prepared: PreparedRun; sandbox: SandboxTarget | undefined; view: RunView; user: string },
+): Promise<ReturnType<typeof connect>> {
+  const { prepared, view } = o;
+  const connection = connect({
+    env: prepared.env,
+    sandbox: o.sandbox,
+    dryRun: a.dryRun,
+    // The resources of the stages that will run (a stage whose `when` is false needs none).
+    resources: prepared.stages.filter((s) => s.when?.condition ?? true).flatMap((s) => s.uses),
+    redactor: prepared.redactor,
+    metrics: prepared.metrics,
+    prometheusUrl: a.prometheus,
+    log: (line) => view.line(prepared.redactor.redact(line)),
+    decisionTimeoutMs: a.decisionTimeoutMs,
+    ask: io.tty ? askAtTerminal(view, io, o.user) : undefined,
+    onSample: (stage, gate, target, sample) => view.sample(stage, gate, target, sample),
+  });
+  try {
+    await connection.verify(io.signal ? { signal: io.signal } : {});
+  } catch (err) {
+    await connection.close().catch(() => {});
+    if (io.signal?.aborted) {
+      throw new InterruptedError("Interrupted while reaching the cluster: nothing was changed");
+    }
+    throw err;
+  }
+  return connection;
+}
+
 async function runPipeline(a: RunArguments, io: CliIo): Promise<number> {
   const onAbort = () =>
     io.stderr(
@@ -129,29 +165,7 @@ async function runPipeline(a: RunArguments, io: CliIo): Promise<number> {
   let connection: ReturnType<typeof connect> | undefined;
   try {
     if (a.sandbox) sandbox = await startSandbox(a, view);
-    connection = connect({
-      env: prepared.env,
-      sandbox,
-      dryRun: a.dryRun,
-      // The resources of the stages that will run (a stage whose `when` is false needs none).
-      resources: prepared.stages.filter((s) => s.when?.condition ?? true).flatMap((s) => s.uses),
-      redactor: prepared.redactor,
-      metrics: prepared.metrics,
-      prometheusUrl: a.prometheus,
-      log: (line) => view.line(prepared.redactor.redact(line)),
-      decisionTimeoutMs: a.decisionTimeoutMs,
-      ask: io.tty ? askAtTerminal(view, io, user) : undefined,
-      onSample: (stage, gate, target, sample) => view.sample(stage, gate, target, sample),
-    });
-    // The cluster answers before anything happens (a dead API server is one clear error).
-    try {
-      await connection.verify(io.signal ? { signal: io.signal } : {});
-    } catch (err) {
-      if (io.signal?.aborted) {
-        throw new InterruptedError("Interrupted while reaching the cluster: nothing was changed");
-      }
-      throw err;
-    }
+    connection = await connectRun(a, io, { prepared, sandbox, view, user });
     view.line(
       `${prepared.definition.name} → ${prepared.env.name}${
         prepared.version ? ` @ ${prepared.version.tag}` : ""
