@@ -34,23 +34,47 @@ import type { DeployContext } from "./context.ts";
 
 /**
  * What the environment file says the namespace holds before a deploy (`kubernetes.secrets`,
- * `service_account`, `load_balancer`): the cluster pre-flight checks exactly that.
+ * `service_account`, `network_policies`, `load_balancer`): the cluster pre-flight checks the
+ * secrets' names, each TLS secret's certificate, the role bindings named after the service
+ * account, the network policies by name and the load balancer. The runbook requires these
+ * checks, so a file that leaves one out is refused when the pipeline is built (exit 2,
+ * nothing run), not skipped.
  */
 function namespaceExpectations(env: DeployContext["env"]) {
   const k = env.kubernetes;
   const secrets = Object.keys(k?.secrets ?? {}).sort();
-  const tls = Object.entries(k?.secrets ?? {}).find(([, s]) => "tls" in s)?.[0];
-  return { secrets, tls, loadBalancer: k?.load_balancer?.name, serviceAccount: k?.service_account };
+  const tls = Object.entries(k?.secrets ?? {}).filter(([, s]) => "tls" in s).map(([n]) => n);
+  const missing = [
+    ...(secrets.length ? [] : ["secrets"]),
+    ...(tls.length ? [] : ["secrets.<name>: { tls: <common name> }"]),
+    ...(k?.service_account ? [] : ["service_account"]),
+    ...(k?.load_balancer ? [] : ["load_balancer"]),
+  ];
+  if (missing.length > 0) {
+    throw new Error(
+      `environments/${env.name}.yml declares no kubernetes.${missing.join(", kubernetes.")}: ` +
+        "the cluster pre-flight checks what the namespace must hold; declare it (see the README's " +
+        '"Environment files")',
+    );
+  }
+  return {
+    secrets,
+    tls,
+    loadBalancer: k!.load_balancer!.name,
+    serviceAccount: k!.service_account!,
+    networkPolicies: Object.keys(k?.network_policies ?? {}).sort(),
+  };
 }
 
 /**
  * The migration linter over the migrations not applied yet: risky DDL blocks
- * production unless the migration carries a reviewed override (recorded as evidence).
+ * environments that set `deployment.require_confirmation` (production) unless the migration
+ * carries a reviewed override (recorded as evidence) — the same rule as `deno task migrate`.
  */
-function migrationsLint(production: boolean): Check {
+function migrationsLint(blocking: boolean): Check {
   return {
     name: "Migrations lint",
-    required: production,
+    required: blocking,
     run: async (ctx) => {
       const findings = await ctx.use<DatabaseCapability>("database").lint("migrations") as {
         rule: string;
@@ -83,39 +107,26 @@ function skipped(name: string, why: string): Check {
 export function preflightStages(c: DeployContext, lock: Stage<unknown>): Stage<unknown>[] {
   const { env, namespace } = c;
   const expect = namespaceExpectations(env);
-  // Fails closed: a check the runbook requires is not dropped because its input is missing.
-  const none = (what: string, field: string): Check => ({
-    name: what,
-    required: true,
-    run: () => ({
-      ok: false,
-      message: `environments/${env.name}.yml declares no kubernetes.${field}: ` +
-        "declare what the namespace must hold",
-    }),
-  });
-  // Reads the values of one Secret only: the TLS certificate it checks.
+  // Reads the values of the TLS Secrets only: the certificates it checks.
   const cluster = stage("preflight:cluster").needs(lock)
-    .uses({ kubernetes: { secrets: expect.tls ? [expect.tls] : [] } })
+    .uses({ kubernetes: { secrets: expect.tls } })
     .describe("cluster, namespace, secrets, TLS, capacity, load balancer, RBAC, network policies")
     .check(
       clusterReachable(),
       clusterVersion({ min: "1.24" }),
       namespaceExists(namespace),
-      expect.secrets.length
-        ? secretsExist(namespace, expect.secrets)
-        : none("Required secrets exist", "secrets"),
-      expect.tls
-        ? tlsCertificateValid(namespace, expect.tls, { minDays: 30 })
-        : none("TLS certificates valid", "secrets.<name>.tls"),
+      secretsExist(namespace, expect.secrets),
+      ...expect.tls.map((secret, i) =>
+        tlsCertificateValid(namespace, secret, {
+          minDays: 30,
+          ...(i > 0 ? { name: `TLS certificates valid (${secret})` } : {}),
+        })
+      ),
       nodeCapacity("cpu", { maxPercent: 80 }),
       nodeCapacity("memory", { maxPercent: 80 }),
-      expect.loadBalancer
-        ? loadBalancerReady(namespace, expect.loadBalancer)
-        : none("Load balancer health", "load_balancer"),
-      expect.serviceAccount
-        ? rbacBindingsExist(namespace, expect.serviceAccount)
-        : none("RBAC policies applied", "service_account"),
-      networkPoliciesExist(namespace),
+      loadBalancerReady(namespace, expect.loadBalancer),
+      rbacBindingsExist(namespace, expect.serviceAccount),
+      networkPoliciesExist(namespace, { names: expect.networkPolicies }),
     );
   const database = stage("preflight:database").needs(lock).uses("database")
     .describe("database connectivity, connection pool, performance baseline")
@@ -127,7 +138,7 @@ export function preflightStages(c: DeployContext, lock: Stage<unknown>): Stage<u
             env.database.connection_pool.max_size + 10,
       }),
       databasePerformance({ maxLatencyMs: 500, required: false }),
-      migrationsLint(env.name === "production"),
+      migrationsLint(env.deployment.require_confirmation),
     );
   const redisTarget = c.redis;
   const redis = stage("preflight:redis").needs(lock).uses("redis")

@@ -51,7 +51,8 @@ export function migrateStage(c: DeployContext, after: Stage<unknown>) {
     .run(async (ctx) => {
       const db = ctx.use<DatabaseCapability>("database");
       const result = await db.migrateUp("migrations", {
-        lint: c.env.name === "production" ? "block" : "warn",
+        // The same rule as `deno task migrate` and the pre-flight lint.
+        lint: c.env.deployment.require_confirmation ? "block" : "warn",
         appliedBy: ctx.user,
         dryRun: ctx.dryRun,
       });
