@@ -4,7 +4,9 @@
  * unreachable, the lock stayed busy, or `lint` found blocking DDL; `2` bad input with nothing
  * changed: usage, environment file, migration files, checksum drift, history that disagrees
  * with the files, wrong credentials or unknown database, risky DDL blocked, a `down` without
- * the confirmation its environment requires.
+ * the confirmation its environment requires, `--sandbox` while `DATABASE_URL` is set; `130`
+ * interrupted (SIGINT/SIGTERM): it stops between migrations, the one in progress rolled back,
+ * the lock released, and says how many were applied.
  * @module
  */
 
@@ -25,12 +27,13 @@ import {
   migrateUp,
   MigrationFileError,
   migrationId,
+  MigrationInterruptedError,
   type MigrationRun,
   MigrationStateError,
   migrationStatus,
   openDatabase,
 } from "../migrate/mod.ts";
-import { MIGRATION_DIRECTIVE, SANDBOX_DIR } from "../product/mod.ts";
+import { MIGRATION_DIRECTIVE, SANDBOX_DIR, TOOL_NAME } from "../product/mod.ts";
 import { type DatabaseConnection, databaseConnection } from "../targets/mod.ts";
 import { type CliIo, type Command, EXIT } from "./command.ts";
 import { actor, ACTOR_ENV } from "../runner/mod.ts";
@@ -60,8 +63,9 @@ export const MIGRATE_USAGE =
 
   The database: DATABASE_URL when set; with --sandbox the sandbox's embedded PGlite, in
   pglite/ of its state folder (--sandbox-dir, default ${SANDBOX_DIR}: the one a deploy
-  with the same --sandbox-dir migrates); otherwise the environment file's database:
-  section (its ssl_mode passed on as sslmode).
+  with the same --sandbox-dir migrates; refused while DATABASE_URL is set); otherwise the
+  environment file's database: section (its ssl_mode passed on as sslmode).
+  Ctrl-C (SIGINT/SIGTERM) stops between migrations, the one in progress rolled back: exit 130.
   Migrations are recorded as applied by ${ACTOR_ENV} when set, else git's user.email, else
   the OS user.`;
 
@@ -150,6 +154,29 @@ function sandboxDir(sandbox: boolean, dir: string | undefined): string | undefin
   return dir;
 }
 
+/**
+ * `application_name` of the migrate CLI's session, so that a lock holder named in a message
+ * tells a manual migrate from a deploy (whose capability uses `TOOL_NAME`).
+ *
+ * @example
+ * ```ts
+ * import { MIGRATE_APPLICATION_NAME } from "./migrate.ts";
+ * console.assert(MIGRATE_APPLICATION_NAME === "tracktion-deploy-migrate");
+ * ```
+ */
+export const MIGRATE_APPLICATION_NAME = `${TOOL_NAME}-migrate`;
+
+/** `--sandbox` with `DATABASE_URL` set would migrate DATABASE_URL's database: refused. */
+function checkSandboxTarget(a: MigrateArguments, readEnv: (name: string) => string | undefined) {
+  if (a.sandboxDir !== undefined && readEnv("DATABASE_URL")) {
+    throw new UsageError(
+      "--sandbox is about the sandbox's embedded database, but DATABASE_URL is set (and " +
+        "would win: another database, production even): unset DATABASE_URL to migrate the " +
+        "sandbox, or drop --sandbox to migrate DATABASE_URL's database",
+    );
+  }
+}
+
 function parseVersion(text: string): number {
   if (!/^\d+$/.test(text)) {
     throw new UsageError(`--to must be a version number (e.g. 3 or 0003), got "${text}"`);
@@ -175,7 +202,7 @@ function checkConfirmation(a: MigrateArguments, env: Environment): void {
  *
  * @param args The arguments after `migrate`.
  * @param io Where to write (a secret of the connection never is).
- * @returns 0, 1 or 2.
+ * @returns 0, 1, 2, or 130 when `io.signal` stopped it.
  *
  * @example
  * ```ts
@@ -195,6 +222,7 @@ export async function migrateCommand(args: string[], io: CliIo): Promise<number>
   const err = (line: string) => io.stderr(`${scrub(line)}\n`);
   try {
     const a = migrateArguments(args);
+    checkSandboxTarget(a, (name) => Deno.env.get(name));
     let env: Environment | undefined;
     const loadEnv = async () =>
       env ??= await loadEnvironment(a.envName, a.environmentsDir ? { dir: a.environmentsDir } : {});
@@ -210,8 +238,19 @@ export async function migrateCommand(args: string[], io: CliIo): Promise<number>
       return findings.some(isBlocking) ? EXIT.failed : EXIT.ok;
     }
     connection = await databaseConnection({ loadEnvironment: loadEnv, sandboxDir: a.sandboxDir });
-    const db = await openDatabase(connection.target, { lockTimeoutMs: a.lockMs });
+    const db = await openDatabase(connection.target, {
+      lockTimeoutMs: a.lockMs,
+      applicationName: MIGRATE_APPLICATION_NAME,
+      ...(io.signal ? { signal: io.signal } : {}),
+    });
     try {
+      if (io.signal?.aborted) {
+        throw new MigrationInterruptedError({
+          direction: "up",
+          done: 0,
+          waitingFor: "the database",
+        });
+      }
       if (a.command === "status") {
         const status = await migrationStatus(db, migrations);
         if (a.json) out(JSON.stringify({ database: connection.description, ...status }, null, 2));
@@ -234,6 +273,7 @@ export async function migrateCommand(args: string[], io: CliIo): Promise<number>
           out(`${verb} ${migrationId(run)} (${run.durationMs} ms)`);
         },
         ...(a.to === undefined ? {} : { to: a.to }),
+        ...(io.signal ? { signal: io.signal } : {}),
       };
       if (!a.json) out(`database: ${connection.description}`);
       const lint = (await loadEnv()).deployment.require_confirmation ? "block" : "warn";
@@ -250,8 +290,9 @@ export async function migrateCommand(args: string[], io: CliIo): Promise<number>
       for (const f of error.findings as LintFinding[]) err(formatFinding(f));
     }
     const message = error instanceof Error ? error.message : String(error);
-    err(`error: ${message}`);
+    err(error instanceof MigrationInterruptedError ? message : `error: ${message}`);
     if (error instanceof UsageError || isParseArgsError(error)) err(MIGRATE_USAGE);
+    if (error instanceof MigrationInterruptedError) return EXIT.interrupted;
     return exitCode(error);
   }
 }
@@ -323,5 +364,6 @@ export const MIGRATE_COMMAND: Command = {
   name: "migrate",
   summary: "database migrations: status, up, down, lint",
   usage: MIGRATE_USAGE,
+  stopsOnSignal: true,
   run: migrateCommand,
 };

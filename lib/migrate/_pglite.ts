@@ -7,16 +7,29 @@
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import { delay } from "../async/delay.ts";
 import type { Database, Queryable } from "./database.ts";
-import { DatabaseConnectionError, LockTimeoutError } from "./errors.ts";
+import { DatabaseConnectionError, LockTimeoutError, MigrationInterruptedError } from "./errors.ts";
 
 /**
  * Takes an exclusive lock on `<dir>.lock`: PGlite is a single-process database, and two
- * processes opening the same folder would corrupt it. Waits up to `timeoutMs`.
+ * processes opening the same folder would corrupt it. Waits up to `timeoutMs`, or until
+ * `signal` aborts.
  */
-async function lockFolder(dir: string, timeoutMs: number): Promise<Deno.FsFile> {
+async function lockFolder(
+  dir: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<Deno.FsFile> {
   const file = await Deno.open(`${dir.replace(/\/+$/, "")}.lock`, { create: true, write: true });
   const deadline = Date.now() + timeoutMs;
   while (!(await file.tryLock(true))) {
+    if (signal?.aborted) {
+      file.close();
+      throw new MigrationInterruptedError({
+        direction: "up",
+        done: 0,
+        waitingFor: `the embedded database in ${dir} (another process has it open)`,
+      });
+    }
     if (Date.now() >= deadline) {
       file.close();
       throw new LockTimeoutError(
@@ -24,7 +37,7 @@ async function lockFolder(dir: string, timeoutMs: number): Promise<Deno.FsFile> 
         `another process using the embedded database in ${dir}`,
       );
     }
-    await delay(100);
+    await delay(100, { signal }).catch(() => {});
   }
   return file;
 }
@@ -34,12 +47,13 @@ async function lockFolder(dir: string, timeoutMs: number): Promise<Deno.FsFile> 
  * keeps it in memory. A folder is locked for this process until `close()`.
  *
  * @param dir The data folder, or `memory://`.
- * @param options How long to wait for another process holding the folder.
+ * @param options How long to wait for another process holding the folder, and a signal
+ *   that stops the wait.
  * @returns The database.
  */
 export async function openPglite(
   dir: string,
-  options: { lockTimeoutMs: number },
+  options: { lockTimeoutMs: number; signal?: AbortSignal | undefined },
 ): Promise<Database> {
   const inMemory = dir.startsWith("memory://");
   const target = inMemory ? dir : `pglite:${dir}`;
@@ -48,13 +62,15 @@ export async function openPglite(
   try {
     if (!inMemory) {
       await Deno.mkdir(dir, { recursive: true });
-      lock = await lockFolder(dir, options.lockTimeoutMs);
+      lock = await lockFolder(dir, options.lockTimeoutMs, options.signal);
     }
     db = new PGlite(dir);
     await db.waitReady;
   } catch (error) {
     lock?.close();
-    if (error instanceof LockTimeoutError) throw error;
+    if (error instanceof LockTimeoutError || error instanceof MigrationInterruptedError) {
+      throw error;
+    }
     throw new DatabaseConnectionError(
       target,
       "other",

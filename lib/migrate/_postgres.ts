@@ -78,8 +78,15 @@ export async function openPostgres(
       const rows = await run.unsafe(text, params as postgres.ParameterOrJSON<never>[]);
       return [...rows] as T[];
     },
-    async execute(text: string): Promise<void> {
-      await run.unsafe(text);
+    async execute(text: string, signal?: AbortSignal): Promise<void> {
+      const query = run.unsafe(text);
+      const cancel = () => void query.cancel();
+      signal?.addEventListener("abort", cancel, { once: true });
+      try {
+        await query;
+      } finally {
+        signal?.removeEventListener("abort", cancel);
+      }
     },
   });
   const base = wrap(sql);

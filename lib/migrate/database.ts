@@ -22,8 +22,10 @@ export interface Queryable {
    * including `CREATE INDEX CONCURRENTLY` outside a transaction).
    *
    * @param sql The statement.
+   * @param signal When it aborts, a PostgreSQL server is asked to cancel the statement (it
+   *   then fails with SQLSTATE 57014); PGlite runs it to the end.
    */
-  execute(sql: string): Promise<void>;
+  execute(sql: string, signal?: AbortSignal): Promise<void>;
 }
 
 /** An open database. Use one at a time: calls are serialised on one session. */
@@ -69,6 +71,8 @@ export interface OpenDatabaseOptions {
    * the same folder open (PGlite is single-process). Default 60 000.
    */
   lockTimeoutMs?: number;
+  /** PGlite folders only: stops that wait (`MigrationInterruptedError`). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -109,6 +113,7 @@ export function redactUrl(url: string): string {
  * @throws {DatabaseConnectionError} When the URL is invalid, the server is unreachable,
  * the login is refused or the database does not exist (the message never holds the password).
  * @throws {LockTimeoutError} When another process kept a PGlite folder open too long.
+ * @throws {MigrationInterruptedError} When `signal` aborted while waiting for that folder.
  *
  * @example
  * ```ts ignore
@@ -124,7 +129,10 @@ export async function openDatabase(
 ): Promise<Database> {
   if (typeof target !== "string") {
     const { openPglite } = await import("./_pglite.ts");
-    return await openPglite(target.pglite, { lockTimeoutMs: options.lockTimeoutMs ?? 60_000 });
+    return await openPglite(target.pglite, {
+      lockTimeoutMs: options.lockTimeoutMs ?? 60_000,
+      signal: options.signal,
+    });
   }
   let url: URL;
   try {

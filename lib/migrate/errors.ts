@@ -257,6 +257,63 @@ export class MigrationFailedError extends Error {
   }
 }
 
+/**
+ * A signal (SIGINT/SIGTERM: `MigrateOptions.signal`) stopped the migrations between two of
+ * them: every migration before it is applied (or reverted) and recorded, the one in progress
+ * rolled back, the lock released. Only a migration without a transaction can be stopped
+ * between its statements: `partial` says where.
+ *
+ * @example
+ * ```ts
+ * import { MigrationInterruptedError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * const error = new MigrationInterruptedError({ direction: "up", done: 2, total: 5 });
+ * assert.equal(error.message, "interrupted: applied 2 of 5; nothing half-applied");
+ * ```
+ */
+export class MigrationInterruptedError extends Error {
+  /** Which way. */
+  direction: "up" | "down";
+  /** How many migrations were applied (or reverted) and recorded. */
+  done: number;
+  /** How many were to run (undefined: stopped waiting for the lock, before the plan). */
+  total: number | undefined;
+  /** A migration without a transaction stopped between its statements, if any. */
+  partial: { id: string; statements: number; of: number } | undefined;
+
+  /**
+   * Builds the error.
+   *
+   * @param init Which way, how many ran of how many, a migration stopped halfway, or what
+   *   it was waiting for before any ran.
+   */
+  constructor(init: {
+    direction: "up" | "down";
+    done: number;
+    total?: number | undefined;
+    partial?: { id: string; statements: number; of: number } | undefined;
+    /** With no `total`: what it was waiting for (default: the migration lock). */
+    waitingFor?: string;
+  }) {
+    const verb = init.direction === "up" ? "applied" : "reverted";
+    const rest = init.partial
+      ? `${init.partial.id} (no transaction) stopped after ${init.partial.statements} of ` +
+        `${init.partial.of} statement(s), those stay applied and it is not recorded: finish ` +
+        "or undo it by hand before retrying"
+      : "nothing half-applied";
+    super(
+      init.total === undefined
+        ? `interrupted while waiting for ${init.waitingFor ?? "the migration lock"}: nothing ran`
+        : `interrupted: ${verb} ${init.done} of ${init.total}; ${rest}`,
+    );
+    this.name = "MigrationInterruptedError";
+    this.direction = init.direction;
+    this.done = init.done;
+    this.total = init.total;
+    this.partial = init.partial;
+  }
+}
+
 /** What {@linkcode LintBlockedError} needs of a lint finding. */
 export interface BlockingFinding {
   /** Rule id. */

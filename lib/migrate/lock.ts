@@ -6,7 +6,7 @@
 
 import { delay as wait } from "../async/delay.ts";
 import type { Database } from "./database.ts";
-import { LockTimeoutError } from "./errors.ts";
+import { LockTimeoutError, MigrationInterruptedError } from "./errors.ts";
 
 /** The advisory lock key: the ASCII bytes of `tracktio` as a signed 64-bit integer. */
 export const MIGRATION_LOCK_KEY = 0x747261636b74696fn;
@@ -17,6 +17,8 @@ export interface LockOptions {
   timeoutMs?: number;
   /** Called once when the lock is busy and we start waiting. */
   onWait?: (holder: string | undefined) => void;
+  /** Stops the wait when it aborts ({@linkcode MigrationInterruptedError}, nothing run). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -28,6 +30,15 @@ export interface LockOptions {
  * @param options Timeout and wait callback.
  * @returns What `fn` returned.
  * @throws {LockTimeoutError} When the lock stayed busy for `timeoutMs`.
+ * @throws {MigrationInterruptedError} When `signal` aborted while waiting (`fn` never ran).
+ *
+ * @example
+ * ```ts ignore
+ * import { openDatabase, withMigrationLock } from "./mod.ts";
+ * const db = await openDatabase({ pglite: "memory://" });
+ * await withMigrationLock(db, () => db.execute("SELECT 1"), { timeoutMs: 5_000 });
+ * await db.close();
+ * ```
  */
 export async function withMigrationLock<T>(
   db: Database,
@@ -43,8 +54,9 @@ export async function withMigrationLock<T>(
       waiting = true;
       options.onWait?.(await lockHolder(db));
     }
+    if (options.signal?.aborted) throw new MigrationInterruptedError({ direction: "up", done: 0 });
     if (Date.now() >= deadline) throw new LockTimeoutError(timeoutMs, await lockHolder(db));
-    await wait(Math.min(delay, deadline - Date.now()));
+    await wait(Math.min(delay, deadline - Date.now()), { signal: options.signal }).catch(() => {});
     delay = Math.min(delay * 2, 500);
   }
   try {

@@ -5,7 +5,12 @@
  */
 
 import type { Database, Queryable } from "./database.ts";
-import { LintBlockedError, MigrationFailedError, MigrationStateError } from "./errors.ts";
+import {
+  LintBlockedError,
+  MigrationFailedError,
+  MigrationInterruptedError,
+  MigrationStateError,
+} from "./errors.ts";
 import {
   type AppliedMigration,
   currentSchemaVersion,
@@ -37,6 +42,13 @@ export interface MigrateOptions {
   onLockWait?: (holder: string | undefined) => void;
   /** Called after each migration is applied or reverted. */
   onProgress?: (run: MigrationRun) => void;
+  /**
+   * Stops the migrations when it aborts: checked before each migration and between the
+   * statements of one; the statement running in a transaction is cancelled (PostgreSQL) and
+   * its migration rolled back; a migration without a transaction is never cancelled midway.
+   * Then {@linkcode MigrationInterruptedError}, the lock released.
+   */
+  signal?: AbortSignal;
 }
 
 /** One migration applied, reverted, or (dry run) planned. */
@@ -94,6 +106,7 @@ VALUES ($1::int8, $2::text, $3::text, coalesce($4::text, current_user::text), $5
  * @throws {LintBlockedError} With `lint: "block"`, risky DDL without an override.
  * @throws {LockTimeoutError} Another runner kept the lock.
  * @throws {MigrationFailedError} A statement failed (that migration rolled back).
+ * @throws {MigrationInterruptedError} `signal` aborted (what ran before stays recorded).
  *
  * @example
  * ```ts ignore
@@ -139,21 +152,16 @@ export async function migrateUp(
   return await withMigrationLock(db, async () => {
     const [applied, pending, lint] = await plan();
     const fromVersion = applied.at(-1)?.version ?? null;
-    const runs: MigrationRun[] = [];
-    if (pending.length > 0) await db.execute(SCHEMA_MIGRATIONS_DDL);
-    for (const migration of pending) {
-      const run = await runScript(db, migration, "up", async (tx, durationMs) => {
-        await tx.query(INSERT_HISTORY, [
-          String(migration.version),
-          migration.name,
-          migration.up.checksum,
-          options.appliedBy ?? null,
-          durationMs,
-        ]);
-      });
-      runs.push(run);
-      options.onProgress?.(run);
-    }
+    if (pending.length > 0 && !options.signal?.aborted) await db.execute(SCHEMA_MIGRATIONS_DDL);
+    const runs = await runAll(db, pending, "up", options, async (tx, migration, durationMs) => {
+      await tx.query(INSERT_HISTORY, [
+        String(migration.version),
+        migration.name,
+        migration.up.checksum,
+        options.appliedBy ?? null,
+        durationMs,
+      ]);
+    });
     return {
       direction: "up",
       dryRun: false,
@@ -177,6 +185,7 @@ export async function migrateUp(
  * @throws {ChecksumDriftError} An applied migration's file changed.
  * @throws {LockTimeoutError} Another runner kept the lock.
  * @throws {MigrationFailedError} A statement failed (that migration rolled back).
+ * @throws {MigrationInterruptedError} `signal` aborted (what ran before stays recorded).
  *
  * @example
  * ```ts ignore
@@ -228,16 +237,11 @@ export async function migrateDown(
   }
   return await withMigrationLock(db, async () => {
     const [applied, revert] = await plan();
-    const runs: MigrationRun[] = [];
-    for (const migration of revert) {
-      const run = await runScript(db, migration, "down", async (tx) => {
-        await tx.query("DELETE FROM schema_migrations WHERE version = $1::int8", [
-          String(migration.version),
-        ]);
-      });
-      runs.push(run);
-      options.onProgress?.(run);
-    }
+    const runs = await runAll(db, revert, "down", options, async (tx, migration) => {
+      await tx.query("DELETE FROM schema_migrations WHERE version = $1::int8", [
+        String(migration.version),
+      ]);
+    });
     return {
       direction: "down",
       dryRun: false,
@@ -249,8 +253,54 @@ export async function migrateDown(
   }, lockOptions(options));
 }
 
+type RecordRun = (tx: Queryable, migration: Migration, durationMs: number) => Promise<void>;
+
+/** Runs `list` in order, reporting each; stops between them when the signal aborts. */
+async function runAll(
+  db: Database,
+  list: readonly Migration[],
+  direction: "up" | "down",
+  options: MigrateOptions,
+  record: RecordRun,
+): Promise<MigrationRun[]> {
+  const runs: MigrationRun[] = [];
+  for (const migration of list) {
+    const stop = (partial?: { id: string; statements: number; of: number }) =>
+      new MigrationInterruptedError({ direction, done: runs.length, total: list.length, partial });
+    if (options.signal?.aborted) throw stop();
+    try {
+      const run = await runScript(
+        db,
+        migration,
+        direction,
+        (tx, ms) => record(tx, migration, ms),
+        options.signal,
+      );
+      runs.push(run);
+      options.onProgress?.(run);
+    } catch (error) {
+      if (!(error instanceof StoppedAt)) throw error;
+      const script = direction === "up" ? migration.up : migration.down!;
+      throw stop(
+        script.transactional || error.statements === 0 ? undefined : {
+          id: migrationId(migration),
+          statements: error.statements,
+          of: script.statements.length,
+        },
+      );
+    }
+  }
+  return runs;
+}
+
+/** Thrown by {@linkcode runScript} when its signal stopped it after `statements` statements. */
+class StoppedAt {
+  constructor(readonly statements: number) {}
+}
+
 function lockOptions(options: MigrateOptions) {
   return {
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.lockTimeoutMs === undefined ? {} : { timeoutMs: options.lockTimeoutMs }),
     ...(options.onLockWait === undefined ? {} : { onWait: options.onLockWait }),
   };
@@ -279,21 +329,28 @@ function planned(
   };
 }
 
-/** Runs one script's statements, then `record`, in a transaction unless it opted out. */
+/**
+ * Runs one script's statements, then `record`, in a transaction unless it opted out. When
+ * `signal` aborts it stops before the next statement (a statement in a transaction is
+ * cancelled, and the transaction rolled back) with {@linkcode StoppedAt}.
+ */
 async function runScript(
   db: Database,
   migration: Migration,
   direction: "up" | "down",
   record: (tx: Queryable, durationMs: number) => Promise<void>,
+  signal: AbortSignal | undefined,
 ): Promise<MigrationRun> {
   const script = direction === "up" ? migration.up : migration.down!;
   const run = async (tx: Queryable): Promise<number> => {
     const started = performance.now();
     let done = 0;
     for (const statement of script.statements) {
+      if (signal?.aborted) throw new StoppedAt(done);
       try {
-        await tx.execute(statement.text);
+        await tx.execute(statement.text, script.transactional ? signal : undefined);
       } catch (error) {
+        if (signal?.aborted && script.transactional) throw new StoppedAt(done);
         const e = error as { code?: unknown; position?: unknown; message?: unknown };
         const sqlState = typeof e.code === "string" && /^[0-9A-Z]{5}$/.test(e.code)
           ? e.code

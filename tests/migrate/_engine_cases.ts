@@ -15,6 +15,7 @@ import {
   migrateDown,
   migrateUp,
   MigrationFailedError,
+  MigrationInterruptedError,
   MigrationStateError,
   migrationStatus,
   readHistory,
@@ -46,6 +47,30 @@ async function columns(db: Database, table: string): Promise<Record<string, stri
 
 /** The cases. */
 export const ENGINE_CASES: EngineCase[] = [
+  {
+    name: "a signal stops migrateUp()/migrateDown() between migrations, what ran recorded",
+    async fn(db) {
+      await withMigrationsDir(TWO_TABLES, async (dir) => {
+        const migrations = await loadMigrations(dir);
+        const controller = new AbortController();
+        const stopped = await migrateUp(db, migrations, {
+          signal: controller.signal,
+          onProgress: () => controller.abort(),
+        }).catch((e) => e);
+        assert.ok(stopped instanceof MigrationInterruptedError, String(stopped));
+        assert.equal(stopped.message, "interrupted: applied 1 of 2; nothing half-applied");
+        assert.deepEqual((await readHistory(db)).map((m) => m.version), [1]);
+        assert.deepEqual(await tables(db), ["a", "schema_migrations"]);
+        const down = await migrateDown(db, migrations, { signal: controller.signal })
+          .catch((e) => e);
+        assert.ok(down instanceof MigrationInterruptedError, String(down));
+        assert.equal(down.message, "interrupted: reverted 0 of 1; nothing half-applied");
+        assert.deepEqual((await readHistory(db)).map((m) => m.version), [1]);
+        // The lock was released: a later run goes on from there.
+        assert.equal((await migrateUp(db, migrations)).toVersion, 2);
+      });
+    },
+  },
   {
     name: "migrateUp() applies the Tracktion schema in order and records each migration",
     async fn(db) {

@@ -2,51 +2,7 @@ import assert from "node:assert/strict";
 import { openDatabase, withMigrationLock } from "../../lib/migrate/mod.ts";
 import { startPostgres } from "../_support/postgres.ts";
 import { REPO_ROOT, TRACKTION_MIGRATIONS, TWO_TABLES, withMigrationsDir } from "./_helpers.ts";
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `deno task migrate`'s program in a clean environment (no inherited DATABASE_URL). */
-async function migrate(
-  args: string[],
-  options: { env?: Record<string, string>; cwd?: string } = {},
-): Promise<CliResult> {
-  const env: Record<string, string> = { NO_COLOR: "1", ...options.env };
-  for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--config",
-      `${REPO_ROOT}/deno.json`,
-      `${REPO_ROOT}/lib/cli/main.ts`,
-      "migrate",
-      ...args,
-    ],
-    cwd: options.cwd ?? REPO_ROOT,
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
-
-function expectCode(result: CliResult, code: number): void {
-  assert.equal(
-    result.code,
-    code,
-    `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
-  );
-}
+import { expectCode, migrate } from "./_cli.ts";
 
 Deno.test("migrate CLI rejects bad usage with exit code 2 and no database", async () => {
   for (
@@ -388,6 +344,28 @@ Deno.test("migrate CLI --sandbox --sandbox-dir uses that sandbox's pglite/, as a
     );
     assert.match(status.stdout, /schema version none, latest 8, 8 pending/);
     assert.ok((await Deno.stat(`${sandboxDir}/pglite`)).isDirectory);
+    await assert.rejects(Deno.stat(`${cwd}/.tracktion`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("migrate CLI --sandbox with DATABASE_URL set exits 2 and touches neither database", async () => {
+  const cwd = await Deno.makeTempDir({ prefix: "tracktion-cli-sandbox-url-" });
+  try {
+    const secret = "prod-password-0451";
+    for (const command of ["status", "up", "down"]) {
+      const result = await migrate(
+        ["development", command, "--sandbox", "--dir", TRACKTION_MIGRATIONS],
+        { cwd, env: { DATABASE_URL: `postgres://app:${secret}@127.0.0.1:1/prod` } },
+      );
+      expectCode(result, 2);
+      assert.match(result.stderr, /--sandbox is about the sandbox's embedded database/);
+      assert.match(result.stderr, /DATABASE_URL is set/);
+      assert.match(result.stderr, /unset DATABASE_URL to migrate the sandbox, or drop --sandbox/);
+      assert.ok(!result.stderr.includes(secret));
+    }
+    // Nothing written: no sandbox database was created.
     await assert.rejects(Deno.stat(`${cwd}/.tracktion`), Deno.errors.NotFound);
   } finally {
     await Deno.remove(cwd, { recursive: true });

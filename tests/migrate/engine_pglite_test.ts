@@ -4,6 +4,7 @@ import {
   loadMigrations,
   LockTimeoutError,
   migrateUp,
+  MigrationInterruptedError,
   openDatabase,
 } from "../../lib/migrate/mod.ts";
 import { ENGINE_CASES } from "./_engine_cases.ts";
@@ -33,6 +34,14 @@ Deno.test("openDatabase() persists a PGlite folder and locks it against a second
         .catch((e) => e);
       assert.ok(second instanceof LockTimeoutError, String(second));
       assert.match(second.message, /another process using the embedded database in .*\/pglite/);
+      const interrupted = await openDatabase({ pglite: `${dir}/pglite` }, {
+        signal: AbortSignal.timeout(200),
+      }).catch((e) => e);
+      assert.ok(interrupted instanceof MigrationInterruptedError, String(interrupted));
+      assert.match(
+        interrupted.message,
+        /^interrupted while waiting for the embedded database in .*\/pglite \(another process has it open\): nothing ran$/,
+      );
     } finally {
       await first.close();
     }
