@@ -135,6 +135,20 @@ function unreachable(where: KubeconfigLocation, server: string, problem: string)
   );
 }
 
+/** The kubeconfig's credentials cannot be used against its API server (no output quoted). */
+function unauthenticated(where: KubeconfigLocation, server: string, problem: string) {
+  const fix = where.source === "the sandbox's kubeconfig"
+    ? SANDBOX_FIX
+    : `check the user of ${where.source} (${where.path}): run ` +
+      `kubectl --kubeconfig ${where.path} version to see the credential plugin's own error ` +
+      `(log in again, refresh its token), or rehearse on the sandbox with --sandbox`;
+  return new CapabilityUnavailableError(
+    "kubernetes",
+    `cannot authenticate to the Kubernetes API at ${server} (${problem})`,
+    fix,
+  );
+}
+
 /**
  * The `kubernetes` registry entry. Its grant is empty (`proxied`): the Worker never
  * talks to the API server. `check` reads the kubeconfig (exists, is YAML, has the
@@ -163,7 +177,7 @@ export const kubernetes: Capability<KubernetesCapability> = {
     const where = kubeconfigLocation(env, ctx.target, ctx.readEnv);
     const problem = kubeconfigProblem(where);
     if (problem) throw unavailable(env, where, problem);
-    const { probeKubernetesApi } = await import("../kubernetes/provider.ts");
+    const { probeKubernetesApi } = await import("../kubernetes/probe.ts");
     let probed: Awaited<ReturnType<typeof probeKubernetesApi>>;
     try {
       probed = await probeKubernetesApi({
@@ -176,7 +190,13 @@ export const kubernetes: Capability<KubernetesCapability> = {
       if (options.signal?.aborted) throw err;
       throw unavailable(env, where, (err as Error).message, err);
     }
-    if (probed.problem) throw unreachable(where, probed.server, probed.problem);
+    if (probed.problem) {
+      throw (probed.credentials ? unauthenticated : unreachable)(
+        where,
+        probed.server,
+        probed.problem,
+      );
+    }
   },
   async open(env, ctx): Promise<Opened<KubernetesCapability>> {
     const where = kubeconfigLocation(env, ctx.target, ctx.readEnv);

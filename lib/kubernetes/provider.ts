@@ -2,16 +2,10 @@
  * The main thread's implementation of the `kubernetes` capability over
  * `@kubernetes/client-node`. A run opens it through the capability registry
  * (`lib/capabilities/kubernetes.ts`: which kubeconfig, and what to say when there is none);
- * tests and benches may build it directly. {@linkcode probeKubernetesApi} asks the API
- * server once, with a time limit, whether it answers at all (before a run starts).
+ * tests and benches may build it directly. `probeKubernetesApi` (`./probe.ts`, re-exported
+ * here) asks the API server once, with a time limit, whether it answers at all.
  * @module
  */
-import {
-  ApiException,
-  Observable,
-  type RequestContext,
-  type ResponseContext,
-} from "@kubernetes/client-node";
 import type { KindRef, KubeObject, KubernetesCapability, RolloutStatus } from "./capability.ts";
 import { apiError, KubeClient } from "./client.ts";
 import { acquireLease, releaseLease, renewLease } from "./lease.ts";
@@ -225,91 +219,4 @@ export function createKubernetesCapability(
   };
 }
 
-/** Options for {@linkcode probeKubernetesApi}. */
-export interface ProbeOptions {
-  /** The kubeconfig file. */
-  readonly kubeconfigPath: string;
-  /** The kubeconfig context (default: its current context). */
-  readonly context?: string | undefined;
-  /** How long to wait for the answer (ms). */
-  readonly timeoutMs: number;
-  /** Stops waiting (the probe then rejects with the signal's reason). */
-  readonly signal?: AbortSignal | undefined;
-}
-
-/** What {@linkcode probeKubernetesApi} found. */
-export interface ProbeResult {
-  /** The API server's URL as the kubeconfig names it, without any user or password. */
-  readonly server: string;
-  /** Why it cannot be used (no secret in it), or undefined when it answered. */
-  readonly problem?: string;
-}
-
-/** A URL as it may be shown: no user, no password, no query. */
-function shownServer(server: string): string {
-  try {
-    const url = new URL(server);
-    return `${url.protocol}//${url.host}${url.pathname === "/" ? "" : url.pathname}`;
-  } catch {
-    return "(a server URL that is not valid)";
-  }
-}
-
-/** The innermost reason of a failed request (`fetch failed` says nothing), short. */
-function networkReason(error: unknown): string {
-  let reason = error instanceof Error ? error.message : String(error);
-  let e: unknown = error;
-  for (let depth = 0; depth < 5 && e instanceof Error && e.cause !== undefined; depth++) {
-    e = e.cause;
-    if (e instanceof Error && e.message) reason = e.message;
-    else if (typeof e === "object" && e !== null && "code" in e) reason = String(e.code);
-  }
-  return reason.length > 200 ? `${reason.slice(0, 199)}…` : reason;
-}
-
-/**
- * Asks the API server of a kubeconfig for `/version`, once, within `timeoutMs`: whether
- * it can be reached at all. An answer of any status but 401 means it can (what a stage may
- * do is checked later, call by call); a 401 means the kubeconfig's credentials are refused.
- *
- * @param options The kubeconfig, its context, the time limit, and a signal.
- * @returns The server (shown without credentials) and, when it cannot be used, why.
- * @throws {Error} When the kubeconfig cannot be loaded or the context does not exist.
- *
- * @example
- * ```ts ignore
- * import { probeKubernetesApi } from "./provider.ts";
- * const { server, problem } = await probeKubernetesApi({ kubeconfigPath: "kubeconfig", timeoutMs: 5_000 });
- * if (problem) console.error(`cannot reach the Kubernetes API at ${server} (${problem})`);
- * ```
- */
-export async function probeKubernetesApi(options: ProbeOptions): Promise<ProbeResult> {
-  const client = KubeClient.connect(options.kubeconfigPath, { context: options.context });
-  const server = shownServer(client.config.getCurrentCluster()?.server ?? "");
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
-  const withSignal = {
-    pre: (context: RequestContext) => {
-      context.setSignal(signal);
-      return new Observable(Promise.resolve(context));
-    },
-    post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
-  };
-  try {
-    // The request's parameters (none), then the per-call options.
-    await client.version.getCode({}, {
-      middleware: [withSignal],
-      middlewareMergeStrategy: "append",
-    });
-    return { server };
-  } catch (error) {
-    if (options.signal?.aborted) throw options.signal.reason;
-    if (timeout.aborted) return { server, problem: `no answer within ${options.timeoutMs} ms` };
-    if (error instanceof ApiException) {
-      return error.code === 401
-        ? { server, problem: "401 Unauthorized: it refused the kubeconfig's credentials" }
-        : { server };
-    }
-    return { server, problem: networkReason(error) };
-  }
-}
+export { probeKubernetesApi, type ProbeOptions, type ProbeResult } from "./probe.ts";

@@ -8,6 +8,7 @@
  * @module
  */
 import type { Environment } from "../config/types.ts";
+import { parseDuration } from "../config/duration.ts";
 import type { MetricDefinition } from "../dsl/gate.ts";
 import type { Redactor } from "../journal/redact.ts";
 import { type GateAnalyzer, InputError } from "../runner/mod.ts";
@@ -38,6 +39,42 @@ import type { SandboxTarget } from "./sandbox.ts";
  */
 export const VERIFY_TIMEOUT_MS = 5_000;
 
+/**
+ * The environment variable that changes {@linkcode VERIFY_TIMEOUT_MS}: a duration such as
+ * `10s` or `1m30s` (more than 0, at most 1h), for a cluster far away or slow to answer.
+ * The time is counted from the request, not while the kubeconfig's credential plugin
+ * gets a token. An invalid value fails `connect` (exit 2), naming the variable.
+ *
+ * @example
+ * ```ts
+ * import { CLUSTER_TIMEOUT_ENV } from "./connect.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(CLUSTER_TIMEOUT_ENV, "DEPLOY_CLUSTER_TIMEOUT");
+ * ```
+ */
+export const CLUSTER_TIMEOUT_ENV = "DEPLOY_CLUSTER_TIMEOUT";
+
+const MAX_CLUSTER_TIMEOUT_MS = 3_600_000;
+
+/**
+ * How long `verify` waits: the option, else {@linkcode CLUSTER_TIMEOUT_ENV}, else
+ * {@linkcode VERIFY_TIMEOUT_MS}.
+ */
+function verifyTimeoutOf(o: ConnectOptions): number {
+  if (o.verifyTimeoutMs !== undefined) return o.verifyTimeoutMs;
+  const text = (o.readEnv ?? ((name: string) => Deno.env.get(name)))(CLUSTER_TIMEOUT_ENV);
+  if (text === undefined || text.trim() === "") return VERIFY_TIMEOUT_MS;
+  const ms = parseDuration(text)?.ms;
+  if (ms === undefined || !(ms > 0) || ms > MAX_CLUSTER_TIMEOUT_MS) {
+    const shown = JSON.stringify(text.length > 40 ? `${text.slice(0, 39)}…` : text);
+    throw new InputError(
+      `${CLUSTER_TIMEOUT_ENV} is ${shown}, not a duration from 1ms to 1h: ` +
+        `set it like 10s or 1m30s, or unset it (default ${VERIFY_TIMEOUT_MS / 1000}s)`,
+    );
+  }
+  return ms;
+}
+
 /** Options of {@linkcode connect}. */
 export interface ConnectOptions {
   /** The run's environment. */
@@ -59,7 +96,7 @@ export interface ConnectOptions {
   readonly resources?: Iterable<string> | undefined;
   /**
    * How long {@linkcode Connection.verify} waits for each declared capability's server
-   * (default {@linkcode VERIFY_TIMEOUT_MS}).
+   * (default: {@linkcode CLUSTER_TIMEOUT_ENV} when set, else {@linkcode VERIFY_TIMEOUT_MS}).
    */
   readonly verifyTimeoutMs?: number | undefined;
   /** `--prometheus <url>`: measure gates with this Prometheus instead. */
@@ -91,7 +128,8 @@ export interface Connection {
    *
    * @param options A signal that stops waiting (it rejects with the signal's reason).
    * @throws {InputError} When one does not answer: "cannot reach the Kubernetes API at
-   * <server> (<reason>). To fix: ...", no credentials quoted.
+   * <server> (<reason>). To fix: ..." ("cannot authenticate to ..." when the kubeconfig's
+   * credentials fail), no credentials quoted.
    */
   verify(options?: { readonly signal?: AbortSignal | undefined }): Promise<void>;
   /** Closes what was opened (the database connection...). */
@@ -129,7 +167,9 @@ function analyzerOf(o: ConnectOptions): { analyze: GateAnalyzer; metrics: string
  * @returns Capabilities for the engine, the gate analyzer, the target for the report, and
  * `verify` (await it before the run starts: is the cluster there?).
  * @throws {InputError} When a declared resource cannot be opened here (e.g. no
- * kubeconfig): the message names what was tried and how to fix it. Nothing is written.
+ * kubeconfig; `kubernetes` is checked too when a declared resource's secret is a
+ * Kubernetes Secret): the message names what was tried and how to fix it. When
+ * {@linkcode CLUSTER_TIMEOUT_ENV} is not a duration. Nothing is written.
  *
  * @example
  * ```ts ignore
@@ -160,6 +200,7 @@ export function connect(o: ConnectOptions): Connection {
     onSecret: (value) => o.redactor.add(value),
     log: o.log,
   });
+  const verifyTimeoutMs = verifyTimeoutOf(o);
   const resources = o.resources ? [...o.resources] : undefined;
   if (resources) {
     try {
@@ -185,7 +226,7 @@ export function connect(o: ConnectOptions): Connection {
     async verify(options = {}) {
       if (!resources) return;
       await opened.verify(resources, {
-        timeoutMs: o.verifyTimeoutMs ?? VERIFY_TIMEOUT_MS,
+        timeoutMs: verifyTimeoutMs,
         signal: options.signal,
       }).catch((err: unknown) => {
         throw asInputError(err);
