@@ -170,6 +170,11 @@ export const database: Capability<DatabaseCapability> = {
   summary:
     "the environment's PostgreSQL (or the sandbox's), held by the runner: probes, migrations",
   grant: proxiedGrant,
+  secrets(env, ctx) {
+    // DATABASE_URL carries its own password; the sandbox's database needs none.
+    if (ctx.readEnv("DATABASE_URL") || ctx.target.kind === "sandbox") return [];
+    return [{ what: "the database password", ref: env.database.password }];
+  },
   async open(env, ctx): Promise<Opened<DatabaseCapability>> {
     const { close, ...api } = databaseCapability(await databaseTarget(env, ctx));
     return { api, close };

@@ -101,6 +101,7 @@ export const github: Capability<GitHubCapability> = {
   name: "github",
   summary: "GitHub's Deployments API, held by the runner (never fails a deploy)",
   grant: proxiedGrant,
+  secrets: (env) => [{ what: "the GitHub token", ref: env.github.token }],
   async open(env: Environment, ctx): Promise<Opened<GitHubCapability>> {
     const apiUrl = ctx.readEnv("GITHUB_API_URL");
     return {

@@ -84,6 +84,14 @@ export const notifications: Capability<NotificationsCapability> = {
   name: "notifications",
   summary: "Slack and PagerDuty, held by the runner with their secrets (never fails a deploy)",
   grant: proxiedGrant,
+  secrets: (env) => [
+    ...(env.notifications.slack
+      ? [{ what: "the Slack webhook URL", ref: env.notifications.slack.webhook_url }]
+      : []),
+    ...(env.notifications.pagerduty
+      ? [{ what: "the PagerDuty routing key", ref: env.notifications.pagerduty.routing_key }]
+      : []),
+  ],
   async open(env, ctx): Promise<Opened<NotificationsCapability>> {
     const options = notifyOptionsFromEnvironment(env, await notificationSecrets(env, ctx));
     return { api: notificationsCapability(options) };

@@ -43,7 +43,8 @@ export interface OpenedCapabilities {
   /** For the engine, by name: methods that open the capability on their first call. */
   readonly providers: Readonly<Record<string, CapabilityMethods>>;
   /**
-   * Runs the `check` of each named capability that has one, now.
+   * Runs the `check` of each named capability that has one, now; and of `kubernetes`
+   * when a named one's secret is a Kubernetes Secret (`secret_key_ref`), saying so.
    *
    * @throws {CapabilityUnavailableError} The first that cannot be opened here.
    */
@@ -51,7 +52,7 @@ export interface OpenedCapabilities {
   /**
    * Runs the `verify` of each named capability that has one (e.g. kubernetes asks its
    * API server for `/version`), one request each, at the same time, within
-   * `options.timeoutMs`.
+   * `options.timeoutMs`; `kubernetes` too when a named one's secret is a Kubernetes Secret.
    *
    * @throws {CapabilityUnavailableError} The first (in registry order) that does not answer.
    */
@@ -139,18 +140,49 @@ export function openCapabilities(o: OpenCapabilitiesOptions): OpenedCapabilities
     providers[cap.name] = lazyProvider(cap.name, opening);
   }
 
+  /** The named capabilities, and the ones they use without being named (with why). */
+  const using = (names: Iterable<string>) => {
+    const wanted = new Map([...names].map((name) => [name, ""]));
+    for (const cap of o.capabilities) {
+      if (!wanted.has(cap.name) || wanted.has("kubernetes")) continue;
+      const kept = (cap.secrets?.(o.env, ctx) ?? []).find((s) => "secret_key_ref" in s.ref);
+      if (kept && "secret_key_ref" in kept.ref) {
+        const { name, key } = kept.ref.secret_key_ref;
+        wanted.set("kubernetes", `${kept.what} is a Kubernetes Secret (${name}, key ${key})`);
+      }
+    }
+    return wanted;
+  };
+  /** A failure of a capability used without being named says why it is used. */
+  const explained = (why: string | undefined, err: unknown): unknown =>
+    why && err instanceof CapabilityUnavailableError
+      ? new CapabilityUnavailableError(err.capability, `${why}: ${err.problem}`, err.fix, {
+        cause: err,
+      })
+      : err;
+
   return {
     providers,
     check(names) {
-      const wanted = new Set(names);
+      const wanted = using(names);
       for (const cap of o.capabilities) {
-        if (wanted.has(cap.name)) cap.check?.(o.env, ctx);
+        const why = wanted.get(cap.name);
+        if (why === undefined || !cap.check) continue;
+        try {
+          cap.check(o.env, ctx);
+        } catch (err) {
+          throw explained(why, err);
+        }
       }
     },
     async verify(names, options) {
-      const wanted = new Set(names);
+      const wanted = using(names);
       const verifying = o.capabilities.filter((cap) => wanted.has(cap.name) && cap.verify)
-        .map((cap) => cap.verify!(o.env, ctx, options));
+        .map((cap) =>
+          cap.verify!(o.env, ctx, options).catch((err: unknown) => {
+            throw explained(wanted.get(cap.name), err);
+          })
+        );
       const results = await Promise.allSettled(verifying);
       const failed = results.find((r) => r.status === "rejected");
       if (failed) throw failed.reason;

@@ -52,6 +52,14 @@ export interface OpenContext {
   readonly log: (line: string) => void;
 }
 
+/** A secret a capability resolves through {@linkcode OpenContext.secret}, and what it is. */
+export interface CapabilitySecret {
+  /** What it is, as a sentence says it: `the database password`. */
+  readonly what: string;
+  /** Its reference (a `secret_key_ref` is read through the `kubernetes` capability). */
+  readonly ref: SecretRef;
+}
+
 /** How long a capability's `verify` may wait, and what stops it. */
 export interface VerifyOptions {
   /** The most it waits for an answer (ms). */
@@ -86,6 +94,12 @@ export interface Capability<T extends object = object> {
    * anything is written.
    */
   check?(env: Environment, ctx: OpenContext): void;
+  /**
+   * The secrets opening it here resolves through `ctx.secret` (none when it does not
+   * open, or needs none here): a `secret_key_ref` among them makes the run use
+   * `kubernetes` too, so that one is checked and verified up front as well.
+   */
+  secrets?(env: Environment, ctx: OpenContext): readonly CapabilitySecret[];
   /**
    * Fails, with a message that says how to fix it, when what the capability talks to
    * does not answer (e.g. the Kubernetes API server): one request, within

@@ -121,6 +121,84 @@ Deno.test("connect() refuses a run whose stages use kubernetes, before anything 
   await connection.close();
 });
 
+Deno.test("a database password that is a Kubernetes Secret: connect() checks kubernetes too, saying why", async () => {
+  const env = await loadEnvironment("production", { dir: ENVIRONMENTS });
+  assert.ok("secret_key_ref" in env.database.password, "production reads it from a Secret");
+  const o = {
+    env,
+    dryRun: true,
+    redactor: new Redactor(),
+    metrics: {},
+    log: () => {},
+    readEnv: (name: string) => name === "KUBECONFIG" ? MISSING : undefined,
+  };
+  const error = (() => {
+    try {
+      connect({ ...o, resources: ["database"] });
+    } catch (e) {
+      return e;
+    }
+  })();
+  assert.ok(error instanceof InputError, String(error));
+  assert.ok(error.cause instanceof CapabilityUnavailableError);
+  assert.equal(error.cause.capability, "kubernetes");
+  assert.match(
+    error.message,
+    new RegExp(
+      "^the database password is a Kubernetes Secret \\(db-credentials, key password\\): " +
+        `cannot reach a Kubernetes cluster: no kubeconfig at ${MISSING} \\(KUBECONFIG\\)\\. ` +
+        "To fix: rehearse on the sandbox with --sandbox",
+    ),
+  );
+  // DATABASE_URL carries its own password: no Secret is read, no cluster needed.
+  const url = "postgres://app:a-long-enough-password@db.example:5432/app";
+  const connection = connect({
+    ...o,
+    readEnv: (name) => name === "DATABASE_URL" ? url : o.readEnv(name),
+    resources: ["database"],
+  });
+  await connection.verify();
+  await connection.close();
+  // Redis's password is a Secret too, but the stage reaches Redis itself: not read here.
+  await connect({ ...o, resources: ["redis"] }).close();
+});
+
+Deno.test("a database password that is a Kubernetes Secret: verify() asks the cluster too", async () => {
+  const env = await loadEnvironment("production", { dir: ENVIRONMENTS });
+  const dir = await Deno.makeTempDir({ prefix: "kube-indirect-" });
+  try {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = listener.addr.port;
+    listener.close();
+    const path = `${dir}/kubeconfig`;
+    await Deno.writeTextFile(
+      path,
+      `apiVersion: v1\nkind: Config\ncurrent-context: prod-cluster\nclusters:\n  - name: c\n` +
+        `    cluster: { server: "https://127.0.0.1:${port}" }\ncontexts:\n  - name: prod-cluster\n` +
+        "    context: { cluster: c, user: u }\nusers:\n  - name: u\n    user: { token: hush-hush-token }\n",
+    );
+    const connection = connect({
+      env,
+      dryRun: true,
+      redactor: new Redactor(),
+      metrics: {},
+      log: () => {},
+      readEnv: (name: string) => name === "KUBECONFIG" ? path : undefined,
+      resources: ["database"],
+    });
+    await assert.rejects(() => connection.verify(), {
+      name: "InputError",
+      message: new RegExp(
+        "^the database password is a Kubernetes Secret \\(db-credentials, key password\\): " +
+          `cannot reach the Kubernetes API at https://127\\.0\\.0\\.1:${port} \\(`,
+      ),
+    });
+    await connection.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("run --dry-run without a cluster says so once, with the fix", async () => {
   const runsDir = await Deno.makeTempDir({ prefix: "tracktion-runs-" });
   const saved = Deno.env.get("KUBECONFIG");
