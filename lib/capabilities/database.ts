@@ -147,8 +147,21 @@ export async function databaseTarget(env: Environment, ctx: OpenContext): Promis
   );
   u.username = env.database.user;
   u.password = password;
-  u.searchParams.set("sslmode", env.database.ssl_mode);
+  u.searchParams.set("sslmode", driverSslMode(env.database.ssl_mode));
   return u.href;
+}
+
+/**
+ * The `sslmode` to give the `postgres` driver for an environment's `ssl_mode` (libpq's
+ * names). All pass through but `allow`, which that driver treats as TLS-or-fail. libpq's
+ * `allow` tries a plain connection first and TLS only if the server refuses it; the
+ * driver's `prefer` asks for TLS and goes plain when the server has none. `prefer` is
+ * chosen over leaving `sslmode` out (plain only): it connects wherever libpq's `allow`
+ * does — a server without TLS in plain, a server that requires TLS over TLS — and
+ * differs only by using TLS when the server offers both, which is never less safe.
+ */
+function driverSslMode(mode: string): string {
+  return mode === "allow" ? "prefer" : mode;
 }
 
 /**
