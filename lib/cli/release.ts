@@ -47,6 +47,14 @@ function parse(args: string[]) {
   });
 }
 
+async function isFolder(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Runs `release` and returns the exit code.
  *
@@ -76,6 +84,10 @@ export async function releaseCommand(args: string[], io: CliIo): Promise<number>
   if (bump === undefined || !BUMP_KINDS.includes(bump as BumpKind) || extra.length > 0) {
     const got = positionals.length === 0 ? "nothing" : `"${positionals.join(" ")}"`;
     io.stderr(`error: expected one of major, minor or patch, got ${got}\n\n${RELEASE_USAGE}\n`);
+    return EXIT.input;
+  }
+  if (!(await isFolder(values.cwd))) {
+    io.stderr(`error: --cwd ${values.cwd} is not a folder\n\n${RELEASE_USAGE}\n`);
     return EXIT.input;
   }
   const token = Deno.env.get("GITHUB_TOKEN");

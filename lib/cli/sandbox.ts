@@ -3,7 +3,9 @@
  * folder; `deno task sandbox stop` stops the one started there (SIGTERM, then waits for it to
  * save its state and exit); `deno task sandbox status` says whether it runs. Bad flags, or a
  * saved state that cannot be loaded (corrupt, or over the sandbox's limits: `--reset` discards
- * it), exit 2 with nothing changed. On SIGINT/SIGTERM it stops (state saved) and exits 0.
+ * it), exit 2 with nothing changed. On SIGINT/SIGTERM it stops (state saved) and exits 0;
+ * `stop` and `status` stop waiting and exit 130. Environment files the seed leaves out (they
+ * do not load) are named on standard error, one line each.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -57,7 +59,8 @@ DIR/kubeconfig (kubectl --kubeconfig DIR/kubeconfig get pods -A) and DIR/sandbox
 stop sends SIGTERM to the sandbox DIR/sandbox.pid names, only while it is that sandbox (the
 process runs and DIR/kubeconfig answers at the URL the pid file records), and waits up to
 --wait seconds (default ${STOP_WAIT_SECONDS}) for it to exit. A stale pid file is removed.
-status exits 0 when the sandbox runs, 1 when not.`;
+status exits 0 when the sandbox runs, 1 when not. Ctrl-C ends the wait of stop or status: 130.
+Environment files that do not load are left out of a fresh sandbox's seed (a warning each).`;
 
 const FLAGS = {
   port: { type: "string" },
@@ -104,6 +107,23 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * What `work` resolves to, or `undefined` as soon as `signal` aborts (the work is then left
+ * to settle unobserved: the CLI exits).
+ */
+function unlessAborted<T>(
+  work: Promise<T>,
+  signal: AbortSignal | undefined,
+): Promise<T | undefined> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
 async function serve(values: Values, io: CliIo): Promise<number> {
   if (values.wait !== undefined) throw new InputError("--wait is a flag of sandbox stop");
   const port = number("port", values.port);
@@ -124,6 +144,7 @@ async function serve(values: Values, io: CliIo): Promise<number> {
     ...(timeScale !== undefined ? { timeScale } : {}),
     ...(trafficRate !== undefined ? { trafficRate } : {}),
     reset: values.reset ?? false,
+    onWarning: (line) => io.stderr(`warning: ${line}\n`),
   });
   try {
     await writePidFile(stateDir, sandbox.url);
@@ -158,7 +179,11 @@ async function stop(values: Values, io: CliIo): Promise<number> {
     io.stdout(`No sandbox was started with deno task sandbox on ${stateDir}: nothing to stop\n`);
     return EXIT.ok;
   }
-  const who = await identify(stateDir, record);
+  const who = await unlessAborted(identify(stateDir, record), io.signal);
+  if (!who) {
+    io.stderr(`interrupted: nothing was signalled\n`);
+    return EXIT.interrupted;
+  }
   if (!who.ours) {
     await Deno.remove(pidFilePath(stateDir)).catch(() => {});
     io.stdout(
@@ -168,7 +193,15 @@ async function stop(values: Values, io: CliIo): Promise<number> {
     return EXIT.ok;
   }
   Deno.kill(record.pid, "SIGTERM");
-  if (!(await waitForExit(stateDir, record, waitSeconds * 1000))) {
+  const exited = await unlessAborted(waitForExit(stateDir, record, waitSeconds * 1000), io.signal);
+  if (exited === undefined) {
+    io.stderr(
+      `interrupted: stopped waiting; the sandbox (pid ${record.pid}) got SIGTERM and may ` +
+        `still be saving its state: look with deno task sandbox status\n`,
+    );
+    return EXIT.interrupted;
+  }
+  if (!exited) {
     io.stderr(
       `error: the sandbox (pid ${record.pid}) did not exit within ${waitSeconds} s of SIGTERM: ` +
         `it may still be saving its state; look again with deno task sandbox status, or end ` +
@@ -187,7 +220,11 @@ async function status(values: Values, io: CliIo): Promise<number> {
   onlyFlags(values, "status", ["state-dir"]);
   const stateDir = values["state-dir"] ?? SANDBOX_DIR;
   const record = await readPidFile(stateDir).catch(() => undefined);
-  const who = record ? await identify(stateDir, record) : undefined;
+  const who = record ? await unlessAborted(identify(stateDir, record), io.signal) : undefined;
+  if (record && !who) {
+    io.stderr("interrupted\n");
+    return EXIT.interrupted;
+  }
   if (record && who?.ours) {
     io.stdout(`running: pid ${record.pid}, ${record.url}, since ${record.startedAt}\n`);
     return EXIT.ok;
@@ -204,7 +241,8 @@ async function status(values: Values, io: CliIo): Promise<number> {
  * Runs `sandbox`, `sandbox stop` or `sandbox status`.
  *
  * @param args The arguments after `sandbox`.
- * @param io Where to write; `signal` ends the foreground sandbox.
+ * @param io Where to write; `signal` ends the foreground sandbox, and the waits of `stop` and
+ *   `status` (exit 130).
  * @returns The exit code.
  * @throws {InputError} On bad usage, or a saved state that cannot be loaded.
  *

@@ -3,11 +3,15 @@
  * in this process over the same state folder and stop it when the run ends. A saved state
  * the sandbox cannot load (corrupt, or over its limits) is bad input, with nothing written:
  * `--reset` discards it. A sandbox started here is seeded from the project's environment
- * files (each environment's namespace and what it holds: `sandboxSeedFromDir`).
+ * files (each environment's namespace and what it holds: `loadSandboxSeed`); the files left
+ * out (they do not load) are reported through `onWarning`. A sandbox (running, or restored
+ * from its saved state) without the run's namespace was seeded from other environment files:
+ * bad input, the message says how to reseed it.
  * @module
  */
 import { parse } from "yaml";
 import { ENVIRONMENTS_DIR } from "../config/mod.ts";
+import { SANDBOX_DIR } from "../product/mod.ts";
 import {
   findRunningSandbox,
   type Sandbox,
@@ -18,7 +22,7 @@ import {
   startSandbox,
 } from "../sandbox/mod.ts";
 import { InputError } from "../runner/mod.ts";
-import { sandboxSeedFromDir } from "./sandbox_seed.ts";
+import { formatSkipped, loadSandboxSeed } from "./sandbox_seed.ts";
 
 export type { Sandbox, SandboxOptions };
 
@@ -28,11 +32,14 @@ export interface ProjectSandboxOptions extends Omit<SandboxOptions, "seed"> {
   readonly environmentsDir?: string | undefined;
   /** The seed itself (then `environmentsDir` is not read). */
   readonly seed?: SandboxSeed | undefined;
+  /** Told one line per environment file left out of the seed (it does not load). */
+  readonly onWarning?: ((line: string) => void) | undefined;
 }
 
 /**
  * Starts a sandbox in this process, seeded from the project's environment files (each
- * environment's namespace and what it holds: `sandboxSeedFromDir`) unless a seed is given.
+ * environment's namespace and what it holds: `loadSandboxSeed`; each file left out is told
+ * to `onWarning`) unless a seed is given.
  * What `deno task sandbox` and `--sandbox` both start.
  *
  * @param o The sandbox's options, and the environments folder or the seed.
@@ -56,12 +63,15 @@ export interface ProjectSandboxOptions extends Omit<SandboxOptions, "seed"> {
  * ```
  */
 export async function startProjectSandbox(o: ProjectSandboxOptions): Promise<Sandbox> {
-  const { environmentsDir, seed, ...options } = o;
+  const { environmentsDir, seed, onWarning, ...options } = o;
+  let projectSeed = seed;
+  if (projectSeed === undefined) {
+    const loaded = await loadSandboxSeed(environmentsDir ?? ENVIRONMENTS_DIR);
+    for (const skipped of loaded.skipped) onWarning?.(formatSkipped(skipped));
+    projectSeed = loaded.seed;
+  }
   try {
-    return await startSandbox({
-      ...options,
-      seed: seed ?? await sandboxSeedFromDir(environmentsDir ?? ENVIRONMENTS_DIR),
-    });
+    return await startSandbox({ ...options, seed: projectSeed });
   } catch (err) {
     if (
       err instanceof RangeError || err instanceof SandboxRunningError ||
@@ -125,16 +135,75 @@ async function info(url: string, token: string): Promise<Record<string, string> 
   }
 }
 
+/** What {@linkcode sandboxTarget} takes. */
+export interface SandboxTargetOptions {
+  /** The sandbox's state folder. */
+  readonly stateDir: string;
+  /** The scenario asked for (undefined: whatever a running one has; none for a new one). */
+  readonly scenario?: string | undefined;
+  /** Sandbox seconds per real second, for a new one. */
+  readonly timeScale?: number;
+  /** Start a new one from a freshly seeded cluster (its saved state discarded). */
+  readonly reset?: boolean;
+  /** The environment files a new one is seeded from (default `ENVIRONMENTS_DIR`). */
+  readonly environmentsDir?: string | undefined;
+  /** The seed itself (then `environmentsDir` is not read). */
+  readonly seed?: SandboxSeed | undefined;
+  /** The run's namespace: the sandbox must have it (else {@linkcode InputError}). */
+  readonly namespace?: string | undefined;
+  /** Told one line per environment file left out of a new one's seed. */
+  readonly onWarning?: ((line: string) => void) | undefined;
+}
+
+/** Whether the sandbox has `namespace` (undefined: it did not say, e.g. unreachable). */
+async function hasNamespace(
+  url: string,
+  token: string,
+  namespace: string,
+): Promise<boolean | undefined> {
+  try {
+    const res = await fetch(`${url}/api/v1/namespaces/${encodeURIComponent(namespace)}`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(5_000),
+    });
+    await res.body?.cancel();
+    return res.ok ? true : res.status === 404 ? false : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The error for a sandbox without the run's namespace: how to reseed it. */
+function missingNamespace(
+  o: SandboxTargetOptions,
+  url: string,
+  inProcess: boolean,
+): InputError {
+  const envs = o.environmentsDir ? ` --environments-dir ${o.environmentsDir}` : "";
+  const dir = o.stateDir === SANDBOX_DIR ? "" : ` --state-dir ${o.stateDir}`;
+  const how = inProcess
+    ? `run again with --reset${envs} to discard its saved state and seed it afresh`
+    : `stop it (deno task sandbox stop${dir}) and restart it with deno task sandbox --reset${dir}${envs}`;
+  return new InputError(
+    `The sandbox at ${url} has no namespace "${o.namespace}": it was seeded from other ` +
+      `environment files${inProcess ? " (its saved state is older than these)" : ""}; ` +
+      `${how}. Nothing of this run was written`,
+  );
+}
+
 /**
  * Finds or starts the sandbox.
  *
  * @param o The state folder, the scenario asked for, the time scale for a new one,
  *   `reset` to start a new one from a freshly seeded cluster (its saved state discarded),
  *   and the environments folder a new one is seeded from (default `ENVIRONMENTS_DIR`) or
- *   the seed itself.
+ *   the seed itself; the run's namespace, which the sandbox must have; where to tell the
+ *   environment files left out of a new one's seed.
  * @throws {InputError} When a running sandbox has another scenario than the one asked for,
  *   or is asked to `reset`; when the saved state cannot be loaded (the message names
- *   `--reset`); for a bad option. Nothing was started or written then.
+ *   `--reset`); for a bad option; when the sandbox (running, or restored here from its saved
+ *   state) lacks `namespace` (the message says how to reseed it; one started here is stopped
+ *   again). Nothing of the run was written then.
  *
  * @example
  * ```ts ignore
@@ -145,16 +214,18 @@ async function info(url: string, token: string): Promise<Record<string, string> 
  * await sandbox.close();
  * ```
  */
-export async function sandboxTarget(
-  o: {
-    stateDir: string;
-    scenario?: string | undefined;
-    timeScale?: number;
-    reset?: boolean;
-    environmentsDir?: string | undefined;
-    seed?: SandboxSeed | undefined;
-  },
-): Promise<SandboxTarget> {
+export async function sandboxTarget(o: SandboxTargetOptions): Promise<SandboxTarget> {
+  const target = await findOrStart(o);
+  if (o.namespace !== undefined) {
+    if ((await hasNamespace(target.url, target.token, o.namespace)) === false) {
+      await target.close();
+      throw missingNamespace(o, target.url, target.inProcess);
+    }
+  }
+  return target;
+}
+
+async function findOrStart(o: SandboxTargetOptions): Promise<SandboxTarget> {
   const found = await findRunningSandbox(o.stateDir);
   const existing = found ? await readKubeconfig(found.kubeconfigPath) : undefined;
   const running = existing ? await info(existing.url, existing.token) : undefined;
@@ -186,6 +257,7 @@ export async function sandboxTarget(
     stateDir: o.stateDir,
     environmentsDir: o.environmentsDir,
     seed: o.seed,
+    onWarning: o.onWarning,
     ...(o.scenario !== undefined ? { scenario: o.scenario } : {}),
     ...(o.timeScale !== undefined ? { timeScale: o.timeScale } : {}),
     ...(o.reset ? { reset: true } : {}),

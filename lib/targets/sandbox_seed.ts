@@ -10,6 +10,7 @@ import {
   ConfigError,
   type Environment,
   ENVIRONMENTS_DIR,
+  formatProblem,
   listEnvironments,
   loadEnvironment,
   secretRefs,
@@ -178,10 +179,89 @@ export function sandboxSeed(envs: readonly Environment[]): SandboxSeed {
   return { namespaces: [...namespaces.values()] };
 }
 
+/** An environment file {@linkcode loadSandboxSeed} left out: it does not load. */
+export interface SkippedEnvironment {
+  /** The environment's name. */
+  readonly name: string;
+  /** Its first problem, as `file:line:column: path: message`. */
+  readonly problem: string;
+  /** How many problems it has. */
+  readonly problems: number;
+}
+
+/** What {@linkcode loadSandboxSeed} built, and which files it left out. */
+export interface LoadedSandboxSeed {
+  /** The seed. */
+  readonly seed: SandboxSeed;
+  /** The environment files that do not load, in the folder's order. */
+  readonly skipped: readonly SkippedEnvironment[];
+}
+
+/**
+ * The seed for every environment of a folder, and the files left out. A file that does not
+ * load (it would be refused by any run that names it) is left out, so one broken file does
+ * not keep the other environments from being rehearsed; it is returned in `skipped` so the
+ * caller can say so ({@linkcode formatSkipped}).
+ *
+ * @param dir The environments folder (default `ENVIRONMENTS_DIR`, `environments`).
+ * @returns The seed (no namespaces when the folder holds no valid environment) and the
+ *   files left out.
+ *
+ * @example
+ * ```ts
+ * import { loadSandboxSeed } from "./sandbox_seed.ts";
+ * import assert from "node:assert/strict";
+ * const { seed, skipped } = await loadSandboxSeed("tests/fixtures/second_project/environments");
+ * assert.deepEqual(seed.namespaces?.map((n) => n.name), ["shop-prod"]);
+ * assert.deepEqual(skipped, []);
+ * ```
+ */
+export async function loadSandboxSeed(dir: string = ENVIRONMENTS_DIR): Promise<LoadedSandboxSeed> {
+  const envs: Environment[] = [];
+  const skipped: SkippedEnvironment[] = [];
+  for (const name of await listEnvironments({ dir })) {
+    try {
+      envs.push(await loadEnvironment(name, { dir }));
+    } catch (error) {
+      // Refused, with its problems listed, by any run that names it.
+      if (!(error instanceof ConfigError)) throw error;
+      skipped.push({
+        name,
+        problem: formatProblem(error.problems[0]!),
+        problems: error.problems.length,
+      });
+    }
+  }
+  return { seed: sandboxSeed(envs), skipped };
+}
+
+/**
+ * One line for an environment file the seed left out, with its first problem.
+ *
+ * @param skipped The file left out.
+ * @returns The line (no newline).
+ *
+ * @example
+ * ```ts
+ * import { formatSkipped } from "./sandbox_seed.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(
+ *   formatSkipped({ name: "qa", problem: "environments/qa.yml:3:9: database.port: expected an integer", problems: 2 }),
+ *   'environment "qa" is left out of a fresh sandbox\'s seed: environments/qa.yml:3:9: database.port: expected an integer (and 1 more problem)',
+ * );
+ * ```
+ */
+export function formatSkipped(skipped: SkippedEnvironment): string {
+  const more = skipped.problems - 1;
+  return `environment "${skipped.name}" is left out of a fresh sandbox's seed: ${skipped.problem}${
+    more > 0 ? ` (and ${more} more problem${more === 1 ? "" : "s"})` : ""
+  }`;
+}
+
 /**
  * The seed for every environment of a folder. A file that does not load (it would be
  * refused by any run that names it) is left out, so one broken file does not keep the other
- * environments from being rehearsed.
+ * environments from being rehearsed ({@linkcode loadSandboxSeed} also says which).
  *
  * @param dir The environments folder (default `ENVIRONMENTS_DIR`, `environments`).
  * @returns The seed; no namespaces when the folder holds no valid environment.
@@ -196,14 +276,5 @@ export function sandboxSeed(envs: readonly Environment[]): SandboxSeed {
  * ```
  */
 export async function sandboxSeedFromDir(dir: string = ENVIRONMENTS_DIR): Promise<SandboxSeed> {
-  const envs: Environment[] = [];
-  for (const name of await listEnvironments({ dir })) {
-    try {
-      envs.push(await loadEnvironment(name, { dir }));
-    } catch (error) {
-      // Refused, with its problems listed, by any run that names it.
-      if (!(error instanceof ConfigError)) throw error;
-    }
-  }
-  return sandboxSeed(envs);
+  return (await loadSandboxSeed(dir)).seed;
 }

@@ -38,6 +38,11 @@ Deno.test("release main() exits 2 with usage on bad arguments", async () => {
     assert.equal(result.code, 2, args.join(" "));
     assert.match(result.stderr, /^error: .*\n\nusage: deno task release <major\|minor\|patch>/);
   }
+  for (const cwd of ["/nonexistent", "deno.json"]) {
+    const result = await cli(["patch", "--no-github", "--cwd", cwd], withoutToken());
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, new RegExp(`^error: --cwd ${cwd} is not a folder\n\nusage:`));
+  }
   const help = await cli(["--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--dry-run/);

@@ -1,12 +1,16 @@
 // `deno task sandbox` writes a pid file in its state folder; `deno task sandbox stop` stops
 // that process — and nothing else: a stale pid file (a dead process, a pid now used by another
-// program, another folder's file) is removed without signalling anyone. Real subprocesses.
+// program, another folder's file) is removed without signalling anyone; Ctrl-C ends the wait of
+// stop and status (exit 130); environment files left out of the seed are warned about. Real
+// subprocesses and sandboxes.
 import assert from "node:assert/strict";
 import { resolve } from "node:path";
 import { delay } from "../../lib/async/mod.ts";
 import { pidFilePath, processAlive, readPidFile } from "../../lib/cli/sandbox_process.ts";
 import { readState } from "../../lib/sandbox/state.ts";
-import { cliArgs, cliIn, inTempDir, REPO } from "./_isolated.ts";
+import { sandboxCommand } from "../../lib/cli/sandbox.ts";
+import { startProjectSandbox } from "../../lib/targets/mod.ts";
+import { cliArgs, cliIn, ENVIRONMENTS, inTempDir, REPO } from "./_isolated.ts";
 
 const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
 
@@ -143,5 +147,101 @@ Deno.test("deno task sandbox with an --environments-dir that is not a folder: ex
       /--environments-dir .*no-such-folder is not a folder of environment files/,
     );
     assert.equal(await exists(stateDir), false, "no state folder");
+  });
+});
+
+Deno.test("Ctrl-C ends deno task sandbox stop's wait (exit 130) and status (exit 130)", async () => {
+  await inTempDir(async (stateDir) => {
+    // A sandbox that answers stateDir/kubeconfig, and a pid file naming a process that
+    // survives SIGTERM (it notes it in a file): stop then waits for it to exit.
+    const sandbox = await startProjectSandbox({ stateDir, seed: {}, trafficRate: 0 });
+    const noted = `${stateDir}/got-sigterm`;
+    const stubborn = new Deno.Command("sh", {
+      args: ["-c", `trap 'echo term >> ${noted}' TERM; while :; do sleep 0.1; done`],
+    }).spawn();
+    try {
+      await Deno.writeTextFile(
+        pidFilePath(stateDir),
+        JSON.stringify({
+          pid: stubborn.pid,
+          stateDir: resolve(stateDir),
+          url: sandbox.url,
+          startedAt: new Date().toISOString(),
+        }),
+      );
+      const child = new Deno.Command(Deno.execPath(), {
+        args: cliArgs(["sandbox", "stop", "--state-dir", stateDir, "--wait", "60"]),
+        stdout: "piped",
+        stderr: "piped",
+        stdin: "null",
+      }).spawn();
+      const output = child.output();
+      // Once the process got its SIGTERM, stop is waiting: interrupt the wait.
+      const deadline = Date.now() + 30_000;
+      while (!(await exists(noted))) {
+        assert.ok(Date.now() < deadline, "stop never sent SIGTERM");
+        await delay(50);
+      }
+      const interrupted = performance.now();
+      child.kill("SIGINT");
+      const r = await output;
+      const text = new TextDecoder();
+      assert.equal(r.code, 130, text.decode(r.stdout) + text.decode(r.stderr));
+      assert.ok(performance.now() - interrupted < 20_000, "ended well before --wait 60");
+      assert.match(
+        text.decode(r.stderr),
+        new RegExp(
+          `interrupted: stopped waiting; the sandbox \\(pid ${stubborn.pid}\\) got SIGTERM`,
+        ),
+      );
+      assert.ok(await exists(pidFilePath(stateDir)), "pid file kept: it may still be running");
+
+      const aborted = AbortSignal.abort();
+      const out: string[] = [];
+      const io = {
+        stdout: (t: string) => out.push(t),
+        stderr: (t: string) => out.push(t),
+        tty: false,
+        colour: false,
+        signal: aborted,
+      };
+      assert.equal(await sandboxCommand(["status", "--state-dir", stateDir], io), 130);
+      assert.equal(await sandboxCommand(["stop", "--state-dir", stateDir], io), 130);
+      assert.match(out.join(""), /interrupted\n[^]*interrupted: nothing was signalled/);
+    } finally {
+      stubborn.kill("SIGKILL");
+      await stubborn.status;
+      await sandbox.stop();
+    }
+  });
+});
+
+Deno.test("deno task sandbox warns about each environment file left out of its seed", async () => {
+  await inTempDir(async (dir) => {
+    const envs = `${dir}/environments`;
+    await Deno.mkdir(envs);
+    await Deno.copyFile(`${ENVIRONMENTS}/development.yml`, `${envs}/development.yml`);
+    await Deno.writeTextFile(`${envs}/broken.yml`, "environment: [\n");
+    const controller = new AbortController();
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = {
+      stdout: (t: string) => {
+        out.push(t);
+        if (t.startsWith("sandbox ready")) controller.abort();
+      },
+      stderr: (t: string) => err.push(t),
+      tty: false,
+      colour: false,
+      signal: controller.signal,
+    };
+    const args = ["--state-dir", `${dir}/state`, "--environments-dir", envs, "--traffic-rate", "0"];
+    assert.equal(await sandboxCommand(args, io), 0, err.join(""));
+    const warnings = err.filter((line) => line.startsWith("warning: "));
+    assert.equal(warnings.length, 1, err.join(""));
+    assert.match(
+      warnings[0]!,
+      /^warning: environment "broken" is left out of a fresh sandbox's seed: .*broken\.yml/,
+    );
   });
 });
