@@ -75,8 +75,15 @@ function prepare(a: RunArguments, io: CliIo, options: Record<string, string>) {
   });
 }
 
-async function startSandbox(a: RunArguments, view: RunView): Promise<SandboxTarget> {
+async function startSandbox(
+  a: RunArguments,
+  view: RunView,
+  o: { namespace: string; io: CliIo },
+): Promise<SandboxTarget> {
   const sandbox = await sandboxTarget({
+    // A running or restored sandbox seeded from other files may lack the run's namespace.
+    namespace: o.namespace,
+    onWarning: (line) => o.io.stderr(`warning: ${line}\n`),
     stateDir: a.sandboxDir,
     scenario: a.scenario,
     reset: a.reset,
@@ -164,7 +171,9 @@ async function runPipeline(a: RunArguments, io: CliIo): Promise<number> {
   let sandbox: SandboxTarget | undefined;
   let connection: ReturnType<typeof connect> | undefined;
   try {
-    if (a.sandbox) sandbox = await startSandbox(a, view);
+    if (a.sandbox) {
+      sandbox = await startSandbox(a, view, { namespace: prepared.env.environment.namespace, io });
+    }
     connection = await connectRun(a, io, { prepared, sandbox, view, user });
     view.line(
       `${prepared.definition.name} → ${prepared.env.name}${
