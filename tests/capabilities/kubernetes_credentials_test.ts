@@ -4,6 +4,7 @@
 // that takes a while to get a token does not fail a cluster that answers. The limit is
 // DEPLOY_CLUSTER_TIMEOUT when set; an invalid one is exit 2 naming it.
 import assert from "node:assert/strict";
+import { runClusterFixture } from "./_cli.ts";
 import { loadEnvironment } from "../../lib/config/mod.ts";
 import { CapabilityUnavailableError } from "../../lib/capabilities/mod.ts";
 import { CLUSTER_TIMEOUT_ENV, connect } from "../../lib/targets/connect.ts";
@@ -86,7 +87,6 @@ async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
 }
 
 Deno.test("run --dry-run, a server URL with a user, password and query token: exit 2, none of them printed", async () => {
-  const { main } = await import("../../lib/cli/main.ts");
   await inTempDir(async (dir) => {
     const port = closedPort();
     const path = await kubeconfig(
@@ -94,33 +94,13 @@ Deno.test("run --dry-run, a server URL with a user, password and query token: ex
       `https://admin:${PASSWORD}@127.0.0.1:${port}/?token=${QUERY_TOKEN}`,
       "      token: hush-hush-kube-token-1234",
     );
-    const saved = Deno.env.get("KUBECONFIG");
-    Deno.env.set("KUBECONFIG", path);
-    let out = "";
-    try {
-      await Deno.mkdir(`${dir}/runs`);
-      const code = await main(
-        [
-          "run",
-          new URL("./fixtures/cluster.ts", import.meta.url).pathname,
-          "development",
-          "--dry-run",
-          "--runs-dir",
-          `${dir}/runs`,
-          "--skip-type-check",
-        ],
-        { stdout: (t) => out += t, stderr: (t) => out += t, tty: false, colour: false },
-      );
-      assert.equal(code, 2, out);
-      assert.match(out, new RegExp(`https://127\\.0\\.0\\.1:${port} \\(.*user name or password`));
-      for (const secret of [PASSWORD, QUERY_TOKEN, "admin:"]) {
-        assert.ok(!out.includes(secret), `${secret} printed: ${out}`);
-      }
-      assert.deepEqual([...Deno.readDirSync(`${dir}/runs`)], [], "nothing written");
-    } finally {
-      if (saved === undefined) Deno.env.delete("KUBECONFIG");
-      else Deno.env.set("KUBECONFIG", saved);
+    const { code, out, written } = await runClusterFixture(path, dir);
+    assert.equal(code, 2, out);
+    assert.match(out, new RegExp(`https://127\\.0\\.0\\.1:${port} \\(.*user name or password`));
+    for (const secret of [PASSWORD, QUERY_TOKEN, "admin:"]) {
+      assert.ok(!out.includes(secret), `${secret} printed: ${out}`);
     }
+    assert.deepEqual(written, [], "nothing written");
   });
 });
 

@@ -2,6 +2,7 @@
 // run starts (connect(...).verify()): the server, the reason, the fix, exit 2 — not the
 // same connection error on every call and every retry. The sandbox answers the probe.
 import assert from "node:assert/strict";
+import { runClusterFixture } from "./_cli.ts";
 import { loadEnvironment } from "../../lib/config/mod.ts";
 import { CapabilityUnavailableError } from "../../lib/capabilities/mod.ts";
 import { connect, VERIFY_TIMEOUT_MS } from "../../lib/targets/connect.ts";
@@ -206,41 +207,20 @@ Deno.test("the sandbox answers the probe", async () => {
 });
 
 Deno.test("run --dry-run against a dead API server: exit 2 once, before the run folder exists", async () => {
-  const { main } = await import("../../lib/cli/main.ts");
   const env = await loadEnvironment("development", { dir: ENVIRONMENTS });
   const dir = await Deno.makeTempDir({ prefix: "kube-dead-cli-" });
-  const port = closedPort();
-  const path = await kubeconfigFor(
-    dir,
-    `https://127.0.0.1:${port}`,
-    env.kubernetes?.context ?? "dev-cluster",
-  );
-  const saved = Deno.env.get("KUBECONFIG");
-  Deno.env.set("KUBECONFIG", path);
-  let out = "";
   try {
-    await Deno.mkdir(`${dir}/runs`);
-    const code = await main(
-      [
-        "run",
-        new URL("./fixtures/cluster.ts", import.meta.url).pathname,
-        "development",
-        "--dry-run",
-        "--runs-dir",
-        `${dir}/runs`,
-        "--skip-type-check",
-      ],
-      { stdout: (t) => out += t, stderr: (t) => out += t, tty: false, colour: false },
-    );
+    const port = closedPort();
+    const context = env.kubernetes?.context ?? "dev-cluster";
+    const path = await kubeconfigFor(dir, `https://127.0.0.1:${port}`, context);
+    const { code, out, written } = await runClusterFixture(path, dir);
     assert.equal(code, 2, out);
     const lines = out.split("\n").filter((l) => l.includes("cannot reach the Kubernetes API"));
     assert.equal(lines.length, 1, out);
     assert.match(lines[0]!, new RegExp(`127\\.0\\.0\\.1:${port}.*To fix:`));
     assert.doesNotMatch(out, new RegExp(TOKEN));
-    assert.deepEqual([...Deno.readDirSync(`${dir}/runs`)], [], "nothing written");
+    assert.deepEqual(written, [], "nothing written");
   } finally {
-    if (saved === undefined) Deno.env.delete("KUBECONFIG");
-    else Deno.env.set("KUBECONFIG", saved);
     await Deno.remove(dir, { recursive: true });
   }
 });

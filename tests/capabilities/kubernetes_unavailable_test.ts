@@ -1,6 +1,7 @@
 // No reachable cluster fails once, clearly: which kubeconfig was tried, and how to fix it
 // (--sandbox, KUBECONFIG, kubernetes.kubeconfig) — not the same ENOENT once per check.
 import assert from "node:assert/strict";
+import { runClusterFixture } from "./_cli.ts";
 import { loadEnvironment } from "../../lib/config/mod.ts";
 import {
   CAPABILITIES,
@@ -10,7 +11,6 @@ import {
 import { connect } from "../../lib/targets/connect.ts";
 import { Redactor } from "../../lib/journal/redact.ts";
 import { InputError } from "../../lib/runner/errors.ts";
-import { main } from "../../lib/cli/main.ts";
 import { ENVIRONMENTS } from "../config/_helpers.ts";
 
 const MISSING = "/nonexistent/tracktion-test/kubeconfig";
@@ -200,26 +200,12 @@ Deno.test("a database password that is a Kubernetes Secret: verify() asks the cl
 });
 
 Deno.test("run --dry-run without a cluster says so once, with the fix", async () => {
-  const runsDir = await Deno.makeTempDir({ prefix: "tracktion-runs-" });
-  const saved = Deno.env.get("KUBECONFIG");
-  Deno.env.set("KUBECONFIG", MISSING);
-  let out = "";
+  const dir = await Deno.makeTempDir({ prefix: "tracktion-runs-" });
   try {
-    const code = await main(
-      [
-        "run",
-        new URL("./fixtures/cluster.ts", import.meta.url).pathname,
-        "development",
-        "--dry-run",
-        "--runs-dir",
-        runsDir,
-        "--skip-type-check",
-      ],
-      { stdout: (t) => out += t, stderr: (t) => out += t, tty: false, colour: false },
-    );
+    const { code, out, written } = await runClusterFixture(MISSING, dir);
     // Bad input, found before the run starts: exit 2 and no run folder written.
     assert.equal(code, 2, out);
-    assert.deepEqual([...Deno.readDirSync(runsDir)], [], "nothing written");
+    assert.deepEqual(written, [], "nothing written");
     const fixes = out.split("\n").filter((line) => line.includes("To fix:"));
     assert.equal(fixes.length, 1, out);
     assert.match(
@@ -231,8 +217,6 @@ Deno.test("run --dry-run without a cluster says so once, with the fix", async ()
     assert.match(fixes[0]!, /--sandbox.*KUBECONFIG.*kubernetes\.kubeconfig in environments/);
     assert.doesNotMatch(out, /ENOENT/);
   } finally {
-    if (saved === undefined) Deno.env.delete("KUBECONFIG");
-    else Deno.env.set("KUBECONFIG", saved);
-    await Deno.remove(runsDir, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
   }
 });
