@@ -161,7 +161,8 @@ function sandboxDir(sandbox: boolean, dir: string | undefined): string | undefin
  * @example
  * ```ts
  * import { MIGRATE_APPLICATION_NAME } from "./migrate.ts";
- * console.assert(MIGRATE_APPLICATION_NAME === "tracktion-deploy-migrate");
+ * import { TOOL_NAME } from "../product/mod.ts";
+ * console.assert(MIGRATE_APPLICATION_NAME === `${TOOL_NAME}-migrate`);
  * ```
  */
 export const MIGRATE_APPLICATION_NAME = `${TOOL_NAME}-migrate`;
