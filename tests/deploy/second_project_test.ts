@@ -139,7 +139,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "the second project's deploy is refused (exit 2) by a sandbox not seeded with its namespace",
+  name:
+    "the second project's deploy is refused (exit 2) by a sandbox not seeded with its namespace",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
