@@ -11,29 +11,19 @@ import { readState } from "../../lib/sandbox/state.ts";
 import { sandboxCommand } from "../../lib/cli/sandbox.ts";
 import { startProjectSandbox } from "../../lib/targets/mod.ts";
 import { cliArgs, cliIn, ENVIRONMENTS, inTempDir, REPO } from "./_isolated.ts";
+import { spawnSandboxCli } from "../sandbox/_helpers.ts";
 
 const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
 
 Deno.test("deno task sandbox writes a pid file and deno task sandbox stop stops it", async () => {
   await inTempDir(async (stateDir) => {
-    const started = performance.now();
-    const child = new Deno.Command(Deno.execPath(), {
-      args: cliArgs(["sandbox", "--state-dir", stateDir, "--port", "0", "--traffic-rate", "0"]),
-      stdout: "piped",
-      stderr: "piped",
-      stdin: "null",
-    }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    // The ready line comes once the kubeconfig and the pid file are written.
+    const { child, line, reader, startupMs } = await spawnSandboxCli(stateDir, [
+      "--traffic-rate",
+      "0",
+    ]);
     const stderr = new Response(child.stderr).text();
     try {
-      // The ready line comes once the kubeconfig and the pid file are written.
-      let line = "";
-      while (!line.includes("\n")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        line += value;
-      }
-      const startupMs = performance.now() - started;
       const url = line.match(/server=(\S+)/)?.[1];
       assert.ok(url, `ready line: ${line}`);
       assert.ok(await exists(`${stateDir}/kubeconfig`));

@@ -128,3 +128,50 @@ export async function tempFile(text: string, suffix = ".yaml"): Promise<string> 
   await Deno.writeTextFile(path, text);
   return path;
 }
+
+/** A `deno task sandbox` subprocess that has printed its ready line. */
+export interface SandboxProcess {
+  /** The process (stdout and stderr piped). */
+  readonly child: Deno.ChildProcess;
+  /** Its first line on stdout (`sandbox ready: server=... kubeconfig=...`), trimmed. */
+  readonly line: string;
+  /** The rest of its stdout. */
+  readonly reader: ReadableStreamDefaultReader<string>;
+  /** How long it took from spawn to the ready line, in ms (a measured bound for later waits). */
+  readonly startupMs: number;
+}
+
+/**
+ * Spawns `deno run -A lib/cli/main.ts sandbox --state-dir <dir> --port 0 <extra>` and waits
+ * for its ready line (the kubeconfig and the pid file are written by then).
+ */
+export async function spawnSandboxCli(
+  stateDir: string,
+  extra: readonly string[] = [],
+): Promise<SandboxProcess> {
+  const started = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../../lib/cli/main.ts", import.meta.url).pathname,
+      "sandbox",
+      "--state-dir",
+      stateDir,
+      "--port",
+      "0",
+      ...extra,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!out.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += value;
+  }
+  return { child, line: out.trim(), reader, startupMs: performance.now() - started };
+}

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { SCENARIOS, startSandbox } from "../../lib/sandbox/mod.ts";
 import { readState } from "../../lib/sandbox/state.ts";
-import { deploymentYaml, tempFile, waitFor, withSandbox } from "./_helpers.ts";
+import { deploymentYaml, spawnSandboxCli, tempFile, waitFor, withSandbox } from "./_helpers.ts";
 
 const NS = "tracktion-dev";
 /** `deno task sandbox` is `deno run -A lib/cli/main.ts sandbox`. */
@@ -109,32 +109,8 @@ Deno.test("startSandbox() rejects an unknown scenario with a RangeError listing 
   }
 });
 
-async function spawnSandbox(stateDir: string, extra: string[] = []) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MAIN,
-      "sandbox",
-      "--state-dir",
-      stateDir,
-      "--port",
-      "0",
-      "--time-scale",
-      "600",
-      ...extra,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!out.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += value;
-  }
-  return { child, line: out.trim(), reader };
+function spawnSandbox(stateDir: string, extra: string[] = []) {
+  return spawnSandboxCli(stateDir, ["--time-scale", "600", ...extra]);
 }
 
 Deno.test("deno task sandbox prints one ready line, serves, and stops cleanly on SIGTERM with state saved", async () => {

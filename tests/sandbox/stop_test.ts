@@ -4,9 +4,9 @@ import assert from "node:assert/strict";
 import { startSandbox } from "../../lib/sandbox/mod.ts";
 import { readState } from "../../lib/sandbox/state.ts";
 import { inTempDir, stuckRequest } from "../runner/_isolated.ts";
+import { spawnSandboxCli } from "./_helpers.ts";
 
 /** `deno task sandbox` is `deno run -A lib/cli/main.ts sandbox`. */
-const MAIN = new URL("../../lib/cli/main.ts", import.meta.url).pathname;
 
 Deno.test("startSandbox().stop() ends though a client is stuck mid-request, and saves the state", async () => {
   await inTempDir(async (stateDir) => {
@@ -41,34 +41,13 @@ Deno.test("startSandbox().stop() ends though a client is stuck mid-request, and 
 
 Deno.test("deno task sandbox exits 0 on SIGTERM though a client is stuck mid-request", async () => {
   await inTempDir(async (stateDir) => {
-    const started = performance.now();
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        MAIN,
-        "sandbox",
-        "--state-dir",
-        stateDir,
-        "--port",
-        "0",
-        "--traffic-rate",
-        "0",
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const { child, line, reader, startupMs } = await spawnSandboxCli(stateDir, [
+      "--traffic-rate",
+      "0",
+    ]);
     const stderr = new Response(child.stderr).text();
     let conn: Deno.TcpConn | undefined;
     try {
-      let line = "";
-      while (!line.includes("\n")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        line += value;
-      }
-      const startupMs = performance.now() - started;
       const url = line.match(/server=(\S+)/)?.[1];
       assert.ok(url, `ready line: ${line}`);
       conn = await stuckRequest(url);
