@@ -33,6 +33,8 @@ const RUN = {
   prometheus: { type: "string" },
   "sandbox-dir": { type: "string" },
   "time-scale": { type: "string" },
+  clock: { type: "string" },
+  seed: { type: "string" },
   "decision-timeout": { type: "string" },
   reset: { type: "boolean" },
 } as const;
@@ -101,8 +103,17 @@ export interface RunArguments {
   readonly prometheus: string | undefined;
   /** `--sandbox-dir` (default {@linkcode SANDBOX_DIR}), never a file. */
   readonly sandboxDir: string;
-  /** `--time-scale`: 1 to 100000 (needs `--sandbox`). */
+  /** `--time-scale`: 1 to 100000 (needs `--sandbox`; a real clock scaled that many times). */
   readonly timeScale: number | undefined;
+  /**
+   * The sandbox's clock: `virtual` (the default with `--sandbox`: time jumps to the next due
+   * timer whenever all work is waiting), or `real` (wall time, scaled by `--time-scale`,
+   * default 60; chosen by itself when `--time-scale` or `--prometheus` is given). `undefined`
+   * without `--sandbox`: a real cluster runs on real time.
+   */
+  readonly clock: "virtual" | "real" | undefined;
+  /** `--seed`: what the sandbox's simulated traffic is drawn from (needs `--sandbox`). */
+  readonly seed: string | undefined;
   /** `--decision-timeout` in ms: more than 0, at most 7 days. */
   readonly decisionTimeoutMs: number | undefined;
   /** `--reset`: discard the sandbox's saved state (needs `--sandbox`, not with `--dry-run`). */
@@ -173,6 +184,30 @@ function timeScale(text: string): number {
     fail(`--time-scale takes a number from 1 to ${MAX_TIME_SCALE}, got "${text}"`);
   }
   return n;
+}
+
+/** `--clock`, checked against the flags that need a clock following wall time. */
+function clockKind(
+  text: string | undefined,
+  scale: string | undefined,
+  prometheus: string | undefined,
+): "virtual" | "real" {
+  if (text !== undefined && text !== "virtual" && text !== "real") {
+    fail(`--clock takes virtual or real, got "${text}"`);
+  }
+  if (text === "virtual" && scale !== undefined) {
+    fail(
+      "--time-scale N means a real clock scaled N times: not with --clock virtual " +
+        "(drop one of them)",
+    );
+  }
+  if (text === "virtual" && prometheus !== undefined) {
+    fail(
+      "--prometheus needs --clock real: Prometheus scrapes on wall time and cannot follow a " +
+        "virtual clock's jumps (drop --clock virtual, or --prometheus)",
+    );
+  }
+  return text ?? (scale !== undefined || prometheus !== undefined ? "real" : "virtual");
 }
 
 function decisionTimeout(text: string): number {
@@ -306,7 +341,7 @@ export function runArguments(command: PipelineCommand, args: string[]): RunArgum
     fail(`--format takes text, json or mermaid, got "${format}"`);
   }
   const sandbox = bool("sandbox");
-  for (const flag of ["sandbox-dir", "scenario", "time-scale", "reset"]) {
+  for (const flag of ["sandbox-dir", "scenario", "time-scale", "clock", "seed", "reset"]) {
     if (v[flag] !== undefined && !sandbox) {
       fail(`--${flag} needs --sandbox: it is about the sandbox cluster`);
     }
@@ -333,6 +368,10 @@ export function runArguments(command: PipelineCommand, args: string[]): RunArgum
   const scale = str("time-scale");
   const timeout = str("decision-timeout");
   const prometheus = str("prometheus");
+  const seed = str("seed");
+  if (seed !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(seed)) {
+    fail(`--seed takes 1 to 64 letters, digits, ".", "_" or "-", got "${seed}"`);
+  }
 
   return {
     pipelineFile,
@@ -351,6 +390,8 @@ export function runArguments(command: PipelineCommand, args: string[]): RunArgum
     prometheus: prometheus === undefined ? undefined : httpUrl("--prometheus", prometheus),
     sandboxDir,
     timeScale: scale === undefined ? undefined : timeScale(scale),
+    clock: sandbox ? clockKind(str("clock"), scale, prometheus) : undefined,
+    seed,
     decisionTimeoutMs: timeout === undefined ? undefined : decisionTimeout(timeout),
     reset: bool("reset"),
     format,

@@ -35,7 +35,12 @@ const RUN_FLAGS = `
   Object.keys(SCENARIOS).join(", ")
 }
                             (deno task sandbox --list-scenarios says what each does)
-  --time-scale <n>          with --sandbox: sandbox seconds per real second, 1 to ${MAX_TIME_SCALE}
+  --clock virtual|real      with --sandbox: virtual (default) jumps to the next due timer
+                            whenever all work waits; real follows wall time, scaled
+  --time-scale <n>          with --sandbox: a real clock, n sandbox seconds per real second,
+                            1 to ${MAX_TIME_SCALE} (default 60 with --clock real)
+  --seed <s>                with --sandbox: what the simulated traffic is drawn from
+                            (default: from the environment and version; printed at start)
   --sandbox-dir <dir>       with --sandbox: its state folder (default ${SANDBOX_DIR})
   --reset                   with --sandbox: discard the sandbox's saved state (not with --dry-run)
   --dry-run                 change nothing: say what would be done
