@@ -5,10 +5,14 @@
  */
 import { type DurationString, parseDuration } from "./duration.ts";
 import {
+  type GateDecision,
   type GateExpression,
+  type GateOptions,
   type InconclusivePolicy,
+  isStatistical,
   type ParsedGate,
   parseGate,
+  statisticalDecision,
 } from "./gate.ts";
 import type { ApprovalSpec, Check, PermissionRequest, RetryPolicy, StageContext } from "./types.ts";
 import { callerLocation, formatLocation } from "./location.ts";
@@ -23,6 +27,8 @@ export interface GateSpec {
   readonly inconclusive?: InconclusivePolicy;
   /** Consecutive query errors tolerated before the gate fails. Default 3. */
   readonly consecutiveErrorLimit: number;
+  /** How a statistical gate decides; absent for a fixed-threshold gate. */
+  readonly decision?: GateDecision;
 }
 
 /** How a stage's gates are measured over time. */
@@ -188,24 +194,27 @@ export class Stage<Out = void> {
 
   /**
    * Adds a gate, measured after the stage's work for the analysis duration.
-   * The gate fails when failed measurements exceed `failureLimit` (default 0).
+   * A fixed gate fails when failed measurements exceed `failureLimit` (default 0); a
+   * statistical one (`{ decide: "sequential" }` or `"baseline"`) decides with confidence
+   * ({@linkcode StatisticalGateOptions}).
    * What it measures is what the work returns: `{ analysisTargets: [{ service, slot }] }`
    * (`AnalysisTargets`, in `gate.ts`); a gated stage that returns none fails closed.
    */
-  gate(
-    expression: GateExpression,
-    options: {
-      failureLimit?: number;
-      inconclusive?: InconclusivePolicy;
-      consecutiveErrorLimit?: number;
-    } = {},
-  ): Stage<Out> {
-    const spec: GateSpec = {
-      gate: parseGate(expression),
-      failureLimit: options.failureLimit ?? 0,
-      consecutiveErrorLimit: options.consecutiveErrorLimit ?? 3,
-      ...(options.inconclusive ? { inconclusive: options.inconclusive } : {}),
-    };
+  gate(expression: GateExpression, options: GateOptions = {}): Stage<Out> {
+    const gate = parseGate(expression);
+    const spec: GateSpec = isStatistical(options)
+      ? {
+        gate,
+        failureLimit: 0,
+        consecutiveErrorLimit: options.consecutiveErrorLimit ?? 3,
+        decision: statisticalDecision(gate, options, this.id),
+      }
+      : {
+        gate,
+        failureLimit: options.failureLimit ?? 0,
+        consecutiveErrorLimit: options.consecutiveErrorLimit ?? 3,
+        ...(options.inconclusive ? { inconclusive: options.inconclusive } : {}),
+      };
     return this.#with({ gates: [...this.#spec.gates, spec] });
   }
 

@@ -12,6 +12,14 @@ import type { GateRecord } from "./schema.ts";
  * @param g The gate as the stage declared it.
  * @param o The verdict so far, why, and the inconclusive policy in force.
  * @returns The record.
+ *
+ * @example
+ * ```ts
+ * import { gateRecord } from "./gate_record.ts";
+ * import { parseGate } from "../dsl/gate.ts";
+ * const g = { gate: parseGate("error_rate < 1%"), failureLimit: 0, consecutiveErrorLimit: 3 };
+ * console.assert(gateRecord(g, { verdict: "not_measured" }).method === "fixed");
+ * ```
  */
 export function gateRecord(
   g: GateSpec,
@@ -28,6 +36,7 @@ export function gateRecord(
     inconclusivePolicy: o.inconclusivePolicy ?? g.inconclusive ?? "fail",
     verdict: o.verdict,
     ...(o.reason !== undefined ? { reason: o.reason } : {}),
+    method: g.decision?.method ?? "fixed",
     samples: [],
   };
 }

@@ -40,6 +40,43 @@ export const checkRecordSchema = z.object({
   durationMs: z.number().nonnegative(),
 });
 
+/** The counts and window behind a sample. */
+export const sampleEvidenceSchema = z.object({
+  requests: z.int().nonnegative(),
+  errors: z.int().nonnegative().optional(),
+  over: z.int().nonnegative().optional(),
+  overMs: z.number().nonnegative().optional(),
+  latencies: z.int().nonnegative().optional().describe("how many latencies were sampled"),
+  windowMs: z.number().nonnegative(),
+  from: timestamp,
+  to: timestamp,
+}).describe("the counts behind a sample: 0 errors of 3 is not 0 of 30,000");
+
+/** Where a statistical gate stood after a sample. */
+export const sampleDecisionSchema = z.object({
+  state: z.enum(["breach", "pass", "undecided"]),
+  breachE: z.number().nonnegative().optional(),
+  passE: z.number().nonnegative().optional(),
+  pValue: z.number().min(0).max(1).optional(),
+  level: z.number().min(0).max(1).optional(),
+});
+
+/** How a statistical gate decided. */
+export const gateDecisionSchema = z.object({
+  method: z.enum(["sequential", "baseline"]),
+  confidence: z.number().gt(0).lt(1),
+  lookMs: z.number().positive(),
+  horizon: z.int().positive(),
+  state: z.enum(["breach", "pass", "undecided"]),
+  decidedAt: timestamp.optional(),
+  bound: z.number().positive().optional().describe("the e-value either side had to reach: 1/α"),
+  breachE: z.number().nonnegative().optional(),
+  passE: z.number().nonnegative().optional(),
+  pValue: z.number().min(0).max(1).optional(),
+  requests: z.int().nonnegative(),
+  events: z.int().nonnegative(),
+});
+
 /** One measurement of one gate. */
 export const sampleSchema = z.object({
   at: timestamp,
@@ -47,6 +84,9 @@ export const sampleSchema = z.object({
   verdict: z.enum(["successful", "failed", "inconclusive", "error"]),
   detail: z.string().optional(),
   labels: z.record(z.string(), z.string()).optional(),
+  evidence: sampleEvidenceSchema.optional(),
+  baseline: sampleEvidenceSchema.optional().describe("a baseline gate: the baseline's counts"),
+  decision: sampleDecisionSchema.optional(),
 });
 
 /** A gate with every sample measured for it and its verdict. */
@@ -61,6 +101,10 @@ export const gateRecordSchema = z.object({
   inconclusivePolicy: z.enum(["fail", "ignore"]),
   verdict: z.enum(["passed", "failed", "not_measured"]),
   reason: z.string().optional(),
+  method: z.enum(["fixed", "sequential", "baseline"]).optional().describe(
+    "how it decided (absent in reports before statistical gates: fixed)",
+  ),
+  decision: gateDecisionSchema.optional(),
   samples: z.array(sampleSchema),
 });
 
@@ -158,8 +202,11 @@ export const reportSchema = z.object({
 export type {
   ApprovalRecord,
   CheckRecord,
+  GateDecisionRecord,
   GateRecord,
   Report,
+  SampleDecision,
+  SampleEvidence,
   SampleRecord,
   StageRecord,
 } from "./types.ts";
@@ -175,6 +222,9 @@ type _InSync = Assert<
   | Same<T.CheckRecord, z.infer<typeof checkRecordSchema>>
   | Same<T.GateRecord, z.infer<typeof gateRecordSchema>>
   | Same<T.SampleRecord, z.infer<typeof sampleSchema>>
+  | Same<T.SampleEvidence, z.infer<typeof sampleEvidenceSchema>>
+  | Same<T.SampleDecision, z.infer<typeof sampleDecisionSchema>>
+  | Same<T.GateDecisionRecord, z.infer<typeof gateDecisionSchema>>
   | Same<T.ApprovalRecord, z.infer<typeof approvalRecordSchema>>
   | Same<T.AttemptRecord, z.infer<typeof attemptSchema>>
   | Same<T.CallRecord, z.infer<typeof callRecordSchema>>

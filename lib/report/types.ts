@@ -57,6 +57,43 @@ export interface CheckRecord {
   durationMs: number;
 }
 
+/**
+ * The counts behind a sample: how many requests its window held, how many failed or
+ * were slow, and the window itself — so a reader tells 0 errors of 3 from 0 of 30,000.
+ */
+export interface SampleEvidence {
+  /** Requests in the window. */
+  requests: number;
+  /** Requests answered with an error (5xx). */
+  errors?: number | undefined;
+  /** Requests slower than `overMs`. */
+  over?: number | undefined;
+  /** The latency `over` counts against, in ms. */
+  overMs?: number | undefined;
+  /** Latencies sampled from the window (their count; a baseline comparison uses them). */
+  latencies?: number | undefined;
+  /** The window's length, in ms of target time. */
+  windowMs: number;
+  /** The window's start (ISO 8601). */
+  from: string;
+  /** The window's end (ISO 8601). */
+  to: string;
+}
+
+/** Where a statistical gate stood after a sample. */
+export interface SampleDecision {
+  /** Breach, pass, or undecided so far. */
+  state: "breach" | "pass" | "undecided";
+  /** Sequential: the breach e-value (evidence of "above the threshold"). */
+  breachE?: number | undefined;
+  /** Sequential: the pass e-value (evidence of "below the threshold"). */
+  passE?: number | undefined;
+  /** Baseline: this look's one-sided p-value of "canary worse than baseline". */
+  pValue?: number | undefined;
+  /** Baseline: the level this look was tested at (α spent evenly over the looks). */
+  level?: number | undefined;
+}
+
 /** One measurement of one gate for one target. */
 export interface SampleRecord {
   /** When it was taken (ISO 8601). */
@@ -69,6 +106,43 @@ export interface SampleRecord {
   detail?: string | undefined;
   /** The target's labels (`service`, `slot`, ...). */
   labels?: Record<string, string> | undefined;
+  /** The counts and window behind the value, when the source gave them. */
+  evidence?: SampleEvidence | undefined;
+  /** A baseline gate: the baseline's counts and window. */
+  baseline?: SampleEvidence | undefined;
+  /** A statistical gate: where it stood after this sample. */
+  decision?: SampleDecision | undefined;
+}
+
+/**
+ * How a statistical gate decided: its method and confidence, when it decided, and the
+ * bound values it was held to. (Reports written before statistical gates have none.)
+ */
+export interface GateDecisionRecord {
+  /** The method. */
+  method: "sequential" | "baseline";
+  /** The confidence of a decision; `α = 1 − confidence`. */
+  confidence: number;
+  /** Time between looks, in ms. */
+  lookMs: number;
+  /** Looks planned in the stage. */
+  horizon: number;
+  /** Where it ended: breach, pass, or undecided (a failure). */
+  state: "breach" | "pass" | "undecided";
+  /** When it decided (ISO 8601), if it did. */
+  decidedAt?: string | undefined;
+  /** The e-value (sequential) either side had to reach: `1/α`. */
+  bound?: number | undefined;
+  /** The breach e-value at the end (sequential; the target that decided, or the largest). */
+  breachE?: number | undefined;
+  /** The pass e-value at the end (sequential; the smallest over targets). */
+  passE?: number | undefined;
+  /** The smallest p-value seen (baseline). */
+  pValue?: number | undefined;
+  /** Requests counted in all. */
+  requests: number;
+  /** Errors or slow requests counted in all. */
+  events: number;
 }
 
 /** A gate with every sample measured for it, and its verdict. */
@@ -93,6 +167,10 @@ export interface GateRecord {
   verdict: "passed" | "failed" | "not_measured";
   /** Why it failed or was not measured. */
   reason?: string | undefined;
+  /** How it decided: `fixed` (a threshold per measurement; also when absent) or statistical. */
+  method?: "fixed" | "sequential" | "baseline" | undefined;
+  /** A statistical gate's decision and bound values. */
+  decision?: GateDecisionRecord | undefined;
   /** Every sample, in order. */
   samples: SampleRecord[];
 }
