@@ -1,38 +1,74 @@
 /**
- * Gate analysis, as progressive-delivery tools do it, with their holes closed: a
- * measurement every interval over the stage's duration (after an initial delay);
+ * Gate analysis. Fixed-threshold gates as progressive-delivery tools do them, with
+ * their holes closed: a measurement every interval over the stage's duration (after an
+ * initial delay);
  * each sample is successful, failed, inconclusive (counted as a failure unless the
  * metric says `ignore`) or an error (retried next interval; too many in a row fail
  * the gate). A gate fails when its failed samples for any one target **exceed** its
  * failure limit (`failures > limit`; limit 0 = the first failure fails it) — and the
  * analysis stops at once, so a rollback starts within one interval of the breach. A
  * gate with no successful sample at the end fails: no data is never a pass.
+ * Statistical gates (`decide: "sequential"` or `"baseline"`) run beside them
+ * (`statistical.ts`); a breach of either kind stops both. All waiting is on the run's
+ * {@linkcode Clock}, in target time.
  * @module
  */
 import { gatePasses, type MetricDefinition } from "../dsl/gate.ts";
 import type { AnalysisSpec, GateSpec } from "../dsl/stage.ts";
 import type { GateRecord, SampleRecord } from "../report/schema.ts";
 import type { Measurement, MetricsProvider, Target } from "./provider.ts";
-import { delay } from "../async/delay.ts";
+import { type Clock, realClock, scaledClock } from "../clock/mod.ts";
 import { gateRecord } from "../report/gate_record.ts";
+import { analyzeStatistical } from "./statistical_analysis.ts";
+import {
+  canaryOf,
+  type ComparedTarget,
+  describeTarget,
+  evidenceRecord,
+  type Resolved,
+} from "./targets.ts";
 
-/** What a breach decision returns when a stage pauses instead of rolling back. */
+/**
+ * What a breach decision returns when a stage pauses instead of rolling back.
+ *
+ * @example
+ * ```ts
+ * import type { BreachDecision } from "./analyze.ts";
+ * const d: BreachDecision = "abort";
+ * ```
+ */
 export type BreachDecision = "promote" | "abort";
 
-/** Options of {@linkcode analyzeGates}. */
+/**
+ * Options of {@linkcode analyzeGates}.
+ *
+ * @example
+ * ```ts ignore
+ * const o: AnalyzeOptions = { provider, metrics, targets: [{ service: "api" }], clock, signal };
+ * ```
+ */
 export interface AnalyzeOptions {
   /** Where measurements come from. */
   readonly provider: MetricsProvider;
   /** The declared metrics, by name (their queries and units). */
   readonly metrics: Readonly<Record<string, MetricDefinition>>;
-  /** Each target is measured for each gate (e.g. four services, one slot). */
-  readonly targets: readonly Target[];
-  /** Target time runs this much faster than real time (the sandbox). Default 1. */
-  readonly timeScale?: number;
   /**
-   * The shortest real wait before the first measurement, whatever the scale: a scraping
-   * source needs a few scrapes of new pods before a rate means anything.
+   * Each target is measured for each gate (e.g. four services, one slot). A
+   * `{ canary, baseline }` target is measured on its canary, and compared with its
+   * baseline by baseline gates.
    */
+  readonly targets: readonly (Target | ComparedTarget)[];
+  /** The run's clock: every wait and stamp (default real time). */
+  readonly clock?: Clock;
+  /**
+   * The shortest wait before the first measurement (target ms), for every kind of gate:
+   * a scraping source (Prometheus beside a scaled sandbox) needs a few scrapes of new
+   * pods before a rate means anything.
+   */
+  readonly settleMs?: number;
+  /** @deprecated Pass `clock: scaledClock(n)`: target time runs this much faster. */
+  readonly timeScale?: number;
+  /** @deprecated Pass `settleMs` (target ms): the shortest *real* wait before measuring. */
   readonly minInitialDelayMs?: number;
   /** Stops the analysis (a timeout, an interrupted run). */
   readonly signal: AbortSignal;
@@ -40,18 +76,20 @@ export interface AnalyzeOptions {
   readonly onSample?: (gate: GateSpec, target: Target, sample: SampleRecord) => void;
 }
 
-/** The analysis' outcome. */
+/**
+ * The analysis' outcome.
+ *
+ * @example
+ * ```ts
+ * import type { AnalysisResult } from "./analyze.ts";
+ * const r: AnalysisResult = { gates: [] };
+ * ```
+ */
 export interface AnalysisResult {
   /** One record per gate, with every sample and the verdict. */
   readonly gates: GateRecord[];
   /** When the first breach was seen, if any. */
   readonly breachedAt?: string;
-}
-
-function describeTarget(t: Target): string {
-  return Object.entries(t).filter(([k]) => k !== "namespace").map(([k, v]) => `${k}=${v}`).join(
-    ",",
-  ) || "all";
 }
 
 interface Counter {
@@ -62,19 +100,87 @@ interface Counter {
 }
 
 /**
- * Measures gates over an analysis window.
+ * Measures gates over an analysis window: fixed-threshold gates every interval,
+ * statistical ones at their looks, concurrently; a breach of one stops all.
  *
  * @param gates The stage's gates.
- * @param analysis Duration, interval, initial delay.
- * @param o Provider, metric definitions, targets, clock scale, signal.
- * @returns One record per gate with every sample and the verdict.
+ * @param analysis Duration, interval, window, initial delay.
+ * @param o Provider, metric definitions, targets, clock, signal.
+ * @returns One record per gate (in the stage's order) with every sample and the verdict.
+ *
+ * @example
+ * ```ts ignore
+ * const r = await analyzeGates(spec.gates, spec.analysis, { provider, metrics, targets, clock, signal });
+ * ```
  */
 export async function analyzeGates(
   gates: readonly GateSpec[],
   analysis: AnalysisSpec,
   o: AnalyzeOptions,
 ): Promise<AnalysisResult> {
-  const scale = o.timeScale ?? 1;
+  const clock = o.clock ??
+    (o.timeScale && o.timeScale !== 1 ? scaledClock(o.timeScale) : realClock);
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(o.signal.reason);
+  o.signal.addEventListener("abort", onAbort, { once: true });
+  if (o.signal.aborted) onAbort();
+  const r: Resolved = {
+    provider: o.provider,
+    metrics: o.metrics,
+    targets: o.targets,
+    clock,
+    settleMs: Math.max(
+      o.settleMs ?? 0,
+      o.minInitialDelayMs && Number.isFinite(clock.scale) ? o.minInitialDelayMs * clock.scale : 0,
+    ),
+    signal: stop.signal,
+    ...(o.onSample ? { onSample: o.onSample } : {}),
+  };
+  const fixed = gates.filter((g) => !g.decision);
+  const statistical = gates.filter((g) => g.decision);
+  let cause = "";
+  const stopOthers = (res: AnalysisResult) => {
+    const failed = res.gates.filter((g) => g.verdict === "failed").map((g) => g.gate);
+    if (res.breachedAt && !cause) {
+      cause = failed.join(", ");
+      stop.abort(new Error(`${cause} breached`));
+    }
+    return res;
+  };
+  try {
+    const [a, b] = await Promise.all([
+      fixed.length ? analyzeFixed(fixed, analysis, r).then(stopOthers) : undefined,
+      statistical.length
+        ? analyzeStatistical(statistical, analysis, r).then(stopOthers)
+        : undefined,
+    ]);
+    const byGate = new Map<GateSpec, GateRecord>();
+    fixed.forEach((g, i) => byGate.set(g, a!.gates[i]!));
+    statistical.forEach((g, i) => byGate.set(g, b!.gates[i]!));
+    const records = gates.map((g) => byGate.get(g)!);
+    if (cause && !o.signal.aborted) {
+      for (const rec of records) {
+        if (rec.verdict !== "failed") {
+          rec.verdict = "not_measured";
+          rec.reason = `analysis stopped when ${cause} breached`;
+        }
+      }
+    }
+    const at = [a?.breachedAt, b?.breachedAt].filter((x): x is string => !!x).sort()[0];
+    return { gates: records, ...(at ? { breachedAt: at } : {}) };
+  } finally {
+    o.signal.removeEventListener("abort", onAbort);
+  }
+}
+
+async function analyzeFixed(
+  gates: readonly GateSpec[],
+  analysis: AnalysisSpec,
+  o: Resolved,
+): Promise<AnalysisResult> {
+  const clock = o.clock;
+  const stamp = () => new Date(clock.now()).toISOString();
+  const targets = o.targets.map(canaryOf);
   const records: GateRecord[] = gates.map((g) =>
     gateRecord(g, {
       verdict: "not_measured",
@@ -82,29 +188,28 @@ export async function analyzeGates(
     })
   );
   const counters = gates.map(() =>
-    o.targets.map((): Counter => ({ failures: 0, successes: 0, consecutiveErrors: 0 }))
+    targets.map((): Counter => ({ failures: 0, successes: 0, consecutiveErrors: 0 }))
   );
-  if (o.targets.length === 0) {
+  if (targets.length === 0) {
     for (const r of records) {
       r.verdict = "failed";
       r.reason =
         "nothing to measure: no targets were given (a stage names them in its output's analysisTargets)";
     }
-    return { gates: records, breachedAt: new Date().toISOString() };
+    return { gates: records, breachedAt: stamp() };
   }
   const count = analysis.durationMs > 0
     ? Math.max(1, Math.floor(analysis.durationMs / analysis.intervalMs))
     : 1;
   const windowMs = analysis.windowMs || analysis.intervalMs;
-  await delay(Math.max(analysis.initialDelayMs / scale, o.minInitialDelayMs ?? 0), {
-    signal: o.signal,
-  }).catch(() => {}); // aborted: the loop below does not start
+  await clock.sleep(Math.max(analysis.initialDelayMs, o.settleMs), { signal: o.signal })
+    .catch(() => {}); // aborted: the loop below does not start
 
   for (let i = 0; i < count && !o.signal.aborted; i++) {
-    const started = performance.now();
-    const at = new Date().toISOString();
+    const started = clock.now();
+    const at = stamp();
     const jobs = gates.flatMap((g, gi) =>
-      o.targets.map(async (target, ti) => {
+      targets.map(async (target, ti) => {
         const metric = o.metrics[g.gate.metric];
         const m: Measurement = metric
           ? await o.provider.measure({ ...metric, name: g.gate.metric }, target, { windowMs })
@@ -122,6 +227,7 @@ export async function analyzeGates(
             value: m.value,
             verdict: ok ? "successful" : "failed",
             labels: { ...target },
+            ...(m.evidence ? { evidence: evidenceRecord(m.evidence) } : {}),
           };
         } else if (m.kind === "inconclusive") {
           c.consecutiveErrors = 0;
@@ -147,7 +253,7 @@ export async function analyzeGates(
     let breached = false;
     gates.forEach((g, gi) => {
       const rec = records[gi]!;
-      o.targets.forEach((target, ti) => {
+      targets.forEach((target, ti) => {
         const c = counters[gi]![ti]!;
         if (rec.verdict === "failed") return;
         if (c.failures > g.failureLimit) {
@@ -177,10 +283,10 @@ export async function analyzeGates(
       for (const r of records) {
         if (r.verdict === "not_measured") r.reason = `analysis stopped when ${cause} breached`;
       }
-      return { gates: records, breachedAt: new Date().toISOString() };
+      return { gates: records, breachedAt: stamp() };
     }
     if (i < count - 1) {
-      await delay(analysis.intervalMs / scale - (performance.now() - started), {
+      await clock.sleep(Math.max(0, analysis.intervalMs - clock.since(started)), {
         signal: o.signal,
       }).catch(() => {}); // aborted: the loop ends
     }
@@ -189,7 +295,7 @@ export async function analyzeGates(
   gates.forEach((g, gi) => {
     const rec = records[gi]!;
     if (rec.verdict === "failed") return;
-    const starved = o.targets.findIndex((_, ti) => counters[gi]![ti]!.successes === 0);
+    const starved = targets.findIndex((_, ti) => counters[gi]![ti]!.successes === 0);
     if (o.signal.aborted && rec.samples.length === 0) {
       rec.reason = "interrupted before the first measurement";
       return;
@@ -197,12 +303,12 @@ export async function analyzeGates(
     if (starved >= 0) {
       rec.verdict = "failed";
       rec.reason = `${g.gate.metric} had no conclusive measurement for ${
-        describeTarget(o.targets[starved]!)
+        describeTarget(targets[starved]!)
       }: no data is not a pass`;
     } else {
       rec.verdict = "passed";
     }
   });
   const failed = records.some((r) => r.verdict === "failed");
-  return { gates: records, ...(failed ? { breachedAt: new Date().toISOString() } : {}) };
+  return { gates: records, ...(failed ? { breachedAt: stamp() } : {}) };
 }

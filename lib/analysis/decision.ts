@@ -5,9 +5,17 @@
  * `decision.json` in the run folder. No decision before the timeout aborts.
  * @module
  */
-import { delay } from "../async/delay.ts";
+import { type Clock, realClock } from "../clock/mod.ts";
 
-/** A decision, as recorded in the report. */
+/**
+ * A decision, as recorded in the report.
+ *
+ * @example
+ * ```ts
+ * import type { Decision } from "./decision.ts";
+ * const d: Decision = { action: "abort", by: "timeout", at: "2026-01-01T00:00:00.000Z", method: "timeout" };
+ * ```
+ */
 export interface Decision {
   /** Promote despite the breach, or abort (the failure path runs). */
   readonly action: "promote" | "abort";
@@ -19,7 +27,15 @@ export interface Decision {
   readonly method: "tty" | "command" | "timeout";
 }
 
-/** The file `deno task decide` writes. */
+/**
+ * The file `deno task decide` writes.
+ *
+ * @example
+ * ```ts
+ * import { DECISION_FILE } from "./decision.ts";
+ * console.assert(DECISION_FILE === "decision.json");
+ * ```
+ */
 export const DECISION_FILE = "decision.json";
 
 /**
@@ -28,13 +44,30 @@ export const DECISION_FILE = "decision.json";
  * @param runDir The run folder.
  * @param action promote or abort.
  * @param by Who decided.
+ * @param clock Stamps the decision (default real time).
+ * @returns The decision written.
+ *
+ * @example
+ * ```ts
+ * import { writeDecision } from "./decision.ts";
+ * const dir = await Deno.makeTempDir();
+ * const d = await writeDecision(dir, "promote", "ana@example.com");
+ * console.assert(d.method === "command");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export async function writeDecision(
   runDir: string,
   action: "promote" | "abort",
   by: string,
+  clock: Clock = realClock,
 ): Promise<Decision> {
-  const decision: Decision = { action, by, at: new Date().toISOString(), method: "command" };
+  const decision: Decision = {
+    action,
+    by,
+    at: new Date(clock.now()).toISOString(),
+    method: "command",
+  };
   const path = `${runDir}/${DECISION_FILE}`;
   await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(decision));
   await Deno.rename(`${path}.tmp`, path);
@@ -45,8 +78,20 @@ export async function writeDecision(
  * Waits for a decision file (polling), a terminal answer, or the timeout (abort).
  *
  * @param runDir The run folder.
- * @param o `timeoutMs`; `ask`: asks at a terminal, if there is one; `signal`.
+ * @param o `timeoutMs` (target time on `clock`); `ask`: asks at a terminal, if there is
+ * one; `signal`; `pollMs` between reads of the file; `clock` (default real time).
  * @returns The decision; a timeout is an abort by "timeout".
+ *
+ * @example
+ * ```ts
+ * import { waitForDecision } from "./decision.ts";
+ * import { virtualClock } from "../clock/mod.ts";
+ * const dir = await Deno.makeTempDir();
+ * const clock = virtualClock({ startMs: 0 });
+ * const d = await waitForDecision(dir, { timeoutMs: 60_000, signal: new AbortController().signal, clock });
+ * console.assert(d.action === "abort" && d.method === "timeout" && clock.now() >= 60_000);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export async function waitForDecision(
   runDir: string,
@@ -55,20 +100,24 @@ export async function waitForDecision(
     signal: AbortSignal;
     pollMs?: number;
     ask?: () => Promise<Decision | null>;
+    clock?: Clock;
   },
 ): Promise<Decision> {
+  const clock = o.clock ?? realClock;
   const path = `${runDir}/${DECISION_FILE}`;
-  await Deno.remove(path).catch(() => {});
-  const deadline = Date.now() + o.timeoutMs;
+  await clock.track("remove a stale decision", Deno.remove(path).catch(() => {}));
+  const started = clock.now();
   const fromFile = async (): Promise<Decision> => {
-    while (Date.now() < deadline && !o.signal.aborted) {
+    while (clock.since(started) < o.timeoutMs && !o.signal.aborted) {
       try {
-        const d = JSON.parse(await Deno.readTextFile(path)) as Decision;
+        const text = await clock.track("read the decision file", Deno.readTextFile(path));
+        const d = JSON.parse(text) as Decision;
         if (d.action === "promote" || d.action === "abort") return d;
       } catch { /* not yet */ }
-      await delay(o.pollMs ?? 200);
+      await clock.sleep(o.pollMs ?? 200, { signal: o.signal }).catch(() => {});
     }
-    return { action: "abort", by: "timeout", at: new Date().toISOString(), method: "timeout" };
+    const at = new Date(clock.now()).toISOString();
+    return { action: "abort", by: "timeout", at, method: "timeout" };
   };
   const asked = o.ask?.().then((d) => d ?? new Promise<Decision>(() => {}));
   return await (asked ? Promise.race([fromFile(), asked]) : fromFile());

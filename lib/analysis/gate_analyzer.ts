@@ -7,7 +7,8 @@
  * journalled and shown, and a stage that pauses on breach waits for a decision.
  * @module
  */
-import type { AnalysisTargets, MetricDefinition } from "../dsl/gate.ts";
+import type { AnalysisTargets, ComparedTarget, MetricDefinition } from "../dsl/gate.ts";
+import type { Clock } from "../clock/mod.ts";
 import type { GateAnalyzer } from "../runner/engine.ts";
 import type { GateRecord, SampleRecord } from "../report/schema.ts";
 import type { GateSpec } from "../dsl/stage.ts";
@@ -18,7 +19,14 @@ import type { MetricsProvider, Target } from "./provider.ts";
 
 export type { AnalysisTargets };
 
-/** Options of {@linkcode createGateAnalyzer}. */
+/**
+ * Options of {@linkcode createGateAnalyzer}.
+ *
+ * @example
+ * ```ts ignore
+ * const o: GateAnalyzerOptions = { provider, metrics, defaultTarget: { namespace: "shop" }, clock };
+ * ```
+ */
 export interface GateAnalyzerOptions {
   /** Where measurements come from. */
   readonly provider: MetricsProvider;
@@ -26,11 +34,18 @@ export interface GateAnalyzerOptions {
   readonly metrics: Readonly<Record<string, MetricDefinition>>;
   /** Labels every target gets unless the stage says otherwise (e.g. the namespace). */
   readonly defaultTarget: Target;
-  /** Target time per real time (the sandbox's scale). Default 1. */
+  /** The run's clock: analysis waits, stamps and decision timeouts (default real time). */
+  readonly clock?: Clock;
+  /**
+   * The shortest wait before a stage's first measurement, in target ms: on a scaled
+   * clock with Prometheus, time for the first scrapes of the new pods.
+   */
+  readonly settleMs?: number;
+  /** @deprecated Pass `clock: scaledClock(n)`. Target time per real time. */
   readonly timeScale?: number;
-  /** The shortest real wait before a stage's first measurement (see `analyzeGates`). */
+  /** @deprecated Pass `settleMs` (target ms). The shortest real wait before measuring. */
   readonly minInitialDelayMs?: number;
-  /** How long a paused stage waits for a decision before aborting (real ms). */
+  /** How long a paused stage waits for a decision before aborting (target ms). */
   readonly decisionTimeoutMs?: number;
   /** Asks at a terminal, when there is one. */
   readonly ask?: (question: string) => Promise<Decision | null>;
@@ -42,21 +57,38 @@ export interface GateAnalyzerOptions {
  * The targets a stage's output names, merged over the defaults; or why there are none
  * (the stage's gates then fail closed, never measuring the defaults alone by accident).
  */
-function targetsOf(output: unknown, defaults: Target): { targets: Target[] } | { problem: string } {
+type Labels = Readonly<Record<string, string>>;
+
+const isLabels = (x: unknown): x is Labels =>
+  x !== null && typeof x === "object" && !Array.isArray(x) &&
+  Object.values(x).every((v) => typeof v === "string");
+
+const isPair = (x: unknown): x is ComparedTarget =>
+  x !== null && typeof x === "object" && Object.keys(x).length === 2 &&
+  isLabels((x as ComparedTarget).canary) && isLabels((x as ComparedTarget).baseline);
+
+function targetsOf(
+  output: unknown,
+  defaults: Target,
+): { targets: (Target | ComparedTarget)[] } | { problem: string } {
   const t = output !== null && typeof output === "object"
     ? (output as Partial<AnalysisTargets>).analysisTargets
     : undefined;
-  const valid = Array.isArray(t) && t.length > 0 &&
-    t.every((x) =>
-      x !== null && typeof x === "object" && !Array.isArray(x) &&
-      Object.values(x).every((v) => typeof v === "string")
-    );
-  if (valid) return { targets: t.map((x) => ({ ...defaults, ...x })) };
+  const valid = Array.isArray(t) && t.length > 0 && t.every((x) => isLabels(x) || isPair(x));
+  if (valid) {
+    return {
+      targets: t.map((x) =>
+        isPair(x)
+          ? { canary: { ...defaults, ...x.canary }, baseline: { ...defaults, ...x.baseline } }
+          : { ...defaults, ...x }
+      ),
+    };
+  }
   const what = t === undefined
     ? "its work returned no analysisTargets"
     : Array.isArray(t) && t.length === 0
     ? "its analysisTargets is empty"
-    : "its analysisTargets is not a list of label sets with string values";
+    : "its analysisTargets is not a list of label sets with string values (or { canary, baseline } pairs of them)";
   const fix = `make the stage's run() return { analysisTargets: [{ service: "api", slot: ` +
     `"green" }] } (one label set per target, filled into the metric's query), or [{}] to ` +
     `measure ${Object.keys(defaults).length > 0 ? JSON.stringify(defaults) : "the defaults"} ` +
@@ -103,6 +135,8 @@ export function createGateAnalyzer(o: GateAnalyzerOptions): GateAnalyzer {
       provider: o.provider,
       metrics: o.metrics,
       targets,
+      ...(o.clock ? { clock: o.clock } : {}),
+      ...(o.settleMs ? { settleMs: o.settleMs } : {}),
       ...(o.timeScale ? { timeScale: o.timeScale } : {}),
       ...(o.minInitialDelayMs ? { minInitialDelayMs: o.minInitialDelayMs } : {}),
       signal: ctx.signal,
@@ -113,10 +147,18 @@ export function createGateAnalyzer(o: GateAnalyzerOptions): GateAnalyzer {
           gate: gate.gate.source,
           ...sample,
         });
+        const e = sample.evidence;
+        const counts = e
+          ? ` [${e.requests} requests${e.errors !== undefined ? `, ${e.errors} errors` : ""}${
+            e.over !== undefined ? `, ${e.over} over ${e.overMs}ms` : ""
+          } in ${e.windowMs / 1000}s]`
+          : "";
         ctx.log(
           `${gate.gate.source} ${JSON.stringify(target)}: ${
             sample.value === null ? sample.verdict : sample.value
-          }${sample.detail ? ` (${sample.detail})` : ""}`,
+          }${counts}${sample.detail ? ` (${sample.detail})` : ""}${
+            sample.decision ? ` ${sample.decision.state}` : ""
+          }`,
         );
         o.onSample?.(spec.id, gate, target, sample);
       },
@@ -131,6 +173,7 @@ export function createGateAnalyzer(o: GateAnalyzerOptions): GateAnalyzer {
     const decision = await waitForDecision(ctx.runDir, {
       timeoutMs: o.decisionTimeoutMs ?? 30 * 60_000,
       signal: ctx.signal,
+      ...(o.clock ? { clock: o.clock } : {}),
       ...(o.ask ? { ask: () => o.ask!(question) } : {}),
     });
     await ctx.journal.append({ type: "stage.decision", stage: spec.id, ...decision });

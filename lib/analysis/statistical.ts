@@ -1,0 +1,277 @@
+/**
+ * One look of a statistical gate (the loop is `statistical_analysis.ts`): `sequential` gates run the anytime-valid
+ * test of `sequential.ts` on each look's counts (errors of requests; requests slower
+ * than the threshold for a latency quantile), `baseline` gates compare canary with
+ * baseline at each look (`baseline.ts`, `α` spent evenly over the looks). Looks come
+ * every `look` (default 10 s) from the start of the analysis, no initial delay; each
+ * measures the window since the previous look, so no request counts twice. A breach
+ * stops the analysis at once; a gate still undecided at the end fails (fail closed);
+ * no data, NaN or a failed query never passes.
+ * @module
+ */
+import type { AnalysisSpec, GateSpec } from "../dsl/stage.ts";
+import type { MetricDefinition } from "../dsl/gate.ts";
+import type { GateRecord, SampleDecision, SampleRecord } from "../report/schema.ts";
+import { gateRecord } from "../report/gate_record.ts";
+import type { Evidence, Measurement, Target } from "./provider.ts";
+import {
+  sequentialBounds,
+  sequentialStart,
+  type SequentialState,
+  sequentialUpdate,
+} from "./sequential.ts";
+import { type Comparison, mannWhitney, proportionDifference } from "./baseline.ts";
+import {
+  canaryOf,
+  type ComparedTarget,
+  describeTarget,
+  evidenceRecord,
+  isCompared,
+  type Resolved,
+} from "./targets.ts";
+
+/** Latencies asked for per side and look (baseline gates on a latency quantile). */
+const SAMPLES = 1000;
+/** Fewest latencies per side for a Mann–Whitney comparison to count. */
+const MIN_LATENCIES = 5;
+
+/**
+ * What a gate's metric is a share of, resolved against its threshold.
+ *
+ * @example
+ * ```ts
+ * import type { Share } from "./statistical.ts";
+ * const s: Share = { p0: 0.01, events: (e) => e.errors, what: "errors" };
+ * ```
+ */
+export interface Share {
+  /** The threshold as a share of requests. */
+  readonly p0: number;
+  /** For a latency quantile: the threshold in ms (requests over it are counted). */
+  readonly overMs?: number;
+  /** The bad requests in a window's evidence, if the source counted them. */
+  events(e: Evidence): number | undefined;
+  /** What the bad requests are, for people. */
+  readonly what: string;
+}
+
+/**
+ * What a statistical gate's metric is a share of, or why it cannot be tested.
+ *
+ * @param g The gate.
+ * @param metric Its metric's definition, if declared.
+ * @returns The share, or the problem.
+ *
+ * @example
+ * ```ts
+ * import { shareOf } from "./statistical.ts";
+ * import { parseGate } from "../dsl/gate.ts";
+ * const g = { gate: parseGate("error_rate < 1%"), failureLimit: 0, consecutiveErrorLimit: 3 };
+ * const s = shareOf(g, { unit: "%", query: "q", evidence: { kind: "error_ratio" } });
+ * console.assert("p0" in s && s.p0 === 0.01);
+ * ```
+ */
+export function shareOf(
+  g: GateSpec,
+  metric: MetricDefinition | undefined,
+): Share | { problem: string } {
+  const { gate } = g;
+  if (!metric) return { problem: `metric ${gate.metric} is not declared` };
+  const e = metric.evidence;
+  const fix = `declare its evidence in the metric's definition ({ kind: "error_ratio" } or ` +
+    `{ kind: "quantile", quantile: 0.95 }, with the queries that count requests)`;
+  if (!e) return { problem: `${gate.metric} says nothing of its requests' counts; ${fix}` };
+  if (e.kind === "error_ratio") {
+    const p0 = metric.unit === "%"
+      ? gate.threshold / 100
+      : metric.unit === ""
+      ? gate.threshold
+      : NaN;
+    if (!(p0 > 0 && p0 < 1)) {
+      return { problem: `${gate.source}: an error ratio's threshold must be between 0 and 100%` };
+    }
+    return { p0, events: (ev) => ev.errors, what: "errors" };
+  }
+  const overMs = metric.unit === "ms"
+    ? gate.threshold
+    : metric.unit === "s"
+    ? gate.threshold * 1000
+    : NaN;
+  if (!(e.quantile > 0 && e.quantile < 1) || !(overMs > 0)) {
+    return {
+      problem: `${gate.source}: a latency quantile needs a quantile in (0, 1) and a time threshold`,
+    };
+  }
+  return {
+    p0: 1 - e.quantile,
+    overMs,
+    events: (ev) => ev.overMs === overMs ? ev.over : undefined,
+    what: `requests over ${overMs}ms`,
+  };
+}
+
+/**
+ * One target's state in one statistical gate.
+ *
+ * @example
+ * ```ts ignore
+ * const st: TargetState = { seq, errors: 0, lastTo: 0, conclusive: 0, minP: 1, lastDetail: "" };
+ * ```
+ */
+export interface TargetState {
+  seq: SequentialState;
+  errors: number;
+  lastTo: number;
+  passedAt?: string;
+  conclusive: number;
+  minP: number;
+  lastDetail: string;
+}
+
+/**
+ * An e-value from its log, kept finite for the report.
+ *
+ * @param log The log e-value.
+ * @returns `exp(log)`, at most `Number.MAX_VALUE`.
+ *
+ * @example
+ * ```ts
+ * import { eValue } from "./statistical.ts";
+ * console.assert(eValue(0) === 1 && Number.isFinite(eValue(1e6)));
+ * ```
+ */
+export const eValue = (log: number): number => Math.min(Math.exp(log), Number.MAX_VALUE);
+
+/**
+ * `x` of `n` as a percentage for people.
+ *
+ * @param x The part.
+ * @param n The whole.
+ * @returns E.g. `"3%"`, or `"n/a"` for nothing.
+ *
+ * @example
+ * ```ts
+ * import { pct } from "./statistical.ts";
+ * console.assert(pct(3, 100) === "3%" && pct(0, 0) === "n/a");
+ * ```
+ */
+export const pct = (x: number, n: number): string =>
+  n > 0 ? `${+(100 * x / n).toFixed(3)}%` : "n/a";
+
+/** The batch a window's evidence adds: requests not seen at an earlier look. */
+function batchOf(e: Evidence | undefined, share: Share, st: TargetState) {
+  if (!e) return undefined;
+  const events = share.events(e);
+  if (events === undefined) return undefined;
+  const from = Date.parse(e.from), to = Date.parse(e.to);
+  // A window reaching back over the previous look's (a source's shortest window is
+  // longer than the look): keep the new part's share of its counts.
+  const f = from < st.lastTo && to > from ? Math.max(0, to - st.lastTo) / (to - from) : 1;
+  st.lastTo = Math.max(st.lastTo, to);
+  const trials = Math.round(e.requests * f);
+  return { trials, events: Math.min(trials, Math.round(events * f)) };
+}
+
+/**
+ * Measures one target at one look of a statistical gate, updating its state.
+ *
+ * @returns The look's sample, with its evidence and where the gate stands.
+ *
+ * @example
+ * ```ts ignore
+ * const sample = await look(gate, share, resolved, target, state, 10_000, 90);
+ * ```
+ */
+export async function look(
+  g: GateSpec,
+  share: Share,
+  o: Resolved,
+  target: Target | ComparedTarget,
+  st: TargetState,
+  windowMs: number,
+  horizon: number,
+): Promise<SampleRecord> {
+  const metric = { ...o.metrics[g.gate.metric]!, name: g.gate.metric };
+  const baseline = g.decision!.method === "baseline";
+  const ask = {
+    windowMs,
+    ...(share.overMs !== undefined ? { overMs: share.overMs } : {}),
+    ...(baseline && share.overMs !== undefined ? { samples: SAMPLES } : {}),
+  };
+  const canary = canaryOf(target);
+  const [m, b] = await Promise.all([
+    o.provider.measure(metric, canary, ask),
+    baseline && isCompared(target) ? o.provider.measure(metric, target.baseline, ask) : undefined,
+  ]);
+  const at = new Date(o.clock.now()).toISOString();
+  const base = { at, labels: { ...canary } };
+  const failed = [m, b].find((x): x is Measurement & { kind: "error" } => x?.kind === "error");
+  if (failed) {
+    st.errors++;
+    st.lastDetail = failed.detail;
+    return { ...base, value: null, verdict: "error", detail: failed.detail };
+  }
+  st.errors = 0;
+  const value = m.kind === "value" ? m.value : null;
+  const evidence = m.kind !== "error" && m.evidence ? evidenceRecord(m.evidence) : undefined;
+  const withEvidence = { ...base, value, ...(evidence ? { evidence } : {}) };
+  const noCounts = (detail: string): SampleRecord => {
+    st.lastDetail = detail;
+    return { ...withEvidence, verdict: "inconclusive", detail };
+  };
+  if (baseline) {
+    const be = b && b.kind !== "error" ? b.evidence : undefined;
+    const ce = m.kind !== "error" ? m.evidence : undefined;
+    if (!ce || !be) {
+      return noCounts(m.kind === "inconclusive" ? m.detail : "no counts from the source");
+    }
+    const c: Comparison = share.overMs === undefined
+      ? proportionDifference(
+        { events: ce.errors ?? NaN, trials: ce.requests },
+        { events: be.errors ?? NaN, trials: be.requests },
+      )
+      : (ce.latencies?.length ?? 0) < MIN_LATENCIES || (be.latencies?.length ?? 0) < MIN_LATENCIES
+      ? { statistic: NaN, z: NaN, pValue: NaN }
+      : mannWhitney(ce.latencies!, be.latencies!);
+    const level = (1 - g.decision!.confidence) / horizon;
+    const sample = { ...withEvidence, baseline: evidenceRecord(be) };
+    if (Number.isNaN(c.pValue)) {
+      st.lastDetail =
+        `too little to compare (${ce.requests} canary, ${be.requests} baseline requests)`;
+      return { ...sample, verdict: "inconclusive", detail: st.lastDetail };
+    }
+    st.conclusive++;
+    st.minP = Math.min(st.minP, c.pValue);
+    const state = c.pValue < level ? "breach" : "undecided";
+    const decision: SampleDecision = { state, pValue: c.pValue, level };
+    return { ...sample, verdict: state === "breach" ? "failed" : "successful", decision };
+  }
+  const batch = batchOf(m.kind !== "error" ? m.evidence : undefined, share, st);
+  if (!batch) {
+    return noCounts(
+      m.kind === "inconclusive"
+        ? m.detail
+        : `the source gave no counts of requests and ${share.what}`,
+    );
+  }
+  st.seq = sequentialUpdate(st.seq, batch);
+  const bounds = sequentialBounds(st.seq);
+  if (bounds.decision === "pass" && !st.passedAt) st.passedAt = at;
+  const state = bounds.decision === "breach" ? "breach" : st.passedAt ? "pass" : "undecided";
+  const decision: SampleDecision = {
+    state,
+    breachE: eValue(bounds.breachLogE),
+    passE: eValue(bounds.passLogE),
+  };
+  const verdict = state === "breach"
+    ? "failed"
+    : batch.trials === 0
+    ? "inconclusive"
+    : "successful";
+  return {
+    ...withEvidence,
+    verdict,
+    decision,
+    ...(batch.trials === 0 ? { detail: "no requests in the window" } : {}),
+  };
+}
