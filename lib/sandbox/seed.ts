@@ -8,6 +8,9 @@
 import type { Api } from "./api.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
 import { selfSignedCertificate } from "./certificate.ts";
+import { checkTraffic, type ServiceTrafficSeed } from "./traffic_rates.ts";
+
+export { type ServiceTrafficSeed, trafficRatesOf } from "./traffic_rates.ts";
 
 /** The namespaces every sandbox has, whatever its seed. */
 export const SYSTEM_NAMESPACES: readonly string[] = ["default", "kube-system", "kube-public"];
@@ -81,6 +84,8 @@ export interface NamespaceSeed {
   readonly networkPolicies?: readonly NetworkPolicySeed[];
   /** Load balancer Services. */
   readonly loadBalancers?: readonly LoadBalancerSeed[];
+  /** Expected traffic per service (by the name its HTTPRoute or Service has). */
+  readonly traffic?: Readonly<Record<string, ServiceTrafficSeed>>;
 }
 
 /**
@@ -157,6 +162,7 @@ function checkNamespace(ns: NamespaceSeed): void {
     }
   }
   for (const policy of ns.networkPolicies ?? []) checkLabels(policy.podSelector ?? {}, where);
+  for (const [service, t] of Object.entries(ns.traffic ?? {})) checkTraffic(service, t, where);
 }
 
 /**

@@ -1,0 +1,229 @@
+/**
+ * Where drawn traffic goes, at one moment: each Ready pod's request rate (from the
+ * services' expected rates, split over the entry points' backend weights and the Ready
+ * pods), its healthy profile, and whether it runs the version being deployed (and since
+ * when), which is what faults act on. The traffic model keeps a history of these plans.
+ * @module
+ */
+import type { Api } from "./api.ts";
+import { findResource, type KObject, type ResourceType } from "./resources.ts";
+import { meta } from "./store.ts";
+import { podReady } from "./replicasets.ts";
+import { podImage, podVersion } from "./kubelet.ts";
+import { type EntryPoint, entryPoints, readyPods, serviceSelector } from "./traffic.ts";
+import { HEALTHY_PROFILE, type ServiceProfile } from "./traffic_faults.ts";
+import type { ServiceTrafficSeed, TrafficRates } from "./traffic_rates.ts";
+
+export type { TrafficRates } from "./traffic_rates.ts";
+import { hash32 } from "../random/mod.ts";
+
+type JsonMap = Record<string, unknown>;
+const PODS = findResource("", "v1", "pods") as ResourceType;
+const DEPLOYMENTS = findResource("apps", "v1", "deployments") as ResourceType;
+
+/**
+ * One Ready pod's share of the traffic while a plan holds.
+ *
+ * @example
+ * ```ts
+ * import type { PodPlan } from "./traffic_plan.ts";
+ * const p: PodPlan = {
+ *   namespace: "shop", hash: 1, labels: { pod: "api-blue-x", version: "1.0.0" }, rate: 20,
+ *   service: "api", base: { errorRate: 0.0005, medianMs: 60, p95Ms: 140 }, deployedAt: undefined,
+ * };
+ * ```
+ */
+export interface PodPlan {
+  /** The pod's namespace. */
+  readonly namespace: string;
+  /** A stable id of its series of draws (its labels and rank, not its random name). */
+  readonly hash: number;
+  /** Its labels, plus `pod` (its name) and `version`: what selectors match. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Requests per second of sandbox time. */
+  readonly rate: number;
+  /** The service it counts for (its expected rate's name): faults and profile. */
+  readonly service: string;
+  /** The healthy profile of that service. */
+  readonly base: ServiceProfile;
+  /** When its version was first deployed, if it is the version being deployed. */
+  readonly deployedAt: number | undefined;
+}
+
+/**
+ * The versions per `namespace|image` in the order first deployed, and when each version
+ * first seen here was deployed: the newest such version is the one "being deployed"
+ * (versions known from a restored state are never faulted).
+ *
+ * @example
+ * ```ts
+ * import { VersionHistory } from "./traffic_plan.ts";
+ * import { Store } from "./store.ts";
+ * const versions = new VersionHistory({ store: new Store() }, { "shop|web": ["1.0.0"] });
+ * console.assert(versions.deployedAt("shop", "web", "1.0.0") === undefined);
+ * ```
+ */
+export class VersionHistory {
+  #lists: Record<string, string[]>;
+  #introduced = new Map<string, number>();
+
+  /**
+   * @param api The store (read at once when `known` is omitted: what runs now is known).
+   * @param known Versions per `namespace|image` already deployed before (not faulted).
+   */
+  constructor(api: Pick<Api, "store">, known?: Readonly<Record<string, readonly string[]>>) {
+    this.#lists = {};
+    for (const [key, list] of Object.entries(known ?? {})) this.#lists[key] = [...list];
+    if (!known) this.update(api, undefined);
+  }
+
+  /** Records the versions the Deployments' templates run now (first seen at `now`). */
+  update(api: Pick<Api, "store">, now: number | undefined): void {
+    for (const d of api.store.scan(DEPLOYMENTS)) {
+      const template = ((d.spec ?? {}) as JsonMap).template as JsonMap | undefined;
+      const pod = { metadata: template?.metadata ?? {}, spec: template?.spec ?? {} };
+      const key = `${meta(d).namespace}|${podImage(pod)}`;
+      const version = podVersion(pod);
+      const list = this.#lists[key] ??= [];
+      if (list.includes(version)) continue;
+      list.push(version);
+      if (now !== undefined) this.#introduced.set(`${key}|${version}`, now);
+    }
+  }
+
+  /** When `version` was first deployed, if it is the one being deployed; else undefined. */
+  deployedAt(namespace: string, image: string, version: string): number | undefined {
+    const key = `${namespace}|${image}`;
+    if (this.#lists[key]?.at(-1) !== version) return undefined;
+    return this.#introduced.get(`${key}|${version}`);
+  }
+}
+
+interface Keyed {
+  entry: EntryPoint;
+  key: string;
+  score: number;
+}
+
+/**
+ * Which service an entry counts for: the first of its own name and its backends' `service`
+ * selector labels that has an expected rate; else that label, else its name. A route named
+ * for the service outranks a Service of that name, which outranks other entries (a slot's
+ * own Service): only the top-ranked entries of a service carry its traffic.
+ */
+function keyed(api: Pick<Api, "store">, ns: string, e: EntryPoint, rates: object): Keyed {
+  const labels = e.backends.map((b) => serviceSelector(api, ns, b.service)?.service)
+    .filter((s): s is string => typeof s === "string");
+  const key = [e.name, ...labels].find((c) => Object.hasOwn(rates, c)) ?? labels[0] ?? e.name;
+  return { entry: e, key, score: e.name === key ? (e.kind === "route" ? 3 : 2) : 1 };
+}
+
+function profileOf(t: ServiceTrafficSeed | undefined): ServiceProfile {
+  const medianMs = t?.medianMs ?? HEALTHY_PROFILE.medianMs;
+  const ratio = HEALTHY_PROFILE.p95Ms / HEALTHY_PROFILE.medianMs;
+  return {
+    errorRate: t?.errorRate ?? HEALTHY_PROFILE.errorRate,
+    medianMs,
+    p95Ms: t?.p95Ms ?? (t?.medianMs === undefined ? HEALTHY_PROFILE.p95Ms : medianMs * ratio),
+  };
+}
+
+interface Share {
+  pod: KObject;
+  rate: number;
+  service: string;
+}
+
+function namespaceShares(
+  api: Pick<Api, "store">,
+  ns: string,
+  rates: Readonly<Record<string, ServiceTrafficSeed>>,
+  defaultRate: number,
+): Map<string, Share> {
+  const groups = new Map<string, Keyed[]>();
+  for (const k of entryPoints(api, ns).map((e) => keyed(api, ns, e, rates))) {
+    const group = groups.get(k.key) ?? [];
+    if (group.length && group[0]!.score > k.score) continue;
+    groups.set(k.key, group.length && group[0]!.score < k.score ? [k] : [...group, k]);
+  }
+  const shares = new Map<string, Share>();
+  for (const [key, group] of groups) {
+    const perEntry = (rates[key]?.requestsPerSecond ?? defaultRate) / group.length;
+    for (const { entry } of group) {
+      const live = entry.backends.filter((b) => b.weight > 0)
+        .map((b) => ({ weight: b.weight, pods: readyPods(api, ns, b.service) }))
+        .filter((b) => b.pods.length > 0);
+      const total = live.reduce((n, b) => n + b.weight, 0);
+      for (const b of live) {
+        const each = (perEntry * b.weight) / total / b.pods.length;
+        for (const pod of b.pods) {
+          const uid = String(meta(pod).uid ?? meta(pod).name);
+          const share = shares.get(uid) ?? { pod, rate: 0, service: key };
+          share.rate += each;
+          shares.set(uid, share);
+        }
+      }
+    }
+  }
+  return shares;
+}
+
+/**
+ * The plan now: every Ready pod that gets traffic, with its rate and profile, in a stable
+ * order. A pod's series id is its labels (without its name) and its rank among the Ready
+ * pods with the same labels (by creation time, then name).
+ *
+ * @param api The store.
+ * @param o Expected rates, the rate of a service without one, and the version history.
+ * @returns The pods' plans.
+ *
+ * @example
+ * ```ts
+ * import { planTraffic, VersionHistory } from "./traffic_plan.ts";
+ * import { Store } from "./store.ts";
+ * const api = { store: new Store() };
+ * console.assert(planTraffic(api, { rates: {}, defaultRate: 50, versions: new VersionHistory(api) }).length === 0);
+ * ```
+ */
+export function planTraffic(
+  api: Pick<Api, "store">,
+  o: { rates: TrafficRates; defaultRate: number; versions: VersionHistory },
+): PodPlan[] {
+  const namespaces = [
+    ...new Set(api.store.scan(PODS).filter(podReady).map((p) => meta(p).namespace)),
+  ]
+    .map(String).sort();
+  const plans: PodPlan[] = [];
+  for (const ns of namespaces) {
+    const rates = o.rates[ns] ?? {};
+    const shares = [...namespaceShares(api, ns, rates, o.defaultRate).values()];
+    const labelsOf = (s: Share) => {
+      const own = (meta(s.pod).labels ?? {}) as Record<string, string>;
+      return { ...own, pod: String(meta(s.pod).name), version: podVersion(s.pod) };
+    };
+    const canon = (labels: Record<string, string>) =>
+      JSON.stringify(Object.entries(labels).filter(([k]) => k !== "pod").sort());
+    const born = (s: Share) => `${meta(s.pod).creationTimestamp ?? ""}|${meta(s.pod).name}`;
+    shares.sort((a, b) => {
+      const [ca, cb] = [canon(labelsOf(a)), canon(labelsOf(b))];
+      return ca < cb ? -1 : ca > cb ? 1 : born(a) < born(b) ? -1 : born(a) > born(b) ? 1 : 0;
+    });
+    const ranks = new Map<string, number>();
+    for (const s of shares) {
+      const labels = labelsOf(s);
+      const id = `${ns}|${canon(labels)}`;
+      const rank = ranks.get(id) ?? 0;
+      ranks.set(id, rank + 1);
+      plans.push({
+        namespace: ns,
+        hash: hash32(`${id}|${rank}`),
+        labels,
+        rate: s.rate,
+        service: s.service,
+        base: profileOf(rates[s.service]),
+        deployedAt: o.versions.deployedAt(ns, podImage(s.pod), podVersion(s.pod)),
+      });
+    }
+  }
+  return plans;
+}
