@@ -2,29 +2,23 @@
  * One look of a statistical gate (the loop is `statistical_analysis.ts`): `sequential` gates run the anytime-valid
  * test of `sequential.ts` on each look's counts (errors of requests; requests slower
  * than the threshold for a latency quantile), `baseline` gates compare canary with
- * baseline at each look (`baseline.ts`, `α` spent evenly over the looks). Looks come
+ * baseline at each look over the last `RECENT_LOOKS` looks (`baseline.ts`; `α` spent
+ * evenly over the looks, so repeated looks keep the false-alarm rate within `α`). Looks come
  * every `look` (default 10 s) from the start of the analysis, no initial delay; each
  * measures the window since the previous look, so no request counts twice. A breach
  * stops the analysis at once; a gate still undecided at the end fails (fail closed);
  * no data, NaN or a failed query never passes.
  * @module
  */
-import type { AnalysisSpec, GateSpec } from "../dsl/stage.ts";
+import type { GateSpec } from "../dsl/stage.ts";
 import type { MetricDefinition } from "../dsl/gate.ts";
-import type { GateRecord, SampleDecision, SampleRecord } from "../report/schema.ts";
-import { gateRecord } from "../report/gate_record.ts";
+import type { SampleDecision, SampleRecord } from "../report/schema.ts";
 import type { Evidence, Measurement, Target } from "./provider.ts";
-import {
-  sequentialBounds,
-  sequentialStart,
-  type SequentialState,
-  sequentialUpdate,
-} from "./sequential.ts";
+import { sequentialBounds, type SequentialState, sequentialUpdate } from "./sequential.ts";
 import { type Comparison, mannWhitney, proportionDifference } from "./baseline.ts";
 import {
   canaryOf,
   type ComparedTarget,
-  describeTarget,
   evidenceRecord,
   isCompared,
   type Resolved,
@@ -34,6 +28,8 @@ import {
 const SAMPLES = 1000;
 /** Fewest latencies per side for a Mann–Whitney comparison to count. */
 const MIN_LATENCIES = 5;
+/** A baseline comparison uses the last this many looks (a minute at 10 s looks). */
+export const RECENT_LOOKS = 6;
 
 /**
  * What a gate's metric is a share of, resolved against its threshold.
@@ -126,6 +122,8 @@ export interface TargetState {
   conclusive: number;
   minP: number;
   lastDetail: string;
+  /** Baseline gates: the last {@linkcode RECENT_LOOKS} looks' evidence, canary and baseline. */
+  recent?: { canary: Evidence; baseline: Evidence }[];
 }
 
 /**
@@ -170,6 +168,40 @@ function batchOf(e: Evidence | undefined, share: Share, st: TargetState) {
   st.lastTo = Math.max(st.lastTo, to);
   const trials = Math.round(e.requests * f);
   return { trials, events: Math.min(trials, Math.round(events * f)) };
+}
+
+/**
+ * Canary against baseline over recent looks: a difference of error proportions, or
+ * Mann–Whitney U on latencies (`NaN` p-value when there is too little to compare).
+ *
+ * @param share What the metric is a share of (`overMs` set: a latency quantile).
+ * @param recent The recent looks' evidence.
+ * @returns The comparison.
+ *
+ * @example
+ * ```ts
+ * import { compare } from "./statistical.ts";
+ * const e = (errors: number) => ({ requests: 600, errors, windowMs: 60_000, from: "", to: "" });
+ * const c = compare({ p0: 0.01, events: (x) => x.errors, what: "errors" }, [{ canary: e(18), baseline: e(0) }]);
+ * console.assert(c.pValue < 0.001);
+ * ```
+ */
+export function compare(
+  share: Share,
+  recent: readonly { canary: Evidence; baseline: Evidence }[],
+): Comparison {
+  const sum = (side: "canary" | "baseline") =>
+    recent.reduce((a, r) => ({
+      events: a.events + (r[side].errors ?? NaN),
+      trials: a.trials + r[side].requests,
+    }), { events: 0, trials: 0 });
+  if (share.overMs === undefined) return proportionDifference(sum("canary"), sum("baseline"));
+  const lat = (side: "canary" | "baseline") => recent.flatMap((r) => r[side].latencies ?? []);
+  const [c, b] = [lat("canary"), lat("baseline")];
+  if (c.length < MIN_LATENCIES || b.length < MIN_LATENCIES) {
+    return { statistic: NaN, z: NaN, pValue: NaN };
+  }
+  return mannWhitney(c, b);
 }
 
 /**
@@ -225,14 +257,8 @@ export async function look(
     if (!ce || !be) {
       return noCounts(m.kind === "inconclusive" ? m.detail : "no counts from the source");
     }
-    const c: Comparison = share.overMs === undefined
-      ? proportionDifference(
-        { events: ce.errors ?? NaN, trials: ce.requests },
-        { events: be.errors ?? NaN, trials: be.requests },
-      )
-      : (ce.latencies?.length ?? 0) < MIN_LATENCIES || (be.latencies?.length ?? 0) < MIN_LATENCIES
-      ? { statistic: NaN, z: NaN, pValue: NaN }
-      : mannWhitney(ce.latencies!, be.latencies!);
+    st.recent = [...(st.recent ?? []), { canary: ce, baseline: be }].slice(-RECENT_LOOKS);
+    const c = compare(share, st.recent);
     const level = (1 - g.decision!.confidence) / horizon;
     const sample = { ...withEvidence, baseline: evidenceRecord(be) };
     if (Number.isNaN(c.pValue)) {

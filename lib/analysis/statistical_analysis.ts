@@ -49,7 +49,11 @@ function decisionOf(g: GateSpec, states: TargetState[], horizon: number, lookMs:
     horizon,
     state: "undecided" as "breach" | "pass" | "undecided",
     ...(d.method === "sequential"
-      ? { bound: 1 / (1 - d.confidence), breachE: eValue(breach), passE: eValue(pass) }
+      ? {
+        bound: +(1 / (1 - d.confidence)).toPrecision(12),
+        breachE: eValue(breach),
+        passE: eValue(pass),
+      }
       : { pValue: Math.min(1, ...states.map((s) => s.minP)) }),
     requests: states.reduce((n, s) => n + s.seq.trials, 0),
     events: states.reduce((n, s) => n + s.seq.events, 0),
