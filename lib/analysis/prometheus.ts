@@ -114,9 +114,10 @@ async function evidenceQueries(
     }
     const r = await queryOne(o, query);
     if ("error" in r) return `${name}: ${r.error}`;
-    // No series (e.g. no error ever counted) is zero of them; NaN is no evidence.
+    // No error series is zero errors; no request count, or no bucket at the threshold
+    // (`over`: the threshold must be a histogram bound), is no evidence at all.
+    if ("inconclusive" in r && name !== "errors") return `${name}: ${r.inconclusive}`;
     counts[name] = "value" in r ? Math.max(0, Math.round(r.value)) : 0;
-    if ("inconclusive" in r && name === "requests") return `requests: ${r.inconclusive}`;
   }
   const requests = counts.requests!;
   return {
