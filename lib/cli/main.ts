@@ -15,6 +15,7 @@ import { PIPELINE_COMMANDS } from "./pipeline.ts";
 import { RELEASE_COMMAND } from "./release.ts";
 import { REPORT_COMMAND } from "./report.ts";
 import { SANDBOX_COMMAND } from "./sandbox.ts";
+import { SIMULATE_COMMAND } from "./simulate.ts";
 
 /**
  * Every command of the CLI, in the order the overview lists them.
@@ -31,6 +32,7 @@ export const COMMANDS: readonly Command[] = [
   REPORT_COMMAND,
   CONFIG_COMMAND,
   SANDBOX_COMMAND,
+  SIMULATE_COMMAND,
   MIGRATE_COMMAND,
   RELEASE_COMMAND,
 ];

@@ -1,0 +1,67 @@
+/**
+ * A drawn fault as the sandbox's scenario text (`parseScenario`'s forms: size and onset
+ * after the version is first deployed, e.g. `high-error-rate:3.00%@240s`), and the fault
+ * that text amounts to (recorded beside the one drawn, so the metrics count what ran). The
+ * sandbox has no end to a metrics outage yet: a drawn gap becomes metrics down from its
+ * onset to the end of the run.
+ * @module
+ */
+import type { Fault } from "./schedule.ts";
+
+/**
+ * The fault injected for a drawn one: the sandbox scenario, and the fault it amounts to.
+ *
+ * @example
+ * ```ts
+ * import type { InjectedFault } from "./faults.ts";
+ * const i: InjectedFault = { scenario: undefined, fault: { kind: "healthy" } };
+ * ```
+ */
+export interface InjectedFault {
+  /** The sandbox scenario text (undefined: none). */
+  readonly scenario: string | undefined;
+  /** What that scenario amounts to. */
+  readonly fault: Fault;
+}
+
+const seconds = (ms: number | undefined) => `${Math.round((ms ?? 0) / 1000)}s`;
+
+/**
+ * The scenario that injects a drawn fault.
+ *
+ * @param drawn The fault drawn for the run.
+ * @returns The scenario text and the fault it amounts to.
+ *
+ * @example
+ * ```ts
+ * import { inject } from "./faults.ts";
+ * console.assert(inject({ kind: "crash", onsetMs: 0 }).scenario === "crashloop");
+ * console.assert(inject({ kind: "errors", errorRate: 0.03, onsetMs: 240_000 }).scenario === "high-error-rate:3.00%@240s");
+ * ```
+ */
+export function inject(drawn: Fault): InjectedFault {
+  const onsetMs = Math.round((drawn.onsetMs ?? 0) / 1000) * 1000;
+  switch (drawn.kind) {
+    case "errors": {
+      const pct = ((drawn.errorRate ?? 0) * 100).toFixed(2);
+      return {
+        scenario: `high-error-rate:${pct}%@${seconds(onsetMs)}`,
+        fault: { kind: "errors", errorRate: Number(pct) / 100, onsetMs },
+      };
+    }
+    case "latency":
+      return {
+        scenario: `latency:${Math.round(drawn.latencyMs ?? 0)}ms@${seconds(onsetMs)}`,
+        fault: { kind: "latency", latencyMs: Math.round(drawn.latencyMs ?? 0), onsetMs },
+      };
+    case "metrics-gap":
+      return {
+        scenario: `metrics-down@${seconds(onsetMs)}`,
+        fault: { kind: "metrics-gap", onsetMs, durationMs: Number.POSITIVE_INFINITY },
+      };
+    case "crash":
+      return { scenario: "crashloop", fault: { kind: "crash", onsetMs: 0 } };
+    default:
+      return { scenario: undefined, fault: { kind: "healthy" } };
+  }
+}

@@ -1,0 +1,365 @@
+/**
+ * A rehearsal as a library call: what `deploy <env> <version> --sandbox` does — prepare the
+ * run, start a sandbox in this process, connect, execute, write the report — without a
+ * terminal, from a fresh sandbox state every time (a freshly seeded cluster, or a copy of a
+ * saved state such as one where the previous version is live). What can be reused across
+ * runs is prepared once ({@linkcode prepareRehearsal}: the type check, the environment, the
+ * graph, the sandbox's seed). An `inspect` hook reaches the sandbox over its real HTTP API
+ * while the run goes and before the sandbox stops (its final state).
+ * @module
+ */
+import { join } from "node:path";
+import type { Clock } from "../clock/mod.ts";
+import { realClock } from "../clock/mod.ts";
+import type { ApprovalRecord, Report } from "../report/types.ts";
+import { actor, executeRun, type PreparedRun, prepareRun } from "../runner/mod.ts";
+import type { SandboxSeed } from "../sandbox/mod.ts";
+import { connect } from "./connect.ts";
+import { sandboxTarget } from "./sandbox.ts";
+import { loadSandboxSeed } from "./sandbox_seed.ts";
+
+/**
+ * What is injected into a rehearsal's sandbox. Today a sandbox scenario (`SCENARIOS`);
+ * finer fault specifications (onset, size) join here as the sandbox learns them.
+ *
+ * @example
+ * ```ts
+ * import type { RehearsalFaults } from "./rehearse.ts";
+ * const f: RehearsalFaults = { scenario: "canary-errors" };
+ * ```
+ */
+export interface RehearsalFaults {
+  /** The sandbox scenario (undefined: none). */
+  readonly scenario?: string | undefined;
+}
+
+/**
+ * The sandbox of a rehearsal, as a client reaches it (its HTTP API), while it runs.
+ *
+ * @example
+ * ```ts
+ * import type { SandboxAccess } from "./rehearse.ts";
+ * const list = (s: SandboxAccess) =>
+ *   fetch(`${s.url}/api/v1/namespaces/${s.namespace}/services`, {
+ *     headers: { authorization: `Bearer ${s.token}` },
+ *   });
+ * ```
+ */
+export interface SandboxAccess {
+  /** The API server's URL. */
+  readonly url: string;
+  /** Its bearer token. */
+  readonly token: string;
+  /** Its kubeconfig. */
+  readonly kubeconfigPath: string;
+  /** The run's namespace. */
+  readonly namespace: string;
+  /** The rehearsal's clock. */
+  readonly clock: Clock;
+}
+
+/**
+ * Watches a rehearsal's sandbox: started before the run, `done` awaited after it, before
+ * the sandbox stops (so it can read the final state).
+ *
+ * @example
+ * ```ts
+ * import type { Inspector } from "./rehearse.ts";
+ * const nothing: Inspector<null> = { done: () => Promise.resolve(null) };
+ * ```
+ */
+export interface Inspector<T> {
+  /** The run is over: read what is needed, stop watching, and answer. */
+  done(): Promise<T>;
+}
+
+/**
+ * What {@linkcode prepareRehearsal} takes.
+ *
+ * @example
+ * ```ts
+ * import type { RehearsalPlan } from "./rehearse.ts";
+ * const p: RehearsalPlan = { pipelineFile: "pipelines/deploy.ts", environment: "development", version: "v1.2.3", sandboxDir: "/tmp/sb", runsDir: "/tmp/runs" };
+ * ```
+ */
+export interface RehearsalPlan {
+  /** The pipeline file. */
+  readonly pipelineFile: string;
+  /** The environment's name. */
+  readonly environment: string;
+  /** The version to deploy. */
+  readonly version: string;
+  /** The environment files (default `ENVIRONMENTS_DIR`). */
+  readonly environmentsDir?: string | undefined;
+  /** Where each rehearsal's sandbox state goes (one folder, emptied before each run). */
+  readonly sandboxDir: string;
+  /** Where run folders go. */
+  readonly runsDir: string;
+  /** `--option key=value` pairs for the pipeline (`target=sandbox` is always set). */
+  readonly options?: Readonly<Record<string, string>>;
+  /** Skip `deno check` (already checked). */
+  readonly skipTypeCheck?: boolean;
+}
+
+/**
+ * What is set up once and reused by every rehearsal of the same pipeline, environment and
+ * version.
+ *
+ * @example
+ * ```ts ignore
+ * import { prepareRehearsal } from "./rehearse.ts";
+ * const prepared = await prepareRehearsal(plan); // the type check, once
+ * ```
+ */
+export interface PreparedRehearsal {
+  /** The plan it was prepared for. */
+  readonly plan: RehearsalPlan;
+  /** The prepared run (type-checked, environment loaded, graph validated). */
+  readonly run: PreparedRun;
+  /** The sandbox's seed, from the environment files. */
+  readonly seed: SandboxSeed;
+  /** Who the runs are by. */
+  readonly user: string;
+  /** Real milliseconds preparing took. */
+  readonly prepareMs: number;
+}
+
+/**
+ * What {@linkcode rehearse} takes besides the prepared run.
+ *
+ * @example
+ * ```ts
+ * import type { RehearseOptions } from "./rehearse.ts";
+ * const o: RehearseOptions<null> = { faults: { scenario: "crashloop" }, confirm: "DEPLOY TO PRODUCTION" };
+ * ```
+ */
+export interface RehearseOptions<T> {
+  /** The clock the rehearsal runs on (default `realClock`). */
+  readonly clock?: Clock;
+  /** The seed of the sandbox's traffic. */
+  readonly randomSeed?: number;
+  /** What is injected. */
+  readonly faults?: RehearsalFaults;
+  /** A saved sandbox state to start from (copied: it stays as it is). Default: freshly seeded. */
+  readonly from?: string | undefined;
+  /** Sandbox seconds per real second (a real clock only). */
+  readonly timeScale?: number;
+  /** The phrase an approval stage needs (given as `--confirm` would be). */
+  readonly confirm?: string | undefined;
+  /** The run's id (default: the runner's own). */
+  readonly runId?: string | undefined;
+  /** Watches the sandbox during the run and reads its final state. */
+  readonly inspect?: ((sandbox: SandboxAccess) => Inspector<T>) | undefined;
+  /** Interrupts the run. */
+  readonly signal?: AbortSignal | undefined;
+  /** Where the run's lines go (default: nowhere). */
+  readonly log?: ((line: string) => void) | undefined;
+}
+
+/**
+ * Where a rehearsal's real time went, in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import type { RehearsalTimings } from "./rehearse.ts";
+ * const t: RehearsalTimings = { stateMs: 1, sandboxMs: 2, runMs: 3, inspectMs: 4, closeMs: 5 };
+ * ```
+ */
+export interface RehearsalTimings {
+  /** Preparing the sandbox's state folder. */
+  readonly stateMs: number;
+  /** Starting the sandbox and connecting. */
+  readonly sandboxMs: number;
+  /** The pipeline run itself. */
+  readonly runMs: number;
+  /** The inspector's final reads. */
+  readonly inspectMs: number;
+  /** Closing the clients and stopping the sandbox. */
+  readonly closeMs: number;
+}
+
+/**
+ * A finished rehearsal.
+ *
+ * @example
+ * ```ts
+ * import type { Rehearsal } from "./rehearse.ts";
+ * const ok = (r: Rehearsal<unknown>) => r.exitCode === 0;
+ * ```
+ */
+export interface Rehearsal<T> {
+  /** As `deploy` exits: 0 succeeded, 1 failed (rolled back where it could), 130 interrupted. */
+  readonly exitCode: number;
+  /** The run's id. */
+  readonly runId: string;
+  /** The run folder. */
+  readonly runDir: string;
+  /** Its report.json. */
+  readonly reportPath: string;
+  /** The report. */
+  readonly report: Report;
+  /** What the inspector answered (undefined without one). */
+  readonly inspection: T | undefined;
+  /** Where the real time went. */
+  readonly timings: RehearsalTimings;
+}
+
+/**
+ * Sets up what every rehearsal of a plan reuses: the prepared run (one type check) and the
+ * sandbox's seed.
+ *
+ * @param plan The pipeline, environment, version and folders.
+ * @returns The prepared rehearsal.
+ * @throws {InputError} As `deploy` does for bad input (nothing was started or written).
+ *
+ * @example
+ * ```ts ignore
+ * import { prepareRehearsal, rehearse } from "./rehearse.ts";
+ * const prepared = await prepareRehearsal({ pipelineFile: "pipelines/deploy.ts", environment: "development", version: "v1.2.3", sandboxDir: "/tmp/sb", runsDir: "/tmp/runs" });
+ * const { exitCode } = await rehearse(prepared, {});
+ * ```
+ */
+export async function prepareRehearsal(plan: RehearsalPlan): Promise<PreparedRehearsal> {
+  const t0 = performance.now();
+  const [run, loaded, user] = await Promise.all([
+    prepareRun({
+      pipelineFile: plan.pipelineFile,
+      environment: plan.environment,
+      version: plan.version,
+      options: { target: "sandbox", ...plan.options },
+      ...(plan.environmentsDir ? { environmentsDir: plan.environmentsDir } : {}),
+      ...(plan.skipTypeCheck ? { skipTypeCheck: true } : {}),
+      protectedPaths: [plan.runsDir, plan.sandboxDir],
+    }),
+    loadSandboxSeed(plan.environmentsDir),
+    actor(),
+  ]);
+  return { plan, run, seed: loaded.seed, user, prepareMs: performance.now() - t0 };
+}
+
+/** Empties `dir` and copies `from` into it (the sandbox's lock and kubeconfig left out). */
+async function freshState(dir: string, from: string | undefined): Promise<void> {
+  await Deno.remove(dir, { recursive: true }).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
+  await Deno.mkdir(dir, { recursive: true });
+  if (from !== undefined) await copyTree(from, dir, new Set(["pglite.lock", "kubeconfig"]));
+}
+
+async function copyTree(from: string, to: string, skip: ReadonlySet<string>): Promise<void> {
+  const copies: Promise<void>[] = [];
+  for await (const entry of Deno.readDir(from)) {
+    if (skip.has(entry.name)) continue;
+    const [src, dst] = [join(from, entry.name), join(to, entry.name)];
+    if (entry.isDirectory) {
+      await Deno.mkdir(dst);
+      copies.push(copyTree(src, dst, new Set()));
+    } else if (entry.isFile) copies.push(Deno.copyFile(src, dst));
+  }
+  await Promise.all(copies);
+}
+
+/** An approval given as `--confirm` gives it: approved when the phrase matches. */
+function approveWith(confirm: string | undefined, user: string, clock: Clock) {
+  return (stageId: string, phrase: string): Promise<ApprovalRecord> => {
+    if (confirm === undefined) {
+      return Promise.reject(
+        new Error(`stage "${stageId}" needs "${phrase}": give the rehearsal its confirm phrase`),
+      );
+    }
+    return Promise.resolve({
+      phrase,
+      approved: confirm === phrase,
+      by: user,
+      at: new Date(clock.now()).toISOString(),
+      method: "flag",
+    });
+  };
+}
+
+/**
+ * Runs one rehearsal from a fresh sandbox state: the sandbox started in this process, the
+ * run executed against it, the inspector's final reads, then everything closed.
+ *
+ * @param prepared From {@linkcode prepareRehearsal}.
+ * @param o Clock, seed, faults, the state to start from, the confirm phrase, the inspector.
+ * @returns The exit code `deploy` would give, the report, the run folder, the inspection.
+ * @throws {InputError} When the sandbox cannot start on the state given (nothing was run).
+ *
+ * @example
+ * ```ts ignore
+ * import { prepareRehearsal, rehearse } from "./rehearse.ts";
+ * const prepared = await prepareRehearsal(plan);
+ * const r = await rehearse(prepared, { faults: { scenario: "crashloop" } });
+ * console.log(r.exitCode, r.report.status, r.runDir);
+ * ```
+ */
+export async function rehearse<T>(
+  prepared: PreparedRehearsal,
+  o: RehearseOptions<T>,
+): Promise<Rehearsal<T>> {
+  const clock = o.clock ?? realClock;
+  const { plan, run } = prepared;
+  const namespace = run.env.environment.namespace;
+  const log = o.log ?? (() => {});
+  let t = performance.now();
+  const lap = () => {
+    const now = performance.now();
+    const ms = now - t;
+    t = now;
+    return ms;
+  };
+  await freshState(plan.sandboxDir, o.from);
+  const stateMs = lap();
+  const sandbox = await sandboxTarget({
+    stateDir: plan.sandboxDir,
+    seed: prepared.seed,
+    namespace,
+    scenario: o.faults?.scenario,
+    reset: o.from === undefined,
+    ...(o.timeScale !== undefined ? { timeScale: o.timeScale } : {}),
+  });
+  const closers: (() => Promise<void>)[] = [() => sandbox.close()];
+  try {
+    const connection = connect({
+      env: run.env,
+      sandbox,
+      dryRun: false,
+      resources: run.stages.filter((s) => s.when?.condition ?? true).flatMap((s) => s.uses),
+      redactor: run.redactor,
+      metrics: run.metrics,
+      log: (line) => log(run.redactor.redact(line)),
+    });
+    closers.unshift(() => connection.close());
+    await connection.verify(o.signal ? { signal: o.signal } : {});
+    const inspector = o.inspect?.({ ...sandbox, namespace, clock });
+    const sandboxMs = lap();
+    const outcome = await executeRun(run, {
+      runsDir: plan.runsDir,
+      approve: approveWith(o.confirm, prepared.user, clock),
+      capabilities: connection.capabilities,
+      analyze: connection.analyze,
+      target: connection.target,
+      user: prepared.user,
+      ...(o.signal ? { signal: o.signal } : {}),
+      onPrint: (stage, _stream, text) => log(`${stage}: ${text.trimEnd()}`),
+      onNotice: (stage, message) => log(`${stage}: ${message}`),
+    });
+    const runMs = lap();
+    const inspection = inspector ? await inspector.done() : undefined;
+    const inspectMs = lap();
+    for (const close of closers.splice(0)) await close().catch(() => {});
+    const status = outcome.report.status;
+    return {
+      exitCode: status === "succeeded" ? 0 : status === "interrupted" ? 130 : 1,
+      runId: outcome.runId,
+      runDir: outcome.runDir,
+      reportPath: outcome.reportPath,
+      report: outcome.report,
+      inspection,
+      timings: { stateMs, sandboxMs, runMs, inspectMs, closeMs: lap() },
+    };
+  } finally {
+    for (const close of closers) await close().catch(() => {});
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * `deno task simulate`: bad input exits 2 with a clear message and runs nothing; `--json`
+ * prints one object with the fields the issue names; `--replay <seed>` reruns that run.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { main } from "../../lib/cli/main.ts";
+
+const FIXTURES = "tests/fixtures/simulate";
+const SMALL = [
+  "--pipeline",
+  `${FIXTURES}/pipelines/good.ts`,
+  "--environments-dir",
+  `${FIXTURES}/environments`,
+];
+
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [], err: string[] = [];
+  const code = await main(["simulate", ...args], {
+    stdout: (t) => out.push(t),
+    stderr: (t) => err.push(t),
+    tty: false,
+    colour: false,
+  });
+  return { code, out: out.join(""), err: err.join("") };
+}
+
+const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
+
+Deno.test("simulate: bad input exits 2, says what is wrong, and runs nothing", async (t) => {
+  const work = await Deno.makeTempDir({ prefix: "simulate-cli-" });
+  const dir = join(work, "never");
+  const cases: [string, string[], RegExp][] = [
+    ["--runs 0", ["development", "--runs", "0", "--seed", "1"], /--runs takes a whole number/],
+    ["--runs x", ["development", "--runs", "x", "--seed", "1"], /--runs takes a whole number/],
+    ["--runs 1.5", ["development", "--runs", "1.5", "--seed", "1"], /--runs takes/],
+    [
+      "unknown environment",
+      ["nowhere", "--runs", "1", "--seed", "1"],
+      /unknown environment "nowhere"/,
+    ],
+    ["--seed at the end", ["development", "--runs", "1", "--seed"], /seed/],
+    [
+      "--seed before a flag",
+      ["development", "--runs", "1", "--seed", "--json"],
+      /--seed needs a value/,
+    ],
+    ["no --seed", ["development", "--runs", "1"], /--seed is required/],
+    ["no --runs", ["development", "--seed", "1"], /--runs is required/],
+    ["no environment", ["--runs", "1", "--seed", "1"], /needs an environment/],
+    ["--replay x", ["development", "--replay", "x"], /--replay takes a whole number/],
+    ["--replay with --runs", ["development", "--replay", "1", "--runs", "2"], /takes no --runs/],
+    ["an unknown flag", ["development", "--runs", "1", "--seed", "1", "--fast"], /Unknown option/],
+  ];
+  try {
+    for (const [name, args, message] of cases) {
+      await t.step(name, async () => {
+        const r = await cli([...args, "--work-dir", dir]);
+        assert.equal(r.code, 2, r.err);
+        assert.match(r.err, message);
+        assert.match(r.err, /usage: deno task simulate/);
+        assert.equal(r.out, "");
+        assert.equal(await exists(dir), false, "nothing may run or be written");
+      });
+    }
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+});
+
+Deno.test("simulate --json: one object with the counts; --replay reruns one run", async () => {
+  const work = await Deno.makeTempDir({ prefix: "simulate-json-" });
+  try {
+    const r = await cli([
+      "small",
+      "--runs",
+      "2",
+      "--seed",
+      "3",
+      "--json",
+      ...SMALL,
+      "--work-dir",
+      work,
+    ]);
+    assert.equal(r.code, 0, r.err + r.out);
+    const o = JSON.parse(r.out);
+    for (const key of ["runs", "healthy_runs", "false_rollbacks", "faulty_runs", "missed_faults"]) {
+      assert.equal(typeof o[key], "number", key);
+    }
+    assert.equal(o.runs, 2);
+    assert.ok(Array.isArray(o.violations) && o.violations.length === 0);
+    assert.equal(o.healthy_runs + o.faulty_runs <= 2, true);
+    assert.ok("median" in o.detection_seconds && "p95" in o.detection_seconds);
+    assert.equal(o.missed_faults, 0, "the unbroken pipeline stops every injected fault");
+
+    const replay = await cli(["small", "--replay", "12345", ...SMALL, "--work-dir", work]);
+    assert.equal(replay.code, 0, replay.err + replay.out);
+    assert.match(replay.out, /^\s+1\/1\s+12345 /m);
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+});

@@ -1,0 +1,35 @@
+/** The fault schedule is a pure function of the seed. */
+import assert from "node:assert/strict";
+import { FAULT_MIX, type FaultKind, planRun, runSeeds } from "../../lib/simulate/mod.ts";
+
+Deno.test("the same seed gives the same runs, another seed other runs", () => {
+  assert.deepEqual(runSeeds("7", 50), runSeeds("7", 50));
+  assert.deepEqual(runSeeds("7", 50).map(planRun), runSeeds("7", 50).map(planRun));
+  assert.notDeepEqual(runSeeds("7", 50), runSeeds("8", 50));
+  // A prefix of a longer simulation is the shorter one: run i does not depend on N.
+  assert.deepEqual(runSeeds("7", 10), runSeeds("7", 50).slice(0, 10));
+  assert.equal(new Set(runSeeds("7", 1000)).size, 1000);
+});
+
+Deno.test("a run's plan is drawn from its seed alone, in range", () => {
+  const plans = runSeeds("mix", 4000).map(planRun);
+  for (const p of plans) {
+    assert.deepEqual(planRun(p.seed), p);
+    assert.equal(p.startMs % 1000, 0);
+    assert.ok(p.startMs >= Date.UTC(2026, 0, 1) && p.startMs < Date.UTC(2027, 0, 1));
+    const f = p.fault;
+    if (f.kind === "errors") assert.ok(f.errorRate! >= 0.005 && f.errorRate! <= 0.08 + 1e-9);
+    if (f.kind === "latency") assert.ok(f.latencyMs! >= 200 && f.latencyMs! <= 2000);
+    if (f.kind === "metrics-gap") assert.ok(f.durationMs! >= 60_000 && f.durationMs! <= 600_000);
+    if (f.kind !== "healthy") assert.ok(f.onsetMs! >= 0 && f.onsetMs! <= 55 * 60_000);
+  }
+  // Each kind's share is near its mix (4000 draws: 4 standard deviations at most).
+  for (const [kind, share] of Object.entries(FAULT_MIX) as [FaultKind, number][]) {
+    const n = plans.filter((p) => p.fault.kind === kind).length;
+    const sd = Math.sqrt(4000 * share * (1 - share));
+    assert.ok(
+      Math.abs(n - 4000 * share) < 4 * sd,
+      `${kind}: ${n} of 4000, expected ~${4000 * share}`,
+    );
+  }
+});
