@@ -106,6 +106,44 @@ export function quantity(kind: "cpu" | "memory") {
   });
 }
 
+/**
+ * A percentage written as `"0.05%"` (0% to 100%), read as a fraction (`0.0005`).
+ *
+ * @example
+ * ```ts
+ * import { percentage } from "./_schema_parts.ts";
+ * console.assert(percentage().parse("0.05%") === 0.0005);
+ * ```
+ */
+export function percentage() {
+  const error = 'expected a percentage like "0.05%" (from 0% to 100%)';
+  return z.string({ error }).transform((value, ctx): number => {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value);
+    const fraction = m ? Number(m[1]) / 100 : NaN;
+    if (!(fraction >= 0 && fraction <= 1)) {
+      ctx.addIssue({ code: "custom", message: error });
+      return z.NEVER;
+    }
+    return fraction;
+  });
+}
+
+/**
+ * A rate: a number >= 0 and at most `max`, which `why` explains.
+ *
+ * @example
+ * ```ts
+ * import { rate } from "./_schema_parts.ts";
+ * console.assert(rate(100, "the most").safeParse(-1).success === false);
+ * ```
+ */
+export function rate(max: number, why: string) {
+  const error = "expected a number >= 0 (requests per second)";
+  return z.number({ error }).min(0, { error }).max(max, {
+    error: `expected a number <= ${max} (${why})`,
+  });
+}
+
 export function byteSize() {
   const error = 'expected a storage size like "20GB" or "500Gi"';
   return z.string({ error }).refine((value) => (parseByteSize(value) ?? 0) > 0, { error });

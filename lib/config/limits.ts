@@ -13,6 +13,8 @@
  * - `services` (100): how many services `infrastructure.replicas` may list.
  * - `connectionPoolSize` (1000): `database.connection_pool.min_size` and `max_size`, per
  *   service process (PostgreSQL's own default `max_connections` is 100).
+ * - `requestsPerSecond` (1,000,000): `traffic.<service>.requests_per_second`, what the
+ *   sandbox's traffic model draws (a typo of a few zeros would make a rehearsal crawl).
  *
  * @example
  * ```ts
@@ -25,8 +27,10 @@ export const ENVIRONMENT_LIMITS: {
   readonly replicasPerService: number;
   readonly services: number;
   readonly connectionPoolSize: number;
+  readonly requestsPerSecond: number;
 } = Object.freeze({
   replicasPerService: 1000,
   services: 100,
   connectionPoolSize: 1000,
+  requestsPerSecond: 1_000_000,
 });

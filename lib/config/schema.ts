@@ -16,8 +16,10 @@ import {
   mapping,
   oneOf,
   pattern,
+  percentage,
   port,
   quantity,
+  rate,
   secretRef,
   text,
 } from "./_schema_parts.ts";
@@ -103,6 +105,30 @@ const namespaceSecrets = z.record(
     { error: SECRET_KIND },
   ),
   { error: "expected a mapping of Secret name to { credentials | keys | tls }" },
+);
+
+const latency = mapping({ median: duration(), p95: duration() }).superRefine((value, ctx) => {
+  const { median, p95 } = value;
+  if (median?.ms > 0 && p95?.ms > 0 && !(p95.ms > median.ms)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["p95"],
+      message: `expected a duration above median (${median.text})`,
+    });
+  }
+}, ALWAYS);
+
+const traffic = z.record(
+  dnsLabel("a service name"),
+  mapping({
+    requests_per_second: rate(
+      ENVIRONMENT_LIMITS.requestsPerSecond,
+      "the most requests per second one service may expect",
+    ),
+    latency: latency.optional(),
+    error_rate: percentage().optional(),
+  }),
+  { error: "expected a mapping of service name to { requests_per_second, latency, error_rate }" },
 );
 
 const schema = mapping({
@@ -201,7 +227,20 @@ const schema = mapping({
       target_port: port(),
     }).optional(),
   }).optional(),
-});
+  traffic: traffic.optional(),
+}).superRefine((value, ctx) => {
+  const mappingOf = (v: unknown) => (typeof v === "object" && v !== null ? v : {});
+  const services = Object.keys(mappingOf(value.infrastructure?.replicas));
+  if (services.length === 0) return;
+  for (const name of Object.keys(mappingOf(value.traffic))) {
+    if (services.includes(name)) continue;
+    ctx.addIssue({
+      code: "custom",
+      path: ["traffic", name],
+      message: `expected a service of infrastructure.replicas (${services.join(", ")})`,
+    });
+  }
+}, ALWAYS);
 
 /**
  * The zod schema of an environment file. Strict: unknown keys are errors (with a
@@ -209,7 +248,7 @@ const schema = mapping({
  * {@linkcode SecretRef}s (never values), Kubernetes quantities are checked and kept as
  * written, counts are bounded ({@linkcode ENVIRONMENT_LIMITS}: at most 1000 replicas per
  * service, 100 services, pools of 1000), and cross-field rules hold (`min_size <=
- * max_size`, requests <= limits).
+ * max_size`, requests <= limits, `traffic` names services of `infrastructure.replicas`).
  *
  * @example
  * ```ts

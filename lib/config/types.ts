@@ -170,6 +170,19 @@ export interface KubernetesSection {
   load_balancer?: { name: string; port: number; target_port: number } | undefined;
 }
 
+/**
+ * `traffic.<service>:` — the traffic a service expects at peak: what the sandbox's
+ * rehearsals draw their requests from (rate, and a healthy version's latency and errors).
+ */
+export interface ServiceTraffic {
+  /** Requests per second to the service as a whole (over all its slots), 0 to 1,000,000. */
+  requests_per_second: number;
+  /** A healthy version's latency: median and p95 (p95 above the median). */
+  latency?: { median: Duration; p95: Duration } | undefined;
+  /** A healthy version's error rate, as a fraction (written `"0.05%"`). */
+  error_rate?: number | undefined;
+}
+
 /** A validated environment file. */
 export interface EnvironmentConfig {
   /** Where the environment lives. */
@@ -209,6 +222,8 @@ export interface EnvironmentConfig {
   github: { repository: string; token: SecretRef };
   /** How to reach the cluster (defaults: the current kubeconfig and context), what it holds. */
   kubernetes?: KubernetesSection | undefined;
+  /** Expected traffic per service (each a service of `infrastructure.replicas`). */
+  traffic?: Record<string, ServiceTraffic> | undefined;
 }
 
 /** A loaded environment: the validated file content plus its `name` and `file`. */

@@ -2,7 +2,8 @@
  * The sandbox's seed, built from a project's environment files: each environment's
  * namespace, with what its `kubernetes:` section says the namespace holds (Secrets, the
  * deployer's ServiceAccount and RBAC, network policies, the load balancer) and every Secret
- * a `secret_key_ref` names, all with freshly generated values. The sandbox itself knows
+ * a `secret_key_ref` names, all with freshly generated values, and the traffic its
+ * `traffic:` section expects per service (what the sandbox's traffic model draws). The sandbox itself knows
  * nothing of the project: this module is where the two meet.
  * @module
  */
@@ -24,6 +25,7 @@ import type {
   SeedPolicyRule,
   ServiceAccountSeed,
 } from "../sandbox/mod.ts";
+import type { ServiceTrafficSeed } from "../sandbox/traffic_rates.ts";
 import { appName } from "./kube_target.ts";
 
 export type {
@@ -34,6 +36,7 @@ export type {
   SecretSeed,
   SeedPolicyRule,
   ServiceAccountSeed,
+  ServiceTrafficSeed,
 };
 
 /** What the deployer's Role may do in its namespace (everything a deploy touches). */
@@ -91,6 +94,33 @@ function secretsOf(env: Environment): SecretSeed[] {
 }
 
 /**
+ * An environment's `traffic:` section as the sandbox's traffic model takes it.
+ *
+ * @param env The environment.
+ * @returns Service → expected traffic (empty without a `traffic:` section).
+ *
+ * @example
+ * ```ts
+ * import { trafficSeed } from "./sandbox_seed.ts";
+ * import { loadEnvironment } from "../config/mod.ts";
+ * import assert from "node:assert/strict";
+ * const traffic = trafficSeed(await loadEnvironment("production"));
+ * assert.ok((traffic["analysis-service"]?.requestsPerSecond ?? 0) > 0);
+ * ```
+ */
+export function trafficSeed(env: Environment): Record<string, ServiceTrafficSeed> {
+  const out: Record<string, ServiceTrafficSeed> = {};
+  for (const [service, t] of Object.entries(env.traffic ?? {})) {
+    out[service] = {
+      requestsPerSecond: t.requests_per_second,
+      ...(t.latency ? { medianMs: t.latency.median.ms, p95Ms: t.latency.p95.ms } : {}),
+      ...(t.error_rate !== undefined ? { errorRate: t.error_rate } : {}),
+    };
+  }
+  return out;
+}
+
+/**
  * The namespace of one environment and what it holds, as {@linkcode sandboxSeed} seeds it.
  *
  * @param env The environment.
@@ -131,6 +161,7 @@ export function namespaceSeed(env: Environment): NamespaceSeed {
     serviceAccounts,
     networkPolicies,
     loadBalancers,
+    traffic: trafficSeed(env),
   };
 }
 
@@ -149,6 +180,7 @@ function merge(a: NamespaceSeed, b: NamespaceSeed): NamespaceSeed {
     serviceAccounts: byName(a.serviceAccounts, b.serviceAccounts),
     networkPolicies: byName(a.networkPolicies, b.networkPolicies),
     loadBalancers: byName(a.loadBalancers, b.loadBalancers),
+    traffic: { ...b.traffic, ...a.traffic },
   };
 }
 
