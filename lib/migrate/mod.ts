@@ -18,6 +18,12 @@
  * @module
  */
 export * from "./database.ts";
+export {
+  resetDatabase,
+  type SharedEmbeddedDatabases,
+  shareEmbeddedDatabases,
+  type ShareEmbeddedOptions,
+} from "./embedded.ts";
 export * from "./errors.ts";
 export * from "./history.ts";
 export * from "./lint.ts";
