@@ -1,9 +1,14 @@
 /**
  * Waiting that an abort cuts short, with `@std/async/delay`'s contract: `delay(ms,
  * { signal })` resolves after `ms` milliseconds, or rejects with `signal.reason` as soon
- * as the signal aborts (at once when it already has), clearing its timer.
+ * as the signal aborts (at once when it already has), clearing its timer. It waits on the
+ * thread's clock ({@linkcode ambientClock}): real time, except inside a stage's Worker,
+ * where it is the run's clock (a virtual one jumps). Code that is handed a `Clock` waits on
+ * that instead.
  * @module
  */
+import { ambientClock } from "./ambient.ts";
+import { realClock } from "../clock/clock.ts";
 
 /**
  * Options for {@linkcode delay}.
@@ -28,7 +33,7 @@ export interface DelayOptions {
 const MAX_TIMEOUT = 2 ** 31 - 1;
 
 /**
- * Resolves after `ms` milliseconds; rejects with `signal.reason` when the signal aborts
+ * Resolves after `ms` milliseconds (of the thread's clock); rejects with `signal.reason` when the signal aborts
  * before then (at once when it is already aborted), and the timer is cleared.
  *
  * @param ms How long to wait; 0 or less waits one timer turn.
@@ -49,6 +54,8 @@ const MAX_TIMEOUT = 2 ** 31 - 1;
 export function delay(ms: number, options: DelayOptions = {}): Promise<void> {
   const { signal, persistent = true } = options;
   if (signal?.aborted) return Promise.reject(signal.reason);
+  const clock = ambientClock();
+  if (clock !== realClock) return clock.sleep(ms, { signal });
   return new Promise((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const end = Date.now() + Math.max(0, ms);

@@ -1,6 +1,8 @@
 /**
  * Small asynchronous helpers shared by the engine, the analysis loop and the
- * Kubernetes layer: {@linkcode delay}, a wait an abort signal cuts short (std's shape).
+ * Kubernetes layer: {@linkcode delay}, a wait an abort signal cuts short (std's shape),
+ * and {@linkcode ambientClock}, the clock of the thread (the run's clock inside a stage's
+ * Worker).
  *
  * ```ts
  * import { delay } from "./mod.ts";
@@ -9,3 +11,4 @@
  * @module
  */
 export * from "./delay.ts";
+export * from "./ambient.ts";

@@ -6,12 +6,30 @@
  */
 import { createHash } from "node:crypto";
 import type { Redactor } from "./redact.ts";
+import { type Clock, realClock } from "../clock/clock.ts";
 
 /** The `prev` of the first line. */
 export const GENESIS: string = "0".repeat(64);
 
 function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
+}
+
+/**
+ * Options of {@linkcode Journal.open}.
+ *
+ * @example
+ * ```ts
+ * import type { JournalOptions } from "./journal.ts";
+ * import { virtualClock } from "../clock/mod.ts";
+ * const o: JournalOptions = { clock: virtualClock({ startMs: 0 }) };
+ * ```
+ */
+export interface JournalOptions {
+  /** Redacts every event before it is written. */
+  readonly redactor?: Redactor | undefined;
+  /** Stamps events (`ts`) and is held while a write is in flight (default real time). */
+  readonly clock?: Clock | undefined;
 }
 
 /**
@@ -34,18 +52,36 @@ export class Journal {
   #prev = GENESIS;
   #seq = 0;
   #redactor: Redactor | undefined;
+  #clock: Clock;
   #encoder = new TextEncoder();
   #queue: Promise<void> = Promise.resolve();
 
-  private constructor(file: Deno.FsFile, redactor: Redactor | undefined) {
+  private constructor(file: Deno.FsFile, options: JournalOptions) {
     this.#file = file;
-    this.#redactor = redactor;
+    this.#redactor = options.redactor;
+    this.#clock = options.clock ?? realClock;
   }
 
-  /** Creates (or truncates) the journal at `path`. */
-  static async open(path: string, options: { redactor?: Redactor } = {}): Promise<Journal> {
-    const file = await Deno.open(path, { write: true, create: true, truncate: true });
-    return new Journal(file, options.redactor);
+  /**
+   * Creates (or truncates) the journal at `path`.
+   *
+   * @param path The file.
+   * @param options The redactor, and the clock that stamps events (default real time).
+   * @returns The journal.
+   */
+  static async open(path: string, options: JournalOptions = {}): Promise<Journal> {
+    const clock = options.clock ?? realClock;
+    const file = await clock.track(
+      "journal open",
+      Deno.open(path, { write: true, create: true, truncate: true }),
+    );
+    return new Journal(file, options);
+  }
+
+  /** Runs `step` after every earlier write, holding the clock until it is done. */
+  #enqueue(what: string, step: () => Promise<void>): Promise<void> {
+    this.#queue = this.#queue.then(step);
+    return this.#clock.track(what, this.#queue);
   }
 
   /** The SHA-256 of the last line written: the chain digest. */
@@ -58,27 +94,31 @@ export class Journal {
     return this.#seq;
   }
 
-  /** Appends an event (secrets redacted). Appends are serialised in call order. */
+  /**
+   * Appends an event (secrets redacted), stamped with the clock's time when it is called.
+   * Appends are serialised in call order.
+   */
   append(event: { type: string; [key: string]: unknown }): Promise<void> {
-    const run = async () => {
+    const ts = new Date(this.#clock.now()).toISOString();
+    return this.#enqueue("journal append", async () => {
       // The event is redacted as a structure, before serialization (escaped forms of a
       // secret cannot slip through); the chain fields are added after, untouched.
       const clean = this.#redactor ? this.#redactor.redactValue(event) : event;
-      const body = { seq: ++this.#seq, ts: new Date().toISOString(), prev: this.#prev, ...clean };
+      const body = { seq: ++this.#seq, ts, prev: this.#prev, ...clean };
       const line = JSON.stringify(body);
       this.#prev = sha256(line);
       const bytes = this.#encoder.encode(line + "\n");
       let written = 0;
       while (written < bytes.length) written += await this.#file.write(bytes.subarray(written));
-    };
-    this.#queue = this.#queue.then(run);
-    return this.#queue;
+    });
   }
 
-  /** Waits for pending appends and forces them to disk (at every stage boundary). */
-  async flush(): Promise<void> {
-    await this.#queue;
-    await this.#file.sync();
+  /**
+   * Waits for pending appends and forces them to disk (at every stage boundary). Flushes
+   * are queued with the appends, so they finish in the order they were asked for.
+   */
+  flush(): Promise<void> {
+    return this.#enqueue("journal flush", () => this.#file.sync());
   }
 
   /** Flushes and closes the file. */
