@@ -36,7 +36,7 @@ export const BUCKET_MS = 1000;
 export const RETENTION_MS = 3_600_000;
 const RETAINED = RETENTION_MS / BUCKET_MS;
 /** Latencies drawn per measurement at most (spread over its pods and buckets). */
-const LATENCY_BUDGET = 20_000;
+const LATENCY_BUDGET = 12_000;
 const MAX_PER_BUCKET = 256;
 const MIN_PER_BUCKET = 4;
 const LATENCY_SALT = 0x5bd1e995;

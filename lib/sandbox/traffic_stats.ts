@@ -54,10 +54,9 @@ export function latencySummary(
   for (let i = 0; i < values.length; i++) total += weight(i);
   const out: LatencySummary = { p95Ms: null };
   if (values.length > 0 && total > 0) {
-    const order = Array.from(values.keys()).sort((a, b) => values[a]! - values[b]!);
     const goal = 0.95 * total;
     let seen = 0;
-    for (const i of order) {
+    for (const i of ascending(values)) {
       seen += weight(i);
       if (seen >= goal - 1e-9) {
         out.p95Ms = Math.round(values[i]!);
@@ -72,6 +71,27 @@ export function latencySummary(
   }
   if (query.samples !== undefined) out.latencies = subset(window, total, query.samples);
   return out;
+}
+
+const INDEX_BITS = 2 ** 20;
+
+/**
+ * Indices of `values` in ascending order of value, by a native numeric sort of keys that
+ * pack the value (to 1 µs) and the index (a comparator sort is ten times slower).
+ */
+function* ascending(values: readonly number[]): Generator<number> {
+  if (values.length > INDEX_BITS) {
+    yield* Array.from(values.keys()).sort((a, b) => values[a]! - values[b]!);
+    return;
+  }
+  const keys = new Float64Array(values.length);
+  const top = Number.MAX_SAFE_INTEGER / INDEX_BITS - 1;
+  for (let i = 0; i < values.length; i++) {
+    const micros = Math.min(top, Math.max(0, Math.round(values[i]! * 1000)));
+    keys[i] = micros * INDEX_BITS + i;
+  }
+  keys.sort();
+  for (let i = 0; i < keys.length; i++) yield keys[i]! % INDEX_BITS;
 }
 
 function subset(window: WeightedLatencies, total: number, samples: number): number[] {
