@@ -2,6 +2,7 @@
  * The shapes shared by the DSL and the runner: permissions, checks, contexts.
  * @module
  */
+import type { Clock } from "../clock/clock.ts";
 
 /** Explicit permissions a stage asks for, beyond what its resources grant. */
 export interface PermissionRequest {
@@ -131,4 +132,18 @@ export interface StageContext {
   output<T>(stage: { readonly id: string; readonly __output?: T }): T;
   /** A declared resource's capability (e.g. `"kubernetes"`), proxied to the main thread. */
   use<T extends object = Capability>(resource: string): T;
+  /**
+   * Waits on the run's clock: `ms` milliseconds, or a duration such as `"30s"` or `"1h"`.
+   * On a virtual clock (a rehearsal) an hour passes at once once everything else waits
+   * too. Rejects with the signal's reason when `options.signal` aborts, and when the stage
+   * is stopped (timeout, interrupt).
+   */
+  sleep(duration: number | string, options?: { readonly signal?: AbortSignal }): Promise<void>;
+  /** The run's clock's time (epoch ms): what the run's journal and report are stamped with. */
+  now(): number;
+  /**
+   * The run's clock, for code that takes a `Clock` (its `sleep`, `timeout` and `schedule`
+   * wait on the runner's clock; `hold`/`track` mark real work of the stage's own).
+   */
+  readonly clock: Clock;
 }

@@ -13,7 +13,6 @@ import { type StageHooks, StageRunError } from "./worker_pool.ts";
 import { PrintBuffer } from "./print_buffer.ts";
 import { backoffMs, callCapability, checkRecordOf, reportableOutput } from "./stage_records.ts";
 import { boundedName, failureMessage } from "./call_errors.ts";
-import { delay } from "../async/delay.ts";
 
 /** What a step of a stage is given: its log and the signal that stops it. */
 export interface StepContext {
@@ -65,6 +64,8 @@ function hooksFor(
           record: s.record,
           capabilities: o.capabilities,
           redactor: o.redactor,
+          clock: ctx.clock,
+          holdWhole: !(o.clockAwareCapabilities ?? ["kubernetes"]).includes(resource),
         },
         { resource, method, args },
       ),
@@ -108,7 +109,7 @@ async function attemptFailed(
   s.record.attempts.push({
     attempt,
     startedAt: a.startedAt,
-    durationMs: performance.now() - a.t0,
+    durationMs: ctx.clock.since(a.t0),
     status: (ATTEMPT_STATUS as Record<string, StageRecord["attempts"][number]["status"]>)[e.kind] ??
       "failed",
     error: message,
@@ -131,7 +132,7 @@ async function attemptFailed(
   }
   const wait = backoffMs(s.spec, attempt);
   step.log("info", `retrying in ${wait} ms (attempt ${attempt + 1} of ${of})`);
-  await delay(wait, { signal: step.signal }).catch(() => {}); // aborted: settled below
+  await ctx.clock.sleep(wait, { signal: step.signal }).catch(() => {}); // aborted: settled below
   if (step.signal.aborted) {
     return { status: "interrupted", reason: "interrupted while waiting to retry" };
   }
@@ -163,14 +164,14 @@ export async function runAttempts(
   };
   const of = spec.retry?.attempts ?? 1;
   for (let attempt = 1;; attempt++) {
-    const startedAt = new Date().toISOString();
-    const t0 = performance.now();
+    const t0 = ctx.clock.now();
+    const startedAt = new Date(t0).toISOString();
     try {
       if (needsWorker) {
         const request = requestFor(ctx, s, attempt);
         s.output = await runAttempt(() => ctx.pool.run(grant, request, hooks, limits), printed);
       }
-      const durationMs = performance.now() - t0;
+      const durationMs = ctx.clock.since(t0);
       s.record.attempts.push({ attempt, startedAt, durationMs, status: "succeeded" });
       if (s.output !== undefined) s.record.output = reportableOutput(s.output, ctx.o.redactor);
       return undefined;

@@ -13,6 +13,7 @@ import type { BuildRequest, DescribeMessage } from "./describe_runtime.ts";
 import { isWorkerMessage, type WorkerMessage } from "./protocol.ts";
 import { InputError, InterruptedError } from "./errors.ts";
 import { parseBuilt, parseLoaded } from "./description_schema.ts";
+import { realClock } from "../clock/clock.ts";
 
 const GUARD_URL = new URL("./worker_guard.ts", import.meta.url).href;
 const RUNTIME_URL = new URL("./describe_runtime.ts", import.meta.url).href;
@@ -187,8 +188,9 @@ export function describePipeline(
   });
   const timeoutMs = o.timeoutMs ?? DESCRIBE_TIMEOUT_MS;
   return new Promise<PipelineDescription>((resolve, reject) => {
+    let cancelTimer = () => {};
     const done = (fn: () => void) => {
-      clearTimeout(timer);
+      cancelTimer();
       o.signal?.removeEventListener("abort", onAbort);
       worker.terminate();
       fn();
@@ -203,13 +205,14 @@ export function describePipeline(
     o.signal?.addEventListener("abort", onAbort, { once: true });
     const fail = (message: string, cause?: unknown) =>
       done(() => reject(new InputError(`Pipeline ${o.file} ${message}`, { cause })));
-    const timer = setTimeout(
+    // A limit on real work (loading a module), so real time whatever the run's clock.
+    cancelTimer = realClock.schedule(
+      timeoutMs,
       () =>
         fail(
           `did not finish loading and building within ${timeoutMs / 1000} s: ` +
             "does its top-level code or its build function loop or wait forever?",
         ),
-      timeoutMs,
     );
     worker.onerror = (e) => {
       e.preventDefault();

@@ -18,6 +18,7 @@ import { runSchedule } from "./schedule.ts";
 import { executeStage } from "./execute_stage.ts";
 import { WorkerPool } from "./worker_pool.ts";
 import { StageLogs } from "./stage_logs.ts";
+import { realClock } from "../clock/clock.ts";
 
 export type {
   CapabilityProvider,
@@ -70,16 +71,18 @@ function outcomeOf(records: StageRecord[], interrupted: boolean): EngineResult {
  * ```
  */
 export async function runGraph(o: EngineOptions): Promise<EngineResult> {
-  const logs = new StageLogs(o.runDir, o.redactor);
+  const clock = o.clock ?? realClock;
+  const logs = new StageLogs(o.runDir, o.redactor, clock);
   const stop = new AbortController(); // stops ordinary stages (interrupt or fail-fast)
   const onInterrupt = () => stop.abort();
   o.signal.addEventListener("abort", onInterrupt, { once: true });
   const states = initialStates(o, logs);
   const ctx: EngineContext = {
     o,
+    clock,
     states,
     normalIds: [...o.dag.stages.values()].filter((s) => s.kind === "normal").map((s) => s.id),
-    pool: new WorkerPool(o.pipelineUrl, { redactor: o.redactor }),
+    pool: new WorkerPool(o.pipelineUrl, { redactor: o.redactor, clock }),
     logs,
     recorder: new StageRecorder({
       journal: o.journal,
@@ -87,6 +90,7 @@ export async function runGraph(o: EngineOptions): Promise<EngineResult> {
       onChange: o.onChange,
       failFast: o.definition.options.failFast === true,
       stop,
+      clock,
     }),
     stop,
     onPrint: o.onPrint ?? printToStderr,

@@ -10,6 +10,7 @@ import type { EngineOptions } from "./engine_types.ts";
 import type { StageLogs } from "./stage_logs.ts";
 import type { WorkerPool } from "./worker_pool.ts";
 import type { StageRecorder, StageState } from "./recorder.ts";
+import type { Clock } from "../clock/clock.ts";
 
 /** The statuses after which a stage's dependents may run. */
 export const SETTLED_OK: ReadonlySet<string> = new Set(["succeeded"]);
@@ -17,6 +18,8 @@ export const SETTLED_OK: ReadonlySet<string> = new Set(["succeeded"]);
 /** One run of a graph, as its parts see it. */
 export interface EngineContext {
   readonly o: EngineOptions;
+  /** The run's clock. */
+  readonly clock: Clock;
   readonly states: ReadonlyMap<string, StageState>;
   /** The ordinary stages: what a handler without `watches` watches. */
   readonly normalIds: readonly string[];

@@ -12,6 +12,7 @@ import type { ApprovalRecord, GateRecord, Report, StageRecord } from "../report/
 import type { Dag } from "./dag.ts";
 import type { StageGrant } from "./permissions.ts";
 import type { CapabilityProvider } from "./stage_records.ts";
+import type { Clock } from "../clock/clock.ts";
 
 export type { CapabilityProvider };
 
@@ -57,6 +58,18 @@ export interface EngineOptions {
   readonly runDir: string;
   /** Aborted on SIGINT/SIGTERM: running stages stop and the failure path runs. */
   readonly signal: AbortSignal;
+  /**
+   * The run's clock (default real time): every timestamp, duration, retry backoff, stage
+   * time limit and `ctx.sleep` of the run is on it, and it is held while real work is in
+   * flight.
+   */
+  readonly clock?: Clock | undefined;
+  /**
+   * Capabilities that hold the clock only around their own real I/O, and may wait on the
+   * clock in between (default `["kubernetes"]`); a call of any other capability holds the
+   * clock from its start to its end.
+   */
+  readonly clockAwareCapabilities?: readonly string[] | undefined;
   /** How many Workers to start ahead for stages about to run (default: `concurrency`). */
   readonly prestart?: number;
   /** Told what a stage's code printed, redacted (default: standard error, `[stage] ` before each line). */

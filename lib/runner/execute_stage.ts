@@ -20,7 +20,7 @@ async function approveStage(ctx: EngineContext, s: StageState): Promise<Ending |
       phrase: approval.phrase,
       approved: true,
       by: "dry-run",
-      at: new Date().toISOString(),
+      at: new Date(ctx.clock.now()).toISOString(),
       method: "dry-run",
     };
   } else {

@@ -6,6 +6,7 @@
  * @module
  */
 import { resolve } from "node:path";
+import type { Clock } from "../clock/clock.ts";
 import { pathToFileURL } from "node:url";
 import type { MetricDefinition } from "../dsl/gate.ts";
 import type { StageDescription } from "../dsl/describe.ts";
@@ -43,6 +44,11 @@ export interface PrepareOptions {
   readonly protectedPaths?: readonly string[];
   /** Reads environment variables for secret references (default `Deno.env.get`). */
   readonly readEnv?: (name: string) => string | undefined;
+  /**
+   * The run's clock, held while the run is prepared (all real work), so that a sandbox on
+   * the same virtual clock does not move meanwhile.
+   */
+  readonly clock?: Clock | undefined;
 }
 
 /** A prepared run: everything validated, nothing changed. */
@@ -210,6 +216,16 @@ function checkGateMetrics(
  * @throws {InputError} With a message naming the file and line, the field, or the stages.
  */
 export async function prepareRun(o: PrepareOptions): Promise<PreparedRun> {
+  // All of it is real work (files, the type check, a Worker): a virtual clock stands still.
+  const release = o.clock?.hold("preparing the run");
+  try {
+    return await prepare(o);
+  } finally {
+    release?.();
+  }
+}
+
+async function prepare(o: PrepareOptions): Promise<PreparedRun> {
   const pipelineFile = await checkPipelineFile(o);
   const env = await environmentOf(o);
   const pipelineUrl = pathToFileURL(pipelineFile).href;

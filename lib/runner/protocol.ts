@@ -30,7 +30,41 @@ export interface CallError extends ErrorFields {
   readonly message: string;
 }
 
-/** Main → Worker: run one stage. */
+/**
+ * What every message from the main thread carries: the run clock's time when it was
+ * posted (the Worker's `ctx.now()` follows it), and its number, which the Worker's
+ * `quiet` names.
+ *
+ * @example
+ * ```ts
+ * import type { Delivery } from "./protocol.ts";
+ * const d: Delivery = { now: Date.UTC(2026, 0, 1), delivery: 1 };
+ * ```
+ */
+export interface Delivery {
+  /** The run clock's time (epoch ms) when the message was posted. */
+  readonly now: number;
+  /** Counts the messages posted to this Worker, from 1. */
+  readonly delivery: number;
+}
+
+/**
+ * The run's clock as a stage's Worker needs to know it.
+ *
+ * @example
+ * ```ts
+ * import type { ClockInfo } from "./protocol.ts";
+ * const c: ClockInfo = { kind: "virtual", scale: Infinity };
+ * ```
+ */
+export interface ClockInfo {
+  /** `real`, `scaled` or `virtual`. */
+  readonly kind: "real" | "scaled" | "virtual";
+  /** Target ms per real ms (`Infinity` when virtual). */
+  readonly scale: number;
+}
+
+/** Main → Worker: run one stage (the clock fields are filled in when it is posted). */
 export interface RunRequest {
   readonly type: "run";
   readonly stageId: string;
@@ -45,10 +79,12 @@ export interface RunRequest {
   readonly attempt: number;
   readonly outputs: Readonly<Record<string, unknown>>;
   readonly failures: readonly StageFailure[];
+  /** The run's clock (default: real). */
+  readonly clock?: ClockInfo;
 }
 
-/** Main → Worker. */
-export type HostMessage =
+/** Main → Worker, before the clock fields are added. */
+export type HostMessageBody =
   | RunRequest
   | { readonly type: "callResult"; readonly id: number; readonly ok: true; readonly value: unknown }
   | {
@@ -58,7 +94,12 @@ export type HostMessage =
     /** Why the call failed, with the original error's name and fields. */
     readonly error: CallError;
   }
+  /** A `ctx.sleep` (or a `ctx.clock` timer) of that id is over. */
+  | { readonly type: "sleepDone"; readonly id: number }
   | { readonly type: "abort"; readonly reason: string };
+
+/** Main → Worker: a message and the clock's time when it was posted. */
+export type HostMessage = HostMessageBody & Delivery;
 
 /** A check's result as the Worker reports it. */
 export interface CheckReport {
@@ -92,6 +133,18 @@ export type WorkerMessage =
     readonly method: string;
     readonly args: readonly unknown[];
   }
+  /**
+   * Wait `ms` on the run's clock, then answer `sleepDone` with this id. `unref`: a
+   * timeout's timer, which alone does not move a virtual clock.
+   */
+  | { readonly type: "sleep"; readonly id: number; readonly ms: number; readonly unref: boolean }
+  /** The sleep of that id is no longer wanted (its signal aborted). */
+  | { readonly type: "sleepCancel"; readonly id: number }
+  /**
+   * The Worker has settled after message `delivery`: it waits for the main thread (a
+   * call or a sleep outstanding) and has no real I/O of its own in flight.
+   */
+  | { readonly type: "quiet"; readonly delivery: number }
   | { readonly type: "done"; readonly output: unknown }
   /** The stage failed (its own error, a failed check, a denied permission). */
   | {
@@ -163,6 +216,13 @@ export function isWorkerMessage(m: unknown): m is WorkerMessage {
     case "call":
       return Number.isSafeInteger(x.id) && str(x.resource) && str(x.method) &&
         Array.isArray(x.args);
+    case "sleep":
+      return Number.isSafeInteger(x.id) && typeof x.ms === "number" && x.ms >= 0 &&
+        !Number.isNaN(x.ms) && typeof x.unref === "boolean";
+    case "sleepCancel":
+      return Number.isSafeInteger(x.id);
+    case "quiet":
+      return Number.isSafeInteger(x.delivery);
     case "done":
       return "output" in x;
     case "error":

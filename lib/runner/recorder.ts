@@ -10,6 +10,7 @@ import type { StageDescription as StageSpec } from "../dsl/describe.ts";
 import type { Journal } from "../journal/journal.ts";
 import type { Redactor } from "../journal/redact.ts";
 import type { ApprovalRecord, StageRecord } from "../report/schema.ts";
+import { type Clock, realClock } from "../clock/clock.ts";
 
 /** A stage as the engine tracks it while the graph runs. */
 export interface StageState {
@@ -19,6 +20,8 @@ export interface StageState {
   /** Skipped by its own `when`: dependents still run. */
   satisfied: boolean;
   output?: unknown;
+  /** When it started, on the run's clock (epoch ms). */
+  startedMs?: number;
 }
 
 /** What the recorder writes to and whom it tells. */
@@ -31,6 +34,8 @@ export interface RecorderOptions {
   readonly failFast: boolean;
   /** Aborted to stop the ordinary stages. */
   readonly stop: AbortController;
+  /** The run's clock: stamps and durations (default real time). */
+  readonly clock?: Clock | undefined;
 }
 
 /**
@@ -64,7 +69,9 @@ export class StageRecorder {
 
   /** A stage starts. */
   async started(s: StageState): Promise<void> {
-    s.record.startedAt = new Date().toISOString();
+    const clock = this.#o.clock ?? realClock;
+    s.startedMs = clock.now();
+    s.record.startedAt = new Date(s.startedMs).toISOString();
     await this.#o.journal.append({ type: "stage.started", stage: s.spec.id });
     await this.#o.journal.flush();
     this.changed(s, true);
@@ -96,9 +103,10 @@ export class StageRecorder {
     s.settled = true;
     s.record.status = status;
     if (reason !== undefined) s.record.reason = this.#o.redactor.redact(reason);
-    if (s.record.startedAt) {
-      s.record.finishedAt = new Date().toISOString();
-      s.record.durationMs = Date.parse(s.record.finishedAt) - Date.parse(s.record.startedAt);
+    if (s.startedMs !== undefined) {
+      const clock = this.#o.clock ?? realClock;
+      s.record.finishedAt = new Date(clock.now()).toISOString();
+      s.record.durationMs = clock.since(s.startedMs);
     }
     if (status === "failed" && s.spec.kind === "normal" && this.#firstFailure === undefined) {
       this.#firstFailure = s.spec.id;

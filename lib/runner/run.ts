@@ -1,5 +1,7 @@
 /**
- * A whole run: the run folder, the journal, the engine, and the report.
+ * A whole run: the run folder, the journal, the engine, and the report. Everything is
+ * stamped and timed on the run's clock; the run's own real work (the folder, `git`, the
+ * report) holds it, so a virtual clock moves only while stages wait.
  * @module
  */
 import { hostname } from "node:os";
@@ -21,6 +23,7 @@ import {
 import { actor } from "./identity.ts";
 import { RUNS_DIR } from "../product/mod.ts";
 import type { PreparedRun } from "./prepare.ts";
+import { type Clock, realClock } from "../clock/clock.ts";
 
 /** How to run a prepared pipeline. */
 export interface ExecuteOptions {
@@ -53,6 +56,23 @@ export interface ExecuteOptions {
   readonly onNotice?: (stageId: string, message: string) => void;
   /** Told the run folder as soon as it exists. */
   readonly onStart?: (runId: string, runDir: string) => void;
+  /**
+   * The run's clock (default {@linkcode realClock}): the journal's and the report's times,
+   * stage durations, retry backoffs, stage time limits and `ctx.sleep` are on it. On a
+   * virtual clock stages' code runs one delivery at a time, in a deterministic order.
+   */
+  readonly clock?: Clock;
+  /**
+   * The run's id (default: the clock's time and 6 random hex digits,
+   * `20260101T120000Z-a1b2c3`). Give one for a run that must be reproducible. It names
+   * the run folder: letters, digits, `.`, `_` and `-` only.
+   */
+  readonly runId?: string;
+  /**
+   * Capabilities that hold the clock only around their own real I/O (default
+   * `["kubernetes"]`); any other capability's call holds the clock from start to end.
+   */
+  readonly clockAwareCapabilities?: readonly string[];
 }
 
 /** A finished run. */
@@ -67,17 +87,20 @@ export interface RunOutcome {
   readonly report: Report;
 }
 
-async function git(args: string[]): Promise<string | null> {
+async function git(clock: Clock, args: string[]): Promise<string | null> {
   try {
-    const out = await new Deno.Command("git", { args, stdout: "piped", stderr: "null" }).output();
+    const out = await clock.track(
+      "git",
+      new Deno.Command("git", { args, stdout: "piped", stderr: "null" }).output(),
+    );
     return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
   } catch {
     return null;
   }
 }
 
-function runIdNow(): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+function runIdAt(now: number): string {
+  const stamp = new Date(now).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
   const rand = crypto.getRandomValues(new Uint8Array(3));
   return `${stamp}-${[...rand].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
@@ -97,15 +120,19 @@ async function startRun(
   o: ExecuteOptions,
   h: Omit<RunHeader, "who" | "git">,
 ): Promise<{ journal: Journal; header: RunHeader }> {
-  const journal = await Journal.open(`${h.runDir}/events.jsonl`, { redactor: prepared.redactor });
+  const clock = o.clock ?? realClock;
+  const journal = await Journal.open(`${h.runDir}/events.jsonl`, {
+    redactor: prepared.redactor,
+    clock,
+  });
   const [commit, porcelain, branch] = await Promise.all([
-    git(["rev-parse", "HEAD"]),
-    git(["status", "--porcelain"]),
-    git(["rev-parse", "--abbrev-ref", "HEAD"]),
+    git(clock, ["rev-parse", "HEAD"]),
+    git(clock, ["status", "--porcelain"]),
+    git(clock, ["rev-parse", "--abbrev-ref", "HEAD"]),
   ]);
   const header: RunHeader = {
     ...h,
-    who: { user: o.user ?? await actor(), host: hostname() },
+    who: { user: o.user ?? await clock.track("actor", actor()), host: hostname() },
     git: { commit, dirty: porcelain !== null && porcelain !== "", branch },
   };
   await journal.append({
@@ -147,6 +174,8 @@ function engineOptions(
     redactor: prepared.redactor,
     runDir: run.header.runDir,
     signal: o.signal ?? new AbortController().signal,
+    clock: o.clock ?? realClock,
+    ...(o.clockAwareCapabilities ? { clockAwareCapabilities: o.clockAwareCapabilities } : {}),
     ...(o.onPrint ? { onPrint: o.onPrint } : {}),
     ...(o.onChange ? { onChange: o.onChange } : {}),
     ...(o.onNotice ? { onNotice: o.onNotice } : {}),
@@ -157,10 +186,11 @@ function engineOptions(
 async function writeReport(
   prepared: PreparedRun,
   o: ExecuteOptions,
-  run: { header: RunHeader; journal: Journal; result: EngineResult },
+  run: { header: RunHeader; journal: Journal; result: EngineResult; startedMs: number },
 ): Promise<{ reportPath: string; report: Report }> {
   const { header, journal, result } = run;
-  const finishedAt = new Date().toISOString();
+  const clock = o.clock ?? realClock;
+  const finishedAt = new Date(clock.now()).toISOString();
   const report: Report = prepared.redactor.redactValue({
     schemaVersion: 1 as const,
     runId: header.runId,
@@ -174,7 +204,7 @@ async function writeReport(
     target: { ...(o.target ?? {}) },
     startedAt: header.startedAt,
     finishedAt,
-    durationMs: Date.parse(finishedAt) - Date.parse(header.startedAt),
+    durationMs: clock.since(run.startedMs),
     stages: result.stages,
     rollback: result.rollback,
     ...(result.error ? { error: result.error } : {}),
@@ -182,8 +212,11 @@ async function writeReport(
   });
   reportSchema.parse(report);
   const reportPath = `${header.runDir}/report.json`;
-  await Deno.writeTextFile(`${reportPath}.tmp`, JSON.stringify(report, null, 2) + "\n");
-  await Deno.rename(`${reportPath}.tmp`, reportPath);
+  await clock.track(
+    "report",
+    Deno.writeTextFile(`${reportPath}.tmp`, JSON.stringify(report, null, 2) + "\n")
+      .then(() => Deno.rename(`${reportPath}.tmp`, reportPath)),
+  );
   return { reportPath, report };
 }
 
@@ -203,11 +236,18 @@ async function writeReport(
  * ```
  */
 export async function executeRun(prepared: PreparedRun, o: ExecuteOptions): Promise<RunOutcome> {
-  const runId = runIdNow();
+  const clock = o.clock ?? realClock;
+  const startedMs = clock.now();
+  const runId = o.runId ?? runIdAt(startedMs);
+  if (!/^[A-Za-z0-9._-]+$/.test(runId) || runId === "." || runId === "..") {
+    throw new TypeError(
+      `Cannot use run id "${runId}": it names the run folder, so only letters, digits, ".", "_" and "-"`,
+    );
+  }
   const runDir = `${o.runsDir ?? RUNS_DIR}/${runId}`;
-  await Deno.mkdir(`${runDir}/logs`, { recursive: true });
+  await clock.track("run folder", Deno.mkdir(`${runDir}/logs`, { recursive: true }));
   o.onStart?.(runId, runDir);
-  const startedAt = new Date().toISOString();
+  const startedAt = new Date(startedMs).toISOString();
   const { journal, header } = await startRun(prepared, o, { runId, runDir, startedAt });
   const result = await runGraph(engineOptions(prepared, o, { header, journal }));
   await journal.append({
@@ -217,6 +257,11 @@ export async function executeRun(prepared: PreparedRun, o: ExecuteOptions): Prom
     ...(result.error ? { error: result.error } : {}),
   });
   await journal.close();
-  const { reportPath, report } = await writeReport(prepared, o, { header, journal, result });
+  const { reportPath, report } = await writeReport(prepared, o, {
+    header,
+    journal,
+    result,
+    startedMs,
+  });
   return { runId, runDir, reportPath, report };
 }

@@ -4,18 +4,25 @@
  * @module
  */
 import type { Redactor } from "../journal/redact.ts";
+import { type Clock, realClock } from "../clock/clock.ts";
 
 /** Writes `logs/<stage>.log` files. */
 export class StageLogs {
   #dir: string;
   #redactor: Redactor;
+  #clock: Clock;
   #files = new Map<string, Deno.FsFile>();
   #encoder = new TextEncoder();
 
-  /** @param runDir The run folder. @param redactor Redacts secret values. */
-  constructor(runDir: string, redactor: Redactor) {
+  /**
+   * @param runDir The run folder.
+   * @param redactor Redacts secret values.
+   * @param clock Stamps each line (default real time).
+   */
+  constructor(runDir: string, redactor: Redactor, clock: Clock = realClock) {
     this.#dir = `${runDir}/logs`;
     this.#redactor = redactor;
+    this.#clock = clock;
     Deno.mkdirSync(this.#dir, { recursive: true });
   }
 
@@ -34,7 +41,7 @@ export class StageLogs {
       });
       this.#files.set(stageId, file);
     }
-    const line = `${new Date().toISOString()} ${level.toUpperCase()} ${
+    const line = `${new Date(this.#clock.now()).toISOString()} ${level.toUpperCase()} ${
       this.#redactor.redact(message)
     }\n`;
     file.writeSync(this.#encoder.encode(line));

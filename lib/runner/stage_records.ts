@@ -12,6 +12,7 @@ import type { CheckReport } from "./protocol.ts";
 import type { StageGrant } from "./permissions.ts";
 import { checkKubernetesCall, type NamespacedLookup } from "../kubernetes/scope.ts";
 import { callErrorOf, CallFailedError } from "./call_errors.ts";
+import { type Clock, realClock } from "../clock/clock.ts";
 
 /** Methods of a resource the main thread holds (a Kubernetes client, a notifier...). */
 export type CapabilityProvider = Record<string, (...args: never[]) => unknown>;
@@ -40,6 +41,14 @@ export interface CallContext {
   readonly record: StageRecord;
   readonly capabilities: Readonly<Record<string, CapabilityProvider>>;
   readonly redactor: Redactor;
+  /** The run's clock: calls are stamped and timed with it (default real time). */
+  readonly clock?: Clock | undefined;
+  /**
+   * Whether the call is held on the clock from start to end (default). False for a
+   * capability that holds the clock around its own real I/O and may wait on the clock in
+   * between (e.g. polling a rollout): holding its whole call would stop that clock.
+   */
+  readonly holdWhole?: boolean | undefined;
 }
 
 /** The provider's own operation, or an error saying why there is none. */
@@ -87,9 +96,18 @@ export async function callCapability(
     throw failed(err);
   }
   const { provider, fn } = op;
-  const at = new Date().toISOString();
-  const t0 = performance.now();
-  try {
+  const clock = ctx.clock ?? realClock;
+  const t0 = clock.now();
+  // Recorded in the order the stage made its calls, whatever order they end in.
+  const entry: StageRecord["calls"][number] = {
+    resource,
+    method,
+    at: new Date(t0).toISOString(),
+    durationMs: 0,
+    ok: true,
+  };
+  ctx.record.calls.push(entry);
+  const work = async () => {
     if (resource === "kubernetes") {
       const scope = ctx.grant?.kubernetes;
       if (!scope) throw new Error(`stage "${ctx.spec.id}" has no Kubernetes grant`);
@@ -101,19 +119,19 @@ export async function callCapability(
         lookup ? (kind) => lookup.call(provider, kind) : undefined,
       );
     }
-    const value = await fn.apply(provider, [...call.args]);
-    ctx.record.calls.push({ resource, method, at, durationMs: performance.now() - t0, ok: true });
+    return await fn.apply(provider, [...call.args]);
+  };
+  try {
+    const value = ctx.holdWhole === false
+      ? await work()
+      : await clock.track(`${resource}.${method}`, work());
+    entry.durationMs = clock.since(t0);
     return value;
   } catch (err) {
     const error = failed(err);
-    ctx.record.calls.push({
-      resource,
-      method,
-      at,
-      durationMs: performance.now() - t0,
-      ok: false,
-      error: error.message,
-    });
+    entry.durationMs = clock.since(t0);
+    entry.ok = false;
+    entry.error = error.message;
     throw error;
   }
 }

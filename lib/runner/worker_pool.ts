@@ -11,144 +11,17 @@
  * to, whatever the message says about itself: a call is served only while that stage's
  * attempt runs, and only for resources that stage declared. What a Worker says about a
  * failure (its error's name, message and typed fields) is redacted with the run's
- * redactor and bounded as it arrives, and so is any failed call answered to it.
+ * redactor and bounded as it arrives, and so is any failed call answered to it. How one
+ * attempt keeps the run's clock is `./worker_attempt.ts`.
  * @module
  */
-import {
-  type CallError,
-  type CheckReport,
-  type ErrorFields,
-  isWorkerMessage,
-  type RunRequest,
-  type WorkerMessage,
-} from "./protocol.ts";
+import { isWorkerMessage, type RunRequest, type WorkerMessage } from "./protocol.ts";
 import { grantKey, type StageGrant, workerPermissions } from "./permissions.ts";
-import {
-  boundedFields,
-  boundedMessage,
-  boundedName,
-  callErrorOf,
-  CallFailedError,
-} from "./call_errors.ts";
 import type { Redactor } from "../journal/redact.ts";
+import { type Clock, realClock } from "../clock/clock.ts";
+import { runAttempt, type StageHooks, StageRunError } from "./worker_attempt.ts";
 
-/** Why a stage's attempt failed. */
-export class StageRunError extends Error {
-  /** The kind of failure. */
-  readonly kind: "error" | "denied" | "timeout" | "interrupted" | "crash" | "check";
-  /** The name of the error the stage failed with, when it failed with one. */
-  readonly errorName: string | undefined;
-  /** The failed call's fields, when the stage let a capability error through. */
-  readonly typed: ErrorFields | undefined;
-
-  /**
-   * Builds the error.
-   *
-   * @param message What happened.
-   * @param kind The kind of failure.
-   * @param options The stage's error's name and typed fields, as its Worker sent them.
-   */
-  constructor(
-    message: string,
-    kind: StageRunError["kind"],
-    options: { errorName?: string; typed?: ErrorFields | undefined } = {},
-  ) {
-    super(message);
-    this.name = "StageRunError";
-    this.kind = kind;
-    this.errorName = options.errorName;
-    this.typed = options.typed;
-  }
-}
-
-/** What the pool reports back while a stage runs. */
-export interface StageHooks {
-  /** A line for the stage's log. */
-  log(level: "info" | "warn" | "notice", message: string): void;
-  /** What the stage's code printed (console, standard streams). */
-  print?(stream: "stdout" | "stderr", text: string): void;
-  /** A check finished. */
-  check(report: CheckReport): void;
-  /**
-   * A call on a proxied resource; its result goes back to the stage. It rejects with a
-   * {@linkcode CallFailedError} to say what the stage is told (any other rejection
-   * reaches the stage as `callErrorOf` describes it, redacted with the pool's redactor).
-   */
-  call(resource: string, method: string, args: readonly unknown[]): Promise<unknown>;
-}
-
-/** How a message handler ends or answers the attempt in progress. */
-interface AttemptControl {
-  readonly id: string;
-  /** The run's redactor: every string of a failure passes through it. */
-  readonly redact: (s: string) => string;
-  /** Ends the attempt with the stage's output. */
-  done(output: unknown): void;
-  /** Ends the attempt with a failure. */
-  fail(error: StageRunError): void;
-  /** Answers a call (nothing once the attempt has ended). */
-  answer(
-    callId: number,
-    result: { ok: true; value: unknown } | { ok: false; error: CallError },
-  ): void;
-}
-
-/**
- * Serves a stage's call; a failure goes back with the original error's name and fields,
- * redacted and bounded (a hook that did not say what the stage is told, too).
- */
-function serveCall(
-  msg: Extract<WorkerMessage, { type: "call" }>,
-  hooks: StageHooks,
-  a: AttemptControl,
-): void {
-  hooks.call(msg.resource, msg.method, msg.args).then(
-    (value) => a.answer(msg.id, { ok: true, value }),
-    (err) =>
-      a.answer(msg.id, {
-        ok: false,
-        error: err instanceof CallFailedError
-          ? err.error
-          : callErrorOf(err, { capability: msg.resource, operation: msg.method }, a.redact),
-      }),
-  );
-}
-
-/** Handles one (validated) message of the stage's Worker. */
-function dispatch(msg: WorkerMessage, hooks: StageHooks, a: AttemptControl): void {
-  switch (msg.type) {
-    case "ready":
-      return;
-    case "log":
-      return hooks.log(msg.level, msg.message);
-    case "print":
-      return hooks.print?.(msg.stream, msg.text);
-    case "check":
-      return hooks.check(msg.report);
-    case "fatal":
-      return a.fail(
-        new StageRunError(
-          `stage "${a.id}" crashed: ${msg.kind}: ${boundedName(a.redact(msg.name))}: ${
-            boundedMessage(msg.message, a.redact)
-          }`,
-          "crash",
-        ),
-      );
-    case "call":
-      return serveCall(msg, hooks, a);
-    case "done":
-      return a.done(msg.output);
-    case "error": {
-      const kind = msg.denied ? "denied" : msg.name === "CheckFailed" ? "check" : "error";
-      return a.fail(
-        new StageRunError(boundedMessage(msg.message, a.redact), kind, {
-          errorName: boundedName(a.redact(msg.name)),
-          typed: msg.typed && boundedFields(msg.typed, a.redact),
-        }),
-      );
-    }
-  }
-}
+export { type StageHooks, StageRunError };
 
 /** A message as the runner quotes it (what cannot be serialized, by its type). */
 function shown(data: unknown): string {
@@ -188,6 +61,7 @@ interface Slot {
 export class WorkerPool {
   #entry: string;
   #redact: (s: string) => string;
+  #clock: Clock;
   #prepared = new Map<string, Slot>();
   #live = new Set<Slot>();
   #started = 0;
@@ -197,10 +71,15 @@ export class WorkerPool {
    *
    * @param pipelineUrl The pipeline module's URL (its default export is the definition).
    * @param options The run's redactor: every failure a Worker reports, and every failed
-   * call answered to it, is redacted with it.
+   * call answered to it, is redacted with it; and the run's clock (default real time):
+   * stages' time limits and sleeps wait on it, and it is held while a Worker works.
    */
-  constructor(pipelineUrl: string, options: { readonly redactor: Redactor }) {
+  constructor(
+    pipelineUrl: string,
+    options: { readonly redactor: Redactor; readonly clock?: Clock | undefined },
+  ) {
     const redactor = options.redactor;
+    this.#clock = options.clock ?? realClock;
     this.#redact = (s) => redactor.redact(s);
     const source = `import ${JSON.stringify(GUARD_URL)};\n` +
       `import { serveStages } from ${JSON.stringify(RUNTIME_URL)};\n` +
@@ -325,52 +204,18 @@ export class WorkerPool {
     options: { timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<unknown> {
     const slot = this.#take(request.stageId, grant);
-    const worker = slot.worker;
-    const id = request.stageId;
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      const finish = (fn: () => void) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        options.signal?.removeEventListener("abort", onAbort);
-        slot.handler = () => {};
-        this.#discard(slot);
-        fn();
-      };
-      const stop = (message: string, kind: StageRunError["kind"]) =>
-        finish(() => reject(new StageRunError(message, kind)));
-      const onAbort = () => stop(`stage "${id}" was interrupted`, "interrupted");
-      const timer = options.timeoutMs === undefined ? undefined : setTimeout(
-        () => stop(`stage "${id}" timed out after ${options.timeoutMs} ms`, "timeout"),
-        options.timeoutMs,
-      );
-      const control: AttemptControl = {
-        id,
+    return runAttempt(
+      {
+        slot,
+        clock: this.#clock,
         redact: this.#redact,
-        done: (output) => finish(() => resolve(output)),
-        fail: (error) => finish(() => reject(error)),
-        answer: (callId, result) => {
-          if (!settled) worker.postMessage({ type: "callResult", id: callId, ...result });
-        },
-      };
-      const handle = (msg: WorkerMessage) => {
-        if (settled) return;
-        try {
-          dispatch(msg, hooks, control);
-        } catch (err) {
-          stop(
-            `stage "${id}" sent a message the runner could not handle: ${(err as Error).message}`,
-            "crash",
-          );
-        }
-      };
-      if (options.signal?.aborted) return onAbort();
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-      slot.handler = handle;
-      for (const m of slot.early.splice(0)) handle(m);
-      if (!settled) worker.postMessage(request);
-    });
+        discard: () => this.#discard(slot),
+        timeoutMs: options.timeoutMs,
+        signal: options.signal,
+      },
+      request,
+      hooks,
+    );
   }
 
   /** Terminates every Worker. */

@@ -1,15 +1,21 @@
 /**
  * The code that runs inside a stage's Worker: it evaluates the (pure) pipeline
  * definition, finds its stage, runs the stage's checks and work, and talks to the
- * main thread only through messages.
+ * main thread only through messages. Its time is the run's clock (`ctx.clock`, stamped on
+ * every message), its waits are requests to the main thread (`ctx.sleep`), and it says
+ * when it is quiet (`./worker_activity.ts`), so a virtual clock may move on.
  * @module
  */
 import type { PipelineDefinition } from "../dsl/pipeline.ts";
 import type { StageSpec } from "../dsl/stage.ts";
 import type { CheckOutcome, StageContext } from "../dsl/types.ts";
 import { CapabilityError } from "../dsl/errors.ts";
+import { parseDuration } from "../dsl/duration.ts";
+import { setAmbientClock } from "../async/ambient.ts";
 import { explainDenied } from "./permissions.ts";
 import type { CheckReport, HostMessage, RunRequest, WorkerMessage } from "./protocol.ts";
+import { Activity, countRealIo } from "./worker_activity.ts";
+import { StageClock } from "./worker_clock.ts";
 
 interface WorkerScope {
   onmessage: ((e: MessageEvent<HostMessage>) => void) | null;
@@ -45,8 +51,8 @@ async function runCheck(
   check: StageSpec["checks"][number],
   ctx: StageContext,
 ): Promise<CheckReport> {
-  const startedAt = new Date().toISOString();
-  const t0 = performance.now();
+  const t0 = ctx.clock.now();
+  const startedAt = new Date(t0).toISOString();
   let outcome: CheckOutcome;
   try {
     outcome = await check.run(ctx);
@@ -59,20 +65,23 @@ async function runCheck(
     required: check.required ?? true,
     outcome,
     startedAt,
-    durationMs: performance.now() - t0,
+    durationMs: ctx.clock.since(t0),
   };
 }
 
 type Post = (m: WorkerMessage) => void;
 
-/** A stage's capability calls in flight: each waits for the main thread's answer. */
-class Calls {
-  #pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+/** A stage's requests in flight (capability calls, sleeps): each waits for the main thread. */
+class Requests {
+  #calls = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  #sleeps = new Map<number, () => void>();
   #next = 1;
   #post: Post;
+  #activity: Activity;
 
-  constructor(post: Post) {
+  constructor(post: Post, activity: Activity) {
     this.#post = post;
+    this.#activity = activity;
   }
 
   /** `ctx.use(resource)`: every method is a call the main thread serves. */
@@ -83,7 +92,8 @@ class Calls {
         return (...args: unknown[]) =>
           new Promise((resolve, reject) => {
             const id = this.#next++;
-            this.#pending.set(id, { resolve, reject });
+            this.#calls.set(id, { resolve, reject });
+            this.#activity.requestStarted();
             this.#post({ type: "call", id, resource, method, args });
           });
       },
@@ -92,10 +102,43 @@ class Calls {
 
   /** The main thread's answer: a value, or a typed error the stage can test. */
   answer(msg: Extract<HostMessage, { type: "callResult" }>): void {
-    const pending = this.#pending.get(msg.id);
-    this.#pending.delete(msg.id);
-    if (msg.ok) pending?.resolve(msg.value);
-    else pending?.reject(new CapabilityError(msg.error.message, msg.error));
+    const pending = this.#calls.get(msg.id);
+    if (!pending) return;
+    this.#calls.delete(msg.id);
+    this.#activity.requestEnded();
+    if (msg.ok) pending.resolve(msg.value);
+    else pending.reject(new CapabilityError(msg.error.message, msg.error));
+  }
+
+  /** Waits `ms` on the run's clock (the main thread's), until a signal aborts it. */
+  sleep(ms: number, o: { unref: boolean; signal?: AbortSignal | undefined }): Promise<void> {
+    const signal = o.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const id = this.#next++;
+      const onAbort = () => {
+        if (!this.#sleeps.delete(id)) return;
+        this.#activity.requestEnded();
+        this.#post({ type: "sleepCancel", id });
+        reject(signal?.reason);
+      };
+      this.#sleeps.set(id, () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      });
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#activity.requestStarted();
+      this.#post({ type: "sleep", id, ms, unref: o.unref });
+    });
+  }
+
+  /** The main thread says the sleep of that id is over. */
+  woke(id: number): void {
+    const done = this.#sleeps.get(id);
+    if (!done) return;
+    this.#sleeps.delete(id);
+    this.#activity.requestEnded();
+    done();
   }
 }
 
@@ -110,9 +153,19 @@ const checkFailed = (failures: string[]): WorkerMessage => ({
 function stageContext(
   req: RunRequest,
   spec: StageSpec,
-  o: { post: Post; calls: Calls; signal: AbortSignal; runtimeFailures: string[] },
+  o: Served & { runtimeFailures: string[] },
 ): StageContext {
-  const { post } = o;
+  const { post, clock } = o;
+  const sleep = (duration: number | string, options: { readonly signal?: AbortSignal } = {}) => {
+    let ms: number;
+    try {
+      ms = parseDuration(duration);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const signal = options.signal ? AbortSignal.any([options.signal, o.signal]) : o.signal;
+    return clock.sleep(ms, { signal });
+  };
   const ctx: StageContext = {
     stageId: req.stageId,
     pipeline: req.pipeline,
@@ -143,17 +196,24 @@ function stageContext(
       }
       return req.outputs[stage.id] as T;
     },
-    use: <T extends object>(resource: string): T => o.calls.proxy<T>(resource),
+    use: <T extends object>(resource: string): T => o.requests.proxy<T>(resource),
+    sleep,
+    now: () => clock.now(),
+    clock,
   };
   return ctx;
 }
 
+/** What a stage's code is served with. */
+interface Served {
+  readonly post: Post;
+  readonly requests: Requests;
+  readonly signal: AbortSignal;
+  readonly clock: StageClock;
+}
+
 /** The stage's checks, then its work; what ends it is posted. */
-async function runStage(
-  req: RunRequest,
-  spec: StageSpec,
-  o: { post: Post; calls: Calls; signal: AbortSignal },
-): Promise<void> {
+async function runStage(req: RunRequest, spec: StageSpec, o: Served): Promise<void> {
   const { post } = o;
   const runtimeFailures: string[] = [];
   const ctx = stageContext(req, spec, { ...o, runtimeFailures });
@@ -202,8 +262,11 @@ export function serveStages(load: () => Promise<{ default?: unknown }>): void {
   let definition: PipelineDefinition<unknown> | undefined;
   const scope = globalThis as unknown as WorkerScope;
   const post: Post = (m) => scope.postMessage(m);
-  const calls = new Calls(post);
+  const activity = new Activity(post);
+  countRealIo(activity);
+  const requests = new Requests(post, activity);
   let abort = new AbortController();
+  let clock: StageClock | undefined;
 
   const run = async (req: RunRequest) => {
     abort = new AbortController();
@@ -224,17 +287,31 @@ export function serveStages(load: () => Promise<{ default?: unknown }>): void {
         denied: false,
       });
     }
-    await runStage(req, spec, { post, calls, signal: abort.signal });
+    await runStage(req, spec, { post, requests, signal: abort.signal, clock: clock! });
   };
 
   scope.onmessage = (e) => {
     const msg = e.data;
+    if (msg.type === "run") {
+      clock = new StageClock(
+        msg.clock ?? { kind: "real", scale: 1 },
+        (ms, o) => requests.sleep(ms, o),
+        activity,
+      );
+      // Library code in the stage that waits or stamps on its own follows the run's clock.
+      setAmbientClock(clock);
+    }
+    clock?.delivered(msg.now);
+    activity.delivered(msg.delivery);
     switch (msg.type) {
       case "run":
         void run(msg);
         break;
       case "callResult":
-        calls.answer(msg);
+        requests.answer(msg);
+        break;
+      case "sleepDone":
+        requests.woke(msg.id);
         break;
       case "abort":
         abort.abort(new DOMException(msg.reason, "AbortError"));

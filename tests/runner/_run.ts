@@ -2,6 +2,7 @@
 import { prepareRun } from "../../lib/runner/prepare.ts";
 import { executeRun, type RunOutcome } from "../../lib/runner/run.ts";
 import type { ApprovalRecord } from "../../lib/report/schema.ts";
+import type { Clock } from "../../lib/clock/mod.ts";
 
 export const FIXTURES = new URL("./fixtures/", import.meta.url);
 
@@ -18,9 +19,12 @@ export async function runFixture(
     signal?: AbortSignal;
     dryRun?: boolean;
     approve?: (stage: string, phrase: string) => Promise<ApprovalRecord>;
+    clock?: Clock;
+    runId?: string;
+    runsDir?: string;
   } = {},
 ): Promise<RunOutcome & { cleanup(): Promise<void> }> {
-  const runsDir = await Deno.makeTempDir({ prefix: "tracktion-runs-" });
+  const runsDir = o.runsDir ?? await Deno.makeTempDir({ prefix: "tracktion-runs-" });
   const prepared = await prepareRun({
     pipelineFile: fixture(name),
     environment: "development",
@@ -34,6 +38,8 @@ export async function runFixture(
     dryRun: o.dryRun ?? false,
     approve: o.approve ?? (() => Promise.reject(new Error("no approvals in this test"))),
     ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.clock ? { clock: o.clock } : {}),
+    ...(o.runId ? { runId: o.runId } : {}),
   });
   return { ...outcome, cleanup: () => Deno.remove(runsDir, { recursive: true }) };
 }
