@@ -17,9 +17,19 @@ import {
   type Capability,
   type CapabilityTarget,
   CapabilityUnavailableError,
+  type OpenContext,
   type Opened,
   proxiedGrant,
 } from "./types.ts";
+import { type Clock, realClock } from "../clock/clock.ts";
+
+/**
+ * The run's clock, when the composition root gives one in the open context (`clock`):
+ * the client's requests hold it and its waits are on it. Default real time.
+ */
+function clockOf(ctx: OpenContext): Clock {
+  return (ctx as OpenContext & { readonly clock?: Clock | undefined }).clock ?? realClock;
+}
 
 /** The kubeconfig a run uses, and why that one. */
 export interface KubeconfigLocation {
@@ -177,7 +187,11 @@ export const kubernetes: Capability<KubernetesCapability> = {
     const where = kubeconfigLocation(env, ctx.target, ctx.readEnv);
     const problem = kubeconfigProblem(where);
     if (problem) throw unavailable(env, where, problem);
-    const { probeKubernetesApi } = await import("../kubernetes/probe.ts");
+    const clock = clockOf(ctx);
+    const { probeKubernetesApi } = await clock.track(
+      "loading the Kubernetes client",
+      import("../kubernetes/probe.ts"),
+    );
     let probed: Awaited<ReturnType<typeof probeKubernetesApi>>;
     try {
       probed = await probeKubernetesApi({
@@ -185,6 +199,7 @@ export const kubernetes: Capability<KubernetesCapability> = {
         context: where.context,
         timeoutMs: options.timeoutMs,
         signal: options.signal,
+        clock,
       });
     } catch (err) {
       if (options.signal?.aborted) throw err;
@@ -202,7 +217,12 @@ export const kubernetes: Capability<KubernetesCapability> = {
     const where = kubeconfigLocation(env, ctx.target, ctx.readEnv);
     const problem = kubeconfigProblem(where);
     if (problem) throw unavailable(env, where, problem);
-    const { createKubernetesCapability } = await import("../kubernetes/provider.ts");
+    const clock = clockOf(ctx);
+    // Loading client-node takes real time: a virtual clock waits for it.
+    const { createKubernetesCapability } = await clock.track(
+      "loading the Kubernetes client",
+      import("../kubernetes/provider.ts"),
+    );
     try {
       return {
         api: createKubernetesCapability({
@@ -210,6 +230,7 @@ export const kubernetes: Capability<KubernetesCapability> = {
           context: where.context,
           dryRun: ctx.dryRun,
           onSecret: ctx.onSecret,
+          clock,
         }),
       };
     } catch (err) {

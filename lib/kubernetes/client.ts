@@ -1,6 +1,8 @@
 /**
  * The Kubernetes client the main thread holds: `@kubernetes/client-node` configured from
- * a kubeconfig, with generic objects kept as plain JSON.
+ * a kubeconfig, with generic objects kept as plain JSON. Every request to the API server
+ * holds the run's clock while it is in flight; on a virtual clock requests also go one at
+ * a time, in the order they were made, so they end in a reproducible order.
  * @module
  */
 import {
@@ -19,6 +21,7 @@ import {
 import type { KindRef, KubeObject } from "./capability.ts";
 import { KubernetesApiError } from "./errors.ts";
 import { TOOL_NAME } from "../product/mod.ts";
+import { type Clock, realClock } from "../clock/clock.ts";
 
 /** The field manager of every server-side apply and patch this tool makes. */
 export const FIELD_MANAGER: string = TOOL_NAME;
@@ -199,6 +202,20 @@ export function apiError(error: unknown, action: string, what: string): Kubernet
 export interface KubeClientOptions {
   /** The kubeconfig context to use (default: its current context). */
   context?: string | undefined;
+  /** The run's clock, held while each request is in flight (default real time). */
+  clock?: Clock | undefined;
+}
+
+/** An API object whose every method holds the client's clock while its request runs. */
+function tracked<T extends object>(api: T, client: KubeClient, what: string): T {
+  return new Proxy(api, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) =>
+        client.request(`${what}.${String(key)}`, () => value.apply(target, args));
+    },
+  });
 }
 
 /**
@@ -222,16 +239,35 @@ export class KubeClient {
   readonly coordination: CoordinationV1Api;
   /** Core v1 (events). */
   readonly core: CoreV1Api;
+  /** The clock its requests hold. */
+  readonly clock: Clock;
   #objects: PlainObjectApi;
   #proxy: ProxyApi;
+  #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(config: KubeConfig) {
+  private constructor(config: KubeConfig, clock: Clock) {
     this.config = config;
-    this.version = config.makeApiClient(VersionApi);
-    this.coordination = config.makeApiClient(CoordinationV1Api);
-    this.core = config.makeApiClient(CoreV1Api);
+    this.clock = clock;
+    this.version = tracked(config.makeApiClient(VersionApi), this, "version");
+    this.coordination = tracked(config.makeApiClient(CoordinationV1Api), this, "coordination");
+    this.core = tracked(config.makeApiClient(CoreV1Api), this, "core");
     this.#objects = PlainObjectApi.create(config);
     this.#proxy = config.makeApiClient(ProxyApi);
+  }
+
+  /**
+   * Runs one request, holding the clock from now until it is answered; on a virtual clock
+   * after every request made before it.
+   *
+   * @param what What it is, for the clock's list of holds.
+   * @param send Sends it.
+   * @returns Its answer.
+   */
+  request<T>(what: string, send: () => Promise<T>): Promise<T> {
+    if (this.clock.kind !== "virtual") return this.clock.track(what, send());
+    const next = this.#queue.then(send, send);
+    this.#queue = next.catch(() => {});
+    return this.clock.track(what, next);
   }
 
   /**
@@ -266,7 +302,7 @@ export class KubeClient {
     if (!config.getCurrentCluster()) {
       throw new Error(`Cannot use kubeconfig "${kubeconfigPath}": it names no current cluster`);
     }
-    return new KubeClient(config);
+    return new KubeClient(config, options.clock ?? realClock);
   }
 
   /**
@@ -282,7 +318,7 @@ export class KubeClient {
     const where = `/api/v1/namespaces/${encodeURIComponent(target.namespace)}/${target.kind}/` +
       `${encodeURIComponent(target.name)}:${target.port}/proxy${clean}`;
     try {
-      return await this.#proxy.get(where);
+      return await this.request("proxy", () => this.#proxy.get(where));
     } catch (error) {
       throw apiError(error, "reach", `${target.kind}/${target.name}:${target.port}${clean}`);
     }
@@ -293,16 +329,15 @@ export class KubeClient {
    * server does not serve that kind.
    */
   namespaced(kind: KindRef): Promise<boolean | undefined> {
-    return this.#objects.namespaced(kind.apiVersion, kind.kind);
+    return this.request("discovery", () => this.#objects.namespaced(kind.apiVersion, kind.kind));
   }
 
   /** One object, or null when the API answers 404. */
   async get(kind: KindRef, namespace: string | null, name: string): Promise<KubeObject | null> {
     try {
-      return await this.#objects.send(
-        HttpMethod.GET,
-        spec(kind, namespace, name),
-        "read",
+      return await this.request(
+        "get",
+        () => this.#objects.send(HttpMethod.GET, spec(kind, namespace, name), "read"),
       ) as KubeObject;
     } catch (error) {
       if (error instanceof ApiException && error.code === 404) return null;
@@ -317,9 +352,13 @@ export class KubeClient {
     options: { labelSelector?: string | undefined; fieldSelector?: string | undefined } = {},
   ): Promise<KubeObject[]> {
     try {
-      const list = await this.#objects.send(HttpMethod.GET, spec(kind, namespace, ""), "list", {
-        query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector },
-      }) as { items?: KubeObject[] };
+      const list = await this.request(
+        "list",
+        () =>
+          this.#objects.send(HttpMethod.GET, spec(kind, namespace, ""), "list", {
+            query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector },
+          }),
+      ) as { items?: KubeObject[] };
       return (list.items ?? []).map((item) => ({
         ...item,
         apiVersion: kind.apiVersion,
@@ -335,15 +374,19 @@ export class KubeClient {
   async apply(manifest: KubeObject, options: { dryRun?: boolean } = {}): Promise<KubeObject> {
     const namespace = manifest.metadata.namespace ?? null;
     try {
-      return await this.#objects.send(HttpMethod.PATCH, manifest, "patch", {
-        query: {
-          fieldManager: FIELD_MANAGER,
-          force: "true",
-          dryRun: options.dryRun ? "All" : undefined,
-        },
-        body: JSON.stringify(manifest),
-        contentType: PatchStrategy.ServerSideApply,
-      }) as KubeObject;
+      return await this.request(
+        "apply",
+        () =>
+          this.#objects.send(HttpMethod.PATCH, manifest, "patch", {
+            query: {
+              fieldManager: FIELD_MANAGER,
+              force: "true",
+              dryRun: options.dryRun ? "All" : undefined,
+            },
+            body: JSON.stringify(manifest),
+            contentType: PatchStrategy.ServerSideApply,
+          }),
+      ) as KubeObject;
     } catch (error) {
       throw apiError(error, "apply", describe(manifest, namespace, manifest.metadata.name));
     }
@@ -365,11 +408,15 @@ export class KubeClient {
       );
     }
     try {
-      return await this.#objects.send(HttpMethod.PATCH, spec(kind, namespace, name), "patch", {
-        query: { fieldManager: FIELD_MANAGER, dryRun: options.dryRun ? "All" : undefined },
-        body: JSON.stringify(options.patch),
-        contentType,
-      }) as KubeObject;
+      return await this.request(
+        "patch",
+        () =>
+          this.#objects.send(HttpMethod.PATCH, spec(kind, namespace, name), "patch", {
+            query: { fieldManager: FIELD_MANAGER, dryRun: options.dryRun ? "All" : undefined },
+            body: JSON.stringify(options.patch),
+            contentType,
+          }),
+      ) as KubeObject;
     } catch (error) {
       throw apiError(error, "patch", describe(kind, namespace, name));
     }
@@ -379,10 +426,14 @@ export class KubeClient {
   async create(manifest: KubeObject, options: { dryRun?: boolean } = {}): Promise<KubeObject> {
     const namespace = manifest.metadata.namespace ?? null;
     try {
-      return await this.#objects.send(HttpMethod.POST, manifest, "create", {
-        query: { fieldManager: FIELD_MANAGER, dryRun: options.dryRun ? "All" : undefined },
-        body: JSON.stringify(manifest),
-      }) as KubeObject;
+      return await this.request(
+        "create",
+        () =>
+          this.#objects.send(HttpMethod.POST, manifest, "create", {
+            query: { fieldManager: FIELD_MANAGER, dryRun: options.dryRun ? "All" : undefined },
+            body: JSON.stringify(manifest),
+          }),
+      ) as KubeObject;
     } catch (error) {
       throw apiError(error, "create", describe(manifest, namespace, manifest.metadata.name));
     }
@@ -396,12 +447,16 @@ export class KubeClient {
     options: { dryRun?: boolean } = {},
   ): Promise<boolean> {
     try {
-      await this.#objects.send(HttpMethod.DELETE, spec(kind, namespace, name), "delete", {
-        query: {
-          dryRun: options.dryRun ? "All" : undefined,
-          propagationPolicy: "Background",
-        },
-      });
+      await this.request(
+        "delete",
+        () =>
+          this.#objects.send(HttpMethod.DELETE, spec(kind, namespace, name), "delete", {
+            query: {
+              dryRun: options.dryRun ? "All" : undefined,
+              propagationPolicy: "Background",
+            },
+          }),
+      );
       return true;
     } catch (error) {
       if (error instanceof ApiException && error.code === 404) return false;

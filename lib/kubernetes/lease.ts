@@ -16,7 +16,7 @@ export interface AcquireLeaseOptions {
   holder: string;
   /** How long the hold lasts without renewal. */
   durationSeconds: number;
-  /** The clock (default `() => new Date()`). */
+  /** The time now (default: the client's clock). */
   now?: (() => Date) | undefined;
   /** Check that the lease could be taken, and write nothing. */
   dryRun?: boolean | undefined;
@@ -87,7 +87,7 @@ export async function acquireLease(
   const what = `Lease ${namespace}/${name}`;
   checkDuration(options.durationSeconds, what);
   if (!options.holder) throw new TypeError(`Cannot acquire ${what}: the holder is empty`);
-  const now = (options.now ?? (() => new Date()))();
+  const now = (options.now ?? (() => new Date(client.clock.now())))();
   const expires = new Date(now.getTime() + options.durationSeconds * 1000);
   const current = await read(client, namespace, name);
   if (current === null) {
@@ -240,7 +240,7 @@ export async function releaseLease(
   if (options.dryRun) return false;
   const current = await read(client, lease.namespace, lease.name);
   if (current === null || (current.spec?.holderIdentity ?? "") !== lease.holder) return false;
-  const now = (options.now ?? (() => new Date()))();
+  const now = (options.now ?? (() => new Date(client.clock.now())))();
   const body: V1Lease = {
     ...current,
     spec: {

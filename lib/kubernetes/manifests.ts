@@ -18,6 +18,7 @@ import {
   type SlotWeights,
 } from "./slots.ts";
 import { type KubeTarget, serviceReplicas } from "./target.ts";
+import { ambientClock } from "../async/ambient.ts";
 
 /**
  * The Deployment `<service>-<slot>` running a version.
@@ -297,7 +298,7 @@ export interface DeploymentInfo {
   runId: string;
   /** The live slot of each service. */
   slots: Record<string, Slot>;
-  /** When (ISO time; default now). */
+  /** When (ISO time; default now on the stage's clock). */
   time?: string | undefined;
   /** Who ran the deploy. */
   deployedBy?: string | undefined;
@@ -345,7 +346,7 @@ export function deploymentInfoManifest(target: KubeTarget, info: DeploymentInfo)
     version: bareVersion(info.version),
     environment: target.name,
     run_id: info.runId,
-    deployed_at: info.time ?? new Date().toISOString(),
+    deployed_at: info.time ?? new Date(ambientClock().now()).toISOString(),
     strategy: info.strategy ?? target.strategy,
     status: info.status ?? "success",
   };

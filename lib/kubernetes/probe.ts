@@ -11,6 +11,7 @@ import {
   type ResponseContext,
 } from "@kubernetes/client-node";
 import { KubeClient } from "./client.ts";
+import { type Clock, realClock } from "../clock/clock.ts";
 
 /** Options for {@linkcode probeKubernetesApi}. */
 export interface ProbeOptions {
@@ -25,6 +26,11 @@ export interface ProbeOptions {
   readonly timeoutMs: number;
   /** Stops waiting, credentials included (the probe then rejects with the signal's reason). */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * The run's clock, held while the request is in flight (default real time). The time
+   * limit is real time whatever the clock: it bounds real work.
+   */
+  readonly clock?: Clock | undefined;
 }
 
 /** What {@linkcode probeKubernetesApi} found. */
@@ -139,7 +145,10 @@ function serverCredentials(server: string): string | undefined {
  * ```
  */
 export async function probeKubernetesApi(options: ProbeOptions): Promise<ProbeResult> {
-  const client = KubeClient.connect(options.kubeconfigPath, { context: options.context });
+  const client = KubeClient.connect(options.kubeconfigPath, {
+    context: options.context,
+    clock: options.clock,
+  });
   const rawServer = client.config.getCurrentCluster()?.server ?? "";
   const server = shownServer(rawServer);
   const inUrl = serverCredentials(rawServer);
@@ -148,13 +157,13 @@ export async function probeKubernetesApi(options: ProbeOptions): Promise<ProbeRe
   const plugin = Boolean(user?.exec || user?.authProvider);
   // The time limit starts with the request, once the credentials are in its headers.
   const limit = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancelLimit = () => {};
   let requested = false;
   const signal = options.signal ? AbortSignal.any([limit.signal, options.signal]) : limit.signal;
   const withSignal = {
     pre: (context: RequestContext) => {
       requested = true;
-      timer = setTimeout(() => limit.abort(), options.timeoutMs);
+      cancelLimit = realClock.schedule(options.timeoutMs, () => limit.abort());
       context.setSignal(signal);
       return new Observable(Promise.resolve(context));
     },
@@ -189,6 +198,6 @@ export async function probeKubernetesApi(options: ProbeOptions): Promise<ProbeRe
     }
     return { server, problem: networkReason(error) };
   } finally {
-    clearTimeout(timer);
+    cancelLimit();
   }
 }

@@ -12,6 +12,7 @@ import { acquireLease, releaseLease, renewLease } from "./lease.ts";
 import { rolloutStatusOf, waitForRolloutWith } from "./rollout.ts";
 import { MIN_SECRET_LENGTH } from "../journal/redact.ts";
 import { TOOL_NAME } from "../product/mod.ts";
+import type { Clock } from "../clock/clock.ts";
 
 /** Options for {@linkcode createKubernetesCapability}. */
 export interface KubernetesCapabilityOptions {
@@ -26,6 +27,11 @@ export interface KubernetesCapabilityOptions {
   dryRun?: boolean | undefined;
   /** Told every secret value read, before it is returned (the runner redacts them). */
   onSecret?: ((value: string) => void) | undefined;
+  /**
+   * The run's clock (default real time): every request holds it while in flight, rollout
+   * waits poll on it, leases and events are stamped with it.
+   */
+  clock?: Clock | undefined;
 }
 
 const DEPLOYMENT: KindRef = { apiVersion: "apps/v1", kind: "Deployment" };
@@ -102,8 +108,12 @@ function checkManifest(manifest: KubeObject): void {
 export function createKubernetesCapability(
   options: KubernetesCapabilityOptions,
 ): KubernetesCapability {
-  const client = KubeClient.connect(options.kubeconfigPath, { context: options.context });
+  const client = KubeClient.connect(options.kubeconfigPath, {
+    context: options.context,
+    clock: options.clock,
+  });
   const dryRun = options.dryRun === true;
+  let events = 0;
 
   async function rolloutStatus(namespace: string, name: string): Promise<RolloutStatus> {
     return rolloutStatusOf(await client.get(DEPLOYMENT, namespace, name), name);
@@ -155,6 +165,7 @@ export function createKubernetesCapability(
       return await waitForRolloutWith(() => rolloutStatus(namespace, name), {
         timeoutMs: waitOptions.timeoutMs,
         pollMs: waitOptions.pollMs,
+        clock: client.clock,
       });
     },
     async readSecret(namespace, name, key) {
@@ -190,8 +201,11 @@ export function createKubernetesCapability(
     },
     async event(object, event) {
       const namespace = object.metadata.namespace ?? "default";
-      const now = new Date().toISOString();
-      const suffix = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+      const at = client.clock.now();
+      const now = new Date(at).toISOString();
+      // As client-go names events: the object's name and the time in hex nanoseconds (here
+      // the clock's, plus a count, so that two events of one millisecond differ).
+      const suffix = (BigInt(at) * 1_000_000n + BigInt(events++ % 1_000_000)).toString(16);
       await client.create({
         apiVersion: "v1",
         kind: "Event",

@@ -5,7 +5,7 @@
  * @module
  */
 import type { KubeObject, RolloutStatus } from "./capability.ts";
-import { delay } from "../async/delay.ts";
+import { type Clock, realClock } from "../clock/clock.ts";
 
 function num(value: unknown): number {
   return typeof value === "number" && Number.isFinite(value) ? value : 0;
@@ -116,6 +116,11 @@ export interface WaitForRolloutOptions {
   signal?: AbortSignal | undefined;
   /** Told each new message. */
   onProgress?: ((status: RolloutStatus) => void) | undefined;
+  /**
+   * The clock the timeout and the pauses are on (default real time). Only the readings
+   * hold it: between them a virtual clock may move on.
+   */
+  clock?: Clock | undefined;
 }
 
 /**
@@ -142,7 +147,8 @@ export async function waitForRolloutWith(
   read: () => Promise<RolloutStatus>,
   options: WaitForRolloutOptions,
 ): Promise<RolloutStatus> {
-  const deadline = Date.now() + options.timeoutMs;
+  const clock = options.clock ?? realClock;
+  const start = clock.now();
   const pollMs = options.pollMs ?? 1_000;
   let last = "";
   while (true) {
@@ -155,7 +161,7 @@ export async function waitForRolloutWith(
     if (options.signal?.aborted) {
       return { ...status, failed: true, message: `${status.message} (aborted)` };
     }
-    const left = deadline - Date.now();
+    const left = options.timeoutMs - clock.since(start);
     if (left <= 0) {
       return {
         ...status,
@@ -164,6 +170,6 @@ export async function waitForRolloutWith(
       };
     }
     // aborted: the next turn reports it
-    await delay(Math.min(pollMs, left), { signal: options.signal }).catch(() => {});
+    await clock.sleep(Math.min(pollMs, left), { signal: options.signal }).catch(() => {});
   }
 }

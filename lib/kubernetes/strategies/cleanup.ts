@@ -10,6 +10,7 @@ import type { KubeTarget } from "../target.ts";
 import { ANNOTATION_PREFIX } from "../../product/mod.ts";
 import { currentSlot, type SlotRef } from "./traffic.ts";
 import { DEPLOYMENT } from "./_common.ts";
+import { ambientClock } from "../../async/ambient.ts";
 
 /**
  * The annotation that says when an idle slot may be scaled down (ISO time).
@@ -34,7 +35,7 @@ export const DELETE_AFTER_ANNOTATION = `${ANNOTATION_PREFIX}/delete-after`;
  * ```
  */
 export interface ScheduleCleanupOptions extends SlotRef {
-  /** The clock (default: now). */
+  /** The time now (default: the stage's clock, `ctx.now()`). */
   now?: Date | undefined;
 }
 
@@ -64,7 +65,7 @@ export async function scheduleCleanup(
 ): Promise<{ deployment: string; deleteAfter: string } | null> {
   const { namespace, rollbackWindowMs } = options.target;
   const name = `${options.service}-${options.slot}`;
-  const now = options.now ?? new Date();
+  const now = options.now ?? new Date(ambientClock().now());
   const deleteAfter = new Date(now.getTime() + rollbackWindowMs).toISOString();
   if (!await k.get(DEPLOYMENT, namespace, name)) return null;
   await k.patch(
@@ -100,7 +101,7 @@ export async function cleanupExpiredSlots(
   options: { target: KubeTarget; now?: Date | undefined },
 ): Promise<string[]> {
   const { target } = options;
-  const now = options.now ?? new Date();
+  const now = options.now ?? new Date(ambientClock().now());
   const scaled: string[] = [];
   const deployments: KubeObject[] = await k.list(DEPLOYMENT, target.namespace, {
     labelSelector: `app=${target.app}`,

@@ -7,7 +7,8 @@
  */
 import type { KubeObject, KubernetesCapability } from "../capability.ts";
 import { SERVICE_PORT, slotSelector } from "../slots.ts";
-import { delay } from "../../async/delay.ts";
+import { ambientClock } from "../../async/ambient.ts";
+import { type Clock, realClock } from "../../clock/clock.ts";
 import { SANDBOX_API_GROUP } from "../../product/mod.ts";
 import type { SlotRef } from "./traffic.ts";
 import { obj, POD, selectorString } from "./_common.ts";
@@ -79,6 +80,11 @@ export interface VerifySlotHealthOptions extends SlotRef {
   fetch?: typeof fetch | undefined;
   /** Stops retrying. */
   signal?: AbortSignal | undefined;
+  /**
+   * The clock the pauses between attempts are on (default: the stage's clock, `ctx.clock`).
+   * The per-request timeout is real time: it bounds a real request.
+   */
+  clock?: Clock | undefined;
   /** A dry run: nothing was deployed, so nothing is asked (the result is `skipped`). */
   dryRun?: boolean | undefined;
 }
@@ -105,7 +111,7 @@ interface ProbeOptions {
 
 async function probe(address: string, options: ProbeOptions): Promise<Omit<PodHealth, "pod">> {
   try {
-    const timeout = AbortSignal.timeout(options.timeoutMs);
+    const timeout = realClock.timeout(options.timeoutMs);
     const response = await options.fetch(`http://${address}/health`, {
       signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
     });
@@ -240,7 +246,7 @@ export async function verifySlotHealth(
     if (attempt < retries) {
       if (options.signal?.aborted) break;
       try {
-        await delay(intervalMs, { signal: options.signal });
+        await (options.clock ?? ambientClock()).sleep(intervalMs, { signal: options.signal });
       } catch {
         return { healthy: false, attempts: attempt, pods, message: `${message} (aborted)` };
       }

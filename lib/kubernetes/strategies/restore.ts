@@ -10,6 +10,7 @@ import type { KubeTarget } from "../target.ts";
 import { DELETE_AFTER_ANNOTATION } from "./cleanup.ts";
 import { type RunRecord, type SlotVersion, writeRunRecord } from "./record.ts";
 import type { RollbackPlanOk, RollbackStep } from "./rollback.ts";
+import { ambientClock } from "../../async/ambient.ts";
 import { rollbackService } from "./traffic.ts";
 import { DEPLOYMENT } from "./_common.ts";
 
@@ -166,7 +167,7 @@ export async function executeRollback(
     const done: RunRecord = {
       ...plan.run,
       state: "rolled-back",
-      finishedAt: new Date().toISOString(),
+      finishedAt: new Date(ambientClock().now()).toISOString(),
     };
     const versions = [...new Set(result.services.map((s) => s.to.version))];
     await writeRunRecord(k, {

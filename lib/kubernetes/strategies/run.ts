@@ -17,6 +17,7 @@ import {
   writeRunRecord,
 } from "./record.ts";
 import { DEPLOYMENT, obj, SERVICE } from "./_common.ts";
+import { ambientClock } from "../../async/ambient.ts";
 
 /**
  * What {@linkcode beginRun} needs.
@@ -102,7 +103,7 @@ export async function beginRun(k: KubernetesCapability, run: BeginRun): Promise<
     runId: run.runId,
     version,
     by: run.by,
-    startedAt: new Date().toISOString(),
+    startedAt: new Date(ambientClock().now()).toISOString(),
     state: "in-progress",
     services,
   };
@@ -145,7 +146,11 @@ export async function finishRun(
       }: the record changed during the run`,
     );
   }
-  const done: RunRecord = { ...run, state: "succeeded", finishedAt: new Date().toISOString() };
+  const done: RunRecord = {
+    ...run,
+    state: "succeeded",
+    finishedAt: new Date(ambientClock().now()).toISOString(),
+  };
   await writeRunRecord(k, { target, info, run: done, release: done });
   return done;
 }
