@@ -118,7 +118,20 @@ function keyed(api: Pick<Api, "store">, ns: string, e: EntryPoint, rates: object
   return { entry: e, key, score: e.name === key ? (e.kind === "route" ? 3 : 2) : 1 };
 }
 
-function profileOf(t: ServiceTrafficSeed | undefined): ServiceProfile {
+/**
+ * A service's healthy profile from its expected traffic (defaults: {@linkcode HEALTHY_PROFILE};
+ * a median without a p95 keeps the default's p95/median ratio).
+ *
+ * @param t The service's expected traffic, if any.
+ * @returns Its profile (what `podBehaviour(..., { profile })` and the model use).
+ *
+ * @example
+ * ```ts
+ * import { serviceProfileOf } from "./traffic_plan.ts";
+ * console.assert(serviceProfileOf({ requestsPerSecond: 1, medianMs: 30, p95Ms: 90 }).p95Ms === 90);
+ * ```
+ */
+export function serviceProfileOf(t: ServiceTrafficSeed | undefined): ServiceProfile {
   const medianMs = t?.medianMs ?? HEALTHY_PROFILE.medianMs;
   const ratio = HEALTHY_PROFILE.p95Ms / HEALTHY_PROFILE.medianMs;
   return {
@@ -220,7 +233,7 @@ export function planTraffic(
         labels,
         rate: s.rate,
         service: s.service,
-        base: profileOf(rates[s.service]),
+        base: serviceProfileOf(rates[s.service]),
         deployedAt: o.versions.deployedAt(ns, podImage(s.pod), podVersion(s.pod)),
       });
     }
