@@ -19,6 +19,7 @@ import type { StageRecord } from "../../lib/report/schema.ts";
 import type { StageDescription } from "../../lib/dsl/describe.ts";
 import { CapabilityError } from "../../mod.ts";
 import { fixture, stageOf } from "./_run.ts";
+import { type Clock, virtualClock } from "../../lib/clock/mod.ts";
 import { HUGE, SECRET } from "./fixtures/huge_errors.ts";
 
 function prepare(mode: string): Promise<PreparedRun> {
@@ -33,12 +34,14 @@ function prepare(mode: string): Promise<PreparedRun> {
 async function execute(
   prepared: PreparedRun,
   capabilities: Record<string, CapabilityProvider>,
+  clock?: Clock,
 ): Promise<RunOutcome & { events: Record<string, unknown>[] }> {
   const runsDir = await Deno.makeTempDir({ prefix: "typed-errors-runs-" });
   try {
     const out = await executeRun(prepared, {
       runsDir,
       capabilities,
+      ...(clock ? { clock } : {}),
       approve: () => Promise.reject(new Error("no approvals")),
     });
     const journal = await Deno.readTextFile(`${out.runDir}/events.jsonl`);
@@ -50,7 +53,7 @@ async function execute(
 }
 
 /** Runs the fixture in `mode` against a fresh sandbox holding the environment's namespace. */
-async function inSandbox(mode: string) {
+async function inSandbox(mode: string, clock?: Clock) {
   const prepared = await prepare(mode);
   const stateDir = await Deno.makeTempDir({ prefix: "typed-errors-sandbox-" });
   const sandbox = await startSandbox({
@@ -61,8 +64,15 @@ async function inSandbox(mode: string) {
     seed: { namespaces: [{ name: prepared.env.environment.namespace }] },
   });
   try {
-    const kubernetes = createKubernetesCapability({ kubeconfigPath: sandbox.kubeconfigPath });
-    return await execute(prepared, { kubernetes: kubernetes as unknown as CapabilityProvider });
+    const kubernetes = createKubernetesCapability({
+      kubeconfigPath: sandbox.kubeconfigPath,
+      ...(clock ? { clock } : {}),
+    });
+    return await execute(
+      prepared,
+      { kubernetes: kubernetes as unknown as CapabilityProvider },
+      clock,
+    );
   } finally {
     await sandbox.stop();
     await Deno.remove(stateDir, { recursive: true });
@@ -104,6 +114,31 @@ Deno.test("a stage catches a capability's 409 Conflict as a CapabilityError with
   // Every failed call is in the record, with its redacted message.
   const failed = work.calls.filter((c) => !c.ok).map((c) => c.method);
   assert.deepEqual(failed, ["patch", "acquireLease", "get"]);
+});
+
+Deno.test("on a virtual clock the same calls, through the Worker and the API server, take no run time", async () => {
+  const start = Date.UTC(2026, 0, 1);
+  const clock = virtualClock({ startMs: start });
+  const out = await inSandbox("catch", clock);
+  const work = stageOf(out, "work");
+  assert.equal(work.status, "succeeded", work.reason ?? "");
+  const caught = work.output as Record<string, Record<string, unknown>>;
+  assert.equal(caught.stale!.status, 409);
+  assert.equal(caught.lease!.name, "LeaseHeldError");
+  // alice's lease was taken on the run's clock: held for its 600 s from the start.
+  assert.equal(
+    (caught.lease!.details as Record<string, unknown>).expiresAt,
+    new Date(start + 600_000).toISOString(),
+  );
+  assert.deepEqual(work.calls.filter((c) => !c.ok).map((c) => c.method), [
+    "patch",
+    "acquireLease",
+    "get",
+  ]);
+  // Real work only: the clock was held throughout, so no run time passed.
+  assert.ok(work.calls.every((c) => c.at === new Date(start).toISOString() && c.durationMs === 0));
+  assert.equal(out.report.durationMs, 0);
+  assert.deepEqual(clock.held(), []);
 });
 
 Deno.test("a typed error the stage does not catch fails it with its name and status in the report and the journal", async () => {
