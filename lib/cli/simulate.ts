@@ -121,7 +121,12 @@ export async function simulateArguments(args: string[]): Promise<SimulateArgumen
       },
     });
   } catch (err) {
-    throw usageError((err as Error).message);
+    const message = (err as Error).message;
+    // node:util's "argument missing" / "argument is ambiguous" (a flag after it): say it plainly.
+    const flag = /^Option '(--[a-z-]+)(?: <value>)?' argument (?:missing|is ambiguous)/.exec(
+      message,
+    );
+    throw usageError(flag ? `${flag[1]} needs a value` : message.split("\n")[0]!);
   }
   const v = parsed.values;
   const [environment, ...extra] = parsed.positionals;
