@@ -350,8 +350,15 @@ export function runArguments(command: PipelineCommand, args: string[]): RunArgum
   let scenario: string | undefined;
   try {
     scenario = checkScenario(str("scenario"));
-  } catch {
-    fail(`Unknown scenario "${str("scenario")}" (known: ${Object.keys(SCENARIOS).join(", ")})`);
+  } catch (err) {
+    const name = (str("scenario") ?? "").split(/[:@/,]/)[0]?.trim() ?? "";
+    // An unknown name lists the known ones; a known name in a malformed form gets the
+    // parser's own message (which part is wrong, the valid forms).
+    fail(
+      name in SCENARIOS
+        ? `--scenario ${str("scenario")}: ${(err as Error).message}`
+        : `Unknown scenario "${str("scenario")}" (known: ${Object.keys(SCENARIOS).join(", ")})`,
+    );
   }
   if (bool("reset") && bool("dry-run")) {
     fail("--reset discards the sandbox's saved state: a --dry-run changes nothing, so not both");
