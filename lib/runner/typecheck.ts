@@ -1,10 +1,14 @@
 /**
  * Type-checks a pipeline file with `deno check` before anything runs, and turns the
- * compiler's output into `file:line:column: message` lines.
+ * compiler's output into `file:line:column: message` lines. A passing check is remembered
+ * (see {@linkcode typeCheck}): the same sources, configuration, lock file and Deno pass
+ * again without running the compiler (1.5 s cold in a fresh clone, whose paths Deno's own
+ * cache does not know).
  * @module
  */
-import { relative } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { TOOL_NAME } from "../product/mod.ts";
 
 /** A type error in a pipeline (or a module it imports). */
 export interface TypeProblem {
@@ -49,29 +53,204 @@ export function parseCheckOutput(output: string, cwd: string): TypeProblem[] {
   return problems;
 }
 
+/** What {@linkcode typeCheck} takes. */
+export interface TypeCheckOptions {
+  /**
+   * Where passing checks are remembered: default `$XDG_CACHE_HOME` (or `~/.cache`), under the
+   * tool's name, `typecheck/`; `false` runs `deno check` every time.
+   */
+  readonly cacheDir?: string | false;
+  /**
+   * The project folder (default: the working directory): `file` is resolved, `deno check`
+   * runs and the problems' paths are relative here; so are the cache's paths, so that a
+   * copy of the same sources in another folder has the same key.
+   */
+  readonly cwd?: string;
+  /** Called each time the compiler really runs (not for a remembered pass). */
+  readonly onCompile?: () => void;
+}
+
+/** Bumped when a cache entry's meaning changes. */
+const CACHE_FORMAT = 1;
+
+/** Where passing checks are remembered by default (undefined: nowhere). */
+function defaultCacheDir(): string | undefined {
+  const base = Deno.env.get("XDG_CACHE_HOME") ||
+    (Deno.env.get("HOME") ? join(Deno.env.get("HOME")!, ".cache") : undefined);
+  return base ? join(base, TOOL_NAME, "typecheck") : undefined;
+}
+
+async function sha256(bytes: Uint8Array | string): Promise<string> {
+  const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+  const digest = await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The digest of a file, or undefined when it cannot be read. */
+async function fileDigest(path: string): Promise<string | undefined> {
+  try {
+    return await sha256(await Deno.readFile(path));
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Runs `deno check` on a file.
- *
- * @param file The pipeline file.
- * @returns The problems found (empty when it type-checks), or one problem carrying
- * the raw output when `deno check` failed for another reason.
+ * The `deno.json(c)` `deno check` uses when run in `root` (searched upwards from there, as
+ * Deno does) and the `deno.lock` beside it.
  */
-export async function typeCheck(file: string): Promise<TypeProblem[]> {
+async function configOf(root: string): Promise<{ config: string; lock: string } | undefined> {
+  for (let dir = root;; dir = dirname(dir)) {
+    for (const name of ["deno.json", "deno.jsonc"]) {
+      const config = join(dir, name);
+      if (await fileDigest(config) !== undefined) {
+        const lock = join(dir, "deno.lock");
+        return (await fileDigest(lock)) === undefined ? undefined : { config, lock };
+      }
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * The cache key of a check: Deno's and TypeScript's versions, the pipeline's path and its
+ * configuration's, and the digests of the configuration and the lock file (which pins every
+ * npm and remote dependency). Paths are relative to the working directory, so a fresh clone
+ * of the same sources elsewhere has the same key.
+ */
+async function cacheKey(file: string, root: string): Promise<string | undefined> {
+  const found = await configOf(root);
+  if (!found) return undefined; // without a lock file, dependencies may move: no cache
+  return await sha256(JSON.stringify([
+    CACHE_FORMAT,
+    Deno.version.deno,
+    Deno.version.typescript,
+    relative(root, file),
+    relative(root, found.config),
+    await fileDigest(found.config),
+    await fileDigest(found.lock),
+  ]));
+}
+
+/** A file as the cache records it: relative to the root when inside it. */
+function recorded(path: string, root: string): string {
+  const rel = relative(root, path);
+  return rel.startsWith("..") || isAbsolute(rel) ? path : rel;
+}
+
+/** Every local module of `file`'s graph (`deno info`), or undefined when it cannot say. */
+async function graphOf(file: string, root: string): Promise<string[] | undefined> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", file],
+    cwd: root,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  if (!out.success) return undefined;
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules?: { kind?: string; local?: string; error?: string }[];
+  };
+  const modules = info.modules ?? [];
+  if (modules.some((m) => m.error !== undefined)) return undefined;
+  return modules.filter((m) => m.kind === "esm" && m.local).map((m) => m.local!).sort();
+}
+
+/** The digests of `files` (relative to `root` where recorded so). */
+async function digestsOf(files: readonly string[], root: string): Promise<[string, string][]> {
+  return await Promise.all(files.map(async (f): Promise<[string, string]> => {
+    const path = isAbsolute(f) ? f : resolve(root, f);
+    return [f, (await fileDigest(path)) ?? "missing"];
+  }));
+}
+
+/** True when the entry's files all still have their recorded digests. */
+async function cachedPass(entry: string, root: string): Promise<boolean> {
+  let files: [string, string][];
+  try {
+    files = JSON.parse(await Deno.readTextFile(entry)).files;
+  } catch {
+    return false;
+  }
+  if (!Array.isArray(files) || files.length === 0) return false;
+  const now = await digestsOf(files.map(([f]) => f), root);
+  return now.every(([, digest], i) => digest === files[i]![1]);
+}
+
+/** Writes an entry atomically (a reader sees all of it or none). */
+async function remember(entry: string, files: [string, string][]): Promise<void> {
+  try {
+    await Deno.mkdir(dirname(entry), { recursive: true });
+    const temp = `${entry}.${crypto.randomUUID()}.tmp`;
+    await Deno.writeTextFile(temp, JSON.stringify({ files }));
+    await Deno.rename(temp, entry);
+  } catch { /* a read-only cache: the next check runs deno check again */ }
+}
+
+/** Runs `deno check` and parses its problems (paths relative to `root`). */
+async function denoCheck(file: string, root: string): Promise<TypeProblem[]> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["check", "--quiet", file],
+    cwd: root,
     env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).output();
   if (out.success) return [];
   const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
-  const problems = parseCheckOutput(text, Deno.cwd());
+  const problems = parseCheckOutput(text, root);
   if (problems.length > 0) return problems;
   return [{
-    file,
+    file: relative(root, file),
     line: 1,
     column: 1,
     code: "check",
     message: text.trim().split("\n").slice(0, 5).join(" ").replace(/\s+/g, " "),
   }];
+}
+
+/**
+ * Runs `deno check` on a file, unless the very same check passed before. A pass is
+ * remembered under a key of Deno's and TypeScript's versions, the file's path, its
+ * `deno.json` and `deno.lock` (their digests), with the digest of every local module of its
+ * graph (`deno info`); it counts only while each of those modules still has that digest.
+ * An edit to any of them, to the configuration or the lock, or another Deno, runs the
+ * compiler again; so does a project without a `deno.lock`. Failures are never remembered.
+ * (Files the configuration names outside the module graph, such as `compilerOptions.types`,
+ * are covered only through the configuration's text.)
+ *
+ * @param file The pipeline file.
+ * @param options Where passes are remembered (`cacheDir: false`: nowhere).
+ * @returns The problems found (empty when it type-checks), or one problem carrying
+ * the raw output when `deno check` failed for another reason.
+ *
+ * @example
+ * ```ts ignore
+ * import { typeCheck } from "./typecheck.ts";
+ * const problems = await typeCheck("pipelines/deploy.ts"); // [] when it type-checks
+ * ```
+ */
+export async function typeCheck(
+  file: string,
+  options: TypeCheckOptions = {},
+): Promise<TypeProblem[]> {
+  const root = resolve(options.cwd ?? Deno.cwd());
+  const path = resolve(root, file);
+  const cacheDir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
+  const key = cacheDir ? await cacheKey(path, root) : undefined;
+  if (!cacheDir || !key) {
+    options.onCompile?.();
+    return await denoCheck(path, root);
+  }
+  const entry = join(cacheDir, `${key}.json`);
+  if (await cachedPass(entry, root)) return [];
+  const graph = await graphOf(path, root);
+  const before = graph && await digestsOf(graph.map((f) => recorded(f, root)), root);
+  options.onCompile?.();
+  const problems = await denoCheck(path, root);
+  if (problems.length > 0 || !before) return problems;
+  // Remembered only if nothing changed while the compiler ran.
+  const after = await digestsOf(before.map(([f]) => f), root);
+  if (after.every(([, digest], i) => digest === before[i]![1])) await remember(entry, before);
+  return problems;
 }
