@@ -15,7 +15,13 @@
 import { pipeline, type Stage, stage } from "../mod.ts";
 import { deployContext } from "./stages/context.ts";
 import { preflightStages } from "./stages/preflight.ts";
-import { canaryStages, deployStages, migrateStage, switchStage } from "./stages/rollout.ts";
+import {
+  canaryStages,
+  deployStages,
+  gateKindOf,
+  migrateStage,
+  switchStage,
+} from "./stages/rollout.ts";
 import {
   cleanupStage,
   githubStartStage,
@@ -57,7 +63,9 @@ export default pipeline("deploy", ({ env, version, options }) => {
   const migrate = migrateStage(c, confirm);
   const start = recordStartStage(c, migrate);
   const deploys = deployStages(c, start);
-  const traffic: Stage<unknown>[] = canary ? canaryStages(c, deploys) : [switchStage(c, deploys)];
+  const traffic: Stage<unknown>[] = canary
+    ? canaryStages(c, deploys, gateKindOf(options))
+    : [switchStage(c, deploys)];
   const live = traffic.at(-1)!;
   const validate = validateStage(c, live, deploys, migrate);
   const record = recordStage(c, validate, deploys);

@@ -18,6 +18,13 @@ export const metrics = defineMetrics({
       'sum(rate(http_requests_total{namespace="{{namespace}}",service="{{service}}",slot="{{slot}}",status=~"5.."}[{{window}}])) / sum(rate(http_requests_total{namespace="{{namespace}}",service="{{service}}",slot="{{slot}}"}[{{window}}]))',
     scale: 100,
     measurement: { field: "errorRate", scale: 100 },
+    evidence: {
+      kind: "error_ratio",
+      requests:
+        'sum(increase(http_requests_total{namespace="{{namespace}}",service="{{service}}",slot="{{slot}}"}[{{window}}]))',
+      errors:
+        'sum(increase(http_requests_total{namespace="{{namespace}}",service="{{service}}",slot="{{slot}}",status=~"5.."}[{{window}}]))',
+    },
   },
   p95_latency: {
     unit: "ms",
@@ -26,6 +33,15 @@ export const metrics = defineMetrics({
       'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{namespace="{{namespace}}",service="{{service}}",slot="{{slot}}"}[{{window}}])))',
     scale: 1000,
     measurement: { field: "p95Ms" },
+    // "p95 < T" is tested as "under 5% of requests slower than T": T must be a bucket bound.
+    evidence: {
+      kind: "quantile",
+      quantile: 0.95,
+      requests:
+        'sum(increase(http_request_duration_seconds_count{namespace="{{namespace}}",service="{{service}}",slot="{{slot}}"}[{{window}}]))',
+      over:
+        'sum(increase(http_request_duration_seconds_count{namespace="{{namespace}}",service="{{service}}",slot="{{slot}}"}[{{window}}])) - sum(increase(http_request_duration_seconds_bucket{namespace="{{namespace}}",service="{{service}}",slot="{{slot}}",le="{{le}}"}[{{window}}]))',
+    },
   },
 });
 

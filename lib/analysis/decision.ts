@@ -78,8 +78,9 @@ export async function writeDecision(
  * Waits for a decision file (polling), a terminal answer, or the timeout (abort).
  *
  * @param runDir The run folder.
- * @param o `timeoutMs` (target time on `clock`); `ask`: asks at a terminal, if there is
- * one; `signal`; `pollMs` between reads of the file; `clock` (default real time).
+ * @param o `timeoutMs` (real ms: a person decides in wall time, whatever the run's clock);
+ * `ask`: asks at a terminal, if there is one; `signal`; `pollMs` (real ms) between reads of
+ * the file; `clock`, the run's (held while waiting, and stamps the timeout; default real time).
  * @returns The decision; a timeout is an abort by "timeout".
  *
  * @example
@@ -88,8 +89,8 @@ export async function writeDecision(
  * import { virtualClock } from "../clock/mod.ts";
  * const dir = await Deno.makeTempDir();
  * const clock = virtualClock({ startMs: 0 });
- * const d = await waitForDecision(dir, { timeoutMs: 60_000, signal: new AbortController().signal, clock });
- * console.assert(d.action === "abort" && d.method === "timeout" && clock.now() >= 60_000);
+ * const d = await waitForDecision(dir, { timeoutMs: 50, signal: new AbortController().signal, clock });
+ * console.assert(d.action === "abort" && d.method === "timeout" && clock.now() === 0);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -104,21 +105,27 @@ export async function waitForDecision(
   },
 ): Promise<Decision> {
   const clock = o.clock ?? realClock;
+  // A person decides in real time: the wait and its timeout are wall time whatever the run's
+  // clock, and the run's clock is held meanwhile (a virtual clock must not jump past them).
+  const release = clock.hold("waiting for a person's decision");
   const path = `${runDir}/${DECISION_FILE}`;
-  await clock.track("remove a stale decision", Deno.remove(path).catch(() => {}));
-  const started = clock.now();
+  await Deno.remove(path).catch(() => {});
+  const started = realClock.now();
   const fromFile = async (): Promise<Decision> => {
-    while (clock.since(started) < o.timeoutMs && !o.signal.aborted) {
+    while (realClock.since(started) < o.timeoutMs && !o.signal.aborted) {
       try {
-        const text = await clock.track("read the decision file", Deno.readTextFile(path));
-        const d = JSON.parse(text) as Decision;
+        const d = JSON.parse(await Deno.readTextFile(path)) as Decision;
         if (d.action === "promote" || d.action === "abort") return d;
       } catch { /* not yet */ }
-      await clock.sleep(o.pollMs ?? 200, { signal: o.signal }).catch(() => {});
+      await realClock.sleep(o.pollMs ?? 200, { signal: o.signal }).catch(() => {});
     }
     const at = new Date(clock.now()).toISOString();
     return { action: "abort", by: "timeout", at, method: "timeout" };
   };
   const asked = o.ask?.().then((d) => d ?? new Promise<Decision>(() => {}));
-  return await (asked ? Promise.race([fromFile(), asked]) : fromFile());
+  try {
+    return await (asked ? Promise.race([fromFile(), asked]) : fromFile());
+  } finally {
+    release();
+  }
 }

@@ -28,7 +28,7 @@ import { type Clock, realClock } from "../clock/clock.ts";
  * the client's requests hold it and its waits are on it. Default real time.
  */
 function clockOf(ctx: OpenContext): Clock {
-  return (ctx as OpenContext & { readonly clock?: Clock | undefined }).clock ?? realClock;
+  return ctx.clock ?? realClock;
 }
 
 /** The kubeconfig a run uses, and why that one. */

@@ -6,6 +6,7 @@
  * own synchronous checks up front, before anything is written.
  * @module
  */
+import type { Clock } from "../clock/clock.ts";
 import type { Environment } from "../config/types.ts";
 import type { SecretRef } from "../config/secret_ref.ts";
 import {
@@ -36,6 +37,8 @@ export interface OpenCapabilitiesOptions {
   readonly onSecret: (value: string) => void;
   /** Where warnings go, and the one explanation of a capability that cannot open. */
   readonly log: (line: string) => void;
+  /** The run's clock, handed to every capability's `open` (default real time). */
+  readonly clock?: Clock | undefined;
 }
 
 /** The run's capabilities. */
@@ -119,6 +122,7 @@ export function openCapabilities(o: OpenCapabilitiesOptions): OpenedCapabilities
     secret,
     onSecret: o.onSecret,
     log: o.log,
+    ...(o.clock ? { clock: o.clock } : {}),
   };
 
   for (const cap of o.capabilities) {

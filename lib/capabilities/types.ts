@@ -8,6 +8,7 @@
  */
 import type { Environment } from "../config/types.ts";
 import type { SecretRef } from "../config/secret_ref.ts";
+import type { Clock } from "../clock/clock.ts";
 
 /** What a resource grants a stage's Worker (all else is denied). */
 export interface Grant {
@@ -50,6 +51,11 @@ export interface OpenContext {
   readonly onSecret: (value: string) => void;
   /** Where warnings go (never given secrets). */
   readonly log: (line: string) => void;
+  /**
+   * The run's clock (default real time): a capability waits on it and holds it around its
+   * own real I/O, so a virtual clock neither jumps past a request nor waits on a poll.
+   */
+  readonly clock?: Clock | undefined;
 }
 
 /** A secret a capability resolves through {@linkcode OpenContext.secret}, and what it is. */

@@ -58,7 +58,10 @@ export function planOf(run: PreparedRun): Plan {
     permissions: run.grants.get(s.id)!,
     checks: s.checks.map((c) => ({ name: c.name, required: c.required ?? true })),
     gates: s.gates.map((g) =>
-      `${g.gate.source}${g.failureLimit > 0 ? ` (failure limit ${g.failureLimit})` : ""}`
+      g.decision
+        ? `${g.gate.source} (${g.decision.method}, ${+(g.decision.confidence * 100).toFixed(2)}% ` +
+          `confidence, a look every ${formatDuration(g.decision.lookMs)})`
+        : `${g.gate.source}${g.failureLimit > 0 ? ` (failure limit ${g.failureLimit})` : ""}`
     ),
     ...(s.gates.length > 0
       ? {

@@ -47,6 +47,11 @@ export const stageDescriptionSchema = z.strictObject({
     failureLimit: z.number().int().nonnegative(),
     consecutiveErrorLimit: z.number().int().nonnegative(),
     inconclusive: z.enum(["fail", "ignore"]).optional(),
+    decision: z.strictObject({
+      method: z.enum(["sequential", "baseline"]),
+      confidence: z.number().gt(0).lt(1),
+      lookMs: ms,
+    }).optional(),
   })).max(100),
   analysis: z.strictObject({
     durationMs: ms,
@@ -77,6 +82,19 @@ const metricSchema = z.strictObject({
   scale: z.number().finite().optional(),
   measurement: z.strictObject({ field: text(200), scale: z.number().finite().optional() })
     .optional(),
+  evidence: z.union([
+    z.strictObject({
+      kind: z.literal("error_ratio"),
+      requests: text(100_000).optional(),
+      errors: text(100_000).optional(),
+    }),
+    z.strictObject({
+      kind: z.literal("quantile"),
+      quantile: z.number().gt(0).lt(1),
+      requests: text(100_000).optional(),
+      over: text(100_000).optional(),
+    }),
+  ]).optional(),
 });
 
 /** What the describe Worker sends once the module loaded. */

@@ -34,6 +34,21 @@ export const CANARY_STEPS = [
   { id: "canary-20", percent: 20, duration: "30m", errorRate: "0.5%", p95: "1500ms" },
 ] as const;
 
+/** How the canary steps' gates decide: `sequential` (the default) or `fixed` (the runbook's). */
+export type GateKind = "fixed" | "sequential";
+
+/**
+ * The gate kind a run asks for with `--option gates=fixed|sequential` (default sequential),
+ * so that `simulate --compare-gates` can run both on the same seeds.
+ */
+export function gateKindOf(options: Readonly<Record<string, string>>): GateKind {
+  const kind = options.gates ?? "sequential";
+  if (kind !== "fixed" && kind !== "sequential") {
+    throw new RangeError(`--option gates takes fixed or sequential, got "${kind}"`);
+  }
+  return kind;
+}
+
 function kube(ctx: StageContext): KubernetesCapability {
   return ctx.use<KubernetesCapability>("kubernetes");
 }
@@ -185,6 +200,7 @@ export function switchStage(c: DeployContext, deploys: readonly Stage<Deployed>[
 export function canaryStages(
   c: DeployContext,
   deploys: readonly Stage<Deployed>[],
+  gates: GateKind = "sequential",
 ): Stage<unknown>[] {
   const shift = (percent: number) => async (ctx: StageContext) => {
     const k = kube(ctx);
@@ -210,11 +226,18 @@ export function canaryStages(
   let previous: Stage<unknown> | undefined;
   const stages: Stage<unknown>[] = [];
   for (const step of CANARY_STEPS) {
-    const s = stage(step.id).needs(...deploys, ...(previous ? [previous] : [])).uses("kubernetes")
+    const base = stage(step.id).needs(...deploys, ...(previous ? [previous] : []))
+      .uses("kubernetes")
       .describe(`${step.percent}% of traffic on the new slot for ${step.duration}`)
-      .run(shift(step.percent))
-      .gate(`error_rate < ${step.errorRate}`).gate(`p95_latency < ${step.p95}`)
-      .for(step.duration).every("1m").window("5m").initialDelay("2m")
+      .run(shift(step.percent));
+    // The same thresholds either way: tested sequentially at 99% every 10 s, or compared
+    // per minute over 5-minute windows after 2 minutes, as the runbook does.
+    const s = (gates === "sequential"
+      ? base.gate(`error_rate < ${step.errorRate}`, { decide: "sequential", confidence: 0.99 })
+        .gate(`p95_latency < ${step.p95}`, { decide: "sequential", confidence: 0.99 })
+        .for(step.duration).every("1m")
+      : base.gate(`error_rate < ${step.errorRate}`).gate(`p95_latency < ${step.p95}`)
+        .for(step.duration).every("1m").window("5m").initialDelay("2m"))
       .onBreach(c.onBreach);
     stages.push(s);
     previous = s;
