@@ -17,7 +17,8 @@ import {
   jobSelectorDefaults,
   keepServiceAddresses,
 } from "./defaults.ts";
-import { kubeTime } from "./clock.ts";
+import { kubeNow, kubeTime } from "./clock.ts";
+import { type Clock, realClock } from "../clock/mod.ts";
 
 export { kubeTime };
 import { applyPatch } from "./patch.ts";
@@ -77,10 +78,25 @@ function randomSuffix(n: number): string {
  */
 export class Api {
   #store: Store;
+  #clock: Clock;
 
-  /** @param store The object store. */
-  constructor(store: Store) {
+  /**
+   * @param store The object store.
+   * @param options The clock timestamps are taken from (default: real time).
+   */
+  constructor(store: Store, options: { clock?: Clock } = {}) {
     this.#store = store;
+    this.#clock = options.clock ?? realClock;
+  }
+
+  /** The clock every timestamp and timer of this cluster uses. */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
+  /** Now, as a Kubernetes timestamp on this cluster's clock. */
+  now(): string {
+    return kubeNow(this.#clock);
   }
 
   /** The underlying store. */
@@ -176,7 +192,7 @@ export class Api {
     applyDefaults(type, obj, this.#allocated(type));
     validate(type, obj);
     m.uid = crypto.randomUUID();
-    m.creationTimestamp = kubeTime();
+    m.creationTimestamp = this.now();
     if (type.kind === "Job") jobSelectorDefaults(obj);
     delete m.resourceVersion;
     delete m.deletionTimestamp;
@@ -184,7 +200,11 @@ export class Api {
     else delete m.generation;
     if (type.subresources.includes("status") && type.kind !== "Namespace") delete obj.status;
     delete m.managedFields;
-    trackUpdate(undefined, obj, { manager: options.manager, apiVersion: apiVersionOf(type) });
+    trackUpdate(undefined, obj, {
+      manager: options.manager,
+      apiVersion: apiVersionOf(type),
+      time: this.now(),
+    });
     if (options.dryRun) return obj;
     return this.#store.put(type, obj);
   }
@@ -254,6 +274,7 @@ export class Api {
       ...(requested ? { requested } : {}),
       manager: options.manager,
       apiVersion: apiVersionOf(type),
+      time: this.now(),
       ...(options.subresource ? { subresource: options.subresource } : {}),
     });
     if (options.dryRun) return next;
@@ -304,6 +325,7 @@ export class Api {
         apiVersion: apiVersionOf(type),
         plural: type.plural,
         group: type.group,
+        time: this.now(),
       });
       if (!current) {
         const managed = meta(merged).managedFields;

@@ -155,10 +155,6 @@ export interface ManagedEntry {
   subresource?: string;
 }
 
-function nowSeconds(): string {
-  return new Date().toISOString().replace(/\.\d+Z$/, "Z");
-}
-
 function entries(obj: KObject): ManagedEntry[] {
   const m = (obj.metadata ?? {}) as JsonMap;
   return Array.isArray(m.managedFields) ? structuredClone(m.managedFields) as ManagedEntry[] : [];
@@ -185,6 +181,8 @@ export function trackUpdate(
     subresource?: string;
     /** Entries the request itself set (they replace the stored ones). */
     requested?: ManagedEntry[];
+    /** Now, as a Kubernetes timestamp (the entry's `time`). */
+    time: string;
   },
 ): void {
   const oldSet = before ? fieldSet(before) : new Set<string>();
@@ -209,7 +207,7 @@ export function trackUpdate(
       manager: options.manager,
       operation: "Update",
       apiVersion: options.apiVersion,
-      time: nowSeconds(),
+      time: options.time,
       fieldsType: "FieldsV1",
       fieldsV1: toFieldsV1(set),
     };
@@ -235,6 +233,8 @@ export function serverSideApply(
     group: string;
     /** The applied object with server defaults, used to compare values. */
     defaulted?: KObject;
+    /** Now, as a Kubernetes timestamp (the entry's `time`). */
+    time: string;
   },
 ): KObject {
   const compareTo = options.defaulted ?? applied;
@@ -298,7 +298,7 @@ export function serverSideApply(
     operation: "Apply",
     apiVersion: options.apiVersion,
     // A no-op apply keeps the entry as it was, so the object (and its resourceVersion) stays.
-    time: unchanged ? own.time : nowSeconds(),
+    time: unchanged ? own.time : options.time,
     fieldsType: "FieldsV1",
     fieldsV1,
   };

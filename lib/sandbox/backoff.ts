@@ -11,16 +11,18 @@
  * @example
  * ```ts
  * import type { BackoffOptions } from "./backoff.ts";
- * const options: BackoffOptions = { now: () => Date.now(), baseMs: 200, maxMs: 10_000 };
+ * import { targetNow } from "./clock.ts";
+ * import { virtualClock } from "../clock/mod.ts";
+ * const options: BackoffOptions = { now: targetNow(virtualClock()), baseMs: 200, maxMs: 10_000 };
  * console.assert(options.baseMs === 200);
  * ```
  */
 export interface BackoffOptions {
-  /** Real milliseconds now (the sandbox clock's `nowMs`). */
+  /** Target milliseconds now, monotonic (`targetNow(clock)` from `clock.ts`). */
   readonly now: () => number;
-  /** The first delay (default 200 ms). */
+  /** The first delay (default 200 ms of target time). */
   readonly baseMs?: number;
-  /** The longest delay (default 10 s). */
+  /** The longest delay (default 10 s of target time). */
   readonly maxMs?: number;
 }
 
@@ -39,8 +41,10 @@ export interface BackoffOptions {
  * now = 100;
  * assert.equal(backoff.ready("rs-1"), true);
  * assert.equal(backoff.failed("rs-1"), 200);
+ * assert.equal(backoff.nextIn(), 200);
  * backoff.succeeded("rs-1");
  * assert.equal(backoff.failures("rs-1"), 0);
+ * assert.equal(backoff.nextIn(), undefined);
  * ```
  */
 export class Backoff {
@@ -82,6 +86,16 @@ export class Backoff {
   /** Consecutive failures of `key` (0 when it is not backing off). */
   failures(key: string): number {
     return this.#entries.get(key)?.failures ?? 0;
+  }
+
+  /**
+   * Target ms until the earliest key backing off may be tried again (0 when one already
+   * may), or undefined when nothing is backing off: the control loop's next deadline.
+   */
+  nextIn(): number | undefined {
+    let until = Infinity;
+    for (const entry of this.#entries.values()) until = Math.min(until, entry.until);
+    return until === Infinity ? undefined : Math.max(0, until - this.#now());
   }
 
   /** Forgets every key not in `keys` (objects that are gone). */

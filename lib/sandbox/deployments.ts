@@ -4,12 +4,14 @@
  * `kubectl rollout status` reads it.
  * @module
  */
-import { type Api, kubeTime } from "./api.ts";
+import type { Api } from "./api.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
 import { meta } from "./store.ts";
-import type { SandboxClock } from "./clock.ts";
+import type { Clock } from "../clock/mod.ts";
+import { sinceKube, targetNow } from "./clock.ts";
 import type { EventRecorder } from "./events.ts";
 import { Backoff, guardedReconcile, reportFailure } from "./backoff.ts";
+import { type ControllerDeps, Deadlines } from "./deadlines.ts";
 
 type JsonMap = Record<string, unknown>;
 const DEPLOYMENTS = findResource("apps", "v1", "deployments") as ResourceType;
@@ -63,10 +65,10 @@ function setCondition(
   status: JsonMap,
   next: { type: string; status: string; reason: string; message: string },
   touch: boolean,
+  now: string,
 ): void {
   const list = ((status.conditions ?? []) as JsonMap[]).filter((c) => c.type !== next.type);
   const old = condition(status, next.type);
-  const now = kubeTime();
   const same = old && old.status === next.status && old.reason === next.reason &&
     old.message === next.message;
   list.push({
@@ -85,24 +87,24 @@ function setCondition(
  */
 export class DeploymentController {
   #api: Api;
-  #clock: SandboxClock;
+  #clock: Clock;
   #events: EventRecorder;
+  #deadlines: Deadlines;
   #progressAt = new Map<string, number>();
   #backoff: Backoff;
   #report: Parameters<typeof reportFailure>[0];
 
   /**
    * @param api The API.
-   * @param deps Clock, event recorder, and where a failure's first line goes (default stderr).
+   * @param deps Clock, event recorder, where a failure's first line goes (default stderr), and
+   *   where the next progress deadline or back-off end is reported.
    */
-  constructor(
-    api: Api,
-    deps: { clock: SandboxClock; events: EventRecorder; log?: (line: string) => void },
-  ) {
+  constructor(api: Api, deps: ControllerDeps) {
     this.#api = api;
     this.#clock = deps.clock;
     this.#events = deps.events;
-    this.#backoff = new Backoff({ now: () => deps.clock.nowMs() });
+    this.#deadlines = deps.deadlines ?? new Deadlines();
+    this.#backoff = new Backoff({ now: targetNow(deps.clock) });
     this.#report = {
       record: (obj, event) => deps.events.record(obj, event),
       log: deps.log ?? ((line) => console.error(line)),
@@ -126,6 +128,11 @@ export class DeploymentController {
       }, reportFailure(this.#report, d));
     }
     this.#backoff.retain(seen);
+    for (const uid of [...this.#progressAt.keys()]) {
+      if (!seen.has(uid)) this.#progressAt.delete(uid);
+    }
+    const retry = this.#backoff.nextIn();
+    if (retry !== undefined) this.#deadlines.in(retry);
   }
 
   #scale(rs: KObject, replicas: number, d: KObject): void {
@@ -319,6 +326,7 @@ export class DeploymentController {
     }
     if (next.replicas === 0) delete next.replicas;
     const available = num(next.availableReplicas) >= info.replicas - info.unavailable;
+    const now = this.#api.now();
     setCondition(
       next,
       available
@@ -335,8 +343,32 @@ export class DeploymentController {
           message: "Deployment does not have minimum availability.",
         },
       false,
+      now,
     );
-    const rsName = newRS ? String(meta(newRS).name) : "";
+    this.#progressing(d, next, prev, {
+      ...info,
+      now,
+      rsName: newRS ? String(meta(newRS).name) : "",
+    });
+    if (JSON.stringify(next) === JSON.stringify(prev)) return;
+    const updated = structuredClone(d);
+    updated.status = next;
+    this.#api.update(DEPLOYMENTS, String(m.namespace), String(m.name), updated, {
+      ...MANAGER,
+      subresource: "status",
+    });
+  }
+
+  /** The Progressing condition, and the progress deadline (reported to the loop). */
+  #progressing(
+    d: KObject,
+    next: JsonMap,
+    prev: JsonMap,
+    info: { replicas: number; created: boolean; now: string; rsName: string },
+  ): void {
+    const m = meta(d);
+    const uid = String(m.uid);
+    const { now, rsName } = info;
     const complete = num(next.updatedReplicas) === info.replicas &&
       num(next.availableReplicas) === info.replicas &&
       num(next.replicas) === info.replicas;
@@ -347,65 +379,78 @@ export class DeploymentController {
       num(next.replicas) < num(prev.replicas);
     const current = condition(next, "Progressing");
     const spec = d.spec as JsonMap;
-    if ((spec.paused === true)) {
-      setCondition(next, {
-        type: "Progressing",
-        status: "Unknown",
-        reason: "DeploymentPaused",
-        message: "Deployment is paused",
-      }, false);
+    const deadline = num(spec.progressDeadlineSeconds ?? 600) * 1000;
+    if (spec.paused === true) {
+      setCondition(
+        next,
+        {
+          type: "Progressing",
+          status: "Unknown",
+          reason: "DeploymentPaused",
+          message: "Deployment is paused",
+        },
+        false,
+        now,
+      );
     } else if (complete) {
-      setCondition(next, {
-        type: "Progressing",
-        status: "True",
-        reason: "NewReplicaSetAvailable",
-        message: `ReplicaSet "${rsName}" has successfully progressed.`,
-      }, false);
-    } else if (info.created) {
-      this.#progressAt.set(String(m.uid), Date.now());
-      setCondition(next, {
-        type: "Progressing",
-        status: "True",
-        reason: "NewReplicaSetCreated",
-        message: `Created new replica set "${rsName}"`,
-      }, true);
+      setCondition(
+        next,
+        {
+          type: "Progressing",
+          status: "True",
+          reason: "NewReplicaSetAvailable",
+          message: `ReplicaSet "${rsName}" has successfully progressed.`,
+        },
+        false,
+        now,
+      );
     } else if (progressed || !current) {
-      this.#progressAt.set(String(m.uid), Date.now());
-      setCondition(next, {
-        type: "Progressing",
-        status: "True",
-        reason: "ReplicaSetUpdated",
-        message: `ReplicaSet "${rsName}" is progressing.`,
-      }, true);
+      this.#progressAt.set(uid, this.#clock.now());
+      setCondition(
+        next,
+        info.created
+          ? {
+            type: "Progressing",
+            status: "True",
+            reason: "NewReplicaSetCreated",
+            message: `Created new replica set "${rsName}"`,
+          }
+          : {
+            type: "Progressing",
+            status: "True",
+            reason: "ReplicaSetUpdated",
+            message: `ReplicaSet "${rsName}" is progressing.`,
+          },
+        true,
+        now,
+      );
+      this.#deadlines.in(deadline + 1);
     } else if (
       current.reason !== "ProgressDeadlineExceeded" && current.reason !== "NewReplicaSetAvailable"
     ) {
       // Like kubectl's deploymentutil.DeploymentTimedOut; the precise time of the last
       // progress is kept in memory (conditions hold whole seconds, too coarse at high scales).
-      const deadline = num(spec.progressDeadlineSeconds ?? 600) * 1000;
-      const last = this.#progressAt.get(String(m.uid)) ??
-        Date.parse(String(current.lastUpdateTime));
-      if (this.#clock.sinceMs(last) > deadline) {
-        setCondition(next, {
-          type: "Progressing",
-          status: "False",
-          reason: "ProgressDeadlineExceeded",
-          message: `ReplicaSet "${rsName}" has timed out progressing.`,
-        }, true);
+      const last = this.#progressAt.get(uid) ?? String(current.lastUpdateTime);
+      const elapsed = sinceKube(this.#clock, last);
+      if (elapsed > deadline) {
+        setCondition(
+          next,
+          {
+            type: "Progressing",
+            status: "False",
+            reason: "ProgressDeadlineExceeded",
+            message: `ReplicaSet "${rsName}" has timed out progressing.`,
+          },
+          true,
+          now,
+        );
         this.#events.record(d, {
           type: "Warning",
           reason: "ProgressDeadlineExceeded",
           message: `Deployment ${m.name} has timed out progressing.`,
           component: "deployment-controller",
         });
-      }
+      } else this.#deadlines.in(deadline - elapsed + 1);
     }
-    if (JSON.stringify(next) === JSON.stringify(prev)) return;
-    const updated = structuredClone(d);
-    updated.status = next;
-    this.#api.update(DEPLOYMENTS, String(m.namespace), String(m.name), updated, {
-      ...MANAGER,
-      subresource: "status",
-    });
   }
 }

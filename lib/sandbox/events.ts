@@ -4,7 +4,6 @@
  * @module
  */
 import type { Api } from "./api.ts";
-import { kubeTime } from "./api.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
 import { meta } from "./store.ts";
 
@@ -29,7 +28,7 @@ export class EventRecorder {
     const m = meta(object);
     const namespace = String(m.namespace ?? "default");
     const key = `${m.uid}|${event.reason}|${event.message}`;
-    const now = kubeTime();
+    const now = this.#api.now();
     const existingName = this.#seen.get(key);
     if (existingName) {
       const existing = this.#api.store.get(EVENTS, namespace, existingName);

@@ -3,11 +3,13 @@
  * `backoffLimit` (`BackoffLimitExceeded`).
  * @module
  */
-import { type Api, kubeTime } from "./api.ts";
+import type { Api } from "./api.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
 import { meta } from "./store.ts";
-import type { SandboxClock } from "./clock.ts";
+import type { Clock } from "../clock/mod.ts";
+import { sinceKube, targetNow } from "./clock.ts";
 import type { EventRecorder } from "./events.ts";
+import { type ControllerDeps, Deadlines } from "./deadlines.ts";
 import { createPodFromTemplate, ownedPods, podReady } from "./replicasets.ts";
 import { Backoff, guardedReconcile, reportFailure } from "./backoff.ts";
 
@@ -32,23 +34,23 @@ function finishedAt(pod: KObject): string {
  */
 export class JobController {
   #api: Api;
-  #clock: SandboxClock;
+  #clock: Clock;
   #events: EventRecorder;
+  #deadlines: Deadlines;
   #backoff: Backoff;
   #report: Parameters<typeof reportFailure>[0];
 
   /**
    * @param api The API.
-   * @param deps Clock, event recorder, and where a failure's first line goes (default stderr).
+   * @param deps Clock, event recorder, where a failure's first line goes (default stderr), and
+   *   where the end of a pod back-off (or of a reconcile back-off) is reported.
    */
-  constructor(
-    api: Api,
-    deps: { clock: SandboxClock; events: EventRecorder; log?: (line: string) => void },
-  ) {
+  constructor(api: Api, deps: ControllerDeps) {
     this.#api = api;
     this.#clock = deps.clock;
     this.#events = deps.events;
-    this.#backoff = new Backoff({ now: () => deps.clock.nowMs() });
+    this.#deadlines = deps.deadlines ?? new Deadlines();
+    this.#backoff = new Backoff({ now: targetNow(deps.clock) });
     this.#report = {
       record: (obj, event) => deps.events.record(obj, event),
       log: deps.log ?? ((line) => console.error(line)),
@@ -71,6 +73,8 @@ export class JobController {
       );
     }
     this.#backoff.retain(seen);
+    const retry = this.#backoff.nextIn();
+    if (retry !== undefined) this.#deadlines.in(retry);
   }
 
   #sync(job: KObject): void {
@@ -88,7 +92,7 @@ export class JobController {
     const failedPods = pods.filter((p) => phase(p) === "Failed");
     const active = pods.filter((p) => phase(p) !== "Succeeded" && phase(p) !== "Failed");
     const next: JsonMap = structuredClone(prev);
-    const now = kubeTime();
+    const now = this.#api.now();
     if (!finished && spec.suspend !== true) {
       const completions = num(spec.completions ?? 1);
       const backoffLimit = num(spec.backoffLimit ?? 6);
@@ -149,7 +153,9 @@ export class JobController {
         const backoffMs = failedPods.length === 0
           ? 0
           : Math.min(360_000, 10_000 * 2 ** (failedPods.length - 1));
-        if (!lastFailure || this.#clock.sinceMs(lastFailure) >= backoffMs) {
+        const waited = lastFailure ? sinceKube(this.#clock, lastFailure) : Infinity;
+        if (waited < backoffMs) this.#deadlines.in(backoffMs - waited);
+        else {
           const uid = String(m.uid);
           const pod = createPodFromTemplate(this.#api, job, {
             template: spec.template as JsonMap,

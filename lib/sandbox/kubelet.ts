@@ -5,11 +5,13 @@
  * @module
  */
 import { SANDBOX_API_GROUP } from "../product/mod.ts";
-import { type Api, kubeTime } from "./api.ts";
+import type { Api } from "./api.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
 import { meta } from "./store.ts";
-import type { SandboxClock } from "./clock.ts";
+import type { Clock } from "../clock/mod.ts";
+import { kubeTime, sinceKube } from "./clock.ts";
 import type { EventRecorder } from "./events.ts";
+import { Deadlines } from "./deadlines.ts";
 import type { PodBehaviour } from "./scenarios.ts";
 import { PodServer } from "./pod_server.ts";
 import { podFinished, podReady } from "./replicasets.ts";
@@ -23,6 +25,9 @@ const NODES = findResource("", "v1", "nodes") as ResourceType;
 const MANAGER = { manager: "kubelet" };
 const CONTAINER_START_MS = 1_000;
 const JOB_RUN_MS = 3_000;
+const CRASH_FIRST_MS = 2_000;
+const CRASH_BACKOFF_MS = 10_000;
+const CRASH_BACKOFF_MAX_MS = 300_000;
 
 /** What the kubelet needs to know about pods from the simulation. */
 export interface KubeletHooks {
@@ -41,7 +46,10 @@ export interface KubeletHooks {
 
 interface Runtime {
   uid: string;
+  /** When the kubelet took the pod on (a stamp of the clock). */
   startedAt: number;
+  /** Target ms the pod had already lived then (a Ready pod restored from a saved state). */
+  offsetMs: number;
   startedIso: string;
   readyIso?: string;
   finishedIso?: string;
@@ -74,31 +82,56 @@ export function podVersion(pod: KObject): string {
   return ((meta(pod).labels ?? {}) as Record<string, string>).version || "latest";
 }
 
-function crashCount(elapsedMs: number): number {
-  let t = 2_000, n = 0, backoff = 10_000;
+/**
+ * A crash-looping container's restarts after `elapsedMs` of its life, and when the next one
+ * comes: it crashes 2 s after start, then after back-offs of 10 s, 20 s, 40 s, ... up to
+ * 5 minutes (the kubelet's CrashLoopBackOff schedule).
+ *
+ * @param elapsedMs Target ms since the pod started.
+ * @returns The restart count, and target ms until the next crash.
+ *
+ * @example
+ * ```ts
+ * import { crashSchedule } from "./kubelet.ts";
+ * console.assert(crashSchedule(1_999).restarts === 0);
+ * console.assert(crashSchedule(12_000).restarts === 2);
+ * console.assert(crashSchedule(12_000).nextInMs === 20_000);
+ * ```
+ */
+export function crashSchedule(elapsedMs: number): { restarts: number; nextInMs: number } {
+  let t = CRASH_FIRST_MS, n = 0, backoff = CRASH_BACKOFF_MS;
   while (t <= elapsedMs) {
     n++;
     t += backoff;
-    backoff = Math.min(300_000, backoff * 2);
+    backoff = Math.min(CRASH_BACKOFF_MAX_MS, backoff * 2);
   }
-  return n;
+  return { restarts: n, nextInMs: t - elapsedMs };
 }
 
 /** The kubelet: schedules pods, runs their simulated lifecycle and their HTTP servers. */
 export class Kubelet {
   #api: Api;
-  #clock: SandboxClock;
+  #clock: Clock;
   #events: EventRecorder;
   #hooks: KubeletHooks;
+  #deadlines: Deadlines;
   #runtimes = new Map<string, Runtime>();
   #ipCounter = 1;
 
-  /** @param api The API. @param deps Clock, events and simulation hooks. */
-  constructor(api: Api, deps: { clock: SandboxClock; events: EventRecorder; hooks: KubeletHooks }) {
+  /**
+   * @param api The API.
+   * @param deps Clock, events, simulation hooks, and where the next moment a pod changes by
+   *   itself (started, Ready, crashed, job finished) is reported.
+   */
+  constructor(
+    api: Api,
+    deps: { clock: Clock; events: EventRecorder; hooks: KubeletHooks; deadlines?: Deadlines },
+  ) {
     this.#api = api;
     this.#clock = deps.clock;
     this.#events = deps.events;
     this.#hooks = deps.hooks;
+    this.#deadlines = deps.deadlines ?? new Deadlines();
   }
 
   /** Loopback addresses of Ready pods: pod uid -> port. */
@@ -177,12 +210,11 @@ export class Kubelet {
       const behaviour = this.#hooks.behaviour(ns, podImage(pod), version);
       const alreadyReady = podReady(pod);
       const startupMs = Math.max(CONTAINER_START_MS, behaviour.startupMs);
-      const startedAt = alreadyReady
-        ? Date.now() - this.#clock.toRealMs(startupMs) - 1
-        : Date.now();
+      const startedAt = this.#clock.now();
       rt = {
         uid,
         startedAt,
+        offsetMs: alreadyReady ? startupMs + 1 : 0,
         startedIso: kubeTime(new Date(startedAt)),
         startupMs,
         crashes: !isJob && behaviour.crashes && !alreadyReady,
@@ -202,7 +234,9 @@ export class Kubelet {
           rt.readyIso = readyCondition.lastTransitionTime;
         }
         rt.announced = new Set(["start", "ready"]);
-        rt.logs.push(`${kubeTime()} sandbox restarted; container still running version ${version}`);
+        rt.logs.push(
+          `${this.#api.now()} sandbox restarted; container still running version ${version}`,
+        );
       }
       if (isJob) {
         const labels = (meta(pod).labels ?? {}) as Record<string, string>;
@@ -210,9 +244,9 @@ export class Kubelet {
       }
       this.#runtimes.set(uid, rt);
     }
-    const elapsed = this.#clock.sinceMs(rt.startedAt);
+    const elapsed = sinceKube(this.#clock, rt.startedAt) + rt.offsetMs;
     const containers = ((pod.spec as JsonMap).containers ?? []) as JsonMap[];
-    const now = kubeTime();
+    const now = this.#api.now();
     const prev = (pod.status ?? {}) as JsonMap;
     const node = this.#api.store.peek(NODES, "", String((pod.spec as JsonMap).nodeName));
     const nodeIp = String(
@@ -268,7 +302,7 @@ export class Kubelet {
           );
         } else say("run", "running job");
       } else if (rt.crashes) {
-        restarts = crashCount(elapsed);
+        restarts = crashSchedule(elapsed).restarts;
         if (restarts > 0) {
           state = {
             waiting: {
@@ -315,7 +349,7 @@ export class Kubelet {
         name: String(m.name),
         version,
         labels,
-        timeScale: this.#clock.timeScale,
+        clock: this.#clock,
         behaviour: () => this.#hooks.behaviour(ns, image, version),
         onRequest: (status, latencyMs) => this.#hooks.onRequest(ns, labels, status, latencyMs),
       });
@@ -383,6 +417,7 @@ export class Kubelet {
       this.#api.update(PODS, ns, String(m.name), next, { ...MANAGER, subresource: "status" });
     }
     rt.steady = ready && !rt.crashes;
+    if (!finished) this.#reportNextChange(rt, elapsed, isJob, ready);
     if (rt.server) {
       const address = `127.0.0.1:${rt.server.port}`;
       const fresh = this.#api.store.peek(PODS, ns, String(m.name));
@@ -393,5 +428,13 @@ export class Kubelet {
         this.#api.update(PODS, ns, String(m.name), next, MANAGER);
       }
     }
+  }
+
+  /** When this pod next changes by itself (its start, Ready, next crash, or job's end). */
+  #reportNextChange(rt: Runtime, elapsed: number, isJob: boolean, ready: boolean): void {
+    if (elapsed < CONTAINER_START_MS) this.#deadlines.in(CONTAINER_START_MS - elapsed);
+    else if (isJob) this.#deadlines.in(CONTAINER_START_MS + JOB_RUN_MS - elapsed);
+    else if (rt.crashes) this.#deadlines.in(crashSchedule(elapsed).nextInMs);
+    else if (!ready) this.#deadlines.in(rt.startupMs - elapsed);
   }
 }

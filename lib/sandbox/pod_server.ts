@@ -1,10 +1,13 @@
 /**
  * `PodServer`: a simulated pod's real HTTP server on 127.0.0.1 — `/health`, `/metrics`
  * (Prometheus text format: request counter, latency histogram, build info) and `/api`
- * answering with the scenario's error rate and latency.
+ * answering with the scenario's error rate and latency (taken in the clock's target time, at
+ * once on a virtual clock; header `x-sandbox-latency-ms` says what it stands for).
  * @module
  */
 import { delay } from "../async/delay.ts";
+import type { Clock } from "../clock/mod.ts";
+import { sinceKube } from "./clock.ts";
 import type { PodBehaviour } from "./scenarios.ts";
 
 /** Histogram buckets (seconds) of `http_request_duration_seconds`. */
@@ -20,8 +23,11 @@ export interface PodServerOptions {
   version: string;
   /** Pod labels. */
   labels: Record<string, string>;
-  /** Sandbox seconds per real second. */
-  timeScale: number;
+  /**
+   * The cluster's clock: an answer takes its latency in target time (on a virtual clock
+   * it comes at once: a client holding the clock could not let the latency pass).
+   */
+  clock: Clock;
   /** The behaviour now (may change when a newer version is deployed). */
   behaviour(): PodBehaviour;
   /** Called for every answered request. */
@@ -108,13 +114,15 @@ export class PodServer {
   #byStatus = new Map<number, number>();
   #buckets = LATENCY_BUCKETS.map(() => 0);
   #sum = 0;
-  #started = Date.now();
-  #pending = new Map<ReturnType<typeof setTimeout>, () => void>();
+  #started: number;
+  /** Answers waiting for their latency: how to cancel each, and how to answer 503 instead. */
+  #pending = new Map<() => void, () => void>();
   #closing = new AbortController();
 
   /** @param options Identity, behaviour and the request callback. */
   constructor(options: PodServerOptions) {
     this.#options = options;
+    this.#started = options.clock.now();
     this.#server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {}, signal: this.#closing.signal },
       (request) => this.#handle(request),
@@ -137,7 +145,7 @@ export class PodServer {
         namespace: o.namespace,
         service: o.labels.service ?? o.labels.app ?? "",
         slot: o.labels.slot ?? "",
-        uptimeSeconds: Math.round(((Date.now() - this.#started) / 1000) * o.timeScale),
+        uptimeSeconds: Math.round(sinceKube(o.clock, this.#started) / 1000),
       });
     }
     if (path === "/metrics") {
@@ -154,14 +162,21 @@ export class PodServer {
     const error = Math.floor((n + 1) * behaviour.errorRate + this.#phase) >
       Math.floor(n * behaviour.errorRate + this.#phase);
     const status = error ? 500 : 200;
+    const answer = () => {
+      this.#observe(status, latencyMs);
+      o.onRequest(status, latencyMs);
+      return new Response(error ? "internal error\n" : "ok\n", {
+        status,
+        headers: { "x-sandbox-latency-ms": latencyMs.toFixed(1) },
+      });
+    };
+    if (o.clock.kind === "virtual") return answer();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(timer);
-        this.#observe(status, latencyMs);
-        o.onRequest(status, latencyMs);
-        resolve(new Response(error ? "internal error\n" : "ok\n", { status }));
-      }, latencyMs / o.timeScale);
-      this.#pending.set(timer, () => resolve(new Response("shutting down\n", { status: 503 })));
+      const cancel = o.clock.schedule(latencyMs, () => {
+        this.#pending.delete(cancel);
+        resolve(answer());
+      });
+      this.#pending.set(cancel, () => resolve(new Response("shutting down\n", { status: 503 })));
     });
   }
 
@@ -211,8 +226,8 @@ export class PodServer {
    * that never finishes its request cannot keep the pod alive).
    */
   async stop(): Promise<void> {
-    for (const [timer, abort] of this.#pending) {
-      clearTimeout(timer);
+    for (const [cancel, abort] of this.#pending) {
+      cancel();
       abort();
     }
     this.#pending.clear();

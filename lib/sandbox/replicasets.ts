@@ -3,11 +3,13 @@
  * replicas (in batches, with backoff on failure) and reports ready and available counts.
  * @module
  */
-import { type Api, kubeTime } from "./api.ts";
+import type { Api } from "./api.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
 import { meta } from "./store.ts";
-import type { SandboxClock } from "./clock.ts";
+import type { Clock } from "../clock/mod.ts";
+import { sinceKube, targetNow } from "./clock.ts";
 import type { EventRecorder } from "./events.ts";
+import { type ControllerDeps, Deadlines } from "./deadlines.ts";
 import { matchesSelectorObject } from "./selectors.ts";
 import { Backoff, guardedReconcile, type ReconcileFailure, reportFailure } from "./backoff.ts";
 import { SANDBOX_LIMITS } from "./limits.ts";
@@ -95,24 +97,24 @@ export function createPodFromTemplate(
  */
 export class ReplicaSetController {
   #api: Api;
-  #clock: SandboxClock;
+  #clock: Clock;
   #events: EventRecorder;
+  #deadlines: Deadlines;
   #backoff: Backoff;
   #report: Parameters<typeof reportFailure>[0];
   #pods = 0;
 
   /**
    * @param api The API.
-   * @param deps Clock, event recorder, and where a failure's first line goes (default stderr).
+   * @param deps Clock, event recorder, where a failure's first line goes (default stderr), and
+   *   where the next back-off end or `minReadySeconds` moment is reported.
    */
-  constructor(
-    api: Api,
-    deps: { clock: SandboxClock; events: EventRecorder; log?: (line: string) => void },
-  ) {
+  constructor(api: Api, deps: ControllerDeps) {
     this.#api = api;
     this.#clock = deps.clock;
     this.#events = deps.events;
-    this.#backoff = new Backoff({ now: () => deps.clock.nowMs() });
+    this.#deadlines = deps.deadlines ?? new Deadlines();
+    this.#backoff = new Backoff({ now: targetNow(deps.clock) });
     this.#report = {
       record: (obj, event) => deps.events.record(obj, event),
       log: deps.log ?? ((line) => console.error(line)),
@@ -136,6 +138,8 @@ export class ReplicaSetController {
       });
     }
     this.#backoff.retain(seen);
+    const retry = this.#backoff.nextIn();
+    if (retry !== undefined) this.#deadlines.in(retry);
     for (const ep of this.#api.store.scan(ENDPOINTS)) {
       const m = meta(ep);
       if (!this.#api.store.peek(SERVICES, String(m.namespace), String(m.name))) {
@@ -221,7 +225,10 @@ export class ReplicaSetController {
       const cond = ((((p.status ?? {}) as JsonMap).conditions ?? []) as JsonMap[]).find((c) =>
         c.type === "Ready"
       );
-      return this.#clock.sinceMs(String(cond?.lastTransitionTime ?? kubeTime())) >= minReadyMs;
+      const readyFor = sinceKube(this.#clock, String(cond?.lastTransitionTime ?? ""));
+      if (readyFor >= minReadyMs) return true;
+      this.#deadlines.in(minReadyMs - readyFor);
+      return false;
     });
     const prev = (rs.status ?? {}) as JsonMap;
     const next: JsonMap = {

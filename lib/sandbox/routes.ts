@@ -5,7 +5,6 @@
  */
 import { SANDBOX_API_GROUP } from "../product/mod.ts";
 import type { Api } from "./api.ts";
-import { kubeTime } from "./clock.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
 import { meta } from "./store.ts";
 
@@ -46,7 +45,7 @@ export class RouteController {
     }
     const parents = (spec.parentRefs ?? []) as JsonMap[];
     const previous = ((route.status ?? {}) as JsonMap).parents as JsonMap[] | undefined;
-    const now = kubeTime();
+    const now = this.#api.now();
     const condition = (type: string, ok: boolean, reason: string, message: string) => {
       const old = (previous ?? []).flatMap((p) => (p.conditions ?? []) as JsonMap[])
         .find((c) => c.type === type);

@@ -1,16 +1,17 @@
 /**
  * `startSandbox()`: the sandbox cluster's composition — store, API, HTTP server, seed,
  * saved state and simulation — and its kubeconfig; `findRunningSandbox()` finds one already
- * serving a state folder.
+ * serving a state folder. Everything runs on one {@linkcode Clock} (`options.clock`, default
+ * a clock scaled `timeScale` times); `state.json` records the clock's `now()` when it was
+ * written (`clockAt`), and a sandbox refuses a clock that is behind it.
  * @module
  */
-import { delay } from "../async/delay.ts";
+import { type Clock, realClock, scaledClock } from "../clock/mod.ts";
 import { SANDBOX_CLUSTER } from "../product/mod.ts";
 import { Store } from "./store.ts";
 import { Api } from "./api.ts";
 import { ApiHttp } from "./server.ts";
 import { RESOURCE_TYPES } from "./resources.ts";
-import { SandboxClock } from "./clock.ts";
 import { checkScenario } from "./scenarios.ts";
 import { checkSeed, type SandboxSeed, seedCluster, writeSandboxInfo } from "./seed.ts";
 import { readState, removeStaleTemporaries, type SandboxState, writeFileAtomic } from "./state.ts";
@@ -27,8 +28,19 @@ export interface SandboxOptions {
   port?: number;
   /** Fault scenario name (see `SCENARIOS`). */
   scenario?: string;
-  /** Sandbox seconds per real second (default 60). */
+  /**
+   * Sandbox seconds per real second (default 60), when no `clock` is given: the sandbox
+   * then runs on `scaledClock(timeScale)`, its stamps moved past a saved state's `clockAt`.
+   */
   timeScale?: number;
+  /**
+   * The clock every timer and timestamp of the cluster uses (the runner's, so both jump
+   * together on a virtual clock). Its `now()` must not be behind the saved state's
+   * `clockAt` (see {@linkcode savedClockAt}). Default: `scaledClock(timeScale ?? 60)`.
+   */
+  clock?: Clock;
+  /** Seed of the traffic model on a virtual clock (the same seed draws the same requests). */
+  randomSeed?: number | string;
   /**
    * What a freshly seeded cluster holds besides the system namespaces and nodes (default:
    * nothing). Applied only when the cluster is new: a restored state keeps what it had.
@@ -53,8 +65,15 @@ export interface Sandbox {
   kubeconfigPath: string;
   /** The active scenario, if any. */
   scenario: string | undefined;
-  /** Sandbox seconds per real second. */
+  /** Sandbox seconds per real second (`Infinity` on a virtual clock). */
   timeScale: number;
+  /** The clock the cluster runs on. */
+  clock: Clock;
+  /**
+   * The clock's `now()` when the state was last saved (after `stop()`: at the stop). The
+   * next sandbox on this state directory must start its clock no earlier.
+   */
+  readonly clockAt: number;
   /**
    * Stop controllers, pods, traffic and the server; save the state. Requests still in
    * flight after a grace period (2 s) have their connections closed: `stop()` always ends.
@@ -113,7 +132,8 @@ export async function findRunningSandbox(
   const url = text.match(/^\s*server:\s*(http:\/\/127\.0\.0\.1:\d+)\s*$/m)?.[1];
   if (!url) return undefined;
   try {
-    const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+    // A real-time limit: the sandbox asked is another process's.
+    const response = await fetch(`${url}/healthz`, { signal: realClock.timeout(1000) });
     await response.body?.cancel();
     return response.ok ? { url, kubeconfigPath } : undefined;
   } catch {
@@ -168,7 +188,8 @@ function kubeconfig(url: string, token: string): string {
 /** Checks every option (and the seed) before anything is read or written. */
 function checkOptions(options: SandboxOptions) {
   const scenario = checkScenario(options.scenario);
-  const clock = new SandboxClock(options.timeScale ?? 60);
+  const timeScale = options.timeScale ?? 60;
+  if (options.clock === undefined) scaledClock(timeScale); // checks the scale (a RangeError)
   const trafficRate = options.trafficRate ?? 50;
   if (!(trafficRate >= 0) || !Number.isFinite(trafficRate)) {
     throw new RangeError(`Cannot use traffic rate ${trafficRate}: must be a number >= 0`);
@@ -179,16 +200,65 @@ function checkOptions(options: SandboxOptions) {
   }
   const seed = options.seed ?? {};
   checkSeed(seed);
-  return { scenario, clock, trafficRate, port, seed };
+  return { scenario, timeScale, trafficRate, port, seed };
+}
+
+/**
+ * The clock to run on: the one given (refused when behind the saved state's `clockAt`), or
+ * one scaled `timeScale` times whose stamps start no earlier than `clockAt`.
+ */
+function chooseClock(
+  options: SandboxOptions,
+  timeScale: number,
+  previous: SandboxState | undefined,
+  statePath: string,
+): Clock {
+  const clockAt = previous?.clockAt;
+  if (options.clock === undefined) {
+    return scaledClock(timeScale, Math.max(0, (clockAt ?? 0) - realClock.now()));
+  }
+  if (clockAt !== undefined && options.clock.now() < clockAt) {
+    const at = (ms: number) => new Date(ms).toISOString();
+    throw new RangeError(
+      `Cannot start the sandbox on a ${options.clock.kind} clock at ${
+        at(options.clock.now())
+      }: its saved state ${statePath} was written at ${
+        at(clockAt)
+      } (clockAt) and would lie in the future. Start the clock at or after it (savedClockAt()), or pass reset to discard the saved state`,
+    );
+  }
+  return options.clock;
+}
+
+/**
+ * The clock time a sandbox state directory was last saved at (`state.json`'s `clockAt`):
+ * start the next sandbox's clock (a virtual one above all) no earlier than this.
+ *
+ * @param stateDir The sandbox state directory.
+ * @returns Epoch ms, or undefined when there is no saved state (or it predates `clockAt`).
+ * @throws {SandboxStateError} When the saved state cannot be loaded.
+ *
+ * @example
+ * ```ts ignore
+ * import { savedClockAt, startSandbox } from "./mod.ts";
+ * import { virtualClock } from "../clock/mod.ts";
+ * const stateDir = ".tracktion/sandbox";
+ * const clock = virtualClock({ startMs: Math.max(Date.now(), (await savedClockAt(stateDir)) ?? 0) });
+ * const sandbox = await startSandbox({ stateDir, clock });
+ * ```
+ */
+export async function savedClockAt(stateDir: string): Promise<number | undefined> {
+  return (await readState(`${stateDir}/state.json`))?.clockAt;
 }
 
 /** The store and API: restored from the saved state, else freshly seeded. */
 async function openCluster(
   previous: SandboxState | undefined,
   seed: SandboxSeed,
+  clock: Clock,
 ): Promise<{ store: Store; api: Api }> {
   const store = new Store();
-  const api = new Api(store);
+  const api = new Api(store, { clock });
   api.registerTypes(RESOURCE_TYPES);
   if (previous) {
     store.restore(previous.store, (key) => {
@@ -258,7 +328,7 @@ function serve(http: ApiHttp, port: number) {
  * ```
  */
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
-  const { scenario, clock, trafficRate, port, seed } = checkOptions(options);
+  const { scenario, timeScale, trafficRate, port, seed } = checkOptions(options);
   const stateDir = options.stateDir;
   await checkStateDir(stateDir);
   const running = await findRunningSandbox(stateDir);
@@ -267,20 +337,23 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const kubeconfigPath = `${stateDir}/kubeconfig`;
   // Read (and check) the saved state before anything is written.
   const previous = options.reset ? undefined : await readState(statePath);
+  const clock = chooseClock(options, timeScale, previous, statePath);
   await Deno.mkdir(stateDir, { recursive: true });
   await removeStaleTemporaries(stateDir);
 
-  const { store, api } = await openCluster(previous, seed);
+  const { store, api } = await openCluster(previous, seed, clock);
   writeSandboxInfo(api, {
     scenario: scenario ?? "none",
-    timeScale: String(clock.timeScale),
-    startedAt: new Date().toISOString(),
+    timeScale: String(clock.scale),
+    clock: clock.kind,
+    startedAt: new Date(clock.now()).toISOString(),
   });
   const simulation = new Simulation(api, {
     clock,
     scenario,
     trafficRate,
     ...(options.maxRealRate !== undefined ? { maxRealRate: options.maxRealRate } : {}),
+    ...(options.randomSeed !== undefined ? { randomSeed: options.randomSeed } : {}),
     stateDir,
     versions: previous?.versions ?? {},
   });
@@ -296,10 +369,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   });
   const server = serve(http, port);
 
+  let clockAt = clock.now();
   const save = async () => {
+    clockAt = Math.max(clockAt, clock.now());
     const state: SandboxState = {
       version: 1,
-      savedAt: new Date().toISOString(),
+      savedAt: new Date(clockAt).toISOString(),
+      clockAt,
       store: store.snapshot(),
       versions: simulation.versions,
     };
@@ -308,34 +384,63 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   };
   await save();
   await writeFileAtomic(kubeconfigPath, kubeconfig(server.url, token));
+  const saver = autosave(store, clock, save);
   await simulation.start();
-
-  let saving: Promise<void> = Promise.resolve();
-  const saver = setInterval(() => {
-    if (!store.dirty) return;
-    saving = saving.then(save).catch(() => {});
-  }, 250);
 
   let stopped: Promise<void> | undefined;
   return {
     url: server.url,
     kubeconfigPath,
     scenario,
-    timeScale: clock.timeScale,
+    timeScale: clock.scale,
+    clock,
+    get clockAt() {
+      return clockAt;
+    },
     stop() {
       stopped ??= (async () => {
-        clearInterval(saver);
+        saver.stop();
         await simulation.stop();
         http.closeWatches();
-        const deadline = Date.now() + STOP_GRACE_MS;
-        while (server.inFlight() > 0 && Date.now() < deadline) await delay(20);
-        await delay(20); // let the last answers be written
+        // Connections are real: their grace period is real time, whatever the cluster's clock.
+        const deadline = realClock.now() + STOP_GRACE_MS;
+        while (server.inFlight() > 0 && realClock.now() < deadline) await realClock.sleep(20);
+        await realClock.sleep(20); // let the last answers be written
         await server.close();
-        await saving;
+        await saver.saving();
         await save();
         await Deno.remove(kubeconfigPath).catch(() => {});
       })();
       return stopped;
     },
+  };
+}
+
+/**
+ * Saves the state a while after the store changes: 250 ms of real time on a wall clock,
+ * 1 s of target time on a virtual one. The timer is `clock.timeout`'s (it never moves a
+ * virtual clock on by itself), and none is set while nothing changes.
+ */
+function autosave(store: Store, clock: Clock, save: () => Promise<void>) {
+  const afterMs = clock.kind === "virtual" ? 1_000 : 250 * clock.scale;
+  let saving: Promise<void> = Promise.resolve();
+  let armed = false;
+  let stopped = false;
+  const arm = () => {
+    if (armed || stopped) return;
+    armed = true;
+    clock.timeout(afterMs).addEventListener("abort", () => {
+      armed = false;
+      if (stopped || !store.dirty) return;
+      saving = saving.then(save).catch(() => {});
+    }, { once: true });
+  };
+  const unsubscribe = store.subscribe(arm);
+  return {
+    stop() {
+      stopped = true;
+      unsubscribe();
+    },
+    saving: () => saving,
   };
 }

@@ -275,6 +275,7 @@ export class ApiHttp {
       if (method === "GET") {
         if (params.get("watch") === "true" || params.get("watch") === "1") {
           return watchResponse(this.#api.store, {
+            clock: this.#api.clock,
             type,
             namespace,
             params,
@@ -292,6 +293,7 @@ export class ApiHttp {
             toTable(type, items, {
               resourceVersion: rv,
               includeObject: params.get("includeObject") ?? "Metadata",
+              now: this.#api.clock.now(),
             }),
           );
         }
@@ -337,6 +339,7 @@ export class ApiHttp {
             toTable(type, [obj], {
               resourceVersion: String(meta(obj).resourceVersion),
               includeObject: params.get("includeObject") ?? "Metadata",
+              now: this.#api.clock.now(),
             }),
           );
         }

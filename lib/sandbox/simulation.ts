@@ -1,46 +1,58 @@
 /**
- * `Simulation`: runs the controllers, the kubelet, the gateway controller and the traffic
- * generator on the sandbox clock, keeps the Prometheus file_sd targets and the versions first
- * seen, and answers the measurements endpoint.
+ * `Simulation`: runs the controllers, the kubelet, the gateway controller and the traffic on
+ * the cluster's clock, keeps the Prometheus file_sd targets and the versions first seen, and
+ * answers the measurements endpoint.
+ *
+ * The control loop is event-driven: a pass runs when the store changes (its change hook) or
+ * when the earliest deadline a controller or the kubelet reported comes (a pod becomes
+ * Ready, a crash back-off ends, a progress deadline passes, a Job's pod finishes, a
+ * reconcile back-off ends). An idle cluster sets no timer, so a virtual clock stands still;
+ * on real and scaled clocks a coarse safety pass runs while something is transitioning.
+ * Each pass holds the clock (`clock.track`), from the change that asked for it to its end.
  * @module
  */
 import { SANDBOX_API_GROUP } from "../product/mod.ts";
+import type { Clock } from "../clock/mod.ts";
 import type { Api } from "./api.ts";
-import { kubeTime } from "./api.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
 import { meta } from "./store.ts";
-import type { SandboxClock } from "./clock.ts";
+import { targetNow } from "./clock.ts";
 import { EventRecorder } from "./events.ts";
 import { DeploymentController } from "./deployments.ts";
 import { podReady, ReplicaSetController } from "./replicasets.ts";
 import { JobController } from "./jobs.ts";
 import { RouteController } from "./routes.ts";
 import { Kubelet, podImage, podVersion } from "./kubelet.ts";
-import { Measurements } from "./measurements.ts";
-import { TrafficGenerator } from "./traffic.ts";
 import { isMigrationJob, podBehaviour } from "./scenarios.ts";
 import { writeFileAtomic } from "./state.ts";
 import { matchesSelectorObject } from "./selectors.ts";
 import { Backoff } from "./backoff.ts";
+import { Deadlines } from "./deadlines.ts";
+import { httpTraffic, type MeasureQuery, noTraffic, type SimTraffic } from "./traffic_source.ts";
+import { clusterMetrics } from "./node_metrics.ts";
 
 type JsonMap = Record<string, unknown>;
 const PODS = findResource("", "v1", "pods") as ResourceType;
 const DEPLOYMENTS = findResource("apps", "v1", "deployments") as ResourceType;
 const SERVICES = findResource("", "v1", "services") as ResourceType;
-const TICK_MS = 40;
-/** Without changes, a full controller pass still runs this often (deadlines, backoffs). */
-const FULL_PASS_MS = 250;
+/** While something transitions, a wall-clock loop passes at least this often (target ms). */
+const SAFETY_PASS_MS = 1_000;
+/** ... and at most this often in real ms (a high time scale must not make it spin). */
+const MIN_REAL_GAP_MS = 40;
 /** By default, at most this many real requests per second per namespace. */
 export const MAX_REAL_RATE = 100;
 
 /** Options for the {@linkcode Simulation}. */
 export interface SimulationOptions {
-  clock: SandboxClock;
+  /** The cluster's clock (the same as the API's). */
+  clock: Clock;
   scenario: string | undefined;
   trafficRate: number;
   maxRealRate?: number;
   stateDir: string;
   versions: Record<string, string[]>;
+  /** Seed of the traffic model (virtual clock). */
+  randomSeed?: number | string;
 }
 
 /**
@@ -51,24 +63,28 @@ export class Simulation {
   /** Per `namespace|image`, versions in the order first deployed (the last is "being deployed"). */
   versions: Record<string, string[]>;
   #api: Api;
+  #clock: Clock;
+  #now: () => number;
   #options: SimulationOptions;
   #events: EventRecorder;
+  #deadlines = new Deadlines();
   #deployments: DeploymentController;
   #replicaSets: ReplicaSetController;
   #jobs: JobController;
   #routes: RouteController;
   #kubelet: Kubelet;
-  #measurements: Measurements;
-  #traffic: TrafficGenerator;
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #running: Promise<void> | undefined;
+  #traffic: SimTraffic;
+  #loop: Promise<void> | undefined;
+  #requested = false;
+  #wake: { due: number; cancel: () => void } | undefined;
+  #unsubscribe: (() => void) | undefined;
   #targets = "";
   #stopped = false;
   #introduced = new Set<string>();
   #proxyTurn = 0;
   #lastRv = -1;
-  #nextFull = 0;
-  #nextPrune = 0;
+  /** Passes run so far (a test's measure of a loop that does not spin). */
+  passes = 0;
   /** A pass that throws (a bug, not an object's failure) pauses the loop, doubling. */
   #passBackoff: Backoff;
 
@@ -77,31 +93,36 @@ export class Simulation {
     this.#api = api;
     this.#options = options;
     this.versions = structuredClone(options.versions);
-    const clock = options.clock;
+    const clock = this.#clock = options.clock;
+    this.#now = targetNow(clock);
     this.#events = new EventRecorder(api);
-    this.#passBackoff = new Backoff({ now: () => clock.nowMs(), baseMs: 250, maxMs: 10_000 });
-    this.#deployments = new DeploymentController(api, { clock, events: this.#events });
-    this.#replicaSets = new ReplicaSetController(api, { clock, events: this.#events });
-    this.#jobs = new JobController(api, { clock, events: this.#events });
+    this.#passBackoff = new Backoff({ now: this.#now, baseMs: 250, maxMs: 10_000 });
+    const deps = { clock, events: this.#events, deadlines: this.#deadlines };
+    this.#deployments = new DeploymentController(api, deps);
+    this.#replicaSets = new ReplicaSetController(api, deps);
+    this.#jobs = new JobController(api, deps);
     this.#routes = new RouteController(api);
-    this.#measurements = new Measurements(clock);
+    let record: (ns: string, l: Record<string, string>, s: number, ms: number) => void = () => {};
     this.#kubelet = new Kubelet(api, {
-      clock,
-      events: this.#events,
+      ...deps,
       hooks: {
         behaviour: (ns, image, version) =>
           podBehaviour(options.scenario, this.#isNewest(`${ns}|${image}`, version)),
         jobFails: (job) =>
           options.scenario === "migration-fails" && isMigrationJob(job.name, job.labels),
-        onRequest: (ns, labels, status, latencyMs) =>
-          this.#measurements.record(ns, { at: Date.now(), status, latencyMs, labels }),
+        onRequest: (ns, labels, status, latencyMs) => record(ns, labels, status, latencyMs),
       },
     });
-    const realRate = Math.min(
-      options.trafficRate * clock.timeScale,
-      options.maxRealRate ?? MAX_REAL_RATE,
-    );
-    this.#traffic = new TrafficGenerator(api, { ports: () => this.#kubelet.ports(), realRate });
+    if (clock.kind === "virtual" || options.trafficRate <= 0) this.#traffic = noTraffic(clock);
+    else {
+      const realRate = Math.min(
+        options.trafficRate * clock.scale,
+        options.maxRealRate ?? MAX_REAL_RATE,
+      );
+      const http = httpTraffic(api, { clock, ports: () => this.#kubelet.ports(), realRate });
+      this.#traffic = http.traffic;
+      record = http.record;
+    }
   }
 
   /**
@@ -130,44 +151,59 @@ export class Simulation {
     }
   }
 
-  /** Start the control loop and the traffic. */
+  /** Start the control loop (a first pass, then on changes and deadlines) and the traffic. */
   async start(): Promise<void> {
-    await this.#tick();
-    this.#timer = setInterval(() => {
-      if (this.#running) return;
-      this.#running = this.#tick().finally(() => this.#running = undefined);
-    }, TICK_MS);
+    this.#unsubscribe = this.#api.store.subscribe(() => this.#request());
+    this.#request();
+    await this.#loop;
     this.#traffic.start();
   }
 
-  async #tick(): Promise<void> {
-    if (this.#stopped || !this.#passBackoff.ready("pass")) return;
+  /** Ask for a pass: the clock is held from now until the passes asked for have run. */
+  #request(): void {
+    if (this.#stopped) return;
+    this.#requested = true;
+    this.#loop ??= this.#clock.track("sandbox pass", this.#drain());
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      await Promise.resolve(); // a burst of changes (one request's writes) makes one pass
+      while (this.#requested && !this.#stopped) {
+        this.#requested = false;
+        await this.#clock.track("sandbox pass", this.#pass());
+      }
+    } finally {
+      this.#loop = undefined;
+    }
+  }
+
+  async #pass(): Promise<void> {
+    this.#deadlines.reset();
+    if (!this.#passBackoff.ready("pass")) {
+      this.#deadlines.in(this.#passBackoff.nextIn() ?? 0);
+      return this.#planWake();
+    }
+    this.passes++;
     try {
       const store = this.#api.store;
-      const now = Date.now();
-      if (store.resourceVersion === this.#lastRv && now < this.#nextFull) {
-        // Nothing changed: only pods still starting, crashing or running a job move on.
-        await this.#kubelet.reconcile({ onlyTransitioning: true });
-      } else {
-        this.#trackVersions();
-        this.#deployments.reconcile();
-        this.#replicaSets.reconcile();
-        this.#jobs.reconcile();
-        this.#routes.reconcile();
-        await this.#kubelet.reconcile();
-        this.#replicaSets.reconcile();
-        this.#deployments.reconcile();
-        this.#nextFull = now + FULL_PASS_MS;
+      this.#trackVersions();
+      this.#deployments.reconcile();
+      this.#replicaSets.reconcile();
+      this.#jobs.reconcile();
+      this.#routes.reconcile();
+      await this.#kubelet.reconcile();
+      this.#replicaSets.reconcile();
+      this.#deployments.reconcile();
+      if (store.resourceVersion !== this.#lastRv) {
+        await this.#writeTargets();
+        this.#traffic.observe();
       }
-      if (store.resourceVersion !== this.#lastRv) await this.#writeTargets();
       this.#lastRv = store.resourceVersion;
-      if (now >= this.#nextPrune) {
-        this.#measurements.prune(Math.max(600_000, this.#options.clock.toRealMs(3_600_000)));
-        this.#nextPrune = now + 1000;
-      }
       this.#passBackoff.succeeded("pass");
     } catch (error) {
       const delay = this.#passBackoff.failed("pass");
+      this.#deadlines.in(delay);
       if (this.#passBackoff.failures("pass") === 1) {
         console.error(
           `sandbox: controller error (pausing the control loop, next try in ${delay} ms): ${
@@ -176,6 +212,32 @@ export class Simulation {
         );
       }
     }
+    this.#planWake();
+  }
+
+  /** One timer at the earliest deadline (none when nothing changes by itself). */
+  #planWake(): void {
+    let delay = this.#deadlines.next;
+    if (delay !== undefined && this.#clock.kind !== "virtual") {
+      const minimum = MIN_REAL_GAP_MS * this.#clock.scale;
+      delay = Math.max(Math.min(delay, Math.max(SAFETY_PASS_MS, minimum)), this.#clock.scale);
+    }
+    if (delay === undefined || this.#stopped) {
+      this.#wake?.cancel();
+      this.#wake = undefined;
+      return;
+    }
+    const due = this.#now() + delay;
+    if (this.#wake?.due === due) return;
+    this.#wake?.cancel();
+    const wake = {
+      due,
+      cancel: this.#clock.schedule(delay, () => {
+        if (this.#wake === wake) this.#wake = undefined;
+        this.#request();
+      }),
+    };
+    this.#wake = wake;
   }
 
   async #writeTargets(): Promise<void> {
@@ -207,63 +269,33 @@ export class Simulation {
   /** Stop traffic, the control loop and every pod server. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#unsubscribe?.();
+    this.#wake?.cancel();
+    this.#wake = undefined;
     await this.#traffic.stop();
-    await this.#running;
-    await this.#kubelet.stop();
+    await this.#loop;
+    await this.#clock.track("sandbox pods stop", this.#kubelet.stop());
   }
 
-  /** Requests the load generator has sent. */
+  /** The timer the loop waits on (target ms from now), or undefined when idle. */
+  get nextWakeIn(): number | undefined {
+    return this.#wake ? Math.max(0, this.#wake.due - this.#now()) : undefined;
+  }
+
+  /** Requests the traffic has sent (or drawn). */
   get requestsSent(): number {
     return this.#traffic.sent;
   }
 
   /** metrics.k8s.io NodeMetrics / PodMetrics, derived from the running pods. */
   metrics(type: ResourceType, namespace: string | undefined): KObject[] {
-    const now = kubeTime();
-    const pods = this.#api.store.scan(PODS, namespace).filter((p) =>
-      ((p.status ?? {}) as JsonMap).phase === "Running"
-    );
-    const usage = (p: KObject) => {
-      const seed = [...String(meta(p).uid)].reduce((n, c) => n + c.charCodeAt(0), 0);
-      return { cpu: 20 + (seed % 40), memory: 96 + (seed % 64) };
-    };
-    if (type.kind === "PodMetrics") {
-      return pods.map((p) => ({
-        kind: "PodMetrics",
-        apiVersion: "metrics.k8s.io/v1beta1",
-        metadata: {
-          name: meta(p).name,
-          namespace: meta(p).namespace,
-          labels: meta(p).labels ?? {},
-          creationTimestamp: now,
-        },
-        timestamp: now,
-        window: "30s",
-        containers: (((p.spec as JsonMap).containers ?? []) as JsonMap[]).map((c) => ({
-          name: c.name,
-          usage: { cpu: `${usage(p).cpu}m`, memory: `${usage(p).memory}Mi` },
-        })),
-      }));
-    }
-    const nodes = this.#api.store.scan(findResource("", "v1", "nodes") as ResourceType);
-    return nodes.map((n) => {
-      const name = String(meta(n).name);
-      const mine = pods.filter((p) => (p.spec as JsonMap).nodeName === name);
-      const cpu = 350 + mine.reduce((s, p) => s + usage(p).cpu, 0);
-      const mem = 2048 + mine.reduce((s, p) => s + usage(p).memory, 0);
-      return {
-        kind: "NodeMetrics",
-        apiVersion: "metrics.k8s.io/v1beta1",
-        metadata: { name, labels: meta(n).labels ?? {}, creationTimestamp: now },
-        timestamp: now,
-        window: "30s",
-        usage: { cpu: `${cpu}m`, memory: `${mem}Mi` },
-      };
-    });
+    return clusterMetrics(this.#api, type, namespace);
   }
 
-  /** The measurements endpoint: `{ requests, errors, errorRate, p95Ms, window }`. */
+  /**
+   * The measurements endpoint: `{ requests, errors, errorRate, p95Ms, window }` over the
+   * query's `window`, `labelSelector`, `over` (ms) and `samples` (a count); 400 for a bad one.
+   */
   measurements(namespace: string, params: URLSearchParams): Response {
     if (this.#options.scenario === "metrics-down") {
       return Response.json({
@@ -276,14 +308,8 @@ export class Simulation {
         code: 503,
       }, { status: 503 });
     }
-    const window = params.get("window") ?? "60s";
     try {
-      const result = this.#measurements.measure(namespace, {
-        window,
-        ...(params.get("labelSelector")
-          ? { labelSelector: params.get("labelSelector") ?? "" }
-          : {}),
-      });
+      const result = this.#traffic.measure(namespace, measureQuery(params));
       return Response.json({
         kind: "Measurement",
         apiVersion: `${SANDBOX_API_GROUP}/v1`,
@@ -332,4 +358,30 @@ export class Simulation {
     const lines = this.#kubelet.logs(String(meta(pod).uid)) ?? [];
     return lines.length ? lines.join("\n") + "\n" : "";
   }
+}
+
+/** The measurements endpoint's query; a RangeError (a 400) for a bad `over` or `samples`. */
+function measureQuery(params: URLSearchParams): MeasureQuery {
+  const number = (name: string, integer: boolean): number | undefined => {
+    const text = params.get(name);
+    if (text === null || text === "") return undefined;
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
+      throw new RangeError(
+        `Cannot use ${name}=${text}: expected ${
+          integer ? "a whole number" : "a number of milliseconds"
+        } >= 0`,
+      );
+    }
+    return n;
+  };
+  const over = number("over", false);
+  const samples = number("samples", true);
+  const labelSelector = params.get("labelSelector");
+  return {
+    window: params.get("window") ?? "60s",
+    ...(labelSelector ? { labelSelector } : {}),
+    ...(over !== undefined ? { over } : {}),
+    ...(samples !== undefined ? { samples } : {}),
+  };
 }

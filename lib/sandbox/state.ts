@@ -10,8 +10,15 @@ import { stateProblems } from "./limits.ts";
 export interface SandboxState {
   /** Format version. */
   version: 1;
-  /** When it was written (ISO). */
+  /** When it was written (ISO, on the sandbox's clock). */
   savedAt: string;
+  /**
+   * The sandbox clock's `now()` (epoch ms) when it was written. Timestamps in the store
+   * (leases, events, conditions) are no later than this: a sandbox started on this state
+   * must start its clock no earlier (a virtual clock may have run ahead of real time).
+   * Missing in states written before it existed.
+   */
+  clockAt?: number;
   /** The store snapshot. */
   store: { resourceVersion: number; objects: { type: string; object: KObject }[] };
   /** Per `namespace|image`: versions in the order they were first deployed. */
@@ -113,6 +120,9 @@ export async function readState(path: string): Promise<SandboxState | undefined>
   const problems = stateProblems(state.store.objects);
   if (problems.length > 0) throw new SandboxStateError(path, problems);
   state.versions ??= {};
+  if (state.clockAt !== undefined && !Number.isFinite(state.clockAt)) {
+    throw new SandboxStateError(path, ["clockAt is not a number of milliseconds"]);
+  }
   return state;
 }
 

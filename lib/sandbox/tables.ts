@@ -39,9 +39,9 @@ export function humanDuration(ms: number): string {
   return `${y}y`;
 }
 
-function age(obj: KObject): string {
+function age(obj: KObject, now: number): string {
   const t = get(obj, "metadata.creationTimestamp");
-  return typeof t === "string" ? humanDuration(Date.now() - Date.parse(t)) : "<unknown>";
+  return typeof t === "string" ? humanDuration(now - Date.parse(t)) : "<unknown>";
 }
 
 function podStatus(pod: KObject): { ready: string; reason: string; restarts: number } {
@@ -83,15 +83,18 @@ function jobStatus(obj: KObject): string {
   return "Running";
 }
 
-function jobDuration(obj: KObject): string {
+function jobDuration(obj: KObject, now: number): string {
   const start = get(obj, "status.startTime");
   if (typeof start !== "string") return "";
   const end = get(obj, "status.completionTime");
-  const stop = typeof end === "string" ? Date.parse(end) : Date.now();
+  const stop = typeof end === "string" ? Date.parse(end) : now;
   return humanDuration(stop - Date.parse(start));
 }
 
-const TABLES: Record<string, { columns: Column[]; cells: (o: KObject) => unknown[] }> = {
+const TABLES: Record<
+  string,
+  { columns: Column[]; cells: (o: KObject, now: number) => unknown[] }
+> = {
   Pod: {
     columns: [
       ["Ready", "string"],
@@ -101,13 +104,13 @@ const TABLES: Record<string, { columns: Column[]; cells: (o: KObject) => unknown
       ["IP", "string", 1],
       ["Node", "string", 1],
     ],
-    cells: (o) => {
+    cells: (o, now) => {
       const s = podStatus(o);
       return [
         s.ready,
         s.reason,
         String(s.restarts),
-        age(o),
+        age(o, now),
         get(o, "status.podIP") ?? "<none>",
         get(o, "spec.nodeName") ?? "<none>",
       ];
@@ -123,11 +126,11 @@ const TABLES: Record<string, { columns: Column[]; cells: (o: KObject) => unknown
       ["Images", "string", 1],
       ["Selector", "string", 1],
     ],
-    cells: (o) => [
+    cells: (o, now) => [
       `${get(o, "status.readyReplicas") ?? 0}/${get(o, "spec.replicas") ?? 0}`,
       get(o, "status.updatedReplicas") ?? 0,
       get(o, "status.availableReplicas") ?? 0,
-      age(o),
+      age(o, now),
       deploymentImages(o, "name"),
       deploymentImages(o, "image"),
       selectorString(get(o, "spec.selector") as JsonMap),
@@ -138,13 +141,11 @@ const TABLES: Record<string, { columns: Column[]; cells: (o: KObject) => unknown
       "Age",
       "string",
     ]],
-    cells: (
-      o,
-    ) => [
+    cells: (o, now) => [
       get(o, "spec.replicas") ?? 0,
       get(o, "status.replicas") ?? 0,
       get(o, "status.readyReplicas") ?? 0,
-      age(o),
+      age(o, now),
     ],
   },
   Service: {
@@ -156,7 +157,7 @@ const TABLES: Record<string, { columns: Column[]; cells: (o: KObject) => unknown
       ["Age", "string"],
       ["Selector", "string", 1],
     ],
-    cells: (o) => {
+    cells: (o, now) => {
       const ingress = ((get(o, "status.loadBalancer.ingress") ?? []) as JsonMap[]).map((i) =>
         i.ip ?? i.hostname
       );
@@ -172,7 +173,7 @@ const TABLES: Record<string, { columns: Column[]; cells: (o: KObject) => unknown
         get(o, "spec.clusterIP") ?? "<none>",
         external,
         servicePorts(o),
-        age(o),
+        age(o, now),
         Object.entries(sel).map(([k, v]) => `${k}=${v}`).join(",") || "<none>",
       ];
     },
@@ -182,13 +183,11 @@ const TABLES: Record<string, { columns: Column[]; cells: (o: KObject) => unknown
       "Age",
       "string",
     ]],
-    cells: (
-      o,
-    ) => [
+    cells: (o, now) => [
       jobStatus(o),
       `${get(o, "status.succeeded") ?? 0}/${get(o, "spec.completions") ?? 1}`,
-      jobDuration(o),
-      age(o),
+      jobDuration(o, now),
+      age(o, now),
     ],
   },
   CronJob: {
@@ -200,36 +199,40 @@ const TABLES: Record<string, { columns: Column[]; cells: (o: KObject) => unknown
       ["Last Schedule", "string"],
       ["Age", "string"],
     ],
-    cells: (
-      o,
-    ) => [
+    cells: (o, now) => [
       get(o, "spec.schedule") ?? "",
       get(o, "spec.timeZone") ?? "<none>",
       get(o, "spec.suspend") ?? false,
       ((get(o, "status.active") ?? []) as unknown[]).length,
       "<none>",
-      age(o),
+      age(o, now),
     ],
   },
   Node: {
     columns: [["Status", "string"], ["Roles", "string"], ["Age", "string"], ["Version", "string"]],
-    cells: (o) => ["Ready", "worker", age(o), get(o, "status.nodeInfo.kubeletVersion") ?? ""],
+    cells: (
+      o,
+      now,
+    ) => ["Ready", "worker", age(o, now), get(o, "status.nodeInfo.kubeletVersion") ?? ""],
   },
   Namespace: {
     columns: [["Status", "string"], ["Age", "string"]],
-    cells: (o) => [get(o, "status.phase") ?? "Active", age(o)],
+    cells: (o, now) => [get(o, "status.phase") ?? "Active", age(o, now)],
   },
   Secret: {
     columns: [["Type", "string"], ["Data", "string"], ["Age", "string"]],
-    cells: (o) => [o.type ?? "Opaque", Object.keys((o.data ?? {}) as JsonMap).length, age(o)],
+    cells: (
+      o,
+      now,
+    ) => [o.type ?? "Opaque", Object.keys((o.data ?? {}) as JsonMap).length, age(o, now)],
   },
   ConfigMap: {
     columns: [["Data", "string"], ["Age", "string"]],
-    cells: (o) => [Object.keys((o.data ?? {}) as JsonMap).length, age(o)],
+    cells: (o, now) => [Object.keys((o.data ?? {}) as JsonMap).length, age(o, now)],
   },
   Endpoints: {
     columns: [["Endpoints", "string"], ["Age", "string"]],
-    cells: (o) => {
+    cells: (o, now) => {
       const eps: string[] = [];
       for (const s of (o.subsets ?? []) as JsonMap[]) {
         for (const a of (s.addresses ?? []) as JsonMap[]) {
@@ -240,7 +243,7 @@ const TABLES: Record<string, { columns: Column[]; cells: (o: KObject) => unknown
         eps.length
           ? eps.slice(0, 3).join(",") + (eps.length > 3 ? ` + ${eps.length - 3} more...` : "")
           : "<none>",
-        age(o),
+        age(o, now),
       ];
     },
   },
@@ -249,10 +252,10 @@ const TABLES: Record<string, { columns: Column[]; cells: (o: KObject) => unknown
       "Object",
       "string",
     ], ["Message", "string"]],
-    cells: (o) => {
+    cells: (o, now) => {
       const last = get(o, "lastTimestamp") ?? get(o, "eventTime");
       return [
-        typeof last === "string" ? humanDuration(Date.now() - Date.parse(last)) : "<unknown>",
+        typeof last === "string" ? humanDuration(now - Date.parse(last)) : "<unknown>",
         o.type ?? "Normal",
         o.reason ?? "",
         `${String(get(o, "involvedObject.kind") ?? "").toLowerCase()}/${
@@ -264,23 +267,26 @@ const TABLES: Record<string, { columns: Column[]; cells: (o: KObject) => unknown
   },
   Lease: {
     columns: [["Holder", "string"], ["Age", "string"]],
-    cells: (o) => [get(o, "spec.holderIdentity") ?? "", age(o)],
+    cells: (o, now) => [get(o, "spec.holderIdentity") ?? "", age(o, now)],
   },
   NetworkPolicy: {
     columns: [["Pod-Selector", "string"], ["Age", "string"]],
-    cells: (o) => [selectorString(get(o, "spec.podSelector") as JsonMap) || "<none>", age(o)],
+    cells: (
+      o,
+      now,
+    ) => [selectorString(get(o, "spec.podSelector") as JsonMap) || "<none>", age(o, now)],
   },
   RoleBinding: {
     columns: [["Role", "string"], ["Age", "string"]],
-    cells: (o) => [`${get(o, "roleRef.kind")}/${get(o, "roleRef.name")}`, age(o)],
+    cells: (o, now) => [`${get(o, "roleRef.kind")}/${get(o, "roleRef.name")}`, age(o, now)],
   },
   ClusterRoleBinding: {
     columns: [["Role", "string"], ["Age", "string"]],
-    cells: (o) => [`${get(o, "roleRef.kind")}/${get(o, "roleRef.name")}`, age(o)],
+    cells: (o, now) => [`${get(o, "roleRef.kind")}/${get(o, "roleRef.name")}`, age(o, now)],
   },
   HTTPRoute: {
     columns: [["Hostnames", "string"], ["Age", "string"]],
-    cells: (o) => [JSON.stringify(get(o, "spec.hostnames") ?? []), age(o)],
+    cells: (o, now) => [JSON.stringify(get(o, "spec.hostnames") ?? []), age(o, now)],
   },
   NodeMetrics: {
     columns: [["CPU", "string"], ["Memory", "string"]],
@@ -288,11 +294,14 @@ const TABLES: Record<string, { columns: Column[]; cells: (o: KObject) => unknown
   },
 };
 
-/** Build a `meta.k8s.io/v1` Table for `kubectl get` from objects of one type. */
+/**
+ * Build a `meta.k8s.io/v1` Table for `kubectl get` from objects of one type; ages are
+ * counted to `options.now` (epoch ms on the cluster's clock).
+ */
 export function toTable(
   type: ResourceType,
   objects: KObject[],
-  options: { resourceVersion: string; includeObject: string },
+  options: { resourceVersion: string; includeObject: string; now: number },
 ): JsonMap {
   const spec = TABLES[type.kind] ??
     {
@@ -316,7 +325,7 @@ export function toTable(
     })),
   ];
   const rows = objects.map((o) => {
-    const row: JsonMap = { cells: [get(o, "metadata.name"), ...spec.cells(o)] };
+    const row: JsonMap = { cells: [get(o, "metadata.name"), ...spec.cells(o, options.now)] };
     if (options.includeObject === "Object") row.object = o;
     else if (options.includeObject !== "None") {
       row.object = {

@@ -3,6 +3,7 @@
  * resourceVersion, with bookmarks and `sendInitialEvents`.
  * @module
  */
+import type { Clock } from "../clock/mod.ts";
 import type { KObject, ResourceType } from "./resources.ts";
 import { meta, type Store, type StoreChange } from "./store.ts";
 import { ApiError } from "./errors.ts";
@@ -19,10 +20,16 @@ import {
  * events (no resourceVersion, `0`, or `sendInitialEvents=true` with its closing BOOKMARK) or
  * the history after a resourceVersion (410 Gone when it is too old), then live changes.
  * The close function is registered in `open` so the server can end every watch on stop.
+ *
+ * The stream ends after `timeoutSeconds` (default 1800) of the cluster's clock; that timer
+ * never moves a virtual clock on by itself (a watch is a client's real-time wait, not a
+ * cluster event), and the server holds no clock for a watch.
  */
 export function watchResponse(
   store: Store,
   options: {
+    /** The cluster's clock (the watch's time limit). */
+    clock: Clock;
     type: ResourceType;
     namespace: string;
     params: URLSearchParams;
@@ -50,6 +57,7 @@ export function watchResponse(
       ? toTable(type, [o as KObject], {
         resourceVersion: String(meta(o as KObject).resourceVersion),
         includeObject: params.get("includeObject") ?? "Metadata",
+        now: options.clock.now(),
       })
       : o;
     return JSON.stringify({ type: t, object }) + "\n";
@@ -121,13 +129,16 @@ export function watchResponse(
           close();
         }
       });
-      const timer = setTimeout(() => close(), Math.max(1, timeoutSeconds) * 1000);
+      // A non-persistent timer (Clock.timeout): it never makes a virtual clock jump.
+      const limit = options.clock.timeout(Math.max(1, timeoutSeconds) * 1000);
+      const onLimit = () => close();
+      limit.addEventListener("abort", onLimit, { once: true });
       let closed = false;
       close = () => {
         if (closed) return;
         closed = true;
         unsubscribe();
-        clearTimeout(timer);
+        limit.removeEventListener("abort", onLimit);
         options.open.delete(close);
         try {
           controller.close();

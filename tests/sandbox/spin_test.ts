@@ -8,7 +8,7 @@ import { sandboxSeedFromDir } from "../../lib/targets/sandbox_seed.ts";
 import { Api } from "../../lib/sandbox/api.ts";
 import { Store } from "../../lib/sandbox/store.ts";
 import { findResource, RESOURCE_TYPES, type ResourceType } from "../../lib/sandbox/resources.ts";
-import { SandboxClock } from "../../lib/sandbox/clock.ts";
+import { type VirtualClock, virtualClock } from "../../lib/clock/mod.ts";
 import { EventRecorder } from "../../lib/sandbox/events.ts";
 import { ReplicaSetController } from "../../lib/sandbox/replicasets.ts";
 import { readState } from "../../lib/sandbox/state.ts";
@@ -150,22 +150,16 @@ Deno.test("a corrupt state.json is refused with --reset in the message, and left
   });
 });
 
-/** A clock whose "now" the test moves. */
-class TestClock extends SandboxClock {
-  now = 1_000_000;
-  override nowMs(): number {
-    return this.now;
-  }
-}
-
 function controller(): {
   api: Api;
-  clock: TestClock;
+  clock: VirtualClock;
   rs: ReplicaSetController;
   creates: () => number;
   logs: string[];
 } {
-  const api = new Api(new Store());
+  // A virtual clock: the test moves time with clock.sleep, nothing waits on real time.
+  const clock = virtualClock({ startMs: 1_000_000 });
+  const api = new Api(new Store(), { clock });
   api.registerTypes(RESOURCE_TYPES);
   const namespaces = findResource("", "v1", "namespaces") as ResourceType;
   api.create(namespaces, "", { metadata: { name: NS } }, { manager: "test" });
@@ -175,7 +169,6 @@ function controller(): {
     if (type === PODS) creates++;
     return create(type, ...rest);
   };
-  const clock = new TestClock(60);
   const logs: string[] = [];
   const rs = new ReplicaSetController(api, {
     clock,
@@ -201,7 +194,7 @@ function replicaSet(replicas: number, podLabels: Record<string, string> = {}) {
   };
 }
 
-Deno.test("ReplicaSetController backs off a ReplicaSet whose pods cannot be created (one try, a Warning Event)", () => {
+Deno.test("ReplicaSetController backs off a ReplicaSet whose pods cannot be created (one try, a Warning Event)", async () => {
   const t = controller();
   // Restored as-is (the store bypasses validation): its pods are invalid (a label value
   // with a space), so creating every one of them fails.
@@ -222,16 +215,16 @@ Deno.test("ReplicaSetController backs off a ReplicaSet whose pods cannot be crea
   assert.match(t.logs[0]!, /ReplicaSet tracktion-dev\/web-1: FailedCreate: .*backing off/);
 
   // The delay doubles: tries at +200 ms, then +400 ms after that; never in between.
-  t.clock.now += 199;
+  await t.clock.sleep(199);
   t.rs.reconcile();
   assert.equal(t.creates(), 1);
-  t.clock.now += 1;
+  await t.clock.sleep(1);
   for (let i = 0; i < 100; i++) t.rs.reconcile();
   assert.equal(t.creates(), 2);
-  t.clock.now += 399;
+  await t.clock.sleep(399);
   t.rs.reconcile();
   assert.equal(t.creates(), 2);
-  t.clock.now += 1;
+  await t.clock.sleep(1);
   t.rs.reconcile();
   assert.equal(t.creates(), 3);
   assert.equal(Number(warning.count ?? 1) >= 1, true);

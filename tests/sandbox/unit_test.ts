@@ -101,7 +101,8 @@ Deno.test("resolveIntOrPercent() rounds surge up and unavailability down; templa
 });
 
 Deno.test("serverSideApply() removes fields a manager stops applying and keeps other managers' fields", () => {
-  const opts = { force: false, apiVersion: "v1", plural: "configmaps", group: "" };
+  const time = "2026-01-01T00:00:00Z";
+  const opts = { force: false, apiVersion: "v1", plural: "configmaps", group: "", time };
   const first = serverSideApply(undefined, { metadata: { name: "c" }, data: { a: "1", b: "2" } }, {
     ...opts,
     manager: "m1",
@@ -115,6 +116,8 @@ Deno.test("serverSideApply() removes fields a manager stops applying and keeps o
     manager: "m1",
   });
   assert.deepEqual(third.data, { a: "1", z: "9" });
+  const entries = (third.metadata as { managedFields: { time: string }[] }).managedFields;
+  assert.ok(entries.length > 0 && entries.every((e) => e.time === time), "stamped as told");
   assert.throws(
     () =>
       serverSideApply(third, { metadata: { name: "c" }, data: { a: "2" } }, {
