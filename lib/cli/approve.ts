@@ -3,6 +3,7 @@
  * interactive. Without either, the run is refused before anything happens.
  * @module
  */
+import { type Clock, realClock } from "../clock/mod.ts";
 import type { ApprovalRecord } from "../report/schema.ts";
 import { InputError } from "../runner/mod.ts";
 
@@ -119,27 +120,39 @@ export function wrongPhrase(stageId: string, phrase: string, typed: string): str
  */
 export function approver(
   source: ApprovalSource,
+  clock: Clock = realClock,
 ): (stageId: string, phrase: string, message?: string) => Promise<ApprovalRecord> {
-  return async (stageId, phrase, message) => {
-    const at = () => new Date().toISOString();
-    if (source.confirm !== undefined) {
-      return {
-        phrase,
-        approved: source.confirm === phrase,
-        by: source.user,
-        at: at(),
-        method: "flag",
-      };
-    }
-    if (!source.interactive) {
-      throw new Error(`stage "${stageId}" needs "${phrase}" and no one can type it here`);
-    }
-    source.write(`${confirmationPrompt(stageId, phrase, message)}`);
-    const typed = (await source.readLine() ?? "").trim();
-    const approved = typed === phrase;
-    if (!approved) source.write(`${wrongPhrase(stageId, phrase, typed)}\n`);
-    return { phrase, approved, by: source.user, at: at(), method: "tty" };
-  };
+  // A person answers in real time: the run's clock is held meanwhile (a virtual one must
+  // not run ahead while the prompt waits), and the approval is stamped by it.
+  return (stageId, phrase, message) =>
+    clock.track("waiting for an approval", ask(source, clock, stageId, phrase, message));
+}
+
+async function ask(
+  source: ApprovalSource,
+  clock: Clock,
+  stageId: string,
+  phrase: string,
+  message?: string,
+): Promise<ApprovalRecord> {
+  const at = () => new Date(clock.now()).toISOString();
+  if (source.confirm !== undefined) {
+    return {
+      phrase,
+      approved: source.confirm === phrase,
+      by: source.user,
+      at: at(),
+      method: "flag",
+    };
+  }
+  if (!source.interactive) {
+    throw new Error(`stage "${stageId}" needs "${phrase}" and no one can type it here`);
+  }
+  source.write(`${confirmationPrompt(stageId, phrase, message)}`);
+  const typed = (await source.readLine() ?? "").trim();
+  const approved = typed === phrase;
+  if (!approved) source.write(`${wrongPhrase(stageId, phrase, typed)}\n`);
+  return { phrase, approved, by: source.user, at: at(), method: "tty" };
 }
 
 /**
