@@ -45,13 +45,26 @@ export interface DatabaseCapability {
  * that is always rolled back.
  *
  * @param target What `openDatabase` takes: a URL or `{ pglite: dir }`.
+ * @param options `eager`: start opening now rather than at the first call (the embedded
+ *   database's start, ~0.5–1 s, then overlaps what the run does before its first check);
+ *   a failure is still reported by the first call.
  * @returns The capability and a `close()` for the runner.
+ *
+ * @example
+ * ```ts ignore
+ * import { databaseCapability } from "./database.ts";
+ * const db = databaseCapability({ pglite: "memory://" }, { eager: true });
+ * console.log(await db.ping());
+ * await db.close();
+ * ```
  */
 export function databaseCapability(
   target: DatabaseTarget,
+  options: { readonly eager?: boolean } = {},
 ): DatabaseCapability & { close(): Promise<void> } {
   let db: Promise<Database> | undefined;
   const open = () => db ??= openDatabase(target, { applicationName: TOOL_NAME });
+  if (options.eager) open().catch(() => {}); // the first call reports it
   return {
     async ping() {
       const d = await open();
@@ -104,7 +117,8 @@ export function databaseCapability(
       };
     },
     async close() {
-      if (db) await (await db).close();
+      // A database that never opened has nothing to close (its error went to its caller).
+      if (db) await db.then((d) => d.close(), () => {});
     },
   };
 }
@@ -189,7 +203,10 @@ export const database: Capability<DatabaseCapability> = {
     return [{ what: "the database password", ref: env.database.password }];
   },
   async open(env, ctx): Promise<Opened<DatabaseCapability>> {
-    const { close, ...api } = databaseCapability(await databaseTarget(env, ctx));
+    // The sandbox's embedded database starts while the run gets going; a server is
+    // connected at its first use.
+    const eager = ctx.target.kind === "sandbox" && !ctx.readEnv("DATABASE_URL");
+    const { close, ...api } = databaseCapability(await databaseTarget(env, ctx), { eager });
     return { api, close };
   },
 };
