@@ -70,8 +70,16 @@
  *   answers `{requests, errors, errorRate, p95Ms, window}` over the requests pods really
  *   answered in that sandbox-time window (pod labels; `errorRate`/`p95Ms` are null without
  *   requests). Under `metrics-down` it answers 503 and pods' `/metrics` answer 503.
- * - Time: timestamps are real; every duration (start-up, deadlines, backoffs, windows,
- *   latencies served) is divided by `timeScale` (default 60).
+ * - Time: one `Clock` (`lib/clock/`) for every timer and timestamp: `options.clock` (the
+ *   runner's, so a virtual clock jumps for both), else a clock scaled `timeScale` times
+ *   (default 60: real timestamps, every duration divided by 60). Durations are target time
+ *   (start-up, deadlines, backoffs, windows, latencies served). The control loop runs on
+ *   store changes and at the next deadline a controller or the kubelet knows, so an idle
+ *   cluster sets no timer and a virtual clock stands still. Pods answer at once on a virtual
+ *   clock (the latency they stand for is measured, not waited). `state.json` records the
+ *   clock's `now()` when saved (`clockAt`, see `savedClockAt`): a sandbox refuses a clock
+ *   behind it (a virtual run may have run ahead of real time), and its default clock starts
+ *   no earlier. ConfigMap `kube-system/sandbox-info` names the clock (`data.clock`).
  * - Scenarios fault "the version being deployed": per namespace and image repository, the
  *   newest image tag, if it was first deployed while this sandbox runs (versions restored from
  *   earlier runs are healthy).
@@ -100,6 +108,7 @@ export {
   type Sandbox,
   type SandboxOptions,
   SandboxRunningError,
+  savedClockAt,
   startSandbox,
 } from "./sandbox.ts";
 export { checkScenario, SCENARIOS } from "./scenarios.ts";
