@@ -3,6 +3,8 @@
  * error rate, p95 latency, requests over a threshold and a sample of latencies over a
  * window of sandbox time (what the measurements endpoint answers on a real or scaled
  * clock; on a virtual clock the traffic model answers the same {@linkcode Measurement}).
+ * The drawn model keeps latencies as 16-bit codes on a log scale ({@linkcode latencyOfCode})
+ * in a {@linkcode LatencyPool} and merges a window's in a {@linkcode CodeHistogram}.
  * @module
  */
 import { matchesLabels, parseLabelSelector } from "./selectors.ts";
@@ -192,5 +194,191 @@ export class Measurements {
       ...(summary.over !== undefined ? { over: summary.over } : {}),
       ...(summary.latencies !== undefined ? { latencies: summary.latencies } : {}),
     };
+  }
+}
+
+/** Latency codes: `exp(LOG_MIN + (code + 0.5) * STEP)` ms, 1 µs up to 2.4e8 ms, 0.04% apart. */
+const LOG_MIN = Math.log(0.001), STEP = 0.0004;
+/** How many latency codes there are (they fit 16 bits). */
+export const LATENCY_CODES = 65536;
+let latencyTable: Float64Array | undefined;
+
+/**
+ * A latency code's latency, ms to 0.1 ms (what measurements answer).
+ *
+ * @example
+ * ```ts
+ * import { latencyCodes, latencyOfCode } from "./measurements.ts";
+ * const { offset } = latencyCodes(Math.log(80), 0.5);
+ * console.assert(Math.abs(latencyOfCode(Math.floor(offset)) - 80) < 0.1);
+ * ```
+ */
+export function latencyOfCode(code: number): number {
+  const table = latencyTable ??= new Float64Array(LATENCY_CODES).fill(-1);
+  const known = table[code]!;
+  if (known >= 0) return known;
+  return table[code] = Math.round(Math.exp(LOG_MIN + (code + 0.5) * STEP) * 10) / 10;
+}
+
+/**
+ * The code of `exp(mu + sigma * z)` is `offset + scale * z` (clamped to the codes, floored).
+ *
+ * @example
+ * ```ts
+ * import { latencyCodes } from "./measurements.ts";
+ * console.assert(latencyCodes(0, 1).scale === 2500);
+ * ```
+ */
+export function latencyCodes(mu: number, sigma: number): { offset: number; scale: number } {
+  return { offset: (mu - LOG_MIN) / STEP, scale: sigma / STEP };
+}
+
+/**
+ * The first code whose latency (to 0.1 ms) is above `ms`; {@linkcode LATENCY_CODES} if none.
+ *
+ * @example
+ * ```ts
+ * import { firstCodeAbove, latencyOfCode } from "./measurements.ts";
+ * const c = firstCodeAbove(150);
+ * console.assert(latencyOfCode(c) > 150 && latencyOfCode(c - 1) <= 150);
+ * ```
+ */
+export function firstCodeAbove(ms: number): number {
+  let lo = 0, hi = LATENCY_CODES;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (latencyOfCode(mid) > ms) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * Latency codes in chunks reused as a ring, so at most `values` are kept: positions grow
+ * forever, and one whose chunk was reused is no longer `valid` (the caller draws it again).
+ * A run of up to `max` codes never straddles two chunks.
+ *
+ * @example
+ * ```ts
+ * import { LatencyPool } from "./measurements.ts";
+ * const pool = new LatencyPool(512, 256);
+ * const a = pool.alloc(200);
+ * pool.chunk(a).fill(7, a % pool.size, a % pool.size + 200);
+ * pool.alloc(200), pool.alloc(200);
+ * console.assert(!pool.valid(a) && pool.kept <= 512);
+ * ```
+ */
+export class LatencyPool {
+  /** Codes per chunk. */
+  readonly size: number;
+  #ring: Uint16Array[] = [];
+  #chunks: number;
+  #seq = 0;
+  #used = 0;
+
+  /** @param values The most codes kept. @param max The longest run allocated. */
+  constructor(values: number, max: number) {
+    if (!(values >= max && Number.isFinite(values))) {
+      throw new RangeError(`Cannot keep ${values} latencies: keep at least ${max}`);
+    }
+    this.size = Math.min(65536, Math.max(max, Math.floor(values)));
+    this.#chunks = Math.max(1, Math.floor(values / this.size));
+  }
+
+  /** Codes kept now (at most). */
+  get kept(): number {
+    return Math.max(0, this.#ring.length - 1) * this.size + this.#used;
+  }
+
+  /** Whether a position's codes are still kept. */
+  valid(pos: number): boolean {
+    return pos >= 0 && Math.floor(pos / this.size) > this.#seq - this.#chunks;
+  }
+
+  /** The chunk a position is in (its offset there: `pos % size`). */
+  chunk(pos: number): Uint16Array {
+    return this.#ring[Math.floor(pos / this.size) % this.#chunks]!;
+  }
+
+  /** Room for `k` codes (at most `max`): their position. */
+  alloc(k: number): number {
+    if (this.#ring.length === 0 || this.#used + k > this.size) {
+      if (this.#ring.length) this.#seq++;
+      this.#used = 0;
+      this.#ring[this.#seq % this.#chunks] ??= new Uint16Array(this.size);
+    }
+    const pos = this.#seq * this.size + this.#used;
+    this.#used += k;
+    return pos;
+  }
+}
+
+/**
+ * A window's latency codes merged, each run standing for `weight` requests a code: the p95
+ * (the smallest latency with at least 95% of the requests at or below it) and the requests
+ * slower than a threshold, without a sort. `summary` empties it for the next window.
+ *
+ * @example
+ * ```ts
+ * import { CodeHistogram, firstCodeAbove } from "./measurements.ts";
+ * const h = new CodeHistogram();
+ * // 100 requests of 1.0 ms, 2.0 ms, ..., 100.0 ms:
+ * h.add(Uint16Array.from({ length: 100 }, (_, i) => firstCodeAbove(i + 0.95)), 0, 100, 1);
+ * const s = h.summary(100, 90.5);
+ * console.assert(s.p95Ms === 95 && s.over === 10);
+ * ```
+ */
+export class CodeHistogram {
+  #counts = new Float64Array(LATENCY_CODES);
+  /** Sums of 64 codes each (1024 of them): the p95's neighbourhood is found there first. */
+  #coarse = new Float64Array(LATENCY_CODES >> 6);
+  #lo = LATENCY_CODES;
+  #hi = -1;
+
+  /** Adds `codes[from .. from + k)`, each standing for `weight` requests. */
+  add(codes: Uint16Array, from: number, k: number, weight: number): void {
+    const counts = this.#counts, coarse = this.#coarse;
+    let lo = this.#lo, hi = this.#hi;
+    for (let j = from; j < from + k; j++) {
+      const code = codes[j]!;
+      counts[code]! += weight;
+      coarse[code >> 6]! += weight;
+      if (code < lo) lo = code;
+      if (code > hi) hi = code;
+    }
+    this.#lo = lo, this.#hi = hi;
+  }
+
+  /** p95 (ms, rounded; null when empty) of `requests`, and those over `overMs` (if asked). */
+  summary(requests: number, overMs?: number): { p95Ms: number | null; over?: number } {
+    const counts = this.#counts, coarse = this.#coarse, lo = this.#lo, hi = this.#hi;
+    const p95Ms = hi < lo ? null : Math.round(latencyOfCode(this.#quantile(0.95 * requests)));
+    let over: number | undefined;
+    if (overMs !== undefined) {
+      const cut = firstCodeAbove(overMs);
+      let sum = 0, c = Math.max(lo, cut);
+      for (; c <= hi && c & 63; c++) sum += counts[c]!;
+      for (let b = c >> 6; c <= hi && b <= hi >> 6; b++) sum += coarse[b]!;
+      over = Math.round(sum);
+    }
+    for (let b = lo >> 6; b <= hi >> 6; b++) {
+      if (coarse[b] === 0) continue;
+      coarse[b] = 0;
+      counts.fill(0, b << 6, (b + 1) << 6);
+    }
+    this.#lo = LATENCY_CODES, this.#hi = -1;
+    return over === undefined ? { p95Ms } : { p95Ms, over };
+  }
+
+  /** The smallest code with at least `goal` of the weight at or below it (else the top). */
+  #quantile(goal: number): number {
+    const counts = this.#counts, coarse = this.#coarse, hi = this.#hi;
+    let seen = 0, b = this.#lo >> 6;
+    for (; b < hi >> 6 && seen + coarse[b]! < goal - 1e-9; b++) seen += coarse[b]!;
+    for (let c = b << 6; c < hi; c++) {
+      seen += counts[c]!;
+      if (seen >= goal - 1e-9) return c;
+    }
+    return hi;
   }
 }

@@ -8,16 +8,28 @@
  * and the same routing history give the same numbers, however often anyone measures.
  *
  * Nothing is scheduled: buckets are drawn lazily (on `observe`, `measure`, `sent`) from a
- * history of routing plans. Per bucket only the pods' request and error counts are kept
- * (one hour: a few hundred KiB); latencies are drawn again when measured, at most a few
- * hundred per pod and bucket (each then stands for its share of the bucket's requests).
+ * history of routing plans. Per bucket the pods' request and error counts are kept (one
+ * hour: a few hundred KiB). A pod-bucket's latencies (all of its requests', at most 256,
+ * each then standing for its share) are drawn when first measured, on a log scale of 0.04%
+ * steps (16 bits each), and kept in a pool of bounded size (16 MiB: an hour of production
+ * traffic); what the pool has dropped is drawn again, to the same values. A measurement
+ * merges them in a histogram: p95 and `over` without a sort, `latencies` only when asked.
  * @module
  */
 import type { Api } from "./api.ts";
 import type { Clock } from "../clock/mod.ts";
-import { type Random, seededRandom } from "../random/mod.ts";
+import { seededRandom } from "../random/mod.ts";
 import { matchesLabels, parseLabelSelector } from "./selectors.ts";
-import { checkMeasureQuery, type Measurement, parseDuration } from "./measurements.ts";
+import {
+  checkMeasureQuery,
+  CodeHistogram,
+  LATENCY_CODES,
+  latencyCodes,
+  latencyOfCode,
+  LatencyPool,
+  type Measurement,
+  parseDuration,
+} from "./measurements.ts";
 import {
   faultedProfile,
   type FaultSpec,
@@ -25,8 +37,14 @@ import {
   type ServiceProfile,
 } from "./traffic_faults.ts";
 import type { MeasureQuery, TrafficSource } from "./traffic.ts";
-import { planTraffic, type PodPlan, type TrafficRates, VersionHistory } from "./traffic_plan.ts";
-import { latencySummary } from "./traffic_stats.ts";
+import {
+  planTraffic,
+  type PodPlan,
+  SeriesRandom,
+  seriesSeed,
+  type TrafficRates,
+  VersionHistory,
+} from "./traffic_plan.ts";
 
 export type { PodPlan, TrafficRates } from "./traffic_plan.ts";
 
@@ -35,11 +53,11 @@ export const BUCKET_MS = 1000;
 /** How far back measurements reach (longer windows are cut to it), target ms. */
 export const RETENTION_MS = 3_600_000;
 const RETAINED = RETENTION_MS / BUCKET_MS;
-/** Latencies drawn per measurement at most (spread over its pods and buckets). */
-const LATENCY_BUDGET = 12_000;
-const MAX_PER_BUCKET = 256;
-const MIN_PER_BUCKET = 4;
+/** Latencies drawn per pod and bucket at most (each then stands for n / k requests). */
+const PER_BUCKET = 256;
 const LATENCY_SALT = 0x5bd1e995;
+/** Latencies the pool keeps by default (2 bytes each): over an hour at ~2,000 req/s. */
+const POOL_VALUES = 8 * 1024 * 1024;
 
 /** Options of the {@linkcode TrafficModel}. */
 export interface TrafficModelOptions {
@@ -58,6 +76,11 @@ export interface TrafficModelOptions {
    * Omitted: what the store's Deployments run when the model is made.
    */
   readonly versions?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Drawn latencies kept for later measurements (2 bytes each; default 8 Mi, 16 MiB). Fewer
+   * only costs time: what was dropped is drawn again, to the same values.
+   */
+  readonly latencyCache?: number;
 }
 
 interface Segment {
@@ -71,6 +94,8 @@ interface Bucket {
   readonly pods: readonly PodPlan[];
   readonly n: Uint32Array;
   readonly errors: Uint32Array;
+  /** Where each pod's latencies are in the pool (-1: not drawn yet). */
+  at?: Float64Array;
 }
 
 /** What the model keeps, for a test of its memory. */
@@ -81,28 +106,14 @@ export interface TrafficModelStorage {
   segments: number;
   /** Pod-bucket counts kept. */
   counts: number;
+  /** Drawn latencies kept (2 bytes each; at most the `latencyCache` option). */
+  latencies: number;
 }
 
-function mix(a: number, b: number, c: number): number {
-  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ b;
-  h = Math.imul(h ^ (h >>> 15), 0xc2b2ae35) ^ c;
-  h = Math.imul(h ^ (h >>> 13), 0x27d4eb2f);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-/** Successes in `n` trials of probability `p`: exact (geometric skips) unless n·p is large. */
-function binomial(random: Random, n: number, p: number): number {
-  if (n <= 0 || p <= 0) return 0;
-  if (p >= 1) return n;
-  if (p > 0.5) return n - binomial(random, n, 1 - p);
-  if (n * p > 100) return random.binomial(n, p);
-  const logq = Math.log1p(-p);
-  let k = 0;
-  for (let i = 0;;) {
-    i += Math.floor(Math.log(1 - random.next()) / logq) + 1;
-    if (i > n) return k;
-    k++;
-  }
+/** The pod-buckets of a measurement: each bucket and the pod's index in it. */
+interface Hits {
+  buckets: Bucket[];
+  pods: number[];
 }
 
 /**
@@ -133,6 +144,9 @@ export class TrafficModel implements TrafficSource {
   #next: number | undefined;
   #rv = -1;
   #sent = 0;
+  #pool: LatencyPool;
+  #hist = new CodeHistogram();
+  #random = new SeriesRandom();
 
   /** @param api The sandbox's API (its store). @param options See {@linkcode TrafficModelOptions}. */
   constructor(api: Pick<Api, "store">, options: TrafficModelOptions) {
@@ -145,6 +159,7 @@ export class TrafficModel implements TrafficSource {
     if (!(this.#defaultRate >= 0 && Number.isFinite(this.#defaultRate))) {
       throw new RangeError(`Cannot use default rate ${options.defaultRate}: must be a number >= 0`);
     }
+    this.#pool = new LatencyPool(options.latencyCache ?? POOL_VALUES, PER_BUCKET);
     this.#versions = new VersionHistory(api, options.versions);
   }
 
@@ -170,6 +185,7 @@ export class TrafficModel implements TrafficSource {
       buckets: this.#buckets.length,
       segments: this.#segments.length,
       counts: this.#buckets.reduce((n, b) => n + b.n.length, 0),
+      latencies: this.#pool.kept,
     };
   }
 
@@ -196,18 +212,34 @@ export class TrafficModel implements TrafficSource {
   }
 
   /** The pods' plans of one bucket, with each pod's mean requests (time-weighted). */
-  #bucketPlan(index: number): { pods: PodPlan[]; lambdas: number[] } {
+  #bucketPlan(index: number): { pods: readonly PodPlan[]; lambdas: number[] } {
     const start = index * BUCKET_MS, end = start + BUCKET_MS;
+    const segments = this.#segments;
+    // The last segment that starts before the bucket ends, then back to the first in it.
+    let lo = 0, hi = segments.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (segments[mid]!.at < end) lo = mid + 1;
+      else hi = mid;
+    }
+    let first = lo - 1;
+    while (first > 0 && segments[first]!.at > start) first--;
+    const lambda = (plan: PodPlan, overlap: number) => (plan.rate * overlap) / 1000;
+    const overlapOf = (i: number) =>
+      Math.min(end, segments[i + 1]?.at ?? Infinity) - Math.max(start, segments[i]!.at);
+    if (first === lo - 1 && first >= 0) {
+      // One segment covers the bucket (the usual case): its plans as they are.
+      const pods = segments[first]!.pods, overlap = overlapOf(first);
+      if (overlap <= 0) return { pods: [], lambdas: [] };
+      return { pods, lambdas: pods.map((p) => lambda(p, overlap)) };
+    }
     const byHash = new Map<number, { plan: PodPlan; lambda: number }>();
-    for (let i = 0; i < this.#segments.length; i++) {
-      const seg = this.#segments[i]!;
-      const until = this.#segments[i + 1]?.at ?? Infinity;
-      const overlap = Math.min(end, until) - Math.max(start, seg.at);
+    for (let i = Math.max(0, first); i < lo; i++) {
+      const overlap = overlapOf(i);
       if (overlap <= 0) continue;
-      for (const plan of seg.pods) {
+      for (const plan of segments[i]!.pods) {
         const known = byHash.get(plan.hash);
-        const lambda = (known?.lambda ?? 0) + (plan.rate * overlap) / 1000;
-        byHash.set(plan.hash, { plan, lambda });
+        byHash.set(plan.hash, { plan, lambda: (known?.lambda ?? 0) + lambda(plan, overlap) });
       }
     }
     const entries = [...byHash.values()];
@@ -240,12 +272,13 @@ export class TrafficModel implements TrafficSource {
       const { pods, lambdas } = this.#bucketPlan(b);
       if (pods.length === 0) continue;
       const n = new Uint32Array(pods.length), errors = new Uint32Array(pods.length);
-      pods.forEach((plan, i) => {
-        const random = seededRandom(mix(this.#seed, plan.hash, b));
+      for (let i = 0; i < pods.length; i++) {
+        const plan = pods[i]!;
+        const random = this.#random.reset(seriesSeed(this.#seed, plan.hash, b));
         n[i] = random.poisson(lambdas[i]!);
-        errors[i] = binomial(random, n[i]!, this.#profile(plan, b).errorRate);
+        errors[i] = random.binomial(n[i]!, this.#profile(plan, b).errorRate);
         this.#sent += n[i]!;
-      });
+      }
       this.#buckets.push({ index: b, pods, n, errors });
     }
     this.#next = upTo;
@@ -278,62 +311,111 @@ export class TrafficModel implements TrafficSource {
     const toB = Math.floor(this.#clock.now() / BUCKET_MS);
     const span = Math.min(RETAINED, Math.max(1, Math.round(windowMs / BUCKET_MS)));
     const fromB = toB - span;
-    const matches = new Map<PodPlan, boolean>();
-    const hits: { bucket: Bucket; i: number }[] = [];
+    // Buckets of one segment share its plans: which of them match is found once per plan list.
+    const matching = new Map<readonly PodPlan[], number[]>();
+    const hits: Hits = { buckets: [], pods: [] };
     let requests = 0, errors = 0;
-    for (const bucket of this.#bucketsFrom(fromB)) {
-      bucket.pods.forEach((plan, i) => {
-        if (plan.namespace !== namespace || bucket.n[i] === 0) return;
-        let match = matches.get(plan);
-        if (match === undefined) matches.set(plan, match = matchesLabels(selector, plan.labels));
-        if (!match) return;
+    for (let b = this.#firstBucket(fromB); b < this.#buckets.length; b++) {
+      const bucket = this.#buckets[b]!;
+      let match = matching.get(bucket.pods);
+      if (!match) {
+        match = [];
+        bucket.pods.forEach((plan, i) => {
+          if (plan.namespace === namespace && matchesLabels(selector, plan.labels)) match!.push(i);
+        });
+        matching.set(bucket.pods, match);
+      }
+      for (const i of match) {
+        if (bucket.n[i] === 0) continue;
         requests += bucket.n[i]!;
         errors += bucket.errors[i]!;
-        hits.push({ bucket, i });
-      });
+        hits.buckets.push(bucket);
+        hits.pods.push(i);
+      }
     }
-    const summary = latencySummary(this.#latencies(hits), q);
+    for (let h = 0; h < hits.pods.length; h++) {
+      const bucket = hits.buckets[h]!, i = hits.pods[h]!, pos = this.#latencies(bucket, i);
+      const n = bucket.n[i]!, k = Math.min(n, PER_BUCKET);
+      this.#hist.add(this.#pool.chunk(pos), pos % this.#pool.size, k, n / k);
+    }
+    const { p95Ms, over } = this.#hist.summary(requests, q.over);
     return {
       requests,
       errors,
       errorRate: requests ? errors / requests : null,
-      p95Ms: summary.p95Ms,
+      p95Ms,
       window: q.window,
       windowMs: span * BUCKET_MS,
       from: new Date(fromB * BUCKET_MS).toISOString(),
       to: new Date(toB * BUCKET_MS).toISOString(),
-      ...(summary.over !== undefined ? { over: summary.over } : {}),
-      ...(summary.latencies !== undefined ? { latencies: summary.latencies } : {}),
+      ...(over !== undefined ? { over } : {}),
+      ...(q.samples !== undefined ? { latencies: this.#subset(hits, requests, q.samples) } : {}),
     };
   }
 
-  *#bucketsFrom(fromB: number): Generator<Bucket> {
+  #firstBucket(fromB: number): number {
     let lo = 0, hi = this.#buckets.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (this.#buckets[mid]!.index < fromB) lo = mid + 1;
       else hi = mid;
     }
-    for (let i = lo; i < this.#buckets.length; i++) yield this.#buckets[i]!;
+    return lo;
   }
 
-  /** The hits' latencies, drawn again: the first k of each pod-bucket's own stream. */
-  #latencies(hits: { bucket: Bucket; i: number }[]): { values: number[]; weights: number[] } {
-    const per = Math.max(
-      MIN_PER_BUCKET,
-      Math.min(MAX_PER_BUCKET, Math.floor(LATENCY_BUDGET / Math.max(1, hits.length))),
+  /**
+   * Where a pod-bucket's latency codes are in the pool, drawn now unless kept: the first
+   * min(n, 256) draws of its own stream, whenever they are drawn.
+   */
+  #latencies(bucket: Bucket, i: number): number {
+    const at = bucket.at ??= new Float64Array(bucket.pods.length).fill(-1);
+    if (this.#pool.valid(at[i]!)) return at[i]!;
+    const plan = bucket.pods[i]!, k = Math.min(bucket.n[i]!, PER_BUCKET);
+    const pos = at[i] = this.#pool.alloc(k);
+    const chunk = this.#pool.chunk(pos), from = pos % this.#pool.size;
+    const { mu, sigma } = lognormalOf(this.#profile(plan, bucket.index));
+    const { offset, scale } = latencyCodes(mu, sigma), top = LATENCY_CODES - 1;
+    const random = this.#random.reset(
+      seriesSeed(this.#seed ^ LATENCY_SALT, plan.hash, bucket.index),
     );
-    const values: number[] = [], weights: number[] = [];
-    for (const { bucket, i } of hits) {
-      const plan = bucket.pods[i]!, n = bucket.n[i]!;
-      const k = Math.min(n, per);
-      const { mu, sigma } = lognormalOf(this.#profile(plan, bucket.index));
-      const random = seededRandom(mix(this.#seed ^ LATENCY_SALT, plan.hash, bucket.index));
-      for (let j = 0; j < k; j++) {
-        values.push(random.lognormal(mu, sigma));
-        weights.push(n / k);
+    for (let j = from; j < from + k; j++) {
+      const code = offset + scale * random.normal();
+      chunk[j] = code <= 0 ? 0 : code >= top ? top : code;
+    }
+    return pos;
+  }
+
+  /**
+   * A systematic, weight-proportional subset of at most `samples` of the hits' latencies,
+   * in time order (all of them when they fit and each stands for one request).
+   */
+  #subset(hits: Hits, requests: number, samples: number): number[] {
+    const out: number[] = [];
+    if (samples === 0 || requests === 0) return out;
+    const all = requests <= samples &&
+      hits.buckets.every((b, h) => b.n[hits.pods[h]!]! <= PER_BUCKET);
+    const step = requests / samples;
+    let next = step / 2, seen = 0;
+    for (let h = 0; h < hits.pods.length; h++) {
+      const bucket = hits.buckets[h]!, i = hits.pods[h]!;
+      const n = bucket.n[i]!, k = Math.min(n, PER_BUCKET), w = n / k;
+      if (!all && seen + n < next) {
+        seen += n; // none of this pod-bucket's latencies is picked
+        continue;
+      }
+      const pos = this.#latencies(bucket, i), chunk = this.#pool.chunk(pos);
+      for (let j = pos % this.#pool.size, end = j + k; j < end; j++) {
+        if (all) {
+          out.push(latencyOfCode(chunk[j]!));
+          continue;
+        }
+        seen += w;
+        while (seen >= next && out.length < samples) {
+          out.push(latencyOfCode(chunk[j]!));
+          next += step;
+        }
       }
     }
-    return { values, weights };
+    return out;
   }
 }

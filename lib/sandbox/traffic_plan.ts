@@ -2,7 +2,9 @@
  * Where drawn traffic goes, at one moment: each Ready pod's request rate (from the
  * services' expected rates, split over the entry points' backend weights and the Ready
  * pods), its healthy profile, and whether it runs the version being deployed (and since
- * when), which is what faults act on. The traffic model keeps a history of these plans.
+ * when), which is what faults act on. The traffic model keeps a history of these plans,
+ * and draws each pod series' requests from a {@linkcode SeriesRandom} restarted at
+ * {@linkcode seriesSeed} (run seed, series, bucket).
  * @module
  */
 import type { Api } from "./api.ts";
@@ -239,4 +241,118 @@ export function planTraffic(
     }
   }
   return plans;
+}
+
+/**
+ * The draws of one pod series in one bucket: a xoshiro128** stream (seeded by SplitMix32)
+ * that is restarted in place for each (seed, series, bucket), so drawing a bucket allocates
+ * nothing. Uniform, normal (polar method), Poisson and binomial draws.
+ *
+ * @example
+ * ```ts
+ * import { SeriesRandom } from "./traffic_plan.ts";
+ * const r = new SeriesRandom();
+ * const a = r.reset(7).normal(), b = r.reset(7).normal();
+ * console.assert(a === b && Number.isInteger(r.reset(1).poisson(40)));
+ * ```
+ */
+export class SeriesRandom {
+  #a = 0;
+  #b = 0;
+  #c = 0;
+  #d = 0;
+  #spare = NaN;
+
+  /** Restarts the stream at a 32-bit seed; returns it. */
+  reset(seed: number): this {
+    let s = seed >>> 0;
+    const split = () => {
+      s = (s + 0x9e3779b9) >>> 0;
+      let z = Math.imul(s ^ (s >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      return (z ^ (z >>> 16)) | 0;
+    };
+    this.#a = split(), this.#b = split(), this.#c = split(), this.#d = split();
+    this.#spare = NaN;
+    return this;
+  }
+
+  /** A uniform draw in [0, 1). */
+  next(): number {
+    const b = this.#b;
+    const x = Math.imul(b, 5), r = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
+    const t = b << 9;
+    this.#c ^= this.#a;
+    this.#d ^= b;
+    this.#b = b ^ this.#c;
+    this.#a ^= this.#d;
+    this.#c ^= t;
+    this.#d = (this.#d << 11) | (this.#d >>> 21);
+    return r / 4294967296;
+  }
+
+  /** A standard normal draw. */
+  normal(): number {
+    if (this.#spare === this.#spare) {
+      const v = this.#spare;
+      this.#spare = NaN;
+      return v;
+    }
+    let u = 0, v = 0, s = 0;
+    do {
+      u = this.next() * 2 - 1;
+      v = this.next() * 2 - 1;
+      s = u * u + v * v;
+    } while (s >= 1 || s === 0);
+    const f = Math.sqrt(-2 * Math.log(s) / s);
+    this.#spare = v * f;
+    return u * f;
+  }
+
+  /** A Poisson draw of mean `lambda` (normal above 30). */
+  poisson(lambda: number): number {
+    if (!(lambda > 0)) return 0;
+    if (lambda > 30) return Math.max(0, Math.round(lambda + Math.sqrt(lambda) * this.normal()));
+    const limit = Math.exp(-lambda);
+    let k = 0, p = 1;
+    do {
+      k++;
+      p *= this.next();
+    } while (p > limit);
+    return k - 1;
+  }
+
+  /** Successes in `n` trials of probability `p`: exact (geometric skips) unless n·p > 100. */
+  binomial(n: number, p: number): number {
+    if (n <= 0 || !(p > 0)) return 0;
+    if (p >= 1) return n;
+    if (p > 0.5) return n - this.binomial(n, 1 - p);
+    if (n * p > 100) {
+      const x = Math.round(n * p + Math.sqrt(n * p * (1 - p)) * this.normal());
+      return Math.min(n, Math.max(0, x));
+    }
+    const logq = Math.log1p(-p);
+    let k = 0;
+    for (let i = 0;;) {
+      i += Math.floor(Math.log(1 - this.next()) / logq) + 1;
+      if (i > n) return k;
+      k++;
+    }
+  }
+}
+
+/**
+ * A 32-bit seed of (run seed, pod series, bucket): the stream a pod-bucket draws from.
+ *
+ * @example
+ * ```ts
+ * import { seriesSeed } from "./traffic_plan.ts";
+ * console.assert(seriesSeed(1, 2, 3) === seriesSeed(1, 2, 3) && seriesSeed(1, 2, 3) !== seriesSeed(1, 2, 4));
+ * ```
+ */
+export function seriesSeed(seed: number, series: number, bucket: number): number {
+  let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ series;
+  h = Math.imul(h ^ (h >>> 15), 0xc2b2ae35) ^ bucket;
+  h = Math.imul(h ^ (h >>> 13), 0x27d4eb2f);
+  return (h ^ (h >>> 16)) >>> 0;
 }

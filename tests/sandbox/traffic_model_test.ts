@@ -155,9 +155,9 @@ Deno.test("TrafficModel: p95 within 5% of the profile; over and latencies agree 
   await clock.sleep(300_000);
   const r = m.measure(NS, { window: "5m", over: 300, samples: 2000 });
   // The p95 of N log-normal draws (sigma = ln(300/80)/1.645 = 0.80) has a relative standard
-  // error of sqrt(0.95·0.05/N)/(phi(1.645)/sigma) = 1.69/sqrt(N): the model draws at least
-  // 12,000 latencies per measurement here (its budget), 1.5%, so 5% is over three standard
-  // errors (and the window's own requests, 120,000, add 0.5%).
+  // error of sqrt(0.95·0.05/N)/(phi(1.645)/sigma) = 1.69/sqrt(N): the model draws every
+  // request's latency here (100 a second per pod, under its 256), N = 120,000: 0.5%, so 5% is
+  // ten standard errors (the latency codes add 0.02%, rounding to 1 ms 0.17%).
   assert.ok(Math.abs(r.p95Ms! - 300) <= 15, `p95 ${r.p95Ms}`);
   // Requests over the configured p95: 5% of them, within the same error in the quantile.
   assert.ok(Math.abs(r.over! / r.requests - 0.05) <= 0.01, `over ${r.over} of ${r.requests}`);
