@@ -64,7 +64,7 @@ export function sinceKube(clock: Clock, stamp: number | string): number {
 
 /**
  * What `measurements.ts` still needs of the old sandbox clock, until it takes a
- * {@linkcode Clock} itself (`traffic_source.ts` adapts one).
+ * {@linkcode Clock} only (it accepts both today).
  *
  * @deprecated Take a `Clock` from `lib/clock/` instead.
  *

@@ -32,7 +32,12 @@ const CRASH_BACKOFF_MAX_MS = 300_000;
 /** What the kubelet needs to know about pods from the simulation. */
 export interface KubeletHooks {
   /** The behaviour of a pod running `version` in `namespace`. */
-  behaviour(namespace: string, image: string, version: string): PodBehaviour;
+  behaviour(
+    namespace: string,
+    image: string,
+    version: string,
+    labels: Record<string, string>,
+  ): PodBehaviour;
   /** Whether a job pod's job should fail (scenario migration-fails). */
   jobFails(job: { name: string; labels: Record<string, string> }): boolean;
   /** A request a pod answered. */
@@ -207,7 +212,8 @@ export class Kubelet {
     const version = podVersion(pod);
     let rt = this.#runtimes.get(uid);
     if (!rt) {
-      const behaviour = this.#hooks.behaviour(ns, podImage(pod), version);
+      const podLabels = (meta(pod).labels ?? {}) as Record<string, string>;
+      const behaviour = this.#hooks.behaviour(ns, podImage(pod), version, podLabels);
       const alreadyReady = podReady(pod);
       const startupMs = Math.max(CONTAINER_START_MS, behaviour.startupMs);
       const startedAt = this.#clock.now();
@@ -350,7 +356,7 @@ export class Kubelet {
         version,
         labels,
         clock: this.#clock,
-        behaviour: () => this.#hooks.behaviour(ns, image, version),
+        behaviour: () => this.#hooks.behaviour(ns, image, version, labels),
         onRequest: (status, latencyMs) => this.#hooks.onRequest(ns, labels, status, latencyMs),
       });
     }

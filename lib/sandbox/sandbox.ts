@@ -12,8 +12,14 @@ import { Store } from "./store.ts";
 import { Api } from "./api.ts";
 import { ApiHttp } from "./server.ts";
 import { RESOURCE_TYPES } from "./resources.ts";
-import { checkScenario } from "./scenarios.ts";
-import { checkSeed, type SandboxSeed, seedCluster, writeSandboxInfo } from "./seed.ts";
+import { checkScenario, type FaultSpec } from "./scenarios.ts";
+import {
+  checkSeed,
+  type SandboxSeed,
+  seedCluster,
+  trafficRatesOf,
+  writeSandboxInfo,
+} from "./seed.ts";
 import { readState, removeStaleTemporaries, type SandboxState, writeFileAtomic } from "./state.ts";
 import { Simulation } from "./simulation.ts";
 
@@ -39,8 +45,16 @@ export interface SandboxOptions {
    * `clockAt` (see {@linkcode savedClockAt}). Default: `scaledClock(timeScale ?? 60)`.
    */
   clock?: Clock;
-  /** Seed of the traffic model on a virtual clock (the same seed draws the same requests). */
+  /**
+   * Seed of the traffic model on a virtual clock and of random fault onsets (default 0):
+   * the same seed draws the same requests.
+   */
   randomSeed?: number | string;
+  /**
+   * The faults to inject (`parseScenario(text, { seed })` from `scenarios.ts`, or a
+   * simulator's draw). Default: the `scenario`'s. Either way `scenario` names the run.
+   */
+  faults?: readonly FaultSpec[];
   /**
    * What a freshly seeded cluster holds besides the system namespaces and nodes (default:
    * nothing). Applied only when the cluster is new: a restored state keeps what it had.
@@ -354,6 +368,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     trafficRate,
     ...(options.maxRealRate !== undefined ? { maxRealRate: options.maxRealRate } : {}),
     ...(options.randomSeed !== undefined ? { randomSeed: options.randomSeed } : {}),
+    ...(options.faults !== undefined ? { faults: options.faults } : {}),
+    rates: trafficRatesOf(seed),
     stateDir,
     versions: previous?.versions ?? {},
   });

@@ -23,12 +23,15 @@ import { podReady, ReplicaSetController } from "./replicasets.ts";
 import { JobController } from "./jobs.ts";
 import { RouteController } from "./routes.ts";
 import { Kubelet, podImage, podVersion } from "./kubelet.ts";
-import { isMigrationJob, podBehaviour } from "./scenarios.ts";
+import { type FaultSpec, isMigrationJob, parseScenario, podBehaviour } from "./scenarios.ts";
 import { writeFileAtomic } from "./state.ts";
 import { matchesSelectorObject } from "./selectors.ts";
 import { Backoff } from "./backoff.ts";
 import { Deadlines } from "./deadlines.ts";
-import { httpTraffic, type MeasureQuery, noTraffic, type SimTraffic } from "./traffic_source.ts";
+import { type MeasureQuery, TrafficGenerator, type TrafficSource } from "./traffic.ts";
+import { TrafficModel } from "./traffic_model.ts";
+import type { TrafficRates } from "./traffic_rates.ts";
+import { serviceProfileOf } from "./traffic_plan.ts";
 import { clusterMetrics } from "./node_metrics.ts";
 
 type JsonMap = Record<string, unknown>;
@@ -51,8 +54,12 @@ export interface SimulationOptions {
   maxRealRate?: number;
   stateDir: string;
   versions: Record<string, string[]>;
-  /** Seed of the traffic model (virtual clock). */
+  /** Seed of the traffic model and of random fault onsets (default 0). */
   randomSeed?: number | string;
+  /** The faults (default: the scenario's, `parseScenario(scenario, { seed: randomSeed })`). */
+  faults?: readonly FaultSpec[];
+  /** Expected traffic per namespace and service (the seed's, `trafficRatesOf(seed)`). */
+  rates?: TrafficRates;
 }
 
 /**
@@ -73,14 +80,17 @@ export class Simulation {
   #jobs: JobController;
   #routes: RouteController;
   #kubelet: Kubelet;
-  #traffic: SimTraffic;
+  #traffic: TrafficSource;
+  #faults: readonly FaultSpec[];
+  #rates: TrafficRates;
   #loop: Promise<void> | undefined;
   #requested = false;
   #wake: { due: number; cancel: () => void } | undefined;
   #unsubscribe: (() => void) | undefined;
   #targets = "";
   #stopped = false;
-  #introduced = new Set<string>();
+  /** `namespace|image|version` first deployed while this sandbox runs → when (clock stamp). */
+  #introduced = new Map<string, number>();
   #proxyTurn = 0;
   #lastRv = -1;
   /** Passes run so far (a test's measure of a loop that does not spin). */
@@ -102,37 +112,68 @@ export class Simulation {
     this.#replicaSets = new ReplicaSetController(api, deps);
     this.#jobs = new JobController(api, deps);
     this.#routes = new RouteController(api);
+    this.#faults = options.faults ??
+      parseScenario(options.scenario, { seed: options.randomSeed ?? 0 });
+    this.#rates = options.rates ?? {};
     let record: (ns: string, l: Record<string, string>, s: number, ms: number) => void = () => {};
     this.#kubelet = new Kubelet(api, {
       ...deps,
       hooks: {
-        behaviour: (ns, image, version) =>
-          podBehaviour(options.scenario, this.#isNewest(`${ns}|${image}`, version)),
+        behaviour: (ns, image, version, labels) => this.#behaviour(ns, image, version, labels),
         jobFails: (job) =>
-          options.scenario === "migration-fails" && isMigrationJob(job.name, job.labels),
+          this.#faults.some((f) => f.kind === "migration") &&
+          isMigrationJob(job.name, job.labels),
         onRequest: (ns, labels, status, latencyMs) => record(ns, labels, status, latencyMs),
       },
     });
-    if (clock.kind === "virtual" || options.trafficRate <= 0) this.#traffic = noTraffic(clock);
-    else {
+    if (clock.kind === "virtual") {
+      // Real requests cannot follow jumping time: each interval's requests are drawn.
+      this.#traffic = new TrafficModel(api, {
+        clock,
+        seed: options.randomSeed ?? 0,
+        faults: this.#faults,
+        rates: this.#rates,
+        defaultRate: options.trafficRate,
+        versions: options.versions,
+      });
+    } else {
       const realRate = Math.min(
         options.trafficRate * clock.scale,
         options.maxRealRate ?? MAX_REAL_RATE,
       );
-      const http = httpTraffic(api, { clock, ports: () => this.#kubelet.ports(), realRate });
-      this.#traffic = http.traffic;
-      record = http.record;
+      const generator = new TrafficGenerator(api, {
+        clock,
+        ports: () => this.#kubelet.ports(),
+        realRate,
+      });
+      this.#traffic = generator;
+      record = (ns, labels, status, latencyMs) =>
+        generator.measurements.record(ns, { at: clock.now(), status, latencyMs, labels });
     }
   }
 
+  /** How a pod of `version` behaves now: the faults, from the moment its version came. */
+  #behaviour(ns: string, image: string, version: string, labels: Record<string, string>) {
+    const service = labels.service ?? labels.app;
+    const at = this.#isNewest(`${ns}|${image}`, version);
+    const expected = service ? this.#rates[ns]?.[service] : undefined;
+    return podBehaviour(this.#faults, at !== undefined, {
+      ...(at !== undefined ? { sinceDeployMs: this.#clock.since(at) } : {}),
+      // Real pods answer a few hundred requests a window: no baseline errors there.
+      ...(expected ? { profile: { ...serviceProfileOf(expected), errorRate: 0 } } : {}),
+      ...(service ? { service } : {}),
+    });
+  }
+
   /**
-   * The version being deployed: the newest version of an image in a namespace, first
-   * deployed while this sandbox runs (a version restored from an earlier run is not faulted).
+   * When the version being deployed came (a clock stamp), or undefined for any other: the
+   * newest version of an image in a namespace, first deployed while this sandbox runs (a
+   * version restored from an earlier run is not faulted).
    */
-  #isNewest(key: string, version: string): boolean {
+  #isNewest(key: string, version: string): number | undefined {
     const list = this.versions[key];
-    return list !== undefined && list[list.length - 1] === version &&
-      this.#introduced.has(`${key}|${version}`);
+    if (list === undefined || list[list.length - 1] !== version) return undefined;
+    return this.#introduced.get(`${key}|${version}`);
   }
 
   #trackVersions(): void {
@@ -145,7 +186,7 @@ export class Simulation {
       const list = this.versions[key] ??= [];
       if (!list.includes(version)) {
         list.push(version);
-        this.#introduced.add(`${key}|${version}`);
+        this.#introduced.set(`${key}|${version}`, this.#clock.now());
         this.#api.store.markDirty();
       }
     }
@@ -297,7 +338,7 @@ export class Simulation {
    * query's `window`, `labelSelector`, `over` (ms) and `samples` (a count); 400 for a bad one.
    */
   measurements(namespace: string, params: URLSearchParams): Response {
-    if (this.#options.scenario === "metrics-down") {
+    if (this.#metricsDown()) {
       return Response.json({
         kind: "Status",
         apiVersion: "v1",
@@ -327,6 +368,19 @@ export class Simulation {
         code: 400,
       }, { status: 400 });
     }
+  }
+
+  /**
+   * Whether the metrics source is down: a `metrics-down` fault from the start, or one whose
+   * onset has passed since the newest version being deployed came.
+   */
+  #metricsDown(): boolean {
+    const down = this.#faults.filter((f) => f.kind === "metrics-down");
+    if (down.length === 0) return false;
+    if (down.some((f) => f.onsetMs === 0)) return true;
+    if (this.#introduced.size === 0) return false;
+    const since = Math.min(...[...this.#introduced.values()].map((at) => this.#clock.since(at)));
+    return down.some((f) => since >= f.onsetMs);
   }
 
   /** The loopback port of a Ready pod, or of one Ready pod behind a Service (round robin). */

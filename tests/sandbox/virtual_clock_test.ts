@@ -50,14 +50,18 @@ async function api(
   return body as Record<string, unknown>;
 }
 
-async function virtualSandbox(scenario?: string) {
+async function virtualSandbox(
+  scenario?: string,
+  o: { trafficRate?: number; randomSeed?: number } = {},
+) {
   const clock = virtualClock({ startMs: START });
   const stateDir = await Deno.makeTempDir({ prefix: "sandbox-virtual-" });
   const sandbox = await startSandbox({
     stateDir,
     clock,
     port: 0,
-    trafficRate: 0,
+    trafficRate: o.trafficRate ?? 0,
+    ...(o.randomSeed !== undefined ? { randomSeed: o.randomSeed } : {}),
     seed: { namespaces: [{ name: NS }] },
     ...(scenario ? { scenario } : {}),
   });
@@ -197,6 +201,63 @@ Deno.test("virtual clock: an idle sandbox sets no timer and leaves the clock sti
   } finally {
     await t.close();
   }
+});
+
+/** Deploys `web` (2 pods) and its Service, lets five virtual minutes pass, and measures. */
+async function drawnCanary(randomSeed: number, scenario?: string) {
+  const t = await virtualSandbox(scenario, { trafficRate: 50, randomSeed });
+  try {
+    await api(t.clock, t.sandbox, `/apis/apps/v1/namespaces/${NS}/deployments`, {
+      method: "POST",
+      body: JSON.stringify(deployment("web", "2.0.0", {})),
+    });
+    await api(t.clock, t.sandbox, `/api/v1/namespaces/${NS}/services`, {
+      method: "POST",
+      body: JSON.stringify({
+        metadata: { name: "web" },
+        spec: { selector: { service: "web" }, ports: [{ port: 80, targetPort: 8000 }] },
+      }),
+    });
+    const wall0 = performance.now();
+    await t.clock.sleep(300_000);
+    const release = t.clock.hold("test measures");
+    try {
+      const path = `/apis/sandbox.tracktion.dev/v1/namespaces/${NS}/measurements`;
+      const m = await api(
+        t.clock,
+        t.sandbox,
+        `${path}?labelSelector=service%3Dweb&window=60s&over=100&samples=5`,
+      );
+      const bad = await t.clock.track(
+        "bad",
+        fetch(`${t.sandbox.url}${path}?window=60s&samples=-1`),
+      );
+      const badBody = await t.clock.track("bad body", bad.text());
+      return { m, bad: { status: bad.status, body: badBody }, wallMs: performance.now() - wall0 };
+    } finally {
+      release();
+    }
+  } finally {
+    await t.close();
+  }
+}
+
+Deno.test("virtual clock: traffic is drawn per interval from the seed (same seed, same numbers), over and samples pass through", async () => {
+  const a = await drawnCanary(7);
+  const b = await drawnCanary(7);
+  const m = a.m as { requests: number; errors: number; over?: number; latencies?: number[] };
+  // 50 requests per sandbox second over a 60 s window: about 3,000 (Poisson).
+  assert.ok(m.requests > 2_500 && m.requests < 3_500, `requests ${m.requests}`);
+  assert.equal(typeof m.over, "number", "over=100 counts the requests slower than 100 ms");
+  assert.ok(m.over! > 0 && m.over! < m.requests);
+  assert.equal(m.latencies?.length, 5, "samples=5: five latencies");
+  assert.deepEqual(a.m, b.m, "the same seed gives the same measurement");
+  const other = await drawnCanary(8);
+  assert.notDeepEqual((other.m as { latencies?: number[] }).latencies, m.latencies);
+  assert.equal(a.bad.status, 400, a.bad.body);
+  assert.match(a.bad.body, /samples/);
+  // Five minutes of canary traffic on the virtual clock: no real time to wait.
+  assert.ok(a.wallMs < 300_000 / 60, `took ${a.wallMs.toFixed(0)} ms`);
 });
 
 Deno.test("state.json keeps the clock's time (clockAt): a clock behind it is refused, nothing written; the default clock starts after it", async () => {
