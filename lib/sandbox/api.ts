@@ -19,6 +19,7 @@ import {
 } from "./defaults.ts";
 import { kubeNow, kubeTime } from "./clock.ts";
 import { type Clock, realClock } from "../clock/mod.ts";
+import type { Random } from "../random/mod.ts";
 
 export { kubeTime };
 import { applyPatch } from "./patch.ts";
@@ -65,12 +66,7 @@ function specOf(obj: KObject): string {
   return JSON.stringify(rest);
 }
 
-function randomSuffix(n: number): string {
-  const alphabet = "bcdfghjklmnpqrstvwxz2456789";
-  let out = "";
-  for (let i = 0; i < n; i++) out += alphabet[Math.floor(Math.random() * alphabet.length)];
-  return out;
-}
+const SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
 
 /**
  * The API semantics on top of the {@linkcode Store}: create, update, patch (four types),
@@ -79,14 +75,42 @@ function randomSuffix(n: number): string {
 export class Api {
   #store: Store;
   #clock: Clock;
+  #random: Random | undefined;
 
   /**
    * @param store The object store.
-   * @param options The clock timestamps are taken from (default: real time).
+   * @param options The clock timestamps are taken from (default: real time), and a seeded
+   *   generator for uids and generated names (default: crypto's and `Math.random`), so a
+   *   seeded run names its objects the same every time.
    */
-  constructor(store: Store, options: { clock?: Clock } = {}) {
+  constructor(store: Store, options: { clock?: Clock; random?: Random } = {}) {
     this.#store = store;
     this.#clock = options.clock ?? realClock;
+    this.#random = options.random;
+  }
+
+  /** A new object uid (a version-4 UUID; drawn from the seeded generator when given). */
+  uid(): string {
+    const r = this.#random;
+    if (!r) return crypto.randomUUID();
+    const hex = Array.from({ length: 32 }, () => r.int(16).toString(16));
+    hex[12] = "4";
+    hex[16] = (8 + r.int(4)).toString(16);
+    const h = hex.join("");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${
+      h.slice(20)
+    }`;
+  }
+
+  /** `n` characters for a generated name (`generateName`, a pod's `-abcde`). */
+  suffix(n: number): string {
+    const r = this.#random;
+    let out = "";
+    for (let i = 0; i < n; i++) {
+      const k = r ? r.int(SUFFIX_ALPHABET.length) : Math.floor(Math.random() * 27);
+      out += SUFFIX_ALPHABET[k];
+    }
+    return out;
   }
 
   /** The clock every timestamp and timer of this cluster uses. */
@@ -183,7 +207,7 @@ export class Api {
     checkFields(type, obj, options);
     const m = meta(obj);
     if ((m.name === undefined || m.name === "") && typeof m.generateName === "string") {
-      m.name = `${m.generateName}${randomSuffix(5)}`;
+      m.name = `${m.generateName}${this.suffix(5)}`;
     }
     this.#requireNamespace(type, namespace);
     if (m.name && this.#store.peek(type, namespace, String(m.name))) {
@@ -191,7 +215,7 @@ export class Api {
     }
     applyDefaults(type, obj, this.#allocated(type));
     validate(type, obj);
-    m.uid = crypto.randomUUID();
+    m.uid = this.uid();
     m.creationTimestamp = this.now();
     if (type.kind === "Job") jobSelectorDefaults(obj);
     delete m.resourceVersion;

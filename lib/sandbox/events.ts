@@ -39,7 +39,7 @@ export class EventRecorder {
         return;
       }
     }
-    const name = `${m.name}.${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    const name = `${m.name}.${this.#api.uid().replaceAll("-", "").slice(0, 16)}`;
     const created = this.#api.create(EVENTS, namespace, {
       metadata: { name, namespace },
       involvedObject: {

@@ -26,13 +26,6 @@ function num(v: unknown): number {
   return typeof v === "number" ? v : 0;
 }
 
-function randomSuffix(): string {
-  const alphabet = "bcdfghjklmnpqrstvwxz2456789";
-  let out = "";
-  for (let i = 0; i < 5; i++) out += alphabet[Math.floor(Math.random() * alphabet.length)];
-  return out;
-}
-
 /** Whether a pod is Ready (its Ready condition is True). */
 export function podReady(pod: KObject): boolean {
   const conditions = (((pod.status ?? {}) as JsonMap).conditions ?? []) as JsonMap[];
@@ -54,9 +47,9 @@ export function ownedPods(api: Api, namespace: string, uid: unknown): KObject[] 
 
 /** A pod name `<prefix>-<5 random characters>` not taken yet (a few tries, as generateName). */
 function freshPodName(api: Api, namespace: string, prefix: string): string {
-  let name = `${prefix}-${randomSuffix()}`;
+  let name = `${prefix}-${api.suffix(5)}`;
   for (let i = 0; i < 8 && api.store.peek(PODS, namespace, name); i++) {
-    name = `${prefix}-${randomSuffix()}`;
+    name = `${prefix}-${api.suffix(5)}`;
   }
   return name;
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import { type Clock, realClock, scaledClock } from "../clock/mod.ts";
+import { type Random, seededRandom } from "../random/mod.ts";
 import { SANDBOX_CLUSTER } from "../product/mod.ts";
 import { Store } from "./store.ts";
 import { Api } from "./api.ts";
@@ -270,9 +271,10 @@ async function openCluster(
   previous: SandboxState | undefined,
   seed: SandboxSeed,
   clock: Clock,
+  random: Random | undefined,
 ): Promise<{ store: Store; api: Api }> {
   const store = new Store();
-  const api = new Api(store, { clock });
+  const api = new Api(store, { clock, ...(random ? { random } : {}) });
   api.registerTypes(RESOURCE_TYPES);
   if (previous) {
     store.restore(previous.store, (key) => {
@@ -355,7 +357,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   await Deno.mkdir(stateDir, { recursive: true });
   await removeStaleTemporaries(stateDir);
 
-  const { store, api } = await openCluster(previous, seed, clock);
+  // A seeded run names its objects the same each time (restarted states draw anew).
+  const random = options.randomSeed === undefined
+    ? undefined
+    : seededRandom(`${options.randomSeed}|names|${previous?.store.resourceVersion ?? 0}`);
+  const { store, api } = await openCluster(previous, seed, clock, random);
   writeSandboxInfo(api, {
     scenario: scenario ?? "none",
     timeScale: String(clock.scale),

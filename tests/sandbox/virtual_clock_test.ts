@@ -233,7 +233,11 @@ async function drawnCanary(randomSeed: number, scenario?: string) {
         fetch(`${t.sandbox.url}${path}?window=60s&samples=-1`),
       );
       const badBody = await t.clock.track("bad body", bad.text());
-      return { m, bad: { status: bad.status, body: badBody }, wallMs: performance.now() - wall0 };
+      const pods = await api(t.clock, t.sandbox, `/api/v1/namespaces/${NS}/pods`);
+      const names = ((pods.items ?? []) as { metadata: { name: string; uid: string } }[])
+        .map((p) => `${p.metadata.name} ${p.metadata.uid}`);
+      const bad_ = { status: bad.status, body: badBody };
+      return { m, bad: bad_, names, wallMs: performance.now() - wall0 };
     } finally {
       release();
     }
@@ -242,7 +246,7 @@ async function drawnCanary(randomSeed: number, scenario?: string) {
   }
 }
 
-Deno.test("virtual clock: traffic is drawn per interval from the seed (same seed, same numbers), over and samples pass through", async () => {
+Deno.test("virtual clock: traffic is drawn per interval from the seed (same seed, same numbers and names), over and samples pass through", async () => {
   const a = await drawnCanary(7);
   const b = await drawnCanary(7);
   const m = a.m as { requests: number; errors: number; over?: number; latencies?: number[] };
@@ -252,8 +256,11 @@ Deno.test("virtual clock: traffic is drawn per interval from the seed (same seed
   assert.ok(m.over! > 0 && m.over! < m.requests);
   assert.equal(m.latencies?.length, 5, "samples=5: five latencies");
   assert.deepEqual(a.m, b.m, "the same seed gives the same measurement");
+  assert.equal(a.names.length, 2);
+  assert.deepEqual(a.names, b.names, "the same seed names pods (and their uids) the same");
   const other = await drawnCanary(8);
   assert.notDeepEqual((other.m as { latencies?: number[] }).latencies, m.latencies);
+  assert.notDeepEqual(other.names, a.names);
   assert.equal(a.bad.status, 400, a.bad.body);
   assert.match(a.bad.body, /samples/);
   // Five minutes of canary traffic on the virtual clock: no real time to wait.
