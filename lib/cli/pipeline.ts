@@ -4,6 +4,7 @@
  * code.
  * @module
  */
+import { type Clock, realClock } from "../clock/mod.ts";
 import {
   actor,
   executeRun,
@@ -87,25 +88,31 @@ async function startSandbox(
     stateDir: a.sandboxDir,
     scenario: a.scenario,
     reset: a.reset,
+    clock: a.clock,
+    // The same deploy draws the same traffic unless --seed says otherwise.
+    randomSeed: a.seed ?? `${a.environment}@${a.version ?? "none"}`,
     ...(a.timeScale !== undefined ? { timeScale: a.timeScale } : {}),
     ...(a.environmentsDir ? { environmentsDir: a.environmentsDir } : {}),
   });
+  const time = sandbox.clock.kind === "virtual"
+    ? `virtual clock, seed ${sandbox.randomSeed}`
+    : `time ×${sandbox.timeScale}`;
   view.line(
     `sandbox ${sandbox.url}${sandbox.inProcess ? " (started for this run)" : ""}, scenario ${
       sandbox.scenario ?? "none"
-    }, time ×${sandbox.timeScale}${a.reset && sandbox.inProcess ? ", saved state discarded" : ""}`,
+    }, ${time}${a.reset && sandbox.inProcess ? ", saved state discarded" : ""}`,
   );
   return sandbox;
 }
 
 /** A paused stage's question at the terminal: `promote` or `abort` (anything else: no answer). */
-function askAtTerminal(view: RunView, io: CliIo, user: string) {
+function askAtTerminal(view: RunView, io: CliIo, user: string, clock: Clock) {
   return async (question: string): Promise<Decision | null> => {
     view.line(`\n${question}`);
     io.stdout("promote or abort? ");
     const answer = (await readStdinLine())?.trim().toLowerCase();
     if (answer !== "promote" && answer !== "abort") return null;
-    return { action: answer, by: user, at: new Date().toISOString(), method: "tty" };
+    return { action: answer, by: user, at: new Date(clock.now()).toISOString(), method: "tty" };
   };
 }
 
@@ -130,7 +137,7 @@ async function connectRun(
     prometheusUrl: a.prometheus,
     log: (line) => view.line(prepared.redactor.redact(line)),
     decisionTimeoutMs: a.decisionTimeoutMs,
-    ask: io.tty ? askAtTerminal(view, io, o.user) : undefined,
+    ask: io.tty ? askAtTerminal(view, io, o.user, o.sandbox?.clock ?? realClock) : undefined,
     onSample: (stage, gate, target, sample) => view.sample(stage, gate, target, sample),
   });
   try {
@@ -184,10 +191,11 @@ async function runPipeline(a: RunArguments, io: CliIo): Promise<number> {
       ...(a.runsDir ? { runsDir: a.runsDir } : {}),
       concurrency: a.concurrency,
       dryRun: a.dryRun,
-      approve: approver(source),
+      approve: approver(source, sandbox?.clock ?? realClock),
       capabilities: connection.capabilities,
       analyze: connection.analyze,
       target: connection.target,
+      ...(sandbox ? { clock: sandbox.clock } : {}),
       user,
       ...(io.signal ? { signal: io.signal } : {}),
       onChange: (r, running) => view.stage(r, running),

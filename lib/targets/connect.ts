@@ -25,6 +25,7 @@ import {
 } from "../capabilities/mod.ts";
 import { SANDBOX_CLUSTER } from "../product/mod.ts";
 import type { SandboxTarget } from "./sandbox.ts";
+import { type Clock, realClock } from "../clock/mod.ts";
 
 /**
  * How long {@linkcode Connection.verify} waits for a capability's server (e.g. the
@@ -111,6 +112,11 @@ export interface ConnectOptions {
   readonly log: (line: string) => void;
   /** Told of every gate sample (the live view). */
   readonly onSample?: GateAnalyzerOptions["onSample"];
+  /**
+   * The run's clock (default: the sandbox's, else real time): the capabilities and the gate
+   * analysis wait on it and hold it around their real I/O.
+   */
+  readonly clock?: Clock | undefined;
 }
 
 /** The clients and the analyzer of a run. */
@@ -136,22 +142,26 @@ export interface Connection {
   close(): Promise<void>;
 }
 
-function analyzerOf(o: ConnectOptions): { analyze: GateAnalyzer; metrics: string } {
+function analyzerOf(
+  o: ConnectOptions,
+  clock: Clock,
+): { analyze: GateAnalyzer; metrics: string } {
   const provider = o.prometheusUrl
     ? prometheusProvider({
       url: o.prometheusUrl,
+      clock,
       ...(o.sandbox ? { minWindowSeconds: 5 } : {}),
     })
     : o.sandbox
-    ? sandboxMeasurementsProvider({ url: o.sandbox.url, token: o.sandbox.token })
-    : prometheusProvider({ url: o.env.monitoring.prometheus_url });
+    ? sandboxMeasurementsProvider({ url: o.sandbox.url, token: o.sandbox.token, clock })
+    : prometheusProvider({ url: o.env.monitoring.prometheus_url, clock });
   const analyze = createGateAnalyzer({
     provider,
     metrics: o.metrics,
     defaultTarget: { namespace: o.env.environment.namespace },
-    ...(o.sandbox ? { timeScale: o.sandbox.timeScale } : {}),
-    // Prometheus over scaled time: wait for a few 1 s scrapes of the new pods first.
-    ...(o.sandbox && o.prometheusUrl ? { minInitialDelayMs: 8_000 } : {}),
+    clock,
+    // Prometheus over scaled time: wait for a few 1 s scrapes of the new pods first (8 real s).
+    ...(o.sandbox && o.prometheusUrl ? { settleMs: 8_000 * clock.scale } : {}),
     ...(o.ask ? { ask: o.ask } : {}),
     ...(o.decisionTimeoutMs !== undefined ? { decisionTimeoutMs: o.decisionTimeoutMs } : {}),
     ...(o.onSample ? { onSample: o.onSample } : {}),
@@ -188,6 +198,7 @@ function analyzerOf(o: ConnectOptions): { analyze: GateAnalyzer; metrics: string
  */
 export function connect(o: ConnectOptions): Connection {
   const env = o.env;
+  const clock = o.clock ?? o.sandbox?.clock ?? realClock;
   const target: CapabilityTarget = o.sandbox
     ? { kind: "sandbox", kubeconfigPath: o.sandbox.kubeconfigPath, stateDir: o.sandbox.stateDir }
     : { kind: "kubernetes" };
@@ -199,6 +210,7 @@ export function connect(o: ConnectOptions): Connection {
     ...(o.readEnv ? { readEnv: o.readEnv } : {}),
     onSecret: (value) => o.redactor.add(value),
     log: o.log,
+    clock,
   });
   const verifyTimeoutMs = verifyTimeoutOf(o);
   const resources = o.resources ? [...o.resources] : undefined;
@@ -209,7 +221,7 @@ export function connect(o: ConnectOptions): Connection {
       throw asInputError(err);
     }
   }
-  const { analyze, metrics } = analyzerOf(o);
+  const { analyze, metrics } = analyzerOf(o, clock);
   return {
     capabilities: { ...opened.providers },
     analyze,
@@ -220,7 +232,12 @@ export function connect(o: ConnectOptions): Connection {
       namespace: env.environment.namespace,
       metrics,
       ...(o.sandbox
-        ? { scenario: o.sandbox.scenario ?? "none", timeScale: o.sandbox.timeScale }
+        ? {
+          scenario: o.sandbox.scenario ?? "none",
+          clock: clock.kind,
+          ...(clock.kind === "virtual" ? {} : { timeScale: o.sandbox.timeScale }),
+          ...(o.sandbox.randomSeed !== undefined ? { seed: o.sandbox.randomSeed } : {}),
+        }
         : {}),
     },
     async verify(options = {}) {

@@ -9,6 +9,7 @@
  * bad input, the message says how to reseed it.
  * @module
  */
+import { type Clock, realClock, scaledClock, virtualClock } from "../clock/mod.ts";
 import { parse } from "yaml";
 import { ENVIRONMENTS_DIR } from "../config/mod.ts";
 import { SANDBOX_DIR } from "../product/mod.ts";
@@ -19,10 +20,14 @@ import {
   SandboxRunningError,
   type SandboxSeed,
   SandboxStateError,
+  savedClockAt,
   startSandbox,
 } from "../sandbox/mod.ts";
 import { InputError } from "../runner/mod.ts";
 import { formatSkipped, loadSandboxSeed } from "./sandbox_seed.ts";
+
+/** A new sandbox's time scale on a real clock, as before the virtual clock (×60). */
+const DEFAULT_TIME_SCALE = 60;
 
 export type { Sandbox, SandboxOptions };
 
@@ -95,8 +100,15 @@ export interface SandboxTarget {
   readonly stateDir: string;
   /** The scenario it runs (undefined: none). */
   readonly scenario: string | undefined;
-  /** Sandbox seconds per real second. */
+  /** Sandbox seconds per real second (`Infinity` on a virtual clock). */
   readonly timeScale: number;
+  /**
+   * The clock the run shares with it: virtual for one started here (unless a real clock is
+   * asked for), the running sandbox's scaled clock for one started by `deno task sandbox`.
+   */
+  readonly clock: Clock;
+  /** What its simulated traffic is drawn from (one started here). */
+  readonly randomSeed?: string | undefined;
   /** Whether this process started it (and stops it in `close`). */
   readonly inProcess: boolean;
   /** Stops it when this process started it (else nothing). */
@@ -141,8 +153,15 @@ export interface SandboxTargetOptions {
   readonly stateDir: string;
   /** The scenario asked for (undefined: whatever a running one has; none for a new one). */
   readonly scenario?: string | undefined;
-  /** Sandbox seconds per real second, for a new one. */
+  /** Sandbox seconds per real second, for a new one on a real clock. */
   readonly timeScale?: number;
+  /**
+   * The clock, for a new one: `virtual` (default for one started here) or `real` (scaled by
+   * `timeScale`). A running sandbox is always on its own real clock: `virtual` is refused.
+   */
+  readonly clock?: "virtual" | "real" | undefined;
+  /** What a new one's simulated traffic is drawn from (default: `default`). */
+  readonly randomSeed?: string | undefined;
   /** Start a new one from a freshly seeded cluster (its saved state discarded). */
   readonly reset?: boolean;
   /** The environment files a new one is seeded from (default `ENVIRONMENTS_DIR`). */
@@ -237,6 +256,13 @@ async function findOrStart(o: SandboxTargetOptions): Promise<SandboxTarget> {
           "the state of a running sandbox; stop it first (or restart it with --reset)",
       );
     }
+    if (o.clock === "virtual") {
+      throw new InputError(
+        `A sandbox is running at ${existing.url} on a real clock (×${running.timeScale ?? "1"}): ` +
+          "--clock virtual needs the sandbox in this process; stop it (deno task sandbox stop) " +
+          "or drop --clock virtual",
+      );
+    }
     if (o.scenario !== undefined && o.scenario !== scenario) {
       throw new InputError(
         `A sandbox is running at ${existing.url} with scenario "${scenario ?? "none"}": ` +
@@ -249,12 +275,23 @@ async function findOrStart(o: SandboxTargetOptions): Promise<SandboxTarget> {
       stateDir: o.stateDir,
       scenario,
       timeScale: Number(running.timeScale ?? "1"),
+      clock: scaledClock(Number(running.timeScale ?? "1")),
       inProcess: false,
       close: () => Promise.resolve(),
     };
   }
+  const randomSeed = o.randomSeed ?? "default";
+  // Times saved by an earlier run (a virtual one may have run ahead of the wall) are never
+  // in this run's future: its clock starts at or after them.
+  const savedAt = o.reset ? undefined : await savedClockAt(o.stateDir).catch(() => undefined);
+  const now = realClock.now();
+  const clock = o.clock === "real"
+    ? scaledClock(o.timeScale ?? DEFAULT_TIME_SCALE, Math.max(0, (savedAt ?? 0) - now))
+    : virtualClock({ startMs: Math.max(now, savedAt ?? 0) });
   const sandbox = await startProjectSandbox({
     stateDir: o.stateDir,
+    clock,
+    randomSeed,
     environmentsDir: o.environmentsDir,
     seed: o.seed,
     onWarning: o.onWarning,
@@ -271,7 +308,9 @@ async function findOrStart(o: SandboxTargetOptions): Promise<SandboxTarget> {
     kubeconfigPath: sandbox.kubeconfigPath,
     stateDir: o.stateDir,
     scenario: sandbox.scenario,
-    timeScale: sandbox.timeScale,
+    timeScale: clock.scale,
+    clock,
+    randomSeed,
     inProcess: true,
     close: () => sandbox.stop(),
   };

@@ -156,7 +156,7 @@ Deno.test("a healthy version passes a sequential gate, and the gate keeps watchi
   const g = r.gates[0]!;
   assert.equal(g.verdict, "passed");
   assert.equal(g.decision!.state, "pass");
-  assert.ok(Date.parse(g.decision!.decidedAt!) <= 120_000, g.decision!.decidedAt);
+  assert.ok(Date.parse(g.decision!.decidedAt!) <= 120_000, g.decision!.decidedAt ?? "");
   assert.equal(clock.now(), 15 * 60_000, "watched until the step's end");
   assert.equal(r.breachedAt, undefined);
 });
@@ -239,7 +239,7 @@ const latencyModel = (shiftMs: number): Model => ({
 Deno.test("a baseline gate passes identical distributions and fails a +500 ms latency shift", async () => {
   const s = stage("canary-5").gate("p95_latency < 2000ms", { decide: "baseline" }).for("5m");
   const same = await run(s, latencyModel(0), pair, "same-0");
-  assert.equal(same.r.gates[0]!.verdict, "passed", same.r.gates[0]!.reason);
+  assert.equal(same.r.gates[0]!.verdict, "passed", same.r.gates[0]!.reason ?? "");
   assert.equal(same.r.gates[0]!.decision!.method, "baseline");
   assert.equal(same.r.gates[0]!.samples[0]!.baseline!.requests, 100);
   // Over 100 seeded steps of 30 looks each, false alarms stay near α = 2% (at most 6:

@@ -156,6 +156,7 @@ function targetOf(sandbox: Sandbox, stateDir: string): SandboxTarget {
     stateDir,
     scenario: undefined,
     timeScale: sandbox.timeScale,
+    clock: sandbox.clock,
     inProcess: true,
     close: () => Promise.resolve(),
   };
