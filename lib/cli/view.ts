@@ -9,14 +9,16 @@ import type { SampleRecord, StageRecord } from "../report/schema.ts";
 import type { GateSpec } from "../dsl/stage.ts";
 
 /** A sample's counts, so 0 errors of 3 requests reads apart from 0 of 30,000. */
-function evidenceText(e: SampleRecord["evidence"]): string {
+function evidenceText(e: SampleRecord["evidence"], unit: string): string {
   if (!e) return "";
   const n = e.requests.toLocaleString("en-US");
   const window = `${+(e.windowMs / 1000).toFixed(1)}s`;
   if (e.over !== undefined && e.overMs !== undefined) {
     return `${e.over.toLocaleString("en-US")} of ${n} over ${e.overMs}ms in ${window}`;
   }
-  if (e.errors !== undefined) return `${e.errors.toLocaleString("en-US")} of ${n} in ${window}`;
+  if (e.errors !== undefined && unit === "%") {
+    return `${e.errors.toLocaleString("en-US")} of ${n} in ${window}`;
+  }
   return `${n} requests in ${window}`;
 }
 
@@ -167,7 +169,7 @@ export class RunView {
     );
     const value = s.value === null ? s.verdict : `${+s.value.toFixed(2)}${gate.gate.unit}`;
     const list = r.gates.get(gate.gate.source) ?? [];
-    const shown = [evidenceText(s.evidence), s.detail].filter(Boolean).join("; ");
+    const shown = [evidenceText(s.evidence, gate.gate.unit), s.detail].filter(Boolean).join("; ");
     list.push({
       text: `${who.split("/")[0]} ${value}${shown ? ` (${shown})` : ""}`,
       verdict: s.verdict,

@@ -46,6 +46,21 @@ export interface SleepOptions {
 }
 
 /**
+ * Options of {@linkcode Clock.schedule}.
+ *
+ * @example
+ * ```ts
+ * import { realClock, type ScheduleOptions } from "./clock.ts";
+ * const o: ScheduleOptions = { persistent: false };
+ * realClock.schedule(10, () => {}, o)();
+ * ```
+ */
+export interface ScheduleOptions {
+  /** Whether the timer keeps the process (and a virtual clock) going. Default true. */
+  readonly persistent?: boolean;
+}
+
+/**
  * Time, timers and in-flight work. Everything that waits or stamps takes one of these.
  *
  * @example
@@ -68,8 +83,12 @@ export interface Clock {
   since(stamp: number): number;
   /** Resolves after `ms` of target time; rejects with the signal's reason on abort. */
   sleep(ms: number, options?: SleepOptions): Promise<void>;
-  /** Calls `fn` after `ms` of target time; the returned function cancels it. */
-  schedule(ms: number, fn: () => void): () => void;
+  /**
+   * Calls `fn` after `ms` of target time; the returned function cancels it. A timer with
+   * `persistent: false` neither keeps the process alive nor, on a virtual clock, makes time
+   * move on its own (like an unref'd timer: it fires only if other timers carry time past it).
+   */
+  schedule(ms: number, fn: () => void, options?: ScheduleOptions): () => void;
   /** A signal that aborts (with a `TimeoutError`) after `ms` of target time. */
   timeout(ms: number): AbortSignal;
   /** Marks real work in flight (I/O, a Worker running): a virtual clock does not jump. */
@@ -120,7 +139,8 @@ class WallClock implements Clock {
     return (this.now() - stamp) * this.scale;
   }
 
-  schedule(ms: number, fn: () => void, persistent = true): () => void {
+  schedule(ms: number, fn: () => void, options: ScheduleOptions = {}): () => void {
+    const persistent = options.persistent ?? true;
     const end = Date.now() + Math.max(0, ms) / this.scale;
     let timer: ReturnType<typeof setTimeout>;
     const arm = () => {
@@ -139,7 +159,7 @@ class WallClock implements Clock {
   timeout(ms: number): AbortSignal {
     const controller = new AbortController();
     // An unreferenced timer, like AbortSignal.timeout's: it never keeps the process alive.
-    this.schedule(ms, () => controller.abort(timeoutError(ms)), false);
+    this.schedule(ms, () => controller.abort(timeoutError(ms)), { persistent: false });
     return controller.signal;
   }
 

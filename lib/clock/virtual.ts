@@ -7,7 +7,14 @@
  * @module
  */
 import { setImmediate } from "node:timers";
-import { type Clock, type Release, sleepOn, type SleepOptions, timeoutError } from "./clock.ts";
+import {
+  type Clock,
+  type Release,
+  type ScheduleOptions,
+  sleepOn,
+  type SleepOptions,
+  timeoutError,
+} from "./clock.ts";
 
 interface Timer {
   readonly due: number;
@@ -15,6 +22,7 @@ interface Timer {
   readonly fn: () => void;
   readonly persistent: boolean;
   cancelled: boolean;
+  fired: boolean;
 }
 
 /**
@@ -120,6 +128,8 @@ class Virtual implements VirtualClock {
   #quietTurns: number;
   #kicked = false;
   #disposed = false;
+  /** Persistent timers neither fired nor cancelled: time moves on its own only for them. */
+  #live = 0;
 
   constructor(o: VirtualClockOptions) {
     this.#now = o.startMs ?? Date.now();
@@ -134,20 +144,25 @@ class Virtual implements VirtualClock {
     return this.#now - stamp;
   }
 
-  schedule(ms: number, fn: () => void, persistent = true): () => void {
+  schedule(ms: number, fn: () => void, options: ScheduleOptions = {}): () => void {
+    const persistent = options.persistent ?? true;
     const t: Timer = {
       due: this.#now + Math.max(0, Number.isFinite(ms) ? ms : 0),
       seq: this.#seq++,
       fn,
       persistent,
       cancelled: false,
+      fired: false,
     };
     if (this.#disposed) return () => {};
     this.#heap.push(t);
+    if (persistent) this.#live++;
     this.#activity++;
     this.#kick();
     return () => {
+      if (t.cancelled || t.fired) return;
       t.cancelled = true;
+      if (t.persistent) this.#live--;
     };
   }
 
@@ -157,7 +172,7 @@ class Virtual implements VirtualClock {
 
   timeout(ms: number): AbortSignal {
     const controller = new AbortController();
-    this.schedule(ms, () => controller.abort(timeoutError(ms)), false);
+    this.schedule(ms, () => controller.abort(timeoutError(ms)), { persistent: false });
     return controller.signal;
   }
 
@@ -193,6 +208,7 @@ class Virtual implements VirtualClock {
     this.#disposed = true;
     for (const t of this.#heap.items) t.cancelled = true;
     this.#heap.items.length = 0;
+    this.#live = 0;
   }
 
   #kick(): void {
@@ -209,7 +225,7 @@ class Virtual implements VirtualClock {
     if (this.#holds.size > 0 || this.#disposed) return; // a release kicks again
     const next = this.#heap.peek();
     if (!next) return; // a new timer kicks again
-    if (!this.#heap.items.some((t) => t.persistent && !t.cancelled)) return; // like unref'd timers
+    if (this.#live === 0) return; // only unref'd timers left: time stands still
     if (this.#activity !== this.#seen) {
       this.#seen = this.#activity;
       this.#turns = 0;
@@ -221,6 +237,8 @@ class Virtual implements VirtualClock {
       return;
     }
     this.#heap.pop();
+    next.fired = true;
+    if (next.persistent) this.#live--;
     this.#turns = 0;
     this.#now = Math.max(this.#now, next.due);
     this.fired++;
