@@ -164,26 +164,62 @@ async function digestsOf(files: readonly string[], root: string): Promise<[strin
   }));
 }
 
-/** True when the entry's files all still have their recorded digests. */
-async function cachedPass(entry: string, root: string): Promise<boolean> {
-  let files: [string, string][];
+/**
+ * How many passing versions of the sources one key keeps (work trees of one project share a
+ * key when their configuration and lock agree: each keeps its own pass).
+ */
+const VERSIONS_KEPT = 8;
+
+/** The passes remembered under a key, newest first. */
+async function versionsOf(entryDir: string): Promise<string[]> {
+  const found: { path: string; mtime: number }[] = [];
   try {
-    files = JSON.parse(await Deno.readTextFile(entry)).files;
+    for await (const e of Deno.readDir(entryDir)) {
+      if (!e.isFile || !e.name.endsWith(".json")) continue;
+      const path = join(entryDir, e.name);
+      const stat = await Deno.stat(path).catch(() => undefined);
+      if (stat) found.push({ path, mtime: stat.mtime?.getTime() ?? 0 });
+    }
   } catch {
-    return false;
+    return [];
   }
-  if (!Array.isArray(files) || files.length === 0) return false;
-  const now = await digestsOf(files.map(([f]) => f), root);
-  return now.every(([, digest], i) => digest === files[i]![1]);
+  return found.sort((x, y) => y.mtime - x.mtime).map((f) => f.path);
 }
 
-/** Writes an entry atomically (a reader sees all of it or none). */
-async function remember(entry: string, files: [string, string][]): Promise<void> {
+/** True when one remembered version's files all still have their recorded digests. */
+async function cachedPass(entryDir: string, root: string): Promise<boolean> {
+  const digests = new Map<string, Promise<string>>();
+  const digestOf = (f: string) => {
+    let d = digests.get(f);
+    if (!d) digests.set(f, d = digestsOf([f], root).then((pairs) => pairs[0]![1]));
+    return d;
+  };
+  for (const version of (await versionsOf(entryDir)).slice(0, VERSIONS_KEPT)) {
+    let files: [string, string][];
+    try {
+      files = JSON.parse(await Deno.readTextFile(version)).files;
+    } catch {
+      continue;
+    }
+    if (!Array.isArray(files) || files.length === 0) continue;
+    const now = await Promise.all(files.map(([f]) => digestOf(f)));
+    if (now.every((digest, i) => digest === files[i]![1])) return true;
+  }
+  return false;
+}
+
+/** Writes a version atomically (a reader sees all of it or none); keeps the newest few. */
+async function remember(entryDir: string, files: [string, string][]): Promise<void> {
   try {
-    await Deno.mkdir(dirname(entry), { recursive: true });
-    const temp = `${entry}.${crypto.randomUUID()}.tmp`;
-    await Deno.writeTextFile(temp, JSON.stringify({ files }));
-    await Deno.rename(temp, entry);
+    await Deno.mkdir(entryDir, { recursive: true });
+    const text = JSON.stringify({ files });
+    const version = join(entryDir, `${(await sha256(text)).slice(0, 32)}.json`);
+    const temp = `${version}.${crypto.randomUUID()}.tmp`;
+    await Deno.writeTextFile(temp, text);
+    await Deno.rename(temp, version);
+    for (const old of (await versionsOf(entryDir)).slice(VERSIONS_KEPT)) {
+      await Deno.remove(old).catch(() => {});
+    }
   } catch { /* a read-only cache: the next check runs deno check again */ }
 }
 
@@ -213,7 +249,9 @@ async function denoCheck(file: string, root: string): Promise<TypeProblem[]> {
  * Runs `deno check` on a file, unless the very same check passed before. A pass is
  * remembered under a key of Deno's and TypeScript's versions, the file's path, its
  * `deno.json` and `deno.lock` (their digests), with the digest of every local module of its
- * graph (`deno info`); it counts only while each of those modules still has that digest.
+ * graph (`deno info`); it counts only while each of those modules still has that digest
+ * (a key keeps the last few passing versions, so work trees of one project do not evict
+ * each other's).
  * An edit to any of them, to the configuration or the lock, or another Deno, runs the
  * compiler again; so does a project without a `deno.lock`. Failures are never remembered.
  * (Files the configuration names outside the module graph, such as `compilerOptions.types`,
@@ -242,7 +280,7 @@ export async function typeCheck(
     options.onCompile?.();
     return await denoCheck(path, root);
   }
-  const entry = join(cacheDir, `${key}.json`);
+  const entry = join(cacheDir, key);
   if (await cachedPass(entry, root)) return [];
   const graph = await graphOf(path, root);
   const before = graph && await digestsOf(graph.map((f) => recorded(f, root)), root);

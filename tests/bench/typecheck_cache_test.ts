@@ -143,3 +143,20 @@ Deno.test("through the CLI, a type error after a remembered pass exits 2 naming 
   assert.match(text, /pipeline\.ts:2:\d+: .*TS2322/);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("two work trees of one project (same config and lock) keep their own pass", async () => {
+  const [a, b, cache] = [await project(), await project(), await Deno.makeTempDir()];
+  await Deno.writeTextFile(
+    join(b, "pipeline.ts"),
+    'import { double } from "./dep.ts";\nexport const eight: number = double(4);\n',
+  );
+  const { counter, check } = checker(cache);
+  assert.deepEqual(await check(a), []);
+  assert.deepEqual(await check(b), []);
+  assert.equal(counter.compiles, 2);
+  assert.deepEqual(await check(a), []);
+  assert.deepEqual(await check(b), []);
+  assert.equal(counter.compiles, 2, "neither evicted the other's pass");
+  await Deno.remove(a, { recursive: true });
+  await Deno.remove(b, { recursive: true });
+});
