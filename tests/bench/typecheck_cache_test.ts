@@ -13,9 +13,20 @@ import { TOOL_NAME } from "../../lib/product/mod.ts";
 const CLI = new URL("../../lib/cli/main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 
+/** The test's temporary folders, removed when it ends. */
+const temps: string[] = [];
+async function temp(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "typecheck-" });
+  temps.push(dir);
+  return dir;
+}
+globalThis.addEventListener("unload", () => {
+  for (const dir of temps) Deno.removeSync(dir, { recursive: true });
+});
+
 /** A tiny project: a pipeline importing a module, its deno.json and deno.lock. */
 async function project(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "typecheck-" });
+  const dir = await temp();
   await Deno.writeTextFile(join(dir, "deno.json"), "{}\n");
   await Deno.writeTextFile(join(dir, "deno.lock"), '{ "version": "5" }\n');
   await Deno.writeTextFile(
@@ -38,7 +49,7 @@ function checker(cacheDir: string) {
 }
 
 Deno.test("a pass is remembered: the same sources pass again without the compiler, also copied elsewhere", async () => {
-  const [dir, cache] = [await project(), await Deno.makeTempDir()];
+  const [dir, cache] = [await project(), await temp()];
   const { counter, check } = checker(cache);
   assert.deepEqual(await check(dir), []);
   assert.equal(counter.compiles, 1);
@@ -48,12 +59,10 @@ Deno.test("a pass is remembered: the same sources pass again without the compile
   const clone = await project();
   assert.deepEqual(await check(clone), []);
   assert.equal(counter.compiles, 1);
-  await Deno.remove(dir, { recursive: true });
-  await Deno.remove(clone, { recursive: true });
 });
 
 Deno.test("a type error written after the pass was remembered is caught, with file and line", async () => {
-  const [dir, cache] = [await project(), await Deno.makeTempDir()];
+  const [dir, cache] = [await project(), await temp()];
   const { counter, check } = checker(cache);
   assert.deepEqual(await check(dir), []);
   await Deno.writeTextFile(
@@ -69,11 +78,10 @@ Deno.test("a type error written after the pass was remembered is caught, with fi
   // A failure is never remembered: it fails again (the compiler runs each time).
   assert.equal((await check(dir)).length, 1);
   assert.equal(counter.compiles, 3);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("a changed dependency (an imported module, the configuration) runs the compiler again", async () => {
-  const [dir, cache] = [await project(), await Deno.makeTempDir()];
+  const [dir, cache] = [await project(), await temp()];
   const { counter, check } = checker(cache);
   assert.deepEqual(await check(dir), []);
   // The imported module now returns a string: the pipeline's line 2 no longer type-checks.
@@ -107,21 +115,19 @@ Deno.test("a changed dependency (an imported module, the configuration) runs the
   );
   const strict = await check(dir);
   assert.deepEqual(strict.map((p) => `${p.file}:${p.line}:${p.code}`), ["dep.ts:1:TS6133"]);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("without a deno.lock nothing is remembered (dependencies could move)", async () => {
-  const [dir, cache] = [await project(), await Deno.makeTempDir()];
+  const [dir, cache] = [await project(), await temp()];
   await Deno.remove(join(dir, "deno.lock"));
   const { counter, check } = checker(cache);
   assert.deepEqual(await check(dir), []);
   assert.deepEqual(await check(dir), []);
   assert.equal(counter.compiles, 2);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("through the CLI, a type error after a remembered pass exits 2 naming file and line", async () => {
-  const [dir, cache] = [await project(), await Deno.makeTempDir()];
+  const [dir, cache] = [await project(), await temp()];
   const run = () =>
     new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--config", CONFIG, CLI, "run", join(dir, "pipeline.ts"), "nowhere"],
@@ -141,11 +147,10 @@ Deno.test("through the CLI, a type error after a remembered pass exits 2 naming 
   assert.equal(out.code, 2, text);
   assert.match(text, /does not type-check/);
   assert.match(text, /pipeline\.ts:2:\d+: .*TS2322/);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("two work trees of one project (same config and lock) keep their own pass", async () => {
-  const [a, b, cache] = [await project(), await project(), await Deno.makeTempDir()];
+  const [a, b, cache] = [await project(), await project(), await temp()];
   await Deno.writeTextFile(
     join(b, "pipeline.ts"),
     'import { double } from "./dep.ts";\nexport const eight: number = double(4);\n',
@@ -157,6 +162,4 @@ Deno.test("two work trees of one project (same config and lock) keep their own p
   assert.deepEqual(await check(a), []);
   assert.deepEqual(await check(b), []);
   assert.equal(counter.compiles, 2, "neither evicted the other's pass");
-  await Deno.remove(a, { recursive: true });
-  await Deno.remove(b, { recursive: true });
 });
