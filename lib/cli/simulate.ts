@@ -44,13 +44,18 @@ report verifies against its journal; no secret in any file of the run. Exit 1 on
   --seed <s>              the simulation's seed (any text): the same seed, the same runs
   --replay <run-seed>     rerun only the run with this seed (printed with each violation)
   --json                  one JSON object: runs, violations, healthy_runs, false_rollbacks,
-                          faulty_runs, missed_faults, detection_seconds (per gate kind)
-  --compare-gates         run every seed with the fixed-threshold and the statistical gates
+                          faulty_runs, missed_faults, target_faults, detection_seconds (and
+                          for 3% errors from the 5% step); with --compare-gates, per gate kind
+  --compare-gates         run every seed twice: --option gates=fixed (the runbook's fixed
+                          thresholds) and gates=sequential (the default), side by side
   --pipeline <file>       the pipeline (default pipelines/deploy.ts)
   --environments-dir <d>  where environment files are (default ${ENVIRONMENTS_DIR})
   --work-dir <dir>        sandbox states and run folders (default ${STATE_DIR}/simulate/<seed>)
+  --shard <i>/<n>         run only seeds i, i+n, i+2n... of the simulation (0 <= i < n): n
+                          processes (one per core), each with its own --shard and --work-dir
+  --results <file>        append each run's result to <file> as one JSON line, as it ends
   --keep-runs             keep every run folder (default: only those with a violation)
-  --time-scale <n>        sandbox seconds per real second while runs use a real clock (default 60)`;
+  --time-scale <n>        run on a real clock scaled n times instead of the virtual clock`;
 
 /**
  * The checked arguments of `simulate`.
@@ -74,6 +79,8 @@ export interface SimulateArguments {
   readonly workDir: string;
   readonly keepRuns: boolean;
   readonly timeScale: number | undefined;
+  readonly shard: { readonly index: number; readonly count: number } | undefined;
+  readonly results: string | undefined;
 }
 
 function usageError(message: string): InputError {
@@ -118,6 +125,8 @@ export async function simulateArguments(args: string[]): Promise<SimulateArgumen
         "work-dir": { type: "string" },
         "keep-runs": { type: "boolean" },
         "time-scale": { type: "string" },
+        shard: { type: "string" },
+        results: { type: "string" },
       },
     });
   } catch (err) {
@@ -132,7 +141,9 @@ export async function simulateArguments(args: string[]): Promise<SimulateArgumen
   const [environment, ...extra] = parsed.positionals;
   if (environment === undefined) throw usageError("simulate needs an environment");
   if (extra.length > 0) throw usageError(`unexpected argument "${extra[0]}"`);
-  for (const flag of ["seed", "replay", "runs", "pipeline", "work-dir"] as const) {
+  for (
+    const flag of ["seed", "replay", "runs", "pipeline", "work-dir", "shard", "results"] as const
+  ) {
     const value = v[flag];
     if (value !== undefined && (value === "" || value.startsWith("-"))) {
       throw usageError(`--${flag} needs a value`);
@@ -148,6 +159,15 @@ export async function simulateArguments(args: string[]): Promise<SimulateArgumen
   const timeScale = v["time-scale"] === undefined
     ? undefined
     : integer("time-scale", v["time-scale"], 1, 100_000);
+  let shard: { index: number; count: number } | undefined;
+  if (v.shard !== undefined) {
+    const m = /^(\d+)\/(\d+)$/.exec(v.shard);
+    const [index, count] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+    if (!(count >= 1 && count <= 64 && index < count)) {
+      throw usageError(`--shard takes <i>/<n> with 0 <= i < n <= 64, got "${v.shard}"`);
+    }
+    shard = { index, count };
+  }
   const environmentsDir = v["environments-dir"] ?? ENVIRONMENTS_DIR;
   const file = join(environmentsDir, `${environment}.yml`);
   const exists = await Deno.stat(file).then((s) => s.isFile, () => false);
@@ -168,6 +188,8 @@ export async function simulateArguments(args: string[]): Promise<SimulateArgumen
       join(STATE_DIR, "simulate", `${environment}-${replay ?? seed}`.replace(/[^\w.-]/g, "_")),
     keepRuns: v["keep-runs"] ?? false,
     timeScale,
+    shard,
+    results: v.results,
   };
 }
 
@@ -178,11 +200,14 @@ function runLine(r: RunResult, i: number, total: number): string {
     ? "rolled back"
     : "never moved";
   const det = r.detectionMs === null ? "-" : `${(r.detectionMs / 1000).toFixed(0)}s`;
-  return `${String(i).padStart(5)}/${total} ${String(r.seed).padStart(10)} ${r.gates.padEnd(11)} ${
-    describeFault(r.injected).padEnd(28)
-  } ${r.status.padEnd(11)} ${traffic.padEnd(12)} ${det.padStart(6)} ${
+  const at = r.shareAtOnset === null ? "" : ` (${r.inCanary ? `at ${r.shareAtOnset}%` : "late"})`;
+  return `${String(i).padStart(5)}/${total} ${String(r.seed).padStart(10)} ${r.gates.padEnd(10)} ${
+    (describeFault(r.injected) + at).padEnd(36)
+  } ${r.status.padEnd(11)} ${traffic.padEnd(11)} ${det.padStart(5)} ${
     r.violations.length ? `VIOLATION ${r.violations.map((v) => v.invariant).join(",")}` : "ok"
-  } ${(r.wallMs / 1000).toFixed(1)}s\n`;
+  }${r.breach && r.injected.kind === "healthy" ? ` [${r.breach}]` : ""} ${
+    (r.wallMs / 1000).toFixed(1)
+  }s\n`;
 }
 
 const ROWS: [string, (s: Summary) => string][] = [
@@ -192,8 +217,12 @@ const ROWS: [string, (s: Summary) => string][] = [
   ["false rollbacks", (s) => String(s.false_rollbacks)],
   ["faulty runs", (s) => String(s.faulty_runs)],
   ["missed faults", (s) => String(s.missed_faults)],
+  ["late faults", (s) => String(s.late_faults)],
+  ["target faults", (s) => `${s.target_faults.missed}/${s.target_faults.runs} missed`],
   ["detection median", (s) => seconds(s.detection_seconds.median)],
   ["detection p95", (s) => seconds(s.detection_seconds.p95)],
+  ["3% @5% median", (s) => seconds(s.detection_seconds_errors_3pct_at_5pct.median)],
+  ["3% @5% p95", (s) => seconds(s.detection_seconds_errors_3pct_at_5pct.p95)],
   ["wall per run", (s) => seconds(s.wall_seconds.mean)],
 ];
 
@@ -216,6 +245,14 @@ function table(result: SimulationResult, a: SimulateArguments): string {
           `  replay: deno task simulate ${a.environment} --replay ${v.seed}; run folder ${v.runDir}`,
       );
     }
+  }
+  for (const k of kinds) {
+    const gates = Object.entries(result.summaries[k]!.false_rollback_gates);
+    if (gates.length) {
+      lines.push(`false rollbacks (${k}): ${gates.map(([g, n]) => `${n}× ${g}`).join("; ")}`);
+    }
+    const missed = result.summaries[k]!.missed_seeds;
+    if (missed.length) lines.push(`missed faults (${k}), seeds: ${missed.join(" ")}`);
   }
   lines.push(`setup ${(result.setupMs / 1000).toFixed(1)}s (type check, baseline state)`);
   return lines.join("\n") + "\n";
@@ -246,12 +283,14 @@ export async function simulateCommand(args: string[], io: CliIo): Promise<number
     runs: a.runs,
     seed: a.seed,
     replay: a.replay,
+    shard: a.shard,
     workDir: a.workDir,
     keepRuns: a.keepRuns || a.replay !== undefined,
-    gateKinds: a.compareGates ? ["fixed", "statistical"] : ["fixed"],
+    gateKinds: a.compareGates ? ["fixed", "sequential"] : ["sequential"],
     ...(a.timeScale !== undefined ? { timeScale: a.timeScale } : {}),
     ...(io.signal ? { signal: io.signal } : {}),
     onRun: (r, i, total) => {
+      if (a.results) Deno.writeTextFileSync(a.results, JSON.stringify(r) + "\n", { append: true });
       if (!a.json) io.stdout(runLine(r, i, total));
     },
   });
@@ -261,7 +300,7 @@ export async function simulateCommand(args: string[], io: CliIo): Promise<number
     io.stdout(
       JSON.stringify(
         a.compareGates ? { gates, setup_seconds: result.setupMs / 1000 } : {
-          ...gates.fixed!,
+          ...Object.values(gates)[0]!,
           setup_seconds: result.setupMs / 1000,
         },
         null,

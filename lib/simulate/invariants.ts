@@ -123,13 +123,17 @@ function breachNotPromoted(e: RunEvidence): Violation[] {
   const at = breachedAt(e.report);
   if (at === undefined) return [];
   const slots = newSlots(e);
-  const after = e.observation.history.filter((s) => s.atMs >= at);
-  const bad = after.find((s) => allOnNew(s, slots));
+  const h = e.observation.history;
+  // Traffic moving to all on the new version after the breach (a version that had all of it
+  // already, and breached in the last step, is being rolled back from there).
+  const bad = h.find((s, i) =>
+    s.atMs >= at && allOnNew(s, slots) && !(i > 0 && allOnNew(h[i - 1]!, slots))
+  );
   if (!bad) return [];
   return [{
     invariant: "breach-not-promoted",
-    message: `a gate breached at ${new Date(at).toISOString()}, yet ${e.version} had 100% of ` +
-      `traffic at ${new Date(bad.atMs).toISOString()}`,
+    message: `a gate breached at ${new Date(at).toISOString()}, yet ${e.version} was given ` +
+      `100% of traffic at ${new Date(bad.atMs).toISOString()}`,
   }];
 }
 

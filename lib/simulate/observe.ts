@@ -1,13 +1,25 @@
 /**
  * What a rehearsal's sandbox showed, seen from outside as a client sees a cluster: the
  * traffic of every service over the run (the HTTPRoutes' weights and the Services'
- * selectors, watched over the API as they change, stamped with the run's clock), and the
- * final state (Deployments and their readiness, Leases, the seeded Secrets' secret values —
- * passwords, tokens, keys — which must appear in no artefact). It relies on nothing the pipeline says about itself.
+ * selectors), when each version first came to a slot of each service, and the final state
+ * (Deployments and their readiness, Leases, the seeded Secrets' secret values — passwords,
+ * tokens, keys — which must appear in no artefact). It relies on nothing the pipeline says
+ * about itself.
+ *
+ * Exact on any clock, a virtual one above all (whose time jumps as soon as everything
+ * waits, so a change stamped when a watch event happens to arrive may be stamped minutes
+ * late): the run is given a clock ({@linkcode Inspector.clock}) that, when an API request
+ * that writes ends, keeps the time still until the observer has read the routes, Services
+ * and Deployments again; watches (resumed from the last resourceVersion when the server
+ * ends them) catch whatever else writes; every object is kept at its newest
+ * resourceVersion, so a late watch event never undoes a newer read.
  * @module
  */
-import type { Clock } from "../clock/mod.ts";
+import type { Clock, Release } from "../clock/mod.ts";
 import type { Inspector, SandboxAccess } from "../targets/rehearse.ts";
+import { finalState } from "./final_state.ts";
+export type { LeaseState, SlotState } from "./final_state.ts";
+import type { LeaseState, SlotState } from "./final_state.ts";
 
 /**
  * Where one service's traffic goes at one moment.
@@ -35,47 +47,10 @@ export interface ServiceTraffic {
  * ```
  */
 export interface TrafficState {
-  /** The run's clock when the change was seen (epoch ms). */
+  /** The run's clock when the change was made (epoch ms). */
   readonly atMs: number;
   /** By service name. */
   readonly services: Readonly<Record<string, ServiceTraffic>>;
-}
-
-/**
- * One slot's Deployment at the end of the run.
- *
- * @example
- * ```ts
- * import type { SlotState } from "./observe.ts";
- * const s: SlotState = { service: "web", slot: "blue", version: "1.0.0", replicas: 2, ready: 2 };
- * ```
- */
-export interface SlotState {
-  readonly service: string;
-  readonly slot: string;
-  /** The `version` label. */
-  readonly version: string | null;
-  /** `spec.replicas`. */
-  readonly replicas: number;
-  /** `status.readyReplicas`. */
-  readonly ready: number;
-}
-
-/**
- * A Lease at the end of the run.
- *
- * @example
- * ```ts
- * import type { LeaseState } from "./observe.ts";
- * const l: LeaseState = { name: "lock", holder: "", renewTime: null, durationSeconds: 1 };
- * ```
- */
-export interface LeaseState {
-  readonly name: string;
-  /** `spec.holderIdentity` ("" when released). */
-  readonly holder: string;
-  readonly renewTime: string | null;
-  readonly durationSeconds: number;
 }
 
 /**
@@ -84,12 +59,17 @@ export interface LeaseState {
  * @example
  * ```ts
  * import type { Observation } from "./observe.ts";
- * const o: Observation = { history: [], slots: [], leases: [], secrets: [], endMs: 0 };
+ * const o: Observation = { history: [], deployedAt: {}, slots: [], leases: [], secrets: [], endMs: 0 };
  * ```
  */
 export interface Observation {
   /** Traffic after each change, in order (the first: before the run moved anything). */
   readonly history: readonly TrafficState[];
+  /**
+   * By service, then version (the slot Deployment's pod template's `version` label): when
+   * that version was first seen on a slot of the service (epoch ms of the run's clock).
+   */
+  readonly deployedAt: Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** Every slot Deployment at the end. */
   readonly slots: readonly SlotState[];
   /** Every Lease in the namespace at the end. */
@@ -103,6 +83,49 @@ export interface Observation {
 type Json = Record<string, unknown>;
 const obj = (v: unknown): Json => (v && typeof v === "object" ? v as Json : {});
 const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
+const rvOf = (o: Json): number => Number(obj(o.metadata).resourceVersion ?? 0) || 0;
+
+/**
+ * The requests of `lib/kubernetes`' client that can change an object (its hold names:
+ * `apply`, `patch`, `create`, `delete`, and `core.patchNamespacedService`-like ones).
+ */
+const WRITE = /^(apply|patch|create|delete|replace)$|^\w+\.(create|patch|replace|delete)/;
+
+/** One kind's objects, each at the newest resourceVersion seen (a list or a watch). */
+class Kind {
+  readonly objects = new Map<string, Json>();
+  /** The resourceVersion of each name's newest change (a deletion's too). */
+  readonly #rv = new Map<string, number>();
+  /** The newest resourceVersion seen (where a resumed watch starts). */
+  latest = 0;
+
+  constructor(readonly path: string) {}
+
+  /** Takes a change; false when it is older than what is known. */
+  change(type: string, o: Json): boolean {
+    const name = str(obj(o.metadata).name) ?? "";
+    const rv = rvOf(o);
+    this.latest = Math.max(this.latest, rv);
+    if (rv <= (this.#rv.get(name) ?? -1)) return false;
+    this.#rv.set(name, rv);
+    if (type === "DELETED") this.objects.delete(name);
+    else this.objects.set(name, o);
+    return true;
+  }
+
+  /** Takes a list (as of `listRv`): objects it lacks were deleted by then. */
+  list(items: readonly Json[], listRv: number): void {
+    const names = new Set(items.map((o) => str(obj(o.metadata).name) ?? ""));
+    for (const name of [...this.objects.keys()]) {
+      if (!names.has(name) && (this.#rv.get(name) ?? 0) <= listRv) {
+        this.objects.delete(name);
+        this.#rv.set(name, listRv);
+      }
+    }
+    for (const o of items) this.change("MODIFIED", o);
+    this.latest = Math.max(this.latest, listRv);
+  }
+}
 
 /** Route `<service>`'s weights per slot, from backendRefs named `<service>-<slot>`. */
 function routeWeights(route: Json): Record<string, number> {
@@ -118,120 +141,7 @@ function routeWeights(route: Json): Record<string, number> {
   return weights;
 }
 
-/** Keeps the latest version of each object of a watched kind. */
-class WatchedKind {
-  readonly objects = new Map<string, Json>();
-  #controller = new AbortController();
-  done: Promise<void>;
-
-  constructor(url: string, token: string, onChange: () => void) {
-    this.done = this.#run(url, token, onChange).catch(() => {});
-  }
-
-  async #run(url: string, token: string, onChange: () => void): Promise<void> {
-    const res = await fetch(url, {
-      headers: { authorization: `Bearer ${token}` },
-      signal: this.#controller.signal,
-    });
-    if (!res.ok || !res.body) {
-      await res.body?.cancel();
-      return;
-    }
-    let buffered = "";
-    for await (const chunk of res.body.pipeThrough(new TextDecoderStream())) {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, nl).trim();
-        buffered = buffered.slice(nl + 1);
-        if (line === "") continue;
-        const event = JSON.parse(line) as { type: string; object: Json };
-        const name = str(obj(event.object.metadata).name) ?? "";
-        if (event.type === "DELETED") this.objects.delete(name);
-        else if (event.type === "ADDED" || event.type === "MODIFIED") {
-          this.objects.set(name, event.object);
-        } else continue;
-        onChange();
-      }
-    }
-  }
-
-  stop(): Promise<void> {
-    this.#controller.abort();
-    return this.done;
-  }
-}
-
-async function list(s: SandboxAccess, path: string): Promise<Json[]> {
-  const res = await s.clock.track(
-    "simulate: reading the sandbox",
-    fetch(`${s.url}${path}`, { headers: { authorization: `Bearer ${s.token}` } }),
-  );
-  if (!res.ok) {
-    const text = await res.text();
-    throw new Error(`Cannot list ${path} in the sandbox: HTTP ${res.status} ${text.slice(0, 200)}`);
-  }
-  return ((await res.json()) as { items?: Json[] }).items ?? [];
-}
-
-function decode(b64: string): string {
-  try {
-    return new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
-  } catch {
-    return "";
-  }
-}
-
-/** The keys of a Secret whose values are secret (not a host, port, user or certificate). */
-const SECRET_KEY = /pass|token|secret|(^|[-_.])key$/i;
-
-/** The final state: slot Deployments, Leases, Secret values. */
-async function finalState(s: SandboxAccess): Promise<Omit<Observation, "history" | "endMs">> {
-  const ns = encodeURIComponent(s.namespace);
-  const [deployments, leases, secrets] = await Promise.all([
-    list(s, `/apis/apps/v1/namespaces/${ns}/deployments`),
-    list(s, `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`),
-    list(s, `/api/v1/namespaces/${ns}/secrets`),
-  ]);
-  const slots = deployments.flatMap((d): SlotState[] => {
-    const labels = obj(obj(d.metadata).labels);
-    const [service, slot] = [str(labels.service), str(labels.slot)];
-    if (!service || !slot) return [];
-    const replicas = obj(d.spec).replicas;
-    const ready = obj(d.status).readyReplicas;
-    return [{
-      service,
-      slot,
-      version: str(labels.version),
-      replicas: typeof replicas === "number" ? replicas : 1,
-      ready: typeof ready === "number" ? ready : 0,
-    }];
-  });
-  return {
-    slots,
-    leases: leases.map((l) => {
-      const spec = obj(l.spec);
-      return {
-        name: str(obj(l.metadata).name) ?? "",
-        holder: str(spec.holderIdentity) ?? "",
-        renewTime: str(spec.renewTime),
-        durationSeconds: typeof spec.leaseDurationSeconds === "number"
-          ? spec.leaseDurationSeconds
-          : 0,
-      };
-    }),
-    secrets: secrets.flatMap((x) =>
-      Object.entries(obj(x.data)).filter(([key]) => SECRET_KEY.test(key))
-        .map(([, v]) => decode(String(v)))
-    ),
-  };
-}
-
-function snapshot(
-  clock: Clock,
-  routes: WatchedKind,
-  services: WatchedKind,
-): TrafficState {
+function traffic(routes: Kind, services: Kind): Record<string, ServiceTraffic> {
   const out: Record<string, ServiceTraffic> = {};
   for (const [name, svc] of services.objects) {
     const selector = obj(obj(svc.spec).selector);
@@ -242,12 +152,164 @@ function snapshot(
   for (const [name, route] of routes.objects) {
     out[name] = { weights: routeWeights(route), selector: out[name]?.selector ?? null };
   }
-  return { atMs: clock.now(), services: out };
+  return out;
+}
+
+/** A slot Deployment's service and version (its pod template's labels first). */
+function slotVersion(d: Json): { service: string; version: string } | undefined {
+  const labels = obj(obj(d.metadata).labels);
+  const template = obj(obj(obj(obj(d.spec).template).metadata).labels);
+  const service = str(labels.service) ?? str(template.service);
+  const version = str(template.version) ?? str(labels.version);
+  return service && str(labels.slot) !== null && version ? { service, version } : undefined;
+}
+
+const KINDS = {
+  routes: "/apis/gateway.networking.k8s.io/v1/namespaces/NS/httproutes",
+  services: "/api/v1/namespaces/NS/services",
+  deployments: "/apis/apps/v1/namespaces/NS/deployments",
+} as const;
+
+/** The observer of one sandbox: its kinds, watches, history. */
+class Observer {
+  readonly history: TrafficState[] = [];
+  readonly deployedAt: Record<string, Record<string, number>> = {};
+  readonly kinds: Record<keyof typeof KINDS, Kind>;
+  #last = "";
+  #stopped = false;
+  #controller = new AbortController();
+  #watches: Promise<void>[] = [];
+
+  constructor(readonly s: SandboxAccess) {
+    const ns = encodeURIComponent(s.namespace);
+    this.kinds = {
+      routes: new Kind(KINDS.routes.replace("NS", ns)),
+      services: new Kind(KINDS.services.replace("NS", ns)),
+      deployments: new Kind(KINDS.deployments.replace("NS", ns)),
+    };
+  }
+
+  /** Notes the state now, if it changed. */
+  record(): void {
+    const now = this.s.clock.now();
+    for (const d of this.kinds.deployments.objects.values()) {
+      const sv = slotVersion(d);
+      if (sv) (this.deployedAt[sv.service] ??= {})[sv.version] ??= now;
+    }
+    const services = traffic(this.kinds.routes, this.kinds.services);
+    const key = JSON.stringify(services);
+    if (key === this.#last) return;
+    this.#last = key;
+    this.history.push({ atMs: now, services });
+  }
+
+  async #get(path: string): Promise<Json> {
+    const res = await fetch(`${this.s.url}${path}`, {
+      headers: { authorization: `Bearer ${this.s.token}` },
+    });
+    if (!res.ok) {
+      const text = await res.text();
+      throw new Error(
+        `Cannot read ${path} from the sandbox: HTTP ${res.status} ${text.slice(0, 200)}`,
+      );
+    }
+    return (await res.json()) as Json;
+  }
+
+  /** Reads every kind again (the clock held), then notes the state. */
+  refresh(): Promise<void> {
+    return this.s.clock.track(
+      "simulate: reading the sandbox",
+      (async () => {
+        const kinds = Object.values(this.kinds);
+        const lists = await Promise.all(kinds.map((k) => this.#get(k.path)));
+        lists.forEach((list, i) =>
+          kinds[i]!.list((list.items as Json[] | undefined) ?? [], rvOf(list))
+        );
+        this.record();
+      })(),
+    );
+  }
+
+  /** Watches every kind, resuming from the newest resourceVersion when a stream ends. */
+  watch(): void {
+    for (const kind of Object.values(this.kinds)) {
+      this.#watches.push(this.#follow(kind).catch(() => {}));
+    }
+  }
+
+  async #follow(kind: Kind): Promise<void> {
+    while (!this.#stopped) {
+      const res = await fetch(
+        `${this.s.url}${kind.path}?watch=true&resourceVersion=${kind.latest}` +
+          "&timeoutSeconds=31536000",
+        { headers: { authorization: `Bearer ${this.s.token}` }, signal: this.#controller.signal },
+      );
+      if (!res.ok || !res.body) {
+        await res.body?.cancel();
+        return;
+      }
+      let buffered = "";
+      for await (const chunk of res.body.pipeThrough(new TextDecoderStream())) {
+        buffered += chunk;
+        let nl: number;
+        while ((nl = buffered.indexOf("\n")) >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line === "") continue;
+          const event = JSON.parse(line) as { type: string; object: Json };
+          if (!["ADDED", "MODIFIED", "DELETED"].includes(event.type)) continue;
+          if (kind.change(event.type, event.object)) this.record();
+        }
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#controller.abort();
+    await Promise.all(this.#watches);
+  }
 }
 
 /**
- * An inspector for {@linkcode rehearse}: watches the traffic while the run goes, and reads
- * the final state once it is over.
+ * A clock that is `clock` in every way, except that when a request that writes to the
+ * cluster ends, its time stays still until `after` (the observer's reads) is done.
+ */
+function refreshingClock(clock: Clock, after: () => Promise<void>): Clock {
+  const hold = (what: string): Release => {
+    const release = clock.hold(what);
+    if (!WRITE.test(what)) return release;
+    return () => {
+      const reading = clock.hold("simulate: reading the sandbox after a write");
+      release();
+      after().catch(() => {}).finally(reading);
+    };
+  };
+  return {
+    kind: clock.kind,
+    scale: clock.scale,
+    now: () => clock.now(),
+    since: (stamp) => clock.since(stamp),
+    sleep: (ms, o) => clock.sleep(ms, o),
+    schedule: (ms, fn, o) => clock.schedule(ms, fn, o),
+    timeout: (ms) => clock.timeout(ms),
+    hold,
+    async track(what, work) {
+      const release = hold(what);
+      try {
+        return await work;
+      } finally {
+        release();
+      }
+    },
+  };
+}
+
+/**
+ * An inspector for {@linkcode rehearse}: follows the traffic while the run goes, and reads
+ * the final state once it is over. Give the run its {@linkcode Inspector.clock}: without
+ * it, changes are stamped when their watch events arrive (late on a virtual clock).
  *
  * @param s The sandbox (from `rehearse`).
  * @returns The inspector; its `done()` answers the {@linkcode Observation}.
@@ -260,31 +322,22 @@ function snapshot(
  * ```
  */
 export function observeSandbox(s: SandboxAccess): Inspector<Observation> {
-  const history: TrafficState[] = [];
-  const ns = encodeURIComponent(s.namespace);
-  let last = "";
-  const record = () => {
-    const state = snapshot(s.clock, routes, services);
-    const key = JSON.stringify(state.services);
-    if (key === last) return;
-    last = key;
-    history.push(state);
-  };
-  const routes = new WatchedKind(
-    `${s.url}/apis/gateway.networking.k8s.io/v1/namespaces/${ns}/httproutes?watch=true`,
-    s.token,
-    record,
-  );
-  const services = new WatchedKind(
-    `${s.url}/api/v1/namespaces/${ns}/services?watch=true`,
-    s.token,
-    record,
-  );
+  const observer = new Observer(s);
+  const ready = observer.refresh().then(() => observer.watch());
   return {
+    ready,
+    clock: refreshingClock(s.clock, () => observer.refresh()),
     async done(): Promise<Observation> {
+      await ready;
+      await observer.refresh();
       const final = await finalState(s);
-      await Promise.all([routes.stop(), services.stop()]);
-      return { history, ...final, endMs: s.clock.now() };
+      await observer.stop();
+      return {
+        history: observer.history,
+        deployedAt: observer.deployedAt,
+        ...final,
+        endMs: s.clock.now(),
+      };
     },
   };
 }

@@ -64,6 +64,17 @@ export interface RunPlan {
 
 /** The earliest start of a run's clock: 2026-01-01T00:00:00Z. */
 const EPOCH_MS = Date.UTC(2026, 0, 1);
+/**
+ * Where the baseline's clock starts (the state every run copies): a day before the
+ * earliest run, so that no run's clock is behind the state it starts from.
+ *
+ * @example
+ * ```ts
+ * import { BASELINE_START_MS, planRun } from "./schedule.ts";
+ * console.assert(BASELINE_START_MS < planRun(1).startMs);
+ * ```
+ */
+export const BASELINE_START_MS = Date.UTC(2025, 11, 31);
 /** Runs start within a year of {@linkcode EPOCH_MS}. */
 const YEAR_S = 365 * 24 * 3600;
 /** The longest onset drawn: anywhere in a 55-minute canary (5% 15 m, 20% 30 m, 100% 10 m). */
@@ -196,7 +207,9 @@ export function describeFault(fault: Fault): string {
     case "latency":
       return `latency +${fault.latencyMs}ms${at}`;
     case "metrics-gap":
-      return `metrics gap ${minSec(fault.durationMs ?? 0)}${at}`;
+      return Number.isFinite(fault.durationMs ?? 0)
+        ? `metrics gap ${minSec(fault.durationMs ?? 0)}${at}`
+        : `metrics down${at}`;
     case "crash":
       return "crashing pods";
     default:

@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import { realClock } from "../clock/mod.ts";
+import { virtualClock } from "../clock/mod.ts";
 import {
   type PreparedRehearsal,
   prepareRehearsal,
@@ -17,8 +17,17 @@ import {
 import { checkInvariants, newSlots } from "./invariants.ts";
 import { inject } from "./faults.ts";
 import { observeSandbox } from "./observe.ts";
-import { planRun, runSeeds } from "./schedule.ts";
-import { type RunResult, summarize, type Summary, trafficOutcome } from "./summary.ts";
+import { BASELINE_START_MS, planRun, runSeeds } from "./schedule.ts";
+import {
+  faultOnsetAt,
+  type RunResult,
+  shareAt,
+  summarize,
+  type Summary,
+  trafficOutcome,
+} from "./summary.ts";
+import type { Report as RehearsalReport } from "../report/types.ts";
+import { shareEmbeddedDatabases } from "../migrate/mod.ts";
 
 /**
  * What {@linkcode simulate} takes.
@@ -39,9 +48,14 @@ export interface SimulateOptions {
   readonly seed: string;
   /** Rerun only the run with this seed. */
   readonly replay?: number | undefined;
+  /**
+   * Run only every `count`-th seed from `index` (0-based): `count` processes, one per
+   * core, each with its own shard, together run the seeds of one simulation.
+   */
+  readonly shard?: { readonly index: number; readonly count: number } | undefined;
   /** Where sandbox states and run folders go. */
   readonly workDir: string;
-  /** The gate kinds to run every seed with (default `["fixed"]`), as `--option gates=<kind>`. */
+  /** The gate kinds to run every seed with (default `["sequential"]`), as `--option gates=<kind>`. */
   readonly gateKinds?: readonly string[];
   /** The version live before each run (default `v1.0.0`) and the one deployed (`v1.1.0`). */
   readonly baselineVersion?: string;
@@ -93,6 +107,10 @@ function planOf(o: SimulateOptions, version: string, gates: string, dir: string)
 async function baselineState(o: SimulateOptions, gates: string): Promise<string> {
   const prepared = await prepareRehearsal(planOf(o, o.baselineVersion ?? "v1.0.0", gates, "base"));
   const r = await rehearse(prepared, {
+    // Before every run's start (a run's clock may not be behind the state it starts from).
+    clock: virtualClock({ startMs: BASELINE_START_MS }),
+    randomSeed: 0,
+    runId: "baseline",
     confirm: prepared.run.approvals[0]?.phrase,
     ...(o.timeScale !== undefined ? { timeScale: o.timeScale } : {}),
   });
@@ -106,6 +124,20 @@ async function baselineState(o: SimulateOptions, gates: string): Promise<string>
   return prepared.plan.sandboxDir;
 }
 
+/** A run's id: from its seed and gate kind alone, so a replay writes the same journal. */
+export function runIdOf(seed: number, gates: string): string {
+  return `sim-${(seed >>> 0).toString(16).padStart(8, "0")}-${gates.replace(/[^\w.-]/g, "_")}`;
+}
+
+/** The first gate that failed in the report: `<stage>: <gate>`. */
+function firstBreach(report: RehearsalReport): string | null {
+  const failed = report.stages
+    .filter((st) => (st.gates ?? []).some((g) => g.verdict === "failed"))
+    .sort((x, y) => Date.parse(x.finishedAt ?? "") - Date.parse(y.finishedAt ?? ""))[0];
+  const gate = failed?.gates?.find((g) => g.verdict === "failed");
+  return failed && gate ? `${failed.id}: ${gate.gate}` : null;
+}
+
 /** One run: fresh state, rehearsal, invariants, counts. */
 async function runOne(
   o: SimulateOptions,
@@ -117,15 +149,16 @@ async function runOne(
   const plan = planRun(seed);
   const injected = inject(plan.fault);
   const t0 = performance.now();
-  const clock = realClock; // the virtual clock (plan.startMs) once the runner takes one
+  const virtual = o.timeScale === undefined;
   const r = await rehearse(prepared, {
-    clock,
+    ...(virtual ? { clock: virtualClock({ startMs: plan.startMs }) } : { timeScale: o.timeScale }),
     randomSeed: plan.trafficSeed,
+    runId: runIdOf(seed, gates),
     faults: { scenario: injected.scenario },
     from: base,
+    databaseShared: true,
     confirm: prepared.run.approvals[0]?.phrase,
     inspect: observeSandbox,
-    ...(o.timeScale !== undefined ? { timeScale: o.timeScale } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });
   const observation = r.inspection!;
@@ -137,7 +170,13 @@ async function runOne(
     Object.entries(fresh).map(([s, slot]) => [s, slot === "blue" ? "green" : "blue"]),
   );
   const traffic = trafficOutcome(observation, fresh, old);
-  const scale = clock.kind === "virtual" ? 1 : (o.timeScale ?? 60);
+  // A scaled clock's stamps are real time: its intervals are that many times longer.
+  const scale = virtual ? 1 : (o.timeScale ?? 1);
+  const onsetAtMs = faultOnsetAt(injected.fault, observation, version);
+  const inCanary = onsetAtMs !== null &&
+    (traffic.fullAtMs === null || onsetAtMs < traffic.fullAtMs) &&
+    (traffic.backAtMs === null || onsetAtMs < traffic.backAtMs);
+  const reached = Math.max(onsetAtMs ?? 0, traffic.firstAtMs ?? 0);
   if (violations.length === 0 && !o.keepRuns) {
     await Deno.remove(r.runDir, { recursive: true }).catch(() => {});
   }
@@ -148,9 +187,16 @@ async function runOne(
     injected: injected.fault,
     exitCode: r.exitCode,
     status: r.report.status,
-    reachedFull: traffic.reachedFull,
-    rolledBack: traffic.rolledBack,
-    detectionMs: traffic.backAfterMs === null ? null : traffic.backAfterMs * scale,
+    startMs: plan.startMs,
+    reachedFull: traffic.fullAtMs !== null,
+    rolledBack: traffic.backAtMs !== null,
+    onsetAtMs,
+    shareAtOnset: onsetAtMs === null ? null : shareAt(observation, fresh, onsetAtMs),
+    inCanary,
+    detectionMs: inCanary && traffic.backAtMs !== null && traffic.firstAtMs !== null
+      ? (traffic.backAtMs - reached) * scale
+      : null,
+    breach: firstBreach(r.report),
     violations,
     runDir: r.runDir,
     wallMs: performance.now() - t0,
@@ -174,8 +220,26 @@ async function runOne(
  */
 export async function simulate(o: SimulateOptions): Promise<SimulationResult> {
   const t0 = performance.now();
-  const kinds = o.gateKinds?.length ? o.gateKinds : ["fixed"];
-  const seeds = o.replay !== undefined ? [o.replay >>> 0] : runSeeds(o.seed, o.runs);
+  const kinds = o.gateKinds?.length ? o.gateKinds : ["sequential"];
+  const shard = o.shard ?? { index: 0, count: 1 };
+  const seeds = o.replay !== undefined
+    ? [o.replay >>> 0]
+    : runSeeds(o.seed, o.runs).filter((_, i) => i % shard.count === shard.index);
+  // One embedded database for every run (reset between them), instead of each run's copy.
+  const sharing = await shareEmbeddedDatabases();
+  try {
+    return await runAll(o, kinds, seeds, t0);
+  } finally {
+    await sharing.close();
+  }
+}
+
+async function runAll(
+  o: SimulateOptions,
+  kinds: readonly string[],
+  seeds: readonly number[],
+  t0: number,
+): Promise<SimulationResult> {
   const prepared = new Map<string, PreparedRehearsal>();
   for (const [i, gates] of kinds.entries()) {
     const p = planOf(o, o.version ?? "v1.1.0", gates, "run");

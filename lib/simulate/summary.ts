@@ -8,7 +8,7 @@
 import type { Fault } from "./schedule.ts";
 import { isFaulty } from "./schedule.ts";
 import type { Observation } from "./observe.ts";
-import { allOnNew, type Violation } from "./invariants.ts";
+import { allOnNew, shareOn, type Violation } from "./invariants.ts";
 
 /**
  * One run of a simulation, as counted.
@@ -32,12 +32,28 @@ export interface RunResult {
   readonly exitCode: number;
   /** The report's status. */
   readonly status: string;
+  /** Where the run's clock started (epoch ms). */
+  readonly startMs: number;
   /** The new version had all traffic at some point. */
   readonly reachedFull: boolean;
-  /** The run ended with traffic back on the previous version. */
+  /** The run ended with traffic back on the previous version (after the new one had some). */
   readonly rolledBack: boolean;
-  /** Simulated ms from the fault reaching traffic to traffic back on the old slot. */
+  /** When the fault began (epoch ms of the run's clock; null: healthy, or never deployed). */
+  readonly onsetAtMs: number | null;
+  /** The new version's share of traffic (%) when the fault began (null: no fault). */
+  readonly shareAtOnset: number | null;
+  /**
+   * The fault was live while the new version had part of the traffic, or before it had
+   * any (false: healthy, or it began after the version had all traffic or was rolled back).
+   */
+  readonly inCanary: boolean;
+  /**
+   * Simulated ms from the fault reaching traffic (its onset, or the new version's first
+   * traffic if later) to all traffic back on the old slots.
+   */
   readonly detectionMs: number | null;
+  /** The first gate that failed: `<stage>: <gate>` (null: none). */
+  readonly breach: string | null;
   /** The invariants it broke. */
   readonly violations: readonly Violation[];
   /** Its run folder (kept when it broke one). */
@@ -48,41 +64,114 @@ export interface RunResult {
 }
 
 /**
- * Whether the new version reached all traffic, whether traffic ended back on the old
- * slots, and how long (clock ms) from the new version's first traffic to that.
+ * Where the traffic went over a run: when the new version first had any of it, when it
+ * first had all of it, and when (after it had some) all of it was back on the old slots
+ * to stay. Epoch ms of the run's clock; null: never.
  *
- * @param o The observation, each service's new and old slot.
- * @returns The three answers.
+ * @example
+ * ```ts
+ * import type { TrafficOutcome } from "./summary.ts";
+ * const o: TrafficOutcome = { firstAtMs: null, fullAtMs: null, backAtMs: null };
+ * ```
+ */
+export interface TrafficOutcome {
+  readonly firstAtMs: number | null;
+  readonly fullAtMs: number | null;
+  readonly backAtMs: number | null;
+}
+
+/**
+ * The traffic outcome of an observation, given each service's new and old slot.
+ *
+ * @param o The observation.
+ * @param newSlots Each service's slot running the new version.
+ * @param oldSlots Each service's other slot.
+ * @returns When the new version first had some traffic, all of it, and when it was back.
  *
  * @example
  * ```ts
  * import { trafficOutcome } from "./summary.ts";
- * const o = { history: [], slots: [], leases: [], secrets: [], endMs: 0 };
- * console.assert(trafficOutcome(o, {}, {}).reachedFull === false);
+ * const at = (atMs: number, green: number) => ({
+ *   atMs,
+ *   services: { web: { weights: { blue: 100 - green, green }, selector: "blue" } },
+ * });
+ * const o = { history: [at(0, 0), at(5, 5), at(9, 0)], deployedAt: {}, slots: [], leases: [], secrets: [], endMs: 9 };
+ * const t = trafficOutcome(o, { web: "green" }, { web: "blue" });
+ * console.assert(t.firstAtMs === 5 && t.fullAtMs === null && t.backAtMs === 9);
  * ```
  */
 export function trafficOutcome(
   o: Observation,
   newSlots: Record<string, string | null>,
   oldSlots: Record<string, string | null>,
-): { reachedFull: boolean; rolledBack: boolean; backAfterMs: number | null } {
-  const reachedFull = o.history.some((s) => allOnNew(s, newSlots));
+): TrafficOutcome {
   const shareNew = (s: Observation["history"][number]) =>
-    Object.keys(newSlots).some((svc) => {
-      const t = s.services[svc];
-      const slot = newSlots[svc];
-      if (!t || !slot) return false;
-      return t.weights ? (t.weights[slot] ?? 0) > 0 : t.selector === slot;
-    });
+    Object.keys(newSlots).some((svc) => shareOn(s.services[svc], newSlots[svc] ?? null) > 0);
   const first = o.history.findIndex(shareNew);
-  const last = o.history.at(-1);
-  const rolledBack = first >= 0 && last !== undefined && allOnNew(last, oldSlots);
-  let backAfterMs: number | null = null;
-  if (rolledBack) {
-    const back = o.history.slice(first).find((s) => allOnNew(s, oldSlots));
-    if (back) backAfterMs = back.atMs - o.history[first]!.atMs;
+  const full = o.history.find((s) => allOnNew(s, newSlots));
+  let backAtMs: number | null = null;
+  if (first >= 0 && o.history.length > 0 && allOnNew(o.history.at(-1)!, oldSlots)) {
+    // The last return to the old slots, after the new version last had traffic.
+    let i = o.history.length - 1;
+    while (i > first && allOnNew(o.history[i - 1]!, oldSlots)) i--;
+    backAtMs = o.history[i]!.atMs;
   }
-  return { reachedFull, rolledBack, backAfterMs };
+  return {
+    firstAtMs: first >= 0 ? o.history[first]!.atMs : null,
+    fullAtMs: full?.atMs ?? null,
+    backAtMs,
+  };
+}
+
+/**
+ * When a run's fault began (epoch ms): its onset after each service's new version was
+ * first seen on a slot, the earliest over the services; null for none (healthy, or the
+ * version never came).
+ *
+ * @param fault The fault injected.
+ * @param o The observation.
+ * @param version The version deployed (the `version` label).
+ * @returns The onset, or null.
+ *
+ * @example
+ * ```ts
+ * import { faultOnsetAt } from "./summary.ts";
+ * const o = { history: [], deployedAt: { web: { "1.1.0": 1000 } }, slots: [], leases: [], secrets: [], endMs: 0 };
+ * console.assert(faultOnsetAt({ kind: "errors", errorRate: 0.03, onsetMs: 60_000 }, o, "1.1.0") === 61_000);
+ * ```
+ */
+export function faultOnsetAt(fault: Fault, o: Observation, version: string): number | null {
+  if (fault.kind === "healthy") return null;
+  const came = Object.values(o.deployedAt).flatMap((v) => v[version] ?? []);
+  return came.length ? Math.min(...came) + (fault.onsetMs ?? 0) : null;
+}
+
+/**
+ * The new version's share of traffic at a moment (the largest over the services, %).
+ *
+ * @param o The observation.
+ * @param newSlots Each service's new slot.
+ * @param atMs The moment.
+ * @returns 0..100.
+ *
+ * @example
+ * ```ts
+ * import { shareAt } from "./summary.ts";
+ * const o = { history: [{ atMs: 0, services: { web: { weights: { blue: 95, green: 5 }, selector: "blue" } } }], deployedAt: {}, slots: [], leases: [], secrets: [], endMs: 0 };
+ * console.assert(shareAt(o, { web: "green" }, 10) === 5);
+ * ```
+ */
+export function shareAt(
+  o: Observation,
+  newSlots: Record<string, string | null>,
+  atMs: number,
+): number {
+  const state = o.history.filter((s) => s.atMs <= atMs).at(-1);
+  if (!state) return 0;
+  return Math.max(
+    0,
+    ...Object.keys(newSlots).map((svc) => shareOn(state.services[svc], newSlots[svc] ?? null)),
+  );
 }
 
 /**
@@ -104,14 +193,61 @@ export interface Summary {
     runDir: string;
   }[];
   readonly healthy_runs: number;
-  /** Healthy versions that did not end on 100% of traffic. */
+  /** Healthy versions that did not end on 100% of traffic, or whose run failed. */
   readonly false_rollbacks: number;
+  /** The first failed gate of each false rollback, counted (`<stage>: <gate>`). */
+  readonly false_rollback_gates: Readonly<Record<string, number>>;
+  /** Versions with errors, latency or crashing pods, the fault live during the canary. */
   readonly faulty_runs: number;
-  /** Faulty versions that had 100% of traffic at some point. */
+  /** Of those, versions that reached 100% of traffic. */
   readonly missed_faults: number;
-  readonly detection_seconds: { median: number | null; p95: number | null; count: number };
+  /** The seeds of the missed faults. */
+  readonly missed_seeds: readonly number[];
+  /** Faulty versions whose fault began only after they had all traffic (or were back). */
+  readonly late_faults: number;
+  /**
+   * The target's faults — 3% errors or more, +1 s latency or more — live in the canary, and
+   * how many of them reached 100% (the target: none).
+   */
+  readonly target_faults: { readonly runs: number; readonly missed: number };
+  /** Simulated seconds from a live fault to traffic back on the old slots. */
+  readonly detection_seconds: Quantiles;
+  /** The same, for 3% errors or more beginning before or at the 5% step. */
+  readonly detection_seconds_errors_3pct_at_5pct: Quantiles;
   /** Real seconds per run: mean and the slowest. */
   readonly wall_seconds: { mean: number | null; max: number | null; total: number };
+}
+
+/**
+ * The median and 95th percentile of some durations (seconds), and how many.
+ *
+ * @example
+ * ```ts
+ * import type { Quantiles } from "./summary.ts";
+ * const q: Quantiles = { median: 20, p95: 40, count: 12 };
+ * ```
+ */
+export interface Quantiles {
+  readonly median: number | null;
+  readonly p95: number | null;
+  readonly count: number;
+}
+
+/**
+ * Whether a fault is one of the target's: 3% errors or more, or +1 s latency or more.
+ *
+ * @param f The fault injected.
+ * @returns True for a fault that must never reach 100% of traffic.
+ *
+ * @example
+ * ```ts
+ * import { isTargetFault } from "./summary.ts";
+ * console.assert(isTargetFault({ kind: "errors", errorRate: 0.03 }) && !isTargetFault({ kind: "latency", latencyMs: 500 }));
+ * ```
+ */
+export function isTargetFault(f: Fault): boolean {
+  return (f.kind === "errors" && (f.errorRate ?? 0) >= 0.03 - 1e-9) ||
+    (f.kind === "latency" && (f.latencyMs ?? 0) >= 1000);
 }
 
 function quantile(sorted: readonly number[], q: number): number | null {
@@ -138,8 +274,14 @@ const r3 = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 100
 export function summarize(results: readonly RunResult[]): Summary {
   const healthy = results.filter((r) => r.injected.kind === "healthy");
   const faulty = results.filter((r) => isFaulty(r.injected));
-  const detections = faulty.flatMap((r) => r.detectionMs === null ? [] : [r.detectionMs / 1000])
-    .sort((a, b) => a - b);
+  const live = faulty.filter((r) => r.inCanary);
+  const missed = live.filter((r) => r.reachedFull);
+  const target = live.filter((r) => isTargetFault(r.injected));
+  const falseRollbacks = healthy.filter((r) => !r.reachedFull || r.exitCode !== 0);
+  const gates: Record<string, number> = {};
+  for (const r of falseRollbacks) {
+    gates[r.breach ?? r.status] = (gates[r.breach ?? r.status] ?? 0) + 1;
+  }
   const walls = results.map((r) => r.wallMs / 1000);
   return {
     runs: results.length,
@@ -153,18 +295,33 @@ export function summarize(results: readonly RunResult[]): Summary {
       }))
     ),
     healthy_runs: healthy.length,
-    false_rollbacks: healthy.filter((r) => !r.reachedFull || r.exitCode !== 0).length,
-    faulty_runs: faulty.length,
-    missed_faults: faulty.filter((r) => r.reachedFull).length,
-    detection_seconds: {
-      median: r3(quantile(detections, 0.5)),
-      p95: r3(quantile(detections, 0.95)),
-      count: detections.length,
-    },
+    false_rollbacks: falseRollbacks.length,
+    false_rollback_gates: gates,
+    faulty_runs: live.length,
+    missed_faults: missed.length,
+    missed_seeds: missed.map((r) => r.seed),
+    late_faults: faulty.length - live.length,
+    target_faults: { runs: target.length, missed: target.filter((r) => r.reachedFull).length },
+    detection_seconds: quantiles(live),
+    detection_seconds_errors_3pct_at_5pct: quantiles(
+      live.filter((r) =>
+        r.injected.kind === "errors" && isTargetFault(r.injected) && (r.shareAtOnset ?? 0) <= 5
+      ),
+    ),
     wall_seconds: {
       mean: walls.length ? r3(walls.reduce((a, b) => a + b, 0) / walls.length) : null,
       max: walls.length ? r3(Math.max(...walls)) : null,
       total: r3(walls.reduce((a, b) => a + b, 0)) ?? 0,
     },
+  };
+}
+
+function quantiles(runs: readonly RunResult[]): Quantiles {
+  const seconds = runs.flatMap((r) => r.detectionMs === null ? [] : [r.detectionMs / 1000])
+    .sort((a, b) => a - b);
+  return {
+    median: r3(quantile(seconds, 0.5)),
+    p95: r3(quantile(seconds, 0.95)),
+    count: seconds.length,
   };
 }

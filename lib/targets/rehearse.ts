@@ -9,13 +9,13 @@
  * @module
  */
 import { join } from "node:path";
+import { parse } from "yaml";
 import type { Clock } from "../clock/mod.ts";
-import { realClock } from "../clock/mod.ts";
 import type { ApprovalRecord, Report } from "../report/types.ts";
 import { actor, executeRun, type PreparedRun, prepareRun } from "../runner/mod.ts";
 import type { SandboxSeed } from "../sandbox/mod.ts";
 import { connect } from "./connect.ts";
-import { sandboxTarget } from "./sandbox.ts";
+import { type SandboxTarget, sandboxTarget, startProjectSandbox } from "./sandbox.ts";
 import { loadSandboxSeed } from "./sandbox_seed.ts";
 
 /**
@@ -69,6 +69,14 @@ export interface SandboxAccess {
  * ```
  */
 export interface Inspector<T> {
+  /** Awaited before the run starts (e.g. the first read of the cluster). */
+  readonly ready?: Promise<void>;
+  /**
+   * The clock the run (its capabilities, gates and journal) uses instead of the
+   * sandbox's: one that is the sandbox's underneath and tells the inspector of what the run
+   * holds it for (e.g. to read the cluster after every write before time moves on).
+   */
+  readonly clock?: Clock;
   /** The run is over: read what is needed, stop watching, and answer. */
   done(): Promise<T>;
 }
@@ -134,7 +142,12 @@ export interface PreparedRehearsal {
  * ```
  */
 export interface RehearseOptions<T> {
-  /** The clock the rehearsal runs on (default `realClock`). */
+  /**
+   * The clock the whole rehearsal runs on — the sandbox, the run, its capabilities and
+   * gates — e.g. `virtualClock({ startMs })` for a run that is the same every time. Its
+   * `now()` must not be behind the state it starts from (`savedClockAt`). Default: the
+   * sandbox's own (a virtual clock from the wall's now, or `timeScale`'s scaled one).
+   */
   readonly clock?: Clock;
   /** The seed of the sandbox's traffic. */
   readonly randomSeed?: number;
@@ -144,6 +157,11 @@ export interface RehearseOptions<T> {
   readonly from?: string | undefined;
   /** Sandbox seconds per real second (a real clock only). */
   readonly timeScale?: number;
+  /**
+   * The embedded database is not read from the state folder (`shareEmbeddedDatabases()` is
+   * on: every open leases a shared instance, reset): `from`'s `pglite/` is not copied.
+   */
+  readonly databaseShared?: boolean;
   /** The phrase an approval stage needs (given as `--confirm` would be). */
   readonly confirm?: string | undefined;
   /** The run's id (default: the runner's own). */
@@ -238,12 +256,18 @@ export async function prepareRehearsal(plan: RehearsalPlan): Promise<PreparedReh
 }
 
 /** Empties `dir` and copies `from` into it (the sandbox's lock and kubeconfig left out). */
-async function freshState(dir: string, from: string | undefined): Promise<void> {
+async function freshState(
+  dir: string,
+  from: string | undefined,
+  leaveOut: readonly string[],
+): Promise<void> {
   await Deno.remove(dir, { recursive: true }).catch((e) => {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   });
   await Deno.mkdir(dir, { recursive: true });
-  if (from !== undefined) await copyTree(from, dir, new Set(["pglite.lock", "kubeconfig"]));
+  if (from !== undefined) {
+    await copyTree(from, dir, new Set(["pglite.lock", "kubeconfig", ...leaveOut]));
+  }
 }
 
 async function copyTree(from: string, to: string, skip: ReadonlySet<string>): Promise<void> {
@@ -257,6 +281,49 @@ async function copyTree(from: string, to: string, skip: ReadonlySet<string>): Pr
     } else if (entry.isFile) copies.push(Deno.copyFile(src, dst));
   }
   await Promise.all(copies);
+}
+
+/**
+ * The rehearsal's sandbox, started in this process: on `o.clock` when given (the sandbox's
+ * start refuses one behind the state's `clockAt`), else as `--sandbox` starts one.
+ */
+async function startTarget(
+  prepared: PreparedRehearsal,
+  o: RehearseOptions<unknown>,
+): Promise<SandboxTarget> {
+  const { plan, run } = prepared;
+  const common = {
+    stateDir: plan.sandboxDir,
+    seed: prepared.seed,
+    ...(o.faults?.scenario !== undefined ? { scenario: o.faults.scenario } : {}),
+    ...(o.from === undefined ? { reset: true } : {}),
+  };
+  if (o.clock === undefined) {
+    return await sandboxTarget({
+      ...common,
+      namespace: run.env.environment.namespace,
+      ...(o.randomSeed !== undefined ? { randomSeed: String(o.randomSeed) } : {}),
+      ...(o.timeScale !== undefined ? { timeScale: o.timeScale, clock: "real" as const } : {}),
+    });
+  }
+  const clock = o.clock;
+  const randomSeed = String(o.randomSeed ?? "default");
+  const sandbox = await startProjectSandbox({ ...common, clock, randomSeed, maxRealRate: 400 });
+  const kubeconfig = parse(await Deno.readTextFile(sandbox.kubeconfigPath)) as {
+    users?: { user?: { token?: string } }[];
+  };
+  return {
+    url: sandbox.url,
+    token: kubeconfig.users?.[0]?.user?.token ?? "",
+    kubeconfigPath: sandbox.kubeconfigPath,
+    stateDir: plan.sandboxDir,
+    scenario: sandbox.scenario,
+    timeScale: clock.scale,
+    clock,
+    randomSeed,
+    inProcess: true,
+    close: () => sandbox.stop(),
+  };
 }
 
 /** An approval given as `--confirm` gives it: approved when the phrase matches. */
@@ -298,7 +365,6 @@ export async function rehearse<T>(
   prepared: PreparedRehearsal,
   o: RehearseOptions<T>,
 ): Promise<Rehearsal<T>> {
-  const clock = o.clock ?? realClock;
   const { plan, run } = prepared;
   const namespace = run.env.environment.namespace;
   const log = o.log ?? (() => {});
@@ -309,18 +375,15 @@ export async function rehearse<T>(
     t = now;
     return ms;
   };
-  await freshState(plan.sandboxDir, o.from);
+  await freshState(plan.sandboxDir, o.from, o.databaseShared ? ["pglite"] : []);
   const stateMs = lap();
-  const sandbox = await sandboxTarget({
-    stateDir: plan.sandboxDir,
-    seed: prepared.seed,
-    namespace,
-    scenario: o.faults?.scenario,
-    reset: o.from === undefined,
-    ...(o.timeScale !== undefined ? { timeScale: o.timeScale } : {}),
-  });
+  const sandbox = await startTarget(prepared, o);
+  const clock = sandbox.clock;
   const closers: (() => Promise<void>)[] = [() => sandbox.close()];
   try {
+    const inspector = o.inspect?.({ ...sandbox, namespace, clock });
+    await inspector?.ready;
+    const runClock = inspector?.clock ?? clock;
     const connection = connect({
       env: run.env,
       sandbox,
@@ -329,18 +392,20 @@ export async function rehearse<T>(
       redactor: run.redactor,
       metrics: run.metrics,
       log: (line) => log(run.redactor.redact(line)),
+      clock: runClock,
     });
     closers.unshift(() => connection.close());
     await connection.verify(o.signal ? { signal: o.signal } : {});
-    const inspector = o.inspect?.({ ...sandbox, namespace, clock });
     const sandboxMs = lap();
     const outcome = await executeRun(run, {
       runsDir: plan.runsDir,
-      approve: approveWith(o.confirm, prepared.user, clock),
+      approve: approveWith(o.confirm, prepared.user, runClock),
       capabilities: connection.capabilities,
       analyze: connection.analyze,
       target: connection.target,
       user: prepared.user,
+      clock: runClock,
+      ...(o.runId !== undefined ? { runId: o.runId } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       onPrint: (stage, _stream, text) => log(`${stage}: ${text.trimEnd()}`),
       onNotice: (stage, message) => log(`${stage}: ${message}`),
