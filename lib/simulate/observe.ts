@@ -10,9 +10,10 @@
  * waits, so a change stamped when a watch event happens to arrive may be stamped minutes
  * late): the run is given a clock ({@linkcode Inspector.clock}) that, when an API request
  * that writes ends, keeps the time still until the observer has read the routes, Services
- * and Deployments again; watches (resumed from the last resourceVersion when the server
- * ends them) catch whatever else writes; every object is kept at its newest
- * resourceVersion, so a late watch event never undoes a newer read.
+ * and Deployments again (and the writer goes on after that); watches (resumed from the
+ * last resourceVersion when the server ends them) catch whatever else writes. The changes
+ * are replayed in resourceVersion order, each stamped at the earliest time it or a later
+ * change was learned (a change is never made after a later one is known).
  * @module
  */
 import type { Clock, Release } from "../clock/mod.ts";
@@ -91,39 +92,66 @@ const rvOf = (o: Json): number => Number(obj(o.metadata).resourceVersion ?? 0) |
  */
 const WRITE = /^(apply|patch|create|delete|replace)$|^\w+\.(create|patch|replace|delete)/;
 
-/** One kind's objects, each at the newest resourceVersion seen (a list or a watch). */
-class Kind {
-  readonly objects = new Map<string, Json>();
-  /** The resourceVersion of each name's newest change (a deletion's too). */
-  readonly #rv = new Map<string, number>();
-  /** The newest resourceVersion seen (where a resumed watch starts). */
-  latest = 0;
+/** One change of an object, and the run's clock when the observer learned of it. */
+interface Change {
+  readonly kind: keyof typeof KINDS;
+  readonly rv: number;
+  readonly name: string;
+  readonly object: Json | null;
+  readonly learnedMs: number;
+}
 
-  constructor(readonly path: string) {}
+/** Every change learned (by a list or a watch), once each, by resourceVersion. */
+class ChangeLog {
+  readonly #changes = new Map<string, Change>();
+  /** The newest resourceVersion seen per kind (where a resumed watch starts). */
+  readonly latest: Record<string, number> = {};
+  /** Per kind, the newest change of each name (for the lists' deletions). */
+  readonly #newest = new Map<string, Change>();
 
-  /** Takes a change; false when it is older than what is known. */
-  change(type: string, o: Json): boolean {
+  add(kind: keyof typeof KINDS, type: string, o: Json, learnedMs: number): void {
     const name = str(obj(o.metadata).name) ?? "";
     const rv = rvOf(o);
-    this.latest = Math.max(this.latest, rv);
-    if (rv <= (this.#rv.get(name) ?? -1)) return false;
-    this.#rv.set(name, rv);
-    if (type === "DELETED") this.objects.delete(name);
-    else this.objects.set(name, o);
-    return true;
+    this.latest[kind] = Math.max(this.latest[kind] ?? 0, rv);
+    const key = `${kind}/${rv}/${name}`;
+    if (this.#changes.has(key)) return;
+    const change = { kind, rv, name, object: type === "DELETED" ? null : o, learnedMs };
+    this.#changes.set(key, change);
+    const newest = this.#newest.get(`${kind}/${name}`);
+    if (!newest || newest.rv < rv) this.#newest.set(`${kind}/${name}`, change);
   }
 
-  /** Takes a list (as of `listRv`): objects it lacks were deleted by then. */
-  list(items: readonly Json[], listRv: number): void {
+  /** A list as of `listRv`: its objects' versions, and deletions of the names it lacks. */
+  list(kind: keyof typeof KINDS, items: readonly Json[], listRv: number, learnedMs: number) {
+    for (const o of items) this.add(kind, "MODIFIED", o, learnedMs);
     const names = new Set(items.map((o) => str(obj(o.metadata).name) ?? ""));
-    for (const name of [...this.objects.keys()]) {
-      if (!names.has(name) && (this.#rv.get(name) ?? 0) <= listRv) {
-        this.objects.delete(name);
-        this.#rv.set(name, listRv);
+    for (const c of [...this.#newest.values()]) {
+      if (c.kind === kind && c.object !== null && !names.has(c.name) && c.rv <= listRv) {
+        this.add(
+          kind,
+          "DELETED",
+          { metadata: { name: c.name, resourceVersion: listRv } },
+          learnedMs,
+        );
       }
     }
-    for (const o of items) this.change("MODIFIED", o);
-    this.latest = Math.max(this.latest, listRv);
+    this.latest[kind] = Math.max(this.latest[kind] ?? 0, listRv);
+  }
+
+  /**
+   * The changes in the order they were made, each at the earliest time it or a later change
+   * was learned: a change is never made after a later one is learned, and one read while the
+   * clock stood still after its write is stamped exactly.
+   */
+  ordered(): (Change & { atMs: number })[] {
+    const changes = [...this.#changes.values()].sort((x, y) => x.rv - y.rv);
+    let earliest = Infinity;
+    const out = new Array<Change & { atMs: number }>(changes.length);
+    for (let i = changes.length - 1; i >= 0; i--) {
+      earliest = Math.min(earliest, changes[i]!.learnedMs);
+      out[i] = { ...changes[i]!, atMs: earliest };
+    }
+    return out;
   }
 }
 
@@ -141,15 +169,18 @@ function routeWeights(route: Json): Record<string, number> {
   return weights;
 }
 
-function traffic(routes: Kind, services: Kind): Record<string, ServiceTraffic> {
+function traffic(
+  routes: ReadonlyMap<string, Json>,
+  services: ReadonlyMap<string, Json>,
+): Record<string, ServiceTraffic> {
   const out: Record<string, ServiceTraffic> = {};
-  for (const [name, svc] of services.objects) {
+  for (const [name, svc] of services) {
     const selector = obj(obj(svc.spec).selector);
     // A service's own Service selects a slot and is not itself a slot's Service.
     if (str(obj(obj(svc.metadata).labels).slot) !== null || str(selector.slot) === null) continue;
     out[name] = { weights: null, selector: str(selector.slot) };
   }
-  for (const [name, route] of routes.objects) {
+  for (const [name, route] of routes) {
     out[name] = { weights: routeWeights(route), selector: out[name]?.selector ?? null };
   }
   return out;
@@ -170,37 +201,23 @@ const KINDS = {
   deployments: "/apis/apps/v1/namespaces/NS/deployments",
 } as const;
 
-/** The observer of one sandbox: its kinds, watches, history. */
+/** The observer of one sandbox: its change log and watches. */
 class Observer {
-  readonly history: TrafficState[] = [];
-  readonly deployedAt: Record<string, Record<string, number>> = {};
-  readonly kinds: Record<keyof typeof KINDS, Kind>;
-  #last = "";
+  readonly log = new ChangeLog();
+  readonly paths: Record<keyof typeof KINDS, string>;
   #stopped = false;
   #controller = new AbortController();
   #watches: Promise<void>[] = [];
+  /** The resourceVersion of the first read: the state before the run. */
+  #initialRv = -1;
 
   constructor(readonly s: SandboxAccess) {
     const ns = encodeURIComponent(s.namespace);
-    this.kinds = {
-      routes: new Kind(KINDS.routes.replace("NS", ns)),
-      services: new Kind(KINDS.services.replace("NS", ns)),
-      deployments: new Kind(KINDS.deployments.replace("NS", ns)),
+    this.paths = {
+      routes: KINDS.routes.replace("NS", ns),
+      services: KINDS.services.replace("NS", ns),
+      deployments: KINDS.deployments.replace("NS", ns),
     };
-  }
-
-  /** Notes the state now, if it changed. */
-  record(): void {
-    const now = this.s.clock.now();
-    for (const d of this.kinds.deployments.objects.values()) {
-      const sv = slotVersion(d);
-      if (sv) (this.deployedAt[sv.service] ??= {})[sv.version] ??= now;
-    }
-    const services = traffic(this.kinds.routes, this.kinds.services);
-    const key = JSON.stringify(services);
-    if (key === this.#last) return;
-    this.#last = key;
-    this.history.push({ atMs: now, services });
   }
 
   async #get(path: string): Promise<Json> {
@@ -216,33 +233,35 @@ class Observer {
     return (await res.json()) as Json;
   }
 
-  /** Reads every kind again (the clock held), then notes the state. */
+  /** Reads every kind again, the clock held. */
   refresh(): Promise<void> {
     return this.s.clock.track(
       "simulate: reading the sandbox",
       (async () => {
-        const kinds = Object.values(this.kinds);
-        const lists = await Promise.all(kinds.map((k) => this.#get(k.path)));
+        const kinds = Object.keys(this.paths) as (keyof typeof KINDS)[];
+        const lists = await Promise.all(kinds.map((k) => this.#get(this.paths[k])));
+        const now = this.s.clock.now();
         lists.forEach((list, i) =>
-          kinds[i]!.list((list.items as Json[] | undefined) ?? [], rvOf(list))
+          this.log.list(kinds[i]!, (list.items as Json[] | undefined) ?? [], rvOf(list), now)
         );
-        this.record();
+        if (this.#initialRv < 0) this.#initialRv = Math.min(...lists.map(rvOf));
       })(),
     );
   }
 
   /** Watches every kind, resuming from the newest resourceVersion when a stream ends. */
   watch(): void {
-    for (const kind of Object.values(this.kinds)) {
+    for (const kind of Object.keys(this.paths) as (keyof typeof KINDS)[]) {
       this.#watches.push(this.#follow(kind).catch(() => {}));
     }
   }
 
-  async #follow(kind: Kind): Promise<void> {
+  async #follow(kind: keyof typeof KINDS): Promise<void> {
     while (!this.#stopped) {
       const res = await fetch(
-        `${this.s.url}${kind.path}?watch=true&resourceVersion=${kind.latest}` +
-          "&timeoutSeconds=31536000",
+        `${this.s.url}${this.paths[kind]}?watch=true&resourceVersion=${
+          this.log.latest[kind] ?? 0
+        }&timeoutSeconds=31536000`,
         { headers: { authorization: `Bearer ${this.s.token}` }, signal: this.#controller.signal },
       );
       if (!res.ok || !res.body) {
@@ -259,7 +278,7 @@ class Observer {
           if (line === "") continue;
           const event = JSON.parse(line) as { type: string; object: Json };
           if (!["ADDED", "MODIFIED", "DELETED"].includes(event.type)) continue;
-          if (kind.change(event.type, event.object)) this.record();
+          this.log.add(kind, event.type, event.object, this.s.clock.now());
         }
       }
     }
@@ -269,6 +288,39 @@ class Observer {
     this.#stopped = true;
     this.#controller.abort();
     await Promise.all(this.#watches);
+  }
+
+  /** The traffic after each change, and when each version came to each service. */
+  history(): Pick<Observation, "history" | "deployedAt"> {
+    const objects = { routes: new Map(), services: new Map(), deployments: new Map() } as Record<
+      keyof typeof KINDS,
+      Map<string, Json>
+    >;
+    const history: TrafficState[] = [];
+    const deployedAt: Record<string, Record<string, number>> = {};
+    let last = "";
+    const note = (atMs: number) => {
+      const services = traffic(objects.routes, objects.services);
+      const key = JSON.stringify(services);
+      if (key !== last) history.push({ atMs, services });
+      last = key;
+    };
+    const changes = this.log.ordered();
+    let i = 0;
+    const apply = (c: (typeof changes)[number]) => {
+      if (c.object === null) objects[c.kind].delete(c.name);
+      else objects[c.kind].set(c.name, c.object);
+      const sv = c.kind === "deployments" && c.object ? slotVersion(c.object) : undefined;
+      if (sv) (deployedAt[sv.service] ??= {})[sv.version] ??= c.atMs;
+    };
+    // The state before the run (as first read), then every change after it.
+    for (; i < changes.length && changes[i]!.rv <= this.#initialRv; i++) apply(changes[i]!);
+    note(changes[0]?.atMs ?? this.s.clock.now());
+    for (; i < changes.length; i++) {
+      apply(changes[i]!);
+      if (changes[i]!.kind !== "deployments") note(changes[i]!.atMs);
+    }
+    return { history, deployedAt };
   }
 }
 
@@ -296,10 +348,13 @@ function refreshingClock(clock: Clock, after: () => Promise<void>): Clock {
     timeout: (ms) => clock.timeout(ms),
     hold,
     async track(what, work) {
-      const release = hold(what);
+      if (!WRITE.test(what)) return await clock.track(what, work);
+      // The writer goes on once the cluster has been read: its next write comes after.
+      const release = clock.hold(what);
       try {
         return await work;
       } finally {
+        await after().catch(() => {});
         release();
       }
     },
@@ -333,8 +388,7 @@ export function observeSandbox(s: SandboxAccess): Inspector<Observation> {
       const final = await finalState(s);
       await observer.stop();
       return {
-        history: observer.history,
-        deployedAt: observer.deployedAt,
+        ...observer.history(),
         ...final,
         endMs: s.clock.now(),
       };

@@ -124,7 +124,19 @@ async function baselineState(o: SimulateOptions, gates: string): Promise<string>
   return prepared.plan.sandboxDir;
 }
 
-/** A run's id: from its seed and gate kind alone, so a replay writes the same journal. */
+/**
+ * A run's id: from its seed and gate kind alone, so a replay writes the same journal.
+ *
+ * @param seed The run's seed.
+ * @param gates Its gate kind.
+ * @returns E.g. `sim-00003039-sequential`.
+ *
+ * @example
+ * ```ts
+ * import { runIdOf } from "./simulate.ts";
+ * console.assert(runIdOf(12345, "fixed") === "sim-00003039-fixed");
+ * ```
+ */
 export function runIdOf(seed: number, gates: string): string {
   return `sim-${(seed >>> 0).toString(16).padStart(8, "0")}-${gates.replace(/[^\w.-]/g, "_")}`;
 }

@@ -50,6 +50,12 @@ Deno.test("simulate: bad input exits 2, says what is wrong, and runs nothing", a
     ["no environment", ["--runs", "1", "--seed", "1"], /needs an environment/],
     ["--replay x", ["development", "--replay", "x"], /--replay takes a whole number/],
     ["--replay with --runs", ["development", "--replay", "1", "--runs", "2"], /takes no --runs/],
+    [
+      "--shard 2/2",
+      ["development", "--runs", "2", "--seed", "1", "--shard", "2/2"],
+      /--shard takes/,
+    ],
+    ["--shard x", ["development", "--runs", "2", "--seed", "1", "--shard", "x"], /--shard takes/],
     ["an unknown flag", ["development", "--runs", "1", "--seed", "1", "--fast"], /Unknown option/],
   ];
   try {
