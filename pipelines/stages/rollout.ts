@@ -242,12 +242,16 @@ export function canaryStages(
     stages.push(s);
     previous = s;
   }
+  const full = stage("full-rollout").needs(...deploys, previous!).uses("kubernetes")
+    .describe("100% of traffic and the Service selectors on the new slot")
+    .run(shift(100));
   stages.push(
-    stage("full-rollout").needs(...deploys, previous!).uses("kubernetes")
-      .describe("100% of traffic and the Service selectors on the new slot")
-      .run(shift(100))
-      .gate("error_rate < 0.1%").gate("p95_latency < 1000ms")
-      .for("10m").every("1m").window("5m").initialDelay("2m")
+    (gates === "sequential"
+      ? full.gate("error_rate < 0.1%", { decide: "sequential", confidence: 0.99 })
+        .gate("p95_latency < 1000ms", { decide: "sequential", confidence: 0.99 })
+        .for("10m").every("1m")
+      : full.gate("error_rate < 0.1%").gate("p95_latency < 1000ms")
+        .for("10m").every("1m").window("5m").initialDelay("2m"))
       .onBreach(c.onBreach),
   );
   return stages;

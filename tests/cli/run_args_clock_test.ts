@@ -10,8 +10,12 @@ import { InputError } from "../../lib/runner/mod.ts";
 
 const BASE = ["staging", "v1.2.4"];
 
-Deno.test("--sandbox runs on the virtual clock unless a real one is asked for or implied", () => {
-  assert.equal(runArguments("deploy", [...BASE, "--sandbox"]).clock, "virtual");
+Deno.test("--sandbox leaves the clock to the sandbox unless one is asked for or implied", () => {
+  assert.equal(runArguments("deploy", [...BASE, "--sandbox"]).clock, undefined);
+  assert.equal(
+    runArguments("deploy", [...BASE, "--sandbox", "--clock", "virtual"]).clock,
+    "virtual",
+  );
   assert.equal(runArguments("deploy", [...BASE, "--sandbox", "--clock", "real"]).clock, "real");
   assert.equal(runArguments("deploy", [...BASE, "--sandbox", "--time-scale", "120"]).clock, "real");
   assert.equal(
