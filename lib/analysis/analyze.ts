@@ -29,6 +29,17 @@ import {
 } from "./targets.ts";
 
 /**
+ * The shortest wall time between two looks of a statistical gate on a real or scaled clock.
+ *
+ * @example
+ * ```ts
+ * import { MIN_REAL_LOOK_MS } from "./analyze.ts";
+ * console.assert(MIN_REAL_LOOK_MS === 250);
+ * ```
+ */
+export const MIN_REAL_LOOK_MS = 250;
+
+/**
  * What a breach decision returns when a stage pauses instead of rolling back.
  *
  * @example
@@ -137,7 +148,15 @@ export async function analyzeGates(
     ...(o.onSample ? { onSample: o.onSample } : {}),
   };
   const fixed = gates.filter((g) => !g.decision);
-  const statistical = gates.filter((g) => g.decision);
+  // A look costs real time (a request per target, a journal line per sample): on a scaled
+  // clock looks are at least MIN_REAL_LOOK_MS of wall time apart (at ×240, a 10 s look becomes
+  // a minute). Each look measures the window since the one before, so no request is lost;
+  // only decisions come a little later. A virtual clock keeps the gate's own look.
+  const statistical = gates.filter((g) => g.decision).map((g) =>
+    Number.isFinite(clock.scale) && g.decision!.lookMs < MIN_REAL_LOOK_MS * clock.scale
+      ? { ...g, decision: { ...g.decision!, lookMs: MIN_REAL_LOOK_MS * clock.scale } }
+      : g
+  );
   let cause = "";
   const stopOthers = (res: AnalysisResult) => {
     const failed = res.gates.filter((g) => g.verdict === "failed").map((g) => g.gate);
@@ -156,7 +175,7 @@ export async function analyzeGates(
     ]);
     const byGate = new Map<GateSpec, GateRecord>();
     fixed.forEach((g, i) => byGate.set(g, a!.gates[i]!));
-    statistical.forEach((g, i) => byGate.set(g, b!.gates[i]!));
+    gates.filter((g) => g.decision).forEach((g, i) => byGate.set(g, b!.gates[i]!));
     const records = gates.map((g) => byGate.get(g)!);
     if (cause && !o.signal.aborted) {
       for (const rec of records) {
