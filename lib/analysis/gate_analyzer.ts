@@ -63,9 +63,11 @@ const isLabels = (x: unknown): x is Labels =>
   x !== null && typeof x === "object" && !Array.isArray(x) &&
   Object.values(x).every((v) => typeof v === "string");
 
+/** A `{ canary, baseline }` pair; `baseline: null` says nothing is live to compare with. */
 const isPair = (x: unknown): x is ComparedTarget =>
   x !== null && typeof x === "object" && Object.keys(x).length === 2 &&
-  isLabels((x as ComparedTarget).canary) && isLabels((x as ComparedTarget).baseline);
+  isLabels((x as ComparedTarget).canary) &&
+  ((x as ComparedTarget).baseline === null || isLabels((x as ComparedTarget).baseline));
 
 function targetsOf(
   output: unknown,
@@ -79,7 +81,10 @@ function targetsOf(
     return {
       targets: t.map((x) =>
         isPair(x)
-          ? { canary: { ...defaults, ...x.canary }, baseline: { ...defaults, ...x.baseline } }
+          ? {
+            canary: { ...defaults, ...x.canary },
+            baseline: x.baseline === null ? null : { ...defaults, ...x.baseline },
+          }
           : { ...defaults, ...x }
       ),
     };
@@ -88,13 +93,16 @@ function targetsOf(
     ? "its work returned no analysisTargets"
     : Array.isArray(t) && t.length === 0
     ? "its analysisTargets is empty"
-    : "its analysisTargets is not a list of label sets with string values (or { canary, baseline } pairs of them)";
+    : "its analysisTargets is not a list of label sets with string values (or { canary, baseline } pairs of them, baseline: null when nothing is live)";
   const fix = `make the stage's run() return { analysisTargets: [{ service: "api", slot: ` +
     `"green" }] } (one label set per target, filled into the metric's query), or [{}] to ` +
     `measure ${Object.keys(defaults).length > 0 ? JSON.stringify(defaults) : "the defaults"} ` +
     `as a whole`;
   return { problem: `nothing to measure (${what}); ${fix}` };
 }
+
+/** How a baseline gate is told apart in logs from a gate of the same string. */
+const named = (g: GateSpec) => g.decision?.method === "baseline" ? " (vs baseline)" : "";
 
 function failAll(
   spec: { readonly id: string; readonly gates: readonly GateSpec[] },
@@ -128,7 +136,7 @@ export function createGateAnalyzer(o: GateAnalyzerOptions): GateAnalyzer {
     const targets = found.targets;
     ctx.log(
       `measuring ${
-        spec.gates.map((g) => g.gate.source).join(", ")
+        spec.gates.map((g) => `${g.gate.source}${named(g)}`).join(", ")
       } on ${targets.length} target(s) with ${o.provider.name}`,
     );
     const result = await analyzeGates(spec.gates, spec.analysis, {
@@ -145,6 +153,8 @@ export function createGateAnalyzer(o: GateAnalyzerOptions): GateAnalyzer {
           type: "gate.sample",
           stage: spec.id,
           gate: gate.gate.source,
+          // Two gates may share a string (a p95 tested sequentially and against the baseline).
+          method: gate.decision?.method ?? "fixed",
           ...sample,
         });
         const e = sample.evidence;
@@ -154,7 +164,7 @@ export function createGateAnalyzer(o: GateAnalyzerOptions): GateAnalyzer {
           } in ${e.windowMs / 1000}s]`
           : "";
         ctx.log(
-          `${gate.gate.source} ${JSON.stringify(target)}: ${
+          `${gate.gate.source}${named(gate)} ${JSON.stringify(target)}: ${
             sample.value === null ? sample.verdict : sample.value
           }${counts}${sample.detail ? ` (${sample.detail})` : ""}${
             sample.decision ? ` ${sample.decision.state}` : ""

@@ -3,7 +3,8 @@
  * test of `sequential.ts` on each look's counts (errors of requests; requests slower
  * than the threshold for a latency quantile), `baseline` gates compare canary with
  * baseline at each look over the last `RECENT_LOOKS` looks (`baseline.ts`; `α` spent
- * evenly over the looks, so repeated looks keep the false-alarm rate within `α`). Looks come
+ * evenly over the looks, so repeated looks keep the false-alarm rate within `α`; latencies
+ * by Mann–Whitney, or, from a source with none, the shares over the threshold). Looks come
  * every `look` (default 10 s) from the start of the analysis, no initial delay; each
  * measures the window since the previous look, so no request counts twice. A breach
  * stops the analysis at once; a gate still undecided at the end fails (fail closed);
@@ -17,10 +18,10 @@ import type { Evidence, Measurement, Target } from "./provider.ts";
 import { sequentialBounds, type SequentialState, sequentialUpdate } from "./sequential.ts";
 import { type Comparison, mannWhitney, proportionDifference } from "./baseline.ts";
 import {
+  baselineOf,
   canaryOf,
   type ComparedTarget,
   evidenceRecord,
-  isCompared,
   type Resolved,
 } from "./targets.ts";
 
@@ -171,37 +172,52 @@ function batchOf(e: Evidence | undefined, share: Share, st: TargetState) {
 }
 
 /**
- * Canary against baseline over recent looks: a difference of error proportions, or
- * Mann–Whitney U on latencies (`NaN` p-value when there is too little to compare).
+ * Canary against baseline over recent looks: a difference of error proportions, or for a
+ * latency quantile Mann–Whitney U on latencies. A source that gives no latencies
+ * (Prometheus has only its histogram) is compared on its counts of requests slower than
+ * the threshold, as a difference of proportions. `NaN` p-value when there is too little
+ * to compare.
  *
  * @param share What the metric is a share of (`overMs` set: a latency quantile).
  * @param recent The recent looks' evidence.
- * @returns The comparison.
+ * @returns The comparison, and `by` (what it compared).
  *
  * @example
  * ```ts
  * import { compare } from "./statistical.ts";
  * const e = (errors: number) => ({ requests: 600, errors, windowMs: 60_000, from: "", to: "" });
  * const c = compare({ p0: 0.01, events: (x) => x.errors, what: "errors" }, [{ canary: e(18), baseline: e(0) }]);
- * console.assert(c.pValue < 0.001);
+ * console.assert(c.pValue < 0.001 && c.by === "errors");
  * ```
  */
 export function compare(
   share: Share,
   recent: readonly { canary: Evidence; baseline: Evidence }[],
-): Comparison {
-  const sum = (side: "canary" | "baseline") =>
+): Comparison & { readonly by: "errors" | "latencies" | "over" } {
+  const sum = (side: "canary" | "baseline", events: (e: Evidence) => number | undefined) =>
     recent.reduce((a, r) => ({
-      events: a.events + (r[side].errors ?? NaN),
+      events: a.events + (events(r[side]) ?? NaN),
       trials: a.trials + r[side].requests,
     }), { events: 0, trials: 0 });
-  if (share.overMs === undefined) return proportionDifference(sum("canary"), sum("baseline"));
+  if (share.overMs === undefined) {
+    const errors = (e: Evidence) => e.errors;
+    return {
+      ...proportionDifference(sum("canary", errors), sum("baseline", errors)),
+      by: "errors",
+    };
+  }
   const lat = (side: "canary" | "baseline") => recent.flatMap((r) => r[side].latencies ?? []);
+  const noLatencies = recent.every((r) => !r.canary.latencies && !r.baseline.latencies);
+  if (noLatencies) {
+    // Requests over the threshold (`over`, the source's histogram bucket), when counted.
+    const over = (e: Evidence) => e.overMs === share.overMs ? e.over : undefined;
+    return { ...proportionDifference(sum("canary", over), sum("baseline", over)), by: "over" };
+  }
   const [c, b] = [lat("canary"), lat("baseline")];
   if (c.length < MIN_LATENCIES || b.length < MIN_LATENCIES) {
-    return { statistic: NaN, z: NaN, pValue: NaN };
+    return { statistic: NaN, z: NaN, pValue: NaN, by: "latencies" };
   }
-  return mannWhitney(c, b);
+  return { ...mannWhitney(c, b), by: "latencies" };
 }
 
 /**
@@ -231,9 +247,10 @@ export async function look(
     ...(baseline && share.overMs !== undefined ? { samples: SAMPLES } : {}),
   };
   const canary = canaryOf(target);
+  const against = baseline ? baselineOf(target) : undefined;
   const [m, b] = await Promise.all([
     o.provider.measure(metric, canary, ask),
-    baseline && isCompared(target) ? o.provider.measure(metric, target.baseline, ask) : undefined,
+    against ? o.provider.measure(metric, against, ask) : undefined,
   ]);
   const at = new Date(o.clock.now()).toISOString();
   const base = { at, labels: { ...canary } };
@@ -270,7 +287,10 @@ export async function look(
     st.minP = Math.min(st.minP, c.pValue);
     const state = c.pValue < level ? "breach" : "undecided";
     const decision: SampleDecision = { state, pValue: c.pValue, level };
-    return { ...sample, verdict: state === "breach" ? "failed" : "successful", decision };
+    const how = c.by === "over"
+      ? { detail: `the source gives no latencies: compared the shares of ${share.what}` }
+      : {};
+    return { ...sample, verdict: state === "breach" ? "failed" : "successful", decision, ...how };
   }
   const batch = batchOf(m.kind !== "error" ? m.evidence : undefined, share, st);
   if (!batch) {

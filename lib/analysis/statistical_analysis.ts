@@ -2,7 +2,11 @@
  * The loop of the statistical gates (`decide: "sequential"` or `"baseline"`): one look
  * every `look` from the start of the analysis (no initial delay), every target measured
  * at each, over the window since the previous look; a breach stops it at once; at the
- * end, a gate still undecided fails (fail closed). Each look's math is `statistical.ts`.
+ * end, a gate still undecided fails (fail closed); a gate stopped early (another breached,
+ * or the run was interrupted) is not measured, never passed. A baseline gate compares each
+ * `{ canary, baseline }` pair; a pair whose stage said `baseline: null` (nothing live) is
+ * named as not compared and does not fail it; a target with no baseline named fails it
+ * closed. Each look's math is `statistical.ts`.
  * @module
  */
 import type { AnalysisSpec, GateSpec } from "../dsl/stage.ts";
@@ -10,12 +14,14 @@ import type { GateRecord } from "../report/schema.ts";
 import { gateRecord } from "../report/gate_record.ts";
 import { sequentialBounds, sequentialStart } from "./sequential.ts";
 import { eValue, look, pct, type Share, shareOf, type TargetState } from "./statistical.ts";
-import { canaryOf, describeTarget, isCompared, type Resolved } from "./targets.ts";
+import { baselineOf, canaryOf, describeTarget, NO_BASELINE, type Resolved } from "./targets.ts";
 
 /** A gate's outcome: its record, and when it failed. */
 interface Outcome {
   readonly record: GateRecord;
   readonly breachedAt?: string;
+  /** Never to be measured (a baseline gate with nothing live to compare with). */
+  readonly unmeasured?: true;
 }
 
 function failNow(rec: GateRecord, reason: string, at: string): Outcome {
@@ -30,9 +36,12 @@ function problemOf(g: GateSpec, share: Share | { problem: string }, o: Resolved)
   if (o.targets.length === 0) {
     return "nothing to measure: no targets were given (a stage names them in its output's analysisTargets)";
   }
-  if (g.decision!.method === "baseline" && !o.targets.every(isCompared)) {
+  const unpaired = o.targets.find((t) => baselineOf(t) === undefined);
+  if (g.decision!.method === "baseline" && unpaired) {
     return `a baseline gate compares each target with its baseline: the stage's analysisTargets ` +
-      `must be { canary: {...}, baseline: {...} } pairs (e.g. the new and the live slot)`;
+      `must be { canary: {...}, baseline: {...} } pairs (e.g. the new and the live slot), or ` +
+      `{ canary: {...}, baseline: null } when nothing is live to compare with; ` +
+      `${describeTarget(canaryOf(unpaired))} names no baseline`;
   }
   return undefined;
 }
@@ -60,8 +69,39 @@ function decisionOf(g: GateSpec, states: TargetState[], horizon: number, lookMs:
   };
 }
 
-/** Runs one statistical gate over the analysis. */
+/**
+ * Runs one statistical gate. A baseline gate leaves out the targets whose stage said
+ * `baseline: null` (nothing live to compare with), naming them in its reason; with none
+ * left it is not measured (and does not fail). A target with no baseline named at all
+ * fails closed (`problemOf`).
+ */
 async function runGate(
+  g: GateSpec,
+  analysis: AnalysisSpec,
+  o: Resolved,
+  signal: AbortSignal,
+): Promise<Outcome> {
+  const alone = o.targets.filter((t) => baselineOf(t) === null);
+  if (
+    g.decision!.method !== "baseline" || alone.length === 0 ||
+    problemOf(g, shareOf(g, o.metrics[g.gate.metric]), o)
+  ) {
+    return await measureGate(g, analysis, o, signal);
+  }
+  const note = `not compared for ${alone.map((t) => describeTarget(canaryOf(t))).join("; ")}: ` +
+    NO_BASELINE;
+  const compared = o.targets.filter((t) => baselineOf(t));
+  if (compared.length === 0) {
+    const reason = `${g.gate.source} ${note}`;
+    return { record: gateRecord(g, { verdict: "not_measured", reason }), unmeasured: true };
+  }
+  const out = await measureGate(g, analysis, { ...o, targets: compared }, signal);
+  out.record.reason = out.record.reason ? `${out.record.reason}; ${note}` : note;
+  return out;
+}
+
+/** Measures one statistical gate over the analysis. */
+async function measureGate(
   g: GateSpec,
   analysis: AnalysisSpec,
   o: Resolved,
@@ -97,7 +137,7 @@ async function runGate(
   if (o.settleMs > 0) await clock.sleep(o.settleMs, { signal }).catch(() => {});
   const start = clock.now();
   for (let i = 1; i <= horizon && !signal.aborted; i++) {
-    const ok = await clock.sleep(Math.max(0, start + i * lookMs - clock.now()), { signal })
+    const ok = await clock.sleep(Math.max(0, i * lookMs - clock.since(start)), { signal })
       .then(() => true, () => false);
     if (!ok) break;
     const samples = await Promise.all(
@@ -150,9 +190,13 @@ function settle(
   stamp: () => string,
 ): Outcome {
   const d = g.decision!;
-  if (signal.aborted && rec.samples.length === 0) {
+  if (signal.aborted) {
+    // Stopped (another gate breached, or the run was interrupted): not measured to the
+    // end, so neither passed nor failed closed; the caller says what stopped it.
     finish("undecided");
-    rec.reason = "interrupted before the first measurement";
+    rec.reason = rec.samples.length === 0
+      ? "interrupted before the first measurement"
+      : "stopped before the end of the analysis";
     return { record: rec };
   }
   const open = states.findIndex((st) =>
@@ -214,10 +258,13 @@ export async function analyzeStatistical(
       if (r.breachedAt) stop.abort(new Error(`${g.gate.source} failed`));
       return r;
     }));
-    const failed = outcomes.filter((r) => r.breachedAt).map((r) => r.record.gate);
+    // A p95 may be gated twice (sequentially and against the baseline): say which breached.
+    const failed = outcomes.filter((r) => r.breachedAt).map((r) =>
+      `${r.record.gate}${r.record.method === "baseline" ? " (vs baseline)" : ""}`
+    );
     if (failed.length > 0 && !o.signal.aborted) {
       for (const r of outcomes) {
-        if (r.record.verdict !== "failed") {
+        if (r.record.verdict !== "failed" && !r.unmeasured) {
           r.record.verdict = "not_measured";
           r.record.reason = `analysis stopped when ${failed.join(", ")} breached`;
         }

@@ -64,6 +64,40 @@ export function isCompared(t: Target | ComparedTarget): t is ComparedTarget {
 }
 
 /**
+ * Why a `{ canary, baseline: null }` target is not compared by a baseline gate.
+ *
+ * @example
+ * ```ts
+ * import { NO_BASELINE } from "./targets.ts";
+ * console.assert(NO_BASELINE.includes("baseline: null"));
+ * ```
+ */
+export const NO_BASELINE = "no live slot to compare with: the stage said baseline: null";
+
+/**
+ * What a baseline gate compares a target with: its baseline's labels; `null` when the
+ * stage said there is none (`baseline: null`); `undefined` when the target is no pair, or
+ * its baseline is missing or malformed (a baseline gate then fails closed).
+ *
+ * @param t A target.
+ * @returns The baseline's labels, `null`, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { baselineOf } from "./targets.ts";
+ * console.assert(baselineOf({ canary: { slot: "green" }, baseline: { slot: "blue" } })?.slot === "blue");
+ * console.assert(baselineOf({ canary: { slot: "green" }, baseline: null }) === null);
+ * console.assert(baselineOf({ slot: "green" }) === undefined);
+ * ```
+ */
+export function baselineOf(t: Target | ComparedTarget): Target | null | undefined {
+  if (!isCompared(t)) return undefined;
+  const b = (t as { baseline?: unknown }).baseline;
+  if (b === null) return null;
+  return typeof b === "object" && b !== undefined && !Array.isArray(b) ? b as Target : undefined;
+}
+
+/**
  * A target's labels for people (`service=api,slot=green`), the namespace left out.
  *
  * @param t The target.

@@ -226,7 +226,10 @@ export type TargetLabels = Readonly<Record<string, string>>;
 
 /**
  * A target with the slot it is compared against: `baseline` gates compare `canary`
- * with `baseline` (the live slot); the other gates measure `canary`.
+ * with `baseline` (the live slot); the other gates measure `canary`. `baseline: null`
+ * says there is nothing to compare with (a first deploy: no live slot): `baseline` gates
+ * then record that target as not compared instead of failing. A plain label set where a
+ * pair is needed is still a mistake, and fails closed.
  *
  * @example
  * ```ts
@@ -235,13 +238,15 @@ export type TargetLabels = Readonly<Record<string, string>>;
  *   canary: { service: "api", slot: "green" },
  *   baseline: { service: "api", slot: "blue" },
  * };
+ * const first: ComparedTarget = { canary: { service: "api", slot: "blue" }, baseline: null };
+ * console.assert(t.baseline !== null && first.baseline === null);
  * ```
  */
 export interface ComparedTarget {
   /** The new version's labels. */
   readonly canary: TargetLabels;
-  /** The live version's labels. */
-  readonly baseline: TargetLabels;
+  /** The live version's labels, or `null` when nothing is live to compare with. */
+  readonly baseline: TargetLabels | null;
 }
 
 /**
@@ -250,7 +255,8 @@ export interface ComparedTarget {
  * filled into the metric's query (`{{service}}`, `{{slot}}`, ...). Every gate is measured
  * for every target. A gated stage whose output has no non-empty `analysisTargets` fails
  * closed; `[{}]` measures the defaults alone (the whole namespace). An entry may be a
- * {@linkcode ComparedTarget} (`{ canary, baseline }`): `baseline` gates need one.
+ * {@linkcode ComparedTarget} (`{ canary, baseline }`): `baseline` gates need one
+ * (`baseline: null` when nothing is live: not compared, not failed).
  *
  * @example
  * ```ts
