@@ -1,0 +1,154 @@
+/**
+ * The canary steps' baseline gate end to end: the real CLI, twice on a fresh in-process
+ * sandbox (virtual clock, the default with --sandbox). A +1 s latency fault keeps
+ * analysis-service's p95 (450 ms healthy) under both thresholds (2000 / 1500 ms), so only
+ * the comparison with the live slot catches it: rolled back at canary-5. A first deploy
+ * has no live slot (baseline: null: not compared, not failed); a healthy second deploy
+ * is compared and passes.
+ * @module
+ */
+import assert from "node:assert/strict";
+
+const CONFIRM = ["--confirm", "DEPLOY TO PRODUCTION"];
+
+interface Gate {
+  gate: string;
+  method?: string;
+  verdict: string;
+  reason?: string;
+  samples: {
+    value: number | null;
+    baseline?: { requests: number };
+    labels?: Record<string, string>;
+  }[];
+}
+interface Report {
+  status: string;
+  stages: { id: string; status: string; gates?: Gate[] }[];
+}
+
+/** Runs `deno run -A lib/cli/main.ts deploy production <version> --sandbox ...`. */
+async function deploy(dir: string, version: string, extra: string[] = []) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "lib/cli/main.ts",
+      "deploy",
+      "production",
+      version,
+      "--sandbox",
+      "--sandbox-dir",
+      `${dir}/sandbox`,
+      "--runs-dir",
+      `${dir}/runs`,
+      ...CONFIRM,
+      ...extra,
+    ],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const last = stdout.trimEnd().split("\n").at(-1) ?? "";
+  assert.ok(
+    last.startsWith("report: "),
+    `no report line:\n${stdout}\n${new TextDecoder().decode(out.stderr)}`,
+  );
+  const report = JSON.parse(await Deno.readTextFile(last.slice("report: ".length))) as Report;
+  return { code: out.code, stdout, report };
+}
+
+const stageOf = (r: Report, id: string) => {
+  const s = r.stages.find((x) => x.id === id);
+  assert.ok(s, `no stage ${id}`);
+  return s;
+};
+const gatesOf = (r: Report, id: string) => stageOf(r, id).gates ?? [];
+const baselineGate = (r: Report, id: string) => {
+  const g = gatesOf(r, id).filter((x) => x.method === "baseline");
+  assert.equal(g.length, 1, `${id}: one baseline gate`);
+  return g[0]!;
+};
+
+/** A first deploy on a fresh sandbox: succeeds, its baseline gates not compared. */
+async function firstDeploy(dir: string) {
+  const first = await deploy(dir, "v1.0.0", ["--reset"]);
+  assert.equal(first.code, 0, first.stdout);
+  assert.equal(first.report.status, "succeeded");
+  for (const id of ["canary-5", "canary-20"]) {
+    const g = baselineGate(first.report, id);
+    assert.equal(g.verdict, "not_measured", g.reason);
+    assert.match(g.reason!, /no live slot to compare with: the stage said baseline: null/);
+    assert.match(g.reason!, /service=analysis-service,slot=blue/);
+    assert.equal(g.samples.length, 0);
+  }
+}
+
+Deno.test({
+  name:
+    "deploy: +1 s latency stays under the thresholds but not under the live slot: rolled back at canary-5",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "tracktion-baseline-gate-" });
+    try {
+      await firstDeploy(dir);
+      const slow = await deploy(dir, "v1.1.0", ["--scenario", "latency:1s"]);
+      assert.equal(slow.code, 1, slow.stdout);
+      assert.equal(slow.report.status, "rolled_back");
+      const canary = stageOf(slow.report, "canary-5");
+      assert.equal(canary.status, "failed");
+      const failed = gatesOf(slow.report, "canary-5").filter((g) => g.verdict === "failed");
+      assert.equal(failed.length, 1, JSON.stringify(failed.map((g) => [g.gate, g.reason])));
+      const g = failed[0]!;
+      assert.equal(g.gate, "p95_latency < 2000ms");
+      assert.equal(g.method, "baseline");
+      assert.match(g.reason!, /^p95_latency < 2000ms breached for service=\S+,slot=green: /);
+      assert.match(g.reason!, /the canary is worse than its baseline at 99\.9% confidence/);
+      assert.ok(
+        g.samples.some((s) => (s.baseline?.requests ?? 0) > 0),
+        "compared with the live slot",
+      );
+      // The threshold gate on the same p95 saw values under 2000 ms: it would not have failed.
+      const threshold = gatesOf(slow.report, "canary-5")
+        .find((x) => x.gate === "p95_latency < 2000ms" && x.method === "sequential")!;
+      assert.notEqual(threshold.verdict, "failed", threshold.reason);
+      const values = threshold.samples.map((s) => s.value).filter((v): v is number => v !== null);
+      assert.ok(values.length > 0 && values.every((v) => v > 1000 && v < 2000), `${values}`);
+      assert.notEqual(stageOf(slow.report, "canary-20").status, "succeeded");
+      assert.notEqual(stageOf(slow.report, "full-rollout").status, "succeeded");
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "deploy: a healthy second deploy is compared with the live slot at both canary steps and succeeds",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "tracktion-baseline-gate-" });
+    try {
+      await firstDeploy(dir);
+      const healthy = await deploy(dir, "v1.1.0");
+      assert.equal(healthy.code, 0, healthy.stdout);
+      assert.equal(healthy.report.status, "succeeded");
+      for (const id of ["canary-5", "canary-20"]) {
+        const g = baselineGate(healthy.report, id);
+        assert.equal(g.verdict, "passed", g.reason);
+        assert.equal(g.reason, undefined, "every service had a live slot");
+        const services = new Set(g.samples.map((s) => s.labels?.service));
+        assert.equal(services.size, 4, `${id}: every service compared`);
+        assert.ok(
+          g.samples.every((s) => s.labels?.slot === "green" && (s.baseline?.requests ?? 0) > 0),
+        );
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
