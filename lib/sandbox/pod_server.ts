@@ -11,7 +11,7 @@ import { sinceKube } from "./clock.ts";
 import type { PodBehaviour } from "./scenarios.ts";
 
 /** Histogram buckets (seconds) of `http_request_duration_seconds`. */
-export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 5, 10];
 
 /** What a pod server needs from the simulation. */
 export interface PodServerOptions {
