@@ -168,13 +168,17 @@ export class RunView {
       "/",
     );
     const value = s.value === null ? s.verdict : `${+s.value.toFixed(2)}${gate.gate.unit}`;
-    const list = r.gates.get(gate.gate.source) ?? [];
+    // A gate string can be both an absolute and a baseline gate: one line each.
+    const key = `${gate.gate.source}${
+      gate.decision?.method === "baseline" ? " (vs baseline)" : ""
+    }`;
+    const list = r.gates.get(key) ?? [];
     const shown = [evidenceText(s.evidence, gate.gate.unit), s.detail].filter(Boolean).join("; ");
     list.push({
       text: `${who.split("/")[0]} ${value}${shown ? ` (${shown})` : ""}`,
       verdict: s.verdict,
     });
-    r.gates.set(gate.gate.source, list);
+    r.gates.set(key, list);
   }
 
   #flushRound(stageId: string): void {
