@@ -102,6 +102,7 @@ class TimerHeap {
  * ```
  */
 export interface VirtualClock extends Clock {
+  /** Always `virtual`. */
   readonly kind: "virtual";
   /** What holds the clock now (the `what` of each open hold). */
   held(): string[];

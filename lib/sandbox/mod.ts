@@ -112,6 +112,8 @@ export {
   startSandbox,
 } from "./sandbox.ts";
 export { checkScenario, SCENARIOS } from "./scenarios.ts";
+export { type FaultKind, type FaultSpec, parseScenario, SCENARIO_FORMS } from "./traffic_faults.ts";
+export type { ServiceTrafficSeed } from "./traffic_rates.ts";
 export {
   checkSeed,
   type LoadBalancerSeed,

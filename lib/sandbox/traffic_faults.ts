@@ -159,7 +159,7 @@ export const SCENARIOS: Readonly<Record<string, string>> = Object.freeze(
 );
 
 /** The scenario text forms, for error messages and usage. */
-export const SCENARIO_FORMS =
+export const SCENARIO_FORMS: string =
   '<name>[:<size>][@<onset>][/<service>[+<service>...]], several joined by "," ' +
   '(size: "5%" for errors, "1s" for latency; onset: "4m", "random" or "1m..10m" after ' +
   'the version is first deployed), e.g. "high-error-rate@4m", "latency:1s@random/api"';

@@ -120,8 +120,8 @@ Deno.test("baseline: null (a first deploy) is not compared: the gate is not meas
   );
   assert.match(vsBaseline!.reason!, /no live slot to compare with: the stage said baseline: null/);
   // The other gates measure the canary side, and pass.
-  assert.equal(errors!.verdict, "passed", errors!.reason);
-  assert.equal(p95!.verdict, "passed", p95!.reason);
+  assert.equal(errors!.verdict, "passed", errors!.reason ?? "");
+  assert.equal(p95!.verdict, "passed", p95!.reason ?? "");
   assert.equal(p95!.samples.length, 60, "2 targets × 30 looks");
   assert.ok(provider.asked.every((t) => t.slot === "blue"), "only the canaries were measured");
   assert.equal(r.breachedAt, undefined);
@@ -174,7 +174,7 @@ Deno.test("pairs beside baseline: null: the pairs are compared (a +1 s canary fa
   ];
   const same = await run(step(), healthy, targets);
   const vs = same.r.gates[2]!;
-  assert.equal(vs.verdict, "passed", vs.reason);
+  assert.equal(vs.verdict, "passed", vs.reason ?? "");
   assert.equal(vs.reason, `not compared for service=worker,slot=blue: ${NO_BASELINE}`);
   assert.ok(vs.samples.length > 0 && vs.samples.every((s) => s.labels?.service === "api"));
   assert.ok(vs.samples.every((s) => s.baseline?.requests === 200));
@@ -189,7 +189,7 @@ Deno.test("pairs beside baseline: null: the pairs are compared (a +1 s canary fa
   // +1 s on a 300 ms median stays under 2000 ms: the threshold gates alone would pass it.
   // They were stopped by the breach: not measured, not failed closed.
   for (const g of slow.r.gates.slice(0, 2)) {
-    assert.equal(g.verdict, "not_measured", g.reason);
+    assert.equal(g.verdict, "not_measured", g.reason ?? "");
     assert.match(g.reason!, /analysis stopped when p95_latency < 2000ms/);
   }
 });
@@ -210,7 +210,7 @@ Deno.test("a baseline gate whose stage forgot to name pairs still fails closed",
     assert.equal(vs.verdict, "failed", what);
     assert.match(vs.reason!, /p95_latency < 2000ms cannot be decided: a baseline gate compares/);
     assert.match(vs.reason!, /or \{ canary: \{\.\.\.\}, baseline: null \} when nothing is live/);
-    assert.ok(vs.reason!.endsWith(`${who} names no baseline`), vs.reason);
+    assert.ok(vs.reason!.endsWith(`${who} names no baseline`), vs.reason ?? "");
     assert.equal(provider.asked.length, 0, `${what}: it fails before measuring anything`);
   }
 });
@@ -251,7 +251,7 @@ Deno.test("a source without latencies (Prometheus) is compared on its counts ove
   const pair = [{ canary: green("api"), baseline: blue("api") }];
   const same = await run(step(), { ...healthy, latencies: false }, pair);
   const vs = same.r.gates[2]!;
-  assert.equal(vs.verdict, "passed", vs.reason);
+  assert.equal(vs.verdict, "passed", vs.reason ?? "");
   assert.ok(vs.samples.every((s) => /compared the shares of requests over 2000ms/.test(s.detail!)));
   // +2 s: most canary requests over 2000 ms, the baseline's almost none (the baseline gate
   // alone: the sequential p95 gate would breach this too).
@@ -263,7 +263,7 @@ Deno.test("a source without latencies (Prometheus) is compared on its counts ove
     shift: (t: Target) => t.slot === "green" ? 2000 : 0,
   };
   const slow = await run(alone, slower, pair);
-  assert.equal(slow.r.gates[0]!.verdict, "failed", slow.r.gates[0]!.reason);
+  assert.equal(slow.r.gates[0]!.verdict, "failed", slow.r.gates[0]!.reason ?? "");
   assert.match(slow.r.gates[0]!.reason!, /worse than its baseline/);
   assert.equal(slow.r.breachedAt, "1970-01-01T00:00:10.000Z");
 });
@@ -284,7 +284,7 @@ Deno.test("false alarms of a 0.999 baseline gate on identical slots stay within 
       `f${i}`,
     );
     if (r.gates[0]!.verdict === "failed") alarms++;
-    else assert.equal(r.gates[0]!.verdict, "passed", r.gates[0]!.reason);
+    else assert.equal(r.gates[0]!.verdict, "passed", r.gates[0]!.reason ?? "");
   }
   assert.ok(alarms <= 3, `${alarms} of 400 identical steps failed`);
 });

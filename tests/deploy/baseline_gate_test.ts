@@ -79,7 +79,7 @@ async function firstDeploy(dir: string) {
   assert.equal(first.report.status, "succeeded");
   for (const id of ["canary-5", "canary-20"]) {
     const g = baselineGate(first.report, id);
-    assert.equal(g.verdict, "not_measured", g.reason);
+    assert.equal(g.verdict, "not_measured", g.reason ?? "");
     assert.match(g.reason!, /no live slot to compare with: the stage said baseline: null/);
     assert.match(g.reason!, /service=analysis-service,slot=blue/);
     assert.equal(g.samples.length, 0);
@@ -114,7 +114,7 @@ Deno.test({
       // The threshold gate on the same p95 saw values under 2000 ms: it would not have failed.
       const threshold = gatesOf(slow.report, "canary-5")
         .find((x) => x.gate === "p95_latency < 2000ms" && x.method === "sequential")!;
-      assert.notEqual(threshold.verdict, "failed", threshold.reason);
+      assert.notEqual(threshold.verdict, "failed", threshold.reason ?? "");
       const values = threshold.samples.map((s) => s.value).filter((v): v is number => v !== null);
       assert.ok(values.length > 0 && values.every((v) => v > 1000 && v < 2000), `${values}`);
       assert.notEqual(stageOf(slow.report, "canary-20").status, "succeeded");
@@ -139,7 +139,7 @@ Deno.test({
       assert.equal(healthy.report.status, "succeeded");
       for (const id of ["canary-5", "canary-20"]) {
         const g = baselineGate(healthy.report, id);
-        assert.equal(g.verdict, "passed", g.reason);
+        assert.equal(g.verdict, "passed", g.reason ?? "");
         assert.equal(g.reason, undefined, "every service had a live slot");
         const services = new Set(g.samples.map((s) => s.labels?.service));
         assert.equal(services.size, 4, `${id}: every service compared`);
