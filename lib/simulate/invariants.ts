@@ -28,6 +28,7 @@ export const INVARIANTS = [
   "lock-released",
   "report-verifies",
   "no-secret-in-artefacts",
+  "rehearsal-completes",
 ] as const;
 
 /**

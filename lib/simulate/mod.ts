@@ -22,3 +22,4 @@ export * from "./observe.ts";
 export * from "./invariants.ts";
 export * from "./summary.ts";
 export * from "./simulate.ts";
+export * from "./watchdog.ts";

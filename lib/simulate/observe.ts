@@ -208,6 +208,8 @@ class Observer {
   #stopped = false;
   #controller = new AbortController();
   #watches: Promise<void>[] = [];
+  /** The readers of the watch streams being read. */
+  readonly #readers = new Set<ReadableStreamDefaultReader<Uint8Array>>();
   /** The resourceVersion of the first read: the state before the run. */
   #initialRv = -1;
 
@@ -252,41 +254,76 @@ class Observer {
   /** Watches every kind, resuming from the newest resourceVersion when a stream ends. */
   watch(): void {
     for (const kind of Object.keys(this.paths) as (keyof typeof KINDS)[]) {
-      this.#watches.push(this.#follow(kind).catch(() => {}));
+      this.#watches.push(
+        this.#follow(kind).catch((e) => {
+          this.following[kind] = `failed: ${e}`;
+        }),
+      );
     }
   }
 
+  /** What each watch is doing (for a stuck rehearsal's message). */
+  readonly following: Record<string, string> = {};
+
   async #follow(kind: keyof typeof KINDS): Promise<void> {
+    let n = 0;
     while (!this.#stopped) {
+      this.following[kind] = `fetching #${++n}`;
       const res = await fetch(
         `${this.s.url}${this.paths[kind]}?watch=true&resourceVersion=${
           this.log.latest[kind] ?? 0
         }&timeoutSeconds=31536000`,
         { headers: { authorization: `Bearer ${this.s.token}` }, signal: this.#controller.signal },
       );
-      if (!res.ok || !res.body) {
+      if (!res.ok || !res.body || this.#stopped) {
+        this.following[kind] = `HTTP ${res.status}, cancelling #${n}`;
         await res.body?.cancel();
+        this.following[kind] = `HTTP ${res.status}, ended`;
         return;
       }
-      let buffered = "";
-      for await (const chunk of res.body.pipeThrough(new TextDecoderStream())) {
-        buffered += chunk;
-        let nl: number;
-        while ((nl = buffered.indexOf("\n")) >= 0) {
-          const line = buffered.slice(0, nl).trim();
-          buffered = buffered.slice(nl + 1);
-          if (line === "") continue;
-          const event = JSON.parse(line) as { type: string; object: Json };
-          if (!["ADDED", "MODIFIED", "DELETED"].includes(event.type)) continue;
-          this.log.add(kind, event.type, event.object, this.s.clock.now());
-        }
+      this.following[kind] = `reading #${n}`;
+      const reader = res.body.getReader();
+      this.#readers.add(reader);
+      try {
+        await this.#read(kind, reader);
+      } finally {
+        this.#readers.delete(reader);
+      }
+      this.following[kind] = `stream #${n} ended`;
+    }
+    this.following[kind] = `stopped`;
+  }
+
+  /** Reads one watch stream to its end, each event into the log. */
+  async #read(kind: keyof typeof KINDS, reader: ReadableStreamDefaultReader<Uint8Array>) {
+    const decoder = new TextDecoder();
+    let buffered = "";
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || this.#stopped) return;
+      buffered += decoder.decode(value, { stream: true });
+      let nl: number;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, nl).trim();
+        buffered = buffered.slice(nl + 1);
+        if (line === "") continue;
+        const event = JSON.parse(line) as { type: string; object: Json };
+        if (!["ADDED", "MODIFIED", "DELETED"].includes(event.type)) continue;
+        this.log.add(kind, event.type, event.object, this.s.clock.now());
       }
     }
   }
 
+  /**
+   * Ends every watch. Each stream's reader is cancelled: aborting the fetch is not enough,
+   * since Deno (2.9) holds a request's own signal weakly from the one given to `fetch` —
+   * once the garbage collector has taken it, an abort no longer ends the response body,
+   * and a watch would be read forever (a simulation stopped at about its 15th run).
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#controller.abort();
+    for (const reader of this.#readers) reader.cancel().catch(() => {});
     await Promise.all(this.#watches);
   }
 
@@ -379,14 +416,21 @@ function refreshingClock(clock: Clock, after: () => Promise<void>): Clock {
 export function observeSandbox(s: SandboxAccess): Inspector<Observation> {
   const observer = new Observer(s);
   const ready = observer.refresh().then(() => observer.watch());
+  let step = "watching";
   return {
     ready,
     clock: refreshingClock(s.clock, () => observer.refresh()),
+    where: () => `observer: ${step}; watches: ${JSON.stringify(observer.following)}`,
     async done(): Promise<Observation> {
+      step = "waiting for the first read";
       await ready;
+      step = "reading routes, Services and Deployments";
       await observer.refresh();
+      step = "reading the final state";
       const final = await finalState(s);
+      step = "stopping its watches";
       await observer.stop();
+      step = "done";
       return {
         ...observer.history(),
         ...final,

@@ -7,21 +7,25 @@
  * @module
  */
 import { join } from "node:path";
-import { virtualClock } from "../clock/mod.ts";
+import { realClock, virtualClock } from "../clock/mod.ts";
 import {
+  type Inspector,
   type PreparedRehearsal,
   prepareRehearsal,
+  type Rehearsal,
   type RehearsalPlan,
   rehearse,
 } from "../targets/rehearse.ts";
+import { StuckError, watchRehearsal } from "./watchdog.ts";
 import { checkInvariants, newSlots } from "./invariants.ts";
 import { inject } from "./faults.ts";
-import { observeSandbox } from "./observe.ts";
-import { BASELINE_START_MS, planRun, runSeeds } from "./schedule.ts";
+import { type Observation, observeSandbox } from "./observe.ts";
+import { BASELINE_START_MS, type Fault, planRun, type RunPlan, runSeeds } from "./schedule.ts";
 import {
   faultOnsetAt,
   type RunResult,
   shareAt,
+  STUCK,
   summarize,
   type Summary,
   trafficOutcome,
@@ -66,6 +70,12 @@ export interface SimulateOptions {
   readonly keepRuns?: boolean;
   /** Skip the type check. */
   readonly skipTypeCheck?: boolean;
+  /**
+   * Real ms one phase of a run (sandbox start, connect, the run, the final reads, closing)
+   * may take before the run is abandoned as stuck, a `rehearsal-completes` violation naming
+   * the phase and what held the clock (default 120 s).
+   */
+  readonly phaseLimitMs?: number;
   /** Told each run as it ends. */
   readonly onRun?: ((result: RunResult, index: number, total: number) => void) | undefined;
   /** Stops after the run in progress. */
@@ -103,17 +113,24 @@ function planOf(o: SimulateOptions, version: string, gates: string, dir: string)
   };
 }
 
-/** The sandbox state every run starts from: the baseline version deployed, healthy. */
-async function baselineState(o: SimulateOptions, gates: string): Promise<string> {
-  const prepared = await prepareRehearsal(planOf(o, o.baselineVersion ?? "v1.0.0", gates, "base"));
+/**
+ * The sandbox state every run starts from: the baseline version deployed, healthy. With the
+ * runbook's fixed gates, whatever kind the runs use: the baseline is set-up, not a measured
+ * run, and a healthy version's sequential full-rollout gate can fail closed (undecided at the
+ * step's end), which would stop the simulation before its first run.
+ */
+async function baselineState(o: SimulateOptions): Promise<string> {
+  const plan = planOf(o, o.baselineVersion ?? "v1.0.0", "fixed", "base");
+  const prepared = await prepareRehearsal({ ...plan, skipTypeCheck: true });
+  // Before every run's start (a run's clock may not be behind the state it starts from).
+  const clock = virtualClock({ startMs: BASELINE_START_MS });
   const r = await rehearse(prepared, {
-    // Before every run's start (a run's clock may not be behind the state it starts from).
-    clock: virtualClock({ startMs: BASELINE_START_MS }),
+    clock,
     randomSeed: 0,
     runId: "baseline",
     confirm: prepared.run.approvals[0]?.phrase,
     ...(o.timeScale !== undefined ? { timeScale: o.timeScale } : {}),
-  });
+  }).finally(() => clock.dispose());
   if (r.exitCode !== 0) {
     throw new Error(
       `Cannot simulate: deploying the baseline ${prepared.plan.version} to a fresh sandbox ` +
@@ -150,7 +167,10 @@ function firstBreach(report: RehearsalReport): string | null {
   return failed && gate ? `${failed.id}: ${gate.gate}` : null;
 }
 
-/** One run: fresh state, rehearsal, invariants, counts. */
+/** Real ms a phase of a run may take before the watchdog abandons it (default 120 s). */
+const PHASE_LIMIT_MS = 120_000;
+
+/** One run: fresh state, rehearsal (watched), invariants, counts. */
 async function runOne(
   o: SimulateOptions,
   prepared: PreparedRehearsal,
@@ -162,17 +182,83 @@ async function runOne(
   const injected = inject(plan.fault);
   const t0 = performance.now();
   const virtual = o.timeScale === undefined;
-  const r = await rehearse(prepared, {
-    ...(virtual ? { clock: virtualClock({ startMs: plan.startMs }) } : { timeScale: o.timeScale }),
-    randomSeed: plan.trafficSeed,
-    runId: runIdOf(seed, gates),
-    faults: { scenario: injected.scenario },
-    from: base,
-    databaseShared: true,
-    confirm: prepared.run.approvals[0]?.phrase,
-    inspect: observeSandbox,
-    ...(o.signal ? { signal: o.signal } : {}),
-  });
+  const clock = virtual ? virtualClock({ startMs: plan.startMs }) : undefined;
+  let inspector: Inspector<Observation> | undefined;
+  const dog = watchRehearsal(
+    clock ?? realClock,
+    o.phaseLimitMs ?? PHASE_LIMIT_MS,
+    () => inspector?.where?.() ?? "",
+  );
+  const runId = runIdOf(seed, gates);
+  let r: Rehearsal<Observation>;
+  try {
+    r = await rehearse(prepared, {
+      ...(clock ? { clock } : o.timeScale !== undefined ? { timeScale: o.timeScale } : {}),
+      randomSeed: plan.trafficSeed,
+      runId,
+      faults: { scenario: injected.scenario },
+      from: base,
+      databaseShared: true,
+      confirm: prepared.run.approvals[0]?.phrase,
+      inspect: (s) => (inspector = observeSandbox(s)),
+      onPhase: (phase) => dog.phase(phase),
+      abandon: dog.signal,
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+  } catch (err) {
+    if (!(err instanceof StuckError)) throw err;
+    const runDir = join(prepared.plan.runsDir, runId);
+    return stuckResult(seed, gates, plan, injected.fault, err, runDir, performance.now() - t0);
+  } finally {
+    dog.stop();
+    clock?.dispose();
+  }
+  return await counted(o, prepared, seed, gates, { plan, injected, virtual, t0 }, r);
+}
+
+/** A run the watchdog abandoned: a `rehearsal-completes` violation, nothing counted. */
+function stuckResult(
+  seed: number,
+  gates: string,
+  plan: RunPlan,
+  injected: Fault,
+  err: StuckError,
+  runDir: string,
+  wallMs: number,
+): RunResult {
+  return {
+    seed,
+    gates,
+    drawn: plan.fault,
+    injected,
+    exitCode: 1,
+    status: STUCK,
+    startMs: plan.startMs,
+    reachedFull: false,
+    rolledBack: false,
+    onsetAtMs: null,
+    shareAtOnset: null,
+    inCanary: false,
+    detectionMs: null,
+    breach: null,
+    error: err.message,
+    violations: [{ invariant: "rehearsal-completes", message: err.message }],
+    runDir,
+    wallMs,
+    timings: {},
+  };
+}
+
+/** A completed run: invariants checked, traffic outcome and detection counted. */
+async function counted(
+  o: SimulateOptions,
+  prepared: PreparedRehearsal,
+  seed: number,
+  gates: string,
+  run: { plan: RunPlan; injected: ReturnType<typeof inject>; virtual: boolean; t0: number },
+  r: Rehearsal<Observation>,
+): Promise<RunResult> {
+  const { plan, injected, virtual, t0 } = run;
   const observation = r.inspection!;
   const version = prepared.run.version?.version ?? prepared.plan.version;
   const evidence = { version, runDir: r.runDir, report: r.report, observation };
@@ -209,6 +295,7 @@ async function runOne(
       ? (traffic.backAtMs - reached) * scale
       : null,
     breach: firstBreach(r.report),
+    error: r.report.error ?? null,
     violations,
     runDir: r.runDir,
     wallMs: performance.now() - t0,
@@ -257,14 +344,23 @@ async function runAll(
     const p = planOf(o, o.version ?? "v1.1.0", gates, "run");
     prepared.set(gates, await prepareRehearsal(i === 0 ? p : { ...p, skipTypeCheck: true }));
   }
-  const base = await baselineState(o, kinds[0]!);
+  const base = await baselineState(o);
   const setupMs = performance.now() - t0;
   const results: RunResult[] = [];
   const total = seeds.length * kinds.length;
+  let stuck = 0;
   for (const seed of seeds) {
     for (const gates of kinds) {
       if (o.signal?.aborted) break;
       const result = await runOne(o, prepared.get(gates)!, base, seed, gates);
+      if (result.status === STUCK) {
+        // Its sandbox may still be closing over the state folder: the next runs use another.
+        const dir = `run-${++stuck}`;
+        for (const k of kinds) {
+          const p = planOf(o, o.version ?? "v1.1.0", k, dir);
+          prepared.set(k, await prepareRehearsal({ ...p, skipTypeCheck: true }));
+        }
+      }
       results.push(result);
       o.onRun?.(result, results.length, total);
     }

@@ -54,6 +54,8 @@ export interface RunResult {
   readonly detectionMs: number | null;
   /** The first gate that failed: `<stage>: <gate>` (null: none). */
   readonly breach: string | null;
+  /** The report's error, when the run failed (what failed where no gate did). */
+  readonly error?: string | null;
   /** The invariants it broke. */
   readonly violations: readonly Violation[];
   /** Its run folder (kept when it broke one). */
@@ -175,6 +177,18 @@ export function shareAt(
 }
 
 /**
+ * The status of a run the watchdog abandoned (it broke `rehearsal-completes`): counted in
+ * `runs` and `violations` only.
+ *
+ * @example
+ * ```ts
+ * import { STUCK } from "./summary.ts";
+ * console.assert(STUCK === "stuck");
+ * ```
+ */
+export const STUCK = "stuck";
+
+/**
  * The summary of a simulation, per gate kind.
  *
  * @example
@@ -272,8 +286,10 @@ const r3 = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 100
  * ```
  */
 export function summarize(results: readonly RunResult[]): Summary {
-  const healthy = results.filter((r) => r.injected.kind === "healthy");
-  const faulty = results.filter((r) => isFaulty(r.injected));
+  // A run that did not complete (stuck) is a violation, not a verdict on its gates.
+  const done = results.filter((r) => r.status !== STUCK);
+  const healthy = done.filter((r) => r.injected.kind === "healthy");
+  const faulty = done.filter((r) => isFaulty(r.injected));
   const live = faulty.filter((r) => r.inCanary);
   const missed = live.filter((r) => r.reachedFull);
   const target = live.filter((r) => isTargetFault(r.injected));

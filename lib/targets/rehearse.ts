@@ -79,6 +79,8 @@ export interface Inspector<T> {
   readonly clock?: Clock;
   /** The run is over: read what is needed, stop watching, and answer. */
   done(): Promise<T>;
+  /** What it is doing now (e.g. which read `done()` waits on), for a stuck rehearsal's message. */
+  where?(): string;
 }
 
 /**
@@ -172,6 +174,20 @@ export interface RehearseOptions<T> {
   readonly signal?: AbortSignal | undefined;
   /** Where the run's lines go (default: nowhere). */
   readonly log?: ((line: string) => void) | undefined;
+  /**
+   * Told as each phase begins: `fresh state`, `starting the sandbox`, `inspector ready`,
+   * `connecting`, `run`, `inspector done`, `closing the connection`, `stopping the sandbox`
+   * (e.g. for a watchdog that names where a rehearsal is stuck).
+   */
+  readonly onPhase?: ((phase: string) => void) | undefined;
+  /**
+   * Abandons the rehearsal: whatever phase it waits on rejects with the signal's reason at
+   * once (what it waited on is left behind), e.g. a watchdog's when a phase is stuck; the
+   * connection and the sandbox are still closed, but not waited for (their state folder may
+   * still be written to for a while: the next rehearsal should use another plan's). Unlike
+   * `signal`, the run is not asked to stop cleanly.
+   */
+  readonly abandon?: AbortSignal | undefined;
 }
 
 /**
@@ -375,14 +391,27 @@ export async function rehearse<T>(
     t = now;
     return ms;
   };
-  await freshState(plan.sandboxDir, o.from, o.databaseShared ? ["pglite"] : []);
+  const step = <R>(phase: string, work: () => Promise<R>): Promise<R> => {
+    o.onPhase?.(phase);
+    return abandonable(work(), o.abandon);
+  };
+  await step(
+    "fresh state",
+    () => freshState(plan.sandboxDir, o.from, o.databaseShared ? ["pglite"] : []),
+  );
   const stateMs = lap();
-  const sandbox = await startTarget(prepared, o);
+  const sandbox = await step("starting the sandbox", () => startTarget(prepared, o));
   const clock = sandbox.clock;
-  const closers: (() => Promise<void>)[] = [() => sandbox.close()];
+  const closers: [string, () => Promise<void>][] = [[
+    "stopping the sandbox",
+    () => sandbox.close(),
+  ]];
+  const close = async () => {
+    for (const [phase, fn] of closers.splice(0)) await step(phase, fn).catch(() => {});
+  };
   try {
     const inspector = o.inspect?.({ ...sandbox, namespace, clock });
-    await inspector?.ready;
+    await step("inspector ready", async () => await inspector?.ready);
     const runClock = inspector?.clock ?? clock;
     const connection = connect({
       env: run.env,
@@ -394,26 +423,28 @@ export async function rehearse<T>(
       log: (line) => log(run.redactor.redact(line)),
       clock: runClock,
     });
-    closers.unshift(() => connection.close());
-    await connection.verify(o.signal ? { signal: o.signal } : {});
+    closers.unshift(["closing the connection", () => connection.close()]);
+    await step("connecting", () => connection.verify(o.signal ? { signal: o.signal } : {}));
     const sandboxMs = lap();
-    const outcome = await executeRun(run, {
-      runsDir: plan.runsDir,
-      approve: approveWith(o.confirm, prepared.user, runClock),
-      capabilities: connection.capabilities,
-      analyze: connection.analyze,
-      target: connection.target,
-      user: prepared.user,
-      clock: runClock,
-      ...(o.runId !== undefined ? { runId: o.runId } : {}),
-      ...(o.signal ? { signal: o.signal } : {}),
-      onPrint: (stage, _stream, text) => log(`${stage}: ${text.trimEnd()}`),
-      onNotice: (stage, message) => log(`${stage}: ${message}`),
-    });
+    const outcome = await step("run", () =>
+      executeRun(run, {
+        runsDir: plan.runsDir,
+        approve: approveWith(o.confirm, prepared.user, runClock),
+        capabilities: connection.capabilities,
+        analyze: connection.analyze,
+        target: connection.target,
+        user: prepared.user,
+        clock: runClock,
+        ...(o.runId !== undefined ? { runId: o.runId } : {}),
+        ...(o.signal ? { signal: o.signal } : {}),
+        onPrint: (stage, _stream, text) => log(`${stage}: ${text.trimEnd()}`),
+        onNotice: (stage, message) => log(`${stage}: ${message}`),
+      }));
     const runMs = lap();
-    const inspection = inspector ? await inspector.done() : undefined;
+    const inspection = inspector ? await step("inspector done", () => inspector.done()) : undefined;
     const inspectMs = lap();
-    for (const close of closers.splice(0)) await close().catch(() => {});
+    await close();
+    o.abandon?.throwIfAborted();
     const status = outcome.report.status;
     return {
       exitCode: status === "succeeded" ? 0 : status === "interrupted" ? 130 : 1,
@@ -425,6 +456,18 @@ export async function rehearse<T>(
       timings: { stateMs, sandboxMs, runMs, inspectMs, closeMs: lap() },
     };
   } finally {
-    for (const close of closers) await close().catch(() => {});
+    // Abandoned, each close is started and left behind at once (it may be stuck too).
+    await close();
   }
+}
+
+/** `work`, or the signal's reason as soon as it aborts. */
+function abandonable<R>(work: Promise<R>, signal: AbortSignal | undefined): Promise<R> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<R>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
 }
