@@ -213,7 +213,9 @@ async function runOne(
     dog.stop();
     clock?.dispose();
   }
-  return await counted(o, prepared, seed, gates, { plan, injected, virtual, t0 }, r);
+  const result = await counted(o, prepared, seed, gates, { plan, injected, virtual, t0 }, r);
+  // How many timers the run's clock fired: each is a jump that waits for quiet.
+  return clock ? { ...result, timings: { ...result.timings, timersFired: clock.fired } } : result;
 }
 
 /** A run the watchdog abandoned: a `rehearsal-completes` violation, nothing counted. */
@@ -262,7 +264,9 @@ async function counted(
   const observation = r.inspection!;
   const version = prepared.run.version?.version ?? prepared.plan.version;
   const evidence = { version, runDir: r.runDir, report: r.report, observation };
+  const checking = performance.now();
   const violations = await checkInvariants(evidence);
+  const checkMs = performance.now() - checking;
   const fresh = newSlots(evidence);
   const old = Object.fromEntries(
     Object.entries(fresh).map(([s, slot]) => [s, slot === "blue" ? "green" : "blue"]),
@@ -299,7 +303,7 @@ async function counted(
     violations,
     runDir: r.runDir,
     wallMs: performance.now() - t0,
-    timings: { ...r.timings },
+    timings: { ...r.timings, checkMs },
   };
 }
 
