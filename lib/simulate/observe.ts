@@ -19,6 +19,7 @@
 import type { Clock, Release } from "../clock/mod.ts";
 import type { Inspector, SandboxAccess } from "../targets/rehearse.ts";
 import { finalState } from "./final_state.ts";
+import { ChangeLog, type Json, KINDS, obj, rvOf, str } from "./change_log.ts";
 export type { LeaseState, SlotState } from "./final_state.ts";
 import type { LeaseState, SlotState } from "./final_state.ts";
 
@@ -81,79 +82,11 @@ export interface Observation {
   readonly endMs: number;
 }
 
-type Json = Record<string, unknown>;
-const obj = (v: unknown): Json => (v && typeof v === "object" ? v as Json : {});
-const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
-const rvOf = (o: Json): number => Number(obj(o.metadata).resourceVersion ?? 0) || 0;
-
 /**
  * The requests of `lib/kubernetes`' client that can change an object (its hold names:
  * `apply`, `patch`, `create`, `delete`, and `core.patchNamespacedService`-like ones).
  */
 const WRITE = /^(apply|patch|create|delete|replace)$|^\w+\.(create|patch|replace|delete)/;
-
-/** One change of an object, and the run's clock when the observer learned of it. */
-interface Change {
-  readonly kind: keyof typeof KINDS;
-  readonly rv: number;
-  readonly name: string;
-  readonly object: Json | null;
-  readonly learnedMs: number;
-}
-
-/** Every change learned (by a list or a watch), once each, by resourceVersion. */
-class ChangeLog {
-  readonly #changes = new Map<string, Change>();
-  /** The newest resourceVersion seen per kind (where a resumed watch starts). */
-  readonly latest: Record<string, number> = {};
-  /** Per kind, the newest change of each name (for the lists' deletions). */
-  readonly #newest = new Map<string, Change>();
-
-  add(kind: keyof typeof KINDS, type: string, o: Json, learnedMs: number): void {
-    const name = str(obj(o.metadata).name) ?? "";
-    const rv = rvOf(o);
-    this.latest[kind] = Math.max(this.latest[kind] ?? 0, rv);
-    const key = `${kind}/${rv}/${name}`;
-    if (this.#changes.has(key)) return;
-    const change = { kind, rv, name, object: type === "DELETED" ? null : o, learnedMs };
-    this.#changes.set(key, change);
-    const newest = this.#newest.get(`${kind}/${name}`);
-    if (!newest || newest.rv < rv) this.#newest.set(`${kind}/${name}`, change);
-  }
-
-  /** A list as of `listRv`: its objects' versions, and deletions of the names it lacks. */
-  list(kind: keyof typeof KINDS, items: readonly Json[], listRv: number, learnedMs: number) {
-    for (const o of items) this.add(kind, "MODIFIED", o, learnedMs);
-    const names = new Set(items.map((o) => str(obj(o.metadata).name) ?? ""));
-    for (const c of [...this.#newest.values()]) {
-      if (c.kind === kind && c.object !== null && !names.has(c.name) && c.rv <= listRv) {
-        this.add(
-          kind,
-          "DELETED",
-          { metadata: { name: c.name, resourceVersion: listRv } },
-          learnedMs,
-        );
-      }
-    }
-    this.latest[kind] = Math.max(this.latest[kind] ?? 0, listRv);
-  }
-
-  /**
-   * The changes in the order they were made, each at the earliest time it or a later change
-   * was learned: a change is never made after a later one is learned, and one read while the
-   * clock stood still after its write is stamped exactly.
-   */
-  ordered(): (Change & { atMs: number })[] {
-    const changes = [...this.#changes.values()].sort((x, y) => x.rv - y.rv);
-    let earliest = Infinity;
-    const out = new Array<Change & { atMs: number }>(changes.length);
-    for (let i = changes.length - 1; i >= 0; i--) {
-      earliest = Math.min(earliest, changes[i]!.learnedMs);
-      out[i] = { ...changes[i]!, atMs: earliest };
-    }
-    return out;
-  }
-}
 
 /** Route `<service>`'s weights per slot, from backendRefs named `<service>-<slot>`. */
 function routeWeights(route: Json): Record<string, number> {
@@ -194,12 +127,6 @@ function slotVersion(d: Json): { service: string; version: string } | undefined 
   const version = str(template.version) ?? str(labels.version);
   return service && str(labels.slot) !== null && version ? { service, version } : undefined;
 }
-
-const KINDS = {
-  routes: "/apis/gateway.networking.k8s.io/v1/namespaces/NS/httproutes",
-  services: "/api/v1/namespaces/NS/services",
-  deployments: "/apis/apps/v1/namespaces/NS/deployments",
-} as const;
 
 /** The observer of one sandbox: its change log and watches. */
 class Observer {
