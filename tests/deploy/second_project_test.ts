@@ -37,8 +37,6 @@ async function deploy(dir: string, version: string) {
     `${dir}/sandbox`,
     "--runs-dir",
     `${dir}/runs`,
-    "--time-scale",
-    "600",
   ], {
     stdout: (t) => stdout += t,
     stderr: (t) => stderr += t,

@@ -3,7 +3,7 @@ import { deploymentYaml, tempFile, withSandbox } from "./_helpers.ts";
 
 const NS = "tracktion-staging";
 
-Deno.test("traffic follows HTTPRoute weights, with a floor so a 5% canary is still measurable", async () => {
+Deno.test("traffic follows HTTPRoute weights, and a 5% canary still gets measurable traffic", async () => {
   const t = await withSandbox({ timeScale: 600 });
   try {
     const file = await tempFile(
@@ -31,13 +31,15 @@ spec:
     };
     const blue = await measure("slot=blue");
     const green = await measure("slot=green");
-    // 100 real req/s for the namespace's one entry: blue ~95/s, green max(5/s, floor 10/s).
-    assert.ok(green.requests >= 10, `green answered ${green.requests} in 2 s`);
+    // The gates' measurements are drawn at the default 50 req/s over sandbox time (×600: the
+    // 3 s waited are 30 sandbox minutes): blue ~95%, green ~5%, healthy at a 0.05% error rate.
+    assert.ok(green.requests >= 10, `green answered ${green.requests}`);
     assert.ok(
       blue.requests > 4 * green.requests,
       `blue ${blue.requests} vs green ${green.requests}`,
     );
-    assert.equal(blue.errors + green.errors, 0, "healthy versions answer without errors");
+    const rate = (blue.errors + green.errors) / (blue.requests + green.requests);
+    assert.ok(rate < 0.002, `healthy versions err at about 0.05%, got ${rate}`);
 
     await t.kubectlOk(
       "patch",
