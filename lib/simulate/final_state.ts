@@ -16,7 +16,9 @@ import type { SandboxAccess } from "../targets/rehearse.ts";
  * ```
  */
 export interface SlotState {
+  /** The service. */
   readonly service: string;
+  /** The slot its traffic ends on. */
   readonly slot: string;
   /** The `version` label. */
   readonly version: string | null;
@@ -36,10 +38,13 @@ export interface SlotState {
  * ```
  */
 export interface LeaseState {
+  /** The Lease's name. */
   readonly name: string;
   /** `spec.holderIdentity` ("" when released). */
   readonly holder: string;
+  /** `spec.renewTime`, or null when never renewed. */
   readonly renewTime: string | null;
+  /** `spec.leaseDurationSeconds`. */
   readonly durationSeconds: number;
 }
 

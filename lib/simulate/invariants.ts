@@ -52,7 +52,9 @@ export type InvariantName = typeof INVARIANTS[number];
  * ```
  */
 export interface Violation {
+  /** Which invariant. */
   readonly invariant: InvariantName;
+  /** What was seen, secrets never quoted. */
   readonly message: string;
 }
 

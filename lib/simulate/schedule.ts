@@ -74,7 +74,7 @@ const EPOCH_MS = Date.UTC(2026, 0, 1);
  * console.assert(BASELINE_START_MS < planRun(1).startMs);
  * ```
  */
-export const BASELINE_START_MS = Date.UTC(2025, 11, 31);
+export const BASELINE_START_MS: number = Date.UTC(2025, 11, 31);
 /** Runs start within a year of {@linkcode EPOCH_MS}. */
 const YEAR_S = 365 * 24 * 3600;
 /** The longest onset drawn: anywhere in a 55-minute canary (5% 15 m, 20% 30 m, 100% 10 m). */

@@ -43,8 +43,11 @@ import { shareEmbeddedDatabases } from "../migrate/mod.ts";
  * ```
  */
 export interface SimulateOptions {
+  /** The pipeline file (default `pipelines/deploy.ts`). */
   readonly pipelineFile: string;
+  /** The environment's name. */
   readonly environment: string;
+  /** The environment files' folder (default `environments/`). */
   readonly environmentsDir?: string | undefined;
   /** How many runs (ignored with `replay`). */
   readonly runs: number;
@@ -63,6 +66,7 @@ export interface SimulateOptions {
   readonly gateKinds?: readonly string[];
   /** The version live before each run (default `v1.0.0`) and the one deployed (`v1.1.0`). */
   readonly baselineVersion?: string;
+  /** The version deployed (default: one derived from the seed). */
   readonly version?: string;
   /** Sandbox seconds per real second, while the runs use a real clock. */
   readonly timeScale?: number;

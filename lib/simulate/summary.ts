@@ -62,6 +62,7 @@ export interface RunResult {
   readonly runDir: string;
   /** Real ms the run took, and where they went. */
   readonly wallMs: number;
+  /** Where the run's wall time went (ms by phase). */
   readonly timings: Readonly<Record<string, number>>;
 }
 
@@ -77,8 +78,11 @@ export interface RunResult {
  * ```
  */
 export interface TrafficOutcome {
+  /** Simulated ms when the new version first got traffic (null: never). */
   readonly firstAtMs: number | null;
+  /** Simulated ms when it had all traffic (null: never). */
   readonly fullAtMs: number | null;
+  /** Simulated ms when all traffic was back on the old slots (null: never). */
   readonly backAtMs: number | null;
 }
 
@@ -198,7 +202,9 @@ export const STUCK = "stuck";
  * ```
  */
 export interface Summary {
+  /** Runs done. */
   readonly runs: number;
+  /** Each broken invariant, with the seed that reproduces it. */
   readonly violations: readonly {
     seed: number;
     gates: string;
@@ -206,6 +212,7 @@ export interface Summary {
     message: string;
     runDir: string;
   }[];
+  /** Runs whose new version was healthy. */
   readonly healthy_runs: number;
   /** Healthy versions that did not end on 100% of traffic, or whose run failed. */
   readonly false_rollbacks: number;
@@ -242,8 +249,11 @@ export interface Summary {
  * ```
  */
 export interface Quantiles {
+  /** The median (null without data). */
   readonly median: number | null;
+  /** The 95th percentile (null without data). */
   readonly p95: number | null;
+  /** How many values. */
   readonly count: number;
 }
 

@@ -24,7 +24,11 @@ export class StuckError extends Error {
   /** The phase's name, what held the clock, the timers pending. */
   readonly stuck: StuckPhase;
 
-  /** @param stuck Where the rehearsal was stuck. */
+  /**
+   * The error for a run stuck in a phase.
+   *
+   * @param stuck Where the rehearsal was stuck, and what held it.
+   */
   constructor(stuck: StuckPhase) {
     super(describeStuck(stuck));
     this.name = "StuckError";
