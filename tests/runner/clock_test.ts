@@ -156,7 +156,11 @@ Deno.test("virtual clock: a stage's real I/O is not jumped past (and is, without
     const broken = await onVirtualClock("io", { options, clock: withoutHolds() });
     try {
       const output = stageOf(broken.run, "io").output as { fetchedAt: number };
-      assert.equal(output.fetchedAt, HOUR, "without holds the hour passes during the fetch");
+      // (At least the hour: on a busy machine later timers may fire during the fetch too.)
+      assert.ok(
+        output.fetchedAt >= HOUR,
+        `without holds the hour passes during the fetch (fetched at ${output.fetchedAt})`,
+      );
     } finally {
       await broken.run.cleanup();
     }
