@@ -115,7 +115,7 @@ Deno.test("traffic: the real environments expect realistic rates, production the
   assert.ok(total(dev) < total(staging) && total(staging) < total(prod));
   assert.ok(total(prod) <= prod.external_services.api_rate_limit, "the runbook's ceiling");
   const t = prod.traffic!;
-  assert.ok(t["file-watcher"]!.requests_per_second < t["analysis-service"]!.requests_per_second);
+  assert.ok(t["file-watcher"]!.requests_per_second < t["tracklist-service"]!.requests_per_second);
 
   // Carried into the sandbox's seed, per namespace, as the traffic model takes it.
   const seed = sandboxSeed([dev, staging, prod]);
