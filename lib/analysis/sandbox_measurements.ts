@@ -36,6 +36,12 @@ export interface SandboxMeasurementsOptions {
   readonly timeoutMs?: number;
   /** The run's clock: requests are tracked on it, windows stamped by it. */
   readonly clock?: Clock;
+  /**
+   * Sends a request (default: `fetch` over the network). A sandbox started in this process
+   * answers in it (its `handle`): the same endpoint, routing and authentication, no socket —
+   * on a virtual clock a measurement then costs no real I/O and cannot arrive out of order.
+   */
+  readonly fetch?: (request: Request) => Promise<Response>;
 }
 
 const count = (v: unknown): number | undefined =>
@@ -122,11 +128,12 @@ export function sandboxMeasurementsProvider(options: SandboxMeasurementsOptions)
         const body = await clock.track(
           `measure ${metric.name}`,
           (async () => {
-            const res = await fetch(url, {
+            const request = new Request(url, {
               headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
               // Real I/O gets a real time limit, whatever the run's clock.
-              signal: realClock.timeout(options.timeoutMs ?? 5_000),
+              ...(options.fetch ? {} : { signal: realClock.timeout(options.timeoutMs ?? 5_000) }),
             });
+            const res = await (options.fetch ?? fetch)(request);
             if (!res.ok) {
               await res.body?.cancel();
               return res.status;

@@ -90,6 +90,12 @@ export interface Sandbox {
    */
   readonly clockAt: number;
   /**
+   * Answers one API request in this process, as the server would over a connection (the
+   * same routing and authentication, no socket): for a caller beside the sandbox, such as
+   * the gates' measurements on a virtual clock, where a loopback round trip is only cost.
+   */
+  handle(request: Request): Promise<Response>;
+  /**
    * Stop controllers, pods, traffic and the server; save the state. Requests still in
    * flight after a grace period (2 s) have their connections closed: `stop()` always ends.
    */
@@ -419,6 +425,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     get clockAt() {
       return clockAt;
     },
+    handle: (request) => http.handle(request),
     stop() {
       stopped ??= (async () => {
         saver.stop();

@@ -153,7 +153,13 @@ function analyzerOf(
       ...(o.sandbox ? { minWindowSeconds: 5 } : {}),
     })
     : o.sandbox
-    ? sandboxMeasurementsProvider({ url: o.sandbox.url, token: o.sandbox.token, clock })
+    ? sandboxMeasurementsProvider({
+      url: o.sandbox.url,
+      token: o.sandbox.token,
+      clock,
+      // One started here answers in this process: no loopback round trip per measurement.
+      ...(o.sandbox.handle ? { fetch: o.sandbox.handle } : {}),
+    })
     : prometheusProvider({ url: o.env.monitoring.prometheus_url, clock });
   const analyze = createGateAnalyzer({
     provider,

@@ -338,6 +338,7 @@ async function startTarget(
     clock,
     randomSeed,
     inProcess: true,
+    handle: (request) => sandbox.handle(request),
     close: () => sandbox.stop(),
   };
 }

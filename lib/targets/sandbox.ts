@@ -111,6 +111,11 @@ export interface SandboxTarget {
   readonly randomSeed?: string | undefined;
   /** Whether this process started it (and stops it in `close`). */
   readonly inProcess: boolean;
+  /**
+   * Answers a request to its API in this process, without a connection (one started here
+   * only): what the gates' measurements use on a virtual clock.
+   */
+  readonly handle?: ((request: Request) => Promise<Response>) | undefined;
   /** Stops it when this process started it (else nothing). */
   close(): Promise<void>;
 }
@@ -312,6 +317,7 @@ async function findOrStart(o: SandboxTargetOptions): Promise<SandboxTarget> {
     clock,
     randomSeed,
     inProcess: true,
+    handle: (request) => sandbox.handle(request),
     close: () => sandbox.stop(),
   };
 }
