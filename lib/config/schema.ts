@@ -136,6 +136,7 @@ const schema = mapping({
     name: pattern(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment name like "staging"'),
     cluster: text("a cluster name"),
     namespace: dnsLabel("a Kubernetes namespace"),
+    api_url: httpUrl().optional(),
   }),
   infrastructure: mapping({
     replicas,
@@ -175,6 +176,7 @@ const schema = mapping({
     api_rate_limit: integer(1),
     webhook_timeout: duration(),
     cdn_enabled: boolean().default(false),
+    health_url: httpUrl().optional(),
   }),
   deployment: mapping({
     strategy: oneOf(["blue-green", "canary", "rolling"]),
@@ -191,7 +193,16 @@ const schema = mapping({
     rollback_window: duration(),
     rollback_on_failure: boolean().default(true),
     require_confirmation: boolean().default(false),
+    promote_from: mapping({
+      environment: pattern(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment name like "staging"'),
+      namespace: dnsLabel("a Kubernetes namespace"),
+    }).optional(),
   }),
+  backup: mapping({
+    cronjob: dnsSubdomain("a CronJob name"),
+    verification_cronjob: dnsSubdomain("a CronJob name").optional(),
+    max_age: duration(),
+  }).optional(),
   monitoring: mapping({
     prometheus_url: httpUrl(),
     grafana_url: httpUrl(),

@@ -21,6 +21,11 @@ export interface EnvironmentSection {
   cluster: string;
   /** The Kubernetes namespace, for example `"shop-prod"`. */
   namespace: string;
+  /**
+   * The public API's base URL, e.g. `"https://api.tracktion.com"`: what the post-deploy
+   * validations call (health, authentication, rate limits, TLS, security headers).
+   */
+  api_url?: string | undefined;
 }
 
 /** `infrastructure:` — capacity of the services and managed infrastructure. */
@@ -106,6 +111,25 @@ export interface DeploymentSection {
   rollback_on_failure: boolean;
   /** Require a typed confirmation before deploying (default false). */
   require_confirmation: boolean;
+  /**
+   * The environment a version must have succeeded in first (production: staging), and its
+   * namespace, where its deployment record and test Jobs are read.
+   */
+  promote_from?: { environment: string; namespace: string } | undefined;
+}
+
+/**
+ * `backup:` — the database backups the pre-flight checks: the CronJob that makes them (its
+ * Jobs, labelled `type=backup`, are the backup history), the one that verifies them (Jobs
+ * labelled `type=backup-verification`), and how old the newest may be.
+ */
+export interface BackupSection {
+  /** The backup CronJob's name, e.g. `"database-backup"`. */
+  cronjob: string;
+  /** The verification CronJob's name, e.g. `"backup-verification"`. */
+  verification_cronjob?: string | undefined;
+  /** The newest successful backup (and verification) must be younger than this. */
+  max_age: Duration;
 }
 
 /** A PagerDuty severity. */
@@ -201,9 +225,13 @@ export interface EnvironmentConfig {
     webhook_timeout: Duration;
     /** Whether the CDN is enabled (default false). */
     cdn_enabled: boolean;
+    /** The external API's health endpoint the pre-flight calls (answers `{"status":"ok"}`). */
+    health_url?: string | undefined;
   };
   /** Rollout and rollback. */
   deployment: DeploymentSection;
+  /** Database backups (the pre-flight's backup checks). */
+  backup?: BackupSection | undefined;
   /** The monitoring stack's endpoints. */
   monitoring: { prometheus_url: string; grafana_url: string; alertmanager_url: string };
   /** Where deployment notifications go. */

@@ -13,6 +13,7 @@ Deno.test("loadEnvironment() loads the three real environments with the seed's v
     name: "development",
     cluster: "dev-cluster",
     namespace: "tracktion-dev",
+    api_url: "https://api-development.tracktion.com",
   });
   assert.equal(staging.environment.namespace, "tracktion-staging");
   assert.equal(prod.environment.namespace, "tracktion-prod");
