@@ -16,7 +16,12 @@ import type { MetricDefinition } from "../dsl/gate.ts";
 import type { SampleDecision, SampleRecord } from "../report/schema.ts";
 import type { Evidence, Measurement, Target } from "./provider.ts";
 import { sequentialBounds, type SequentialState, sequentialUpdate } from "./sequential.ts";
-import { type Comparison, mannWhitney, proportionDifference } from "./baseline.ts";
+import {
+  type Comparison,
+  mannWhitneySorted,
+  mergeSorted,
+  proportionDifference,
+} from "./baseline.ts";
 import {
   baselineOf,
   canaryOf,
@@ -171,6 +176,18 @@ function batchOf(e: Evidence | undefined, share: Share, st: TargetState) {
   return { trials, events: Math.min(trials, Math.round(events * f)) };
 }
 
+/** Each look's latencies, sorted once: a window of looks is then a merge, not a sort. */
+const SORTED = new WeakMap<Evidence, Float64Array>();
+
+function sortedLatencies(e: Evidence): Float64Array {
+  let sorted = SORTED.get(e);
+  if (!sorted) {
+    sorted = Float64Array.from(e.latencies ?? []).sort();
+    SORTED.set(e, sorted);
+  }
+  return sorted;
+}
+
 /**
  * Canary against baseline over recent looks: a difference of error proportions, or for a
  * latency quantile Mann–Whitney U on latencies. A source that gives no latencies
@@ -206,7 +223,8 @@ export function compare(
       by: "errors",
     };
   }
-  const lat = (side: "canary" | "baseline") => recent.flatMap((r) => r[side].latencies ?? []);
+  const lat = (side: "canary" | "baseline") =>
+    mergeSorted(recent.map((r) => sortedLatencies(r[side])));
   const noLatencies = recent.every((r) => !r.canary.latencies && !r.baseline.latencies);
   if (noLatencies) {
     // Requests over the threshold (`over`, the source's histogram bucket), when counted.
@@ -217,7 +235,7 @@ export function compare(
   if (c.length < MIN_LATENCIES || b.length < MIN_LATENCIES) {
     return { statistic: NaN, z: NaN, pValue: NaN, by: "latencies" };
   }
-  return { ...mannWhitney(c, b), by: "latencies" };
+  return { ...mannWhitneySorted(c, b), by: "latencies" };
 }
 
 /**

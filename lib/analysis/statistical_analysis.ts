@@ -15,6 +15,13 @@ import { gateRecord } from "../report/gate_record.ts";
 import { sequentialBounds, sequentialStart } from "./sequential.ts";
 import { eValue, look, pct, type Share, shareOf, type TargetState } from "./statistical.ts";
 import { baselineOf, canaryOf, describeTarget, NO_BASELINE, type Resolved } from "./targets.ts";
+import { SharedTicks } from "./ticks.ts";
+
+/** The analysis' shared look times, and when it began (epoch ms on its clock). */
+interface Looks {
+  readonly ticks: SharedTicks;
+  readonly begin: number;
+}
 
 /** A gate's outcome: its record, and when it failed. */
 interface Outcome {
@@ -80,13 +87,14 @@ async function runGate(
   analysis: AnalysisSpec,
   o: Resolved,
   signal: AbortSignal,
+  looks: Looks,
 ): Promise<Outcome> {
   const alone = o.targets.filter((t) => baselineOf(t) === null);
   if (
     g.decision!.method !== "baseline" || alone.length === 0 ||
     problemOf(g, shareOf(g, o.metrics[g.gate.metric]), o)
   ) {
-    return await measureGate(g, analysis, o, signal);
+    return await measureGate(g, analysis, o, signal, looks);
   }
   const note = `not compared for ${alone.map((t) => describeTarget(canaryOf(t))).join("; ")}: ` +
     NO_BASELINE;
@@ -95,17 +103,21 @@ async function runGate(
     const reason = `${g.gate.source} ${note}`;
     return { record: gateRecord(g, { verdict: "not_measured", reason }), unmeasured: true };
   }
-  const out = await measureGate(g, analysis, { ...o, targets: compared }, signal);
+  const out = await measureGate(g, analysis, { ...o, targets: compared }, signal, looks);
   out.record.reason = out.record.reason ? `${out.record.reason}; ${note}` : note;
   return out;
 }
 
-/** Measures one statistical gate over the analysis. */
+/**
+ * Measures one statistical gate over the analysis: looks at `begin + settle + i × look`,
+ * on the timers the analysis' gates share.
+ */
 async function measureGate(
   g: GateSpec,
   analysis: AnalysisSpec,
   o: Resolved,
   signal: AbortSignal,
+  looks: Looks,
 ): Promise<Outcome> {
   const clock = o.clock;
   const stamp = () => new Date(clock.now()).toISOString();
@@ -134,12 +146,9 @@ async function measureGate(
       ...(at ? { decidedAt: at } : {}),
     };
   };
-  if (o.settleMs > 0) await clock.sleep(o.settleMs, { signal }).catch(() => {});
-  const start = clock.now();
+  const start = looks.begin + o.settleMs;
   for (let i = 1; i <= horizon && !signal.aborted; i++) {
-    const ok = await clock.sleep(Math.max(0, i * lookMs - clock.since(start)), { signal })
-      .then(() => true, () => false);
-    if (!ok) break;
+    if (!await looks.ticks.at(start + i * lookMs, signal)) break;
     const samples = await Promise.all(
       o.targets.map((t, ti) => look(g, s, o, t, states[ti]!, lookMs, horizon)),
     );
@@ -252,9 +261,10 @@ export async function analyzeStatistical(
   const onAbort = () => stop.abort(o.signal.reason);
   o.signal.addEventListener("abort", onAbort, { once: true });
   if (o.signal.aborted) onAbort();
+  const looks = { ticks: new SharedTicks(o.clock), begin: o.clock.now() };
   try {
     const outcomes = await Promise.all(gates.map(async (g) => {
-      const r = await runGate(g, analysis, o, stop.signal);
+      const r = await runGate(g, analysis, o, stop.signal, looks);
       if (r.breachedAt) stop.abort(new Error(`${g.gate.source} failed`));
       return r;
     }));

@@ -78,10 +78,29 @@ export class Journal {
     return new Journal(file, options);
   }
 
+  /** Lines appended but not yet handed to a write, and the write that will take them. */
+  #pending: Uint8Array[] = [];
+  #batch: Promise<void> | undefined;
+
   /** Runs `step` after every earlier write, holding the clock until it is done. */
   #enqueue(what: string, step: () => Promise<void>): Promise<void> {
     this.#queue = this.#queue.then(step);
     return this.#clock.track(what, this.#queue);
+  }
+
+  /** Writes every pending line in one write (appends of one turn share it). */
+  async #writePending(): Promise<void> {
+    this.#batch = undefined;
+    const lines = this.#pending;
+    this.#pending = [];
+    const bytes = new Uint8Array(lines.reduce((n, l) => n + l.length, 0));
+    let at = 0;
+    for (const l of lines) {
+      bytes.set(l, at);
+      at += l.length;
+    }
+    let written = 0;
+    while (written < bytes.length) written += await this.#file.write(bytes.subarray(written));
   }
 
   /** The SHA-256 of the last line written: the chain digest. */
@@ -95,22 +114,22 @@ export class Journal {
   }
 
   /**
-   * Appends an event (secrets redacted), stamped with the clock's time when it is called.
-   * Appends are serialised in call order.
+   * Appends an event (secrets redacted), stamped with the clock's time and chained when it
+   * is called (so lines are in call order). Appends made before the previous write ends are
+   * written together; the promise resolves when this event's line is written.
    */
   append(event: { type: string; [key: string]: unknown }): Promise<void> {
     const ts = new Date(this.#clock.now()).toISOString();
-    return this.#enqueue("journal append", async () => {
-      // The event is redacted as a structure, before serialization (escaped forms of a
-      // secret cannot slip through); the chain fields are added after, untouched.
-      const clean = this.#redactor ? this.#redactor.redactValue(event) : event;
-      const body = { seq: ++this.#seq, ts, prev: this.#prev, ...clean };
-      const line = JSON.stringify(body);
-      this.#prev = sha256(line);
-      const bytes = this.#encoder.encode(line + "\n");
-      let written = 0;
-      while (written < bytes.length) written += await this.#file.write(bytes.subarray(written));
-    });
+    // The event is redacted as a structure, before serialization (escaped forms of a
+    // secret cannot slip through); the chain fields are added after, untouched.
+    const clean = this.#redactor ? this.#redactor.redactValue(event) : event;
+    const body = { seq: ++this.#seq, ts, prev: this.#prev, ...clean };
+    const line = JSON.stringify(body);
+    this.#prev = sha256(line);
+    this.#pending.push(this.#encoder.encode(line + "\n"));
+    // Lines appended before the write starts go with it: one write per turn, not per line.
+    this.#batch ??= this.#enqueue("journal append", () => this.#writePending());
+    return this.#batch;
   }
 
   /**

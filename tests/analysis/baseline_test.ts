@@ -3,7 +3,12 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { mannWhitney, proportionDifference } from "../../lib/analysis/baseline.ts";
+import {
+  mannWhitney,
+  mannWhitneySorted,
+  mergeSorted,
+  proportionDifference,
+} from "../../lib/analysis/baseline.ts";
 import { erfc, logSumExp, normalUpperTail, oddsShift } from "../../lib/analysis/stats.ts";
 import { seededRandom } from "../../lib/random/mod.ts";
 
@@ -60,4 +65,54 @@ Deno.test("proportionDifference() flags 3% against 0.05% errors and not equal ra
   assert.ok(
     Number.isNaN(proportionDifference({ events: 0, trials: 0 }, { events: 0, trials: 9 }).pValue),
   );
+});
+
+/** The textbook ranking (every value ranked in one sorted list): the oracle. */
+function rankedU(canary: number[], baseline: number[]) {
+  const all = [
+    ...canary.map((v) => ({ v, c: true })),
+    ...baseline.map((v) => ({ v, c: false })),
+  ].sort((a, b) => a.v - b.v);
+  let rankSum = 0, ties = 0;
+  for (let i = 0; i < all.length;) {
+    let j = i;
+    while (j + 1 < all.length && all[j + 1]!.v === all[i]!.v) j++;
+    const t = j - i + 1;
+    ties += t * t * t - t;
+    for (let k = i; k <= j; k++) if (all[k]!.c) rankSum += (i + j + 2) / 2;
+    i = j + 1;
+  }
+  return { u: rankSum - canary.length * (canary.length + 1) / 2, ties };
+}
+
+Deno.test("mannWhitney() (merged sorted sides) gives the textbook U and z, ties included", () => {
+  const rnd = seededRandom("mann-whitney-oracle");
+  for (let k = 0; k < 400; k++) {
+    const spread = [1, 4, 50, 1e6][k % 4]!; // heavy ties ... almost none
+    const a = Array.from({ length: 1 + rnd.int(200) }, () => rnd.int(spread + 1));
+    const b = Array.from({ length: 1 + rnd.int(200) }, () => rnd.int(spread + 1) + (k % 3));
+    const oracle = rankedU(a, b);
+    const got = mannWhitney(a, b);
+    assert.equal(got.statistic, oracle.u, `case ${k}`);
+    const n = a.length + b.length;
+    const variance = (a.length * b.length / 12) * ((n + 1) - oracle.ties / (n * (n - 1)));
+    if (variance > 0) {
+      const z = (oracle.u - a.length * b.length / 2 - 0.5) / Math.sqrt(variance);
+      assert.ok(Math.abs(got.z - z) < 1e-9, `case ${k}: z ${got.z} vs ${z}`);
+    } else assert.ok(Number.isNaN(got.z));
+  }
+});
+
+Deno.test("mergeSorted() of sorted looks equals sorting them together; mannWhitneySorted agrees", () => {
+  const rnd = seededRandom("merge");
+  const looks = Array.from(
+    { length: 6 },
+    (_, i) => Float64Array.from({ length: i * 37 }, () => rnd.int(1000)).sort(),
+  );
+  const merged = mergeSorted(looks);
+  const all = Float64Array.from(looks.flatMap((l) => [...l])).sort();
+  assert.deepEqual([...merged], [...all]);
+  assert.equal(mergeSorted([]).length, 0);
+  const other = Float64Array.from({ length: 300 }, () => rnd.int(1000) + 40).sort();
+  assert.deepEqual(mannWhitneySorted(merged, other), mannWhitney([...all], [...other]));
 });
