@@ -35,6 +35,8 @@ export interface RedisConnectOptions {
   readonly database?: number;
   /** Connect over TLS. */
   readonly tls?: boolean;
+  /** With `tls`: the CA certificates (PEM) to trust instead of the system's. */
+  readonly caCerts?: readonly string[];
   /** Deadline in milliseconds for connecting and for each command (default 5 000). */
   readonly timeoutMs?: number;
 }
@@ -89,7 +91,11 @@ export class RedisClient {
     const timeoutMs = options.timeoutMs ?? 5_000;
     const port = options.port ?? 6379;
     const connecting: Promise<Deno.Conn> = options.tls
-      ? Deno.connectTls({ hostname: options.hostname, port })
+      ? Deno.connectTls({
+        hostname: options.hostname,
+        port,
+        ...(options.caCerts ? { caCerts: [...options.caCerts] } : {}),
+      })
       : Deno.connect({ hostname: options.hostname, port });
     const conn = await withDeadline(connecting, timeoutMs, () => {
       connecting.then((c) => c.close(), () => {});

@@ -1,0 +1,247 @@
+/**
+ * Companions: real programs started beside a sandbox, seeded from its own Secrets, so a
+ * rehearsal's checks reach real servers through the code they use in production — a
+ * `redis-server` per namespace with the password of its Secret (TLS where asked), and one
+ * container registry holding the images being deployed, signed in cosign's format. Each
+ * runs on a free loopback port in its own folder under `<stateDir>/companions/`, is
+ * published in a ConfigMap of each namespace it serves (`discover.ts`), and stops (by the
+ * PID it was started with) when {@linkcode Companions.stop} is called; a rerun stops a
+ * leftover of an earlier process and starts afresh. A program that is not installed is
+ * published as skipped, naming the Debian package to install.
+ * @module
+ */
+import { type Clock, realClock } from "../clock/mod.ts";
+import { COMPANIONS_CONFIGMAP, type PublishedCompanions } from "./discover.ts";
+import { type RedisCompanion, startRedisCompanion } from "./redis.ts";
+import { type ImageToPush, type RegistryCompanion, startRegistryCompanion } from "./registry.ts";
+
+export * from "./discover.ts";
+export type { ImageToPush, PushedImage, RegistryCompanion } from "./registry.ts";
+export type { RedisCompanion, RedisEndpoint } from "./redis.ts";
+export type { MissingProgram } from "./process.ts";
+
+/** What one namespace's Redis is seeded from. */
+export interface RedisPlan {
+  /** The Secret and key holding its password (undefined: no password). */
+  readonly secret?: { readonly name: string; readonly key: string } | undefined;
+  /** Serve TLS only. */
+  readonly tls: boolean;
+  /** Start it with another password than the Secret's (a rotation that did not reach Redis). */
+  readonly wrongPassword?: boolean;
+  /** Do not start it; publish this reason as the skip. */
+  readonly skip?: string | undefined;
+}
+
+/** What to start for one namespace. */
+export interface NamespacePlan {
+  /** The namespace. */
+  readonly namespace: string;
+  /** Its Redis (undefined: none). */
+  readonly redis?: RedisPlan | undefined;
+}
+
+/** What {@linkcode startCompanions} takes. */
+export interface CompanionsOptions {
+  /** The sandbox's state folder (companions live under `companions/`). */
+  readonly stateDir: string;
+  /** Answers requests to the sandbox's API (its `handle`, or a fetch with its token). */
+  readonly api: (request: Request) => Promise<Response>;
+  /** The namespaces served. */
+  readonly namespaces: readonly NamespacePlan[];
+  /** The images the registry holds (none: no registry is started; `registrySkip` says why). */
+  readonly images: readonly ImageToPush[];
+  /** Why no registry runs when `images` is empty. */
+  readonly registrySkip?: string | undefined;
+  /** The sandbox's clock: held while the programs start (default real). */
+  readonly clock?: Clock | undefined;
+}
+
+/** Running companions. */
+export interface Companions {
+  /** The Redis of each namespace that has one running. */
+  readonly redis: ReadonlyMap<string, RedisCompanion>;
+  /** The registry, when it runs. */
+  readonly registry?: RegistryCompanion | undefined;
+  /** What each namespace's ConfigMap says. */
+  readonly published: ReadonlyMap<string, PublishedCompanions>;
+  /** Stops every program (by PID) and removes the ConfigMaps. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+async function readSecret(
+  api: CompanionsOptions["api"],
+  namespace: string,
+  secret: { name: string; key: string },
+): Promise<string> {
+  const res = await api(
+    new Request(`http://sandbox/api/v1/namespaces/${namespace}/secrets/${secret.name}`),
+  );
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new Error(`secret ${namespace}/${secret.name} cannot be read (HTTP ${res.status})`);
+  }
+  const body = await res.json() as { data?: Record<string, string> };
+  const value = body.data?.[secret.key];
+  if (value === undefined) {
+    throw new Error(`secret ${namespace}/${secret.name} has no key ${secret.key}`);
+  }
+  return new TextDecoder().decode(Uint8Array.from(atob(value), (c) => c.charCodeAt(0)));
+}
+
+async function publish(
+  api: CompanionsOptions["api"],
+  namespace: string,
+  published: PublishedCompanions,
+): Promise<void> {
+  const data = Object.fromEntries(
+    Object.entries(published).map(([k, v]) => [k, JSON.stringify(v)]),
+  );
+  const body = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {
+      name: COMPANIONS_CONFIGMAP,
+      namespace,
+      labels: { "app.kubernetes.io/managed-by": "sandbox-companions" },
+    },
+    data,
+  };
+  const url = `http://sandbox/api/v1/namespaces/${namespace}/configmaps`;
+  await unpublish(api, namespace);
+  const res = await api(
+    new Request(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }),
+  );
+  const text = await res.text();
+  if (!res.ok) {
+    throw new Error(
+      `cannot publish ${namespace}/${COMPANIONS_CONFIGMAP}: HTTP ${res.status} ${
+        text.slice(0, 200)
+      }`,
+    );
+  }
+}
+
+async function unpublish(api: CompanionsOptions["api"], namespace: string): Promise<void> {
+  const res = await api(
+    new Request(
+      `http://sandbox/api/v1/namespaces/${namespace}/configmaps/${COMPANIONS_CONFIGMAP}`,
+      {
+        method: "DELETE",
+      },
+    ),
+  );
+  await res.body?.cancel();
+}
+
+function safeName(namespace: string): string {
+  return namespace.replace(/[^a-z0-9-]/g, "-");
+}
+
+async function startRedisFor(
+  o: CompanionsOptions,
+  plan: NamespacePlan & { redis: RedisPlan },
+): Promise<{ entry: NonNullable<PublishedCompanions["redis"]>; running?: RedisCompanion }> {
+  if (plan.redis.skip) return { entry: { skipped: plan.redis.skip } };
+  try {
+    let password = plan.redis.secret
+      ? await readSecret(o.api, plan.namespace, plan.redis.secret)
+      : undefined;
+    if (plan.redis.wrongPassword) password = `rotated-${crypto.randomUUID()}`;
+    const started = await startRedisCompanion({
+      dir: `${o.stateDir}/companions/redis-${safeName(plan.namespace)}`,
+      password,
+      tls: plan.redis.tls,
+    });
+    if ("missing" in started) return { entry: { skipped: started.missing.message } };
+    const { host, port, tls, ca } = started;
+    return { entry: { host, port, tls, ...(ca ? { ca } : {}) }, running: started };
+  } catch (err) {
+    return { entry: { failed: `the sandbox's Redis did not start: ${(err as Error).message}` } };
+  }
+}
+
+async function startRegistry(
+  o: CompanionsOptions,
+): Promise<{ entry: NonNullable<PublishedCompanions["registry"]>; running?: RegistryCompanion }> {
+  if (o.images.length === 0) {
+    return { entry: { skipped: o.registrySkip ?? "no images to hold: no registry was started" } };
+  }
+  try {
+    const started = await startRegistryCompanion({
+      dir: `${o.stateDir}/companions/registry`,
+      images: o.images,
+    });
+    if ("missing" in started) return { entry: { skipped: started.missing.message } };
+    return {
+      entry: { host: started.host, publicKey: started.publicKey, images: started.images },
+      running: started,
+    };
+  } catch (err) {
+    return { entry: { failed: `the sandbox's registry did not start: ${(err as Error).message}` } };
+  }
+}
+
+/**
+ * Starts the companions and publishes them in each namespace. A program that is not
+ * installed, or fails to start, is published as such (the checks then skip naming the
+ * package, or fail naming the error): starting never throws for it.
+ *
+ * @param o The state folder, the sandbox's API, the namespaces and images, the clock.
+ * @returns The running companions.
+ * @throws {Error} When a ConfigMap cannot be published (what was started is stopped).
+ *
+ * @example
+ * ```ts ignore
+ * import { startCompanions } from "./mod.ts";
+ * const companions = await startCompanions({
+ *   stateDir, api: sandbox.handle, images: [],
+ *   namespaces: [{ namespace: "team-prod", redis: { secret: { name: "redis", key: "password" }, tls: true } }],
+ * });
+ * await companions.stop();
+ * ```
+ */
+export async function startCompanions(o: CompanionsOptions): Promise<Companions> {
+  const clock = o.clock ?? realClock;
+  const release = clock.hold("starting the sandbox's companions");
+  const redis = new Map<string, RedisCompanion>();
+  const published = new Map<string, PublishedCompanions>();
+  let registry: RegistryCompanion | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    stopping ??= (async () => {
+      const hold = clock.hold("stopping the sandbox's companions");
+      try {
+        await Promise.all([...published.keys()].map((ns) => unpublish(o.api, ns).catch(() => {})));
+        await Promise.all(
+          [...redis.values(), ...(registry ? [registry] : [])].map((c) => c.stop()),
+        );
+      } finally {
+        hold();
+      }
+    })();
+  try {
+    const [reg, ...perNamespace] = await Promise.all([
+      startRegistry(o),
+      ...o.namespaces.map((plan) =>
+        plan.redis ? startRedisFor(o, { ...plan, redis: plan.redis }) : Promise.resolve(undefined)
+      ),
+    ]);
+    registry = reg.running;
+    o.namespaces.forEach((plan, i) => {
+      const r = perNamespace[i];
+      if (r?.running) redis.set(plan.namespace, r.running);
+      published.set(plan.namespace, { ...(r ? { redis: r.entry } : {}), registry: reg.entry });
+    });
+    for (const [namespace, entry] of published) await publish(o.api, namespace, entry);
+    return { redis, registry, published, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  } finally {
+    release();
+  }
+}
