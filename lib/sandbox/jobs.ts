@@ -1,6 +1,8 @@
 /**
  * The Job controller: pods up to parallelism, Complete after completions, Failed after
- * `backoffLimit` (`BackoffLimitExceeded`).
+ * `backoffLimit` (`BackoffLimitExceeded`). Under a Job fault of the sandbox's scenario
+ * (`tests-fail`, read from `kube-system/sandbox-info`), a test Job's finished pod ends as a
+ * failed test run (exit code 1) instead.
  * @module
  */
 import type { Api } from "./api.ts";
@@ -12,9 +14,12 @@ import type { EventRecorder } from "./events.ts";
 import { type ControllerDeps, Deadlines } from "./deadlines.ts";
 import { createPodFromTemplate, ownedPods, podReady } from "./replicasets.ts";
 import { Backoff, guardedReconcile, reportFailure } from "./backoff.ts";
+import { testJobFails } from "./scenarios.ts";
 
 type JsonMap = Record<string, unknown>;
 const JOBS = findResource("batch", "v1", "jobs") as ResourceType;
+const PODS = findResource("", "v1", "pods") as ResourceType;
+const CONFIGMAPS = findResource("", "v1", "configmaps") as ResourceType;
 const MANAGER = { manager: "kube-controller-manager" };
 
 function num(v: unknown): number {
@@ -58,6 +63,52 @@ export class JobController {
     };
   }
 
+  /** The scenario the sandbox runs (its `kube-system/sandbox-info` ConfigMap says). */
+  #scenario(): string | undefined {
+    const info = this.#api.store.peek(CONFIGMAPS, "kube-system", "sandbox-info");
+    const scenario = ((info?.data ?? {}) as JsonMap).scenario;
+    return typeof scenario === "string" ? scenario : undefined;
+  }
+
+  /**
+   * Under `tests-fail`, a test Job's pod that finished ends as a failed test run: exit code 1
+   * (the kubelet leaves finished pods alone), so the Job backs off and fails as a real one.
+   */
+  #failTestPods(job: KObject, pods: KObject[]): void {
+    const labels = (meta(job).labels ?? {}) as Record<string, string>;
+    if (!testJobFails(this.#scenario(), labels)) return;
+    for (const pod of pods) {
+      const status = (pod.status ?? {}) as JsonMap;
+      if (status.phase !== "Succeeded") continue;
+      const statuses = (status.containerStatuses ?? []) as JsonMap[];
+      const next = structuredClone(pod);
+      next.status = {
+        ...status,
+        phase: "Failed",
+        containerStatuses: statuses.map((c) => {
+          const state = (c.state ?? {}) as JsonMap;
+          const terminated = (state.terminated ?? {}) as JsonMap;
+          return {
+            ...c,
+            state: {
+              terminated: {
+                ...terminated,
+                exitCode: 1,
+                reason: "Error",
+                message: `${labels.suite ?? "test"} tests failed (scenario tests-fail)`,
+              },
+            },
+          };
+        }),
+      };
+      const m = meta(pod);
+      this.#api.update(PODS, String(m.namespace), String(m.name), next, {
+        manager: "kubelet",
+        subresource: "status",
+      });
+    }
+  }
+
   /** Reconcile every Job once. */
   reconcile(): void {
     const seen = new Set<string>();
@@ -86,6 +137,7 @@ export class JobController {
     const finished = conditions.some((c) =>
       (c.type === "Complete" || c.type === "Failed") && c.status === "True"
     );
+    if (!finished) this.#failTestPods(job, ownedPods(this.#api, ns, m.uid));
     const pods = ownedPods(this.#api, ns, m.uid);
     const phase = (p: KObject) => ((p.status ?? {}) as JsonMap).phase;
     const succeeded = pods.filter((p) => phase(p) === "Succeeded").length;

@@ -4,6 +4,8 @@
  * a latency distribution; a fault is a *shift* from it or a failure, and may start a while
  * after the version is first deployed (`high-error-rate@4m`) or at a moment drawn from the
  * seed: the text, the specs and the shifts are in `traffic_faults.ts` (re-exported here).
+ * Faults of the cluster's Jobs rather than of a version's traffic (`tests-fail`: the Jobs
+ * labelled `type=test` fail) are read here and acted on by the Job controller.
  * @module
  */
 import {
@@ -13,11 +15,146 @@ import {
   type FaultSpec,
   HEALTHY_PROFILE,
   lognormalOf,
-  parseScenario,
+  parseScenario as parseTrafficScenario,
+  SCENARIO_FORMS,
+  SCENARIOS as TRAFFIC_SCENARIOS,
   type ServiceProfile,
 } from "./traffic_faults.ts";
 
 export * from "./traffic_faults.ts";
+
+/**
+ * The Job faults, by name: they change no version's traffic, only how Jobs end.
+ *
+ * @example
+ * ```ts
+ * import { JOB_SCENARIOS } from "./scenarios.ts";
+ * console.assert("tests-fail" in JOB_SCENARIOS);
+ * ```
+ */
+export const JOB_SCENARIOS: Readonly<Record<string, string>> = Object.freeze({
+  "tests-fail": "every Job labelled type=test (smoke and integration tests) fails: its pod " +
+    "exits 1 and the Job ends BackoffLimitExceeded; tests-fail/<suite> for one suite label",
+});
+
+/**
+ * Every fault scenario, by name, with a one-line description: the traffic faults and the
+ * Job faults ({@linkcode JOB_SCENARIOS}).
+ *
+ * @example
+ * ```ts
+ * import { SCENARIOS } from "./scenarios.ts";
+ * console.assert("canary-errors" in SCENARIOS && "tests-fail" in SCENARIOS);
+ * ```
+ */
+export const SCENARIOS: Readonly<Record<string, string>> = Object.freeze({
+  ...TRAFFIC_SCENARIOS,
+  ...JOB_SCENARIOS,
+});
+
+/** A Job fault of a scenario: which test suites fail (`undefined`: every suite). */
+export interface JobFault {
+  /** The scenario name (`tests-fail`). */
+  readonly name: string;
+  /** The `suite` labels it fails; omitted: every Job labelled `type=test`. */
+  readonly suites?: readonly string[];
+}
+
+function splitParts(text: string | undefined): { jobs: JobFault[]; rest: string } {
+  const trimmed = (text ?? "").trim();
+  if (trimmed === "" || trimmed === "none") return { jobs: [], rest: "" };
+  const jobs: JobFault[] = [];
+  const rest: string[] = [];
+  for (const raw of trimmed.split(",")) {
+    const part = raw.trim();
+    const m = /^([a-z-]+)(.*)$/.exec(part);
+    if (!m || !Object.hasOwn(JOB_SCENARIOS, m[1]!)) {
+      rest.push(part);
+      continue;
+    }
+    const suffix = m[2] ?? "";
+    const suites = /^\/([a-z0-9-]+(\+[a-z0-9-]+)*)$/.exec(suffix)?.[1]?.split("+");
+    if (suffix !== "" && !suites) {
+      throw new RangeError(
+        `Cannot use scenario "${trimmed}": ${m[1]} takes no size or onset, only ` +
+          `"/<suite>[+<suite>...]" (a Job's suite label, e.g. ${m[1]}/smoke). ` +
+          `Valid forms: ${SCENARIO_FORMS}`,
+      );
+    }
+    jobs.push({ name: m[1]!, ...(suites ? { suites } : {}) });
+  }
+  return { jobs, rest: rest.join(",") };
+}
+
+/**
+ * Reads a scenario's traffic faults (`traffic_faults.ts`' forms); its Job faults
+ * ({@linkcode JOB_SCENARIOS}) are checked and left out (see {@linkcode jobFaultsOf}).
+ *
+ * @param text The scenario as written (`--scenario`).
+ * @param options `seed`: what random onsets are drawn from (default 0).
+ * @returns The traffic faults, in the order written.
+ * @throws {RangeError} Naming the part at fault and the valid forms.
+ *
+ * @example
+ * ```ts
+ * import { parseScenario } from "./scenarios.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(parseScenario("tests-fail,canary-errors").length, 1);
+ * assert.deepEqual(parseScenario("tests-fail"), []);
+ * ```
+ */
+export function parseScenario(
+  text: string | undefined,
+  options: { seed?: number | string } = {},
+): FaultSpec[] {
+  return parseTrafficScenario(splitParts(text).rest, options);
+}
+
+/**
+ * A scenario's Job faults (`tests-fail`, `tests-fail/smoke`).
+ *
+ * @param text The scenario as written.
+ * @returns The Job faults, in the order written.
+ * @throws {RangeError} For a Job fault with a size or an onset.
+ *
+ * @example
+ * ```ts
+ * import { jobFaultsOf } from "./scenarios.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(jobFaultsOf("canary-errors,tests-fail/smoke"), [
+ *   { name: "tests-fail", suites: ["smoke"] },
+ * ]);
+ * ```
+ */
+export function jobFaultsOf(text: string | undefined): JobFault[] {
+  return splitParts(text).jobs;
+}
+
+/**
+ * Whether a Job fails under a scenario's Job faults: a Job labelled `type=test` fails under
+ * `tests-fail` (or `tests-fail/<suite>` when its `suite` label is one of them).
+ *
+ * @param text The scenario as written.
+ * @param labels The Job's labels.
+ * @returns Whether its pods fail.
+ *
+ * @example
+ * ```ts
+ * import { testJobFails } from "./scenarios.ts";
+ * console.assert(testJobFails("tests-fail", { type: "test", suite: "smoke" }));
+ * console.assert(!testJobFails("tests-fail/integration", { type: "test", suite: "smoke" }));
+ * console.assert(!testJobFails("tests-fail", { job: "backup" }));
+ * ```
+ */
+export function testJobFails(
+  text: string | undefined,
+  labels: Readonly<Record<string, string>> | undefined,
+): boolean {
+  if (labels?.type !== "test") return false;
+  return jobFaultsOf(text).some((f) =>
+    !f.suites || (labels.suite !== undefined && f.suites.includes(labels.suite))
+  );
+}
 /** How a pod of some version behaves under the active scenario. */
 export interface PodBehaviour {
   /** Fraction of requests answered with HTTP 500 (0..1). */
@@ -45,10 +182,12 @@ export interface PodBehaviour {
  * import { checkScenario } from "./scenarios.ts";
  * console.assert(checkScenario("slow") === "slow");
  * console.assert(checkScenario("high-error-rate@4m") === "high-error-rate@4m");
+ * console.assert(checkScenario("tests-fail") === "tests-fail");
  * ```
  */
 export function checkScenario(name: string | undefined): string | undefined {
-  return parseScenario(name).length ? (name ?? "").trim() : undefined;
+  const some = parseScenario(name).length > 0 || jobFaultsOf(name).length > 0;
+  return some ? (name ?? "").trim() : undefined;
 }
 
 const parsed = new Map<string, FaultSpec[]>();

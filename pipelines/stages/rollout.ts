@@ -3,7 +3,10 @@
  * traffic — blue-green (switch the Service selector), canary (HTTPRoute weights
  * 5% → 20% → 100%, gated on error rate and p95 latency, and at 5% and 20% on the p95
  * against the live slot's, the four services in lockstep), or rolling (the
- * Deployment's own strategy).
+ * Deployment's own strategy). Before any traffic moves, the environment's test suites run
+ * as Jobs (`type=test`) against the new slot: smoke tests everywhere, integration tests
+ * outside production (as the runbook's `post_deployment_validation` does); one that fails
+ * fails the deploy with the traffic where it was.
  * @module
  */
 import { type Stage, stage, type StageContext } from "../../mod.ts";
@@ -21,6 +24,7 @@ import {
 import { SERVICE_PORT, type Slot, type SlotWeights } from "../../lib/kubernetes/slots.ts";
 import { podProxyFetch } from "../../lib/kubernetes/proxy_fetch.ts";
 import type { DatabaseCapability } from "../../lib/capabilities/database.ts";
+import { testJobPassed, type TestJobSpec } from "../../checks/test_jobs.ts";
 import type { DeployContext } from "./context.ts";
 
 /** What a deploy stage hands on. */
@@ -171,13 +175,94 @@ function targets(c: DeployContext, deployed: readonly Deployed[]) {
   };
 }
 
-/** Blue-green: switch every Service's selector to the new slot at once. */
+/**
+ * The runbook's test suites for this run, as Jobs labelled `type=test`, `suite` and `version`:
+ * `smoke` everywhere, `integration` outside production. They run the first service's image
+ * at the version being deployed, pointed at the new slot.
+ *
+ * @param c The deploy's context.
+ * @param runId The run (the Job names end with a part of it, so every run has its own).
+ * @param slot The new slot the tests are pointed at.
+ * @returns One Job per suite.
+ */
+export function testSuites(c: DeployContext, runId: string, slot: Slot): TestJobSpec[] {
+  const suffix = `${c.version.version.replace(/[^a-z0-9]/gi, "-")}-${
+    runId.toLowerCase().replace(/[^a-z0-9]/g, "").slice(-6)
+  }`.toLowerCase();
+  const image = c.images[c.services[0]!]!;
+  const env = {
+    ENVIRONMENT: c.env.name,
+    NAMESPACE: c.namespace,
+    SERVICE_VERSION: c.version.version,
+    TARGET_SLOT: slot,
+  };
+  const labels = { app: c.target.app, version: c.version.version, environment: c.env.name };
+  const suites: TestJobSpec[] = [{
+    name: `smoke-tests-${suffix}`,
+    suite: "smoke",
+    image,
+    command: ["./scripts/smoke-tests.sh", c.env.name],
+    env,
+    labels,
+  }];
+  if (c.env.name !== "production") {
+    suites.push({
+      name: `integration-tests-${suffix}`,
+      suite: "integration",
+      image,
+      command: ["uv", "run", "pytest", "tests/integration/", "--junit-xml=/tmp/results.xml"],
+      env,
+      labels,
+    });
+  }
+  return suites;
+}
+
+/**
+ * Runs the test suites (one after the other: integration only after smoke passed) and throws
+ * when one failed, naming it; the stage's report has each Job's evidence.
+ */
+async function runTestSuites(
+  ctx: StageContext,
+  c: DeployContext,
+  deployed: readonly Deployed[],
+): Promise<void> {
+  const slot = deployed[0]?.slot ?? "blue";
+  for (const suite of testSuites(c, ctx.runId, slot)) {
+    if (ctx.dryRun) {
+      ctx.notice(`would run the ${suite.suite} tests as Job ${suite.name}`);
+      continue;
+    }
+    const outcome = await ctx.check(
+      testJobPassed(c.namespace, suite, { pollMs: c.sandbox ? 1_000 : 5_000 }),
+    );
+    ctx.notice(outcome.message);
+    if (!outcome.ok) {
+      throw new Error(`${outcome.message}; no traffic was moved to the new slot`);
+    }
+  }
+}
+
+/** The test suites as a stage of their own, before the canary's first step. */
+export function testsStage(c: DeployContext, deploys: readonly Stage<Deployed>[]) {
+  return stage("tests").needs(...deploys).uses("kubernetes").timeout("40m")
+    .describe(
+      `run the test Jobs (type=test: ${
+        testSuites(c, "run", "blue").map((s) => s.suite).join(", ")
+      }) against the new slot before any traffic moves`,
+    )
+    .run((ctx) => runTestSuites(ctx, c, deploys.map((d) => ctx.output(d))));
+}
+
+/** Blue-green: the test Jobs, then switch every Service's selector to the new slot at once. */
 export function switchStage(c: DeployContext, deploys: readonly Stage<Deployed>[]) {
   return stage("switch").needs(...deploys).uses("kubernetes")
-    .describe("switch each Service's selector to the new slot")
+    .describe("run the test Jobs against the new slot, then switch each Service's selector to it")
     .run(async (ctx) => {
       const k = kube(ctx);
       const deployed = deploys.map((d) => ctx.output(d));
+      // Rolling updates have no idle slot: their tests run on what is now live.
+      await runTestSuites(ctx, c, deployed);
       for (const d of deployed) {
         if (ctx.dryRun) {
           ctx.notice(`would switch ${d.service} to ${d.slot}`);
@@ -238,10 +323,11 @@ export function canaryStages(
     }
     return targets(c, deployed);
   };
-  let previous: Stage<unknown> | undefined;
-  const stages: Stage<unknown>[] = [];
+  const tests: Stage<unknown> = testsStage(c, deploys);
+  let previous: Stage<unknown> = tests;
+  const stages: Stage<unknown>[] = [tests];
   for (const step of CANARY_STEPS) {
-    const base = stage(step.id).needs(...deploys, ...(previous ? [previous] : []))
+    const base = stage(step.id).needs(...deploys, previous)
       .uses("kubernetes")
       .describe(`${step.percent}% of traffic on the new slot for ${step.duration}`)
       .run(shift(step.percent));
@@ -264,7 +350,7 @@ export function canaryStages(
     stages.push(s);
     previous = s;
   }
-  const full = stage("full-rollout").needs(...deploys, previous!).uses("kubernetes")
+  const full = stage("full-rollout").needs(...deploys, previous).uses("kubernetes")
     .describe("100% of traffic and the Service selectors on the new slot")
     .run(shift(100));
   stages.push(
