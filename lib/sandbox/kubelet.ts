@@ -1,6 +1,8 @@
 /**
  * The kubelet: pods are scheduled, pulled, started and made Ready over scaled time; Ready
  * pods get a real HTTP server on loopback; scenarios make them crash, fail or start slowly;
+ * a container whose Secret, ConfigMap or key is missing waits (`CreateContainerConfigError`)
+ * and one whose variables its service would refuse crash-loops (`pod_config.ts`);
  * container logs are kept for `kubectl logs`.
  * @module
  */
@@ -15,6 +17,9 @@ import { Deadlines } from "./deadlines.ts";
 import type { PodBehaviour } from "./scenarios.ts";
 import { PodServer } from "./pod_server.ts";
 import { podFinished, podReady } from "./replicasets.ts";
+import { checkPodConfig, crashSchedule, podStatus, terminationMessage } from "./pod_config.ts";
+
+export { crashSchedule };
 
 /** The annotation a Ready pod carries with its server's `127.0.0.1:<port>`. */
 const ADDRESS_ANNOTATION = `${SANDBOX_API_GROUP}/address`;
@@ -25,9 +30,6 @@ const NODES = findResource("", "v1", "nodes") as ResourceType;
 const MANAGER = { manager: "kubelet" };
 const CONTAINER_START_MS = 1_000;
 const JOB_RUN_MS = 3_000;
-const CRASH_FIRST_MS = 2_000;
-const CRASH_BACKOFF_MS = 10_000;
-const CRASH_BACKOFF_MAX_MS = 300_000;
 
 /** What the kubelet needs to know about pods from the simulation. */
 export interface KubeletHooks {
@@ -60,6 +62,12 @@ interface Runtime {
   finishedIso?: string;
   startupMs: number;
   crashes: boolean;
+  /** Its container's env resolved (a config error keeps it waiting until it does). */
+  configured: boolean;
+  /** The last config error told in an Event (each new one is told once). */
+  configEvent?: string;
+  /** What it says when it crashes on its configuration. */
+  crashLine?: string;
   jobFails?: boolean;
   server?: PodServer;
   serverStarting?: boolean;
@@ -85,32 +93,6 @@ export function podVersion(pod: KObject): string {
   const colon = noDigest.lastIndexOf(":");
   if (colon > slash) return noDigest.slice(colon + 1);
   return ((meta(pod).labels ?? {}) as Record<string, string>).version || "latest";
-}
-
-/**
- * A crash-looping container's restarts after `elapsedMs` of its life, and when the next one
- * comes: it crashes 2 s after start, then after back-offs of 10 s, 20 s, 40 s, ... up to
- * 5 minutes (the kubelet's CrashLoopBackOff schedule).
- *
- * @param elapsedMs Target ms since the pod started.
- * @returns The restart count, and target ms until the next crash.
- *
- * @example
- * ```ts
- * import { crashSchedule } from "./kubelet.ts";
- * console.assert(crashSchedule(1_999).restarts === 0);
- * console.assert(crashSchedule(12_000).restarts === 2);
- * console.assert(crashSchedule(12_000).nextInMs === 20_000);
- * ```
- */
-export function crashSchedule(elapsedMs: number): { restarts: number; nextInMs: number } {
-  let t = CRASH_FIRST_MS, n = 0, backoff = CRASH_BACKOFF_MS;
-  while (t <= elapsedMs) {
-    n++;
-    t += backoff;
-    backoff = Math.min(CRASH_BACKOFF_MAX_MS, backoff * 2);
-  }
-  return { restarts: n, nextInMs: t - elapsedMs };
 }
 
 /** The kubelet: schedules pods, runs their simulated lifecycle and their HTTP servers. */
@@ -196,6 +178,49 @@ export class Kubelet {
     return updated;
   }
 
+  #runtime(pod: KObject, isJob: boolean, owner: JsonMap | undefined): Runtime {
+    const m = meta(pod);
+    const uid = String(m.uid);
+    const version = podVersion(pod);
+    const podLabels = (m.labels ?? {}) as Record<string, string>;
+    const behaviour = this.#hooks.behaviour(String(m.namespace), podImage(pod), version, podLabels);
+    const alreadyReady = podReady(pod);
+    const startupMs = Math.max(CONTAINER_START_MS, behaviour.startupMs);
+    const startedAt = this.#clock.now();
+    const rt: Runtime = {
+      uid,
+      startedAt,
+      offsetMs: alreadyReady ? startupMs + 1 : 0,
+      startedIso: kubeTime(new Date(startedAt)),
+      startupMs,
+      crashes: !isJob && behaviour.crashes && !alreadyReady,
+      configured: alreadyReady,
+      logs: [],
+      announced: new Set(),
+    };
+    if (alreadyReady) {
+      // Restored from an earlier run: keep its timestamps, do not announce it again.
+      const status = (pod.status ?? {}) as JsonMap;
+      const first = ((status.containerStatuses ?? []) as JsonMap[])[0];
+      const running = ((first?.state ?? {}) as JsonMap).running as JsonMap | undefined;
+      const readyCondition = ((status.conditions ?? []) as JsonMap[]).find((c) =>
+        c.type === "Ready"
+      );
+      if (typeof running?.startedAt === "string") rt.startedIso = running.startedAt;
+      if (typeof readyCondition?.lastTransitionTime === "string") {
+        rt.readyIso = readyCondition.lastTransitionTime;
+      }
+      rt.announced = new Set(["start", "ready"]);
+      rt.logs.push(
+        `${this.#api.now()} sandbox restarted; container still running version ${version}`,
+      );
+    }
+    if (isJob) {
+      rt.jobFails = this.#hooks.jobFails({ name: String(owner?.name ?? ""), labels: podLabels });
+    }
+    return rt;
+  }
+
   async #sync(original: KObject): Promise<void> {
     let pod = original;
     const m = meta(pod);
@@ -211,48 +236,35 @@ export class Kubelet {
     const isJob = owner?.kind === "Job";
     const version = podVersion(pod);
     let rt = this.#runtimes.get(uid);
-    if (!rt) {
-      const podLabels = (meta(pod).labels ?? {}) as Record<string, string>;
-      const behaviour = this.#hooks.behaviour(ns, podImage(pod), version, podLabels);
-      const alreadyReady = podReady(pod);
-      const startupMs = Math.max(CONTAINER_START_MS, behaviour.startupMs);
-      const startedAt = this.#clock.now();
-      rt = {
-        uid,
-        startedAt,
-        offsetMs: alreadyReady ? startupMs + 1 : 0,
-        startedIso: kubeTime(new Date(startedAt)),
-        startupMs,
-        crashes: !isJob && behaviour.crashes && !alreadyReady,
-        logs: [],
-        announced: new Set(),
-      };
-      if (alreadyReady) {
-        // Restored from an earlier run: keep its timestamps, do not announce it again.
-        const status = (pod.status ?? {}) as JsonMap;
-        const first = ((status.containerStatuses ?? []) as JsonMap[])[0];
-        const running = ((first?.state ?? {}) as JsonMap).running as JsonMap | undefined;
-        const readyCondition = ((status.conditions ?? []) as JsonMap[]).find((c) =>
-          c.type === "Ready"
-        );
-        if (typeof running?.startedAt === "string") rt.startedIso = running.startedAt;
-        if (typeof readyCondition?.lastTransitionTime === "string") {
-          rt.readyIso = readyCondition.lastTransitionTime;
+    if (!rt) this.#runtimes.set(uid, rt = this.#runtime(pod, isJob, owner));
+    const containers = ((pod.spec as JsonMap).containers ?? []) as JsonMap[];
+    const cname = String(containers[0]?.name ?? "app");
+    const now = this.#api.now();
+    let configError: string | undefined;
+    if (!rt.configured) {
+      const checked = checkPodConfig(this.#api.store, pod, { isJob, image: podImage(pod) });
+      configError = checked.error;
+      if (configError !== undefined) {
+        rt.startedAt = this.#clock.now(); // the container is created once its config resolves
+        rt.startedIso = kubeTime(new Date(rt.startedAt));
+        if (rt.configEvent !== configError) {
+          rt.configEvent = configError;
+          this.#events.record(pod, {
+            type: "Warning",
+            reason: "Failed",
+            message: `Error: ${configError}`,
+            component: "kubelet",
+          });
         }
-        rt.announced = new Set(["start", "ready"]);
-        rt.logs.push(
-          `${this.#api.now()} sandbox restarted; container still running version ${version}`,
-        );
+      } else {
+        rt.configured = true;
+        if (checked.problem) {
+          rt.crashes = true;
+          rt.crashLine = checked.problem;
+        }
       }
-      if (isJob) {
-        const labels = (meta(pod).labels ?? {}) as Record<string, string>;
-        rt.jobFails = this.#hooks.jobFails({ name: String(owner?.name ?? ""), labels });
-      }
-      this.#runtimes.set(uid, rt);
     }
     const elapsed = sinceKube(this.#clock, rt.startedAt) + rt.offsetMs;
-    const containers = ((pod.spec as JsonMap).containers ?? []) as JsonMap[];
-    const now = this.#api.now();
     const prev = (pod.status ?? {}) as JsonMap;
     const node = this.#api.store.peek(NODES, "", String((pod.spec as JsonMap).nodeName));
     const nodeIp = String(
@@ -265,7 +277,9 @@ export class Kubelet {
     );
     let phase = "Pending";
     let ready = false;
-    let state: JsonMap = { waiting: { reason: "ContainerCreating" } };
+    let state: JsonMap = configError !== undefined
+      ? { waiting: { reason: "CreateContainerConfigError", message: configError } }
+      : { waiting: { reason: "ContainerCreating" } };
     let lastState: JsonMap = {};
     let restarts = 0;
     const say = (
@@ -278,12 +292,12 @@ export class Kubelet {
       rt.logs.push(`${now} ${line}`);
       if (event) this.#events.record(pod, { ...event, component: "kubelet" });
     };
-    if (elapsed >= CONTAINER_START_MS) {
+    if (configError === undefined && elapsed >= CONTAINER_START_MS) {
       phase = "Running";
       state = { running: { startedAt: rt.startedIso } };
-      say("start", `starting ${containers[0]?.name ?? "app"} version ${version}`, {
+      say("start", `starting ${cname} version ${version}`, {
         reason: "Started",
-        message: `Started container ${containers[0]?.name ?? "app"}`,
+        message: `Started container ${cname}`,
       });
       if (isJob) {
         if (elapsed >= CONTAINER_START_MS + JOB_RUN_MS) {
@@ -301,9 +315,7 @@ export class Kubelet {
           say(
             "end",
             failed
-              ? `ERROR: migration failed: ${
-                containers[0]?.name ?? "app"
-              } exited with code 1 (simulated failure, scenario migration-fails)`
+              ? `ERROR: migration failed: ${cname} exited with code 1 (simulated failure, scenario migration-fails)`
               : "job finished successfully",
           );
         } else say("run", "running job");
@@ -313,25 +325,24 @@ export class Kubelet {
           state = {
             waiting: {
               reason: "CrashLoopBackOff",
-              message: `back-off restarting failed container ${
-                containers[0]?.name ?? "app"
-              } in pod ${m.name}`,
+              message: `back-off restarting failed container ${cname} in pod ${m.name}`,
             },
           };
-          lastState = {
-            terminated: { exitCode: 1, reason: "Error", startedAt: rt.startedIso, finishedAt: now },
-          };
-          say(`crash-${restarts}`, `fatal: version ${version} crashed on start-up (exit code 1)`, {
-            type: "Warning",
-            reason: "BackOff",
-            message: `Back-off restarting failed container ${
-              containers[0]?.name ?? "app"
-            } in pod ${m.name}`,
-          });
+          say(
+            `crash-${restarts}`,
+            rt.crashLine ?? `fatal: version ${version} crashed on start-up (exit code 1)`,
+            {
+              type: "Warning",
+              reason: "BackOff",
+              message: `Back-off restarting failed container ${cname} in pod ${m.name}`,
+            },
+          );
+          const message = terminationMessage(containers[0], rt.logs);
           lastState = {
             terminated: {
               exitCode: 1,
               reason: "Error",
+              ...(message !== undefined ? { message } : {}),
               startedAt: rt.startedIso,
               finishedAt: rt.startedIso,
             },
@@ -345,7 +356,7 @@ export class Kubelet {
     }
     if (ready && !rt.server && !rt.serverStarting) {
       const labels = {
-        ...((meta(pod).labels ?? {}) as Record<string, string>),
+        ...((m.labels ?? {}) as Record<string, string>),
         pod: String(m.name),
         version,
       };
@@ -365,56 +376,21 @@ export class Kubelet {
       delete rt.server;
       await server.stop();
     }
-    const readyIso = rt.readyIso ?? rt.startedIso;
-    const cond = (type: string, ok: boolean, since: string, reason?: string) => ({
-      type,
-      status: ok ? "True" : "False",
-      lastProbeTime: null,
-      lastTransitionTime: since,
-      ...(ok || !reason ? {} : { reason }),
+    const status = podStatus(pod, {
+      phase,
+      ready,
+      state,
+      lastState,
+      restarts,
+      started: phase === "Running" && !rt.crashes,
+    }, {
+      nodeIp,
+      podIP,
+      startedIso: rt.startedIso,
+      readyIso: rt.readyIso ?? rt.startedIso,
+      containersStarted: configError === undefined && elapsed >= CONTAINER_START_MS,
     });
     const finished = phase === "Succeeded" || phase === "Failed";
-    const status: JsonMap = {
-      phase,
-      conditions: [
-        cond(
-          "PodReadyToStartContainers",
-          elapsed >= CONTAINER_START_MS && !finished,
-          rt.startedIso,
-        ),
-        cond("Initialized", true, String(m.creationTimestamp)),
-        cond(
-          "Ready",
-          ready,
-          ready ? readyIso : rt.startedIso,
-          finished ? "PodCompleted" : "ContainersNotReady",
-        ),
-        cond(
-          "ContainersReady",
-          ready,
-          ready ? readyIso : rt.startedIso,
-          finished ? "PodCompleted" : "ContainersNotReady",
-        ),
-        cond("PodScheduled", true, String(m.creationTimestamp)),
-      ],
-      hostIP: nodeIp,
-      hostIPs: [{ ip: nodeIp }],
-      podIP,
-      podIPs: [{ ip: podIP }],
-      startTime: String(m.creationTimestamp),
-      qosClass: "BestEffort",
-      containerStatuses: containers.map((c, i) => ({
-        name: c.name,
-        image: c.image,
-        imageID: `${c.image}@sha256:${"0".repeat(64)}`,
-        containerID: `sandbox://${uid.slice(0, 8)}${i}`,
-        ready,
-        started: phase === "Running" && !rt.crashes,
-        restartCount: restarts,
-        state,
-        lastState,
-      })),
-    };
     const current = this.#api.store.peek(PODS, ns, String(m.name));
     if (!current) return;
     if (JSON.stringify(current.status ?? {}) !== JSON.stringify(status)) {
@@ -423,7 +399,8 @@ export class Kubelet {
       this.#api.update(PODS, ns, String(m.name), next, { ...MANAGER, subresource: "status" });
     }
     rt.steady = ready && !rt.crashes;
-    if (!finished) this.#reportNextChange(rt, elapsed, isJob, ready);
+    // A config error waits for the Secret or ConfigMap to change (a pass runs on every change).
+    if (!finished && configError === undefined) this.#reportNextChange(rt, elapsed, isJob, ready);
     if (rt.server) {
       const address = `127.0.0.1:${rt.server.port}`;
       const fresh = this.#api.store.peek(PODS, ns, String(m.name));

@@ -1,7 +1,8 @@
 /**
  * What a fresh sandbox holds: the system namespaces, three Ready nodes, and whatever the
  * caller's {@linkcode SandboxSeed} asks for (its namespaces with their Secrets, service
- * accounts and RBAC, network policies and load balancers). The seed is plain data: the
+ * accounts and RBAC, network policies and load balancers; what its images' services
+ * require from their environment). The seed is plain data: the
  * sandbox knows nothing of the project it is seeded for.
  * @module
  */
@@ -9,6 +10,7 @@ import type { Api } from "./api.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
 import { selfSignedCertificate } from "./certificate.ts";
 import { checkTraffic, type ServiceTrafficSeed } from "./traffic_rates.ts";
+import { imagesKey, SANDBOX_IMAGES } from "./pod_config.ts";
 
 export { type ServiceTrafficSeed, trafficRatesOf } from "./traffic_rates.ts";
 
@@ -89,12 +91,26 @@ export interface NamespaceSeed {
 }
 
 /**
+ * What the service an image runs reads from its environment at start-up: a pod of that
+ * image without one of these variables crash-loops (`pod_config.ts`), as the real service
+ * would.
+ */
+export interface ImageSeed {
+  /** The image without tag or digest, e.g. `registry.local/shop/web`. */
+  readonly repository: string;
+  /** The variables it requires. */
+  readonly requiredEnv: readonly string[];
+}
+
+/**
  * What a freshly seeded sandbox holds besides its system namespaces and nodes. A sandbox
  * restarted from its saved state keeps what it had: the seed is applied only to a fresh one.
  */
 export interface SandboxSeed {
   /** The namespaces and their contents. */
   readonly namespaces?: readonly NamespaceSeed[];
+  /** What the images' services require (kept in the `kube-system/sandbox-images` ConfigMap). */
+  readonly images?: readonly ImageSeed[];
 }
 
 const SEED_MANAGER = "sandbox-seed";
@@ -102,6 +118,7 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 
 function unique(names: readonly string[], what: string, where: string): void {
   const seen = new Set<string>();
@@ -184,6 +201,17 @@ export function checkSeed(seed: SandboxSeed): void {
   const namespaces = seed.namespaces ?? [];
   for (const ns of namespaces) checkNamespace(ns);
   unique(namespaces.map((n) => n.name), "namespace", "the sandbox");
+  const images = seed.images ?? [];
+  unique(images.map((i) => i.repository), "image", "the sandbox");
+  for (const image of images) {
+    for (const name of image.requiredEnv) {
+      if (!ENV_NAME.test(name)) {
+        throw new RangeError(
+          `Cannot seed image ${image.repository}: "${name}" is not an environment variable name`,
+        );
+      }
+    }
+  }
 }
 
 function type(group: string, plural: string): ResourceType {
@@ -354,6 +382,15 @@ export async function seedCluster(api: Api, seed: SandboxSeed = {}): Promise<voi
     await createSecrets(api, n, certificate);
     createRbac(api, n);
     createNetwork(api, n);
+  }
+  if (seed.images?.length) {
+    const data = Object.fromEntries(
+      seed.images.map((i) => [imagesKey(i.repository), i.requiredEnv.join(",")]),
+    );
+    create(api, type("", "configmaps"), "kube-system", {
+      metadata: { name: SANDBOX_IMAGES },
+      data,
+    });
   }
 }
 
