@@ -8,6 +8,7 @@
  */
 import { InputError, InterruptedError } from "../runner/mod.ts";
 import { type CliIo, type Command, EXIT } from "./command.ts";
+import { CLEANUP_COMMAND } from "./cleanup.ts";
 import { CONFIG_COMMAND } from "./config.ts";
 import { DECIDE_COMMAND } from "./decide.ts";
 import { MIGRATE_COMMAND } from "./migrate.ts";
@@ -28,6 +29,7 @@ import { SIMULATE_COMMAND } from "./simulate.ts";
  */
 export const COMMANDS: readonly Command[] = [
   ...PIPELINE_COMMANDS,
+  CLEANUP_COMMAND,
   DECIDE_COMMAND,
   REPORT_COMMAND,
   CONFIG_COMMAND,

@@ -6,7 +6,7 @@
  */
 import { type Stage, stage, type StageContext } from "../../mod.ts";
 import type { KubernetesCapability, LeaseHandle } from "../../lib/kubernetes/capability.ts";
-import { scheduleCleanup } from "../../lib/kubernetes/strategies/mod.ts";
+import { cleanupExpiredSlots, scheduleCleanup } from "../../lib/kubernetes/strategies/mod.ts";
 import { SERVICE_PORT } from "../../lib/kubernetes/slots.ts";
 import { podProxyFetch } from "../../lib/kubernetes/proxy_fetch.ts";
 import {
@@ -118,7 +118,12 @@ export function validateStage(
     });
 }
 
-/** Keeps the old slots for the rollback window, then lets them be scaled down. */
+/**
+ * Keeps the old slots for the rollback window (each marked with the time after which it may
+ * go), then scales down every idle slot whose window has already passed (what `deno task
+ * cleanup` does between deploys). Marking first: the slot traffic just left gets a fresh
+ * window even if an earlier deploy had marked it.
+ */
 export function cleanupStage(
   c: DeployContext,
   after: Stage<unknown>,
@@ -126,17 +131,20 @@ export function cleanupStage(
 ) {
   return stage("schedule-cleanup").needs(after, ...deploys).uses("kubernetes")
     .describe(
-      `keep the old slots for ${c.env.deployment.rollback_window.text}, then scale them down`,
+      `keep the old slots for ${c.env.deployment.rollback_window.text}, then scale them down; ` +
+        "scale down the idle slots whose window has passed",
     )
     .run(async (ctx) => {
       if (ctx.dryRun) return [];
       const scheduled = [];
+      const now = new Date(ctx.now());
       for (const d of deploys.map((s) => ctx.output(s))) {
         if (d.previousSlot === null || d.previousSlot === d.slot) continue;
         const s = await scheduleCleanup(kube(ctx), {
           target: c.target,
           service: d.service,
           slot: d.previousSlot,
+          now,
         });
         if (s) scheduled.push(s);
       }
@@ -145,6 +153,10 @@ export function cleanupStage(
           scheduled.map((s) => `${s.deployment} after ${s.deleteAfter}`).join(", ") || "nothing"
         }`,
       );
+      const expired = await cleanupExpiredSlots(kube(ctx), { target: c.target, now });
+      if (expired.length > 0) {
+        ctx.notice(`rollback window over: scaled ${expired.join(", ")} to 0 replicas`);
+      }
       return scheduled;
     });
 }
