@@ -3,7 +3,9 @@
  * slot Deployments (`<service>-blue`, `<service>-green`), the Service the blue-green
  * switch moves (`<service>`), one Service per slot and a Gateway API `HTTPRoute`
  * splitting traffic over them by weight, and the `deployment-info` ConfigMap. Names come
- * from the {@linkcode KubeTarget}, never from constants.
+ * from the {@linkcode KubeTarget}, never from constants. What the containers read (endpoints,
+ * pool sizes, limits as env; credentials only as `secretKeyRef`s) comes from the target's
+ * {@linkcode PodConfig}: a value is never written into a manifest.
  * @module
  */
 import type { KubeObject } from "./capability.ts";
@@ -21,7 +23,129 @@ import { type KubeTarget, serviceReplicas } from "./target.ts";
 import { ambientClock } from "../async/ambient.ts";
 
 /**
- * The Deployment `<service>-<slot>` running a version.
+ * One variable of a container: a plain value, or a key of a Secret in the namespace
+ * (a `secretKeyRef`: the value never appears in the manifest).
+ *
+ * @example
+ * ```ts
+ * import type { PodEnvVar } from "./manifests.ts";
+ * const vars: PodEnvVar[] = [
+ *   { name: "DATABASE_HOST", value: "db.internal" },
+ *   { name: "DATABASE_PASSWORD", secret: { name: "db-credentials", key: "password" } },
+ * ];
+ * ```
+ */
+export type PodEnvVar =
+  | { readonly name: string; readonly value: string }
+  | {
+    readonly name: string;
+    readonly secret: { readonly name: string; readonly key: string; readonly optional?: boolean };
+  };
+
+/**
+ * What every container of a target reads from its environment, and each service's own
+ * variables besides (set by the caller from its configuration: `lib/targets`).
+ *
+ * @example
+ * ```ts
+ * import type { PodConfig } from "./manifests.ts";
+ * const pods: PodConfig = {
+ *   env: [{ name: "REDIS_URL", value: "redis://cache:6379/0" }],
+ *   services: { web: [{ name: "API_KEY", secret: { name: "api-keys", key: "web-key" } }] },
+ * };
+ * ```
+ */
+export interface PodConfig {
+  /** Every service's variables. */
+  readonly env: readonly PodEnvVar[];
+  /** A service's own variables (after the common ones). */
+  readonly services?: Readonly<Record<string, readonly PodEnvVar[]>> | undefined;
+}
+
+/**
+ * A target whose containers get a {@linkcode PodConfig} (`pods`); without one they get only
+ * `ENVIRONMENT`, `SERVICE_VERSION` and `LOG_LEVEL`.
+ *
+ * @example
+ * ```ts
+ * import type { PodConfiguredTarget } from "./manifests.ts";
+ * const t = { pods: { env: [] } } as unknown as PodConfiguredTarget;
+ * ```
+ */
+export interface PodConfiguredTarget extends KubeTarget {
+  /** What the containers read. */
+  readonly pods?: PodConfig | undefined;
+}
+
+/** Names that hold credentials: never a plain value in a manifest. */
+const SECRET_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|PRIVATE_KEY|CREDENTIALS?)$/i;
+
+/**
+ * The `env` of a service's container: `ENVIRONMENT`, `SERVICE_VERSION`, `LOG_LEVEL`, then
+ * the target's {@linkcode PodConfig} (common, then the service's own; a later one of the
+ * same name wins), Secret keys as `valueFrom.secretKeyRef`.
+ *
+ * @param target The target.
+ * @param service The service.
+ * @param version The bare version.
+ * @returns The container's `env`.
+ * @throws {RangeError} When a variable named like a credential (`*_PASSWORD`, `*_TOKEN`,
+ *   `*_SECRET`, `*_API_KEY`) has a plain value: it belongs in a Secret.
+ *
+ * @example
+ * ```ts
+ * import { containerEnv, type PodConfiguredTarget } from "./manifests.ts";
+ * import assert from "node:assert/strict";
+ * const target = {
+ *   name: "dev", logLevel: "INFO",
+ *   pods: { env: [{ name: "DB_PASSWORD", secret: { name: "db", key: "password" } }] },
+ * } as unknown as PodConfiguredTarget;
+ * const env = containerEnv(target, "web", "1.0.0");
+ * assert.deepEqual(env.at(-1), {
+ *   name: "DB_PASSWORD",
+ *   valueFrom: { secretKeyRef: { name: "db", key: "password" } },
+ * });
+ * ```
+ */
+export function containerEnv(
+  target: PodConfiguredTarget,
+  service: string,
+  version: string,
+): Record<string, unknown>[] {
+  const vars: PodEnvVar[] = [
+    { name: "ENVIRONMENT", value: target.name },
+    { name: "SERVICE_VERSION", value: version },
+    { name: "LOG_LEVEL", value: target.logLevel },
+    ...(target.pods?.env ?? []),
+    ...(target.pods?.services?.[service] ?? []),
+  ];
+  const byName = new Map<string, Record<string, unknown>>();
+  for (const v of vars) {
+    byName.delete(v.name);
+    if ("secret" in v) {
+      const { name, key, optional } = v.secret;
+      byName.set(v.name, {
+        name: v.name,
+        valueFrom: { secretKeyRef: { name, key, ...(optional ? { optional: true } : {}) } },
+      });
+    } else {
+      if (SECRET_NAME.test(v.name)) {
+        throw new RangeError(
+          `Cannot generate the manifest of ${service}: variable ${v.name} holds a credential ` +
+            `and was given a plain value; reference a key of a Secret instead ({ secret: { name, key } })`,
+        );
+      }
+      byName.set(v.name, { name: v.name, value: v.value });
+    }
+  }
+  return [...byName.values()];
+}
+
+/**
+ * The Deployment `<service>-<slot>` running a version: its container's variables
+ * ({@linkcode containerEnv}), resources, readiness and liveness probes on `/health`, and
+ * `terminationMessagePolicy: FallbackToLogsOnError` (a crashed container's last log lines
+ * are its status's message, so a failed rollout can name the cause).
  *
  * @param target The deploy target.
  * @param what Service, slot and version.
@@ -34,20 +158,11 @@ import { ambientClock } from "../async/ambient.ts";
  * import assert from "node:assert/strict";
  * import type { KubeTarget } from "./target.ts";
  * const target: KubeTarget = {
- *   name: "staging",
- *   namespace: "shop-staging",
- *   app: "shop",
- *   services: { web: { replicas: 2 } },
- *   strategy: "canary",
- *   imageRegistry: "registry.local/shop",
- *   resources: {
- *     limits: { cpu: "1", memory: "1Gi" },
- *     requests: { cpu: "500m", memory: "512Mi" },
- *   },
- *   logLevel: "INFO",
- *   rolloutDeadlineMs: 600_000,
+ *   name: "staging", namespace: "shop-staging", app: "shop", services: { web: { replicas: 2 } },
+ *   strategy: "canary", imageRegistry: "registry.local/shop", logLevel: "INFO",
+ *   resources: { limits: { cpu: "1", memory: "1Gi" }, requests: { cpu: "500m", memory: "512Mi" } },
+ *   rolloutDeadlineMs: 600_000, rollbackWindowMs: 86_400_000,
  *   healthCheck: { retries: 10, intervalMs: 10_000, timeoutMs: 5_000 },
- *   rollbackWindowMs: 86_400_000,
  * };
  * const d = deploymentManifest(target, { service: "web", slot: "blue", version: "v1.0.0" });
  * assert.equal(d.metadata.name, "web-blue");
@@ -55,7 +170,7 @@ import { ambientClock } from "../async/ambient.ts";
  * ```
  */
 export function deploymentManifest(
-  target: KubeTarget,
+  target: PodConfiguredTarget,
   what: { service: string; slot: Slot; version: string },
 ): KubeObject {
   const { service, slot } = what;
@@ -84,11 +199,8 @@ export function deploymentManifest(
             name: service,
             image: `${target.imageRegistry}/${service}:${version}`,
             ports: [{ name: "http", containerPort: SERVICE_PORT, protocol: "TCP" }],
-            env: [
-              { name: "ENVIRONMENT", value: target.name },
-              { name: "SERVICE_VERSION", value: version },
-              { name: "LOG_LEVEL", value: target.logLevel },
-            ],
+            env: containerEnv(target, service, version),
+            terminationMessagePolicy: "FallbackToLogsOnError",
             resources: {
               limits: { cpu: limits.cpu, memory: limits.memory },
               requests: { cpu: requests.cpu, memory: requests.memory },
@@ -145,20 +257,11 @@ function serviceObject(
  * import assert from "node:assert/strict";
  * import type { KubeTarget } from "./target.ts";
  * const target: KubeTarget = {
- *   name: "staging",
- *   namespace: "shop-staging",
- *   app: "shop",
- *   services: { web: { replicas: 2 } },
- *   strategy: "canary",
- *   imageRegistry: "registry.local/shop",
- *   resources: {
- *     limits: { cpu: "1", memory: "1Gi" },
- *     requests: { cpu: "500m", memory: "512Mi" },
- *   },
- *   logLevel: "INFO",
- *   rolloutDeadlineMs: 600_000,
+ *   name: "staging", namespace: "shop-staging", app: "shop", services: { web: { replicas: 2 } },
+ *   strategy: "canary", imageRegistry: "registry.local/shop", logLevel: "INFO",
+ *   resources: { limits: { cpu: "1", memory: "1Gi" }, requests: { cpu: "500m", memory: "512Mi" } },
+ *   rolloutDeadlineMs: 600_000, rollbackWindowMs: 86_400_000,
  *   healthCheck: { retries: 10, intervalMs: 10_000, timeoutMs: 5_000 },
- *   rollbackWindowMs: 86_400_000,
  * };
  * const svc = serviceManifest(target, { service: "web", slot: "green" });
  * assert.deepEqual((svc.spec as { selector: object }).selector, {
@@ -190,20 +293,11 @@ export function serviceManifest(
  * import assert from "node:assert/strict";
  * import type { KubeTarget } from "./target.ts";
  * const target: KubeTarget = {
- *   name: "staging",
- *   namespace: "shop-staging",
- *   app: "shop",
- *   services: { web: { replicas: 2 } },
- *   strategy: "canary",
- *   imageRegistry: "registry.local/shop",
- *   resources: {
- *     limits: { cpu: "1", memory: "1Gi" },
- *     requests: { cpu: "500m", memory: "512Mi" },
- *   },
- *   logLevel: "INFO",
- *   rolloutDeadlineMs: 600_000,
+ *   name: "staging", namespace: "shop-staging", app: "shop", services: { web: { replicas: 2 } },
+ *   strategy: "canary", imageRegistry: "registry.local/shop", logLevel: "INFO",
+ *   resources: { limits: { cpu: "1", memory: "1Gi" }, requests: { cpu: "500m", memory: "512Mi" } },
+ *   rolloutDeadlineMs: 600_000, rollbackWindowMs: 86_400_000,
  *   healthCheck: { retries: 10, intervalMs: 10_000, timeoutMs: 5_000 },
- *   rollbackWindowMs: 86_400_000,
  * };
  * assert.equal(slotServiceManifest(target, { service: "web", slot: "blue" }).metadata.name, "web-blue");
  * ```
@@ -231,20 +325,11 @@ export function slotServiceManifest(
  * import assert from "node:assert/strict";
  * import type { KubeTarget } from "./target.ts";
  * const target: KubeTarget = {
- *   name: "staging",
- *   namespace: "shop-staging",
- *   app: "shop",
- *   services: { web: { replicas: 2 } },
- *   strategy: "canary",
- *   imageRegistry: "registry.local/shop",
- *   resources: {
- *     limits: { cpu: "1", memory: "1Gi" },
- *     requests: { cpu: "500m", memory: "512Mi" },
- *   },
- *   logLevel: "INFO",
- *   rolloutDeadlineMs: 600_000,
+ *   name: "staging", namespace: "shop-staging", app: "shop", services: { web: { replicas: 2 } },
+ *   strategy: "canary", imageRegistry: "registry.local/shop", logLevel: "INFO",
+ *   resources: { limits: { cpu: "1", memory: "1Gi" }, requests: { cpu: "500m", memory: "512Mi" } },
+ *   rolloutDeadlineMs: 600_000, rollbackWindowMs: 86_400_000,
  *   healthCheck: { retries: 10, intervalMs: 10_000, timeoutMs: 5_000 },
- *   rollbackWindowMs: 86_400_000,
  * };
  * const route = httpRouteManifest(target, { service: "web", weights: { blue: 95, green: 5 } });
  * const rules = (route.spec as { rules: { backendRefs: { name: string; weight: number }[] }[] }).rules;
@@ -322,20 +407,11 @@ export interface DeploymentInfo {
  * import assert from "node:assert/strict";
  * import type { KubeTarget } from "./target.ts";
  * const target: KubeTarget = {
- *   name: "staging",
- *   namespace: "shop-staging",
- *   app: "shop",
- *   services: { web: { replicas: 2 } },
- *   strategy: "canary",
- *   imageRegistry: "registry.local/shop",
- *   resources: {
- *     limits: { cpu: "1", memory: "1Gi" },
- *     requests: { cpu: "500m", memory: "512Mi" },
- *   },
- *   logLevel: "INFO",
- *   rolloutDeadlineMs: 600_000,
+ *   name: "staging", namespace: "shop-staging", app: "shop", services: { web: { replicas: 2 } },
+ *   strategy: "canary", imageRegistry: "registry.local/shop", logLevel: "INFO",
+ *   resources: { limits: { cpu: "1", memory: "1Gi" }, requests: { cpu: "500m", memory: "512Mi" } },
+ *   rolloutDeadlineMs: 600_000, rollbackWindowMs: 86_400_000,
  *   healthCheck: { retries: 10, intervalMs: 10_000, timeoutMs: 5_000 },
- *   rollbackWindowMs: 86_400_000,
  * };
  * const cm = deploymentInfoManifest(target, { version: "v1.2.4", runId: "r1", slots: { web: "green" } });
  * assert.equal((cm.data as Record<string, string>)["slot.web"], "green");

@@ -1,10 +1,11 @@
 /**
  * Rollout status exactly as `kubectl rollout status` computes it for a Deployment
- * (kubectl's `rollout_status.go`, `DeploymentStatusViewer.Status`), and the loop that
- * waits for it.
+ * (kubectl's `rollout_status.go`, `DeploymentStatusViewer.Status`), the loop that
+ * waits for it, and why a rollout failed as its pods tell it (waiting reason, restarts,
+ * last exit code, the last line the container logged).
  * @module
  */
-import type { KubeObject, RolloutStatus } from "./capability.ts";
+import type { KubeObject, KubernetesCapability, RolloutStatus } from "./capability.ts";
 import { type Clock, realClock } from "../clock/clock.ts";
 
 function num(value: unknown): number {
@@ -121,6 +122,11 @@ export interface WaitForRolloutOptions {
    * hold it: between them a virtual clock may move on.
    */
   clock?: Clock | undefined;
+  /**
+   * Why the rollout failed, read when it did (e.g. {@linkcode explainRollout}): appended to
+   * the final message. An error reading it leaves the message as it is.
+   */
+  explain?: (() => Promise<string | null>) | undefined;
 }
 
 /**
@@ -151,25 +157,204 @@ export async function waitForRolloutWith(
   const start = clock.now();
   const pollMs = options.pollMs ?? 1_000;
   let last = "";
+  const failed = async (status: RolloutStatus, message: string): Promise<RolloutStatus> => {
+    const cause = await options.explain?.().catch(() => null);
+    return { ...status, failed: true, message: cause ? `${message}: ${cause}` : message };
+  };
   while (true) {
     const status = await read();
     if (status.message !== last) {
       last = status.message;
       options.onProgress?.(status);
     }
-    if (status.done || status.failed) return status;
+    if (status.done) return status;
+    if (status.failed) return await failed(status, status.message);
     if (options.signal?.aborted) {
       return { ...status, failed: true, message: `${status.message} (aborted)` };
     }
     const left = options.timeoutMs - clock.since(start);
     if (left <= 0) {
-      return {
-        ...status,
-        failed: true,
-        message: `timed out after ${options.timeoutMs} ms: ${status.message}`,
-      };
+      return await failed(status, `timed out after ${options.timeoutMs} ms: ${status.message}`);
     }
     // aborted: the next turn reports it
     await clock.sleep(Math.min(pollMs, left), { signal: options.signal }).catch(() => {});
   }
+}
+
+/** Waiting reasons that are a container's normal way to start, not a cause. */
+const STARTING = new Set(["ContainerCreating", "PodInitializing"]);
+
+function lastLine(text: unknown): string | undefined {
+  if (typeof text !== "string") return undefined;
+  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  return lines.at(-1);
+}
+
+/**
+ * Why pods are not Ready, in one line, from their container statuses: the first container
+ * waiting for a reason other than starting (e.g. `CrashLoopBackOff`,
+ * `CreateContainerConfigError`, `ImagePullBackOff`) with its message, restart count, last
+ * exit code and the last line of its termination message (the log's last line under
+ * `terminationMessagePolicy: FallbackToLogsOnError`), and how many pods are like it.
+ *
+ * @param pods The pods of the rollout.
+ * @returns The cause, or null when no pod says one.
+ *
+ * @example
+ * ```ts
+ * import { rolloutCause } from "./rollout.ts";
+ * import assert from "node:assert/strict";
+ * const pod = {
+ *   apiVersion: "v1", kind: "Pod", metadata: { name: "web-blue-1" },
+ *   status: { containerStatuses: [{
+ *     name: "web", restartCount: 3,
+ *     state: { waiting: { reason: "CrashLoopBackOff", message: "back-off 40s" } },
+ *     lastState: { terminated: { exitCode: 1, message: "starting\nfatal: no DB_HOST" } },
+ *   }] },
+ * };
+ * assert.equal(
+ *   rolloutCause([pod]),
+ *   'pod web-blue-1 (1 of 1 not ready): container web CrashLoopBackOff (back-off 40s), restarts 3, last exit code 1, last log line: "fatal: no DB_HOST"',
+ * );
+ * ```
+ */
+export function rolloutCause(pods: readonly KubeObject[]): string | null {
+  const notReady = pods.filter((p) => {
+    const statuses = record(p.status).containerStatuses;
+    return !Array.isArray(statuses) || statuses.some((c) => record(c).ready !== true);
+  });
+  const causes: { pod: string; text: string; reason: string }[] = [];
+  for (const pod of notReady) {
+    const statuses = record(pod.status).containerStatuses;
+    for (const c of Array.isArray(statuses) ? statuses.map(record) : []) {
+      const waiting = record(record(c.state).waiting);
+      const terminated = record(record(c.lastState).terminated);
+      const reason = typeof waiting.reason === "string" ? waiting.reason : "";
+      const exit = typeof terminated.exitCode === "number" ? terminated.exitCode : undefined;
+      if ((reason === "" || STARTING.has(reason)) && exit === undefined) continue;
+      const parts = [
+        `container ${c.name}${reason ? ` ${reason}` : " not ready"}${
+          typeof waiting.message === "string" && waiting.message ? ` (${waiting.message})` : ""
+        }`,
+        `restarts ${num(c.restartCount)}`,
+        ...(exit !== undefined ? [`last exit code ${exit}`] : []),
+      ];
+      const line = lastLine(terminated.message);
+      if (line) parts.push(`last log line: ${JSON.stringify(line)}`);
+      causes.push({ pod: pod.metadata.name, text: parts.join(", "), reason });
+      break;
+    }
+  }
+  const first = causes[0];
+  if (!first) return null;
+  const alike = causes.filter((c) => c.reason === first.reason).length;
+  return `pod ${first.pod} (${alike} of ${pods.length} not ready): ${first.text}`;
+}
+
+/**
+ * Why a Deployment's rollout is stuck, read from the pods of its current template
+ * ({@linkcode rolloutCause}).
+ *
+ * @param k Reads the Deployment and lists its pods.
+ * @param namespace The namespace.
+ * @param name The Deployment.
+ * @returns The cause, or null when the pods say none (or the Deployment is gone).
+ *
+ * @example
+ * ```ts ignore
+ * import { explainRollout } from "./rollout.ts";
+ * console.log(await explainRollout(k, "shop", "web-blue"));
+ * ```
+ */
+export async function explainRollout(
+  k: Pick<KubernetesCapability, "get" | "list">,
+  namespace: string,
+  name: string,
+): Promise<string | null> {
+  const deployment = await k.get({ apiVersion: "apps/v1", kind: "Deployment" }, namespace, name);
+  if (!deployment) return null;
+  const template = record(record(record(deployment.spec).template).metadata).labels;
+  const labels = record(template) as Record<string, string>;
+  const selector = Object.entries(labels).map(([key, value]) => `${key}=${value}`).join(",");
+  if (!selector) return null;
+  const pods = await k.list({ apiVersion: "v1", kind: "Pod" }, namespace, {
+    labelSelector: selector,
+  });
+  return rolloutCause(pods);
+}
+
+/** What {@linkcode scaleDownSlot} did. */
+export interface SlotScaleDown {
+  /** The Deployment. */
+  readonly deployment: string;
+  /** Its replicas before (0 when it was already down; null when it does not exist). */
+  readonly replicasBefore: number | null;
+  /** Why it was left alone, when it was. */
+  readonly refused?: string | undefined;
+}
+
+/**
+ * Scales a slot's Deployment (`<service>-<slot>`) to 0 replicas after traffic left it (a
+ * rollback): its pods — crash-looping or answering with errors — stop, and the Deployment
+ * stays for the next deploy to reuse. Refuses, changing nothing, while the slot still gets
+ * traffic: the Service `<service>` selects it, or its HTTPRoute gives it a weight above 0 —
+ * and, given `version`, when the slot no longer runs it (a rollback restored it as the
+ * standby of an earlier version, to be kept).
+ *
+ * @param k The capability.
+ * @param options The namespace, service and slot; the version traffic left, if known.
+ * @returns What was done.
+ *
+ * @example
+ * ```ts ignore
+ * import { scaleDownSlot } from "./rollout.ts";
+ * const r = await scaleDownSlot(k, { namespace: "shop", service: "web", slot: "green" });
+ * console.log(r.refused ?? `${r.deployment}: ${r.replicasBefore} → 0 replicas`);
+ * ```
+ */
+export async function scaleDownSlot(
+  k: Pick<KubernetesCapability, "get" | "patch">,
+  options: { namespace: string; service: string; slot: string; version?: string | undefined },
+): Promise<SlotScaleDown> {
+  const { namespace, service, slot } = options;
+  const deployment = `${service}-${slot}`;
+  const DEPLOYMENT = { apiVersion: "apps/v1", kind: "Deployment" };
+  const d = await k.get(DEPLOYMENT, namespace, deployment);
+  if (!d) return { deployment, replicasBefore: null };
+  const replicasBefore = num(record(d.spec).replicas);
+  const running = d.metadata.labels?.version;
+  if (options.version !== undefined && running !== options.version) {
+    return {
+      deployment,
+      replicasBefore,
+      refused: `it runs ${
+        running ?? "another version"
+      } now, not ${options.version} (kept as a standby)`,
+    };
+  }
+  const svc = await k.get({ apiVersion: "v1", kind: "Service" }, namespace, service);
+  if (record(record(svc?.spec).selector).slot === slot) {
+    return { deployment, replicasBefore, refused: `Service ${service} still selects ${slot}` };
+  }
+  const route = await k.get(
+    { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute" },
+    namespace,
+    service,
+  );
+  const rules = record(route?.spec).rules;
+  for (const rule of Array.isArray(rules) ? rules.map(record) : []) {
+    const refs = Array.isArray(rule.backendRefs) ? rule.backendRefs.map(record) : [];
+    const weight = refs.find((b) => b.name === deployment)?.weight;
+    if (typeof weight === "number" && weight > 0) {
+      return {
+        deployment,
+        replicasBefore,
+        refused: `HTTPRoute ${service} still sends ${weight}% to ${deployment}`,
+      };
+    }
+  }
+  if (replicasBefore > 0) {
+    await k.patch(DEPLOYMENT, namespace, deployment, { spec: { replicas: 0 } }, "merge");
+  }
+  return { deployment, replicasBefore };
 }

@@ -267,7 +267,7 @@ export function configurationProblem(
 
 /**
  * The variables the seed says an image requires, from the `kube-system/sandbox-images`
- * ConfigMap (key: the image repository, e.g. `registry.local/shop/web`; value: the names,
+ * ConfigMap (key: the image repository as {@linkcode imagesKey} writes it; value: the names,
  * comma-separated). An image it does not name requires nothing.
  *
  * @param images The ConfigMap's data, if it exists.
@@ -278,7 +278,7 @@ export function configurationProblem(
  * ```ts
  * import { requiredEnvOf } from "./pod_config.ts";
  * import assert from "node:assert/strict";
- * assert.deepEqual(requiredEnvOf({ "r/web": "A,B" }, "r/web"), ["A", "B"]);
+ * assert.deepEqual(requiredEnvOf({ r_web: "A,B" }, "r/web"), ["A", "B"]);
  * assert.deepEqual(requiredEnvOf(undefined, "r/web"), []);
  * ```
  */

@@ -3,8 +3,11 @@
  * namespace, with what its `kubernetes:` section says the namespace holds (Secrets, the
  * deployer's ServiceAccount and RBAC, network policies, the load balancer) and every Secret
  * a `secret_key_ref` names, all with freshly generated values, and the traffic its
- * `traffic:` section expects per service (what the sandbox's traffic model draws). The sandbox itself knows
- * nothing of the project: this module is where the two meet.
+ * `traffic:` section expects per service (what the sandbox's traffic model draws), and what
+ * each service's image reads from its environment ({@linkcode podConfig}: the same variables
+ * the manifests give the pods, so a manifest that drops one crash-loops in the sandbox as it
+ * would in production). The sandbox itself knows nothing of the project: this module is
+ * where the two meet.
  * @module
  */
 import {
@@ -26,9 +29,12 @@ import type {
   ServiceAccountSeed,
 } from "../sandbox/mod.ts";
 import type { ServiceTrafficSeed } from "../sandbox/traffic_rates.ts";
-import { appName } from "./kube_target.ts";
+import type { ImageSeed } from "../sandbox/seed.ts";
+import type { PodConfig, PodEnvVar } from "../kubernetes/manifests.ts";
+import { appName, kubeTarget } from "./kube_target.ts";
 
 export type {
+  ImageSeed,
   LoadBalancerSeed,
   NamespaceSeed,
   NetworkPolicySeed,
@@ -90,6 +96,118 @@ function secretsOf(env: Environment): SecretSeed[] {
     name,
     data: s.data,
     ...(s.tls ? { tls: { commonName: s.tls } } : {}),
+  }));
+}
+
+type SecretKey = { name: string; key: string };
+
+/** Where the pods read a password: the file's `secret_key_ref`, else its credentials Secret. */
+function passwordRef(
+  env: Environment,
+  of: "database" | "redis",
+): SecretKey | undefined {
+  const ref = env[of].password;
+  if (ref && "secret_key_ref" in ref) return { ...ref.secret_key_ref };
+  const found = Object.entries(env.kubernetes?.secrets ?? {}).find(([, s]) => s.credentials === of);
+  return found ? { name: found[0], key: "password" } : undefined;
+}
+
+/** An API key's variable: `analysis-api-key` → `ANALYSIS_API_KEY`. */
+function keyVariable(key: string): string {
+  return key.toUpperCase().replace(/[^A-Z0-9]+/g, "_").replace(/^_+|_+$/g, "");
+}
+
+/**
+ * What the services' containers read from their environment, from an environment file:
+ * the database (`DATABASE_HOST`, `_PORT`, `_NAME`, `_USER`, `_SSLMODE`, `_URL` without
+ * password, `_POOL_MIN_SIZE`, `_POOL_MAX_SIZE`, and `DATABASE_PASSWORD` as a key of its
+ * Secret), Redis (`REDIS_HOST`, `_PORT`, `_DB`, `_SSL`, `_CLUSTER_MODE`, `_URL`, and
+ * `REDIS_PASSWORD` when it has one), the external services (`API_RATE_LIMIT`,
+ * `WEBHOOK_TIMEOUT_SECONDS`, `CDN_ENABLED`) and every key of the `kubernetes.secrets` that
+ * list `keys` (e.g. `api-keys: { keys: [search-api-key] }` → `SEARCH_API_KEY`). A password
+ * is read from the file's `secret_key_ref`, else from the namespace's `credentials` Secret
+ * (a `from_env` password is the runner's, not the pods').
+ *
+ * @param env The environment.
+ * @returns The pods' configuration, for `kubeTarget(env)`'s `pods`.
+ *
+ * @example
+ * ```ts
+ * import { podConfig } from "./sandbox_seed.ts";
+ * import { loadEnvironment } from "../config/mod.ts";
+ * import assert from "node:assert/strict";
+ * const pods = podConfig(await loadEnvironment("production"));
+ * assert.ok(pods.env.some((v) => v.name === "DATABASE_PASSWORD" && "secret" in v));
+ * ```
+ */
+export function podConfig(env: Environment): PodConfig {
+  const { database: db, redis } = env;
+  const plain = (name: string, value: string | number | boolean): PodEnvVar => ({
+    name,
+    value: String(value),
+  });
+  const vars: PodEnvVar[] = [
+    plain("DATABASE_HOST", db.host),
+    plain("DATABASE_PORT", db.port),
+    plain("DATABASE_NAME", db.database),
+    plain("DATABASE_USER", db.user),
+    plain("DATABASE_SSLMODE", db.ssl_mode),
+    plain(
+      "DATABASE_URL",
+      `postgresql://${encodeURIComponent(db.user)}@${db.host}:${db.port}/${
+        encodeURIComponent(db.database)
+      }?sslmode=${db.ssl_mode}`,
+    ),
+    plain("DATABASE_POOL_MIN_SIZE", db.connection_pool.min_size),
+    plain("DATABASE_POOL_MAX_SIZE", db.connection_pool.max_size),
+    plain("REDIS_HOST", redis.host),
+    plain("REDIS_PORT", redis.port),
+    plain("REDIS_DB", redis.database),
+    plain("REDIS_SSL", redis.ssl),
+    plain("REDIS_CLUSTER_MODE", redis.cluster_mode),
+    plain(
+      "REDIS_URL",
+      `${redis.ssl ? "rediss" : "redis"}://${redis.host}:${redis.port}/${redis.database}`,
+    ),
+    plain("API_RATE_LIMIT", env.external_services.api_rate_limit),
+    plain("WEBHOOK_TIMEOUT_SECONDS", Math.ceil(env.external_services.webhook_timeout.ms / 1000)),
+    plain("CDN_ENABLED", env.external_services.cdn_enabled),
+  ];
+  const dbPassword = passwordRef(env, "database");
+  if (dbPassword) vars.push({ name: "DATABASE_PASSWORD", secret: dbPassword });
+  const redisPassword = passwordRef(env, "redis");
+  if (redisPassword) vars.push({ name: "REDIS_PASSWORD", secret: redisPassword });
+  for (const [name, spec] of Object.entries(env.kubernetes?.secrets ?? {})) {
+    for (const key of spec.keys ?? []) vars.push({ name: keyVariable(key), secret: { name, key } });
+  }
+  return { env: vars };
+}
+
+/**
+ * What each service's image requires, as the sandbox checks it at start-up: the variables
+ * {@linkcode podConfig} gives the pods, plus `ENVIRONMENT`, `SERVICE_VERSION`, `LOG_LEVEL`.
+ * Until the deploy target carries the pods' configuration (`kubeTarget(env).pods`), nothing
+ * is required (the manifests would not provide it).
+ *
+ * @param env The environment.
+ * @returns One entry per service image (`<image_registry>/<service>`).
+ *
+ * @example
+ * ```ts
+ * import { imageSeeds } from "./sandbox_seed.ts";
+ * import { loadEnvironment } from "../config/mod.ts";
+ * const images = imageSeeds(await loadEnvironment("staging"));
+ * console.assert(images.every((i) => i.repository.includes("/")));
+ * ```
+ */
+export function imageSeeds(env: Environment): ImageSeed[] {
+  const target = kubeTarget(env) as { pods?: PodConfig };
+  const pods = target.pods;
+  if (!pods) return [];
+  const common = ["ENVIRONMENT", "SERVICE_VERSION", "LOG_LEVEL", ...pods.env.map((v) => v.name)];
+  return Object.keys(env.infrastructure.replicas).map((service) => ({
+    repository: `${env.deployment.image_registry}/${service}`,
+    requiredEnv: [...new Set([...common, ...(pods.services?.[service] ?? []).map((v) => v.name)])],
   }));
 }
 
@@ -203,12 +321,26 @@ function merge(a: NamespaceSeed, b: NamespaceSeed): NamespaceSeed {
  */
 export function sandboxSeed(envs: readonly Environment[]): SandboxSeed {
   const namespaces = new Map<string, NamespaceSeed>();
+  const images = new Map<string, Set<string>>();
   for (const env of envs) {
     const seed = namespaceSeed(env);
     const known = namespaces.get(seed.name);
     namespaces.set(seed.name, known ? merge(known, seed) : seed);
+    for (const image of imageSeeds(env)) {
+      // An image shared by environments requires what every one of them gives it.
+      const known = images.get(image.repository);
+      const names = new Set(image.requiredEnv.filter((n) => !known || known.has(n)));
+      images.set(image.repository, names);
+    }
   }
-  return { namespaces: [...namespaces.values()] };
+  return {
+    namespaces: [...namespaces.values()],
+    ...(images.size
+      ? {
+        images: [...images].map(([repository, names]) => ({ repository, requiredEnv: [...names] })),
+      }
+      : {}),
+  };
 }
 
 /** An environment file {@linkcode loadSandboxSeed} left out: it does not load. */
