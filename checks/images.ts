@@ -8,6 +8,7 @@
  */
 import type { Check, CheckOutcome, StageContext } from "../lib/dsl/types.ts";
 import { headManifest, parseImageReference } from "../lib/probes/oci_registry.ts";
+import { verifyImageSignature } from "../lib/companions/cosign.ts";
 import { describeError } from "../lib/probes/timeout.ts";
 import {
   type CommonCheckOptions,
@@ -28,6 +29,11 @@ export interface ImageExistsOptions extends CommonCheckOptions {
   readonly timeoutMs?: number;
   /** Where a `secret_key_ref` password is read from (needs `uses("kubernetes")`). */
   readonly secretNamespace?: string;
+  /**
+   * Look the image up at this registry (`host:port`) instead of its own: a mirror holding
+   * the same repositories (e.g. the sandbox's companion registry). Recorded as evidence.
+   */
+  readonly mirror?: string | undefined;
 }
 
 /**
@@ -49,7 +55,8 @@ export interface ImageExistsOptions extends CommonCheckOptions {
  * ```
  */
 export function imageExists(image: string, options: ImageExistsOptions = {}): Check {
-  const ref = parseImageReference(image);
+  const named = parseImageReference(image);
+  const ref = options.mirror ? { ...named, registry: options.mirror } : named;
   return {
     name: options.name ?? `Image exists: ${image}`,
     required: options.required ?? true,
@@ -59,6 +66,7 @@ export function imageExists(image: string, options: ImageExistsOptions = {}): Ch
         registry: ref.registry,
         repository: ref.repository,
         reference: ref.digest ?? ref.tag,
+        ...(options.mirror ? { mirror: options.mirror } : {}),
       };
       let password: string | undefined;
       if (options.credentials) {
@@ -85,7 +93,8 @@ export function imageExists(image: string, options: ImageExistsOptions = {}): Ch
           size: result.size,
           auth: result.auth,
         });
-        if (result.status === 404) return fail(`Image ${image} is not in the registry`, evidence);
+        const where = options.mirror ? `the registry ${options.mirror}` : "the registry";
+        if (result.status === 404) return fail(`Image ${image} is not in ${where}`, evidence);
         if (result.status === 401 || result.status === 403) {
           return fail(`Registry refused access to ${image} (HTTP ${result.status})`, evidence);
         }
@@ -99,7 +108,7 @@ export function imageExists(image: string, options: ImageExistsOptions = {}): Ch
           );
         }
         return pass(
-          `Image ${image} is in the registry (${result.digest ?? "no digest sent"})`,
+          `Image ${image} is in ${where} (${result.digest ?? "no digest sent"})`,
           evidence,
         );
       } catch (err) {
@@ -238,6 +247,13 @@ export function imageSignature(
     readonly key?: string;
     readonly certificateIdentity?: string;
     readonly certificateOidcIssuer?: string;
+    /**
+     * A public key's PEM text: verify in TypeScript (cosign's key-based format, no
+     * transparency log) instead of running cosign.
+     */
+    readonly publicKey?: string | undefined;
+    /** With `publicKey`: read the image and its signature from this registry (`host:port`). */
+    readonly mirror?: string | undefined;
   } = {},
 ): Check {
   const command = options.command ?? "cosign";
@@ -245,6 +261,7 @@ export function imageSignature(
     name: options.name ?? `Image signature valid: ${image}`,
     required: options.required ?? true,
     run: async (ctx) => {
+      if (options.publicKey !== undefined) return await verifyBuiltIn(image, options, ctx.signal);
       const args = [
         "verify",
         ...(options.key ? ["--key", options.key] : []),
@@ -271,6 +288,36 @@ export function imageSignature(
       return pass(`Signature of ${image} verified`, evidence);
     },
   };
+}
+
+/** Verifies a cosign signature with a public key, in TypeScript. */
+async function verifyBuiltIn(
+  image: string,
+  options: { readonly publicKey?: string | undefined; readonly mirror?: string | undefined },
+  signal: AbortSignal,
+): Promise<CheckOutcome> {
+  const ref = parseImageReference(image);
+  const host = options.mirror ?? ref.registry;
+  const loopback = /^(127\.|localhost[:]|\[::1\])/.test(host);
+  const verdict = await verifyImageSignature(
+    { host, plainHttp: loopback, signal },
+    ref.repository,
+    ref.digest ?? ref.tag ?? "latest",
+    options.publicKey ?? "",
+  );
+  const evidence: Record<string, unknown> = {
+    image,
+    verifier: "built-in (cosign format, key-based)",
+    registry: host,
+    digest: verdict.digest,
+    signatureTag: verdict.signatureTag,
+    signatures: verdict.signatures,
+    verified: verdict.verified,
+    ...(verdict.identity ? { identity: verdict.identity } : {}),
+  };
+  return verdict.ok
+    ? pass(`Signature of ${image} verified (${verdict.digest})`, evidence)
+    : fail(verdict.message, evidence);
 }
 
 /** grype's severities, lowest first. */

@@ -29,6 +29,8 @@ export interface RedisTarget {
   readonly password?: SecretInput | undefined;
   /** TLS (default false). */
   readonly ssl?: boolean;
+  /** With `ssl`: the CA certificate(s) (PEM) to trust instead of the system's. */
+  readonly ca?: string | undefined;
 }
 
 /** Options for the Redis checks. */
@@ -42,6 +44,13 @@ export interface RedisCheckOptions extends CommonCheckOptions {
   readonly secretNamespace?: string;
 }
 
+/** Where the password comes from, as a person would name it (never the value). */
+function passwordSource(input: SecretInput | undefined): string | undefined {
+  if (input === undefined || typeof input !== "object") return undefined;
+  if ("from_env" in input) return `environment variable ${input.from_env}`;
+  return `secret ${input.secret_key_ref.name}/${input.secret_key_ref.key}`;
+}
+
 async function withClient(
   ctx: StageContext,
   target: RedisTarget,
@@ -52,6 +61,9 @@ async function withClient(
     host: target.host,
     port: target.port,
     database: target.database ?? 0,
+    tls: target.ssl ?? false,
+    auth: target.password !== undefined,
+    ...(passwordSource(target.password) ? { passwordFrom: passwordSource(target.password) } : {}),
   };
   const secret = await resolveSecret(target.password, {
     ctx,
@@ -66,13 +78,18 @@ async function withClient(
       port: target.port,
       ...(secret.value !== undefined ? { password: secret.value } : {}),
       ...(target.database ? { database: target.database } : {}),
-      ...(target.ssl ? { tls: true } : {}),
+      ...(target.ssl ? { tls: true, ...(target.ca ? { caCerts: [target.ca] } : {}) } : {}),
       timeoutMs,
     });
     return await use(client, evidence);
   } catch (err) {
     const reason = redact(describeError(err, timeoutMs), [secret.value]);
-    return fail(`Redis at ${target.host}:${target.port} failed: ${reason}`, {
+    const hint = /WRONGPASS|invalid password/i.test(reason)
+      ? ": the password given is not the one Redis requires (check the secret it is read from)"
+      : /NOAUTH/.test(reason)
+      ? ": Redis requires a password and none was given (set redis.password)"
+      : "";
+    return fail(`Redis at ${target.host}:${target.port} failed: ${reason}${hint}`, {
       ...evidence,
       error: reason,
     });

@@ -1,12 +1,41 @@
 /**
- * Where a namespace's companions are, as the cluster tells it: a sandbox that runs
- * companions publishes them in a ConfigMap of each namespace it serves
- * ({@linkcode COMPANIONS_CONFIGMAP}; one JSON value per companion), and a stage that can
- * read its namespace (`uses("kubernetes")`) finds them there at run time — the ports are
- * the kernel's choice, so they are not known when the pipeline is built. Light: no
- * process, file or network code of its own (it runs in stages' Workers).
+ * Where a namespace's companions are. Each listens on a loopback address of its own,
+ * derived from the namespace ({@linkcode companionAddress}: `127.a.b.c`, the port the
+ * environment says), so a pipeline knows it when it is built and a stage is granted exactly
+ * that `host:port`. What is only known once they run — the Redis CA, the registry's public
+ * key, or why one is not running — a sandbox publishes in a ConfigMap of each namespace
+ * ({@linkcode COMPANIONS_CONFIGMAP}; one JSON value per companion), which a stage that can
+ * read its namespace (`uses("kubernetes")`) reads at run time. Light: no process, file or
+ * network code of its own (it runs in stages' Workers).
  * @module
  */
+
+import { hash32 } from "../random/mod.ts";
+
+/** The port a companion registry listens on (at its own address). */
+export const REGISTRY_PORT = 5000;
+
+/**
+ * The loopback address a namespace's companion of a kind listens on: `127.a.b.c` from a
+ * hash of both (never `127.0.0.1`, where the sandbox's API is).
+ *
+ * @param namespace The namespace.
+ * @param kind The companion, e.g. `redis`.
+ * @returns The address.
+ *
+ * @example
+ * ```ts
+ * import { companionAddress } from "./discover.ts";
+ * import assert from "node:assert/strict";
+ * assert.match(companionAddress("team-prod", "redis"), /^127\.\d+\.\d+\.\d+$/);
+ * assert.equal(companionAddress("team-prod", "redis"), companionAddress("team-prod", "redis"));
+ * ```
+ */
+export function companionAddress(namespace: string, kind: string): string {
+  const h = hash32(`${kind}@${namespace}`);
+  const a = 1 + (h >>> 24) % 254;
+  return `127.${a}.${(h >>> 16) & 0xff}.${1 + (h & 0xff) % 254}`;
+}
 
 /** The ConfigMap a sandbox publishes its companions in, in each namespace it serves. */
 export const COMPANIONS_CONFIGMAP = "sandbox-companions";

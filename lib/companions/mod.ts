@@ -2,16 +2,21 @@
  * Companions: real programs started beside a sandbox, seeded from its own Secrets, so a
  * rehearsal's checks reach real servers through the code they use in production — a
  * `redis-server` per namespace with the password of its Secret (TLS where asked), and one
- * container registry holding the images being deployed, signed in cosign's format. Each
- * runs on a free loopback port in its own folder under `<stateDir>/companions/`, is
- * published in a ConfigMap of each namespace it serves (`discover.ts`), and stops (by the
+ * container registry per namespace holding the images being deployed, signed in cosign's
+ * format. Each listens on the namespace's own loopback address (`companionAddress`), runs in
+ * its own folder under `<stateDir>/companions/`, is published in a ConfigMap of each namespace it serves (`discover.ts`), and stops (by the
  * PID it was started with) when {@linkcode Companions.stop} is called; a rerun stops a
  * leftover of an earlier process and starts afresh. A program that is not installed is
  * published as skipped, naming the Debian package to install.
  * @module
  */
 import { type Clock, realClock } from "../clock/mod.ts";
-import { COMPANIONS_CONFIGMAP, type PublishedCompanions } from "./discover.ts";
+import {
+  companionAddress,
+  COMPANIONS_CONFIGMAP,
+  type PublishedCompanions,
+  REGISTRY_PORT,
+} from "./discover.ts";
 import { type RedisCompanion, startRedisCompanion } from "./redis.ts";
 import { type ImageToPush, type RegistryCompanion, startRegistryCompanion } from "./registry.ts";
 
@@ -19,11 +24,16 @@ export * from "./discover.ts";
 export type { ImageToPush, PushedImage, RegistryCompanion } from "./registry.ts";
 export type { RedisCompanion, RedisEndpoint } from "./redis.ts";
 export type { MissingProgram } from "./process.ts";
+export { COMPANION_SCENARIOS, companionPlan, splitScenario } from "./plan.ts";
 
 /** What one namespace's Redis is seeded from. */
 export interface RedisPlan {
   /** The Secret and key holding its password (undefined: no password). */
   readonly secret?: { readonly name: string; readonly key: string } | undefined;
+  /** The password itself (instead of `secret`). */
+  readonly password?: string | undefined;
+  /** Its port (at the namespace's own address, `companionAddress`). */
+  readonly port: number;
   /** Serve TLS only. */
   readonly tls: boolean;
   /** Start it with another password than the Secret's (a rotation that did not reach Redis). */
@@ -38,6 +48,10 @@ export interface NamespacePlan {
   readonly namespace: string;
   /** Its Redis (undefined: none). */
   readonly redis?: RedisPlan | undefined;
+  /** The images its registry holds (none: no registry; `registrySkip` says why). */
+  readonly images: readonly ImageToPush[];
+  /** Why no registry runs when `images` is empty. */
+  readonly registrySkip?: string | undefined;
 }
 
 /** What {@linkcode startCompanions} takes. */
@@ -48,10 +62,6 @@ export interface CompanionsOptions {
   readonly api: (request: Request) => Promise<Response>;
   /** The namespaces served. */
   readonly namespaces: readonly NamespacePlan[];
-  /** The images the registry holds (none: no registry is started; `registrySkip` says why). */
-  readonly images: readonly ImageToPush[];
-  /** Why no registry runs when `images` is empty. */
-  readonly registrySkip?: string | undefined;
   /** The sandbox's clock: held while the programs start (default real). */
   readonly clock?: Clock | undefined;
 }
@@ -60,8 +70,8 @@ export interface CompanionsOptions {
 export interface Companions {
   /** The Redis of each namespace that has one running. */
   readonly redis: ReadonlyMap<string, RedisCompanion>;
-  /** The registry, when it runs. */
-  readonly registry?: RegistryCompanion | undefined;
+  /** The registry of each namespace that has one running. */
+  readonly registries: ReadonlyMap<string, RegistryCompanion>;
   /** What each namespace's ConfigMap says. */
   readonly published: ReadonlyMap<string, PublishedCompanions>;
   /** Stops every program (by PID) and removes the ConfigMaps. Safe to call twice. */
@@ -147,12 +157,13 @@ async function startRedisFor(
 ): Promise<{ entry: NonNullable<PublishedCompanions["redis"]>; running?: RedisCompanion }> {
   if (plan.redis.skip) return { entry: { skipped: plan.redis.skip } };
   try {
-    let password = plan.redis.secret
-      ? await readSecret(o.api, plan.namespace, plan.redis.secret)
-      : undefined;
+    let password = plan.redis.password ??
+      (plan.redis.secret ? await readSecret(o.api, plan.namespace, plan.redis.secret) : undefined);
     if (plan.redis.wrongPassword) password = `rotated-${crypto.randomUUID()}`;
     const started = await startRedisCompanion({
       dir: `${o.stateDir}/companions/redis-${safeName(plan.namespace)}`,
+      host: companionAddress(plan.namespace, "redis"),
+      port: plan.redis.port,
       password,
       tls: plan.redis.tls,
     });
@@ -166,14 +177,18 @@ async function startRedisFor(
 
 async function startRegistry(
   o: CompanionsOptions,
+  plan: NamespacePlan,
 ): Promise<{ entry: NonNullable<PublishedCompanions["registry"]>; running?: RegistryCompanion }> {
-  if (o.images.length === 0) {
-    return { entry: { skipped: o.registrySkip ?? "no images to hold: no registry was started" } };
+  if (plan.images.length === 0) {
+    return {
+      entry: { skipped: plan.registrySkip ?? "no images to hold: no registry was started" },
+    };
   }
   try {
     const started = await startRegistryCompanion({
-      dir: `${o.stateDir}/companions/registry`,
-      images: o.images,
+      dir: `${o.stateDir}/companions/registry-${safeName(plan.namespace)}`,
+      address: `${companionAddress(plan.namespace, "registry")}:${REGISTRY_PORT}`,
+      images: plan.images,
     });
     if ("missing" in started) return { entry: { skipped: started.missing.message } };
     return {
@@ -198,8 +213,11 @@ async function startRegistry(
  * ```ts ignore
  * import { startCompanions } from "./mod.ts";
  * const companions = await startCompanions({
- *   stateDir, api: sandbox.handle, images: [],
- *   namespaces: [{ namespace: "team-prod", redis: { secret: { name: "redis", key: "password" }, tls: true } }],
+ *   stateDir, api: sandbox.handle,
+ *   namespaces: [{
+ *     namespace: "team-prod", images: [],
+ *     redis: { secret: { name: "redis", key: "password" }, port: 6379, tls: true },
+ *   }],
  * });
  * await companions.stop();
  * ```
@@ -208,8 +226,8 @@ export async function startCompanions(o: CompanionsOptions): Promise<Companions>
   const clock = o.clock ?? realClock;
   const release = clock.hold("starting the sandbox's companions");
   const redis = new Map<string, RedisCompanion>();
+  const registries = new Map<string, RegistryCompanion>();
   const published = new Map<string, PublishedCompanions>();
-  let registry: RegistryCompanion | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () =>
     stopping ??= (async () => {
@@ -217,27 +235,24 @@ export async function startCompanions(o: CompanionsOptions): Promise<Companions>
       try {
         await Promise.all([...published.keys()].map((ns) => unpublish(o.api, ns).catch(() => {})));
         await Promise.all(
-          [...redis.values(), ...(registry ? [registry] : [])].map((c) => c.stop()),
+          [...redis.values(), ...registries.values()].map((c) => c.stop()),
         );
       } finally {
         hold();
       }
     })();
   try {
-    const [reg, ...perNamespace] = await Promise.all([
-      startRegistry(o),
-      ...o.namespaces.map((plan) =>
-        plan.redis ? startRedisFor(o, { ...plan, redis: plan.redis }) : Promise.resolve(undefined)
-      ),
-    ]);
-    registry = reg.running;
-    o.namespaces.forEach((plan, i) => {
-      const r = perNamespace[i];
+    await Promise.all(o.namespaces.map(async (plan) => {
+      const [r, reg] = await Promise.all([
+        plan.redis ? startRedisFor(o, { ...plan, redis: plan.redis }) : undefined,
+        startRegistry(o, plan),
+      ]);
       if (r?.running) redis.set(plan.namespace, r.running);
+      if (reg.running) registries.set(plan.namespace, reg.running);
       published.set(plan.namespace, { ...(r ? { redis: r.entry } : {}), registry: reg.entry });
-    });
+    }));
     for (const [namespace, entry] of published) await publish(o.api, namespace, entry);
-    return { redis, registry, published, stop };
+    return { redis, registries, published, stop };
   } catch (err) {
     await stop();
     throw err;

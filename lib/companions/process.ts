@@ -76,6 +76,28 @@ export function freePort(): number {
 }
 
 /** Whether a process runs (a zombie, exited but not yet reaped, does not). */
+/**
+ * Whether `host:port` can be listened on now (false: something else holds it).
+ *
+ * @param host The address.
+ * @param port The port.
+ * @returns Whether it is free.
+ *
+ * @example
+ * ```ts
+ * import { addressFree } from "./process.ts";
+ * console.assert(addressFree("127.0.0.1", 0));
+ * ```
+ */
+export function addressFree(host: string, port: number): boolean {
+  try {
+    Deno.listen({ hostname: host, port }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);

@@ -1,23 +1,25 @@
 /**
  * A real `redis-server` (Debian's package `redis-server`) as a companion: bound to
- * 127.0.0.1 on a free port, its password given (`requirepass`, written to its config file
+ * a loopback address (given, or 127.0.0.1 on a free port), its password given (`requirepass`, written to its config file
  * with mode 0600, never on its command line), and with `tls` a TLS-only port whose
  * certificate a CA of its own signs (`openssl`). Nothing is saved to disk (`save ""`).
  * @module
  */
 import { RedisClient } from "../redis/resp.ts";
 import {
+  addressFree,
   type CompanionProcess,
   findProgram,
   freePort,
   launch,
   type MissingProgram,
+  stopLeftover,
 } from "./process.ts";
 import { makeCertificates } from "./tls.ts";
 
 /** Where a companion Redis listens (what a check is given). */
 export interface RedisEndpoint {
-  /** Always `127.0.0.1`. */
+  /** Its loopback address. */
   readonly host: string;
   /** Its port (TLS only when `tls`). */
   readonly port: number;
@@ -39,6 +41,10 @@ export interface RedisCompanion extends RedisEndpoint {
 export interface RedisCompanionOptions {
   /** Its folder. */
   readonly dir: string;
+  /** The address to listen on (default 127.0.0.1). */
+  readonly host?: string;
+  /** The port (default: a free one). */
+  readonly port?: number;
   /** The password it requires (undefined: none). */
   readonly password: string | undefined;
   /** Serve TLS only. */
@@ -69,12 +75,18 @@ export async function startRedisCompanion(
     (o.tls ? await findProgram("openssl", "openssl", ["version"]) : undefined);
   if (missing) return { missing };
   await Deno.mkdir(o.dir, { recursive: true });
+  const host = o.host ?? "127.0.0.1";
+  // A leftover of this folder may hold the address: stop it before looking.
+  await stopLeftover(o.dir);
+  const port = o.port ?? freePort();
+  if (!addressFree(host, port)) {
+    throw new Error(`${host}:${port} is in use (another sandbox's Redis for this namespace?)`);
+  }
   const certs = o.tls
-    ? await makeCertificates(`${o.dir}/tls`, "sandbox companion Redis CA")
+    ? await makeCertificates(`${o.dir}/tls`, "sandbox companion Redis CA", host)
     : undefined;
-  const port = freePort();
   const lines = [
-    "bind 127.0.0.1",
+    `bind ${host}`,
     "protected-mode yes",
     `dir ${o.dir}`,
     `logfile ${o.dir}/redis.log`,
@@ -100,7 +112,7 @@ export async function startRedisCompanion(
   await Deno.writeTextFile(conf, lines.join("\n"), { mode: 0o600 });
   await Deno.chmod(conf, 0o600);
   const endpoint: RedisEndpoint = {
-    host: "127.0.0.1",
+    host,
     port,
     tls: o.tls,
     ...(certs ? { ca: certs.caPem } : {}),

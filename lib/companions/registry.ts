@@ -10,11 +10,13 @@
 import { generateSigningKey, signImage } from "./cosign.ts";
 import { type ImageManifest, pushBlob, putManifest, type RegistryAccess } from "./oci.ts";
 import {
+  addressFree,
   type CompanionProcess,
   findProgram,
   freePort,
   launch,
   type MissingProgram,
+  stopLeftover,
 } from "./process.ts";
 
 /** One image for the registry to hold. */
@@ -59,6 +61,8 @@ export interface RegistryCompanion {
 export interface RegistryCompanionOptions {
   /** Its folder (its storage under `data/`). */
   readonly dir: string;
+  /** `host:port` to listen on (default 127.0.0.1 on a free port). */
+  readonly address?: string;
   /** The images to push. */
   readonly images: readonly ImageToPush[];
   /** How long it may take to answer (default 30 s). */
@@ -109,8 +113,12 @@ export async function startRegistryCompanion(
   // Each start holds exactly the images it is given, signed with this start's key.
   await Deno.remove(`${o.dir}/data`, { recursive: true }).catch(() => {});
   await Deno.mkdir(`${o.dir}/data`, { recursive: true });
-  const port = freePort();
-  const host = `127.0.0.1:${port}`;
+  await stopLeftover(o.dir);
+  const host = o.address ?? `127.0.0.1:${freePort()}`;
+  const [hostname, port] = [host.slice(0, host.lastIndexOf(":")), Number(host.split(":").at(-1))];
+  if (!addressFree(hostname, port)) {
+    throw new Error(`${host} is in use (another sandbox's registry for this namespace?)`);
+  }
   const conf = `${o.dir}/config.yml`;
   const secret = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16))
     .join("");

@@ -1,6 +1,6 @@
 /**
  * A certificate authority of a companion's own and a server certificate it signs for
- * 127.0.0.1 and `localhost` (ECDSA P-256, 30 days), made with `openssl` (Debian's
+ * a loopback address and `localhost` (ECDSA P-256, 30 days), made with `openssl` (Debian's
  * package `openssl`). A client trusts the CA's PEM only (e.g. `Deno.connectTls({ caCerts })`).
  * @module
  */
@@ -36,6 +36,7 @@ async function openssl(args: string[], cwd: string): Promise<void> {
  *
  * @param dir The folder (created).
  * @param commonName The CA's name.
+ * @param ip The server's address (default 127.0.0.1).
  * @returns The files and the CA's PEM.
  * @throws {Deno.errors.NotFound} When `openssl` is not installed.
  * @throws {Error} When openssl fails (its last lines).
@@ -50,6 +51,7 @@ async function openssl(args: string[], cwd: string): Promise<void> {
 export async function makeCertificates(
   dir: string,
   commonName: string,
+  ip = "127.0.0.1",
 ): Promise<CompanionCertificates> {
   await Deno.mkdir(dir, { recursive: true });
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
@@ -78,12 +80,12 @@ export async function makeCertificates(
     "-out",
     "server.csr",
     "-subj",
-    "/CN=127.0.0.1",
+    `/CN=${ip}`,
   ], dir);
   await Deno.writeTextFile(
     `${dir}/server.ext`,
     [
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      `subjectAltName=IP:${ip},DNS:localhost`,
       "basicConstraints=CA:FALSE",
       "keyUsage=critical,digitalSignature,keyEncipherment",
       "extendedKeyUsage=serverAuth",

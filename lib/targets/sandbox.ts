@@ -25,6 +25,14 @@ import {
 } from "../sandbox/mod.ts";
 import { InputError } from "../runner/mod.ts";
 import { formatSkipped, loadSandboxSeed } from "./sandbox_seed.ts";
+import { type Environment, listEnvironments, loadEnvironment } from "../config/mod.ts";
+import {
+  companionPlan,
+  type Companions,
+  type PublishedCompanions,
+  splitScenario,
+  startCompanions,
+} from "../companions/mod.ts";
 
 /** A new sandbox's time scale on a real clock, as before the virtual clock (×60). */
 const DEFAULT_TIME_SCALE = 60;
@@ -116,7 +124,13 @@ export interface SandboxTarget {
    * only): what the gates' measurements use on a virtual clock.
    */
   readonly handle?: ((request: Request) => Promise<Response>) | undefined;
-  /** Stops it when this process started it (else nothing). */
+  /**
+   * The companions started beside it (one started here, unless `companions: false`), by
+   * namespace: what each namespace's `sandbox-companions` ConfigMap says (a Redis, the
+   * registry, or why one is skipped). Empty for a running sandbox (none are started).
+   */
+  readonly companions?: ReadonlyMap<string, PublishedCompanions> | undefined;
+  /** Stops it (and its companions) when this process started it (else nothing). */
   close(): Promise<void>;
 }
 
@@ -177,6 +191,14 @@ export interface SandboxTargetOptions {
   readonly namespace?: string | undefined;
   /** Told one line per environment file left out of a new one's seed. */
   readonly onWarning?: ((line: string) => void) | undefined;
+  /**
+   * Start companions beside a new one: real `redis-server` and `docker-registry` where
+   * installed (`lib/companions`). Default: when the sandbox is seeded from the environment
+   * files (not when a `seed` is given, as simulations do: they leave them out for speed).
+   */
+  readonly companions?: boolean | undefined;
+  /** The version being deployed (e.g. `1.2.4`): the companion registry holds its images. */
+  readonly version?: string | undefined;
 }
 
 /** Whether the sandbox has `namespace` (undefined: it did not say, e.g. unreachable). */
@@ -282,6 +304,7 @@ async function findOrStart(o: SandboxTargetOptions): Promise<SandboxTarget> {
       timeScale: Number(running.timeScale ?? "1"),
       clock: scaledClock(Number(running.timeScale ?? "1")),
       inProcess: false,
+      companions: new Map(),
       close: () => Promise.resolve(),
     };
   }
@@ -293,6 +316,7 @@ async function findOrStart(o: SandboxTargetOptions): Promise<SandboxTarget> {
   const clock = o.clock === "real"
     ? scaledClock(o.timeScale ?? DEFAULT_TIME_SCALE, Math.max(0, (savedAt ?? 0) - now))
     : virtualClock({ startMs: Math.max(now, savedAt ?? 0) });
+  const split = splitScenario(o.scenario);
   const sandbox = await startProjectSandbox({
     stateDir: o.stateDir,
     clock,
@@ -300,24 +324,65 @@ async function findOrStart(o: SandboxTargetOptions): Promise<SandboxTarget> {
     environmentsDir: o.environmentsDir,
     seed: o.seed,
     onWarning: o.onWarning,
-    ...(o.scenario !== undefined ? { scenario: o.scenario } : {}),
+    ...(split.sandbox !== undefined ? { scenario: split.sandbox } : {}),
     ...(o.timeScale !== undefined ? { timeScale: o.timeScale } : {}),
     ...(o.reset ? { reset: true } : {}),
     // Enough real requests that a 5% canary's error rate and p95 mean something.
     maxRealRate: 400,
   });
   const started = await readKubeconfig(sandbox.kubeconfigPath);
+  const token = started?.token ?? "";
+  let companions: Companions | undefined;
+  if (o.companions ?? o.seed === undefined) {
+    try {
+      companions = await startCompanions({
+        stateDir: o.stateDir,
+        clock,
+        api: (request) => {
+          request.headers.set("authorization", `Bearer ${token}`);
+          return sandbox.handle(request);
+        },
+        ...companionPlan(await projectEnvironments(o.environmentsDir), {
+          version: o.version?.replace(/^v/, ""),
+          scenario: o.scenario,
+        }),
+      });
+    } catch (err) {
+      await sandbox.stop();
+      throw err;
+    }
+  }
   return {
     url: sandbox.url,
-    token: started?.token ?? "",
+    token,
     kubeconfigPath: sandbox.kubeconfigPath,
     stateDir: o.stateDir,
-    scenario: sandbox.scenario,
+    scenario: o.scenario !== undefined && split.sandbox !== o.scenario
+      ? o.scenario
+      : sandbox.scenario,
     timeScale: clock.scale,
     clock,
     randomSeed,
     inProcess: true,
     handle: (request) => sandbox.handle(request),
-    close: () => sandbox.stop(),
+    companions: companions?.published ?? new Map(),
+    close: async () => {
+      await companions?.stop();
+      await sandbox.stop();
+    },
   };
+}
+
+/** The project's environments that load (the others are already told by the seed). */
+async function projectEnvironments(dir: string | undefined): Promise<Environment[]> {
+  const options = { dir: dir ?? ENVIRONMENTS_DIR };
+  const envs: Environment[] = [];
+  for (const name of await listEnvironments(options)) {
+    try {
+      envs.push(await loadEnvironment(name, options));
+    } catch {
+      // left out of the seed too (onWarning said so)
+    }
+  }
+  return envs;
 }

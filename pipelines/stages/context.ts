@@ -6,6 +6,7 @@
 import type { Environment, Version } from "../../mod.ts";
 import type { KubeTarget } from "../../lib/kubernetes/target.ts";
 import { kubeTarget } from "../../lib/targets/kube_target.ts";
+import type { RedisTarget } from "../../checks/redis.ts";
 
 /** Where the lock, images and services are, for one run of the pipeline. */
 export interface DeployContext {
@@ -21,8 +22,14 @@ export interface DeployContext {
   readonly images: Readonly<Record<string, string>>;
   /** On a gate breach: roll back (default), or pause for a decision (`--option on-breach=pause`). */
   readonly onBreach: "rollback" | "pause";
-  /** A Redis to check in the sandbox (`--option redis=host:port`), if any. */
-  readonly redis: { host: string; port: number } | undefined;
+  /**
+   * The Redis to check: the environment's (host, port, database, password, TLS) — in the
+   * sandbox the one `--option redis=host:port` names, else (undefined) the sandbox's
+   * companion Redis, found at run time.
+   */
+  readonly redis: RedisTarget | undefined;
+  /** The Secret holding Redis's password, when the environment names one (`secret_key_ref`). */
+  readonly redisSecret: string | undefined;
 }
 
 /** Builds the context. */
@@ -37,16 +44,35 @@ export function deployContext(
   const images = Object.fromEntries(
     services.map((s) => [s, `${env.deployment.image_registry}/${s}:${version.version}`]),
   );
+  // As production reaches it: with the password the environment names, and TLS if it says so.
+  const auth = {
+    database: env.redis.database,
+    ...(env.redis.password !== undefined ? { password: env.redis.password } : {}),
+    ssl: env.redis.ssl ?? false,
+  };
   let redis: DeployContext["redis"];
-  if (!sandbox) redis = { host: env.redis.host, port: env.redis.port };
+  if (!sandbox) redis = { host: env.redis.host, port: env.redis.port, ...auth };
   else if (options.redis) {
     const [host, port] = options.redis.split(":");
-    redis = { host: host ?? "127.0.0.1", port: Number(port ?? 6379) };
+    redis = { host: host ?? "127.0.0.1", port: Number(port ?? 6379), ...auth };
   }
+  const ref = env.redis.password;
+  const redisSecret = ref && "secret_key_ref" in ref ? ref.secret_key_ref.name : undefined;
   const onBreach = options["on-breach"] ?? "rollback";
   if (onBreach !== "pause" && onBreach !== "rollback") {
     throw new RangeError(`--option on-breach takes pause or rollback, got "${onBreach}"`);
   }
   const target = kubeTarget(env);
-  return { env, target, version, namespace, services, sandbox, images, redis, onBreach };
+  return {
+    env,
+    target,
+    version,
+    namespace,
+    services,
+    sandbox,
+    images,
+    redis,
+    redisSecret,
+    onBreach,
+  };
 }

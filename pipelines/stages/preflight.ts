@@ -21,7 +21,15 @@ import {
   databaseConnectivity,
   databasePerformance,
 } from "../../checks/database.ts";
-import { redisConnectivity, redisMemory } from "../../checks/redis.ts";
+import { redisConnectivity, redisMemory, type RedisTarget } from "../../checks/redis.ts";
+import {
+  companionAddress,
+  type ConfigMapReader,
+  notRunning,
+  type PublishedCompanions,
+  readCompanions,
+  REGISTRY_PORT,
+} from "../../lib/companions/discover.ts";
 import { alertmanagerHealthy, grafanaHealthy, prometheusHealthy } from "../../checks/monitoring.ts";
 import {
   imageExists,
@@ -103,6 +111,92 @@ function skipped(name: string, why: string): Check {
   return { name, required: false, run: () => ({ ok: true, skipped: true, message: why }) };
 }
 
+/** Why a sandbox has no companions to check against. */
+const NO_COMPANIONS = "the sandbox runs no companions (they start with a sandbox that --sandbox " +
+  "starts in this process, not with one started by deno task sandbox)";
+
+/**
+ * A check against one of the sandbox's companions, found at run time in the namespace's
+ * `sandbox-companions` ConfigMap (their ports are chosen when they start): the check `make`
+ * builds from it runs as in production. Not running: skipped with the reason (the Debian
+ * package to install); failed to start: failed. `name` and `required` are the real check's.
+ */
+function onCompanion<K extends keyof PublishedCompanions>(
+  c: DeployContext,
+  kind: K,
+  like: Check,
+  make: (
+    found: Exclude<NonNullable<PublishedCompanions[K]>, { skipped: string } | { failed: string }>,
+  ) => Check,
+): Check {
+  return {
+    name: like.name,
+    required: like.required ?? true,
+    run: async (ctx) => {
+      const found = await readCompanions(ctx.use<ConfigMapReader>("kubernetes"), c.namespace);
+      const entry = found?.[kind];
+      if (!entry) {
+        return { ok: true, skipped: true, message: `${NO_COMPANIONS}: ${like.name} not run` };
+      }
+      const off = notRunning(entry as object);
+      if (off && "skipped" in off) return { ok: true, skipped: true, message: off.skipped };
+      if (off && "failed" in off) return { ok: false, message: off.failed };
+      return await make(entry as never).run(ctx);
+    },
+  };
+}
+
+function redisChecks(c: DeployContext, target: RedisTarget | undefined): Check[] {
+  const options = { secretNamespace: c.namespace };
+  const connectivity = (t: RedisTarget) => redisConnectivity(t, options);
+  const memory = (t: RedisTarget) =>
+    redisMemory(t, { ...options, maxUsedPercent: 90, required: false });
+  if (target) return [connectivity(target), memory(target)];
+  // The sandbox's Redis, reached with the environment's password (its Secret) and TLS.
+  const env = c.env.redis;
+  const at = (r: { host: string; port: number; tls: boolean; ca?: string }): RedisTarget => ({
+    host: r.host,
+    port: r.port,
+    database: env.database,
+    ...(env.password !== undefined ? { password: env.password } : {}),
+    ssl: env.ssl ?? false,
+    ...(r.ca ? { ca: r.ca } : {}),
+  });
+  const probe = { host: companionAddress(c.namespace, "redis"), port: env.port };
+  return [
+    onCompanion(c, "redis", connectivity(probe), (r) => connectivity(at(r))),
+    onCompanion(c, "redis", memory(probe), (r) => memory(at(r))),
+  ];
+}
+
+/** The sandbox's registry for the namespace (`host:port`). */
+function sandboxRegistry(c: DeployContext): string {
+  return `${companionAddress(c.namespace, "registry")}:${REGISTRY_PORT}`;
+}
+
+function sandboxImageChecks(c: DeployContext, image: string, production: boolean): Check[] {
+  return [
+    onCompanion(
+      c,
+      "registry",
+      imageExists(image),
+      () => imageExists(image, { mirror: sandboxRegistry(c) }),
+    ),
+    onCompanion(
+      c,
+      "registry",
+      imageSignature(image, { required: production }),
+      (r) =>
+        imageSignature(image, { required: production, publicKey: r.publicKey, mirror: r.host }),
+    ),
+    skipped(
+      `Image vulnerability scan: ${image}`,
+      "the sandbox's images are stand-ins with no file system to scan; grype (not packaged " +
+        "by Debian: https://github.com/anchore/grype) scans the real image outside the sandbox",
+    ),
+  ];
+}
+
 /** The pre-flight stages; all need `lock` and nothing else, so they run concurrently. */
 export function preflightStages(c: DeployContext, lock: Stage<unknown>): Stage<unknown>[] {
   const { env, namespace } = c;
@@ -141,25 +235,15 @@ export function preflightStages(c: DeployContext, lock: Stage<unknown>): Stage<u
       migrationsLint(env.deployment.require_confirmation),
     );
   const redisTarget = c.redis;
-  const redis = stage("preflight:redis").needs(lock).uses("redis")
-    .permissions(redisTarget ? { net: [`${redisTarget.host}:${redisTarget.port}`] } : {})
-    .describe("Redis connectivity and memory")
-    .check(
-      ...(redisTarget
-        ? [
-          redisConnectivity({ ...redisTarget, database: env.redis.database }),
-          redisMemory({ ...redisTarget, database: env.redis.database }, {
-            maxUsedPercent: 90,
-            required: false,
-          }),
-        ]
-        : [
-          skipped(
-            "redis",
-            "the sandbox has no Redis: pass --option redis=host:port to check one",
-          ),
-        ]),
-    );
+  // Its password is read from the namespace's Secret when the environment names one; in the
+  // sandbox the companion's port is found at run time (on loopback).
+  const redisAt = redisTarget ??
+    (c.sandbox ? { host: companionAddress(namespace, "redis"), port: env.redis.port } : undefined);
+  const redis = stage("preflight:redis").needs(lock)
+    .uses("redis", c.redisSecret ? { kubernetes: { secrets: [c.redisSecret] } } : "kubernetes")
+    .permissions(redisAt ? { net: [`${redisAt.host}:${redisAt.port}`] } : {})
+    .describe("Redis connectivity and memory, with its password and TLS")
+    .check(...redisChecks(c, redisTarget));
   const monitoringHosts = [env.monitoring.grafana_url, env.monitoring.alertmanager_url].map((u) => {
     const url = new URL(u);
     return `${url.hostname}:${url.port || (url.protocol === "https:" ? "443" : "80")}`;
@@ -189,7 +273,7 @@ export function preflightStages(c: DeployContext, lock: Stage<unknown>): Stage<u
     .check(
       noLatestTag(images),
       ...(c.sandbox
-        ? [skipped("images in registry", "the sandbox has no registry: image checks skipped")]
+        ? images.flatMap((image) => sandboxImageChecks(c, image, production))
         : images.flatMap((image) => [
           imageExists(image),
           imageSignature(image, { required: production }),
@@ -201,9 +285,12 @@ export function preflightStages(c: DeployContext, lock: Stage<unknown>): Stage<u
     database,
     redis,
     monitoring,
-    c.sandbox ? imageStage : imageStage.permissions({
-      net: [`${registry}:443`],
-      run: ["cosign", "grype"],
-    }),
+    // The sandbox's registry: found through the namespace, on loopback.
+    c.sandbox
+      ? imageStage.uses("kubernetes").permissions({ net: [sandboxRegistry(c)] })
+      : imageStage.permissions({
+        net: [`${registry}:443`],
+        run: ["cosign", "grype"],
+      }),
   ];
 }

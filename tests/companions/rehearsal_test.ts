@@ -1,0 +1,120 @@
+/**
+ * Companions beside a sandbox started by `--sandbox` (lib/targets/sandbox.ts): the
+ * production rehearsal reaches a real Redis with its Secret's password over TLS, and the
+ * companion faults make the real checks fail.
+ */
+import assert from "node:assert/strict";
+import { Rehearsal, stage } from "../deploy/_deploy.ts";
+import { sandboxTarget } from "../../lib/targets/sandbox.ts";
+import { companionAddress, REGISTRY_PORT } from "../../lib/companions/mod.ts";
+import { verifyImageSignature } from "../../lib/companions/cosign.ts";
+import { redisConnectivity } from "../../checks/redis.ts";
+import { imageExists } from "../../checks/images.ts";
+import { fakeContext } from "../checks/_support.ts";
+
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "the production rehearsal runs the Redis checks against a real Redis, with its password and TLS",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const r = await Rehearsal.create();
+    try {
+      const d = await r.deploy("production", "v1.2.4", ["--confirm", "DEPLOY TO PRODUCTION"]);
+      assert.equal(d.code, 0, d.stdout + d.stderr);
+      const redis = stage(d, "preflight:redis") as unknown as {
+        status: string;
+        checks: { name: string; status: string; evidence: Record<string, unknown> }[];
+      };
+      assert.equal(redis.status, "succeeded");
+      const ping = redis.checks.find((c) => c.name === "Redis connectivity")!;
+      assert.equal(ping.status, "passed", JSON.stringify(ping));
+      assert.equal(ping.evidence.reply, "PONG");
+      assert.equal(ping.evidence.auth, true);
+      assert.equal(ping.evidence.tls, true);
+      assert.equal(ping.evidence.passwordFrom, "secret redis-credentials/password");
+      assert.equal(ping.evidence.host, companionAddress("tracktion-prod", "redis"));
+      assert.ok(redis.checks.every((c) => c.status !== "skipped"));
+      // The companions stopped with the sandbox.
+      const pidFile = `${r.sandboxDir}/companions/redis-tracktion-prod/pid`;
+      await assert.rejects(Deno.stat(pidFile), Deno.errors.NotFound);
+    } finally {
+      await r.remove();
+    }
+  },
+});
+
+Deno.test({
+  name: "companion faults: Redis with another password than its Secret fails AUTH (no password shown); an unsigned image does not verify",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const stateDir = await Deno.makeTempDir({ prefix: "companions_faults_" });
+    const target = await sandboxTarget({
+      stateDir,
+      namespace: "tracktion-prod",
+      version: "v1.2.4",
+      scenario: "unsigned-image/analysis-service,redis-wrong-password",
+    });
+    const pids: number[] = [];
+    try {
+      assert.equal(target.scenario, "unsigned-image/analysis-service,redis-wrong-password");
+      const published = target.companions?.get("tracktion-prod");
+      assert.ok(published?.redis && "port" in published.redis, JSON.stringify(published));
+      const redisEntry = published.redis as { host: string; port: number; ca: string };
+      for (const dir of ["redis-tracktion-prod", "registry-tracktion-prod"]) {
+        pids.push(Number(await Deno.readTextFile(`${stateDir}/companions/${dir}/pid`)));
+      }
+      // The check reads the password from the Secret, as production does.
+      const res = await fetch(
+        `${target.url}/api/v1/namespaces/tracktion-prod/secrets/redis-credentials`,
+        { headers: { authorization: `Bearer ${target.token}` } },
+      );
+      const secret = atob(((await res.json()) as { data: { password: string } }).data.password);
+      const outcome = await redisConnectivity({
+        host: redisEntry.host,
+        port: redisEntry.port,
+        password: secret,
+        ssl: true,
+        ca: redisEntry.ca,
+      }).run(fakeContext());
+      assert.equal(outcome.ok, false);
+      assert.match(outcome.message, /WRONGPASS.*not the one Redis requires/);
+      assert.ok(!JSON.stringify(outcome).includes(secret));
+
+      const registry = published.registry as { host: string; publicKey: string };
+      assert.equal(registry.host, `${companionAddress("tracktion-prod", "registry")}:${REGISTRY_PORT}`);
+      const exists = await imageExists("ghcr.io/tracktion/analysis-service:1.2.4", {
+        mirror: registry.host,
+      }).run(fakeContext());
+      assert.equal(exists.ok, true, exists.message);
+      const unsigned = await verifyImageSignature(
+        { host: registry.host },
+        "tracktion/analysis-service",
+        "1.2.4",
+        registry.publicKey,
+      );
+      assert.equal(unsigned.ok, false);
+      assert.match(unsigned.message, /is not signed/);
+      const signed = await verifyImageSignature(
+        { host: registry.host },
+        "tracktion/file-watcher",
+        "1.2.4",
+        registry.publicKey,
+      );
+      assert.equal(signed.ok, true, signed.message);
+    } finally {
+      await target.close();
+      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    }
+    assert.equal(pids.length, 2);
+    for (const pid of pids) assert.equal(alive(pid), false, `companion ${pid} stopped`);
+  },
+});
