@@ -4,7 +4,9 @@
  * same logic the deploy uses on failure. A run that never finished (its runner died
  * mid-canary) is undone; else the last successful deploy is rolled back. Refuses,
  * changing nothing, when there is no record or the cluster contradicts it. It does not
- * undo migrations (they are expand/contract).
+ * undo migrations (they are expand/contract). The slots traffic left are then scaled to
+ * 0 replicas (`scale-down`): their pods, crash-looping or failing, stop; the Deployments
+ * stay for the next deploy.
  *
  * `--option takeover=<run-id>` takes over the deploy lock from that run when its runner
  * is gone (the lock would otherwise hold until it expires).
@@ -13,6 +15,7 @@
 import { pipeline, stage, type StageContext } from "../mod.ts";
 import type { KubernetesCapability, LeaseHandle } from "../lib/kubernetes/capability.ts";
 import { planRollback } from "../lib/kubernetes/strategies/mod.ts";
+import { scaleDownSlot } from "../lib/kubernetes/rollout.ts";
 import { LOCK_NAME, unlockStage } from "./stages/finish.ts";
 import { applyRollback, type RolledBack } from "./stages/record.ts";
 import { deployContext } from "./stages/context.ts";
@@ -103,6 +106,36 @@ export default pipeline("rollback", ({ env, options }) => {
       }
       return await applyRollback(ctx, { target: c.target, plan: p });
     });
-  const unlock = unlockStage(lock, [rollback]);
-  return [lock, plan, confirm, rollback, unlock];
+  const scaleDown = stage("scale-down").needs(rollback).uses("kubernetes")
+    .describe("scale the slots traffic left to 0 replicas (their pods stop)")
+    .run(async (ctx) => {
+      const done: { deployment: string; replicasBefore: number | null }[] = [];
+      for (const s of ctx.output(rollback).services) {
+        if (s.left.slot === s.returnedTo.slot) continue; // a rolling update: same slot
+        if (ctx.dryRun) {
+          ctx.notice(`would scale ${s.service}-${s.left.slot} to 0 replicas`);
+          continue;
+        }
+        const r = await scaleDownSlot(kube(ctx), {
+          namespace: c.namespace,
+          service: s.service,
+          slot: s.left.slot,
+          version: s.left.version,
+        });
+        if (r.refused) {
+          ctx.notice(`${r.deployment} left as it is: ${r.refused}`);
+          continue;
+        }
+        if (r.replicasBefore === null) continue;
+        ctx.notice(
+          r.replicasBefore > 0
+            ? `${r.deployment} (version ${s.left.version}) scaled from ${r.replicasBefore} to 0 replicas`
+            : `${r.deployment} was already at 0 replicas`,
+        );
+        done.push({ deployment: r.deployment, replicasBefore: r.replicasBefore });
+      }
+      return { scaledDown: done };
+    });
+  const unlock = unlockStage(lock, [rollback, scaleDown]);
+  return [lock, plan, confirm, rollback, scaleDown, unlock];
 }, { requiresVersion: false });
