@@ -164,7 +164,10 @@ export class DeploymentController {
     const replicas = num(spec.replicas);
     const template = spec.template as JsonMap;
     const hash = templateHash(template);
-    const all = owned(this.#api.store.list(REPLICASETS, ns), m.uid);
+    // Copies of this Deployment's ReplicaSets only (not of every one in the namespace).
+    const all = owned(this.#api.store.scan(REPLICASETS, ns), m.uid).map((rs) =>
+      structuredClone(rs)
+    );
     let newRS = all.find((rs) =>
       (meta(rs).labels as JsonMap | undefined)?.["pod-template-hash"] === hash
     );
