@@ -60,7 +60,7 @@ export interface CompanionsOptions {
   readonly stateDir: string;
   /** Answers requests to the sandbox's API (its `handle`, or a fetch with its token). */
   readonly api: (request: Request) => Promise<Response>;
-  /** The namespaces served. */
+  /** The namespaces served (those the sandbox does not have are left out). */
   readonly namespaces: readonly NamespacePlan[];
   /** The sandbox's clock: held while the programs start (default real). */
   readonly clock?: Clock | undefined;
@@ -145,6 +145,12 @@ async function unpublish(api: CompanionsOptions["api"], namespace: string): Prom
     ),
   );
   await res.body?.cancel();
+}
+
+async function hasNamespace(api: CompanionsOptions["api"], namespace: string): Promise<boolean> {
+  const res = await api(new Request(`http://sandbox/api/v1/namespaces/${namespace}`));
+  await res.body?.cancel();
+  return res.ok;
 }
 
 function safeName(namespace: string): string {
@@ -242,7 +248,12 @@ export async function startCompanions(o: CompanionsOptions): Promise<Companions>
       }
     })();
   try {
-    await Promise.all(o.namespaces.map(async (plan) => {
+    // Only the namespaces the sandbox has (a saved state may be seeded from other files).
+    const present = await Promise.all(
+      o.namespaces.map((plan) => hasNamespace(o.api, plan.namespace)),
+    );
+    const served = o.namespaces.filter((_, i) => present[i]);
+    await Promise.all(served.map(async (plan) => {
       const [r, reg] = await Promise.all([
         plan.redis ? startRedisFor(o, { ...plan, redis: plan.redis }) : undefined,
         startRegistry(o, plan),

@@ -21,7 +21,8 @@ function alive(pid: number): boolean {
 }
 
 Deno.test({
-  name: "the production rehearsal runs the Redis checks against a real Redis, with its password and TLS",
+  name:
+    "the production rehearsal runs the Redis checks against a real Redis, with its password and TLS",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -52,7 +53,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "companion faults: Redis with another password than its Secret fails AUTH (no password shown); an unsigned image does not verify",
+  name:
+    "companion faults: Redis with another password than its Secret fails AUTH (no password shown); an unsigned image does not verify",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -90,7 +92,10 @@ Deno.test({
       assert.ok(!JSON.stringify(outcome).includes(secret));
 
       const registry = published.registry as { host: string; publicKey: string };
-      assert.equal(registry.host, `${companionAddress("tracktion-prod", "registry")}:${REGISTRY_PORT}`);
+      assert.equal(
+        registry.host,
+        `${companionAddress("tracktion-prod", "registry")}:${REGISTRY_PORT}`,
+      );
       const exists = await imageExists("ghcr.io/tracktion/analysis-service:1.2.4", {
         mirror: registry.host,
       }).run(fakeContext());
