@@ -18,6 +18,7 @@ import {
   type Summary,
 } from "../simulate/mod.ts";
 import { type CliIo, type Command, EXIT } from "./command.ts";
+import { runJobs } from "./simulate_jobs.ts";
 
 /** The most runs one command takes. */
 const MAX_RUNS = 100_000;
@@ -55,7 +56,9 @@ report verifies against its journal; no secret in any file of the run. Exit 1 on
                           processes (one per core), each with its own --shard and --work-dir
   --results <file>        append each run's result to <file> as one JSON line, as it ends
   --keep-runs             keep every run folder (default: only those with a violation)
-  --time-scale <n>        run on a real clock scaled n times instead of the virtual clock`;
+  --time-scale <n>        run on a real clock scaled n times instead of the virtual clock
+  --jobs <n>              run the seeds in n child processes (one per core: 1..16), each in
+                          <work-dir>/job-<i>; the summary is of all of them`;
 
 /**
  * The checked arguments of `simulate`.
@@ -81,6 +84,8 @@ export interface SimulateArguments {
   readonly timeScale: number | undefined;
   readonly shard: { readonly index: number; readonly count: number } | undefined;
   readonly results: string | undefined;
+  /** Child processes to run the seeds in (1: this one). */
+  readonly jobs: number;
 }
 
 function usageError(message: string): InputError {
@@ -127,6 +132,7 @@ export async function simulateArguments(args: string[]): Promise<SimulateArgumen
         "time-scale": { type: "string" },
         shard: { type: "string" },
         results: { type: "string" },
+        jobs: { type: "string" },
       },
     });
   } catch (err) {
@@ -142,7 +148,16 @@ export async function simulateArguments(args: string[]): Promise<SimulateArgumen
   if (environment === undefined) throw usageError("simulate needs an environment");
   if (extra.length > 0) throw usageError(`unexpected argument "${extra[0]}"`);
   for (
-    const flag of ["seed", "replay", "runs", "pipeline", "work-dir", "shard", "results"] as const
+    const flag of [
+      "seed",
+      "replay",
+      "runs",
+      "pipeline",
+      "work-dir",
+      "shard",
+      "results",
+      "jobs",
+    ] as const
   ) {
     const value = v[flag];
     if (value !== undefined && (value === "" || value.startsWith("-"))) {
@@ -168,6 +183,14 @@ export async function simulateArguments(args: string[]): Promise<SimulateArgumen
     }
     shard = { index, count };
   }
+  const jobs = v.jobs === undefined ? 1 : integer("jobs", v.jobs, 1, 16);
+  if (jobs > 1 && (shard || replay !== undefined)) {
+    throw usageError(
+      `--jobs runs a whole simulation in ${jobs} processes: it takes no ${
+        shard ? "--shard" : "--replay"
+      }`,
+    );
+  }
   const environmentsDir = v["environments-dir"] ?? ENVIRONMENTS_DIR;
   const file = join(environmentsDir, `${environment}.yml`);
   const exists = await Deno.stat(file).then((s) => s.isFile, () => false);
@@ -190,6 +213,7 @@ export async function simulateArguments(args: string[]): Promise<SimulateArgumen
     timeScale,
     shard,
     results: v.results,
+    jobs: Math.min(jobs, runs),
   };
 }
 
@@ -276,6 +300,7 @@ function table(result: SimulationResult, a: SimulateArguments): string {
  */
 export async function simulateCommand(args: string[], io: CliIo): Promise<number> {
   const a = await simulateArguments(args);
+  if (a.jobs > 1) return await simulateInJobs(a, io);
   const result = await simulate({
     pipelineFile: a.pipelineFile,
     environment: a.environment,
@@ -310,6 +335,59 @@ export async function simulateCommand(args: string[], io: CliIo): Promise<number
   } else io.stdout(table(result, a));
   if (io.signal?.aborted) return EXIT.interrupted;
   return violations ? EXIT.failed : EXIT.ok;
+}
+
+/** The arguments every child of `--jobs` gets (its shard, folder and results file added). */
+function childArgs(a: SimulateArguments): string[] {
+  return [
+    a.environment,
+    "--runs",
+    String(a.runs),
+    "--seed",
+    a.seed,
+    "--pipeline",
+    a.pipelineFile,
+    "--environments-dir",
+    a.environmentsDir,
+    ...(a.compareGates ? ["--compare-gates"] : []),
+    ...(a.keepRuns ? ["--keep-runs"] : []),
+    ...(a.timeScale !== undefined ? ["--time-scale", String(a.timeScale)] : []),
+  ];
+}
+
+/** `simulate --jobs N`: the seeds in N child processes, summarised here. */
+async function simulateInJobs(a: SimulateArguments, io: CliIo): Promise<number> {
+  const gateKinds = a.compareGates ? ["fixed", "sequential"] : ["sequential"];
+  const total = a.runs * gateKinds.length;
+  const out = await runJobs(
+    { jobs: a.jobs, workDir: a.workDir, childArgs: childArgs(a), gateKinds, results: a.results },
+    (r, i) => {
+      if (!a.json) io.stdout(runLine(r, i, total));
+    },
+    io.signal,
+  );
+  for (const f of out.failedJobs) io.stderr(`simulate: ${f}\n`);
+  const result: SimulationResult = {
+    results: out.results,
+    summaries: out.summaries,
+    setupMs: out.setupMs,
+  };
+  if (a.json) {
+    const jobs = { jobs: a.jobs, setup_seconds: result.setupMs / 1000 };
+    io.stdout(
+      JSON.stringify(
+        a.compareGates ? { gates: out.summaries, ...jobs } : {
+          ...Object.values(out.summaries)[0]!,
+          ...jobs,
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+  } else io.stdout(table(result, a));
+  if (io.signal?.aborted) return EXIT.interrupted;
+  if (out.failedJobs.length > 0) return EXIT.failed;
+  return Object.values(out.summaries).some((s) => s.violations.length > 0) ? EXIT.failed : EXIT.ok;
 }
 
 /**

@@ -57,7 +57,7 @@ export function inject(drawn: Fault): InjectedFault {
     case "metrics-gap":
       return {
         scenario: `metrics-down@${seconds(onsetMs)}`,
-        fault: { kind: "metrics-gap", onsetMs, durationMs: Number.POSITIVE_INFINITY },
+        fault: { kind: "metrics-gap", onsetMs }, // no duration: down from its onset
       };
     case "crash":
       return { scenario: "crashloop", fault: { kind: "crash", onsetMs: 0 } };

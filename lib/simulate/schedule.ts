@@ -37,7 +37,10 @@ export interface Fault {
   readonly latencyMs?: number;
   /** Target milliseconds after the new version is first deployed when the fault starts. */
   readonly onsetMs?: number;
-  /** `metrics-gap`: how long the measurements are missing or NaN (target ms). */
+  /**
+   * `metrics-gap`: how long the measurements are missing or NaN (target ms); none: from the
+   * onset to the end of the run (metrics down).
+   */
   readonly durationMs?: number;
 }
 
@@ -207,8 +210,9 @@ export function describeFault(fault: Fault): string {
     case "latency":
       return `latency +${fault.latencyMs}ms${at}`;
     case "metrics-gap":
-      return Number.isFinite(fault.durationMs ?? 0)
-        ? `metrics gap ${minSec(fault.durationMs ?? 0)}${at}`
+      // No duration (or an infinite one, null once in JSON): down from its onset.
+      return typeof fault.durationMs === "number" && Number.isFinite(fault.durationMs)
+        ? `metrics gap ${minSec(fault.durationMs)}${at}`
         : `metrics down${at}`;
     case "crash":
       return "crashing pods";

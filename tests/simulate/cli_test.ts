@@ -57,6 +57,17 @@ Deno.test("simulate: bad input exits 2, says what is wrong, and runs nothing", a
     ],
     ["--shard x", ["development", "--runs", "2", "--seed", "1", "--shard", "x"], /--shard takes/],
     ["an unknown flag", ["development", "--runs", "1", "--seed", "1", "--fast"], /Unknown option/],
+    ["--jobs 0", ["development", "--runs", "2", "--seed", "1", "--jobs", "0"], /--jobs takes/],
+    [
+      "--jobs with --shard",
+      ["development", "--runs", "2", "--seed", "1", "--jobs", "2", "--shard", "0/2"],
+      /--jobs .* takes no --shard/,
+    ],
+    [
+      "--jobs with --replay",
+      ["development", "--replay", "7", "--jobs", "2"],
+      /--jobs .* takes no --replay/,
+    ],
   ];
   try {
     for (const [name, args, message] of cases) {
@@ -102,6 +113,38 @@ Deno.test("simulate --json: one object with the counts; --replay reruns one run"
     const replay = await cli(["small", "--replay", "12345", ...SMALL, "--work-dir", work]);
     assert.equal(replay.code, 0, replay.err + replay.out);
     assert.match(replay.out, /^\s+1\/1\s+12345 /m);
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+});
+
+Deno.test("simulate --jobs 2: the same runs as one process, each seed once, summarised together", async () => {
+  const work = await Deno.makeTempDir({ prefix: "simulate-jobs-" });
+  const args = ["small", "--runs", "3", "--seed", "3", "--json", ...SMALL];
+  try {
+    const one = await cli([...args, "--work-dir", join(work, "one")]);
+    assert.equal(one.code, 0, one.err + one.out);
+    const results = join(work, "all.jsonl");
+    const two = await cli([
+      ...args,
+      "--jobs",
+      "2",
+      "--work-dir",
+      join(work, "two"),
+      "--results",
+      results,
+    ]);
+    assert.equal(two.code, 0, two.err + two.out);
+    const a = JSON.parse(one.out), b = JSON.parse(two.out);
+    assert.equal(b.jobs, 2);
+    for (const key of ["runs", "healthy_runs", "false_rollbacks", "faulty_runs", "missed_faults"]) {
+      assert.equal(b[key], a[key], key);
+    }
+    assert.deepEqual(b.detection_seconds, a.detection_seconds);
+    const lines = (await Deno.readTextFile(results)).trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(lines.length, 3);
+    assert.equal(new Set(lines.map((r) => r.seed)).size, 3, "each seed ran once");
+    for (const i of [0, 1]) assert.ok(await exists(join(work, "two", `job-${i}`)), `job-${i}`);
   } finally {
     await Deno.remove(work, { recursive: true });
   }
