@@ -2,8 +2,9 @@
 # The test suite (`deno task test`), or a part of it: `deno task test tests/migrate/` or
 # `deno task test tests/runner/cli_test.ts --filter help` (the arguments go to `deno test`;
 # without any, `tests/`). Installs the services the tests start (PostgreSQL, Redis,
-# Prometheus, a container registry, git, openssl) from Debian's packages when they are
-# missing; each suite starts its own servers in temporary folders.
+# Prometheus, Alertmanager, a container registry, git, openssl) from Debian's packages when
+# they are missing; each suite starts its own servers in temporary folders (the sandbox's
+# companions among them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,6 +57,7 @@ missing=()
 command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
@@ -65,7 +67,7 @@ if ((${#missing[@]})); then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     # The packages start system services where an init system runs: the tests start their own.
-    (service postgresql stop; service prometheus stop; service redis-server stop; service docker-registry stop) >/dev/null 2>&1 || true
+    (service postgresql stop; service prometheus stop; service prometheus-alertmanager stop; service redis-server stop; service docker-registry stop) >/dev/null 2>&1 || true
     command -v initdb >/dev/null 2>&1 || PATH="$(postgres_bin):$PATH"
   else
     echo "error: the tests need ${missing[*]}: install them with apt-get (as root)" >&2

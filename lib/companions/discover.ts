@@ -14,13 +14,19 @@ import { hash32 } from "../random/mod.ts";
 
 /** The port a companion registry listens on (at its own address). */
 export const REGISTRY_PORT = 5000;
+/** The port the companion Prometheus listens on. */
+export const PROMETHEUS_PORT = 9090;
+/** The port the companion Alertmanager listens on. */
+export const ALERTMANAGER_PORT = 9093;
 
 /**
  * The loopback address a namespace's companion of a kind listens on: `127.a.b.c` from a
- * hash of both (never `127.0.0.1`, where the sandbox's API is).
+ * hash of both and the scope (never `127.0.0.1`, where the sandbox's API is). Two sandboxes
+ * that rehearse one namespace at once need different scopes (e.g. their state folders).
  *
- * @param namespace The namespace.
+ * @param namespace The namespace (`*` for a companion all namespaces share).
  * @param kind The companion, e.g. `redis`.
+ * @param scope What tells sandboxes apart (default: none).
  * @returns The address.
  *
  * @example
@@ -31,8 +37,8 @@ export const REGISTRY_PORT = 5000;
  * assert.equal(companionAddress("team-prod", "redis"), companionAddress("team-prod", "redis"));
  * ```
  */
-export function companionAddress(namespace: string, kind: string): string {
-  const h = hash32(`${kind}@${namespace}`);
+export function companionAddress(namespace: string, kind: string, scope = ""): string {
+  const h = hash32(`${kind}@${namespace}${scope ? `#${scope}` : ""}`);
   const a = 1 + (h >>> 24) % 254;
   return `127.${a}.${(h >>> 16) & 0xff}.${1 + (h & 0xff) % 254}`;
 }
@@ -82,12 +88,22 @@ export interface PublishedRegistry {
 /** One companion entry as read. */
 export type Published<T> = T | CompanionSkipped | CompanionFailed;
 
+/** A published monitoring server. */
+export interface PublishedServer {
+  /** Its base URL. */
+  readonly url: string;
+}
+
 /** What a namespace's ConfigMap says (undefined: the ConfigMap does not name it). */
 export interface PublishedCompanions {
   /** The Redis. */
   readonly redis?: Published<PublishedRedis>;
   /** The registry. */
   readonly registry?: Published<PublishedRegistry>;
+  /** Prometheus (shared by the namespaces). */
+  readonly prometheus?: Published<PublishedServer>;
+  /** Alertmanager (shared by the namespaces). */
+  readonly alertmanager?: Published<PublishedServer>;
 }
 
 /** The part of the `kubernetes` capability discovery needs. */
@@ -129,7 +145,7 @@ export async function readCompanions(
   );
   if (!cm) return null;
   const out: Record<string, unknown> = {};
-  for (const key of ["redis", "registry"] as const) {
+  for (const key of ["redis", "registry", "prometheus", "alertmanager"] as const) {
     const text = cm.data?.[key];
     if (text === undefined) continue;
     try {

@@ -3,7 +3,7 @@
  * rehearsal's checks reach real servers through the code they use in production — a
  * `redis-server` per namespace with the password of its Secret (TLS where asked), and one
  * container registry per namespace holding the images being deployed, signed in cosign's
- * format. Each listens on the namespace's own loopback address (`companionAddress`), runs in
+ * format; one `prometheus` and one `prometheus-alertmanager` they share. Each listens on the namespace's own loopback address (`companionAddress`), runs in
  * its own folder under `<stateDir>/companions/`, is published in a ConfigMap of each namespace it serves (`discover.ts`), and stops (by the
  * PID it was started with) when {@linkcode Companions.stop} is called; a rerun stops a
  * leftover of an earlier process and starts afresh. A program that is not installed is
@@ -12,12 +12,22 @@
  */
 import { type Clock, realClock } from "../clock/mod.ts";
 import {
+  ALERTMANAGER_PORT,
   companionAddress,
   COMPANIONS_CONFIGMAP,
+  PROMETHEUS_PORT,
+  type Published,
   type PublishedCompanions,
+  type PublishedServer,
   REGISTRY_PORT,
 } from "./discover.ts";
+import {
+  type MonitoringCompanion,
+  startAlertmanagerCompanion,
+  startPrometheusCompanion,
+} from "./monitoring.ts";
 import { type RedisCompanion, startRedisCompanion } from "./redis.ts";
+import { addressFree } from "./process.ts";
 import { type ImageToPush, type RegistryCompanion, startRegistryCompanion } from "./registry.ts";
 
 export * from "./discover.ts";
@@ -62,6 +72,10 @@ export interface CompanionsOptions {
   readonly api: (request: Request) => Promise<Response>;
   /** The namespaces served (those the sandbox does not have are left out). */
   readonly namespaces: readonly NamespacePlan[];
+  /** Start Prometheus and Alertmanager (shared by the namespaces; default true). */
+  readonly monitoring?: boolean;
+  /** What tells this sandbox's companion addresses from another's (`companionAddress`). */
+  readonly scope?: string | undefined;
   /** The sandbox's clock: held while the programs start (default real). */
   readonly clock?: Clock | undefined;
 }
@@ -72,6 +86,8 @@ export interface Companions {
   readonly redis: ReadonlyMap<string, RedisCompanion>;
   /** The registry of each namespace that has one running. */
   readonly registries: ReadonlyMap<string, RegistryCompanion>;
+  /** Prometheus and Alertmanager, those running. */
+  readonly monitoring: readonly MonitoringCompanion[];
   /** What each namespace's ConfigMap says. */
   readonly published: ReadonlyMap<string, PublishedCompanions>;
   /** Stops every program (by PID) and removes the ConfigMaps. Safe to call twice. */
@@ -153,6 +169,52 @@ async function hasNamespace(api: CompanionsOptions["api"], namespace: string): P
   return res.ok;
 }
 
+/**
+ * A companion that did not start: failed — or skipped when its address is held (another
+ * sandbox rehearses the namespace at once in the same scope: nothing of this one is wrong).
+ */
+function notStarted(what: string, err: unknown): { skipped: string } | { failed: string } {
+  const message = (err as Error).message;
+  return /is in use/.test(message)
+    ? { skipped: `the sandbox's ${what} could not listen: ${message}` }
+    : { failed: `the sandbox's ${what} did not start: ${message}` };
+}
+
+async function startMonitoring(
+  o: CompanionsOptions,
+): Promise<
+  {
+    entries: Pick<PublishedCompanions, "prometheus" | "alertmanager">;
+    running: MonitoringCompanion[];
+  }
+> {
+  if (o.monitoring === false) return { entries: {}, running: [] };
+  const one = async (
+    what: string,
+    start: typeof startPrometheusCompanion,
+    port: number,
+  ): Promise<{ entry: Published<PublishedServer>; running?: MonitoringCompanion }> => {
+    const address = `${companionAddress("*", what, o.scope)}:${port}`;
+    const [host] = address.split(":");
+    try {
+      if (!addressFree(host!, port)) throw new Error(`${address} is in use`);
+      const started = await start({ dir: `${o.stateDir}/companions/${what}`, address });
+      if ("missing" in started) return { entry: { skipped: started.missing.message } };
+      return { entry: { url: started.url }, running: started };
+    } catch (err) {
+      return { entry: notStarted(what, err) };
+    }
+  };
+  const [p, a] = await Promise.all([
+    one("prometheus", startPrometheusCompanion, PROMETHEUS_PORT),
+    one("alertmanager", startAlertmanagerCompanion, ALERTMANAGER_PORT),
+  ]);
+  return {
+    entries: { prometheus: p.entry, alertmanager: a.entry },
+    running: [p.running, a.running].filter((x): x is MonitoringCompanion => x !== undefined),
+  };
+}
+
 function safeName(namespace: string): string {
   return namespace.replace(/[^a-z0-9-]/g, "-");
 }
@@ -168,7 +230,7 @@ async function startRedisFor(
     if (plan.redis.wrongPassword) password = `rotated-${crypto.randomUUID()}`;
     const started = await startRedisCompanion({
       dir: `${o.stateDir}/companions/redis-${safeName(plan.namespace)}`,
-      host: companionAddress(plan.namespace, "redis"),
+      host: companionAddress(plan.namespace, "redis", o.scope),
       port: plan.redis.port,
       password,
       tls: plan.redis.tls,
@@ -177,7 +239,7 @@ async function startRedisFor(
     const { host, port, tls, ca } = started;
     return { entry: { host, port, tls, ...(ca ? { ca } : {}) }, running: started };
   } catch (err) {
-    return { entry: { failed: `the sandbox's Redis did not start: ${(err as Error).message}` } };
+    return { entry: notStarted("Redis", err) };
   }
 }
 
@@ -193,7 +255,7 @@ async function startRegistry(
   try {
     const started = await startRegistryCompanion({
       dir: `${o.stateDir}/companions/registry-${safeName(plan.namespace)}`,
-      address: `${companionAddress(plan.namespace, "registry")}:${REGISTRY_PORT}`,
+      address: `${companionAddress(plan.namespace, "registry", o.scope)}:${REGISTRY_PORT}`,
       images: plan.images,
     });
     if ("missing" in started) return { entry: { skipped: started.missing.message } };
@@ -202,7 +264,7 @@ async function startRegistry(
       running: started,
     };
   } catch (err) {
-    return { entry: { failed: `the sandbox's registry did not start: ${(err as Error).message}` } };
+    return { entry: notStarted("registry", err) };
   }
 }
 
@@ -234,6 +296,7 @@ export async function startCompanions(o: CompanionsOptions): Promise<Companions>
   const redis = new Map<string, RedisCompanion>();
   const registries = new Map<string, RegistryCompanion>();
   const published = new Map<string, PublishedCompanions>();
+  const monitoring: MonitoringCompanion[] = [];
   let stopping: Promise<void> | undefined;
   const stop = () =>
     stopping ??= (async () => {
@@ -241,7 +304,7 @@ export async function startCompanions(o: CompanionsOptions): Promise<Companions>
       try {
         await Promise.all([...published.keys()].map((ns) => unpublish(o.api, ns).catch(() => {})));
         await Promise.all(
-          [...redis.values(), ...registries.values()].map((c) => c.stop()),
+          [...redis.values(), ...registries.values(), ...monitoring].map((c) => c.stop()),
         );
       } finally {
         hold();
@@ -253,6 +316,8 @@ export async function startCompanions(o: CompanionsOptions): Promise<Companions>
       o.namespaces.map((plan) => hasNamespace(o.api, plan.namespace)),
     );
     const served = o.namespaces.filter((_, i) => present[i]);
+    const shared = served.length ? await startMonitoring(o) : { entries: {}, running: [] };
+    monitoring.push(...shared.running);
     await Promise.all(served.map(async (plan) => {
       const [r, reg] = await Promise.all([
         plan.redis ? startRedisFor(o, { ...plan, redis: plan.redis }) : undefined,
@@ -260,10 +325,14 @@ export async function startCompanions(o: CompanionsOptions): Promise<Companions>
       ]);
       if (r?.running) redis.set(plan.namespace, r.running);
       if (reg.running) registries.set(plan.namespace, reg.running);
-      published.set(plan.namespace, { ...(r ? { redis: r.entry } : {}), registry: reg.entry });
+      published.set(plan.namespace, {
+        ...(r ? { redis: r.entry } : {}),
+        registry: reg.entry,
+        ...shared.entries,
+      });
     }));
     for (const [namespace, entry] of published) await publish(o.api, namespace, entry);
-    return { redis, registries, published, stop };
+    return { redis, registries, monitoring, published, stop };
   } catch (err) {
     await stop();
     throw err;

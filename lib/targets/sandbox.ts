@@ -199,6 +199,12 @@ export interface SandboxTargetOptions {
   readonly companions?: boolean | undefined;
   /** The version being deployed (e.g. `1.2.4`): the companion registry holds its images. */
   readonly version?: string | undefined;
+  /**
+   * What tells this sandbox's companion addresses from another's rehearsing the same
+   * namespace (`companionAddress`); the pipeline must be given the same as
+   * `--option companion-scope=...` (default: none, for both).
+   */
+  readonly companionScope?: string | undefined;
 }
 
 /** Whether the sandbox has `namespace` (undefined: it did not say, e.g. unreachable). */
@@ -337,6 +343,7 @@ async function findOrStart(o: SandboxTargetOptions): Promise<SandboxTarget> {
     try {
       companions = await startCompanions({
         stateDir: o.stateDir,
+        scope: o.companionScope,
         clock,
         api: (request) => {
           request.headers.set("authorization", `Bearer ${token}`);

@@ -30,6 +30,11 @@ export interface DeployContext {
   readonly redis: RedisTarget | undefined;
   /** The Secret holding Redis's password, when the environment names one (`secret_key_ref`). */
   readonly redisSecret: string | undefined;
+  /**
+   * In the sandbox: what tells its companions' addresses from another sandbox's
+   * (`--option companion-scope=...`, as given to `sandboxTarget`; default none).
+   */
+  readonly companionScope: string;
 }
 
 /** Builds the context. */
@@ -73,6 +78,7 @@ export function deployContext(
     images,
     redis,
     redisSecret,
+    companionScope: options["companion-scope"] ?? "",
     onBreach,
   };
 }

@@ -23,9 +23,11 @@ import {
 } from "../../checks/database.ts";
 import { redisConnectivity, redisMemory, type RedisTarget } from "../../checks/redis.ts";
 import {
+  ALERTMANAGER_PORT,
   companionAddress,
   type ConfigMapReader,
   notRunning,
+  PROMETHEUS_PORT,
   type PublishedCompanions,
   readCompanions,
   REGISTRY_PORT,
@@ -162,16 +164,45 @@ function redisChecks(c: DeployContext, target: RedisTarget | undefined): Check[]
     ssl: env.ssl ?? false,
     ...(r.ca ? { ca: r.ca } : {}),
   });
-  const probe = { host: companionAddress(c.namespace, "redis"), port: env.port };
+  const probe = { host: companionAddress(c.namespace, "redis", c.companionScope), port: env.port };
   return [
     onCompanion(c, "redis", connectivity(probe), (r) => connectivity(at(r))),
     onCompanion(c, "redis", memory(probe), (r) => memory(at(r))),
   ];
 }
 
+/** The sandbox's Prometheus or Alertmanager (`host:port`), shared by its namespaces. */
+function sandboxMonitor(c: DeployContext, kind: "prometheus" | "alertmanager"): string {
+  const port = kind === "prometheus" ? PROMETHEUS_PORT : ALERTMANAGER_PORT;
+  return `${companionAddress("*", kind, c.companionScope)}:${port}`;
+}
+
+function sandboxMonitoringChecks(c: DeployContext): Check[] {
+  const url = (kind: "prometheus" | "alertmanager") => `http://${sandboxMonitor(c, kind)}`;
+  return [
+    onCompanion(
+      c,
+      "prometheus",
+      prometheusHealthy(url("prometheus")),
+      () => prometheusHealthy(url("prometheus")),
+    ),
+    skipped(
+      "Grafana accessible",
+      "Grafana is not packaged by Debian, so the sandbox runs none: this check is " +
+        "non-critical (it warns in production) and is not rehearsed",
+    ),
+    onCompanion(
+      c,
+      "alertmanager",
+      alertmanagerHealthy(url("alertmanager"), { required: false }),
+      () => alertmanagerHealthy(url("alertmanager"), { required: false }),
+    ),
+  ];
+}
+
 /** The sandbox's registry for the namespace (`host:port`). */
 function sandboxRegistry(c: DeployContext): string {
-  return `${companionAddress(c.namespace, "registry")}:${REGISTRY_PORT}`;
+  return `${companionAddress(c.namespace, "registry", c.companionScope)}:${REGISTRY_PORT}`;
 }
 
 function sandboxImageChecks(c: DeployContext, image: string, production: boolean): Check[] {
@@ -238,7 +269,9 @@ export function preflightStages(c: DeployContext, lock: Stage<unknown>): Stage<u
   // Its password is read from the namespace's Secret when the environment names one; in the
   // sandbox the companion's port is found at run time (on loopback).
   const redisAt = redisTarget ??
-    (c.sandbox ? { host: companionAddress(namespace, "redis"), port: env.redis.port } : undefined);
+    (c.sandbox
+      ? { host: companionAddress(namespace, "redis", c.companionScope), port: env.redis.port }
+      : undefined);
   const redis = stage("preflight:redis").needs(lock)
     .uses("redis", c.redisSecret ? { kubernetes: { secrets: [c.redisSecret] } } : "kubernetes")
     .permissions(redisAt ? { net: [`${redisAt.host}:${redisAt.port}`] } : {})
@@ -248,23 +281,21 @@ export function preflightStages(c: DeployContext, lock: Stage<unknown>): Stage<u
     const url = new URL(u);
     return `${url.hostname}:${url.port || (url.protocol === "https:" ? "443" : "80")}`;
   });
-  const monitoring = stage("preflight:monitoring").needs(lock).uses("metrics")
-    .permissions(c.sandbox ? {} : { net: monitoringHosts })
-    .describe("Prometheus, Grafana and Alertmanager are healthy")
-    .check(
-      ...(c.sandbox
-        ? [
-          skipped(
-            "monitoring",
-            "the sandbox measures gates itself: no Prometheus/Grafana/Alertmanager",
-          ),
-        ]
-        : [
-          prometheusHealthy(env.monitoring.prometheus_url),
-          grafanaHealthy(env.monitoring.grafana_url, { required: false }),
-          alertmanagerHealthy(env.monitoring.alertmanager_url, { required: false }),
-        ]),
-    );
+  const monitoring = c.sandbox
+    ? stage("preflight:monitoring").needs(lock).uses("metrics", "kubernetes")
+      .permissions({ net: [sandboxMonitor(c, "prometheus"), sandboxMonitor(c, "alertmanager")] })
+      .describe(
+        "Prometheus and Alertmanager are healthy (the sandbox's own); Grafana is not packaged",
+      )
+      .check(...sandboxMonitoringChecks(c))
+    : stage("preflight:monitoring").needs(lock).uses("metrics")
+      .permissions({ net: monitoringHosts })
+      .describe("Prometheus, Grafana and Alertmanager are healthy")
+      .check(
+        prometheusHealthy(env.monitoring.prometheus_url),
+        grafanaHealthy(env.monitoring.grafana_url, { required: false }),
+        alertmanagerHealthy(env.monitoring.alertmanager_url, { required: false }),
+      );
   const registry = env.deployment.image_registry.split("/")[0]!;
   const images = Object.values(c.images);
   const production = env.name === "production";

@@ -162,3 +162,32 @@ Deno.test("the companion registry holds signed images; the signatures verify in 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the monitoring companions answer their health endpoints and stop by PID", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "companion_monitoring_" });
+  const { startAlertmanagerCompanion, startPrometheusCompanion } = await import(
+    "../../lib/companions/monitoring.ts"
+  );
+  const started = await Promise.all([
+    startPrometheusCompanion({ dir: `${dir}/p`, address: "127.0.0.1:" + freePortHere() }),
+    startAlertmanagerCompanion({ dir: `${dir}/a`, address: "127.0.0.1:" + freePortHere() }),
+  ]);
+  try {
+    for (const s of started) {
+      assert.ok(!("missing" in s), JSON.stringify(s));
+      const res = await fetch(`${s.url}/-/healthy`);
+      assert.equal(res.status, 200, await res.text());
+    }
+  } finally {
+    for (const s of started) if (!("missing" in s)) await s.stop();
+  }
+  for (const s of started) if (!("missing" in s)) assert.equal(alive(s.process.pid), false);
+  await Deno.remove(dir, { recursive: true });
+});
+
+function freePortHere(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}

@@ -43,6 +43,15 @@ Deno.test({
       assert.equal(ping.evidence.passwordFrom, "secret redis-credentials/password");
       assert.equal(ping.evidence.host, companionAddress("tracktion-prod", "redis"));
       assert.ok(redis.checks.every((c) => c.status !== "skipped"));
+      const monitoring = stage(d, "preflight:monitoring") as unknown as {
+        checks: { name: string; status: string; message: string }[];
+      };
+      const byName = Object.fromEntries(monitoring.checks.map((c) => [c.name, c]));
+      assert.equal(byName["Prometheus accessible"]?.status, "passed", JSON.stringify(byName));
+      assert.equal(byName["Alertmanager accessible"]?.status, "passed", JSON.stringify(byName));
+      // Grafana is not packaged: the skip says so.
+      assert.equal(byName["Grafana accessible"]?.status, "skipped");
+      assert.match(byName["Grafana accessible"]!.message, /not packaged by Debian/);
       // The companions stopped with the sandbox.
       const pidFile = `${r.sandboxDir}/companions/redis-tracktion-prod/pid`;
       await assert.rejects(Deno.stat(pidFile), Deno.errors.NotFound);
@@ -121,5 +130,45 @@ Deno.test({
     }
     assert.equal(pids.length, 2);
     for (const pid of pids) assert.equal(alive(pid), false, `companion ${pid} stopped`);
+  },
+});
+
+Deno.test({
+  name:
+    "two sandboxes rehearsing one namespace: the same scope makes the second skip (saying why), another scope runs both",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dirs = await Promise.all(
+      [0, 1, 2].map(() => Deno.makeTempDir({ prefix: "companions_scope_" })),
+    );
+    const common = { namespace: "tracktion-staging", version: "v1.2.4" };
+    const first = await sandboxTarget({ ...common, stateDir: dirs[0]!, companionScope: "same" });
+    try {
+      const second = await sandboxTarget({ ...common, stateDir: dirs[1]!, companionScope: "same" });
+      try {
+        const redis = second.companions?.get("tracktion-staging")?.redis as { skipped?: string };
+        assert.match(redis.skipped ?? "", /could not listen: .* is in use/);
+        const mine = first.companions?.get("tracktion-staging")?.redis as { port?: number };
+        assert.equal(typeof mine.port, "number", "the first one's Redis still runs");
+      } finally {
+        await second.close();
+      }
+      const third = await sandboxTarget({
+        ...common,
+        stateDir: dirs[2]!,
+        companionScope: dirs[2]!,
+      });
+      try {
+        const redis = third.companions?.get("tracktion-staging")?.redis as { host?: string };
+        assert.equal(redis.host, companionAddress("tracktion-staging", "redis", dirs[2]!));
+        assert.notEqual(redis.host, companionAddress("tracktion-staging", "redis", "same"));
+      } finally {
+        await third.close();
+      }
+    } finally {
+      await first.close();
+      for (const d of dirs) await Deno.remove(d, { recursive: true }).catch(() => {});
+    }
   },
 });
