@@ -184,10 +184,19 @@ export async function waitForRolloutWith(
 /** Waiting reasons that are a container's normal way to start, not a cause. */
 const STARTING = new Set(["ContainerCreating", "PodInitializing"]);
 
+/** The last line of a log; of a JSON line (a structured log), its `message` or `msg`. */
 function lastLine(text: unknown): string | undefined {
   if (typeof text !== "string") return undefined;
   const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
-  return lines.at(-1);
+  const last = lines.at(-1);
+  if (!last?.startsWith("{")) return last;
+  try {
+    const parsed = record(JSON.parse(last));
+    const message = parsed.message ?? parsed.msg;
+    return typeof message === "string" ? message : last;
+  } catch {
+    return last;
+  }
 }
 
 /**
@@ -195,7 +204,8 @@ function lastLine(text: unknown): string | undefined {
  * waiting for a reason other than starting (e.g. `CrashLoopBackOff`,
  * `CreateContainerConfigError`, `ImagePullBackOff`) with its message, restart count, last
  * exit code and the last line of its termination message (the log's last line under
- * `terminationMessagePolicy: FallbackToLogsOnError`), and how many pods are like it.
+ * `terminationMessagePolicy: FallbackToLogsOnError`; of a JSON log line, its `message`), and
+ * how many pods are like it.
  *
  * @param pods The pods of the rollout.
  * @returns The cause, or null when no pod says one.

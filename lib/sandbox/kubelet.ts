@@ -3,7 +3,8 @@
  * pods get a real HTTP server on loopback; scenarios make them crash, fail or start slowly;
  * a container whose Secret, ConfigMap or key is missing waits (`CreateContainerConfigError`)
  * and one whose variables its service would refuse crash-loops (`pod_config.ts`);
- * container logs are kept for `kubectl logs`.
+ * container logs (one JSON object a line, as the services write them) are kept for
+ * `kubectl logs`.
  * @module
  */
 import { SANDBOX_API_GROUP } from "../product/mod.ts";
@@ -17,7 +18,13 @@ import { Deadlines } from "./deadlines.ts";
 import type { PodBehaviour } from "./scenarios.ts";
 import { PodServer } from "./pod_server.ts";
 import { podFinished, podReady } from "./replicasets.ts";
-import { checkPodConfig, crashSchedule, podStatus, terminationMessage } from "./pod_config.ts";
+import {
+  checkPodConfig,
+  crashSchedule,
+  logLine,
+  podStatus,
+  terminationMessage,
+} from "./pod_config.ts";
 
 export { crashSchedule };
 
@@ -212,7 +219,12 @@ export class Kubelet {
       }
       rt.announced = new Set(["start", "ready"]);
       rt.logs.push(
-        `${this.#api.now()} sandbox restarted; container still running version ${version}`,
+        logLine(this.#api.now(), `sandbox restarted; container still running version ${version}`, {
+          service: String(
+            (((pod.spec as JsonMap).containers ?? []) as JsonMap[])[0]?.name ?? "app",
+          ),
+          version,
+        }),
       );
     }
     if (isJob) {
@@ -289,7 +301,7 @@ export class Kubelet {
     ) => {
       if (rt.announced.has(key)) return;
       rt.announced.add(key);
-      rt.logs.push(`${now} ${line}`);
+      rt.logs.push(logLine(now, line, { service: cname, version }));
       if (event) this.#events.record(pod, { ...event, component: "kubelet" });
     };
     if (configError === undefined && elapsed >= CONTAINER_START_MS) {

@@ -399,6 +399,35 @@ export function podStatus(
 }
 
 /**
+ * One line of a simulated container's log, structured as the services write theirs: a JSON
+ * object with `timestamp`, `level` (`FATAL` for a line starting `fatal:`, `ERROR` for
+ * `ERROR:`, else `INFO`), `message` and the given fields.
+ *
+ * @param timestamp When (RFC 3339).
+ * @param message The message.
+ * @param fields More fields (e.g. `service`, `version`).
+ * @returns The line (no newline).
+ *
+ * @example
+ * ```ts
+ * import { logLine } from "./pod_config.ts";
+ * import assert from "node:assert/strict";
+ * const line = JSON.parse(logLine("2026-01-01T00:00:00Z", "fatal: no DB", { service: "web" }));
+ * assert.deepEqual(line, {
+ *   timestamp: "2026-01-01T00:00:00Z", level: "FATAL", message: "fatal: no DB", service: "web",
+ * });
+ * ```
+ */
+export function logLine(
+  timestamp: string,
+  message: string,
+  fields: Readonly<Record<string, string>> = {},
+): string {
+  const level = /^fatal:/i.test(message) ? "FATAL" : /^error:/i.test(message) ? "ERROR" : "INFO";
+  return JSON.stringify({ timestamp, level, message, ...fields });
+}
+
+/**
  * The `message` of a terminated container's state when its spec asks for
  * `terminationMessagePolicy: FallbackToLogsOnError` and it failed: the last lines of its
  * log, at most 80 lines and 2048 bytes (the kubelet's limits); else undefined.

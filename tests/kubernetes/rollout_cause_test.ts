@@ -45,7 +45,7 @@ Deno.test("rolloutCause: the first pod with a reason, how many are alike; starti
   const crash = pod("c", {
     restartCount: 7,
     state: { waiting: { reason: "CrashLoopBackOff" } },
-    lastState: { terminated: { exitCode: 137, message: "x\ny\n" } },
+    lastState: { terminated: { exitCode: 137, message: 'x\n{"level":"FATAL","message":"y"}\n' } },
   });
   assert.equal(
     rolloutCause([crash]),
@@ -151,7 +151,7 @@ Deno.test("an invalid variable: the cause names CrashLoopBackOff, the restarts, 
     }
     assert.match(
       cause ?? "",
-      /^pod notification-service-green-\S+ \(2 of 2 not ready\): container notification-service CrashLoopBackOff \(back-off restarting failed container notification-service in pod \S+\), restarts [2-9], last exit code 1, last log line: "\S+ fatal: configuration: DATABASE_PORT=\\"5432x\\" is not a port \(1-65535\)"$/,
+      /^pod notification-service-green-\S+ \(2 of 2 not ready\): container notification-service CrashLoopBackOff \(back-off restarting failed container notification-service in pod \S+\), restarts [2-9], last exit code 1, last log line: "fatal: configuration: DATABASE_PORT=\\"5432x\\" is not a port \(1-65535\)"$/,
     );
     // The healthy services of the same target are not refused by the same check.
     const ok = deploymentManifest(t, { service: "file-watcher", slot: "green", version: "1.0.0" });

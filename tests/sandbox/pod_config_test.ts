@@ -271,10 +271,17 @@ Deno.test("an invalid or empty variable crash-loops: restarts rise, exit code 1,
     assert.equal(c.state.waiting?.reason, "CrashLoopBackOff");
     assert.equal(c.lastState.terminated?.exitCode, 1);
     const line = 'fatal: configuration: DATABASE_PORT="54x2" is not a port (1-65535)';
-    assert.ok(c.lastState.terminated?.message?.split("\n").at(-1)?.endsWith(` ${line}`));
+    const lastTerminated = JSON.parse(c.lastState.terminated!.message!.split("\n").at(-1)!);
+    assert.equal(lastTerminated.message, line);
     assert.equal(c.ready, false);
     const logs = await t.kubectlOk("logs", "-n", NS, pod!.metadata.name);
-    assert.ok(logs.trimEnd().endsWith(line), logs);
+    // Structured: every line is JSON with a timestamp; the last one says why, as FATAL.
+    const entries = logs.trimEnd().split("\n").map((l) => JSON.parse(l));
+    assert.ok(entries.every((e) => !Number.isNaN(Date.parse(e.timestamp))), logs);
+    assert.deepEqual(
+      { level: entries.at(-1).level, message: entries.at(-1).message },
+      { level: "FATAL", message: line },
+    );
     assert.ok(!logs.includes(SECRET_VALUE));
     assert.match(
       await t.kubectlOk("get", "pods", "-n", NS, "-l", "d=badport"),
@@ -335,7 +342,7 @@ Deno.test("a variable the image's service requires but the manifest leaves out c
     });
     assert.match(
       await t.kubectlOk("logs", "-n", NS, pod!.metadata.name),
-      /fatal: configuration: required variable DATABASE_HOST is not set\n$/,
+      /"message":"fatal: configuration: required variable DATABASE_HOST is not set"[^\n]*\n$/,
     );
     await waitFor(
       "the configured pod Ready",
