@@ -75,3 +75,72 @@ export function httpEndpoint(url: string, options: HttpEndpointOptions = {}): Ch
     },
   };
 }
+
+/** The headers that announce a rate limit (IETF `RateLimit-*`, and the common `X-RateLimit-*`). */
+export const RATE_LIMIT_HEADERS: readonly string[] = [
+  "RateLimit-Limit",
+  "RateLimit-Policy",
+  "RateLimit",
+  "X-RateLimit-Limit",
+];
+
+/**
+ * The seed's "API rate limiting": a burst of requests (default 5) is answered, the last with
+ * 200 or 429, and the answers announce the limit in a rate-limit header
+ * ({@linkcode RATE_LIMIT_HEADERS}), so clients can back off before they are refused.
+ *
+ * @param url The URL to GET, e.g. `https://api.example.com/api/v1/health`.
+ * @param options `requests` (default 5), headers, deadline, name, required.
+ * @returns The check; evidence: url, statuses, rateLimit (header → value).
+ *
+ * @example
+ * ```ts
+ * import { rateLimitHeaders } from "./http_endpoint.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(rateLimitHeaders("https://api.example.com/api/v1/health").name, "API rate limiting");
+ * ```
+ */
+export function rateLimitHeaders(
+  url: string,
+  options: HttpCheckOptions & { readonly requests?: number } = {},
+): Check {
+  checkUrl(url, options.name ?? "API rate limiting");
+  const requests = Math.max(1, options.requests ?? 5);
+  return {
+    name: options.name ?? "API rate limiting",
+    required: options.required ?? true,
+    run: async (ctx) => {
+      const statuses: number[] = [];
+      const rateLimit: Record<string, string> = {};
+      for (let i = 0; i < requests; i++) {
+        const r = await get(url, options, ctx.signal);
+        if (!r.ok) return fail(`${url} unreachable: ${r.error}`, { url, statuses, error: r.error });
+        statuses.push(r.status);
+        for (const name of RATE_LIMIT_HEADERS) {
+          const value = r.headers.get(name);
+          if (value !== null) rateLimit[name] = value;
+        }
+      }
+      const evidence = { url, statuses, rateLimit };
+      const last = statuses.at(-1)!;
+      if (last !== 200 && last !== 429) {
+        return fail(
+          `${url} answered HTTP ${last} after ${requests} requests, not 200 or 429`,
+          evidence,
+        );
+      }
+      if (Object.keys(rateLimit).length === 0) {
+        return fail(
+          `${url} announces no rate limit (none of ${RATE_LIMIT_HEADERS.join(", ")})`,
+          evidence,
+        );
+      }
+      return pass(
+        `${url} limits requests (${
+          Object.entries(rateLimit).map(([k, v]) => `${k}: ${v}`).join(", ")
+        }); ${requests} requests answered ${statuses.join(", ")}`,
+        evidence,
+      );
+    },
+  };
+}

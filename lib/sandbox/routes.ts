@@ -1,6 +1,10 @@
 /**
  * The Gateway API controller: HTTPRoutes get an `Accepted`/`ResolvedRefs` status per parent,
- * as a real gateway controller would report.
+ * as a real gateway controller would report; and the gateway's edge ({@linkcode GatewayEdge}):
+ * what the public endpoint does before a request reaches a pod — authentication of `/api/`
+ * (a Bearer token that is one of the namespace's API keys), a rate limit with its
+ * `RateLimit-*` headers, and the security headers — so that post-deploy validations of the
+ * public endpoint run against something that behaves like an edge.
  * @module
  */
 import { SANDBOX_API_GROUP } from "../product/mod.ts";
@@ -83,5 +87,109 @@ export class RouteController {
       manager: "gateway-controller",
       subresource: "status",
     });
+  }
+}
+
+/** Options of {@linkcode GatewayEdge}. */
+export interface GatewayEdgeOptions {
+  /** The API keys that authenticate `/api/` requests (e.g. the values of an `api-keys` Secret). */
+  readonly apiKeys: () => readonly string[];
+  /** Requests a client may make per window (default 1 000, an environment's `api_rate_limit`). */
+  readonly limit?: number;
+  /** The window, target ms (default 60 000). */
+  readonly windowMs?: number;
+  /** The cluster's time (target ms). */
+  readonly now: () => number;
+  /** Paths under `/api/` that need no token (default `/api/v1/health`). */
+  readonly public?: readonly string[];
+}
+
+/** The headers every answer of the edge carries. */
+export const EDGE_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+  "strict-transport-security": "max-age=31536000; includeSubDomains",
+  "referrer-policy": "no-referrer",
+});
+
+/**
+ * The public endpoint's edge in front of a backend: `/api/` needs `Authorization: Bearer
+ * <an API key>` (401 `{"error":"unauthorized"}` without one, `{"error":"invalid token"}` with
+ * another), each client (by `x-forwarded-for`, else one client) gets `limit` requests per
+ * window (then 429 with `Retry-After`), and every answer carries `RateLimit-Limit`,
+ * `RateLimit-Remaining`, `RateLimit-Reset` and {@linkcode EDGE_SECURITY_HEADERS}.
+ *
+ * @example
+ * ```ts
+ * import { GatewayEdge } from "./routes.ts";
+ * import assert from "node:assert/strict";
+ * const edge = new GatewayEdge({ apiKeys: () => ["k3y"], now: () => 0, limit: 2 });
+ * const backend = () => Promise.resolve(new Response("{}", { status: 200 }));
+ * const denied = await edge.handle(new Request("http://api/api/v1/user"), backend);
+ * assert.equal(denied.status, 401);
+ * const ok = await edge.handle(
+ *   new Request("http://api/api/v1/user", { headers: { authorization: "Bearer k3y" } }),
+ *   backend,
+ * );
+ * assert.equal(ok.headers.get("ratelimit-remaining"), "0");
+ * ```
+ */
+export class GatewayEdge {
+  #options: GatewayEdgeOptions;
+  #windows = new Map<string, { start: number; count: number }>();
+
+  /** @param options API keys, limit and window, the clock, public paths. */
+  constructor(options: GatewayEdgeOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Answers a request at the edge, passing it to `backend` when it may go through.
+   *
+   * @param request The request as the client sent it.
+   * @param backend Sends it on (to a pod of the route's backend) and returns its answer.
+   * @returns The answer, with the edge's headers.
+   */
+  async handle(
+    request: Request,
+    backend: (request: Request) => Promise<Response>,
+  ): Promise<Response> {
+    const limit = this.#options.limit ?? 1_000;
+    const windowMs = this.#options.windowMs ?? 60_000;
+    const now = this.#options.now();
+    const client = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim() || "client";
+    let w = this.#windows.get(client);
+    if (!w || now - w.start >= windowMs) this.#windows.set(client, w = { start: now, count: 0 });
+    w.count++;
+    const reset = Math.max(0, Math.ceil((w.start + windowMs - now) / 1000));
+    const headers: Record<string, string> = {
+      ...EDGE_SECURITY_HEADERS,
+      "ratelimit-limit": String(limit),
+      "ratelimit-remaining": String(Math.max(0, limit - w.count)),
+      "ratelimit-reset": String(reset),
+    };
+    const json = (status: number, body: unknown, extra: Record<string, string> = {}) =>
+      new Response(JSON.stringify(body), {
+        status,
+        headers: { ...headers, ...extra, "content-type": "application/json" },
+      });
+    if (w.count > limit) {
+      return json(429, { error: "rate limit exceeded" }, { "retry-after": String(reset) });
+    }
+    const path = new URL(request.url).pathname;
+    const open = this.#options.public ?? ["/api/v1/health"];
+    if (path.startsWith("/api/") && !open.includes(path)) {
+      const auth = request.headers.get("authorization") ?? "";
+      const token = /^Bearer\s+(\S+)$/i.exec(auth)?.[1];
+      if (!token) return json(401, { error: "unauthorized" }, { "www-authenticate": "Bearer" });
+      if (!this.#options.apiKeys().includes(token)) {
+        return json(401, { error: "invalid token" }, { "www-authenticate": "Bearer" });
+      }
+    }
+    const answer = await backend(request);
+    const out = new Headers(answer.headers);
+    for (const [k, v] of Object.entries(headers)) out.set(k, v);
+    return new Response(answer.body, { status: answer.status, headers: out });
   }
 }
