@@ -108,6 +108,7 @@ export interface PublishedCompanions {
 
 /** The part of the `kubernetes` capability discovery needs. */
 export interface ConfigMapReader {
+  /** Gets an object (a ConfigMap here) by kind, namespace and name; `null` when missing. */
   get(
     kind: { apiVersion: string; kind: string },
     namespace: string | null,

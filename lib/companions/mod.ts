@@ -10,7 +10,13 @@
  * published as skipped, naming the Debian package to install.
  * @module
  */
-import { type Clock, realClock } from "../clock/mod.ts";
+import { realClock } from "../clock/mod.ts";
+
+/** What companions need of a clock: to hold it while real programs start and stop. */
+export interface ClockHold {
+  /** Marks real work in flight (a virtual clock does not jump meanwhile); returns its end. */
+  hold(what: string): () => void;
+}
 import {
   ALERTMANAGER_PORT,
   companionAddress,
@@ -33,7 +39,9 @@ import { type ImageToPush, type RegistryCompanion, startRegistryCompanion } from
 export * from "./discover.ts";
 export type { ImageToPush, PushedImage, RegistryCompanion } from "./registry.ts";
 export type { RedisCompanion, RedisEndpoint } from "./redis.ts";
-export type { MissingProgram } from "./process.ts";
+export type { CompanionProcess, MissingProgram } from "./process.ts";
+export type { MonitoringCompanion } from "./monitoring.ts";
+export type { CompanionEnvironment, SplitScenario } from "./plan.ts";
 export { COMPANION_SCENARIOS, companionPlan, splitScenario } from "./plan.ts";
 
 /** What one namespace's Redis is seeded from. */
@@ -77,7 +85,7 @@ export interface CompanionsOptions {
   /** What tells this sandbox's companion addresses from another's (`companionAddress`). */
   readonly scope?: string | undefined;
   /** The sandbox's clock: held while the programs start (default real). */
-  readonly clock?: Clock | undefined;
+  readonly clock?: ClockHold | undefined;
 }
 
 /** Running companions. */
@@ -291,7 +299,7 @@ async function startRegistry(
  * ```
  */
 export async function startCompanions(o: CompanionsOptions): Promise<Companions> {
-  const clock = o.clock ?? realClock;
+  const clock: ClockHold = o.clock ?? realClock;
   const release = clock.hold("starting the sandbox's companions");
   const redis = new Map<string, RedisCompanion>();
   const registries = new Map<string, RegistryCompanion>();

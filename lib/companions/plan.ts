@@ -8,7 +8,27 @@
  * `redis-wrong-password` starts Redis with another password than its Secret.
  * @module
  */
-import type { Environment } from "../config/types.ts";
+/** What a companion plan reads of an environment (its file's fields). */
+export interface CompanionEnvironment {
+  /** The environment file, for messages. */
+  readonly file: string;
+  /** `environment.namespace`. */
+  readonly environment: { readonly namespace: string };
+  /** `redis:` — its port, TLS and where its password is. */
+  readonly redis: {
+    readonly port: number;
+    readonly ssl?: boolean | undefined;
+    readonly password?:
+      | { readonly secret_key_ref: { readonly name: string; readonly key: string } }
+      | { readonly from_env: string }
+      | undefined;
+  };
+  /** `deployment.image_registry`. */
+  readonly deployment: { readonly image_registry: string };
+  /** `infrastructure.replicas`: its services. */
+  readonly infrastructure: { readonly replicas: Readonly<Record<string, number>> };
+}
+
 import type { CompanionsOptions, NamespacePlan, RedisPlan } from "./mod.ts";
 import type { ImageToPush } from "./registry.ts";
 
@@ -57,7 +77,7 @@ export function splitScenario(scenario: string | undefined): SplitScenario {
   return { sandbox: rest.length ? rest.join(",") : undefined, unsigned, wrongRedisPassword };
 }
 
-function redisPlan(env: Environment, wrongPassword: boolean): RedisPlan {
+function redisPlan(env: CompanionEnvironment, wrongPassword: boolean): RedisPlan {
   const tls = env.redis.ssl ?? false;
   const port = env.redis.port;
   const ref = env.redis.password;
@@ -89,7 +109,7 @@ function redisPlan(env: Environment, wrongPassword: boolean): RedisPlan {
  * ```
  */
 export function companionPlan(
-  envs: readonly Environment[],
+  envs: readonly CompanionEnvironment[],
   o: { readonly version: string | undefined; readonly scenario: string | undefined },
 ): Pick<CompanionsOptions, "namespaces"> {
   const split = splitScenario(o.scenario);
@@ -106,7 +126,11 @@ export function companionPlan(
   return { namespaces };
 }
 
-function imagesOf(env: Environment, version: string, unsigned: readonly string[]): ImageToPush[] {
+function imagesOf(
+  env: CompanionEnvironment,
+  version: string,
+  unsigned: readonly string[],
+): ImageToPush[] {
   const prefix = env.deployment.image_registry;
   const repoPrefix = prefix.split("/").slice(1).join("/");
   return Object.keys(env.infrastructure.replicas).map((service) => ({

@@ -236,3 +236,44 @@ esac`,
     await Deno.remove(tool.dir, { recursive: true });
   }
 });
+
+Deno.test("imageExists() at a mirror and imageSignature() verified in TypeScript against a real registry", async () => {
+  const { startRegistryCompanion } = await import("../../lib/companions/registry.ts");
+  const { generateSigningKey } = await import("../../lib/companions/cosign.ts");
+  const dir = await Deno.makeTempDir({ prefix: "checks_images_cosign_" });
+  const registry = await startRegistryCompanion({
+    dir,
+    images: [
+      { repository: "team/api", tag: "2.0.0", identity: "ghcr.io/team/api" },
+      { repository: "team/web", tag: "2.0.0", identity: "ghcr.io/team/web", unsigned: true },
+    ],
+  });
+  assert.ok(!("missing" in registry));
+  const ctx = fakeContext();
+  try {
+    const exists = await imageExists("ghcr.io/team/api:2.0.0", { mirror: registry.host }).run(ctx);
+    assert.equal(exists.ok, true, exists.message);
+    assert.equal(exists.evidence?.mirror, registry.host);
+    const absent = await imageExists("ghcr.io/team/api:9.0.0", { mirror: registry.host }).run(ctx);
+    assert.equal(absent.ok, false);
+    assert.match(absent.message, new RegExp(`not in the registry ${registry.host}`));
+
+    const options = { publicKey: registry.publicKey, mirror: registry.host };
+    const signed = await imageSignature("ghcr.io/team/api:2.0.0", options).run(ctx);
+    assert.equal(signed.ok, true, signed.message);
+    assert.equal(signed.evidence?.verifier, "built-in (cosign format, key-based)");
+    assert.equal(signed.evidence?.identity, "ghcr.io/team/api");
+    const unsigned = await imageSignature("ghcr.io/team/web:2.0.0", options).run(ctx);
+    assert.equal(unsigned.ok, false);
+    assert.match(unsigned.message, /is not signed/);
+    const otherKey = await imageSignature("ghcr.io/team/api:2.0.0", {
+      ...options,
+      publicKey: (await generateSigningKey()).publicKeyPem,
+    }).run(ctx);
+    assert.equal(otherKey.ok, false);
+    assert.match(otherKey.message, /does not verify with the key/);
+  } finally {
+    await registry.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -226,3 +226,46 @@ Deno.test("redisConnectivity() reads a secret_key_ref password through the kuber
     await redis.stop();
   }
 });
+
+Deno.test("redisConnectivity() over TLS trusts the given CA; without it, or over plain TCP, it fails", async () => {
+  const { startRedisCompanion } = await import("../../lib/companions/redis.ts");
+  const dir = await Deno.makeTempDir({ prefix: "checks_redis_tls_" });
+  const redis = await startRedisCompanion({ dir, password: "tls-pw-7", tls: true });
+  assert.ok(!("missing" in redis));
+  const target = { host: redis.host, port: redis.port, password: "tls-pw-7" };
+  try {
+    const ok = await redisConnectivity({ ...target, ssl: true, ca: redis.ca }, {
+      maxLatencyMs: 5_000,
+    }).run(fakeContext());
+    assert.equal(ok.ok, true, ok.message);
+    assert.equal(ok.evidence?.tls, true);
+    assert.equal(ok.evidence?.auth, true);
+    const untrusted = await redisConnectivity({ ...target, ssl: true }, { timeoutMs: 3_000 })
+      .run(fakeContext());
+    assert.equal(untrusted.ok, false);
+    assert.match(untrusted.message, /certificate|UnknownIssuer|invalid peer/i);
+    const plain = await redisConnectivity(target, { timeoutMs: 1_000 }).run(fakeContext());
+    assert.equal(plain.ok, false, "a TLS-only port does not answer plain RESP");
+    const noPassword = await redisConnectivity({
+      host: redis.host,
+      port: redis.port,
+      ssl: true,
+      ca: redis.ca,
+    })
+      .run(fakeContext());
+    assert.equal(noPassword.ok, false);
+    assert.match(noPassword.message, /NOAUTH.*requires a password and none was given/);
+    const wrong = await redisConnectivity({
+      ...target,
+      password: "nope-123",
+      ssl: true,
+      ca: redis.ca,
+    })
+      .run(fakeContext());
+    assert.match(wrong.message, /WRONGPASS.*not the one Redis requires/);
+    assert.ok(!JSON.stringify(wrong).includes("nope-123"));
+  } finally {
+    await redis.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
