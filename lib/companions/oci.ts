@@ -83,7 +83,7 @@ function fetchOf(access: RegistryAccess): typeof fetch {
  * is not sent again.
  *
  * @param access The registry.
- * @param repository E.g. `tracktion/analysis-service`.
+ * @param repository E.g. `team/app`.
  * @param bytes The blob.
  * @returns Its descriptor's digest and size.
  * @throws {Error} Naming the step and the HTTP status when the registry refuses.
