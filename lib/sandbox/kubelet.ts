@@ -20,6 +20,7 @@ import { PodServer } from "./pod_server.ts";
 import { podFinished, podReady } from "./replicasets.ts";
 import {
   checkPodConfig,
+  type ContainerView,
   crashSchedule,
   logLine,
   podStatus,
@@ -233,60 +234,44 @@ export class Kubelet {
     return rt;
   }
 
-  async #sync(original: KObject): Promise<void> {
-    let pod = original;
-    const m = meta(pod);
-    const ns = String(m.namespace);
-    const uid = String(m.uid);
-    if (podFinished(pod)) {
-      const done = this.#runtimes.get(String(m.uid));
-      if (done) done.steady = true;
-      return;
+  /** Resolves a container's config before it is created: the kubelet's error, if any. */
+  #configure(pod: KObject, rt: Runtime, isJob: boolean): string | undefined {
+    const checked = checkPodConfig(this.#api.store, pod, { isJob, image: podImage(pod) });
+    const configError = checked.error;
+    if (configError !== undefined) {
+      rt.startedAt = this.#clock.now(); // the container is created once its config resolves
+      rt.startedIso = kubeTime(new Date(rt.startedAt));
+      if (rt.configEvent !== configError) {
+        rt.configEvent = configError;
+        this.#events.record(pod, {
+          type: "Warning",
+          reason: "Failed",
+          message: `Error: ${configError}`,
+          component: "kubelet",
+        });
+      }
+      return configError;
     }
-    if (!(pod.spec as JsonMap).nodeName) pod = this.#schedule(pod);
-    const owner = ((m.ownerReferences ?? []) as JsonMap[]).find((r) => r.controller);
-    const isJob = owner?.kind === "Job";
-    const version = podVersion(pod);
-    let rt = this.#runtimes.get(uid);
-    if (!rt) this.#runtimes.set(uid, rt = this.#runtime(pod, isJob, owner));
+    rt.configured = true;
+    if (checked.problem) {
+      rt.crashes = true;
+      rt.crashLine = checked.problem;
+    }
+    return undefined;
+  }
+
+  /** Where the container is `elapsed` ms into its life (and what it logged on the way). */
+  #lifecycle(
+    pod: KObject,
+    rt: Runtime,
+    at: { elapsed: number; isJob: boolean; configError: string | undefined },
+  ): ContainerView {
+    const { elapsed, isJob, configError } = at;
+    const m = meta(pod);
     const containers = ((pod.spec as JsonMap).containers ?? []) as JsonMap[];
     const cname = String(containers[0]?.name ?? "app");
+    const version = podVersion(pod);
     const now = this.#api.now();
-    let configError: string | undefined;
-    if (!rt.configured) {
-      const checked = checkPodConfig(this.#api.store, pod, { isJob, image: podImage(pod) });
-      configError = checked.error;
-      if (configError !== undefined) {
-        rt.startedAt = this.#clock.now(); // the container is created once its config resolves
-        rt.startedIso = kubeTime(new Date(rt.startedAt));
-        if (rt.configEvent !== configError) {
-          rt.configEvent = configError;
-          this.#events.record(pod, {
-            type: "Warning",
-            reason: "Failed",
-            message: `Error: ${configError}`,
-            component: "kubelet",
-          });
-        }
-      } else {
-        rt.configured = true;
-        if (checked.problem) {
-          rt.crashes = true;
-          rt.crashLine = checked.problem;
-        }
-      }
-    }
-    const elapsed = sinceKube(this.#clock, rt.startedAt) + rt.offsetMs;
-    const prev = (pod.status ?? {}) as JsonMap;
-    const node = this.#api.store.peek(NODES, "", String((pod.spec as JsonMap).nodeName));
-    const nodeIp = String(
-      (((node?.status ?? {}) as JsonMap).addresses as JsonMap[] | undefined)?.[0]?.address ??
-        "10.0.0.11",
-    );
-    const podIP = String(
-      prev.podIP ??
-        `10.244.${Math.floor(this.#ipCounter / 250) % 250}.${(this.#ipCounter++ % 250) + 2}`,
-    );
     let phase = "Pending";
     let ready = false;
     let state: JsonMap = configError !== undefined
@@ -366,6 +351,46 @@ export class Kubelet {
         say("ready", `listening, version ${version} ready`);
       }
     }
+    return {
+      phase,
+      ready,
+      state,
+      lastState,
+      restarts,
+      started: phase === "Running" && !rt.crashes,
+    };
+  }
+
+  async #sync(original: KObject): Promise<void> {
+    let pod = original;
+    const m = meta(pod);
+    const ns = String(m.namespace);
+    const uid = String(m.uid);
+    if (podFinished(pod)) {
+      const done = this.#runtimes.get(String(m.uid));
+      if (done) done.steady = true;
+      return;
+    }
+    if (!(pod.spec as JsonMap).nodeName) pod = this.#schedule(pod);
+    const owner = ((m.ownerReferences ?? []) as JsonMap[]).find((r) => r.controller);
+    const isJob = owner?.kind === "Job";
+    const version = podVersion(pod);
+    let rt = this.#runtimes.get(uid);
+    if (!rt) this.#runtimes.set(uid, rt = this.#runtime(pod, isJob, owner));
+    const configError = rt.configured ? undefined : this.#configure(pod, rt, isJob);
+    const elapsed = sinceKube(this.#clock, rt.startedAt) + rt.offsetMs;
+    const prev = (pod.status ?? {}) as JsonMap;
+    const node = this.#api.store.peek(NODES, "", String((pod.spec as JsonMap).nodeName));
+    const nodeIp = String(
+      (((node?.status ?? {}) as JsonMap).addresses as JsonMap[] | undefined)?.[0]?.address ??
+        "10.0.0.11",
+    );
+    const podIP = String(
+      prev.podIP ??
+        `10.244.${Math.floor(this.#ipCounter / 250) % 250}.${(this.#ipCounter++ % 250) + 2}`,
+    );
+    const view = this.#lifecycle(pod, rt, { elapsed, isJob, configError });
+    const { phase, ready } = view;
     if (ready && !rt.server && !rt.serverStarting) {
       const labels = {
         ...((m.labels ?? {}) as Record<string, string>),
@@ -388,14 +413,7 @@ export class Kubelet {
       delete rt.server;
       await server.stop();
     }
-    const status = podStatus(pod, {
-      phase,
-      ready,
-      state,
-      lastState,
-      restarts,
-      started: phase === "Running" && !rt.crashes,
-    }, {
+    const status = podStatus(pod, view, {
       nodeIp,
       podIP,
       startedIso: rt.startedIso,
