@@ -231,6 +231,9 @@ export const kubernetes: Capability<KubernetesCapability> = {
           dryRun: ctx.dryRun,
           onSecret: ctx.onSecret,
           clock,
+          ...(ctx.target.kind === "sandbox" && ctx.target.transport
+            ? { transport: ctx.target.transport }
+            : {}),
         }),
       };
     } catch (err) {

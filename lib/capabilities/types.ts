@@ -31,6 +31,11 @@ export type CapabilityTarget =
     readonly kubeconfigPath: string;
     /** Its state folder (its embedded database lives in `pglite/`). */
     readonly stateDir: string;
+    /**
+     * Sends the Kubernetes client's requests to a sandbox in this process, without a socket
+     * (`simulate`: hundreds of runs, where loopback HTTP is only cost). Undefined: HTTP.
+     */
+    readonly transport?: ((request: Request) => Promise<Response>) | undefined;
   };
 
 /** What the main thread gives a capability it opens. */

@@ -22,6 +22,7 @@ import type { KindRef, KubeObject } from "./capability.ts";
 import { KubernetesApiError } from "./errors.ts";
 import { TOOL_NAME } from "../product/mod.ts";
 import { type Clock, realClock } from "../clock/clock.ts";
+import { apiMaker, type MakeApi } from "./transport.ts";
 
 /** The field manager of every server-side apply and patch this tool makes. */
 export const FIELD_MANAGER: string = TOOL_NAME;
@@ -53,8 +54,8 @@ interface SendOptions {
  * given (a JSON Patch is an array, which the generic `patch()` cannot carry).
  */
 class PlainObjectApi extends KubernetesObjectApi {
-  static create(kc: KubeConfig): PlainObjectApi {
-    const api = kc.makeApiClient(PlainObjectApi);
+  static create(kc: KubeConfig, make: MakeApi): PlainObjectApi {
+    const api = make(PlainObjectApi);
     api.setDefaultNamespace(kc);
     return api;
   }
@@ -204,6 +205,12 @@ export interface KubeClientOptions {
   context?: string | undefined;
   /** The run's clock, held while each request is in flight (default real time). */
   clock?: Clock | undefined;
+  /**
+   * Sends each request instead of HTTP: client-node builds it (path, query, headers, the
+   * kubeconfig's credentials) and reads the answer as from a socket. For a sandbox in this
+   * process, where the socket is only cost (`simulate`).
+   */
+  transport?: ((request: Request) => Promise<Response>) | undefined;
 }
 
 /** An API object whose every method holds the client's clock while its request runs. */
@@ -245,14 +252,14 @@ export class KubeClient {
   #proxy: ProxyApi;
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(config: KubeConfig, clock: Clock) {
+  private constructor(config: KubeConfig, clock: Clock, make: MakeApi) {
     this.config = config;
     this.clock = clock;
-    this.version = tracked(config.makeApiClient(VersionApi), this, "version");
-    this.coordination = tracked(config.makeApiClient(CoordinationV1Api), this, "coordination");
-    this.core = tracked(config.makeApiClient(CoreV1Api), this, "core");
-    this.#objects = PlainObjectApi.create(config);
-    this.#proxy = config.makeApiClient(ProxyApi);
+    this.version = tracked(make(VersionApi), this, "version");
+    this.coordination = tracked(make(CoordinationV1Api), this, "coordination");
+    this.core = tracked(make(CoreV1Api), this, "core");
+    this.#objects = PlainObjectApi.create(config, make);
+    this.#proxy = make(ProxyApi);
   }
 
   /**
@@ -302,7 +309,11 @@ export class KubeClient {
     if (!config.getCurrentCluster()) {
       throw new Error(`Cannot use kubeconfig "${kubeconfigPath}": it names no current cluster`);
     }
-    return new KubeClient(config, options.clock ?? realClock);
+    return new KubeClient(
+      config,
+      options.clock ?? realClock,
+      apiMaker(config, options.transport),
+    );
   }
 
   /**

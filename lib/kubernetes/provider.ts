@@ -7,7 +7,7 @@
  * @module
  */
 import type { KindRef, KubeObject, KubernetesCapability, RolloutStatus } from "./capability.ts";
-import { apiError, KubeClient } from "./client.ts";
+import { apiError, KubeClient, type KubeClientOptions } from "./client.ts";
 import { acquireLease, releaseLease, renewLease } from "./lease.ts";
 import { rolloutStatusOf, waitForRolloutWith } from "./rollout.ts";
 import { MIN_SECRET_LENGTH } from "../journal/redact.ts";
@@ -32,6 +32,11 @@ export interface KubernetesCapabilityOptions {
    * waits poll on it, leases and events are stamped with it.
    */
   clock?: Clock | undefined;
+  /**
+   * Sends the client's requests instead of HTTP (a sandbox in this process): see
+   * {@linkcode KubeClientOptions.transport}.
+   */
+  transport?: ((request: Request) => Promise<Response>) | undefined;
 }
 
 const DEPLOYMENT: KindRef = { apiVersion: "apps/v1", kind: "Deployment" };
@@ -111,6 +116,7 @@ export function createKubernetesCapability(
   const client = KubeClient.connect(options.kubeconfigPath, {
     context: options.context,
     clock: options.clock,
+    transport: options.transport,
   });
   const dryRun = options.dryRun === true;
   let events = 0;

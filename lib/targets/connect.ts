@@ -82,6 +82,12 @@ export interface ConnectOptions {
   readonly env: Environment;
   /** The sandbox the run goes to (`--sandbox`); without it, the kubeconfig's cluster. */
   readonly sandbox?: SandboxTarget | undefined;
+  /**
+   * Send the Kubernetes client's requests to a sandbox started in this process through its
+   * `handle` (no socket; the same client-node requests, routing and authentication):
+   * `simulate`. Default: HTTP, as to any cluster.
+   */
+  readonly apiInProcess?: boolean | undefined;
   /** Describe, change nothing (`--dry-run`). */
   readonly dryRun: boolean;
   /** Every secret value a capability reads is added to it. */
@@ -206,7 +212,12 @@ export function connect(o: ConnectOptions): Connection {
   const env = o.env;
   const clock = o.clock ?? o.sandbox?.clock ?? realClock;
   const target: CapabilityTarget = o.sandbox
-    ? { kind: "sandbox", kubeconfigPath: o.sandbox.kubeconfigPath, stateDir: o.sandbox.stateDir }
+    ? {
+      kind: "sandbox",
+      kubeconfigPath: o.sandbox.kubeconfigPath,
+      stateDir: o.sandbox.stateDir,
+      ...(o.apiInProcess && o.sandbox.handle ? { transport: o.sandbox.handle } : {}),
+    }
     : { kind: "kubernetes" };
   const opened = openCapabilities({
     env,

@@ -423,6 +423,9 @@ export async function rehearse<T>(
       metrics: run.metrics,
       log: (line) => log(run.redactor.redact(line)),
       clock: runClock,
+      // A rehearsal started on a given clock (simulate's hundreds of runs, in this process):
+      // the Kubernetes client's requests reach the sandbox without a loopback socket.
+      apiInProcess: o.clock !== undefined,
     });
     closers.unshift(["closing the connection", () => connection.close()]);
     await step("connecting", () => connection.verify(o.signal ? { signal: o.signal } : {}));
