@@ -134,6 +134,51 @@ Deno.test({
 
 Deno.test({
   name:
+    "the database password deleted from db-credentials: the deploy fails naming the Secret and key, traffic stays",
+  ignore: !wired,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const r = await Rehearsal.create();
+    try {
+      const first = await r.deploy(ENV, "v1.0.0");
+      assert.equal(first.code, 0, first.stdout + first.stderr);
+      await withRunning(r, async () => {
+        await r.kubectl(
+          "patch",
+          "secret",
+          "db-credentials",
+          "-n",
+          NS,
+          "--type=json",
+          "-p",
+          JSON.stringify([{ op: "remove", path: "/data/password" }]),
+        );
+      });
+      const d = await r.deploy(ENV, "v1.1.0");
+      assert.equal(d.code, 1, d.stdout + d.stderr);
+      // Whichever stage meets it first (pre-flight, migrations or the pods' rollout) says it.
+      const failed = d.report.stages.filter((s) => s.status === "failed");
+      assert.ok(
+        failed.some((s) =>
+          /db-credentials/.test(s.reason ?? "") && /password/.test(s.reason ?? "")
+        ),
+        failed.map((s) => `${s.id}: ${s.reason}`).join("\n") || d.stdout,
+      );
+      await withRunning(r, async () => {
+        const c = await cluster(r);
+        for (const service of SERVICES) {
+          assert.equal(c[service]!.selector, "blue", `${service}: traffic stays on blue`);
+        }
+      });
+    } finally {
+      await r.remove();
+    }
+  },
+});
+
+Deno.test({
+  name:
     "deno task rollback returns traffic to the old slot and scales the slot it leaves to 0 replicas",
   sanitizeResources: false,
   sanitizeOps: false,
