@@ -72,19 +72,8 @@ export interface ConfigSources {
   configMap(namespace: string, name: string): Record<string, string> | undefined;
 }
 
-/**
- * A Secret's `data` value decoded (base64 of UTF-8); text that is not base64 is kept as is.
- *
- * @param encoded The base64 text.
- * @returns The value.
- *
- * @example
- * ```ts
- * import { decodeBase64Text } from "./pod_config.ts";
- * console.assert(decodeBase64Text("cGFzcw==") === "pass");
- * ```
- */
-export function decodeBase64Text(encoded: string): string {
+/** A Secret's `data` value decoded (base64 of UTF-8); text that is not base64 as is. */
+function decodeBase64Text(encoded: string): string {
   try {
     return new TextDecoder().decode(Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0)));
   } catch {
@@ -107,6 +96,34 @@ export interface ResolvedEnv {
   readonly env: Readonly<Record<string, string>>;
   /** Names whose value came from a Secret. */
   readonly secret: ReadonlySet<string>;
+}
+
+/** `envFrom` into `into`: the kubelet's error for a missing source, else undefined. */
+function addEnvFrom(
+  namespace: string,
+  container: JsonMap,
+  sources: ConfigSources,
+  into: { env: Record<string, string>; secret: Set<string> },
+): string | undefined {
+  for (const from of (container.envFrom ?? []) as JsonMap[]) {
+    const prefix = String(from.prefix ?? "");
+    const s = from.secretRef as JsonMap | undefined;
+    const c = from.configMapRef as JsonMap | undefined;
+    const ref = s ?? c;
+    if (!ref) continue;
+    const name = String(ref.name ?? "");
+    const data = s ? sources.secret(namespace, name) : sources.configMap(namespace, name);
+    if (!data) {
+      if (ref.optional === true) continue;
+      return `${s ? "secret" : "configmap"} "${name}" not found`;
+    }
+    for (const [key, value] of Object.entries(data)) {
+      into.env[prefix + key] = value;
+      if (s) into.secret.add(prefix + key);
+      else into.secret.delete(prefix + key);
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -134,24 +151,8 @@ export function resolveContainerEnv(
 ): ResolvedEnv | { error: string } {
   const env: Record<string, string> = {};
   const secret = new Set<string>();
-  for (const from of (container.envFrom ?? []) as JsonMap[]) {
-    const prefix = String(from.prefix ?? "");
-    const s = from.secretRef as JsonMap | undefined;
-    const c = from.configMapRef as JsonMap | undefined;
-    const ref = s ?? c;
-    if (!ref) continue;
-    const name = String(ref.name ?? "");
-    const data = s ? sources.secret(namespace, name) : sources.configMap(namespace, name);
-    if (!data) {
-      if (ref.optional === true) continue;
-      return { error: `${s ? "secret" : "configmap"} "${name}" not found` };
-    }
-    for (const [key, value] of Object.entries(data)) {
-      env[prefix + key] = value;
-      if (s) secret.add(prefix + key);
-      else secret.delete(prefix + key);
-    }
-  }
+  const fromError = addEnvFrom(namespace, container, sources, { env, secret });
+  if (fromError) return { error: fromError };
   for (const item of (container.env ?? []) as JsonMap[]) {
     const name = String(item.name ?? "");
     const from = item.valueFrom as JsonMap | undefined;
@@ -265,24 +266,8 @@ export function configurationProblem(
   return null;
 }
 
-/**
- * The variables the seed says an image requires, from the `kube-system/sandbox-images`
- * ConfigMap (key: the image repository as {@linkcode imagesKey} writes it; value: the names,
- * comma-separated). An image it does not name requires nothing.
- *
- * @param images The ConfigMap's data, if it exists.
- * @param repository The image without tag or digest.
- * @returns The required names.
- *
- * @example
- * ```ts
- * import { requiredEnvOf } from "./pod_config.ts";
- * import assert from "node:assert/strict";
- * assert.deepEqual(requiredEnvOf({ r_web: "A,B" }, "r/web"), ["A", "B"]);
- * assert.deepEqual(requiredEnvOf(undefined, "r/web"), []);
- * ```
- */
-export function requiredEnvOf(
+/** What `sandbox-images` (its data, if it exists) says an image requires; nothing if unnamed. */
+function requiredEnvOf(
   images: Readonly<Record<string, string>> | undefined,
   repository: string,
 ): string[] {
