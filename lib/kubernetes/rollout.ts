@@ -113,6 +113,12 @@ export interface WaitForRolloutOptions {
   timeoutMs: number;
   /** Pause between readings (default 1 s). */
   pollMs?: number | undefined;
+  /**
+   * The longest pause (default 8 × `pollMs`): while nothing changes (a crash-looping
+   * version waiting out its progress deadline) the pause doubles up to this; any change
+   * brings it back to `pollMs`.
+   */
+  maxPollMs?: number | undefined;
   /** Stops waiting early. */
   signal?: AbortSignal | undefined;
   /** Told each new message. */
@@ -130,8 +136,9 @@ export interface WaitForRolloutOptions {
 }
 
 /**
- * Polls a rollout until it is done, fails, or the timeout passes. Never throws for a
- * rollout that does not finish: the result is `done: false` with the reason.
+ * Polls a rollout until it is done, fails, or the timeout passes: every `pollMs` while it
+ * moves, less often (up to `maxPollMs`) while it does not. Never throws for a rollout that
+ * does not finish: the result is `done: false` with the reason.
  *
  * @param read Reads the status once.
  * @param options Timeout, poll interval, abort signal, progress callback.
@@ -156,6 +163,8 @@ export async function waitForRolloutWith(
   const clock = options.clock ?? realClock;
   const start = clock.now();
   const pollMs = options.pollMs ?? 1_000;
+  const maxPollMs = Math.max(pollMs, options.maxPollMs ?? 8 * pollMs);
+  let pause = pollMs;
   let last = "";
   const failed = async (status: RolloutStatus, message: string): Promise<RolloutStatus> => {
     const cause = await options.explain?.().catch(() => null);
@@ -165,8 +174,9 @@ export async function waitForRolloutWith(
     const status = await read();
     if (status.message !== last) {
       last = status.message;
+      pause = pollMs;
       options.onProgress?.(status);
-    }
+    } else pause = Math.min(maxPollMs, pause * 2);
     if (status.done) return status;
     if (status.failed) return await failed(status, status.message);
     if (options.signal?.aborted) {
@@ -177,7 +187,7 @@ export async function waitForRolloutWith(
       return await failed(status, `timed out after ${options.timeoutMs} ms: ${status.message}`);
     }
     // aborted: the next turn reports it
-    await clock.sleep(Math.min(pollMs, left), { signal: options.signal }).catch(() => {});
+    await clock.sleep(Math.min(pause, left), { signal: options.signal }).catch(() => {});
   }
 }
 

@@ -201,3 +201,30 @@ Deno.test("rolloutStatus() agrees with the real kubectl rollout status", async (
     assert.ok(theirs.out.includes(ours.message), `kubectl said: ${theirs.out}`);
   }, { scenario: "crashloop", timeScale: 300 });
 });
+
+Deno.test("waitForRolloutWith() reads less often while nothing changes, at once again when it does", async () => {
+  const { virtualClock } = await import("../../lib/clock/mod.ts");
+  const stuck = rolloutStatusOf(
+    deployment({ replicas: 1 }, { observedGeneration: 2, replicas: 1, updatedReplicas: 1 }),
+  );
+  const clock = virtualClock({ startMs: 0 });
+  const readAt: number[] = [];
+  const result = await waitForRolloutWith(() => {
+    readAt.push(clock.now());
+    return Promise.resolve(stuck);
+  }, { timeoutMs: 1_000, pollMs: 10, maxPollMs: 80, clock });
+  assert.equal(result.failed, true);
+  const gaps = readAt.slice(1).map((t, i) => t - readAt[i]!);
+  assert.deepEqual(gaps.slice(0, 5), [10, 20, 40, 80, 80], "doubling from the first repeat, capped");
+  assert.ok(readAt.length < 20, `${readAt.length} reads in 1 s at 10 ms would be 100`);
+
+  // A status that changes at every read is read every pollMs.
+  let n = 0;
+  const moving = await waitForRolloutWith(() => {
+    n++;
+    return Promise.resolve({ ...stuck, message: `step ${n}`, done: n === 10 });
+  }, { timeoutMs: 1_000, pollMs: 10, maxPollMs: 80, clock });
+  assert.equal(moving.done, true);
+  assert.equal(n, 10);
+  clock.dispose();
+});
