@@ -91,27 +91,27 @@ export interface NamespaceSeed {
 }
 
 /**
- * What the service an image runs reads from its environment at start-up: a pod of that
- * image without one of these variables crash-loops (`pod_config.ts`), as the real service
- * would.
- */
-export interface ImageSeed {
-  /** The image without tag or digest, e.g. `registry.local/shop/web`. */
-  readonly repository: string;
-  /** The variables it requires. */
-  readonly requiredEnv: readonly string[];
-}
-
-/**
  * What a freshly seeded sandbox holds besides its system namespaces and nodes. A sandbox
  * restarted from its saved state keeps what it had: the seed is applied only to a fresh one.
  */
 export interface SandboxSeed {
   /** The namespaces and their contents. */
   readonly namespaces?: readonly NamespaceSeed[];
-  /** What the images' services require (kept in the `kube-system/sandbox-images` ConfigMap). */
-  readonly images?: readonly ImageSeed[];
+  /**
+   * What the service each image runs reads from its environment at start-up (kept in the
+   * `kube-system/sandbox-images` ConfigMap): a pod of that image without one of these
+   * variables crash-loops (`pod_config.ts`), as the real service would.
+   */
+  readonly images?: readonly {
+    /** The image without tag or digest, e.g. `registry.local/shop/web`. */
+    readonly repository: string;
+    /** The variables it requires. */
+    readonly requiredEnv: readonly string[];
+  }[];
 }
+
+/** One entry of {@linkcode SandboxSeed.images}: an image and the variables it requires. */
+export type ImageSeed = NonNullable<SandboxSeed["images"]>[number];
 
 const SEED_MANAGER = "sandbox-seed";
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
