@@ -1,13 +1,16 @@
 /**
  * Backup checks: a recent backup file exists (the seed's `find /backups/database
  * -name '*<yesterday>*'`, done properly: by modification time), and the latest backup
- * verification log says PASSED. Need `read` on the folder.
+ * verification log says PASSED (need `read` on the folder); or, where backups run as a
+ * Kubernetes CronJob, the same read from the cluster's record of its Jobs
+ * ({@linkcode recentBackupJob}, needs `uses("kubernetes")`).
  * @module
  */
 import { join } from "node:path";
 import type { Check } from "../lib/dsl/types.ts";
 import { describeError } from "../lib/probes/timeout.ts";
 import { type CommonCheckOptions, fail, pass, toMs } from "./_outcome.ts";
+import { kubeCheck } from "./kubernetes_check.ts";
 
 /** Options for {@linkcode recentBackup}. */
 export interface RecentBackupOptions extends CommonCheckOptions {
@@ -158,4 +161,134 @@ export function backupVerified(
       return pass(`Backup verification ${marker}`, evidence);
     },
   };
+}
+
+const JOB = { apiVersion: "batch/v1", kind: "Job" } as const;
+
+/** Options for {@linkcode recentBackupJob}. */
+export interface RecentBackupJobOptions extends CommonCheckOptions {
+  /** The Jobs that are the history, as a label selector (default `"type=backup"`). */
+  readonly selector?: string;
+  /** The newest successful Job must have completed within this (default `"24h"`). */
+  readonly maxAge?: string | number;
+  /** What the Jobs do, for messages (default `"backup"`). */
+  readonly what?: string;
+  /** The CronJob that makes them, for the message saying how to run one. */
+  readonly cronjob?: string;
+}
+
+interface JobRun {
+  name: string;
+  state: "succeeded" | "failed" | "running";
+  /** Completion (or failure) time, epoch ms; creation for a running Job. */
+  at: number;
+  reason?: string;
+}
+
+function jobRun(job: Record<string, unknown>): JobRun {
+  const meta = (job.metadata ?? {}) as Record<string, unknown>;
+  const status = (job.status ?? {}) as Record<string, unknown>;
+  const conditions = (status.conditions ?? []) as Record<string, unknown>[];
+  const holds = (type: string) => conditions.find((c) => c.type === type && c.status === "True");
+  const complete = holds("Complete");
+  const failed = holds("Failed");
+  const stamp = (v: unknown) => (typeof v === "string" ? Date.parse(v) : NaN);
+  const created = stamp(meta.creationTimestamp);
+  if (complete) {
+    const at = stamp(status.completionTime ?? complete.lastTransitionTime);
+    return { name: String(meta.name), state: "succeeded", at: Number.isNaN(at) ? created : at };
+  }
+  if (failed) {
+    const at = stamp(failed.lastTransitionTime);
+    return {
+      name: String(meta.name),
+      state: "failed",
+      at: Number.isNaN(at) ? created : at,
+      reason: String(failed.reason ?? failed.message ?? "Failed"),
+    };
+  }
+  return { name: String(meta.name), state: "running", at: created };
+}
+
+/**
+ * The newest successful backup Job in a namespace completed within `maxAge`, and no backup
+ * failed since: what a cluster holds of its backup CronJob's runs (the seed's `find
+ * /backups/database -name '*<yesterday>*'`, done on the cluster's own record: the Jobs'
+ * `Complete` condition and `completionTime`). The same check with another selector reads the
+ * backup verification Jobs (`type=backup-verification`: the seed's
+ * `backup_verification_<date>.log` says PASSED). Needs `uses("kubernetes")`; the age is
+ * measured on the run's clock.
+ *
+ * @param namespace The namespace of the Jobs.
+ * @param options Label selector, max age, what they are, name, required.
+ * @returns The check; evidence: namespace, selector, jobs, newest success, failed since.
+ *
+ * @example
+ * ```ts
+ * import { recentBackupJob } from "./backup.ts";
+ * import assert from "node:assert/strict";
+ * const check = recentBackupJob("shop-prod", { maxAge: "6h" });
+ * assert.equal(check.name, "Recent database backup (within 6 h)");
+ * ```
+ */
+export function recentBackupJob(namespace: string, options: RecentBackupJobOptions = {}): Check {
+  const selector = options.selector ?? "type=backup";
+  const maxAgeMs = toMs(options.maxAge ?? "24h", "maxAge");
+  const hours = (ms: number) => Math.round((ms / 3.6e6) * 10) / 10;
+  const what = options.what ?? "backup";
+  return kubeCheck(`Recent database ${what} (within ${hours(maxAgeMs)} h)`, async (k, ctx) => {
+    const now = ctx.now();
+    const runs = (await k.list(JOB, namespace, { labelSelector: selector }))
+      .map((j) => jobRun(j as Record<string, unknown>))
+      .sort((a, b) => b.at - a.at);
+    const newest = runs.find((r) => r.state === "succeeded");
+    const failedSince = runs.filter((r) => r.state === "failed" && (!newest || r.at > newest.at));
+    const evidence: Record<string, unknown> = {
+      namespace,
+      selector,
+      maxAgeHours: hours(maxAgeMs),
+      jobs: runs.length,
+      ...(newest
+        ? {
+          newest: {
+            job: newest.name,
+            completed: new Date(newest.at).toISOString(),
+            ageHours: hours(now - newest.at),
+          },
+        }
+        : {}),
+      failedSince: failedSince.map((r) => ({ job: r.name, reason: r.reason })),
+    };
+    const how = `the ${what} Jobs (${selector}) in ${namespace}`;
+    if (!newest) {
+      return fail(
+        `No successful ${what} in ${namespace}: ${
+          runs.length === 0 ? "no Jobs" : `${runs.length} Job(s), none Complete`
+        } labelled ${selector}; run one (kubectl create job --from=cronjob/${
+          options.cronjob ?? "<its CronJob>"
+        } -n ${namespace} <name>) and deploy again`,
+        evidence,
+      );
+    }
+    if (failedSince.length > 0) {
+      const last = failedSince[0]!;
+      return fail(
+        `The latest ${what} failed: Job ${last.name} (${last.reason}) after ${newest.name}; fix ${how} first`,
+        evidence,
+      );
+    }
+    if (now - newest.at > maxAgeMs) {
+      return fail(
+        `The newest ${what} (Job ${newest.name}) is ${hours(now - newest.at)} h old (limit ${
+          hours(maxAgeMs)
+        } h): run a fresh ${what} before deploying${
+          options.cronjob
+            ? ` (kubectl create job --from=cronjob/${options.cronjob} -n ${namespace} <name>)`
+            : ""
+        }`,
+        evidence,
+      );
+    }
+    return pass(`${what} ${newest.name} completed ${hours(now - newest.at)} h ago`, evidence);
+  }, options);
 }

@@ -59,11 +59,13 @@ export function dnsResolves(hostname: string, options: DnsCheckOptions = {}): Ch
       const t0 = performance.now();
       let answers: string[];
       try {
-        const records = await Deno.resolveDns(
+        const lookup = Deno.resolveDns(
           hostname,
           recordType as "A",
           { signal, ...(nameServer ? { nameServer } : {}) },
         );
+        // Real work the run waits on: a virtual clock must not jump past it.
+        const records = await (ctx.clock ? ctx.clock.track(`DNS ${hostname}`, lookup) : lookup);
         answers = (records as unknown[]).map(show);
       } catch (err) {
         const reason = err instanceof Deno.errors.NotFound

@@ -1,12 +1,63 @@
 /**
  * Storage check: the filesystem holding a path is below a usage percentage (the seed's
- * `df -h /var/lib/docker` under 80%). Uses `node:fs` statfs; needs `read` on the path.
+ * `df -h /var/lib/docker` under 80%). Uses `node:fs` statfs where it may (it needs `read` on
+ * the path and Deno's `sys` permission, which stage Workers are not granted), else `df -Pk`
+ * (a stage declares `permissions({ run: ["df"] })`, and is then full trust).
  * @module
  */
 import { statfs } from "node:fs/promises";
 import type { Check } from "../lib/dsl/types.ts";
 import { describeError } from "../lib/probes/timeout.ts";
 import { type CommonCheckOptions, fail, pass } from "./_outcome.ts";
+
+/** A filesystem's sizes in bytes and its used percentage (one decimal). */
+export interface DiskUsage {
+  /** Its size. */
+  totalBytes: number;
+  /** Available to unprivileged users. */
+  availableBytes: number;
+  /** Used. */
+  usedBytes: number;
+  /** used / (used + available), as `df` shows it. */
+  usedPercent: number;
+}
+
+/** `df -Pk <path>`: when statfs is not allowed (no `sys`), the same numbers from `df`. */
+async function dfUsage(path: string, denied: Error): Promise<DiskUsage> {
+  let out;
+  try {
+    out = await new Deno.Command("df", {
+      args: ["-Pk", "--", path],
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .output();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotCapable) {
+      throw new Deno.errors.NotCapable(
+        `${denied.message}; and no permission to run df: declare permissions({ run: ["df"] })`,
+      );
+    }
+    throw err;
+  }
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    throw new Error(`df ${path} failed: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+  // Filesystem 1024-blocks Used Available Capacity Mounted-on
+  const fields = text.trim().split("\n").at(-1)?.trim().split(/\s+/) ?? [];
+  const [total, used, available] = fields.slice(1, 4).map((f) => Number(f) * 1024);
+  if (![total, used, available].every((n) => Number.isFinite(n))) {
+    throw new Error(`Cannot read df's output for ${path}: ${JSON.stringify(text.trim())}`);
+  }
+  const denominator = used! + available!;
+  return {
+    totalBytes: total!,
+    availableBytes: available!,
+    usedBytes: used!,
+    usedPercent: denominator === 0 ? 0 : Math.round((used! / denominator) * 1000) / 10,
+  };
+}
 
 /**
  * Computes a filesystem's usage the way `df` does: used / (used + available to
@@ -23,10 +74,14 @@ import { type CommonCheckOptions, fail, pass } from "./_outcome.ts";
  * assert.ok(usage.usedPercent >= 0 && usage.usedPercent <= 100);
  * ```
  */
-export async function diskUsage(
-  path: string,
-): Promise<{ totalBytes: number; availableBytes: number; usedBytes: number; usedPercent: number }> {
-  const s = await statfs(path);
+export async function diskUsage(path: string): Promise<DiskUsage> {
+  let s;
+  try {
+    s = await statfs(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotCapable) return await dfUsage(path, err);
+    throw err;
+  }
   const used = (s.blocks - s.bfree) * s.bsize;
   const available = s.bavail * s.bsize;
   const denominator = used + available;
@@ -70,7 +125,7 @@ export function storageCapacity(
         usage = await diskUsage(path);
       } catch (err) {
         const reason = err instanceof Deno.errors.NotCapable
-          ? `no permission to read ${path}: declare permissions({ read: ["${path}"] })`
+          ? `no permission: ${err.message}`
           : describeError(err);
         return fail(`Cannot measure storage at ${path}: ${reason}`, { path, error: reason });
       }
