@@ -137,6 +137,10 @@ const schema = mapping({
     cluster: text("a cluster name"),
     namespace: dnsLabel("a Kubernetes namespace"),
     api_url: httpUrl().optional(),
+    dns_server: pattern(
+      /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}(:\d{1,5})?$/,
+      'an IPv4 address with an optional port, like "10.0.0.2" or "10.0.0.2:53"',
+    ).optional(),
   }),
   infrastructure: mapping({
     replicas,

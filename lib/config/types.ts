@@ -26,6 +26,11 @@ export interface EnvironmentSection {
    * validations call (health, authentication, rate limits, TLS, security headers).
    */
   api_url?: string | undefined;
+  /**
+   * The resolver the environment's names are looked up at (`<ip>[:port]`, port 53), e.g. a
+   * VPC's `10.0.0.2`: the pre-flight's DNS checks ask it (a stage's grant names the address).
+   */
+  dns_server?: string | undefined;
 }
 
 /** `infrastructure:` — capacity of the services and managed infrastructure. */

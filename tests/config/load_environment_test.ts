@@ -14,6 +14,7 @@ Deno.test("loadEnvironment() loads the three real environments with the seed's v
     cluster: "dev-cluster",
     namespace: "tracktion-dev",
     api_url: "https://api-development.tracktion.com",
+    dns_server: "10.0.0.2",
   });
   assert.equal(staging.environment.namespace, "tracktion-staging");
   assert.equal(prod.environment.namespace, "tracktion-prod");

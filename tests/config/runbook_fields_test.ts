@@ -33,13 +33,17 @@ Deno.test("runbook fields: api_url, health_url, backup and promote_from are read
   );
   const text =
     `${c.text.trimEnd()}\nbackup: { cronjob: db-backup, verification_cronjob: db-verify, max_age: 6h }\n`
-      .replace("environment:\n", "environment:\n  api_url: https://api.shop.example\n")
+      .replace(
+        "environment:\n",
+        "environment:\n  api_url: https://api.shop.example\n  dns_server: 10.1.0.2:5353\n",
+      )
       .replace(
         "external_services:\n",
         "external_services:\n  health_url: https://partner.example/health\n",
       );
   const env = parseEnvironment(text, { name: "valid", file: "valid.yml" });
   assert.equal(env.environment.api_url, "https://api.shop.example");
+  assert.equal(env.environment.dns_server, "10.1.0.2:5353");
   assert.equal(env.external_services.health_url, "https://partner.example/health");
   assert.deepEqual(env.deployment.promote_from, {
     environment: "staging",
@@ -61,6 +65,16 @@ Deno.test("runbook fields: bad values are refused with file, line and field", ()
       "environment:",
       "  api_url: ftp://api.shop.example",
       /environment\.api_url: expected an http\(s\) URL/,
+    ],
+    [
+      "environment:",
+      "  dns_server: dns.example",
+      /environment\.dns_server: expected an IPv4 address/,
+    ],
+    [
+      "environment:",
+      "  dns_server: 10.0.0.256",
+      /environment\.dns_server: expected an IPv4 address/,
     ],
     [
       "environment:",
@@ -121,6 +135,7 @@ Deno.test("runbook fields: the real files carry the runbook's endpoints, backups
     assert.equal(env.external_services.health_url, "https://api.external-service.com/health");
     assert.equal(env.backup?.max_age.ms, 24 * 3_600_000, `${env.name}: a backup of the last day`);
     assert.equal(env.backup?.cronjob, "database-backup");
+    assert.equal(env.environment.dns_server, "10.0.0.2");
   }
   assert.deepEqual(prod!.deployment.promote_from, {
     environment: "staging",
