@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { parseDuration } from "../dsl/duration.ts";
 import { InputError, versionArgument } from "../runner/mod.ts";
 import { checkScenario, SCENARIOS } from "../sandbox/mod.ts";
+import { splitScenario } from "../companions/mod.ts";
 import { SANDBOX_DIR } from "../product/mod.ts";
 import { MAX_DECISION_TIMEOUT_MS, MAX_TIME_SCALE, PIPELINE_USAGE } from "./usage.ts";
 
@@ -348,11 +349,18 @@ export function runArguments(command: PipelineCommand, args: string[]): RunArgum
     }
   }
   // The sandbox's own rule (so `none` means no scenario here as in `deno task sandbox`).
+  // The companions' faults (unsigned-image, redis-wrong-password) are theirs, not the cluster's.
+  const split = splitScenario(str("scenario"));
+  const companionFaults = [
+    ...(split.unsigned.length ? [`unsigned-image/${split.unsigned.join("+")}`] : []),
+    ...(split.wrongRedisPassword ? ["redis-wrong-password"] : []),
+  ].map((f) => f.replace("/*", ""));
   let scenario: string | undefined;
   try {
-    scenario = checkScenario(str("scenario"));
+    const own = checkScenario(split.sandbox);
+    scenario = companionFaults.length ? [...(own ? [own] : []), ...companionFaults].join(",") : own;
   } catch (err) {
-    const name = (str("scenario") ?? "").split(/[:@/,]/)[0]?.trim() ?? "";
+    const name = (split.sandbox ?? "").split(/[:@/,]/)[0]?.trim() ?? "";
     // An unknown name lists the known ones; a known name in a malformed form gets the
     // parser's own message (which part is wrong, the valid forms).
     fail(
