@@ -4,8 +4,9 @@
  * `post_deployment_validation.sh` did, in parallel where they can, failing closed
  * where the scripts failed open.
  *
- * lock → pre-flight (cluster, database, Redis, monitoring, images: concurrently) →
- * confirmation (production) → migrations → the run record (what is live, before anything
+ * lock → pre-flight (cluster, database, Redis, monitoring, images, backups, network,
+ * storage, and where the file names `deployment.promote_from` the production gate: the same
+ * version succeeded in staging; concurrently) → confirmation (production) → migrations → the run record (what is live, before anything
  * moves) → every service's idle slot (concurrently) → traffic: blue-green switch, or
  * canary 5% → 20% → 100% gated on error rate and p95 latency, the four services in
  * lockstep → validation → record → clean-up schedule; on failure or interrupt: traffic
@@ -15,6 +16,8 @@
 import { pipeline, type Stage, stage } from "../mod.ts";
 import { deployContext } from "./stages/context.ts";
 import { preflightStages } from "./stages/preflight.ts";
+import { runbookPreflightStages } from "./stages/preflight_runbook.ts";
+import { productionGateStage } from "./stages/production_gate.ts";
 import {
   canaryStages,
   deployStages,
@@ -50,7 +53,13 @@ export default pipeline("deploy", ({ env, version, options }) => {
     Math.round((env.deployment.rollout_deadline.ms / 1000) + (analysisMinutes + 30) * 60);
 
   const lock = lockStage(c, lockSeconds);
-  const preflight = [...preflightStages(c, lock), preflightRecordStage(c, lock)];
+  const gate = productionGateStage(c, lock);
+  const preflight = [
+    ...preflightStages(c, lock),
+    ...runbookPreflightStages(c, lock, options),
+    preflightRecordStage(c, lock),
+    ...(gate ? [gate] : []),
+  ];
   const github = githubStartStage(c, lock);
   const confirm = stage("confirm").needs(...preflight)
     .when(env.deployment.require_confirmation, `${env.name} needs no typed confirmation`)

@@ -8,9 +8,11 @@ import { type Clock, realClock } from "../clock/mod.ts";
 import {
   actor,
   executeRun,
+  InputError,
   InterruptedError,
   type PreparedRun,
   prepareRun,
+  type RunOutcome,
 } from "../runner/mod.ts";
 import type { Decision } from "../analysis/decision.ts";
 import { RUNS_DIR } from "../product/mod.ts";
@@ -21,6 +23,8 @@ import { formatPlanMermaid, formatPlanText, planOf } from "./plan.ts";
 import { PIPELINE_USAGE, type RunArguments, runArguments } from "./run_args.ts";
 import { connect, type SandboxTarget, sandboxTarget } from "../targets/mod.ts";
 import { RunView } from "./view.ts";
+import { ensureBackupHistory, releasedVersion } from "../targets/rehearsal_history.ts";
+import { environmentHostnames, type StandIns, startStandIns } from "../targets/sandbox_standins.ts";
 
 /**
  * How long, once a run has ended, closing its clients and the in-process sandbox may take
@@ -91,6 +95,8 @@ async function startSandbox(
     clock: a.clock,
     // The same deploy draws the same traffic unless --seed says otherwise.
     randomSeed: a.seed ?? `${a.environment}@${a.version ?? "none"}`,
+    // Its companion registry holds the images of the version being deployed.
+    ...(a.version ? { version: a.version } : {}),
     ...(a.timeScale !== undefined ? { timeScale: a.timeScale } : {}),
     ...(a.environmentsDir ? { environmentsDir: a.environmentsDir } : {}),
   });
@@ -152,16 +158,158 @@ async function connectRun(
   return connection;
 }
 
+/** What every run of one command shares: its arguments, terminal, user and approvals. */
+interface RunSession {
+  readonly a: RunArguments;
+  readonly io: CliIo;
+  readonly user: string;
+  readonly source: ApprovalSource;
+  readonly sandbox: SandboxTarget | undefined;
+  /** What a sandbox run adds to the pipeline's options (`target`, the stand-ins'). */
+  readonly sandboxOptions: Readonly<Record<string, string>>;
+  /** The stand-ins beside the sandbox. */
+  readonly standIns: StandIns | undefined;
+}
+
+/** Connects, executes and closes one prepared run; its report's target gets `target`. */
+async function executeOne(
+  s: RunSession,
+  prepared: PreparedRun,
+  view: RunView,
+  target: Record<string, unknown> = {},
+): Promise<{ outcome: RunOutcome; close: () => Promise<void> }> {
+  const { a, io, user, source, sandbox } = s;
+  const connection = await connectRun(a, io, { prepared, sandbox, view, user });
+  view.line(
+    `${prepared.definition.name} → ${prepared.env.name}${
+      prepared.version ? ` @ ${prepared.version.tag}` : ""
+    }${a.dryRun ? " (dry run)" : ""}`,
+  );
+  try {
+    const outcome = await executeRun(prepared, {
+      ...(a.runsDir ? { runsDir: a.runsDir } : {}),
+      concurrency: a.concurrency,
+      dryRun: a.dryRun,
+      approve: approver(source, sandbox?.clock ?? realClock),
+      capabilities: connection.capabilities,
+      analyze: connection.analyze,
+      target: { ...connection.target, ...target },
+      ...(sandbox ? { clock: sandbox.clock } : {}),
+      user,
+      ...(io.signal ? { signal: io.signal } : {}),
+      onChange: (r, running) => view.stage(r, running),
+      onNotice: (stage, message) => view.notice(stage, message),
+      onStart: (runId) => view.line(`run ${runId}`),
+    });
+    return { outcome, close: () => connection.close() };
+  } catch (err) {
+    await connection.close().catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * A sandbox rehearsal gives the cluster what a real one would hold before this deploy: the
+ * backup CronJobs' history, and for an environment promoted from another
+ * (`deployment.promote_from`: production from staging) the version deployed there first, in
+ * the same sandbox, through the same pipeline (unless its record already shows the version
+ * succeeded there; `--option rehearse-staging=no` leaves it as it is; a dry run deploys
+ * nothing, so its gate reads staging as it is). What was done goes into the report's target
+ * (`rehearsal`).
+ */
+async function rehearseHistory(
+  s: RunSession,
+  prepared: PreparedRun,
+  view: RunView,
+): Promise<Record<string, unknown>> {
+  const { a, io, sandbox } = s;
+  if (!sandbox) return {};
+  // What the cluster already holds, not a change of this run: a dry run gets it too.
+  for (const line of await ensureBackupHistory(sandbox, prepared.env)) {
+    view.line(`sandbox: ${line}`);
+  }
+  const from = prepared.env.deployment.promote_from;
+  const version = prepared.version;
+  if (!from || !version || prepared.definition.name !== "deploy" || a.dryRun) return {};
+  const stagingRun = { environment: from.environment, namespace: from.namespace };
+  if (a.options["rehearse-staging"] === "no") {
+    view.line(`rehearsal: ${from.environment} left as it is (--option rehearse-staging=no)`);
+    return { rehearsal: { ...stagingRun, deployed: false } };
+  }
+  const released = await releasedVersion(sandbox, from.namespace);
+  if (released?.version === version.version) {
+    view.line(
+      `rehearsal: ${from.environment} already runs ${version.tag} (run ${released.runId}): not deployed again`,
+    );
+    return { rehearsal: { ...stagingRun, deployed: false, runId: released.runId } };
+  }
+  const staging = await prepare({ ...a, environment: from.environment, skipTypeCheck: true }, io, {
+    ...s.sandboxOptions,
+    ...a.options,
+  });
+  s.standIns?.answer(environmentHostnames(staging.env));
+  const namespace = staging.env.environment.namespace;
+  if (namespace !== from.namespace) {
+    throw new InputError(
+      `${prepared.env.file}: deployment.promote_from.namespace is "${from.namespace}" but ` +
+        `${staging.env.file} says namespace "${namespace}": make them agree`,
+    );
+  }
+  for (const line of await ensureBackupHistory(sandbox, staging.env)) view.line(`sandbox: ${line}`);
+  view.line(
+    `rehearsal: ${version.tag} goes to ${from.environment} first, in this sandbox (${prepared.env.name} deploys only what succeeded there)`,
+  );
+  const stagingView = new RunView({ write: io.stdout }, {
+    tty: io.tty,
+    colour: io.colour,
+    json: a.json,
+  });
+  const { outcome, close } = await executeOne(s, staging, stagingView);
+  stagingView.close();
+  await close();
+  const r = outcome.report;
+  view.line(`${from.environment}: ${r.status}${r.error ? `: ${r.error}` : ""}`);
+  view.line(`${from.environment} report: ${outcome.reportPath}`);
+  if (r.status === "interrupted" || io.signal?.aborted) {
+    throw new InterruptedError(
+      `Interrupted while rehearsing ${from.environment} first: ${prepared.env.name} was not started`,
+    );
+  }
+  view.line(`rehearsal: now ${prepared.env.name} @ ${version.tag}`);
+  return {
+    rehearsal: {
+      ...stagingRun,
+      deployed: true,
+      runId: r.runId,
+      status: r.status,
+      report: outcome.reportPath,
+    },
+  };
+}
+
+/**
+ * A sandbox run gets the stand-ins for what the sandbox does not serve (DNS of the
+ * environment's names, the external API): the pipeline's options point its checks at them
+ * (unless `--option dns-server=`/`external-api=` point elsewhere). Stopped when the run ends.
+ */
 async function runPipeline(a: RunArguments, io: CliIo): Promise<number> {
+  const standIns = a.sandbox ? await startStandIns() : undefined;
+  try {
+    return await runWith(a, io, standIns);
+  } finally {
+    await standIns?.close();
+  }
+}
+
+async function runWith(a: RunArguments, io: CliIo, standIns?: StandIns): Promise<number> {
   const onAbort = () =>
     io.stderr(
       "\ninterrupted: stopping running stages and running the failure path (again to force)\n",
     );
   io.signal?.addEventListener("abort", onAbort, { once: true });
-  const prepared = await prepare(a, io, {
-    ...(a.sandbox ? { target: "sandbox" } : {}),
-    ...a.options,
-  });
+  const sandboxOptions = a.sandbox ? { target: "sandbox", ...standIns?.options } : {};
+  const prepared = await prepare(a, io, { ...sandboxOptions, ...a.options });
+  standIns?.answer(environmentHostnames(prepared.env));
   const user = await actor();
   const source: ApprovalSource = {
     confirm: a.confirm,
@@ -176,36 +324,19 @@ async function runPipeline(a: RunArguments, io: CliIo): Promise<number> {
   // nothing written, a saved state it cannot load).
   const view = new RunView({ write: io.stdout }, { tty: io.tty, colour: io.colour, json: a.json });
   let sandbox: SandboxTarget | undefined;
-  let connection: ReturnType<typeof connect> | undefined;
+  let close: (() => Promise<void>) | undefined;
   try {
     if (a.sandbox) {
       sandbox = await startSandbox(a, view, { namespace: prepared.env.environment.namespace, io });
     }
-    connection = await connectRun(a, io, { prepared, sandbox, view, user });
-    view.line(
-      `${prepared.definition.name} → ${prepared.env.name}${
-        prepared.version ? ` @ ${prepared.version.tag}` : ""
-      }${a.dryRun ? " (dry run)" : ""}`,
-    );
-    const outcome = await executeRun(prepared, {
-      ...(a.runsDir ? { runsDir: a.runsDir } : {}),
-      concurrency: a.concurrency,
-      dryRun: a.dryRun,
-      approve: approver(source, sandbox?.clock ?? realClock),
-      capabilities: connection.capabilities,
-      analyze: connection.analyze,
-      target: connection.target,
-      ...(sandbox ? { clock: sandbox.clock } : {}),
-      user,
-      ...(io.signal ? { signal: io.signal } : {}),
-      onChange: (r, running) => view.stage(r, running),
-      onNotice: (stage, message) => view.notice(stage, message),
-      onStart: (runId) => view.line(`run ${runId}`),
-    });
+    const session: RunSession = { a, io, user, source, sandbox, sandboxOptions, standIns };
+    const rehearsal = await rehearseHistory(session, prepared, view);
+    const run = await executeOne(session, prepared, view, rehearsal);
+    close = run.close;
     view.close();
-    const r = outcome.report;
+    const r = run.outcome.report;
     view.line(`${r.status}${r.error ? `: ${r.error}` : ""}`);
-    io.stdout(`report: ${outcome.reportPath}\n`);
+    io.stdout(`report: ${run.outcome.reportPath}\n`);
     return r.status === "succeeded"
       ? EXIT.ok
       : r.status === "interrupted"
@@ -216,8 +347,8 @@ async function runPipeline(a: RunArguments, io: CliIo): Promise<number> {
     io.signal?.removeEventListener("abort", onAbort);
     // The run is over: its clients and the sandbox get a bounded time to close.
     const closers: [string, () => Promise<void>][] = [];
-    const [opened, target] = [connection, sandbox];
-    if (opened) closers.push(["the run's clients", () => opened.close()]);
+    const [opened, target] = [close, sandbox];
+    if (opened) closers.push(["the run's clients", opened]);
     if (target) closers.push([`the sandbox at ${target.url}`, () => target.close()]);
     await closeAll(closers, CLOSE_DEADLINE_MS, io.stderr);
   }

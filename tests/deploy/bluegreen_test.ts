@@ -141,6 +141,13 @@ Deno.test({
       timeScale: 600,
     });
     try {
+      // Production deploys only what succeeded in staging: a dry run deploys nothing there.
+      const refused = await r.deploy("production", "v6.0.0", ["--dry-run"]);
+      assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+      assert.match(stage(refused, "preflight:production").reason!, /never succeeded in staging/);
+      assert.equal(stage(refused, "canary-5").status, "skipped");
+      const staged = await r.deploy("staging", "v6.0.0");
+      assert.equal(staged.code, 0, staged.stdout + staged.stderr);
       const d = await r.deploy("production", "v6.0.0", ["--dry-run"]);
       assert.equal(d.code, 0, d.stdout + d.stderr);
       assert.equal(d.report.dryRun, true);

@@ -44,6 +44,12 @@ Deno.test({
         ...(o.scenario ? { scenario: o.scenario } : {}),
       });
     };
+    /** The version passes staging on a healthy sandbox first: production's gate needs it. */
+    const staged = async (version: string) => {
+      await restart();
+      const d = await r.deploy("staging", version);
+      assert.equal(d.code, 0, d.stdout + d.stderr);
+    };
     try {
       await t.step("the first deploy puts all traffic on blue", async () => {
         await restart({ timeScale: 240 });
@@ -98,8 +104,10 @@ Deno.test({
       await t.step(
         "a version with 3% errors is rolled back at the 5% step, breaching samples reported",
         async () => {
+          await staged("v1.2.0");
           await restart({ scenario: "canary-errors" });
           const d = await r.deploy("production", "v1.2.0", CONFIRM);
+          assert.match(d.stdout, /rehearsal: staging already runs v1\.2\.0/);
           assert.equal(d.code, 1, d.stdout);
           assert.equal(d.report.status, "rolled_back");
           const canary = stage(d, "canary-5");
@@ -120,6 +128,7 @@ Deno.test({
       );
 
       await t.step("a crash-looping version never receives traffic", async () => {
+        await staged("v1.3.0");
         await restart({ scenario: "crashloop" });
         const d = await r.deploy("production", "v1.3.0", CONFIRM);
         assert.equal(d.code, 1, d.stdout);
@@ -137,6 +146,7 @@ Deno.test({
       await t.step(
         "an unreachable metrics source fails the gate instead of passing it",
         async () => {
+          await staged("v1.4.0");
           await restart({ scenario: "metrics-down" });
           const d = await r.deploy("production", "v1.4.0", CONFIRM);
           assert.equal(d.code, 1, d.stdout);
@@ -235,7 +245,11 @@ Deno.test({
             out += value;
           }
           // Meanwhile a second deploy of the same environment is refused by the lock.
-          const second = await r.deploy("production", "v1.8.0", CONFIRM);
+          const second = await r.deploy("production", "v1.8.0", [
+            ...CONFIRM,
+            "--option",
+            "rehearse-staging=no",
+          ]);
           assert.equal(second.code, 1, second.stdout);
           assert.equal(stage(second, "lock").status, "failed");
           assert.match(stage(second, "lock").reason!, /tracktion-deploy/);
