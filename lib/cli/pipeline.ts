@@ -4,6 +4,7 @@
  * code.
  * @module
  */
+import { resolve } from "node:path";
 import { type Clock, realClock } from "../clock/mod.ts";
 import {
   actor,
@@ -89,7 +90,8 @@ async function startSandbox(
     // A running or restored sandbox seeded from other files may lack the run's namespace.
     namespace: o.namespace,
     onWarning: (line) => o.io.stderr(`warning: ${line}\n`),
-    stateDir: a.sandboxDir,
+    // Absolute: companions started in it (redis-server) resolve their files from it.
+    stateDir: resolve(a.sandboxDir),
     scenario: a.scenario,
     reset: a.reset,
     clock: a.clock,
