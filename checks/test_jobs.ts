@@ -211,7 +211,13 @@ export function testJobPassed(
             labelSelector: `type=test,suite=${spec.suite}`,
           });
           for (const job of earlier) {
-            if (job.metadata.name !== spec.name) await k.delete(JOB, namespace, job.metadata.name);
+            const old = job.metadata.name;
+            if (old === spec.name) continue;
+            // A Job deleted through the API orphans its pods (batch/v1's default): delete them too.
+            await k.delete(JOB, namespace, old);
+            for (const pod of await k.list(POD, namespace, { labelSelector: `job-name=${old}` })) {
+              await k.delete(POD, namespace, pod.metadata.name);
+            }
           }
         }
         await k.apply(testJobManifest(namespace, spec));

@@ -181,6 +181,10 @@ Deno.test({
         labelSelector: "type=test,suite=integration",
       });
       assert.deepEqual(jobs.map((j) => j.metadata.name), ["integration-tests-b"]);
+      const pods = await k.list({ apiVersion: "v1", kind: "Pod" }, NS, {
+        labelSelector: "job-name=integration-tests-a",
+      });
+      assert.deepEqual(pods.map((p) => p.metadata.name), [], "the replaced Job's pods are gone");
     }, { scenario: "tests-fail/smoke" });
   },
 });
