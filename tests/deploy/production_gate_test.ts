@@ -95,6 +95,16 @@ Deno.test({
             "passed",
           );
           assert.equal(check(d, "preflight:storage", "Storage capacity").status, "passed");
+          // DNS and the external API are asked of the sandbox's stand-ins, as of production's.
+          const network = checks(d, "preflight:network");
+          assert.deepEqual(network.map((c) => c.name), [
+            "DNS resolution: api.tracktion.com",
+            "DNS resolution: api.external-service.com",
+            "DNS resolution: prod-db.tracktion.internal",
+            "DNS resolution: prod-redis.tracktion.internal",
+            "External API connectivity",
+          ]);
+          for (const c of network) assert.equal(c.status, "passed", `${c.name}: ${c.message}`);
         },
       );
 
