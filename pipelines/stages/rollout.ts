@@ -25,6 +25,7 @@ import { SERVICE_PORT, type Slot, type SlotWeights } from "../../lib/kubernetes/
 import { podProxyFetch } from "../../lib/kubernetes/proxy_fetch.ts";
 import type { DatabaseCapability } from "../../lib/capabilities/database.ts";
 import { testJobPassed, type TestJobSpec } from "../../checks/test_jobs.ts";
+import { announce } from "./finish.ts";
 import type { DeployContext } from "./context.ts";
 
 /** What a deploy stage hands on. */
@@ -184,6 +185,11 @@ function targets(c: DeployContext, deployed: readonly Deployed[]) {
  * @param runId The run (the Job names end with a part of it, so every run has its own).
  * @param slot The new slot the tests are pointed at.
  * @returns One Job per suite.
+ *
+ * @example
+ * ```ts ignore
+ * testSuites(c, ctx.runId, "green").map((s) => s.suite); // ["smoke", "integration"] in staging
+ * ```
  */
 export function testSuites(c: DeployContext, runId: string, slot: Slot): TestJobSpec[] {
   const suffix = `${c.version.version.replace(/[^a-z0-9]/gi, "-")}-${
@@ -243,7 +249,14 @@ async function runTestSuites(
   }
 }
 
-/** The test suites as a stage of their own, before the canary's first step. */
+/**
+ * The test suites as a stage of their own, before the canary's first step.
+ *
+ * @example
+ * ```ts ignore
+ * const tests = testsStage(c, deploys); // canary-5 then needs it
+ * ```
+ */
 export function testsStage(c: DeployContext, deploys: readonly Stage<Deployed>[]) {
   return stage("tests").needs(...deploys).uses("kubernetes").timeout("40m")
     .describe(
@@ -256,7 +269,7 @@ export function testsStage(c: DeployContext, deploys: readonly Stage<Deployed>[]
 
 /** Blue-green: the test Jobs, then switch every Service's selector to the new slot at once. */
 export function switchStage(c: DeployContext, deploys: readonly Stage<Deployed>[]) {
-  return stage("switch").needs(...deploys).uses("kubernetes")
+  return stage("switch").needs(...deploys).uses("kubernetes", "notifications")
     .describe("run the test Jobs against the new slot, then switch each Service's selector to it")
     .run(async (ctx) => {
       const k = kube(ctx);
@@ -289,6 +302,12 @@ export function switchStage(c: DeployContext, deploys: readonly Stage<Deployed>[
           throw new Error(`${d.service}: no running pods behind the new selector`);
         }
       }
+      await announce(
+        ctx,
+        c,
+        "promoted",
+        `${c.version.tag} promoted in ${c.env.name}: traffic switched to the new slot`,
+      );
       return targets(c, deployed);
     });
 }
@@ -302,7 +321,7 @@ export function canaryStages(
   deploys: readonly Stage<Deployed>[],
   gates: GateKind = "sequential",
 ): Stage<unknown>[] {
-  const shift = (percent: number) => async (ctx: StageContext) => {
+  const shift = (percent: number, phase: string) => async (ctx: StageContext) => {
     const k = kube(ctx);
     const deployed = deploys.map((d) => ctx.output(d));
     for (const d of deployed) {
@@ -321,6 +340,16 @@ export function canaryStages(
       });
       ctx.notice(`${d.service}: blue ${w.blue}% / green ${w.green}%`);
     }
+    await announce(
+      ctx,
+      c,
+      phase,
+      percent === 100
+        ? `${c.version.tag} promoted in ${c.env.name}: 100% of traffic on the new slot`
+        : deployed.every((d) => d.previousSlot === null)
+        ? `${c.version.tag} ${phase} in ${c.env.name}: a first deploy, all traffic on it already`
+        : `${c.version.tag} ${phase} in ${c.env.name}: ${percent}% of traffic on the new slot`,
+    );
     return targets(c, deployed);
   };
   const tests: Stage<unknown> = testsStage(c, deploys);
@@ -328,9 +357,9 @@ export function canaryStages(
   const stages: Stage<unknown>[] = [tests];
   for (const step of CANARY_STEPS) {
     const base = stage(step.id).needs(...deploys, previous)
-      .uses("kubernetes")
+      .uses("kubernetes", "notifications")
       .describe(`${step.percent}% of traffic on the new slot for ${step.duration}`)
-      .run(shift(step.percent));
+      .run(shift(step.percent, step.id));
     // The same thresholds either way: tested sequentially at 99% every 10 s, or compared
     // per minute over 5-minute windows after 2 minutes, as the runbook does. Sequentially,
     // the p95 is also compared with the live slot's (Mann–Whitney U): +1 s on a 450 ms p95
@@ -350,9 +379,10 @@ export function canaryStages(
     stages.push(s);
     previous = s;
   }
-  const full = stage("full-rollout").needs(...deploys, previous).uses("kubernetes")
+  const full = stage("full-rollout").needs(...deploys, previous)
+    .uses("kubernetes", "notifications")
     .describe("100% of traffic and the Service selectors on the new slot")
-    .run(shift(100));
+    .run(shift(100, "promoted"));
   stages.push(
     (gates === "sequential"
       // 20 minutes, not 10: at the thinnest service's traffic (file-watcher, 100 req/s) a
