@@ -106,7 +106,7 @@ Deno.test({
       assert.equal(g.gate, "p95_latency < 2000ms");
       assert.equal(g.method, "baseline");
       assert.match(g.reason!, /^p95_latency < 2000ms breached for service=\S+,slot=green: /);
-      assert.match(g.reason!, /the canary is worse than its baseline at 99\.9% confidence/);
+      assert.match(g.reason!, /the canary is worse than its baseline at 99\.99% confidence/);
       assert.ok(
         g.samples.some((s) => (s.baseline?.requests ?? 0) > 0),
         "compared with the live slot",
