@@ -17,6 +17,7 @@
  * @module
  */
 export * from "./schedule.ts";
+export * from "./fault_spec.ts";
 export * from "./faults.ts";
 export * from "./observe.ts";
 export * from "./invariants.ts";

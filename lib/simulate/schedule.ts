@@ -7,6 +7,7 @@
  * @module
  */
 import { hash32, seededRandom } from "../random/mod.ts";
+import type { ForcedFault } from "./fault_spec.ts";
 
 /**
  * What kind of fault a run's new version carries.
@@ -134,6 +135,7 @@ const round = (x: number, step: number) => Math.round(x / step) * step;
  * Everything a run is, drawn from its seed alone (a pure function).
  *
  * @param seed The run's seed (from {@linkcode runSeeds}, or `--replay`).
+ * @param forced `--fault`: the kind and size every run gets (its onset still drawn).
  * @returns The run's plan.
  *
  * @example
@@ -143,12 +145,15 @@ const round = (x: number, step: number) => Math.round(x / step) * step;
  * assert.deepEqual(planRun(42), planRun(42));
  * ```
  */
-export function planRun(seed: number): RunPlan {
+export function planRun(seed: number, forced?: ForcedFault): RunPlan {
   const r = seededRandom(seed);
   const startMs = EPOCH_MS + r.int(YEAR_S) * 1000;
   const trafficSeed = r.int(2 ** 32) >>> 0;
-  const kind = kindOf(r.next());
-  const onsetMs = round(r.next() * MAX_ONSET_MS, 1000);
+  const drawnKind = kindOf(r.next());
+  const u = r.next();
+  if (forced) return { seed: seed >>> 0, startMs, trafficSeed, fault: forcedFault(forced, u, r) };
+  const kind = drawnKind;
+  const onsetMs = round(u * MAX_ONSET_MS, 1000);
   let fault: Fault;
   switch (kind) {
     case "errors":
@@ -172,6 +177,28 @@ export function planRun(seed: number): RunPlan {
       fault = { kind: "healthy" };
   }
   return { seed: seed >>> 0, startMs, trafficSeed, fault };
+}
+
+/** `--fault`'s fault, its onset drawn from `u` (a metrics gap's length from `r` if not given). */
+function forcedFault(f: ForcedFault, u: number, r: { next(): number }): Fault {
+  const { fromMs, toMs } = f.onset ?? { fromMs: 0, toMs: MAX_ONSET_MS };
+  const onsetMs = round(fromMs + u * (toMs - fromMs), 1000);
+  switch (f.kind) {
+    case "errors":
+      return { kind: f.kind, errorRate: f.errorRate!, onsetMs };
+    case "latency":
+      return { kind: f.kind, latencyMs: f.latencyMs!, onsetMs };
+    case "metrics-gap":
+      return {
+        kind: f.kind,
+        onsetMs,
+        durationMs: f.durationMs ?? round(60_000 + r.next() * 540_000, 1000),
+      };
+    case "crash":
+      return { kind: f.kind, onsetMs: 0 };
+    default:
+      return { kind: "healthy" };
+  }
 }
 
 /**

@@ -21,6 +21,7 @@ import { checkInvariants, newSlots } from "./invariants.ts";
 import { inject } from "./faults.ts";
 import { type Observation, observeSandbox } from "./observe.ts";
 import { BASELINE_START_MS, type Fault, planRun, type RunPlan, runSeeds } from "./schedule.ts";
+import type { ForcedFault } from "./fault_spec.ts";
 import {
   faultOnsetAt,
   type RunResult,
@@ -55,6 +56,8 @@ export interface SimulateOptions {
   readonly seed: string;
   /** Rerun only the run with this seed. */
   readonly replay?: number | undefined;
+  /** `--fault`: every run carries this fault (its onset drawn from the run's seed). */
+  readonly fault?: ForcedFault | undefined;
   /**
    * Run only every `count`-th seed from `index` (0-based): `count` processes, one per
    * core, each with its own shard, together run the seeds of one simulation.
@@ -182,7 +185,7 @@ async function runOne(
   seed: number,
   gates: string,
 ): Promise<RunResult> {
-  const plan = planRun(seed);
+  const plan = planRun(seed, o.fault);
   const injected = inject(plan.fault);
   const t0 = performance.now();
   const virtual = o.timeScale === undefined;

@@ -64,6 +64,11 @@ Deno.test("simulate: bad input exits 2, says what is wrong, and runs nothing", a
       /--jobs .* takes no --shard/,
     ],
     [
+      "--fault unknown",
+      ["development", "--runs", "2", "--seed", "1", "--fault", "chaos"],
+      /--fault "chaos": unknown kind/,
+    ],
+    [
       "--jobs with --replay",
       ["development", "--replay", "7", "--jobs", "2"],
       /--jobs .* takes no --replay/,

@@ -4,7 +4,7 @@ import { FAULT_MIX, type FaultKind, planRun, runSeeds } from "../../lib/simulate
 
 Deno.test("the same seed gives the same runs, another seed other runs", () => {
   assert.deepEqual(runSeeds("7", 50), runSeeds("7", 50));
-  assert.deepEqual(runSeeds("7", 50).map(planRun), runSeeds("7", 50).map(planRun));
+  assert.deepEqual(runSeeds("7", 50).map((s) => planRun(s)), runSeeds("7", 50).map((s) => planRun(s)));
   assert.notDeepEqual(runSeeds("7", 50), runSeeds("8", 50));
   // A prefix of a longer simulation is the shorter one: run i does not depend on N.
   assert.deepEqual(runSeeds("7", 10), runSeeds("7", 50).slice(0, 10));
@@ -12,7 +12,7 @@ Deno.test("the same seed gives the same runs, another seed other runs", () => {
 });
 
 Deno.test("a run's plan is drawn from its seed alone, in range", () => {
-  const plans = runSeeds("mix", 4000).map(planRun);
+  const plans = runSeeds("mix", 4000).map((s) => planRun(s));
   for (const p of plans) {
     assert.deepEqual(planRun(p.seed), p);
     assert.equal(p.startMs % 1000, 0);
@@ -32,4 +32,32 @@ Deno.test("a run's plan is drawn from its seed alone, in range", () => {
       `${kind}: ${n} of 4000, expected ~${4000 * share}`,
     );
   }
+});
+
+Deno.test("--fault: every run gets the kind and size, its onset drawn in the range; the rest as drawn", async () => {
+  const { parseFaultSpec } = await import("../../lib/simulate/fault_spec.ts");
+  const forced = parseFaultSpec("errors:3%@0s..10m");
+  for (let seed = 1; seed <= 200; seed++) {
+    const free = planRun(seed), plan = planRun(seed, forced);
+    assert.equal(plan.startMs, free.startMs);
+    assert.equal(plan.trafficSeed, free.trafficSeed);
+    assert.equal(plan.fault.kind, "errors");
+    assert.equal(plan.fault.errorRate, 0.03);
+    assert.ok(plan.fault.onsetMs! >= 0 && plan.fault.onsetMs! <= 600_000, `${plan.fault.onsetMs}`);
+    assert.deepEqual(planRun(seed, forced), plan, "a pure function of the seed");
+  }
+  const onsets = new Set(Array.from({ length: 50 }, (_, i) => planRun(i, forced).fault.onsetMs));
+  assert.ok(onsets.size > 20, "onsets are drawn, not fixed");
+  assert.equal(planRun(5, parseFaultSpec("latency:1s@4m")).fault.onsetMs, 240_000);
+  assert.deepEqual(planRun(5, parseFaultSpec("healthy")).fault, { kind: "healthy" });
+  for (
+    const [bad, why] of [
+      ["errors", /errors takes a percentage/],
+      ["errors:0%", /errors takes a percentage/],
+      ["latency:fast", /not a duration/],
+      ["chaos", /unknown kind/],
+      ["crash@5m", /takes no size or onset/],
+      ["errors:3%@10m..5m", /ends before it starts/],
+    ] as const
+  ) assert.throws(() => parseFaultSpec(bad), why, bad);
 });
