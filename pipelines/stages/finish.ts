@@ -33,6 +33,13 @@ import {
   SERVICE_MONITOR,
 } from "../../checks/cluster_objects.ts";
 import type { Check } from "../../lib/dsl/types.ts";
+import { redisPerformance } from "../../checks/redis.ts";
+import {
+  companionAddress,
+  type ConfigMapReader,
+  notRunning,
+  readCompanions,
+} from "../../lib/companions/discover.ts";
 import type { NotificationsCapability } from "../../lib/capabilities/notifications.ts";
 import type { DeployContext } from "./context.ts";
 import type { Deployed } from "./rollout.ts";
@@ -161,6 +168,46 @@ function clusterObjectChecks(c: DeployContext): Check[] {
   ];
 }
 
+/**
+ * The seed's "Redis performance" (SET/GET/DEL < 100 ms) with the environment's password and
+ * TLS: its Redis, or in the sandbox the companion found at run time (none: skipped, naming
+ * what to install, as the pre-flight's Redis checks do).
+ */
+function redisValidation(c: DeployContext): Check {
+  const options = { secretNamespace: c.namespace, name: "Redis performance" };
+  if (c.redis) return redisPerformance(c.redis, options);
+  const env = c.env.redis;
+  return {
+    name: options.name,
+    required: true,
+    run: async (ctx) => {
+      const found = (await readCompanions(ctx.use<ConfigMapReader>("kubernetes"), c.namespace))
+        ?.redis;
+      const off = found ? notRunning(found) : { skipped: "the sandbox runs no companions" };
+      if (off && "skipped" in off) return { ok: true, skipped: true, message: off.skipped };
+      if (off && "failed" in off) return { ok: false, message: off.failed };
+      const r = found as { host: string; port: number; ca?: string };
+      return await redisPerformance({
+        host: r.host,
+        port: r.port,
+        database: env.database,
+        ...(env.password !== undefined ? { password: env.password } : {}),
+        ssl: env.ssl ?? false,
+        ...(r.ca ? { ca: r.ca } : {}),
+      }, options).run(ctx);
+    },
+  };
+}
+
+/** Where the stage's Redis check connects (`host:port`), for its network grant. */
+function redisHost(c: DeployContext): string[] {
+  const at = c.redis ??
+    (c.sandbox
+      ? { host: companionAddress(c.namespace, "redis", c.companionScope), port: c.env.redis.port }
+      : undefined);
+  return at ? [`${at.host}:${at.port}`] : [];
+}
+
 /** The public endpoint's host:port, for the stage's network grant (outside the sandbox). */
 function apiHost(c: DeployContext): string[] {
   const api = c.env.environment.api_url;
@@ -177,10 +224,11 @@ export function validateStage(
   migrate: Stage<{ toVersion: number | null }>,
 ) {
   const replicas = Object.values(c.env.infrastructure.replicas).reduce((a, b) => a + b, 0);
-  return stage("validate").needs(live, migrate, ...deploys).uses("kubernetes", "database")
-    .permissions({ net: apiHost(c) })
+  return stage("validate").needs(live, migrate, ...deploys).uses("database")
+    .uses("redis", c.redisSecret ? { kubernetes: { secrets: [c.redisSecret] } } : "kubernetes")
+    .permissions({ net: [...apiHost(c), ...redisHost(c)] })
     .describe(
-      "pods, endpoints, labels, images, resources, schema, database performance and pool, " +
+      "pods, endpoints, labels, images, resources, schema, database performance and pool, Redis, " +
         "health, metrics, headers, the public endpoint, monitoring objects, backups",
     )
     .check(
@@ -199,6 +247,7 @@ export function validateStage(
         maxConnections: replicas * c.env.database.connection_pool.max_size + 10,
         name: "Database connection pool",
       }),
+      redisValidation(c),
       ...clusterObjectChecks(c),
     )
     .run(async (ctx) => {
