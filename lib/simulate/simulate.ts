@@ -20,8 +20,10 @@ import { StuckError, watchRehearsal } from "./watchdog.ts";
 import { checkInvariants, newSlots } from "./invariants.ts";
 import { inject } from "./faults.ts";
 import { type Observation, observeSandbox } from "./observe.ts";
-import { BASELINE_START_MS, type Fault, planRun, type RunPlan, runSeeds } from "./schedule.ts";
+import { type Fault, planRun, type RunPlan, runSeeds } from "./schedule.ts";
 import type { ForcedFault } from "./fault_spec.ts";
+import { type Baseline, baselineState, clusterHistory } from "./baseline_state.ts";
+import { environmentHostnames, type StandIns, startStandIns } from "../targets/sandbox_standins.ts";
 import {
   faultOnsetAt,
   type RunResult,
@@ -107,45 +109,27 @@ export interface SimulationResult {
   readonly setupMs: number;
 }
 
-function planOf(o: SimulateOptions, version: string, gates: string, dir: string): RehearsalPlan {
+/** The pipeline options every run gets besides its gates (the stand-ins' addresses). */
+type Extra = Readonly<Record<string, string>>;
+
+function planOf(
+  o: SimulateOptions,
+  version: string,
+  gates: string,
+  dir: string,
+  extra: Extra = {},
+  environment = o.environment,
+): RehearsalPlan {
   return {
     pipelineFile: o.pipelineFile,
-    environment: o.environment,
+    environment,
     version,
     environmentsDir: o.environmentsDir,
     sandboxDir: join(o.workDir, dir),
     runsDir: join(o.workDir, "runs"),
-    options: { gates },
+    options: { ...extra, gates },
     ...(o.skipTypeCheck ? { skipTypeCheck: true } : {}),
   };
-}
-
-/**
- * The sandbox state every run starts from: the baseline version deployed, healthy. With the
- * runbook's fixed gates, whatever kind the runs use: the baseline is set-up, not a measured
- * run, and a healthy version's sequential full-rollout gate can fail closed (undecided at the
- * step's end), which would stop the simulation before its first run.
- */
-async function baselineState(o: SimulateOptions): Promise<string> {
-  const plan = planOf(o, o.baselineVersion ?? "v1.0.0", "fixed", "base");
-  const prepared = await prepareRehearsal({ ...plan, skipTypeCheck: true });
-  // Before every run's start (a run's clock may not be behind the state it starts from).
-  const clock = virtualClock({ startMs: BASELINE_START_MS });
-  const r = await rehearse(prepared, {
-    clock,
-    randomSeed: 0,
-    runId: "baseline",
-    confirm: prepared.run.approvals[0]?.phrase,
-    ...(o.timeScale !== undefined ? { timeScale: o.timeScale } : {}),
-  }).finally(() => clock.dispose());
-  if (r.exitCode !== 0) {
-    throw new Error(
-      `Cannot simulate: deploying the baseline ${prepared.plan.version} to a fresh sandbox ` +
-        `${r.report.status}${r.report.error ? ` (${r.report.error})` : ""}; see ${r.reportPath}`,
-    );
-  }
-  await Deno.remove(r.runDir, { recursive: true });
-  return prepared.plan.sandboxDir;
 }
 
 /**
@@ -181,7 +165,7 @@ const PHASE_LIMIT_MS = 120_000;
 async function runOne(
   o: SimulateOptions,
   prepared: PreparedRehearsal,
-  base: string,
+  base: Baseline,
   seed: number,
   gates: string,
 ): Promise<RunResult> {
@@ -204,7 +188,8 @@ async function runOne(
       randomSeed: plan.trafficSeed,
       runId,
       faults: { scenario: injected.scenario },
-      from: base,
+      from: base.dir,
+      prepareCluster: clusterHistory(base.history),
       databaseShared: true,
       confirm: prepared.run.approvals[0]?.phrase,
       inspect: (s) => (inspector = observeSandbox(s)),
@@ -337,9 +322,12 @@ export async function simulate(o: SimulateOptions): Promise<SimulationResult> {
     : runSeeds(o.seed, o.runs).filter((_, i) => i % shard.count === shard.index);
   // One embedded database for every run (reset between them), instead of each run's copy.
   const sharing = await shareEmbeddedDatabases();
+  // What the sandbox does not serve (DNS of the environments' names, the external API).
+  const standIns = await startStandIns();
   try {
-    return await runAll(o, kinds, seeds, t0);
+    return await runAll(o, kinds, seeds, t0, standIns);
   } finally {
+    await standIns.close();
     await sharing.close();
   }
 }
@@ -349,13 +337,22 @@ async function runAll(
   kinds: readonly string[],
   seeds: readonly number[],
   t0: number,
+  standIns: StandIns,
 ): Promise<SimulationResult> {
+  const extra = standIns.options;
+  const version = o.version ?? "v1.1.0";
   const prepared = new Map<string, PreparedRehearsal>();
   for (const [i, gates] of kinds.entries()) {
-    const p = planOf(o, o.version ?? "v1.1.0", gates, "run");
+    const p = planOf(o, version, gates, "run", extra);
     prepared.set(gates, await prepareRehearsal(i === 0 ? p : { ...p, skipTypeCheck: true }));
   }
-  const base = await baselineState(o);
+  const base = await baselineState({
+    plan: (environment, v, dir) => planOf(o, v, "fixed", dir, extra, environment),
+    baselineVersion: o.baselineVersion ?? "v1.0.0",
+    runVersion: version,
+    timeScale: o.timeScale,
+    onEnvironment: (env) => standIns.answer(environmentHostnames(env)),
+  });
   const setupMs = performance.now() - t0;
   const results: RunResult[] = [];
   const total = seeds.length * kinds.length;
@@ -368,7 +365,7 @@ async function runAll(
         // Its sandbox may still be closing over the state folder: the next runs use another.
         const dir = `run-${++stuck}`;
         for (const k of kinds) {
-          const p = planOf(o, o.version ?? "v1.1.0", k, dir);
+          const p = planOf(o, version, k, dir, extra);
           prepared.set(k, await prepareRehearsal({ ...p, skipTypeCheck: true }));
         }
       }

@@ -175,6 +175,12 @@ export interface RehearseOptions<T> {
   /** Where the run's lines go (default: nowhere). */
   readonly log?: ((line: string) => void) | undefined;
   /**
+   * Gives the started sandbox what the cluster would already hold before this deploy (e.g.
+   * the backup CronJobs' due runs), before the run connects. Its time counts as the
+   * sandbox's start.
+   */
+  readonly prepareCluster?: ((sandbox: SandboxTarget) => Promise<void>) | undefined;
+  /**
    * Told as each phase begins: `fresh state`, `starting the sandbox`, `inspector ready`,
    * `connecting`, `run`, `inspector done`, `closing the connection`, `stopping the sandbox`
    * (e.g. for a watchdog that names where a rehearsal is stuck).
@@ -411,6 +417,7 @@ export async function rehearse<T>(
     for (const [phase, fn] of closers.splice(0)) await step(phase, fn).catch(() => {});
   };
   try {
+    if (o.prepareCluster) await step("preparing the cluster", () => o.prepareCluster!(sandbox));
     const inspector = o.inspect?.({ ...sandbox, namespace, clock });
     await step("inspector ready", async () => await inspector?.ready);
     const runClock = inspector?.clock ?? clock;
