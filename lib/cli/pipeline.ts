@@ -92,6 +92,9 @@ async function startSandbox(
     onWarning: (line) => o.io.stderr(`warning: ${line}\n`),
     // Absolute: companions started in it (redis-server) resolve their files from it.
     stateDir: resolve(a.sandboxDir),
+    // Companions listen on addresses of this sandbox's own: two sandboxes on one machine
+    // (two clones, a test beside a rehearsal) do not take each other's.
+    companionScope: resolve(a.sandboxDir),
     scenario: a.scenario,
     reset: a.reset,
     clock: a.clock,
@@ -309,7 +312,9 @@ async function runWith(a: RunArguments, io: CliIo, standIns?: StandIns): Promise
       "\ninterrupted: stopping running stages and running the failure path (again to force)\n",
     );
   io.signal?.addEventListener("abort", onAbort, { once: true });
-  const sandboxOptions = a.sandbox ? { target: "sandbox", ...standIns?.options } : {};
+  const sandboxOptions = a.sandbox
+    ? { target: "sandbox", "companion-scope": resolve(a.sandboxDir), ...standIns?.options }
+    : {};
   const prepared = await prepare(a, io, { ...sandboxOptions, ...a.options });
   standIns?.answer(environmentHostnames(prepared.env));
   const user = await actor();

@@ -9,7 +9,7 @@
 import type { KindRef, KubeObject, KubernetesCapability, RolloutStatus } from "./capability.ts";
 import { apiError, KubeClient, type KubeClientOptions } from "./client.ts";
 import { acquireLease, releaseLease, renewLease } from "./lease.ts";
-import { rolloutStatusOf, waitForRolloutWith } from "./rollout.ts";
+import { explainRollout, rolloutStatusOf, waitForRolloutWith } from "./rollout.ts";
 import { MIN_SECRET_LENGTH } from "../journal/redact.ts";
 import { TOOL_NAME } from "../product/mod.ts";
 import type { Clock } from "../clock/clock.ts";
@@ -172,6 +172,16 @@ export function createKubernetesCapability(
         timeoutMs: waitOptions.timeoutMs,
         pollMs: waitOptions.pollMs,
         clock: client.clock,
+        // A failed rollout names why, as its pods say (waiting reason, restarts, exit code, log).
+        explain: () =>
+          explainRollout(
+            {
+              get: (kind, ns, n) => client.get(kind, ns, n),
+              list: (kind, ns, o) => client.list(kind, ns, o),
+            },
+            namespace,
+            name,
+          ),
       });
     },
     async readSecret(namespace, name, key) {

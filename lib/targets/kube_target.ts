@@ -7,6 +7,8 @@
  */
 import type { Environment } from "../config/types.ts";
 import type { KubeTarget } from "../kubernetes/target.ts";
+import type { PodConfiguredTarget } from "../kubernetes/manifests.ts";
+import { podConfig } from "./sandbox_seed.ts";
 
 /**
  * The app name of an environment: the name part of its `github.repository`, as a label
@@ -70,7 +72,7 @@ export function appName(env: Environment): string {
 export function kubeTarget(
   env: Environment,
   options: { app?: string | undefined; gateway?: KubeTarget["gateway"] } = {},
-): KubeTarget {
+): PodConfiguredTarget {
   const { deployment, infrastructure } = env;
   return {
     name: env.name,
@@ -93,6 +95,7 @@ export function kubeTarget(
       timeoutMs: deployment.health_check.timeout.ms,
     },
     rollbackWindowMs: deployment.rollback_window.ms,
+    pods: podConfig(env),
     ...(options.gateway ? { gateway: options.gateway } : {}),
   };
 }

@@ -82,3 +82,31 @@ export function deployContext(
     onBreach,
   };
 }
+
+/**
+ * The sandbox's Redis companion as a check's target: its address (and CA), with the
+ * environment's database, password reference and TLS — reached as production's would be.
+ *
+ * @param c The deploy's context.
+ * @param r Where the companion listens (from the sandbox's companions ConfigMap).
+ * @returns The target.
+ *
+ * @example
+ * ```ts ignore
+ * const t = companionRedisTarget(c, { host: "127.1.2.3", port: 6379 });
+ * ```
+ */
+export function companionRedisTarget(
+  c: DeployContext,
+  r: { readonly host: string; readonly port: number; readonly ca?: string | undefined },
+): RedisTarget {
+  const env = c.env.redis;
+  return {
+    host: r.host,
+    port: r.port,
+    database: env.database,
+    ...(env.password !== undefined ? { password: env.password } : {}),
+    ssl: env.ssl ?? false,
+    ...(r.ca ? { ca: r.ca } : {}),
+  };
+}

@@ -40,7 +40,7 @@ import {
   noLatestTag,
 } from "../../checks/images.ts";
 import type { DatabaseCapability } from "../../lib/capabilities/database.ts";
-import type { DeployContext } from "./context.ts";
+import { companionRedisTarget, type DeployContext } from "./context.ts";
 
 /**
  * What the environment file says the namespace holds before a deploy (`kubernetes.secrets`,
@@ -155,16 +155,11 @@ function redisChecks(c: DeployContext, target: RedisTarget | undefined): Check[]
     redisMemory(t, { ...options, maxUsedPercent: 90, required: false });
   if (target) return [connectivity(target), memory(target)];
   // The sandbox's Redis, reached with the environment's password (its Secret) and TLS.
-  const env = c.env.redis;
-  const at = (r: { host: string; port: number; tls: boolean; ca?: string }): RedisTarget => ({
-    host: r.host,
-    port: r.port,
-    database: env.database,
-    ...(env.password !== undefined ? { password: env.password } : {}),
-    ssl: env.ssl ?? false,
-    ...(r.ca ? { ca: r.ca } : {}),
-  });
-  const probe = { host: companionAddress(c.namespace, "redis", c.companionScope), port: env.port };
+  const at = (r: { host: string; port: number; ca?: string }) => companionRedisTarget(c, r);
+  const probe = {
+    host: companionAddress(c.namespace, "redis", c.companionScope),
+    port: c.env.redis.port,
+  };
   return [
     onCompanion(c, "redis", connectivity(probe), (r) => connectivity(at(r))),
     onCompanion(c, "redis", memory(probe), (r) => memory(at(r))),

@@ -4,6 +4,7 @@
  * companion faults make the real checks fail.
  */
 import assert from "node:assert/strict";
+import { resolve } from "node:path";
 import { Rehearsal, stage } from "../deploy/_deploy.ts";
 import { sandboxTarget } from "../../lib/targets/sandbox.ts";
 import { companionAddress, REGISTRY_PORT } from "../../lib/companions/mod.ts";
@@ -41,7 +42,11 @@ Deno.test({
       assert.equal(ping.evidence.auth, true);
       assert.equal(ping.evidence.tls, true);
       assert.equal(ping.evidence.passwordFrom, "secret redis-credentials/password");
-      assert.equal(ping.evidence.host, companionAddress("tracktion-prod", "redis"));
+      // Its own address: the CLI scopes companions by the sandbox's (absolute) folder.
+      assert.equal(
+        ping.evidence.host,
+        companionAddress("tracktion-prod", "redis", resolve(r.sandboxDir)),
+      );
       assert.ok(redis.checks.every((c) => c.status !== "skipped"));
       const monitoring = stage(d, "preflight:monitoring") as unknown as {
         checks: { name: string; status: string; message: string }[];
@@ -70,6 +75,8 @@ Deno.test({
     const stateDir = await Deno.makeTempDir({ prefix: "companions_faults_" });
     const target = await sandboxTarget({
       stateDir,
+      // Its own addresses: a rehearsal elsewhere on the machine keeps the unscoped ones.
+      companionScope: stateDir,
       namespace: "tracktion-prod",
       version: "v1.2.4",
       scenario: "unsigned-image/analysis-service,redis-wrong-password",
@@ -103,7 +110,7 @@ Deno.test({
       const registry = published.registry as { host: string; publicKey: string };
       assert.equal(
         registry.host,
-        `${companionAddress("tracktion-prod", "registry")}:${REGISTRY_PORT}`,
+        `${companionAddress("tracktion-prod", "registry", stateDir)}:${REGISTRY_PORT}`,
       );
       const exists = await imageExists("ghcr.io/tracktion/analysis-service:1.2.4", {
         mirror: registry.host,

@@ -1,0 +1,265 @@
+/**
+ * Post-deployment validation: the runbook's checks on the slot now live — each service's pods,
+ * health, metrics and labels; the public endpoint (health, response time, authentication,
+ * rate limits, security headers, TLS); the database's performance and pool; Redis; the
+ * monitoring and backup objects.
+ * @module
+ */
+import { type Stage, stage, type StageContext } from "../../mod.ts";
+import type { KubernetesCapability } from "../../lib/kubernetes/capability.ts";
+import { SERVICE_PORT } from "../../lib/kubernetes/slots.ts";
+import { podProxyFetch } from "../../lib/kubernetes/proxy_fetch.ts";
+import {
+  deploymentLabels,
+  endpointsReady,
+  noLatestImages,
+  podsReady,
+  resourceUsage,
+} from "../../checks/kubernetes_workloads.ts";
+import {
+  databaseConnectionPool,
+  databasePerformance,
+  databaseSchemaVersion,
+} from "../../checks/database.ts";
+import { metricsEndpoint, serviceHealth } from "../../checks/service.ts";
+import { noSensitiveData, securityHeaders } from "../../checks/security.ts";
+import { httpEndpoint, rateLimitHeaders } from "../../checks/http_endpoint.ts";
+import { tlsCertificate } from "../../checks/tls.ts";
+import { skip as skipOutcome } from "../../checks/_outcome.ts";
+import {
+  cronJobActive,
+  objectsExist,
+  PROMETHEUS_RULE,
+  SERVICE_MONITOR,
+} from "../../checks/cluster_objects.ts";
+import type { Check } from "../../lib/dsl/types.ts";
+import { redisPerformance } from "../../checks/redis.ts";
+import {
+  companionAddress,
+  type ConfigMapReader,
+  notRunning,
+  readCompanions,
+} from "../../lib/companions/discover.ts";
+import { companionRedisTarget, type DeployContext } from "./context.ts";
+import type { Deployed } from "./rollout.ts";
+
+/** A check that records why it did not run here (in the report, neither pass nor fail). */
+function kube(ctx: StageContext): KubernetesCapability {
+  return ctx.use<KubernetesCapability>("kubernetes");
+}
+
+function skip(name: string, why: string): Check {
+  return { name, required: false, run: () => skipOutcome(why) };
+}
+
+/**
+ * A `fetch` that reaches a Service through the API server's proxy (`services/<name>/proxy`):
+ * in the sandbox, the load balancer stands for the public endpoint.
+ */
+function serviceProxyFetch(k: KubernetesCapability, namespace: string, port: number) {
+  return async (input: string | URL | Request): Promise<Response> => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const answer = await k.proxyGet(
+      { namespace, kind: "services", name: url.hostname, port },
+      `${url.pathname}${url.search}`,
+    );
+    return new Response(answer.body, { status: answer.status, headers: answer.headers });
+  };
+}
+
+/**
+ * The seed's "API functionality", "Performance" and "Security" validations on the public
+ * endpoint (`environment.api_url`): health, response time < 2 s, a bad token refused,
+ * rate-limit headers, TLS certificate (30 days), security headers, no secrets in /health. In
+ * the sandbox the load balancer Service stands for it (reached through the API server's
+ * proxy): its health and response time are real; the edge's own behaviour (authentication,
+ * rate limits, headers, TLS) is not simulated there yet, so those only warn.
+ */
+function publicEndpointChecks(c: DeployContext, k: KubernetesCapability, apiUrl: string): Check[] {
+  const lb = c.env.kubernetes?.load_balancer;
+  const sandbox = c.sandbox;
+  if (sandbox && !lb) {
+    return [skip("public endpoint", "the environment names no load balancer for the sandbox")];
+  }
+  const base = sandbox ? `http://${lb!.name}` : apiUrl.replace(/\/+$/, "");
+  const fetch = sandbox ? serviceProxyFetch(k, c.namespace, lb!.port) : undefined;
+  const o = { ...(fetch ? { fetch } : {}) };
+  const edge = { ...o, required: !sandbox };
+  const url = new URL(apiUrl);
+  const tls: Check = sandbox || url.protocol !== "https:"
+    ? skip(
+      "TLS certificate",
+      sandbox
+        ? "the sandbox's load balancer serves no TLS (its tls-certificates Secret is checked in pre-flight)"
+        : `${apiUrl} is not https`,
+    )
+    : tlsCertificate(url.hostname, { port: Number(url.port || 443), minValidDays: 30 });
+  return [
+    serviceHealth(`${base}/health`, { ...o, name: "API health endpoint", maxLatencyMs: 2_000 }),
+    httpEndpoint(`${base}/health`, { ...o, name: "API response time", maxLatencyMs: 2_000 }),
+    httpEndpoint(`${base}/api/v1/user`, {
+      ...edge,
+      name: "API authentication",
+      headers: { authorization: "Bearer test-token" },
+      expectStatus: [401, 403],
+    }),
+    rateLimitHeaders(`${base}/api/v1/health`, edge),
+    securityHeaders(`${base}/health`, { ...edge, name: "Security headers at the edge" }),
+    noSensitiveData(`${base}/health`, { ...o, name: "No sensitive data exposure" }),
+    tls,
+  ];
+}
+
+/**
+ * The seed's cluster-side validations: Prometheus target discovery (a ServiceMonitor) and
+ * alert rules (a PrometheusRule) named after the app, and the backup CronJob. The sandbox
+ * serves no Prometheus Operator kinds and seeds no backup CronJob yet: there they only warn.
+ */
+function clusterObjectChecks(c: DeployContext): Check[] {
+  const required = !c.sandbox;
+  const install = "the Prometheus Operator's CRDs (monitoring.coreos.com/v1)";
+  const backup = c.env.backup?.cronjob;
+  return [
+    objectsExist(c.namespace, SERVICE_MONITOR, c.target.app, {
+      name: "Prometheus target discovery",
+      install,
+      required,
+    }),
+    objectsExist(c.namespace, PROMETHEUS_RULE, c.target.app, {
+      name: "Alert rules",
+      install,
+      required,
+    }),
+    backup
+      ? cronJobActive(c.namespace, backup, { name: "Backup system operational", required })
+      : skip("Backup system operational", "the environment names no backup CronJob (backup:)"),
+  ];
+}
+
+/**
+ * The seed's "Redis performance" (SET/GET/DEL < 100 ms) with the environment's password and
+ * TLS: its Redis, or in the sandbox the companion found at run time (none: skipped, naming
+ * what to install, as the pre-flight's Redis checks do).
+ */
+function redisValidation(c: DeployContext): Check {
+  const options = { secretNamespace: c.namespace, name: "Redis performance" };
+  if (c.redis) return redisPerformance(c.redis, options);
+  return {
+    name: options.name,
+    required: true,
+    run: async (ctx) => {
+      const found = (await readCompanions(ctx.use<ConfigMapReader>("kubernetes"), c.namespace))
+        ?.redis;
+      const off = found ? notRunning(found) : { skipped: "the sandbox runs no companions" };
+      if (off && "skipped" in off) return { ok: true, skipped: true, message: off.skipped };
+      if (off && "failed" in off) return { ok: false, message: off.failed };
+      const r = found as { host: string; port: number; ca?: string };
+      return await redisPerformance(companionRedisTarget(c, r), options).run(ctx);
+    },
+  };
+}
+
+/** Where the stage's Redis check connects (`host:port`), for its network grant. */
+function redisHost(c: DeployContext): string[] {
+  const at = c.redis ??
+    (c.sandbox
+      ? { host: companionAddress(c.namespace, "redis", c.companionScope), port: c.env.redis.port }
+      : undefined);
+  return at ? [`${at.host}:${at.port}`] : [];
+}
+
+/** The public endpoint's host:port, for the stage's network grant (outside the sandbox). */
+function apiHost(c: DeployContext): string[] {
+  const api = c.env.environment.api_url;
+  if (!api || c.sandbox) return [];
+  const url = new URL(api);
+  return [`${url.hostname}:${url.port || (url.protocol === "https:" ? "443" : "80")}`];
+}
+
+/** Post-deployment validation: the runbook's checks, on the slot now live. */
+export function validateStage(
+  c: DeployContext,
+  live: Stage<unknown>,
+  deploys: readonly Stage<Deployed>[],
+  migrate: Stage<{ toVersion: number | null }>,
+) {
+  const replicas = Object.values(c.env.infrastructure.replicas).reduce((a, b) => a + b, 0);
+  return stage("validate").needs(live, migrate, ...deploys).uses("database")
+    .uses("redis", c.redisSecret ? { kubernetes: { secrets: [c.redisSecret] } } : "kubernetes")
+    .permissions({ net: [...apiHost(c), ...redisHost(c)] })
+    .describe(
+      "pods, endpoints, labels, images, resources, schema, database performance and pool, Redis, " +
+        "health, metrics, headers, the public endpoint, monitoring objects, backups",
+    )
+    .check(
+      noLatestImages(c.namespace),
+      resourceUsage(c.namespace, { required: false }),
+      // The seed's query, under its 1 s bound.
+      databasePerformance({
+        sql: "SELECT COUNT(*) FROM audio_files",
+        maxLatencyMs: 1_000,
+        name: "Database performance",
+      }),
+      // The seed asserts < 20 connections, one pod's pool: with every replica's pool
+      // (max_size each) connected, that fails a healthy fleet; as the pre-flight, every
+      // replica's pool at its largest plus room for tooling is the bound, more is a leak.
+      databaseConnectionPool({
+        maxConnections: replicas * c.env.database.connection_pool.max_size + 10,
+        name: "Database connection pool",
+      }),
+      redisValidation(c),
+      ...clusterObjectChecks(c),
+    )
+    .run(async (ctx) => {
+      if (ctx.dryRun) return;
+      const k = kube(ctx);
+      const schema = ctx.output(migrate).toVersion;
+      await ctx.check(databaseSchemaVersion(schema === null ? {} : { expected: schema }));
+      const api = c.env.environment.api_url;
+      if (api) await Promise.all(publicEndpointChecks(c, k, api).map((check) => ctx.check(check)));
+      for (const d of deploys.map((s) => ctx.output(s))) {
+        await Promise.all(
+          (await slotChecks(c, k, d)).map((check) => ctx.check(check)),
+        );
+      }
+    });
+}
+
+/** Per service: pods ready, endpoints, labels, and one pod's health, metrics and headers. */
+async function slotChecks(c: DeployContext, k: KubernetesCapability, d: Deployed) {
+  const selector = `service=${d.service},slot=${d.slot}`;
+  const checks = [
+    podsReady(c.namespace, selector, { name: `${d.service}: pods ready`, allReady: true }),
+    endpointsReady(c.namespace, d.service, { name: `${d.service}: endpoints` }),
+    deploymentLabels(c.namespace, selector, {
+      app: true,
+      service: d.service,
+      slot: d.slot,
+      version: c.version.version,
+    }, { name: `${d.service}: labels` }),
+  ];
+  // One pod of the slot, asked through the API server's proxy (no network grant).
+  const pods = await k.list({ apiVersion: "v1", kind: "Pod" }, c.namespace, {
+    labelSelector: selector,
+  });
+  const pod = pods.find((p) => !p.metadata.deletionTimestamp)?.metadata.name;
+  if (pod) {
+    const base = `http://${pod}:${SERVICE_PORT}`;
+    const fetch = podProxyFetch(k, c.namespace);
+    checks.push(
+      serviceHealth(`${base}/health`, {
+        name: `${d.service}: health`,
+        expectedVersion: c.version.version,
+        fetch,
+      }),
+      metricsEndpoint(`${base}/metrics`, { name: `${d.service}: metrics endpoint`, fetch }),
+      noSensitiveData(`${base}/health`, { name: `${d.service}: no secrets in /health`, fetch }),
+      securityHeaders(`${base}/health`, {
+        name: `${d.service}: security headers`,
+        required: false,
+        fetch,
+      }),
+    );
+  }
+  return checks;
+}
