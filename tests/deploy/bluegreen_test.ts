@@ -32,8 +32,11 @@ Deno.test({
       const migrate = stage(first, "migrate") as unknown as { status: string };
       assert.equal(migrate.status, "succeeded");
       assert.match(first.stdout, /migrate: applied \d+ migration\(s\)/);
-      assert.equal(received.length, 1, "one Slack message for the deploy");
-      assert.match(JSON.stringify(received[0]), /v2\.0\.0 deployed to development/);
+      // The runbook's phases: started, promoted (the switch), then finished.
+      const texts = received.map((m) => JSON.stringify(m));
+      assert.equal(received.length, 3, texts.join("\n"));
+      assert.match(texts[1]!, /v2\.0\.0 promoted in development: traffic switched/);
+      assert.match(texts[2]!, /v2\.0\.0 deployed to development/);
       const artefacts = await Deno.readTextFile(first.reportPath) +
         await Deno.readTextFile(first.reportPath.replace("report.json", "events.jsonl")) +
         first.stdout +
