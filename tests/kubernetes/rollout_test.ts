@@ -215,7 +215,11 @@ Deno.test("waitForRolloutWith() reads less often while nothing changes, at once 
   }, { timeoutMs: 1_000, pollMs: 10, maxPollMs: 80, clock });
   assert.equal(result.failed, true);
   const gaps = readAt.slice(1).map((t, i) => t - readAt[i]!);
-  assert.deepEqual(gaps.slice(0, 5), [10, 20, 40, 80, 80], "doubling from the first repeat, capped");
+  assert.deepEqual(
+    gaps.slice(0, 5),
+    [10, 20, 40, 80, 80],
+    "doubling from the first repeat, capped",
+  );
   assert.ok(readAt.length < 20, `${readAt.length} reads in 1 s at 10 ms would be 100`);
 
   // A status that changes at every read is read every pollMs.

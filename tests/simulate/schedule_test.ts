@@ -4,7 +4,10 @@ import { FAULT_MIX, type FaultKind, planRun, runSeeds } from "../../lib/simulate
 
 Deno.test("the same seed gives the same runs, another seed other runs", () => {
   assert.deepEqual(runSeeds("7", 50), runSeeds("7", 50));
-  assert.deepEqual(runSeeds("7", 50).map((s) => planRun(s)), runSeeds("7", 50).map((s) => planRun(s)));
+  assert.deepEqual(
+    runSeeds("7", 50).map((s) => planRun(s)),
+    runSeeds("7", 50).map((s) => planRun(s)),
+  );
   assert.notDeepEqual(runSeeds("7", 50), runSeeds("8", 50));
   // A prefix of a longer simulation is the shorter one: run i does not depend on N.
   assert.deepEqual(runSeeds("7", 10), runSeeds("7", 50).slice(0, 10));
