@@ -7,7 +7,7 @@
  * @module
  */
 import type { KindRef, KubeObject, KubernetesCapability, RolloutStatus } from "./capability.ts";
-import { apiError, KubeClient, type KubeClientOptions } from "./client.ts";
+import { apiError, KubeClient } from "./client.ts";
 import { acquireLease, releaseLease, renewLease } from "./lease.ts";
 import { explainRollout, rolloutStatusOf, waitForRolloutWith } from "./rollout.ts";
 import { MIN_SECRET_LENGTH } from "../journal/redact.ts";
@@ -34,7 +34,7 @@ export interface KubernetesCapabilityOptions {
   clock?: Clock | undefined;
   /**
    * Sends the client's requests instead of HTTP (a sandbox in this process): see
-   * {@linkcode KubeClientOptions.transport}.
+   * `KubeClientOptions.transport`.
    */
   transport?: ((request: Request) => Promise<Response>) | undefined;
 }
