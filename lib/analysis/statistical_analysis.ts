@@ -17,10 +17,9 @@ import { eValue, look, pct, type Share, shareOf, type TargetState } from "./stat
 import { baselineOf, canaryOf, describeTarget, NO_BASELINE, type Resolved } from "./targets.ts";
 import { SharedTicks } from "./ticks.ts";
 
-/** The analysis' shared look times, and when it began (epoch ms on its clock). */
+/** The analysis' shared look times (target ms since it began). */
 interface Looks {
   readonly ticks: SharedTicks;
-  readonly begin: number;
 }
 
 /** A gate's outcome: its record, and when it failed. */
@@ -146,9 +145,8 @@ async function measureGate(
       ...(at ? { decidedAt: at } : {}),
     };
   };
-  const start = looks.begin + o.settleMs;
   for (let i = 1; i <= horizon && !signal.aborted; i++) {
-    if (!await looks.ticks.at(start + i * lookMs, signal)) break;
+    if (!await looks.ticks.at(o.settleMs + i * lookMs, signal)) break;
     const samples = await Promise.all(
       o.targets.map((t, ti) => look(g, s, o, t, states[ti]!, lookMs, horizon)),
     );
@@ -261,7 +259,7 @@ export async function analyzeStatistical(
   const onAbort = () => stop.abort(o.signal.reason);
   o.signal.addEventListener("abort", onAbort, { once: true });
   if (o.signal.aborted) onAbort();
-  const looks = { ticks: new SharedTicks(o.clock), begin: o.clock.now() };
+  const looks = { ticks: new SharedTicks(o.clock) };
   try {
     const outcomes = await Promise.all(gates.map(async (g) => {
       const r = await runGate(g, analysis, o, stop.signal, looks);

@@ -3,7 +3,8 @@
  * timer, not one each. On a virtual clock every timer is a jump (the clock waits for the
  * program to be quiet, then fires one timer); three gates looking every 10 s over an
  * hour's canary were three jumps a look. Waiters of one moment are woken together, in
- * the order they asked.
+ * the order they asked. Moments are target time elapsed since the analysis began
+ * (`clock.since(begin)`), not epoch stamps: a scaled clock's `now()` is wall time.
  * @module
  */
 import type { Clock } from "../clock/mod.ts";
@@ -20,21 +21,26 @@ import type { Clock } from "../clock/mod.ts";
  * const signal = new AbortController().signal;
  * const [a, b] = await Promise.all([ticks.at(10_000, signal), ticks.at(10_000, signal)]);
  * console.assert(a && b && clock.now() === 10_000 && clock.fired === 1);
+ * console.assert(ticks.begin === 0);
  * ```
  */
 export class SharedTicks {
   readonly #clock: Clock;
   readonly #due = new Map<number, { cancel: () => void; wake: Set<() => void> }>();
+  /** When the moments count from (the clock's `now()` when made, unless given). */
+  readonly begin: number;
 
   /**
    * @param clock The clock whose moments are waited for.
+   * @param begin What they count from (default: now).
    */
-  constructor(clock: Clock) {
+  constructor(clock: Clock, begin: number = clock.now()) {
     this.#clock = clock;
+    this.begin = begin;
   }
 
   /**
-   * Waits until the clock reads `moment` (epoch ms).
+   * Waits until `moment` ms of target time have passed since {@linkcode SharedTicks.begin}.
    *
    * @param moment When to wake (at once when it has passed).
    * @param signal Stops the wait.
@@ -42,12 +48,12 @@ export class SharedTicks {
    */
   at(moment: number, signal: AbortSignal): Promise<boolean> {
     if (signal.aborted) return Promise.resolve(false);
-    if (moment <= this.#clock.now()) return Promise.resolve(true);
+    if (moment <= this.#clock.since(this.begin)) return Promise.resolve(true);
     return new Promise((resolve) => {
       let entry = this.#due.get(moment);
       if (!entry) {
         const wake = new Set<() => void>();
-        const cancel = this.#clock.schedule(moment - this.#clock.now(), () => {
+        const cancel = this.#clock.schedule(moment - this.#clock.since(this.begin), () => {
           this.#due.delete(moment);
           for (const w of wake) w();
         });
