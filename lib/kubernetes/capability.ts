@@ -97,7 +97,7 @@ export interface KubernetesCapability {
   waitForRollout(
     namespace: string,
     name: string,
-    options: { timeoutMs: number; pollMs?: number },
+    options: { timeoutMs: number; pollMs?: number; maxPollMs?: number },
   ): Promise<RolloutStatus>;
   /**
    * A GET through the API server's proxy to a pod's (or Service's) port: how a runner

@@ -171,6 +171,7 @@ export function createKubernetesCapability(
       return await waitForRolloutWith(() => rolloutStatus(namespace, name), {
         timeoutMs: waitOptions.timeoutMs,
         pollMs: waitOptions.pollMs,
+        maxPollMs: waitOptions.maxPollMs,
         clock: client.clock,
         // A failed rollout names why, as its pods say (waiting reason, restarts, exit code, log).
         explain: () =>

@@ -19,7 +19,6 @@ import {
   type SlotVersion,
   unfinishedRun,
 } from "../../lib/kubernetes/strategies/mod.ts";
-import { scaleDownSlot } from "../../lib/kubernetes/rollout.ts";
 import type { Slot } from "../../lib/kubernetes/slots.ts";
 import type { DeployContext } from "./context.ts";
 import type { Deployed } from "./rollout.ts";
@@ -191,21 +190,6 @@ export async function applyRollback(
   });
   for (const m of result.messages) ctx.notice(m);
   for (const w of result.warnings) ctx.warn(w);
-  for (const s of result.services) {
-    if (s.left.slot === s.to.slot) continue; // a rolling update: the same slot
-    const r = await scaleDownSlot(kube(ctx), {
-      namespace: target.namespace,
-      service: s.service,
-      slot: s.left.slot,
-      version: s.left.version,
-    });
-    if (r.refused) ctx.notice(`${r.deployment} left as it is: ${r.refused}`);
-    else if (r.replicasBefore) {
-      ctx.notice(
-        `${r.deployment} (version ${s.left.version}) scaled from ${r.replicasBefore} to 0 replicas`,
-      );
-    }
-  }
   const to = [...new Set(result.services.map((s) => s.to.version))].join(", ");
   const left = [...new Set(result.services.map((s) => s.left.version))].join(", ");
   ctx.notice(`rolled back run ${plan.run!.runId}: back on version ${to}, leaving ${left}`);

@@ -122,13 +122,20 @@ Deno.test("waitForRollout polls on the clock, held only while it reads: 10 minut
     const clock = virtualClock({ startMs: START });
     const k = createKubernetesCapability({ kubeconfigPath: api.kubeconfigPath, clock });
     const t0 = performance.now();
-    const status = await k.waitForRollout("ns", "stuck", { timeoutMs: 600_000, pollMs: 60_000 });
+    // maxPollMs = pollMs: a reading a minute, as the runbook's loop (no backing off here).
+    const status = await k.waitForRollout("ns", "stuck", {
+      timeoutMs: 600_000,
+      pollMs: 60_000,
+      maxPollMs: 60_000,
+    });
     const wallMs = performance.now() - t0;
     assert.equal(status.failed, true);
     assert.match(status.message, /^timed out after 600000 ms: .*0 of 2 updated replicas/);
     assert.equal(clock.now(), START + 600_000);
     const reads = api.seen.filter((r) => r.path.endsWith("/deployments/stuck"));
-    assert.equal(reads.length, 11, "one reading at the start and one a minute for 10 minutes");
+    // One reading at the start, one a minute for 10 minutes, and the failure's explanation
+    // (explainRollout reads the Deployment once more to say why).
+    assert.equal(reads.length, 12, "11 readings a minute apart, then the explanation's");
     // Held for all of it, a virtual clock could not have moved at all; on real time the
     // same wait is 10 minutes.
     assert.ok(wallMs < 600_000 / 10, `the 10 virtual minutes took ${wallMs} ms`);
