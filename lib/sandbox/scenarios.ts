@@ -186,7 +186,21 @@ export interface PodBehaviour {
  * ```
  */
 export function checkScenario(name: string | undefined): string | undefined {
-  const some = parseScenario(name).length > 0 || jobFaultsOf(name).length > 0;
+  let some: boolean;
+  try {
+    some = parseScenario(name).length > 0 || jobFaultsOf(name).length > 0;
+  } catch (error) {
+    // The traffic faults' parser knows its own names: the Jobs' are scenarios too.
+    if (!(error instanceof RangeError) || !error.message.includes("known scenarios are ")) {
+      throw error;
+    }
+    throw new RangeError(
+      error.message.replace(
+        /known scenarios are ([^;]+)/,
+        (_, list) => `known scenarios are ${list}, ${Object.keys(JOB_SCENARIOS).join(", ")}`,
+      ),
+    );
+  }
   return some ? (name ?? "").trim() : undefined;
 }
 
