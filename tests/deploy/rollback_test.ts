@@ -179,10 +179,7 @@ Deno.test({
   },
 });
 
-// IGNORED until its set-up knows production's staging gate (issue 12): its v1.2.0 is not
-// staged first, so the run's staging-first rehearsal ends before the 5% step is seen.
 Deno.test({
-  ignore: true,
   name: "SIGINT and SIGTERM mid-canary: the failure path returns to the old version, exit 130",
   sanitizeOps: false,
   sanitizeResources: false,
@@ -198,6 +195,12 @@ Deno.test({
         ] as const
       ) {
         await t.step(`${signal} during the 5% step`, async () => {
+          // Production deploys only what staging runs: stage the version first (the
+          // baseline staged v1.1.0), so the run goes straight to production's canary.
+          if (version !== "v1.1.0") {
+            const s = await r.deploy("staging", version);
+            assert.equal(s.code, 0, s.stdout + s.stderr);
+          }
           const run = await halfShifted(r, version, { newSlot: "green", persisted: false });
           run.child.kill(signal);
           await run.done;
