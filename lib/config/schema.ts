@@ -195,7 +195,16 @@ const schema = mapping({
     }),
     rollout_deadline: duration(),
     rollback_window: duration(),
-    rollback_on_failure: boolean().default(true),
+    // What a failed deploy does with the slot it leaves. Traffic always goes back to what
+    // was live before the run (gates fail closed; the runbook's non-production handler left
+    // users on the failed version, which also leaves a run unfinished). true (production):
+    // the failed slot is then scaled to 0 replicas. false (development, staging): it is kept
+    // running for debugging, marked for clean-up after rollback_window.
+    rollback_on_failure: boolean().default(true).describe(
+      "after a failed deploy traffic always returns to the previous version; true: the failed " +
+        "slot is then scaled to 0 replicas; false: it is kept running for debugging until " +
+        "rollback_window passes (then deno task cleanup scales it down)",
+    ),
     require_confirmation: boolean().default(false),
     promote_from: mapping({
       environment: pattern(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment name like "staging"'),

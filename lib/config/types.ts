@@ -112,7 +112,12 @@ export interface DeploymentSection {
   rollout_deadline: Duration;
   /** How long the previous version is kept for a quick rollback. */
   rollback_window: Duration;
-  /** Roll back automatically when a deployment fails (default true). */
+  /**
+   * What a failed deploy does with the slot it leaves (default true). Traffic always goes
+   * back to the version live before the run; true: the failed slot is then scaled to 0
+   * replicas (its pods stop); false: it is kept running for debugging, marked for clean-up
+   * after `rollback_window`.
+   */
   rollback_on_failure: boolean;
   /** Require a typed confirmation before deploying (default false). */
   require_confirmation: boolean;
