@@ -33,6 +33,8 @@ import {
   REGISTRY_PORT,
 } from "../../lib/companions/discover.ts";
 import { alertmanagerHealthy, grafanaHealthy, prometheusHealthy } from "../../checks/monitoring.ts";
+import { liveServiceHealth } from "../../checks/live_service.ts";
+import { SERVICE_PORT } from "../../lib/kubernetes/slots.ts";
 import {
   imageExists,
   imageSignature,
@@ -230,7 +232,10 @@ export function preflightStages(c: DeployContext, lock: Stage<unknown>): Stage<u
   // Reads the values of the TLS Secrets only: the certificates it checks.
   const cluster = stage("preflight:cluster").needs(lock)
     .uses({ kubernetes: { secrets: expect.tls } })
-    .describe("cluster, namespace, secrets, TLS, capacity, load balancer, RBAC, network policies")
+    .describe(
+      "cluster, namespace, secrets, TLS, capacity, load balancer, RBAC, network policies" +
+        (env.name === "production" ? "" : ", the live services' health"),
+    )
     .check(
       clusterReachable(),
       clusterVersion({ min: "1.24" }),
@@ -247,6 +252,11 @@ export function preflightStages(c: DeployContext, lock: Stage<unknown>): Stage<u
       loadBalancerReady(namespace, expect.loadBalancer),
       rbacBindingsExist(namespace, expect.serviceAccount),
       networkPoliciesExist(namespace, { names: expect.networkPolicies }),
+      // The runbook's "Service health: <service>", outside production only (there the
+      // services "might not be running yet"): what is live is healthy before the next goes in.
+      ...(env.name === "production"
+        ? []
+        : c.services.map((s) => liveServiceHealth(namespace, s, { port: SERVICE_PORT }))),
     );
   const database = stage("preflight:database").needs(lock).uses("database")
     .describe("database connectivity, connection pool, performance baseline")
