@@ -46,7 +46,7 @@ Deno.test({
     };
     /** The version passes staging on a healthy sandbox first: production's gate needs it. */
     const staged = async (version: string) => {
-      await restart();
+      await restart({ timeScale: 600 });
       const d = await r.deploy("staging", version);
       assert.equal(d.code, 0, d.stdout + d.stderr);
     };
@@ -226,11 +226,8 @@ Deno.test({
         },
       );
 
-      // IGNORED until its set-up knows production's staging gate (issue 12): v1.7.0/v1.8.0
-      // are not staged first, so the second deploy is refused by the gate before the lock.
       await t.step({
         name: "a concurrent deploy is refused; SIGINT during the canary rolls back and exits 130",
-        ignore: true,
         fn: async () => {
           const child = new Deno.Command(Deno.execPath(), {
             args: r.args("deploy", "production", "v1.7.0", CONFIRM),
@@ -240,15 +237,18 @@ Deno.test({
           }).spawn();
           const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
           let out = "";
-          while (
-            !out.includes("canary-5: analysis-service: blue 5%") && !out.includes("green 5%")
-          ) {
+          // The rehearsal deploys v1.7.0 to staging first: wait for production's own 5% step.
+          const production = () => out.slice(out.indexOf("rehearsal: now production"));
+          // The new slot is blue or green (whichever is idle): either split line.
+          const atFive = /canary-5: analysis-service: blue (5|95)% \/ green (95|5)%/;
+          while (!out.includes("rehearsal: now production") || !atFive.test(production())) {
             const { value, done } = await reader.read();
-            if (done) break;
+            if (done) throw new Error(`the deploy ended before its 5% step:\n${out}`);
             out += value;
           }
-          // Meanwhile a second deploy of the same environment is refused by the lock.
-          const second = await r.deploy("production", "v1.8.0", [
+          // Meanwhile a second deploy of the same environment is refused by the lock (the
+          // same version: staging runs it, so production's staging gate lets it through).
+          const second = await r.deploy("production", "v1.7.0", [
             ...CONFIRM,
             "--option",
             "rehearse-staging=no",
@@ -274,10 +274,8 @@ Deno.test({
         },
       });
 
-      // IGNORED with the step above, whose interrupted run it rolls back from.
       await t.step({
         name: "rollback on demand puts traffic back on the previous slot",
-        ignore: true,
         fn: async () => {
           const d = await r.rollback("production", CONFIRM);
           assert.equal(d.code, 0, d.stdout + d.stderr);
