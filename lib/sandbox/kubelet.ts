@@ -3,8 +3,8 @@
  * pods get a real HTTP server on loopback; scenarios make them crash, fail or start slowly;
  * a container whose Secret, ConfigMap or key is missing waits (`CreateContainerConfigError`)
  * and one whose variables its service would refuse crash-loops (`pod_config.ts`);
- * container logs (one JSON object a line, as the services write them) are kept for
- * `kubectl logs`.
+ * container logs (one JSON object a line, as the services write them, or plain text where a
+ * container's `LOG_FORMAT` says so: `log_format.ts`) are kept for `kubectl logs`.
  * @module
  */
 import { SANDBOX_API_GROUP } from "../product/mod.ts";
@@ -17,6 +17,7 @@ import type { EventRecorder } from "./events.ts";
 import { Deadlines } from "./deadlines.ts";
 import type { PodBehaviour } from "./scenarios.ts";
 import { PodServer } from "./pod_server.ts";
+import { formatLogLine, type LogFormat, podLogFormat } from "./log_format.ts";
 import { podFinished, podReady } from "./replicasets.ts";
 import {
   checkPodConfig,
@@ -80,6 +81,8 @@ interface Runtime {
   server?: PodServer;
   serverStarting?: boolean;
   logs: string[];
+  /** How its container writes log lines (JSON unless its LOG_FORMAT says text). */
+  format: LogFormat;
   announced: Set<string>;
   /** Ready with its server up and nothing left to change over time. */
   steady?: boolean;
@@ -204,6 +207,7 @@ export class Kubelet {
       crashes: !isJob && behaviour.crashes && !alreadyReady,
       configured: alreadyReady,
       logs: [],
+      format: podLogFormat(pod),
       announced: new Set(),
     };
     if (alreadyReady) {
@@ -219,14 +223,16 @@ export class Kubelet {
         rt.readyIso = readyCondition.lastTransitionTime;
       }
       rt.announced = new Set(["start", "ready"]);
-      rt.logs.push(
-        logLine(this.#api.now(), `sandbox restarted; container still running version ${version}`, {
+      const line = `sandbox restarted; container still running version ${version}`;
+      rt.logs.push(formatLogLine(
+        rt.format,
+        logLine(this.#api.now(), line, {
           service: String(
             (((pod.spec as JsonMap).containers ?? []) as JsonMap[])[0]?.name ?? "app",
           ),
           version,
         }),
-      );
+      ));
     }
     if (isJob) {
       rt.jobFails = this.#hooks.jobFails({ name: String(owner?.name ?? ""), labels: podLabels });
@@ -286,7 +292,7 @@ export class Kubelet {
     ) => {
       if (rt.announced.has(key)) return;
       rt.announced.add(key);
-      rt.logs.push(logLine(now, line, { service: cname, version }));
+      rt.logs.push(formatLogLine(rt.format, logLine(now, line, { service: cname, version })));
       if (event) this.#events.record(pod, { ...event, component: "kubelet" });
     };
     if (configError === undefined && elapsed >= CONTAINER_START_MS) {

@@ -126,6 +126,19 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     custom: true,
     categories: ["gateway-api"],
   }),
+  // The Prometheus Operator's CRDs (no status subresource; names as its CRDs give them).
+  rt("monitoring.coreos.com", "v1", "ServiceMonitor", "servicemonitors", {
+    shortNames: ["smon"],
+    generation: true,
+    custom: true,
+    categories: ["prometheus-operator"],
+  }),
+  rt("monitoring.coreos.com", "v1", "PrometheusRule", "prometheusrules", {
+    shortNames: ["promrule"],
+    generation: true,
+    custom: true,
+    categories: ["prometheus-operator"],
+  }),
   rt("metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", {
     namespaced: false,
     readOnly: true,

@@ -74,6 +74,28 @@ const SHAPES: Record<string, Shape> = {
       })],
     }),
   }),
+  // The Prometheus Operator's CRDs (v0.73–0.84 fields): a structural schema prunes the rest.
+  ServiceMonitor: keys(TOP, {
+    metadata: OBJECT_META,
+    spec: keys(
+      "attachMetadata bodySizeLimit fallbackScrapeProtocol jobLabel keepDroppedTargets labelLimit labelNameLengthLimit labelValueLengthLimit nativeHistogramBucketLimit nativeHistogramMinBucketFactor convertClassicHistogramsToNHCB podTargetLabels sampleLimit scrapeClass scrapeClassicHistograms scrapeProtocols selectMechanism serviceDiscoveryRole targetLabels targetLimit",
+      {
+        selector: keys("matchLabels", { matchExpressions: [keys("key operator values")] }),
+        namespaceSelector: keys("any matchNames"),
+        endpoints: [keys(
+          "authorization basicAuth bearerTokenFile bearerTokenSecret enableHttp2 filterRunning followRedirects honorLabels honorTimestamps interval metricRelabelings noProxy oauth2 params path port proxyConnectHeader proxyFromEnvironment proxyUrl relabelings scheme scrapeTimeout targetPort tlsConfig trackTimestampsStaleness",
+        )],
+      },
+    ),
+  }),
+  PrometheusRule: keys(TOP, {
+    metadata: OBJECT_META,
+    spec: keys("", {
+      groups: [keys("name interval limit partial_response_strategy query_offset labels", {
+        rules: [keys("alert annotations expr for keep_firing_for labels record")],
+      })],
+    }),
+  }),
 };
 
 function walk(value: unknown, shape: Shape, path: string, out: string[], prune: boolean): void {
@@ -98,7 +120,8 @@ function walk(value: unknown, shape: Shape, path: string, out: string[], prune: 
 
 /**
  * Unknown fields of an object, for the kinds whose schema the sandbox knows (Deployment,
- * Job, Pod, Service, ConfigMap, Secret, Lease, HTTPRoute); other kinds are not checked.
+ * Job, Pod, Service, ConfigMap, Secret, Lease, HTTPRoute, ServiceMonitor, PrometheusRule);
+ * other kinds are not checked.
  * With `prune`, they are also removed, as decoding into the real server's types drops them.
  *
  * @example

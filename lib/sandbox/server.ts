@@ -23,6 +23,7 @@ import { toTable } from "./tables.ts";
 import { scaleSubresource } from "./scale.ts";
 import { watchResponse } from "./watch.ts";
 import { proxyRequest } from "./proxy.ts";
+import { podLogResponse } from "./pod_logs.ts";
 
 type JsonMap = Record<string, unknown>;
 
@@ -32,7 +33,7 @@ export interface ServerHooks {
   metrics(type: ResourceType, namespace: string | undefined): KObject[];
   /** The sandbox measurements endpoint for a namespace. */
   measurements(namespace: string, params: URLSearchParams): Response;
-  /** A pod's log text, or undefined when the pod is unknown. */
+  /** A pod's log text (all of it: the server applies `tailLines` and the rest), or undefined. */
   podLog(namespace: string, name: string): string | undefined;
   /** The loopback port answering for a pod or a Service (one of its Ready pods). */
   proxyPort(
@@ -243,9 +244,8 @@ export class ApiHttp {
       });
     }
     if (subresource === "log" && type.kind === "Pod" && name) {
-      this.#api.get(type, namespace, name);
-      const text = this.#hooks.podLog(namespace, name) ?? "";
-      return new Response(text, { headers: { "content-type": "text/plain" } });
+      const pod = this.#api.get(type, namespace, name);
+      return podLogResponse(pod, this.#hooks.podLog(namespace, name) ?? "", params);
     }
     if (subresource === "scale" && name && type.subresources.includes("scale")) {
       return json(

@@ -288,6 +288,9 @@ const TABLES: Record<
     columns: [["Hostnames", "string"], ["Age", "string"]],
     cells: (o, now) => [JSON.stringify(get(o, "spec.hostnames") ?? []), age(o, now)],
   },
+  // A CRD without additionalPrinterColumns: its name and age.
+  ServiceMonitor: { columns: [["Age", "date"]], cells: (o, now) => [age(o, now)] },
+  PrometheusRule: { columns: [["Age", "date"]], cells: (o, now) => [age(o, now)] },
   NodeMetrics: {
     columns: [["CPU", "string"], ["Memory", "string"]],
     cells: (o) => [get(o, "usage.cpu"), get(o, "usage.memory")],

@@ -8,6 +8,7 @@ import type { KObject, ResourceType } from "./resources.ts";
 import { ApiError, cause, type StatusCause } from "./errors.ts";
 import { matchesSelectorObject } from "./selectors.ts";
 import { SANDBOX_LIMITS } from "./limits.ts";
+import { monitoringCauses } from "./validate_monitoring.ts";
 
 type JsonMap = Record<string, unknown>;
 
@@ -324,9 +325,28 @@ export function validate(type: ResourceType, obj: KObject): void {
       });
       break;
     }
+    case "ServiceMonitor":
+    case "PrometheusRule":
+      causes.push(...monitoringCauses(type.kind, obj));
+      break;
   }
   if (causes.length > 0) {
     const m = obj.metadata as JsonMap;
-    throw ApiError.invalid(type.kind, String(m.name ?? ""), causes, type.group);
+    throw invalid(type, String(m.name ?? ""), causes);
   }
+}
+
+/** 422 Invalid; a custom resource is named with its group, as the real server names it. */
+function invalid(type: ResourceType, name: string, causes: StatusCause[]): ApiError {
+  const error = ApiError.invalid(type.kind, name, causes, type.group);
+  if (!type.custom) return error;
+  const list = causes.map((c) => `${c.field}: ${c.message}`);
+  const joined = list.length === 1 ? list[0] : `[${list.join(", ")}]`;
+  return new ApiError(422, `${type.kind}.${type.group} "${name}" is invalid: ${joined}`, {
+    reason: "Invalid",
+    kind: type.kind,
+    name,
+    group: type.group,
+    causes,
+  });
 }
