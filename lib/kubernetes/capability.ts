@@ -108,6 +108,17 @@ export interface KubernetesCapability {
     target: { namespace: string; kind: "pods" | "services"; name: string; port: number },
     path: string,
   ): Promise<{ status: number; headers: Record<string, string>; body: string }>;
+  /**
+   * A pod's log (`kubectl logs`): the last `tailLines` lines (all when unset) of
+   * `container` (the pod's only container when unset), as text. Throws a
+   * `KubernetesApiError` when the pod is missing (404) or its container has not started
+   * (400, "waiting to start").
+   */
+  podLogs(
+    namespace: string,
+    pod: string,
+    options?: { tailLines?: number; container?: string },
+  ): Promise<string>;
   /** A key of a Secret, decoded. The value is registered for redaction before it is returned. */
   readSecret(namespace: string, name: string, key: string): Promise<string | null>;
   /** Takes the environment's deploy lock (a Lease); throws when another holder has it. */

@@ -9,6 +9,7 @@
 import type { KindRef, KubeObject, KubernetesCapability, RolloutStatus } from "./capability.ts";
 import { apiError, KubeClient } from "./client.ts";
 import { acquireLease, releaseLease, renewLease } from "./lease.ts";
+import { readPodLogs } from "./pod_logs.ts";
 import { explainRollout, rolloutStatusOf, waitForRolloutWith } from "./rollout.ts";
 import { MIN_SECRET_LENGTH } from "../journal/redact.ts";
 import { TOOL_NAME } from "../product/mod.ts";
@@ -184,6 +185,9 @@ export function createKubernetesCapability(
             name,
           ),
       });
+    },
+    async podLogs(namespace, pod, logOptions = {}) {
+      return await readPodLogs(client, namespace, pod, logOptions);
     },
     async readSecret(namespace, name, key) {
       const secret = await client.get(SECRET, namespace, name);

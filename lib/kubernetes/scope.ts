@@ -236,6 +236,18 @@ export async function checkKubernetesCall(
       }
       return inScope(t.namespace, "proxy to a pod");
     }
+    case "podLogs": {
+      nameOf(stageId, a[1], "pod name");
+      const o = (a[2] ?? {}) as { tailLines?: unknown; container?: unknown };
+      if (
+        typeof o !== "object" ||
+        (o.tailLines !== undefined && (!Number.isInteger(o.tailLines) || Number(o.tailLines) < 0))
+      ) {
+        refuse(stageId, `passed malformed log options ${JSON.stringify(a[2])}`);
+      }
+      if (o.container !== undefined) nameOf(stageId, o.container, "container name");
+      return inScope(a[0], "read pod logs");
+    }
     case "readSecret": {
       inScope(a[0], "read Secret values");
       const name = nameOf(stageId, a[1], "Secret name");
