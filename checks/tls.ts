@@ -1,8 +1,11 @@
 /**
  * TLS endpoint check: the certificate a server presents is trusted, matches the host
  * name, and stays valid for N more days (the seed's post-deployment `openssl s_client
- * -connect api...:443 | openssl x509 -checkend 2592000`). Uses `node:tls` and
- * `node:crypto` (built into Deno); needs `net` to the host.
+ * -connect api...:443 | openssl x509 -checkend 2592000`). The certificate is read with
+ * `node:tls` and `node:crypto`; the chain and the name are verified a second time by Deno's
+ * own TLS (`Deno.connect`, then `Deno.startTls` with the name as SNI and the trusted CAs), as
+ * an HTTPS client would. The address dialled and the name verified may differ (a gateway
+ * reached at its published address for the public host). Needs `net` to the host.
  * @module
  */
 import { X509Certificate } from "node:crypto";
@@ -38,6 +41,44 @@ interface Presented {
   raw: Uint8Array;
   authorized: boolean;
   authorizationError?: string;
+}
+
+/** Verifies chain and name with Deno's TLS; the error's message, or undefined when trusted. */
+async function denoVerifyError(
+  host: string,
+  options: TlsCertificateOptions,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  const ca = options.ca === undefined
+    ? undefined
+    : typeof options.ca === "string"
+    ? [options.ca]
+    : [...options.ca];
+  const aborted = new Promise<never>((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+  aborted.catch(() => {});
+  let conn: Deno.TcpConn | undefined;
+  let secure: Deno.TlsConn | undefined;
+  try {
+    conn = await Promise.race([
+      Deno.connect({ hostname: host, port: options.port ?? 443 }),
+      aborted,
+    ]);
+    secure = await Deno.startTls(conn, {
+      hostname: options.servername ?? host,
+      ...(ca ? { caCerts: ca } : {}),
+    });
+    await Promise.race([secure.handshake(), aborted]);
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  } finally {
+    try {
+      (secure ?? conn)?.close();
+    } catch { /* already closed */ }
+  }
 }
 
 function presentedCertificate(
@@ -125,6 +166,10 @@ export function tlsCertificate(host: string, options: TlsCertificateOptions = {}
       const notAfter = new Date(cert.validTo);
       const now = (options.now ?? Date.now)();
       const daysLeft = Math.floor((notAfter.getTime() - now) / 86_400_000);
+      const verifyError = options.allowUntrusted
+        ? undefined
+        : await denoVerifyError(host, options, signal);
+      const trusted = presented.authorized && verifyError === undefined;
       const evidence: Record<string, unknown> = {
         host,
         port,
@@ -134,25 +179,31 @@ export function tlsCertificate(host: string, options: TlsCertificateOptions = {}
         notAfter: notAfter.toISOString(),
         daysLeft,
         minValidDays,
-        trusted: presented.authorized,
+        trusted,
         ...(presented.authorizationError ? { trustError: presented.authorizationError } : {}),
+        ...(verifyError ? { verifyError } : {}),
         hostMatches,
         fingerprint256: cert.fingerprint256,
       };
-      if (!presented.authorized && !options.allowUntrusted) {
+      const renew = "renew it (or fix the Secret the server presents)";
+      if (!hostMatches) {
         return fail(
-          `The certificate of ${host}:${port} is not trusted${
-            presented.authorizationError ? `: ${presented.authorizationError}` : ""
-          }`,
+          `The certificate of ${host}:${port} is not valid for ${servername} (it names ${
+            cert.subjectAltName ?? cert.subject
+          }): ${renew}`,
           evidence,
         );
       }
-      if (!hostMatches) {
-        return fail(`The certificate of ${host}:${port} is not valid for ${servername}`, evidence);
-      }
       if (daysLeft < minValidDays) {
         return fail(
-          `The certificate of ${host}:${port} expires ${evidence.notAfter} (${daysLeft} days left, ${minValidDays} required)`,
+          `The certificate of ${host}:${port} expires ${evidence.notAfter} (${daysLeft} days left, ${minValidDays} required): ${renew}`,
+          evidence,
+        );
+      }
+      if (!trusted && !options.allowUntrusted) {
+        const why = presented.authorizationError ?? verifyError;
+        return fail(
+          `The certificate of ${host}:${port} is not trusted${why ? `: ${why}` : ""}`,
           evidence,
         );
       }

@@ -23,6 +23,8 @@ import {
 } from "./seed.ts";
 import { readState, removeStaleTemporaries, type SandboxState, writeFileAtomic } from "./state.ts";
 import { Simulation } from "./simulation.ts";
+import { GATEWAYS } from "./gateway_seed.ts";
+import { GatewayListeners } from "./gateway_listener.ts";
 
 /** How long `stop()` lets requests in flight finish before it closes every connection. */
 const STOP_GRACE_MS = 2_000;
@@ -281,13 +283,12 @@ async function openCluster(
 ): Promise<{ store: Store; api: Api }> {
   const store = new Store();
   const api = new Api(store, { clock, ...(random ? { random } : {}) });
-  api.registerTypes(RESOURCE_TYPES);
+  const types = RESOURCE_TYPES.includes(GATEWAYS) ? RESOURCE_TYPES : [...RESOURCE_TYPES, GATEWAYS];
+  api.registerTypes(types);
   if (previous) {
     store.restore(previous.store, (key) => {
       const [group, version, plural] = key.split("/");
-      return RESOURCE_TYPES.find((t) =>
-        t.group === group && t.version === version && t.plural === plural
-      );
+      return types.find((t) => t.group === group && t.version === version && t.plural === plural);
     });
   } else {
     await seedCluster(api, seed);
@@ -396,6 +397,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     },
   });
   const server = serve(http, port);
+  const gateways = new GatewayListeners(api, {
+    clock,
+    servicePort: (ns, name) => simulation.proxyPort(ns, { kind: "services", name }),
+  });
+  gateways.start();
 
   let clockAt = clock.now();
   const save = async () => {
@@ -429,6 +435,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     stop() {
       stopped ??= (async () => {
         saver.stop();
+        await gateways.stop();
         await simulation.stop();
         http.closeWatches();
         // Connections are real: their grace period is real time, whatever the cluster's clock.

@@ -8,11 +8,19 @@
  */
 import type { Api } from "./api.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
-import { selfSignedCertificate } from "./certificate.ts";
+import type { CertificateAndKey, LeafCertificateRequest } from "./certificate.ts";
+import {
+  checkGatewaySeed,
+  gatewayManifest,
+  GATEWAYS,
+  type GatewaySeed,
+  seedCertificates,
+} from "./gateway_seed.ts";
 import { checkTraffic, type ServiceTrafficSeed } from "./traffic_rates.ts";
 import { imagesKey, SANDBOX_IMAGES } from "./pod_config.ts";
 
 export { type ServiceTrafficSeed, trafficRatesOf } from "./traffic_rates.ts";
+export type { GatewaySeed } from "./gateway_seed.ts";
 
 /** The namespaces every sandbox has, whatever its seed. */
 export const SYSTEM_NAMESPACES: readonly string[] = ["default", "kube-system", "kube-public"];
@@ -34,10 +42,11 @@ export interface SecretSeed {
   /** Its keys and their values, in plain text (the sandbox base64-encodes them). */
   readonly data?: Readonly<Record<string, string>>;
   /**
-   * Make it a `kubernetes.io/tls` Secret holding a fresh self-signed certificate (365 days)
-   * for this common name, as `tls.crt` and `tls.key` (besides any `data`).
+   * Make it a `kubernetes.io/tls` Secret holding a fresh certificate (365 days) for this
+   * common name and these DNS names, signed by the sandbox's CA (published in the
+   * namespace's `sandbox-ca` ConfigMap), as `tls.crt` and `tls.key` (besides any `data`).
    */
-  readonly tls?: { readonly commonName: string };
+  readonly tls?: { readonly commonName: string; readonly dnsNames?: readonly string[] };
 }
 
 /** A ServiceAccount with a Role and a RoleBinding, all three of the same name. */
@@ -88,6 +97,8 @@ export interface NamespaceSeed {
   readonly loadBalancers?: readonly LoadBalancerSeed[];
   /** Expected traffic per service (by the name its HTTPRoute or Service has). */
   readonly traffic?: Readonly<Record<string, ServiceTrafficSeed>>;
+  /** The public endpoint: a Gateway with an HTTPS listener in front of a load balancer. */
+  readonly gateway?: GatewaySeed;
 }
 
 /**
@@ -180,6 +191,7 @@ function checkNamespace(ns: NamespaceSeed): void {
   }
   for (const policy of ns.networkPolicies ?? []) checkLabels(policy.podSelector ?? {}, where);
   for (const [service, t] of Object.entries(ns.traffic ?? {})) checkTraffic(service, t, where);
+  if (ns.gateway) checkGatewaySeed(ns.gateway, where);
 }
 
 /**
@@ -280,7 +292,7 @@ function createNodes(api: Api): void {
 async function createSecrets(
   api: Api,
   ns: NamespaceSeed,
-  certificate: (commonName: string) => Promise<{ cert: string; key: string }>,
+  certificate: (request: LeafCertificateRequest) => Promise<CertificateAndKey>,
 ): Promise<void> {
   const secrets = type("", "secrets");
   const labels = ns.labels ?? {};
@@ -288,7 +300,7 @@ async function createSecrets(
     const data: Record<string, string> = {};
     for (const [key, value] of Object.entries(secret.data ?? {})) data[key] = b64(value);
     if (secret.tls) {
-      const { cert, key } = await certificate(secret.tls.commonName);
+      const { cert, key } = await certificate(secret.tls);
       Object.assign(data, { "tls.crt": b64(cert), "tls.key": b64(key) });
     }
     create(api, secrets, ns.name, {
@@ -352,7 +364,8 @@ function createNetwork(api: Api, ns: NamespaceSeed): void {
 
 /**
  * Seeds an empty store: the system namespaces, three Ready nodes, then the seed's
- * namespaces and their contents. One certificate is made per common name.
+ * namespaces and their contents (a Gateway where one is asked for). One CA signs every TLS
+ * Secret's certificate, one per set of names.
  *
  * @param api The sandbox's API over an empty store.
  * @param seed What to create (checked with {@linkcode checkSeed} first).
@@ -372,16 +385,15 @@ export async function seedCluster(api: Api, seed: SandboxSeed = {}): Promise<voi
   for (const n of namespaces) if (!names.includes(n.name)) names.push(n.name);
   for (const name of names) create(api, ns, "", { metadata: { name } });
   createNodes(api);
-  const certificates = new Map<string, Promise<{ cert: string; key: string }>>();
-  const certificate = (commonName: string) => {
-    let made = certificates.get(commonName);
-    if (!made) certificates.set(commonName, made = selfSignedCertificate(commonName));
-    return made;
-  };
+  const certificates = seedCertificates();
   for (const n of namespaces) {
-    await createSecrets(api, n, certificate);
+    await createSecrets(api, n, certificates.certificate);
+    if (n.secrets?.some((s) => s.tls)) await certificates.publish(api, n.name);
     createRbac(api, n);
     createNetwork(api, n);
+    if (n.gateway) {
+      create(api, GATEWAYS, n.name, gatewayManifest(n.name, n.gateway, n.labels ?? {}));
+    }
   }
   if (seed.images?.length) {
     const data = Object.fromEntries(

@@ -92,10 +92,12 @@ function secretsOf(env: Environment): SecretSeed[] {
     const secret = entry(name);
     secret.data[key] ??= randomSecret();
   }
+  // The gateway presents the TLS Secret's certificate: it names the public host too.
+  const api = env.environment.api_url ? [new URL(env.environment.api_url).hostname] : [];
   return [...secrets].map(([name, s]) => ({
     name,
     data: s.data,
-    ...(s.tls ? { tls: { commonName: s.tls } } : {}),
+    ...(s.tls ? { tls: { commonName: s.tls, dnsNames: api } } : {}),
   }));
 }
 
@@ -238,6 +240,25 @@ export function trafficSeed(env: Environment): Record<string, ServiceTrafficSeed
   return out;
 }
 
+/** The public endpoint (`api_url`) as a Gateway before the load balancer, with its TLS Secret. */
+function gatewaySeed(env: Environment, name: string): Pick<NamespaceSeed, "gateway"> {
+  const k = env.kubernetes ?? {};
+  const tls = Object.entries(k.secrets ?? {}).find(([, s]) => s.tls)?.[0];
+  const api = env.environment.api_url;
+  if (!api || !tls || !k.load_balancer) return {};
+  const apiKeySecrets = Object.entries(k.secrets ?? {}).filter(([, s]) => s.keys?.length);
+  return {
+    gateway: {
+      name: kubeTarget(env).gateway?.name ?? name,
+      hostname: new URL(api).hostname,
+      tlsSecret: tls,
+      service: k.load_balancer.name,
+      apiKeySecrets: apiKeySecrets.map(([n]) => n),
+      rateLimit: env.external_services.api_rate_limit,
+    },
+  };
+}
+
 /**
  * The namespace of one environment and what it holds, as {@linkcode sandboxSeed} seeds it.
  *
@@ -280,6 +301,7 @@ export function namespaceSeed(env: Environment): NamespaceSeed {
     networkPolicies,
     loadBalancers,
     traffic: trafficSeed(env),
+    ...gatewaySeed(env, app),
   };
 }
 
