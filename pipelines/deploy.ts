@@ -7,18 +7,23 @@
  * lock → pre-flight (cluster, database, Redis, monitoring, images, backups, network,
  * storage, and where the file names `deployment.promote_from` the production gate: the same
  * version succeeded in staging; concurrently) → confirmation (production) → migrations → the run record (what is live, before anything
- * moves) → every service's idle slot (concurrently) → traffic: blue-green switch, or
- * canary 5% → 20% → 100% gated on error rate and p95 latency, the four services in
- * lockstep → validation → record → clean-up schedule; on failure or interrupt: traffic
+ * moves) → every service's idle slot (concurrently, and beside them the app's ServiceMonitor
+ * and PrometheusRule) → traffic: blue-green switch, or canary 5% → 20% → 100% gated on error
+ * rate and p95 latency, the four services in lockstep → validation → record → clean-up
+ * schedule; on failure or interrupt: traffic
  * back to what the run record says was live; always: notifications, GitHub status, unlock.
  * @module
  */
 import { pipeline, type Stage, stage } from "../mod.ts";
-import { deployContext } from "./stages/context.ts";
+import { type DeployContext, deployContext } from "./stages/context.ts";
+import type { KubernetesCapability } from "../lib/kubernetes/capability.ts";
+import { applyMonitoring } from "../lib/kubernetes/monitoring.ts";
+import type { AlertThresholds } from "../lib/kubernetes/manifests_monitoring.ts";
 import { preflightStages } from "./stages/preflight.ts";
 import { runbookPreflightStages } from "./stages/preflight_runbook.ts";
 import { productionGateStage } from "./stages/production_gate.ts";
 import {
+  CANARY_STEPS,
   canaryStages,
   deployStages,
   gateKindOf,
@@ -44,6 +49,39 @@ export { metrics } from "./metrics.ts";
 
 /** The phrase production needs, typed at a terminal or given with `--confirm`. */
 export const PRODUCTION_PHRASE = "DEPLOY TO PRODUCTION";
+
+/**
+ * When the app's alerts fire: above the runbook's canary thresholds at their loosest (its first
+ * step: error rate < 1%, p95 < 2000 ms, which `deploy_production.sh` also fails a canary on), for
+ * 5 minutes. A version that passed the canary stays under them.
+ */
+export const ALERT_THRESHOLDS: AlertThresholds = {
+  errorRatePercent: parseFloat(CANARY_STEPS[0].errorRate),
+  p95LatencyMs: parseFloat(CANARY_STEPS[0].p95),
+  for: "5m",
+};
+
+/**
+ * The app's monitoring objects, beside the slots: the ServiceMonitor `<app>` and the
+ * PrometheusRule `<app>-alerts` (server-side apply; a dry run has the server check them and
+ * keeps nothing).
+ */
+function monitoringStage(c: DeployContext, after: Stage<unknown>) {
+  const app = c.target.app;
+  return stage("monitoring").needs(after).uses("kubernetes")
+    .describe(
+      `apply the ServiceMonitor ${app} and the PrometheusRule ${app}-alerts (error rate > ` +
+        `${ALERT_THRESHOLDS.errorRatePercent}%, p95 > ${ALERT_THRESHOLDS.p95LatencyMs} ms, crash loops)`,
+    )
+    .run(async (ctx) => {
+      const k = ctx.use<KubernetesCapability>("kubernetes");
+      const applied = await applyMonitoring(k, c.target, ALERT_THRESHOLDS, { dryRun: ctx.dryRun });
+      ctx.notice(
+        `${ctx.dryRun ? "would apply (checked by the server)" : "applied"} ${applied.join(", ")}`,
+      );
+      return { applied };
+    });
+}
 
 export default pipeline("deploy", ({ env, version, options }) => {
   const c = deployContext(env, version!, options);
@@ -72,15 +110,22 @@ export default pipeline("deploy", ({ env, version, options }) => {
   const migrate = migrateStage(c, confirm);
   const start = recordStartStage(c, migrate);
   const deploys = deployStages(c, start);
+  const monitoring = monitoringStage(c, start);
   const traffic: Stage<unknown>[] = canary
     ? canaryStages(c, deploys, gateKindOf(options))
     : [switchStage(c, deploys)];
   const live = traffic.at(-1)!;
-  const validate = validateStage(c, live, deploys, migrate);
+  const validate = validateStage(c, live, deploys, migrate, [monitoring]);
   const record = recordStage(c, validate, deploys);
   const cleanup = cleanupStage(c, record, deploys);
 
-  const rollback = rollbackStage(c, start, [...deploys, ...traffic, validate, record]);
+  const rollback = rollbackStage(c, start, [
+    ...deploys,
+    monitoring,
+    ...traffic,
+    validate,
+    record,
+  ]);
   const [notify, githubFinish] = reportStages(c, [rollback]);
   const unlock = unlockStage(lock, [notify!, githubFinish!]);
   return [
@@ -91,6 +136,7 @@ export default pipeline("deploy", ({ env, version, options }) => {
     migrate,
     start,
     ...deploys,
+    monitoring,
     ...traffic,
     validate,
     record,

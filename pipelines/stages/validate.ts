@@ -2,7 +2,8 @@
  * Post-deployment validation: the runbook's checks on the slot now live — each service's pods,
  * health, metrics and labels; the public endpoint (health, response time, authentication,
  * rate limits, security headers, TLS); the database's performance and pool; Redis; the
- * monitoring and backup objects.
+ * monitoring objects (ServiceMonitor targets, alert rules), the main service's logs
+ * (collected, structured) and the backup CronJob.
  * @module
  */
 import { type Stage, stage, type StageContext } from "../../mod.ts";
@@ -25,12 +26,8 @@ import { metricsEndpoint, serviceHealth } from "../../checks/service.ts";
 import { noSensitiveData, securityHeaders } from "../../checks/security.ts";
 import { publicEndpointChecks } from "./validate_public.ts";
 import { skip as skipOutcome } from "../../checks/_outcome.ts";
-import {
-  cronJobActive,
-  objectsExist,
-  PROMETHEUS_RULE,
-  SERVICE_MONITOR,
-} from "../../checks/cluster_objects.ts";
+import { alertRules, cronJobActive, serviceMonitorTargets } from "../../checks/cluster_objects.ts";
+import { logsCollected, structuredLogs } from "../../checks/logs.ts";
 import type { Check } from "../../lib/dsl/types.ts";
 import { redisPerformance } from "../../checks/redis.ts";
 import {
@@ -52,29 +49,47 @@ function skip(name: string, why: string): Check {
 }
 
 /**
- * The seed's cluster-side validations: Prometheus target discovery (a ServiceMonitor) and
- * alert rules (a PrometheusRule) named after the app, and the backup CronJob. The sandbox
- * serves no Prometheus Operator kinds and seeds no backup CronJob yet: there they only warn.
+ * The seed's monitoring validations, after the deploy (not in a dry run, which applies
+ * nothing): Prometheus target discovery (the ServiceMonitor named after the app selects
+ * Services with ready endpoints) and alert rules (its PrometheusRule holds alerts). The
+ * `monitoring` stage applied both; the sandbox serves the Prometheus Operator's kinds, so
+ * they are required everywhere.
  */
-function clusterObjectChecks(c: DeployContext): Check[] {
-  const required = !c.sandbox;
+function monitoringChecks(c: DeployContext): Check[] {
   const install = "the Prometheus Operator's CRDs (monitoring.coreos.com/v1)";
-  const backup = c.env.backup?.cronjob;
   return [
-    objectsExist(c.namespace, SERVICE_MONITOR, c.target.app, {
+    serviceMonitorTargets(c.namespace, c.target.app, {
       name: "Prometheus target discovery",
       install,
-      required,
     }),
-    objectsExist(c.namespace, PROMETHEUS_RULE, c.target.app, {
-      name: "Alert rules",
-      install,
-      required,
-    }),
-    backup
-      ? cronJobActive(c.namespace, backup, { name: "Backup system operational", required })
-      : skip("Backup system operational", "the environment names no backup CronJob (backup:)"),
+    alertRules(c.namespace, c.target.app, { name: "Alert rules", install }),
   ];
+}
+
+/**
+ * The seed's log aggregation validations on the app's main service (its first, the runbook's
+ * analysis-service), on the slot now live: a pod has logged in its last 10 lines, and its
+ * last line is JSON with an ISO-8601 timestamp.
+ */
+function logChecks(c: DeployContext, deployed: readonly Deployed[]): Check[] {
+  const main = deployed.find((d) => d.service === c.services[0]) ?? deployed[0];
+  if (!main) return [];
+  const selector = `service=${main.service},slot=${main.slot}`;
+  return [
+    logsCollected(c.namespace, selector, { name: "Logs are being collected", tailLines: 10 }),
+    structuredLogs(c.namespace, selector, { name: "Structured logging format" }),
+  ];
+}
+
+/** The backup CronJob (the sandbox seeds none: there it only warns). */
+function backupCheck(c: DeployContext): Check {
+  const backup = c.env.backup?.cronjob;
+  return backup
+    ? cronJobActive(c.namespace, backup, {
+      name: "Backup system operational",
+      required: !c.sandbox,
+    })
+    : skip("Backup system operational", "the environment names no backup CronJob (backup:)");
 }
 
 /**
@@ -117,15 +132,19 @@ function apiHost(c: DeployContext): string[] {
   return [`${url.hostname}:${url.port || (url.protocol === "https:" ? "443" : "80")}`];
 }
 
-/** Post-deployment validation: the runbook's checks, on the slot now live. */
+/**
+ * Post-deployment validation: the runbook's checks, on the slot now live (after `after` too:
+ * the stage that applied the monitoring objects).
+ */
 export function validateStage(
   c: DeployContext,
   live: Stage<unknown>,
   deploys: readonly Stage<Deployed>[],
   migrate: Stage<{ toVersion: number | null }>,
+  after: readonly Stage<unknown>[] = [],
 ) {
   const replicas = Object.values(c.env.infrastructure.replicas).reduce((a, b) => a + b, 0);
-  return stage("validate").needs(live, migrate, ...deploys).uses("database")
+  return stage("validate").needs(live, migrate, ...deploys, ...after).uses("database")
     .uses("redis", c.redisSecret ? { kubernetes: { secrets: [c.redisSecret] } } : "kubernetes")
     .permissions({ net: [...apiHost(c), ...redisHost(c)] })
     .describe(
@@ -149,7 +168,7 @@ export function validateStage(
         name: "Database connection pool",
       }),
       redisValidation(c),
-      ...clusterObjectChecks(c),
+      backupCheck(c),
     )
     .run(async (ctx) => {
       if (ctx.dryRun) return;
@@ -158,7 +177,11 @@ export function validateStage(
       await ctx.check(databaseSchemaVersion(schema === null ? {} : { expected: schema }));
       const api = c.env.environment.api_url;
       if (api) await Promise.all(publicEndpointChecks(c, k, api).map((check) => ctx.check(check)));
-      for (const d of deploys.map((s) => ctx.output(s))) {
+      const deployed = deploys.map((s) => ctx.output(s));
+      await Promise.all(
+        [...monitoringChecks(c), ...logChecks(c, deployed)].map((check) => ctx.check(check)),
+      );
+      for (const d of deployed) {
         await Promise.all(
           (await slotChecks(c, k, d)).map((check) => ctx.check(check)),
         );
