@@ -63,6 +63,7 @@ Deno.test({
       await t.step(
         "a healthy version goes 5% → 20% → 100% on green, every gate measured",
         async () => {
+          await staged("v1.1.0");
           await restart();
           const d = await r.deploy("production", "v1.1.0", CONFIRM);
           assert.equal(d.code, 0, d.stdout + d.stderr);
@@ -164,6 +165,10 @@ Deno.test({
 
       await t.step("a failing pre-flight check blocks the deploy before any change", async () => {
         await restart();
+        // Kept to put back as it was: the pods of later steps read its keys.
+        const original = JSON.parse(
+          await r.kubectl("get", "secret", "api-keys", "-n", NS, "-o", "json"),
+        );
         await r.kubectl("delete", "secret", "api-keys", "-n", NS);
         const d = await r.deploy("production", "v1.5.0", CONFIRM);
         assert.equal(d.code, 1);
@@ -189,8 +194,9 @@ Deno.test({
           JSON.stringify({
             apiVersion: "v1",
             kind: "Secret",
-            metadata: { name: "api-keys", namespace: NS },
-            data: { key: btoa("restored") },
+            metadata: { name: "api-keys", namespace: NS, labels: original.metadata.labels },
+            type: original.type,
+            data: original.data,
           }),
         );
         await r.kubectl("apply", "-f", secret);
