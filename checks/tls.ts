@@ -186,9 +186,11 @@ export function tlsCertificate(host: string, options: TlsCertificateOptions = {}
         fingerprint256: cert.fingerprint256,
       };
       const renew = "renew it (or fix the Secret the server presents)";
+      // Reached at an address for a name (a gateway's listener): say both.
+      const at = servername === host ? `${host}:${port}` : `${servername} (at ${host}:${port})`;
       if (!hostMatches) {
         return fail(
-          `The certificate of ${host}:${port} is not valid for ${servername} (it names ${
+          `The certificate of ${at} is not valid for ${servername} (it names ${
             cert.subjectAltName ?? cert.subject
           }): ${renew}`,
           evidence,
@@ -196,19 +198,19 @@ export function tlsCertificate(host: string, options: TlsCertificateOptions = {}
       }
       if (daysLeft < minValidDays) {
         return fail(
-          `The certificate of ${host}:${port} expires ${evidence.notAfter} (${daysLeft} days left, ${minValidDays} required): ${renew}`,
+          `The certificate of ${at} expires ${evidence.notAfter} (${daysLeft} days left, ${minValidDays} required): ${renew}`,
           evidence,
         );
       }
       if (!trusted && !options.allowUntrusted) {
         const why = presented.authorizationError ?? verifyError;
         return fail(
-          `The certificate of ${host}:${port} is not trusted${why ? `: ${why}` : ""}`,
+          `The certificate of ${at} is not trusted${why ? `: ${why}` : ""}`,
           evidence,
         );
       }
       return pass(
-        `The certificate of ${host}:${port} is valid until ${evidence.notAfter} (${daysLeft} days left)`,
+        `The certificate of ${at} is valid until ${evidence.notAfter} (${daysLeft} days left)`,
         evidence,
       );
     },

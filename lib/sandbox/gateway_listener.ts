@@ -2,7 +2,8 @@
  * The sandbox's gateway controller: for each Gateway, the edge ({@linkcode GatewayEdge}) in
  * front of its Service — API keys read live from the Secrets it names, its rate limit, the
  * cluster's clock for the window — and a real TCP+TLS listener for its HTTPS listener, on the
- * namespace's loopback address ({@linkcode gatewayAddress}) and a port the system picks,
+ * namespace's loopback address ({@linkcode gatewayAddress}) and {@linkcode GATEWAY_PORT} (any
+ * free port when that one is taken),
  * presenting the certificate of the Secret its `certificateRefs` name. Where it listens is
  * published on the Gateway (`status.addresses`, the listener's `port`), with `Accepted` and
  * `Programmed` conditions; a missing or unusable certificate leaves the listener
@@ -14,7 +15,7 @@ import type { Api } from "./api.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
 import { meta } from "./store.ts";
 import { GatewayEdge } from "./routes.ts";
-import { gatewayAddress } from "./gateway_address.ts";
+import { GATEWAY_PORT, gatewayAddress } from "./gateway_address.ts";
 import { GATEWAY_ANNOTATIONS, GATEWAYS } from "./gateway_seed.ts";
 import { registerEdges } from "./gateway_registry.ts";
 import { forwardRequest } from "./proxy.ts";
@@ -29,6 +30,8 @@ export interface GatewayListenersOptions {
   readonly clock: Clock;
   /** The loopback port answering for a Service (one of its Ready pods), or undefined. */
   servicePort(namespace: string, service: string): number | undefined;
+  /** The sandbox's scope for its gateway addresses (its state folder, absolute; default none). */
+  readonly scope?: string;
 }
 
 interface Programmed {
@@ -198,19 +201,26 @@ export class GatewayListeners {
       });
       return { service, edge, ...closed };
     }
-    const hostname = gatewayAddress(namespace);
+    const hostname = gatewayAddress(namespace, this.#options.scope);
     const closing = new AbortController();
     let server: Deno.HttpServer<Deno.NetAddr>;
-    try {
-      server = Deno.serve({
+    const serve = (port: number) =>
+      Deno.serve({
         hostname,
-        port: previous.port ?? 0,
+        port,
         cert,
         key,
         signal: closing.signal,
         onListen: () => {},
         onError: (error) => json(502, { error: `the gateway failed: ${String(error)}` }),
       }, (request, info) => this.#answer(request, info, { namespace, service, edge, listener }));
+    try {
+      try {
+        server = serve(previous.port ?? GATEWAY_PORT);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+        server = serve(0);
+      }
     } catch (error) {
       this.#publish(gateway, https, undefined, {
         reason: "Invalid",

@@ -6,6 +6,7 @@
  * written (`clockAt`), and a sandbox refuses a clock that is behind it.
  * @module
  */
+import { resolve } from "node:path";
 import { type Clock, realClock, scaledClock } from "../clock/mod.ts";
 import { type Random, seededRandom } from "../random/mod.ts";
 import { SANDBOX_CLUSTER } from "../product/mod.ts";
@@ -400,6 +401,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const gateways = new GatewayListeners(api, {
     clock,
     servicePort: (ns, name) => simulation.proxyPort(ns, { kind: "services", name }),
+    scope: resolve(stateDir),
   });
   gateways.start();
 

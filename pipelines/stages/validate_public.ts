@@ -11,7 +11,7 @@ import { serviceHealth } from "../../checks/service.ts";
 import { noSensitiveData, securityHeaders } from "../../checks/security.ts";
 import { httpEndpoint, rateLimitHeaders } from "../../checks/http_endpoint.ts";
 import { tlsCertificate } from "../../checks/tls.ts";
-import { gatewayAddress } from "../../lib/sandbox/gateway_address.ts";
+import { GATEWAY_PORT, gatewayAddress } from "../../lib/sandbox/gateway_address.ts";
 import { fail as failOutcome } from "../../checks/_outcome.ts";
 import { skip as skipOutcome } from "../../checks/_outcome.ts";
 import type { Check } from "../../lib/dsl/types.ts";
@@ -110,8 +110,8 @@ function sandboxTls(c: DeployContext, k: KubernetesCapability, host: string): Ch
 
 /**
  * The hosts the public endpoint's checks connect to, for the stage's network grant: the
- * `api_url`'s `host:port`; in the sandbox the namespace's gateway address (any port: its
- * listener's is chosen when the sandbox starts), where only the gateway listens.
+ * `api_url`'s `host:port`; in the sandbox its gateway's listener (the namespace's gateway
+ * address in the run's `companion-scope`, {@linkcode GATEWAY_PORT}).
  *
  * @param c The deploy's context.
  * @returns The `net` entries (none without an `api_url`).
@@ -124,7 +124,11 @@ function sandboxTls(c: DeployContext, k: KubernetesCapability, host: string): Ch
 export function publicEndpointHosts(c: DeployContext): string[] {
   const api = c.env.environment.api_url;
   if (!api) return [];
-  if (c.sandbox) return c.env.kubernetes?.load_balancer ? [gatewayAddress(c.namespace)] : [];
+  if (c.sandbox) {
+    return c.env.kubernetes?.load_balancer
+      ? [`${gatewayAddress(c.namespace, c.companionScope)}:${GATEWAY_PORT}`]
+      : [];
+  }
   const url = new URL(api);
   return [`${url.hostname}:${url.port || (url.protocol === "https:" ? "443" : "80")}`];
 }

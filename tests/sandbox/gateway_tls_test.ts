@@ -12,7 +12,7 @@ import { findResource, type KObject, RESOURCE_TYPES } from "../../lib/sandbox/re
 import { type SandboxSeed, seedCluster } from "../../lib/sandbox/seed.ts";
 import { GATEWAYS, SANDBOX_CA_CONFIGMAP } from "../../lib/sandbox/gateway_seed.ts";
 import { GatewayListeners } from "../../lib/sandbox/gateway_listener.ts";
-import { gatewayAddress } from "../../lib/sandbox/gateway_address.ts";
+import { GATEWAY_PORT, gatewayAddress } from "../../lib/sandbox/gateway_address.ts";
 import { virtualClock } from "../../lib/clock/mod.ts";
 import { tlsCertificate } from "../../checks/tls.ts";
 import { fakeContext } from "../checks/_support.ts";
@@ -57,8 +57,10 @@ async function gatewayCluster() {
   const api = new Api(store, { clock });
   api.registerTypes([...RESOURCE_TYPES, GATEWAYS]);
   await seedCluster(api, SEED);
+  const scope = crypto.randomUUID();
   const gateways = new GatewayListeners(api, {
     clock,
+    scope,
     servicePort: (_ns, service) => service === "shop-lb" ? backend.addr.port : undefined,
   });
   gateways.start();
@@ -81,6 +83,7 @@ async function gatewayCluster() {
   };
   return {
     api,
+    scope,
     store,
     gateway,
     published,
@@ -241,8 +244,7 @@ Deno.test("the Gateway publishes its TLS listener; the deploy's TLS check passes
       [["Accepted", "True"], ["Programmed", "True"]],
     );
     const at = c.published();
-    assert.equal(at.address, gatewayAddress(NS));
-    assert.ok(at.port > 0 && at.port !== 443, "the port the system chose is published");
+    assert.deepEqual(at, { address: gatewayAddress(NS, c.scope), port: GATEWAY_PORT });
     const o = await check(at, c.ca).run(fakeContext());
     assert.equal(o.ok, true, o.message);
     assert.equal(o.evidence?.trusted, true);
