@@ -126,6 +126,13 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     custom: true,
     categories: ["gateway-api"],
   }),
+  rt("gateway.networking.k8s.io", "v1", "Gateway", "gateways", {
+    shortNames: ["gtw"],
+    generation: true,
+    subresources: ["status"],
+    custom: true,
+    categories: ["gateway-api"],
+  }),
   // The Prometheus Operator's CRDs (no status subresource; names as its CRDs give them).
   rt("monitoring.coreos.com", "v1", "ServiceMonitor", "servicemonitors", {
     shortNames: ["smon"],

@@ -24,7 +24,7 @@ import {
 } from "../../checks/database.ts";
 import { metricsEndpoint, serviceHealth } from "../../checks/service.ts";
 import { noSensitiveData, securityHeaders } from "../../checks/security.ts";
-import { publicEndpointChecks } from "./validate_public.ts";
+import { publicEndpointChecks, publicEndpointHosts } from "./validate_public.ts";
 import { skip as skipOutcome } from "../../checks/_outcome.ts";
 import { alertRules, cronJobActive, serviceMonitorTargets } from "../../checks/cluster_objects.ts";
 import { logsCollected, structuredLogs } from "../../checks/logs.ts";
@@ -124,14 +124,6 @@ function redisHost(c: DeployContext): string[] {
   return at ? [`${at.host}:${at.port}`] : [];
 }
 
-/** The public endpoint's host:port, for the stage's network grant (outside the sandbox). */
-function apiHost(c: DeployContext): string[] {
-  const api = c.env.environment.api_url;
-  if (!api || c.sandbox) return [];
-  const url = new URL(api);
-  return [`${url.hostname}:${url.port || (url.protocol === "https:" ? "443" : "80")}`];
-}
-
 /**
  * Post-deployment validation: the runbook's checks, on the slot now live (after `after` too:
  * the stage that applied the monitoring objects).
@@ -146,7 +138,7 @@ export function validateStage(
   const replicas = Object.values(c.env.infrastructure.replicas).reduce((a, b) => a + b, 0);
   return stage("validate").needs(live, migrate, ...deploys, ...after).uses("database")
     .uses("redis", c.redisSecret ? { kubernetes: { secrets: [c.redisSecret] } } : "kubernetes")
-    .permissions({ net: [...apiHost(c), ...redisHost(c)] })
+    .permissions({ net: [...publicEndpointHosts(c), ...redisHost(c)] })
     .describe(
       "pods, endpoints, labels, images, resources, schema, database performance and pool, Redis, " +
         "health, metrics, headers, the public endpoint, monitoring objects, backups",
