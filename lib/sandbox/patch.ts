@@ -25,6 +25,8 @@ export function listMergeKey(field: string, items: unknown[]): string | undefine
     case "env":
     case "volumes":
     case "imagePullSecrets":
+    // A PrometheusRule's spec.groups (x-kubernetes-list-map-keys: [name] in its CRD).
+    case "groups":
       return "name";
     case "volumeMounts":
       return "mountPath";

@@ -9,7 +9,6 @@ import {
   cronJobActive,
   objectsExist,
   PROMETHEUS_RULE,
-  SERVICE_MONITOR,
 } from "../../checks/cluster_objects.ts";
 import { testJobPassed } from "../../checks/test_jobs.ts";
 import { fakeContext, serve } from "./_support.ts";
@@ -71,16 +70,17 @@ Deno.test({
     await withCluster(async ({ k }) => {
       const ctx = context(k);
       await t.step("a kind the cluster does not serve fails with what to install", async () => {
-        const o = await objectsExist(NS, SERVICE_MONITOR, "tracktion", { install: "the CRDs" })
+        // The sandbox serves ServiceMonitor and PrometheusRule; not PodMonitor.
+        const podMonitor = { apiVersion: "monitoring.coreos.com/v1", kind: "PodMonitor" } as const;
+        const o = await objectsExist(NS, podMonitor, "tracktion", { install: "the CRDs" })
           .run(ctx);
         assert.equal(o.ok, false);
-        assert.match(
-          o.message,
-          /serves no monitoring.coreos.com\/v1 ServiceMonitor: install the CRDs/,
-        );
+        assert.match(o.message, /serves no monitoring.coreos.com\/v1 PodMonitor: install the CRDs/);
         assert.equal(o.evidence!.served, false);
+        // A served kind with no such object: missing, not "not served".
         const rule = await objectsExist(NS, PROMETHEUS_RULE, "tracktion").run(ctx);
         assert.equal(rule.ok, false);
+        assert.notEqual(rule.evidence!.served, false);
       });
 
       await t.step("a served kind: found by name, or named as missing", async () => {
