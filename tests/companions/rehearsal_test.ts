@@ -1,11 +1,9 @@
 /**
- * Companions beside a sandbox started by `--sandbox` (lib/targets/sandbox.ts): the
- * production rehearsal reaches a real Redis with its Secret's password over TLS, and the
- * companion faults make the real checks fail.
+ * Companions beside a sandbox started by `--sandbox` (lib/targets/sandbox.ts): the companion
+ * faults make the real checks fail, and two sandboxes keep to their own scopes. (The
+ * production rehearsal with its companions: runbook_parity_test.ts.)
  */
 import assert from "node:assert/strict";
-import { resolve } from "node:path";
-import { Rehearsal, stage } from "../deploy/_deploy.ts";
 import { sandboxTarget } from "../../lib/targets/sandbox.ts";
 import { companionAddress, REGISTRY_PORT } from "../../lib/companions/mod.ts";
 import { verifyImageSignature } from "../../lib/companions/cosign.ts";
@@ -20,51 +18,6 @@ function alive(pid: number): boolean {
     return false;
   }
 }
-
-Deno.test({
-  name:
-    "the production rehearsal runs the Redis checks against a real Redis, with its password and TLS",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const r = await Rehearsal.create();
-    try {
-      const d = await r.deploy("production", "v1.2.4", ["--confirm", "DEPLOY TO PRODUCTION"]);
-      assert.equal(d.code, 0, d.stdout + d.stderr);
-      const redis = stage(d, "preflight:redis") as unknown as {
-        status: string;
-        checks: { name: string; status: string; evidence: Record<string, unknown> }[];
-      };
-      assert.equal(redis.status, "succeeded");
-      const ping = redis.checks.find((c) => c.name === "Redis connectivity")!;
-      assert.equal(ping.status, "passed", JSON.stringify(ping));
-      assert.equal(ping.evidence.reply, "PONG");
-      assert.equal(ping.evidence.auth, true);
-      assert.equal(ping.evidence.tls, true);
-      assert.equal(ping.evidence.passwordFrom, "secret redis-credentials/password");
-      // Its own address: the CLI scopes companions by the sandbox's (absolute) folder.
-      assert.equal(
-        ping.evidence.host,
-        companionAddress("tracktion-prod", "redis", resolve(r.sandboxDir)),
-      );
-      assert.ok(redis.checks.every((c) => c.status !== "skipped"));
-      const monitoring = stage(d, "preflight:monitoring") as unknown as {
-        checks: { name: string; status: string; message: string }[];
-      };
-      const byName = Object.fromEntries(monitoring.checks.map((c) => [c.name, c]));
-      assert.equal(byName["Prometheus accessible"]?.status, "passed", JSON.stringify(byName));
-      assert.equal(byName["Alertmanager accessible"]?.status, "passed", JSON.stringify(byName));
-      // Grafana is not packaged: the skip says so.
-      assert.equal(byName["Grafana accessible"]?.status, "skipped");
-      assert.match(byName["Grafana accessible"]!.message, /not packaged by Debian/);
-      // The companions stopped with the sandbox.
-      const pidFile = `${r.sandboxDir}/companions/redis-tracktion-prod/pid`;
-      await assert.rejects(Deno.stat(pidFile), Deno.errors.NotFound);
-    } finally {
-      await r.remove();
-    }
-  },
-});
 
 Deno.test({
   name:

@@ -44,7 +44,7 @@ Deno.test("README's deno task examples run as written", async () => {
       continue;
     }
     if (command === "deploy") {
-      // A minute-long sandbox deploy (tests/deploy/production_test.ts runs it): here its
+      // The rehearsal itself runs as written in tests/companions/runbook_parity_test.ts: here its
       // arguments parse, and the phrase it confirms is the one the pipeline asks for.
       const a = runArguments("deploy", args);
       const plan = await cli(["plan", a.environment, a.version!]);
