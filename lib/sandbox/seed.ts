@@ -87,6 +87,11 @@ export interface NamespaceSeed {
   readonly name: string;
   /** Labels of the seeded Secrets and load balancers (e.g. `{ app: "shop" }`). */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Labels of the Namespace itself (e.g. Pod Security Admission's
+   * `pod-security.kubernetes.io/enforce`).
+   */
+  readonly namespaceLabels?: Readonly<Record<string, string>>;
   /** Secrets. */
   readonly secrets?: readonly SecretSeed[];
   /** Service accounts, each with its Role and RoleBinding. */
@@ -160,6 +165,7 @@ function checkNamespace(ns: NamespaceSeed): void {
   const where = `namespace "${ns.name}"`;
   checkName(ns.name, DNS_LABEL, "namespace", "the sandbox");
   checkLabels(ns.labels ?? {}, where);
+  checkLabels(ns.namespaceLabels ?? {}, where);
   const groups: [string, readonly { name: string }[], RegExp][] = [
     ["Secret", ns.secrets ?? [], DNS_SUBDOMAIN],
     ["ServiceAccount", ns.serviceAccounts ?? [], DNS_SUBDOMAIN],
@@ -383,7 +389,10 @@ export async function seedCluster(api: Api, seed: SandboxSeed = {}): Promise<voi
   const namespaces = seed.namespaces ?? [];
   const names = [...SYSTEM_NAMESPACES];
   for (const n of namespaces) if (!names.includes(n.name)) names.push(n.name);
-  for (const name of names) create(api, ns, "", { metadata: { name } });
+  for (const name of names) {
+    const labels = namespaces.find((n) => n.name === name)?.namespaceLabels;
+    create(api, ns, "", { metadata: { name, ...(labels ? { labels: { ...labels } } : {}) } });
+  }
   createNodes(api);
   const certificates = seedCertificates();
   for (const n of namespaces) {

@@ -296,6 +296,9 @@ export function namespaceSeed(env: Environment): NamespaceSeed {
   return {
     name: env.environment.namespace,
     labels: { app },
+    // As the platform's namespaces are set up: Pod Security Admission at "baseline", which
+    // the deploy's pre-flight asks for (the runbook's pod security policy).
+    namespaceLabels: { "pod-security.kubernetes.io/enforce": "baseline" },
     secrets: secretsOf(env),
     serviceAccounts,
     networkPolicies,
@@ -321,6 +324,7 @@ function merge(a: NamespaceSeed, b: NamespaceSeed): NamespaceSeed {
     networkPolicies: byName(a.networkPolicies, b.networkPolicies),
     loadBalancers: byName(a.loadBalancers, b.loadBalancers),
     traffic: { ...b.traffic, ...a.traffic },
+    namespaceLabels: { ...b.namespaceLabels, ...a.namespaceLabels },
   };
 }
 

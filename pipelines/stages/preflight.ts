@@ -34,6 +34,7 @@ import {
 } from "../../lib/companions/discover.ts";
 import { alertmanagerHealthy, grafanaHealthy, prometheusHealthy } from "../../checks/monitoring.ts";
 import { liveServiceHealth } from "../../checks/live_service.ts";
+import { podSecurityEnforced } from "../../checks/pod_security.ts";
 import { SERVICE_PORT } from "../../lib/kubernetes/slots.ts";
 import {
   imageExists,
@@ -233,7 +234,8 @@ export function preflightStages(c: DeployContext, lock: Stage<unknown>): Stage<u
   const cluster = stage("preflight:cluster").needs(lock)
     .uses({ kubernetes: { secrets: expect.tls } })
     .describe(
-      "cluster, namespace, secrets, TLS, capacity, load balancer, RBAC, network policies" +
+      "cluster, namespace, secrets, TLS, capacity, load balancer, RBAC, network policies, " +
+        "pod security" +
         (env.name === "production" ? "" : ", the live services' health"),
     )
     .check(
@@ -252,6 +254,9 @@ export function preflightStages(c: DeployContext, lock: Stage<unknown>): Stage<u
       loadBalancerReady(namespace, expect.loadBalancer),
       rbacBindingsExist(namespace, expect.serviceAccount),
       networkPoliciesExist(namespace, { names: expect.networkPolicies }),
+      // The runbook's "Pod security policies": PodSecurityPolicy is gone since 1.25 (below
+      // the supported range); its successor, Pod Security Admission, at least "baseline".
+      podSecurityEnforced(namespace, { minimum: "baseline" }),
       // The runbook's "Service health: <service>", outside production only (there the
       // services "might not be running yet"): what is live is healthy before the next goes in.
       ...(env.name === "production"

@@ -58,6 +58,8 @@ const PREFLIGHT: Readonly<Record<string, readonly Where[]>> = {
   "Load balancer health": [["preflight:cluster", "Load balancer health"]],
   "RBAC policies applied": [["preflight:cluster", "RBAC policies applied"]],
   "Network policies exist": [["preflight:cluster", "Network policies exist"]],
+  // PodSecurityPolicy is gone since Kubernetes 1.25: its successor, Pod Security Admission.
+  "Pod security policies": [["preflight:cluster", "Pod security admission enforced"]],
   "Recent database backup exists": [["preflight:backups", "Recent database backup exists"]],
   "Backup verification passed": [["preflight:backups", "Backup verification passed"]],
   "Prometheus accessible": [["preflight:monitoring", "Prometheus accessible"]],
@@ -135,8 +137,6 @@ const ELSEWHERE: Readonly<Record<string, string>> = {
     "loading the environment file, before any stage: a missing file exits 2 (tests/config/load_environment_test.ts)",
   "Configuration file syntax":
     "the environment file's schema, before any stage: invalid YAML or fields exit 2 (tests/config/)",
-  "Pod security policies":
-    "PodSecurityPolicy was removed in Kubernetes 1.25, below the supported range (1.24 is its last); see the note in checks/kubernetes.ts",
   "Secret encryption at rest":
     "the API server's EncryptionConfiguration, which the Kubernetes API does not expose; the runbook's grep of Secret YAML for 'encryption|kms' matched nothing real",
   "Database connectivity (after the deploy)":
