@@ -49,7 +49,7 @@ export interface KubeletHooks {
     version: string,
     labels: Record<string, string>,
   ): PodBehaviour;
-  /** Whether a job pod's job should fail (scenario migration-fails). */
+  /** Whether a job pod's job should fail (scenarios migration-fails, tests-fail). */
   jobFails(job: { name: string; labels: Record<string, string> }): boolean;
   /** A request a pod answered. */
   onRequest(
@@ -317,9 +317,13 @@ export class Kubelet {
           };
           say(
             "end",
-            failed
-              ? `ERROR: migration failed: ${cname} exited with code 1 (simulated failure, scenario migration-fails)`
-              : "job finished successfully",
+            !failed
+              ? "job finished successfully"
+              : (m.labels as Record<string, string> | undefined)?.type === "test"
+              ? `FAILED: ${
+                (m.labels as Record<string, string>).suite ?? "test"
+              } tests: 1 failed (simulated failure, scenario tests-fail); exit code 1`
+              : `ERROR: migration failed: ${cname} exited with code 1 (simulated failure, scenario migration-fails)`,
           );
         } else say("run", "running job");
       } else if (rt.crashes) {

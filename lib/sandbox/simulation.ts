@@ -23,7 +23,13 @@ import { podReady, ReplicaSetController } from "./replicasets.ts";
 import { JobController } from "./jobs.ts";
 import { RouteController } from "./routes.ts";
 import { Kubelet, podImage, podVersion } from "./kubelet.ts";
-import { type FaultSpec, isMigrationJob, parseScenario, podBehaviour } from "./scenarios.ts";
+import {
+  type FaultSpec,
+  isMigrationJob,
+  parseScenario,
+  podBehaviour,
+  testJobFails,
+} from "./scenarios.ts";
 import { writeFileAtomic } from "./state.ts";
 import { matchesSelectorObject } from "./selectors.ts";
 import { Backoff } from "./backoff.ts";
@@ -140,8 +146,9 @@ export class Simulation {
       hooks: {
         behaviour: (ns, image, version, labels) => this.#behaviour(ns, image, version, labels),
         jobFails: (job) =>
-          this.#faults.some((f) => f.kind === "migration") &&
-          isMigrationJob(job.name, job.labels),
+          (this.#faults.some((f) => f.kind === "migration") &&
+            isMigrationJob(job.name, job.labels)) ||
+          testJobFails(this.#scenarioNow(), job.labels),
         onRequest: (ns, labels, status, latencyMs) => record(ns, labels, status, latencyMs),
       },
     });
@@ -182,6 +189,14 @@ export class Simulation {
       record = (ns, labels, status, latencyMs) =>
         generator.measurements.record(ns, { at: clock.now(), status, latencyMs, labels });
     }
+  }
+
+  /** The scenario as `kube-system/sandbox-info` says now (the Jobs' faults are read there). */
+  #scenarioNow(): string | undefined {
+    const cm = findResource("", "v1", "configmaps")!;
+    const info = this.#api.store.peek(cm, "kube-system", "sandbox-info");
+    const scenario = (info?.data as Record<string, unknown> | undefined)?.scenario;
+    return typeof scenario === "string" ? scenario : undefined;
   }
 
   /** How a pod of `version` behaves now: the faults, from the moment its version came. */

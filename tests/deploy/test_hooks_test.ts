@@ -128,6 +128,16 @@ Deno.test({
             "smoke@1.0.1": "Complete",
             "integration@1.0.1": "Failed",
           });
+          // What `kubectl logs job/<name>` (which the failure names) shows: the failure.
+          const job = /integration tests failed: Job tracktion-staging\/(\S+?)[:\s,]/.exec(
+            d.stdout,
+          )![1]!;
+          const logs = await r.kubectl("logs", `job/${job}`, "-n", "tracktion-staging");
+          assert.match(
+            logs,
+            /FAILED: integration tests: 1 failed \(simulated failure, scenario tests-fail\)/,
+          );
+          assert.doesNotMatch(logs, /finished successfully/);
         },
       );
     } finally {
