@@ -4,13 +4,17 @@
  * `pre_deployment_checks.sh`, `deploy_production.sh`, `post_deployment_validation.sh`), each
  * by name, none skipped: the ones that remain skipped are listed below with the program they
  * need, which Debian does not package. Redis is reached with its Secret's password over TLS.
- * The runbook's checks that are not report entries say where they are enforced instead.
+ * The runbook's checks that are not report entries say where they are enforced instead. The
+ * same run's public endpoint (edge, TLS) and monitoring evidence are read by the tests below.
  */
 import assert from "node:assert/strict";
 import { resolve } from "node:path";
-import { Rehearsal } from "../deploy/_deploy.ts";
+import { type Deployment, Rehearsal, stage } from "../deploy/_deploy.ts";
 import { runArguments } from "../../lib/cli/run_args.ts";
 import { companionAddress } from "../../lib/companions/mod.ts";
+import { GATEWAY_PORT, gatewayAddress } from "../../lib/sandbox/gateway_address.ts";
+import { startSandbox } from "../../lib/sandbox/mod.ts";
+import { sandboxSeedFromDir } from "../../lib/targets/sandbox_seed.ts";
 
 const SERVICES = ["analysis-service", "file-watcher", "tracklist-service", "notification-service"];
 const IMAGES = SERVICES.map((s) => `ghcr.io/tracktion/${s}:1.2.4`);
@@ -185,12 +189,13 @@ function assertRan(
   }
 }
 
-Deno.test({
-  name:
-    "the README's rehearsal runs every runbook check and validation by name, none skipped but those that name their program",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
+/**
+ * The README's rehearsal, run once for this file's tests (as written, in its own folders):
+ * the README's deploy line with `--sandbox-dir`/`--runs-dir` of a temporary folder.
+ */
+let rehearsed: Promise<{ r: Rehearsal; d: Deployment }> | undefined;
+function readmeRehearsal(): Promise<{ r: Rehearsal; d: Deployment }> {
+  rehearsed ??= (async () => {
     const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
     const line = readme.split("\n").find((l) => /task deploy production .*--sandbox/.test(l))!;
     const words = [
@@ -200,67 +205,190 @@ Deno.test({
     assert.equal(words[0], "deploy", line);
     const a = runArguments("deploy", words.slice(1));
     const r = await Rehearsal.create();
-    try {
-      const extra = words.slice(3).filter((w) => w !== "--sandbox");
-      const d = await r.deploy(a.environment, a.version!, extra);
-      assert.equal(d.code, 0, d.stdout + d.stderr);
-      const production = d.report as unknown as Report;
-      assert.equal(production.status, "succeeded");
-      const rehearsal = production.target.rehearsal!;
-      assert.equal(rehearsal.deployed, true, "the rehearsal deployed staging first");
-      const staging = JSON.parse(await Deno.readTextFile(rehearsal.report!)) as Report;
-      assert.equal(staging.status, "succeeded");
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(r.dir, { recursive: true });
+      } catch {
+        // already gone
+      }
+    });
+    const extra = words.slice(3).filter((w) => w !== "--sandbox");
+    const d = await r.deploy(a.environment, a.version!, extra);
+    assert.equal(d.code, 0, d.stdout.slice(-4000) + d.stderr);
+    return { r, d };
+  })();
+  return rehearsed;
+}
 
-      for (const report of [production, staging]) {
-        const seen = new Set<string>();
-        const dns = HOSTS[report.environment]!.map((h) =>
-          ["preflight:network", `DNS resolution: ${h}`] as const
+Deno.test({
+  name:
+    "the README's rehearsal runs every runbook check and validation by name, none skipped but those that name their program",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { r, d } = await readmeRehearsal();
+    const production = d.report as unknown as Report;
+    assert.equal(production.status, "succeeded");
+    const rehearsal = production.target.rehearsal!;
+    assert.equal(rehearsal.deployed, true, "the rehearsal deployed staging first");
+    const staging = JSON.parse(await Deno.readTextFile(rehearsal.report!)) as Report;
+    assert.equal(staging.status, "succeeded");
+
+    for (const report of [production, staging]) {
+      const seen = new Set<string>();
+      const dns = HOSTS[report.environment]!.map((h) =>
+        ["preflight:network", `DNS resolution: ${h}`] as const
+      );
+      assertRan(report, { ...PREFLIGHT, "DNS resolution": dns }, seen);
+      assertRan(report, VALIDATION, seen);
+      if (report === production) assertRan(report, { "production gate": PRODUCTION_GATE }, seen);
+      else assertRan(report, STAGING_ONLY, seen);
+      // Nothing else is skipped: the runbook's checks passed (above); the run's own extra
+      // checks ran too (a non-required one may warn, e.g. a timing on a loaded machine).
+      for (const [key, c] of checksOf(report)) {
+        const name = key.slice(key.indexOf(" / ") + 3);
+        if (name in SKIPPED) {
+          assert.equal(c.status, "skipped", key);
+          assert.match(c.message, SKIPPED[name]!, key);
+          continue;
+        }
+        if (seen.has(key)) continue;
+        assert.ok(
+          c.status === "passed" || c.status === "warned",
+          `${report.environment}: ${key}: ${c.status}: ${c.message}`,
         );
-        assertRan(report, { ...PREFLIGHT, "DNS resolution": dns }, seen);
-        assertRan(report, VALIDATION, seen);
-        if (report === production) assertRan(report, { "production gate": PRODUCTION_GATE }, seen);
-        else assertRan(report, STAGING_ONLY, seen);
-        // Nothing else is skipped: the runbook's checks passed (above); the run's own extra
-        // checks ran too (a non-required one may warn, e.g. a timing on a loaded machine).
-        for (const [key, c] of checksOf(report)) {
-          const name = key.slice(key.indexOf(" / ") + 3);
-          if (name in SKIPPED) {
-            assert.equal(c.status, "skipped", key);
-            assert.match(c.message, SKIPPED[name]!, key);
-            continue;
-          }
-          if (seen.has(key)) continue;
-          assert.ok(
-            c.status === "passed" || c.status === "warned",
-            `${report.environment}: ${key}: ${c.status}: ${c.message}`,
-          );
-        }
       }
+    }
 
-      // Where the runbook's other checks are enforced: the tests named there exist.
-      for (const [runbook, where] of Object.entries(ELSEWHERE)) {
-        for (const [path] of where.matchAll(/(tests|checks)\/[\w/.]+\w/g)) {
-          assert.ok(await Deno.stat(path).catch(() => null), `${runbook}: ${path} exists`);
-        }
+    // Where the runbook's other checks are enforced: the tests named there exist.
+    for (const [runbook, where] of Object.entries(ELSEWHERE)) {
+      for (const [path] of where.matchAll(/(tests|checks)\/[\w/.]+\w/g)) {
+        assert.ok(await Deno.stat(path).catch(() => null), `${runbook}: ${path} exists`);
       }
+    }
 
-      // Redis was reached with its Secret's password, over TLS, at the companion's address.
-      const ping = checksOf(production).get("preflight:redis / Redis connectivity")!;
-      assert.equal(ping.evidence?.reply, "PONG");
-      assert.equal(ping.evidence?.auth, true);
-      assert.equal(ping.evidence?.tls, true);
-      assert.equal(ping.evidence?.passwordFrom, "secret redis-credentials/password");
-      assert.equal(
-        ping.evidence?.host,
-        companionAddress("tracktion-prod", "redis", resolve(r.sandboxDir)),
+    // Redis was reached with its Secret's password, over TLS, at the companion's address.
+    const ping = checksOf(production).get("preflight:redis / Redis connectivity")!;
+    assert.equal(ping.evidence?.reply, "PONG");
+    assert.equal(ping.evidence?.auth, true);
+    assert.equal(ping.evidence?.tls, true);
+    assert.equal(ping.evidence?.passwordFrom, "secret redis-credentials/password");
+    assert.equal(
+      ping.evidence?.host,
+      companionAddress("tracktion-prod", "redis", resolve(r.sandboxDir)),
+    );
+    // The companions stopped with the sandbox.
+    await assert.rejects(
+      Deno.stat(`${r.sandboxDir}/companions/redis-tracktion-prod/pid`),
+      Deno.errors.NotFound,
+    );
+  },
+});
+
+type Recorded = CheckReport & { required: boolean };
+function validateCheck(d: Deployment, name: string): Recorded {
+  const checks = (stage(d, "validate") as unknown as { checks: Recorded[] }).checks;
+  const found = checks.filter((c) => c.name === name);
+  assert.equal(found.length, 1, `one check named ${name}`);
+  assert.equal(found[0]!.status, "passed", `${name}: ${JSON.stringify(found[0])}`);
+  assert.equal(found[0]!.required, true, `${name} is required`);
+  return found[0]!;
+}
+
+Deno.test({
+  name:
+    "the rehearsal validates the public endpoint at the gateway's edge and over real TLS, all required",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { r, d } = await readmeRehearsal();
+    assert.match(validateCheck(d, "API authentication").message, /answered HTTP 401/);
+    validateCheck(d, "Security headers at the edge");
+    assert.match(validateCheck(d, "API rate limiting").message, /RateLimit-Limit: 10000/);
+    const tls = validateCheck(d, "TLS certificate").evidence ?? {};
+    assert.equal(tls.servername, "api.tracktion.com");
+    assert.equal(tls.host, gatewayAddress("tracktion-prod", r.sandboxDir));
+    assert.equal(tls.port, GATEWAY_PORT);
+    assert.equal(tls.trusted, true);
+    assert.equal(tls.hostMatches, true);
+    assert.ok((tls.daysLeft as number) >= 30);
+  },
+});
+
+async function sh(kubeconfig: string, line: string) {
+  const out = await new Deno.Command("bash", {
+    args: ["-o", "pipefail", "-c", line],
+    env: { KUBECONFIG: kubeconfig, NAMESPACE: "tracktion-prod" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const t = new TextDecoder();
+  return { code: out.code, out: t.decode(out.stdout) + t.decode(out.stderr) };
+}
+
+Deno.test({
+  name:
+    "the rehearsal applies the monitoring objects; target discovery, alert rules and both log checks pass; the runbook's shell lines agree",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { r, d } = await readmeRehearsal();
+    const monitoring = stage(d, "monitoring") as unknown as {
+      status: string;
+      output: { applied: string[] };
+    };
+    assert.equal(monitoring.status, "succeeded");
+    assert.deepEqual(monitoring.output.applied, [
+      "ServiceMonitor/tracktion",
+      "PrometheusRule/tracktion-alerts",
+    ]);
+    const discovery = validateCheck(d, "Prometheus target discovery").evidence!;
+    // every pod of the live slot: 5 + 3 + 4 + 2 replicas
+    assert.equal(discovery.targets, 14);
+    assert.deepEqual(discovery.monitors, ["tracktion"]);
+    assert.deepEqual(validateCheck(d, "Alert rules").evidence!.alerts, [
+      "HighErrorRate",
+      "HighLatencyP95",
+      "PodCrashLooping",
+    ]);
+    const collected = validateCheck(d, "Logs are being collected").evidence!;
+    assert.match(String(collected.pod), /^analysis-service-(blue|green)-/);
+    assert.ok(Number(collected.lines) >= 1);
+    const structured = validateCheck(d, "Structured logging format").evidence!;
+    assert.equal(structured.pod, collected.pod);
+    assert.match(String(structured.timestamp), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/);
+
+    // The runbook's lines, with the real kubectl, on the sandbox restarted from its state.
+    const slot = (stage(d, "deploy:analysis-service") as unknown as {
+      output: { slot: string };
+    }).output.slot;
+    const sandbox = await startSandbox({
+      seed: await sandboxSeedFromDir(),
+      stateDir: r.sandboxDir,
+      port: 0,
+      timeScale: 600,
+    });
+    try {
+      const deployment = `deployment/analysis-service-${slot}`;
+      for (
+        const line of [
+          "kubectl get servicemonitor -n $NAMESPACE | grep tracktion",
+          "kubectl get prometheusrule -n $NAMESPACE | grep tracktion",
+          `kubectl logs -n $NAMESPACE ${deployment} --tail=10 | wc -l | grep -E '^[1-9][0-9]*$'`,
+          `kubectl logs -n $NAMESPACE ${deployment} --tail=1 | jq -r '.timestamp' | grep -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}T'`,
+        ]
+      ) {
+        const result = await sh(sandbox.kubeconfigPath, line);
+        assert.equal(result.code, 0, `${line}: ${result.out}`);
+      }
+      // and they can fail: no ServiceMonitor in a namespace the deploy did not touch
+      const elsewhere = await sh(
+        sandbox.kubeconfigPath,
+        "kubectl get servicemonitor -n tracktion-dev | grep tracktion",
       );
-      // The companions stopped with the sandbox.
-      await assert.rejects(
-        Deno.stat(`${r.sandboxDir}/companions/redis-tracktion-prod/pid`),
-        Deno.errors.NotFound,
-      );
+      assert.equal(elsewhere.code, 1, elsewhere.out);
     } finally {
-      await r.remove();
+      await sandbox.stop();
     }
   },
 });
