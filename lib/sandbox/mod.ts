@@ -40,10 +40,13 @@
  *
  * Discovery (`/version`, `/api`, `/apis`, group versions; legacy, not aggregated), a minimal
  * `/openapi/v3` (so `kubectl apply` leaves field validation to the server), and namespaces,
- * pods (+`status`, `log`, `proxy`), services (+`proxy`), endpoints, configmaps, secrets, events,
- * nodes, serviceaccounts, deployments and replicasets (+`status`, `scale`), jobs, cronjobs,
- * leases, networkpolicies, roles, rolebindings, clusterroles, clusterrolebindings, Gateway API
- * httproutes, and metrics.k8s.io nodes/pods. Verbs: get, list (label and field selectors),
+ * pods (+`status`, `log` with `container`, `tailLines`, `limitBytes`, `timestamps` and
+ * `previous`, `proxy`), services (+`proxy`; a load balancer's goes through its Gateway's edge),
+ * endpoints, configmaps, secrets, events, nodes, serviceaccounts, deployments and replicasets
+ * (+`status`, `scale`), jobs, cronjobs, leases, networkpolicies, roles, rolebindings,
+ * clusterroles, clusterrolebindings, Gateway API gateways and httproutes, the Prometheus
+ * Operator's servicemonitors and prometheusrules (monitoring.coreos.com/v1, validated as its
+ * CRDs), and metrics.k8s.io nodes/pods. Verbs: get, list (label and field selectors),
  * watch (from a resourceVersion, `sendInitialEvents`, Table rows for `kubectl get -w`),
  * create, update, delete (cascading through ownerReferences), deletecollection, and patch as
  * JSON patch, merge patch, strategic merge patch (415 for HTTPRoutes) and server-side apply
