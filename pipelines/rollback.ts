@@ -15,9 +15,9 @@
 import { pipeline, stage, type StageContext } from "../mod.ts";
 import type { KubernetesCapability, LeaseHandle } from "../lib/kubernetes/capability.ts";
 import { planRollback } from "../lib/kubernetes/strategies/mod.ts";
-import { scaleDownSlot } from "../lib/kubernetes/rollout.ts";
 import { LOCK_NAME, unlockStage } from "./stages/finish.ts";
 import { applyRollback, type RolledBack } from "./stages/record.ts";
+import { settleLeftSlots } from "./stages/scale_down.ts";
 import { deployContext } from "./stages/context.ts";
 import { PRODUCTION_PHRASE } from "./deploy.ts";
 
@@ -109,32 +109,19 @@ export default pipeline("rollback", ({ env, options }) => {
   const scaleDown = stage("scale-down").needs(rollback).uses("kubernetes")
     .describe("scale the slots traffic left to 0 replicas (their pods stop)")
     .run(async (ctx) => {
-      const done: { deployment: string; replicasBefore: number | null }[] = [];
-      for (const s of ctx.output(rollback).services) {
-        if (s.left.slot === s.returnedTo.slot) continue; // a rolling update: same slot
-        if (ctx.dryRun) {
+      const { services } = ctx.output(rollback);
+      if (ctx.dryRun) {
+        for (const s of services.filter((s) => s.left.slot !== s.returnedTo.slot)) {
           ctx.notice(`would scale ${s.service}-${s.left.slot} to 0 replicas`);
-          continue;
         }
-        const r = await scaleDownSlot(kube(ctx), {
-          namespace: c.namespace,
-          service: s.service,
-          slot: s.left.slot,
-          version: s.left.version,
-        });
-        if (r.refused) {
-          ctx.notice(`${r.deployment} left as it is: ${r.refused}`);
-          continue;
-        }
-        if (r.replicasBefore === null) continue;
-        ctx.notice(
-          r.replicasBefore > 0
-            ? `${r.deployment} (version ${s.left.version}) scaled from ${r.replicasBefore} to 0 replicas`
-            : `${r.deployment} was already at 0 replicas`,
-        );
-        done.push({ deployment: r.deployment, replicasBefore: r.replicasBefore });
+        return { scaledDown: [], slots: [] };
       }
-      return { scaledDown: done };
+      // The same logic as the deploy's own rollback: a slot restored as a standby is kept.
+      const slots = await settleLeftSlots(ctx, { target: c.target, services });
+      const scaledDown = slots
+        .filter((s) => s.outcome === "scaled-down" || s.outcome === "already-down")
+        .map((s) => ({ deployment: s.deployment, replicasBefore: s.replicasBefore }));
+      return { scaledDown, slots };
     });
   const unlock = unlockStage(lock, [rollback, scaleDown]);
   return [lock, plan, confirm, rollback, scaleDown, unlock];

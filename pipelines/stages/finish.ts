@@ -7,8 +7,6 @@
 import { type Stage, stage, type StageContext } from "../../mod.ts";
 import type { KubernetesCapability, LeaseHandle } from "../../lib/kubernetes/capability.ts";
 import { cleanupExpiredSlots, scheduleCleanup } from "../../lib/kubernetes/strategies/mod.ts";
-"../../checks/database.ts";
-"../../checks/tls.ts";
 import type { NotificationsCapability } from "../../lib/capabilities/notifications.ts";
 import type { DeployContext } from "./context.ts";
 import type { Deployed } from "./rollout.ts";
@@ -160,6 +158,15 @@ export function githubStartStage(c: DeployContext, lock: Stage<unknown>) {
   });
 }
 
+/** The failures, then what the rollback left running (a slot kept, or not scaled down). */
+function failureText(ctx: StageContext, rolledBack: unknown): string {
+  const lines = ctx.failures.map((f) => `${f.stage}: ${f.message}`);
+  const slots = (rolledBack as { slots?: { stillRunning: boolean; note: string }[] } | undefined)
+    ?.slots ?? [];
+  for (const s of slots.filter((s) => s.stillRunning)) lines.push(`rollback: ${s.note}`);
+  return lines.join("\n");
+}
+
 /** Notifications and GitHub's final status, whatever happened; never fails the deploy. */
 export function reportStages(c: DeployContext, after: readonly Stage<unknown>[]) {
   const summary = (ctx: StageContext) =>
@@ -182,7 +189,9 @@ export function reportStages(c: DeployContext, after: readonly Stage<unknown>[])
         pipeline: ctx.pipeline,
         runId: ctx.runId,
         user: ctx.user,
-        ...(failed ? { text: ctx.failures.map((f) => `${f.stage}: ${f.message}`).join("\n") } : {}),
+        ...(failed
+          ? { text: failureText(ctx, rolledBack ? ctx.output(rollback) : undefined) }
+          : {}),
       }).catch((err: Error) => {
         ctx.warn(`notifications failed (the deploy is not affected): ${err.message}`);
         return [];

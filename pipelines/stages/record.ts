@@ -22,6 +22,7 @@ import {
 import type { Slot } from "../../lib/kubernetes/slots.ts";
 import type { DeployContext } from "./context.ts";
 import type { Deployed } from "./rollout.ts";
+import { type LeftSlot, settleLeftSlots } from "./scale_down.ts";
 
 function kube(ctx: StageContext): KubernetesCapability {
   return ctx.use<KubernetesCapability>("kubernetes");
@@ -205,9 +206,37 @@ export async function applyRollback(
 }
 
 /**
+ * What the deploy's rollback hands on (and the report shows): the traffic rollback, then
+ * what became of each slot traffic left — scaled to 0 replicas with the replicas it had,
+ * back on its standby, kept for debugging, or still running because scaling it failed.
+ *
+ * @example
+ * ```ts
+ * import type { DeployRolledBack } from "./record.ts";
+ * const none: DeployRolledBack = { runId: null, services: [], messages: [], slots: [] };
+ * ```
+ */
+export interface DeployRolledBack extends RolledBack {
+  /** One entry per slot traffic left (see `scale_down.ts`). */
+  slots: LeftSlot[];
+  /** Why the left slots were kept running, when they were. */
+  kept?: string | undefined;
+}
+
+/** Why the deploy's rollback keeps the failed slots running, or undefined. */
+function keepReason(c: DeployContext): string | undefined {
+  return c.env.deployment.rollback_on_failure ? undefined : "rollback_on_failure is false";
+}
+
+/**
  * The deploy's rollback: when a stage after `record:start` failed, or the run was
  * interrupted, traffic goes back to what this run recorded as live before it (never to
- * "the other slot"). Migrations stay (expand/contract).
+ * "the other slot"); then each slot traffic left is scaled to 0 replicas, so no
+ * crash-looping or breaching pod keeps running (a slot restored as a standby keeps its
+ * replicas). With `deployment.rollback_on_failure: false` traffic still goes back (gates
+ * fail closed), but the failed slot is kept running for debugging — its standby, if any,
+ * is not restored over it — and marked for clean-up after the rollback window.
+ * Migrations stay (expand/contract).
  *
  * @example
  * ```ts ignore
@@ -219,27 +248,42 @@ export function rollbackStage(
   start: Stage<RunRecord>,
   watched: readonly Stage<unknown>[],
 ) {
+  const keep = keepReason(c);
   // Not watching `start`: when it fails, nothing was deployed and nothing moved.
   return stage("rollback").asRollback(...watched).needs(start).uses("kubernetes")
-    .describe("put traffic back on the slots and versions recorded as live before this run")
-    .run(async (ctx): Promise<RolledBack> => {
+    .describe(
+      "put traffic back on the slots and versions recorded as live before this run, then " +
+        (keep ? `keep the failed slots running (${keep})` : "scale the slots it left to 0"),
+    )
+    .run(async (ctx): Promise<DeployRolledBack> => {
+      const none = { runId: null, services: [], messages: [], slots: [] };
       const started = ctx.output(start) as RunRecord | undefined;
       if (!started) {
         // record:start did not finish: did its write land? The record says.
         const own = (await readRunRecord(kube(ctx), { target: c.target })).run?.runId === ctx.runId;
         if (!own || ctx.dryRun) {
           ctx.notice("nothing to roll back: this run moved no traffic");
-          return { runId: null, services: [], messages: [] };
+          return none;
         }
       }
       if (ctx.dryRun) {
         for (const [service, s] of Object.entries(started!.services)) {
           ctx.notice(`would return ${service} to ${slotText(s.previous)}`);
         }
-        return { runId: ctx.runId, services: [], messages: [] };
+        return { ...none, runId: ctx.runId };
       }
-      const plan = await planRollback(kube(ctx), { target: c.target, runId: ctx.runId });
-      if (!plan.ok) throw new Error(plan.reason);
-      return await applyRollback(ctx, { target: c.target, plan });
+      const planned = await planRollback(kube(ctx), { target: c.target, runId: ctx.runId });
+      if (!planned.ok) throw new Error(planned.reason);
+      // Kept for debugging: the failed version stays in its slot (no standby over it).
+      const plan = keep
+        ? { ...planned, steps: planned.steps.map((s) => ({ ...s, restore: null })) }
+        : planned;
+      const rolled = await applyRollback(ctx, { target: c.target, plan });
+      const slots = await settleLeftSlots(ctx, {
+        target: c.target,
+        services: rolled.services,
+        keep,
+      });
+      return { ...rolled, slots, ...(keep ? { kept: `kept for debugging: ${keep}` } : {}) };
     });
 }
