@@ -141,7 +141,7 @@ Deno.test({
     const sandbox = await startSandbox({
       seed: await sandboxSeedFromDir(),
       stateDir: r.sandboxDir,
-      timeScale: 600,
+      timeScale: 240,
     });
     try {
       // Production deploys only what succeeded in staging: a dry run deploys nothing there.

@@ -17,7 +17,7 @@ Deno.test({
     const sandbox = await startSandbox({
       seed: await sandboxSeedFromDir(),
       stateDir: r.sandboxDir,
-      timeScale: 600,
+      timeScale: 240,
     });
     try {
       // as production's dry run needs: staging has the version (and its database its schema)

@@ -69,7 +69,7 @@ Deno.test({
     let sandbox = await startSandbox({
       seed: await sandboxSeedFromDir(),
       stateDir: r.sandboxDir,
-      timeScale: 600,
+      timeScale: 240,
       maxRealRate: 400,
     });
     try {

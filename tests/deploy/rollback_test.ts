@@ -22,12 +22,16 @@ import {
 const ON_BLUE = everywhere("blue=100,green=0 selector=blue");
 const SPLIT = everywhere("blue=95,green=5 selector=blue");
 
-/** v1.0.0 live on blue (a fast sandbox), then the sandbox stopped: its state persists. */
+/**
+ * v1.0.0 live on blue (a fast sandbox: ×240, so a stage's 15-minute timeout is 3.75 s of real
+ * time; ×600 made it 1.5 s, which a loaded machine overran), then the sandbox stopped: its
+ * state persists.
+ */
 async function baseline(r: Rehearsal): Promise<void> {
   const sandbox = await startSandbox({
     seed: await sandboxSeedFromDir(),
     stateDir: r.sandboxDir,
-    timeScale: 600,
+    timeScale: 240,
     maxRealRate: 400,
   });
   try {
@@ -220,6 +224,8 @@ Deno.test({
           // The idle slot holds again what it held before the run (none before the first).
           for (const s of SERVICES) {
             assert.equal(v.services[s]!.versions.green, standby ?? version.slice(1), s);
+            // ... and runs no pod: the slot traffic left is scaled to 0 after the rollback.
+            assert.equal(v.services[s]!.replicas.green, 0, s);
           }
         });
       }
@@ -307,7 +313,7 @@ Deno.test({
     const sandbox = await startSandbox({
       seed: await sandboxSeedFromDir(),
       stateDir: r.sandboxDir,
-      timeScale: 600,
+      timeScale: 240,
       maxRealRate: 400,
     });
     try {
