@@ -81,6 +81,9 @@ deno install --frozen
 if [ -n "$has_path" ]; then
   exec deno test -A --frozen "$@"
 else
-  # tests/ first: after a "--" among the arguments it would be the tests' own argument.
-  exec deno test -A --frozen tests/ "$@"
+  # tests/ first: after a "--" among the arguments it would be the tests' own argument. The
+  # files run two at a time (DENO_JOBS overrides; the machine's CPU count by default): each
+  # suite starts its own servers in its own folders and ports, and the deploy tests' scaled
+  # clocks leave a stage's timeout seconds of real time, so a second file beside them fits.
+  exec deno test -A --frozen --parallel tests/ "$@"
 fi
