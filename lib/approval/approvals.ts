@@ -218,3 +218,164 @@ async function problemOf(
   }
   return undefined;
 }
+
+/**
+ * An approval given on GitHub: an `approve` comment on the run's approval issue by a listed
+ * approver's GitHub login. It is not signed: GitHub vouches for the login; the report records
+ * it as such (login, comment, time), never as a key's signature.
+ */
+export interface GitHubApproval {
+  /** Always `github`. */
+  readonly kind: "github";
+  /** The GitHub login that commented. */
+  readonly login: string;
+  /** The listed approver it maps to (their e-mail). */
+  readonly approver: string;
+  /** Their name, as listed. */
+  readonly name: string;
+  /** The comment's id. */
+  readonly commentId: number;
+  /** The comment's URL. */
+  readonly url: string;
+  /** When it was written (ISO 8601). */
+  readonly at: string;
+  /** Its text. */
+  readonly comment: string;
+}
+
+/** One comment on an approval issue, as GitHub lists it. */
+export interface IssueComment {
+  /** Its id. */
+  readonly id: number;
+  /** Who wrote it (null for a deleted account). */
+  readonly login: string | null;
+  /** Its text. */
+  readonly body: string;
+  /** When (ISO 8601). */
+  readonly createdAt: string;
+  /** Its URL. */
+  readonly url: string;
+}
+
+/** What GitHub comments amount to. */
+export interface GitHubVerdict {
+  /** Whether enough listed approvers approved (and nobody listed denied). */
+  readonly ok: boolean;
+  /** The approvals that count, one per approver, first first. */
+  readonly valid: readonly GitHubApproval[];
+  /** A listed approver's `deny`, when there is one: the run fails. */
+  readonly denied?: GitHubApproval | undefined;
+  /** Each approve/deny comment that does not count, and why. */
+  readonly ignored: readonly {
+    readonly login: string;
+    readonly url: string;
+    readonly reason: string;
+  }[];
+  /** How many more are needed. */
+  readonly missing: number;
+  /** Listed approvers (with a GitHub login, not the deployer) who have not approved. */
+  readonly stillNeeded: readonly Approver[];
+}
+
+/**
+ * What a comment says, as the runbook's `manual-approval` action reads it: its first word,
+ * case and trailing punctuation aside — `approve`, `approved`, `lgtm`, `yes` approve;
+ * `deny`, `denied`, `no` deny; anything else is conversation.
+ *
+ * @param body The comment's text.
+ * @returns `approve`, `deny`, or undefined.
+ *
+ * @example
+ * ```ts
+ * import { commentVerb } from "./approvals.ts";
+ * console.assert(commentVerb("Approved. CHG-1234") === "approve");
+ * console.assert(commentVerb("deny: canary looks bad") === "deny");
+ * console.assert(commentVerb("I approve") === undefined);
+ * ```
+ */
+export function commentVerb(body: string): "approve" | "deny" | undefined {
+  const word = body.trim().split(/\s+/)[0]?.toLowerCase().replace(/[.!:,;]+$/, "") ?? "";
+  if (["approve", "approved", "lgtm", "yes"].includes(word)) return "approve";
+  if (["deny", "denied", "no"].includes(word)) return "deny";
+  return undefined;
+}
+
+/**
+ * Counts an approval issue's comments against a policy: an `approve` or `deny`
+ * ({@linkcode commentVerb}) counts when its login is a listed approver's `github` login and
+ * that approver is not the deployer (nor `deployerLogin`), and it is no older than
+ * `validForMs`; each approver counts once; a listed approver's `deny` fails it.
+ *
+ * @param policy The environment's policy.
+ * @param comments The issue's comments, oldest first.
+ * @param c Who deploys (identity, and GitHub login if known), and now (ms since the epoch).
+ * @returns The verdict.
+ *
+ * @example
+ * ```ts
+ * import { countGitHubApprovals } from "./approvals.ts";
+ * const policy = { required: 1, validForMs: 86_400_000, approvers: [
+ *   { name: "Ada", email: "ada@x", github: "ada", publicKey: "" }] };
+ * const v = countGitHubApprovals(policy, [
+ *   { id: 1, login: "ada", body: "approve", createdAt: new Date(0).toISOString(), url: "u" },
+ * ], { deployer: "bob@x", now: 0 });
+ * console.assert(v.ok && v.valid[0]?.name === "Ada");
+ * ```
+ */
+export function countGitHubApprovals(
+  policy: ApprovalPolicy,
+  comments: readonly IssueComment[],
+  c: {
+    readonly deployer: string;
+    readonly deployerLogin?: string | undefined;
+    readonly now: number;
+  },
+): GitHubVerdict {
+  const deployer = c.deployer.toLowerCase();
+  const deployerLogin = c.deployerLogin?.toLowerCase();
+  const valid: GitHubApproval[] = [];
+  const ignored: { login: string; url: string; reason: string }[] = [];
+  let denied: GitHubApproval | undefined;
+  for (const comment of comments) {
+    const verb = commentVerb(comment.body);
+    if (!verb) continue;
+    const login = comment.login ?? "(deleted account)";
+    const skip = (reason: string) => ignored.push({ login, url: comment.url, reason });
+    const who = policy.approvers.find((a) =>
+      a.github !== undefined && a.github.toLowerCase() === login.toLowerCase()
+    );
+    if (!who) {
+      skip(`${login} is not the GitHub login of a listed approver`);
+      continue;
+    }
+    if (who.email.toLowerCase() === deployer || login.toLowerCase() === deployerLogin) {
+      skip(`${login} is the deployer: nobody approves their own deploy`);
+      continue;
+    }
+    const at = Date.parse(comment.createdAt);
+    if (!Number.isFinite(at) || c.now - at > policy.validForMs) {
+      skip(`${login}'s ${verb} of ${comment.createdAt} has expired`);
+      continue;
+    }
+    const approval: GitHubApproval = {
+      kind: "github",
+      login,
+      approver: who.email,
+      name: who.name,
+      commentId: comment.id,
+      url: comment.url,
+      at: comment.createdAt,
+      comment: comment.body,
+    };
+    if (verb === "deny") denied ??= approval;
+    else if (valid.some((v) => v.approver === who.email)) {
+      skip(`${login} already approved: each approver counts once`);
+    } else valid.push(approval);
+  }
+  const missing = Math.max(0, policy.required - valid.length);
+  const stillNeeded = policy.approvers.filter((a) =>
+    a.github !== undefined && a.email.toLowerCase() !== deployer &&
+    a.github.toLowerCase() !== deployerLogin && !valid.some((v) => v.approver === a.email)
+  );
+  return { ok: missing === 0 && !denied, valid, denied, ignored, missing, stillNeeded };
+}
