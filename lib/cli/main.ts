@@ -8,9 +8,11 @@
  */
 import { InputError, InterruptedError } from "../runner/mod.ts";
 import { type CliIo, type Command, EXIT } from "./command.ts";
+import { APPROVE_COMMAND } from "./approve_command.ts";
 import { CLEANUP_COMMAND } from "./cleanup.ts";
 import { CONFIG_COMMAND } from "./config.ts";
 import { DECIDE_COMMAND } from "./decide.ts";
+import { KEYGEN_COMMAND } from "./keygen.ts";
 import { MIGRATE_COMMAND } from "./migrate.ts";
 import { PIPELINE_COMMANDS } from "./pipeline.ts";
 import { RELEASE_COMMAND } from "./release.ts";
@@ -29,6 +31,8 @@ import { SIMULATE_COMMAND } from "./simulate.ts";
  */
 export const COMMANDS: readonly Command[] = [
   ...PIPELINE_COMMANDS,
+  KEYGEN_COMMAND,
+  APPROVE_COMMAND,
   CLEANUP_COMMAND,
   DECIDE_COMMAND,
   REPORT_COMMAND,

@@ -3,9 +3,20 @@
  * approvals, as text, JSON or a Mermaid flowchart.
  * @module
  */
+import { relative } from "node:path";
+import { type Clock, realClock } from "../clock/mod.ts";
 import { formatDuration } from "../dsl/duration.ts";
 import type { StageDescription as StageSpec } from "../dsl/describe.ts";
-import type { PreparedRun, StageGrant } from "../runner/mod.ts";
+import { InputError, type PreparedRun, type StageGrant } from "../runner/mod.ts";
+import {
+  fileSha256,
+  gitCommit,
+  imageDigests,
+  type ImageLookup,
+  PLAN_FORMAT,
+  type PlanFile,
+  sealPlan,
+} from "../approval/plan.ts";
 
 /** A stage as the plan shows it. */
 export interface PlannedStage {
@@ -40,6 +51,62 @@ export interface Plan {
   readonly levels: readonly (readonly string[])[];
   readonly handlers: readonly string[];
   readonly stages: readonly PlannedStage[];
+}
+
+/**
+ * The plan document of a prepared deploy, sealed with its digest: what approvers sign
+ * (`deno task plan <env> <version> --out <file>`; a deploy with `--plan` builds it again and
+ * compares).
+ *
+ * @param run The prepared run (it must have a version).
+ * @param o The options given (`--option`), where to ask for image digests, who makes it.
+ * @returns The plan file's content.
+ * @throws {InputError} Without a version.
+ *
+ * @example
+ * ```ts ignore
+ * const plan = await planDocumentOf(prepared, { options: {}, lookup: {}, createdBy: "ada@example.com" });
+ * ```
+ */
+export async function planDocumentOf(
+  run: PreparedRun,
+  o: {
+    options: Readonly<Record<string, string>>;
+    lookup: ImageLookup;
+    createdBy: string;
+    clock?: Clock;
+  },
+): Promise<PlanFile> {
+  const clock = o.clock ?? realClock;
+  const version = run.version ??
+    (() => {
+      throw new InputError("A plan is of a version: give one (deno task plan <env> <version>)");
+    })();
+  const envFile = run.env.file;
+  const [pipelineSha, envSha, git, images] = await Promise.all([
+    fileSha256(run.pipelineFile, clock),
+    fileSha256(envFile, clock),
+    gitCommit(clock),
+    imageDigests(
+      run.env.deployment.image_registry,
+      Object.keys(run.env.infrastructure.replicas),
+      version.version,
+      { ...o.lookup, clock },
+    ),
+  ]);
+  return await sealPlan({
+    format: PLAN_FORMAT,
+    environment: run.env.name,
+    version: version.tag,
+    pipeline: { file: relative(Deno.cwd(), run.pipelineFile), sha256: pipelineSha },
+    environmentFile: { file: envFile, sha256: envSha },
+    options: { ...o.options },
+    git,
+    images,
+    graph: planOf(run),
+    createdAt: new Date(clock.now()).toISOString(),
+    createdBy: o.createdBy,
+  });
 }
 
 /** Builds the plan of a prepared run. */

@@ -8,6 +8,9 @@ import { parseArgs } from "node:util";
 import { formatDuration } from "../dsl/duration.ts";
 import { verifyJournal } from "../journal/journal.ts";
 import { reportSchema } from "../report/schema.ts";
+import type { PlanApprovalEvidence, Report } from "../report/types.ts";
+import { approvalStatement } from "../approval/approvals.ts";
+import { fingerprintOf, readPublicKey, verifyText } from "../approval/signatures.ts";
 import { InputError } from "../runner/mod.ts";
 import { RUNS_DIR } from "../product/mod.ts";
 import { type Command, EXIT } from "./command.ts";
@@ -24,7 +27,8 @@ import { type Command, EXIT } from "./command.ts";
 export const REPORT_USAGE = `usage: deno task report <run-id|run-dir> [--runs-dir <dir>] [--json]
 
 Validates a run's report.json against its schema, verifies the journal's hash chain against
-the digest the report recorded, and prints a summary (exit 1 when either does not hold).
+the digest the report recorded, re-verifies every approval's signature (✓/✗ each), and prints
+a summary (exit 1 when any does not hold).
   --runs-dir <dir>  where the run folders are (default ${RUNS_DIR})
   --json            the report and the journal's verification as JSON`;
 
@@ -97,9 +101,11 @@ export async function reportCommand(args: string[], io: ReportIo): Promise<numbe
   const chain = await verifyJournal(`${dir}/${report.events.file}`, {
     digest: report.events.digest,
   });
+  const approvals = await verifyEvidence(report);
+  const signaturesOk = approvals.every((a) => a.ok);
   if (parsed.values.json) {
-    io.stdout(JSON.stringify({ report, journal: chain }, null, 2) + "\n");
-    return chain.ok ? EXIT.ok : EXIT.failed;
+    io.stdout(JSON.stringify({ report, journal: chain, approvals }, null, 2) + "\n");
+    return chain.ok && signaturesOk ? EXIT.ok : EXIT.failed;
   }
   io.stdout(
     `${report.runId}: ${report.pipeline.name} → ${report.environment}${
@@ -121,12 +127,95 @@ export async function reportCommand(args: string[], io: ReportIo): Promise<numbe
   if (report.rollback.performed) {
     io.stdout(`rollback: ${report.rollback.succeeded ? "succeeded" : "FAILED"}\n`);
   }
+  for (const line of approvalLines(report, approvals)) io.stdout(`${line}\n`);
   io.stdout(
     chain.ok
       ? `journal: ${chain.lines} events, chain verified, digest ${chain.digest}\n`
       : `journal: BROKEN at line ${chain.brokenAt}: ${chain.reason}\n`,
   );
-  return chain.ok ? EXIT.ok : EXIT.failed;
+  return chain.ok && signaturesOk ? EXIT.ok : EXIT.failed;
+}
+
+/** One approval in a report, re-verified. */
+interface VerifiedApproval {
+  readonly where: string;
+  readonly name: string;
+  readonly email: string;
+  readonly fingerprint: string;
+  readonly signedAt: string;
+  readonly rehearsal: boolean;
+  readonly ok: boolean;
+  readonly reason?: string;
+}
+
+/** Every approval evidence in a report: the run's (`target.approvals`) and each stage's. */
+function evidenceOf(report: Report): { where: string; evidence: PlanApprovalEvidence }[] {
+  const out: { where: string; evidence: PlanApprovalEvidence }[] = [];
+  if (report.target.approvals) out.push({ where: "plan", evidence: report.target.approvals });
+  for (const s of report.stages) {
+    if (s.approval?.signed) out.push({ where: `stage ${s.id}`, evidence: s.approval.signed });
+  }
+  return out;
+}
+
+/** Re-verifies each approval's signature with the public key it names (and its fingerprint). */
+async function verifyEvidence(report: Report): Promise<VerifiedApproval[]> {
+  const out: VerifiedApproval[] = [];
+  for (const { where, evidence } of evidenceOf(report)) {
+    for (const a of evidence.approvals) {
+      const base = {
+        where,
+        name: a.name,
+        email: a.email,
+        fingerprint: a.fingerprint,
+        signedAt: a.signedAt,
+        rehearsal: a.rehearsal,
+      };
+      const key = await readPublicKey(a.publicKey, `${a.email}'s key`).catch(() => null);
+      let reason: string | undefined;
+      if (!key) reason = "its public key is not an Ed25519 key";
+      else if (await fingerprintOf(a.publicKey) !== a.fingerprint) {
+        reason = "its public key does not have the fingerprint recorded";
+      } else if (a.digest !== evidence.planDigest) {
+        reason = `it signs ${a.digest}, not the plan that ran (${evidence.planDigest})`;
+      } else if (a.environment !== report.environment || a.version !== report.version) {
+        reason = `it signs ${a.environment} ${a.version}, not this run's`;
+      } else {
+        const statement = approvalStatement({
+          digest: a.digest,
+          environment: a.environment,
+          version: a.version,
+          approver: a.email,
+          fingerprint: a.fingerprint,
+          signedAt: a.signedAt,
+          ...(a.comment !== undefined ? { comment: a.comment } : {}),
+        });
+        if (!await verifyText(key, statement, a.signature)) {
+          reason = "the signature does not verify (the report was altered)";
+        }
+      }
+      out.push(reason ? { ...base, ok: false, reason } : { ...base, ok: true });
+    }
+  }
+  return out;
+}
+
+function approvalLines(report: Report, verified: readonly VerifiedApproval[]): string[] {
+  const lines: string[] = [];
+  for (const { where, evidence } of evidenceOf(report)) {
+    lines.push(
+      `approvals (${where}, ${evidence.source}): plan ${evidence.planDigest}, ${evidence.required} ` +
+        `required, deployer ${evidence.deployer}`,
+    );
+    for (const v of verified.filter((x) => x.where === where)) {
+      lines.push(
+        `  ${v.ok ? "✓" : "✗"} ${v.name} <${v.email}> ${v.fingerprint} at ${v.signedAt}${
+          v.rehearsal ? " (rehearsal approver)" : ""
+        }${v.ok ? "" : `: ${v.reason}`}`,
+      );
+    }
+  }
+  return lines;
 }
 
 /**

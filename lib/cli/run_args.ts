@@ -12,9 +12,36 @@ import { InputError, versionArgument } from "../runner/mod.ts";
 import { checkScenario, SCENARIOS } from "../sandbox/mod.ts";
 import { splitScenario } from "../companions/mod.ts";
 import { SANDBOX_DIR } from "../product/mod.ts";
-import { MAX_DECISION_TIMEOUT_MS, MAX_TIME_SCALE, PIPELINE_USAGE } from "./usage.ts";
+import { MAX_DECISION_TIMEOUT_MS, MAX_TIME_SCALE, PIPELINE_USAGE as BASE_USAGE } from "./usage.ts";
 
-export { PIPELINE_USAGE };
+// The approval flags' lines (to move into usage.ts, which this file does not own).
+const APPROVAL_FLAGS = `
+  --plan <file>             deploy only this approved plan (deno task plan ... --out <file>;
+                            deno task approve <file> --key <key>): any drift, too few valid
+                            approvals, or one by the deployer exits 2 with nothing changed
+  --approvals cluster|github  without --plan: where a waiting run's approvals arrive
+  --approval-timeout <d>    how long a run waits for approvals (default 24h, at most 7d)`;
+const PLAN_OUT = `
+  --out <file>              write the plan document (canonical JSON with its digest) for
+                            approvers to sign (deno task approve <file> --key <key>)`;
+
+/**
+ * The usage of each pipeline command (`--help` prints it; a mistake ends with it).
+ *
+ * @example
+ * ```ts
+ * import { PIPELINE_USAGE } from "./run_args.ts";
+ * console.assert(PIPELINE_USAGE.deploy.includes("--plan <file>"));
+ * ```
+ */
+export const PIPELINE_USAGE: Readonly<Record<PipelineCommand, string>> = {
+  ...BASE_USAGE,
+  deploy: BASE_USAGE.deploy.replace(
+    "\n  --pipeline <file>",
+    `${APPROVAL_FLAGS}\n  --pipeline <file>`,
+  ),
+  plan: `${BASE_USAGE.plan}${PLAN_OUT}`,
+};
 
 const COMMON = {
   option: { type: "string", multiple: true },
@@ -45,10 +72,21 @@ const FLAGS: Record<
   PipelineCommand,
   Record<string, { type: "string" | "boolean"; multiple?: true }>
 > = {
-  deploy: { ...RUN, pipeline: { type: "string" } },
+  deploy: {
+    ...RUN,
+    pipeline: { type: "string" },
+    plan: { type: "string" },
+    approvals: { type: "string" },
+    "approval-timeout": { type: "string" },
+  },
   run: RUN,
   rollback: RUN,
-  plan: { ...COMMON, pipeline: { type: "string" }, format: { type: "string" } },
+  plan: {
+    ...COMMON,
+    pipeline: { type: "string" },
+    format: { type: "string" },
+    out: { type: "string" },
+  },
 } as const;
 
 /**
@@ -122,6 +160,14 @@ export interface RunArguments {
   readonly reset: boolean;
   /** `plan --format` (default `text`). */
   readonly format: "text" | "json" | "mermaid";
+  /** `plan --out <file>`: where the plan document goes. */
+  readonly out: string | undefined;
+  /** `deploy --plan <file>`: the approved plan to deploy (an existing file). */
+  readonly planFile: string | undefined;
+  /** `deploy --approvals cluster|github`: where a waiting run's approvals arrive. */
+  readonly approvalsChannel: "cluster" | "github" | undefined;
+  /** `deploy --approval-timeout` in ms: more than 0, at most 7 days. */
+  readonly approvalTimeoutMs: number | undefined;
 }
 
 function fail(message: string): never {
@@ -212,17 +258,56 @@ function clockKind(
   return text ?? (scale !== undefined || prometheus !== undefined ? "real" : undefined);
 }
 
-function decisionTimeout(text: string): number {
+function decisionTimeout(text: string, flag = "--decision-timeout"): number {
   let ms: number;
   try {
     ms = parseDuration(text);
   } catch {
-    fail(`--decision-timeout takes a duration such as 10m or 90s, got "${text}"`);
+    fail(`${flag} takes a duration such as 10m or 90s, got "${text}"`);
   }
   if (!(ms > 0) || ms > MAX_DECISION_TIMEOUT_MS) {
-    fail(`--decision-timeout takes a duration from 1ms to 7 days, got "${text}"`);
+    fail(`${flag} takes a duration from 1ms to 7 days, got "${text}"`);
   }
   return ms;
+}
+
+/** `--plan`, `--approvals`, `--approval-timeout` of deploy, and `plan --out`. */
+function approvalArguments(str: (name: string) => string | undefined) {
+  const planFile = str("plan");
+  if (planFile !== undefined) {
+    let info: Deno.FileInfo | undefined;
+    try {
+      info = Deno.statSync(planFile);
+    } catch { /* below */ }
+    if (!info?.isFile) {
+      fail(
+        `--plan ${planFile}: no such file (make it with deno task plan <environment> ` +
+          `<version> --out ${planFile})`,
+      );
+    }
+  }
+  const given = str("approvals");
+  if (given !== undefined && given !== "cluster" && given !== "github") {
+    fail(`--approvals takes cluster or github, got "${given}"`);
+  }
+  const channel: "cluster" | "github" | undefined = given;
+  if (channel !== undefined && planFile !== undefined) {
+    fail(
+      "--approvals is where a waiting run's approvals arrive: not with --plan, whose " +
+        "approvals are beside the plan (drop one)",
+    );
+  }
+  const timeout = str("approval-timeout");
+  const out = str("out");
+  if (out !== undefined && out.trim() === "") fail(`--out takes a file, got ""`);
+  return {
+    out,
+    planFile,
+    approvalsChannel: channel,
+    approvalTimeoutMs: timeout === undefined
+      ? undefined
+      : decisionTimeout(timeout, "--approval-timeout"),
+  };
 }
 
 function keyValues(list: readonly string[] | undefined): Record<string, string> {
@@ -411,5 +496,6 @@ export function runArguments(command: PipelineCommand, args: string[]): RunArgum
     decisionTimeoutMs: timeout === undefined ? undefined : decisionTimeout(timeout),
     reset: bool("reset"),
     format,
+    ...approvalArguments(str),
   };
 }

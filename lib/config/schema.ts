@@ -25,6 +25,7 @@ import {
 } from "./_schema_parts.ts";
 import { parseQuantity } from "./quantity.ts";
 import { ENVIRONMENT_LIMITS } from "./limits.ts";
+import type { Duration } from "./duration.ts";
 import type { EnvironmentConfig } from "./types.ts";
 
 export type { Environment, EnvironmentConfig } from "./types.ts";
@@ -131,6 +132,63 @@ const traffic = z.record(
   { error: "expected a mapping of service name to { requests_per_second, latency, error_rate }" },
 );
 
+// An Ed25519 public key as `deno task keygen` prints it: the base64 of its SPKI (DER): a fixed
+// 12-byte header (the Ed25519 algorithm identifier) and the 32-byte key.
+const ED25519_SPKI_HEADER = "302a300506032b6570032100";
+const KEY_HINT = "an Ed25519 public key: the one base64 line deno task keygen prints";
+
+function isEd25519PublicKey(value: string): boolean {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value.trim())) return false;
+  try {
+    const bytes = Uint8Array.from(atob(value.trim()), (c) => c.charCodeAt(0));
+    const header = Array.from(bytes.subarray(0, 12), (b) => b.toString(16).padStart(2, "0"))
+      .join("");
+    return bytes.length === 44 && header === ED25519_SPKI_HEADER;
+  } catch {
+    return false;
+  }
+}
+
+const approver = mapping({
+  name: text("the approver's name"),
+  email: pattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'an e-mail address like "ada@example.com"'),
+  github: pattern(/^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}$/, 'a GitHub login like "octocat"')
+    .optional(),
+  public_key: z.string({ error: `expected ${KEY_HINT}` }).refine(isEd25519PublicKey, {
+    error: `expected ${KEY_HINT}`,
+  }),
+});
+
+const DAY: Duration = { ms: 86_400_000, text: "24h" };
+const approvals = mapping({
+  required: integer(0, 10),
+  approvers: z.array(approver, { error: "expected a list of approvers" }).default([]),
+  valid_for: duration().default(DAY),
+}).superRefine((value, ctx) => {
+  const list = Array.isArray(value.approvers) ? value.approvers : [];
+  const seen = new Map<string, number>();
+  list.forEach((a, i) => {
+    const email = typeof a?.email === "string" ? a.email.toLowerCase() : undefined;
+    if (email === undefined) return;
+    const first = seen.get(email);
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["approvers", i, "email"],
+        message: `expected each approver once: ${a.email} is also approvers[${first}]`,
+      });
+    } else seen.set(email, i);
+  });
+  if (Number.isInteger(value.required) && value.required > list.length) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["required"],
+      message: `expected at most the number of approvers listed (${list.length}): add ` +
+        `approvers (deno task keygen makes a key) or lower required`,
+    });
+  }
+}, ALWAYS);
+
 const schema = mapping({
   environment: mapping({
     name: pattern(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment name like "staging"'),
@@ -206,6 +264,8 @@ const schema = mapping({
         "rollback_window passes (then deno task cleanup scales it down)",
     ),
     require_confirmation: boolean().default(false),
+    // Who must approve a deploy (signed approvals of its plan: deno task approve).
+    approvals: approvals.optional(),
     promote_from: mapping({
       environment: pattern(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment name like "staging"'),
       namespace: dnsLabel("a Kubernetes namespace"),

@@ -122,10 +122,41 @@ export interface DeploymentSection {
   /** Require a typed confirmation before deploying (default false). */
   require_confirmation: boolean;
   /**
+   * Who must approve a deploy: signed approvals of its plan (`deno task approve`). Absent:
+   * none required.
+   */
+  approvals?: ApprovalsSection | undefined;
+  /**
    * The environment a version must have succeeded in first (production: staging), and its
    * namespace, where its deployment record and test Jobs are read.
    */
   promote_from?: { environment: string; namespace: string } | undefined;
+}
+
+/** One person who may approve a deploy (`deployment.approvals.approvers[]`). */
+export interface ApproverEntry {
+  /** Their name. */
+  name: string;
+  /** Their e-mail (each approver once; the deployer's identity is compared with it). */
+  email: string;
+  /** Their GitHub login, for the GitHub channel. */
+  github?: string | undefined;
+  /** Their Ed25519 public key: the one base64 line `deno task keygen` prints. */
+  public_key: string;
+}
+
+/**
+ * `deployment.approvals:` — how many distinct approvers must sign a deploy's plan
+ * (production: 2; at most as many as are listed), who may, and how long a signature stays
+ * valid (default 24h).
+ */
+export interface ApprovalsSection {
+  /** How many distinct approvers must approve (0: none). */
+  required: number;
+  /** Who may approve (default none). */
+  approvers: ApproverEntry[];
+  /** How long an approval stays valid (default 24h). */
+  valid_for: Duration;
 }
 
 /**

@@ -108,6 +108,32 @@ export const gateRecordSchema = z.object({
   samples: z.array(sampleSchema),
 });
 
+/** One approver's signed approval of the plan that ran, with what verifies it. */
+export const signedApprovalSchema = z.object({
+  name: z.string(),
+  email: z.string(),
+  github: z.string().optional(),
+  fingerprint: z.string(),
+  publicKey: z.string().describe("the Ed25519 public key (SPKI, base64) it verifies with"),
+  signedAt: timestamp,
+  comment: z.string().optional(),
+  digest: z.string().describe("the plan digest signed"),
+  environment: z.string(),
+  version: z.string(),
+  signature: z.string().describe("Ed25519 signature (base64) of the approval statement"),
+  rehearsal: z.boolean().describe("a sandbox rehearsal's approver: counts nowhere else"),
+});
+
+/** The evidence that the plan that ran was approved. */
+export const planApprovalEvidenceSchema = z.object({
+  planDigest: z.string(),
+  planFile: z.string().optional(),
+  source: z.enum(["plan", "rehearsal", "cluster", "github"]),
+  deployer: z.string(),
+  required: z.int().nonnegative(),
+  approvals: z.array(signedApprovalSchema),
+});
+
 /** Who approved, when and how. */
 export const approvalRecordSchema = z.object({
   phrase: z.string(),
@@ -115,6 +141,9 @@ export const approvalRecordSchema = z.object({
   by: z.string(),
   at: timestamp,
   method: z.enum(["tty", "flag", "decision", "dry-run"]),
+  signed: planApprovalEvidenceSchema.optional().describe(
+    "signed approvals given at this stage (a waiting run approved while it waited)",
+  ),
 });
 
 /** One attempt at a stage. */
@@ -181,7 +210,11 @@ export const reportSchema = z.object({
     dirty: z.boolean(),
     branch: z.string().nullable(),
   }),
-  target: z.record(z.string(), z.unknown()).describe("where the run went (cluster, namespace...)"),
+  target: z.looseObject({
+    approvals: planApprovalEvidenceSchema.optional().describe(
+      "the evidence that the plan that ran was approved",
+    ),
+  }).describe("where the run went (cluster, namespace...)"),
   startedAt: timestamp,
   finishedAt: timestamp,
   durationMs: z.number().nonnegative(),
@@ -204,10 +237,13 @@ export type {
   CheckRecord,
   GateDecisionRecord,
   GateRecord,
+  PlanApprovalEvidence,
   Report,
+  ReportTarget,
   SampleDecision,
   SampleEvidence,
   SampleRecord,
+  SignedApprovalRecord,
   StageRecord,
 } from "./types.ts";
 
@@ -226,6 +262,8 @@ type _InSync = Assert<
   | Same<T.SampleDecision, z.infer<typeof sampleDecisionSchema>>
   | Same<T.GateDecisionRecord, z.infer<typeof gateDecisionSchema>>
   | Same<T.ApprovalRecord, z.infer<typeof approvalRecordSchema>>
+  | Same<T.SignedApprovalRecord, z.infer<typeof signedApprovalSchema>>
+  | Same<T.PlanApprovalEvidence, z.infer<typeof planApprovalEvidenceSchema>>
   | Same<T.AttemptRecord, z.infer<typeof attemptSchema>>
   | Same<T.CallRecord, z.infer<typeof callRecordSchema>>
 >;

@@ -175,6 +175,61 @@ export interface GateRecord {
   samples: SampleRecord[];
 }
 
+/** One approver's signed approval of the plan that ran, with what verifies it. */
+export interface SignedApprovalRecord {
+  /** The approver's name (a rehearsal's: "rehearsal approver 1"). */
+  name: string;
+  /** Their e-mail, as listed (what was signed). */
+  email: string;
+  /** Their GitHub login, when the approval came through GitHub. */
+  github?: string | undefined;
+  /** The signing key's fingerprint (`SHA256:...`). */
+  fingerprint: string;
+  /** The public key (one base64 line) the signature verifies with. */
+  publicKey: string;
+  /** When they signed (ISO 8601). */
+  signedAt: string;
+  /** Their comment (a change ticket). */
+  comment?: string | undefined;
+  /** The plan digest signed. */
+  digest: string;
+  /** The environment signed. */
+  environment: string;
+  /** The version signed. */
+  version: string;
+  /** The Ed25519 signature (base64) of the approval statement. */
+  signature: string;
+  /** A sandbox rehearsal's approver (keys made for that run; counts nowhere else). */
+  rehearsal: boolean;
+}
+
+/**
+ * The evidence that a deploy was approved: the plan digest that ran, who deployed, how many
+ * approvals were required and each one that counted.
+ */
+export interface PlanApprovalEvidence {
+  /** The digest of the plan that ran. */
+  planDigest: string;
+  /** The plan file, when one was given (`--plan`). */
+  planFile?: string | undefined;
+  /** Where the approvals came from. */
+  source: "plan" | "rehearsal" | "cluster" | "github";
+  /** Who deployed (they cannot approve). */
+  deployer: string;
+  /** How many distinct approvers were required. */
+  required: number;
+  /** The approvals that counted. */
+  approvals: SignedApprovalRecord[];
+}
+
+/** Where the run went, and the approval evidence of its plan. */
+export interface ReportTarget {
+  /** The evidence that the plan that ran was approved (none required: absent). */
+  approvals?: PlanApprovalEvidence | undefined;
+  /** The rest: cluster, namespace, ... */
+  [key: string]: unknown;
+}
+
 /** Who approved a stage, when and how. */
 export interface ApprovalRecord {
   /** The phrase that was required. */
@@ -187,6 +242,8 @@ export interface ApprovalRecord {
   at: string;
   /** How: typed at a terminal, `--confirm`, a decision, or not needed on a dry run. */
   method: "tty" | "flag" | "decision" | "dry-run";
+  /** Signed approvals given at this stage (a waiting run approved while it waited). */
+  signed?: PlanApprovalEvidence | undefined;
 }
 
 /** One attempt at a stage. */
@@ -293,8 +350,8 @@ export interface Report {
   who: { user: string; host: string };
   /** The git state it ran from. */
   git: { commit: string | null; dirty: boolean; branch: string | null };
-  /** Where the run went (cluster, namespace...). */
-  target: Record<string, unknown>;
+  /** Where the run went (cluster, namespace...), and the approval evidence. */
+  target: ReportTarget;
   /** When it started (ISO 8601). */
   startedAt: string;
   /** When it finished (ISO 8601). */
