@@ -5,6 +5,7 @@
  * problem is named, so a refusal says who approved, who is still needed and what to run.
  * @module
  */
+import { TOOL_NAME } from "../product/mod.ts";
 import { canonicalJson, fingerprintOf, readPublicKey, signText, verifyText } from "./signatures.ts";
 
 /** One person allowed to approve (the environment file's `deployment.approvals.approvers[]`). */
@@ -74,7 +75,7 @@ export function approvalStatement(a: Omit<Approval, "signature">): string {
     digest: a.digest,
     environment: a.environment,
     fingerprint: a.fingerprint,
-    purpose: "tracktion-deploy approval v1",
+    purpose: `${TOOL_NAME} approval v1`,
     signedAt: a.signedAt,
     version: a.version,
   });

@@ -247,7 +247,7 @@ export interface ApprovalTarget {
  * @example
  * ```ts ignore
  * import { approvalClusters } from "./waiting.ts";
- * const clusters = await approvalClusters({ sandboxDir: ".tracktion/sandbox", targets: [{ namespace: "shop-prod" }] });
+ * const clusters = await approvalClusters({ sandboxDir: "state/sandbox", targets: [{ namespace: "shop-prod" }] });
  * ```
  */
 export async function approvalClusters(o: {

@@ -1,11 +1,29 @@
 /**
  * Approvals: the typed phrase at a terminal, or `--confirm "<phrase>"` when not
- * interactive. Without either, the run is refused before anything happens.
+ * interactive (without either, the run is refused before anything happens) — the operator's
+ * own confirmation, which never counts as an approval; and, for an environment whose policy
+ * requires approvals and a run without `--plan`, the wait after it for approvals by others:
+ * through the cluster (`deno task approve <run-id>` on another machine) or on GitHub.
  * @module
  */
 import { type Clock, realClock } from "../clock/mod.ts";
 import type { ApprovalRecord } from "../report/schema.ts";
 import { InputError } from "../runner/mod.ts";
+import type { Environment } from "../config/types.ts";
+import { kubeconfigLocation } from "../capabilities/kubernetes.ts";
+import type { ApprovalPolicy, ApprovalVerdict, GitHubVerdict } from "../approval/approvals.ts";
+import {
+  type ApprovalCluster,
+  approvalClusters,
+  describeVerdict,
+  publishApprovalRequest,
+  waitForApprovals,
+} from "../approval/waiting.ts";
+import {
+  type GitHubChannelOptions,
+  openApprovalIssue,
+  waitForGitHubApprovals,
+} from "../approval/github.ts";
 
 /**
  * How approvals can be given in this invocation.
@@ -175,4 +193,210 @@ export async function readStdinLine(): Promise<string | null> {
     if (buf[0] === 10) return new TextDecoder().decode(new Uint8Array(bytes));
     bytes.push(buf[0]!);
   }
+}
+
+/** The engine's approval function. */
+type Approve = (stageId: string, phrase: string, message?: string) => Promise<ApprovalRecord>;
+
+/** What a run's wait for approvals by others needs. */
+export interface WaitingApprovals {
+  /** Where approvals come from (`--approvals`): the cluster (default) or GitHub. */
+  readonly channel: "cluster" | "github";
+  /** The environment's policy. */
+  readonly policy: ApprovalPolicy;
+  /** The environment's name. */
+  readonly environment: string;
+  /** The version (`v1.2.4`). */
+  readonly version: string;
+  /** Who deploys (`actor()`): their approval never counts. */
+  readonly deployer: string;
+  /** The digest of the plan that runs. */
+  readonly digest: () => Promise<string>;
+  /** The run's id, once the run started (`onStart`). */
+  readonly runId: () => string | undefined;
+  /** `--approval-timeout` (ms of target time; real time on a virtual clock). */
+  readonly timeoutMs: number;
+  /** The run's clock. */
+  readonly clock: Clock;
+  /** Writes to the terminal. */
+  readonly write: (text: string) => void;
+  /** The cluster channel: where to publish the request ({@linkcode runApprovalCluster}). */
+  readonly cluster?: (() => Promise<ApprovalCluster>) | undefined;
+  /** What `deno task approve` needs to reach that cluster, e.g. `--sandbox --sandbox-dir x`. */
+  readonly reach?: string | undefined;
+  /** The GitHub channel: client, repository, the deployer's login. */
+  readonly github?:
+    | Pick<GitHubChannelOptions, "octokit" | "repository" | "deployerLogin">
+    | undefined;
+  /** Ends the wait (the run's signal). */
+  readonly signal?: AbortSignal | undefined;
+  /** Given the approvals that counted, for the report. */
+  readonly onApproved?:
+    | ((e: { cluster?: ApprovalVerdict; github?: GitHubVerdict }) => void)
+    | undefined;
+}
+
+/**
+ * Whether a run waits for approvals by others: its environment requires some, it has no
+ * `--plan` (whose attached approvals are checked before anything runs instead), and it is not
+ * a dry run.
+ *
+ * @example
+ * ```ts
+ * import { waitsForApprovals } from "./approve.ts";
+ * const policy = { required: 2, approvers: [], validForMs: 1 };
+ * console.assert(waitsForApprovals(policy, { plan: undefined, dryRun: false }));
+ * console.assert(!waitsForApprovals(policy, { plan: "p.json", dryRun: false }));
+ * ```
+ */
+export function waitsForApprovals(
+  policy: ApprovalPolicy | undefined,
+  a: { readonly plan?: string | undefined; readonly dryRun: boolean },
+): boolean {
+  return (policy?.required ?? 0) > 0 && a.plan === undefined && !a.dryRun;
+}
+
+/**
+ * Where a run publishes its approval request: its namespace, in the sandbox it runs on (on
+ * `sandboxDir`) or the cluster of its kubeconfig.
+ *
+ * @example
+ * ```ts ignore
+ * import { runApprovalCluster } from "./approve.ts";
+ * const cluster = await runApprovalCluster(env, { sandboxDir: "state/sandbox", clock });
+ * ```
+ */
+export async function runApprovalCluster(
+  env: Environment,
+  o: { readonly sandboxDir?: string | undefined; readonly clock: Clock },
+): Promise<ApprovalCluster> {
+  const where = kubeconfigLocation(env, { kind: "kubernetes" }, (n) => Deno.env.get(n));
+  const [cluster] = await approvalClusters({
+    sandboxDir: o.sandboxDir,
+    targets: [{
+      namespace: env.environment.namespace,
+      kubeconfigPath: where.path,
+      context: where.context,
+    }],
+    clock: o.clock,
+  });
+  return cluster!;
+}
+
+/**
+ * The engine's approval function for a run that waits for approvals by others: first the
+ * operator's own confirmation (`confirm`: the typed phrase or `--confirm`; it never counts
+ * as an approval), then the request — its run id and the exact `deno task approve` line for
+ * another machine, or the GitHub issue — and the wait until enough valid approvals arrive.
+ * The limit passing, a deny, or an interruption fails the stage (nothing was changed yet).
+ *
+ * @param confirm The operator's confirmation ({@linkcode approver}).
+ * @param w The policy, the plan, the channel, the limit.
+ * @returns The approval function.
+ *
+ * @example
+ * ```ts
+ * import { waitingApprover } from "./approve.ts";
+ * import { realClock } from "../clock/mod.ts";
+ * const approve = waitingApprover(
+ *   (_s, phrase) => Promise.resolve({ phrase, approved: false, by: "me", at: "", method: "flag" }),
+ *   {
+ *     channel: "cluster", policy: { required: 2, approvers: [], validForMs: 1 },
+ *     environment: "production", version: "v1.2.4", deployer: "me",
+ *     digest: () => Promise.resolve("sha256:00"), runId: () => "r1",
+ *     timeoutMs: 1, clock: realClock, write: () => {},
+ *   },
+ * );
+ * console.assert((await approve("confirm", "DEPLOY")).approved === false);
+ * ```
+ */
+export function waitingApprover(confirm: Approve, w: WaitingApprovals): Approve {
+  return async (stageId, phrase, message) => {
+    const record = await confirm(stageId, phrase, message);
+    if (!record.approved || w.policy.required === 0) return record;
+    const runId = w.runId();
+    if (!runId) throw new Error("the run has no id yet: cannot ask for approvals");
+    const context = {
+      digest: await w.digest(),
+      environment: w.environment,
+      version: w.version,
+      deployer: w.deployer,
+    };
+    if (w.channel === "github") await onGitHub(w, runId, context);
+    else await onCluster(w, runId, context);
+    return record;
+  };
+}
+
+function limitText(w: WaitingApprovals): string {
+  // When the wait ends, as the wall would show it (a virtual run waits on real time).
+  const wait = w.clock.kind === "virtual" ? realClock : w.clock;
+  return new Date(wait.now() + w.timeoutMs / wait.scale).toISOString();
+}
+
+async function onCluster(
+  w: WaitingApprovals,
+  runId: string,
+  context: { digest: string; environment: string; version: string; deployer: string },
+): Promise<void> {
+  if (!w.cluster) throw new Error("no cluster to publish the approval request in");
+  const cluster = await w.cluster();
+  const expiresAt = limitText(w);
+  await publishApprovalRequest(cluster, {
+    runId,
+    ...context,
+    required: w.policy.required,
+    requestedAt: new Date(w.clock.now()).toISOString(),
+    expiresAt,
+  }, w.policy);
+  const reach = w.reach ? ` ${w.reach}` : "";
+  w.write(
+    `\nrun ${runId} waits for ${w.policy.required} approvals of ${context.environment} ` +
+      `${context.version} (plan ${context.digest}) until ${expiresAt}, in ${cluster.namespace} ` +
+      `(${cluster.where}). On another machine, each approver runs:\n` +
+      `  deno task approve ${runId} --key <your-key>${reach} [--comment "CHG-1234"]\n` +
+      `Approvers: ${
+        w.policy.approvers.filter((a) => a.email.toLowerCase() !== w.deployer.toLowerCase())
+          .map((a) => `${a.name} <${a.email}>`).join(", ")
+      }\n`,
+  );
+  const verdict = await waitForApprovals({
+    cluster,
+    runId,
+    policy: w.policy,
+    context,
+    timeoutMs: w.timeoutMs,
+    clock: w.clock,
+    signal: w.signal,
+    onProgress: (v) => w.write(`approvals: ${describeVerdict(v)}\n`),
+  });
+  w.write(`approved: ${describeVerdict(verdict)}\n`);
+  w.onApproved?.({ cluster: verdict });
+}
+
+async function onGitHub(
+  w: WaitingApprovals,
+  runId: string,
+  context: { digest: string; environment: string; version: string; deployer: string },
+): Promise<void> {
+  if (!w.github) throw new Error("--approvals github needs a GitHub client (GITHUB_TOKEN)");
+  const channel = { ...w.github, policy: w.policy, runId, context };
+  const issue = await openApprovalIssue(channel);
+  w.write(
+    `\nrun ${runId} waits for ${w.policy.required} approvals on ${issue.url} until ` +
+      `${limitText(w)}: listed approvers comment "approve" (or "deny")\n`,
+  );
+  const verdict = await waitForGitHubApprovals({
+    ...channel,
+    issue,
+    timeoutMs: w.timeoutMs,
+    clock: w.clock,
+    signal: w.signal,
+    onProgress: (v) =>
+      w.write(`approvals on GitHub: ${v.valid.map((a) => `@${a.login}`).join(", ") || "none"}\n`),
+  });
+  w.write(
+    `approved on GitHub by ${verdict.valid.map((a) => `${a.name} (@${a.login})`).join(", ")}\n`,
+  );
+  w.onApproved?.({ github: verdict });
 }
