@@ -9,12 +9,11 @@
 import { type Clock, realClock } from "../clock/mod.ts";
 import type { ApprovalRecord } from "../report/schema.ts";
 import { InputError } from "../runner/mod.ts";
-import type { Environment } from "../config/types.ts";
-import { kubeconfigLocation } from "../capabilities/kubernetes.ts";
 import type { ApprovalPolicy, ApprovalVerdict, GitHubVerdict } from "../approval/approvals.ts";
+import { approvalRecords } from "../approval/deploy_check.ts";
+import type { GitHubApprovalRecord, PlanApprovalEvidence } from "../report/types.ts";
 import {
   type ApprovalCluster,
-  approvalClusters,
   describeVerdict,
   publishApprovalRequest,
   waitForApprovals,
@@ -220,7 +219,7 @@ export interface WaitingApprovals {
   readonly clock: Clock;
   /** Writes to the terminal. */
   readonly write: (text: string) => void;
-  /** The cluster channel: where to publish the request ({@linkcode runApprovalCluster}). */
+  /** The cluster channel: where to publish the request (the run's namespace). */
   readonly cluster?: (() => Promise<ApprovalCluster>) | undefined;
   /** What `deno task approve` needs to reach that cluster, e.g. `--sandbox --sandbox-dir x`. */
   readonly reach?: string | undefined;
@@ -257,38 +256,12 @@ export function waitsForApprovals(
 }
 
 /**
- * Where a run publishes its approval request: its namespace, in the sandbox it runs on (on
- * `sandboxDir`) or the cluster of its kubeconfig.
- *
- * @example
- * ```ts ignore
- * import { runApprovalCluster } from "./approve.ts";
- * const cluster = await runApprovalCluster(env, { sandboxDir: "state/sandbox", clock });
- * ```
- */
-export async function runApprovalCluster(
-  env: Environment,
-  o: { readonly sandboxDir?: string | undefined; readonly clock: Clock },
-): Promise<ApprovalCluster> {
-  const where = kubeconfigLocation(env, { kind: "kubernetes" }, (n) => Deno.env.get(n));
-  const [cluster] = await approvalClusters({
-    sandboxDir: o.sandboxDir,
-    targets: [{
-      namespace: env.environment.namespace,
-      kubeconfigPath: where.path,
-      context: where.context,
-    }],
-    clock: o.clock,
-  });
-  return cluster!;
-}
-
-/**
  * The engine's approval function for a run that waits for approvals by others: first the
  * operator's own confirmation (`confirm`: the typed phrase or `--confirm`; it never counts
  * as an approval), then the request — its run id and the exact `deno task approve` line for
  * another machine, or the GitHub issue — and the wait until enough valid approvals arrive.
  * The limit passing, a deny, or an interruption fails the stage (nothing was changed yet).
+ * The record returned carries the approvals that counted (`evidence`, for the report).
  *
  * @param confirm The operator's confirmation ({@linkcode approver}).
  * @param w The policy, the plan, the channel, the limit.
@@ -322,9 +295,17 @@ export function waitingApprover(confirm: Approve, w: WaitingApprovals): Approve 
       version: w.version,
       deployer: w.deployer,
     };
-    if (w.channel === "github") await onGitHub(w, runId, context);
-    else await onCluster(w, runId, context);
-    return record;
+    const approvals = w.channel === "github"
+      ? await onGitHub(w, runId, context)
+      : await onCluster(w, runId, context);
+    const evidence: PlanApprovalEvidence = {
+      planDigest: context.digest,
+      source: w.channel,
+      deployer: w.deployer,
+      required: w.policy.required,
+      approvals,
+    };
+    return { ...record, evidence };
   };
 }
 
@@ -338,7 +319,7 @@ async function onCluster(
   w: WaitingApprovals,
   runId: string,
   context: { digest: string; environment: string; version: string; deployer: string },
-): Promise<void> {
+): Promise<PlanApprovalEvidence["approvals"]> {
   if (!w.cluster) throw new Error("no cluster to publish the approval request in");
   const cluster = await w.cluster();
   const expiresAt = limitText(w);
@@ -372,13 +353,14 @@ async function onCluster(
   });
   w.write(`approved: ${describeVerdict(verdict)}\n`);
   w.onApproved?.({ cluster: verdict });
+  return approvalRecords(verdict.valid, w.policy, false);
 }
 
 async function onGitHub(
   w: WaitingApprovals,
   runId: string,
   context: { digest: string; environment: string; version: string; deployer: string },
-): Promise<void> {
+): Promise<GitHubApprovalRecord[]> {
   if (!w.github) throw new Error("--approvals github needs a GitHub client (GITHUB_TOKEN)");
   const channel = { ...w.github, policy: w.policy, runId, context };
   const issue = await openApprovalIssue(channel);
@@ -399,4 +381,15 @@ async function onGitHub(
     `approved on GitHub by ${verdict.valid.map((a) => `${a.name} (@${a.login})`).join(", ")}\n`,
   );
   w.onApproved?.({ github: verdict });
+  return verdict.valid.map((a) => ({
+    kind: "github",
+    name: a.name,
+    email: a.approver,
+    github: a.login,
+    commentId: a.commentId,
+    url: a.url,
+    at: a.at,
+    comment: a.comment,
+    digest: context.digest,
+  }));
 }

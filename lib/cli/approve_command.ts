@@ -3,7 +3,7 @@
  * signs a plan's digest as the listed approver the key belongs to (in the plan's
  * environment's `deployment.approvals.approvers`) and appends the approval beside the plan
  * (`<plan>.approvals.json`); given a run id instead, approves that waiting run
- * (`approveWaitingRun`).
+ * (`approveWaitingRun`) in the cluster of each environment (or the sandbox, `--sandbox`).
  * @module
  */
 import { dirname } from "node:path";
@@ -18,12 +18,12 @@ import {
   verifyText,
 } from "../approval/signatures.ts";
 import { approvalStatement } from "../approval/approvals.ts";
-import { type ApprovalCluster, approveWaitingRun } from "../approval/waiting.ts";
-import { loadEnvironment } from "../config/mod.ts";
-import { KubeClient } from "../kubernetes/client.ts";
+import { type ApprovalCluster, approvalClusters, approveWaitingRun } from "../approval/waiting.ts";
+import { ENVIRONMENTS_DIR, loadEnvironment } from "../config/mod.ts";
+import type { Environment } from "../config/types.ts";
+import { kubeconfigLocation } from "../capabilities/kubernetes.ts";
 import { SANDBOX_DIR } from "../product/mod.ts";
 import { InputError } from "../runner/mod.ts";
-import { findRunningSandbox } from "../sandbox/sandbox.ts";
 import { type CliIo, type Command, EXIT } from "./command.ts";
 
 /**
@@ -41,11 +41,16 @@ export const APPROVE_USAGE =
 Signs the plan's digest as the approver the key belongs to (listed in the plan's environment
 file, deployment.approvals.approvers) and adds the approval beside the plan, in
 <plan-file>.approvals.json; deno task deploy <env> <version> --plan <plan-file> then counts it.
-Given a run id (a deploy waiting for approvals printed it), approves that run instead.
+Given a run id (a deploy waiting for approvals printed it, with the line to run), approves
+that run instead: its request is found in the environments' namespaces, in the cluster each
+environment's kubeconfig and context reach (as the deploy does), or with --sandbox in the
+running sandbox.
   --key <file>            your private key (deno task keygen --out <file> made it)
   --comment <text>        e.g. a change ticket, "CHG-1234" (signed with the approval)
-  --sandbox-dir <dir>     a run id: the sandbox it waits in (default ${SANDBOX_DIR})
-  --environments-dir <d>  the environment files (default: the plan's environment file's folder)`;
+  --sandbox               a run id: the run waits in the sandbox (a rehearsal with --approvals)
+  --sandbox-dir <dir>     with --sandbox: the sandbox's state folder (default ${SANDBOX_DIR})
+  --environments-dir <d>  the environment files (default: the plan's environment file's folder;
+                          for a run id ${ENVIRONMENTS_DIR})`;
 
 async function privateKey(keyFile: string): Promise<CryptoKey> {
   const text = await Deno.readTextFile(keyFile).catch((err) => {
@@ -141,30 +146,44 @@ async function keyFingerprintHint(key: CryptoKey): Promise<string> {
   }
 }
 
-/** Where a waiting run may be: the running sandbox's namespaces of every environment. */
-async function sandboxClusters(sandboxDir: string, environmentsDir?: string) {
-  const running = await findRunningSandbox(sandboxDir);
-  if (!running) {
+/** The environments (every `*.yml` of the folder that loads). */
+async function environments(dir: string): Promise<Environment[]> {
+  const envs: Environment[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.isFile || !e.name.endsWith(".yml")) continue;
+      const env = await loadEnvironment(e.name.slice(0, -4), { dir }).catch(() => undefined);
+      if (env) envs.push(env);
+    }
+  } catch (err) {
     throw new InputError(
-      `No running sandbox in ${sandboxDir}: a waiting run is approved in the cluster it runs ` +
-        "in (give --sandbox-dir of the rehearsal)",
+      `Cannot read the environment files in ${dir}: ${
+        (err as Error).message
+      } (give --environments-dir)`,
     );
   }
-  const client = KubeClient.connect(running.kubeconfigPath);
-  const clusters: ApprovalCluster[] = [];
-  const dir = environmentsDir ?? "environments";
-  for await (const e of Deno.readDir(dir)) {
-    if (!e.isFile || !e.name.endsWith(".yml")) continue;
-    const env = await loadEnvironment(e.name.slice(0, -4), { dir }).catch(() => undefined);
-    if (env) {
-      clusters.push({
-        client,
-        namespace: env.environment.namespace,
-        where: `the sandbox at ${running.url}`,
-      });
-    }
+  if (envs.length === 0) {
+    throw new InputError(`No environment file loads in ${dir}: give --environments-dir`);
   }
-  return clusters;
+  return envs;
+}
+
+/**
+ * Where a waiting run may be: each environment's namespace, in the running sandbox on
+ * `sandboxDir` (`--sandbox`), else in the cluster of the environment's kubeconfig and
+ * context (as the deploy reaches it: `kubernetes.kubeconfig`/`context`, `KUBECONFIG`).
+ */
+async function waitingRunClusters(
+  o: { sandboxDir?: string | undefined; environmentsDir: string },
+): Promise<ApprovalCluster[]> {
+  const envs = await environments(o.environmentsDir);
+  return await approvalClusters({
+    sandboxDir: o.sandboxDir,
+    targets: envs.map((env) => {
+      const w = kubeconfigLocation(env, { kind: "kubernetes" }, (n) => Deno.env.get(n));
+      return { namespace: env.environment.namespace, kubeconfigPath: w.path, context: w.context };
+    }),
+  });
 }
 
 /**
@@ -192,6 +211,7 @@ export async function approveCommand(args: string[], io: CliIo): Promise<number>
       options: {
         key: { type: "string" },
         comment: { type: "string" },
+        sandbox: { type: "boolean" },
         "sandbox-dir": { type: "string" },
         "environments-dir": { type: "string" },
       },
@@ -221,10 +241,14 @@ export async function approveCommand(args: string[], io: CliIo): Promise<number>
       `No plan file ${target}: make it with deno task plan <environment> <version> --out ${target}`,
     );
   }
+  const inSandbox = parsed.values.sandbox || parsed.values["sandbox-dir"] !== undefined;
   const done = await approveWaitingRun(target, {
     keyFile,
     comment,
-    clusters: await sandboxClusters(parsed.values["sandbox-dir"] ?? SANDBOX_DIR, environmentsDir),
+    clusters: await waitingRunClusters({
+      sandboxDir: inSandbox ? parsed.values["sandbox-dir"] ?? SANDBOX_DIR : undefined,
+      environmentsDir: environmentsDir ?? ENVIRONMENTS_DIR,
+    }),
   });
   io.stdout(
     `approved run ${target} as ${done.name} <${done.approval.approver}> in ${done.where}\n`,

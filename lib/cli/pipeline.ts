@@ -20,17 +20,8 @@ import { RUNS_DIR } from "../product/mod.ts";
 import { delay } from "../async/mod.ts";
 import { type ApprovalSource, approver, precheckApprovals, readStdinLine } from "./approve.ts";
 import { type CliIo, type Command, EXIT } from "./command.ts";
-import { formatPlanMermaid, formatPlanText, planDocumentOf, planOf } from "./plan.ts";
-import {
-  imageDigests,
-  type ImageLookup,
-  type PlanFile,
-  readPlanFile,
-  writePlanFile,
-} from "../approval/plan.ts";
-import { approvalPolicyOf, readApprovals, rehearsalApprovals } from "../approval/policy.ts";
-import { refuseDrift, requireApprovals } from "../approval/deploy_check.ts";
-import type { PlanApprovalEvidence } from "../report/types.ts";
+import { formatPlanMermaid, formatPlanText, planOf } from "./plan.ts";
+import { checkPlan, runApprover, sandboxApprovals, writePlan } from "./plan_approval.ts";
 import { PIPELINE_USAGE, type RunArguments, runArguments } from "./run_args.ts";
 import { connect, type SandboxTarget, sandboxTarget } from "../targets/mod.ts";
 import { RunView } from "./view.ts";
@@ -195,6 +186,13 @@ async function executeOne(
 ): Promise<{ outcome: RunOutcome; close: () => Promise<void> }> {
   const { a, io, user, source, sandbox } = s;
   const connection = await connectRun(a, io, { prepared, sandbox, view, user });
+  let runId: string | undefined;
+  // Without --plan, a deploy that requires approvals waits for them after the confirmation.
+  const approve = runApprover(s, prepared, {
+    confirm: approver(source, sandbox?.clock ?? realClock),
+    runId: () => runId,
+    io,
+  });
   view.line(
     `${prepared.definition.name} → ${prepared.env.name}${
       prepared.version ? ` @ ${prepared.version.tag}` : ""
@@ -205,7 +203,7 @@ async function executeOne(
       ...(a.runsDir ? { runsDir: a.runsDir } : {}),
       concurrency: a.concurrency,
       dryRun: a.dryRun,
-      approve: approver(source, sandbox?.clock ?? realClock),
+      approve,
       capabilities: connection.capabilities,
       analyze: connection.analyze,
       target: { ...connection.target, ...target },
@@ -214,7 +212,10 @@ async function executeOne(
       ...(io.signal ? { signal: io.signal } : {}),
       onChange: (r, running) => view.stage(r, running),
       onNotice: (stage, message) => view.notice(stage, message),
-      onStart: (runId) => view.line(`run ${runId}`),
+      onStart: (id) => {
+        runId = id;
+        view.line(`run ${id}`);
+      },
     });
     return { outcome, close: () => connection.close() };
   } catch (err) {
@@ -302,105 +303,6 @@ async function rehearseHistory(
   };
 }
 
-/** An approved plan, checked before anything runs, and its evidence. */
-interface Approved {
-  readonly plan: PlanFile;
-  readonly evidence: PlanApprovalEvidence;
-}
-
-/**
- * `--plan <file>`: the plan must be what would run now and its approvals must meet the
- * environment's policy, before anything happens. In the sandbox the images are compared
- * once its registry runs ({@linkcode sandboxApprovals}).
- */
-async function checkPlan(a: RunArguments, prepared: PreparedRun, user: string): Promise<Approved> {
-  const path = a.planFile!;
-  const plan = await readPlanFile(path);
-  const now = await planDocumentOf(prepared, {
-    options: a.options,
-    lookup: a.sandbox ? { unreachable: "asked once the sandbox's registry runs" } : {},
-    createdBy: user,
-  });
-  refuseDrift(path, plan, now, { images: !a.sandbox });
-  const evidence = await requireApprovals({
-    planPath: path,
-    plan,
-    approvals: await readApprovals(path),
-    policy: approvalPolicyOf(prepared.env),
-    deployer: user,
-    now: realClock.now(),
-    source: "plan",
-  });
-  return { plan, evidence };
-}
-
-/** The sandbox's companion registry of a namespace, or why there is none. */
-function sandboxRegistry(sandbox: SandboxTarget, namespace: string): ImageLookup {
-  const entry = sandbox.companions?.get(namespace)?.registry;
-  if (entry && "host" in entry) return { registry: entry };
-  const why = entry && "skipped" in entry
-    ? entry.skipped
-    : entry && "failed" in entry
-    ? entry.failed
-    : "this sandbox runs no companion registry for the namespace";
-  return { unreachable: `no registry: ${why}` };
-}
-
-/**
- * In the sandbox, once it runs: an approved plan's images are compared with what its
- * registry holds; without a plan, a deploy whose environment requires approvals is approved
- * by rehearsal approvers (keys made for this run, counted nowhere else), so the rehearsal
- * shows the whole flow. The typed phrase stays the operator's own confirmation.
- */
-async function sandboxApprovals(
-  s: RunSession,
-  prepared: PreparedRun,
-  o: { approved: Approved | undefined; view: RunView },
-): Promise<PlanApprovalEvidence | undefined> {
-  const { a, sandbox, user } = s;
-  if (!sandbox) return o.approved?.evidence;
-  const lookup = sandboxRegistry(sandbox, prepared.env.environment.namespace);
-  const version = prepared.version;
-  if (o.approved) {
-    const { plan } = o.approved;
-    const images = await imageDigests(
-      prepared.env.deployment.image_registry,
-      Object.keys(prepared.env.infrastructure.replicas),
-      version?.version ?? "",
-      lookup,
-    );
-    refuseDrift(a.planFile!, plan, { ...plan, images });
-    o.view.line(
-      `approved plan ${plan.digest}: ${
-        o.approved.evidence.approvals.map((x) => `${x.name} <${x.email}>`).join(", ") || "none"
-      } (${o.approved.evidence.required} required)`,
-    );
-    return o.approved.evidence;
-  }
-  const policy = approvalPolicyOf(prepared.env);
-  if (policy.required === 0 || a.dryRun || !version || prepared.definition.name !== "deploy") {
-    return undefined;
-  }
-  const plan = await planDocumentOf(prepared, { options: a.options, lookup, createdBy: user });
-  const now = realClock.now();
-  const rehearsal = await rehearsalApprovals(policy.required, plan, policy.validForMs, now);
-  const evidence = await requireApprovals({
-    plan,
-    approvals: rehearsal.approvals,
-    policy: rehearsal.policy,
-    deployer: user,
-    now,
-    source: "rehearsal",
-  });
-  o.view.line(
-    `rehearsal: plan ${plan.digest} approved by ${
-      evidence.approvals.map((x) => x.name).join(" and ")
-    } (keys made for this run: they count nowhere else; a real deploy needs ${policy.required} ` +
-      `of ${prepared.env.file}'s approvers: deno task plan, deno task approve, --plan)`,
-  );
-  return evidence;
-}
-
 /**
  * A sandbox run gets the stand-ins for what the sandbox does not serve (DNS of the
  * environment's names, the external API): the pipeline's options point its checks at them
@@ -485,38 +387,6 @@ async function plan(a: RunArguments, io: CliIo): Promise<number> {
       : a.format === "mermaid"
       ? formatPlanMermaid(p)
       : formatPlanText(p)) + "\n",
-  );
-  return EXIT.ok;
-}
-
-/** `plan --out <file>`: the plan document for approvers, sealed with its digest. */
-async function writePlan(a: RunArguments, prepared: PreparedRun, io: CliIo): Promise<number> {
-  const out = a.out!;
-  if (await Deno.stat(out).then(() => true, () => false)) {
-    throw new InputError(
-      `${out} exists: a plan is never overwritten (its approvals are beside it): choose another --out`,
-    );
-  }
-  const doc = await planDocumentOf(prepared, {
-    options: a.options,
-    lookup: {},
-    createdBy: await actor(),
-  });
-  await writePlanFile(out, doc);
-  const policy = approvalPolicyOf(prepared.env);
-  io.stdout(
-    [
-      `plan ${out}: ${doc.environment} ${doc.version}, digest ${doc.digest}`,
-      `  pipeline ${doc.pipeline.file} ${doc.pipeline.sha256}`,
-      `  environment ${doc.environmentFile.file} ${doc.environmentFile.sha256}`,
-      `  git commit ${doc.git.commit ?? "none"}${doc.git.dirty ? " (tree has changes)" : ""}`,
-      ...doc.images.map((i) => `  image ${i.reference} ${i.digest ?? `digest unknown: ${i.why}`}`),
-      policy.required > 0
-        ? `${policy.required} of ${
-          policy.approvers.map((p) => p.name).join(", ")
-        } approve it: deno task approve ${out} --key <key-file>; then deno task deploy ${doc.environment} ${doc.version} --plan ${out}`
-        : `${doc.environment} requires no approvals: deno task deploy ${doc.environment} ${doc.version} --plan ${out}`,
-    ].join("\n") + "\n",
   );
   return EXIT.ok;
 }

@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { formatDuration } from "../dsl/duration.ts";
 import { verifyJournal } from "../journal/journal.ts";
 import { reportSchema } from "../report/schema.ts";
-import type { PlanApprovalEvidence, Report } from "../report/types.ts";
+import type { PlanApprovalEvidence, Report, SignedApprovalRecord } from "../report/types.ts";
 import { approvalStatement } from "../approval/approvals.ts";
 import { fingerprintOf, readPublicKey, verifyText } from "../approval/signatures.ts";
 import { InputError } from "../runner/mod.ts";
@@ -27,8 +27,8 @@ import { type Command, EXIT } from "./command.ts";
 export const REPORT_USAGE = `usage: deno task report <run-id|run-dir> [--runs-dir <dir>] [--json]
 
 Validates a run's report.json against its schema, verifies the journal's hash chain against
-the digest the report recorded, re-verifies every approval's signature (✓/✗ each), and prints
-a summary (exit 1 when any does not hold).
+the digest the report recorded, re-verifies every approval's signature (✓/✗ each; approvals
+given on GitHub are listed, not signed), and prints a summary (exit 1 when any does not hold).
   --runs-dir <dir>  where the run folders are (default ${RUNS_DIR})
   --json            the report and the journal's verification as JSON`;
 
@@ -136,14 +136,16 @@ export async function reportCommand(args: string[], io: ReportIo): Promise<numbe
   return chain.ok && signaturesOk ? EXIT.ok : EXIT.failed;
 }
 
-/** One approval in a report, re-verified. */
+/** One approval in a report, re-verified (a GitHub one: listed, nothing to verify). */
 interface VerifiedApproval {
   readonly where: string;
   readonly name: string;
   readonly email: string;
-  readonly fingerprint: string;
-  readonly signedAt: string;
+  /** The key's fingerprint, or `@login` for a GitHub approval. */
+  readonly identity: string;
+  readonly at: string;
   readonly rehearsal: boolean;
+  readonly github?: string | undefined;
   readonly ok: boolean;
   readonly reason?: string;
 }
@@ -153,47 +155,79 @@ function evidenceOf(report: Report): { where: string; evidence: PlanApprovalEvid
   const out: { where: string; evidence: PlanApprovalEvidence }[] = [];
   if (report.target.approvals) out.push({ where: "plan", evidence: report.target.approvals });
   for (const s of report.stages) {
-    if (s.approval?.signed) out.push({ where: `stage ${s.id}`, evidence: s.approval.signed });
+    if (s.approval?.evidence) out.push({ where: `stage ${s.id}`, evidence: s.approval.evidence });
   }
   return out;
 }
 
-/** Re-verifies each approval's signature with the public key it names (and its fingerprint). */
+/** Why a signed approval does not verify with the public key it names, or undefined. */
+async function signatureProblem(
+  a: SignedApprovalRecord,
+  evidence: PlanApprovalEvidence,
+  report: Report,
+): Promise<string | undefined> {
+  const key = await readPublicKey(a.publicKey, `${a.email}'s key`).catch(() => null);
+  if (!key) return "its public key is not an Ed25519 key";
+  if (await fingerprintOf(a.publicKey) !== a.fingerprint) {
+    return "its public key does not have the fingerprint recorded";
+  }
+  if (a.digest !== evidence.planDigest) {
+    return `it signs ${a.digest}, not the plan that ran (${evidence.planDigest})`;
+  }
+  if (a.environment !== report.environment || a.version !== report.version) {
+    return `it signs ${a.environment} ${a.version}, not this run's`;
+  }
+  const statement = approvalStatement({
+    digest: a.digest,
+    environment: a.environment,
+    version: a.version,
+    approver: a.email,
+    fingerprint: a.fingerprint,
+    signedAt: a.signedAt,
+    ...(a.comment !== undefined ? { comment: a.comment } : {}),
+  });
+  return await verifyText(key, statement, a.signature)
+    ? undefined
+    : "the signature does not verify (the report was altered)";
+}
+
+/**
+ * Re-verifies each signed approval's signature with the public key it names (and its
+ * fingerprint); a GitHub approval is not signed: it is listed (GitHub vouched for the login),
+ * checked only to be of the plan that ran.
+ */
 async function verifyEvidence(report: Report): Promise<VerifiedApproval[]> {
   const out: VerifiedApproval[] = [];
   for (const { where, evidence } of evidenceOf(report)) {
     for (const a of evidence.approvals) {
+      if (a.kind === "github") {
+        const base = {
+          where,
+          name: a.name,
+          email: a.email,
+          identity: `@${a.github}`,
+          at: a.at,
+          rehearsal: false,
+          github: a.url,
+        };
+        out.push(
+          a.digest === evidence.planDigest ? { ...base, ok: true } : {
+            ...base,
+            ok: false,
+            reason: `it approves ${a.digest}, not the plan that ran (${evidence.planDigest})`,
+          },
+        );
+        continue;
+      }
       const base = {
         where,
         name: a.name,
         email: a.email,
-        fingerprint: a.fingerprint,
-        signedAt: a.signedAt,
+        identity: a.fingerprint,
+        at: a.signedAt,
         rehearsal: a.rehearsal,
       };
-      const key = await readPublicKey(a.publicKey, `${a.email}'s key`).catch(() => null);
-      let reason: string | undefined;
-      if (!key) reason = "its public key is not an Ed25519 key";
-      else if (await fingerprintOf(a.publicKey) !== a.fingerprint) {
-        reason = "its public key does not have the fingerprint recorded";
-      } else if (a.digest !== evidence.planDigest) {
-        reason = `it signs ${a.digest}, not the plan that ran (${evidence.planDigest})`;
-      } else if (a.environment !== report.environment || a.version !== report.version) {
-        reason = `it signs ${a.environment} ${a.version}, not this run's`;
-      } else {
-        const statement = approvalStatement({
-          digest: a.digest,
-          environment: a.environment,
-          version: a.version,
-          approver: a.email,
-          fingerprint: a.fingerprint,
-          signedAt: a.signedAt,
-          ...(a.comment !== undefined ? { comment: a.comment } : {}),
-        });
-        if (!await verifyText(key, statement, a.signature)) {
-          reason = "the signature does not verify (the report was altered)";
-        }
-      }
+      const reason = await signatureProblem(a, evidence, report);
       out.push(reason ? { ...base, ok: false, reason } : { ...base, ok: true });
     }
   }
@@ -209,9 +243,9 @@ function approvalLines(report: Report, verified: readonly VerifiedApproval[]): s
     );
     for (const v of verified.filter((x) => x.where === where)) {
       lines.push(
-        `  ${v.ok ? "✓" : "✗"} ${v.name} <${v.email}> ${v.fingerprint} at ${v.signedAt}${
+        `  ${v.ok ? "✓" : "✗"} ${v.name} <${v.email}> ${v.identity} at ${v.at}${
           v.rehearsal ? " (rehearsal approver)" : ""
-        }${v.ok ? "" : `: ${v.reason}`}`,
+        }${v.github ? ` (on GitHub, not signed: ${v.github})` : ""}${v.ok ? "" : `: ${v.reason}`}`,
       );
     }
   }

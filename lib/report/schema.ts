@@ -110,6 +110,7 @@ export const gateRecordSchema = z.object({
 
 /** One approver's signed approval of the plan that ran, with what verifies it. */
 export const signedApprovalSchema = z.object({
+  kind: z.literal("signed").optional().describe("absent in reports before GitHub approvals"),
   name: z.string(),
   email: z.string(),
   github: z.string().optional(),
@@ -124,6 +125,27 @@ export const signedApprovalSchema = z.object({
   rehearsal: z.boolean().describe("a sandbox rehearsal's approver: counts nowhere else"),
 });
 
+/**
+ * A listed approver's approving comment on GitHub (not signed: GitHub vouches for the login).
+ *
+ * @example
+ * ```ts
+ * import { gitHubApprovalSchema } from "./schema.ts";
+ * console.assert(!gitHubApprovalSchema.safeParse({ kind: "signed" }).success);
+ * ```
+ */
+export const gitHubApprovalSchema = z.object({
+  kind: z.literal("github"),
+  name: z.string(),
+  email: z.string(),
+  github: z.string().describe("the GitHub login that commented"),
+  commentId: z.int(),
+  url: z.string(),
+  at: timestamp,
+  comment: z.string(),
+  digest: z.string().describe("the plan digest the issue asked to approve"),
+});
+
 /** The evidence that the plan that ran was approved. */
 export const planApprovalEvidenceSchema = z.object({
   planDigest: z.string(),
@@ -131,7 +153,7 @@ export const planApprovalEvidenceSchema = z.object({
   source: z.enum(["plan", "rehearsal", "cluster", "github"]),
   deployer: z.string(),
   required: z.int().nonnegative(),
-  approvals: z.array(signedApprovalSchema),
+  approvals: z.array(z.union([gitHubApprovalSchema, signedApprovalSchema])),
 });
 
 /** Who approved, when and how. */
@@ -141,8 +163,8 @@ export const approvalRecordSchema = z.object({
   by: z.string(),
   at: timestamp,
   method: z.enum(["tty", "flag", "decision", "dry-run"]),
-  signed: planApprovalEvidenceSchema.optional().describe(
-    "signed approvals given at this stage (a waiting run approved while it waited)",
+  evidence: planApprovalEvidenceSchema.optional().describe(
+    "the approvals by others given at this stage (a run that waited for them)",
   ),
 });
 
@@ -237,6 +259,7 @@ export type {
   CheckRecord,
   GateDecisionRecord,
   GateRecord,
+  GitHubApprovalRecord,
   PlanApprovalEvidence,
   Report,
   ReportTarget,
@@ -263,6 +286,7 @@ type _InSync = Assert<
   | Same<T.GateDecisionRecord, z.infer<typeof gateDecisionSchema>>
   | Same<T.ApprovalRecord, z.infer<typeof approvalRecordSchema>>
   | Same<T.SignedApprovalRecord, z.infer<typeof signedApprovalSchema>>
+  | Same<T.GitHubApprovalRecord, z.infer<typeof gitHubApprovalSchema>>
   | Same<T.PlanApprovalEvidence, z.infer<typeof planApprovalEvidenceSchema>>
   | Same<T.AttemptRecord, z.infer<typeof attemptSchema>>
   | Same<T.CallRecord, z.infer<typeof callRecordSchema>>

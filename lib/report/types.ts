@@ -177,6 +177,8 @@ export interface GateRecord {
 
 /** One approver's signed approval of the plan that ran, with what verifies it. */
 export interface SignedApprovalRecord {
+  /** `signed` (absent in reports before GitHub approvals: signed). */
+  kind?: "signed" | undefined;
   /** The approver's name (a rehearsal's: "rehearsal approver 1"). */
   name: string;
   /** Their e-mail, as listed (what was signed). */
@@ -204,6 +206,31 @@ export interface SignedApprovalRecord {
 }
 
 /**
+ * One listed approver's approval given on GitHub (`--approvals github`): their comment on the
+ * run's approval issue. Not signed: GitHub vouches for the login; it is recorded as such.
+ */
+export interface GitHubApprovalRecord {
+  /** Always `github`. */
+  kind: "github";
+  /** The approver's name, as listed. */
+  name: string;
+  /** Their e-mail, as listed. */
+  email: string;
+  /** The GitHub login that commented. */
+  github: string;
+  /** The comment's id. */
+  commentId: number;
+  /** The comment's URL. */
+  url: string;
+  /** When it was written (ISO 8601). */
+  at: string;
+  /** Its text. */
+  comment: string;
+  /** The plan digest the issue asked to approve. */
+  digest: string;
+}
+
+/**
  * The evidence that a deploy was approved: the plan digest that ran, who deployed, how many
  * approvals were required and each one that counted.
  */
@@ -218,8 +245,8 @@ export interface PlanApprovalEvidence {
   deployer: string;
   /** How many distinct approvers were required. */
   required: number;
-  /** The approvals that counted. */
-  approvals: SignedApprovalRecord[];
+  /** The approvals that counted: signed ones, or GitHub comments (`kind: "github"`). */
+  approvals: (SignedApprovalRecord | GitHubApprovalRecord)[];
 }
 
 /** Where the run went, and the approval evidence of its plan. */
@@ -242,8 +269,8 @@ export interface ApprovalRecord {
   at: string;
   /** How: typed at a terminal, `--confirm`, a decision, or not needed on a dry run. */
   method: "tty" | "flag" | "decision" | "dry-run";
-  /** Signed approvals given at this stage (a waiting run approved while it waited). */
-  signed?: PlanApprovalEvidence | undefined;
+  /** The approvals by others given at this stage (a run that waited for them). */
+  evidence?: PlanApprovalEvidence | undefined;
 }
 
 /** One attempt at a stage. */

@@ -125,6 +125,17 @@ Deno.test("the stage waits after the operator's confirmation and goes on when tw
     assert.equal(record.approved, true);
     assert.equal(record.method, "flag", "the operator's confirmation is recorded as theirs");
     assert.deepEqual(approved[0]?.valid.map((a) => a.name).sort(), ["ADA", "BOB"]);
+    // The record carries the approvals that counted, for the report: signed, of this plan.
+    assert.equal(record.evidence?.source, "cluster");
+    assert.equal(record.evidence?.deployer, "cy@example.com");
+    assert.equal(record.evidence?.planDigest, "sha256:" + "ab".repeat(32));
+    assert.deepEqual(record.evidence?.approvals.map((a) => a.email).sort(), [
+      "ada@example.com",
+      "bob@example.com",
+    ]);
+    for (const a of record.evidence?.approvals ?? []) {
+      assert.ok(a.kind !== "github" && a.signature.length > 0 && a.publicKey.length > 0);
+    }
     assert.match(text, /approved: approved by (ADA|BOB) <.*>, (ADA|BOB) </);
   } finally {
     await s.close();
