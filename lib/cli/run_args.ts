@@ -12,36 +12,10 @@ import { InputError, versionArgument } from "../runner/mod.ts";
 import { checkScenario, SCENARIOS } from "../sandbox/mod.ts";
 import { splitScenario } from "../companions/mod.ts";
 import { SANDBOX_DIR } from "../product/mod.ts";
-import { MAX_DECISION_TIMEOUT_MS, MAX_TIME_SCALE, PIPELINE_USAGE as BASE_USAGE } from "./usage.ts";
+import { MAX_DECISION_TIMEOUT_MS, MAX_TIME_SCALE, PIPELINE_USAGE } from "./usage.ts";
 
-// The approval flags' lines (to move into usage.ts, which this file does not own).
-const APPROVAL_FLAGS = `
-  --plan <file>             deploy only this approved plan (deno task plan ... --out <file>;
-                            deno task approve <file> --key <key>): any drift, too few valid
-                            approvals, or one by the deployer exits 2 with nothing changed
-  --approvals cluster|github  without --plan: where a waiting run's approvals arrive
-  --approval-timeout <d>    how long a run waits for approvals (default 24h, at most 7d)`;
-const PLAN_OUT = `
-  --out <file>              write the plan document (canonical JSON with its digest) for
-                            approvers to sign (deno task approve <file> --key <key>)`;
-
-/**
- * The usage of each pipeline command (`--help` prints it; a mistake ends with it).
- *
- * @example
- * ```ts
- * import { PIPELINE_USAGE } from "./run_args.ts";
- * console.assert(PIPELINE_USAGE.deploy.includes("--plan <file>"));
- * ```
- */
-export const PIPELINE_USAGE: Readonly<Record<PipelineCommand, string>> = {
-  ...BASE_USAGE,
-  deploy: BASE_USAGE.deploy.replace(
-    "\n  --pipeline <file>",
-    `${APPROVAL_FLAGS}\n  --pipeline <file>`,
-  ),
-  plan: `${BASE_USAGE.plan}${PLAN_OUT}`,
-};
+/** The usage of each pipeline command (`--help` prints it; a mistake ends with it). */
+export { PIPELINE_USAGE } from "./usage.ts";
 
 const COMMON = {
   option: { type: "string", multiple: true },

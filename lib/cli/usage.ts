@@ -29,6 +29,16 @@ export const MAX_TIME_SCALE = 100_000;
  */
 export const MAX_DECISION_TIMEOUT_MS = 7 * 24 * 3_600_000;
 
+const APPROVAL_FLAGS = `
+  --plan <file>             deploy only this approved plan (deno task plan ... --out <file>;
+                            deno task approve <file> --key <key>): any drift, too few valid
+                            approvals, or one by the deployer exits 2 with nothing changed
+  --approvals cluster|github  without --plan: where a waiting run's approvals arrive
+  --approval-timeout <d>    how long a run waits for approvals (default 24h, at most 7d)`;
+const PLAN_OUT = `
+  --out <file>              write the plan document (canonical JSON with its digest) for
+                            approvers to sign (deno task approve <file> --key <key>)`;
+
 const RUN_FLAGS = `
   --sandbox                 use the running sandbox (deno task sandbox), or start one for the run
   --scenario <name>         with --sandbox, a fault to rehearse: ${
@@ -63,6 +73,7 @@ const RUN_FLAGS = `
  * import { PIPELINE_USAGE } from "./usage.ts";
  * console.assert(PIPELINE_USAGE.deploy.startsWith("usage: deno task deploy"));
  * console.assert(PIPELINE_USAGE.deploy.includes("--decision-timeout"));
+ * console.assert(PIPELINE_USAGE.deploy.includes("--plan <file>"));
  * ```
  */
 export const PIPELINE_USAGE: Readonly<Record<PipelineCommand, string>> = {
@@ -70,7 +81,7 @@ export const PIPELINE_USAGE: Readonly<Record<PipelineCommand, string>> = {
 
 Runs pipelines/deploy.ts (or --pipeline <file>) for the version in the environment: on its
 cluster, or with --sandbox in the sandbox. Every argument is checked before anything happens:
-a bad one exits 2 with nothing changed.
+a bad one exits 2 with nothing changed.${APPROVAL_FLAGS}
   --pipeline <file>         the pipeline (default pipelines/deploy.ts)${RUN_FLAGS}`,
   run: `usage: deno task run <pipeline.ts> <environment> [<version>] [flags]
 
@@ -88,5 +99,5 @@ Prints the pipeline's graph by levels, each stage's permissions, checks, gates a
   --format text|json|mermaid  (default text)
   --option key=value        a pipeline option (repeatable)
   --environments-dir <dir>  the environment files (default ${ENVIRONMENTS_DIR})
-  --skip-type-check         do not type-check the pipeline first`,
+  --skip-type-check         do not type-check the pipeline first${PLAN_OUT}`,
 };
