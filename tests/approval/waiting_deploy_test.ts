@@ -5,10 +5,15 @@
  * from two other processes with two listed approvers' keys, lets it go on and exit 0; its
  * report holds both signed approvals and `deno task report` re-verifies them. The deployer's
  * own key is refused (exit 2). With nobody approving, `--approval-timeout` ends it: exit 1,
- * nothing deployed, the message naming who was still needed.
+ * nothing deployed, the message naming who was still needed. `--approvals github` through the
+ * CLI, against the OpenAPI-checked issues stand-in on a port (`GITHUB_API_URL`): two listed
+ * approvers' comments let it go on, the deployer's own "approve" is ignored, and the report
+ * lists them as GitHub's (not signed).
  * @module
  */
 import assert from "node:assert/strict";
+import { loadGitHubOpenApi } from "../release/_openapi.ts";
+import { IssuesStandIn, TOKEN } from "./_github_issues.ts";
 
 const DEPLOYER = "deployer@example.com";
 const PHRASE = "DEPLOY TO PRODUCTION";
@@ -43,23 +48,26 @@ async function setUp() {
       "    approvers:",
       "      - name: Ada",
       "        email: ada@example.com",
+      "        github: ada-gh",
       `        public_key: ${keys.ada}`,
       "      - name: Bob",
       "        email: bob@example.com",
+      "        github: bob-gh",
       `        public_key: ${keys.bob}`,
       "      - name: Dee Ployer",
       `        email: ${DEPLOYER}`,
+      "        github: dee-gh",
       `        public_key: ${keys.dee}`,
       "",
     ].join("\n"),
   );
-  assert.match(prod, /name: Ada/, "the fixture replaced production's approvers");
+  assert.match(prod, /github: ada-gh/, "the fixture replaced production's approvers");
   await Deno.writeTextFile(`${dir}/envs/production.yml`, prod);
   return dir;
 }
 
 /** A deploy running in its own process, its output read as it comes. */
-function startDeploy(dir: string, extra: string[]) {
+function startDeploy(dir: string, extra: string[], env: Record<string, string> = {}) {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -75,13 +83,11 @@ function startDeploy(dir: string, extra: string[]) {
       `${dir}/runs`,
       "--environments-dir",
       `${dir}/envs`,
-      "--approvals",
-      "cluster",
       "--confirm",
       PHRASE,
       ...extra,
     ],
-    env: { DEPLOY_ACTOR: DEPLOYER, NO_COLOR: "1" },
+    env: { DEPLOY_ACTOR: DEPLOYER, NO_COLOR: "1", ...env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -110,7 +116,11 @@ function startDeploy(dir: string, extra: string[]) {
     /** The first line of standard output matching `re` (rejects when the deploy ends first). */
     line(re: RegExp): Promise<string> {
       return Promise.race([
-        new Promise<string>((found) => watchers.push({ re, found })),
+        new Promise<string>((found) => {
+          const seen = stdout.split("\n").find((l) => re.test(l));
+          if (seen) found(seen);
+          else watchers.push({ re, found });
+        }),
         ended.then((e) => {
           throw new Error(
             `the deploy ended (${e.code}) before printing ${re}:\n${
@@ -121,10 +131,12 @@ function startDeploy(dir: string, extra: string[]) {
       ]);
     },
     ended,
-    stop() {
+    /** Ends a deploy still running as an operator would (SIGTERM: it closes its sandbox). */
+    async stop() {
       try {
-        child.kill("SIGKILL");
+        child.kill("SIGTERM");
       } catch { /* already ended */ }
+      await ended.catch(() => {});
     },
   };
 }
@@ -156,7 +168,7 @@ Deno.test("a waiting production run: timed out with nobody approving, then appro
   try {
     // --approval-timeout 2s: on the sandbox's virtual clock the wait runs on real time; nobody
     // approves, so any limit ends it the same way.
-    const late = startDeploy(dir, ["--approval-timeout", "2s"]);
+    const late = startDeploy(dir, ["--approvals", "cluster", "--approval-timeout", "2s"]);
     try {
       const line = await late.line(APPROVE_LINE);
       assert.match(line, /--sandbox-dir \S+\/sb/);
@@ -182,10 +194,10 @@ Deno.test("a waiting production run: timed out with nobody approving, then appro
       for (const s of after) assert.notEqual(s.status, "succeeded", `${s.id} did not run`);
       assert.ok(!text.includes("approved: approved by"), "nothing was approved");
     } finally {
-      late.stop();
+      await late.stop();
     }
 
-    const run = startDeploy(dir, ["--approval-timeout", "30m"]);
+    const run = startDeploy(dir, ["--approvals", "cluster", "--approval-timeout", "30m"]);
     try {
       const line = await run.line(APPROVE_LINE);
       const runId = /deno task approve (\S+)/.exec(line)![1]!;
@@ -237,9 +249,63 @@ Deno.test("a waiting production run: timed out with nobody approving, then appro
       assert.equal(tampered.code, 1);
       assert.match(tampered.stdout, /✗ .*signature does not verify/);
     } finally {
-      run.stop();
+      await run.stop();
     }
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--approvals github through the CLI: two listed approvers' comments, the deployer's ignored", async () => {
+  const dir = await setUp();
+  const standIn = new IssuesStandIn(await loadGitHubOpenApi());
+  const github = standIn.serve();
+  const run = startDeploy(dir, ["--approvals", "github", "--approval-timeout", "30m"], {
+    GITHUB_TOKEN: TOKEN,
+    GITHUB_API_URL: github.url,
+  });
+  try {
+    const line = await run.line(/waits for 2 approvals on \S+\/issues\/\d+/);
+    const issue = Number(/\/issues\/(\d+)/.exec(line)![1]);
+    const opened = standIn.issues.get(issue)!.issue;
+    assert.match(opened.body, /@ada-gh/);
+    assert.match(opened.body, /@bob-gh/);
+    // The deployer's own approve never counts; the run still waits for two others.
+    standIn.comment(issue, "dee-gh", "approve");
+    standIn.comment(issue, "mallory", "approve");
+    standIn.comment(issue, "ada-gh", "Approved. CHG-1234");
+    // The run reads the comments twice more and still waits: the deployer's did not count.
+    const reads = () => standIn.calls.filter((c) => c === "issues/list-comments").length;
+    let over = false;
+    run.ended.then(() => (over = true));
+    const seen = reads();
+    while (reads() < seen + 2 && !over) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(over, false, "one listed approver besides the deployer is not enough");
+    standIn.comment(issue, "bob-gh", "lgtm");
+    const ended = await run.ended;
+    assert.equal(ended.code, 0, ended.stdout.slice(-4000) + ended.stderr);
+    assert.match(ended.stdout, /approved on GitHub by Ada \(@ada-gh\), Bob \(@bob-gh\)/);
+    const report = await reportOf(ended.stdout);
+    const ev = report.stages.find((s: { id: string }) => s.id === "confirm").approval.evidence;
+    assert.equal(ev.source, "github");
+    assert.deepEqual(
+      ev.approvals.map((a: { kind: string; github: string }) => `${a.kind}:${a.github}`),
+      ["github:ada-gh", "github:bob-gh"],
+    );
+    assert.ok(ev.approvals.every((a: { signature?: string }) => a.signature === undefined));
+    const verified = await cli(["report", report.runId, "--runs-dir", `${dir}/runs`]);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    assert.match(
+      verified.stdout,
+      /✓ Ada <ada@example.com> @ada-gh at .* \(on GitHub, not signed: /,
+    );
+    assert.match(verified.stdout, /✓ Bob <bob@example.com> @bob-gh at /);
+    assert.equal(standIn.issues.get(issue)!.issue.state, "closed");
+    const issueViolations = standIn.violations.filter((v) => /\/issues/.test(v));
+    assert.deepEqual(issueViolations, [], "every issues request and answer is GitHub's");
+  } finally {
+    await run.stop();
+    await github.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
