@@ -73,7 +73,8 @@ Deno.test({
       maxRealRate: 400,
     });
     try {
-      assert.equal((await r.deploy("production", "v5.0.0", CONFIRM)).code, 0);
+      const first = await r.deploy("production", "v5.0.0", CONFIRM);
+      assert.equal(first.code, 0, first.stdout + first.stderr);
       // Production deploys what succeeded in staging: v5.1.0 passes there first, healthy (the
       // paused run then finds it there instead of deploying it to staging under the fault).
       assert.equal((await r.deploy("staging", "v5.1.0")).code, 0);

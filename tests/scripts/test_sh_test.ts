@@ -76,7 +76,7 @@ Deno.test("test.sh runs the paths it is given, and tests/ when a flag's value na
   for (const filter of [["--filter", "checks"], ["--filter=checks"]]) {
     const all = await testSh(filter);
     assert.equal(all.code, 0, all.stderr);
-    assert.deepEqual(all.calls, [`deno test -A --frozen tests/ ${filter.join(" ")}`]);
+    assert.deepEqual(all.calls, [`deno test -A --frozen --parallel tests/ ${filter.join(" ")}`]);
   }
   // After `--` the arguments are the tests' own, not paths.
   const passThrough = await testSh(["--", "no-such-thing"]);

@@ -30,7 +30,17 @@ function slowWatches(target: string, delayMs: number) {
     const delayed = res.body.pipeThrough(
       new TransformStream({
         transform: (chunk, out) =>
-          new Promise((done) => setTimeout(() => done(out.enqueue(chunk)), delayMs)),
+          new Promise((done) =>
+            setTimeout(() => {
+              // The client may have gone (the watch cancelled) while the chunk was held.
+              try {
+                out.enqueue(chunk);
+              } catch {
+                // nothing left to deliver to
+              }
+              done();
+            }, delayMs)
+          ),
       }),
     );
     return new Response(delayed, { status: res.status, headers: res.headers });
