@@ -81,5 +81,5 @@ Deno.test("test.sh runs the paths it is given, and tests/ when a flag's value na
   // After `--` the arguments are the tests' own, not paths.
   const passThrough = await testSh(["--", "no-such-thing"]);
   assert.equal(passThrough.code, 0, passThrough.stderr);
-  assert.deepEqual(passThrough.calls, ["deno test -A --frozen tests/ -- no-such-thing"]);
+  assert.deepEqual(passThrough.calls, ["deno test -A --frozen --parallel tests/ -- no-such-thing"]);
 });
