@@ -81,9 +81,28 @@ deno install --frozen
 if [ -n "$has_path" ]; then
   exec deno test -A --frozen "$@"
 else
-  # tests/ first: after a "--" among the arguments it would be the tests' own argument. The
-  # files run two at a time (DENO_JOBS overrides; the machine's CPU count by default): each
-  # suite starts its own servers in its own folders and ports, and the deploy tests' scaled
-  # clocks leave a stage's timeout seconds of real time, so a second file beside them fits.
-  exec deno test -A --frozen --parallel tests/ "$@"
+  # The files run two at a time (--parallel; DENO_JOBS overrides, the CPU count by default):
+  # each suite starts its own servers in its own folders and ports, and the deploy tests'
+  # scaled clocks leave a stage's timeout seconds of real time. Parallel files share one
+  # process, so the files that change its environment variables or working directory run
+  # after them, one at a time (tests/structure_test.ts keeps this list complete).
+  SERIAL=(
+    tests/capabilities/kubernetes_credentials_test.ts
+    tests/capabilities/kubernetes_reachable_test.ts
+    tests/capabilities/kubernetes_unavailable_test.ts
+    tests/checks/redis_test.ts
+    tests/checks/runner_integration_test.ts
+    tests/checks/worker_test.ts
+    tests/config/config_command_test.ts
+    tests/config/load_environment_test.ts
+    tests/config/secrets_test.ts
+    tests/runner/permissions_test.ts
+    tests/runner/secrets_test.ts
+  )
+  ignore=$(IFS=,; echo "${SERIAL[*]}")
+  # tests/ first: after a "--" among the arguments it would be the tests' own argument.
+  status=0
+  deno test -A --frozen --parallel --ignore="$ignore" tests/ "$@" || status=$?
+  deno test -A --frozen "${SERIAL[@]}" "$@" || status=$?
+  exit "$status"
 fi

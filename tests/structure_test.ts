@@ -134,3 +134,38 @@ Deno.test("the structure rules bite: what they accept and what they refuse", () 
   assert.equal(namesProject(" * the tracktion namespace"), true, "a comment without an example");
   assert.equal(namesProject(" * Tracktion's pipelines"), false, "case-sensitive, as grep -E");
 });
+
+Deno.test("a test file that changes the process's environment or working directory runs alone (test.sh's SERIAL)", async () => {
+  const root = new URL("../", import.meta.url).pathname;
+  const script = await Deno.readTextFile(`${root}scripts/test.sh`);
+  const serial = new Set(/SERIAL=\(\n([\s\S]*?)\n\s*\)/.exec(script)![1]!.trim().split(/\s+/));
+  // Helpers that do it on their callers' behalf.
+  const helpers: string[] = [];
+  const files: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(`${root}${dir}`)) {
+      const path = `${dir}/${e.name}`;
+      if (e.isDirectory && e.name !== "fixtures") await walk(path);
+      else if (e.isFile && e.name.endsWith(".ts")) files.push(path);
+    }
+  };
+  await walk("tests");
+  const mutates = /Deno\.env\.(set|delete)\(|Deno\.chdir\(|process\.chdir\(/;
+  const texts = new Map(
+    await Promise.all(files.map(async (f) => [f, await Deno.readTextFile(`${root}${f}`)] as const)),
+  );
+  for (const [f, text] of texts) {
+    if (!f.endsWith("_test.ts") && mutates.test(text)) helpers.push(f);
+  }
+  // What a file imports, as repository paths.
+  const imports = (f: string, text: string) =>
+    [...text.matchAll(/from "(\.{1,2}\/[^"]+)"/g)].map((m) =>
+      new URL(m[1]!, `file:///${f}`).pathname.slice(1)
+    );
+  const missing = [...texts].filter(([f, text]) =>
+    f.endsWith("_test.ts") && f !== "tests/structure_test.ts" &&
+    (mutates.test(text) || imports(f, text).some((i) => helpers.includes(i))) && !serial.has(f)
+  ).map(([f]) => f);
+  assert.deepEqual(missing, [], "add them to SERIAL in scripts/test.sh");
+  for (const f of serial) assert.ok(texts.has(f), `SERIAL names ${f}, which does not exist`);
+});

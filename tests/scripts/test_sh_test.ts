@@ -11,6 +11,11 @@ import assert from "node:assert/strict";
 
 const REPO_ROOT = new URL("../../", import.meta.url).pathname;
 
+/** The files test.sh runs one at a time after the parallel ones (its SERIAL list). */
+const SERIAL = /SERIAL=\(\n([\s\S]*?)\n\s*\)/.exec(
+  await Deno.readTextFile(`${REPO_ROOT}scripts/test.sh`),
+)![1]!.trim().split(/\s+/);
+
 interface Script {
   code: number;
   stderr: string;
@@ -76,10 +81,16 @@ Deno.test("test.sh runs the paths it is given, and tests/ when a flag's value na
   for (const filter of [["--filter", "checks"], ["--filter=checks"]]) {
     const all = await testSh(filter);
     assert.equal(all.code, 0, all.stderr);
-    assert.deepEqual(all.calls, [`deno test -A --frozen --parallel tests/ ${filter.join(" ")}`]);
+    assert.deepEqual(all.calls, [
+      `deno test -A --frozen --parallel --ignore=${SERIAL.join(",")} tests/ ${filter.join(" ")}`,
+      `deno test -A --frozen ${SERIAL.join(" ")} ${filter.join(" ")}`,
+    ]);
   }
   // After `--` the arguments are the tests' own, not paths.
   const passThrough = await testSh(["--", "no-such-thing"]);
   assert.equal(passThrough.code, 0, passThrough.stderr);
-  assert.deepEqual(passThrough.calls, ["deno test -A --frozen --parallel tests/ -- no-such-thing"]);
+  assert.deepEqual(passThrough.calls, [
+    `deno test -A --frozen --parallel --ignore=${SERIAL.join(",")} tests/ -- no-such-thing`,
+    `deno test -A --frozen ${SERIAL.join(" ")} -- no-such-thing`,
+  ]);
 });
