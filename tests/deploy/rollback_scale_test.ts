@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { type Sandbox, startSandbox } from "../../lib/sandbox/mod.ts";
 import { sandboxSeedFromDir } from "../../lib/targets/sandbox_seed.ts";
 import { type Deployment, Rehearsal, stage } from "./_deploy.ts";
+import { baseline } from "./_baseline.ts";
 import { CONFIRM, everywhere, liveView, SERVICES, traffic } from "./_canary.ts";
 import type { LeftSlot } from "../../pipelines/stages/scale_down.ts";
 
@@ -120,23 +121,6 @@ async function assertScaledDown(r: Rehearsal, d: Deployment, failedStage: RegExp
   }
   assert.deepEqual(await podVersions(r, ns, "green"), [], "no pod of the failed slot runs");
   assert.deepEqual([...new Set(await podVersions(r, ns, "blue"))], ["1.0.0"], "blue serves");
-}
-
-/**
- * v1.0.0 live on blue in production; v1.1.0 passed staging first (production's gate). At
- * ×240: a stage's 15-minute timeout is then 3.75 s of wall time, which a loaded machine's
- * health checks fit in (at ×600, 1.5 s, they did not always).
- */
-async function baseline(r: Rehearsal): Promise<void> {
-  const sandbox = await sandboxAt(r, { timeScale: 240 });
-  try {
-    const first = await r.deploy("production", "v1.0.0", CONFIRM);
-    assert.equal(first.code, 0, first.stdout + first.stderr);
-    const staged = await r.deploy("staging", "v1.1.0");
-    assert.equal(staged.code, 0, staged.stdout + staged.stderr);
-  } finally {
-    await sandbox.stop();
-  }
 }
 
 Deno.test({

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { type Sandbox, startSandbox } from "../../lib/sandbox/mod.ts";
 import { sandboxSeedFromDir } from "../../lib/targets/sandbox_seed.ts";
 import { Rehearsal, stage } from "./_deploy.ts";
+import { baseline } from "./_baseline.ts";
 import {
   atFivePercent,
   CONFIRM,
@@ -21,30 +22,6 @@ import {
 
 const ON_BLUE = everywhere("blue=100,green=0 selector=blue");
 const SPLIT = everywhere("blue=95,green=5 selector=blue");
-
-/**
- * v1.0.0 live on blue (a fast sandbox: ×240, so a stage's 15-minute timeout is 3.75 s of real
- * time; ×600 made it 1.5 s, which a loaded machine overran), then the sandbox stopped: its
- * state persists.
- */
-async function baseline(r: Rehearsal): Promise<void> {
-  const sandbox = await startSandbox({
-    seed: await sandboxSeedFromDir(),
-    stateDir: r.sandboxDir,
-    timeScale: 240,
-    maxRealRate: 400,
-  });
-  try {
-    const d = await r.deploy("production", "v1.0.0", CONFIRM);
-    assert.equal(d.code, 0, d.stdout + d.stderr);
-    // Production deploys what succeeded in staging: the runs' v1.1.0 passes there first,
-    // healthy (their rehearsal then finds it there instead of deploying it under the fault).
-    const s = await r.deploy("staging", "v1.1.0");
-    assert.equal(s.code, 0, s.stdout + s.stderr);
-  } finally {
-    await sandbox.stop();
-  }
-}
 
 async function sandboxAt(
   r: Rehearsal,
