@@ -5,11 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { rateLimitHeaders } from "../../checks/http_endpoint.ts";
-import {
-  cronJobActive,
-  objectsExist,
-  PROMETHEUS_RULE,
-} from "../../checks/cluster_objects.ts";
+import { cronJobActive, objectsExist, PROMETHEUS_RULE } from "../../checks/cluster_objects.ts";
 import { testJobPassed } from "../../checks/test_jobs.ts";
 import { fakeContext, serve } from "./_support.ts";
 import { stageContext, withCluster } from "../kubernetes/_helpers.ts";
