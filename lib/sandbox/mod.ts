@@ -117,6 +117,7 @@ export {
 export { checkScenario, SCENARIOS } from "./scenarios.ts";
 export { type FaultKind, type FaultSpec, parseScenario, SCENARIO_FORMS } from "./traffic_faults.ts";
 export type { ServiceTrafficSeed } from "./traffic_rates.ts";
+export type { GatewaySeed } from "./gateway_seed.ts";
 export {
   checkSeed,
   type LoadBalancerSeed,
