@@ -198,6 +198,21 @@ Deno.test("deploy --plan: each bad input exits 2 with nothing changed; two appro
   const wrongVersion = await deploy(`${dir}/other.json`);
   assert.equal(wrongVersion.code, 2);
   assert.match(wrongVersion.stderr, /version: the plan says "v1.2.3", now "v1.2.4"/);
+  // A plan for another environment.
+  const staging = await cli([
+    "plan",
+    "staging",
+    "v1.2.4",
+    "--environments-dir",
+    `${dir}/envs`,
+    "--skip-type-check",
+    "--out",
+    `${dir}/staging.json`,
+  ]);
+  assert.equal(staging.code, 0, staging.stderr);
+  const wrongEnvironment = await deploy(`${dir}/staging.json`);
+  assert.equal(wrongEnvironment.code, 2, wrongEnvironment.stdout + wrongEnvironment.stderr);
+  assert.match(wrongEnvironment.stderr, /environment: the plan says "staging", now "production"/);
   const bytes = await Deno.readFile("pipelines/deploy.ts");
   const { digest: _d, ...content } = plan;
   const oneByte = await sealPlan({
