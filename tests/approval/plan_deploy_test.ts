@@ -116,15 +116,10 @@ Deno.test("keygen writes a 0600 key, never over a file; approve refuses a file t
 Deno.test("deploy --plan: each bad input exits 2 with nothing changed; two approvals deploy and the report re-verifies them", async () => {
   const dir = await setup();
   const planPath = `${dir}/plan.json`;
-  const made = await cli([
-    "plan",
-    "production",
-    "v1.2.4",
-    "--environments-dir",
-    `${dir}/envs`,
-    "--out",
-    planPath,
-  ]);
+  /** `deno task plan <env> <version> --out <file>` on the test's environments. */
+  const planTo = (env: string, version: string, out: string, extra: string[] = []) =>
+    cli(["plan", env, version, "--environments-dir", `${dir}/envs`, ...extra, "--out", out]);
+  const made = await planTo("production", "v1.2.4", planPath);
   assert.equal(made.code, 0, made.stderr);
   const plan = JSON.parse(await Deno.readTextFile(planPath));
   const keyOf = async (who: string) =>
@@ -184,31 +179,13 @@ Deno.test("deploy --plan: each bad input exits 2 with nothing changed; two appro
     );
   }
   // A plan for another version, and one whose pipeline file has changed by a byte since.
-  const other = await cli([
-    "plan",
-    "production",
-    "v1.2.3",
-    "--environments-dir",
-    `${dir}/envs`,
-    "--skip-type-check",
-    "--out",
-    `${dir}/other.json`,
-  ]);
+  const other = await planTo("production", "v1.2.3", `${dir}/other.json`, ["--skip-type-check"]);
   assert.equal(other.code, 0, other.stderr);
   const wrongVersion = await deploy(`${dir}/other.json`);
   assert.equal(wrongVersion.code, 2);
   assert.match(wrongVersion.stderr, /version: the plan says "v1.2.3", now "v1.2.4"/);
   // A plan for another environment.
-  const staging = await cli([
-    "plan",
-    "staging",
-    "v1.2.4",
-    "--environments-dir",
-    `${dir}/envs`,
-    "--skip-type-check",
-    "--out",
-    `${dir}/staging.json`,
-  ]);
+  const staging = await planTo("staging", "v1.2.4", `${dir}/staging.json`, ["--skip-type-check"]);
   assert.equal(staging.code, 0, staging.stderr);
   const wrongEnvironment = await deploy(`${dir}/staging.json`);
   assert.equal(wrongEnvironment.code, 2, wrongEnvironment.stdout + wrongEnvironment.stderr);
@@ -248,18 +225,7 @@ Deno.test("deploy --plan: each bad input exits 2 with nothing changed; two appro
     // Someone committed between plan and deploy (a shared repository): plan and approve again.
     await Deno.remove(planPath);
     await Deno.remove(approvalsPathOf(planPath));
-    assert.equal(
-      (await cli([
-        "plan",
-        "production",
-        "v1.2.4",
-        "--environments-dir",
-        `${dir}/envs`,
-        "--out",
-        planPath,
-      ])).code,
-      0,
-    );
+    assert.equal((await planTo("production", "v1.2.4", planPath)).code, 0);
     for (const who of ["ada", "bob"]) {
       await cli(["approve", planPath, "--key", `${dir}/${who}.key`]);
     }
