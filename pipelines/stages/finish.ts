@@ -1,52 +1,22 @@
 /**
  * After the traffic moved: post-deployment validation and the old slot's scheduled
- * clean-up — and the handlers: the deploy lock, notifications and GitHub's deployment
- * status, whatever happened. The run record and the rollback are in `record.ts`.
+ * clean-up — and the handlers: notifications and GitHub's deployment status, whatever
+ * happened. The deploy lock is in `lock.ts`; the run record and the rollback in `record.ts`.
  * @module
  */
 import { type Stage, stage, type StageContext } from "../../mod.ts";
-import type { KubernetesCapability, LeaseHandle } from "../../lib/kubernetes/capability.ts";
+import type { KubernetesCapability } from "../../lib/kubernetes/capability.ts";
 import { cleanupExpiredSlots, scheduleCleanup } from "../../lib/kubernetes/strategies/mod.ts";
 import type { NotificationsCapability } from "../../lib/capabilities/notifications.ts";
 import type { DeployContext } from "./context.ts";
 import type { Deployed } from "./rollout.ts";
 
-/** The Lease that makes a deploy exclusive in its namespace. */
-export const LOCK_NAME = "tracktion-deploy";
-
 function kube(ctx: StageContext): KubernetesCapability {
   return ctx.use<KubernetesCapability>("kubernetes");
 }
 
-/** Takes the namespace's deploy lock; a second deploy is refused while it is held. */
-export function lockStage(c: DeployContext, durationSeconds: number) {
-  return stage("lock").uses("kubernetes")
-    .describe(
-      `take the ${LOCK_NAME} Lease (expires after ${
-        Math.round(durationSeconds / 60)
-      } min if the runner dies)`,
-    )
-    .run(async (ctx): Promise<LeaseHandle | null> => {
-      if (ctx.dryRun) return null;
-      const lease = await kube(ctx).acquireLease(c.namespace, LOCK_NAME, {
-        holder: `${ctx.user}/${ctx.runId}`,
-        durationSeconds,
-      });
-      ctx.log(`holding ${c.namespace}/${LOCK_NAME} until ${lease.expiresAt}`);
-      return lease;
-    });
-}
-
-/** Releases the lock at the very end, whatever happened. */
-export function unlockStage(lock: Stage<LeaseHandle | null>, after: readonly Stage<unknown>[]) {
-  return stage("unlock").finally().needs(lock, ...after).uses("kubernetes")
-    .run(async (ctx) => {
-      const lease = ctx.output(lock);
-      if (lease) await kube(ctx).releaseLease(lease);
-    });
-}
-
 export { validateStage } from "./validate.ts";
+export { LOCK_NAME, lockStage, unlockStage } from "./lock.ts";
 
 /**
  * Keeps the old slots for the rollback window (each marked with the time after which it may
