@@ -359,6 +359,11 @@ async function runWith(a: RunArguments, io: CliIo, standIns?: StandIns): Promise
     view.close();
     const r = run.outcome.report;
     view.line(`${r.status}${r.error ? `: ${r.error}` : ""}`);
+    for (const u of r.undelivered ?? []) {
+      view.line(
+        `undelivered: ${u.what} to ${u.channel} (${u.stage}, ${u.attempts} attempt(s)): ${u.error}`,
+      );
+    }
     io.stdout(`report: ${run.outcome.reportPath}\n`);
     return r.status === "succeeded"
       ? EXIT.ok

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import type * as T from "./types.ts";
+import { undeliveredSchema } from "./undelivered.ts";
 
 const timestamp = z.iso.datetime({ offset: true });
 
@@ -247,6 +248,9 @@ export const reportSchema = z.object({
     succeeded: z.boolean().nullable(),
   }),
   error: z.string().optional(),
+  undelivered: z.array(undeliveredSchema).optional().describe(
+    "notifications and statuses that still failed after their retries",
+  ),
   events: z.object({
     file: z.string(),
     count: z.int().nonnegative(),

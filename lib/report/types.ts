@@ -4,6 +4,7 @@
  * check there keeps the two the same.
  * @module
  */
+import type { UndeliveredRecord } from "./undelivered.ts";
 
 /** The Kubernetes reach of a stage granted the `kubernetes` capability. */
 export interface KubernetesGrant {
@@ -391,6 +392,8 @@ export interface Report {
   rollback: { performed: boolean; stages: string[]; succeeded: boolean | null };
   /** The run's error. */
   error?: string | undefined;
+  /** Notifications and statuses that still failed after their retries. */
+  undelivered?: UndeliveredRecord[] | undefined;
   /** The journal: its file, its line count, and the SHA-256 of its last line. */
   events: { file: string; count: number; digest: string };
 }

@@ -21,6 +21,7 @@ import {
   runGraph,
 } from "./engine.ts";
 import { actor } from "./identity.ts";
+import { undeliveredOf } from "../report/undelivered.ts";
 import { RUNS_DIR } from "../product/mod.ts";
 import type { PreparedRun } from "./prepare.ts";
 import { type Clock, realClock } from "../clock/clock.ts";
@@ -191,6 +192,7 @@ async function writeReport(
   const { header, journal, result } = run;
   const clock = o.clock ?? realClock;
   const finishedAt = new Date(clock.now()).toISOString();
+  const undelivered = undeliveredOf(result.stages);
   const report: Report = prepared.redactor.redactValue({
     schemaVersion: 1 as const,
     runId: header.runId,
@@ -208,6 +210,7 @@ async function writeReport(
     stages: result.stages,
     rollback: result.rollback,
     ...(result.error ? { error: result.error } : {}),
+    ...(undelivered.length > 0 ? { undelivered } : {}),
     events: { file: "events.jsonl", count: journal.length, digest: journal.digest },
   });
   reportSchema.parse(report);
