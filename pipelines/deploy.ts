@@ -33,6 +33,7 @@ import {
 import {
   cleanupStage,
   githubStartStage,
+  lockSeconds,
   lockStage,
   reportStages,
   unlockStage,
@@ -86,11 +87,7 @@ function monitoringStage(c: DeployContext, after: Stage<unknown>) {
 export default pipeline("deploy", ({ env, version, options }) => {
   const c = deployContext(env, version!, options);
   const canary = env.deployment.strategy === "canary";
-  const analysisMinutes = canary ? 15 + 30 + 10 : 0;
-  const lockSeconds = Number(options["lock-seconds"] ?? 0) ||
-    Math.round((env.deployment.rollout_deadline.ms / 1000) + (analysisMinutes + 30) * 60);
-
-  const lock = lockStage(c, lockSeconds);
+  const lock = lockStage(c, lockSeconds(options), options["lock-seconds"] !== undefined);
   const gate = productionGateStage(c, lock);
   const preflight = [
     ...preflightStages(c, lock),

@@ -223,14 +223,18 @@ export const kubernetes: Capability<KubernetesCapability> = {
       "loading the Kubernetes client",
       import("../kubernetes/provider.ts"),
     );
+    const stop = new AbortController();
+    const stopped = stop.signal;
     try {
       return {
+        close: () => Promise.resolve(stop.abort()),
         api: createKubernetesCapability({
           kubeconfigPath: where.path,
           context: where.context,
           dryRun: ctx.dryRun,
           onSecret: ctx.onSecret,
           clock,
+          heartbeat: { stopped, onLost: (error) => ctx.failRun?.(error), log: ctx.log },
           ...(ctx.target.kind === "sandbox" && ctx.target.transport
             ? { transport: ctx.target.transport }
             : {}),

@@ -39,6 +39,8 @@ export interface OpenCapabilitiesOptions {
   readonly log: (line: string) => void;
   /** The run's clock, handed to every capability's `open` (default real time). */
   readonly clock?: Clock | undefined;
+  /** Fails the run (see {@linkcode OpenContext.failRun}); default: nothing can. */
+  readonly failRun?: ((error: Error) => void) | undefined;
 }
 
 /** The run's capabilities. */
@@ -123,6 +125,7 @@ export function openCapabilities(o: OpenCapabilitiesOptions): OpenedCapabilities
     onSecret: o.onSecret,
     log: o.log,
     ...(o.clock ? { clock: o.clock } : {}),
+    ...(o.failRun ? { failRun: o.failRun } : {}),
   };
 
   for (const cap of o.capabilities) {

@@ -61,6 +61,12 @@ export interface OpenContext {
    * own real I/O, so a virtual clock neither jumps past a request nor waits on a poll.
    */
   readonly clock?: Clock | undefined;
+  /**
+   * Fails the run from outside its stages: its ordinary stages stop, its failure path runs,
+   * and it ends failed with this error's message. For a capability that lost what made the
+   * run safe (the `kubernetes` capability, its deploy lock).
+   */
+  readonly failRun?: ((error: Error) => void) | undefined;
 }
 
 /** A secret a capability resolves through {@linkcode OpenContext.secret}, and what it is. */

@@ -206,6 +206,7 @@ async function executeOne(
       approve,
       capabilities: connection.capabilities,
       analyze: connection.analyze,
+      failure: connection.failure,
       target: { ...connection.target, ...target },
       ...(sandbox ? { clock: sandbox.clock } : {}),
       user,

@@ -121,11 +121,18 @@ export interface KubernetesCapability {
   ): Promise<string>;
   /** A key of a Secret, decoded. The value is registered for redaction before it is returned. */
   readSecret(namespace: string, name: string, key: string): Promise<string | null>;
-  /** Takes the environment's deploy lock (a Lease); throws when another holder has it. */
+  /**
+   * Takes the environment's deploy lock (a Lease); throws when another holder has it,
+   * naming the holder, its run, since when and until when. `takeOverRun`: a live lease
+   * held for this run id (`<user>/<run-id>`) is taken over: the same run, resumed after
+   * its runner died. Where the run keeps a heartbeat, the lease is renewed until released,
+   * and on a scaled clock it lasts at least 20 real seconds unless `exact` (a duration the
+   * user chose, e.g. for a test that wants a dead runner's lock to lapse quickly).
+   */
   acquireLease(
     namespace: string,
     name: string,
-    options: { holder: string; durationSeconds: number },
+    options: { holder: string; durationSeconds: number; takeOverRun?: string; exact?: boolean },
   ): Promise<LeaseHandle>;
   /** Renews a held lease. */
   renewLease(lease: LeaseHandle): Promise<LeaseHandle>;

@@ -20,6 +20,29 @@ export interface AcquireLeaseOptions {
   now?: (() => Date) | undefined;
   /** Check that the lease could be taken, and write nothing. */
   dryRun?: boolean | undefined;
+  /**
+   * Whether a live lease of this holder may be taken over (the same run, resumed after its
+   * runner died). Default: never.
+   */
+  takeOver?: ((holder: string) => boolean) | undefined;
+}
+
+/**
+ * Says who holds a lease and until when: the holder (`user/run-id`), the run, since when,
+ * renewed when, and when it expires if its runner stops renewing it.
+ */
+function heldMessage(what: string, lease: V1Lease, until: Date): string {
+  const holder = lease.spec?.holderIdentity ?? "";
+  const slash = holder.lastIndexOf("/");
+  const who = slash > 0 ? holder.slice(0, slash) : holder;
+  const run = slash > 0 ? holder.slice(slash + 1) : "";
+  const since = toDate(lease.spec?.acquireTime)?.toISOString() ?? "an unknown time";
+  const renewed = toDate(lease.spec?.renewTime)?.toISOString() ?? "never";
+  return `Cannot acquire ${what}: held by ${who}${run ? ` for run ${run}` : ""} since ${since} ` +
+    `(last renewed ${renewed}) until ${until.toISOString()}. A live runner renews it; a dead ` +
+    `runner's lock is free at ${until.toISOString()}${
+      run ? `, or resume that run: deno task resume ${run}` : ""
+    }`;
 }
 
 function toDate(value: unknown): Date | undefined {
@@ -119,11 +142,12 @@ export async function acquireLease(
   }
   const heldBy = current.spec?.holderIdentity ?? "";
   const heldUntil = expiry(current);
-  if (heldBy !== "" && heldBy !== options.holder && heldUntil && heldUntil > now) {
-    throw new LeaseHeldError(
-      `Cannot acquire ${what}: held by "${heldBy}" until ${heldUntil.toISOString()}`,
-      { holder: heldBy, expiresAt: heldUntil.toISOString() },
-    );
+  const takeover = options.takeOver?.(heldBy) === true;
+  if (heldBy !== "" && heldBy !== options.holder && !takeover && heldUntil && heldUntil > now) {
+    throw new LeaseHeldError(heldMessage(what, current, heldUntil), {
+      holder: heldBy,
+      expiresAt: heldUntil.toISOString(),
+    });
   }
   if (options.dryRun) return handle(namespace, name, options.holder, expires);
   const ours = heldBy === options.holder;

@@ -9,6 +9,7 @@
 import type { KindRef, KubeObject, KubernetesCapability, RolloutStatus } from "./capability.ts";
 import { apiError, KubeClient } from "./client.ts";
 import { acquireLease, releaseLease, renewLease } from "./lease.ts";
+import { LeaseKeeper, leaseSecondsOn } from "./heartbeat.ts";
 import { readPodLogs } from "./pod_logs.ts";
 import { explainRollout, rolloutStatusOf, waitForRolloutWith } from "./rollout.ts";
 import { MIN_SECRET_LENGTH } from "../journal/redact.ts";
@@ -38,6 +39,19 @@ export interface KubernetesCapabilityOptions {
    * `KubeClientOptions.transport`.
    */
   transport?: ((request: Request) => Promise<Response>) | undefined;
+  /**
+   * Keeps every lease taken through the capability alive until it is released (see
+   * `heartbeat.ts`); while one is lost, applies, patches and deletes are refused. Without
+   * it leases are taken for their duration and renewed only when asked.
+   */
+  heartbeat?: {
+    /** Told once when a lease is lost. */
+    onLost?: ((error: Error) => void) | undefined;
+    /** Told of failed renewals. */
+    log?: ((line: string) => void) | undefined;
+    /** Aborted when the run ends: every heartbeat stops. */
+    stopped?: AbortSignal | undefined;
+  } | undefined;
 }
 
 const DEPLOYMENT: KindRef = { apiVersion: "apps/v1", kind: "Deployment" };
@@ -121,6 +135,16 @@ export function createKubernetesCapability(
   });
   const dryRun = options.dryRun === true;
   let events = 0;
+  const keeper = options.heartbeat && !dryRun
+    ? new LeaseKeeper({
+      clock: client.clock,
+      renew: (lease) => renewLease(client, lease),
+      onLost: (_lease, error) => options.heartbeat?.onLost?.(error),
+      log: options.heartbeat.log,
+    })
+    : undefined;
+  options.heartbeat?.stopped?.addEventListener("abort", () => keeper?.close(), { once: true });
+  const held = (what: string) => keeper?.assertHeld(what);
 
   async function rolloutStatus(namespace: string, name: string): Promise<RolloutStatus> {
     return rolloutStatusOf(await client.get(DEPLOYMENT, namespace, name), name);
@@ -146,18 +170,25 @@ export function createKubernetesCapability(
     },
     async apply(manifest, applyOptions = {}) {
       checkManifest(manifest);
+      if (!applyOptions.dryRun) {
+        held(
+          `apply ${manifest.kind} ${manifest.metadata?.namespace ?? ""}/${manifest.metadata?.name}`,
+        );
+      }
       return withoutSecretValues(
         await client.apply(manifest, { dryRun: dryRun || applyOptions.dryRun === true }),
       );
     },
     async patch(kind, namespace, name, patch, type) {
       checkKind(kind, `patch ${name}`);
+      held(`patch ${kind.kind} ${namespace ?? ""}/${name}`);
       return withoutSecretValues(
         await client.patch(kind, namespace, name, { patch, type, dryRun }),
       );
     },
     async delete(kind, namespace, name) {
       checkKind(kind, `delete ${name}`);
+      held(`delete ${kind.kind} ${namespace ?? ""}/${name}`);
       return await client.delete(kind, namespace, name, { dryRun });
     },
     async namespaced(kind) {
@@ -212,12 +243,24 @@ export function createKubernetesCapability(
       return value;
     },
     async acquireLease(namespace, name, leaseOptions) {
-      return await acquireLease(client, { namespace, name }, { ...leaseOptions, dryRun });
+      const durationSeconds = keeper && !leaseOptions.exact
+        ? leaseSecondsOn(leaseOptions.durationSeconds, client.clock)
+        : leaseOptions.durationSeconds;
+      const { takeOverRun, exact: _exact, ...rest } = leaseOptions;
+      const lease = await acquireLease(client, { namespace, name }, {
+        ...rest,
+        durationSeconds,
+        dryRun,
+        ...(takeOverRun ? { takeOver: (h: string) => h.endsWith(`/${takeOverRun}`) } : {}),
+      });
+      keeper?.keep(lease, durationSeconds);
+      return lease;
     },
     async renewLease(lease) {
       return await renewLease(client, lease, { dryRun });
     },
     async releaseLease(lease) {
+      keeper?.release(lease);
       await releaseLease(client, lease, { dryRun });
     },
     async event(object, event) {

@@ -8,7 +8,13 @@ import type { StageRecord } from "../report/schema.ts";
 import type { CheckReport, RunRequest } from "./protocol.ts";
 import type { Ending } from "./engine_types.ts";
 import type { StageState } from "./recorder.ts";
-import { type EngineContext, failuresIn, type StageLog, watchedBy } from "./engine_context.ts";
+import {
+  type EngineContext,
+  failuresIn,
+  runFailure,
+  type StageLog,
+  watchedBy,
+} from "./engine_context.ts";
 import { type StageHooks, StageRunError } from "./worker_pool.ts";
 import { PrintBuffer } from "./print_buffer.ts";
 import { backoffMs, callCapability, checkRecordOf, reportableOutput } from "./stage_records.ts";
@@ -123,7 +129,11 @@ async function attemptFailed(
     const first = ctx.recorder.firstFailure;
     return {
       status: "interrupted",
-      reason: ctx.o.signal.aborted ? "interrupted" : `stopped: stage "${first}" failed`,
+      reason: ctx.o.signal.aborted
+        ? "interrupted"
+        : first === undefined
+        ? `stopped: ${runFailure(ctx) ?? "the run was stopped"}`
+        : `stopped: stage "${first}" failed`,
     };
   }
   // A denied permission or a failed check is not transient: no retry.

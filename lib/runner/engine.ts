@@ -12,7 +12,7 @@
 import type { Report, StageRecord } from "../report/schema.ts";
 import type { EngineOptions, EngineResult } from "./engine_types.ts";
 import type { EngineContext } from "./engine_context.ts";
-import { initialStates } from "./engine_context.ts";
+import { initialStates, runFailure } from "./engine_context.ts";
 import { StageRecorder } from "./recorder.ts";
 import { runSchedule } from "./schedule.ts";
 import { executeStage } from "./execute_stage.ts";
@@ -34,9 +34,14 @@ function printToStderr(stageId: string, _stream: "stdout" | "stderr", text: stri
 }
 
 /** The run's status and rollback summary, from its stages' records. */
-function outcomeOf(records: StageRecord[], interrupted: boolean): EngineResult {
+function outcomeOf(
+  records: StageRecord[],
+  interrupted: boolean,
+  failure: string | undefined,
+): EngineResult {
   const rollbacks = records.filter((r) => r.rollback && r.status !== "skipped");
-  const anyFailed = records.some((r) => r.status === "failed" || r.status === "interrupted");
+  const anyFailed = failure !== undefined ||
+    records.some((r) => r.status === "failed" || r.status === "interrupted");
   const rollbackOk = rollbacks.length > 0 && rollbacks.every((r) => r.status === "succeeded");
   const status: Report["status"] = interrupted
     ? "interrupted"
@@ -54,7 +59,11 @@ function outcomeOf(records: StageRecord[], interrupted: boolean): EngineResult {
       stages: rollbacks.map((r) => r.id),
       succeeded: rollbacks.length > 0 ? rollbackOk : null,
     },
-    ...(failed ? { error: `stage "${failed.id}" failed: ${failed.reason ?? ""}` } : {}),
+    ...(failure !== undefined
+      ? { error: failure }
+      : failed
+      ? { error: `stage "${failed.id}" failed: ${failed.reason ?? ""}` }
+      : {}),
   };
 }
 
@@ -76,6 +85,8 @@ export async function runGraph(o: EngineOptions): Promise<EngineResult> {
   const stop = new AbortController(); // stops ordinary stages (interrupt or fail-fast)
   const onInterrupt = () => stop.abort();
   o.signal.addEventListener("abort", onInterrupt, { once: true });
+  o.failure?.addEventListener("abort", onInterrupt, { once: true });
+  if (o.failure?.aborted) stop.abort();
   const states = initialStates(o, logs);
   const ctx: EngineContext = {
     o,
@@ -99,8 +110,13 @@ export async function runGraph(o: EngineOptions): Promise<EngineResult> {
     await runSchedule(ctx, (s) => executeStage(ctx, s));
   } finally {
     o.signal.removeEventListener("abort", onInterrupt);
+    o.failure?.removeEventListener("abort", onInterrupt);
     ctx.pool.close();
     await logs.close();
   }
-  return outcomeOf([...states.values()].map((s) => s.record), o.signal.aborted);
+  return outcomeOf(
+    [...states.values()].map((s) => s.record),
+    o.signal.aborted,
+    runFailure(ctx),
+  );
 }

@@ -66,9 +66,23 @@ export function watchedBy(ctx: EngineContext, s: StageState): readonly string[] 
 
 /** The stages among `ids` that failed or were interrupted, with why. */
 export function failuresIn(ctx: EngineContext, ids: readonly string[]): StageFailure[] {
-  return ids.map((id) => ctx.states.get(id)!).filter((s) =>
+  const failed = ids.map((id) => ctx.states.get(id)!).filter((s) =>
     s.record.status === "failed" || s.record.status === "interrupted"
   ).map((s) => ({ stage: s.spec.id, message: s.record.reason ?? s.record.status }));
+  const run = runFailure(ctx);
+  return run === undefined ? failed : [{ stage: "run", message: run }, ...failed];
+}
+
+/**
+ * Why the run was made to fail from outside its stages (`EngineOptions.failure`), if it was.
+ *
+ * @param ctx The run.
+ * @returns The reason's message, or `undefined`.
+ */
+export function runFailure(ctx: EngineContext): string | undefined {
+  const f = ctx.o.failure;
+  if (!f?.aborted) return undefined;
+  return f.reason instanceof Error ? f.reason.message : String(f.reason);
 }
 
 /** Writes a stage's log lines (redacted by the logs); notices also go to the screen. */

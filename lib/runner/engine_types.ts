@@ -59,6 +59,13 @@ export interface EngineOptions {
   /** Aborted on SIGINT/SIGTERM: running stages stop and the failure path runs. */
   readonly signal: AbortSignal;
   /**
+   * Aborted, with an `Error` as its reason, when the run must stop changing things (a
+   * capability lost what made the run safe, e.g. its deploy lock): running ordinary stages
+   * stop, the rest are not started, the failure path runs, and the run fails with that
+   * reason.
+   */
+  readonly failure?: AbortSignal | undefined;
+  /**
    * The run's clock (default real time): every timestamp, duration, retry backoff, stage
    * time limit and `ctx.sleep` of the run is on it, and it is held while real work is in
    * flight.

@@ -49,6 +49,11 @@ export interface ExecuteOptions {
   readonly user?: string;
   /** Interrupts the run (SIGINT/SIGTERM). */
   readonly signal?: AbortSignal;
+  /**
+   * Fails the run from outside its stages (aborted with an `Error`: e.g. the deploy lock
+   * was lost): see `EngineOptions.failure`.
+   */
+  readonly failure?: AbortSignal | undefined;
   /** Told what a stage's code printed, redacted (default: standard error). */
   readonly onPrint?: (stageId: string, stream: "stdout" | "stderr", text: string) => void;
   /** Told of every stage state change. */
@@ -175,6 +180,7 @@ function engineOptions(
     redactor: prepared.redactor,
     runDir: run.header.runDir,
     signal: o.signal ?? new AbortController().signal,
+    ...(o.failure ? { failure: o.failure } : {}),
     clock: o.clock ?? realClock,
     ...(o.clockAwareCapabilities ? { clockAwareCapabilities: o.clockAwareCapabilities } : {}),
     ...(o.onPrint ? { onPrint: o.onPrint } : {}),

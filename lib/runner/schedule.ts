@@ -4,7 +4,13 @@
  * started ahead for the stages that come next.
  * @module
  */
-import { type EngineContext, failuresIn, SETTLED_OK, watchedBy } from "./engine_context.ts";
+import {
+  type EngineContext,
+  failuresIn,
+  runFailure,
+  SETTLED_OK,
+  watchedBy,
+} from "./engine_context.ts";
 import type { StageState } from "./recorder.ts";
 
 /** What to do with a pending stage now. */
@@ -38,6 +44,8 @@ function decideNormal(ctx: EngineContext, s: StageState): Decision {
     );
   }
   if (ctx.o.signal.aborted) return skip("not started: the run was interrupted");
+  const failure = runFailure(ctx);
+  if (failure !== undefined) return skip(`not started: ${failure}`);
   const first = ctx.recorder.firstFailure;
   if (ctx.stop.signal.aborted && first) return skip(`not started: stage "${first}" failed`);
   if (needs.some((n) => !n.settled)) return WAIT;

@@ -131,6 +131,11 @@ export interface Connection {
   readonly capabilities: Record<string, CapabilityMethods>;
   /** Measures a stage's gates. */
   readonly analyze: GateAnalyzer;
+  /**
+   * Aborted (with the error) when a capability fails the run, e.g. the deploy lock was
+   * lost: give it to the run as `failure`.
+   */
+  readonly failure: AbortSignal;
   /** Where the run went, for the report (kind, cluster, server, namespace, metrics...). */
   readonly target: Record<string, unknown>;
   /**
@@ -219,8 +224,10 @@ export function connect(o: ConnectOptions): Connection {
       ...(o.apiInProcess && o.sandbox.handle ? { transport: o.sandbox.handle } : {}),
     }
     : { kind: "kubernetes" };
+  const failure = new AbortController();
   const opened = openCapabilities({
     env,
+    failRun: (error) => failure.abort(error),
     capabilities: CAPABILITIES,
     target,
     dryRun: o.dryRun,
@@ -242,6 +249,7 @@ export function connect(o: ConnectOptions): Connection {
   return {
     capabilities: { ...opened.providers },
     analyze,
+    failure: failure.signal,
     target: {
       kind: o.sandbox ? "sandbox" : "kubernetes",
       cluster: o.sandbox ? SANDBOX_CLUSTER : env.environment.cluster,

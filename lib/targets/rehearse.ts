@@ -443,6 +443,7 @@ export async function rehearse<T>(
         approve: approveWith(o.confirm, prepared.user, runClock),
         capabilities: connection.capabilities,
         analyze: connection.analyze,
+        failure: connection.failure,
         target: connection.target,
         user: prepared.user,
         clock: runClock,

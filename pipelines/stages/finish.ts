@@ -16,7 +16,7 @@ function kube(ctx: StageContext): KubernetesCapability {
 }
 
 export { validateStage } from "./validate.ts";
-export { LOCK_NAME, lockStage, unlockStage } from "./lock.ts";
+export { LOCK_NAME, LOCK_SECONDS, lockSeconds, lockStage, unlockStage } from "./lock.ts";
 
 /**
  * Keeps the old slots for the rollback window (each marked with the time after which it may
@@ -62,15 +62,61 @@ export function cleanupStage(
 }
 
 /**
+ * A message that did not arrive after its retries, as a stage's output lists it (the
+ * report gathers every output's `undelivered` into its own, and the CLI prints them).
+ *
+ * @example
+ * ```ts
+ * import type { Undelivered } from "./finish.ts";
+ * const u: Undelivered = { stage: "notify", channel: "slack", what: "notification: rolled_back", attempts: 4, error: "HTTP 503" };
+ * ```
+ */
+export interface Undelivered {
+  stage: string;
+  channel: string;
+  what: string;
+  attempts: number;
+  error: string;
+}
+
+/** What the GitHub capability answers (see `lib/capabilities/github.ts`). */
+interface GitHubOutcome {
+  ok: boolean;
+  what?: string;
+  attempts?: number;
+  error?: string;
+  skipped?: boolean;
+}
+
+interface GitHubApi {
+  start(version: string, environment: string): Promise<GitHubOutcome>;
+  status(state: string, description: string): Promise<GitHubOutcome>;
+}
+
+/** A GitHub outcome that did not arrive, as an undelivered entry (none when it arrived). */
+function githubUndelivered(ctx: StageContext, r: GitHubOutcome, what: string): Undelivered[] {
+  if (r.ok || r.skipped) return [];
+  return [{
+    stage: ctx.stageId,
+    channel: "github",
+    what: r.what ?? what,
+    attempts: r.attempts ?? 0,
+    error: r.error ?? "not delivered",
+  }];
+}
+
+/**
  * Tells Slack (and any configured notifier) a phase of the deploy, as the runbook's
  * `send_production_notification` does (started, each canary step, promoted): never fails
- * the stage. Delivery is retried by the notifier (network errors, 429, 5xx); what still did
- * not arrive is recorded in the stage's log as undelivered, with its attempts and error.
+ * the stage. Delivery is retried by the notifier (network errors, timeouts, 429, 5xx, with
+ * backoff); what still did not arrive is warned in the stage's log and kept by the
+ * notifications capability, so the `notify` stage lists it in the report's `undelivered`.
  *
  * @param ctx The stage (it must declare `uses("notifications")`).
  * @param c The deploy's context.
  * @param phase The phase (`started`, `canary-5`, `promoted`, ...), also a field of the message.
  * @param title The message's line.
+ * @returns What did not arrive (also kept by the capability for the `notify` stage).
  *
  * @example
  * ```ts ignore
@@ -82,8 +128,9 @@ export async function announce(
   c: DeployContext,
   phase: string,
   title: string,
-): Promise<void> {
-  if (ctx.dryRun) return;
+): Promise<Undelivered[]> {
+  if (ctx.dryRun) return [];
+  const lost: Undelivered[] = [];
   const results = await ctx.use<NotificationsCapability>("notifications").notify({
     outcome: phase === "started" ? "started" : "info",
     title,
@@ -93,39 +140,58 @@ export async function announce(
     runId: ctx.runId,
     user: ctx.user,
     details: { Phase: phase },
-  }).catch((err: Error) => {
+  }, { stage: ctx.stageId, what: phase }).catch((err: Error) => {
     ctx.warn(`${phase}: notifications failed (the deploy is not affected): ${err.message}`);
+    lost.push({
+      stage: ctx.stageId,
+      channel: "notifications",
+      what: `notification: ${phase}`,
+      attempts: 0,
+      error: err.message,
+    });
     return [];
   });
   for (const r of results) {
     if (r.skipped) continue;
     if (r.ok) ctx.log(`${phase}: ${r.channel} notified (${r.attempts} attempt(s))`);
     else {
+      const error = r.error ?? "failed";
       ctx.warn(
-        `${phase}: ${r.channel} undelivered after ${r.attempts} attempt(s): ${
-          r.error ?? "failed"
-        } (the deploy is not affected)`,
+        `${phase}: ${r.channel} undelivered after ${r.attempts} attempt(s): ${error} (the deploy is not affected)`,
       );
+      lost.push({
+        stage: ctx.stageId,
+        channel: r.channel,
+        what: `notification: ${phase}`,
+        attempts: r.attempts,
+        error,
+      });
     }
   }
+  return lost;
 }
 
-/** Tells GitHub (when configured) and Slack that the deploy started; never fails the deploy. */
+/**
+ * Tells GitHub (when configured) and Slack that the deploy started; never fails the deploy.
+ * Its output lists the deployment (or its `in_progress` status) when it did not arrive after
+ * its retries (`{ undelivered }`).
+ */
 export function githubStartStage(c: DeployContext, lock: Stage<unknown>) {
-  return stage("github:start").needs(lock).uses("github", "notifications").run(async (ctx) => {
-    if (ctx.dryRun) return;
-    await announce(
-      ctx,
-      c,
-      "started",
-      `Deploy of ${c.version.tag} to ${c.env.name} started (${c.env.deployment.strategy})`,
-    );
-    const r = await ctx.use<
-      { start(v: string, e: string): Promise<{ ok: boolean; error?: string }> }
-    >("github")
-      .start(c.version.tag, c.env.name).catch((e: Error) => ({ ok: false, error: e.message }));
-    if (!r.ok) ctx.warn(`GitHub not told: ${r.error}`);
-  });
+  return stage("github:start").needs(lock).uses("github", "notifications").run(
+    async (ctx): Promise<{ undelivered: Undelivered[] } | undefined> => {
+      if (ctx.dryRun) return;
+      const started =
+        `Deploy of ${c.version.tag} to ${c.env.name} started (${c.env.deployment.strategy})`;
+      await announce(ctx, c, "started", started);
+      const r = await ctx.use<GitHubApi>("github").start(c.version.tag, c.env.name)
+        .catch((e: Error): GitHubOutcome => ({ ok: false, error: e.message }));
+      if (r.ok) ctx.log(`GitHub: ${r.what} posted (${r.attempts} attempt(s))`);
+      else ctx.warn(`GitHub not told: ${r.error}`);
+      // The `started` notification, if lost, is listed by the `notify` stage (with this
+      // stage's id), as every notification of the run is: listed once.
+      return { undelivered: githubUndelivered(ctx, r, "deployment status: in_progress") };
+    },
+  );
 }
 
 /** The failures, then what the rollback left running (a slot kept, or not scaled down). */
@@ -137,7 +203,22 @@ function failureText(ctx: StageContext, rolledBack: unknown): string {
   return lines.join("\n");
 }
 
-/** Notifications and GitHub's final status, whatever happened; never fails the deploy. */
+/**
+ * What the `notify` stage hands on: the channels that got the final message, and every
+ * notification of the run that did not arrive — its own, and those of earlier stages
+ * (the phase messages), which the notifications capability kept.
+ */
+export interface NotifyOutput {
+  /** The channels the final message reached. */
+  notified: string[];
+  /** Every undelivered notification of the run, in the order they were given up on. */
+  undelivered: Undelivered[];
+}
+
+/**
+ * Notifications and GitHub's final status, whatever happened; never fails the deploy.
+ * Both stages' outputs list what did not arrive after its retries (`{ undelivered }`).
+ */
 export function reportStages(c: DeployContext, after: readonly Stage<unknown>[]) {
   const summary = (ctx: StageContext) =>
     ctx.failures.length === 0
@@ -147,12 +228,15 @@ export function reportStages(c: DeployContext, after: readonly Stage<unknown>[])
       }`;
   const rollback = after[0]!;
   const notify = stage("notify").finally().needs(...after).uses("notifications").run(
-    async (ctx) => {
+    async (ctx): Promise<NotifyOutput | undefined> => {
       if (ctx.dryRun) return;
       const failed = ctx.failures.length > 0;
       const rolledBack = failed && ctx.output(rollback) !== undefined;
-      const results = await ctx.use<NotificationsCapability>("notifications").notify({
-        outcome: !failed ? "succeeded" : rolledBack ? "rolled_back" : "failed",
+      const outcome = !failed ? "succeeded" : rolledBack ? "rolled_back" : "failed";
+      const n = ctx.use<NotificationsCapability>("notifications");
+      let crashed: Undelivered | undefined;
+      const results = await n.notify({
+        outcome,
         title: summary(ctx),
         environment: c.env.name,
         version: c.version.tag,
@@ -162,27 +246,52 @@ export function reportStages(c: DeployContext, after: readonly Stage<unknown>[])
         ...(failed
           ? { text: failureText(ctx, rolledBack ? ctx.output(rollback) : undefined) }
           : {}),
-      }).catch((err: Error) => {
+      }, { stage: ctx.stageId, what: outcome }).catch((err: Error) => {
         ctx.warn(`notifications failed (the deploy is not affected): ${err.message}`);
+        crashed = {
+          stage: ctx.stageId,
+          channel: "notifications",
+          what: `notification: ${outcome}`,
+          attempts: 0,
+          error: err.message,
+        };
         return [];
       });
       for (const r of results) {
-        if (r.ok) ctx.log(`notified ${r.channel}`);
+        if (r.skipped) continue;
+        if (r.ok) ctx.log(`notified ${r.channel} (${r.attempts} attempt(s))`);
         else {ctx.warn(
-            `${r.channel} not notified (the deploy is not affected): ${r.error ?? "failed"}`,
+            `${r.channel} not notified after ${r.attempts} attempt(s) (the deploy is not affected): ${
+              r.error ?? "failed"
+            }`,
           );}
       }
+      const kept = await n.undelivered().catch((err: Error): Undelivered[] => [{
+        stage: ctx.stageId,
+        channel: "notifications",
+        what: "the run's undelivered notifications",
+        attempts: 0,
+        error: `not known: ${err.message}`,
+      }]);
+      const undelivered = [
+        ...kept.map((u) => ({ ...u, stage: u.stage || ctx.stageId })),
+        ...(crashed ? [crashed] : []),
+      ];
+      return {
+        notified: results.filter((r) => r.ok && !r.skipped).map((r) => r.channel),
+        undelivered,
+      };
     },
   );
   const github = stage("github:finish").finally().needs(...after).uses("github").run(
-    async (ctx) => {
+    async (ctx): Promise<{ undelivered: Undelivered[] } | undefined> => {
       if (ctx.dryRun) return;
-      const r = await ctx.use<
-        { status(s: string, d: string): Promise<{ ok: boolean; error?: string }> }
-      >("github")
-        .status(ctx.failures.length === 0 ? "success" : "failure", summary(ctx).slice(0, 140))
-        .catch((e: Error) => ({ ok: false, error: e.message }));
-      if (!r.ok) ctx.warn(`GitHub not told: ${r.error}`);
+      const state = ctx.failures.length === 0 ? "success" : "failure";
+      const r = await ctx.use<GitHubApi>("github").status(state, summary(ctx).slice(0, 140))
+        .catch((e: Error): GitHubOutcome => ({ ok: false, error: e.message }));
+      if (r.ok) ctx.log(`GitHub: ${r.what} posted (${r.attempts} attempt(s))`);
+      else ctx.warn(`GitHub not told: ${r.error}`);
+      return { undelivered: githubUndelivered(ctx, r, `deployment status: ${state}`) };
     },
   );
   return [notify, github];

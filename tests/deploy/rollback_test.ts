@@ -111,7 +111,7 @@ Deno.test({
       const run = await halfShifted(r, "v1.1.0", {
         newSlot: "green",
         persisted: true,
-        extra: ["--time-scale", "30", "--option", "lock-seconds=1"],
+        extra: ["--time-scale", "30", "--option", "lock-seconds=30"],
       });
       run.child.kill("SIGKILL");
       await run.done;
@@ -249,7 +249,7 @@ Deno.test({
         await refused(
           [],
           "lock",
-          new RegExp(`held by ".*/${run.runId}".*--option takeover=${run.runId}`),
+          new RegExp(`held by .* for run ${run.runId} since .*--option takeover=${run.runId}`),
         );
       });
 

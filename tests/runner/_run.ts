@@ -1,7 +1,7 @@
 // Helpers for the runner tests: run a fixture pipeline in-process or through the CLI.
 import { prepareRun } from "../../lib/runner/prepare.ts";
 import { executeRun, type RunOutcome } from "../../lib/runner/run.ts";
-import type { ApprovalRecord } from "../../lib/report/schema.ts";
+import type { ApprovalRecord, StageRecord } from "../../lib/report/schema.ts";
 import type { Clock } from "../../lib/clock/mod.ts";
 
 export const FIXTURES = new URL("./fixtures/", import.meta.url);
@@ -22,6 +22,8 @@ export async function runFixture(
     clock?: Clock;
     runId?: string;
     runsDir?: string;
+    failure?: AbortSignal;
+    onChange?: (record: StageRecord, running: boolean) => void;
   } = {},
 ): Promise<RunOutcome & { cleanup(): Promise<void> }> {
   const runsDir = o.runsDir ?? await Deno.makeTempDir({ prefix: "tracktion-runs-" });
@@ -38,6 +40,8 @@ export async function runFixture(
     dryRun: o.dryRun ?? false,
     approve: o.approve ?? (() => Promise.reject(new Error("no approvals in this test"))),
     ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.failure ? { failure: o.failure } : {}),
+    ...(o.onChange ? { onChange: o.onChange } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
     ...(o.runId ? { runId: o.runId } : {}),
   });
