@@ -92,7 +92,7 @@ Deno.test("a runner that stops renewing frees its lock one lease duration after 
 });
 
 Deno.test("renewals failing past the deadline fail the run closed, until one proves the lease is ours", async () => {
-  await withCluster(async ({ sandbox, k, capability }) => {
+  await withCluster(async ({ sandbox, capability }) => {
     const stop = new AbortController();
     let broken = false;
     const lost: Error[] = [];
