@@ -11,14 +11,57 @@ import { notify, type NotifyOptions, notifyOptionsFromEnvironment } from "../not
 import type { NotificationEvent, NotifyResult } from "../notify/types.ts";
 import { type Capability, type OpenContext, type Opened, proxiedGrant } from "./types.ts";
 
+/**
+ * A notification that did not arrive after its retries, as the report lists it (the
+ * shape of the report's `undelivered` entries).
+ *
+ * @example
+ * ```ts
+ * import type { UndeliveredNotification } from "./notifications.ts";
+ * const u: UndeliveredNotification = {
+ *   stage: "canary-5",
+ *   channel: "slack",
+ *   what: "notification: canary-5",
+ *   attempts: 4,
+ *   error: "HTTP 503",
+ * };
+ * ```
+ */
+export interface UndeliveredNotification {
+  /** The stage that sent it (empty when the sender did not say). */
+  stage: string;
+  /** `slack` or `pagerduty`. */
+  channel: string;
+  /** What it was: `notification: <phase or outcome>`. */
+  what: string;
+  /** Attempts made. */
+  attempts: number;
+  /** The last error, secrets redacted. */
+  error: string;
+}
+
+/** Who sent a notification, for the record of what did not arrive. */
+export interface NotifyOrigin {
+  /** The sending stage's id. */
+  readonly stage?: string;
+  /** What it is, e.g. `canary-5` or `rolled_back` (default: the event's outcome). */
+  readonly what?: string;
+}
+
 /** What `uses("notifications")` gives a stage through `ctx.use("notifications")`. */
 export interface NotificationsCapability {
-  /** Sends an event to every configured notifier; never throws. */
-  notify(event: NotificationEvent): Promise<NotifyResult[]>;
+  /** Sends an event to every configured notifier (retried); never throws. */
+  notify(event: NotificationEvent, origin?: NotifyOrigin): Promise<NotifyResult[]>;
+  /**
+   * Every notification of this run that did not arrive after its retries, so far, in the
+   * order they were given up on (a final stage lists them in its output for the report).
+   */
+  undelivered(): Promise<UndeliveredNotification[]>;
 }
 
 /**
- * The main-thread provider of the `notifications` resource over given notifiers.
+ * The main-thread provider of the `notifications` resource over given notifiers. It keeps
+ * the run's undelivered notifications (see {@linkcode NotificationsCapability.undelivered}).
  *
  * @param options The notifiers and their secrets (e.g. from `notifyOptionsFromEnvironment`).
  * @returns The capability.
@@ -32,10 +75,28 @@ export interface NotificationsCapability {
  *   await notifications.notify({ outcome: "info", title: "hi", environment: "dev" }),
  *   [],
  * );
+ * assert.deepEqual(await notifications.undelivered(), []);
  * ```
  */
 export function notificationsCapability(options: NotifyOptions): NotificationsCapability {
-  return { notify: (event) => notify(event, options) };
+  const lost: UndeliveredNotification[] = [];
+  return {
+    async notify(event, origin = {}) {
+      const results = await notify(event, options);
+      for (const r of results) {
+        if (r.ok || r.skipped) continue;
+        lost.push({
+          stage: origin.stage ?? "",
+          channel: r.channel,
+          what: `notification: ${origin.what ?? event.outcome}`,
+          attempts: r.attempts,
+          error: r.error ?? "not delivered",
+        });
+      }
+      return results;
+    },
+    undelivered: () => Promise.resolve(lost.map((u) => ({ ...u }))),
+  };
 }
 
 /**
@@ -94,6 +155,9 @@ export const notifications: Capability<NotificationsCapability> = {
   ],
   async open(env, ctx): Promise<Opened<NotificationsCapability>> {
     const options = notifyOptionsFromEnvironment(env, await notificationSecrets(env, ctx));
-    return { api: notificationsCapability(options) };
+    // Waits between attempts on the run's clock (a rehearsal's scaled time).
+    return {
+      api: notificationsCapability({ ...options, ...(ctx.clock ? { clock: ctx.clock } : {}) }),
+    };
   },
 };

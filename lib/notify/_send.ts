@@ -1,9 +1,10 @@
 /**
- * POSTs JSON with a deadline and retries, never throws, and scrubs secrets from errors.
+ * POSTs JSON with a deadline per attempt and retries (jittered exponential backoff on a
+ * clock, `Retry-After` honoured: see `retry.ts`), never throws, and scrubs secrets from errors.
  * @module
  */
-import { delay } from "../async/delay.ts";
-import { describeError } from "../probes/timeout.ts";
+import { realClock } from "../clock/clock.ts";
+import { deliver } from "./retry.ts";
 import type { NotifyResult, TransportOptions } from "./types.ts";
 
 /** Every form in which a secret might appear in an error message. */
@@ -31,60 +32,47 @@ export function scrub(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-/** POSTs a JSON body; retries network errors, 429 and 5xx. */
+/**
+ * POSTs a JSON body; retries network errors, timeouts, 408, 429 and 5xx (`retry.ts`).
+ * A 4xx that is the caller's fault is not retried.
+ */
 export async function postJson(
   channel: NotifyResult["channel"],
   url: string,
   body: unknown,
   options: TransportOptions & { secrets: readonly string[] },
 ): Promise<NotifyResult> {
-  const doFetch = options.fetch ?? fetch;
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const attempts = Math.max(1, options.attempts ?? 2);
-  const t0 = performance.now();
-  let status: number | undefined;
-  let error = "not sent";
-  let attempt = 0;
-  while (attempt < attempts) {
-    attempt++;
-    const signal = options.signal
-      ? AbortSignal.any([AbortSignal.timeout(timeoutMs), options.signal])
-      : AbortSignal.timeout(timeoutMs);
-    try {
-      const response = await doFetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
-        signal,
-      });
-      status = response.status;
-      const text = (await response.text()).slice(0, 300);
-      if (response.ok) {
-        return {
-          channel,
-          ok: true,
-          status,
-          attempts: attempt,
-          durationMs: Math.round(performance.now() - t0),
-        };
-      }
-      error = `HTTP ${status}${text ? `: ${text.replace(/\s+/g, " ").trim()}` : ""}`;
-      if (status !== 429 && status < 500) break;
-    } catch (err) {
-      status = undefined;
-      error = describeError(signal.aborted ? signal.reason : err, timeoutMs);
-      if (options.signal?.aborted) break;
-    }
-    if (attempt < attempts) {
-      await delay(options.retryDelayMs ?? 500);
-    }
+  const clock = options.clock ?? realClock;
+  const t0 = clock.now();
+  let d;
+  try {
+    d = await deliver(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }, {
+      policy: {
+        ...(options.attempts !== undefined ? { attempts: options.attempts } : {}),
+        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+        ...(options.retryDelayMs !== undefined ? { baseDelayMs: options.retryDelayMs } : {}),
+        ...(options.maxRetryDelayMs !== undefined ? { maxDelayMs: options.maxRetryDelayMs } : {}),
+      },
+      clock,
+      fetch: options.fetch,
+      random: options.random,
+      signal: options.signal,
+    });
+  } catch {
+    d = { ok: false, attempts: 0, error: "cancelled", response: undefined };
   }
+  const durationMs = Math.round(clock.since(t0));
+  const status = d.response?.status;
   return {
     channel,
-    ok: false,
+    ok: d.ok,
     ...(status !== undefined ? { status } : {}),
-    error: scrub(error, options.secrets),
-    attempts: attempt,
-    durationMs: Math.round(performance.now() - t0),
+    ...(d.ok ? {} : { error: scrub(d.error ?? "not delivered", options.secrets) }),
+    attempts: d.attempts,
+    durationMs,
   };
 }

@@ -19,3 +19,4 @@ export * from "./types.ts";
 export * from "./slack.ts";
 export * from "./pagerduty.ts";
 export * from "./notify.ts";
+export * from "./retry.ts";

@@ -57,6 +57,9 @@ export async function notify(
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.attempts !== undefined ? { attempts: options.attempts } : {}),
     ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
+    ...(options.maxRetryDelayMs !== undefined ? { maxRetryDelayMs: options.maxRetryDelayMs } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.random ? { random: options.random } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   };
   const log = options.log ?? ((line: string) => console.warn(line));

@@ -2,6 +2,7 @@
  * The shapes shared by the notifiers: what happened, and what each notifier did.
  * @module
  */
+import type { Clock } from "../clock/clock.ts";
 
 /** A PagerDuty event's severity. */
 export type PagerDutySeverity = "critical" | "error" | "warning" | "info";
@@ -66,12 +67,18 @@ export interface NotifyResult {
 export interface TransportOptions {
   /** The fetch to use (default the global one). */
   readonly fetch?: typeof fetch;
-  /** Deadline per attempt in milliseconds (default 10 000). */
+  /** Deadline per attempt in real milliseconds (default 10 000); a timeout is retried. */
   readonly timeoutMs?: number;
-  /** Attempts for network errors, 429 and 5xx (default 2). */
+  /** Attempts in all for network errors, timeouts, 408, 429 and 5xx (default 4). */
   readonly attempts?: number;
-  /** Pause between attempts in milliseconds (default 500). */
+  /** The wait before the 2nd attempt, doubled each time, jittered (default 1 000). */
   readonly retryDelayMs?: number;
+  /** The longest wait between attempts (default 30 000). */
+  readonly maxRetryDelayMs?: number;
+  /** The clock the waits are on (default real time; a rehearsal's scaled clock). */
+  readonly clock?: Clock;
+  /** A number in [0, 1) for the jitter (default `Math.random`). */
+  readonly random?: () => number;
   /** A signal that cancels sending. */
   readonly signal?: AbortSignal;
 }

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { Rehearsal, stage } from "../deploy/_deploy.ts";
+import { DEFAULT_RETRY } from "../../lib/notify/retry.ts";
 
 interface Received {
   phase: string;
@@ -63,15 +64,20 @@ Deno.test({
             assert.equal(d.code, 0, d.stdout + d.stderr);
             if (version === "v1.0.0") continue;
             assert.deepEqual(delivered(), ["started", "canary-5", "promoted", "final"]);
-            // canary-20 was sent and refused twice (the notifier's retries), never delivered.
+            // canary-20 was sent and refused at every attempt (the notifier's retries).
             const refused = slack.received.filter((m) => m.phase === "canary-20");
-            assert.equal(refused.length, 2);
+            assert.equal(refused.length, DEFAULT_RETRY.attempts);
             assert.match(refused[0]!.text, /v1\.0\.1 canary-20 in production: 20% of traffic/);
             const logFile = (stage(d, "canary-20") as unknown as { log: string }).log;
             const log = await Deno.readTextFile(
               `${d.reportPath.replace(/report\.json$/, "")}${logFile}`,
             );
-            assert.match(log, /canary-20: slack undelivered after 2 attempt\(s\): HTTP 500/);
+            assert.match(
+              log,
+              new RegExp(
+                `canary-20: slack undelivered after ${DEFAULT_RETRY.attempts} attempt\\(s\\): HTTP 500`,
+              ),
+            );
             const everything = d.stdout + d.stderr + (await Deno.readTextFile(d.reportPath));
             assert.ok(!everything.includes("hooksecretvalue"), "the webhook URL leaked");
           }
