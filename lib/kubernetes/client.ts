@@ -23,6 +23,7 @@ import { KubernetesApiError } from "./errors.ts";
 import { TOOL_NAME } from "../product/mod.ts";
 import { type Clock, realClock } from "../clock/clock.ts";
 import { apiMaker, type MakeApi } from "./transport.ts";
+import { ATTEMPTS_HEADER, type RetryEvent, type RetryPolicy } from "./retry.ts";
 
 /** The field manager of every server-side apply and patch this tool makes. */
 export const FIELD_MANAGER: string = TOOL_NAME;
@@ -81,8 +82,12 @@ class PlainObjectApi extends KubernetesObjectApi {
     try {
       path = await this.specUriPath(spec as unknown as KubernetesObject, action);
     } catch (error) {
-      // discovery has no such group/version, or the version has no such kind
-      if (error instanceof ApiException && error.code !== 404) throw error;
+      // discovery has no such group/version, or the version has no such kind; anything
+      // else (discovery failing, after its retries) is the server's failure
+      const unknown = error instanceof ApiException
+        ? error.code === 404
+        : error instanceof Error && error.message.startsWith("Unrecognized API version and kind");
+      if (!unknown) throw error;
       throw new UnknownKindError(spec.apiVersion, spec.kind, error);
     }
     const context: RequestContext = this.configuration.baseServer.makeRequestContext(path, method);
@@ -186,8 +191,10 @@ export function apiError(error: unknown, action: string, what: string): Kubernet
       ? body.slice(0, 300)
       : "";
     const parts = [String(error.code), reason].filter(Boolean).join(" ");
+    const attempts = Number((error.headers as Record<string, string>)?.[ATTEMPTS_HEADER] ?? 1);
+    const tries = attempts > 1 ? ` (gave up after ${attempts} attempts)` : "";
     return new KubernetesApiError(
-      `Cannot ${action} ${what}: ${parts}${detail ? `: ${detail}` : ""}`,
+      `Cannot ${action} ${what}: ${parts}${detail ? `: ${detail}` : ""}${tries}`,
       { status: error.code, reason, cause: error },
     );
   }
@@ -211,6 +218,10 @@ export interface KubeClientOptions {
    * process, where the socket is only cost (`simulate`).
    */
   transport?: ((request: Request) => Promise<Response>) | undefined;
+  /** The retries' numbers (default `DEFAULT_RETRY_POLICY` of `retry.ts`). */
+  retry?: Partial<RetryPolicy> | undefined;
+  /** Told each retry of a request. */
+  onRetry?: ((event: RetryEvent) => void) | undefined;
 }
 
 /** An API object whose every method holds the client's clock while its request runs. */
@@ -250,11 +261,26 @@ export class KubeClient {
   readonly clock: Clock;
   #objects: PlainObjectApi;
   #proxy: ProxyApi;
+  /** The in-process transport, if any (watch streams go through it too). */
+  readonly transport: ((request: Request) => Promise<Response>) | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  /** The hold of the request in flight (a virtual clock's: one at a time). */
+  #held: { what: string; release: (() => void) | undefined } | undefined;
 
-  private constructor(config: KubeConfig, clock: Clock, make: MakeApi) {
+  private constructor(
+    config: KubeConfig,
+    clock: Clock,
+    options: KubeClientOptions,
+  ) {
     this.config = config;
     this.clock = clock;
+    this.transport = options.transport;
+    const make: MakeApi = apiMaker(config, options.transport, {
+      clock,
+      pause: () => this.#pause(),
+      ...(options.retry ? { policy: options.retry } : {}),
+      ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+    });
     this.version = tracked(make(VersionApi), this, "version");
     this.coordination = tracked(make(CoordinationV1Api), this, "coordination");
     this.core = tracked(make(CoreV1Api), this, "core");
@@ -272,9 +298,31 @@ export class KubeClient {
    */
   request<T>(what: string, send: () => Promise<T>): Promise<T> {
     if (this.clock.kind !== "virtual") return this.clock.track(what, send());
-    const next = this.#queue.then(send, send);
+    const run = async () => {
+      const held = this.#held = { what, release: this.clock.hold(what) };
+      try {
+        return await send();
+      } finally {
+        held.release?.();
+        this.#held = undefined;
+      }
+    };
+    // Queued without a hold: a request waiting behind one that waits out a backoff must
+    // not stop the clock that backoff is on.
+    const next = this.#queue.then(run, run);
     this.#queue = next.catch(() => {});
-    return this.clock.track(what, next);
+    return next;
+  }
+
+  /** Lets go of the request's hold for a wait; returns what takes it again. */
+  #pause(): () => void {
+    const held = this.#held;
+    if (!held?.release) return () => {};
+    held.release();
+    held.release = undefined;
+    return () => {
+      if (this.#held === held) held.release = this.clock.hold(held.what);
+    };
   }
 
   /**
@@ -309,11 +357,7 @@ export class KubeClient {
     if (!config.getCurrentCluster()) {
       throw new Error(`Cannot use kubeconfig "${kubeconfigPath}": it names no current cluster`);
     }
-    return new KubeClient(
-      config,
-      options.clock ?? realClock,
-      apiMaker(config, options.transport),
-    );
+    return new KubeClient(config, options.clock ?? realClock, options);
   }
 
   /**

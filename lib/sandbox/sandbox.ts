@@ -15,6 +15,7 @@ import { Api } from "./api.ts";
 import { ApiHttp } from "./server.ts";
 import { RESOURCE_TYPES } from "./resources.ts";
 import { checkScenario, type FaultSpec } from "./scenarios.ts";
+import { ApiChaos, type ApiChaosStats, splitApiChaos } from "./api_chaos.ts";
 import {
   checkSeed,
   type SandboxSeed,
@@ -98,6 +99,12 @@ export interface Sandbox {
    * the gates' measurements on a virtual clock, where a loopback round trip is only cost.
    */
   handle(request: Request): Promise<Response>;
+  /**
+   * Under `api-chaos`: the API requests seen and the faults they got (over HTTP and
+   * through {@linkcode Sandbox.handle} alike; written to `<stateDir>/api-chaos.json` on
+   * stop); undefined without it.
+   */
+  readonly apiChaos: ApiChaosStats | undefined;
   /**
    * Stop controllers, pods, traffic and the server; save the state. Requests still in
    * flight after a grace period (2 s) have their connections closed: `stop()` always ends.
@@ -298,7 +305,7 @@ async function openCluster(
 }
 
 /** Serves the API on 127.0.0.1, counting requests in flight. */
-function serve(http: ApiHttp, port: number) {
+function serve(http: ApiHttp, port: number, handle: (request: Request) => Promise<Response>) {
   // Closed by aborting, not by `shutdown()`: a client that never finishes its request
   // (a body that never ends) would keep a graceful shutdown waiting for ever.
   const closing = new AbortController();
@@ -308,7 +315,7 @@ function serve(http: ApiHttp, port: number) {
     async (request) => {
       inFlight++;
       try {
-        return await http.handle(request);
+        return await handle(request);
       } finally {
         inFlight--;
       }
@@ -397,7 +404,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       proxyPort: (ns, target) => simulation.proxyPort(ns, target),
     },
   });
-  const server = serve(http, port);
+  // api-chaos: its faults come before the API, over HTTP and in this process alike.
+  const spec = splitApiChaos(scenario).chaos;
+  const chaos = spec ? new ApiChaos(spec, { clock, seed: options.randomSeed }) : undefined;
+  const handle = chaos
+    ? chaos.wrap((request) => http.handle(request))
+    : (request: Request) => http.handle(request);
+  const server = serve(http, port, handle);
   const gateways = new GatewayListeners(api, {
     clock,
     servicePort: (ns, name) => simulation.proxyPort(ns, { kind: "services", name }),
@@ -433,7 +446,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     get clockAt() {
       return clockAt;
     },
-    handle: (request) => http.handle(request),
+    handle,
+    apiChaos: chaos?.stats,
     stop() {
       stopped ??= (async () => {
         saver.stop();
@@ -447,6 +461,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         await server.close();
         await saver.saving();
         await save();
+        // What api-chaos did, for whoever ran the rehearsal (a test, a bench).
+        if (chaos) await writeFileAtomic(`${stateDir}/api-chaos.json`, JSON.stringify(chaos.stats));
         await Deno.remove(kubeconfigPath).catch(() => {});
       })();
       return stopped;

@@ -20,8 +20,10 @@ import {
   SCENARIOS as TRAFFIC_SCENARIOS,
   type ServiceProfile,
 } from "./traffic_faults.ts";
+import { API_CHAOS, API_CHAOS_TEXT, splitApiChaos } from "./api_chaos.ts";
 
 export * from "./traffic_faults.ts";
+export * from "./api_chaos.ts";
 
 /**
  * The Job faults, by name: they change no version's traffic, only how Jobs end.
@@ -38,8 +40,8 @@ export const JOB_SCENARIOS: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /**
- * Every fault scenario, by name, with a one-line description: the traffic faults and the
- * Job faults ({@linkcode JOB_SCENARIOS}).
+ * Every fault scenario, by name, with a one-line description: the traffic faults, the
+ * Job faults ({@linkcode JOB_SCENARIOS}) and the API's (`api-chaos`, `api_chaos.ts`).
  *
  * @example
  * ```ts
@@ -50,6 +52,7 @@ export const JOB_SCENARIOS: Readonly<Record<string, string>> = Object.freeze({
 export const SCENARIOS: Readonly<Record<string, string>> = Object.freeze({
   ...TRAFFIC_SCENARIOS,
   ...JOB_SCENARIOS,
+  [API_CHAOS]: API_CHAOS_TEXT,
 });
 
 /** A Job fault of a scenario: which test suites fail (`undefined`: every suite). */
@@ -61,7 +64,8 @@ export interface JobFault {
 }
 
 function splitParts(text: string | undefined): { jobs: JobFault[]; rest: string } {
-  const trimmed = (text ?? "").trim();
+  // The API's faults are the API server's (api_chaos.ts), not a version's or a Job's.
+  const trimmed = splitApiChaos(text).rest.trim();
   if (trimmed === "" || trimmed === "none") return { jobs: [], rest: "" };
   const jobs: JobFault[] = [];
   const rest: string[] = [];
@@ -183,12 +187,14 @@ export interface PodBehaviour {
  * console.assert(checkScenario("slow") === "slow");
  * console.assert(checkScenario("high-error-rate@4m") === "high-error-rate@4m");
  * console.assert(checkScenario("tests-fail") === "tests-fail");
+ * console.assert(checkScenario("api-chaos:30%") === "api-chaos:30%");
  * ```
  */
 export function checkScenario(name: string | undefined): string | undefined {
   let some: boolean;
   try {
-    some = parseScenario(name).length > 0 || jobFaultsOf(name).length > 0;
+    some = parseScenario(name).length > 0 || jobFaultsOf(name).length > 0 ||
+      splitApiChaos(name).chaos !== undefined;
   } catch (error) {
     // The traffic faults' parser knows its own names: the Jobs' are scenarios too.
     if (!(error instanceof RangeError) || !error.message.includes("known scenarios are ")) {
@@ -197,7 +203,8 @@ export function checkScenario(name: string | undefined): string | undefined {
     throw new RangeError(
       error.message.replace(
         /known scenarios are ([^;]+)/,
-        (_, list) => `known scenarios are ${list}, ${Object.keys(JOB_SCENARIOS).join(", ")}`,
+        (_, list) =>
+          `known scenarios are ${list}, ${[...Object.keys(JOB_SCENARIOS), API_CHAOS].join(", ")}`,
       ),
     );
   }
