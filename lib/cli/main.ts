@@ -17,6 +17,7 @@ import { MIGRATE_COMMAND } from "./migrate.ts";
 import { PIPELINE_COMMANDS } from "./pipeline.ts";
 import { RELEASE_COMMAND } from "./release.ts";
 import { REPORT_COMMAND } from "./report.ts";
+import { RESUME_COMMAND } from "./resume.ts";
 import { SANDBOX_COMMAND } from "./sandbox.ts";
 import { SIMULATE_COMMAND } from "./simulate.ts";
 
@@ -31,6 +32,7 @@ import { SIMULATE_COMMAND } from "./simulate.ts";
  */
 export const COMMANDS: readonly Command[] = [
   ...PIPELINE_COMMANDS,
+  RESUME_COMMAND,
   KEYGEN_COMMAND,
   APPROVE_COMMAND,
   CLEANUP_COMMAND,

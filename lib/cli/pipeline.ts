@@ -4,6 +4,7 @@
  * code.
  * @module
  */
+import { retakeLeases } from "./resume_leases.ts";
 import { resolve } from "node:path";
 import { type Clock, realClock } from "../clock/mod.ts";
 import {
@@ -175,6 +176,16 @@ interface RunSession {
   readonly sandboxOptions: Readonly<Record<string, string>>;
   /** The stand-ins beside the sandbox. */
   readonly standIns: StandIns | undefined;
+  /** The command line (kept in the journal), and the run to resume instead of starting one. */
+  readonly run: RunStartOptions;
+}
+
+/** How a pipeline command starts its run: its command line, or a run to resume. */
+export interface RunStartOptions {
+  /** The command and its arguments, as typed (`["deploy", "production", "v1.2.4", ...]`). */
+  readonly invocation: readonly string[];
+  /** The id of a run whose runner died, to go on with instead of starting a new one. */
+  readonly resume?: string | undefined;
 }
 
 /** Connects, executes and closes one prepared run; its report's target gets `target`. */
@@ -183,6 +194,7 @@ async function executeOne(
   prepared: PreparedRun,
   view: RunView,
   target: Record<string, unknown> = {},
+  start: RunStartOptions | undefined = undefined,
 ): Promise<{ outcome: RunOutcome; close: () => Promise<void> }> {
   const { a, io, user, source, sandbox } = s;
   const connection = await connectRun(a, io, { prepared, sandbox, view, user });
@@ -207,6 +219,13 @@ async function executeOne(
       capabilities: connection.capabilities,
       analyze: connection.analyze,
       failure: connection.failure,
+      ...(start ? { invocation: start.invocation } : {}),
+      ...(start?.resume
+        ? {
+          resume: start.resume,
+          onResume: (stages) => retakeLeases(connection.capabilities, stages, view),
+        }
+        : {}),
       target: { ...connection.target, ...target },
       ...(sandbox ? { clock: sandbox.clock } : {}),
       user,
@@ -309,16 +328,25 @@ async function rehearseHistory(
  * environment's names, the external API): the pipeline's options point its checks at them
  * (unless `--option dns-server=`/`external-api=` point elsewhere). Stopped when the run ends.
  */
-async function runPipeline(a: RunArguments, io: CliIo): Promise<number> {
+export async function runPipeline(
+  a: RunArguments,
+  io: CliIo,
+  start: RunStartOptions,
+): Promise<number> {
   const standIns = a.sandbox ? await startStandIns() : undefined;
   try {
-    return await runWith(a, io, standIns);
+    return await runWith(a, io, start, standIns);
   } finally {
     await standIns?.close();
   }
 }
 
-async function runWith(a: RunArguments, io: CliIo, standIns?: StandIns): Promise<number> {
+async function runWith(
+  a: RunArguments,
+  io: CliIo,
+  start: RunStartOptions,
+  standIns?: StandIns,
+): Promise<number> {
   const onAbort = () =>
     io.stderr(
       "\ninterrupted: stopping running stages and running the failure path (again to force)\n",
@@ -349,13 +377,22 @@ async function runWith(a: RunArguments, io: CliIo, standIns?: StandIns): Promise
     if (a.sandbox) {
       sandbox = await startSandbox(a, view, { namespace: prepared.env.environment.namespace, io });
     }
-    const session: RunSession = { a, io, user, source, sandbox, sandboxOptions, standIns };
+    const session: RunSession = {
+      a,
+      io,
+      user,
+      source,
+      sandbox,
+      sandboxOptions,
+      standIns,
+      run: start,
+    };
     const evidence = await sandboxApprovals(session, prepared, { approved, view });
     const rehearsal = await rehearseHistory(session, prepared, view);
     const run = await executeOne(session, prepared, view, {
       ...rehearsal,
       ...(evidence ? { approvals: evidence } : {}),
-    });
+    }, session.run);
     close = run.close;
     view.close();
     const r = run.outcome.report;
@@ -398,7 +435,8 @@ async function plan(a: RunArguments, io: CliIo): Promise<number> {
 }
 
 /**
- * The pipeline commands of the CLI: `deploy`, `run`, `rollback` and `plan`.
+ * The pipeline commands of the CLI: `deploy`, `run`, `rollback` and `plan` (`resume` is
+ * in `resume.ts`).
  *
  * @example
  * ```ts
@@ -412,14 +450,15 @@ export const PIPELINE_COMMANDS: readonly Command[] = [
     summary: "runs pipelines/deploy.ts for a version in an environment",
     usage: PIPELINE_USAGE.deploy,
     stopsOnSignal: true,
-    run: (args, io) => runPipeline(runArguments("deploy", args), io),
+    run: (args, io) =>
+      runPipeline(runArguments("deploy", args), io, { invocation: ["deploy", ...args] }),
   },
   {
     name: "run",
     summary: "runs any pipeline file",
     usage: PIPELINE_USAGE.run,
     stopsOnSignal: true,
-    run: (args, io) => runPipeline(runArguments("run", args), io),
+    run: (args, io) => runPipeline(runArguments("run", args), io, { invocation: ["run", ...args] }),
   },
   {
     name: "plan",
@@ -434,6 +473,7 @@ export const PIPELINE_COMMANDS: readonly Command[] = [
     summary: "puts traffic back on the version live before the last run",
     usage: PIPELINE_USAGE.rollback,
     stopsOnSignal: true,
-    run: (args, io) => runPipeline(runArguments("rollback", args), io),
+    run: (args, io) =>
+      runPipeline(runArguments("rollback", args), io, { invocation: ["rollback", ...args] }),
   },
 ];

@@ -13,6 +13,8 @@ import { approvalStatement } from "../approval/approvals.ts";
 import { fingerprintOf, readPublicKey, verifyText } from "../approval/signatures.ts";
 import { InputError } from "../runner/mod.ts";
 import { RUNS_DIR } from "../product/mod.ts";
+import { rebuildReport } from "../runner/rebuild.ts";
+import { readRunStart } from "../runner/resume_run.ts";
 import { type Command, EXIT } from "./command.ts";
 
 /**
@@ -86,6 +88,18 @@ export async function reportCommand(args: string[], io: ReportIo): Promise<numbe
       if ((await Deno.stat(`${c}/report.json`)).isFile) dir = c;
     } catch { /* try the next */ }
     if (dir) break;
+  }
+  if (!dir) {
+    // A run whose runner died wrote no report: rebuilt from its journal (status interrupted).
+    for (const c of candidates) {
+      const journal = await Deno.stat(`${c}/events.jsonl`).catch(() => null);
+      if (!journal?.isFile) continue;
+      if (!(await readRunStart(c).catch(() => null))) continue;
+      await rebuildReport(c);
+      io.stderr(`${c}: no report.json (its runner died): rebuilt from the journal\n`);
+      dir = c;
+      break;
+    }
   }
   if (!dir) throw new InputError(`No run "${which}": no report.json in ${candidates.join(" or ")}`);
   const raw = JSON.parse(await Deno.readTextFile(`${dir}/report.json`));

@@ -78,6 +78,53 @@ export class Journal {
     return new Journal(file, options);
   }
 
+  /**
+   * Reopens a journal to go on appending to it (a run resumed after its runner died): its
+   * chain is verified, a last line cut short by the kill (no newline) is dropped from the
+   * file, and new events chain on from the last whole line.
+   *
+   * @param path The journal.
+   * @param options The redactor and the clock.
+   * @returns The journal, its events so far, and whether a cut-short line was dropped.
+   * @throws {Error} When the journal's chain does not verify (it was edited): nothing is
+   * appended.
+   */
+  static async reopen(
+    path: string,
+    options: JournalOptions = {},
+  ): Promise<{ journal: Journal; events: Record<string, unknown>[]; dropped: boolean }> {
+    const clock = options.clock ?? realClock;
+    const text = await clock.track("journal read", Deno.readTextFile(path));
+    const end = text.lastIndexOf("\n") + 1;
+    const whole = text.slice(0, end);
+    const dropped = end < text.length;
+    const lines = whole.split("\n").slice(0, -1);
+    let prev = GENESIS;
+    const events: Record<string, unknown>[] = [];
+    for (const [i, line] of lines.entries()) {
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        throw new Error(`Cannot resume from ${path}: line ${i + 1} is not JSON`);
+      }
+      if (parsed.prev !== prev) {
+        throw new Error(
+          `Cannot resume from ${path}: line ${i + 1} does not carry the hash of line ${i} ` +
+            "(the journal was changed after it was written)",
+        );
+      }
+      prev = sha256(line);
+      events.push(parsed);
+    }
+    if (dropped) await clock.track("journal truncate", Deno.truncate(path, end));
+    const file = await clock.track("journal open", Deno.open(path, { append: true }));
+    const journal = new Journal(file, options);
+    journal.#prev = prev;
+    journal.#seq = events.length;
+    return { journal, events, dropped };
+  }
+
   /** Lines appended but not yet handed to a write, and the write that will take them. */
   #pending: Uint8Array[] = [];
   #batch: Promise<void> | undefined;

@@ -248,6 +248,15 @@ export const reportSchema = z.object({
     succeeded: z.boolean().nullable(),
   }),
   error: z.string().optional(),
+  resumes: z.array(z.object({
+    at: timestamp,
+    by: z.string(),
+    reused: z.array(z.string()),
+    droppedLine: z.boolean(),
+  })).optional().describe("each time the run was resumed after its runner died"),
+  rebuilt: z.boolean().optional().describe(
+    "rebuilt from the journal of a run whose runner died (no report was written)",
+  ),
   undelivered: z.array(undeliveredSchema).optional().describe(
     "notifications and statuses that still failed after their retries",
   ),

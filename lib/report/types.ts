@@ -392,6 +392,10 @@ export interface Report {
   rollback: { performed: boolean; stages: string[]; succeeded: boolean | null };
   /** The run's error. */
   error?: string | undefined;
+  /** Each time the run was resumed after its runner died: when, by whom, what was reused. */
+  resumes?: { at: string; by: string; reused: string[]; droppedLine: boolean }[] | undefined;
+  /** Rebuilt from the journal of a run whose runner died before writing its report. */
+  rebuilt?: boolean | undefined;
   /** Notifications and statuses that still failed after their retries. */
   undelivered?: UndeliveredRecord[] | undefined;
   /** The journal: its file, its line count, and the SHA-256 of its last line. */

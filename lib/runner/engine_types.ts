@@ -66,6 +66,12 @@ export interface EngineOptions {
    */
   readonly failure?: AbortSignal | undefined;
   /**
+   * A resumed run: how each stage ended before its runner died, from the journal. A stage
+   * that succeeded is not run again (its output is the journal's); one that failed stays
+   * failed (the failure path runs); one that was running, or never started, runs.
+   */
+  readonly resume?: ReadonlyMap<string, JournalledStage> | undefined;
+  /**
    * The run's clock (default real time): every timestamp, duration, retry backoff, stage
    * time limit and `ctx.sleep` of the run is on it, and it is held while real work is in
    * flight.
@@ -85,6 +91,18 @@ export interface EngineOptions {
   readonly onChange?: (record: StageRecord, running: boolean) => void;
   /** Told of a stage's notices (`ctx.notice`), shown on screen. */
   readonly onNotice?: (stageId: string, message: string) => void;
+}
+
+/** How a stage ended in the journal of a run being resumed. */
+export interface JournalledStage {
+  /** Its status in its last `stage.finished`. */
+  readonly status: StageRecord["status"];
+  /** Why, when it failed or was skipped. */
+  readonly reason?: string | undefined;
+  /** Its output as the journal kept it. */
+  readonly output?: unknown;
+  /** Its approval, when it had one. */
+  readonly approval?: ApprovalRecord | undefined;
 }
 
 /** What the engine returns. */

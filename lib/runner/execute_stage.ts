@@ -9,6 +9,7 @@ import type { StageState } from "./recorder.ts";
 import { type EngineContext, stageLog } from "./engine_context.ts";
 import { runAttempts } from "./attempts.ts";
 import { runGates } from "./gates.ts";
+import { settleFromJournal } from "./resume.ts";
 
 /** Asks for a stage's approval and records it; how the stage ended when it was not given. */
 async function approveStage(ctx: EngineContext, s: StageState): Promise<Ending | undefined> {
@@ -41,6 +42,7 @@ async function approveStage(ctx: EngineContext, s: StageState): Promise<Ending |
  * @param s The stage, which the scheduler decided to run.
  */
 export async function executeStage(ctx: EngineContext, s: StageState): Promise<void> {
+  if (await settleFromJournal(ctx, s)) return;
   await ctx.recorder.started(s);
   const step = {
     log: stageLog(ctx, s.spec.id),

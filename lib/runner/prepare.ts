@@ -106,10 +106,14 @@ export { MIN_SECRET_LENGTH };
 /** The pipeline file exists and (unless skipped) type-checks. */
 async function checkPipelineFile(o: PrepareOptions): Promise<string> {
   const pipelineFile = resolve(o.pipelineFile);
+  let info: Deno.FileInfo;
   try {
-    await Deno.stat(pipelineFile);
+    info = await Deno.stat(pipelineFile);
   } catch {
     throw new InputError(`Cannot find pipeline file ${o.pipelineFile}`);
+  }
+  if (info.isDirectory) {
+    throw new InputError(`Pipeline file ${o.pipelineFile} is a folder: name a .ts file`);
   }
   if (o.skipTypeCheck) return pipelineFile;
   const problems = await typeCheck(pipelineFile);

@@ -118,6 +118,10 @@ export class StageRecorder {
       status,
       ...(reason !== undefined ? { reason } : {}),
       ...(s.record.durationMs !== undefined ? { durationMs: s.record.durationMs } : {}),
+      // What it handed on (as the report keeps it): a resumed run reuses it.
+      ...(status === "succeeded" && s.record.output !== undefined
+        ? { output: s.record.output }
+        : {}),
     });
     await this.#o.journal.flush();
     this.changed(s);

@@ -22,6 +22,8 @@ import {
 } from "./engine.ts";
 import { actor } from "./identity.ts";
 import { undeliveredOf } from "../report/undelivered.ts";
+import type { JournalledStage } from "./engine_types.ts";
+import { reopenRun, type Resumed } from "./resume_run.ts";
 import { RUNS_DIR } from "../product/mod.ts";
 import type { PreparedRun } from "./prepare.ts";
 import { type Clock, realClock } from "../clock/clock.ts";
@@ -79,6 +81,22 @@ export interface ExecuteOptions {
    * `["kubernetes"]`); any other capability's call holds the clock from start to end.
    */
   readonly clockAwareCapabilities?: readonly string[];
+  /**
+   * The command line that started the run (after the command's name), kept in the
+   * journal's `run.started` (redacted) so that `resume` can start it again the same way.
+   */
+  readonly invocation?: readonly string[];
+  /**
+   * Resume this run (its folder under `runsDir`) instead of starting one: its journal is
+   * reopened and appended to, and the stages it finished are not run again. Refused when
+   * the run finished.
+   */
+  readonly resume?: string;
+  /**
+   * Told the stages the journal says ended, before a resumed run goes on (e.g. to re-take
+   * the lock a finished stage holds); throwing stops the resume before anything runs.
+   */
+  readonly onResume?: (stages: ReadonlyMap<string, JournalledStage>) => Promise<void>;
 }
 
 /** A finished run. */
@@ -112,7 +130,7 @@ function runIdAt(now: number): string {
 }
 
 /** Who ran it, from which commit, since when: the run's header in the journal and report. */
-interface RunHeader {
+export interface RunHeader {
   readonly runId: string;
   readonly runDir: string;
   readonly startedAt: string;
@@ -150,6 +168,19 @@ async function startRun(
     dryRun: o.dryRun ?? false,
     who: header.who,
     git: header.git,
+    pid: Deno.pid,
+    options: prepared.options,
+    pipelineFile: relative(Deno.cwd(), prepared.pipelineFile),
+    // The graph, so that a report can be rebuilt from the journal alone.
+    stages: [...prepared.dag.stages.values()].map((spec) => ({
+      id: spec.id,
+      ...(spec.description ? { description: spec.description } : {}),
+      kind: spec.kind,
+      rollback: spec.rollback,
+      needs: [...spec.needs],
+      permissions: prepared.grants.get(spec.id),
+    })),
+    ...(o.invocation ? { invocation: o.invocation } : {}),
   });
   return { journal, header };
 }
@@ -158,7 +189,7 @@ async function startRun(
 function engineOptions(
   prepared: PreparedRun,
   o: ExecuteOptions,
-  run: { header: RunHeader; journal: Journal },
+  run: { header: RunHeader; journal: Journal; resumed?: Resumed | undefined },
 ): EngineOptions {
   return {
     definition: prepared.definition,
@@ -181,6 +212,7 @@ function engineOptions(
     runDir: run.header.runDir,
     signal: o.signal ?? new AbortController().signal,
     ...(o.failure ? { failure: o.failure } : {}),
+    ...(run.resumed ? { resume: run.resumed.stages } : {}),
     clock: o.clock ?? realClock,
     ...(o.clockAwareCapabilities ? { clockAwareCapabilities: o.clockAwareCapabilities } : {}),
     ...(o.onPrint ? { onPrint: o.onPrint } : {}),
@@ -193,7 +225,13 @@ function engineOptions(
 async function writeReport(
   prepared: PreparedRun,
   o: ExecuteOptions,
-  run: { header: RunHeader; journal: Journal; result: EngineResult; startedMs: number },
+  run: {
+    header: RunHeader;
+    journal: Journal;
+    result: EngineResult;
+    startedMs: number;
+    resumes?: Report["resumes"];
+  },
 ): Promise<{ reportPath: string; report: Report }> {
   const { header, journal, result } = run;
   const clock = o.clock ?? realClock;
@@ -212,10 +250,13 @@ async function writeReport(
     target: { ...(o.target ?? {}) },
     startedAt: header.startedAt,
     finishedAt,
-    durationMs: clock.since(run.startedMs),
+    durationMs: run.resumes
+      ? Math.max(0, clock.now() - Date.parse(header.startedAt))
+      : clock.since(run.startedMs),
     stages: result.stages,
     rollback: result.rollback,
     ...(result.error ? { error: result.error } : {}),
+    ...(run.resumes && run.resumes.length > 0 ? { resumes: run.resumes } : {}),
     ...(undelivered.length > 0 ? { undelivered } : {}),
     events: { file: "events.jsonl", count: journal.length, digest: journal.digest },
   });
@@ -247,6 +288,7 @@ async function writeReport(
 export async function executeRun(prepared: PreparedRun, o: ExecuteOptions): Promise<RunOutcome> {
   const clock = o.clock ?? realClock;
   const startedMs = clock.now();
+  if (o.resume !== undefined) return await resumeRun(prepared, o, o.resume);
   const runId = o.runId ?? runIdAt(startedMs);
   if (!/^[A-Za-z0-9._-]+$/.test(runId) || runId === "." || runId === "..") {
     throw new TypeError(
@@ -271,6 +313,42 @@ export async function executeRun(prepared: PreparedRun, o: ExecuteOptions): Prom
     journal,
     result,
     startedMs,
+  });
+  return { runId, runDir, reportPath, report };
+}
+
+/** Goes on with a run whose runner died: its journal reopened, its finished stages kept. */
+async function resumeRun(prepared: PreparedRun, o: ExecuteOptions, runId: string) {
+  const clock = o.clock ?? realClock;
+  const startedMs = clock.now();
+  const runDir = `${o.runsDir ?? RUNS_DIR}/${runId}`;
+  const resumed = await reopenRun(runDir, {
+    redactor: prepared.redactor,
+    clock,
+    user: o.user ?? await clock.track("actor", actor()),
+  });
+  const { journal, header } = resumed;
+  try {
+    await o.onResume?.(resumed.stages);
+  } catch (error) {
+    await journal.close();
+    throw error;
+  }
+  o.onStart?.(runId, runDir);
+  const result = await runGraph(engineOptions(prepared, o, { header, journal, resumed }));
+  await journal.append({
+    type: "run.finished",
+    status: result.status,
+    rollback: result.rollback,
+    ...(result.error ? { error: result.error } : {}),
+  });
+  await journal.close();
+  const { reportPath, report } = await writeReport(prepared, o, {
+    header,
+    journal,
+    result,
+    startedMs,
+    resumes: resumed.resumes,
   });
   return { runId, runDir, reportPath, report };
 }

@@ -10,6 +10,7 @@
 import { parseVersion } from "../release/semver.ts";
 import type { Version } from "../dsl/types.ts";
 import { InputError } from "./errors.ts";
+import { shortInput } from "../config/config_error.ts";
 
 export type { Version };
 
@@ -22,7 +23,7 @@ function problem(text: string): string | undefined {
   const pre = preParts.join("-");
   const numbers = core.split(".");
   if (numbers.length !== 3) {
-    return `"${core}" has ${numbers.length} number${
+    return `${shortInput(core)} has ${numbers.length} number${
       numbers.length === 1 ? "" : "s"
     }, a version has exactly 3 (MAJOR.MINOR.PATCH)`;
   }
@@ -34,17 +35,21 @@ function problem(text: string): string | undefined {
   if (preParts.length > 0) {
     const [id = "", n, ...more] = pre.split(".");
     if (!/^[A-Za-z][0-9A-Za-z-]*$/.test(id) || n === undefined || more.length > 0) {
-      return `the pre-release "-${pre}" must be -<id>.<n>: an id starting with a letter, then a number (e.g. -rc.1)`;
+      return `the pre-release ${
+        shortInput(`-${pre}`)
+      } must be -<id>.<n>: an id starting with a letter, then a number (e.g. -rc.1)`;
     }
     parts.push(["pre-release number", n]);
   }
   for (const [what, digits] of parts) {
-    if (!/^[0-9]+$/.test(digits)) return `the ${what} "${digits}" is not a number`;
+    if (!/^[0-9]+$/.test(digits)) return `the ${what} ${shortInput(digits)} is not a number`;
     if (digits.length > 1 && digits.startsWith("0")) {
-      return `the ${what} "${digits}" has a leading zero`;
+      return `the ${what} ${shortInput(digits)} has a leading zero`;
     }
     if (!Number.isSafeInteger(Number(digits))) {
-      return `the ${what} ${digits} is too large (at most ${Number.MAX_SAFE_INTEGER})`;
+      return `the ${what} ${
+        shortInput(digits, { quote: false })
+      } is too large (at most ${Number.MAX_SAFE_INTEGER})`;
     }
   }
   return undefined;
@@ -77,7 +82,7 @@ export function versionArgument(text: string): Version {
     v = parseVersion(text);
   } catch (err) {
     throw new InputError(
-      `Invalid version "${text}": ${EXPECTED}; ${why ?? (err as Error).message}`,
+      `Invalid version ${shortInput(text)}: ${EXPECTED}; ${why ?? (err as Error).message}`,
     );
   }
   const pre = v.pre ? `${v.pre.id}.${v.pre.n}` : undefined;
