@@ -4,58 +4,11 @@
 // a status POST that is never answered. A status that still fails comes back naming what it
 // was and its attempts (never thrown, never dropped); one that recovers arrives.
 import assert from "node:assert/strict";
-import { GitHubStandIn } from "../release/_github_standin.ts";
+import { fakeGitHub } from "./_fake_github.ts";
 import { githubCapability } from "../../lib/capabilities/github.ts";
 import { scaledClock } from "../../lib/clock/mod.ts";
 
 const TOKEN = "ghp_retryStandInToken00001";
-type Fault = "503" | "secondary-limit" | "422" | "hang";
-
-/** The stand-in on a port, with faults per operation (`deployment` or `status`), in order. */
-async function fakeGitHub() {
-  const standIn = await GitHubStandIn.create({ token: TOKEN });
-  const faults: Record<"deployment" | "status", Fault[]> = { deployment: [], status: [] };
-  const hits = { deployment: 0, status: 0 };
-  const held: (() => void)[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
-    const path = new URL(req.url).pathname;
-    const op = /\/deployments\/\d+\/statuses$/.test(path)
-      ? "status"
-      : /\/deployments$/.test(path)
-      ? "deployment"
-      : undefined;
-    if (op && req.method === "POST") {
-      hits[op]++;
-      const fault = faults[op].shift();
-      if (fault === "hang") {
-        await req.text();
-        await new Promise<void>((resolve) => held.push(resolve));
-        return new Response("too late", { status: 504 });
-      }
-      if (fault === "503") return Response.json({ message: "Server Error" }, { status: 503 });
-      if (fault === "secondary-limit") {
-        return Response.json({
-          message: "You have exceeded a secondary rate limit. Please wait a few minutes.",
-          documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
-        }, { status: 403, headers: { "retry-after": "2" } });
-      }
-      if (fault === "422") standIn.failNext("repos/create-deployment-status", 422);
-    }
-    return await standIn.handle(req);
-  });
-  return {
-    standIn,
-    faults,
-    hits,
-    url: `http://127.0.0.1:${server.addr.port}`,
-    /** The states GitHub holds for the (only) deployment. */
-    states: () => [...standIn.deployments.values()].map((d) => d.statuses.map((s) => s.state)),
-    async close() {
-      for (const release of held) release();
-      await server.shutdown();
-    },
-  };
-}
 
 function capability(url: string, timeoutMs = 2_000) {
   const logged: string[] = [];
@@ -72,7 +25,7 @@ function capability(url: string, timeoutMs = 2_000) {
 }
 
 Deno.test("github: flaky statuses (503, a secondary rate limit) are retried and both arrive", async () => {
-  const gh = await fakeGitHub();
+  const gh = await fakeGitHub(TOKEN);
   gh.faults.status.push("503", "secondary-limit");
   gh.faults.deployment.push("503");
   try {
@@ -91,7 +44,7 @@ Deno.test("github: flaky statuses (503, a secondary rate limit) are retried and 
 });
 
 Deno.test("github: a status POST that is never answered is retried, then reported undelivered", async () => {
-  const gh = await fakeGitHub();
+  const gh = await fakeGitHub(TOKEN);
   const timeoutMs = 300;
   gh.faults.status.push("hang", "hang", "hang", "hang", "hang", "hang", "hang", "hang");
   try {
@@ -120,7 +73,7 @@ Deno.test("github: a status POST that is never answered is retried, then reporte
 });
 
 Deno.test("github: a 422 (the caller's fault) is not retried", async () => {
-  const gh = await fakeGitHub();
+  const gh = await fakeGitHub(TOKEN);
   try {
     const { api } = capability(gh.url);
     assert.equal((await api.start("v1.1.0", "staging")).ok, true);
@@ -136,7 +89,7 @@ Deno.test("github: a 422 (the caller's fault) is not retried", async () => {
 });
 
 Deno.test("github: when the start did not get through, the final status creates the deployment first", async () => {
-  const gh = await fakeGitHub();
+  const gh = await fakeGitHub(TOKEN);
   gh.faults.deployment.push("503", "503", "503", "503");
   try {
     const { api } = capability(gh.url);
@@ -155,7 +108,7 @@ Deno.test("github: when the start did not get through, the final status creates 
 });
 
 Deno.test("github: the final status waits for a start still retrying (never overtakes it)", async () => {
-  const gh = await fakeGitHub();
+  const gh = await fakeGitHub(TOKEN);
   gh.faults.status.push("503", "503");
   try {
     const { api } = capability(gh.url);
