@@ -9,10 +9,11 @@ import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parseDuration } from "../dsl/duration.ts";
 import { InputError, versionArgument } from "../runner/mod.ts";
+import { environmentNameProblem, shortInput } from "../config/mod.ts";
 import { checkScenario, SCENARIOS } from "../sandbox/mod.ts";
 import { splitScenario } from "../companions/mod.ts";
 import { SANDBOX_DIR } from "../product/mod.ts";
-import { MAX_DECISION_TIMEOUT_MS, MAX_TIME_SCALE, PIPELINE_USAGE } from "./usage.ts";
+import { flagMistake, MAX_DECISION_TIMEOUT_MS, MAX_TIME_SCALE, PIPELINE_USAGE } from "./usage.ts";
 
 /** The usage of each pipeline command (`--help` prints it; a mistake ends with it). */
 export { PIPELINE_USAGE } from "./usage.ts";
@@ -332,7 +333,7 @@ function parseFlags(
       tokens: true,
     });
   } catch (err) {
-    fail(`${(err as Error).message}\n${PIPELINE_USAGE[command]}`);
+    fail(flagMistake(command, err as Error, args, Object.keys(options)));
   }
   const seen = new Map<string, number>();
   for (const t of parsed.tokens) {
@@ -351,13 +352,27 @@ function positionalArguments(
   pipelineFlag: string | undefined,
 ): { pipelineFile: string; environment: string; version: string | undefined } {
   const rest = [...positionals];
+  const usage = PIPELINE_USAGE[command];
   const pipelineFile = command === "run"
-    ? rest.shift() ?? fail(PIPELINE_USAGE[command])
+    ? rest.shift() ?? fail(`deno task run needs a pipeline file and an environment\n${usage}`)
     : command === "rollback"
     ? "pipelines/rollback.ts"
     : pipelineFlag ?? "pipelines/deploy.ts";
   const [environment, version, ...extra] = rest;
-  if (!environment || extra.length > 0) fail(PIPELINE_USAGE[command]);
+  if (environment === undefined) {
+    fail(`deno task ${command} needs an environment (e.g. staging)\n${usage}`);
+  }
+  const takes = /^usage: deno task \S+ (.*?) \[flags\]/.exec(usage)?.[1] ?? "";
+  const [unexpected] = command === "rollback" ? [] : extra;
+  if (unexpected !== undefined) {
+    fail(
+      `unexpected argument ${
+        shortInput(unexpected)
+      }: deno task ${command} takes ${takes}\n${usage}`,
+    );
+  }
+  const invalid = environmentNameProblem(environment);
+  if (invalid !== undefined) fail(invalid);
   if (command === "rollback" && version !== undefined) {
     fail(
       `rollback takes no version (got "${version}"): it returns to what was live before\n${
@@ -389,6 +404,15 @@ function positionalArguments(
  * ```
  */
 export function runArguments(command: PipelineCommand, args: string[]): RunArguments {
+  // Deno gives bytes that are not UTF-8 as U+FFFD: such an argument names another file,
+  // environment or version than the one typed.
+  const garbled = args.find((a) => a.includes("\uFFFD"));
+  if (garbled !== undefined) {
+    fail(
+      `the argument ${shortInput(garbled)} is not valid UTF-8 text (\uFFFD marks the bytes ` +
+        "that are not): type it again in UTF-8",
+    );
+  }
   const { values: v, positionals } = parseFlags(command, args);
   const str = (name: string) => v[name] as string | undefined;
   const bool = (name: string) => v[name] === true;

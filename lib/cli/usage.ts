@@ -3,7 +3,8 @@
  * prints, and what a mistake in their arguments ends with.
  * @module
  */
-import { ENVIRONMENTS_DIR } from "../config/mod.ts";
+import { ENVIRONMENTS_DIR, shortInput } from "../config/mod.ts";
+import { suggest } from "../config/_locate.ts";
 import { RUNS_DIR, SANDBOX_DIR } from "../product/mod.ts";
 import { SCENARIOS } from "../sandbox/mod.ts";
 import type { PipelineCommand } from "./run_args.ts";
@@ -101,3 +102,63 @@ Prints the pipeline's graph by levels, each stage's permissions, checks, gates a
   --environments-dir <dir>  the environment files (default ${ENVIRONMENTS_DIR})
   --skip-type-check         do not type-check the pipeline first${PLAN_OUT}`,
 };
+
+/** The value a flag's usage line shows (`--concurrency <n>`: `<n>`), or `<value>`. */
+function placeholder(usage: string, flag: string): string {
+  const m = new RegExp(`${flag} (<[^>]+>|[a-z]+(?:\\|[a-z]+)+)`).exec(usage);
+  return m?.[1] ?? "<value>";
+}
+
+/**
+ * What a mistake in a pipeline command's flags says, from the error the flag parser
+ * (`node:util` `parseArgs`) threw: an unknown flag with the one probably meant, a flag without
+ * its value with what it takes, a value given to a switch; then the command's usage.
+ *
+ * @param command The command.
+ * @param error What `parseArgs` threw.
+ * @param args The command's arguments (for the value given to a switch).
+ * @param flags The names of the command's flags (without `--`).
+ * @returns The message.
+ *
+ * @example
+ * ```ts
+ * import { flagMistake } from "./usage.ts";
+ * import assert from "node:assert/strict";
+ * const error = Object.assign(new TypeError("Unknown option '--dry_run'. To specify ..."), {
+ *   code: "ERR_PARSE_ARGS_UNKNOWN_OPTION",
+ * });
+ * const message = flagMistake("deploy", error, ["--dry_run"], ["dry-run", "sandbox"]);
+ * assert.match(message, /^Unknown option '--dry_run' \(did you mean --dry-run\?\)/);
+ * ```
+ */
+export function flagMistake(
+  command: PipelineCommand,
+  error: Error & { code?: string },
+  args: readonly string[],
+  flags: readonly string[],
+): string {
+  const usage = PIPELINE_USAGE[command];
+  const said = (text: string) => `${text}\n${usage}`;
+  if (error.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const name = /^Unknown option '([^]*?)'\. /.exec(error.message)?.[1] ?? "";
+    const bare = name.replace(/^--?/, "");
+    const guess = bare.length <= 64 ? suggest(bare, flags) : undefined;
+    const shown = shortInput(name, { quote: false }).replace(/^([^]*?)(…|$)/, "'$1$2'");
+    return said(
+      `Unknown option ${shown}${guess === undefined ? "" : ` (did you mean --${guess}?)`}: ` +
+        `not a flag of deno task ${command} (its flags are below)`,
+    );
+  }
+  const missing = /^Option '(--[a-z-]+) <value>' argument missing/.exec(error.message);
+  if (missing) {
+    const flag = missing[1]!;
+    return said(`${flag} takes a value (${flag} ${placeholder(usage, flag)}), got none`);
+  }
+  const valued = /^Option '(--[a-z-]+)' does not take an argument/.exec(error.message);
+  if (valued) {
+    const flag = valued[1]!;
+    const given = args.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1) ?? "";
+    return said(`${flag} takes no value (got ${shortInput(given)}): write just ${flag}`);
+  }
+  return said(error.message);
+}

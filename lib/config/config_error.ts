@@ -85,3 +85,29 @@ export class ConfigError extends SyntaxError {
     this.problems = problems;
   }
 }
+
+/** Inputs longer than this are cut in messages (a pasted file must not flood the terminal). */
+const SHOWN_MAX = 80;
+
+/**
+ * An input as a message shows it: quoted (JSON, so a newline or a quote is visible as such),
+ * and, when longer than 80 characters, cut to its first 40 with `…` and its length.
+ *
+ * @param text What the user gave.
+ * @param o `quote: false` for a flag's name (shown as typed, without quotes).
+ * @returns The text to put in a message.
+ *
+ * @example
+ * ```ts
+ * import { shortInput } from "./config_error.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(shortInput("a\nb"), '"a\\nb"');
+ * assert.equal(shortInput("x".repeat(100)), `"${"x".repeat(40)}…" (100 characters)`);
+ * assert.equal(shortInput("--frobnicate", { quote: false }), "--frobnicate");
+ * ```
+ */
+export function shortInput(text: string, o: { quote?: boolean } = {}): string {
+  const cut = text.length > SHOWN_MAX ? `${text.slice(0, 40)}…` : text;
+  const shown = o.quote === false ? cut : JSON.stringify(cut);
+  return text.length > SHOWN_MAX ? `${shown} (${text.length} characters)` : shown;
+}

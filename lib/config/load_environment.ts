@@ -5,7 +5,7 @@
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { LineCounter, parseDocument, type YAMLError } from "yaml";
 import type { z } from "zod";
-import { ConfigError, type Problem } from "./config_error.ts";
+import { ConfigError, type Problem, shortInput } from "./config_error.ts";
 import {
   describeValue,
   firstKeyLine,
@@ -20,6 +20,41 @@ import {
 import { type Environment, environmentSchema } from "./schema.ts";
 
 const PLAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+/**
+ * The longest environment name: 63 characters, a Kubernetes label value's limit (the name goes
+ * into labels, annotations and run ids).
+ *
+ * @example
+ * ```ts
+ * import { MAX_ENVIRONMENT_NAME } from "./mod.ts";
+ * console.assert(MAX_ENVIRONMENT_NAME === 63);
+ * ```
+ */
+export const MAX_ENVIRONMENT_NAME = 63;
+
+/**
+ * Why `name` cannot name an environment (a path, a shell word, too long), or `undefined`
+ * when it can: the CLI checks it before anything else, {@linkcode loadEnvironment} again.
+ *
+ * @param name The name as given.
+ * @returns The message, naming the input (cut when long) and what a name looks like.
+ *
+ * @example
+ * ```ts
+ * import { environmentNameProblem } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(environmentNameProblem("staging"), undefined);
+ * assert.match(environmentNameProblem("../prod")!, /Invalid environment name "\.\.\/prod"/);
+ * ```
+ */
+export function environmentNameProblem(name: string): string | undefined {
+  const plain = PLAIN_NAME.test(name);
+  if (plain && name.length <= MAX_ENVIRONMENT_NAME) return undefined;
+  return `Invalid environment name ${shortInput(name)}: ` +
+    'expected a plain word (letters, digits, "-" and "_")' +
+    (plain ? ` of at most ${MAX_ENVIRONMENT_NAME} characters` : "");
+}
 
 /** Options for {@linkcode parseEnvironment}. */
 export interface ParseEnvironmentOptions {
@@ -246,12 +281,8 @@ export async function loadEnvironment(
   const fail = (message: string): never => {
     throw new ConfigError([{ file, line: 0, column: 0, path: "", message }]);
   };
-  if (!PLAIN_NAME.test(name)) {
-    fail(
-      `Invalid environment name ${JSON.stringify(name)}: ` +
-        'expected a plain word (letters, digits, "-" and "_")',
-    );
-  }
+  const invalid = environmentNameProblem(name);
+  if (invalid !== undefined) fail(invalid);
   let source: string;
   try {
     source = await Deno.readTextFile(join(dir, `${name}.yml`));
