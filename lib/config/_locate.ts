@@ -179,3 +179,24 @@ export function describeValue(value: unknown): string {
   }
   return String(value);
 }
+
+/** The dotted path of the deepest node whose range contains `offset` (map keys, list indexes). */
+export function pathContaining(doc: Document, offset: number): string[] {
+  const inside = (node: unknown) =>
+    isNode(node) && node.range![0] <= offset && offset < node.range![2];
+  const path: string[] = [];
+  let node: unknown = doc.contents;
+  for (;;) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && inside(p.value));
+      if (!pair) return path;
+      path.push(isScalar(pair.key) ? String(pair.key.value) : "?");
+      node = pair.value;
+    } else if (isSeq(node)) {
+      const index = node.items.findIndex(inside);
+      if (index < 0) return path;
+      path.push(String(index));
+      node = node.items[index];
+    } else return path;
+  }
+}

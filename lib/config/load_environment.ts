@@ -3,7 +3,7 @@
  * @module
  */
 import { isAbsolute, join, relative, resolve } from "node:path";
-import { LineCounter, parseDocument, type YAMLError } from "yaml";
+import { isScalar, LineCounter, parseDocument, visit, type YAMLError } from "yaml";
 import type { z } from "zod";
 import { ConfigError, type Problem, shortInput } from "./config_error.ts";
 import {
@@ -13,11 +13,13 @@ import {
   locate,
   type Path,
   pathAtOffset,
+  pathContaining,
   positionOf,
   schemaAt,
   suggest,
 } from "./_locate.ts";
 import { type Environment, environmentSchema } from "./schema.ts";
+import { readEnvironmentSource, unclosedQuoteLine } from "./_source.ts";
 
 const PLAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
@@ -102,11 +104,15 @@ export function parseEnvironment(source: string, options: ParseEnvironmentOption
   }
   let raw: unknown;
   try {
-    raw = doc.toJS({ maxAliasCount: 100 });
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
     // The yaml package refuses alias "bombs" (exponential expansion) here.
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ConfigError([at("", 1, 1, `invalid YAML: ${reason}`)]);
+    const first = firstAlias();
+    throw new ConfigError([
+      at("", 1, 1, `invalid YAML: ${reason} (more than ${MAX_ALIAS_COUNT} aliases expanded)`),
+      ...(first ? [first] : []),
+    ]);
   }
   const result = environmentSchema.safeParse(raw);
   const problems: Problem[] = [];
@@ -129,8 +135,55 @@ export function parseEnvironment(source: string, options: ParseEnvironmentOption
   if (!result.success || problems.length > 0) throw new ConfigError(sortProblems(problems));
   return { ...result.data, name, file };
 
+  /** Where an alias bomb starts: its first alias, with the field it is in. */
+  function firstAlias(): Problem | undefined {
+    let first: number | undefined;
+    visit(doc, {
+      Alias(_key, node) {
+        first = node.range?.[0];
+        return visit.BREAK;
+      },
+    });
+    if (first === undefined) return undefined;
+    const { line, col } = lineCounter.linePos(first);
+    return at(
+      pathContaining(doc, first).join("."),
+      line,
+      col,
+      "the first of its aliases (*name) is here: write the values out, or use fewer aliases",
+    );
+  }
+
+  /** A value as the file wrote it, for a number the parser changed (`1e400`, a 23-digit port). */
+  function written(path: Path): string | undefined {
+    const node = locate(doc, path).found.value;
+    const value = isScalar(node) ? node.value : undefined;
+    const source = isScalar(node) ? (node as { source?: unknown }).source : undefined;
+    return typeof value === "number" && typeof source === "string" && source !== String(value)
+      ? source
+      : undefined;
+  }
+
   function yamlProblem(error: YAMLError): Problem {
     const [line, column] = [error.linePos?.[0].line ?? 1, error.linePos?.[0].col ?? 1];
+    if (error.code === "MULTIPLE_DOCS") {
+      return at(
+        "",
+        line,
+        1,
+        "invalid YAML: a second document starts here (---): an environment file is one mapping (remove the ---)",
+      );
+    }
+    const quote = /^Missing closing (["'])quote/.exec(error.message)?.[1] as '"' | "'" | undefined;
+    const opened = quote && unclosedQuoteLine(source, quote);
+    if (opened) {
+      return at(
+        "",
+        opened,
+        1,
+        `invalid YAML: the ${quote} opened on this line is never closed (add the closing ${quote})`,
+      );
+    }
     if (error.code === "DUPLICATE_KEY") {
       const path = pathAtOffset(doc, error.pos[0]) ?? [];
       const first = firstKeyLine(doc, path, lineCounter);
@@ -177,7 +230,7 @@ export function parseEnvironment(source: string, options: ParseEnvironmentOption
     const pos = positionOf(found.value ?? found.key, lineCounter);
     const got = sensitive || issue.message.includes(" got ")
       ? ""
-      : `, got ${describeValue(valueAt(raw, path))}`;
+      : `, got ${written(path) ?? describeValue(valueAt(raw, path))}`;
     return [at(dotted(path), pos.line, pos.column, `${issue.message}${got}`)];
   }
 }
@@ -195,9 +248,17 @@ function valueAt(root: unknown, path: Path): unknown {
   return current;
 }
 
+/** The problems in file order, each once (a value can break two rules with one message). */
 function sortProblems(problems: Problem[]): Problem[] {
-  return problems.sort((a, b) => a.line - b.line || a.column - b.column);
+  const seen = new Set<string>();
+  return problems.sort((a, b) => a.line - b.line || a.column - b.column).filter((p) => {
+    const key = JSON.stringify([p.line, p.column, p.path, p.message]);
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
 }
+
+/** How many aliases an environment file may expand (more is refused, at the first alias). */
+const MAX_ALIAS_COUNT = 100;
 
 /**
  * The folder of environment files when none is given, relative to the working directory
@@ -285,8 +346,9 @@ export async function loadEnvironment(
   if (invalid !== undefined) fail(invalid);
   let source: string;
   try {
-    source = await Deno.readTextFile(join(dir, `${name}.yml`));
+    source = await readEnvironmentSource(join(dir, `${name}.yml`), file, name);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     if (error instanceof Deno.errors.NotFound) {
       const known = await listEnvironments({ dir });
       const list = known.length === 0 ? "none" : known.join(", ");
