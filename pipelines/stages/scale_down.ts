@@ -9,7 +9,9 @@
  *   its pods stay for debugging), marked for clean-up after the rollback window;
  * - `scaled-down` / `already-down`: its Deployment scaled to 0 replicas, so no
  *   crash-looping or breaching pod keeps running; the Deployment stays, and the next deploy
- *   of the slot applies it with its replicas again;
+ *   of the slot applies it with its replicas again. Before that its pods' last log lines and
+ *   the Events about them, its ReplicaSets and Deployment are read (`evidence`, bounded so
+ *   that the report keeps it; `evidence.ts`);
  * - `missing`: there is no Deployment;
  * - `failed`: it could not be scaled down — the traffic rollback stands, the slot still
  *   runs, and the warning says how to stop it.
@@ -20,6 +22,7 @@ import type { KubeObject, KubernetesCapability } from "../../lib/kubernetes/capa
 import type { KubeTarget } from "../../lib/kubernetes/target.ts";
 import { scaleDownSlot } from "../../lib/kubernetes/rollout.ts";
 import { scheduleCleanup, type SlotVersion } from "../../lib/kubernetes/strategies/mod.ts";
+import { EVIDENCE_LIMITS, fitEvidence, type SlotEvidence, slotEvidence } from "./evidence.ts";
 
 const DEPLOYMENT = { apiVersion: "apps/v1", kind: "Deployment" } as const;
 
@@ -60,6 +63,11 @@ export interface LeftSlot {
   note: string;
   /** Until when a kept slot is kept (its `delete-after` time), when it is. */
   keptUntil?: string | undefined;
+  /**
+   * What its pods showed before they were stopped (last log lines, Events; see
+   * `evidence.ts`): read for a slot that is scaled down, bounded for the report.
+   */
+  evidence?: SlotEvidence | undefined;
 }
 
 /**
@@ -115,13 +123,27 @@ export async function settleLeftSlots(
   options: SettleOptions,
 ): Promise<LeftSlot[]> {
   const done: LeftSlot[] = [];
+  const left = options.services.filter((s) => s.left.slot !== s.returnedTo.slot);
+  let events: Promise<KubeObject[]> | undefined;
+  const evidence: EvidenceShare = {
+    podBytes: options.keep !== undefined ? 0 : Math.floor(
+      // each pod a share, and each slot one more (its Deployment's and ReplicaSets' Events)
+      EVIDENCE_LIMITS.budgetBytes / Math.max(1, left.length + await podsOf(ctx, options, left)),
+    ),
+    // The namespace's Events, listed once for every slot (and not at all when none goes).
+    events: () =>
+      events ??= kube(ctx).list(
+        { apiVersion: "v1", kind: "Event" },
+        options.target.namespace,
+      ),
+  };
   for (const s of options.services) {
     if (s.left.slot === s.returnedTo.slot) continue; // a rolling update: the same slot
     const deployment = `${s.service}-${s.left.slot}`;
     const base = { service: s.service, deployment, version: s.left.version };
     let entry: LeftSlot;
     try {
-      entry = await settleOne(ctx, options, s.service, s.left);
+      entry = await settleOne(ctx, options, s.service, s.left, evidence);
     } catch (error) {
       entry = {
         ...base,
@@ -138,7 +160,38 @@ export async function settleLeftSlots(
     else ctx.notice(entry.note);
     done.push(entry);
   }
+  // The shares were a first cut: all of it must fit the report (the runner keeps a stage's
+  // output whole only up to its limit).
+  fitEvidence(done.flatMap((s) => s.evidence ? [s.evidence] : []));
   return done;
+}
+
+/** A pod's share of the evidence budget, and the namespace's Events (listed once). */
+interface EvidenceShare {
+  podBytes: number;
+  events: () => Promise<KubeObject[]>;
+}
+
+/**
+ * The replicas of the slots traffic left, all together (each at least 1, for its
+ * Deployment's Events): the evidence budget is shared between their pods.
+ */
+async function podsOf(
+  ctx: StageContext,
+  options: SettleOptions,
+  left: SettleOptions["services"],
+): Promise<number> {
+  let pods = 0;
+  for (const s of left) {
+    const d = await kube(ctx).get(
+      DEPLOYMENT,
+      options.target.namespace,
+      `${s.service}-${s.left.slot}`,
+    )
+      .catch(() => null);
+    pods += d ? Math.max(1, replicasOf(d)) : 1;
+  }
+  return pods;
 }
 
 async function settleOne(
@@ -146,6 +199,7 @@ async function settleOne(
   options: SettleOptions,
   service: string,
   left: SlotVersion,
+  share: EvidenceShare,
 ): Promise<LeftSlot> {
   const k = kube(ctx);
   const { namespace } = options.target;
@@ -177,6 +231,10 @@ async function settleOne(
     };
   }
   if (options.keep !== undefined) return await keep(ctx, options, base, replicas);
+  // Before its pods go: what they logged last, and what the cluster said about them.
+  const evidence = replicas > 0
+    ? await slotEvidence(ctx, { namespace, deployment: d, ...share })
+    : undefined;
   const r = await scaleDownSlot(k, { namespace, service, slot: left.slot, version: left.version });
   if (r.refused) {
     return {
@@ -186,6 +244,7 @@ async function settleOne(
       replicas: r.replicasBefore,
       stillRunning: (r.replicasBefore ?? 0) > 0,
       note: `${deployment} (version ${left.version}) left as it is: ${r.refused}`,
+      ...(evidence ? { evidence } : {}),
     };
   }
   const before = r.replicasBefore ?? 0;
@@ -198,6 +257,7 @@ async function settleOne(
     note: before > 0
       ? `${deployment} (version ${left.version}) scaled from ${before} to 0 replicas`
       : `${deployment} (version ${left.version}) was already at 0 replicas`,
+    ...(evidence ? { evidence } : {}),
   };
 }
 

@@ -89,6 +89,23 @@ Deno.test("settleLeftSlots: the left slot scaled to 0 with its replicas recorded
       ["tracklist-service-green", "missing", null, null],
     ]);
     assert.ok(out.every((s) => !s.stillRunning));
+    // Read before its pods went: one entry a pod (its log, or why it could not be read).
+    const evidence = out[0]!.evidence!;
+    assert.equal(evidence.deployment, "analysis-service-green");
+    assert.equal(evidence.error, undefined);
+    assert.equal(evidence.pods.length, before);
+    for (const p of evidence.pods) {
+      assert.match(p.pod, /^analysis-service-green-/);
+      assert.ok(p.logs.length > 0 || p.logError !== undefined, JSON.stringify(p));
+    }
+    assert.ok(
+      evidence.objects.some((o) =>
+        o.object === "Deployment/analysis-service-green" &&
+        o.events.some((e) => e.reason === "ScalingReplicaSet")
+      ),
+      JSON.stringify(evidence.objects),
+    );
+    assert.deepEqual(out.slice(1).map((s) => s.evidence), [undefined, undefined], "none left");
     assert.equal(await replicas(k, ns, "analysis-service-green"), 0);
     assert.equal(await replicas(k, ns, "file-watcher-green"), standby, "a standby keeps running");
     assert.ok((await replicas(k, ns, "analysis-service-blue"))! > 0, "the live slot is untouched");
