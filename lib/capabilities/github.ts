@@ -42,7 +42,15 @@ export interface GitHubOutcome {
   skipped?: boolean;
 }
 
-/** What a stage can ask of GitHub. */
+/**
+ * What a stage can ask of GitHub.
+ *
+ * @example
+ * ```ts ignore
+ * const r = await ctx.use<GitHubCapability>("github").status("success", "v1.2.4 deployed");
+ * if (!r.ok && !r.skipped) console.log(`${r.what}: ${r.attempts} attempt(s): ${r.error}`);
+ * ```
+ */
 export interface GitHubCapability {
   /** Creates the deployment and marks it in progress. */
   start(version: string, environment: string): Promise<GitHubOutcome>;

@@ -40,7 +40,15 @@ export interface UndeliveredNotification {
   error: string;
 }
 
-/** Who sent a notification, for the record of what did not arrive. */
+/**
+ * Who sent a notification, for the record of what did not arrive.
+ *
+ * @example
+ * ```ts
+ * import type { NotifyOrigin } from "./notifications.ts";
+ * const origin: NotifyOrigin = { stage: "canary-5", what: "canary-5" };
+ * ```
+ */
 export interface NotifyOrigin {
   /** The sending stage's id. */
   readonly stage?: string;
@@ -48,7 +56,16 @@ export interface NotifyOrigin {
   readonly what?: string;
 }
 
-/** What `uses("notifications")` gives a stage through `ctx.use("notifications")`. */
+/**
+ * What `uses("notifications")` gives a stage through `ctx.use("notifications")`.
+ *
+ * @example
+ * ```ts ignore
+ * const n = ctx.use<NotificationsCapability>("notifications");
+ * await n.notify(event, { stage: ctx.stageId, what: "canary-5" });
+ * const lost = await n.undelivered();
+ * ```
+ */
 export interface NotificationsCapability {
   /** Sends an event to every configured notifier (retried); never throws. */
   notify(event: NotificationEvent, origin?: NotifyOrigin): Promise<NotifyResult[]>;

@@ -7,7 +7,15 @@ import { realClock } from "../clock/clock.ts";
 import { deliver } from "./retry.ts";
 import type { NotifyResult, TransportOptions } from "./types.ts";
 
-/** Every form in which a secret might appear in an error message. */
+/**
+ * Every form in which a secret might appear in an error message.
+ *
+ * @example
+ * ```ts
+ * import { secretForms } from "./_send.ts";
+ * console.assert(secretForms(["https://hooks.example/services/T0SECRET"]).includes("T0SECRET"));
+ * ```
+ */
 export function secretForms(secrets: readonly string[]): string[] {
   const forms = new Set<string>();
   for (const secret of secrets) {
@@ -25,7 +33,15 @@ export function secretForms(secrets: readonly string[]): string[] {
   return [...forms].sort((a, b) => b.length - a.length);
 }
 
-/** Replaces every form of every secret by `***`. */
+/**
+ * Replaces every form of every secret by `***`.
+ *
+ * @example
+ * ```ts
+ * import { scrub } from "./_send.ts";
+ * console.assert(scrub("failed: https://h.example/x/T0SECRET", ["https://h.example/x/T0SECRET"]) === "failed: ***");
+ * ```
+ */
 export function scrub(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const form of secretForms(secrets)) out = out.split(form).join("***");
@@ -35,6 +51,13 @@ export function scrub(text: string, secrets: readonly string[]): string {
 /**
  * POSTs a JSON body; retries network errors, timeouts, 408, 429 and 5xx (`retry.ts`).
  * A 4xx that is the caller's fault is not retried.
+ *
+ * @example
+ * ```ts
+ * import { postJson } from "./_send.ts";
+ * const r = await postJson("slack", "http://127.0.0.1:1/hook", {}, { secrets: [], attempts: 1 });
+ * console.assert(!r.ok && r.attempts === 1);
+ * ```
  */
 export async function postJson(
   channel: NotifyResult["channel"],

@@ -20,3 +20,5 @@ export * from "./slack.ts";
 export * from "./pagerduty.ts";
 export * from "./notify.ts";
 export * from "./retry.ts";
+/** The clock the waits between attempts are on, and its parts (`lib/clock`). */
+export type { Clock, ClockKind, Release, ScheduleOptions, SleepOptions } from "../clock/clock.ts";

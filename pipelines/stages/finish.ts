@@ -207,6 +207,12 @@ function failureText(ctx: StageContext, rolledBack: unknown): string {
  * What the `notify` stage hands on: the channels that got the final message, and every
  * notification of the run that did not arrive — its own, and those of earlier stages
  * (the phase messages), which the notifications capability kept.
+ *
+ * @example
+ * ```ts
+ * import type { NotifyOutput } from "./finish.ts";
+ * const out: NotifyOutput = { notified: ["pagerduty"], undelivered: [] };
+ * ```
  */
 export interface NotifyOutput {
   /** The channels the final message reached. */
