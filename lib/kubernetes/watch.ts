@@ -94,7 +94,7 @@ async function lines(body: ReadableStream<Uint8Array>, each: (line: string) => b
   try {
     while (true) {
       const { value, done } = await reader.read();
-      if (done) return false;
+      if (done) return rest.trim() !== "" && each(rest.trim()); // a last line without "\n"
       rest += value;
       let at: number;
       while ((at = rest.indexOf("\n")) >= 0) {

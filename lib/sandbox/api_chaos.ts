@@ -316,7 +316,9 @@ export class ApiChaos {
         const error = new ApiError(410, `too old resource version: ${rv} (${API_CHAOS})`, {
           reason: "Expired",
         }).toStatus();
-        return json({ type: "ERROR", object: error }, 200);
+        return new Response(JSON.stringify({ type: "ERROR", object: error }) + "\n", {
+          headers: { "content-type": "application/json", "cache-control": "no-cache, private" },
+        });
       }
       case "watch-drop":
         return this.#drop(await handle(request));
