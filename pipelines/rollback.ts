@@ -10,6 +10,9 @@
  *
  * `--option takeover=<run-id>` takes over the deploy lock from that run when its runner
  * is gone (the lock would otherwise hold until it expires).
+ *
+ * `--run <run-id>` (`--option run=<run-id>`) rolls back that run, and refuses, changing
+ * nothing, when the record's last run is another (a later deploy: roll that back first).
  * @module
  */
 import { pipeline, stage, type StageContext } from "../mod.ts";
@@ -66,6 +69,13 @@ export default pipeline("rollback", ({ env, options }) => {
     .run(async (ctx) => {
       const p = await planRollback(kube(ctx), { target: c.target });
       if (!p.ok) throw new Error(p.reason);
+      if (options.run !== undefined && p.run?.runId !== options.run) {
+        throw new Error(
+          `Cannot roll back run ${options.run} in ${env.name}: the deployment record's last run is ` +
+            `${p.run ? `${p.run.runId} (version ${p.run.version}, ${p.run.state})` : "none"}` +
+            ` — a rollback returns to what was live before the last run only. Nothing changed`,
+        );
+      }
       if (p.steps.length === 0) {
         throw new Error(
           `Cannot roll back ${env.name}: run ${p.run?.runId} (version ${p.run?.version}) was the first deploy of ${

@@ -137,7 +137,11 @@ async function cli(r: Rehearsal, args: string[]) {
  * Time bounds: none of its own; the run is polled until the point (or its end: the test
  * then fails, naming what happened).
  */
-export async function killAndResume(r: Rehearsal, point: KillPoint): Promise<KillResult> {
+export async function killAndResume(
+  r: Rehearsal,
+  point: KillPoint,
+  timed?: { start(): void; end(): void },
+): Promise<KillResult> {
   const extra = [
     ...CONFIRM,
     "--time-scale",
@@ -189,7 +193,9 @@ export async function killAndResume(r: Rehearsal, point: KillPoint): Promise<Kil
     stderr: rebuiltRun.stderr + rebuiltRun.stdout,
     report: JSON.parse(await Deno.readTextFile(`${runsDir}/${runId}/report.json`)),
   };
+  timed?.start();
   const resume = await cli(r, ["resume", runId, "--runs-dir", runsDir]);
+  timed?.end();
   const path = /^report: (.+)$/m.exec(resume.stdout)?.[1];
   if (!path) throw new Error(`resume wrote no report:\n${resume.stdout}\n${resume.stderr}`);
   const report = JSON.parse(await Deno.readTextFile(path));
