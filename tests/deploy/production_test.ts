@@ -227,7 +227,11 @@ Deno.test({
           const d = await r.deploy("production", "v1.6.0", CONFIRM);
           assert.equal(d.code, 1);
           assert.equal(stage(d, "lock").status, "failed");
-          assert.match(stage(d, "lock").reason!, /alice\/other-run/);
+          // Named: who, which run, since when, until when, and what to do.
+          assert.match(
+            stage(d, "lock").reason!,
+            /held by alice for run other-run since \d{4}-.* until \d{4}-.*deno task resume other-run/,
+          );
           assert.equal(stage(d, "preflight:cluster").status, "skipped");
           await r.kubectl("delete", "lease", "tracktion-deploy", "-n", NS);
         },
@@ -262,7 +266,10 @@ Deno.test({
           ]);
           assert.equal(second.code, 1, second.stdout);
           assert.equal(stage(second, "lock").status, "failed");
-          assert.match(stage(second, "lock").reason!, /tracktion-deploy/);
+          assert.match(
+            stage(second, "lock").reason!,
+            /tracktion-deploy: held by .* for run \S+ since .* until /,
+          );
           assert.equal(stage(second, "deploy:analysis-service").status, "skipped");
           child.kill("SIGINT");
           while (true) {
