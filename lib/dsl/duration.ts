@@ -63,3 +63,49 @@ export function formatDuration(ms: number): string {
   }
   return parts.join("");
 }
+
+/**
+ * The longest a stage's timeout, retry delay or gate interval may be: 7 days (a timer past
+ * 24.8 days would overflow and fire at once).
+ *
+ * @example
+ * ```ts
+ * import { MAX_STAGE_DURATION_MS } from "./duration.ts";
+ * console.assert(MAX_STAGE_DURATION_MS === 604_800_000);
+ * ```
+ */
+export const MAX_STAGE_DURATION_MS = 7 * 24 * 3_600_000;
+
+/**
+ * Parses a stage's duration and checks its range: more than 0 (or from 0 with `zero`) and at
+ * most {@linkcode MAX_STAGE_DURATION_MS}.
+ *
+ * @param what What the duration is, for the message (`timeout of stage "migrate"`).
+ * @param value The duration as written.
+ * @param o `zero: true` when 0 is allowed (a retry delay).
+ * @returns The duration in ms.
+ * @throws {RangeError} Naming `what`, the value and the range.
+ *
+ * @example
+ * ```ts
+ * import { boundedDuration } from "./duration.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(boundedDuration("timeout", "10m"), 600_000);
+ * assert.throws(() => boundedDuration("timeout", "0s"), /more than 0 to 7 days/);
+ * ```
+ */
+export function boundedDuration(
+  what: string,
+  value: string | number,
+  o: { zero?: boolean } = {},
+): number {
+  const ms = parseDuration(value);
+  if ((o.zero ? ms < 0 : ms <= 0) || ms > MAX_STAGE_DURATION_MS) {
+    throw new RangeError(
+      `Cannot use ${what} ${JSON.stringify(value)}: expected a duration ${
+        o.zero ? "from 0" : "of more than 0"
+      } to 7 days (e.g. "30s", "10m", "2h")`,
+    );
+  }
+  return ms;
+}

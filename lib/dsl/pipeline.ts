@@ -58,6 +58,18 @@ export function pipeline<Env = Environment>(
   build: (ctx: PipelineContext<Env>) => readonly Stage<unknown>[],
   options: PipelineOptions = {},
 ): PipelineDefinition<Env> {
+  if (typeof name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9 ._:-]{0,199}$/.test(name)) {
+    throw new SyntaxError(
+      `Cannot define pipeline ${JSON.stringify(name)?.slice(0, 80)}: a name is 1 to 200 letters, ` +
+        'digits, spaces and ". _ : -", starting with a letter or digit (e.g. "deploy")',
+    );
+  }
+  if (typeof build !== "function") {
+    throw new TypeError(
+      `Cannot define pipeline "${name}": its second argument must be the function that builds ` +
+        'its stages, e.g. pipeline("deploy", ({ env }) => [stage("preflight")])',
+    );
+  }
   return {
     name,
     options: {

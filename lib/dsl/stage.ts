@@ -3,7 +3,7 @@
  * can be shared and extended without surprises.
  * @module
  */
-import { type DurationString, parseDuration } from "./duration.ts";
+import { boundedDuration, type DurationString, parseDuration } from "./duration.ts";
 import {
   type GateDecision,
   type GateExpression,
@@ -117,6 +117,20 @@ export type StageRef = { readonly id: string } | string;
 
 const ID = /^[a-z0-9][a-z0-9:_.-]*$/;
 
+/** The longest stage id (its log file is `<id>.log`, within a file name's 255 bytes). */
+const MAX_ID = 253;
+
+/**
+ * The most attempts a retry policy may ask for.
+ *
+ * @example
+ * ```ts
+ * import { MAX_ATTEMPTS } from "./stage.ts";
+ * console.assert(MAX_ATTEMPTS === 1000);
+ * ```
+ */
+export const MAX_ATTEMPTS = 1000;
+
 function refId(ref: StageRef): string {
   return typeof ref === "string" ? ref : ref.id;
 }
@@ -227,9 +241,8 @@ export class Stage<Out = void> {
 
   /** How often the gates are measured, e.g. `"1m"`. */
   every(interval: DurationString | number): Stage<Out> {
-    return this.#with({
-      analysis: { ...this.#spec.analysis, intervalMs: parseDuration(interval) },
-    });
+    const intervalMs = boundedDuration(`the gate interval of stage "${this.id}"`, interval);
+    return this.#with({ analysis: { ...this.#spec.analysis, intervalMs } });
   }
 
   /** How far back each measurement looks (a query's `{{window}}`), e.g. `"5m"`; default one interval. */
@@ -319,15 +332,23 @@ export class Stage<Out = void> {
 
   /** Fails the attempt when it runs longer than this. */
   timeout(duration: DurationString | number): Stage<Out> {
-    return this.#with({ timeoutMs: parseDuration(duration) });
+    return this.#with({ timeoutMs: boundedDuration(`timeout of stage "${this.id}"`, duration) });
   }
 
   /** Retries failed attempts with backoff. */
   retry(policy: RetryPolicy): Stage<Out> {
-    if (!Number.isInteger(policy.attempts) || policy.attempts < 1) {
+    if (
+      !Number.isInteger(policy.attempts) || policy.attempts < 1 || policy.attempts > MAX_ATTEMPTS
+    ) {
       throw new RangeError(
-        `Cannot retry stage "${this.id}": attempts must be a whole number >= 1, got ${policy.attempts}`,
+        `Cannot retry stage "${this.id}": attempts must be a whole number from 1 to ` +
+          `${MAX_ATTEMPTS}, got ${policy.attempts}`,
       );
+    }
+    const what = `retry delay of stage "${this.id}"`;
+    if (policy.delay !== undefined) boundedDuration(what, policy.delay, { zero: true });
+    if (policy.maxDelay !== undefined) {
+      boundedDuration(`maximum ${what}`, policy.maxDelay, { zero: true });
     }
     return this.#with({ retry: policy });
   }
@@ -367,9 +388,13 @@ export class Stage<Out = void> {
  * ```
  */
 export function stage(id: string): Stage<void> {
-  if (!ID.test(id)) {
+  if (typeof id !== "string" || !ID.test(id) || id.length > MAX_ID) {
+    const shown = typeof id === "string" && id.length > 80
+      ? `${JSON.stringify(id.slice(0, 40) + "…")} (${id.length} characters)`
+      : JSON.stringify(id);
     throw new SyntaxError(
-      `Cannot create stage "${id}": ids are lower case letters, digits and ": _ . -"`,
+      `Cannot create stage ${shown}: ids are lower case letters, digits and ": _ . -", ` +
+        `starting with a letter or digit, at most ${MAX_ID} characters (e.g. "deploy:api")`,
     );
   }
   const where = callerLocation();

@@ -18,8 +18,56 @@ import { realClock } from "../clock/clock.ts";
 const GUARD_URL = new URL("./worker_guard.ts", import.meta.url).href;
 const RUNTIME_URL = new URL("./describe_runtime.ts", import.meta.url).href;
 
-/** The default time a pipeline module may take to load and build (generous for a busy machine). */
+/**
+ * The default time a pipeline module may take to load and build: 30 s, generous for a busy
+ * machine (the repository's deploy pipeline takes well under 1 s); the environment variable
+ * {@linkcode LOAD_TIMEOUT_ENV} changes it.
+ *
+ * @example
+ * ```ts
+ * import { DESCRIBE_TIMEOUT_MS } from "./describe.ts";
+ * console.assert(DESCRIBE_TIMEOUT_MS === 30_000);
+ * ```
+ */
 export const DESCRIBE_TIMEOUT_MS = 30_000;
+
+/**
+ * The environment variable that sets the time a pipeline module may take to load and build,
+ * as a duration (`PIPELINE_LOAD_TIMEOUT=2m`; default {@linkcode DESCRIBE_TIMEOUT_MS}).
+ *
+ * @example
+ * ```ts
+ * import { LOAD_TIMEOUT_ENV } from "./describe.ts";
+ * console.assert(LOAD_TIMEOUT_ENV === "PIPELINE_LOAD_TIMEOUT");
+ * ```
+ */
+export const LOAD_TIMEOUT_ENV = "PIPELINE_LOAD_TIMEOUT";
+
+/**
+ * Evaluated after the guard and before the pipeline module: ending the Worker while the
+ * module loads or builds (`Deno.exit()`, `process.exit()`, `close()`) throws instead, so the
+ * runner hears an error at that line rather than waiting for its time limit.
+ */
+const REFUSE_EXITS = `import process from "node:process";
+const refuse = (what) => () => {
+  throw new Error(what + " was called while the pipeline was loading: a pipeline file only " +
+    "builds its stages (to stop a run, throw an error in a stage)");
+};
+const lock = (target, key, value) =>
+  Object.defineProperty(target, key, { value, writable: false, configurable: false });
+lock(Deno, "exit", refuse("Deno.exit()"));
+lock(process, "exit", refuse("process.exit()"));
+lock(globalThis, "close", refuse("close()"));
+`;
+
+/** `message` with its trailing `at file:///...:L:C` line turned into a `file:L:C: ` prefix. */
+function locatedMessage(message: string): string {
+  const at = /\n\s*at (file:\/\/\S+?):(\d+):(\d+)\s*$/.exec(message);
+  if (!at) return message;
+  const where = callerLocation(`x\n    at ${at[1]}:${at[2]}:${at[3]}`);
+  const text = message.slice(0, at.index).replace(/^Uncaught (\(in worker "[^"]*"\) )?/, "");
+  return where ? `${formatLocation(where)}: ${text}` : text;
+}
 
 /** A pipeline's name and options, as its module declared them. */
 export interface PipelineInfo {
@@ -86,6 +134,11 @@ class DescribeSession {
 
   constructor(s: Session) {
     this.#s = s;
+  }
+
+  /** Whether the module loaded (its build function was asked for the stages). */
+  get loaded(): boolean {
+    return this.#info !== undefined;
   }
 
   #malformed(what: string): void {
@@ -178,6 +231,7 @@ export function describePipeline(
   o: DescribeOptions,
 ): Promise<PipelineDescription> {
   const source = `import ${JSON.stringify(GUARD_URL)};\n` +
+    `import "data:application/javascript;base64,${btoa(REFUSE_EXITS)}";\n` +
     `import * as mod from ${JSON.stringify(pipelineUrl)};\n` +
     `import { serveDescription } from ${JSON.stringify(RUNTIME_URL)};\n` +
     `serveDescription(mod);\n`;
@@ -211,12 +265,15 @@ export function describePipeline(
       () =>
         fail(
           `did not finish loading and building within ${timeoutMs / 1000} s: ` +
-            "does its top-level code or its build function loop or wait forever?",
+            (session.loaded
+              ? "its build function did not return (does it loop?)"
+              : "its top-level code did not finish (a loop, or an await that never settles?)") +
+            `; ${LOAD_TIMEOUT_ENV} sets the limit`,
         ),
     );
     worker.onerror = (e) => {
       e.preventDefault();
-      fail(`cannot be loaded: ${e.message}`);
+      fail(`cannot be loaded: ${locatedMessage(e.message)}`);
     };
     const session = new DescribeSession({
       print: o.onPrint ?? ((text) => Deno.stderr.writeSync(new TextEncoder().encode(text))),

@@ -85,6 +85,9 @@ export function serveDescription(mod: Record<string, unknown>): void {
         }
         return describeStage(s.spec);
       });
+      if (stages.length === 0) {
+        throw new TypeError("its build function returned no stages: a pipeline needs at least one");
+      }
       scope.postMessage({ type: "built", stages });
     } catch (err) {
       const e = err instanceof Error ? locateError(err) : new Error(String(err));

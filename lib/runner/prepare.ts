@@ -18,8 +18,9 @@ import { MIN_SECRET_LENGTH, Redactor } from "../journal/redact.ts";
 import { buildDag, type Dag, DagError } from "./dag.ts";
 import { InputError } from "./errors.ts";
 import { type StageGrant, stageGrant } from "./permissions.ts";
-import { typeCheck } from "./typecheck.ts";
-import { describePipeline, type PipelineInfo } from "./describe.ts";
+import { moduleGraphProblems, typeCheck } from "./typecheck.ts";
+import { describePipeline, LOAD_TIMEOUT_ENV, type PipelineInfo } from "./describe.ts";
+import { parseDuration } from "../dsl/duration.ts";
 import { versionArgument } from "./version.ts";
 
 /** What to prepare. */
@@ -38,7 +39,10 @@ export interface PrepareOptions {
   readonly skipTypeCheck?: boolean;
   /** Stops preparing (SIGINT/SIGTERM while the pipeline module loads). */
   readonly signal?: AbortSignal;
-  /** The time the pipeline module may take to load and build (default 30 s). */
+  /**
+   * The time the pipeline module may take to load and build (default: the environment
+   * variable `PIPELINE_LOAD_TIMEOUT`, a duration, or 30 s).
+   */
   readonly describeTimeoutMs?: number;
   /** Paths no stage may be granted without `fullTrust` (runs folder, sandbox state, kubeconfig). */
   readonly protectedPaths?: readonly string[];
@@ -115,7 +119,18 @@ async function checkPipelineFile(o: PrepareOptions): Promise<string> {
   if (info.isDirectory) {
     throw new InputError(`Pipeline file ${o.pipelineFile} is a folder: name a .ts file`);
   }
-  if (o.skipTypeCheck) return pipelineFile;
+  if (o.skipTypeCheck) {
+    // Not type-checked, but it must load: a module that does not parse or an import of a
+    // missing file is named here, before a Worker would fail on it.
+    const problems = await moduleGraphProblems(pipelineFile);
+    if (problems.length > 0) {
+      throw new InputError(
+        `Pipeline ${o.pipelineFile} cannot be loaded:\n` +
+          problems.map((p) => `  ${p.file}:${p.line}:${p.column}: ${p.message}`).join("\n"),
+      );
+    }
+    return pipelineFile;
+  }
   const problems = await typeCheck(pipelineFile);
   if (problems.length > 0) {
     throw new InputError(
@@ -229,7 +244,26 @@ export async function prepareRun(o: PrepareOptions): Promise<PreparedRun> {
   }
 }
 
+/** `PIPELINE_LOAD_TIMEOUT` in ms (1 ms to 1 h), or undefined when it is not set. */
+function loadTimeoutOf(readEnv: (name: string) => string | undefined): number | undefined {
+  const text = readEnv(LOAD_TIMEOUT_ENV);
+  if (text === undefined || text === "") return undefined;
+  let ms = NaN;
+  try {
+    ms = parseDuration(text);
+  } catch { /* below */ }
+  if (!(ms > 0 && ms <= 3_600_000)) {
+    throw new InputError(
+      `${LOAD_TIMEOUT_ENV}=${JSON.stringify(text)}: expected a duration from 1ms to 1h such ` +
+        "as 30s or 2m (how long a pipeline module may take to load)",
+    );
+  }
+  return ms;
+}
+
 async function prepare(o: PrepareOptions): Promise<PreparedRun> {
+  const describeTimeoutMs = o.describeTimeoutMs ??
+    loadTimeoutOf(o.readEnv ?? ((name) => Deno.env.get(name)));
   const pipelineFile = await checkPipelineFile(o);
   const env = await environmentOf(o);
   const pipelineUrl = pathToFileURL(pipelineFile).href;
@@ -237,7 +271,7 @@ async function prepare(o: PrepareOptions): Promise<PreparedRun> {
   let version: Version | undefined;
   const described = await describePipeline(pipelineUrl, {
     file: o.pipelineFile,
-    ...(o.describeTimeoutMs !== undefined ? { timeoutMs: o.describeTimeoutMs } : {}),
+    ...(describeTimeoutMs !== undefined ? { timeoutMs: describeTimeoutMs } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
     context: (info) => {
       if (o.version !== undefined) version = versionArgument(o.version);

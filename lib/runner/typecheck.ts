@@ -70,6 +70,9 @@ export interface TypeCheckOptions {
   readonly onCompile?: () => void;
 }
 
+/** Where Deno says a module fails to parse or load: `at file:///...:3:1`. */
+const AT_LOCATION = /\s+at (file:\/\/\S+?):(\d+):(\d+)/;
+
 /** Bumped when a cache entry's meaning changes. */
 const CACHE_FORMAT = 1;
 
@@ -225,8 +228,11 @@ async function remember(entryDir: string, files: [string, string][]): Promise<vo
 
 /** Runs `deno check` and parses its problems (paths relative to `root`). */
 async function denoCheck(file: string, root: string): Promise<TypeProblem[]> {
+  // Run outside any project (no deno.json above the working directory), the pipeline's own
+  // project's configuration, or this tool's, resolves its imports as the runner does.
+  const config = await nearestConfig(root) ? undefined : await configFor(file);
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["check", "--quiet", file],
+    args: ["check", "--quiet", ...(config ? ["--config", config] : []), file],
     cwd: root,
     env: { NO_COLOR: "1" },
     stdout: "piped",
@@ -236,12 +242,15 @@ async function denoCheck(file: string, root: string): Promise<TypeProblem[]> {
   const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
   const problems = parseCheckOutput(text, root);
   if (problems.length > 0) return problems;
+  // A module that does not parse: `error: SyntaxError: ... at file:///...:3:1`.
+  const at = AT_LOCATION.exec(text);
   return [{
-    file: relative(root, file),
-    line: 1,
-    column: 1,
+    file: relative(root, at ? fileURLToPath(at[1]!) : file),
+    line: at ? Number(at[2]) : 1,
+    column: at ? Number(at[3]) : 1,
     code: "check",
-    message: text.trim().split("\n").slice(0, 5).join(" ").replace(/\s+/g, " "),
+    message: (at ? text.slice(0, at.index) : text).trim().replace(/^error: /, "").split("\n")
+      .slice(0, 5).join(" ").replace(/\s+/g, " "),
   }];
 }
 
@@ -290,5 +299,100 @@ export async function typeCheck(
   // Remembered only if nothing changed while the compiler ran.
   const after = await digestsOf(before.map(([f]) => f), root);
   if (after.every(([, digest], i) => digest === before[i]![1])) await remember(entry, before);
+  return problems;
+}
+
+/** The nearest `deno.json(c)` in `dir` or above it. */
+async function nearestConfig(dir: string): Promise<string | undefined> {
+  for (;; dir = dirname(dir)) {
+    for (const name of ["deno.json", "deno.jsonc"]) {
+      if (await fileDigest(join(dir, name)) !== undefined) return join(dir, name);
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/** The configuration Deno would use for `file`: the nearest `deno.json(c)` above it, else this tool's. */
+async function configFor(file: string): Promise<string | undefined> {
+  const near = await nearestConfig(dirname(file));
+  if (near) return near;
+  const own = fileURLToPath(new URL("../../deno.json", import.meta.url));
+  return await fileDigest(own) !== undefined ? own : undefined;
+}
+
+interface GraphModule {
+  specifier?: string;
+  error?: string;
+  dependencies?: { specifier?: string; code?: GraphImport; type?: GraphImport }[];
+}
+interface GraphImport {
+  specifier?: string;
+  span?: { start?: { line?: number; character?: number } };
+}
+
+/**
+ * What keeps a pipeline module from loading, without running or type-checking it: a module
+ * of its graph that does not parse, an import of a file that does not exist (at the line of
+ * the import). `deno info` (tens of ms), with the configuration of the pipeline's project
+ * (its nearest `deno.json`), or this tool's own for a file outside any project.
+ *
+ * @param file The pipeline file (absolute).
+ * @returns The problems (empty when the graph loads), paths relative to the working directory.
+ *
+ * @example
+ * ```ts ignore
+ * import { moduleGraphProblems } from "./typecheck.ts";
+ * const problems = await moduleGraphProblems("/project/pipelines/deploy.ts"); // [] when it loads
+ * ```
+ */
+export async function moduleGraphProblems(file: string): Promise<TypeProblem[]> {
+  const config = await configFor(file);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", ...(config ? ["--config", config] : []), file],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const cwd = Deno.cwd();
+  const shown = (url: string) => {
+    const path = url.startsWith("file:") ? fileURLToPath(url) : url;
+    const rel = relative(cwd, path);
+    return rel.startsWith("..") || isAbsolute(rel) ? path : rel;
+  };
+  if (!out.success) {
+    const text = new TextDecoder().decode(out.stderr).trim().replace(/^error: /, "");
+    return [{ file: shown(file), line: 1, column: 1, code: "load", message: text.split("\n")[0]! }];
+  }
+  const modules = (JSON.parse(new TextDecoder().decode(out.stdout)) as { modules?: GraphModule[] })
+    .modules ?? [];
+  const problems: TypeProblem[] = [];
+  for (const m of modules) {
+    if (m.error === undefined || m.specifier === undefined) continue;
+    const at = AT_LOCATION.exec(m.error);
+    if (at) {
+      const message = m.error.slice(0, at.index).split("\n")[0]!;
+      problems.push({
+        file: shown(at[1]!),
+        line: Number(at[2]),
+        column: Number(at[3]),
+        code: "load",
+        message,
+      });
+      continue;
+    }
+    // A missing module: at the import that names it.
+    const importer = modules.flatMap((x) =>
+      (x.dependencies ?? []).flatMap((d) => [d.code, d.type]).filter((i) =>
+        i?.specifier === m.specifier
+      ).map((i) => ({ from: x.specifier!, start: i!.span?.start }))
+    )[0];
+    problems.push({
+      file: shown(importer?.from ?? m.specifier),
+      line: (importer?.start?.line ?? 0) + 1,
+      column: (importer?.start?.character ?? 0) + 1,
+      code: "load",
+      message: m.error.split("\n")[0]!,
+    });
+  }
   return problems;
 }
