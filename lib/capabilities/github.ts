@@ -16,7 +16,8 @@ import { deliver, type RetryPolicy } from "../notify/retry.ts";
 import { type Capability, type OpenContext, type Opened, proxiedGrant } from "./types.ts";
 
 /**
- * What one operation came to.
+ * What one operation came to: `{ ok: true }` when it arrived, else what it was, its attempts
+ * and why not.
  *
  * @example
  * ```ts
@@ -32,9 +33,9 @@ import { type Capability, type OpenContext, type Opened, proxiedGrant } from "./
 export interface GitHubOutcome {
   /** It arrived. */
   ok: boolean;
-  /** What was sent: `deployment status: <state>` (or `deployment: <version> to <env>`). */
+  /** What did not arrive: `deployment status: <state>` (or `deployment: <version> to <env>`). */
   what?: string;
-  /** Attempts the last request took. */
+  /** Attempts the failing request took. */
   attempts?: number;
   /** Why not, when not (secrets never in it). */
   error?: string;
@@ -173,12 +174,10 @@ export function githubCapability(o: GitHubCapabilityOptions): GitHubCapability {
   const outcome = (
     r: { ok: boolean; error?: string },
     what: string,
-  ): GitHubOutcome => ({
-    ok: r.ok,
-    what,
-    attempts: counter.attempts,
-    ...(r.ok ? {} : { error: r.error ?? "not delivered" }),
-  });
+  ): GitHubOutcome =>
+    r.ok
+      ? { ok: true }
+      : { ok: false, what, attempts: counter.attempts, error: r.error ?? "not delivered" };
   const start = async (version: string, environment: string): Promise<GitHubOutcome> => {
     started = { version, environment };
     counter.attempts = 0;

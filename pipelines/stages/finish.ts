@@ -185,7 +185,7 @@ export function githubStartStage(c: DeployContext, lock: Stage<unknown>) {
       await announce(ctx, c, "started", started);
       const r = await ctx.use<GitHubApi>("github").start(c.version.tag, c.env.name)
         .catch((e: Error): GitHubOutcome => ({ ok: false, error: e.message }));
-      if (r.ok) ctx.log(`GitHub: ${r.what} posted (${r.attempts} attempt(s))`);
+      if (r.ok) ctx.log("GitHub: deployment status in_progress posted");
       else ctx.warn(`GitHub not told: ${r.error}`);
       // The `started` notification, if lost, is listed by the `notify` stage (with this
       // stage's id), as every notification of the run is: listed once.
@@ -295,7 +295,7 @@ export function reportStages(c: DeployContext, after: readonly Stage<unknown>[])
       const state = ctx.failures.length === 0 ? "success" : "failure";
       const r = await ctx.use<GitHubApi>("github").status(state, summary(ctx).slice(0, 140))
         .catch((e: Error): GitHubOutcome => ({ ok: false, error: e.message }));
-      if (r.ok) ctx.log(`GitHub: ${r.what} posted (${r.attempts} attempt(s))`);
+      if (r.ok) ctx.log(`GitHub: deployment status ${state} posted`);
       else ctx.warn(`GitHub not told: ${r.error}`);
       return { undelivered: githubUndelivered(ctx, r, `deployment status: ${state}`) };
     },

@@ -31,10 +31,10 @@ Deno.test("github: flaky statuses (503, a secondary rate limit) are retried and 
   try {
     const { api } = capability(gh.url);
     const start = await api.start("v1.1.0", "staging");
-    assert.deepEqual(start, { ok: true, what: "deployment status: in_progress", attempts: 3 });
+    assert.deepEqual(start, { ok: true });
     gh.faults.status.push("503");
     const done = await api.status("success", "v1.1.0 deployed to staging");
-    assert.deepEqual(done, { ok: true, what: "deployment status: success", attempts: 2 });
+    assert.deepEqual(done, { ok: true });
     assert.deepEqual(gh.states(), [["in_progress", "success"]], "both statuses arrived, once");
     assert.deepEqual(gh.hits, { deployment: 2, status: 5 });
     assert.deepEqual(gh.standIn.violations, []);
@@ -100,8 +100,9 @@ Deno.test("github: when the start did not get through, the final status creates 
     assert.match(start.error!, /GitHub answered 503/);
     // GitHub is back by the end of the run.
     const done = await api.status("success", "v1.1.0 deployed to staging");
-    assert.deepEqual(done, { ok: true, what: "deployment status: success", attempts: 1 });
+    assert.deepEqual(done, { ok: true });
     assert.deepEqual(gh.states(), [["in_progress", "success"]]);
+    assert.deepEqual(gh.hits, { deployment: 5, status: 2 }, "4 refused, then 1 at the end");
   } finally {
     await gh.close();
   }
