@@ -61,7 +61,8 @@ export interface RetryPolicy {
   readonly timeoutMs: number;
   /**
    * On a scaled clock an attempt is never abandoned before this much real time (×240,
-   * 20 s is 83 real ms: a busy machine would abandon healthy answers).
+   * 20 s is 83 real ms: a busy machine would abandon healthy answers; one abandoned anyway
+   * is only retried).
    */
   readonly minRealTimeoutMs: number;
   /**
@@ -80,7 +81,7 @@ export interface RetryPolicy {
 
 /**
  * 8 attempts; backoff 250 ms doubling to 8 s, each drawn from [cap/2, cap) ("equal jitter");
- * at least `Retry-After` (at most 60 s); 20 s per attempt (at least 2 real s; 30 real s on a
+ * at least `Retry-After` (at most 60 s); 20 s per attempt (at least 0.5 real s; 30 real s on a
  * virtual clock); a server that cannot be reached at all, 3 attempts. A call that keeps
  * failing gives up after about 18 s of backoff.
  */
@@ -89,7 +90,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   baseMs: 250,
   maxMs: 8_000,
   timeoutMs: 20_000,
-  minRealTimeoutMs: 2_000,
+  minRealTimeoutMs: 500,
   virtualRealTimeoutMs: 30_000,
   maxRetryAfterMs: 60_000,
   unreachableAttempts: 3,

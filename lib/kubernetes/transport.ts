@@ -39,7 +39,7 @@ import { realClock } from "../clock/mod.ts";
  */
 export type MakeApi = <T extends ApiType>(cls: ApiConstructor<T>) => T;
 
-/** The User-Agent client-node's `makeApiClient` sends (kept for a real cluster). */
+/** The User-Agent client-node's `makeApiClient` sends (in-process too). */
 const USER_AGENT = "kubernetes-client-javascript/2.0.1";
 
 async function answerOf(res: Response): Promise<HttpAnswer> {
@@ -55,7 +55,8 @@ function transportSend(transport: (request: Request) => Promise<Response>): Http
       await transport(
         new Request(a.url, {
           method: a.method,
-          headers: a.headers,
+          // as over HTTP: a client names itself (the sandbox's api-chaos tells clients by it)
+          headers: { "User-Agent": USER_AGENT, ...a.headers },
           signal,
           ...(a.body !== undefined ? { body: a.body } : {}),
         }),

@@ -69,6 +69,7 @@ async function open(
 > {
   const context = new RequestContext(url, "GET" as never);
   context.setHeaderParam("Accept", "application/json");
+  context.setHeaderParam("User-Agent", "kubernetes-client-javascript/2.0.1");
   await client.config.applySecurityAuthentication(context);
   context.setSignal(signal);
   if (client.transport) {

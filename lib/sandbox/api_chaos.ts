@@ -184,11 +184,14 @@ function classify(request: Request, url: URL): RequestClass | undefined {
   if (path.startsWith(`/apis/${SANDBOX_API_GROUP}/`)) return undefined;
   // A proxied answer is the pod's (pod traffic): its status is not the API server's.
   if (/\/(pods|services)\/[^/]+\/proxy(\/|$)/.test(path)) return undefined;
-  // A bare `fetch` (Deno's own User-Agent) is the rehearsal harness around the run, not a
-  // Kubernetes client: it seeds the history a real cluster would have (backup Jobs), reads
-  // sandbox-info, or observes the run for a simulation. Its faults would fail the setup, not
-  // test the tool. Every Kubernetes client names itself (client-node, kubectl, client-go).
-  if ((request.headers.get("user-agent") ?? "").startsWith("Deno/")) return undefined;
+  // A request without a client's User-Agent (none, as a `new Request` handed to the sandbox
+  // in-process has, or a bare `fetch`'s `Deno/...`) is the harness around the run, not a
+  // Kubernetes client: it seeds the history a real cluster would have (backup Jobs), publishes
+  // the companions' addresses, reads sandbox-info, or observes a simulation. Its faults would
+  // fail the setup, not test the tool. Every Kubernetes client names itself (client-go and
+  // kubectl, client-node, this tool's client in-process too).
+  const agent = request.headers.get("user-agent") ?? "";
+  if (agent === "" || agent.startsWith("Deno/")) return undefined;
   const watch = url.searchParams.get("watch");
   if (request.method === "GET" && (watch === "true" || watch === "1")) return "watch";
   if (request.method === "GET" || request.method === "HEAD") return "read";
@@ -214,7 +217,9 @@ function objectOf(url: URL): { plural: string; name: string; group: string } {
  * import { realClock } from "../clock/mod.ts";
  * const chaos = new ApiChaos({ rate: 1, faults: ["unavailable"] }, { clock: realClock, seed: 1 });
  * const handle = chaos.wrap(() => Promise.resolve(new Response("{}")));
- * const res = await handle(new Request("http://x/api/v1/namespaces"));
+ * const res = await handle(
+ *   new Request("http://x/api/v1/namespaces", { headers: { "user-agent": "kubectl/v1.30" } }),
+ * );
  * console.assert(res.status === 503 && chaos.stats.faults.unavailable === 1);
  * ```
  */

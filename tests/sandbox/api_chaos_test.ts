@@ -34,8 +34,10 @@ async function withChaos(
   }
 }
 
+/** A request as a Kubernetes client sends it: it names itself. */
 function req(s: Sandbox, path: string, init: RequestInit = {}): Promise<Response> {
-  return s.handle(new Request(`${s.url}${path}`, init));
+  const headers = { "user-agent": "test-client/1.0", ...(init.headers ?? {}) };
+  return s.handle(new Request(`${s.url}${path}`, { ...init, headers }));
 }
 
 async function status(s: Sandbox, path: string, init: RequestInit = {}): Promise<number> {
@@ -170,10 +172,14 @@ Deno.test({
       const proxied = await req(s, "/api/v1/namespaces/default/pods/nothing:80/proxy/health");
       await proxied.body?.cancel();
       assert.equal(s.apiChaos!.requests, 0, JSON.stringify(s.apiChaos));
-      // a bare fetch (the rehearsal harness: Deno's own User-Agent) is not a client's
+      // a bare fetch (the rehearsal harness: Deno's own User-Agent) is not a client's, nor a
+      // request handed in-process without one (the companions publishing their addresses)
       const bare = await fetch(`${s.url}/api/v1/namespaces`);
       assert.equal(bare.status, 200);
       await bare.body?.cancel();
+      const anonymous = await s.handle(new Request(`${s.url}/api/v1/namespaces`));
+      assert.equal(anonymous.status, 200);
+      await anonymous.body?.cancel();
       assert.equal(s.apiChaos!.requests, 0);
       // every API path is: discovery too
       assert.notEqual(await status(s, "/api"), 200);
