@@ -329,10 +329,43 @@ export function runAttempt(
     a.signal?.addEventListener("abort", onAbort, { once: true });
     if (a.timeoutMs !== undefined) {
       const limit = a.timeoutMs;
-      timing.timer(limit, () => stop(`stage "${id}" timed out after ${limit} ms`, "timeout"));
+      timing.timer(
+        stageLimitOn(limit, clock),
+        () => stop(`stage "${id}" timed out after ${limit} ms`, "timeout"),
+      );
     }
     slot.handler = handle;
     for (const m of slot.early.splice(0)) handle(m);
     timing.deliver({ ...request, clock: { kind: clock.kind, scale: clock.scale } });
   });
+}
+
+/**
+ * The least real time a stage's time limit gives on a scaled clock (ms). A rehearsal at
+ * ×240 makes a 15-minute limit 3.75 real seconds, while the stage's own real work (requests,
+ * a Worker, JSON) does not get faster with the clock: a deploy stage's takes about a second
+ * of an idle machine of ours, so 60 s leaves it tens of times more on a busy one.
+ * Real and virtual clocks are not affected: on them the limit is the limit.
+ */
+export const MIN_REAL_STAGE_LIMIT_MS = 60_000;
+
+/**
+ * When a stage's time limit fires on a clock: the limit, and on a scaled clock at least
+ * {@linkcode MIN_REAL_STAGE_LIMIT_MS} of real time. The message still names the limit.
+ *
+ * @param limitMs The stage's limit (target ms).
+ * @param clock The run's clock.
+ * @returns The limit to wait (target ms).
+ *
+ * @example
+ * ```ts
+ * import { stageLimitOn } from "./worker_attempt.ts";
+ * import { realClock, scaledClock } from "../clock/mod.ts";
+ * console.assert(stageLimitOn(900_000, realClock) === 900_000);
+ * console.assert(stageLimitOn(900_000, scaledClock(240)) === 14_400_000);
+ * ```
+ */
+export function stageLimitOn(limitMs: number, clock: Clock): number {
+  if (clock.kind !== "scaled") return limitMs;
+  return Math.max(limitMs, MIN_REAL_STAGE_LIMIT_MS * clock.scale);
 }
