@@ -99,12 +99,16 @@ export function boundedDuration(
   value: string | number,
   o: { zero?: boolean } = {},
 ): number {
-  const ms = parseDuration(value);
-  if ((o.zero ? ms < 0 : ms <= 0) || ms > MAX_STAGE_DURATION_MS) {
+  let ms = NaN;
+  try {
+    ms = parseDuration(value);
+  } catch { /* below */ }
+  if (!(o.zero ? ms >= 0 : ms > 0) || ms > MAX_STAGE_DURATION_MS) {
+    const shown = typeof value === "string" ? JSON.stringify(value) : String(value);
     throw new RangeError(
-      `Cannot use ${what} ${JSON.stringify(value)}: expected a duration ${
+      `Cannot use ${shown} as the ${what}: expected a duration ${
         o.zero ? "from 0" : "of more than 0"
-      } to 7 days (e.g. "30s", "10m", "2h")`,
+      } to 7 days (e.g. "30s", "10m", "2h", or milliseconds as a number)`,
     );
   }
   return ms;

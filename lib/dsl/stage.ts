@@ -241,7 +241,7 @@ export class Stage<Out = void> {
 
   /** How often the gates are measured, e.g. `"1m"`. */
   every(interval: DurationString | number): Stage<Out> {
-    const intervalMs = boundedDuration(`the gate interval of stage "${this.id}"`, interval);
+    const intervalMs = boundedDuration(`gate interval of stage "${this.id}"`, interval);
     return this.#with({ analysis: { ...this.#spec.analysis, intervalMs } });
   }
 

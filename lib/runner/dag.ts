@@ -113,7 +113,10 @@ export function buildDag(stages: readonly StageSpec[]): Dag {
   for (const s of stages) {
     for (const ref of [...s.needs, ...s.watches]) {
       if (ref === s.id) {
-        throw new DagError(`Invalid pipeline: stage "${s.id}" needs itself`, [s.id]);
+        throw new DagError(
+          `Invalid pipeline: stage "${s.id}" needs itself${s.location ? ` (${s.location})` : ""}`,
+          [s.id],
+        );
       }
       if (!specs.has(ref)) {
         const hint = closest(ref, specs.keys());
@@ -140,7 +143,16 @@ export function buildDag(stages: readonly StageSpec[]): Dag {
   }
   const cycle = findCycle(specs);
   if (cycle) {
-    throw new DagError(`Invalid pipeline: cycle ${cycle.join(" → ")}`, cycle.slice(0, -1));
+    const where = cycle.slice(0, -1).flatMap((id) => {
+      const at = specs.get(id)?.location;
+      return at ? [`"${id}" at ${at}`] : [];
+    });
+    throw new DagError(
+      `Invalid pipeline: cycle ${cycle.join(" → ")}${
+        where.length ? `: ${where.join(", ")} (drop one of these needs)` : ""
+      }`,
+      cycle.slice(0, -1),
+    );
   }
 
   const dependents = new Map<string, string[]>([...specs.keys()].map((id) => [id, []]));
