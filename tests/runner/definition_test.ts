@@ -171,18 +171,25 @@ Deno.test("SIGTERM while a pipeline loops at import ends the process at once (ex
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  // The loop starts once the CLI has parsed its arguments and loaded the environment; the
-  // signal may come before or during it: either way the process must end by itself.
+  // The loop starts once the CLI has parsed its arguments, loaded the environment and set
+  // its signal handlers: the pipeline says so just before it loops (on a busy machine that
+  // can take seconds; a fixed wait could signal a process not yet listening).
+  const stdout = new Response(child.stdout).text();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let stderr = "";
+  while (!stderr.includes("looping at import")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the CLI ended before the pipeline looped:\n${stderr}`);
+    stderr += value;
+  }
   const started = performance.now();
-  await new Promise((r) => setTimeout(r, 1_500));
   child.kill("SIGTERM");
-  const out = await child.output();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
+  await stdout;
+  const status = await child.status;
   const took = performance.now() - started;
-  assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
-  assert.match(
-    new TextDecoder().decode(out.stderr),
-    /Interrupted while loading pipeline .*loops\.ts: nothing was changed/,
-  );
+  assert.equal(status.code, 130, stderr);
+  assert.match(stderr, /Interrupted while loading pipeline .*loops\.ts: nothing was changed/);
   // Far below the 30 s evaluation limit: the signal, not the limit, ended it.
   assert.ok(took < 20_000, `took ${took} ms`);
 });
