@@ -168,3 +168,71 @@ Deno.test({
     }
   },
 });
+
+Deno.test("evidence: secret-looking values are masked, lines cut, and the whole fits its budget, least telling first", async () => {
+  const { fitEvidence, lastLines, maskLine } = await import("../../pipelines/stages/evidence.ts");
+  for (
+    const [line, hidden] of [
+      ['{"msg":"db connect","password":"hunter2hunter2"}', "hunter2hunter2"],
+      ["connecting to postgres://tracktion:S3cretPw@db:5432/prod", "S3cretPw"],
+      ["Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload", "eyJhbGciOiJIUzI1NiJ9"],
+      ["REDIS_TOKEN=abcd1234efgh retrying", "abcd1234efgh"],
+    ]
+  ) {
+    const masked = maskLine(line!);
+    assert.ok(!masked.includes(hidden!), masked);
+    assert.match(masked, /\*\*\*/);
+  }
+  assert.equal(maskLine("x".repeat(1_000)).length, EVIDENCE_LIMITS.lineChars);
+  // The last lines, at most EVIDENCE_LIMITS.lines of them, within the bytes given.
+  const log = Array.from({ length: 80 }, (_, i) => `line ${i}`).join("\n") + "\n";
+  const all = lastLines(log, 1_000_000);
+  assert.equal(all.lines.length, EVIDENCE_LIMITS.lines);
+  assert.equal(all.lines.at(-1), "line 79");
+  const few = lastLines(log, 30);
+  assert.deepEqual(few.lines, ["line 77", "line 78", "line 79"]);
+  assert.equal(few.cut, EVIDENCE_LIMITS.lines - 3);
+  // Fitting: older lines go first, each pod keeps its last line and its Warning.
+  const warning = { type: "Warning", reason: "BackOff", message: "Back-off restarting", count: 9 };
+  const normal = { type: "Normal", reason: "Started", message: "Started container", count: 1 };
+  const pod = (n: number) => ({
+    pod: `web-green-${n}`,
+    phase: "Running",
+    ready: false,
+    restarts: 9,
+    logs: Array.from({ length: 20 }, (_, i) => `pod ${n} line ${i} ${"x".repeat(60)}`),
+    logsCut: 0,
+    events: [warning, normal],
+  });
+  const slots = () => [{
+    deployment: "web-green",
+    pods: [pod(1), pod(2), pod(3)],
+    objects: [{ object: "Deployment/web-green", events: [normal, normal] }],
+  }];
+  const some = slots();
+  const size = fitEvidence(some, 1_500);
+  assert.ok(size <= 1_500 && size === JSON.stringify(some).length, `${size}`);
+  for (const p of some[0]!.pods) {
+    assert.ok(p.logs.length >= 1 && p.logs.length < 20, p.pod);
+    assert.equal(p.logs.at(-1), `${p.pod.replace("web-green-", "pod ")} line 19 ${"x".repeat(60)}`);
+    assert.equal(p.logsCut, 20 - p.logs.length);
+    assert.equal(p.events.length, 2, "lines go before events");
+  }
+  assert.equal(some[0]!.objects[0]!.events.length, 2);
+  // Tighter: each pod keeps its last line and its Warning, the Deployment its latest Event.
+  const expected = slots();
+  for (const p of expected[0]!.pods) {
+    p.logs = p.logs.slice(-1);
+    p.logsCut = 19;
+    p.events = [warning];
+  }
+  expected[0]!.objects[0]!.events = [normal];
+  const tight = slots();
+  fitEvidence(tight, JSON.stringify(expected).length);
+  assert.deepEqual(tight, expected);
+  // Nothing can fit a budget of 0: everything goes, and it stops.
+  const none = slots();
+  fitEvidence(none, 0);
+  assert.deepEqual(none[0]!.objects, []);
+  assert.ok(none[0]!.pods.every((p) => p.logs.length === 0 && p.events.length === 0));
+});
