@@ -162,6 +162,29 @@ class Observer {
     return (await res.json()) as Json;
   }
 
+  /**
+   * Waits (up to `limitMs` of real time) until every watch has delivered the changes made
+   * before now, so that a final read does not stand in for events still on their way (each
+   * change then keeps its own stamp). Past the limit the final read records what is left.
+   */
+  caughtUp(limitMs: number): Promise<void> {
+    return this.s.clock.track(
+      "simulate: letting the watches catch up",
+      (async () => {
+        const kinds = Object.keys(this.paths) as (keyof typeof KINDS)[];
+        // Per kind, its newest object's resourceVersion (a list's own is the cluster's).
+        const rvs = (await Promise.all(kinds.map((k) => this.#get(this.paths[k])))).map((list) =>
+          Math.max(0, ...((list.items as Json[] | undefined) ?? []).map(rvOf))
+        );
+        const deadline = performance.now() + limitMs;
+        while (kinds.some((k, i) => (this.log.latest[k] ?? 0) < rvs[i]!)) {
+          if (performance.now() > deadline || this.#stopped) return;
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      })(),
+    );
+  }
+
   /** Reads every kind again, the clock held. */
   refresh(): Promise<void> {
     return this.s.clock.track(
@@ -326,6 +349,13 @@ function refreshingClock(clock: Clock, after: () => Promise<void>): Clock {
 }
 
 /**
+ * How long (real ms) `done()` lets the watches deliver changes already made: a local
+ * stream's events arrive in milliseconds; a machine busy enough to take longer than this
+ * only loses their own stamps (the final read still records the state).
+ */
+const CATCH_UP_MS = 10_000;
+
+/**
  * An inspector for {@linkcode rehearse}: follows the traffic while the run goes, and reads
  * the final state once it is over. Give the run its {@linkcode Inspector.clock}: without
  * it, changes are stamped when their watch events arrive (late on a virtual clock).
@@ -351,6 +381,8 @@ export function observeSandbox(s: SandboxAccess): Inspector<Observation> {
     async done(): Promise<Observation> {
       step = "waiting for the first read";
       await ready;
+      step = "letting the watches catch up";
+      await observer.caughtUp(CATCH_UP_MS);
       step = "reading routes, Services and Deployments";
       await observer.refresh();
       step = "reading the final state";
