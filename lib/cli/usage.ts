@@ -64,7 +64,9 @@ const RUN_FLAGS = `
   --json                    one JSON object a line instead of text
   --option key=value        a pipeline option (repeatable)
   --environments-dir <dir>  the environment files (default ${ENVIRONMENTS_DIR})
-  --skip-type-check         do not type-check the pipeline first`;
+  --skip-type-check         do not type-check the pipeline first (it must still load)
+Environment: PIPELINE_LOAD_TIMEOUT=<d>  how long the pipeline module may take to load and
+                            build its stages (default 30s, at most 1h)`;
 
 /**
  * The usage of each pipeline command (`--help` prints it; a mistake ends with it).
@@ -100,7 +102,9 @@ Prints the pipeline's graph by levels, each stage's permissions, checks, gates a
   --format text|json|mermaid  (default text)
   --option key=value        a pipeline option (repeatable)
   --environments-dir <dir>  the environment files (default ${ENVIRONMENTS_DIR})
-  --skip-type-check         do not type-check the pipeline first${PLAN_OUT}`,
+  --skip-type-check         do not type-check the pipeline first (it must still load)${PLAN_OUT}
+Environment: PIPELINE_LOAD_TIMEOUT=<d>  how long the pipeline module may take to load and
+                            build its stages (default 30s, at most 1h)`,
 };
 
 /** The value a flag's usage line shows (`--concurrency <n>`: `<n>`), or `<value>`. */
