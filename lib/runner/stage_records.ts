@@ -17,8 +17,12 @@ import { type Clock, realClock } from "../clock/clock.ts";
 /** Methods of a resource the main thread holds (a Kubernetes client, a notifier...). */
 export type CapabilityProvider = Record<string, (...args: never[]) => unknown>;
 
-/** The largest output kept whole in the report (serialised bytes). */
-export const MAX_REPORTED_OUTPUT = 16_384;
+/**
+ * The largest output kept whole in the report and the journal (serialised bytes): room for
+ * a rollback's evidence (its failed pods' last lines and events, about 56 KB for
+ * production's 14 pods at `pipelines/stages/evidence.ts`' bounds).
+ */
+export const MAX_REPORTED_OUTPUT = 65_536;
 
 /** A check's report from the Worker, as the stage's record keeps it. */
 export function checkRecordOf(report: CheckReport, redactor: Redactor): CheckRecord {

@@ -8,7 +8,7 @@
  * Bounds: at most {@linkcode EVIDENCE_LIMITS}`.lines` lines a pod (each cut to `lineChars`),
  * `eventsPerObject` Events an object (the latest), and all of it within a byte budget
  * shared by the slots of one rollback (`budgetBytes`, split evenly between pods): a stage's
- * output over the runner's limit (16 KiB, `MAX_REPORTED_OUTPUT`) would be summarised away,
+ * output over the runner's limit (64 KiB, `MAX_REPORTED_OUTPUT`) would be summarised away,
  * so the older lines give way first. The whole last lines (up to `lines` and
  * `bytesPerPod`) also go to the stage's log.
  * @module
@@ -36,10 +36,10 @@ export const EVIDENCE_LIMITS = {
   eventsPerObject: 20,
   /**
    * The byte budget of one rollback's evidence in the report, all slots together: the
-   * runner keeps a stage's output whole up to 16 KiB, and the rest of the rollback's output
+   * runner keeps a stage's output whole up to 64 KiB, and the rest of the rollback's output
    * (its services, messages and slots) takes about 3 KiB for four services.
    */
-  budgetBytes: 11_000,
+  budgetBytes: 56_000,
 } as const;
 
 /**

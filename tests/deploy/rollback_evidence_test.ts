@@ -61,13 +61,13 @@ function assertEvidence(
   for (const s of slots) {
     const e = s.evidence;
     assert.ok(e, `${s.deployment}: no evidence`);
-    assert.equal(e.error, undefined, e.error);
+    assert.equal(e.error, undefined, e.error ?? "");
     assert.equal(e.deployment, s.deployment);
     assert.equal(e.pods.length, s.replicasBefore, `${s.deployment}: one entry per pod`);
     for (const p of e.pods) {
       seen.push(p.pod);
       assert.ok(p.pod.startsWith(`${s.deployment}-`), p.pod);
-      assert.equal(p.logError, undefined, p.logError);
+      assert.equal(p.logError, undefined, p.logError ?? "");
       assert.ok(p.logs.length >= 1 && p.logs.length <= EVIDENCE_LIMITS.lines, p.pod);
       assert.ok(
         p.logs.some((l) => expect.line(s.service).test(l)),
