@@ -78,7 +78,7 @@ function records(started: Event, events: readonly Event[]): StageRecord[] {
  *
  * @example
  * ```ts ignore
- * const report = await rebuildReport(".tracktion/runs/20260101T120000Z-a1b2c3");
+ * const report = await rebuildReport("runs/20260101T120000Z-a1b2c3");
  * console.log(report.status); // "interrupted"
  * ```
  */

@@ -60,7 +60,7 @@ async function lines(path: string): Promise<Record<string, unknown>[]> {
  *
  * @example
  * ```ts ignore
- * const start = await readRunStart(".tracktion/runs/20260101T120000Z-a1b2c3");
+ * const start = await readRunStart("runs/20260101T120000Z-a1b2c3");
  * console.log(start.invocation, start.finished ?? "never finished");
  * ```
  */
