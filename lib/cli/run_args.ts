@@ -55,7 +55,7 @@ const FLAGS: Record<
     "approval-timeout": { type: "string" },
   },
   run: RUN,
-  rollback: RUN,
+  rollback: { ...RUN, run: { type: "string" } },
   plan: {
     ...COMMON,
     pipeline: { type: "string" },
@@ -472,11 +472,20 @@ export function runArguments(command: PipelineCommand, args: string[]): RunArgum
     fail(`--seed takes 1 to 64 letters, digits, ".", "_" or "-", got "${seed}"`);
   }
 
+  const run = str("run");
+  if (run !== undefined && !/^[A-Za-z0-9._-]{1,128}$/.test(run)) {
+    fail(
+      `--run takes a run id (letters, digits, ".", "_", "-"), got ${
+        JSON.stringify(run.slice(0, 40))
+      }`,
+    );
+  }
   return {
     pipelineFile,
     environment,
     version,
-    options: keyValues(v.option as string[] | undefined),
+    // `rollback --run <id>`: the pipeline's `run` option.
+    options: { ...keyValues(v.option as string[] | undefined), ...(run ? { run } : {}) },
     environmentsDir,
     skipTypeCheck: bool("skip-type-check"),
     sandbox,

@@ -94,7 +94,9 @@ Runs any pipeline file; the flags are deploy's.${RUN_FLAGS}`,
 Runs pipelines/rollback.ts: puts traffic back on the version the deployment record in the
 cluster says was live before the last run, and refuses, changing nothing, when the record is
 missing or contradicts the cluster. A dead runner's lock is taken over with
---option takeover=<run-id>. The flags are deploy's.${RUN_FLAGS}`,
+--option takeover=<run-id>. The flags are deploy's, and:
+  --run <run-id>            roll back that run (refused, nothing changed, when the record's
+                            last run is another)${RUN_FLAGS}`,
   plan: `usage: deno task plan <environment> <version> [flags]
 
 Prints the pipeline's graph by levels, each stage's permissions, checks, gates and approvals.

@@ -9,6 +9,7 @@
  * fails the deploy with the traffic where it was.
  * @module
  */
+import { assertStillThisRun } from "./guard.ts";
 import { type Stage, stage, type StageContext } from "../../mod.ts";
 import type { KubernetesCapability } from "../../lib/kubernetes/capability.ts";
 import {
@@ -279,6 +280,7 @@ export function switchStage(c: DeployContext, deploys: readonly Stage<Deployed>[
       const deployed = deploys.map((d) => ctx.output(d));
       // Rolling updates have no idle slot: their tests run on what is now live.
       await runTestSuites(ctx, c, deployed);
+      await assertStillThisRun(ctx, c);
       for (const d of deployed) {
         if (ctx.dryRun) {
           ctx.notice(`would switch ${d.service} to ${d.slot}`);
@@ -327,6 +329,7 @@ export function canaryStages(
   const shift = (percent: number, phase: string) => async (ctx: StageContext) => {
     const k = kube(ctx);
     const deployed = deploys.map((d) => ctx.output(d));
+    await assertStillThisRun(ctx, c);
     for (const d of deployed) {
       if (ctx.dryRun) {
         ctx.notice(`would send ${percent}% of ${d.service} to ${d.slot}`);

@@ -113,7 +113,8 @@ export interface KillResult {
   journalAfter: Event[];
 }
 
-async function cli(r: Rehearsal, args: string[]) {
+/** Runs the CLI (`lib/cli/main.ts <args>`) to its end. */
+export async function cli(r: Rehearsal, args: string[]) {
   const t0 = performance.now();
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "lib/cli/main.ts", ...args],
@@ -132,16 +133,20 @@ async function cli(r: Rehearsal, args: string[]) {
   };
 }
 
+/** A run killed at a point: its id, when, how it ended, its journal then. */
+export interface Killed {
+  runId: string;
+  killedAfterMs: number;
+  signal: string | null;
+  journalBefore: Event[];
+}
+
 /**
- * Runs the production rehearsal, kills it at `point`, rebuilds its report, resumes it.
- * Time bounds: none of its own; the run is polled until the point (or its end: the test
- * then fails, naming what happened).
+ * Runs the production rehearsal of {@linkcode VERSION} and kills it (SIGKILL) at `point`.
+ * Time bounds: none of its own; the run is polled until the point (or its end: then the
+ * test fails, naming what happened).
  */
-export async function killAndResume(
-  r: Rehearsal,
-  point: KillPoint,
-  timed?: { start(): void; end(): void },
-): Promise<KillResult> {
+export async function killAt(r: Rehearsal, point: KillPoint): Promise<Killed> {
   const extra = [
     ...CONFIRM,
     "--time-scale",
@@ -185,7 +190,20 @@ export async function killAndResume(
   const st = await status;
   await drained;
   if (!runId) throw new Error(`the rehearsal ended before production started:\n${out}`);
-  const journalBefore = await events(r, runId);
+  return { runId, killedAfterMs, signal: st.signal, journalBefore: await events(r, runId) };
+}
+
+/**
+ * Kills the production rehearsal at `point`, rebuilds its report, resumes it.
+ *
+ * @param timed Told when the resume command starts and ends (a bench).
+ */
+export async function killAndResume(
+  r: Rehearsal,
+  point: KillPoint,
+  timed?: { start(): void; end(): void },
+): Promise<KillResult> {
+  const { runId, killedAfterMs, signal, journalBefore } = await killAt(r, point);
   const runsDir = `${r.dir}/runs`;
   const rebuiltRun = await cli(r, ["report", runId, "--runs-dir", runsDir]);
   const rebuilt = {
@@ -203,7 +221,7 @@ export async function killAndResume(
   return {
     runId,
     killedAfterMs,
-    signal: st.signal,
+    signal,
     journalBefore,
     rebuilt,
     resume,
