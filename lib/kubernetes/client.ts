@@ -23,6 +23,7 @@ import { KubernetesApiError } from "./errors.ts";
 import { TOOL_NAME } from "../product/mod.ts";
 import { type Clock, realClock } from "../clock/clock.ts";
 import { apiMaker, type MakeApi } from "./transport.ts";
+import { RequestHolds } from "./holds.ts";
 import { ATTEMPTS_HEADER, type RetryEvent, type RetryPolicy } from "./retry.ts";
 
 /** The field manager of every server-side apply and patch this tool makes. */
@@ -263,9 +264,7 @@ export class KubeClient {
   #proxy: ProxyApi;
   /** The in-process transport, if any (watch streams go through it too). */
   readonly transport: ((request: Request) => Promise<Response>) | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
-  /** The hold of the request in flight (a virtual clock's: one at a time). */
-  #held: { what: string; release: (() => void) | undefined } | undefined;
+  #holds: RequestHolds;
 
   private constructor(
     config: KubeConfig,
@@ -275,9 +274,10 @@ export class KubeClient {
     this.config = config;
     this.clock = clock;
     this.transport = options.transport;
+    this.#holds = new RequestHolds(clock);
     const make: MakeApi = apiMaker(config, options.transport, {
       clock,
-      pause: () => this.#pause(),
+      pause: () => this.#holds.pause(),
       ...(options.retry ? { policy: options.retry } : {}),
       ...(options.onRetry ? { onRetry: options.onRetry } : {}),
     });
@@ -297,32 +297,7 @@ export class KubeClient {
    * @returns Its answer.
    */
   request<T>(what: string, send: () => Promise<T>): Promise<T> {
-    if (this.clock.kind !== "virtual") return this.clock.track(what, send());
-    const run = async () => {
-      const held = this.#held = { what, release: this.clock.hold(what) };
-      try {
-        return await send();
-      } finally {
-        held.release?.();
-        this.#held = undefined;
-      }
-    };
-    // Queued without a hold: a request waiting behind one that waits out a backoff must
-    // not stop the clock that backoff is on.
-    const next = this.#queue.then(run, run);
-    this.#queue = next.catch(() => {});
-    return next;
-  }
-
-  /** Lets go of the request's hold for a wait; returns what takes it again. */
-  #pause(): () => void {
-    const held = this.#held;
-    if (!held?.release) return () => {};
-    held.release();
-    held.release = undefined;
-    return () => {
-      if (this.#held === held) held.release = this.clock.hold(held.what);
-    };
+    return this.#holds.run(what, send);
   }
 
   /**
