@@ -17,6 +17,6 @@
  */
 export * from "./gate_record.ts";
 export * from "./types.ts";
-export * from "./undelivered.ts";
+export { undeliveredOf, type UndeliveredRecord } from "./undelivered.ts";
 export { reportJsonSchema } from "./schema.ts";
 export * from "./write_schemas.ts";

@@ -26,6 +26,7 @@ export { versionArgument } from "./version.ts";
 export { type PreparedRun, type PrepareOptions, prepareRun } from "./prepare.ts";
 export { type ExecuteOptions, executeRun, type RunOutcome } from "./run.ts";
 export type { CapabilityProvider, GateAnalyzer, GateVerdict } from "./engine.ts";
+export type { JournalledStage } from "./engine_types.ts";
 export type { KubernetesGrant, StageGrant } from "./permissions.ts";
 export type { Dag } from "./dag.ts";
 export type { PipelineInfo } from "./describe.ts";
