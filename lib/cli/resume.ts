@@ -86,6 +86,12 @@ export async function resumeCommand(args: string[], io: CliIo): Promise<number> 
       `Cannot resume run ${runId}: it finished (${start.finished}); see deno task report ${runId}`,
     );
   }
+  if (start.broken) {
+    throw new InputError(
+      `Cannot resume run ${runId}: its journal does not verify (${start.broken}): it was changed ` +
+        `after it was written; see deno task report ${runId}`,
+    );
+  }
   const [command, ...rest] = start.invocation ?? [];
   if (!command || !PIPELINE_COMMANDS.has(command)) {
     throw new InputError(`Cannot resume run ${runId}: its journal does not say how it was started`);

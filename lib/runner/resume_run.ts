@@ -3,7 +3,7 @@
  * got ({@linkcode readRunStart}), and reopening it to go on ({@linkcode reopenRun}).
  * @module
  */
-import { Journal } from "../journal/journal.ts";
+import { Journal, verifyJournal } from "../journal/journal.ts";
 import type { Redactor } from "../journal/redact.ts";
 import type { Report } from "../report/schema.ts";
 import type { Clock } from "../clock/clock.ts";
@@ -30,6 +30,22 @@ export interface RunStart {
   readonly host: string;
   /** How it finished, when it did. */
   readonly finished?: string | undefined;
+  /** Why its journal's chain does not verify (a last line cut short by a kill does not count). */
+  readonly broken?: string | undefined;
+}
+
+/** Verifies a journal's whole lines; a last line without its newline (a kill) is left out. */
+async function brokenChain(path: string): Promise<string | undefined> {
+  const text = await Deno.readTextFile(path);
+  const whole = text.slice(0, text.lastIndexOf("\n") + 1);
+  const tmp = await Deno.makeTempFile({ prefix: "journal-check-" });
+  try {
+    await Deno.writeTextFile(tmp, whole);
+    const v = await verifyJournal(tmp);
+    return v.ok ? undefined : `line ${v.brokenAt}: ${v.reason}`;
+  } finally {
+    await Deno.remove(tmp).catch(() => {});
+  }
 }
 
 async function lines(path: string): Promise<Record<string, unknown>[]> {
@@ -70,6 +86,7 @@ export async function readRunStart(runDir: string): Promise<RunStart> {
   if (!started) throw new InputError(`Cannot resume: ${runDir}/events.jsonl has no run.started`);
   const finished = events.findLast((e) => e.type === "run.finished");
   const who = (started.who ?? {}) as { host?: string };
+  const broken = await brokenChain(`${runDir}/events.jsonl`);
   return {
     runId: String(started.runId),
     pipeline: String(started.pipeline),
@@ -79,6 +96,7 @@ export async function readRunStart(runDir: string): Promise<RunStart> {
     ...(typeof started.pid === "number" ? { pid: started.pid } : {}),
     host: who.host ?? "",
     ...(finished ? { finished: String(finished.status) } : {}),
+    ...(broken ? { broken } : {}),
   };
 }
 
