@@ -6,6 +6,7 @@
  * written (`clockAt`), and a sandbox refuses a clock that is behind it.
  * @module
  */
+import { autosave, durably } from "./persist.ts";
 import { resolve } from "node:path";
 import { type Clock, realClock, scaledClock } from "../clock/mod.ts";
 import { type Random, seededRandom } from "../random/mod.ts";
@@ -407,9 +408,14 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   // api-chaos: its faults come before the API, over HTTP and in this process alike.
   const spec = splitApiChaos(scenario).chaos;
   const chaos = spec ? new ApiChaos(spec, { clock, seed: options.randomSeed }) : undefined;
-  const handle = chaos
-    ? chaos.wrap((request) => http.handle(request))
-    : (request: Request) => http.handle(request);
+  // An API server answers a write once it is durable (etcd's commit): a write is on disk
+  // before its answer, so a runner killed right after it (its sandbox in its process)
+  // loses nothing it was told was done. Not on a virtual clock (a simulation that dies is
+  // run again; its writes are many and its saves would cost its speed).
+  let flush: () => Promise<void> = () => Promise.resolve();
+  const apiHandler = (request: Request) =>
+    clock.kind === "virtual" ? http.handle(request) : durably(request, http, () => flush());
+  const handle = chaos ? chaos.wrap(apiHandler) : apiHandler;
   const server = serve(http, port, handle);
   const gateways = new GatewayListeners(api, {
     clock,
@@ -434,6 +440,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   await save();
   await writeFileAtomic(kubeconfigPath, kubeconfig(server.url, token));
   const saver = autosave(store, clock, save);
+  flush = saver.flush;
   await simulation.start();
 
   let stopped: Promise<void> | undefined;
@@ -467,34 +474,5 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       })();
       return stopped;
     },
-  };
-}
-
-/**
- * Saves the state a while after the store changes: 250 ms of real time on a wall clock,
- * 1 s of target time on a virtual one. The timer is `clock.timeout`'s (it never moves a
- * virtual clock on by itself), and none is set while nothing changes.
- */
-function autosave(store: Store, clock: Clock, save: () => Promise<void>) {
-  const afterMs = clock.kind === "virtual" ? 1_000 : 250 * clock.scale;
-  let saving: Promise<void> = Promise.resolve();
-  let armed = false;
-  let stopped = false;
-  const arm = () => {
-    if (armed || stopped) return;
-    armed = true;
-    clock.timeout(afterMs).addEventListener("abort", () => {
-      armed = false;
-      if (stopped || !store.dirty) return;
-      saving = saving.then(save).catch(() => {});
-    }, { once: true });
-  };
-  const unsubscribe = store.subscribe(arm);
-  return {
-    stop() {
-      stopped = true;
-      unsubscribe();
-    },
-    saving: () => saving,
   };
 }
