@@ -1,9 +1,9 @@
 // The production rehearsal (deno task deploy production v1.2.4 --sandbox, its default
 // virtual clock) on a clean API and under api-chaos at 5%, in one run, alternating (clean,
-// chaos, clean, ...: a machine whose load drifts slows both alike): wall time (deno bench, one
-// iteration per pair, and the medians printed at the end), and the faults each chaos
-// rehearsal met (the sandbox's api-chaos.json). Pair i runs with --seed bench-<i> (its own
-// traffic and faults), the same for both. Every rehearsal must succeed.
+// chaos, clean, ...: a machine whose load drifts slows both alike): wall time (deno bench's
+// table, pair by pair; each rehearsal's time and the medians printed at the end), and the
+// faults each chaos rehearsal met (the sandbox's api-chaos.json). Pair i runs with --seed
+// bench-<i> (its own traffic and faults), the same for both. Every rehearsal must succeed.
 // `deno bench -A bench/api_chaos_bench.ts`; numbers in bench/README.md.
 
 const root = await Deno.makeTempDir({ prefix: "tracktion-bench-api-chaos-" });
@@ -72,6 +72,11 @@ for (let pair = 0; pair < PAIRS; pair++) {
 }
 
 globalThis.addEventListener("unload", () => {
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  for (const [kind, xs] of Object.entries(walls)) {
+    const each = xs.map((x) => (x / 1000).toFixed(1)).join(", ");
+    console.log(`${kind}: median ${(median(xs) / 1000).toFixed(1)} s (${each} s)`);
+  }
   for (const m of met) {
     console.log(`api-chaos 5%: ${m.faults} faults in ${m.requests} API requests`);
   }
