@@ -89,8 +89,11 @@ export class LeaseLostError extends Error {
 export interface LeaseKeeperOptions {
   /** The run's clock: the heartbeat's timers and the renew deadline are on it. */
   readonly clock: Clock;
-  /** Renews a held lease (throws a `LeaseHeldError` when it is someone else's). */
-  readonly renew: (lease: LeaseHandle) => Promise<LeaseHandle>;
+  /**
+   * Renews a held lease once, within the heartbeat's retry period for that duration
+   * (throws a `LeaseHeldError` when it is someone else's).
+   */
+  readonly renew: (lease: LeaseHandle, durationSeconds: number) => Promise<LeaseHandle>;
   /** Told once when a lease is lost: the run must stop changing the cluster. */
   readonly onLost?: ((lease: LeaseHandle, error: LeaseLostError) => void) | undefined;
   /** Told of renewals that failed and of a lease regained. */
@@ -214,7 +217,9 @@ export class LeaseKeeper {
     const clock = this.#o.clock;
     const what = `${kept.lease.namespace}/${kept.lease.name}`;
     try {
-      const renewed = await clock.track("lease renewal", this.#o.renew(kept.lease));
+      // Not held here: the client holds the clock around each request itself, and releases
+      // it while a retry waits (holding it across that wait would stop a virtual clock).
+      const renewed = await this.#o.renew(kept.lease, kept.durationSeconds);
       if (this.#closed || this.#kept.get(keyOf(kept.lease)) !== kept) return;
       kept.lease = renewed;
       kept.renewedAt = clock.now();
@@ -227,7 +232,9 @@ export class LeaseKeeper {
     } catch (error) {
       if (this.#closed || this.#kept.get(keyOf(kept.lease)) !== kept) return;
       this.#o.log?.(`could not renew the lock ${what}: ${(error as Error).message}`);
-      if (error instanceof LeaseHeldError) {
+      // Taken only when the lease names another holder: a 409 on our update (holder
+      // unknown) may be a flaky server's, and the next renewal reads the lease again.
+      if (error instanceof LeaseHeldError && error.holder !== "") {
         kept.gone = true;
         kept.cancelWatch?.();
         this.#lose(kept, `another holder took the lock ${what} (${error.message})`);

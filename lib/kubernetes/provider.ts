@@ -9,7 +9,7 @@
 import type { KindRef, KubeObject, KubernetesCapability, RolloutStatus } from "./capability.ts";
 import { apiError, KubeClient } from "./client.ts";
 import { acquireLease, releaseLease, renewLease } from "./lease.ts";
-import { LeaseKeeper, leaseSecondsOn } from "./heartbeat.ts";
+import { heartbeatTimings, LeaseKeeper, leaseSecondsOn } from "./heartbeat.ts";
 import { readPodLogs } from "./pod_logs.ts";
 import { explainRollout, rolloutStatusOf, waitForRolloutWith } from "./rollout.ts";
 import { MIN_SECRET_LENGTH } from "../journal/redact.ts";
@@ -134,11 +134,29 @@ export function createKubernetesCapability(
     transport: options.transport,
   });
   const dryRun = options.dryRun === true;
+  // Renewals as client-go's: one try each, abandoned after the heartbeat's retry period; the
+  // heartbeat itself tries again until the renew deadline (a retrying call's backoff and
+  // 20 s timeouts could outlast the deadline on their own).
+  const renewalClients = new Map<number, KubeClient>();
+  const renewalClient = (durationSeconds: number) => {
+    let c = renewalClients.get(durationSeconds);
+    if (!c) {
+      const retryMs = heartbeatTimings(durationSeconds).retryMs;
+      c = KubeClient.connect(options.kubeconfigPath, {
+        context: options.context,
+        clock: options.clock,
+        transport: options.transport,
+        retry: { attempts: 1, unreachableAttempts: 1, timeoutMs: retryMs },
+      });
+      renewalClients.set(durationSeconds, c);
+    }
+    return c;
+  };
   let events = 0;
   const keeper = options.heartbeat && !dryRun
     ? new LeaseKeeper({
       clock: client.clock,
-      renew: (lease) => renewLease(client, lease),
+      renew: (lease, durationSeconds) => renewLease(renewalClient(durationSeconds), lease),
       onLost: (_lease, error) => options.heartbeat?.onLost?.(error),
       log: options.heartbeat.log,
     })
