@@ -1,5 +1,6 @@
 // Runs the real CLI against a sandbox of the test's own (state, runs and database in a
 // temporary folder), and reads what the cluster then holds with the real kubectl.
+import { stopLeftover } from "../../lib/companions/process.ts";
 
 export interface Deployment {
   code: number;
@@ -93,7 +94,16 @@ export class Rehearsal {
     return d.decode(out.stdout);
   }
 
+  /** Stops companions a killed runner left (by their pid files), then removes the folder. */
   async remove(): Promise<void> {
+    const companions = `${this.sandboxDir}/companions`;
+    try {
+      for await (const e of Deno.readDir(companions)) {
+        if (e.isDirectory) await stopLeftover(`${companions}/${e.name}`);
+      }
+    } catch {
+      // no companions
+    }
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
 }
