@@ -29,8 +29,19 @@ export const SIMULATED_DELAY_HEADER = "x-simulated-delay-ms";
 /** How long a slow answer takes (target ms; on a wall clock at least 5 s of real time). */
 export const SLOW_ANSWER_MS = 60_000;
 
+/** One fault kind of {@linkcode API_FAULTS}. */
+export type ApiFault =
+  | "internal"
+  | "unavailable"
+  | "timeout"
+  | "conflict"
+  | "throttle"
+  | "slow"
+  | "watch-drop"
+  | "watch-expired";
+
 /** The fault kinds, with what each does. */
-export const API_FAULTS = Object.freeze({
+export const API_FAULTS: Readonly<Record<ApiFault, string>> = Object.freeze({
   internal: "500 InternalError, before anything is done",
   unavailable: "503 ServiceUnavailable, before anything is done",
   timeout: "504 Timeout after the write was done (POST, PUT, PATCH, DELETE)",
@@ -40,9 +51,6 @@ export const API_FAULTS = Object.freeze({
   "watch-drop": "a watch stream ends early (after 0-2 events or 10 s)",
   "watch-expired": "a watch from a resourceVersion answers 410 Expired (an ERROR event)",
 });
-
-/** One fault kind of {@linkcode API_FAULTS}. */
-export type ApiFault = keyof typeof API_FAULTS;
 
 /** The scenario's one-line description (for `SCENARIOS`). */
 export const API_CHAOS_TEXT = "a flaky Kubernetes API: 5% of /api and /apis requests fail " +

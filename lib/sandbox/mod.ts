@@ -131,3 +131,4 @@ export {
 } from "./seed.ts";
 export { SandboxStateError } from "./state.ts";
 export { SANDBOX_LIMITS } from "./limits.ts";
+export type { ApiChaosStats, ApiFault } from "./api_chaos.ts";
