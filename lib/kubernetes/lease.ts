@@ -25,6 +25,11 @@ export interface AcquireLeaseOptions {
    * runner died). Default: never.
    */
   takeOver?: ((holder: string) => boolean) | undefined;
+  /**
+   * A renewal: refuse unless the lease is still held by `holder` (a lease released, or
+   * taken, since is not taken again).
+   */
+  mustHold?: boolean | undefined;
 }
 
 /**
@@ -113,6 +118,12 @@ export async function acquireLease(
   const now = (options.now ?? (() => new Date(client.clock.now())))();
   const expires = new Date(now.getTime() + options.durationSeconds * 1000);
   const current = await read(client, namespace, name);
+  if (current === null && options.mustHold) {
+    throw new LeaseHeldError(`Cannot renew ${what}: it no longer exists`, {
+      holder: "",
+      expiresAt: "",
+    });
+  }
   if (current === null) {
     if (options.dryRun) return handle(namespace, name, options.holder, expires);
     const body: V1Lease = {
@@ -142,6 +153,14 @@ export async function acquireLease(
   }
   const heldBy = current.spec?.holderIdentity ?? "";
   const heldUntil = expiry(current);
+  if (options.mustHold && heldBy !== options.holder) {
+    throw new LeaseHeldError(
+      `Cannot renew ${what}: it is no longer held by "${options.holder}"${
+        heldBy ? ` (held by "${heldBy}")` : " (released)"
+      }`,
+      { holder: heldBy, expiresAt: heldUntil?.toISOString() ?? "" },
+    );
+  }
   const takeover = options.takeOver?.(heldBy) === true;
   if (heldBy !== "" && heldBy !== options.holder && !takeover && heldUntil && heldUntil > now) {
     throw new LeaseHeldError(heldMessage(what, current, heldUntil), {
@@ -234,6 +253,7 @@ export async function renewLease(
     durationSeconds: options.durationSeconds ?? current.spec?.leaseDurationSeconds ?? 1,
     now: options.now,
     dryRun: options.dryRun,
+    mustHold: true,
   });
 }
 

@@ -28,6 +28,7 @@ import type { Clock } from "../clock/clock.ts";
 export function autosave(store: Store, clock: Clock, save: () => Promise<void>) {
   const afterMs = clock.kind === "virtual" ? 1_000 : 250 * clock.scale;
   let saving: Promise<void> = Promise.resolve();
+  let next: Promise<void> | undefined;
   let armed = false;
   let stopped = false;
   const arm = () => {
@@ -46,10 +47,20 @@ export function autosave(store: Store, clock: Clock, save: () => Promise<void>) 
       unsubscribe();
     },
     saving: () => saving,
-    /** Saves now if anything changed (after any save already under way). */
+    /**
+     * Saves now if anything changed, after any save already under way. Group commit: every
+     * write answered while a save runs waits for the one next save, not a save each (a
+     * queue of saves would make each answer wait for all the others').
+     */
     flush(): Promise<void> {
-      saving = saving.then(() => store.dirty && !stopped ? save() : undefined).catch(() => {});
-      return clock.track("sandbox: saving a write", saving);
+      if (!next) {
+        next = saving.then(() => {
+          next = undefined;
+          return store.dirty && !stopped ? save() : undefined;
+        }).catch(() => {});
+        saving = next;
+      }
+      return clock.track("sandbox: saving a write", next);
     },
   };
 }

@@ -12,7 +12,7 @@ const NS = "tracktion-prod";
 /**
  * The CLI's own sandbox on its default virtual clock: a slow answer costs its 20 s timeout
  * of target time, not real time, so stage timeouts (target time) keep their meaning. On a
- * scaled clock each would cost at least 0.5 real s (×240: 2 target minutes).
+ * scaled clock each would cost at least 5 real s (×240: 20 target minutes).
  */
 const FAST: string[] = [];
 
