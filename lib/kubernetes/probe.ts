@@ -9,6 +9,7 @@ import {
   Observable,
   type RequestContext,
   type ResponseContext,
+  VersionApi,
 } from "@kubernetes/client-node";
 import { KubeClient } from "./client.ts";
 import { type Clock, realClock } from "../clock/clock.ts";
@@ -172,7 +173,12 @@ export async function probeKubernetesApi(options: ProbeOptions): Promise<ProbeRe
   try {
     // The request's parameters (none), then the per-call options.
     await untilAborted(
-      client.version.getCode({}, { middleware: [withSignal], middlewareMergeStrategy: "append" }),
+      // client-node's own HTTP, not the client's retrying one: one request, its limit the
+      // probe's, and a credential plugin's failure told apart from the request's.
+      client.config.makeApiClient(VersionApi).getCode({}, {
+        middleware: [withSignal],
+        middlewareMergeStrategy: "append",
+      }),
       options.signal,
     );
     return { server };
