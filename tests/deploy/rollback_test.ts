@@ -107,13 +107,13 @@ Deno.test({
     await baseline(r);
     try {
       // The runner starts its own sandbox: -9 kills both; the state survives on disk. Its
-      // lease is 240 s of sandbox time (8 real s at ×30, renewed every 1.6 s while it lives):
+      // lease is 120 s of sandbox time (4 real s at ×30, renewed every 0.8 s while it lives):
       // the next deploy's staging rehearsal alone outlasts it, so its lock has lapsed by the
       // time production's lock stage runs (taking a live one over is tested below).
       const run = await halfShifted(r, "v1.1.0", {
         newSlot: "green",
         persisted: true,
-        extra: ["--time-scale", "30", "--option", "lock-seconds=240"],
+        extra: ["--time-scale", "30", "--option", "lock-seconds=120"],
       });
       run.child.kill("SIGKILL");
       await run.done;
