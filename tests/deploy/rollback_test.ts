@@ -106,18 +106,26 @@ Deno.test({
     const r = await Rehearsal.create();
     await baseline(r);
     try {
-      // The runner starts its own sandbox: -9 kills both; the state survives on disk. Its
-      // lease is 120 s of sandbox time (4 real s at ×30, renewed every 0.8 s while it lives):
-      // the next deploy's staging rehearsal alone outlasts it, so its lock has lapsed by the
-      // time production's lock stage runs (taking a live one over is tested below).
+      // The runner starts its own sandbox: -9 kills both; the state survives on disk
+      // (taking a live lock over is tested below).
       const run = await halfShifted(r, "v1.1.0", {
         newSlot: "green",
         persisted: true,
-        extra: ["--time-scale", "30", "--option", "lock-seconds=120"],
+        extra: ["--time-scale", "30"],
       });
       run.child.kill("SIGKILL");
       await run.done;
       assert.equal(run.status!.signal, "SIGKILL");
+      // The hold lapses as it would on a cluster whose clock went on while the runner was
+      // dead (a stopped sandbox's clock does not): its lease's duration ends at once.
+      const statePath = `${r.sandboxDir}/state.json`;
+      const state = JSON.parse(await Deno.readTextFile(statePath));
+      for (const o of state.store.objects) {
+        if (o.object.kind === "Lease" && o.object.metadata.name === "tracktion-deploy") {
+          o.object.spec.leaseDurationSeconds = 1;
+        }
+      }
+      await Deno.writeTextFile(statePath, JSON.stringify(state));
       const events = await run.events(r);
       assert.ok(!events.some((e) => e.type === "stage.finished" && e.stage === "canary-5"));
       const saved = await persistedView(r);
