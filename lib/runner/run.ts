@@ -301,21 +301,7 @@ export async function executeRun(prepared: PreparedRun, o: ExecuteOptions): Prom
   o.onStart?.(runId, runDir);
   const startedAt = new Date(startedMs).toISOString();
   const { journal, header } = await startRun(prepared, o, { runId, runDir, startedAt });
-  const result = await runGraph(engineOptions(prepared, o, { header, journal }));
-  await journal.append({
-    type: "run.finished",
-    status: result.status,
-    rollback: result.rollback,
-    ...(result.error ? { error: result.error } : {}),
-  });
-  await journal.close();
-  const { reportPath, report } = await writeReport(prepared, o, {
-    header,
-    journal,
-    result,
-    startedMs,
-  });
-  return { runId, runDir, reportPath, report };
+  return await runToEnd(prepared, o, { header, journal, startedMs });
 }
 
 /** Goes on with a run whose runner died: its journal reopened, its finished stages kept. */
@@ -336,6 +322,16 @@ async function resumeRun(prepared: PreparedRun, o: ExecuteOptions, runId: string
     throw error;
   }
   o.onStart?.(runId, runDir);
+  return await runToEnd(prepared, o, { header, journal, startedMs, resumed });
+}
+
+/** Runs the graph, records `run.finished`, closes the journal and writes the report. */
+async function runToEnd(
+  prepared: PreparedRun,
+  o: ExecuteOptions,
+  run: { header: RunHeader; journal: Journal; startedMs: number; resumed?: Resumed },
+): Promise<RunOutcome> {
+  const { header, journal, resumed } = run;
   const result = await runGraph(engineOptions(prepared, o, { header, journal, resumed }));
   await journal.append({
     type: "run.finished",
@@ -348,8 +344,8 @@ async function resumeRun(prepared: PreparedRun, o: ExecuteOptions, runId: string
     header,
     journal,
     result,
-    startedMs,
-    resumes: resumed.resumes,
+    startedMs: run.startedMs,
+    ...(resumed ? { resumes: resumed.resumes } : {}),
   });
-  return { runId, runDir, reportPath, report };
+  return { runId: header.runId, runDir: header.runDir, reportPath, report };
 }
