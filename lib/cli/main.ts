@@ -12,6 +12,7 @@ import { APPROVE_COMMAND } from "./approve_command.ts";
 import { CLEANUP_COMMAND } from "./cleanup.ts";
 import { CONFIG_COMMAND } from "./config.ts";
 import { DECIDE_COMMAND } from "./decide.ts";
+import { EXPLAIN_COMMAND } from "./explain.ts";
 import { KEYGEN_COMMAND } from "./keygen.ts";
 import { MIGRATE_COMMAND } from "./migrate.ts";
 import { PIPELINE_COMMANDS } from "./pipeline.ts";
@@ -38,6 +39,7 @@ export const COMMANDS: readonly Command[] = [
   CLEANUP_COMMAND,
   DECIDE_COMMAND,
   REPORT_COMMAND,
+  EXPLAIN_COMMAND,
   CONFIG_COMMAND,
   SANDBOX_COMMAND,
   SIMULATE_COMMAND,

@@ -97,7 +97,37 @@ export interface ExecuteOptions {
    * the lock a finished stage holds); throwing stops the resume before anything runs.
    */
   readonly onResume?: (stages: ReadonlyMap<string, JournalledStage>) => Promise<void>;
+  /**
+   * The previous run of the same environment (its id and its journal's final digest), or
+   * null for the first: recorded in `run.started` (`previous`), so that runs chain across
+   * time and a deleted or replaced run shows (`deno task report audit`).
+   */
+  readonly previous?: RunLink | null;
 }
+
+/**
+ * A link to a run: its id and its journal's digest (the hash of its last line).
+ *
+ * @example
+ * ```ts
+ * import type { RunLink } from "./run.ts";
+ * const link: RunLink = { runId: "20260101T120000Z-a1b2c3", digest: "0".repeat(64) };
+ * ```
+ */
+export interface RunLink {
+  /** The run's id. */
+  readonly runId: string;
+  /** The hex SHA-256 of its journal's last line. */
+  readonly digest: string;
+  /** How many events the digest covers (the line it is the hash of). */
+  readonly events?: number;
+}
+
+/**
+ * The built-in `run` capability's name: a stage that `.uses("run")` may call
+ * `checkpoint()`, the journal's digest so far (e.g. to write it into the cluster's record).
+ */
+export const RUN_CAPABILITY = "run";
 
 /** A finished run. */
 export interface RunOutcome {
@@ -182,6 +212,7 @@ async function startRun(
       permissions: prepared.grants.get(spec.id),
     })),
     ...(o.invocation ? { invocation: o.invocation } : {}),
+    ...(o.previous !== undefined ? { previous: o.previous } : {}),
   });
   return { journal, header };
 }
@@ -205,7 +236,17 @@ function engineOptions(
     options: prepared.options,
     concurrency: o.concurrency ?? 4,
     dryRun: o.dryRun ?? false,
-    capabilities: o.capabilities ?? {},
+    capabilities: {
+      ...(o.capabilities ?? {}),
+      [RUN_CAPABILITY]: {
+        // The journal so far: the run's id, how many events, the digest of the last one.
+        checkpoint: (): RunLink => ({
+          runId: run.header.runId,
+          events: run.journal.length,
+          digest: run.journal.digest,
+        }),
+      },
+    },
     approve: o.approve,
     ...(o.analyze ? { analyze: o.analyze } : {}),
     journal: run.journal,
