@@ -282,28 +282,33 @@ export async function releaseLease(
 ): Promise<boolean> {
   const what = `Lease ${lease.namespace}/${lease.name}`;
   if (options.dryRun) return false;
-  const current = await read(client, lease.namespace, lease.name);
-  if (current === null || (current.spec?.holderIdentity ?? "") !== lease.holder) return false;
-  const now = (options.now ?? (() => new Date(client.clock.now())))();
-  const body: V1Lease = {
-    ...current,
-    spec: {
-      ...current.spec,
-      holderIdentity: "",
-      leaseDurationSeconds: 1,
-      acquireTime: new V1MicroTime(now.getTime()),
-      renewTime: new V1MicroTime(now.getTime()),
-    },
-  };
-  try {
-    await client.coordination.replaceNamespacedLease({
-      namespace: lease.namespace,
-      name: lease.name,
-      body,
-    });
-  } catch (error) {
-    if (error instanceof ApiException && error.code === 409) return false;
-    throw apiError(error, "release", what);
+  // A renewal in flight when the keeper stopped may land between the read and the write (a
+  // conflict): read again and release what is still ours, never leave it held silently.
+  for (let attempt = 1;; attempt++) {
+    const current = await read(client, lease.namespace, lease.name);
+    if (current === null || (current.spec?.holderIdentity ?? "") !== lease.holder) return false;
+    const now = (options.now ?? (() => new Date(client.clock.now())))();
+    const body: V1Lease = {
+      ...current,
+      spec: {
+        ...current.spec,
+        holderIdentity: "",
+        leaseDurationSeconds: 1,
+        acquireTime: new V1MicroTime(now.getTime()),
+        renewTime: new V1MicroTime(now.getTime()),
+      },
+    };
+    try {
+      await client.coordination.replaceNamespacedLease({
+        namespace: lease.namespace,
+        name: lease.name,
+        body,
+      });
+      return true;
+    } catch (error) {
+      if (!(error instanceof ApiException && error.code === 409) || attempt >= 5) {
+        throw apiError(error, "release", what);
+      }
+    }
   }
-  return true;
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { KubeClient } from "../../lib/kubernetes/client.ts";
-import { acquireLease, releaseLease } from "../../lib/kubernetes/lease.ts";
+import { acquireLease, releaseLease, renewLease } from "../../lib/kubernetes/lease.ts";
 import { LeaseHeldError } from "../../lib/kubernetes/errors.ts";
 import { withCluster } from "./_helpers.ts";
 
@@ -146,5 +146,31 @@ Deno.test("acquireLease() lets exactly one of two concurrent runners win", async
     assert.equal(won.length, 1);
     assert.equal(lost.length, 1);
     assert.ok((lost[0] as PromiseRejectedResult).reason instanceof LeaseHeldError);
+  });
+});
+
+Deno.test("releaseLease() releases even when its own renewal lands between read and write (409)", async () => {
+  await withCluster(async ({ sandbox }) => {
+    const client = KubeClient.connect(sandbox.kubeconfigPath);
+    const held = await acquireLease(client, { namespace: NS, name: "renewing" }, {
+      holder: "runner-a",
+      durationSeconds: 30,
+    });
+    // The heartbeat's renewal was in flight when the run released: it lands after release
+    // read the lease, so release's write conflicts.
+    const coordination = client.coordination;
+    const realRead = coordination.readNamespacedLease.bind(coordination);
+    let renewed = 0;
+    coordination.readNamespacedLease = async (...args: Parameters<typeof realRead>) => {
+      const stale = await realRead(...args);
+      if (renewed++ === 0) await renewLease(KubeClient.connect(sandbox.kubeconfigPath), held);
+      return stale;
+    };
+    assert.equal(await releaseLease(client, held), true);
+    coordination.readNamespacedLease = realRead;
+    const now = await client.coordination.readNamespacedLease({ namespace: NS, name: "renewing" });
+    assert.equal(now.spec?.holderIdentity, "", "released, not left held by runner-a");
+    assert.equal(now.spec?.leaseDurationSeconds, 1);
+    assert.ok(renewed >= 2, "it read the lease again after the conflict");
   });
 });
