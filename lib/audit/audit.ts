@@ -1,0 +1,183 @@
+/**
+ * The whole audit of an environment over a window, what `deno task report audit` prints:
+ * its runs read back ({@linkcode readRunHistory}), the chain across time and the cluster's
+ * record checked ({@linkcode auditChain}), each run's signature when a checker is given,
+ * and DORA's four keys ({@linkcode fourKeys}) with commit times from git.
+ * @module
+ */
+import { readRunHistory } from "./history.ts";
+import type { AuditedRun } from "./history.ts";
+import { auditChain, type AuditProblem, type ChainAudit } from "./chain.ts";
+import type { ClusterRecord } from "./cluster_record.ts";
+import { type FourKeys, fourKeys } from "./dora.ts";
+import { commitTimes } from "./commit_times.ts";
+
+/** What a signature check says of one run. */
+export interface SignatureVerdict {
+  /** Verified against a trusted key, not signed, or signed and not verifying. */
+  readonly status: "verified" | "unsigned" | "invalid";
+  /** Why, when it does not verify. */
+  readonly reason?: string | undefined;
+}
+
+/** Options of {@linkcode auditEnvironment}. */
+export interface AuditOptions {
+  /** The runs folder. */
+  readonly runsDir: string;
+  /** The environment. */
+  readonly environment: string;
+  /** The window's start (epoch ms); undefined: from the first run. */
+  readonly sinceMs?: number | undefined;
+  /** The window's end (epoch ms), e.g. now. */
+  readonly untilMs: number;
+  /** The cluster's record; undefined: not consulted. */
+  readonly record?: ClusterRecord | undefined;
+  /** Why the cluster was not consulted (when `record` is undefined). */
+  readonly notConsulted?: string | undefined;
+  /** The git repository commit times are read from (default: the working directory). */
+  readonly repo?: string | undefined;
+  /** The pipelines whose runs roll a deploy back (default `["rollback"]`). */
+  readonly rollbackPipelines?: readonly string[] | undefined;
+  /** Checks a run's signature (`signature.json`); without it signatures are not checked. */
+  readonly checkSignature?: ((run: AuditedRun) => Promise<SignatureVerdict>) | undefined;
+}
+
+/** One run of the window, as the audit lists it. */
+export interface AuditedRunSummary {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly version: string | undefined;
+  readonly dryRun: boolean;
+  readonly status: string;
+  readonly startedAt: string;
+  readonly finishedAt: string | undefined;
+  /** The previous run it records (null: the first; undefined: before chaining). */
+  readonly previous: string | null | undefined;
+  /** Its journal's final digest, and how many lines. */
+  readonly digest: string;
+  readonly events: number;
+  /** Its signature, when checked. */
+  readonly signature?: SignatureVerdict["status"] | undefined;
+}
+
+/**
+ * The audit of an environment.
+ *
+ * @example
+ * ```ts
+ * import type { EnvironmentAudit } from "./audit.ts";
+ * const whole = (a: EnvironmentAudit) => a.ok;
+ * ```
+ */
+export interface EnvironmentAudit {
+  /** The environment. */
+  readonly environment: string;
+  /** The runs folder. */
+  readonly runsDir: string;
+  /** The runs in the window, oldest first. */
+  readonly runs: readonly AuditedRunSummary[];
+  /** The chain and the cluster's record. */
+  readonly chain: ChainAudit;
+  /** Every problem (the chain's, then signatures'). */
+  readonly problems: readonly AuditProblem[];
+  /** How many runs were signed and verified, unsigned; null when not checked. */
+  readonly signatures: { readonly verified: number; readonly unsigned: number } | null;
+  /** DORA's four keys over the window. */
+  readonly dora: FourKeys;
+  /** Whether the chain is whole (no problem). */
+  readonly ok: boolean;
+}
+
+/**
+ * Audits an environment: its chain of runs, the cluster's record, signatures, DORA.
+ *
+ * @param options The runs folder, the environment, the window, the cluster's record, the
+ * git repository, the signature checker.
+ * @returns The audit.
+ * @throws {Deno.errors.NotFound} When the runs folder does not exist.
+ *
+ * @example
+ * ```ts
+ * import { auditEnvironment } from "./audit.ts";
+ * import assert from "node:assert/strict";
+ * const runsDir = await Deno.makeTempDir();
+ * const audit = await auditEnvironment({ runsDir, environment: "staging", untilMs: 0 });
+ * assert.equal(audit.ok, true);
+ * assert.equal(audit.runs.length, 0);
+ * await Deno.remove(runsDir);
+ * ```
+ */
+export async function auditEnvironment(options: AuditOptions): Promise<EnvironmentAudit> {
+  const { runsDir, environment, untilMs } = options;
+  const history = await readRunHistory(runsDir, { environment });
+  const chain = auditChain(history, {
+    runsDir,
+    sinceMs: options.sinceMs,
+    untilMs,
+    record: options.record,
+    notConsulted: options.notConsulted,
+  });
+  const sinceMs = options.sinceMs ??
+    Math.min(untilMs, ...history.runs.map((r) => Date.parse(r.startedAt)).filter(Number.isFinite));
+  const inWindow = (r: AuditedRun) => {
+    const t = Date.parse(r.startedAt);
+    return t >= sinceMs && t <= untilMs;
+  };
+  const windowed = history.runs.filter(inWindow);
+  const problems: AuditProblem[] = [...chain.problems];
+  const verdicts = new Map<string, SignatureVerdict>();
+  if (options.checkSignature) {
+    for (const run of windowed.filter((r) => !r.dryRun)) {
+      const verdict = await options.checkSignature(run);
+      verdicts.set(run.runId, verdict);
+      if (verdict.status === "invalid") {
+        problems.push({
+          kind: "signature",
+          runIds: [run.runId],
+          message: `${run.runId}'s signature does not verify${
+            verdict.reason ? `: ${verdict.reason}` : ""
+          }`,
+          fix: `its journal or signature was changed: deno task report verify ${run.runId}`,
+        });
+      }
+    }
+  }
+  const signed = [...verdicts.values()];
+  const commits = await commitTimes(
+    history.runs.filter((r) => !r.dryRun),
+    options.repo !== undefined ? { repo: options.repo } : {},
+  );
+  const dora = fourKeys(history.runs, {
+    sinceMs,
+    untilMs,
+    commits,
+    ...(options.rollbackPipelines ? { rollbackPipelines: options.rollbackPipelines } : {}),
+  });
+  return {
+    environment,
+    runsDir,
+    runs: windowed.map((r) => ({
+      runId: r.runId,
+      pipeline: r.pipeline,
+      version: r.version,
+      dryRun: r.dryRun,
+      status: r.status,
+      startedAt: r.startedAt,
+      finishedAt: r.finishedAt,
+      previous: r.previous === undefined ? undefined : r.previous?.runId ?? null,
+      digest: r.journal.digest,
+      events: r.journal.lines,
+      ...(verdicts.has(r.runId) ? { signature: verdicts.get(r.runId)!.status } : {}),
+    })),
+    chain,
+    problems,
+    signatures: options.checkSignature
+      ? {
+        verified: signed.filter((v) => v.status === "verified").length,
+        unsigned: signed.filter((v) => v.status === "unsigned").length,
+      }
+      : null,
+    dora,
+    ok: problems.length === 0,
+  };
+}

@@ -1,0 +1,474 @@
+/**
+ * The chain of an environment's runs across time, checked: each run's `run.started`
+ * records the previous run and its final digest, so a deleted run leaves a **gap**, a run
+ * rewritten after the next one started no longer ends in the digest recorded (**replaced**),
+ * and a run inserted afterwards is followed by no one (**unchained**) or shares its
+ * predecessor with another (**fork**). Each journal's own hash chain and its report's
+ * digest are checked too. Against the cluster's record (`cluster_record.ts`): every
+ * checkpoint the cluster keeps must match its run's journal at that line (else
+ * **replaced**), name a run that still has its folder (else **deleted**), and every run that
+ * wrote a checkpoint must be in the cluster's history (else **unknown to the cluster**).
+ * Each problem names its runs and what to do.
+ * @module
+ */
+import type { AuditedRun, AuditLink, RunHistory } from "./history.ts";
+import { type Checkpoint, type ClusterRecord, HISTORY_LIMIT } from "./cluster_record.ts";
+
+/** What kind of problem the audit found. */
+export type ProblemKind =
+  | "gap"
+  | "replaced"
+  | "grown"
+  | "fork"
+  | "unchained"
+  | "restarted"
+  | "unlinked"
+  | "broken-journal"
+  | "report-mismatch"
+  | "unreadable"
+  | "deleted"
+  | "unknown-to-cluster"
+  | "cluster-mismatch"
+  | "record-unreadable"
+  | "signature";
+
+/**
+ * One problem: its kind, the runs it names, what is wrong and what to do.
+ *
+ * @example
+ * ```ts
+ * import type { AuditProblem } from "./chain.ts";
+ * const p: AuditProblem = {
+ *   kind: "gap",
+ *   runIds: ["r2", "r1", "r3"],
+ *   message: "run r2 is missing between r1 and r3",
+ *   fix: "restore its folder from a backup",
+ * };
+ * ```
+ */
+export interface AuditProblem {
+  /** The kind. */
+  readonly kind: ProblemKind;
+  /** The runs it is about (the missing or changed run first, then its neighbours). */
+  readonly runIds: readonly string[];
+  /** What is wrong, naming the runs. */
+  readonly message: string;
+  /** What to do. */
+  readonly fix: string;
+}
+
+/** What the cluster's record added to the audit. */
+export type ClusterCheck =
+  | { readonly consulted: false; readonly reason: string }
+  | {
+    readonly consulted: true;
+    readonly source: string;
+    readonly exists: boolean;
+    /** The checkpoints compared (the history and the latest one, without repeats). */
+    readonly checkpoints: number;
+    /** How many of them match their run's journal. */
+    readonly verified: number;
+    /** The latest checkpoint. */
+    readonly head: Checkpoint | undefined;
+  };
+
+/**
+ * The result of {@linkcode auditChain}.
+ *
+ * @example
+ * ```ts
+ * import type { ChainAudit } from "./chain.ts";
+ * const whole = (a: ChainAudit) => a.problems.length === 0;
+ * ```
+ */
+export interface ChainAudit {
+  /** Every problem, in the order of the runs. */
+  readonly problems: readonly AuditProblem[];
+  /** What is worth knowing and is not a problem (runs before chaining, unfinished runs). */
+  readonly notes: readonly string[];
+  /** Runs in the window: chained, from before chaining, dry runs. */
+  readonly counts: { readonly chained: number; readonly legacy: number; readonly dryRuns: number };
+  /** The latest chained run and its digest. */
+  readonly head: AuditLink | undefined;
+  /** What the cluster's record said. */
+  readonly cluster: ClusterCheck;
+}
+
+/** Options of {@linkcode auditChain}. */
+export interface ChainAuditOptions {
+  /** The runs folder, for messages. */
+  readonly runsDir: string;
+  /** Check only runs started at or after this time (epoch ms); earlier ones are context. */
+  readonly sinceMs?: number | undefined;
+  /** Check only runs started at or before this time (epoch ms). */
+  readonly untilMs?: number | undefined;
+  /** The cluster's record; undefined: not consulted (and said so). */
+  readonly record?: ClusterRecord | undefined;
+  /** Why the cluster was not consulted, when `record` is undefined. */
+  readonly notConsulted?: string | undefined;
+}
+
+const short = (digest: string) => `${digest.slice(0, 12)}…`;
+
+/** A checkpoint's verdict against its run's journal: undefined when it matches. */
+function checkpointProblem(run: AuditedRun, c: Checkpoint, where: string): string | undefined {
+  const line = run.lineDigests[c.events - 1];
+  if (line === c.digest) return undefined;
+  if (run.journal.lines < c.events) {
+    return `${run.runId}'s journal has ${run.journal.lines} lines, but ${where} recorded line ` +
+      `${c.events} (${short(c.digest)}): it was cut short or replaced`;
+  }
+  return `${run.runId}'s journal does not match ${where} at line ${c.events} (recorded ` +
+    `${short(c.digest)}, the journal's ${line ? short(line) : "line breaks its chain"}): ` +
+    "it was replaced or rewritten after the cluster recorded it";
+}
+
+/** Checks a run's own journal and report. */
+function runProblems(run: AuditedRun): AuditProblem[] {
+  const out: AuditProblem[] = [];
+  const verify = `deno task report verify ${run.runId}`;
+  if (!run.journal.ok) {
+    out.push({
+      kind: "broken-journal",
+      runIds: [run.runId],
+      message:
+        `${run.runId}'s journal breaks at line ${run.journal.brokenAt}: ${run.journal.reason}`,
+      fix: `the journal was edited after it was written: compare ${run.dir}/events.jsonl with ` +
+        `its backup; ${verify} names what disagrees`,
+    });
+  }
+  if (run.reportDigest === "invalid") {
+    out.push({
+      kind: "report-mismatch",
+      runIds: [run.runId],
+      message: `${run.runId}'s report.json is not a report (no events.digest)`,
+      fix:
+        `restore it from a backup, or delete it and run ${verify} to rebuild it from the journal`,
+    });
+  } else if (
+    run.reportDigest !== null && run.journal.ok && run.reportDigest !== run.journal.digest
+  ) {
+    out.push({
+      kind: "report-mismatch",
+      runIds: [run.runId],
+      message: `${run.runId}'s report.json records digest ${short(run.reportDigest)}, ` +
+        `its journal ends in ${short(run.journal.digest)}: one of them was changed`,
+      fix: `${verify} names the first field that disagrees; restore the changed file from a backup`,
+    });
+  }
+  return out;
+}
+
+/** Checks the link `run` records to its previous run. */
+function linkProblems(
+  run: AuditedRun,
+  link: AuditLink,
+  o: { byId: ReadonlyMap<string, AuditedRun>; before: AuditedRun | undefined; runsDir: string },
+): AuditProblem[] {
+  const prev = o.byId.get(link.runId);
+  if (!prev) {
+    const between = o.before ? `between ${o.before.runId} and ${run.runId}` : `before ${run.runId}`;
+    return [{
+      kind: "gap",
+      runIds: [link.runId, ...(o.before ? [o.before.runId] : []), run.runId],
+      message: `run ${link.runId} is missing ${between}: ${run.runId} records it as its previous ` +
+        `run (digest ${short(link.digest)}), and ${o.runsDir} has no folder for it`,
+      fix:
+        `restore ${o.runsDir}/${link.runId} from a backup (or copy it from the machine that ran ` +
+        "it); a deleted run cannot be made again",
+    }];
+  }
+  if (prev.journal.digest === link.digest) return [];
+  const at = link.events ?? prev.lineDigests.indexOf(link.digest) + 1;
+  if (at > 0 && prev.lineDigests[at - 1] === link.digest) {
+    return [{
+      kind: "grown",
+      runIds: [prev.runId, run.runId],
+      message:
+        `${prev.runId}'s journal grew after ${run.runId} started: ${run.runId} recorded it ` +
+        `ending at line ${at}, it now has ${prev.journal.lines} lines`,
+      fix:
+        `if ${prev.runId} was resumed after ${run.runId} started, its report's resumes say so; ` +
+        `otherwise lines ${
+          at + 1
+        }-${prev.journal.lines} were added afterwards: restore it from a backup`,
+    }];
+  }
+  return [{
+    kind: "replaced",
+    runIds: [prev.runId, run.runId],
+    message:
+      `${prev.runId} was replaced or rewritten after ${run.runId} started: its journal ends ` +
+      `in ${short(prev.journal.digest)}, but ${run.runId} recorded ${short(link.digest)}`,
+    fix: `restore ${prev.dir} from a backup; deno task report verify ${prev.runId} checks what ` +
+      "it holds now",
+  }];
+}
+
+/** Where a run missing from the runs folder sits in the cluster's history. */
+function neighbours(ids: readonly string[], i: number, has: (id: string) => boolean) {
+  const id = ids[i];
+  const before = ids.slice(0, i).findLast((x) => x !== id && has(x));
+  const after = ids.slice(i + 1).find((x) => x !== id && has(x));
+  const text = before && after
+    ? ` between ${before} and ${after}`
+    : before
+    ? ` after ${before}`
+    : after
+    ? ` before ${after}`
+    : "";
+  return { before, after, text };
+}
+
+/** Checks the cluster's checkpoints and history against the runs. */
+function clusterProblems(
+  record: ClusterRecord,
+  o: { runs: readonly AuditedRun[]; inWindow: (r: AuditedRun) => boolean; runsDir: string },
+): { problems: AuditProblem[]; notes: string[]; check: ClusterCheck } {
+  const problems: AuditProblem[] = [];
+  const notes: string[] = [];
+  const byId = new Map(o.runs.map((r) => [r.runId, r]));
+  for (const p of record.problems) {
+    problems.push({
+      kind: "record-unreadable",
+      runIds: [],
+      message: `the cluster's record (${record.source}): ${p}`,
+      fix: "the annotation was edited by hand: compare it with its last known good value",
+    });
+  }
+  const checkpoints: Checkpoint[] = [...(record.history ?? [])];
+  const c = record.checkpoint;
+  if (c && !checkpoints.some((h) => h.runId === c.runId && h.events === c.events)) {
+    checkpoints.push(c);
+  }
+  let verified = 0;
+  const ids = checkpoints.map((h) => h.runId);
+  const deleted = new Set<string>();
+  for (const [i, cp] of checkpoints.entries()) {
+    const run = byId.get(cp.runId);
+    if (!run) {
+      if (deleted.has(cp.runId)) continue;
+      deleted.add(cp.runId);
+      const n = neighbours(ids, i, (id) => byId.has(id));
+      problems.push({
+        kind: "deleted",
+        runIds: [cp.runId, ...(n.before ? [n.before] : []), ...(n.after ? [n.after] : [])],
+        message: `run ${cp.runId}${n.text} is in the cluster's run history (checkpoint at line ` +
+          `${cp.events}) and ${o.runsDir} has no folder for it: it was deleted`,
+        fix:
+          `restore ${o.runsDir}/${cp.runId} from a backup (or copy it from the machine that ran it)`,
+      });
+      continue;
+    }
+    const wrong = checkpointProblem(run, cp, "the cluster's checkpoint");
+    if (wrong) {
+      problems.push({
+        kind: "replaced",
+        runIds: [run.runId],
+        message: wrong,
+        fix: `restore ${run.dir} from a backup; deno task report verify ${run.runId} checks ` +
+          "what it holds now",
+      });
+    } else verified++;
+  }
+  const head = c ? byId.get(c.runId) : undefined;
+  const own = head?.previous;
+  const said = record.previousRun;
+  if (head && own && said && (own.runId !== said.runId || own.digest !== said.digest)) {
+    problems.push({
+      kind: "cluster-mismatch",
+      runIds: [head.runId, said.runId],
+      message: `${head.runId}'s journal records ${own.runId} as its previous run, the cluster's ` +
+        `record says ${said.runId} (${short(said.digest)})`,
+      fix:
+        "one of them was rewritten: the cluster's record is the one the runner cannot edit alone",
+    });
+  }
+  if (!record.exists) {
+    notes.push(`${record.source}: there is no deployment-info ConfigMap`);
+  } else if (record.history === undefined) {
+    notes.push(
+      `${record.source} keeps no run history (an older runner wrote it): runs were not looked up in it`,
+    );
+  }
+  // The runs the cluster must know: those that wrote a checkpoint — when its history is
+  // full, only those since the oldest run still in it (older ones fell out).
+  const known = new Set(ids);
+  const full = (record.history?.length ?? 0) >= HISTORY_LIMIT;
+  const horizon = full ? o.runs.find((r) => known.has(r.runId))?.startedAt : undefined;
+  const looked = !record.exists || record.history !== undefined;
+  for (const r of o.runs) {
+    if (!looked || r.dryRun || r.checkpointStages.length === 0 || !o.inWindow(r)) continue;
+    if (known.has(r.runId) || (full && (horizon === undefined || r.startedAt < horizon))) continue;
+    problems.push({
+      kind: "unknown-to-cluster",
+      runIds: [r.runId],
+      message: `${r.runId} (${r.pipeline}${r.version ? ` ${r.version}` : ""}, ${r.startedAt}) ` +
+        `wrote a checkpoint (stage ${r.checkpointStages.join(", ")}) but the cluster's record ` +
+        "does not know it",
+      fix: "it did not run against this cluster (made elsewhere and copied in, or written by " +
+        "hand), or the cluster's record was reset: find where it ran before trusting it",
+    });
+  }
+  return {
+    problems,
+    notes,
+    check: {
+      consulted: true,
+      source: record.source,
+      exists: record.exists,
+      checkpoints: checkpoints.length,
+      verified,
+      head: c,
+    },
+  };
+}
+
+/** The problems of the links between runs (gaps, replaced, forks, restarts). */
+function chainProblems(
+  chainable: readonly AuditedRun[],
+  o: { inWindow: (r: AuditedRun) => boolean; runsDir: string },
+) {
+  const problems: AuditProblem[] = [];
+  const notes: string[] = [];
+  const byId = new Map(chainable.map((r) => [r.runId, r]));
+  const successors = new Map<string, AuditedRun[]>();
+  for (const r of chainable) {
+    if (r.previous) {
+      successors.set(r.previous.runId, [...(successors.get(r.previous.runId) ?? []), r]);
+    }
+  }
+  const explained = new Set<string>();
+  let legacy = 0;
+  for (const [i, run] of chainable.entries()) {
+    const before = chainable[i - 1];
+    if (!o.inWindow(run)) continue;
+    problems.push(...runProblems(run));
+    const chainedBefore = chainable.slice(0, i).some((r) => r.previous !== undefined);
+    if (run.previous === undefined) {
+      legacy++;
+      if (chainedBefore) {
+        problems.push({
+          kind: "unlinked",
+          runIds: [run.runId],
+          message: `${run.runId} records no previous run at all, though earlier runs are chained`,
+          fix: "it was written by a runner without chaining, or its run.started was rewritten: " +
+            `deno task report verify ${run.runId}`,
+        });
+      }
+    } else if (run.previous === null) {
+      if (before && chainedBefore) {
+        problems.push({
+          kind: "restarted",
+          runIds: [run.runId, before.runId],
+          message:
+            `${run.runId} says it is the first run of ${run.environment}, but ${before.runId} ` +
+            "and others ran before it: the chain was restarted",
+          fix: "the runner lost the chain's head (its runs folder was moved or reset): find out " +
+            "why before trusting the runs after it",
+        });
+      }
+    } else {
+      const found = linkProblems(run, run.previous, { byId, before, runsDir: o.runsDir });
+      if (found[0]?.kind === "gap" && before) explained.add(before.runId);
+      problems.push(...found);
+      const siblings = successors.get(run.previous.runId) ?? [];
+      if (siblings.length > 1 && siblings[0] === run) {
+        problems.push({
+          kind: "fork",
+          runIds: [run.previous.runId, ...siblings.map((s) => s.runId)],
+          message: `${siblings.map((s) => s.runId).join(" and ")} all record ` +
+            `${run.previous.runId} as their previous run: runs started from the same head`,
+          fix: "runs of one environment ran at once (the deploy lock was bypassed), or one was " +
+            "inserted afterwards: check which one the cluster's record knows",
+        });
+      }
+    }
+    if (run.status === "unfinished" && i < chainable.length - 1) {
+      notes.push(
+        `${run.runId} never finished (its runner died): deno task resume ${run.runId}, or ` +
+          `deno task report verify ${run.runId} to rebuild its report`,
+      );
+    }
+  }
+  // A chained run that no later run follows, while a later chained run exists: inserted.
+  const last = chainable.findLast((r) => r.previous !== undefined);
+  for (const run of chainable) {
+    if (!o.inWindow(run) || run === last || run.previous === undefined) continue;
+    if ((successors.get(run.runId) ?? []).length > 0 || explained.has(run.runId)) continue;
+    problems.push({
+      kind: "unchained",
+      runIds: [run.runId],
+      message: `no later run records ${run.runId} as its previous run: it is outside the chain ` +
+        "(inserted afterwards, or the run after it was deleted)",
+      fix: `find where ${run.runId} came from; deno task report verify ${run.runId}`,
+    });
+  }
+  return { problems, notes, legacy, head: last ?? chainable.at(-1) };
+}
+
+/**
+ * Audits the chain of an environment's runs, and the cluster's record when given.
+ *
+ * @param history The environment's runs (`readRunHistory`).
+ * @param options The runs folder (for messages), the window, the cluster's record.
+ * @returns Every problem with its runs and what to do, notes, counts, the head, and what
+ * the cluster's record said (or that it was not consulted).
+ *
+ * @example
+ * ```ts
+ * import { auditChain } from "./chain.ts";
+ * import assert from "node:assert/strict";
+ * const audit = auditChain({ runs: [], unreadable: [] }, { runsDir: ".tracktion/runs" });
+ * assert.deepEqual(audit.problems, []);
+ * assert.equal(audit.cluster.consulted, false);
+ * ```
+ */
+export function auditChain(history: RunHistory, options: ChainAuditOptions): ChainAudit {
+  const { runsDir } = options;
+  const since = options.sinceMs ?? -Infinity;
+  const until = options.untilMs ?? Infinity;
+  const inWindow = (r: AuditedRun) => {
+    const t = Date.parse(r.startedAt);
+    return t >= since && t <= until;
+  };
+  const runs = history.runs.filter((r) => Date.parse(r.startedAt) <= until);
+  const problems: AuditProblem[] = history.unreadable.map((u) => ({
+    kind: "unreadable",
+    runIds: u.runId ? [u.runId] : [],
+    message: `${u.dir} cannot be read as a run: ${u.reason}`,
+    fix: "restore the folder from a backup; a run without its journal cannot be verified",
+  }));
+  const chain = chainProblems(runs.filter((r) => !r.dryRun), { inWindow, runsDir });
+  problems.push(...chain.problems);
+  const notes = [...chain.notes];
+  if (chain.legacy > 0) {
+    notes.push(`${chain.legacy} run(s) predate chaining (no previous run in their run.started)`);
+  }
+  let cluster: ClusterCheck = {
+    consulted: false,
+    reason: options.notConsulted ??
+      "not consulted: give --record <file>, --sandbox or --cluster to check the runs against it",
+  };
+  if (options.record) {
+    const c = clusterProblems(options.record, { runs, inWindow, runsDir });
+    problems.push(...c.problems);
+    notes.push(...c.notes);
+    cluster = c.check;
+  }
+  const windowed = runs.filter(inWindow);
+  const head = chain.head;
+  return {
+    problems,
+    notes,
+    counts: {
+      chained: windowed.filter((r) => !r.dryRun && r.previous !== undefined).length,
+      legacy: chain.legacy,
+      dryRuns: windowed.filter((r) => r.dryRun).length,
+    },
+    head: head
+      ? { runId: head.runId, digest: head.journal.digest, events: head.journal.lines }
+      : undefined,
+    cluster,
+  };
+}
