@@ -93,8 +93,7 @@ export interface EnvironmentAudit {
  *
  * @param options The runs folder, the environment, the window, the cluster's record, the
  * git repository, the signature checker.
- * @returns The audit.
- * @throws {Deno.errors.NotFound} When the runs folder does not exist.
+ * @returns The audit (of no runs when the runs folder does not exist).
  *
  * @example
  * ```ts

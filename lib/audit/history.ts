@@ -307,8 +307,8 @@ async function mapLimited<T, R>(
  *
  * @param runsDir The runs folder (`.tracktion/runs` by default in the CLI).
  * @param options The environment.
- * @returns The runs and the unreadable folders.
- * @throws {Deno.errors.NotFound} When the runs folder does not exist.
+ * @returns The runs and the unreadable folders (none when the runs folder does not exist:
+ * nothing ran here yet).
  *
  * @example
  * ```ts
@@ -325,8 +325,12 @@ export async function readRunHistory(
   options: { readonly environment: string },
 ): Promise<RunHistory> {
   const dirs: string[] = [];
-  for await (const entry of Deno.readDir(runsDir)) {
-    if (entry.isDirectory) dirs.push(join(runsDir, entry.name));
+  try {
+    for await (const entry of Deno.readDir(runsDir)) {
+      if (entry.isDirectory) dirs.push(join(runsDir, entry.name));
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
   dirs.sort();
   const read = await mapLimited(dirs, 16, readRun);
