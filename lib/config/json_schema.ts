@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { SENSITIVE_SCHEMAS } from "./_schema_parts.ts";
-import { environmentSchema } from "./schema.ts";
+import { environmentSchema, signingKeySchema } from "./schema.ts";
 
 const ENV_VAR = { type: "string", pattern: "^[A-Za-z_][A-Za-z0-9_]*$" };
 const SECRET_REF = {
@@ -27,6 +27,20 @@ const SECRET_REF = {
         },
       },
       required: ["secret_key_ref"],
+      additionalProperties: false,
+    },
+  ],
+};
+
+/** A run's signing key: a secret reference, or a file holding the PEM. */
+const SIGNING_KEY = {
+  description: "Where the run signing key (Ed25519 PKCS#8 PEM) lives, never the key itself",
+  oneOf: [
+    ...SECRET_REF.oneOf,
+    {
+      type: "object",
+      properties: { from_file: { type: "string", minLength: 1 } },
+      required: ["from_file"],
       additionalProperties: false,
     },
   ],
@@ -55,7 +69,10 @@ export function environmentJsonSchema(): Record<string, unknown> {
     override: (ctx) => {
       if (SENSITIVE_SCHEMAS.has(ctx.zodSchema)) {
         for (const key of Object.keys(ctx.jsonSchema)) delete ctx.jsonSchema[key];
-        Object.assign(ctx.jsonSchema, structuredClone(SECRET_REF));
+        const described = (ctx.zodSchema as unknown) === signingKeySchema
+          ? SIGNING_KEY
+          : SECRET_REF;
+        Object.assign(ctx.jsonSchema, structuredClone(described));
       }
     },
   }) as Record<string, unknown>;

@@ -21,12 +21,13 @@ import {
   quantity,
   rate,
   secretRef,
+  SENSITIVE_SCHEMAS,
   text,
 } from "./_schema_parts.ts";
 import { parseQuantity } from "./quantity.ts";
 import { ENVIRONMENT_LIMITS } from "./limits.ts";
 import type { Duration } from "./duration.ts";
-import type { EnvironmentConfig } from "./types.ts";
+import type { EnvironmentConfig, SigningKeyRef } from "./types.ts";
 
 export type { Environment, EnvironmentConfig } from "./types.ts";
 
@@ -189,6 +190,65 @@ const approvals = mapping({
   }
 }, ALWAYS);
 
+// Where a run's signing key (an Ed25519 private key, PKCS#8 PEM as deno task keygen writes)
+// lives: a secret reference, or `{ from_file: path }` (a mounted secret, a CI key file).
+const KEY_EXPECTED = "expected where the signing key lives: { from_env: NAME }, " +
+  "{ secret_key_ref: { name: SECRET, key: KEY } } or { from_file: PATH }";
+const SECRET_OR_FILE = secretRef();
+const keyFile = mapping({ from_file: text("a path to the signing key's PEM file") });
+
+/**
+ * The schema of `deployment.audit.signing_key`: a secret reference or `{ from_file }`; like
+ * every secret, its input is never echoed in an error (and JSON Schema describes it apart).
+ *
+ * @example
+ * ```ts
+ * import { signingKeySchema } from "./schema.ts";
+ * console.assert(signingKeySchema.safeParse({ from_file: "keys/run.pem" }).success);
+ * console.assert(!signingKeySchema.safeParse("-----BEGIN PRIVATE KEY-----").success);
+ * ```
+ */
+export const signingKeySchema: z.ZodType<SigningKeyRef, unknown> = z.custom<
+  Record<string, unknown>
+>((v) => typeof v === "object" && v !== null && !Array.isArray(v), {
+  error: (issue) =>
+    typeof issue.input === "string"
+      ? `${KEY_EXPECTED}, got a plain string (value not shown): never write a key in an ` +
+        "environment file"
+      : KEY_EXPECTED,
+}).transform((value, ctx): SigningKeyRef => {
+  const keys = Object.keys(value);
+  const parsed = keys.length === 1 && keys[0] === "from_file"
+    ? keyFile.safeParse(value)
+    : SECRET_OR_FILE.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) {
+    ctx.addIssue({
+      code: "custom",
+      path: issue.path as PropertyKey[],
+      message: issue.message === "expected a mapping" ? KEY_EXPECTED : issue.message,
+    });
+  }
+  return z.NEVER;
+});
+SENSITIVE_SCHEMAS.add(signingKeySchema);
+
+const audit = mapping({
+  signing_key: signingKeySchema.optional().describe(
+    "where the key that signs each run lives (an Ed25519 PKCS#8 PEM, as deno task keygen " +
+      "writes); --signing-key <file> overrides it, a sandbox run signs with the sandbox's own",
+  ),
+  public_keys: z.array(
+    z.string({ error: `expected ${KEY_HINT}` }).refine(isEd25519PublicKey, {
+      error: `expected ${KEY_HINT}`,
+    }),
+    { error: "expected a list of public keys" },
+  ).default([]).describe("the public keys a run's signature.json is trusted from"),
+  require_signature: boolean().optional().describe(
+    "whether verifying an unsigned run fails (default: true in production, false elsewhere)",
+  ),
+});
+
 const schema = mapping({
   environment: mapping({
     name: pattern(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment name like "staging"'),
@@ -270,6 +330,8 @@ const schema = mapping({
       environment: pattern(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'an environment name like "staging"'),
       namespace: dnsLabel("a Kubernetes namespace"),
     }).optional(),
+    // Signed runs: the key runs are signed with, the keys their signatures verify against.
+    audit: audit.optional(),
   }),
   backup: mapping({
     cronjob: dnsSubdomain("a CronJob name"),

@@ -131,6 +131,47 @@ export interface DeploymentSection {
    * namespace, where its deployment record and test Jobs are read.
    */
   promote_from?: { environment: string; namespace: string } | undefined;
+  /**
+   * Signed runs: where the key that signs each run's final state lives, the public keys a
+   * run's signature must verify against, and whether an unsigned run fails verification.
+   * Absent: runs are signed only with `--signing-key` (or the sandbox's own key), and
+   * verification requires a signature in production only.
+   */
+  audit?: AuditSection | undefined;
+}
+
+/** A file holding a secret (`{ from_file: path }`, relative to the working directory). */
+export interface FromFileRef {
+  /** The file's path, e.g. `"/run/secrets/tracktion-signing-key.pem"`. */
+  from_file: string;
+}
+
+/**
+ * Where a run's signing key lives: a {@linkcode SecretRef} (an environment variable or a
+ * key of a Kubernetes Secret holding the PEM), or a file.
+ */
+export type SigningKeyRef = SecretRef | FromFileRef;
+
+/**
+ * `deployment.audit:` — signed runs. At its end a run signs a statement of its final state
+ * (`<run>/signature.json`, a DSSE envelope, Ed25519); `deno task report verify` checks it.
+ */
+export interface AuditSection {
+  /**
+   * The signing key: an Ed25519 private key, PKCS#8 PEM (`deno task keygen` writes one).
+   * `--signing-key <file>` overrides it; a sandbox run signs with the sandbox's own key.
+   */
+  signing_key?: SigningKeyRef | undefined;
+  /**
+   * The public keys a run's signature is trusted from (one base64 SPKI line each, as
+   * `deno task keygen` prints), default none.
+   */
+  public_keys: string[];
+  /**
+   * Whether a run without a signature fails verification (default: true in the environment
+   * named `production`, false elsewhere).
+   */
+  require_signature?: boolean | undefined;
 }
 
 /** One person who may approve a deploy (`deployment.approvals.approvers[]`). */
