@@ -44,17 +44,25 @@ export interface AuditOptions {
 
 /** One run of the window, as the audit lists it. */
 export interface AuditedRunSummary {
+  /** The run's id. */
   readonly runId: string;
+  /** Its pipeline. */
   readonly pipeline: string;
+  /** The version it deployed, when its pipeline takes one. */
   readonly version: string | undefined;
+  /** Whether it was a dry run. */
   readonly dryRun: boolean;
+  /** How it ended (`unfinished`: its runner died). */
   readonly status: string;
+  /** When it started. */
   readonly startedAt: string;
+  /** When it finished, when it did. */
   readonly finishedAt: string | undefined;
   /** The previous run it records (null: the first; undefined: before chaining). */
   readonly previous: string | null | undefined;
-  /** Its journal's final digest, and how many lines. */
+  /** Its journal's final digest. */
   readonly digest: string;
+  /** How many lines its journal has. */
   readonly events: number;
   /** Its signature, when checked. */
   readonly signature?: SignatureVerdict["status"] | undefined;

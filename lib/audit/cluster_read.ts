@@ -7,7 +7,9 @@
  * @module
  */
 import { resolve } from "node:path";
-import type { Environment } from "../config/types.ts";
+import { ConfigError } from "../config/config_error.ts";
+import { ENVIRONMENTS_DIR, loadEnvironment } from "../config/load_environment.ts";
+import { InputError } from "../runner/errors.ts";
 import { Redactor } from "../journal/redact.ts";
 import { DEPLOYMENT_INFO_NAME } from "../kubernetes/slots.ts";
 import type { KubernetesCapability } from "../kubernetes/capability.ts";
@@ -55,8 +57,10 @@ export async function readRecordFile(path: string): Promise<ClusterRecord> {
 
 /** Where {@linkcode readClusterRecord} reads from. */
 export interface ClusterSource {
-  /** The environment (its namespace, its cluster's kubeconfig). */
-  readonly env: Environment;
+  /** The environment's name (its file gives the namespace and the cluster's kubeconfig). */
+  readonly environment: string;
+  /** Where the environment files are (default `environments`). */
+  readonly environmentsDir?: string | undefined;
   /** The sandbox's state folder (`--sandbox`); without it, the kubeconfig's cluster. */
   readonly sandboxDir?: string | undefined;
   /** Told warnings (a sandbox seeded without some environment files). */
@@ -67,22 +71,29 @@ export interface ClusterSource {
  * Reads the `deployment-info` ConfigMap of the environment's namespace from its cluster or
  * the sandbox. Changes nothing.
  *
- * @param source The environment and, for the sandbox, its state folder.
+ * @param source The environment (and where its file is) and, for the sandbox, its state
+ * folder.
  * @returns The record (`exists: false` when there is no ConfigMap).
- * @throws {InputError} When the cluster cannot be reached or used here (no kubeconfig), or
- * the sandbox lacks the namespace: nothing was read.
+ * @throws {InputError} When the environment file does not load, the cluster cannot be
+ * reached or used here (no kubeconfig), or the sandbox lacks the namespace: nothing was read.
  *
  * @example
  * ```ts ignore
  * import { readClusterRecord } from "./cluster_read.ts";
- * import { loadEnvironment } from "../config/mod.ts";
- * const env = await loadEnvironment("staging");
- * const record = await readClusterRecord({ env, sandboxDir: ".tracktion/sandbox" });
+ * const record = await readClusterRecord({ environment: "staging", sandboxDir: ".tracktion/sandbox" });
  * console.log(record.history?.length);
  * ```
  */
 export async function readClusterRecord(source: ClusterSource): Promise<ClusterRecord> {
-  const { env } = source;
+  let env;
+  try {
+    env = await loadEnvironment(source.environment, {
+      dir: source.environmentsDir ?? ENVIRONMENTS_DIR,
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new InputError(err.message);
+    throw err;
+  }
   const namespace = env.environment.namespace;
   let sandbox: SandboxTarget | undefined;
   if (source.sandboxDir !== undefined) {

@@ -8,8 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { parseDuration } from "../config/duration.ts";
-import { ENVIRONMENTS_DIR, listEnvironments, loadEnvironment } from "../config/mod.ts";
-import { ConfigError } from "../config/config_error.ts";
+import { ENVIRONMENTS_DIR, listEnvironments } from "../config/mod.ts";
 import { formatDuration } from "../dsl/duration.ts";
 import { InputError } from "../runner/mod.ts";
 import { RUNS_DIR, SANDBOX_DIR } from "../product/mod.ts";
@@ -179,15 +178,9 @@ async function recordOf(a: Parsed, io: ReportIo): Promise<ClusterRecord | undefi
     }
   }
   if (a.sandboxDir === undefined && !a.cluster) return undefined;
-  let env;
-  try {
-    env = await loadEnvironment(a.environment, { dir: a.environmentsDir });
-  } catch (err) {
-    if (err instanceof ConfigError) throw new InputError(err.message);
-    throw err;
-  }
   return await readClusterRecord({
-    env,
+    environment: a.environment,
+    environmentsDir: a.environmentsDir,
     sandboxDir: a.sandboxDir,
     onWarning: (line) => io.stderr(`warning: ${line}\n`),
   });
