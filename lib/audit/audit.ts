@@ -1,7 +1,8 @@
 /**
  * The whole audit of an environment over a window, what `deno task report audit` prints:
  * its runs read back ({@linkcode readRunHistory}), the chain across time and the cluster's
- * record checked ({@linkcode auditChain}), each run's signature when a checker is given,
+ * record checked ({@linkcode auditChain}), each run's signature (`checkRunSignature`: a
+ * run that does not verify, or is unsigned where a signature is required, is a problem),
  * and DORA's four keys ({@linkcode fourKeys}) with commit times from git.
  * @module
  */
@@ -11,13 +12,16 @@ import { auditChain, type AuditProblem, type ChainAudit } from "./chain.ts";
 import type { ClusterRecord } from "./cluster_record.ts";
 import { type FourKeys, fourKeys } from "./dora.ts";
 import { commitTimes } from "./commit_times.ts";
+import { type CheckedReport, checkRunSignature, type SignatureCheckOptions } from "./signature.ts";
 
-/** What a signature check says of one run. */
+/** What the audit says of one run's signature. */
 export interface SignatureVerdict {
   /** Verified against a trusted key, not signed, or signed and not verifying. */
   readonly status: "verified" | "unsigned" | "invalid";
-  /** Why, when it does not verify. */
-  readonly reason?: string | undefined;
+  /** Whether that is acceptable (unsigned is, where no signature is required). */
+  readonly ok: boolean;
+  /** One line for people. */
+  readonly message: string;
 }
 
 /** Options of {@linkcode auditEnvironment}. */
@@ -38,8 +42,11 @@ export interface AuditOptions {
   readonly repo?: string | undefined;
   /** The pipelines whose runs roll a deploy back (default `["rollback"]`). */
   readonly rollbackPipelines?: readonly string[] | undefined;
-  /** Checks a run's signature (`signature.json`); without it signatures are not checked. */
-  readonly checkSignature?: ((run: AuditedRun) => Promise<SignatureVerdict>) | undefined;
+  /**
+   * Check each run's signature (`signature.json`) with these keys and rules (the
+   * environment file's trusted keys and `require_signature`); without it, not checked.
+   */
+  readonly signatures?: SignatureCheckOptions | undefined;
 }
 
 /** One run of the window, as the audit lists it. */
@@ -88,19 +95,50 @@ export interface EnvironmentAudit {
   readonly chain: ChainAudit;
   /** Every problem (the chain's, then signatures'). */
   readonly problems: readonly AuditProblem[];
-  /** How many runs were signed and verified, unsigned; null when not checked. */
-  readonly signatures: { readonly verified: number; readonly unsigned: number } | null;
+  /** How many runs were signed and verified, unsigned, invalid; null when not checked. */
+  readonly signatures:
+    | { readonly verified: number; readonly unsigned: number; readonly invalid: number }
+    | null;
   /** DORA's four keys over the window. */
   readonly dora: FourKeys;
   /** Whether the chain is whole (no problem). */
   readonly ok: boolean;
 }
 
+/** A run's signature: against its report, or (none: its runner died) its journal's data. */
+async function signatureOf(
+  run: AuditedRun,
+  options: SignatureCheckOptions,
+): Promise<SignatureVerdict> {
+  let report: CheckedReport;
+  try {
+    report = JSON.parse(await Deno.readTextFile(`${run.dir}/report.json`));
+    if (typeof report?.runId !== "string" || typeof report.events?.digest !== "string") {
+      throw new TypeError("not a report");
+    }
+  } catch {
+    report = {
+      runId: run.runId,
+      environment: run.environment,
+      pipeline: { name: run.pipeline },
+      ...(run.version !== undefined ? { version: run.version } : {}),
+      status: run.status,
+      events: { count: run.journal.lines, digest: run.journal.digest },
+    };
+  }
+  const check = await checkRunSignature(run.dir, report, options);
+  return {
+    status: check.state === "signed" ? "verified" : check.state,
+    ok: check.ok,
+    message: check.message,
+  };
+}
+
 /**
  * Audits an environment: its chain of runs, the cluster's record, signatures, DORA.
  *
  * @param options The runs folder, the environment, the window, the cluster's record, the
- * git repository, the signature checker.
+ * git repository, the keys and rules signatures are checked with.
  * @returns The audit (of no runs when the runs folder does not exist).
  *
  * @example
@@ -133,18 +171,19 @@ export async function auditEnvironment(options: AuditOptions): Promise<Environme
   const windowed = history.runs.filter(inWindow);
   const problems: AuditProblem[] = [...chain.problems];
   const verdicts = new Map<string, SignatureVerdict>();
-  if (options.checkSignature) {
+  if (options.signatures) {
     for (const run of windowed.filter((r) => !r.dryRun)) {
-      const verdict = await options.checkSignature(run);
+      const verdict = await signatureOf(run, options.signatures);
       verdicts.set(run.runId, verdict);
-      if (verdict.status === "invalid") {
+      if (!verdict.ok) {
         problems.push({
           kind: "signature",
           runIds: [run.runId],
-          message: `${run.runId}'s signature does not verify${
-            verdict.reason ? `: ${verdict.reason}` : ""
-          }`,
-          fix: `its journal or signature was changed: deno task report verify ${run.runId}`,
+          message: `${run.runId}: ${verdict.message}`,
+          fix: verdict.status === "unsigned"
+            ? "sign runs (deployment.audit.signing_key), or say the environment does not " +
+              "require it (deployment.audit.require_signature: false)"
+            : `its files were changed after it was signed: deno task report verify ${run.runId}`,
         });
       }
     }
@@ -178,10 +217,11 @@ export async function auditEnvironment(options: AuditOptions): Promise<Environme
     })),
     chain,
     problems,
-    signatures: options.checkSignature
+    signatures: options.signatures
       ? {
         verified: signed.filter((v) => v.status === "verified").length,
         unsigned: signed.filter((v) => v.status === "unsigned").length,
+        invalid: signed.filter((v) => v.status === "invalid").length,
       }
       : null,
     dora,

@@ -8,7 +8,8 @@
  */
 import { parseArgs } from "node:util";
 import { parseDuration } from "../config/duration.ts";
-import { ENVIRONMENTS_DIR, listEnvironments } from "../config/mod.ts";
+import { ENVIRONMENTS_DIR, listEnvironments, loadEnvironment } from "../config/mod.ts";
+import { ConfigError } from "../config/config_error.ts";
 import { formatDuration } from "../dsl/duration.ts";
 import { InputError } from "../runner/mod.ts";
 import { RUNS_DIR, SANDBOX_DIR } from "../product/mod.ts";
@@ -37,7 +38,8 @@ export const AUDIT_USAGE =
 Walks the environment's runs in time order (each run records the previous one and its final
 digest) and reports every problem, naming the runs and what to do: a gap (a deleted run), a
 replaced run, a run the cluster's record does not know, a run in the cluster's history with
-no folder, a broken journal. Then DORA's four keys over the window (docs/dora.md): deployment
+no folder, a broken journal, a signature that does not verify (or is missing where the
+environment requires one: deployment.audit.require_signature). Then DORA's four keys over the window (docs/dora.md): deployment
 frequency, lead time for changes, change failure rate, time to restore.
 Exit 0 when the chain is whole, 1 when not, 2 on bad usage (nothing read).
   --since <when>     the window's start: a duration back from --until (30d, 12h, 2w), a date
@@ -124,6 +126,13 @@ async function parse(args: string[]) {
         `(known: ${known.length > 0 ? known.join(", ") : "none"})`,
     );
   }
+  let env;
+  try {
+    env = await loadEnvironment(environment, { dir: environmentsDir });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new InputError(err.message);
+    throw err;
+  }
   const nowMs = realClock.now();
   const untilMs = v.until !== undefined ? parseDate("until", v.until, nowMs) : nowMs;
   const sinceMs = parseSince(v.since ?? "30d", untilMs);
@@ -150,6 +159,7 @@ async function parse(args: string[]) {
   }
   return {
     environment,
+    env,
     environmentsDir,
     sinceMs,
     untilMs,
@@ -235,7 +245,10 @@ function textLines(a: EnvironmentAudit): string[] {
       : `cluster record: ${cl.reason}`,
   );
   if (a.signatures) {
-    lines.push(`signatures: ${a.signatures.verified} verified, ${a.signatures.unsigned} unsigned`);
+    lines.push(
+      `signatures: ${a.signatures.verified} verified, ${a.signatures.unsigned} unsigned, ` +
+        `${a.signatures.invalid} not verifying`,
+    );
   }
   for (const n of chain.notes) lines.push(`note: ${n}`);
   if (a.problems.length === 0) lines.push("chain: whole ✓");
@@ -267,9 +280,9 @@ function textLines(a: EnvironmentAudit): string[] {
 export async function auditCommand(args: string[], io: ReportIo): Promise<number> {
   const a = await parse(args);
   const record = await recordOf(a, io);
-  // The place each run's signature is checked: `checkSignature` (lib/audit/signature.ts's
-  // checkRunSignature) once it is there; until then the audit says they were not checked.
   const audit = await auditEnvironment({
+    // Checked with the keys the environment file trusts, and its rule.
+    signatures: { env: a.env, sandboxDir: a.sandboxDir ?? SANDBOX_DIR },
     runsDir: a.runsDir,
     environment: a.environment,
     sinceMs: a.sinceMs,

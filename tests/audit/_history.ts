@@ -4,12 +4,17 @@
  * `run.started` linking to the previous non-dry run as the runner does, a `record` stage
  * that uses the `run` capability and takes a checkpoint (what the cluster's record keeps),
  * reports beside them; a saved `deployment-info` ConfigMap built from the checkpoints; and
- * a git repository with commits and tags at chosen times.
+ * a git repository with commits and tags at chosen times; runs signed with a key the
+ * test's own environment files trust.
  * @module
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { parse, stringify } from "yaml";
 import { Journal } from "../../lib/journal/mod.ts";
+import { generateApproverKeys } from "../../lib/approval/signatures.ts";
+import { type RunSigningKey, signingKeyFromPem } from "../../lib/audit/signing_key.ts";
+import { signRun } from "../../lib/audit/run_statement.ts";
 import type { Clock } from "../../lib/clock/mod.ts";
 import {
   type Checkpoint,
@@ -92,6 +97,7 @@ export async function writeRun(
   runsDir: string,
   spec: RunSpec,
   previous: Link | null,
+  key?: RunSigningKey,
 ): Promise<WrittenRun> {
   const dir = join(runsDir, spec.runId);
   await Deno.mkdir(join(dir, "logs"), { recursive: true });
@@ -158,18 +164,20 @@ export async function writeRun(
   }
   await journal.close();
   if (end !== undefined) {
-    await Deno.writeTextFile(
-      join(dir, "report.json"),
-      JSON.stringify({
-        schemaVersion: 1,
-        runId: spec.runId,
-        environment: spec.environment ?? "production",
-        status,
-        startedAt: spec.startedAt,
-        finishedAt: spec.finishedAt,
-        events: { file: "events.jsonl", count: journal.length, digest: journal.digest },
-      }),
-    );
+    const report = {
+      schemaVersion: 1,
+      runId: spec.runId,
+      pipeline: { name: spec.pipeline ?? "deploy", file: "pipelines/deploy.ts" },
+      environment: spec.environment ?? "production",
+      ...(spec.version !== undefined ? { version: spec.version } : {}),
+      dryRun: spec.dryRun ?? false,
+      status,
+      startedAt: spec.startedAt,
+      finishedAt: spec.finishedAt,
+      events: { file: "events.jsonl", count: journal.length, digest: journal.digest },
+    };
+    await Deno.writeTextFile(join(dir, "report.json"), JSON.stringify(report));
+    if (key && !spec.dryRun) await signRun(dir, report, key, { now: end });
   }
   return {
     runId: spec.runId,
@@ -182,22 +190,23 @@ export async function writeRun(
 }
 
 /**
- * Writes runs in order, each (not a dry run) linking to the last non-dry run written, as
- * the runner does.
+ * Writes runs in order, each linking to the last non-dry run of its environment written,
+ * as the runner does.
  */
 export async function writeHistory(
   runsDir: string,
   specs: readonly RunSpec[],
+  key?: RunSigningKey,
 ): Promise<Map<string, WrittenRun>> {
   const out = new Map<string, WrittenRun>();
-  let last: Link | null = null;
+  const last = new Map<string, Link>();
   for (const spec of specs) {
     const env = spec.environment ?? "production";
-    const previous = spec.previous !== undefined ? spec.previous : last;
-    const written = await writeRun(runsDir, spec, previous);
+    const previous = spec.previous !== undefined ? spec.previous : last.get(env) ?? null;
+    const written = await writeRun(runsDir, spec, previous, key);
     out.set(spec.runId, written);
-    if (!spec.dryRun && env === "production") {
-      last = { runId: written.runId, digest: written.digest, events: written.events };
+    if (!spec.dryRun) {
+      last.set(env, { runId: written.runId, digest: written.digest, events: written.events });
     }
   }
   return out;
@@ -230,6 +239,30 @@ export function deploymentInfo(
 /** The checkpoints of the written runs, in the order written. */
 export function checkpointsOf(written: ReadonlyMap<string, WrittenRun>): Checkpoint[] {
   return [...written.values()].flatMap((w) => (w.checkpoint ? [w.checkpoint] : []));
+}
+
+/** A fresh run signing key. */
+export async function newKey(): Promise<RunSigningKey> {
+  const k = await generateApproverKeys();
+  return await signingKeyFromPem(k.privateKeyPem, { source: "file", where: "test key" });
+}
+
+/**
+ * A copy of the project's environment files where production trusts `key` (and requires a
+ * signature, as by default) and the other environments do not require one.
+ */
+export async function environmentsTrusting(key: RunSigningKey): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "audit-envs-" });
+  const source = new URL("../../environments/", import.meta.url);
+  for await (const entry of Deno.readDir(source)) {
+    if (!entry.name.endsWith(".yml")) continue;
+    const doc = parse(await Deno.readTextFile(new URL(entry.name, source)));
+    doc.deployment.audit = entry.name === "production.yml"
+      ? { public_keys: [key.publicKey], require_signature: true }
+      : { require_signature: false };
+    await Deno.writeTextFile(join(dir, entry.name), stringify(doc));
+  }
+  return dir;
 }
 
 /**

@@ -14,13 +14,18 @@ import { main } from "../../lib/cli/main.ts";
 import {
   checkpointsOf,
   deploymentInfo,
+  environmentsTrusting,
+  newKey,
   rechain,
   type RunSpec,
   writeHistory,
   type WrittenRun,
 } from "./_history.ts";
 
-const ENVIRONMENTS = new URL("../../environments/", import.meta.url).pathname;
+/** Every run is signed with KEY; the test's production environment file trusts it. */
+const KEY = await newKey();
+const ENVIRONMENTS = await environmentsTrusting(KEY);
+const PROJECT_ENVIRONMENTS = new URL("../../environments/", import.meta.url).pathname;
 
 async function audit(args: string[]) {
   const out: string[] = [];
@@ -45,7 +50,7 @@ const [A, B, C, D, E] = FIVE.map((s) => s.runId) as [string, string, string, str
 
 async function history(specs: readonly RunSpec[] = FIVE) {
   const runsDir = await Deno.makeTempDir({ prefix: "audit-runs-" });
-  const written = await writeHistory(runsDir, specs);
+  const written = await writeHistory(runsDir, specs, KEY);
   return { runsDir, written };
 }
 
@@ -89,6 +94,7 @@ Deno.test("report audit: a whole chain of five runs is whole (exit 0), the clust
   assert.match(r.stdout, /chain: whole ✓/);
   assert.match(r.stdout, /cluster record: not consulted/);
   assert.match(r.stdout, new RegExp(`head: ${E}`));
+  assert.match(r.stdout, /signatures: 5 verified, 0 unsigned, 0 not verifying/);
   await Deno.remove(runsDir, { recursive: true });
 });
 
@@ -146,8 +152,10 @@ Deno.test("report audit: a run re-chained with recomputed hashes (report updated
   });
   const r = await problems(runsDir);
   assert.equal(r.code, 1);
-  assert.deepEqual(r.problems.map((p) => p.kind), ["replaced"]);
-  assert.deepEqual(r.problems[0]!.runIds, [B, C]);
+  assert.deepEqual(r.problems.map((p) => [p.kind, p.runIds]), [
+    ["replaced", [B, C]],
+    ["signature", [B]], // signing it again needs the key
+  ]);
   assert.match(
     r.problems[0]!.message,
     new RegExp(`${B} was replaced or rewritten after ${C} started`),
@@ -155,7 +163,7 @@ Deno.test("report audit: a run re-chained with recomputed hashes (report updated
   await Deno.remove(runsDir, { recursive: true });
 });
 
-Deno.test("report audit: the head re-chained (no later run to catch it) is caught by the cluster's checkpoint, and only there", async () => {
+Deno.test("report audit: the head re-chained (no later run to catch it) is caught by its signature, and by the cluster's checkpoint", async () => {
   const { runsDir, written } = await history();
   const record = await recordFile(written);
   // A line before the checkpoint (lines after it are the signature's to protect).
@@ -163,12 +171,15 @@ Deno.test("report audit: the head re-chained (no later run to catch it) is caugh
     const preflight = events.find((e) => e.type === "stage.finished" && e.stage === "preflight")!;
     preflight.output = { forged: true };
   });
+  // No later run records the head: offline, only its signature tells.
   const offline = await problems(runsDir);
-  assert.equal(offline.code, 0, "without the cluster's record, a rewritten head is not detectable");
+  assert.deepEqual(offline.problems.map((p) => [p.kind, p.runIds]), [["signature", [E]]]);
+  assert.match(offline.problems[0]!.message, /the report was changed after the run was signed/);
   const r = await problems(runsDir, "--record", record);
   assert.equal(r.code, 1);
-  assert.deepEqual(r.problems.map((p) => p.kind), ["replaced"]);
-  assert.deepEqual(r.problems[0]!.runIds, [E]);
+  assert.deepEqual(r.problems.map((p) => [p.kind, p.runIds]), [["replaced", [E]], ["signature", [
+    E,
+  ]]]);
   assert.match(r.problems[0]!.message, /does not match the cluster's checkpoint at line \d+/);
   await Deno.remove(runsDir, { recursive: true });
   await Deno.remove(record);
@@ -228,7 +239,10 @@ Deno.test("report audit: a report whose digest is not its journal's is caught", 
   report.events.digest = "f".repeat(64);
   await Deno.writeTextFile(path, JSON.stringify(report));
   const r = await problems(runsDir);
-  assert.deepEqual(r.problems.map((p) => [p.kind, p.runIds]), [["report-mismatch", [D]]]);
+  assert.deepEqual(r.problems.map((p) => [p.kind, p.runIds]), [
+    ["report-mismatch", [D]],
+    ["signature", [D]],
+  ]);
   await Deno.remove(runsDir, { recursive: true });
 });
 
@@ -241,7 +255,7 @@ Deno.test("report audit: a run inserted afterwards (claiming an old run as its p
     finishedAt: "2026-03-02T12:30:00.000Z",
     version: "v9.9.9",
     previous: { runId: B, digest: b.digest, events: b.events },
-  }]);
+  }], KEY);
   const r = await problems(runsDir);
   assert.equal(r.code, 1);
   assert.deepEqual(r.problems.map((p) => p.kind).sort(), ["fork", "unchained"]);
@@ -296,6 +310,7 @@ Deno.test("report audit: bad usage is exit 2 before anything is read, nothing on
     [[], /usage: deno task report audit/],
     [["production", "extra", "--runs-dir", runsDir], /usage: deno task report audit/],
     [["nowhere", "--environments-dir", ENVIRONMENTS], /Unknown environment "nowhere".*known: /],
+    [["production", "--environments-dir", "/nonexistent"], /Unknown environment.*known: none/],
     [args(runsDir, "--since", "soon"), /--since "soon" is neither a duration/],
     [args(runsDir, "--since", "0d"), /longer than 0/],
     [args(runsDir, "--until", "yesterday"), /--until "yesterday" is not a date/],
@@ -316,6 +331,38 @@ Deno.test("report audit: bad usage is exit 2 before anything is read, nothing on
     assert.match(r.stderr, message, argv.join(" "));
     assert.equal(r.stdout, "", argv.join(" "));
   }
+  await Deno.remove(runsDir, { recursive: true });
+});
+
+Deno.test("report audit: a signature removed from a run of production (which requires one) is a problem; another environment's unsigned runs are not", async () => {
+  const { runsDir } = await history();
+  await Deno.remove(join(runsDir, C, "signature.json"));
+  const r = await problems(runsDir);
+  assert.equal(r.code, 1);
+  assert.deepEqual(r.problems.map((p) => [p.kind, p.runIds]), [["signature", [C]]]);
+  assert.match(r.problems[0]!.message, /unsigned: production requires a signed run/);
+  assert.match(r.problems[0]!.fix, /require_signature/);
+  // Staging does not require one: unsigned runs are counted, not problems.
+  const staging = await Deno.makeTempDir({ prefix: "audit-runs-" });
+  await writeHistory(staging, FIVE.map((s) => ({ ...s, environment: "staging" })));
+  const s = await audit([...args(staging).slice(1), "--json"].toSpliced(0, 0, "staging"));
+  const json = JSON.parse(s.stdout);
+  assert.equal(s.code, 0, JSON.stringify(json.problems));
+  assert.deepEqual(json.signatures, { verified: 0, unsigned: 5, invalid: 0 });
+  await Deno.remove(runsDir, { recursive: true });
+  await Deno.remove(staging, { recursive: true });
+});
+
+Deno.test("report audit: with the project's own environment files, production's unsigned runs are each a problem (signatures are required by default)", async () => {
+  const runsDir = await Deno.makeTempDir({ prefix: "audit-runs-" });
+  await writeHistory(runsDir, FIVE.slice(0, 2));
+  const r = await audit([
+    ...args(runsDir).map((x) => (x === ENVIRONMENTS ? PROJECT_ENVIRONMENTS : x)),
+    "--json",
+  ]);
+  const json = JSON.parse(r.stdout);
+  assert.equal(r.code, 1);
+  assert.deepEqual(json.problems.map((p: { kind: string }) => p.kind), ["signature", "signature"]);
   await Deno.remove(runsDir, { recursive: true });
 });
 

@@ -7,9 +7,11 @@
 import assert from "node:assert/strict";
 import { main } from "../../lib/cli/main.ts";
 import { median } from "../../lib/audit/dora.ts";
-import { gitRepo, type RunSpec, writeHistory } from "./_history.ts";
+import { environmentsTrusting, gitRepo, newKey, type RunSpec, writeHistory } from "./_history.ts";
 
-const ENVIRONMENTS = new URL("../../environments/", import.meta.url).pathname;
+/** Runs are signed with KEY, which the test's production environment file trusts. */
+const KEY = await newKey();
+const ENVIRONMENTS = await environmentsTrusting(KEY);
 const H = 3_600_000;
 const M = 60_000;
 
@@ -97,7 +99,7 @@ async function repo() {
 Deno.test("report audit --json: DORA's four keys of a synthetic history, each computed by hand", async () => {
   const git = await repo();
   const runsDir = await Deno.makeTempDir({ prefix: "audit-dora-" });
-  await writeHistory(runsDir, specs(git.shas[6]!));
+  await writeHistory(runsDir, specs(git.shas[6]!), KEY);
   const r = await audit([
     "production",
     "--runs-dir",
@@ -235,7 +237,7 @@ Deno.test("report audit: consecutive failures are one outage, restored by the ne
       startedAt: "2026-03-04T10:00:00Z",
       finishedAt: "2026-03-04T11:00:00Z",
     },
-  ]);
+  ], KEY);
   const r = await audit([
     "production",
     "--runs-dir",
@@ -251,6 +253,7 @@ Deno.test("report audit: consecutive failures are one outage, restored by the ne
     "--json",
   ]);
   const { dora } = JSON.parse(r.stdout);
+  assert.equal(r.code, 0, r.stdout.slice(0, 2000));
   // b (03-03 11:00) → d (03-04 11:00): 24h, one outage for b and c.
   assert.deepEqual(dora.timeToRestore.restores, [{
     failed: ["b", "c"],
