@@ -48,6 +48,8 @@ export interface RunSpec {
   outputRunId?: string;
   /** Override the link to the previous run (default: the last non-dry run written). */
   previous?: Link | null;
+  /** More stages (started and finished, with an output), for a journal of a real size. */
+  filler?: number;
 }
 
 /** What was written for a run. */
@@ -141,6 +143,16 @@ export async function writeRun(
     durationMs: step,
     ...(spec.outputRunId ? { output: { runId: spec.outputRunId, services: [] } } : {}),
   });
+  for (let i = 0; i < (spec.filler ?? 0); i++) {
+    await journal.append({ type: "stage.started", stage: `deploy:service-${i}` });
+    await journal.append({
+      type: "stage.finished",
+      stage: `deploy:service-${i}`,
+      status: "succeeded",
+      durationMs: 1234,
+      output: { service: `service-${i}`, slot: "green", version: spec.version, replicas: 3 },
+    });
+  }
   let checkpoint: Checkpoint | undefined;
   if (checkpointing) {
     clock.set(start + 2 * step);
