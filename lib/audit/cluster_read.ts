@@ -101,6 +101,8 @@ export async function readClusterRecord(source: ClusterSource): Promise<ClusterR
       stateDir: resolve(source.sandboxDir),
       namespace,
       companions: false,
+      // A sandbox started here from nothing is seeded from the same environment files.
+      ...(source.environmentsDir ? { environmentsDir: source.environmentsDir } : {}),
       ...(source.onWarning ? { onWarning: source.onWarning } : {}),
     });
   }

@@ -235,7 +235,7 @@ export function deploymentInfo(
     kind: "ConfigMap",
     metadata: {
       name: "deployment-info",
-      namespace: o.namespace ?? "tracktion-production",
+      namespace: o.namespace ?? "tracktion-prod",
       annotations: {
         ...(head ? { [CHECKPOINT_ANNOTATION]: JSON.stringify(head) } : {}),
         ...(o.previous !== undefined

@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { main } from "../../lib/cli/main.ts";
+import { startProjectSandbox } from "../../lib/targets/mod.ts";
 import {
   checkpointsOf,
   deploymentInfo,
@@ -363,6 +364,74 @@ Deno.test("report audit: with the project's own environment files, production's 
   const json = JSON.parse(r.stdout);
   assert.equal(r.code, 1);
   assert.deepEqual(json.problems.map((p: { kind: string }) => p.kind), ["signature", "signature"]);
+  await Deno.remove(runsDir, { recursive: true });
+});
+
+async function kubectl(kubeconfig: string, args: string[], stdin?: string): Promise<string> {
+  const child = new Deno.Command("kubectl", {
+    args: ["--kubeconfig", kubeconfig, ...args],
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    throw new Error(`kubectl ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return text;
+}
+
+Deno.test("report audit --sandbox reads the cluster's record from the sandbox's saved state (put there with kubectl); --record takes kubectl's own JSON", async () => {
+  const { runsDir, written } = await history();
+  const stateDir = await Deno.makeTempDir({ prefix: "audit-sandbox-" });
+  // The cluster's record, as the deploys would have left it, but without D.
+  const sandbox = await startProjectSandbox({ stateDir, environmentsDir: ENVIRONMENTS });
+  try {
+    const cm = deploymentInfo(checkpointsOf(written).filter((c) => c.runId !== D));
+    await kubectl(sandbox.kubeconfigPath, ["apply", "-f", "-"], JSON.stringify(cm));
+  } finally {
+    await sandbox.stop();
+  }
+  // Audited through the environment's Kubernetes target: a sandbox started over the state.
+  const r = await problems(runsDir, "--sandbox", "--sandbox-dir", stateDir);
+  assert.equal(r.code, 1, JSON.stringify(r.problems));
+  assert.deepEqual(r.problems.map((p) => [p.kind, p.runIds]), [["unknown-to-cluster", [D]]]);
+  assert.equal(r.chain.cluster.consulted, true);
+  assert.equal(r.chain.cluster.checkpoints, 4);
+  assert.equal(r.chain.cluster.verified, 4);
+  const text = await audit(args(runsDir, "--sandbox", "--sandbox-dir", stateDir));
+  assert.match(
+    text.stdout,
+    /cluster record: the sandbox's tracktion-prod\/deployment-info: 4 of 4 checkpoints match/,
+  );
+  // What an offline auditor is handed: kubectl get configmap deployment-info -o json.
+  const again = await startProjectSandbox({ stateDir, environmentsDir: ENVIRONMENTS });
+  let saved: string;
+  try {
+    saved = await kubectl(again.kubeconfigPath, [
+      "get",
+      "configmap",
+      "deployment-info",
+      "-n",
+      "tracktion-prod",
+      "-o",
+      "json",
+    ]);
+  } finally {
+    await again.stop();
+  }
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(file, saved);
+  const offline = await problems(runsDir, "--record", file);
+  assert.deepEqual(offline.problems.map((p) => [p.kind, p.runIds]), [["unknown-to-cluster", [D]]]);
+  await Deno.remove(file);
+  await Deno.remove(stateDir, { recursive: true });
   await Deno.remove(runsDir, { recursive: true });
 });
 
