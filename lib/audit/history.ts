@@ -152,7 +152,11 @@ function chainOf(source: string) {
   return { lines: lines.length, digests, events };
 }
 
-/** The stages that used the `run` capability (from `run.started`'s graph) and succeeded. */
+/**
+ * The stages that wrote a checkpoint: those that used the `run` capability (it is in their
+ * grant's `proxied` resources in `run.started`'s graph) and succeeded, and any stage a
+ * `run.checkpoint` event names.
+ */
 function checkpointStagesOf(started: Event, events: readonly Event[]): string[] {
   const graph = Array.isArray(started.stages) ? started.stages as Event[] : [];
   const users = new Set(
@@ -162,9 +166,11 @@ function checkpointStagesOf(started: Event, events: readonly Event[]): string[] 
     }).map((s) => String(s.id)),
   );
   const done = events.filter((e) =>
-    e.type === "stage.finished" && e.status === "succeeded" && users.has(String(e.stage))
+    (e.type === "stage.finished" && e.status === "succeeded" && users.has(String(e.stage))) ||
+    // A checkpoint the journal itself records, should the runner write one.
+    e.type === "run.checkpoint"
   );
-  return [...new Set(done.map((e) => String(e.stage)))];
+  return [...new Set(done.map((e) => String(e.stage ?? "run")))];
 }
 
 function outputRunIdsOf(events: readonly Event[], own: string): string[] {
