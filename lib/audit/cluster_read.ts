@@ -80,7 +80,8 @@ export interface ClusterSource {
  * @example
  * ```ts ignore
  * import { readClusterRecord } from "./cluster_read.ts";
- * const record = await readClusterRecord({ environment: "staging", sandboxDir: ".tracktion/sandbox" });
+ * import { SANDBOX_DIR } from "../product/mod.ts";
+ * const record = await readClusterRecord({ environment: "staging", sandboxDir: SANDBOX_DIR });
  * console.log(record.history?.length);
  * ```
  */

@@ -311,7 +311,7 @@ async function mapLimited<T, R>(
  * Folders of other environments are left out; a folder that cannot be read as a run is
  * listed as unreadable when its report names the environment (or it names none).
  *
- * @param runsDir The runs folder (`.tracktion/runs` by default in the CLI).
+ * @param runsDir The runs folder (the CLI's default is `RUNS_DIR`).
  * @param options The environment.
  * @returns The runs and the unreadable folders (none when the runs folder does not exist:
  * nothing ran here yet).
