@@ -8,6 +8,7 @@ export * from "./signing_key.ts";
 export * from "./run_statement.ts";
 export * from "./signature.ts";
 export * from "./run_link.ts";
+export * from "./run_signing.ts";
 export type { RunLink } from "../runner/run.ts";
 export type {
   AuditSection,

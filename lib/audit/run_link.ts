@@ -139,6 +139,8 @@ export interface ChainedRun {
   readonly startedAt: string;
   /** The run it recorded before it; null for the first; undefined when it recorded none. */
   readonly previous: RunLink | null | undefined;
+  /** Where it ran (`run.started`'s `target.kind`: `sandbox`, `kubernetes`), when recorded. */
+  readonly target?: string | undefined;
 }
 
 function runLinkOf(value: unknown): RunLink | null | undefined {
@@ -181,6 +183,9 @@ export async function readChainedRun(runDir: string): Promise<ChainedRun | null>
     dryRun: e.dryRun === true,
     startedAt: String(e.ts),
     previous: "previous" in e ? runLinkOf(e.previous) : undefined,
+    ...(typeof (e.target as { kind?: unknown } | undefined)?.kind === "string"
+      ? { target: (e.target as { kind: string }).kind }
+      : {}),
   };
 }
 
@@ -261,9 +266,14 @@ export async function environmentRuns(
  * runs folder that is not a dry run (and not `exclude`, the run itself when resumed), with
  * its final digest ({@linkcode finalLinkOf}); null when there is none (the first run).
  *
+ * With `target`, only runs that went there: a sandbox rehearsal of production chains to
+ * the rehearsals before it, not into the history of the real production cluster (whose
+ * record never saw it). A run whose target is not known (its `run.started` and its report
+ * do not say) is not left out.
+ *
  * @param runsDir The runs folder.
  * @param environment The environment.
- * @param o `exclude`: a run id to leave out.
+ * @param o `exclude`: a run id to leave out; `target`: `sandbox` or `kubernetes`.
  * @returns The link, or null.
  *
  * @example
@@ -275,10 +285,25 @@ export async function environmentRuns(
 export async function previousRun(
   runsDir: string,
   environment: string,
-  o: { exclude?: string } = {},
+  o: { exclude?: string | undefined; target?: string | undefined } = {},
 ): Promise<RunLink | null> {
   const runs = (await environmentRuns(runsDir, environment))
     .filter((r) => !r.dryRun && r.runId !== o.exclude);
-  const last = runs.at(-1);
-  return last ? await finalLinkOf(last.runDir, last.runId) : null;
+  for (const run of runs.reverse()) {
+    const target = run.target ?? await reportTarget(run.runDir);
+    if (o.target === undefined || target === undefined || target === o.target) {
+      return await finalLinkOf(run.runDir, run.runId);
+    }
+  }
+  return null;
+}
+
+/** Where a run went, as its report says (`target.kind`), when it has a readable one. */
+async function reportTarget(runDir: string): Promise<string | undefined> {
+  try {
+    const kind = JSON.parse(await Deno.readTextFile(`${runDir}/report.json`))?.target?.kind;
+    return typeof kind === "string" ? kind : undefined;
+  } catch {
+    return undefined;
+  }
 }

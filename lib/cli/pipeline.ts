@@ -28,6 +28,15 @@ import { connect, type SandboxTarget, sandboxTarget } from "../targets/mod.ts";
 import { RunView } from "./view.ts";
 import { ensureBackupHistory, releasedVersion } from "../targets/rehearsal_history.ts";
 import { environmentHostnames, type StandIns, startStandIns } from "../targets/sandbox_standins.ts";
+import {
+  chooseSigningKey,
+  keyForRun,
+  type RunSigning,
+  signFinishedRun,
+} from "../audit/run_signing.ts";
+import { type RunSigningKey, SigningKeyError } from "../audit/signing_key.ts";
+import { signatureRequired } from "../audit/signature.ts";
+import { previousRun } from "../audit/run_link.ts";
 
 /**
  * How long, once a run has ended, closing its clients and the in-process sandbox may take
@@ -178,6 +187,18 @@ interface RunSession {
   readonly standIns: StandIns | undefined;
   /** The command line (kept in the journal), and the run to resume instead of starting one. */
   readonly run: RunStartOptions;
+  /** The key the runs are signed with (chosen before anything ran). */
+  readonly signing: RunSigning;
+}
+
+/** A signing key problem is bad input: nothing has run (exit 2). */
+async function signingInput<T>(choose: () => Promise<T>): Promise<T> {
+  try {
+    return await choose();
+  } catch (err) {
+    if (err instanceof SigningKeyError) throw new InputError(err.message);
+    throw err;
+  }
 }
 
 /** How a pipeline command starts its run: its command line, or a run to resume. */
@@ -188,6 +209,15 @@ export interface RunStartOptions {
   readonly resume?: string | undefined;
 }
 
+/** Whether a finished run was signed as it should be, and the line saying so. */
+type Signed = { readonly ok: boolean; readonly line: string };
+
+/** Prints a run's signing line: standard error when it went wrong. */
+function saySigned(signed: Signed, view: RunView, io: CliIo): void {
+  if (signed.ok) view.line(signed.line);
+  else io.stderr(`${signed.line}\n`);
+}
+
 /** Connects, executes and closes one prepared run; its report's target gets `target`. */
 async function executeOne(
   s: RunSession,
@@ -195,9 +225,30 @@ async function executeOne(
   view: RunView,
   target: Record<string, unknown> = {},
   start: RunStartOptions | undefined = undefined,
-): Promise<{ outcome: RunOutcome; close: () => Promise<void> }> {
+): Promise<{ outcome: RunOutcome; close: () => Promise<void>; signed: Signed }> {
   const { a, io, user, source, sandbox } = s;
   const connection = await connectRun(a, io, { prepared, sandbox, view, user });
+  let key: RunSigningKey | null;
+  try {
+    // A key in a Kubernetes Secret is read now the cluster answers, before anything runs.
+    const chosen = await signingInput(() =>
+      keyForRun(prepared.env, s.signing, {
+        kubernetes: connection.capabilities.kubernetes,
+        namespace: prepared.env.environment.namespace,
+      })
+    );
+    for (const line of chosen.lines) view.line(line);
+    key = chosen.key;
+  } catch (err) {
+    await connection.close().catch(() => {});
+    throw err;
+  }
+  // The run links to the environment's run before it on the same target (a rehearsal to
+  // rehearsals); a resumed run keeps the link it recorded.
+  const runsDir = a.runsDir ?? RUNS_DIR;
+  const previous = start?.resume ? undefined : await previousRun(runsDir, prepared.env.name, {
+    target: sandbox ? "sandbox" : "kubernetes",
+  });
   let runId: string | undefined;
   // Without --plan, a deploy that requires approvals waits for them after the confirmation.
   const approve = runApprover(s, prepared, {
@@ -220,6 +271,7 @@ async function executeOne(
       analyze: connection.analyze,
       failure: connection.failure,
       ...(start ? { invocation: start.invocation } : {}),
+      ...(previous !== undefined ? { previous } : {}),
       ...(start?.resume
         ? {
           resume: start.resume,
@@ -237,7 +289,12 @@ async function executeOne(
         view.line(`run ${id}`);
       },
     });
-    return { outcome, close: () => connection.close() };
+    // Signed once the report is written: a failure is said, and fails the command.
+    const signed = await signFinishedRun(outcome, key, {
+      now: (sandbox?.clock ?? realClock).now(),
+      required: signatureRequired(prepared.env.name, prepared.env) && !a.dryRun,
+    });
+    return { outcome, close: () => connection.close(), signed };
   } catch (err) {
     await connection.close().catch(() => {});
     throw err;
@@ -300,11 +357,12 @@ async function rehearseHistory(
     colour: io.colour,
     json: a.json,
   });
-  const { outcome, close } = await executeOne(s, staging, stagingView);
+  const { outcome, close, signed } = await executeOne(s, staging, stagingView);
   stagingView.close();
   await close();
   const r = outcome.report;
   view.line(`${from.environment}: ${r.status}${r.error ? `: ${r.error}` : ""}`);
+  saySigned(signed, view, io);
   view.line(`${from.environment} report: ${outcome.reportPath}`);
   if (r.status === "interrupted" || io.signal?.aborted) {
     throw new InterruptedError(
@@ -367,10 +425,19 @@ async function runWith(
   };
   if (!a.dryRun) precheckApprovals(prepared.approvals, source);
   const approved = a.planFile ? await checkPlan(a, prepared, user) : undefined;
+  // The key that will sign the run (a sandbox run: the sandbox's own, made once).
+  const signing = await signingInput(() =>
+    chooseSigningKey(prepared.env, {
+      file: a.signingKey,
+      sandboxDir: a.sandbox ? resolve(a.sandboxDir) : undefined,
+      dryRun: a.dryRun,
+    })
+  );
 
   // Everything is validated: from here on, things happen (the sandbox still refuses, with
   // nothing written, a saved state it cannot load).
   const view = new RunView({ write: io.stdout }, { tty: io.tty, colour: io.colour, json: a.json });
+  for (const line of signing.lines) view.line(line);
   let sandbox: SandboxTarget | undefined;
   let close: (() => Promise<void>) | undefined;
   try {
@@ -386,6 +453,7 @@ async function runWith(
       sandboxOptions,
       standIns,
       run: start,
+      signing,
     };
     const evidence = await sandboxApprovals(session, prepared, { approved, view });
     const rehearsal = await rehearseHistory(session, prepared, view);
@@ -402,11 +470,13 @@ async function runWith(
         `undelivered: ${u.what} to ${u.channel} (${u.stage}, ${u.attempts} attempt(s)): ${u.error}`,
       );
     }
+    saySigned(run.signed, view, io);
     io.stdout(`report: ${run.outcome.reportPath}\n`);
-    return r.status === "succeeded"
-      ? EXIT.ok
-      : r.status === "interrupted"
+    // A run that succeeded but is not signed as it must be: its evidence is incomplete.
+    return r.status === "interrupted"
       ? EXIT.interrupted
+      : r.status === "succeeded" && run.signed.ok
+      ? EXIT.ok
       : EXIT.failed;
   } finally {
     view.close();

@@ -5,8 +5,9 @@
  * (taking over the dead runner's hold), re-reads the cluster, skips the stages that
  * finished (their outputs are the journal's), runs again the one that was running (every
  * stage of the deploy is idempotent), and goes on — or, when a stage had failed, finishes
- * the failure path. Refused (exit 2, nothing changed) when the run finished, or its runner
- * is still alive on this machine.
+ * the failure path; at its end it is signed as a new run is (`pipeline.ts`), keeping the link
+ * to the previous run its journal recorded when it started. Refused (exit 2, nothing changed)
+ * when the run finished, or its runner is still alive on this machine.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -31,7 +32,9 @@ export const RESUME_USAGE = `usage: deno task resume <run-id> [--runs-dir <dir>]
 
 Goes on with a run whose runner died (kill -9, a lost machine), from its journal: the same
 command line, the same run id. Finished stages are not run again; the one that was running
-runs again; a run that had failed finishes its failure path.
+runs again; a run that had failed finishes its failure path. At its end it is signed as the
+command it resumes would sign it (its --signing-key, the environment file's key, the sandbox's),
+and it keeps the link to the run before it that it recorded when it started.
 
   --runs-dir <dir>  where the run folders are (default ${RUNS_DIR}, or the run's own)
 `;

@@ -40,6 +40,7 @@ const RUN = {
   seed: { type: "string" },
   "decision-timeout": { type: "string" },
   reset: { type: "boolean" },
+  "signing-key": { type: "string" },
 } as const;
 
 /** The flags each command takes (anything else is refused with the usage). */
@@ -133,6 +134,11 @@ export interface RunArguments {
   readonly decisionTimeoutMs: number | undefined;
   /** `--reset`: discard the sandbox's saved state (needs `--sandbox`, not with `--dry-run`). */
   readonly reset: boolean;
+  /**
+   * `--signing-key <file>`: the Ed25519 private key (PKCS#8 PEM) the run is signed with,
+   * instead of the environment file's `deployment.audit.signing_key` (an existing file).
+   */
+  readonly signingKey: string | undefined;
   /** `plan --format` (default `text`). */
   readonly format: "text" | "json" | "mermaid";
   /** `plan --out <file>`: where the plan document goes. */
@@ -191,6 +197,16 @@ function existingDirectory(flag: string, path: string): void {
     fail(`${flag} ${path}: no such folder`);
   }
   if (!info.isDirectory) fail(`${flag} ${path} is a file, not a folder`);
+}
+
+function existingFile(flag: string, path: string): void {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch {
+    fail(`${flag} ${path}: no such file`);
+  }
+  if (!info.isFile) fail(`${flag} ${path} is not a file`);
 }
 
 function wholeNumber(flag: string, text: string, min: number, max: number): number {
@@ -472,6 +488,8 @@ export function runArguments(command: PipelineCommand, args: string[]): RunArgum
     fail(`--seed takes 1 to 64 letters, digits, ".", "_" or "-", got "${seed}"`);
   }
 
+  const signingKey = str("signing-key");
+  if (signingKey !== undefined) existingFile("--signing-key", signingKey);
   const run = str("run");
   if (run !== undefined && !/^[A-Za-z0-9._-]{1,128}$/.test(run)) {
     fail(
@@ -502,6 +520,7 @@ export function runArguments(command: PipelineCommand, args: string[]): RunArgum
     seed,
     decisionTimeoutMs: timeout === undefined ? undefined : decisionTimeout(timeout),
     reset: bool("reset"),
+    signingKey,
     format,
     ...approvalArguments(str),
   };

@@ -98,3 +98,26 @@ Deno.test("checkpointOnLine() holds for the line's hash only", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("previousRun() with a target: a rehearsal links to rehearsals, a real run to real ones", async () => {
+  const runs = await Deno.makeTempDir();
+  try {
+    const real = await signedFixtureRun(runs, { target: { kind: "kubernetes" } });
+    const rehearsal = await signedFixtureRun(runs, { target: { kind: "sandbox" } });
+    assert.equal((await previousRun(runs, "staging", { target: "kubernetes" }))?.runId, real.runId);
+    assert.equal(
+      (await previousRun(runs, "staging", { target: "sandbox" }))?.runId,
+      rehearsal.runId,
+    );
+    assert.equal((await previousRun(runs, "staging"))?.runId, rehearsal.runId);
+    // A run whose target is not known (neither its run.started nor its report says) counts.
+    const unknown = await signedFixtureRun(runs, {});
+    assert.equal((await readChainedRun(unknown.runDir))?.target, undefined);
+    assert.equal(
+      (await previousRun(runs, "staging", { target: "kubernetes" }))?.runId,
+      unknown.runId,
+    );
+  } finally {
+    await Deno.remove(runs, { recursive: true });
+  }
+});
