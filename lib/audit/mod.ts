@@ -9,6 +9,7 @@ export * from "./run_statement.ts";
 export * from "./signature.ts";
 export * from "./run_link.ts";
 export * from "./run_signing.ts";
+export * from "./provenance.ts";
 export type { RunLink } from "../runner/run.ts";
 export type {
   AuditSection,

@@ -258,12 +258,13 @@ export async function checkRunSignature(
         claimed,
       );
     }
-    return invalid(
-      keys.length === 0 && !(sandboxRun && sandboxKey)
-        ? `${verified.reason} (deployment.audit.public_keys lists none)`
-        : verified.reason,
-      claimed,
-    );
+    const hint = sandboxRun && !sandboxKey
+      ? ` (a sandbox run: ${opts.sandboxDir ?? SANDBOX_DIR} holds no sandbox key; is it the ` +
+        "run's sandbox folder?)"
+      : keys.length === 0 && !sandboxRun
+      ? " (deployment.audit.public_keys lists none)"
+      : "";
+    return invalid(`${verified.reason}${hint}`, claimed);
   }
   let signed: Record<string, unknown>;
   try {

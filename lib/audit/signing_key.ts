@@ -218,6 +218,30 @@ export async function sandboxSigningKey(
 }
 
 /**
+ * The sandbox's signing key when it has made one (never makes one: for reading a past
+ * run's key, e.g. to sign its provenance).
+ *
+ * @param sandboxDir The sandbox's state folder.
+ * @returns The key, or null when the sandbox has none.
+ * @throws {SigningKeyError} When its key file is not a key.
+ *
+ * @example
+ * ```ts
+ * import { existingSandboxKey } from "./signing_key.ts";
+ * console.assert(await existingSandboxKey("/nonexistent") === null);
+ * ```
+ */
+export async function existingSandboxKey(sandboxDir: string): Promise<RunSigningKey | null> {
+  const { pem } = sandboxKeyPaths(sandboxDir);
+  try {
+    await Deno.stat(pem);
+  } catch {
+    return null;
+  }
+  return await readKeyFile(pem, { source: "sandbox", where: `the sandbox's key ${pem}` });
+}
+
+/**
  * The sandbox's public key, when it has made one.
  *
  * @param sandboxDir The sandbox's state folder.
