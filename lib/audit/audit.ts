@@ -42,6 +42,18 @@ export interface AuditOptions {
   readonly repo?: string | undefined;
   /** The pipelines whose runs roll a deploy back (default `["rollback"]`). */
   readonly rollbackPipelines?: readonly string[] | undefined;
+  /** Audit only the chain of runs that went to this target (`sandbox`, `kubernetes`). */
+  readonly target?: string | undefined;
+  /**
+   * The target the cluster's record is of (default: `target`, else that of the runs its
+   * history names): the runs it must know went there.
+   */
+  readonly recordTarget?: string | undefined;
+  /**
+   * The target whose deploys DORA counts (default `kubernetes`: a sandbox rehearsal is not a
+   * deploy); runs whose target is not recorded count too.
+   */
+  readonly doraTarget?: string | undefined;
   /**
    * Check each run's signature (`signature.json`) with these keys and rules (the
    * environment file's trusted keys and `require_signature`); without it, not checked.
@@ -65,6 +77,8 @@ export interface AuditedRunSummary {
   readonly startedAt: string;
   /** When it finished, when it did. */
   readonly finishedAt: string | undefined;
+  /** Where it went (`sandbox`, `kubernetes`), when recorded. */
+  readonly target: string | undefined;
   /** The previous run it records (null: the first; undefined: before chaining). */
   readonly previous: string | null | undefined;
   /** Its journal's final digest. */
@@ -99,8 +113,10 @@ export interface EnvironmentAudit {
   readonly signatures:
     | { readonly verified: number; readonly unsigned: number; readonly invalid: number }
     | null;
-  /** DORA's four keys over the window. */
+  /** DORA's four keys over the window, of the runs that went to `doraTarget`. */
   readonly dora: FourKeys;
+  /** The target DORA counted, and how many runs of other targets it left out. */
+  readonly doraTarget: { readonly target: string; readonly leftOut: number };
   /** Whether the chain is whole (no problem). */
   readonly ok: boolean;
 }
@@ -155,12 +171,17 @@ async function signatureOf(
 export async function auditEnvironment(options: AuditOptions): Promise<EnvironmentAudit> {
   const { runsDir, environment, untilMs } = options;
   const history = await readRunHistory(runsDir, { environment });
+  const named = new Set(options.record?.history?.map((c) => c.runId) ?? []);
+  const recordTarget = options.recordTarget ?? options.target ??
+    history.runs.find((r) => named.has(r.runId) && r.target !== undefined)?.target;
   const chain = auditChain(history, {
     runsDir,
     sinceMs: options.sinceMs,
     untilMs,
     record: options.record,
     notConsulted: options.notConsulted,
+    target: options.target,
+    recordTarget,
   });
   const sinceMs = options.sinceMs ??
     Math.min(untilMs, ...history.runs.map((r) => Date.parse(r.startedAt)).filter(Number.isFinite));
@@ -168,7 +189,10 @@ export async function auditEnvironment(options: AuditOptions): Promise<Environme
     const t = Date.parse(r.startedAt);
     return t >= sinceMs && t <= untilMs;
   };
-  const windowed = history.runs.filter(inWindow);
+  const windowed = history.runs.filter((r) =>
+    inWindow(r) &&
+    (options.target === undefined || r.target === undefined || r.target === options.target)
+  );
   const problems: AuditProblem[] = [...chain.problems];
   const verdicts = new Map<string, SignatureVerdict>();
   if (options.signatures) {
@@ -193,7 +217,9 @@ export async function auditEnvironment(options: AuditOptions): Promise<Environme
     history.runs.filter((r) => !r.dryRun),
     options.repo !== undefined ? { repo: options.repo } : {},
   );
-  const dora = fourKeys(history.runs, {
+  const doraTarget = options.doraTarget ?? "kubernetes";
+  const counted = history.runs.filter((r) => r.target === undefined || r.target === doraTarget);
+  const dora = fourKeys(counted, {
     sinceMs,
     untilMs,
     commits,
@@ -210,6 +236,7 @@ export async function auditEnvironment(options: AuditOptions): Promise<Environme
       status: r.status,
       startedAt: r.startedAt,
       finishedAt: r.finishedAt,
+      target: r.target,
       previous: r.previous === undefined ? undefined : r.previous?.runId ?? null,
       digest: r.journal.digest,
       events: r.journal.lines,
@@ -225,6 +252,10 @@ export async function auditEnvironment(options: AuditOptions): Promise<Environme
       }
       : null,
     dora,
+    doraTarget: {
+      target: doraTarget,
+      leftOut: windowed.filter((r) => !counted.includes(r)).length,
+    },
     ok: problems.length === 0,
   };
 }

@@ -8,7 +8,8 @@
  * checkpoint the cluster keeps must match its run's journal at that line (else
  * **replaced**), name a run that still has its folder (else **deleted**), and every run that
  * wrote a checkpoint must be in the cluster's history (else **unknown to the cluster**).
- * Each problem names its runs and what to do.
+ * The runs of an environment form one chain per target they went to (the sandbox, the real
+ * cluster), as the runner links them. Each problem names its runs and what to do.
  * @module
  */
 import type { AuditedRun, AuditLink, RunHistory } from "./history.ts";
@@ -89,10 +90,26 @@ export interface ChainAudit {
   readonly notes: readonly string[];
   /** Runs in the window: chained, from before chaining, dry runs. */
   readonly counts: { readonly chained: number; readonly legacy: number; readonly dryRuns: number };
-  /** The latest chained run and its digest. */
-  readonly head: AuditLink | undefined;
+  /** The latest run of each chain (one per target the runs went to) and its digest. */
+  readonly heads: readonly ChainHead[];
   /** What the cluster's record said. */
   readonly cluster: ClusterCheck;
+}
+
+/**
+ * The latest run of a chain.
+ *
+ * @example
+ * ```ts
+ * import type { ChainHead } from "./chain.ts";
+ * const h: ChainHead = { target: "kubernetes", runId: "r9", digest: "0".repeat(64), events: 40 };
+ * ```
+ */
+export interface ChainHead extends AuditLink {
+  /** The target its chain's runs went to (`sandbox`, `kubernetes`); null when none is known. */
+  readonly target: string | null;
+  /** How many lines its journal has. */
+  readonly events: number;
 }
 
 /** Options of {@linkcode auditChain}. */
@@ -107,6 +124,10 @@ export interface ChainAuditOptions {
   readonly record?: ClusterRecord | undefined;
   /** Why the cluster was not consulted, when `record` is undefined. */
   readonly notConsulted?: string | undefined;
+  /** Audit only the chain of runs that went to this target (`sandbox`, `kubernetes`). */
+  readonly target?: string | undefined;
+  /** The target the cluster's record is of: the runs it must know went there. */
+  readonly recordTarget?: string | undefined;
 }
 
 const short = (digest: string) => `${digest.slice(0, 12)}…`;
@@ -193,14 +214,21 @@ function linkProblems(
   }];
 }
 
-/** The problems of the links between runs (gaps, replaced, forks, restarts). */
+/**
+ * The problems of the links between the runs of one chain (gaps, replaced, forks,
+ * restarts); `byId` holds every run, so a link into another chain is not a gap.
+ */
 function chainProblems(
   chainable: readonly AuditedRun[],
-  o: { inWindow: (r: AuditedRun) => boolean; runsDir: string },
+  o: {
+    inWindow: (r: AuditedRun) => boolean;
+    runsDir: string;
+    byId: ReadonlyMap<string, AuditedRun>;
+  },
 ) {
   const problems: AuditProblem[] = [];
   const notes: string[] = [];
-  const byId = new Map(chainable.map((r) => [r.runId, r]));
+  const { byId } = o;
   const successors = new Map<string, AuditedRun[]>();
   for (const r of chainable) {
     if (r.previous) {
@@ -208,14 +236,11 @@ function chainProblems(
     }
   }
   const explained = new Set<string>();
-  let legacy = 0;
   for (const [i, run] of chainable.entries()) {
     const before = chainable[i - 1];
     if (!o.inWindow(run)) continue;
-    problems.push(...runProblems(run));
     const chainedBefore = chainable.slice(0, i).some((r) => r.previous !== undefined);
     if (run.previous === undefined) {
-      legacy++;
       if (chainedBefore) {
         problems.push({
           kind: "unlinked",
@@ -273,7 +298,25 @@ function chainProblems(
       fix: `find where ${run.runId} came from; deno task report verify ${run.runId}`,
     });
   }
-  return { problems, notes, legacy, head: last ?? chainable.at(-1) };
+  return { problems, notes, head: last ?? chainable.at(-1) };
+}
+
+/**
+ * The chains of an environment's runs: one per target the runs went to (a sandbox
+ * rehearsal chains to the rehearsals before it, not into the real cluster's history); a run
+ * whose target is not recorded belongs to every chain. All in one when no target is known.
+ */
+function chainsOf(
+  runs: readonly AuditedRun[],
+  only: string | undefined,
+): { target: string | null; runs: AuditedRun[] }[] {
+  const targets = [...new Set(runs.flatMap((r) => (r.target ? [r.target] : [])))].sort();
+  const chosen = only !== undefined ? [only] : targets;
+  if (chosen.length === 0) return [{ target: null, runs: [...runs] }];
+  return chosen.map((t) => ({
+    target: t,
+    runs: runs.filter((r) => r.target === undefined || r.target === t),
+  }));
 }
 
 /**
@@ -308,11 +351,39 @@ export function auditChain(history: RunHistory, options: ChainAuditOptions): Cha
     message: `${u.dir} cannot be read as a run: ${u.reason}`,
     fix: "restore the folder from a backup; a run without its journal cannot be verified",
   }));
-  const chain = chainProblems(runs.filter((r) => !r.dryRun), { inWindow, runsDir });
-  problems.push(...chain.problems);
-  const notes = [...chain.notes];
-  if (chain.legacy > 0) {
-    notes.push(`${chain.legacy} run(s) predate chaining (no previous run in their run.started)`);
+  const chainable = runs.filter((r) => !r.dryRun);
+  const byId = new Map(chainable.map((r) => [r.runId, r]));
+  const notes: string[] = [];
+  let legacy = 0;
+  for (const run of chainable.filter(inWindow)) {
+    if (options.target !== undefined && run.target !== undefined && run.target !== options.target) {
+      continue;
+    }
+    problems.push(...runProblems(run));
+    if (run.previous === undefined) legacy++;
+  }
+  const seen = new Set<string>();
+  const heads: ChainHead[] = [];
+  for (const chain of chainsOf(chainable, options.target)) {
+    const found = chainProblems(chain.runs, { inWindow, runsDir, byId });
+    for (const p of found.problems) {
+      const key = `${p.kind} ${p.runIds.join(" ")}`;
+      if (!seen.has(key)) problems.push(p);
+      seen.add(key);
+    }
+    for (const n of found.notes) if (!notes.includes(n)) notes.push(n);
+    const h = found.head;
+    if (h) {
+      heads.push({
+        target: chain.target,
+        runId: h.runId,
+        digest: h.journal.digest,
+        events: h.journal.lines,
+      });
+    }
+  }
+  if (legacy > 0) {
+    notes.push(`${legacy} run(s) predate chaining (no previous run in their run.started)`);
   }
   let cluster: ClusterCheck = {
     consulted: false,
@@ -320,24 +391,26 @@ export function auditChain(history: RunHistory, options: ChainAuditOptions): Cha
       "not consulted: give --record <file>, --sandbox or --cluster to check the runs against it",
   };
   if (options.record) {
-    const c = clusterProblems(options.record, { runs, inWindow, runsDir });
+    // The record is one target's: the runs it must know are that target's.
+    const recordTarget = options.recordTarget;
+    const expected = (r: AuditedRun) =>
+      inWindow(r) &&
+      (recordTarget === undefined || r.target === undefined || r.target === recordTarget);
+    const c = clusterProblems(options.record, { runs, inWindow: expected, runsDir });
     problems.push(...c.problems);
     notes.push(...c.notes);
     cluster = c.check;
   }
   const windowed = runs.filter(inWindow);
-  const head = chain.head;
   return {
     problems,
     notes,
     counts: {
       chained: windowed.filter((r) => !r.dryRun && r.previous !== undefined).length,
-      legacy: chain.legacy,
+      legacy,
       dryRuns: windowed.filter((r) => r.dryRun).length,
     },
-    head: head
-      ? { runId: head.runId, digest: head.journal.digest, events: head.journal.lines }
-      : undefined,
+    heads,
     cluster,
   };
 }

@@ -59,6 +59,8 @@ export interface AuditedRun {
   readonly rollback: { readonly performed: boolean; readonly succeeded: boolean | null };
   /** The commit it ran from. */
   readonly commit: string | null;
+  /** Where it went (`sandbox`, `kubernetes`: `run.started`'s or the report's `target.kind`). */
+  readonly target: string | undefined;
   /**
    * The previous run of the environment as it recorded it: null for the first,
    * undefined when its journal predates chaining (no `previous` at all).
@@ -207,7 +209,7 @@ function reportOf(source: string | undefined) {
       digest: text(r.events?.digest),
     };
   } catch {
-    return { environment: undefined, runId: undefined, digest: undefined };
+    return { environment: undefined, runId: undefined, digest: undefined, target: undefined };
   }
 }
 
@@ -272,6 +274,7 @@ async function readRun(
         succeeded: typeof rollback?.succeeded === "boolean" ? rollback.succeeded : null,
       },
       commit: text(git?.commit) ?? null,
+      target: text((started.target as { kind?: unknown } | undefined)?.kind) ?? report?.target,
       previous: "previous" in started ? linkOf(started.previous) : undefined,
       journal: {
         ok: chain.brokenAt === undefined,

@@ -33,14 +33,16 @@ import type { ReportIo } from "./report_verify.ts";
 export const AUDIT_USAGE =
   `usage: deno task report audit <environment> [--since 30d|<date>|all] [--until <date>]
          [--record <file> | --sandbox [--sandbox-dir <dir>] | --cluster]
-         [--runs-dir <dir>] [--environments-dir <dir>] [--repo <dir>] [--json]
+         [--target sandbox|kubernetes] [--runs-dir <dir>] [--environments-dir <dir>]
+         [--repo <dir>] [--json]
 
 Walks the environment's runs in time order (each run records the previous one and its final
 digest) and reports every problem, naming the runs and what to do: a gap (a deleted run), a
 replaced run, a run the cluster's record does not know, a run in the cluster's history with
 no folder, a broken journal, a signature that does not verify (or is missing where the
-environment requires one: deployment.audit.require_signature). Then DORA's four keys over the window (docs/dora.md): deployment
-frequency, lead time for changes, change failure rate, time to restore.
+environment requires one: deployment.audit.require_signature). Then DORA's four keys over
+the window (docs/dora.md): deployment frequency, lead time for changes, change failure rate,
+time to restore.
 Exit 0 when the chain is whole, 1 when not, 2 on bad usage (nothing read).
   --since <when>     the window's start: a duration back from --until (30d, 12h, 2w), a date
                      (2026-01-01, or an ISO time), or all (default 30d)
@@ -50,10 +52,16 @@ Exit 0 when the chain is whole, 1 when not, 2 on bad usage (nothing read).
   --sandbox-dir <d>  the sandbox's state folder (default ${SANDBOX_DIR})
   --cluster          check against the environment's cluster (the kubeconfig's)
                      (without any of these three, the cluster's record is not consulted)
+  --target <kind>    audit only the runs that went there (the sandbox, or a cluster): each
+                     target's runs form a chain of their own; DORA counts one target's
+                     deploys (default kubernetes, or sandbox with --sandbox)
   --runs-dir <dir>   where the run folders are (default ${RUNS_DIR})
   --environments-dir <dir>  where the environment files are (default ${ENVIRONMENTS_DIR})
   --repo <dir>       the git repository the versions' commit times come from (default .)
   --json             the whole audit as JSON`;
+
+/** Where runs go: the sandbox, or a Kubernetes cluster (`connect`'s target kinds). */
+const TARGETS = ["sandbox", "kubernetes"];
 
 /** The window's end: a date or ISO time, or `now`. */
 function parseDate(flag: string, text: string, nowMs: number): number {
@@ -106,6 +114,7 @@ async function parse(args: string[]) {
         "runs-dir": { type: "string" },
         "environments-dir": { type: "string" },
         repo: { type: "string" },
+        target: { type: "string" },
         json: { type: "boolean" },
       },
       allowPositionals: true,
@@ -154,6 +163,13 @@ async function parse(args: string[]) {
   if (v["runs-dir"] !== undefined && !(await isDirectory(runsDir))) {
     throw new InputError(`--runs-dir ${runsDir}: no such folder`);
   }
+  if (v.target !== undefined && !TARGETS.includes(v.target)) {
+    throw new InputError(
+      `--target ${JSON.stringify(v.target)}: expected ${
+        TARGETS.join(" or ")
+      } (where the runs went)`,
+    );
+  }
   if (v.repo !== undefined && !(await isDirectory(v.repo))) {
     throw new InputError(`--repo ${v.repo}: no such folder`);
   }
@@ -165,6 +181,7 @@ async function parse(args: string[]) {
     untilMs,
     runsDir,
     repo: v.repo,
+    target: v.target,
     json: v.json === true,
     record: v.record,
     sandboxDir: v.sandbox ? v["sandbox-dir"] ?? SANDBOX_DIR : undefined,
@@ -207,13 +224,13 @@ function formatDays(ms: number): string {
 }
 
 /** The four keys as text lines. */
-function doraLines(k: FourKeys): string[] {
+function doraLines(k: FourKeys, target: string): string[] {
   const f = k.deploymentFrequency;
   const l = k.leadTime;
   const c = k.changeFailureRate;
   const t = k.timeToRestore;
   return [
-    `DORA, ${k.window.since} → ${k.window.until} (${
+    `DORA (${target} runs), ${k.window.since} → ${k.window.until} (${
       k.window.days.toFixed(1).replace(/\.0$/, "")
     } days):`,
     `  deployment frequency    ${f.successful} successful deploys: ${f.perDay.toFixed(2)}/day, ` +
@@ -235,8 +252,10 @@ function textLines(a: EnvironmentAudit): string[] {
     `audit ${a.environment}: ${a.runs.length} runs in the window (${chain.counts.chained} chained, ` +
     `${chain.counts.legacy} before chaining, ${chain.counts.dryRuns} dry runs) in ${a.runsDir}`,
   ];
-  if (chain.head) {
-    lines.push(`head: ${chain.head.runId} (${chain.head.events} events, ${chain.head.digest})`);
+  for (const h of chain.heads) {
+    lines.push(
+      `head${h.target ? ` (${h.target})` : ""}: ${h.runId} (${h.events} events, ${h.digest})`,
+    );
   }
   const cl = chain.cluster;
   lines.push(
@@ -256,7 +275,14 @@ function textLines(a: EnvironmentAudit): string[] {
     lines.push(`chain: ${a.problems.length} problem${a.problems.length === 1 ? "" : "s"}:`);
     for (const p of a.problems) lines.push(`  ✗ ${p.kind}: ${p.message}`, `    → ${p.fix}`);
   }
-  return [...lines, ...doraLines(a.dora)];
+  const left = a.doraTarget.leftOut;
+  return [
+    ...lines,
+    ...doraLines(a.dora, a.doraTarget.target),
+    ...(left > 0
+      ? [`  (${left} runs of other targets left out: --target to count those instead)`]
+      : []),
+  ];
 }
 
 /**
@@ -289,6 +315,14 @@ export async function auditCommand(args: string[], io: ReportIo): Promise<number
     untilMs: a.untilMs,
     record,
     repo: a.repo,
+    target: a.target,
+    // The sandbox's record is the sandbox runs'; the cluster's, the cluster runs'.
+    ...(a.sandboxDir !== undefined
+      ? { recordTarget: "sandbox" }
+      : a.cluster
+      ? { recordTarget: "kubernetes" }
+      : {}),
+    doraTarget: a.target ?? (a.sandboxDir !== undefined ? "sandbox" : "kubernetes"),
   });
   if (a.json) io.stdout(JSON.stringify(audit, null, 2) + "\n");
   else io.stdout(textLines(audit).join("\n") + "\n");

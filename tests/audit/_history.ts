@@ -50,6 +50,8 @@ export interface RunSpec {
   previous?: Link | null;
   /** More stages (started and finished, with an output), for a journal of a real size. */
   filler?: number;
+  /** Where it went (`target.kind` in run.started and the report); none by default. */
+  target?: "sandbox" | "kubernetes";
 }
 
 /** What was written for a run. */
@@ -121,6 +123,7 @@ export async function writeRun(
     who: { user: "tester", host: "test" },
     git: { commit: spec.commit ?? null, dirty: false, branch: "main" },
     pipelineFile: "pipelines/deploy.ts",
+    ...(spec.target ? { target: { kind: spec.target } } : {}),
     stages: [
       { id: "preflight", kind: "normal", rollback: false, needs: [], permissions: NO_GRANT },
       {
@@ -184,6 +187,7 @@ export async function writeRun(
       ...(spec.version !== undefined ? { version: spec.version } : {}),
       dryRun: spec.dryRun ?? false,
       status,
+      target: spec.target ? { kind: spec.target } : {},
       startedAt: spec.startedAt,
       finishedAt: spec.finishedAt,
       events: { file: "events.jsonl", count: journal.length, digest: journal.digest },
@@ -202,8 +206,8 @@ export async function writeRun(
 }
 
 /**
- * Writes runs in order, each linking to the last non-dry run of its environment written,
- * as the runner does.
+ * Writes runs in order, each linking to the last non-dry run of its environment and target
+ * written, as the runner does.
  */
 export async function writeHistory(
   runsDir: string,
@@ -213,7 +217,7 @@ export async function writeHistory(
   const out = new Map<string, WrittenRun>();
   const last = new Map<string, Link>();
   for (const spec of specs) {
-    const env = spec.environment ?? "production";
+    const env = `${spec.environment ?? "production"} ${spec.target ?? ""}`;
     const previous = spec.previous !== undefined ? spec.previous : last.get(env) ?? null;
     const written = await writeRun(runsDir, spec, previous, key);
     out.set(spec.runId, written);

@@ -324,6 +324,7 @@ Deno.test("report audit: bad usage is exit 2 before anything is read, nothing on
       /no such folder/,
     ],
     [args(runsDir, "--repo", "/nonexistent"), /--repo .*: no such folder/],
+    [args(runsDir, "--target", "staging"), /--target "staging": expected sandbox or kubernetes/],
     [args(runsDir, "--frobnicate"), /Unknown option '--frobnicate'/],
   ];
   for (const [argv, message] of cases) {
@@ -433,6 +434,46 @@ Deno.test("report audit --sandbox reads the cluster's record from the sandbox's 
   await Deno.remove(file);
   await Deno.remove(stateDir, { recursive: true });
   await Deno.remove(runsDir, { recursive: true });
+});
+
+Deno.test("report audit: sandbox rehearsals and cluster deploys of one environment are two chains, each whole; the cluster's record expects only its own runs", async () => {
+  // Each deploy to the cluster rehearsed in the sandbox first: two chains interleaved in time.
+  const specs: RunSpec[] = FIVE.flatMap((s, i) => [
+    {
+      ...s,
+      runId: `${s.runId}-rehearsal`,
+      startedAt: `2026-03-0${i + 1}T08:00:00.000Z`,
+      finishedAt: `2026-03-0${i + 1}T08:10:00.000Z`,
+      target: "sandbox" as const,
+    },
+    { ...s, target: "kubernetes" as const },
+  ]);
+  const { runsDir, written } = await history(specs);
+  const onlyCluster = new Map([...written].filter(([id]) => !id.endsWith("-rehearsal")));
+  const record = await recordFile(onlyCluster);
+  const r = await audit([...args(runsDir, "--record", record), "--json"]);
+  const json = JSON.parse(r.stdout);
+  assert.equal(r.code, 0, JSON.stringify(json.problems));
+  assert.deepEqual(
+    json.chain.heads.map((h: { target: string; runId: string }) => [h.target, h.runId]),
+    [["kubernetes", E], ["sandbox", `${E}-rehearsal`]],
+  );
+  // DORA counts the cluster's deploys, not the rehearsals; --target sandbox the others.
+  assert.equal(json.dora.deploymentFrequency.successful, 5);
+  assert.deepEqual(json.doraTarget, { target: "kubernetes", leftOut: 5 });
+  const sandbox = JSON.parse(
+    (await audit([...args(runsDir, "--target", "sandbox"), "--json"])).stdout,
+  );
+  assert.deepEqual(sandbox.doraTarget, { target: "sandbox", leftOut: 0 });
+  assert.ok(sandbox.dora.deploys.every((d: { runId: string }) => d.runId.endsWith("-rehearsal")));
+  // A rehearsal deleted breaks the sandbox's chain only, naming the rehearsals around it.
+  await Deno.remove(join(runsDir, `${C}-rehearsal`), { recursive: true });
+  const gap = await problems(runsDir);
+  assert.deepEqual(gap.problems.map((p) => [p.kind, p.runIds]), [
+    ["gap", [`${C}-rehearsal`, `${B}-rehearsal`, `${D}-rehearsal`]],
+  ]);
+  await Deno.remove(runsDir, { recursive: true });
+  await Deno.remove(record);
 });
 
 Deno.test("report audit --help prints the usage (exit 0)", async () => {
