@@ -2,7 +2,7 @@
 # The test suite (`deno task test`), or a part of it: `deno task test tests/migrate/` or
 # `deno task test tests/runner/cli_test.ts --filter help` (the arguments go to `deno test`;
 # without any, `tests/`). Installs the services the tests start (PostgreSQL, Redis,
-# Prometheus, Alertmanager, a container registry, git, openssl) from Debian's packages when
+# Prometheus, Alertmanager, a container registry, git, openssl, Chromium) from Debian's packages when
 # they are missing; each suite starts its own servers in temporary folders (the sandbox's
 # companions among them).
 set -euo pipefail
@@ -61,6 +61,8 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alert
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
+# The rendered HTML report is opened in headless Chromium (tests/render/, playwright-core).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ]; then
     echo "installing ${missing[*]} from Debian's packages"
