@@ -19,7 +19,12 @@ import { pipeline, stage, type StageContext } from "../mod.ts";
 import type { KubernetesCapability, LeaseHandle } from "../lib/kubernetes/capability.ts";
 import { planRollback } from "../lib/kubernetes/strategies/mod.ts";
 import { LOCK_NAME, unlockStage } from "./stages/finish.ts";
-import { applyRollback, type RolledBack } from "./stages/record.ts";
+import {
+  anchorCheckpoint,
+  applyRollback,
+  CHECKPOINT_USES,
+  type RolledBack,
+} from "./stages/record.ts";
 import { settleLeftSlots } from "./stages/scale_down.ts";
 import { deployContext } from "./stages/context.ts";
 import { PRODUCTION_PHRASE } from "./deploy.ts";
@@ -102,7 +107,7 @@ export default pipeline("rollback", ({ env, options }) => {
       message:
         `Rolling ${env.name} (${c.namespace}) back to the versions live before the last deploy.`,
     });
-  const rollback = stage("rollback").needs(plan, confirm).uses("kubernetes")
+  const rollback = stage("rollback").needs(plan, confirm).uses("kubernetes", ...CHECKPOINT_USES)
     .describe("each Service's selector and HTTPRoute weights back to the recorded slot")
     .run(async (ctx): Promise<RolledBack> => {
       const planned = ctx.output(plan);
@@ -114,7 +119,10 @@ export default pipeline("rollback", ({ env, options }) => {
           `Cannot roll back ${env.name}: the record changed since the plan (run ${planned.runId} → ${p.run?.runId}). Nothing changed: run it again`,
         );
       }
-      return await applyRollback(ctx, { target: c.target, plan: p });
+      const rolled = await applyRollback(ctx, { target: c.target, plan: p });
+      // The rollback run's place in the cluster's history (its record changed).
+      await anchorCheckpoint(ctx, c.target);
+      return rolled;
     });
   const scaleDown = stage("scale-down").needs(rollback).uses("kubernetes")
     .describe("scale the slots traffic left to 0 replicas (their pods stop)")

@@ -10,6 +10,12 @@ import { cleanupExpiredSlots, scheduleCleanup } from "../../lib/kubernetes/strat
 import type { NotificationsCapability } from "../../lib/capabilities/notifications.ts";
 import type { DeployContext } from "./context.ts";
 import type { Deployed } from "./rollout.ts";
+import { CHECKPOINT_USES } from "./record.ts";
+
+/** The built-in `run` capability: the journal's checkpoint so far. */
+interface RunCheckpoints {
+  checkpoint(): Promise<{ runId: string; events: number; digest: string }>;
+}
 
 function kube(ctx: StageContext): KubernetesCapability {
   return ctx.use<KubernetesCapability>("kubernetes");
@@ -91,6 +97,37 @@ interface GitHubOutcome {
 interface GitHubApi {
   start(version: string, environment: string): Promise<GitHubOutcome>;
   status(state: string, description: string): Promise<GitHubOutcome>;
+}
+
+/**
+ * The GitHub deployment status' description, with the run's checkpoint first: GitHub's
+ * statuses carry no payload (`POST /repos/{owner}/{repo}/deployments/{id}/statuses` takes
+ * `state`, `description` of at most 140 characters, `log_url`, `environment_url`,
+ * `environment`, `auto_inactive`), so the anchor outside the runner's reach is the
+ * description: `run <id> digest sha256:<hex> at event <n>`, then as much of the summary as
+ * fits in 140 characters.
+ *
+ * @param checkpoint The run's checkpoint, or undefined (the summary alone).
+ * @param summary What happened.
+ * @returns At most 140 characters.
+ *
+ * @example
+ * ```ts
+ * import { statusDescription } from "./finish.ts";
+ * import assert from "node:assert/strict";
+ * const d = statusDescription({ runId: "r1", events: 57, digest: "a".repeat(64) }, "v1.2.4 deployed to staging");
+ * assert.equal(d, `run r1 digest sha256:${"a".repeat(64)} at event 57: v1.2.4 deployed to staging`);
+ * assert.ok(statusDescription({ runId: "r1", events: 57, digest: "a".repeat(64) }, "x".repeat(200)).length <= 140);
+ * ```
+ */
+export function statusDescription(
+  checkpoint: { runId: string; events: number; digest: string } | undefined,
+  summary: string,
+): string {
+  if (!checkpoint) return summary.slice(0, 140);
+  const anchor =
+    `run ${checkpoint.runId} digest sha256:${checkpoint.digest} at event ${checkpoint.events}`;
+  return `${anchor}: ${summary}`.slice(0, 140);
 }
 
 /** A GitHub outcome that did not arrive, as an undelivered entry (none when it arrived). */
@@ -289,16 +326,25 @@ export function reportStages(c: DeployContext, after: readonly Stage<unknown>[])
       };
     },
   );
-  const github = stage("github:finish").finally().needs(...after).uses("github").run(
-    async (ctx): Promise<{ undelivered: Undelivered[] } | undefined> => {
-      if (ctx.dryRun) return;
-      const state = ctx.failures.length === 0 ? "success" : "failure";
-      const r = await ctx.use<GitHubApi>("github").status(state, summary(ctx).slice(0, 140))
-        .catch((e: Error): GitHubOutcome => ({ ok: false, error: e.message }));
-      if (r.ok) ctx.log(`GitHub: deployment status ${state} posted`);
-      else ctx.warn(`GitHub not told: ${r.error}`);
-      return { undelivered: githubUndelivered(ctx, r, `deployment status: ${state}`) };
-    },
-  );
+  const github = stage("github:finish").finally().needs(...after)
+    .uses("github", ...CHECKPOINT_USES).run(
+      async (ctx): Promise<{ undelivered: Undelivered[] } | undefined> => {
+        if (ctx.dryRun) return;
+        const state = ctx.failures.length === 0 ? "success" : "failure";
+        // The run's checkpoint goes where GitHub keeps it, outside the runner's reach.
+        const checkpoint = CHECKPOINT_USES.includes("run")
+          ? await ctx.use<RunCheckpoints>("run").checkpoint().catch((e: Error) => {
+            ctx.warn(`the GitHub status carries no checkpoint: ${e.message}`);
+            return undefined;
+          })
+          : undefined;
+        const description = statusDescription(checkpoint, summary(ctx));
+        const r = await ctx.use<GitHubApi>("github").status(state, description)
+          .catch((e: Error): GitHubOutcome => ({ ok: false, error: e.message }));
+        if (r.ok) ctx.log(`GitHub: deployment status ${state} posted`);
+        else ctx.warn(`GitHub not told: ${r.error}`);
+        return { undelivered: githubUndelivered(ctx, r, `deployment status: ${state}`) };
+      },
+    );
   return [notify, github];
 }

@@ -19,7 +19,14 @@ import {
   type SlotVersion,
   unfinishedRun,
 } from "../../lib/kubernetes/strategies/mod.ts";
-import type { Slot } from "../../lib/kubernetes/slots.ts";
+import { DEPLOYMENT_INFO_NAME, type Slot } from "../../lib/kubernetes/slots.ts";
+import {
+  type Checkpoint,
+  CHECKPOINT_ANNOTATION,
+  HISTORY_ANNOTATION,
+  HISTORY_LIMIT,
+  PREVIOUS_RUN_ANNOTATION,
+} from "../../lib/audit/cluster_record.ts";
 import type { DeployContext } from "./context.ts";
 import type { Deployed } from "./rollout.ts";
 import { type LeftSlot, settleLeftSlots } from "./scale_down.ts";
@@ -30,6 +37,138 @@ function kube(ctx: StageContext): KubernetesCapability {
 
 function slotText(s: SlotVersion | null): string {
   return s ? `${s.slot} (${s.version})` : "nothing";
+}
+
+const CONFIG_MAP = { apiVersion: "v1", kind: "ConfigMap" } as const;
+
+/**
+ * A link to a run, as the `run` capability's checkpoint gives the previous one.
+ *
+ * @example
+ * ```ts
+ * import type { RunLinkAnchor } from "./record.ts";
+ * const first: RunLinkAnchor | null = null;
+ * ```
+ */
+export interface RunLinkAnchor {
+  /** The run's id. */
+  runId: string;
+  /** Its journal's final digest. */
+  digest: string;
+  /** How many events that digest covers. */
+  events?: number;
+}
+
+/** What the built-in `run` capability answers (`lib/runner/run.ts`). */
+interface RunCapability {
+  checkpoint(): Promise<Checkpoint & { previous?: RunLinkAnchor | null }>;
+}
+
+/**
+ * Writes the run's place in the environment's history where the runner alone cannot rewrite
+ * it: the `deployment-info` ConfigMap's annotations `run-checkpoint` (this run's journal at
+ * a line: `{ runId, events, digest }`), `previous-run` (the run it chained to, when known)
+ * and `run-history` (the last {@linkcode HISTORY_LIMIT} checkpoints, newest last, a run's
+ * older checkpoint replaced by its newer one). A JSON merge patch of the annotations only:
+ * the record's server-side applies (its data) never take them away.
+ *
+ * @param k The capability.
+ * @param o The target, the checkpoint, and the previous run (`undefined`: not known, left as
+ *   it is).
+ * @returns The annotations written.
+ * @throws When there is no `deployment-info` to annotate (the record writes it first).
+ *
+ * @example
+ * ```ts ignore
+ * await anchorRun(kube(ctx), { target, checkpoint: { runId, events: 57, digest }, previous: null });
+ * ```
+ */
+export async function anchorRun(
+  k: KubernetesCapability,
+  o: { target: KubeTarget; checkpoint: Checkpoint; previous?: RunLinkAnchor | null | undefined },
+): Promise<Record<string, string>> {
+  const cm = await k.get(CONFIG_MAP, o.target.namespace, DEPLOYMENT_INFO_NAME);
+  if (!cm) {
+    throw new Error(
+      `ConfigMap ${o.target.namespace}/${DEPLOYMENT_INFO_NAME} does not exist: nothing to anchor the run in`,
+    );
+  }
+  const annotations = (cm.metadata.annotations ?? {}) as Record<string, string>;
+  let history: Checkpoint[] = [];
+  try {
+    const parsed = JSON.parse(annotations[HISTORY_ANNOTATION] ?? "[]");
+    if (Array.isArray(parsed)) history = parsed;
+  } catch {
+    // An unreadable history is not kept (the audit says so of the one it read before).
+  }
+  const { runId, events, digest } = o.checkpoint;
+  history = [...history.filter((c) => c?.runId !== runId), { runId, events, digest }]
+    .slice(-HISTORY_LIMIT);
+  const written: Record<string, string> = {
+    [CHECKPOINT_ANNOTATION]: JSON.stringify({ runId, events, digest }),
+    [HISTORY_ANNOTATION]: JSON.stringify(history),
+    ...(o.previous !== undefined ? { [PREVIOUS_RUN_ANNOTATION]: JSON.stringify(o.previous) } : {}),
+  };
+  await k.patch(CONFIG_MAP, o.target.namespace, DEPLOYMENT_INFO_NAME, {
+    metadata: { annotations: written },
+  }, "merge");
+  return written;
+}
+
+/**
+ * What a stage that anchors the run's checkpoint declares besides its own resources: the
+ * built-in `run` capability (`lib/runner/run.ts`, its `checkpoint()`). Empty while the
+ * capability registry (`lib/capabilities/mod.ts`) does not list `run` — a stage may declare
+ * only a registered resource, or the pipeline is refused before it runs — and until then
+ * {@linkcode anchorCheckpoint} anchors nothing and says so in the stage's log.
+ *
+ * @example
+ * ```ts
+ * import { CHECKPOINT_USES } from "./record.ts";
+ * console.assert(CHECKPOINT_USES.every((r) => r === "run"));
+ * ```
+ */
+export const CHECKPOINT_USES: readonly string[] = [];
+
+/**
+ * Takes the run's checkpoint (the `run` capability) and anchors it in the cluster's record
+ * ({@linkcode anchorRun}); a failure is a warning, never the deploy's failure (the run's own
+ * record is whole without it; `report audit` then says the cluster does not know the run).
+ *
+ * @param ctx The stage (it must declare `uses("kubernetes", ...CHECKPOINT_USES)`).
+ * @param target The deploy target.
+ * @returns The checkpoint anchored, or undefined when it could not be.
+ *
+ * @example
+ * ```ts ignore
+ * await anchorCheckpoint(ctx, c.target);
+ * ```
+ */
+export async function anchorCheckpoint(
+  ctx: StageContext,
+  target: KubeTarget,
+): Promise<Checkpoint | undefined> {
+  if (ctx.dryRun) return undefined;
+  if (!CHECKPOINT_USES.includes("run")) {
+    ctx.log("deployment-info: the run's checkpoint is not anchored (no run capability)");
+    return undefined;
+  }
+  try {
+    const cp = await ctx.use<RunCapability>("run").checkpoint();
+    const checkpoint = { runId: cp.runId, events: cp.events, digest: cp.digest };
+    await anchorRun(kube(ctx), {
+      target,
+      checkpoint,
+      ...(cp.previous !== undefined ? { previous: cp.previous } : {}),
+    });
+    ctx.log(
+      `deployment-info: run ${cp.runId} at event ${cp.events} (sha256:${cp.digest}) anchored`,
+    );
+    return checkpoint;
+  } catch (err) {
+    ctx.warn(`the run's checkpoint is not in deployment-info: ${(err as Error).message}`);
+    return undefined;
+  }
 }
 
 /**
@@ -123,7 +262,7 @@ export function recordStage(
   after: Stage<unknown>,
   deploys: readonly Stage<Deployed>[],
 ) {
-  return stage("record").needs(after, ...deploys).uses("kubernetes")
+  return stage("record").needs(after, ...deploys).uses("kubernetes", ...CHECKPOINT_USES)
     .run(async (ctx) => {
       const deployed = deploys.map((s) => ctx.output(s));
       const slots = Object.fromEntries(deployed.map((d) => [d.service, d.slot])) as Record<
@@ -137,6 +276,8 @@ export function recordStage(
         info: { version: c.version.version, runId: ctx.runId, slots, deployedBy: ctx.user },
       });
       ctx.notice(`${c.version.tag} is live (deployment-info updated)`);
+      // The run's place in the history, where the runner alone cannot rewrite it.
+      await anchorCheckpoint(ctx, c.target);
       return slots;
     });
 }
@@ -250,7 +391,10 @@ export function rollbackStage(
 ) {
   const keep = keepReason(c);
   // Not watching `start`: when it fails, nothing was deployed and nothing moved.
-  return stage("rollback").asRollback(...watched).needs(start).uses("kubernetes")
+  return stage("rollback").asRollback(...watched).needs(start).uses(
+    "kubernetes",
+    ...CHECKPOINT_USES,
+  )
     .describe(
       "put traffic back on the slots and versions recorded as live before this run, then " +
         (keep ? `keep the failed slots running (${keep})` : "scale the slots it left to 0"),
@@ -284,6 +428,8 @@ export function rollbackStage(
         services: rolled.services,
         keep,
       });
+      // A run that moved traffic and was rolled back is in the cluster's history too.
+      await anchorCheckpoint(ctx, c.target);
       return { ...rolled, slots, ...(keep ? { kept: `kept for debugging: ${keep}` } : {}) };
     });
 }
