@@ -6,6 +6,7 @@ import { targetOf, withCluster } from "../kubernetes/_helpers.ts";
 // The stages' gate strings are typed by the pipelines' metrics (a module augmentation).
 import "../../pipelines/metrics.ts";
 import { anchorRun } from "../../pipelines/stages/record.ts";
+import { statusDescription } from "../../pipelines/stages/finish.ts";
 import { recordDeployment, writeRunRecord } from "../../lib/kubernetes/strategies/mod.ts";
 import {
   CHECKPOINT_ANNOTATION,
@@ -79,4 +80,15 @@ Deno.test("anchorRun() keeps the last 100 checkpoints, newest last, and drops a 
     assert.deepEqual(history.at(-1), newest);
     assert.equal(history[0].runId, "old-1");
   });
+});
+
+Deno.test("statusDescription() puts the checkpoint first and stays within GitHub's 140 characters", () => {
+  const cp = { runId: "20261202T020052Z-8bb93f", events: 145, digest: hex(145) };
+  const short = statusDescription(cp, "v1.2.4 deployed to staging");
+  assert.ok(short.startsWith(`run ${cp.runId} digest sha256:${cp.digest} at event 145: `));
+  assert.ok(short.length <= 140);
+  const long = statusDescription(cp, "v1.2.4 to production failed: canary-5: " + "x".repeat(300));
+  assert.equal(long.length, 140);
+  assert.ok(long.includes(`sha256:${cp.digest} at event 145`), "the anchor is never cut");
+  assert.equal(statusDescription(undefined, "y".repeat(200)), "y".repeat(140));
 });
