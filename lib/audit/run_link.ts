@@ -200,7 +200,7 @@ export async function readChainedRun(runDir: string): Promise<ChainedRun | null>
  *
  * @example
  * ```ts ignore
- * const link = await finalLinkOf(".tracktion/runs/20260101T120000Z-a1b2c3", "20260101T120000Z-a1b2c3");
+ * const link = await finalLinkOf("runs/20260101T120000Z-a1b2c3", "20260101T120000Z-a1b2c3");
  * ```
  */
 export async function finalLinkOf(runDir: string, runId: string): Promise<RunLink> {

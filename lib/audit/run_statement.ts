@@ -9,21 +9,25 @@
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../approval/signatures.ts";
 import { realClock } from "../clock/clock.ts";
+import { ANNOTATION_PREFIX } from "../product/mod.ts";
 import type { RunLink } from "../runner/run.ts";
 import { type Envelope, signEnvelope } from "./dsse.ts";
 import { readChainedRun } from "./run_link.ts";
 import type { RunSigningKey } from "./signing_key.ts";
 
 /**
- * The payload type of a run's signature envelope.
+ * The payload type of a run's signature envelope: a vendor media type of the tool's domain
+ * (the domain of its annotations, `lib/product`), e.g. `application/vnd.tracktion.run.v1+json`.
  *
  * @example
  * ```ts
  * import { RUN_PAYLOAD_TYPE } from "./run_statement.ts";
- * console.assert(RUN_PAYLOAD_TYPE === "application/vnd.tracktion.run.v1+json");
+ * console.assert(/^application\/vnd\.[a-z0-9-]+\.run\.v1\+json$/.test(RUN_PAYLOAD_TYPE));
  * ```
  */
-export const RUN_PAYLOAD_TYPE = "application/vnd.tracktion.run.v1+json";
+export const RUN_PAYLOAD_TYPE = `application/vnd.${
+  ANNOTATION_PREFIX.split(".").at(-2)
+}.run.v1+json`;
 
 /**
  * The file beside the report holding the run's signature.

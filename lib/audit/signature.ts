@@ -62,7 +62,7 @@ export interface SignatureCheckOptions {
   /** More public keys to trust (one base64 SPKI line or PEM each). */
   readonly publicKeys?: readonly string[] | undefined;
   /**
-   * The sandbox's state folder (default `.tracktion/sandbox`): its key is trusted for a run
+   * The sandbox's state folder (default `SANDBOX_DIR` of `lib/product`): its key is trusted for a run
    * whose report says it ran in the sandbox (`target.kind: sandbox`), and for no other.
    */
   readonly sandboxDir?: string | undefined;

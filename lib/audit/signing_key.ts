@@ -165,7 +165,7 @@ async function readKeyFile(path: string, o: { source: SigningKeySource; where: s
  * @example
  * ```ts
  * import { sandboxKeyPaths } from "./signing_key.ts";
- * console.assert(sandboxKeyPaths(".tracktion/sandbox").pub.endsWith("signing-key.pub"));
+ * console.assert(sandboxKeyPaths("sandbox").pub.endsWith("signing-key.pub"));
  * ```
  */
 export function sandboxKeyPaths(sandboxDir: string): { pem: string; pub: string } {
