@@ -11,13 +11,15 @@ import {
   type AuditedEnvironment,
   resolveSigningKey,
   type RunSigningKey,
+  sandboxSigningKey,
   SigningKeyError,
   type SigningKeyOptions,
 } from "./signing_key.ts";
 
 /**
  * The key a run will be signed with (`null`: none, the run is left unsigned; `deferred`: a
- * Kubernetes Secret, read once the cluster is reachable), and what to tell the user.
+ * Kubernetes Secret, read once the cluster is reachable; `sandbox`: the sandbox's own, made
+ * in its folder once the sandbox is up), and what to tell the user.
  *
  * @example
  * ```ts
@@ -27,7 +29,7 @@ import {
  */
 export interface RunSigning {
   /** The key, none, or one to read from the cluster. */
-  readonly key: RunSigningKey | null | "deferred";
+  readonly key: RunSigningKey | null | "deferred" | "sandbox";
   /** Lines to print before the run (which key, a warning). */
   readonly lines: readonly string[];
 }
@@ -82,7 +84,9 @@ export function checkSigningKey(env: AuditedEnvironment, key: RunSigningKey): st
 /**
  * Chooses a run's signing key before it starts ({@linkcode resolveSigningKey}) and checks
  * its runs will verify ({@linkcode checkSigningKey}); with no key where a signature is
- * required (production by default), refuses unless it is a dry run.
+ * required (production by default), refuses unless it is a dry run. A sandbox run (no
+ * `file`) gets `sandbox`: nothing is written in the sandbox's folder before the run has
+ * started its sandbox ({@linkcode keyForRun} makes or reads the key then).
  *
  * @param env The environment.
  * @param o The flag, the sandbox, how to read secrets; `dryRun`: a run that changes nothing.
@@ -102,6 +106,7 @@ export async function chooseSigningKey(
   env: AuditedEnvironment,
   o: SigningKeyOptions & { readonly dryRun: boolean },
 ): Promise<RunSigning> {
+  if (o.file === undefined && o.sandboxDir !== undefined) return { key: "sandbox", lines: [] };
   const key = await resolveSigningKey(env, o);
   if (key === "deferred") return { key, lines: [] };
   if (key) return { key, lines: checkSigningKey(env, key) };
@@ -119,11 +124,13 @@ export async function chooseSigningKey(
 /**
  * The key a run is signed with, once its cluster is reachable: a key chosen before the run
  * as it is; one in a Kubernetes Secret (`deferred`) read through the run's `kubernetes`
- * capability and checked ({@linkcode checkSigningKey}).
+ * capability; the sandbox's (`sandbox`) made or read in `sandboxDir`; each checked
+ * ({@linkcode checkSigningKey}).
  *
  * @param env The environment.
  * @param signing What {@linkcode chooseSigningKey} chose.
- * @param o The run's `kubernetes` capability (anything with `readSecret`), its namespace.
+ * @param o The run's `kubernetes` capability (anything with `readSecret`), its namespace,
+ *   and the sandbox's folder (for `sandbox`).
  * @returns The key (or none) and the lines to print.
  * @throws {SigningKeyError} When the Secret cannot be read or holds no usable key.
  *
@@ -138,8 +145,21 @@ export async function chooseSigningKey(
 export async function keyForRun(
   env: AuditedEnvironment,
   signing: RunSigning,
-  o: { readonly kubernetes: unknown; readonly namespace: string },
+  o: {
+    readonly kubernetes: unknown;
+    readonly namespace: string;
+    readonly sandboxDir?: string | undefined;
+    readonly onWarning?: (line: string) => void;
+  },
 ): Promise<{ key: RunSigningKey | null; lines: string[] }> {
+  if (signing.key === "sandbox") {
+    if (o.sandboxDir === undefined) throw new SigningKeyError("a sandbox run needs its folder");
+    const key = await sandboxSigningKey(
+      o.sandboxDir,
+      o.onWarning ? { onWarning: o.onWarning } : {},
+    );
+    return { key, lines: checkSigningKey(env, key) };
+  }
   if (signing.key !== "deferred") return { key: signing.key, lines: [] };
   const k = o.kubernetes as
     | { readSecret?(namespace: string, name: string, key: string): Promise<string | null> }

@@ -230,11 +230,14 @@ async function executeOne(
   const connection = await connectRun(a, io, { prepared, sandbox, view, user });
   let key: RunSigningKey | null;
   try {
-    // A key in a Kubernetes Secret is read now the cluster answers, before anything runs.
+    // A key in a Kubernetes Secret is read now the cluster answers, the sandbox's made or
+    // read now it runs: before anything runs.
     const chosen = await signingInput(() =>
       keyForRun(prepared.env, s.signing, {
         kubernetes: connection.capabilities.kubernetes,
         namespace: prepared.env.environment.namespace,
+        sandboxDir: resolve(a.sandboxDir),
+        onWarning: (line) => io.stderr(`warning: ${line}\n`),
       })
     );
     for (const line of chosen.lines) view.line(line);
@@ -425,7 +428,7 @@ async function runWith(
   };
   if (!a.dryRun) precheckApprovals(prepared.approvals, source);
   const approved = a.planFile ? await checkPlan(a, prepared, user) : undefined;
-  // The key that will sign the run (a sandbox run: the sandbox's own, made once).
+  // The key that will sign the run (a sandbox run: the sandbox's own, made once it is up).
   const signing = await signingInput(() =>
     chooseSigningKey(prepared.env, {
       file: a.signingKey,

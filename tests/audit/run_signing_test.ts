@@ -1,7 +1,12 @@
 // Signing in a pipeline command: which key, whether its runs will verify (refused before the
 // run when not), and a finished run signed, or a failure to sign said (never thrown away).
 import assert from "node:assert/strict";
-import { checkSigningKey, chooseSigningKey, signFinishedRun } from "../../lib/audit/run_signing.ts";
+import {
+  checkSigningKey,
+  chooseSigningKey,
+  keyForRun,
+  signFinishedRun,
+} from "../../lib/audit/run_signing.ts";
 import { type AuditedEnvironment, SigningKeyError } from "../../lib/audit/signing_key.ts";
 import { checkRunSignature } from "../../lib/audit/signature.ts";
 import { newKey, signedFixtureRun } from "./_signed_runs.ts";
@@ -49,13 +54,26 @@ Deno.test("chooseSigningKey() refuses production without a key, unless it is a d
   );
   const sandbox = await Deno.makeTempDir();
   try {
+    // A sandbox run: nothing is made before the sandbox is up; then its key, once.
     const chosen = await chooseSigningKey(env("production"), {
       dryRun: false,
-      sandboxDir: sandbox,
+      sandboxDir: `${sandbox}/sb`,
     });
-    assert.ok(chosen.key && chosen.key !== "deferred");
-    assert.equal(chosen.key.source, "sandbox");
-    assert.match(chosen.lines[0]!, /the sandbox's own key \(trusted for sandbox runs only/);
+    assert.deepEqual(chosen, { key: "sandbox", lines: [] });
+    await assert.rejects(() => Deno.stat(`${sandbox}/sb`), Deno.errors.NotFound);
+    const run = await keyForRun(env("production"), chosen, {
+      kubernetes: undefined,
+      namespace: "prod",
+      sandboxDir: `${sandbox}/sb`,
+    });
+    assert.equal(run.key?.source, "sandbox");
+    assert.match(run.lines[0]!, /the sandbox's own key \(trusted for sandbox runs only/);
+    const again = await keyForRun(env("production"), chosen, {
+      kubernetes: undefined,
+      namespace: "prod",
+      sandboxDir: `${sandbox}/sb`,
+    });
+    assert.equal(again.key?.fingerprint, run.key?.fingerprint);
   } finally {
     await Deno.remove(sandbox, { recursive: true });
   }
