@@ -4,7 +4,8 @@
  * permissions it grants from the environment (`grant(env)`), and — for the ones the
  * runner's main thread holds — how that thread opens it (`open(env, ctx)`, and a
  * synchronous `check` run before anything is written). Held capabilities
- * (`kubernetes`, `database`, `notifications`, `github`) grant nothing: the stage
+ * (`kubernetes`, `database`, `notifications`, `github`, and `run`, which the runner itself
+ * provides) grant nothing: the stage
  * reaches them through `ctx.use(name)`. Direct resources (`redis`, `metrics`) grant
  * the host the stage connects to itself, and have no `open`.
  *
@@ -27,6 +28,7 @@ import { kubernetes } from "./kubernetes.ts";
 import { metrics } from "./metrics.ts";
 import { notifications } from "./notifications.ts";
 import { redis } from "./redis.ts";
+import { run } from "./run.ts";
 
 export * from "./types.ts";
 export { openCapabilities } from "./open.ts";
@@ -52,6 +54,7 @@ export const CAPABILITIES: readonly Capability[] = [
   metrics,
   notifications,
   redis,
+  run,
 ] as Capability[];
 
 /**
@@ -61,7 +64,15 @@ export const CAPABILITIES: readonly Capability[] = [
  * ```ts
  * import { RESOURCES } from "./mod.ts";
  * import assert from "node:assert/strict";
- * assert.deepEqual(RESOURCES, ["database", "github", "kubernetes", "metrics", "notifications", "redis"]);
+ * assert.deepEqual(RESOURCES, [
+ *   "database",
+ *   "github",
+ *   "kubernetes",
+ *   "metrics",
+ *   "notifications",
+ *   "redis",
+ *   "run",
+ * ]);
  * ```
  */
 export const RESOURCES: readonly string[] = CAPABILITIES.map((c) => c.name).sort();
