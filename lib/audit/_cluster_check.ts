@@ -107,7 +107,8 @@ export function clusterProblems(
     notes.push(`${record.source}: there is no deployment-info ConfigMap`);
   } else if (record.history === undefined) {
     notes.push(
-      `${record.source} keeps no run history (an older runner wrote it): runs were not looked up in it`,
+      `${record.source} keeps no run history (no run has anchored a checkpoint in it yet, or an ` +
+        "older runner wrote it): runs were not looked up in it",
     );
   }
   // The runs the cluster must know: those that wrote a checkpoint — when its history is
