@@ -66,6 +66,7 @@ Deno.test("every capability has the same shape, and RESOURCES are the registry's
     "metrics",
     "notifications",
     "redis",
+    "run",
   ]);
   assert.deepEqual(RESOURCES, CAPABILITIES.map((c) => c.name).sort());
 });
@@ -75,7 +76,7 @@ Deno.test("an unknown resource is refused, listing the known ones", async () => 
   assert.throws(() => resourceGrant(prod, "postgres"), {
     name: "RangeError",
     message: 'Unknown resource "postgres": known resources are ' +
-      "database, github, kubernetes, metrics, notifications, redis",
+      "database, github, kubernetes, metrics, notifications, redis, run",
   });
 });
 
