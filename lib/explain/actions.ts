@@ -141,26 +141,29 @@ export async function handlerActions(
 }
 
 /**
- * The channels a run's final notification reached, as a stage recorded them (an output
- * `{ notified: [...] }`), or undefined when no stage says.
+ * The channels a run's final notification reached, and the stage that recorded them (an
+ * output `{ notified: [...] }`), or undefined when no stage says.
  *
  * @param stages The run's stages.
- * @returns The channels.
+ * @returns The stage and the channels.
  *
  * @example
  * ```ts
  * import { notifiedChannels } from "./actions.ts";
  * import assert from "node:assert/strict";
- * assert.deepEqual(notifiedChannels([{ output: { notified: ["slack"] } }]), ["slack"]);
- * assert.equal(notifiedChannels([{ output: 3 }]), undefined);
+ * assert.deepEqual(notifiedChannels([{ id: "notify", output: { notified: ["slack"] } }]), {
+ *   stage: "notify",
+ *   channels: ["slack"],
+ * });
+ * assert.equal(notifiedChannels([{ id: "x", output: 3 }]), undefined);
  * ```
  */
 export function notifiedChannels(
-  stages: readonly { output?: unknown }[],
-): string[] | undefined {
+  stages: readonly { id: string; output?: unknown }[],
+): { stage: string; channels: string[] } | undefined {
   for (const s of stages) {
     const list = (s.output as { notified?: unknown } | null | undefined)?.notified;
-    if (Array.isArray(list)) return list.map(String);
+    if (Array.isArray(list)) return { stage: s.id, channels: list.map(String) };
   }
   return undefined;
 }

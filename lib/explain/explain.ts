@@ -241,7 +241,7 @@ export async function explainRun(dir: string, options: ExplainOptions = {}): Pro
       ? []
       : await handlerActions(r.stages, read),
     undelivered,
-    ...(notified ? { notified } : {}),
+    ...(notified ? { notified: notified.channels, notifiedBy: notified.stage } : {}),
     notes: notes(r, s),
     next: nextSteps({ ...r, status: s.status }, cause, context),
     more: [

@@ -6,8 +6,9 @@
  * @module
  */
 import { formatDuration } from "../dsl/duration.ts";
-import type { Cause, Explanation, GateTarget } from "./types.ts";
-
+import type { Explanation } from "./types.ts";
+import { causeSection } from "./_render_cause.ts";
+import { commandLines, cut, section, type SectionBuilder, wrap, wrapWhole } from "./_lines.ts";
 /** The screen's size. */
 export interface ScreenSize {
   /** Columns (default 100). */
@@ -16,245 +17,7 @@ export interface ScreenSize {
   readonly height?: number;
 }
 
-/** Cuts a line to `width` columns, ending in `…` when cut. */
-function cut(text: string, width: number): string {
-  const flat = text.replace(/\s*\n\s*/g, " ");
-  return [...flat].length <= width ? flat : [...flat].slice(0, width - 1).join("") + "…";
-}
-
-/** Wraps text into at most `max` lines of `width` columns, each starting with `indent`. */
-function wrap(text: string, width: number, indent: string, max: number): string[] {
-  const room = width - indent.length;
-  const words = text.replace(/\s+/g, " ").trim().split(" ");
-  const lines: string[] = [];
-  let current = "";
-  for (const w of words) {
-    if (current === "") current = w;
-    else if (current.length + 1 + w.length <= room) current += ` ${w}`;
-    else {
-      lines.push(current);
-      current = w;
-    }
-  }
-  if (current !== "") lines.push(current);
-  const kept = lines.slice(0, max);
-  if (lines.length > max) kept[max - 1] = `${kept[max - 1]} ${lines.slice(max).join(" ")}`;
-  return kept.map((l) => cut(indent + l, width));
-}
-
-/**
- * A command as `  $ <command>`, whole: a command wider than the screen goes on over lines
- * ending in ` \\` (a shell reads them as one), never cut.
- */
-function commandLines(command: string, width: number): string[] {
-  const lines: string[] = [];
-  let current = "  $";
-  // Words, a single-quoted argument kept whole (a break inside quotes would be literal).
-  const words = command.match(/(?:'[^']*'|[^\s'])+/g) ?? [command];
-  for (const word of words) {
-    if (current.length + 1 + word.length + 2 > width && current.trim() !== "$") {
-      lines.push(`${current} \\`);
-      current = `      ${word}`;
-    } else current += ` ${word}`;
-  }
-  lines.push(current);
-  return lines;
-}
-
-/** A value in its unit: `5.63%`, `417ms`; `-` for none. */
-function value(v: number | null, unit: string): string {
-  return v === null ? "-" : `${+v.toFixed(2)}${unit}`;
-}
-
-/** A section: its lines, and the lines it can give up (least telling first) when tight. */
-interface Section {
-  lines: string[];
-  /** Indexes into `lines` that may go, in the order they go. */
-  optional: number[];
-}
-
-function section(): Section & { add(line: string, optional?: boolean): void } {
-  const s = {
-    lines: [] as string[],
-    optional: [] as number[],
-    add(line: string, optional = false) {
-      if (optional) s.optional.push(s.lines.length);
-      s.lines.push(line);
-    },
-  };
-  return s;
-}
-
-function gateTable(
-  targets: readonly GateTarget[],
-  unit: string,
-  eventsLabel: string,
-  s: ReturnType<typeof section>,
-  width: number,
-): void {
-  const name = Math.min(32, Math.max(8, ...targets.map((t) => t.target.length)));
-  const row = (cells: string[]) =>
-    cut(
-      `    ${cells[0]!.padEnd(name)}  ${cells[1]!.padStart(9)} ${cells[2]!.padStart(9)} ` +
-        `${cells[3]!.padStart(8)} ${cells[4]!.padStart(9)} ${cells[5]!.padStart(10)}  ${cells[6]}`,
-      width,
-    );
-  s.add(row(["target", "last", "worst", "samples", "requests", eventsLabel, "verdict"]));
-  targets.forEach((t, i) => {
-    const verdict = t.verdict === "breached"
-      ? "BREACHED"
-      : t.verdict === "no value"
-      ? `NO VALUE${t.detail ? `: ${t.detail}` : ""}`
-      : t.verdict;
-    s.add(
-      row([
-        t.target,
-        value(t.last, unit),
-        value(t.worst, unit),
-        t.badSamples > 0 ? `${t.samples} (${t.badSamples}✗)` : String(t.samples),
-        t.requests.toLocaleString("en-US"),
-        t.events.toLocaleString("en-US"),
-        verdict,
-      ]),
-      // The breaching targets stay; the others may go, the last first.
-      (t.verdict === "ok" || t.verdict === "undecided") && i > 0,
-    );
-  });
-}
-
-function causeSection(cause: Cause, width: number): ReturnType<typeof section> {
-  const s = section();
-  switch (cause.kind) {
-    case "gate": {
-      const how = cause.method === "fixed"
-        ? ""
-        : ` (${cause.method}${
-          cause.confidence ? `, ${+(cause.confidence * 100).toFixed(2)}% confidence` : ""
-        })`;
-      s.add(
-        cut(
-          `  ${cause.stage}${cause.stageDescription ? `: ${cause.stageDescription}` : ""}`,
-          width,
-        ),
-      );
-      s.add(cut(`    gate ${cause.gate}${how}`, width));
-      for (const l of wrap(cause.reason, width, "    ", 2)) s.add(l);
-      const unit = /^[<>]=? -?[0-9.]+(\S*)$/.exec(cause.threshold)?.[1] ?? "";
-      const events = unit === "%" ? "errors" : `over ${cause.threshold.replace(/^[<>]=? /, "")}`;
-      gateTable(cause.targets, unit, events, s, width);
-      if (cause.otherGates.length) {
-        s.add(cut(`    also failed: ${cause.otherGates.join("; ")}`, width));
-      }
-      break;
-    }
-    case "check":
-      s.add(cut(`  ${cause.stage}: required check "${cause.check}" failed`, width));
-      for (const l of wrap(cause.message, width, "    ", 2)) s.add(l);
-      cause.evidence.slice(0, 4).forEach(([k, v], i) =>
-        s.add(cut(`    ${k}: ${v}`, width), i >= 2)
-      );
-      if (cause.otherChecks.length) {
-        s.add(
-          cut(
-            `    also failed (${cause.otherChecks.length}): ${cause.otherChecks.join("; ")}`,
-            width,
-          ),
-        );
-      }
-      break;
-    case "pod": {
-      const what = cause.deployment ?? "the new pods";
-      s.add(
-        cut(
-          `  ${cause.stage}: ${what} would not run${cause.reason ? `: ${cause.reason}` : ""}${
-            cause.pod ? ` (pod ${cause.pod})` : ""
-          }`,
-          width,
-        ),
-      );
-      for (const l of wrap(cause.message, width, "    ", 2)) s.add(l, true);
-      if (cause.lastLine !== undefined) s.add(cut(`    last log line: ${cause.lastLine}`, width));
-      if (cause.slotNote && cause.pods.length === 0) {
-        s.add(cut(`    the failed slot now: ${cause.slotNote}`, width), true);
-      }
-      if (cause.pods.length > 0) {
-        const states = [...new Set(cause.pods.map((p) => p.state ?? "?"))].join(", ");
-        s.add(
-          cut(
-            `    ${cause.pods.length} pod(s) of the failed slot (${states}), as ${
-              cause.evidenceStage ?? "a later stage"
-            } found them before scaling it down:`,
-            width,
-          ),
-        );
-        const p = cause.pods[0]!;
-        s.add(
-          cut(
-            `      ${p.pod}: ${p.state ?? "?"}, ${p.restarts ?? "?"} restart(s)${
-              p.ready === false ? ", not ready" : ""
-            }`,
-            width,
-          ),
-        );
-        p.lastLines.slice(-3).forEach((l, i, all) =>
-          s.add(cut(`        | ${l}`, width), i < all.length - 1)
-        );
-        p.events.slice(0, 2).forEach((e, i) => s.add(cut(`        event ${e}`, width), i > 0));
-      }
-      break;
-    }
-    case "migration":
-      s.add(
-        cut(
-          `  ${cause.stage}: migration ${cause.migration ?? "?"} failed${
-            cause.sqlState ? ` (SQLSTATE ${cause.sqlState})` : ""
-          }`,
-          width,
-        ),
-      );
-      if (cause.file) s.add(cut(`    at ${cause.file}`, width));
-      for (const l of wrap(cause.detail ?? cause.message, width, "    ", 3)) s.add(l);
-      if (cause.outcome) s.add(cut(`    the database: ${cause.outcome}`, width));
-      break;
-    case "lock":
-      s.add(cut(`  the run lost its lock: it stopped changing things`, width));
-      for (const l of wrap(cause.message, width, "    ", 2)) s.add(l);
-      if (cause.lease) {
-        s.add(
-          cut(
-            `    lock: Lease ${cause.lease.namespace}/${cause.lease.name}${
-              cause.lease.holder ? `, held by ${cause.lease.holder} when taken` : ""
-            }`,
-            width,
-          ),
-        );
-      }
-      if (cause.stopped.length) s.add(cut(`    stopped: ${cause.stopped.join(", ")}`, width));
-      break;
-    case "interrupted":
-      for (const l of wrap(cause.message, width, "  ", 2)) s.add(l);
-      if (cause.lastEvent) {
-        s.add(
-          cut(
-            `    journal's last line: #${cause.lastEvent.seq} ${cause.lastEvent.type} at ${cause.lastEvent.at}`,
-            width,
-          ),
-        );
-      }
-      cause.logTail.forEach((l, i) =>
-        s.add(cut(`    ${cause.running[0] ?? "log"} | ${l}`, width), i > 0)
-      );
-      break;
-    case "stage":
-      s.add(cut(`  ${cause.stage} failed`, width));
-      for (const l of wrap(cause.message, width, "    ", 3)) s.add(l);
-      cause.logTail.forEach((l, i) => s.add(cut(`    | ${l}`, width), i > 0));
-      break;
-  }
-  return s;
-}
-
-function header(e: Explanation, width: number): ReturnType<typeof section> {
+function header(e: Explanation, width: number): SectionBuilder {
   const s = section();
   const r = e.run;
   const what = `${r.pipeline} → ${r.environment}${r.version ? ` @ ${r.version}` : ""}`;
@@ -266,37 +29,21 @@ function header(e: Explanation, width: number): ReturnType<typeof section> {
     ? `, commit ${r.commit.sha.slice(0, 12)}${r.commit.dirty ? " (dirty tree)" : ""}`
     : "";
   s.add(cut(`  by ${r.who}${commit}`, width));
+  s.add(cut(`  started ${r.startedAt}${took}`, width));
   const t = r.target;
   const where = [
     [t.kind, [t.cluster, t.namespace].filter(Boolean).join("/")].filter(Boolean).join(" "),
     t.scenario ? `scenario ${t.scenario}` : undefined,
     t.clock ? `${t.clock} clock` : undefined,
   ].filter(Boolean).join(", ");
-  s.add(cut(`  started ${r.startedAt}${took}${where ? `; ${where}` : ""}`, width));
+  if (where) s.add(cut(`  target: ${where}`, width));
   if (r.approvedBy.length) s.add(cut(`  approved by ${r.approvedBy.join(", ")}`, width), true);
   return s;
 }
 
-function actionsSection(e: Explanation, width: number): ReturnType<typeof section> {
+function actionsSection(e: Explanation, width: number): SectionBuilder {
   const s = section();
-  for (const a of e.actions) {
-    const mark = a.status === "succeeded"
-      ? "✓"
-      : a.status === "skipped"
-      ? "-"
-      : a.status === "failed"
-      ? "✗"
-      : "■";
-    const channels = a.lines.length === 0 && e.notified && a.stage === notifyingStage(e)
-      ? `: notified ${
-        e.notified.length ? e.notified.join(", ") : "nobody (no notifier configured)"
-      }`
-      : "";
-    const why = a.reason ? ` (${a.reason})` : "";
-    s.add(cut(`  ${mark} ${a.stage}: ${a.status}${why}${channels}`, width));
-    a.lines.forEach((l, i) => s.add(cut(`      ${l}`, width), a.kind !== "rollback" || i > 0));
-    if (a.more > 0) s.add(cut(`      … ${a.more} more line(s): ${e.runDir}/${a.log}`, width), true);
-  }
+  // What did not arrive comes first: someone has to be told by hand.
   for (const u of e.undelivered) {
     s.add(
       cut(
@@ -306,12 +53,25 @@ function actionsSection(e: Explanation, width: number): ReturnType<typeof sectio
     );
     s.add(cut(`      ${u.error}: tell them by hand`, width));
   }
+  for (const a of e.actions) {
+    const mark = a.status === "succeeded"
+      ? "✓"
+      : a.status === "skipped"
+      ? "-"
+      : a.status === "failed"
+      ? "✗"
+      : "■";
+    const channels = e.notified && a.stage === e.notifiedBy
+      ? `: notified ${
+        e.notified.length ? e.notified.join(", ") : "nobody (no notifier configured)"
+      }`
+      : "";
+    const why = a.reason ? ` (${a.reason})` : "";
+    s.add(cut(`  ${mark} ${a.stage}: ${a.status}${why}${channels}`, width));
+    a.lines.forEach((l, i) => s.add(cut(`      ${l}`, width), a.kind !== "rollback" || i > 0));
+    if (a.more > 0) s.add(cut(`      … ${a.more} more line(s) in ${a.log}`, width), true);
+  }
   return s;
-}
-
-/** The stage that recorded the channels notified: named in the actions by its log-less line. */
-function notifyingStage(e: Explanation): string | undefined {
-  return e.actions.find((a) => /notif/i.test(a.stage))?.stage;
 }
 
 /**
@@ -340,7 +100,7 @@ function notifyingStage(e: Explanation): string | undefined {
 export function renderExplanation(e: Explanation, size: ScreenSize = {}): string {
   const width = size.width ?? 100;
   const height = size.height ?? 40;
-  const sections: { title?: string; body: ReturnType<typeof section> }[] = [
+  const sections: { title?: string; body: SectionBuilder }[] = [
     { body: header(e, width) },
   ];
   if (e.cause) {
@@ -357,32 +117,43 @@ export function renderExplanation(e: Explanation, size: ScreenSize = {}): string
     e.notes.forEach((n, i) => body.add(cut(`  ${n}`, width), i > 0));
     sections.push({ ...(e.cause ? { title: "Also" } : {}), body });
   }
-  if (e.next.length) {
-    const body = section();
-    for (const n of e.next.slice(0, 6)) {
-      for (const l of commandLines(n.command, width)) body.add(l);
-      body.add(cut(`      ${n.why}`, width), true);
-    }
-    sections.push({ title: "Next", body });
-  }
-  const footer = wrap(
+  const footer = wrapWhole(
     `More in ${e.runDir}/: ${e.more.join(", ")} (--json: all of this)`,
     width,
     "  ",
-    2,
-  )
-    .map((l, i) => (i === 0 ? l.trimStart() : l));
+  );
+  // The commands come last but are kept first: room for the first of them (up to 14 lines,
+  // at least one command, whys aside) is set aside before the other sections are fitted.
+  const commands = e.next.map((n) => ({ lines: commandLines(n.command, width), why: n.why }));
+  let kept = 0, keptLines = 0;
+  for (const c of commands) {
+    if (kept > 0 && keptLines + c.lines.length > 14) break;
+    kept++;
+    keptLines += c.lines.length;
+  }
+  const reserve = commands.length === 0 ? 0 : 2 + keptLines + (kept < commands.length ? 1 : 0);
   const count = () =>
     sections.reduce((n, s, i) => n + s.body.lines.length + (s.title ? 1 : 0) + (i > 0 ? 1 : 0), 0) +
-    footer.length;
+    footer.length + reserve;
   // Give up optional lines, the last section's first, until it fits.
   for (let k = sections.length - 1; k >= 0 && count() > height; k--) {
     const body = sections[k]!.body;
     while (body.optional.length && count() > height) {
       const index = body.optional.pop()!;
-      body.lines[index] = "\u0000";
-      body.lines = body.lines.filter((l) => l !== "\u0000");
+      body.lines.splice(index, 1);
       body.optional = body.optional.map((o) => (o > index ? o - 1 : o));
+    }
+  }
+  // Still too long: whole lines go, from the end of the sections that matter least (what
+  // the handlers did, the notes, the cause's detail); each section cut says so.
+  for (const title of ["What the runner did", "Also", "First cause"]) {
+    const target = sections.find((x) => x.title === title);
+    if (!target || count() <= height) continue;
+    const body = target.body;
+    const keep = Math.max(1, body.lines.length - (count() - height) - 1);
+    if (keep < body.lines.length) {
+      const gone = body.lines.length - keep;
+      body.lines = [...body.lines.slice(0, keep), `  … ${gone} more line(s) (--json)`];
     }
   }
   const out: string[] = [];
@@ -391,10 +162,23 @@ export function renderExplanation(e: Explanation, size: ScreenSize = {}): string
     if (s.title) out.push(s.title);
     out.push(...s.body.lines);
   });
-  if (out.length > height - footer.length) {
-    const left = out.length - (height - footer.length - 1);
-    out.length = height - footer.length - 1;
-    out.push(`… ${left} more line(s)`);
+  if (out.length > height - footer.length - reserve) {
+    const left = out.length - (height - footer.length - reserve - 1);
+    out.length = height - footer.length - reserve - 1;
+    out.push(`… ${left} more line(s) (--json)`);
+  }
+  if (commands.length > 0) {
+    // The commands set aside for, then each one's why while there is room.
+    let room = height - footer.length - out.length - reserve;
+    out.push("", "Next");
+    commands.slice(0, kept).forEach((c) => {
+      out.push(...c.lines);
+      if (room > 0) {
+        out.push(cut(`      ${c.why}`, width));
+        room--;
+      }
+    });
+    if (kept < commands.length) out.push(`  … ${commands.length - kept} more command(s) (--json)`);
   }
   out.push(...footer);
   return out.join("\n") + "\n";

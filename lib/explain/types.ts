@@ -276,6 +276,8 @@ export interface Explanation {
   undelivered: UndeliveredRecord[];
   /** The channels the final notification reached, when the run recorded them. */
   notified?: string[] | undefined;
+  /** The stage that recorded them. */
+  notifiedBy?: string | undefined;
   /** A few facts worth a line: the longest stages, warnings. */
   notes: string[];
   /** The commands to run next. */

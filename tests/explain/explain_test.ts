@@ -63,7 +63,10 @@ Deno.test("explain: a notification that did not arrive is named, with its channe
       text,
       /✗ UNDELIVERED slack: notification: succeeded \(stage notify, 3 attempt\(s\)\)\n {6}HTTP 503 Service Unavailable: tell them by hand/,
     );
-    assert.match(text, /✓ notify: succeeded\n {6}WARN: slack not notified after 3 attempt\(s\)/);
+    assert.match(
+      text,
+      /✓ notify: succeeded: notified pagerduty\n {6}WARN: slack not notified after 3 attempt\(s\)/,
+    );
     const e = await explainJson(run.runId, "--runs-dir", runs);
     assert.deepEqual(e.undelivered, [{
       stage: "notify",
