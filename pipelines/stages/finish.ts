@@ -332,12 +332,12 @@ export function reportStages(c: DeployContext, after: readonly Stage<unknown>[])
         if (ctx.dryRun) return;
         const state = ctx.failures.length === 0 ? "success" : "failure";
         // The run's checkpoint goes where GitHub keeps it, outside the runner's reach.
-        const checkpoint = CHECKPOINT_USES.includes("run")
-          ? await ctx.use<RunCheckpoints>("run").checkpoint().catch((e: Error) => {
+        const checkpoint = await ctx.use<RunCheckpoints>("run").checkpoint().catch(
+          (e: Error) => {
             ctx.warn(`the GitHub status carries no checkpoint: ${e.message}`);
             return undefined;
-          })
-          : undefined;
+          },
+        );
         const description = statusDescription(checkpoint, summary(ctx));
         const r = await ctx.use<GitHubApi>("github").status(state, description)
           .catch((e: Error): GitHubOutcome => ({ ok: false, error: e.message }));

@@ -117,18 +117,15 @@ export async function anchorRun(
 
 /**
  * What a stage that anchors the run's checkpoint declares besides its own resources: the
- * built-in `run` capability (`lib/runner/run.ts`, its `checkpoint()`). Empty while the
- * capability registry (`lib/capabilities/mod.ts`) does not list `run` — a stage may declare
- * only a registered resource, or the pipeline is refused before it runs — and until then
- * {@linkcode anchorCheckpoint} anchors nothing and says so in the stage's log.
+ * `run` capability (`lib/capabilities/run.ts`; the runner answers its `checkpoint()`).
  *
  * @example
  * ```ts
  * import { CHECKPOINT_USES } from "./record.ts";
- * console.assert(CHECKPOINT_USES.every((r) => r === "run"));
+ * console.assert(CHECKPOINT_USES.includes("run"));
  * ```
  */
-export const CHECKPOINT_USES: readonly string[] = [];
+export const CHECKPOINT_USES: readonly string[] = ["run"];
 
 /**
  * Takes the run's checkpoint (the `run` capability) and anchors it in the cluster's record
@@ -149,10 +146,6 @@ export async function anchorCheckpoint(
   target: KubeTarget,
 ): Promise<Checkpoint | undefined> {
   if (ctx.dryRun) return undefined;
-  if (!CHECKPOINT_USES.includes("run")) {
-    ctx.log("deployment-info: the run's checkpoint is not anchored (no run capability)");
-    return undefined;
-  }
   try {
     const cp = await ctx.use<RunCapability>("run").checkpoint();
     const checkpoint = { runId: cp.runId, events: cp.events, digest: cp.digest };

@@ -1,7 +1,8 @@
 // A real sandbox rehearsal, signed and chained: `deploy staging --sandbox` signs with the
 // sandbox's own key (made once, 0600, trusted for sandbox runs only), the rollback after it
-// links to the deploy at its final digest and is signed too, and the deploy's provenance
-// exports as a signed in-toto statement of the four images it deployed.
+// links to the deploy at its final digest and is signed too, the deploy's provenance
+// exports as a signed in-toto statement of the four images it deployed, and the cluster's
+// deployment-info holds the deploy's checkpoint, on a line of its journal.
 import assert from "node:assert/strict";
 import { Rehearsal } from "../deploy/_deploy.ts";
 import { checkRunSignature } from "../../lib/audit/signature.ts";
@@ -14,14 +15,12 @@ import { parseClusterRecord } from "../../lib/audit/cluster_record.ts";
 import { startSandbox } from "../../lib/sandbox/mod.ts";
 import { sandboxSeedFromDir } from "../../lib/targets/sandbox_seed.ts";
 import { createKubernetesCapability } from "../../lib/kubernetes/provider.ts";
-import "../../pipelines/metrics.ts";
-import { CHECKPOINT_USES } from "../../pipelines/stages/record.ts";
 
 function runDirOf(reportPath: string): string {
   return reportPath.replace(/\/report\.json$/, "");
 }
 
-Deno.test("a sandbox deploy and the rollback after it are signed with the sandbox's key and chained", async () => {
+Deno.test("a sandbox deploy and the rollback after it: signed with the sandbox's key, chained, anchored", async () => {
   const r = await Rehearsal.create();
   try {
     const deploy = await r.deploy("staging", "v1.2.4");
@@ -87,49 +86,37 @@ Deno.test("a sandbox deploy and the rollback after it are signed with the sandbo
     );
     for (const s of statement.subject) assert.match(s.digest.sha256, /^[0-9a-f]{64}$/);
     assert.equal(statement.predicate.buildDefinition.externalParameters.version, "v1.2.4");
+
+    // The cluster's record holds the deploy's checkpoint (the rollback stopped at its plan:
+    // it changed nothing, anchored nothing), on a line of the deploy's journal.
+    const sandbox = await startSandbox({
+      seed: await sandboxSeedFromDir(),
+      stateDir: r.sandboxDir,
+      port: 0,
+      trafficRate: 0,
+    });
+    let cm;
+    try {
+      const k = createKubernetesCapability({
+        kubeconfigPath: sandbox.kubeconfigPath,
+        onSecret: () => {},
+      });
+      cm = await k.get(
+        { apiVersion: "v1", kind: "ConfigMap" },
+        "tracktion-staging",
+        "deployment-info",
+      );
+    } finally {
+      await sandbox.stop();
+    }
+    const record = parseClusterRecord(cm);
+    assert.deepEqual(record.problems, []);
+    const cp = record.checkpoint!;
+    assert.equal(cp.runId, deployDir.split("/").at(-1));
+    assert.ok(await checkpointOnLine(`${deployDir}/events.jsonl`, cp.events, cp.digest));
+    assert.ok(cp.events < events.count, "taken during the run, before its end");
+    assert.deepEqual(record.history, [cp]);
   } finally {
     await r.remove();
   }
-});
-
-Deno.test({
-  name: "a sandbox deploy anchors its checkpoint in deployment-info, on its journal's line",
-  // Needs the `run` capability in the registry (see CHECKPOINT_USES in pipelines/stages/record.ts).
-  ignore: !CHECKPOINT_USES.includes("run"),
-  fn: async () => {
-    const r = await Rehearsal.create();
-    try {
-      const deploy = await r.deploy("staging", "v1.2.4");
-      assert.equal(deploy.code, 0, deploy.stdout + deploy.stderr);
-      const runDir = runDirOf(deploy.reportPath);
-      const sandbox = await startSandbox({
-        seed: await sandboxSeedFromDir(),
-        stateDir: r.sandboxDir,
-        port: 0,
-        trafficRate: 0,
-      });
-      let cm;
-      try {
-        const k = createKubernetesCapability({
-          kubeconfigPath: sandbox.kubeconfigPath,
-          onSecret: () => {},
-        });
-        cm = await k.get(
-          { apiVersion: "v1", kind: "ConfigMap" },
-          "tracktion-staging",
-          "deployment-info",
-        );
-      } finally {
-        await sandbox.stop();
-      }
-      const record = parseClusterRecord(cm);
-      assert.deepEqual(record.problems, []);
-      const cp = record.checkpoint!;
-      assert.equal(cp.runId, runDir.split("/").at(-1));
-      assert.ok(await checkpointOnLine(`${runDir}/events.jsonl`, cp.events, cp.digest));
-      assert.deepEqual(record.history?.at(-1), cp);
-    } finally {
-      await r.remove();
-    }
-  },
 });
