@@ -16,6 +16,23 @@ function sha256(text: string): string {
 }
 
 /**
+ * An event as it is appended: its `type`, and its fields (the journal adds `seq`, `ts` and
+ * `prev`).
+ *
+ * @example
+ * ```ts
+ * import type { JournalEvent } from "./journal.ts";
+ * const e: JournalEvent = { type: "stage.started", stage: "lock" };
+ * ```
+ */
+export interface JournalEvent {
+  /** What happened, e.g. `stage.finished`. */
+  readonly type: string;
+  /** Its fields. */
+  readonly [key: string]: unknown;
+}
+
+/**
  * Options of {@linkcode Journal.open}.
  *
  * @example
@@ -55,6 +72,7 @@ export class Journal {
   #clock: Clock;
   #encoder = new TextEncoder();
   #queue: Promise<void> = Promise.resolve();
+  #observers = new Set<(seq: number, event: JournalEvent) => void>();
 
   private constructor(file: Deno.FsFile, options: JournalOptions) {
     this.#file = file;
@@ -161,11 +179,44 @@ export class Journal {
   }
 
   /**
+   * Tells `observer` of every event appended from now on, with its `seq` (its line number),
+   * as it was given (before redaction), until the returned function is called: e.g. to
+   * know which lines hold what another part of the runner journalled.
+   *
+   * @param observer Told of each event, synchronously, when it is appended.
+   * @returns A function that stops telling it.
+   *
+   * @example
+   * ```ts
+   * import { Journal } from "./journal.ts";
+   * import assert from "node:assert/strict";
+   * const path = await Deno.makeTempFile();
+   * const j = await Journal.open(path);
+   * const seen: number[] = [];
+   * const stop = j.observe((seq) => seen.push(seq));
+   * await j.append({ type: "a" });
+   * stop();
+   * await j.append({ type: "b" });
+   * await j.close();
+   * assert.deepEqual(seen, [1]);
+   * await Deno.remove(path);
+   * ```
+   */
+  observe(observer: (seq: number, event: JournalEvent) => void): () => void {
+    // A wrapper of its own: the same function observing twice is told twice.
+    const entry = (seq: number, event: JournalEvent) => observer(seq, event);
+    this.#observers.add(entry);
+    return () => {
+      this.#observers.delete(entry);
+    };
+  }
+
+  /**
    * Appends an event (secrets redacted), stamped with the clock's time and chained when it
    * is called (so lines are in call order). Appends made before the previous write ends are
    * written together; the promise resolves when this event's line is written.
    */
-  append(event: { type: string; [key: string]: unknown }): Promise<void> {
+  append(event: JournalEvent): Promise<void> {
     const ts = new Date(this.#clock.now()).toISOString();
     // The event is redacted as a structure, before serialization (escaped forms of a
     // secret cannot slip through); the chain fields are added after, untouched.
@@ -174,6 +225,7 @@ export class Journal {
     const line = JSON.stringify(body);
     this.#prev = sha256(line);
     this.#pending.push(this.#encoder.encode(line + "\n"));
+    for (const observer of this.#observers) observer(this.#seq, event);
     // Lines appended before the write starts go with it: one write per turn, not per line.
     this.#batch ??= this.#enqueue("journal append", () => this.#writePending());
     return this.#batch;

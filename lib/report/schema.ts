@@ -269,6 +269,7 @@ export const reportSchema = z.object({
 
 export type {
   ApprovalRecord,
+  AttemptRecord,
   CheckRecord,
   GateDecisionRecord,
   GateRecord,

@@ -59,7 +59,7 @@ function hooksFor(
     log,
     print: (stream, text) => printed.write(stream, text),
     check: (report: CheckReport) => {
-      s.record.checks.push(checkRecordOf(report, o.redactor));
+      ctx.recorder.check(s, checkRecordOf(report, o.redactor));
       log(report.outcome.ok ? "info" : "warn", `check ${report.name}: ${report.outcome.message}`);
     },
     call: (resource, method, args) =>
@@ -112,19 +112,20 @@ async function attemptFailed(
   const { attempt, of } = a;
   const e = a.err instanceof StageRunError ? a.err : new StageRunError(String(a.err), "error");
   const message = ctx.o.redactor.redact(failureMessage(e.errorName ?? "Error", e.message, e.typed));
-  s.record.attempts.push({
+  const record: StageRecord["attempts"][number] = {
     attempt,
     startedAt: a.startedAt,
     durationMs: ctx.clock.since(a.t0),
     status: (ATTEMPT_STATUS as Record<string, StageRecord["attempts"][number]["status"]>)[e.kind] ??
       "failed",
     error: message,
-  });
+  };
   step.log("warn", `attempt ${attempt} failed: ${message}`);
-  await ctx.recorder.attemptFailed(s.spec.id, attempt, {
-    message,
-    name: e.errorName === undefined ? undefined : boundedName(e.errorName),
-  });
+  await ctx.recorder.attemptFailed(
+    s,
+    record,
+    e.errorName === undefined ? undefined : boundedName(e.errorName),
+  );
   if (e.kind === "interrupted") {
     const first = ctx.recorder.firstFailure;
     return {

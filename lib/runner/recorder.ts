@@ -1,15 +1,17 @@
 /**
  * The engine's one journal recorder: every change of a stage's state goes through it,
  * in the same order into the stage's record, the journal (`stage.started`,
- * `stage.attempt`, `approval`, `stage.finished`) and the live view. It also remembers
- * the run's first failed ordinary stage, and stops the others when the pipeline fails
- * fast.
+ * `stage.attempt`, `check`, `approval`, `stage.finished`) and the live view. It also
+ * remembers the run's first failed ordinary stage, and stops the others when the pipeline
+ * fails fast. The journal carries what the record says (its times, each attempt, each
+ * check with its evidence, the output), so that the report can be checked against it
+ * (`lib/report/derive.ts`).
  * @module
  */
 import type { StageDescription as StageSpec } from "../dsl/describe.ts";
 import type { Journal } from "../journal/journal.ts";
 import type { Redactor } from "../journal/redact.ts";
-import type { ApprovalRecord, StageRecord } from "../report/schema.ts";
+import type { ApprovalRecord, AttemptRecord, CheckRecord, StageRecord } from "../report/schema.ts";
 import { type Clock, realClock } from "../clock/clock.ts";
 
 /** A stage as the engine tracks it while the graph runs. */
@@ -72,24 +74,46 @@ export class StageRecorder {
     const clock = this.#o.clock ?? realClock;
     s.startedMs = clock.now();
     s.record.startedAt = new Date(s.startedMs).toISOString();
-    await this.#o.journal.append({ type: "stage.started", stage: s.spec.id });
+    await this.#o.journal.append({
+      type: "stage.started",
+      stage: s.spec.id,
+      startedAt: s.record.startedAt,
+    });
     await this.#o.journal.flush();
     this.changed(s, true);
   }
 
-  /** An attempt failed (`error` is already redacted). */
+  /**
+   * An attempt failed: its record (its `error` already redacted) is the stage's, and the
+   * journal's `stage.attempt` (with the error's name). A succeeded attempt is journalled
+   * with the stage's `stage.finished`.
+   */
   async attemptFailed(
-    stageId: string,
-    attempt: number,
-    error: { message: string; name?: string | undefined },
+    s: StageState,
+    attempt: AttemptRecord,
+    errorName?: string | undefined,
   ): Promise<void> {
+    s.record.attempts.push(attempt);
     await this.#o.journal.append({
       type: "stage.attempt",
-      stage: stageId,
-      attempt,
-      error: error.message,
-      ...(error.name !== undefined ? { errorName: error.name } : {}),
+      stage: s.spec.id,
+      attempt: attempt.attempt,
+      error: attempt.error,
+      ...(errorName !== undefined ? { errorName } : {}),
+      status: attempt.status,
+      startedAt: attempt.startedAt,
+      durationMs: attempt.durationMs,
     });
+  }
+
+  /**
+   * A check's result (already redacted), in the stage's record and the journal. Told by
+   * the Worker, synchronously: the line is written with the next write (a failed write
+   * fails the stage's next flush).
+   */
+  check(s: StageState, check: CheckRecord): void {
+    s.record.checks.push(check);
+    this.#o.journal.append({ type: "check", stage: s.spec.id, ...check }).catch(() => {});
   }
 
   /** A stage's approval was given or refused. */
@@ -112,16 +136,19 @@ export class StageRecorder {
       this.#firstFailure = s.spec.id;
       if (this.#o.failFast) this.#o.stop.abort();
     }
+    const succeeded = s.record.attempts.find((a) => a.status === "succeeded");
     await this.#o.journal.append({
       type: "stage.finished",
       stage: s.spec.id,
       status,
       ...(reason !== undefined ? { reason } : {}),
+      ...(s.record.finishedAt !== undefined ? { finishedAt: s.record.finishedAt } : {}),
       ...(s.record.durationMs !== undefined ? { durationMs: s.record.durationMs } : {}),
-      // What it handed on (as the report keeps it): a resumed run reuses it.
-      ...(status === "succeeded" && s.record.output !== undefined
-        ? { output: s.record.output }
-        : {}),
+      // The attempt that succeeded (the failed ones each have their stage.attempt).
+      ...(succeeded ? { attempt: succeeded } : {}),
+      // What it handed on (as the report keeps it): a resumed run reuses a succeeded
+      // stage's; a stage whose gates failed after its work keeps its output too.
+      ...(s.record.output !== undefined ? { output: s.record.output } : {}),
     });
     await this.#o.journal.flush();
     this.changed(s);

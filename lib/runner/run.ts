@@ -27,6 +27,8 @@ import { reopenRun, type Resumed } from "./resume_run.ts";
 import { RUNS_DIR } from "../product/mod.ts";
 import type { PreparedRun } from "./prepare.ts";
 import { type Clock, realClock } from "../clock/clock.ts";
+import { JOURNAL_FORMAT } from "../report/derive.ts";
+import { reportDigest } from "../report/verify.ts";
 
 /** How to run a prepared pipeline. */
 export interface ExecuteOptions {
@@ -213,6 +215,12 @@ async function startRun(
     })),
     ...(o.invocation ? { invocation: o.invocation } : {}),
     ...(o.previous !== undefined ? { previous: o.previous } : {}),
+    // What the report states that the events do not: where the run went (with the plan's
+    // approval evidence) and when it started; `journal: 2` says the journal carries every
+    // fact of the report (lib/report/derive.ts).
+    target: { ...(o.target ?? {}) },
+    startedAt: h.startedAt,
+    journal: JOURNAL_FORMAT,
   });
   return { journal, header };
 }
@@ -263,23 +271,22 @@ function engineOptions(
   };
 }
 
-/** Writes `report.json` (validated, redacted, atomically) and returns it. */
-async function writeReport(
+/** The report, redacted, but for `events` (the journal is not closed yet). */
+function reportOf(
   prepared: PreparedRun,
   o: ExecuteOptions,
   run: {
     header: RunHeader;
-    journal: Journal;
     result: EngineResult;
     startedMs: number;
     resumes?: Report["resumes"];
   },
-): Promise<{ reportPath: string; report: Report }> {
-  const { header, journal, result } = run;
+): Omit<Report, "events"> {
+  const { header, result } = run;
   const clock = o.clock ?? realClock;
   const finishedAt = new Date(clock.now()).toISOString();
   const undelivered = undeliveredOf(result.stages);
-  const report: Report = prepared.redactor.redactValue({
+  return prepared.redactor.redactValue({
     schemaVersion: 1 as const,
     runId: header.runId,
     pipeline: { name: prepared.definition.name, file: relative(Deno.cwd(), prepared.pipelineFile) },
@@ -300,16 +307,19 @@ async function writeReport(
     ...(result.error ? { error: result.error } : {}),
     ...(run.resumes && run.resumes.length > 0 ? { resumes: run.resumes } : {}),
     ...(undelivered.length > 0 ? { undelivered } : {}),
-    events: { file: "events.jsonl", count: journal.length, digest: journal.digest },
   });
+}
+
+/** Writes `report.json` (validated, atomically). */
+async function writeReport(clock: Clock, runDir: string, report: Report): Promise<string> {
   reportSchema.parse(report);
-  const reportPath = `${header.runDir}/report.json`;
+  const reportPath = `${runDir}/report.json`;
   await clock.track(
     "report",
     Deno.writeTextFile(`${reportPath}.tmp`, JSON.stringify(report, null, 2) + "\n")
       .then(() => Deno.rename(`${reportPath}.tmp`, reportPath)),
   );
-  return { reportPath, report };
+  return reportPath;
 }
 
 /**
@@ -366,27 +376,40 @@ async function resumeRun(prepared: PreparedRun, o: ExecuteOptions, runId: string
   return await runToEnd(prepared, o, { header, journal, startedMs, resumed });
 }
 
-/** Runs the graph, records `run.finished`, closes the journal and writes the report. */
+/**
+ * Runs the graph, records `run.finished` (with the digest of the report to be written, so
+ * that no field of it can be changed unseen), closes the journal and writes the report.
+ */
 async function runToEnd(
   prepared: PreparedRun,
   o: ExecuteOptions,
   run: { header: RunHeader; journal: Journal; startedMs: number; resumed?: Resumed },
 ): Promise<RunOutcome> {
   const { header, journal, resumed } = run;
+  const clock = o.clock ?? realClock;
   const result = await runGraph(engineOptions(prepared, o, { header, journal, resumed }));
+  const body = reportOf(prepared, o, {
+    header,
+    result,
+    startedMs: run.startedMs,
+    ...(resumed ? { resumes: resumed.resumes } : {}),
+  });
   await journal.append({
     type: "run.finished",
     status: result.status,
     rollback: result.rollback,
     ...(result.error ? { error: result.error } : {}),
+    finishedAt: body.finishedAt,
+    durationMs: body.durationMs,
+    // A resumed run's report says where the resuming invocation went.
+    ...(resumed ? { target: body.target } : {}),
+    reportDigest: await clock.track("report digest", reportDigest(body)),
   });
   await journal.close();
-  const { reportPath, report } = await writeReport(prepared, o, {
-    header,
-    journal,
-    result,
-    startedMs: run.startedMs,
-    ...(resumed ? { resumes: resumed.resumes } : {}),
-  });
+  const report: Report = {
+    ...body,
+    events: { file: "events.jsonl", count: journal.length, digest: journal.digest },
+  };
+  const reportPath = await writeReport(clock, header.runDir, report);
   return { runId: header.runId, runDir: header.runDir, reportPath, report };
 }
