@@ -1,13 +1,15 @@
 /**
- * `deno task report verify <run-id|run-dir>` (short: `report <run-id>`): validates a run's report against its schema,
- * verifies the journal's hash chain against the digest the report recorded, and
- * prints a summary (or the report with `--json`).
+ * `deno task report verify <run-id|run-dir>` (short: `report <run-id>`): checks a run's
+ * report against its journal, the source of truth (`lib/report/verify.ts`: the chain, every
+ * field the journal states, the digest of the rest), re-verifies its approvals' signatures,
+ * and prints a summary naming the first field that disagrees (or, with `--json`, the
+ * verification, the report and the approvals).
  * @module
  */
 import { parseArgs } from "node:util";
 import { formatDuration } from "../dsl/duration.ts";
-import { verifyJournal } from "../journal/journal.ts";
 import { reportSchema } from "../report/schema.ts";
+import { type ReportVerification, verifyReport } from "../report/verify.ts";
 import type { PlanApprovalEvidence, Report, SignedApprovalRecord } from "../report/types.ts";
 import { approvalStatement } from "../approval/approvals.ts";
 import { fingerprintOf, readPublicKey, verifyText } from "../approval/signatures.ts";
@@ -29,11 +31,16 @@ import { EXIT } from "./command.ts";
 export const VERIFY_USAGE =
   `usage: deno task report [verify] <run-id|run-dir> [--runs-dir <dir>] [--json]
 
-Validates a run's report.json against its schema, verifies the journal's hash chain against
-the digest the report recorded, re-verifies every approval's signature (✓/✗ each; approvals
-given on GitHub are listed, not signed), and prints a summary (exit 1 when any does not hold).
+Checks a run's report.json against its journal (events.jsonl, the source of truth): the
+journal's hash chain, then every field the journal states (the run's status, each stage's
+status, reason, attempts, checks, gates with every sample, approvals, the rollback, the
+error...), then the digest run.finished recorded of the whole report; re-verifies every
+approval's signature (✓/✗ each; approvals given on GitHub are listed, not signed). Exit 1
+when any does not hold, naming the first field that disagrees and the journal's line.
+A run whose runner died has no report: it is rebuilt from the journal first.
   --runs-dir <dir>  where the run folders are (default ${RUNS_DIR})
-  --json            the report and the journal's verification as JSON`;
+  --json            the verification (fields checked, first mismatch), the report and the
+                    approvals as JSON`;
 
 /**
  * Where the report command writes.
@@ -103,25 +110,49 @@ export async function verifyCommand(args: string[], io: ReportIo): Promise<numbe
     }
   }
   if (!dir) throw new InputError(`No run "${which}": no report.json in ${candidates.join(" or ")}`);
-  const raw = JSON.parse(await Deno.readTextFile(`${dir}/report.json`));
-  const checked = reportSchema.safeParse(raw);
-  if (!checked.success) {
-    io.stderr(`report ${dir}/report.json does not match the schema:\n`);
-    for (const issue of checked.error.issues) {
-      io.stderr(`  ${issue.path.join(".")}: ${issue.message}\n`);
-    }
-    return EXIT.failed;
+  if (!(await Deno.stat(`${dir}/events.jsonl`).catch(() => null))?.isFile) {
+    throw new InputError(`Cannot verify ${dir}: it has a report.json but no events.jsonl`);
   }
-  const report = checked.data;
-  const chain = await verifyJournal(`${dir}/${report.events.file}`, {
-    digest: report.events.digest,
-  });
-  const approvals = await verifyEvidence(report);
+  const verification = await verifyReport(dir);
+  // The report as far as it parses: a summary, and its approvals re-verified.
+  const checked = reportSchema.safeParse(await readJson(`${dir}/report.json`));
+  const report = checked.success ? checked.data : undefined;
+  const approvals = report ? await verifyEvidence(report) : [];
   const signaturesOk = approvals.every((a) => a.ok);
+  const ok = verification.ok && signaturesOk;
   if (parsed.values.json) {
-    io.stdout(JSON.stringify({ report, journal: chain, approvals }, null, 2) + "\n");
-    return chain.ok && signaturesOk ? EXIT.ok : EXIT.failed;
+    io.stdout(
+      JSON.stringify({ verification, report, journal: verification.journal, approvals }, null, 2) +
+        "\n",
+    );
+    return ok ? EXIT.ok : EXIT.failed;
   }
+  if (report) printSummary(report, io);
+  for (const line of approvalLines(report, approvals)) io.stdout(`${line}\n`);
+  const chain = verification.journal;
+  io.stdout(
+    chain.ok
+      ? `journal: ${chain.lines} events, chain verified, digest ${chain.digest}\n`
+      : `journal: BROKEN at line ${chain.brokenAt}: ${chain.reason}\n`,
+  );
+  io.stdout(`${verificationLine(verification)}\n`);
+  // The run's signature goes here (signature.json beside the report): one line,
+  // `signature: ...` (see signatureLine).
+  const signature = signatureLine(dir);
+  if (signature !== undefined) io.stdout(`${signature}\n`);
+  return ok ? EXIT.ok : EXIT.failed;
+}
+
+async function readJson(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Who ran what, where, and how each stage ended. */
+function printSummary(report: Report, io: ReportIo): void {
   io.stdout(
     `${report.runId}: ${report.pipeline.name} → ${report.environment}${
       report.version ? ` @ ${report.version}` : ""
@@ -142,13 +173,30 @@ export async function verifyCommand(args: string[], io: ReportIo): Promise<numbe
   if (report.rollback.performed) {
     io.stdout(`rollback: ${report.rollback.succeeded ? "succeeded" : "FAILED"}\n`);
   }
-  for (const line of approvalLines(report, approvals)) io.stdout(`${line}\n`);
-  io.stdout(
-    chain.ok
-      ? `journal: ${chain.lines} events, chain verified, digest ${chain.digest}\n`
-      : `journal: BROKEN at line ${chain.brokenAt}: ${chain.reason}\n`,
-  );
-  return chain.ok && signaturesOk ? EXIT.ok : EXIT.failed;
+}
+
+/** The report against its journal, in one line. */
+function verificationLine(v: ReportVerification): string {
+  if (v.mismatch) return `report: DOES NOT VERIFY: ${v.mismatch.message}`;
+  const what = v.derived === "rebuilt"
+    ? "rebuilt from the journal of a run whose runner died: every field re-derived"
+    : v.derived === "legacy"
+    ? "the journal predates derivable reports: only the run's and its stages' status re-derived"
+    : "re-derived from the journal";
+  const digest = v.digest === "matched"
+    ? `; the rest matches the digest run.finished recorded (line ${v.digestLine})`
+    : "";
+  return `report: verified, ${v.fields} fields ${what}${digest}`;
+}
+
+/**
+ * The run's signature, checked: one line, `signature: ...`, or undefined while runs are not
+ * signed. Signing is `lib/audit/signature*.ts`' (another part): this is where its check is
+ * called, `checkRunSignature(dir, report, { env })` (`RunSignatureCheck`: `state` signed,
+ * unsigned or invalid, `ok`, `message`), its line printed and its `ok` joined to the exit code.
+ */
+function signatureLine(_dir: string): string | undefined {
+  return undefined;
 }
 
 /** One approval in a report, re-verified (a GitHub one: listed, nothing to verify). */
@@ -249,8 +297,12 @@ async function verifyEvidence(report: Report): Promise<VerifiedApproval[]> {
   return out;
 }
 
-function approvalLines(report: Report, verified: readonly VerifiedApproval[]): string[] {
+function approvalLines(
+  report: Report | undefined,
+  verified: readonly VerifiedApproval[],
+): string[] {
   const lines: string[] = [];
+  if (!report) return lines;
   for (const { where, evidence } of evidenceOf(report)) {
     lines.push(
       `approvals (${where}, ${evidence.source}): plan ${evidence.planDigest}, ${evidence.required} ` +
