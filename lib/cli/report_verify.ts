@@ -6,6 +6,7 @@
  * verification, the report and the approvals).
  * @module
  */
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { formatDuration } from "../dsl/duration.ts";
 import { reportSchema } from "../report/schema.ts";
@@ -14,7 +15,10 @@ import type { PlanApprovalEvidence, Report, SignedApprovalRecord } from "../repo
 import { approvalStatement } from "../approval/approvals.ts";
 import { fingerprintOf, readPublicKey, verifyText } from "../approval/signatures.ts";
 import { InputError } from "../runner/mod.ts";
-import { RUNS_DIR } from "../product/mod.ts";
+import { RUNS_DIR, SANDBOX_DIR } from "../product/mod.ts";
+import { checkRunSignature, type RunSignatureCheck } from "../audit/signature.ts";
+import { ConfigError, loadEnvironment } from "../config/mod.ts";
+import type { Environment } from "../config/types.ts";
 import { rebuildReport } from "../runner/rebuild.ts";
 import { readRunStart } from "../runner/resume_run.ts";
 import { EXIT } from "./command.ts";
@@ -29,16 +33,23 @@ import { EXIT } from "./command.ts";
  * ```
  */
 export const VERIFY_USAGE =
-  `usage: deno task report [verify] <run-id|run-dir> [--runs-dir <dir>] [--json]
+  `usage: deno task report [verify] <run-id|run-dir> [--runs-dir <dir>] [--environments-dir <dir>]
+       [--sandbox-dir <dir>] [--json]
 
 Checks a run's report.json against its journal (events.jsonl, the source of truth): the
 journal's hash chain, then every field the journal states (the run's status, each stage's
 status, reason, attempts, checks, gates with every sample, approvals, the rollback, the
 error...), then the digest run.finished recorded of the whole report; re-verifies every
-approval's signature (✓/✗ each; approvals given on GitHub are listed, not signed). Exit 1
+approval's signature (✓/✗ each; approvals given on GitHub are listed, not signed), and checks
+the run's own signature (signature.json) against the public keys the environment file trusts
+(deployment.audit.public_keys; a sandbox run: the sandbox's key). An unsigned run is "unsigned":
+accepted unless deployment.audit.require_signature (by default: production requires one). Exit 1
 when any does not hold, naming the first field that disagrees and the journal's line.
 A run whose runner died has no report: it is rebuilt from the journal first.
   --runs-dir <dir>  where the run folders are (default ${RUNS_DIR})
+  --environments-dir <dir>  where the environment files are (default environments/)
+  --sandbox-dir <dir>       the sandbox whose key signs sandbox runs (default: the sandbox
+                            folder beside the runs folder, else ${SANDBOX_DIR})
   --json            the verification (fields checked, first mismatch), the report and the
                     approvals as JSON`;
 
@@ -78,7 +89,12 @@ export async function verifyCommand(args: string[], io: ReportIo): Promise<numbe
   try {
     parsed = parseArgs({
       args,
-      options: { "runs-dir": { type: "string" }, json: { type: "boolean" } },
+      options: {
+        "runs-dir": { type: "string" },
+        "environments-dir": { type: "string" },
+        "sandbox-dir": { type: "string" },
+        json: { type: "boolean" },
+      },
       allowPositionals: true,
     });
   } catch (err) {
@@ -119,10 +135,20 @@ export async function verifyCommand(args: string[], io: ReportIo): Promise<numbe
   const report = checked.success ? checked.data : undefined;
   const approvals = report ? await verifyEvidence(report) : [];
   const signaturesOk = approvals.every((a) => a.ok);
-  const ok = verification.ok && signaturesOk;
+  const signature = report
+    ? await runSignature(dir, report, {
+      environmentsDir: parsed.values["environments-dir"],
+      sandboxDir: parsed.values["sandbox-dir"],
+    })
+    : undefined;
+  const ok = verification.ok && signaturesOk && (signature?.ok ?? false);
   if (parsed.values.json) {
     io.stdout(
-      JSON.stringify({ verification, report, journal: verification.journal, approvals }, null, 2) +
+      JSON.stringify(
+        { verification, report, journal: verification.journal, approvals, signature },
+        null,
+        2,
+      ) +
         "\n",
     );
     return ok ? EXIT.ok : EXIT.failed;
@@ -136,10 +162,11 @@ export async function verifyCommand(args: string[], io: ReportIo): Promise<numbe
       : `journal: BROKEN at line ${chain.brokenAt}: ${chain.reason}\n`,
   );
   io.stdout(`${verificationLine(verification)}\n`);
-  // The run's signature goes here (signature.json beside the report): one line,
-  // `signature: ...` (see signatureLine).
-  const signature = signatureLine(dir);
-  if (signature !== undefined) io.stdout(`${signature}\n`);
+  if (signature) {
+    io.stdout(
+      `signature: ${signature.state === "invalid" ? "INVALID: " : ""}${signature.message}\n`,
+    );
+  }
   return ok ? EXIT.ok : EXIT.failed;
 }
 
@@ -190,13 +217,43 @@ function verificationLine(v: ReportVerification): string {
 }
 
 /**
- * The run's signature, checked: one line, `signature: ...`, or undefined while runs are not
- * signed. Signing is `lib/audit/signature*.ts`' (another part): this is where its check is
- * called, `checkRunSignature(dir, report, { env })` (`RunSignatureCheck`: `state` signed,
- * unsigned or invalid, `ok`, `message`), its line printed and its `ok` joined to the exit code.
+ * The sandbox folder beside the runs folder that holds `dir` (`.tracktion/runs/<id>` →
+ * `.tracktion/sandbox`, as `--runs-dir x/runs --sandbox-dir x/sandbox` keep them), else the
+ * default {@linkcode SANDBOX_DIR}.
  */
-function signatureLine(_dir: string): string | undefined {
-  return undefined;
+async function besideRuns(dir: string): Promise<string> {
+  const beside = join(dirname(dirname(resolve(dir))), "sandbox");
+  return (await Deno.stat(beside).catch(() => null))?.isDirectory ? beside : SANDBOX_DIR;
+}
+
+/**
+ * The run's signature (`signature.json`), checked against the public keys its environment
+ * file trusts (and the sandbox's key for a sandbox run), and whether an unsigned run is
+ * acceptable there (`deployment.audit.require_signature`; production requires one by
+ * default). An environment file that cannot be read is said, and the signature then checked
+ * with no file's keys (an unsigned production run still fails).
+ */
+async function runSignature(
+  dir: string,
+  report: Report,
+  o: { environmentsDir: string | undefined; sandboxDir: string | undefined },
+): Promise<RunSignatureCheck> {
+  let env: Environment | undefined;
+  let note = "";
+  try {
+    env = await loadEnvironment(
+      report.environment,
+      o.environmentsDir ? { dir: o.environmentsDir } : {},
+    );
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    note = ` (environment file of ${report.environment} not read: ${err.message.split("\n")[0]})`;
+  }
+  const check = await checkRunSignature(dir, report, {
+    ...(env ? { env } : {}),
+    sandboxDir: o.sandboxDir ?? await besideRuns(dir),
+  });
+  return note ? { ...check, message: check.message + note } : check;
 }
 
 /** One approval in a report, re-verified (a GitHub one: listed, nothing to verify). */
