@@ -111,8 +111,8 @@ export interface Options {
 
 /** One stage's record as the journal builds it, and the line of each of its fields. */
 export class StageFacts {
-  readonly #graph: GraphEntry;
-  readonly #graphLine: number;
+  #graph: GraphEntry;
+  #graphLine: number;
   readonly #o: Options;
   record!: StageRecord;
   lines!: Map<string, number>;
@@ -124,10 +124,27 @@ export class StageFacts {
     this.reset();
   }
 
+  /** A resumed run's graph (`run.graph`): what the resuming runner granted the stage. */
+  regraph(graph: GraphEntry, line: number): void {
+    this.#graph = graph;
+    this.#graphLine = line;
+    const { calls: _c, log: _l, ...fresh } = this.#initial();
+    const r = this.record as unknown as Record<string, unknown>;
+    for (const k of ["description", "kind", "rollback", "needs", "permissions"] as const) {
+      r[k] = fresh[k];
+    }
+    this.lines.set("", line);
+  }
+
   /** As the engine starts it: not started, skipped until it runs. */
   reset(): void {
+    this.record = this.#initial();
+    this.lines = new Map([["", this.#graphLine]]);
+  }
+
+  #initial(): StageRecord {
     const g = this.#graph;
-    this.record = {
+    return {
       id: g.id,
       ...(g.description ? { description: g.description } : {}),
       kind: g.kind ?? "normal",
@@ -148,7 +165,6 @@ export class StageFacts {
       output: undefined,
       log: `logs/${g.id.replace(/[^a-zA-Z0-9._-]/g, "_")}.log`,
     };
-    this.lines = new Map([["", this.#graphLine]]);
   }
 
   apply(e: JournalLine, line: number): void {
@@ -258,6 +274,9 @@ export function stagesOf(
     // A resumed run's runner starts every stage's record afresh (what it reuses is settled
     // again, from the journal); a rebuilt report keeps what the journal said before.
     if (e.type === "run.resumed" && !o.rebuilt) { for (const f of facts.values()) f.reset(); }
+    if (e.type === "run.graph" && Array.isArray(e.stages)) {
+      for (const g of e.stages as GraphEntry[]) facts.get(String(g.id))?.regraph(g, i + 1);
+    }
     const f = typeof e.stage === "string" ? facts.get(e.stage) : undefined;
     f?.apply(e, i + 1);
   }

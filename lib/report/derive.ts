@@ -5,7 +5,8 @@
  *
  * What the runner journals for it (journal format {@linkcode JOURNAL_FORMAT}): `run.started`
  * (the run, its graph with each stage's permissions, its target with the plan's approval
- * evidence, when it started), `stage.started`, `stage.attempt` (a failed attempt),
+ * evidence, when it started), `run.graph` (a resumed run's graph, as its resuming runner
+ * granted it), `stage.started`, `stage.attempt` (a failed attempt),
  * `check` (with its evidence), `approval`, `gate.sample`, `gate.verdict` (a gate's record
  * without its samples, and the lines of its samples), `stage.decision`, `stage.finished`
  * (status, reason, times, the attempt that succeeded, the output) and `run.finished` (the

@@ -170,6 +170,18 @@ export interface RunHeader {
   readonly git: { commit: string | null; dirty: boolean; branch: string | null };
 }
 
+/** The graph as the report states it: each stage's kind, needs and permissions. */
+function graphOf(prepared: PreparedRun) {
+  return [...prepared.dag.stages.values()].map((spec) => ({
+    id: spec.id,
+    ...(spec.description ? { description: spec.description } : {}),
+    kind: spec.kind,
+    rollback: spec.rollback,
+    needs: [...spec.needs],
+    permissions: prepared.grants.get(spec.id),
+  }));
+}
+
 /** Opens the run's journal and writes `run.started`. */
 async function startRun(
   prepared: PreparedRun,
@@ -205,14 +217,7 @@ async function startRun(
     ...(clock.kind === "virtual" ? {} : { pid: Deno.pid }),
     pipelineFile: relative(Deno.cwd(), prepared.pipelineFile),
     // The graph, so that a report can be rebuilt from the journal alone.
-    stages: [...prepared.dag.stages.values()].map((spec) => ({
-      id: spec.id,
-      ...(spec.description ? { description: spec.description } : {}),
-      kind: spec.kind,
-      rollback: spec.rollback,
-      needs: [...spec.needs],
-      permissions: prepared.grants.get(spec.id),
-    })),
+    stages: graphOf(prepared),
     ...(o.invocation ? { invocation: o.invocation } : {}),
     ...(o.previous !== undefined ? { previous: o.previous } : {}),
     // What the report states that the events do not: where the run went (with the plan's
@@ -372,6 +377,9 @@ async function resumeRun(prepared: PreparedRun, o: ExecuteOptions, runId: string
     await journal.close();
     throw error;
   }
+  // The graph as this runner prepared it: what its stages are granted now (a stand-in's
+  // port, a permission changed since) is what the report states.
+  await journal.append({ type: "run.graph", stages: graphOf(prepared) });
   o.onStart?.(runId, runDir);
   return await runToEnd(prepared, o, { header, journal, startedMs, resumed });
 }

@@ -160,7 +160,19 @@ Deno.test("a resumed run's report verifies: the journal before and after the res
     const v = await verifyReport(run.runDir);
     assert.equal(v.ok, true, v.mismatch?.message ?? "");
     assert.equal(v.digest, "matched");
-    await editReport(run.runDir, (r) => r.stages[0].attempts = [{ ...r.stages[3].attempts[0] }]);
+    // The resuming runner's graph (its grants) is journalled after run.resumed.
+    const events = await journalOf(run.runDir);
+    const graph = events.findIndex((e) => e.type === "run.graph") + 1;
+    assert.equal(events[graph - 2]?.type, "run.resumed");
+    await editReport(run.runDir, (r) => r.stages[2].permissions.net = ["evil.example:443"]);
+    assert.equal(
+      (await verifyReport(run.runDir)).mismatch?.message,
+      `report.json stages[2].permissions.net[0] is "evil.example:443", the journal (line ${graph}) has none`,
+    );
+    await editReport(run.runDir, (r) => {
+      r.stages[2].permissions.net = [];
+      r.stages[0].attempts = [{ ...r.stages[3].attempts[0] }];
+    });
     assert.match(
       (await verifyReport(run.runDir)).mismatch!.message,
       /^report\.json stages\[0\]\.attempts\[0\]/,
