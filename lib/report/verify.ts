@@ -9,7 +9,8 @@
  *
  * A report rebuilt from the journal of a killed run (no `run.finished`) is a function of the
  * journal: it is rebuilt again and every field compared (there is no digest: what the journal
- * of a killed run does not hold — its calls — is not in such a report either).
+ * of a killed run does not hold — its calls, a gate it was still measuring — is not in such a
+ * report either, and an edit that adds it is caught as a field the journal has none of).
  * @module
  */
 import { createHash } from "node:crypto";

@@ -3,7 +3,9 @@
  * (`kill -9`, a lost machine): so that no run ever lacks a report. Its status is
  * `interrupted`, `rebuilt: true`; each stage's record is what the journal holds (status,
  * times, attempts, checks, gates with their samples, approval, output; a stage that was
- * running is `interrupted`, one that never started `skipped`); calls are only in the logs.
+ * running is `interrupted`, one that never started `skipped`); calls are only in the logs,
+ * and a gate still being measured when the runner died has no record (its samples so far
+ * are the journal's `gate.sample` lines).
  * The chain is verified and its digest recorded, as for any report. What it holds is a
  * function of the journal alone (`rebuiltReport` in `lib/report/derive.ts`), so that
  * `report verify` rebuilds it again and compares every field.
