@@ -217,8 +217,8 @@ function verificationLine(v: ReportVerification): string {
 }
 
 /**
- * The sandbox folder beside the runs folder that holds `dir` (`.tracktion/runs/<id>` →
- * `.tracktion/sandbox`, as `--runs-dir x/runs --sandbox-dir x/sandbox` keep them), else the
+ * The sandbox folder beside the runs folder that holds `dir` (`<state>/runs/<id>` →
+ * `<state>/sandbox`, as `--runs-dir x/runs --sandbox-dir x/sandbox` keep them), else the
  * default {@linkcode SANDBOX_DIR}.
  */
 async function besideRuns(dir: string): Promise<string> {
@@ -253,7 +253,17 @@ async function runSignature(
     ...(env ? { env } : {}),
     sandboxDir: o.sandboxDir ?? await besideRuns(dir),
   });
-  return note ? { ...check, message: check.message + note } : check;
+  // A run whose runner died never got to sign: its report is rebuilt from the journal alone
+  // (verified above, field by field); resuming it finishes and signs the run.
+  const died = check.state === "unsigned" && report.rebuilt === true
+    ? {
+      ...check,
+      ok: true,
+      message: `unsigned: its runner died before signing (the report is rebuilt from the ` +
+        `journal); resume it and the resumed run is signed: deno task resume ${report.runId}`,
+    }
+    : check;
+  return note ? { ...died, message: died.message + note } : died;
 }
 
 /** One approval in a report, re-verified (a GitHub one: listed, nothing to verify). */

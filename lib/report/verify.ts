@@ -254,7 +254,7 @@ function eventsMismatch(
  *
  * @example
  * ```ts ignore
- * const v = await verifyReport(".tracktion/runs/20260101T120000Z-a1b2c3");
+ * const v = await verifyReport("runs/20260101T120000Z-a1b2c3");
  * console.log(v.ok ? `${v.fields} fields agree` : v.mismatch!.message);
  * ```
  */

@@ -252,11 +252,18 @@ function engineOptions(
     capabilities: {
       ...(o.capabilities ?? {}),
       [RUN_CAPABILITY]: {
-        // The journal so far: the run's id, how many events, the digest of the last one.
-        checkpoint: (): RunLink => ({
+        // The journal so far: the run's id, how many events, the digest of the last one, and
+        // the run before it (as run.started recorded it; a resumed run's is in its journal,
+        // not said again here).
+        checkpoint: (): RunLink & { previous?: RunLink | null } => ({
           runId: run.header.runId,
           events: run.journal.length,
           digest: run.journal.digest,
+          ...(o.previous !== undefined
+            ? { previous: o.previous }
+            : o.resume === undefined
+            ? { previous: null }
+            : {}),
         }),
       },
     },

@@ -253,9 +253,13 @@ export function connect(o: ConnectOptions): Connection {
     target: {
       kind: o.sandbox ? "sandbox" : "kubernetes",
       cluster: o.sandbox ? SANDBOX_CLUSTER : env.environment.cluster,
-      server: o.sandbox?.url ?? null,
+      // On the virtual clock the sandbox runs in this process: its port is an artefact of
+      // the run (replays of one seed must journal the same bytes), not a place to go back to.
+      server: o.sandbox ? (clock.kind === "virtual" ? "in-process" : o.sandbox.url) : null,
       namespace: env.environment.namespace,
-      metrics,
+      metrics: o.sandbox && clock.kind === "virtual"
+        ? metrics.replace(o.sandbox.url.replace(/\/+$/, ""), "(in-process)")
+        : metrics,
       ...(o.sandbox
         ? {
           scenario: o.sandbox.scenario ?? "none",
