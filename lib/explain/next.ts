@@ -208,15 +208,25 @@ export function nextSteps(
   }
   if (rollbackFailed) add(rollback(), "the rollback failed: run it again for this run");
   switch (cause?.kind) {
-    case "pod":
-      if (cause.podsRunning && cause.pod && c.namespace) {
+    case "pod": {
+      // Kept for debugging (or never stopped): its pods still say why, to kubectl.
+      const [ns, name] = cause.deployment?.split("/") ?? [c.namespace, undefined];
+      const namespace = ns ?? c.namespace;
+      if (cause.podsRunning && namespace && (cause.pod || name)) {
+        const what = cause.pod ?? `deployment/${name}`;
         add(
-          kubectl(c, "logs", cause.pod, "-n", c.namespace, "--previous"),
+          kubectl(c, "logs", what, "-n", namespace, "--previous"),
           "the crashed container's log (its pods were kept for debugging)",
         );
-        add(kubectl(c, "describe", "pod", cause.pod, "-n", c.namespace), "its state and Events");
+        add(
+          cause.pod
+            ? kubectl(c, "describe", "pod", cause.pod, "-n", namespace)
+            : kubectl(c, "describe", "deployment", name!, "-n", namespace),
+          "its state and Events",
+        );
       }
       break;
+    }
     case "migration":
       add(
         line([

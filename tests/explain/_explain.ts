@@ -18,6 +18,7 @@ export async function fixtureRun(
   runsDir: string,
   o: {
     options?: Record<string, string>;
+    dryRun?: boolean;
     signal?: AbortSignal;
     failure?: AbortSignal;
     onChange?: (record: StageRecord, running: boolean) => void;
@@ -34,6 +35,7 @@ export async function fixtureRun(
   return await executeRun(prepared, {
     runsDir,
     concurrency: 2,
+    dryRun: o.dryRun ?? false,
     approve: () => Promise.reject(new Error("no approvals here")),
     invocation: [
       "run",

@@ -254,6 +254,50 @@ Deno.test("explain: a runner that died (no report, the journal cut by the kill) 
   });
 });
 
+Deno.test("explain: a dry run says it changed nothing, and gives the real deploy to run", async () => {
+  await withRuns(async (runs) => {
+    const run = await fixtureRun(runs, { dryRun: true });
+    assert.equal(run.report.dryRun, true);
+    const text = await explainText(run.runId, "--runs-dir", runs);
+    assert.match(
+      text,
+      /: SUCCEEDED \(dry run\)\n {2}succeeded in \S+ \(a dry run: nothing was changed\)\n/,
+    );
+    assert.deepEqual(nextCommands(text), [
+      `deno task deploy development v2.0.0 --sandbox --sandbox-dir ${runs}/../sandbox --runs-dir ${runs}`,
+    ]);
+  });
+});
+
+Deno.test("deno task explain: exit 0 for a run that failed (explaining a failure is not a failure), 2 for none", async () => {
+  await withRuns(async (runs) => {
+    const run = await fixtureRun(runs, {
+      options: { "migration-error": "Migration 0001_x failed" },
+    });
+    assert.equal(run.report.status, "failed");
+    const task = (...args: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["task", "--quiet", "explain", ...args],
+        cwd: new URL("../../", import.meta.url).pathname,
+        env: { NO_COLOR: "1" },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const ok = await task(run.runId, "--runs-dir", runs);
+    const d = new TextDecoder();
+    assert.equal(ok.code, 0, d.decode(ok.stderr));
+    assert.match(
+      d.decode(ok.stdout),
+      new RegExp(`^${run.runId}: deploy → development @ v2\\.0\\.0: FAILED\\n`),
+    );
+    const none = await task("no-such-run", "--runs-dir", runs);
+    assert.equal(none.code, 2);
+    assert.match(d.decode(none.stderr), /error: No run "no-such-run"/);
+    assert.equal(d.decode(none.stdout), "");
+  });
+});
+
 Deno.test("explain: bad input exits 2 with what to do, and explains nothing", async () => {
   await withRuns(async (runs) => {
     let out = await explain();
