@@ -65,6 +65,8 @@ const RUN_FLAGS = `
   --option key=value        a pipeline option (repeatable)
   --environments-dir <dir>  the environment files (default ${ENVIRONMENTS_DIR})
   --skip-type-check         do not type-check the pipeline first (it must still load)
+  --signing-key <file>      the Ed25519 key (PKCS#8 PEM) the run is signed with (default:
+                            deployment.audit.signing_key; a sandbox run: the sandbox's own)
 Environment: PIPELINE_LOAD_TIMEOUT=<d>  how long the pipeline module may take to load and
                             build its stages (default 30s, at most 1h)`;
 
