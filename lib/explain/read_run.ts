@@ -1,11 +1,14 @@
 /**
  * Reads a run folder for `explain`, changing nothing in it: `report.json` when there is one,
  * the journal (`events.jsonl`: how the run was started, whether it finished), and the stages'
- * logs. A run whose runner died has no report: one is put together in memory from the
- * journal (stage states, approvals, gate samples), never written (`report verify` does that).
+ * logs. A run whose runner died has no report: it is rebuilt in memory from the journal as
+ * `report verify` would (`lib/report/derive.ts`: stage states, attempts, checks, gates), never
+ * written; a journal that does not derive (a line naming one that is not there) is still read
+ * as far as it goes ({@linkcode reportFromJournal}).
  * @module
  */
 import type { GateRecord, Report, StageRecord } from "../report/types.ts";
+import { rebuiltReport } from "../report/derive.ts";
 
 /** One journal line, as parsed. */
 export type JournalEvent = Record<string, unknown> & { type?: string; ts?: string; seq?: number };
@@ -271,13 +274,32 @@ export async function readRun(dir: string): Promise<RunFolder> {
   const finished = events.some((e) => e.type === "run.finished");
   return {
     dir,
-    report: report ?? reportFromJournal(events, dir),
+    report: report ?? fromJournal(events, dir, finished),
     source: report ? "report" : "journal",
     events,
     // A report without a journal (copied alone) is taken at its word.
     finished: finished || (report !== undefined && events.length === 0),
     invocation,
   };
+}
+
+/**
+ * The report of a run that has only its journal: rebuilt as `report verify` rebuilds a killed
+ * run's (when it never finished), else read as far as the journal goes.
+ */
+function fromJournal(events: readonly JournalEvent[], dir: string, finished: boolean): Report {
+  if (!finished) {
+    try {
+      return rebuiltReport(events, {
+        file: "events.jsonl",
+        count: events.length,
+        digest: "0".repeat(64),
+      });
+    } catch {
+      // a journal that does not hold together: read what it holds
+    }
+  }
+  return reportFromJournal(events, dir);
 }
 
 /**
