@@ -246,12 +246,30 @@ Deno.test("deploy --plan: each bad input exits 2 with nothing changed; two appro
   ]);
   assert.ok(ev.approvals.every((a: { rehearsal: boolean; comment?: string }) => !a.rehearsal));
   const runId = report.runId;
-  const verified = await cli(["report", runId, "--runs-dir", `${dir}/runs`]);
+  const verified = await cli([
+    "report",
+    runId,
+    "--runs-dir",
+    `${dir}/runs`,
+    "--sandbox-dir",
+    `${dir}/sb`,
+    "--environments-dir",
+    `${dir}/envs`,
+  ]);
   assert.equal(verified.code, 0, verified.stderr);
   assert.equal((verified.stdout.match(/✓ (Ada|Bob) </g) ?? []).length, 2);
   report.target.approvals.approvals[0].comment = "CHG-9999";
   await Deno.writeTextFile(reportPath, JSON.stringify(report));
-  const tampered = await cli(["report", runId, "--runs-dir", `${dir}/runs`]);
+  const tampered = await cli([
+    "report",
+    runId,
+    "--runs-dir",
+    `${dir}/runs`,
+    "--sandbox-dir",
+    `${dir}/sb`,
+    "--environments-dir",
+    `${dir}/envs`,
+  ]);
   assert.equal(tampered.code, 1);
   assert.match(tampered.stdout, /✗ .*signature does not verify/);
   await Deno.remove(dir, { recursive: true });

@@ -235,7 +235,16 @@ Deno.test("a waiting production run: timed out with nobody approving, then appro
         assert.equal(a.comment, "CHG-1234");
         assert.equal(a.digest, ev.planDigest);
       }
-      const verified = await cli(["report", runId, "--runs-dir", `${dir}/runs`]);
+      const verified = await cli([
+        "report",
+        runId,
+        "--runs-dir",
+        `${dir}/runs`,
+        "--sandbox-dir",
+        `${dir}/sb`,
+        "--environments-dir",
+        `${dir}/envs`,
+      ]);
       assert.equal(verified.code, 0, verified.stdout + verified.stderr);
       assert.match(verified.stdout, /approvals \(stage confirm, cluster\)/);
       assert.equal((verified.stdout.match(/✓ (Ada|Bob) </g) ?? []).length, 2);
@@ -245,7 +254,16 @@ Deno.test("a waiting production run: timed out with nobody approving, then appro
       altered.stages.find((s: { id: string }) => s.id === "confirm").approval.evidence
         .approvals[0].comment = "CHG-9999";
       await Deno.writeTextFile(path, JSON.stringify(altered));
-      const tampered = await cli(["report", runId, "--runs-dir", `${dir}/runs`]);
+      const tampered = await cli([
+        "report",
+        runId,
+        "--runs-dir",
+        `${dir}/runs`,
+        "--sandbox-dir",
+        `${dir}/sb`,
+        "--environments-dir",
+        `${dir}/envs`,
+      ]);
       assert.equal(tampered.code, 1);
       assert.match(tampered.stdout, /✗ .*signature does not verify/);
     } finally {
@@ -293,7 +311,16 @@ Deno.test("--approvals github through the CLI: two listed approvers' comments, t
       ["github:ada-gh", "github:bob-gh"],
     );
     assert.ok(ev.approvals.every((a: { signature?: string }) => a.signature === undefined));
-    const verified = await cli(["report", report.runId, "--runs-dir", `${dir}/runs`]);
+    const verified = await cli([
+      "report",
+      report.runId,
+      "--runs-dir",
+      `${dir}/runs`,
+      "--sandbox-dir",
+      `${dir}/sb`,
+      "--environments-dir",
+      `${dir}/envs`,
+    ]);
     assert.equal(verified.code, 0, verified.stdout + verified.stderr);
     assert.match(
       verified.stdout,
