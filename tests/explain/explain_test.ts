@@ -38,7 +38,7 @@ Deno.test("explain: a run that succeeded says so in a few lines, with no cause a
     const before = await snapshot(`${runs}/${run.runId}`);
     const text = await explainText(run.runId, "--runs-dir", runs);
     const lines = text.trimEnd().split("\n");
-    assert.ok(lines.length <= 8, text);
+    assert.ok(lines.length <= 10, text);
     assert.match(lines[0]!, new RegExp(`^${run.runId}: deploy → development @ v2.0.0: SUCCEEDED$`));
     assert.match(lines[1]!, /^ {2}succeeded in \S+$/);
     assert.doesNotMatch(text, /First cause|What the runner did|Next/);
