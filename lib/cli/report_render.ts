@@ -7,7 +7,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { basename, dirname } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
+import { verifyReport } from "../report/verify.ts";
+import { checkRunSignature } from "../audit/signature.ts";
+import { loadEnvironment } from "../config/mod.ts";
 import { verifyJournal } from "../journal/journal.ts";
 import { type Report, reportSchema } from "../report/schema.ts";
 import {
@@ -106,13 +109,33 @@ async function verificationOf(dir: string, report: Report): Promise<Verification
       detail: `cannot read ${file}: ${(err as Error).message}`,
     }];
   }
-  return [{
+  const lines: VerificationLine[] = [{
     check: "journal chain",
     ok: chain.ok,
     detail: chain.ok
       ? `${chain.lines} events, chain verified, digest ${chain.digest}`
       : `BROKEN at line ${chain.brokenAt}: ${chain.reason}`,
   }];
+  if (!chain.ok) return lines;
+  // What `report verify` checks beyond the chain, shown on the page: every field against the
+  // journal, and the run's signature (judged by `report verify`, not by this command's exit).
+  const v = await verifyReport(dir).catch((err: Error) => err);
+  lines.push({
+    check: "report against journal",
+    ok: !(v instanceof Error) && v.ok,
+    detail: v instanceof Error
+      ? `cannot be checked: ${v.message}`
+      : v.ok
+      ? `${v.fields} fields agree`
+      : v.mismatch?.message ?? "does not verify",
+  });
+  const env = await loadEnvironment(report.environment).catch(() => undefined);
+  const sig = await checkRunSignature(dir, report, {
+    ...(env ? { env } : {}),
+    sandboxDir: join(dirname(dirname(resolve(dir))), "sandbox"),
+  });
+  lines.push({ check: "signature", ok: sig.ok, detail: sig.message });
+  return lines;
 }
 
 /** Refuses an output path whose folder does not exist, or that is a folder. */
@@ -186,7 +209,9 @@ export async function renderCommand(args: string[], io: ReportIo): Promise<numbe
     }
     io.stdout(`rendered: ${target}\n`);
   }
-  const ok = verification.every((l) => l.ok !== false);
+  // The exit says whether the chain holds; the other checks are on the page (report verify
+  // exits on them).
+  const ok = verification[0]?.ok !== false;
   if (!ok) io.stderr(`${dir}: the journal does not verify: the rendered report says so\n`);
   return ok ? EXIT.ok : EXIT.failed;
 }

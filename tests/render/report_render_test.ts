@@ -108,6 +108,10 @@ Deno.test("report render: writes <run-dir>/report.html and report.md by default,
       page,
       /<li class="verify-true">✓ journal chain: 4 events, chain verified, digest /,
     );
+    // What report verify checks beyond the chain is on the page too: this hand-made journal
+    // (four bare events) does not state the report's fields, and the run is not signed.
+    assert.match(page, /<li class="verify-false">✗ report against journal: /);
+    assert.match(page, /<li class="verify-(true|false)">[✓✗] signature: unsigned/);
     const md = io();
     // Through `report`'s dispatch, as `deno task report render` runs it.
     assert.equal(await reportCommand(["render", dir, "--md"], md.io), 0);
