@@ -1,6 +1,14 @@
 // Runs the real CLI against a sandbox of the test's own (state, runs and database in a
 // temporary folder), and reads what the cluster then holds with the real kubectl.
+//
+// With no sandbox running, each `deploy` (and `rollback`) starts one in the CLI's process
+// on the virtual clock, over the state the previous run saved in `sandboxDir`, and stops
+// it when the run ends: hours of canary analysis then take no wall time. To look at the
+// cluster between such runs (kubectl), `inspect` starts the sandbox from that state in
+// the test's process and stops it again before the next run.
 import { stopLeftover } from "../../lib/companions/process.ts";
+import { type Sandbox, startSandbox } from "../../lib/sandbox/mod.ts";
+import { sandboxSeedFromDir } from "../../lib/targets/sandbox_seed.ts";
 
 export interface Deployment {
   code: number;
@@ -12,13 +20,29 @@ export interface Deployment {
       id: string;
       status: string;
       reason?: string;
-      gates: { verdict: string; samples: unknown[]; reason?: string }[];
+      gates: { verdict: string; samples: unknown[]; reason?: string; method?: string }[];
     }[];
     rollback: { performed: boolean; succeeded: boolean | null };
     target: Record<string, unknown>;
   };
   reportPath: string;
 }
+
+/**
+ * The lease a run on the virtual clock takes here: `--option lock-seconds=1200`, what a run
+ * against a ×60 sandbox of the test's own gets by default (at least 20 real seconds: 1,200
+ * sandbox seconds). The default 30 s lease is renewed every 6 s of sandbox time: on a virtual
+ * clock an hour of canary is some 600 renewals, each an API write that costs the sandbox a
+ * controller pass and a save of its whole state (half of a production deploy's CPU, measured).
+ * For runs whose claims are not about the lease's own duration.
+ *
+ * @example
+ * ```ts ignore
+ * const r = await Rehearsal.create();
+ * await r.deploy("production", "v1.0.0", ["--confirm", "DEPLOY TO PRODUCTION", ...VIRTUAL_LEASE]);
+ * ```
+ */
+export const VIRTUAL_LEASE: readonly string[] = ["--option", "lock-seconds=1200"];
 
 export class Rehearsal {
   readonly dir: string;
@@ -92,6 +116,43 @@ export class Rehearsal {
     const d = new TextDecoder();
     if (!out.success) throw new Error(`kubectl ${args.join(" ")}: ${d.decode(out.stderr)}`);
     return d.decode(out.stdout);
+  }
+
+  /**
+   * Starts the sandbox in this process from the state the last run saved, runs `fn` (e.g.
+   * kubectl, or a change a person makes between deploys), and stops it, saving the state,
+   * before the next run starts its own. Its clock goes on from the saved one at wall speed
+   * (×1) with no simulated traffic, so looking moves the cluster's time on only by as long
+   * as it takes (a lease or a backup stamped from `sandbox.clock` stays as fresh as it was).
+   *
+   * @param fn What to do while it runs (given the sandbox: its clock stamps cluster time).
+   * @param o A scenario for it (what the faulted objects it restores answer).
+   * @returns What `fn` returned.
+   *
+   * @example
+   * ```ts ignore
+   * const slot = await r.inspect(() =>
+   *   r.kubectl("get", "service", "analysis-service", "-n", "tracktion-prod", "-o",
+   *     "jsonpath={.spec.selector.slot}")
+   * );
+   * ```
+   */
+  async inspect<T>(
+    fn: (sandbox: Sandbox) => Promise<T>,
+    o: { scenario?: string } = {},
+  ): Promise<T> {
+    const sandbox = await startSandbox({
+      seed: await sandboxSeedFromDir(),
+      stateDir: this.sandboxDir,
+      timeScale: 1,
+      trafficRate: 0,
+      ...(o.scenario ? { scenario: o.scenario } : {}),
+    });
+    try {
+      return await fn(sandbox);
+    } finally {
+      await sandbox.stop();
+    }
   }
 
   /** Stops companions a killed runner left (by their pid files), then removes the folder. */
