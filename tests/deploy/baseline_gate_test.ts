@@ -4,10 +4,13 @@
  * analysis-service's p95 (450 ms healthy) under both thresholds (2000 / 1500 ms), so only
  * the comparison with the live slot catches it: rolled back at canary-5. A first deploy
  * has no live slot (baseline: null: not compared, not failed); a healthy second deploy
- * is compared and passes.
+ * is compared and passes. The first deploy (and v1.1.0 in staging, which production's gate
+ * needs) is made once and its saved sandbox copied for each test (as `_baseline.ts` does), so
+ * each test runs only the deploy it is about; each run takes the lease VIRTUAL_LEASE says.
  * @module
  */
 import assert from "node:assert/strict";
+import { Rehearsal, VIRTUAL_LEASE } from "./_deploy.ts";
 
 const CONFIRM = ["--confirm", "DEPLOY TO PRODUCTION"];
 
@@ -28,36 +31,10 @@ interface Report {
 }
 
 /** Runs `deno run -A lib/cli/main.ts deploy production <version> --sandbox ...`. */
-async function deploy(dir: string, version: string, extra: string[] = []) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "lib/cli/main.ts",
-      "deploy",
-      "production",
-      version,
-      "--sandbox",
-      "--sandbox-dir",
-      `${dir}/sandbox`,
-      "--runs-dir",
-      `${dir}/runs`,
-      ...CONFIRM,
-      ...extra,
-    ],
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stdout = new TextDecoder().decode(out.stdout);
-  const last = stdout.trimEnd().split("\n").at(-1) ?? "";
-  assert.ok(
-    last.startsWith("report: "),
-    `no report line:\n${stdout}\n${new TextDecoder().decode(out.stderr)}`,
-  );
-  const report = JSON.parse(await Deno.readTextFile(last.slice("report: ".length))) as Report;
-  return { code: out.code, stdout, report };
+async function deploy(r: Rehearsal, version: string, extra: string[] = []) {
+  const d = await r.deploy("production", version, [...CONFIRM, ...VIRTUAL_LEASE, ...extra]);
+  assert.ok(d.reportPath, `no report line:\n${d.stdout}\n${d.stderr}`);
+  return { code: d.code, stdout: d.stdout, report: d.report as unknown as Report };
 }
 
 const stageOf = (r: Report, id: string) => {
@@ -73,8 +50,8 @@ const baselineGate = (r: Report, id: string) => {
 };
 
 /** A first deploy on a fresh sandbox: succeeds, its baseline gates not compared. */
-async function firstDeploy(dir: string) {
-  const first = await deploy(dir, "v1.0.0", ["--reset"]);
+async function firstDeploy(r: Rehearsal) {
+  const first = await deploy(r, "v1.0.0", ["--reset"]);
   assert.equal(first.code, 0, first.stdout);
   assert.equal(first.report.status, "succeeded");
   for (const id of ["canary-5", "canary-20"]) {
@@ -86,16 +63,46 @@ async function firstDeploy(dir: string) {
   }
 }
 
+let template: Promise<Rehearsal> | undefined;
+
+/**
+ * A rehearsal holding a copy of the sandbox (and runs) the first deploy left, with v1.1.0
+ * healthy in staging (each test's production run then finds it there).
+ */
+async function afterFirstDeploy(): Promise<Rehearsal> {
+  template ??= (async () => {
+    const t = await Rehearsal.create();
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(t.dir, { recursive: true });
+      } catch {
+        // already gone
+      }
+    });
+    await firstDeploy(t);
+    const staged = await t.deploy("staging", "v1.1.0", [...VIRTUAL_LEASE]);
+    assert.equal(staged.code, 0, staged.stdout + staged.stderr);
+    return t;
+  })();
+  const from = await template;
+  const r = await Rehearsal.create();
+  const out = await new Deno.Command("cp", {
+    args: ["-a", `${from.dir}/.`, r.dir],
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  return r;
+}
+
 Deno.test({
   name:
     "deploy: +1 s latency stays under the thresholds but not under the live slot: rolled back at canary-5",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "tracktion-baseline-gate-" });
+    const r = await afterFirstDeploy();
     try {
-      await firstDeploy(dir);
-      const slow = await deploy(dir, "v1.1.0", ["--scenario", "latency:1s"]);
+      const slow = await deploy(r, "v1.1.0", ["--scenario", "latency:1s"]);
       assert.equal(slow.code, 1, slow.stdout);
       assert.equal(slow.report.status, "rolled_back");
       const canary = stageOf(slow.report, "canary-5");
@@ -120,7 +127,7 @@ Deno.test({
       assert.notEqual(stageOf(slow.report, "canary-20").status, "succeeded");
       assert.notEqual(stageOf(slow.report, "full-rollout").status, "succeeded");
     } finally {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await r.remove();
     }
   },
 });
@@ -131,10 +138,9 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "tracktion-baseline-gate-" });
+    const r = await afterFirstDeploy();
     try {
-      await firstDeploy(dir);
-      const healthy = await deploy(dir, "v1.1.0");
+      const healthy = await deploy(r, "v1.1.0");
       assert.equal(healthy.code, 0, healthy.stdout);
       assert.equal(healthy.report.status, "succeeded");
       for (const id of ["canary-5", "canary-20"]) {
@@ -148,7 +154,7 @@ Deno.test({
         );
       }
     } finally {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await r.remove();
     }
   },
 });
