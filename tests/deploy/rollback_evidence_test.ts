@@ -2,12 +2,15 @@
 // pod's last log lines and the Events about it (and about its ReplicaSet and Deployment) are
 // read into the scale-down's output, so the report keeps them — bounded, whole (not
 // summarised away for its size), and with nothing secret. End to end through the real CLI:
-// the deploy's own rollback of a crash-looping version, and `deno task rollback`.
+// the deploy's own rollback of a crash-looping version, and `deno task rollback`. The first
+// runs its own sandbox on the virtual clock (its evidence is read in that run); the second
+// needs one sandbox alive from the deploy to the rollback (a pod's log lines are kept in the
+// running sandbox, as a node keeps them: a restarted one starts a pod's log afresh).
 import assert from "node:assert/strict";
 import { startSandbox } from "../../lib/sandbox/mod.ts";
 import { sandboxSeedFromDir } from "../../lib/targets/sandbox_seed.ts";
 import { MAX_REPORTED_OUTPUT } from "../../lib/runner/stage_records.ts";
-import { type Deployment, Rehearsal, stage } from "./_deploy.ts";
+import { type Deployment, Rehearsal, stage, VIRTUAL_LEASE } from "./_deploy.ts";
 import { baseline } from "./_baseline.ts";
 import { CONFIRM, SERVICES } from "./_canary.ts";
 import type { LeftSlot } from "../../pipelines/stages/scale_down.ts";
@@ -23,7 +26,7 @@ async function sandboxAt(r: Rehearsal, scenario?: string) {
   });
 }
 
-/** Each pod of `slot` in the namespace, by name, read with kubectl before the run. */
+/** Each pod of `slot` in the namespace, by name, read with kubectl (the sandbox running). */
 async function podNames(r: Rehearsal, slot: string): Promise<string[]> {
   const out = await r.kubectl(
     "get",
@@ -101,15 +104,23 @@ Deno.test({
   async fn() {
     const r = await Rehearsal.create();
     await baseline(r);
-    const sandbox = await sandboxAt(r, "crashloop");
     try {
-      const d = await r.deploy("production", "v1.1.0", CONFIRM);
+      const d = await r.deploy("production", "v1.1.0", [
+        ...CONFIRM,
+        ...VIRTUAL_LEASE,
+        "--scenario",
+        "crashloop",
+      ]);
       assert.equal(d.code, 1, d.stdout + d.stderr);
       assert.equal(d.report.status, "rolled_back", d.stdout);
       // Read before the run ended: the pods the failed slot had (now gone, scaled to 0).
       const slots = slotsOf(d, "rollback");
       const pods = slots.flatMap((s) => s.evidence?.pods.map((p) => p.pod) ?? []).sort();
-      assert.deepEqual(await podNames(r, "green"), [], "the failed slot was scaled down");
+      assert.deepEqual(
+        await r.inspect(() => podNames(r, "green")),
+        [],
+        "the failed slot was scaled down",
+      );
       assertEvidence(slots, {
         line: () => /crashed on start-up \(exit code 1\)/,
         podReason: /^BackOff$/,
@@ -130,7 +141,6 @@ Deno.test({
       const report = await Deno.readTextFile(d.reportPath);
       assert.ok(!/password=(?!\*\*\*)/i.test(report), "a password in the report");
     } finally {
-      await sandbox.stop();
       await r.remove();
     }
   },

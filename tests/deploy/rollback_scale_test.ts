@@ -4,29 +4,19 @@
 // scaled to 0 (no pod left), recorded in the rollback's output with the replicas it had; the
 // next deploy of the slot scales it up again. Staging (rollback_on_failure: false): traffic
 // goes back all the same, but the failed slot keeps running for debugging, and says so, until
-// its rollback window has passed (then deno task cleanup scales it down).
+// its rollback window has passed (then deno task cleanup scales it down). Each run starts
+// its own sandbox on the virtual clock over the state the one before saved (with the lease
+// of VIRTUAL_LEASE); the cluster is read between runs from that state (Rehearsal.inspect).
 import assert from "node:assert/strict";
-import { type Sandbox, startSandbox } from "../../lib/sandbox/mod.ts";
-import { sandboxSeedFromDir } from "../../lib/targets/sandbox_seed.ts";
-import { type Deployment, Rehearsal, stage } from "./_deploy.ts";
+import { type Deployment, Rehearsal, stage, VIRTUAL_LEASE } from "./_deploy.ts";
 import { baseline } from "./_baseline.ts";
 import { CONFIRM, everywhere, liveView, SERVICES, traffic } from "./_canary.ts";
 import type { LeftSlot } from "../../pipelines/stages/scale_down.ts";
 
 const DELETE_AFTER = "deploy.tracktion.dev/delete-after";
 
-async function sandboxAt(
-  r: Rehearsal,
-  o: { scenario?: string; timeScale?: number } = {},
-): Promise<Sandbox> {
-  return await startSandbox({
-    seed: await sandboxSeedFromDir(),
-    stateDir: r.sandboxDir,
-    timeScale: 60,
-    maxRealRate: 400,
-    ...o,
-  });
-}
+/** A production run on the virtual clock. */
+const VIRTUAL = [...CONFIRM, ...VIRTUAL_LEASE];
 
 /** Runs another command of the CLI (e.g. `cleanup`) on the rehearsal's state. */
 async function cli(r: Rehearsal, command: string, env: string) {
@@ -95,32 +85,34 @@ async function assertScaledDown(r: Rehearsal, d: Deployment, failedStage: RegExp
   assert.equal(rb.status, "succeeded");
   assert.equal(rb.output.kept, undefined);
   const ns = "tracktion-prod";
-  const before = await deployments(r, ns);
-  assert.deepEqual(
-    rb.output.slots.map((s) => [s.deployment, s.outcome, s.version, s.replicas, s.stillRunning]),
-    SERVICES.map((s) => [`${s}-green`, "scaled-down", "1.1.0", 0, false]),
-  );
-  for (const s of rb.output.slots) {
-    // the replicas it had: what the environment gives the service (its blue slot runs as many)
-    assert.equal(s.replicasBefore, before[`${s.service}-blue`]!.spec.replicas, s.service);
-    assert.ok(s.replicasBefore! > 0);
-    assert.match(
-      d.stdout,
-      new RegExp(`rollback: ${s.service}-green \\(version 1\\.1\\.0\\) scaled from \\d+ to 0`),
+  await r.inspect(async () => {
+    const before = await deployments(r, ns);
+    assert.deepEqual(
+      rb.output.slots.map((s) => [s.deployment, s.outcome, s.version, s.replicas, s.stillRunning]),
+      SERVICES.map((s) => [`${s}-green`, "scaled-down", "1.1.0", 0, false]),
     );
-  }
-  // Traffic moved back before the slot was scaled down (the order of the stage's lines).
-  assert.ok(
-    d.stdout.indexOf("traffic back on blue") < d.stdout.indexOf("to 0 replicas"),
-    d.stdout,
-  );
-  assert.deepEqual(traffic(await liveView(r)), everywhere("blue=100,green=0 selector=blue"));
-  for (const s of SERVICES) {
-    assert.equal(before[`${s}-green`]!.spec.replicas, 0, `${s}-green scaled to 0`);
-    assert.equal(before[`${s}-green`]!.metadata.labels?.version, "1.1.0", "kept for reuse");
-  }
-  assert.deepEqual(await podVersions(r, ns, "green"), [], "no pod of the failed slot runs");
-  assert.deepEqual([...new Set(await podVersions(r, ns, "blue"))], ["1.0.0"], "blue serves");
+    for (const s of rb.output.slots) {
+      // the replicas it had: what the environment gives the service (its blue slot runs as many)
+      assert.equal(s.replicasBefore, before[`${s.service}-blue`]!.spec.replicas, s.service);
+      assert.ok(s.replicasBefore! > 0);
+      assert.match(
+        d.stdout,
+        new RegExp(`rollback: ${s.service}-green \\(version 1\\.1\\.0\\) scaled from \\d+ to 0`),
+      );
+    }
+    // Traffic moved back before the slot was scaled down (the order of the stage's lines).
+    assert.ok(
+      d.stdout.indexOf("traffic back on blue") < d.stdout.indexOf("to 0 replicas"),
+      d.stdout,
+    );
+    assert.deepEqual(traffic(await liveView(r)), everywhere("blue=100,green=0 selector=blue"));
+    for (const s of SERVICES) {
+      assert.equal(before[`${s}-green`]!.spec.replicas, 0, `${s}-green scaled to 0`);
+      assert.equal(before[`${s}-green`]!.metadata.labels?.version, "1.1.0", "kept for reuse");
+    }
+    assert.deepEqual(await podVersions(r, ns, "green"), [], "no pod of the failed slot runs");
+    assert.deepEqual([...new Set(await podVersions(r, ns, "blue"))], ["1.0.0"], "blue serves");
+  });
 }
 
 Deno.test({
@@ -130,12 +122,10 @@ Deno.test({
   async fn() {
     const r = await Rehearsal.create();
     await baseline(r);
-    const sandbox = await sandboxAt(r, { scenario: "canary-errors" });
     try {
-      const d = await r.deploy("production", "v1.1.0", CONFIRM);
+      const d = await r.deploy("production", "v1.1.0", [...VIRTUAL, "--scenario", "canary-errors"]);
       await assertScaledDown(r, d, /^canary-5$/);
     } finally {
-      await sandbox.stop();
       await r.remove();
     }
   },
@@ -149,27 +139,32 @@ Deno.test({
   async fn() {
     const r = await Rehearsal.create();
     await baseline(r);
-    let sandbox = await sandboxAt(r, { scenario: "crashloop" });
     try {
-      const d = await r.deploy("production", "v1.1.0", CONFIRM);
+      const d = await r.deploy("production", "v1.1.0", [...VIRTUAL, "--scenario", "crashloop"]);
       await assertScaledDown(r, d, /^deploy:/);
       assert.match(d.stdout, /CrashLoopBackOff/);
-      await sandbox.stop();
 
       // Healthy now: the same version goes to the scaled-down slot, at its replicas again.
-      sandbox = await sandboxAt(r, { timeScale: 240 });
-      const again = await r.deploy("production", "v1.1.0", CONFIRM);
+      const again = await r.deploy("production", "v1.1.0", VIRTUAL);
       assert.equal(again.code, 0, again.stdout + again.stderr);
-      const now = await deployments(r, "tracktion-prod");
-      for (const s of SERVICES) {
-        const green = now[`${s}-green`]!;
-        assert.equal(green.spec.replicas, now[`${s}-blue`]!.spec.replicas, `${s}-green scaled up`);
-        assert.ok(green.spec.replicas > 0);
-      }
-      assert.deepEqual(traffic(await liveView(r)), everywhere("blue=0,green=100 selector=green"));
-      assert.deepEqual([...new Set(await podVersions(r, "tracktion-prod", "green"))], ["1.1.0"]);
+      await r.inspect(async () => {
+        const now = await deployments(r, "tracktion-prod");
+        for (const s of SERVICES) {
+          const green = now[`${s}-green`]!;
+          assert.equal(
+            green.spec.replicas,
+            now[`${s}-blue`]!.spec.replicas,
+            `${s}-green scaled up`,
+          );
+          assert.ok(green.spec.replicas > 0);
+        }
+        assert.deepEqual(
+          traffic(await liveView(r)),
+          everywhere("blue=0,green=100 selector=green"),
+        );
+        assert.deepEqual([...new Set(await podVersions(r, "tracktion-prod", "green"))], ["1.1.0"]);
+      });
     } finally {
-      await sandbox.stop();
       await r.remove();
     }
   },
@@ -183,15 +178,11 @@ Deno.test({
   async fn() {
     const r = await Rehearsal.create();
     const ns = "tracktion-staging";
-    let sandbox: Sandbox | undefined;
     try {
-      sandbox = await sandboxAt(r, { timeScale: 240 });
-      const first = await r.deploy("staging", "v1.0.0");
+      const first = await r.deploy("staging", "v1.0.0", [...VIRTUAL_LEASE]);
       assert.equal(first.code, 0, first.stdout + first.stderr);
-      await sandbox.stop();
 
-      sandbox = await sandboxAt(r, { scenario: "crashloop" });
-      const d = await r.deploy("staging", "v1.1.0");
+      const d = await r.deploy("staging", "v1.1.0", [...VIRTUAL_LEASE, "--scenario", "crashloop"]);
       assert.equal(d.code, 1, d.stdout + d.stderr);
       assert.equal(d.report.rollback.succeeded, true);
       const rb = rollbackOutput(d);
@@ -209,27 +200,39 @@ Deno.test({
         );
       }
       assert.doesNotMatch(d.stdout, /to 0 replicas/);
-      const now = await deployments(r, ns);
-      for (const s of rb.output.slots) {
-        const green = now[s.deployment]!;
-        assert.ok(green.spec.replicas > 0, `${s.deployment} still runs`);
-        assert.equal(green.spec.replicas, s.replicas);
-        assert.equal(green.metadata.labels?.version, "1.1.0", "the failed version, not a standby");
-        assert.equal(green.metadata.annotations?.[DELETE_AFTER], s.keptUntil, "clean-up scheduled");
-        const selector = await r.kubectl(
-          "get",
-          "service",
-          s.service,
-          "-n",
-          ns,
-          "-o",
-          "jsonpath={.spec.selector.slot}",
+      await r.inspect(async () => {
+        const now = await deployments(r, ns);
+        for (const s of rb.output.slots) {
+          const green = now[s.deployment]!;
+          assert.ok(green.spec.replicas > 0, `${s.deployment} still runs`);
+          assert.equal(green.spec.replicas, s.replicas);
+          assert.equal(
+            green.metadata.labels?.version,
+            "1.1.0",
+            "the failed version, not a standby",
+          );
+          assert.equal(
+            green.metadata.annotations?.[DELETE_AFTER],
+            s.keptUntil,
+            "clean-up scheduled",
+          );
+          const selector = await r.kubectl(
+            "get",
+            "service",
+            s.service,
+            "-n",
+            ns,
+            "-o",
+            "jsonpath={.spec.selector.slot}",
+          );
+          assert.equal(selector, "blue", `${s.service}: traffic on blue`);
+        }
+        const green = await podVersions(r, ns, "green");
+        assert.ok(
+          green.length > 0 && green.every((v) => v === "1.1.0"),
+          "its pods can be inspected",
         );
-        assert.equal(selector, "blue", `${s.service}: traffic on blue`);
-      }
-      const green = await podVersions(r, ns, "green");
-      assert.ok(green.length > 0 && green.every((v) => v === "1.1.0"), "its pods can be inspected");
-      await sandbox.stop();
+      });
 
       // Past the rollback window (the saved clock moved on), deno task cleanup scales it down.
       await laterBy(r, 25 * 3_600_000);
@@ -238,27 +241,27 @@ Deno.test({
       for (const s of SERVICES) {
         assert.match(cleanup.stdout, new RegExp(`${s}-green: rollback window over, scaled to 0`));
       }
-      sandbox = await sandboxAt(r);
-      const swept = await deployments(r, ns);
-      for (const s of SERVICES) {
-        assert.equal(swept[`${s}-green`]!.spec.replicas, 0, `${s}-green scaled down`);
-        assert.ok(swept[`${s}-blue`]!.spec.replicas > 0, `${s}-blue still serves`);
-      }
-      await sandbox.stop();
+      await r.inspect(async () => {
+        const swept = await deployments(r, ns);
+        for (const s of SERVICES) {
+          assert.equal(swept[`${s}-green`]!.spec.replicas, 0, `${s}-green scaled down`);
+          assert.ok(swept[`${s}-blue`]!.spec.replicas > 0, `${s}-blue still serves`);
+        }
+      });
 
       // The next deploy reuses the slot: scaled up to its replicas again, no clean-up mark.
-      sandbox = await sandboxAt(r);
-      const next = await r.deploy("staging", "v1.2.0");
+      const next = await r.deploy("staging", "v1.2.0", [...VIRTUAL_LEASE]);
       assert.equal(next.code, 0, next.stdout + next.stderr);
-      const after = await deployments(r, ns);
-      for (const s of SERVICES) {
-        const g = after[`${s}-green`]!;
-        assert.equal(g.metadata.labels?.version, "1.2.0", s);
-        assert.ok(g.spec.replicas > 0, s);
-        assert.equal(g.metadata.annotations?.[DELETE_AFTER], undefined, `${s}: live, not marked`);
-      }
+      await r.inspect(async () => {
+        const after = await deployments(r, ns);
+        for (const s of SERVICES) {
+          const g = after[`${s}-green`]!;
+          assert.equal(g.metadata.labels?.version, "1.2.0", s);
+          assert.ok(g.spec.replicas > 0, s);
+          assert.equal(g.metadata.annotations?.[DELETE_AFTER], undefined, `${s}: live, not marked`);
+        }
+      });
     } finally {
-      await sandbox?.stop();
       await r.remove();
     }
   },
