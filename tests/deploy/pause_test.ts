@@ -1,22 +1,30 @@
 import assert from "node:assert/strict";
-import { startSandbox } from "../../lib/sandbox/mod.ts";
-import { sandboxSeedFromDir } from "../../lib/targets/sandbox_seed.ts";
-import { Rehearsal } from "./_deploy.ts";
+import { Rehearsal, VIRTUAL_LEASE } from "./_deploy.ts";
 
 // A canary that pauses on a breach instead of rolling back: another shell decides with
-// `deno task decide <run-id> promote|abort`, and the report says who and when.
+// `deno task decide <run-id> promote|abort`, and the report says who and when. Each run starts
+// its own sandbox on the virtual clock (with the lease of VIRTUAL_LEASE): a paused stage holds
+// that clock while it waits, as a person decides in wall time, so the decision still comes in
+// the middle of the 5% step.
 
-const CONFIRM = ["--confirm", "DEPLOY TO PRODUCTION"];
+const CONFIRM = ["--confirm", "DEPLOY TO PRODUCTION", ...VIRTUAL_LEASE];
 
 async function pausedRun(r: Rehearsal, version: string, action: "promote" | "abort") {
   const child = new Deno.Command(Deno.execPath(), {
-    args: r.args("deploy", "production", version, [...CONFIRM, "--option", "on-breach=pause"]),
+    args: r.args("deploy", "production", version, [
+      ...CONFIRM,
+      "--scenario",
+      "canary-errors",
+      "--option",
+      "on-breach=pause",
+    ]),
     env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "null",
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let out = "";
+  let exited = false;
   const reading = (async () => {
     while (true) {
       const { value, done } = await reader.read();
@@ -24,40 +32,51 @@ async function pausedRun(r: Rehearsal, version: string, action: "promote" | "abo
       out += value;
     }
   })();
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
   // Wait until the runner says it paused (in its journal), then decide from "another shell".
+  // No time bound of its own: a run that ends without pausing ends the wait (and fails below).
   let decided = "";
-  const deadline = Date.now() + 150_000;
-  while (!decided && Date.now() < deadline) {
-    await new Promise((res) => setTimeout(res, 200));
-    const runId = /^run (\S+)$/m.exec(out)?.[1];
-    if (!runId) continue;
-    const events = await Deno.readTextFile(`${r.dir}/runs/${runId}/events.jsonl`).catch(() => "");
-    if (!events.includes('"stage.paused"')) continue;
-    const decide = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "lib/cli/main.ts",
-        "decide",
-        runId,
-        action,
-        "--runs-dir",
-        `${r.dir}/runs`,
-      ],
-      env: { NO_COLOR: "1", DEPLOY_ACTOR: "release-manager" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    decided = new TextDecoder().decode(decide.stdout) + new TextDecoder().decode(decide.stderr);
-    assert.equal(decide.code, 0, decided);
+  try {
+    while (!decided && !exited) {
+      await new Promise((res) => setTimeout(res, 200));
+      const runId = /^run (\S+)$/m.exec(out)?.[1];
+      if (!runId) continue;
+      const events = await Deno.readTextFile(`${r.dir}/runs/${runId}/events.jsonl`)
+        .catch(() => "");
+      if (!events.includes('"stage.paused"')) continue;
+      const decide = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "lib/cli/main.ts",
+          "decide",
+          runId,
+          action,
+          "--runs-dir",
+          `${r.dir}/runs`,
+        ],
+        env: { NO_COLOR: "1", DEPLOY_ACTOR: "release-manager" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      decided = new TextDecoder().decode(decide.stdout) + new TextDecoder().decode(decide.stderr);
+      assert.equal(decide.code, 0, decided);
+    }
+  } catch (err) {
+    // Not decided: stop the run (its failure path runs) rather than leave it waiting for its
+    // decision timeout.
+    if (!exited) child.kill("SIGINT");
+    await reading;
+    throw err;
   }
-  // Never paused in time: stop the run (its failure path runs) rather than wait for its
-  // decision timeout; the assertions below then say what it printed.
-  if (!decided) child.kill("SIGINT");
   await reading;
-  const status = await child.status;
+  const code = (await status).code;
+  assert.ok(decided, `the run ended (exit ${code}) without pausing:\n${out}`);
   const report = JSON.parse(await Deno.readTextFile(out.trimEnd().split("\n").at(-1)!.slice(8)));
-  return { code: status.code, out, decided, report };
+  return { code, out, decided, report };
 }
 
 Deno.test({
@@ -66,26 +85,12 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const r = await Rehearsal.create();
-    let sandbox = await startSandbox({
-      seed: await sandboxSeedFromDir(),
-      stateDir: r.sandboxDir,
-      timeScale: 240,
-      maxRealRate: 400,
-    });
     try {
       const first = await r.deploy("production", "v5.0.0", CONFIRM);
       assert.equal(first.code, 0, first.stdout + first.stderr);
       // Production deploys what succeeded in staging: v5.1.0 passes there first, healthy (the
       // paused run then finds it there instead of deploying it to staging under the fault).
-      assert.equal((await r.deploy("staging", "v5.1.0")).code, 0);
-      await sandbox.stop();
-      sandbox = await startSandbox({
-        seed: await sandboxSeedFromDir(),
-        stateDir: r.sandboxDir,
-        timeScale: 60,
-        maxRealRate: 400,
-        scenario: "canary-errors",
-      });
+      assert.equal((await r.deploy("staging", "v5.1.0", [...VIRTUAL_LEASE])).code, 0);
       const aborted = await pausedRun(r, "v5.1.0", "abort");
       assert.match(aborted.decided, /abort recorded for stage "canary-5"/);
       assert.equal(aborted.code, 1, aborted.out);
@@ -96,7 +101,6 @@ Deno.test({
       assert.equal(canary.decision.by, "release-manager");
       assert.equal(canary.decision.method, "command");
     } finally {
-      await sandbox.stop();
       await r.remove();
     }
   },

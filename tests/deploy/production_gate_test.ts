@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { type Sandbox, startSandbox } from "../../lib/sandbox/mod.ts";
 import { sandboxSeedFromDir } from "../../lib/targets/sandbox_seed.ts";
-import { type Deployment, Rehearsal, stage } from "./_deploy.ts";
+import { type Deployment, Rehearsal, stage, VIRTUAL_LEASE } from "./_deploy.ts";
 
 const CONFIRM = ["--confirm", "DEPLOY TO PRODUCTION"];
 const PROD = "tracktion-prod";
@@ -59,7 +59,8 @@ Deno.test({
       await t.step(
         "a fresh rehearsal deploys the version to staging, then production",
         async () => {
-          const d = await r.deploy("production", "v1.2.4", CONFIRM);
+          // Its own sandbox, on the virtual clock (none runs yet), with VIRTUAL_LEASE's lease.
+          const d = await r.deploy("production", "v1.2.4", [...CONFIRM, ...VIRTUAL_LEASE]);
           assert.equal(d.code, 0, d.stdout + d.stderr);
           assert.match(d.stdout, /rehearsal: v1\.2\.4 goes to staging first, in this sandbox/);
           assert.match(
@@ -109,7 +110,12 @@ Deno.test({
       );
 
       await t.step("staging's failing tests keep the version out of production", async () => {
-        const d = await r.deploy("production", "v1.3.0", [...CONFIRM, "--scenario", "tests-fail"]);
+        const d = await r.deploy("production", "v1.3.0", [
+          ...CONFIRM,
+          ...VIRTUAL_LEASE,
+          "--scenario",
+          "tests-fail",
+        ]);
         assert.equal(d.code, 1, d.stdout + d.stderr);
         assert.match(d.stdout, /rehearsal: v1\.3\.0 goes to staging first/);
         assert.match(d.stdout, /\nstaging: (failed|rolled_back)/);

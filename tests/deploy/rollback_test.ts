@@ -2,10 +2,19 @@
 // rollback on a breach, a runner killed with -9 then `rollback` on demand, SIGINT/SIGTERM,
 // and the refusals. The cluster is read with kubectl or from the sandbox's saved state;
 // every wait is on an observed state (journal, cluster), never a fixed sleep.
+//
+// The sandboxes here run on scaled real clocks: a signal, or a kill, must land inside the
+// canary's 5% step, which lasts only as long as real time gives it; and a runner killed with
+// -9 leaves on disk what its sandbox saved, which a real clock's sandbox does before it
+// answers each write (a virtual clock's, built for speed, does not). After a kill, though,
+// nothing waits: the cluster is looked at from its saved state (Rehearsal.inspect) and the
+// refused rollbacks start their own sandbox on the virtual clock, which does not move while
+// they start, so the dead runner's lease is still held however busy the machine is. A
+// deploy nobody interrupts (the last test) runs on the virtual clock too.
 import assert from "node:assert/strict";
 import { type Sandbox, startSandbox } from "../../lib/sandbox/mod.ts";
 import { sandboxSeedFromDir } from "../../lib/targets/sandbox_seed.ts";
-import { Rehearsal, stage } from "./_deploy.ts";
+import { Rehearsal, stage, VIRTUAL_LEASE } from "./_deploy.ts";
 import { baseline } from "./_baseline.ts";
 import {
   atFivePercent,
@@ -150,15 +159,12 @@ Deno.test({
       const d = await r.rollback("production", CONFIRM);
       assert.equal(d.code, 0, d.stdout + d.stderr);
       assert.equal(d.report.status, "succeeded");
-      const sandbox = await sandboxAt(r);
-      try {
+      await r.inspect(async () => {
         await assertBackOnOld(r);
         const v = await liveView(r);
         assert.equal(runEntry(v)?.state, "rolled-back");
         assert.equal(v.record?.version, "1.0.0");
-      } finally {
-        await sandbox.stop();
-      }
+      });
       assert.match(d.stdout, /back on version 1\.0\.0, leaving 1\.1\.0/);
       assert.match(
         d.stdout,
@@ -231,7 +237,6 @@ Deno.test({
   async fn(t) {
     const r = await Rehearsal.create();
     await baseline(r);
-    let sandbox: Sandbox | undefined;
     try {
       const run = await halfShifted(r, "v1.1.0", {
         newSlot: "green",
@@ -240,8 +245,7 @@ Deno.test({
       });
       run.child.kill("SIGKILL");
       await run.done;
-      sandbox = await sandboxAt(r);
-      const before = await liveView(r);
+      const before = await r.inspect(() => liveView(r));
       assert.deepEqual(traffic(before), SPLIT);
       const takeover = ["--option", `takeover=${run.runId}`];
       const refused = async (extra: string[], stageId: string, reason: RegExp) => {
@@ -250,7 +254,7 @@ Deno.test({
         assert.equal(d.report.status, "failed");
         assert.match(stage(d, stageId).reason!, reason);
         assert.equal(stage(d, "rollback").status, "skipped");
-        const now = await liveView(r);
+        const now = await r.inspect(() => liveView(r));
         assert.deepEqual(traffic(now), SPLIT, "traffic changed");
         assert.deepEqual(now.services, before.services);
       };
@@ -264,18 +268,20 @@ Deno.test({
       });
 
       await t.step("the old slot scaled to 0: refused, naming the Deployment", async () => {
-        await r.kubectl("scale", "deployment/analysis-service-blue", "-n", NS, "--replicas=0");
+        await r.inspect(() =>
+          r.kubectl("scale", "deployment/analysis-service-blue", "-n", NS, "--replicas=0")
+        );
         before.services["analysis-service"]!.replicas.blue = 0;
         await refused(
           takeover,
           "plan",
           /Deployment tracktion-prod\/analysis-service-blue \(1\.0\.0, live before run \S+\) is scaled to 0.*Nothing changed/,
         );
-        assert.equal(runEntry(await liveView(r))?.state, "in-progress");
+        assert.equal(runEntry(await r.inspect(() => liveView(r)))?.state, "in-progress");
       });
 
       await t.step("no deployment record: refused, naming the ConfigMap", async () => {
-        await r.kubectl("delete", "configmap", "deployment-info", "-n", NS);
+        await r.inspect(() => r.kubectl("delete", "configmap", "deployment-info", "-n", NS));
         await refused(
           takeover,
           "plan",
@@ -283,7 +289,6 @@ Deno.test({
         );
       });
     } finally {
-      await sandbox?.stop();
       await r.remove();
     }
   },
@@ -297,26 +302,22 @@ Deno.test({
   async fn() {
     const r = await Rehearsal.create();
     await baseline(r);
-    const sandbox = await startSandbox({
-      seed: await sandboxSeedFromDir(),
-      stateDir: r.sandboxDir,
-      timeScale: 240,
-      maxRealRate: 400,
-    });
     try {
-      const d = await r.deploy("production", "v1.1.0", CONFIRM);
+      const d = await r.deploy("production", "v1.1.0", [...CONFIRM, ...VIRTUAL_LEASE]);
       assert.equal(d.code, 0, d.stdout + d.stderr);
-      assert.deepEqual(traffic(await liveView(r)), everywhere("blue=0,green=100 selector=green"));
+      assert.deepEqual(
+        traffic(await r.inspect(() => liveView(r))),
+        everywhere("blue=0,green=100 selector=green"),
+      );
       const back = await r.rollback("production", CONFIRM);
       assert.equal(back.code, 0, back.stdout + back.stderr);
       assert.match(back.stdout, /back on version 1\.0\.0, leaving 1\.1\.0/);
-      await assertBackOnOld(r);
+      await r.inspect(() => assertBackOnOld(r));
       const again = await r.rollback("production", CONFIRM);
       assert.equal(again.code, 1, again.stdout);
       assert.match(stage(again, "plan").reason!, /already rolled back.*Nothing changed/);
-      await assertBackOnOld(r);
+      await r.inspect(() => assertBackOnOld(r));
     } finally {
-      await sandbox.stop();
       await r.remove();
     }
   },
