@@ -296,7 +296,7 @@ test("metrics-down: the gate could not be measured (fail closed), each target wi
     e.text,
     /rolled back: canary-5: gate \S+ \S+ \S+ could not be measured; rolled back/,
   );
-  assert.match(e.text, / NO VALUE +- +- .*\d  \S/);
+  assert.match(e.text, / NO VALUE +- +- .*\d {2}\S/);
   assert.deepEqual(e.next, [render(e)]);
 });
 
