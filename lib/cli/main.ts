@@ -16,6 +16,7 @@ import { EXPLAIN_COMMAND } from "./explain.ts";
 import { KEYGEN_COMMAND } from "./keygen.ts";
 import { MIGRATE_COMMAND } from "./migrate.ts";
 import { PIPELINE_COMMANDS } from "./pipeline.ts";
+import { PROMOTE_COMMAND } from "./promote.ts";
 import { RELEASE_COMMAND } from "./release.ts";
 import { REPORT_COMMAND } from "./report.ts";
 import { RESUME_COMMAND } from "./resume.ts";
@@ -33,6 +34,7 @@ import { SIMULATE_COMMAND } from "./simulate.ts";
  */
 export const COMMANDS: readonly Command[] = [
   ...PIPELINE_COMMANDS,
+  PROMOTE_COMMAND,
   RESUME_COMMAND,
   KEYGEN_COMMAND,
   APPROVE_COMMAND,
