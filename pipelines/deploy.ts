@@ -19,6 +19,8 @@ import { type DeployContext, deployContext } from "./stages/context.ts";
 import type { KubernetesCapability } from "../lib/kubernetes/capability.ts";
 import { applyMonitoring } from "../lib/kubernetes/monitoring.ts";
 import type { AlertThresholds } from "../lib/kubernetes/manifests_monitoring.ts";
+import type { MonitoringSpec } from "../lib/monitoring/spec.ts";
+import { metrics } from "./metrics.ts";
 import { preflightStages } from "./stages/preflight.ts";
 import { runbookPreflightStages } from "./stages/preflight_runbook.ts";
 import { productionGateStage } from "./stages/production_gate.ts";
@@ -63,24 +65,49 @@ export const ALERT_THRESHOLDS: AlertThresholds = {
 };
 
 /**
- * The app's monitoring objects, beside the slots: the ServiceMonitor `<app>` and the
- * PrometheusRule `<app>-alerts` (server-side apply; a dry run has the server check them and
- * keeps nothing).
+ * The app's monitoring objects, beside the slots, as `deno task monitoring render` generates
+ * them: a ServiceMonitor `<app>-<service>` per service, the PrometheusRule `<app>-alerts` (the
+ * declared metrics beyond {@linkcode ALERT_THRESHOLDS}, the loosest canary gates; pod restarts,
+ * crash loops, a failed deploy) and the dashboard ConfigMap `<app>-dashboard`; what an earlier
+ * deploy generated and this one does not is pruned (server-side apply; a dry run has the server
+ * check them and keeps and deletes nothing).
  */
 function monitoringStage(c: DeployContext, after: Stage<unknown>) {
   const app = c.target.app;
+  const { errorRatePercent, p95LatencyMs } = ALERT_THRESHOLDS;
+  const spec: MonitoringSpec = {
+    metrics,
+    bounds: {
+      error_rate: {
+        operator: "<",
+        threshold: errorRatePercent,
+        source: `error_rate < ${errorRatePercent}%`,
+      },
+      p95_latency: {
+        operator: "<",
+        threshold: p95LatencyMs,
+        source: `p95_latency < ${p95LatencyMs}ms`,
+      },
+    },
+    ...(ALERT_THRESHOLDS.for ? { for: ALERT_THRESHOLDS.for } : {}),
+  };
   return stage("monitoring").needs(after).uses("kubernetes")
     .describe(
-      `apply the ServiceMonitor ${app} and the PrometheusRule ${app}-alerts (error rate > ` +
-        `${ALERT_THRESHOLDS.errorRatePercent}%, p95 > ${ALERT_THRESHOLDS.p95LatencyMs} ms, crash loops)`,
+      `apply the ServiceMonitors ${app}-<service>, the PrometheusRule ${app}-alerts (error rate ` +
+        `>= ${errorRatePercent}%, p95 >= ${p95LatencyMs} ms, restarts, crash loops, a failed ` +
+        `deploy) and the dashboard ConfigMap ${app}-dashboard`,
     )
     .run(async (ctx) => {
       const k = ctx.use<KubernetesCapability>("kubernetes");
-      const applied = await applyMonitoring(k, c.target, ALERT_THRESHOLDS, { dryRun: ctx.dryRun });
-      ctx.notice(
-        `${ctx.dryRun ? "would apply (checked by the server)" : "applied"} ${applied.join(", ")}`,
-      );
-      return { applied };
+      const { applied, pruned } = await applyMonitoring(k, c.target, spec, {
+        dryRun: ctx.dryRun,
+      });
+      const verb = ctx.dryRun ? "would apply (checked by the server)" : "applied";
+      ctx.notice(`${verb} ${applied.join(", ")}`);
+      if (pruned.length > 0) {
+        ctx.notice(`${ctx.dryRun ? "would delete" : "deleted"} ${pruned.join(", ")}`);
+      }
+      return { applied, pruned };
     });
 }
 

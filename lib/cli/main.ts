@@ -15,6 +15,7 @@ import { DECIDE_COMMAND } from "./decide.ts";
 import { EXPLAIN_COMMAND } from "./explain.ts";
 import { KEYGEN_COMMAND } from "./keygen.ts";
 import { MIGRATE_COMMAND } from "./migrate.ts";
+import { MONITORING_COMMAND } from "./monitoring.ts";
 import { PIPELINE_COMMANDS } from "./pipeline.ts";
 import { PROMOTE_COMMAND } from "./promote.ts";
 import { RELEASE_COMMAND } from "./release.ts";
@@ -47,6 +48,7 @@ export const COMMANDS: readonly Command[] = [
   SIMULATE_COMMAND,
   MIGRATE_COMMAND,
   RELEASE_COMMAND,
+  MONITORING_COMMAND,
 ];
 
 /**

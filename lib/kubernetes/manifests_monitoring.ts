@@ -1,89 +1,79 @@
 /**
- * The monitoring objects of a deploy target, for the Prometheus Operator: a `ServiceMonitor`
- * that has Prometheus scrape every pod of the target's services (through their slot Services,
- * each pod once, port `http`, path `/metrics`), labelling the samples `namespace`, `service`,
- * `slot`, `version` and `pod` — the labels gate queries use — and a `PrometheusRule` with the
- * alerts a service's on-call needs: errors above a share, p95 latency above a bound (both
- * over 5 minutes, from the pods' `http_requests_total` and `http_request_duration_seconds`),
- * and a container crash-looping (kube-state-metrics). Both are named after the target's app.
+ * The monitoring objects of a deploy target, generated from one `MonitoringSpec`
+ * (`lib/monitoring/`): for the Prometheus Operator, a `ServiceMonitor` `<app>-<service>` per
+ * service (its slot Services, so each pod is scraped once, port `http`, path `/metrics`, the
+ * samples labelled `namespace`, `service`, `slot`, `version` and `pod` — the labels gate queries
+ * use) and the `PrometheusRule` `<app>-alerts` (the rule file of `lib/monitoring/rules.ts`); and
+ * the Grafana dashboard as a ConfigMap `<app>-dashboard` labelled `grafana_dashboard: "1"` (what
+ * Grafana's dashboard sidecar loads). Every object is labelled `app` and
+ * `app.kubernetes.io/managed-by`, so a later deploy can prune what it no longer generates.
  * @module
  */
+import { TOOL_NAME } from "../product/mod.ts";
 import type { KubeObject } from "./capability.ts";
 import type { KubeTarget } from "./target.ts";
+import { alertRuleFile, type RuleOptions } from "../monitoring/rules.ts";
+import { grafanaDashboard } from "../monitoring/grafana.ts";
+import { type MonitoringSpec, promDuration } from "../monitoring/spec.ts";
+
+export type { AlertBound, MonitoringSpec } from "../monitoring/spec.ts";
+export type { RuleOptions } from "../monitoring/rules.ts";
 
 /** The Prometheus Operator's API version. */
 export const MONITORING_API_VERSION = "monitoring.coreos.com/v1";
 
-/** When the alerts fire. */
+/** The label naming the tool that generated an object (`app.kubernetes.io/managed-by`). */
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+
+/**
+ * Two alert thresholds as a pipeline may state them (an error share and a p95 bound); a
+ * `MonitoringSpec`'s `bounds` say the same per declared metric.
+ */
 export interface AlertThresholds {
-  /** A service's (and slot's) share of 5xx answers over 5 minutes above this, in percent. */
+  /** A service's (and slot's) share of 5xx answers above this, in percent. */
   readonly errorRatePercent: number;
-  /** A service's (and slot's) p95 request duration over 5 minutes above this, in ms. */
+  /** A service's (and slot's) p95 request duration above this, in ms. */
   readonly p95LatencyMs: number;
   /** How long a condition must hold before its alert fires (default `5m`). */
   readonly for?: string;
 }
 
-/** Options of the monitoring manifests. */
-export interface MonitoringOptions {
-  /** Labels a Prometheus selects these objects by (e.g. `{ release: "prometheus" }`). */
-  readonly labels?: Readonly<Record<string, string>>;
-  /** The scrape interval (default `30s`). */
-  readonly interval?: string;
+function labelsOf(target: KubeTarget, spec: MonitoringSpec, extra: Record<string, string> = {}) {
+  return { ...spec.labels, ...extra, app: target.app, [MANAGED_BY_LABEL]: TOOL_NAME };
 }
 
-const DURATION =
-  /^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$/;
-
-function duration(value: string, what: string): string {
-  if (value === "" || !DURATION.test(value)) {
-    throw new RangeError(
-      `Cannot use ${what} ${JSON.stringify(value)}: expected a duration such as 30s or 5m`,
-    );
-  }
-  return value;
-}
-
-/** The target's services as a PromQL regular expression (`a|b`). */
-function servicesRegex(target: KubeTarget): string {
+function servicesOf(target: KubeTarget): string[] {
   const names = Object.keys(target.services);
   if (names.length === 0) {
     throw new RangeError(`Cannot monitor ${target.namespace}: the target has no services`);
   }
-  return names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\\\$&")).join("|");
+  return names;
 }
 
 /**
- * The `ServiceMonitor` `<app>`: the slot Services (`app=<app>`, with a `slot` label) of the
- * target, port `http`, path `/metrics`; each sample gets the Service's `service` label and the
- * pod's `slot` and `version` labels.
+ * The `ServiceMonitor`s `<app>-<service>`, one per service: the service's slot Services
+ * (`app`, `service`, and a `slot` label), port `http`, path `/metrics`; each sample gets the
+ * Service's `service` label and the pod's `slot` and `version` labels.
  *
  * @param target The deploy target.
- * @param options Selection labels and the scrape interval.
- * @returns The manifest.
+ * @param spec The scrape interval and selection labels (the rest is unused here).
+ * @returns The manifests, in the target's service order.
+ * @throws {RangeError} For a malformed interval or a target without services.
  *
  * @example
  * ```ts
- * import { serviceMonitorManifest } from "./manifests_monitoring.ts";
+ * import { serviceMonitorManifests } from "./manifests_monitoring.ts";
  * import type { KubeTarget } from "./target.ts";
  * import assert from "node:assert/strict";
- * const target: KubeTarget = {
- *   name: "staging", namespace: "shop-staging", app: "shop", services: { web: { replicas: 2 } },
- *   strategy: "canary", imageRegistry: "registry.local/shop", logLevel: "INFO",
- *   resources: { limits: { cpu: "1", memory: "1Gi" }, requests: { cpu: "500m", memory: "512Mi" } },
- *   rolloutDeadlineMs: 600_000, rollbackWindowMs: 86_400_000,
- *   healthCheck: { retries: 10, intervalMs: 10_000, timeoutMs: 5_000 },
- * };
- * const monitor = serviceMonitorManifest(target);
- * assert.equal(monitor.metadata.name, "shop");
- * assert.equal(monitor.kind, "ServiceMonitor");
+ * const target = { namespace: "shop", app: "shop", services: { web: { replicas: 2 } } } as
+ *   unknown as KubeTarget;
+ * const [web] = serviceMonitorManifests(target, { metrics: {}, bounds: {} });
+ * assert.equal(web!.metadata.name, "shop-web");
+ * assert.equal(web!.kind, "ServiceMonitor");
  * ```
  */
-export function serviceMonitorManifest(
-  target: KubeTarget,
-  options: MonitoringOptions = {},
-): KubeObject {
-  servicesRegex(target);
+export function serviceMonitorManifests(target: KubeTarget, spec: MonitoringSpec): KubeObject[] {
+  const interval = promDuration(spec.interval ?? "30s", "the scrape interval");
   const relabel = (source: string, label: string) => ({
     sourceLabels: [source],
     targetLabel: label,
@@ -91,18 +81,18 @@ export function serviceMonitorManifest(
     replacement: "$1",
     action: "replace",
   });
-  return {
+  return servicesOf(target).map((service) => ({
     apiVersion: MONITORING_API_VERSION,
     kind: "ServiceMonitor",
     metadata: {
-      name: target.app,
+      name: `${target.app}-${service}`,
       namespace: target.namespace,
-      labels: { ...options.labels, app: target.app },
+      labels: labelsOf(target, spec, { service }),
     },
     spec: {
       // The slot Services: each pod is behind exactly one (the live Service selects the same pods).
       selector: {
-        matchLabels: { app: target.app },
+        matchLabels: { app: target.app, service },
         matchExpressions: [{ key: "slot", operator: "Exists" }],
       },
       namespaceSelector: { matchNames: [target.namespace] },
@@ -110,7 +100,7 @@ export function serviceMonitorManifest(
         port: "http",
         path: "/metrics",
         scheme: "http",
-        interval: duration(options.interval ?? "30s", "the scrape interval"),
+        interval,
         relabelings: [
           relabel("__meta_kubernetes_service_label_service", "service"),
           relabel("__meta_kubernetes_pod_label_slot", "slot"),
@@ -118,129 +108,97 @@ export function serviceMonitorManifest(
         ],
       }],
     },
-  };
+  }));
 }
 
 /**
- * The `PrometheusRule` `<app>-alerts`: one group `<app>.rules` with `HighErrorRate`
- * (critical), `HighLatencyP95` (warning) and `PodCrashLooping` (critical), each per
- * service and slot of the target's namespace, labelled `app` and `severity`. Its `spec` is a
- * Prometheus rule file (`promtool check rules` reads it).
+ * The `PrometheusRule` `<app>-alerts`: its `spec` is the target's rule file
+ * (`alertRuleFile`), which `promtool check rules` reads as it is.
  *
  * @param target The deploy target.
- * @param thresholds When the error and latency alerts fire.
- * @param options Selection labels.
+ * @param spec Metrics, bounds, window, `for`, labels.
+ * @param options `restarts`.
  * @returns The manifest.
- * @throws {RangeError} For a threshold out of range or a malformed duration.
+ * @throws {RangeError} For a bound on an undeclared metric or a malformed duration.
  *
  * @example
  * ```ts
  * import { prometheusRuleManifest } from "./manifests_monitoring.ts";
  * import type { KubeTarget } from "./target.ts";
  * import assert from "node:assert/strict";
- * const target: KubeTarget = {
- *   name: "staging", namespace: "shop-staging", app: "shop", services: { web: { replicas: 2 } },
- *   strategy: "canary", imageRegistry: "registry.local/shop", logLevel: "INFO",
- *   resources: { limits: { cpu: "1", memory: "1Gi" }, requests: { cpu: "500m", memory: "512Mi" } },
- *   rolloutDeadlineMs: 600_000, rollbackWindowMs: 86_400_000,
- *   healthCheck: { retries: 10, intervalMs: 10_000, timeoutMs: 5_000 },
- * };
- * const rule = prometheusRuleManifest(target, { errorRatePercent: 1, p95LatencyMs: 2000 });
+ * const target = { namespace: "shop", app: "shop", services: { web: { replicas: 2 } } } as
+ *   unknown as KubeTarget;
+ * const rule = prometheusRuleManifest(target, { metrics: {}, bounds: {} });
+ * assert.equal(rule.metadata.name, "shop-alerts");
  * const spec = rule.spec as { groups: { rules: { alert: string }[] }[] };
  * assert.deepEqual(spec.groups[0]!.rules.map((r) => r.alert), [
- *   "HighErrorRate",
- *   "HighLatencyP95",
+ *   "PodRestarting",
  *   "PodCrashLooping",
+ *   "DeployFailed",
  * ]);
  * ```
  */
 export function prometheusRuleManifest(
   target: KubeTarget,
-  thresholds: AlertThresholds,
-  options: MonitoringOptions = {},
+  spec: MonitoringSpec,
+  options: RuleOptions = {},
 ): KubeObject {
-  const { errorRatePercent, p95LatencyMs } = thresholds;
-  if (!(errorRatePercent > 0 && errorRatePercent <= 100)) {
-    throw new RangeError(
-      `Cannot alert on an error rate above ${errorRatePercent}%: use a share in (0, 100]`,
-    );
-  }
-  if (!(p95LatencyMs > 0 && Number.isFinite(p95LatencyMs))) {
-    throw new RangeError(
-      `Cannot alert on a p95 latency above ${p95LatencyMs} ms: use a positive number`,
-    );
-  }
-  const wait = duration(thresholds.for ?? "5m", "the alerts' duration");
-  const ns = target.namespace;
-  const services = servicesRegex(target);
-  const by = "namespace, service, slot";
-  const requests = (extra = "") =>
-    `sum by (${by}) (rate(http_requests_total{namespace="${ns}",service=~"${services}"${extra}}[5m]))`;
-  const labels = (severity: string) => ({ severity, app: target.app });
-  const where = "{{ $labels.service }} ({{ $labels.slot }}) in {{ $labels.namespace }}";
   return {
     apiVersion: MONITORING_API_VERSION,
     kind: "PrometheusRule",
     metadata: {
       name: `${target.app}-alerts`,
-      namespace: ns,
-      labels: { ...options.labels, app: target.app },
+      namespace: target.namespace,
+      labels: labelsOf(target, spec),
     },
-    spec: {
-      groups: [{
-        name: `${target.app}.rules`,
-        rules: [
-          {
-            alert: "HighErrorRate",
-            expr: `${requests(',status=~"5.."')}\n  /\n${requests()}\n  > ${
-              errorRatePercent / 100
-            }`,
-            for: wait,
-            labels: labels("critical"),
-            annotations: {
-              summary: `${where} answers {{ $value | humanizePercentage }} of requests with 5xx`,
-              description: `More than ${errorRatePercent}% of requests failed for ${wait}.`,
-            },
-          },
-          {
-            alert: "HighLatencyP95",
-            expr:
-              `histogram_quantile(0.95, sum by (${by}, le) (rate(http_request_duration_seconds_bucket{namespace="${ns}",service=~"${services}"}[5m])))\n  > ${
-                p95LatencyMs / 1000
-              }`,
-            for: wait,
-            labels: labels("warning"),
-            annotations: {
-              summary: `${where}: p95 latency {{ $value | humanizeDuration }}`,
-              description:
-                `The 95th percentile request took longer than ${p95LatencyMs} ms for ${wait}.`,
-            },
-          },
-          {
-            alert: "PodCrashLooping",
-            expr:
-              `max_over_time(kube_pod_container_status_waiting_reason{namespace="${ns}",pod=~"(${services})-.+",reason="CrashLoopBackOff"}[5m]) >= 1`,
-            for: wait,
-            labels: labels("critical"),
-            annotations: {
-              summary:
-                "Pod {{ $labels.namespace }}/{{ $labels.pod }} ({{ $labels.container }}) is crash-looping",
-              description:
-                `A container has been in CrashLoopBackOff for ${wait}: see kubectl logs --previous.`,
-            },
-          },
-        ],
-      }],
-    },
+    spec: structuredClone(alertRuleFile(target, spec, options)) as unknown as Record<
+      string,
+      unknown
+    >,
   };
 }
 
 /**
- * Both monitoring objects of a target: the ServiceMonitor, then the PrometheusRule.
+ * The ConfigMap `<app>-dashboard` holding the dashboard as `<app>-<environment>.json`, labelled
+ * `grafana_dashboard: "1"` for Grafana's dashboard sidecar.
  *
  * @param target The deploy target.
- * @param thresholds When the alerts fire.
- * @param options Selection labels and the scrape interval.
+ * @param spec Metrics, bounds, window, labels.
+ * @returns The manifest.
+ *
+ * @example
+ * ```ts
+ * import { dashboardConfigMapManifest } from "./manifests_monitoring.ts";
+ * import type { KubeTarget } from "./target.ts";
+ * import assert from "node:assert/strict";
+ * const target = { name: "staging", namespace: "shop", app: "shop", services: { web: { replicas: 1 } } } as
+ *   unknown as KubeTarget;
+ * const cm = dashboardConfigMapManifest(target, { metrics: {}, bounds: {} });
+ * assert.equal(cm.metadata.labels?.grafana_dashboard, "1");
+ * assert.equal(JSON.parse((cm.data as Record<string, string>)["shop-staging.json"]!).uid, "shop-staging");
+ * ```
+ */
+export function dashboardConfigMapManifest(target: KubeTarget, spec: MonitoringSpec): KubeObject {
+  const dashboard = grafanaDashboard(target, spec);
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {
+      name: `${target.app}-dashboard`,
+      namespace: target.namespace,
+      labels: labelsOf(target, spec, { grafana_dashboard: "1" }),
+    },
+    data: { [`${dashboard.uid}.json`]: `${JSON.stringify(dashboard, null, 2)}\n` },
+  };
+}
+
+/**
+ * Every monitoring object of a target: the ServiceMonitors, the PrometheusRule, the dashboard's
+ * ConfigMap.
+ *
+ * @param target The deploy target.
+ * @param spec Metrics, bounds, windows, labels.
+ * @param options `restarts`.
  * @returns The manifests.
  *
  * @example
@@ -248,25 +206,20 @@ export function prometheusRuleManifest(
  * import { monitoringManifests } from "./manifests_monitoring.ts";
  * import type { KubeTarget } from "./target.ts";
  * import assert from "node:assert/strict";
- * const target: KubeTarget = {
- *   name: "staging", namespace: "shop-staging", app: "shop", services: { web: { replicas: 2 } },
- *   strategy: "canary", imageRegistry: "registry.local/shop", logLevel: "INFO",
- *   resources: { limits: { cpu: "1", memory: "1Gi" }, requests: { cpu: "500m", memory: "512Mi" } },
- *   rolloutDeadlineMs: 600_000, rollbackWindowMs: 86_400_000,
- *   healthCheck: { retries: 10, intervalMs: 10_000, timeoutMs: 5_000 },
- * };
- * const names = monitoringManifests(target, { errorRatePercent: 1, p95LatencyMs: 2000 })
- *   .map((m) => m.metadata.name);
- * assert.deepEqual(names, ["shop", "shop-alerts"]);
+ * const target = { name: "staging", namespace: "shop", app: "shop", services: { web: { replicas: 1 } } } as
+ *   unknown as KubeTarget;
+ * const names = monitoringManifests(target, { metrics: {}, bounds: {} }).map((m) => m.metadata.name);
+ * assert.deepEqual(names, ["shop-web", "shop-alerts", "shop-dashboard"]);
  * ```
  */
 export function monitoringManifests(
   target: KubeTarget,
-  thresholds: AlertThresholds,
-  options: MonitoringOptions = {},
+  spec: MonitoringSpec,
+  options: RuleOptions = {},
 ): KubeObject[] {
   return [
-    serviceMonitorManifest(target, options),
-    prometheusRuleManifest(target, thresholds, options),
+    ...serviceMonitorManifests(target, spec),
+    prometheusRuleManifest(target, spec, options),
+    dashboardConfigMapManifest(target, spec),
   ];
 }
