@@ -14,6 +14,7 @@ import {
   allocatedAddresses,
   applyDefaults,
   emptyAllocation,
+  initialStatus,
   jobSelectorDefaults,
   keepServiceAddresses,
 } from "./defaults.ts";
@@ -222,7 +223,13 @@ export class Api {
     delete m.deletionTimestamp;
     if (type.generation) m.generation = 1;
     else delete m.generation;
-    if (type.subresources.includes("status") && type.kind !== "Namespace") delete obj.status;
+    // A create sets no status (a controller's to write) but the kind's empty one: clients
+    // read `status` fields without first checking it is there.
+    if (type.subresources.includes("status") && type.kind !== "Namespace") {
+      const status = initialStatus(type, obj);
+      if (status) obj.status = status;
+      else delete obj.status;
+    }
     delete m.managedFields;
     trackUpdate(undefined, obj, {
       manager: options.manager,

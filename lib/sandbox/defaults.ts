@@ -17,22 +17,170 @@ function map(parent: JsonMap, key: string): JsonMap {
   return parent[key] as JsonMap;
 }
 
+function list(v: unknown): JsonMap[] {
+  return Array.isArray(v) ? v.filter(isMap) : [];
+}
+
+/** An HTTP GET action's defaults (a probe's or a lifecycle hook's): path `/`, scheme HTTP. */
+function httpGetDefaults(handler: unknown): void {
+  if (!isMap(handler) || !isMap(handler.httpGet)) return;
+  handler.httpGet.path ??= "/";
+  handler.httpGet.scheme ??= "HTTP";
+}
+
+/** A probe's defaults (SetDefaults_Probe), which `kubectl describe` prints. */
+function probeDefaults(probe: unknown): void {
+  if (!isMap(probe)) return;
+  probe.timeoutSeconds ??= 1;
+  probe.periodSeconds ??= 10;
+  probe.successThreshold ??= 1;
+  probe.failureThreshold ??= 3;
+  httpGetDefaults(probe);
+}
+
+function containerDefaults(c: JsonMap): void {
+  const image = String(c.image ?? "");
+  const tag = image.split("@")[0]?.split("/").at(-1) ?? "";
+  c.imagePullPolicy ??= image.includes("@")
+    ? "IfNotPresent"
+    : tag.endsWith(":latest") || !tag.includes(":")
+    ? "Always"
+    : "IfNotPresent";
+  c.terminationMessagePath ??= "/dev/termination-log";
+  c.terminationMessagePolicy ??= "File";
+  c.resources ??= {};
+  const resources = c.resources;
+  // Requests default to the limits a container sets without them.
+  if (isMap(resources) && isMap(resources.limits)) {
+    const requests = map(resources, "requests");
+    for (const [k, v] of Object.entries(resources.limits)) requests[k] ??= v;
+  }
+  for (const p of list(c.ports)) p.protocol ??= "TCP";
+  for (const e of list(c.env)) {
+    const from = e.valueFrom;
+    if (isMap(from) && isMap(from.fieldRef)) from.fieldRef.apiVersion ??= "v1";
+  }
+  for (const probe of ["livenessProbe", "readinessProbe", "startupProbe"]) probeDefaults(c[probe]);
+  if (isMap(c.lifecycle)) {
+    httpGetDefaults(c.lifecycle.postStart);
+    httpGetDefaults(c.lifecycle.preStop);
+  }
+}
+
+function volumeDefaults(v: JsonMap): void {
+  const sources = Object.keys(v).filter((k) => k !== "name");
+  if (sources.length === 0) v.emptyDir = {};
+  for (const key of ["secret", "configMap", "downwardAPI", "projected"]) {
+    if (isMap(v[key])) (v[key] as JsonMap).defaultMode ??= 420;
+  }
+  if (isMap(v.hostPath)) v.hostPath.type ??= "";
+  if (isMap(v.projected)) {
+    for (const src of list(v.projected.sources)) {
+      if (isMap(src.serviceAccountToken)) src.serviceAccountToken.expirationSeconds ??= 3600;
+    }
+  }
+}
+
 function podSpecDefaults(spec: JsonMap, restartPolicy: string | undefined): void {
   if (restartPolicy) spec.restartPolicy ??= restartPolicy;
   spec.dnsPolicy ??= "ClusterFirst";
   spec.schedulerName ??= "default-scheduler";
   spec.terminationGracePeriodSeconds ??= 30;
   spec.securityContext ??= {};
-  for (const c of Array.isArray(spec.containers) ? spec.containers : []) {
-    if (!isMap(c)) continue;
-    const image = String(c.image ?? "");
-    c.imagePullPolicy ??= image.endsWith(":latest") || !image.includes(":")
-      ? "Always"
-      : "IfNotPresent";
-    c.terminationMessagePath ??= "/dev/termination-log";
-    c.terminationMessagePolicy ??= "File";
-    c.resources ??= {};
-    for (const p of Array.isArray(c.ports) ? c.ports : []) if (isMap(p)) p.protocol ??= "TCP";
+  for (const c of [...list(spec.containers), ...list(spec.initContainers)]) containerDefaults(c);
+  for (const v of list(spec.volumes)) volumeDefaults(v);
+}
+
+/** What admission adds to a Pod itself (not to a template): service account, priority, tolerations. */
+function podAdmission(spec: JsonMap): void {
+  spec.enableServiceLinks ??= true;
+  spec.serviceAccountName ??= typeof spec.serviceAccount === "string"
+    ? spec.serviceAccount
+    : "default";
+  spec.serviceAccount ??= spec.serviceAccountName;
+  spec.priority ??= 0;
+  spec.preemptionPolicy ??= "PreemptLowerPriority";
+  const tolerations = Array.isArray(spec.tolerations) ? spec.tolerations : [];
+  for (const key of ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]) {
+    const has = tolerations.some((t) =>
+      isMap(t) && (t.key === key || (t.key === undefined && t.operator === "Exists")) &&
+      (t.effect === undefined || t.effect === "NoExecute")
+    );
+    if (!has) {
+      tolerations.push({ key, operator: "Exists", effect: "NoExecute", tolerationSeconds: 300 });
+    }
+  }
+  spec.tolerations = tolerations;
+}
+
+/**
+ * A Pod's quality-of-service class as the API server computes it: `Guaranteed` when every
+ * container limits cpu and memory and requests what it limits, `BestEffort` when none
+ * requests or limits anything, else `Burstable`.
+ *
+ * @param pod The pod (its defaults applied: requests filled from limits).
+ * @returns Its `status.qosClass`.
+ *
+ * @example
+ * ```ts
+ * import { podQosClass } from "./defaults.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(podQosClass({ spec: { containers: [{ name: "a" }] } }), "BestEffort");
+ * const r = { cpu: "1", memory: "1Gi" };
+ * const guaranteed = { spec: { containers: [{ name: "a", resources: { limits: r, requests: r } }] } };
+ * assert.equal(podQosClass(guaranteed), "Guaranteed");
+ * ```
+ */
+export function podQosClass(pod: KObject): "Guaranteed" | "Burstable" | "BestEffort" {
+  const spec = isMap(pod.spec) ? pod.spec : {};
+  const containers = [...list(spec.containers), ...list(spec.initContainers)];
+  let any = false, guaranteed = containers.length > 0;
+  for (const c of containers) {
+    const r = isMap(c.resources) ? c.resources : {};
+    const limits = isMap(r.limits) ? r.limits : {};
+    const requests = isMap(r.requests) ? r.requests : {};
+    if (Object.keys(limits).length || Object.keys(requests).length) any = true;
+    for (const k of ["cpu", "memory"]) {
+      if (limits[k] === undefined || String(requests[k] ?? limits[k]) !== String(limits[k])) {
+        guaranteed = false;
+      }
+    }
+  }
+  return !any ? "BestEffort" : guaranteed ? "Guaranteed" : "Burstable";
+}
+
+/**
+ * The status a new object of a kind with a status starts with, as the API server answers a
+ * create (clients read `status` fields without checking it exists): `{}` for most kinds.
+ *
+ * @param type The resource type.
+ * @param obj The object being created (its defaults applied).
+ * @returns The status, or undefined for a kind the server keeps no status for on create.
+ *
+ * @example
+ * ```ts
+ * import { initialStatus } from "./defaults.ts";
+ * import { findResource, type ResourceType } from "./resources.ts";
+ * import assert from "node:assert/strict";
+ * const deployments = findResource("apps", "v1", "deployments") as ResourceType;
+ * assert.deepEqual(initialStatus(deployments, { spec: {} }), {});
+ * ```
+ */
+export function initialStatus(type: ResourceType, obj: KObject): JsonMap | undefined {
+  if (type.custom || !type.subresources.includes("status")) return undefined;
+  switch (type.kind) {
+    case "Pod":
+      return { phase: "Pending", qosClass: podQosClass(obj) };
+    case "Service":
+      return { loadBalancer: {} };
+    case "ReplicaSet":
+      return { replicas: 0 };
+    case "Namespace":
+      return { phase: "Active" };
+    case "Node":
+      return undefined;
+    default:
+      return {};
   }
 }
 
@@ -108,9 +256,16 @@ export function applyDefaults(
       spec.suspend ??= false;
       spec.successfulJobsHistoryLimit ??= 3;
       spec.failedJobsHistoryLimit ??= 1;
+      if (isMap(spec.jobTemplate) && isMap(spec.jobTemplate.spec)) {
+        const template = spec.jobTemplate.spec.template;
+        if (isMap(template) && isMap(template.spec)) podSpecDefaults(template.spec, undefined);
+      }
       break;
     case "Pod":
-      if (spec) podSpecDefaults(spec, "Always");
+      if (spec) {
+        podSpecDefaults(spec, "Always");
+        podAdmission(spec);
+      }
       break;
     case "Service": {
       const s = spec ?? (obj.spec = {}) as JsonMap;

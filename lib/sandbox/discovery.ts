@@ -86,6 +86,113 @@ export function resourceList(group: string, version: string): JsonMap | undefine
   };
 }
 
+/** The aggregated discovery versions the sandbox answers (`apidiscovery.k8s.io`). */
+export type AggregatedVersion = "v2" | "v2beta1";
+
+/**
+ * Which aggregated discovery document an `Accept` header asks for: the first of its media
+ * ranges that is `application/json;g=apidiscovery.k8s.io;v=v2|v2beta1;as=APIGroupDiscoveryList`,
+ * or undefined when a plain one (`application/json` or the wildcard) comes first.
+ *
+ * @param accept The request's `Accept` header.
+ * @returns `v2`, `v2beta1`, or undefined for the legacy documents.
+ *
+ * @example
+ * ```ts
+ * import { aggregatedVersion } from "./discovery.ts";
+ * import assert from "node:assert/strict";
+ * const kubectl = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList," +
+ *   "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+ * assert.equal(aggregatedVersion(kubectl), "v2");
+ * assert.equal(aggregatedVersion("application/json"), undefined);
+ * ```
+ */
+export function aggregatedVersion(accept: string): AggregatedVersion | undefined {
+  for (const range of accept.split(",")) {
+    const [base, ...rest] = range.split(";").map((p) => p.trim());
+    const params = new Map(rest.map((p) => {
+      const at = p.indexOf("=");
+      return [p.slice(0, at).trim(), p.slice(at + 1).trim()] as const;
+    }));
+    if (base !== "application/json" && base !== "*/*") continue;
+    if (!params.has("g")) return undefined;
+    const v = params.get("v");
+    if (
+      params.get("g") === "apidiscovery.k8s.io" && params.get("as") === "APIGroupDiscoveryList" &&
+      (v === "v2" || v === "v2beta1")
+    ) return v;
+  }
+  return undefined;
+}
+
+/** The `Content-Type` of an aggregated discovery answer. */
+export function aggregatedContentType(version: AggregatedVersion): string {
+  return `application/json;g=apidiscovery.k8s.io;v=${version};as=APIGroupDiscoveryList`;
+}
+
+function resourceDiscovery(type: ResourceType): JsonMap {
+  const gvk = { group: type.group, version: type.version, kind: type.kind };
+  const subresources = type.subresources.map((sub) => ({
+    subresource: sub,
+    responseKind: sub === "scale"
+      ? { group: "autoscaling", version: "v1", kind: "Scale" }
+      : sub === "log"
+      ? { group: "", version: "v1", kind: "Pod" }
+      : gvk,
+    verbs: sub === "log" ? ["get"] : ["get", "patch", "update"],
+  }));
+  return {
+    resource: type.plural,
+    responseKind: gvk,
+    scope: type.namespaced ? "Namespaced" : "Cluster",
+    singularResource: type.singular,
+    verbs: type.readOnly ? ["get", "list"] : ALL_VERBS,
+    ...(type.shortNames.length ? { shortNames: type.shortNames } : {}),
+    ...(type.categories.length ? { categories: type.categories } : {}),
+    ...(subresources.length ? { subresources } : {}),
+  };
+}
+
+/**
+ * `/api` (`core: true`) or `/apis` as an aggregated `APIGroupDiscoveryList`: every group
+ * with its versions and their resources in one document, so a client (kubectl 1.26+,
+ * client-go) needs no request per group version.
+ *
+ * @param version `v2` or `v2beta1` (the same shape, a different apiVersion).
+ * @param options `core` for `/api` (the legacy group, named ""), else the named groups.
+ * @returns The document.
+ *
+ * @example
+ * ```ts
+ * import { aggregatedDiscovery } from "./discovery.ts";
+ * import assert from "node:assert/strict";
+ * const core = aggregatedDiscovery("v2", { core: true });
+ * assert.equal(core.kind, "APIGroupDiscoveryList");
+ * const items = core.items as { versions: { resources: { resource: string }[] }[] }[];
+ * assert.ok(items[0]?.versions[0]?.resources.some((r) => r.resource === "pods"));
+ * ```
+ */
+export function aggregatedDiscovery(
+  version: AggregatedVersion,
+  options: { core: boolean },
+): JsonMap {
+  const groups = options.core ? [{ group: "", version: "v1" }] : apiGroups();
+  return {
+    kind: "APIGroupDiscoveryList",
+    apiVersion: `apidiscovery.k8s.io/${version}`,
+    metadata: {},
+    items: groups.map(({ group, version: v }) => ({
+      metadata: { name: group, creationTimestamp: null },
+      versions: [{
+        version: v,
+        resources: RESOURCE_TYPES.filter((t) => t.group === group && t.version === v)
+          .map(resourceDiscovery),
+        freshness: "Current",
+      }],
+    })),
+  };
+}
+
 /** `/api`: APIVersions. */
 export function coreVersions(serverAddress: string): JsonMap {
   return {

@@ -1,12 +1,19 @@
 /**
  * The `pods/{name}/log` subresource as the kubelet answers it: `container` (required when a
- * pod has several), `tailLines`, `limitBytes`, `timestamps` and `previous`, a container that
- * has not started yet refused with 400 ("waiting to start"), bad options with the API
- * server's words.
+ * pod has several), `tailLines`, `limitBytes`, `sinceSeconds`/`sinceTime`, `timestamps`,
+ * `previous` (the last terminated instance of a restarted container) and `follow` (the
+ * answer stays open and each new line is sent as it is written, until the container stops
+ * or the pod goes), a container that has not started yet refused with 400 ("waiting to
+ * start"), bad options with the API server's words.
  * @module
  */
 import type { KObject } from "./resources.ts";
 import { ApiError, cause } from "./errors.ts";
+import { queryBool, queryInt } from "./query.ts";
+import { linesSince, logInstances, withTimestamps } from "./pod_log_lines.ts";
+import { type FollowSource, followStream } from "./pod_log_follow.ts";
+
+export type { FollowSource };
 
 type JsonMap = Record<string, unknown>;
 
@@ -53,31 +60,63 @@ function statusOf(pod: KObject, container: string): JsonMap | undefined {
   return all.find((s) => s.name === container);
 }
 
-/** Each line prefixed with its time (the JSON line's `timestamp`, else the pod's start). */
-function withTimestamps(lines: string[], fallback: string): string[] {
-  return lines.map((line) => {
-    let at = fallback;
-    try {
-      const parsed = JSON.parse(line) as JsonMap;
-      if (typeof parsed.timestamp === "string" && !Number.isNaN(Date.parse(parsed.timestamp))) {
-        at = new Date(parsed.timestamp).toISOString().replace(/\.(\d{3})Z$/, ".$1000000Z");
-      }
-    } catch {
-      // a plain-text line keeps the fallback
+/** Options of {@linkcode podLogResponse}. */
+export interface PodLogOptions {
+  /** Now on the cluster's clock (epoch ms), for `sinceSeconds` (default: the wall's). */
+  readonly now?: number;
+  /** Where a `follow=true` answer reads new lines from; without it `follow` is ignored. */
+  readonly follow?: FollowSource;
+}
+
+function sinceOf(params: URLSearchParams, podName: string, now: number): number | undefined {
+  const seconds = params.get("sinceSeconds");
+  const time = params.get("sinceTime");
+  if (seconds !== null && time !== null) {
+    throw ApiError.invalid("PodLogOptions", podName, [
+      cause(
+        "FieldValueInvalid",
+        "",
+        "at most one of `sinceTime` or `sinceSeconds` may be specified",
+      ),
+    ]);
+  }
+  const n = queryInt(params, "sinceSeconds");
+  if (n !== undefined) {
+    if (n < 1) {
+      throw ApiError.invalid("PodLogOptions", podName, [
+        cause("FieldValueInvalid", "sinceSeconds", `Invalid value: ${n}: must be greater than 0`),
+      ]);
     }
-    return `${at} ${line}`;
-  });
+    return now - n * 1000;
+  }
+  if (time === null || time === "") return undefined;
+  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(time)
+    ? Date.parse(time)
+    : NaN;
+  if (Number.isNaN(ms)) {
+    throw ApiError.badRequest(
+      `parsing time ${JSON.stringify(time)} as "2006-01-02T15:04:05Z07:00": cannot parse`,
+    );
+  }
+  return Math.floor(ms / 1000) * 1000;
 }
 
 /**
- * Answers `GET .../pods/{name}/log` for a pod whose container wrote `text` (its lines).
+ * Answers `GET .../pods/{name}/log` for a pod whose first container wrote `text` (its
+ * lines; the sandbox simulates no other container's output, so theirs is empty).
+ *
+ * A restarted container's log holds each of its runs: `previous=true` answers the last
+ * terminated one (what `lastState.terminated` describes), a 400 when it never restarted.
+ * `follow=true` on a running container keeps the answer open and sends each line as it is
+ * written, ending when the container stops running or the pod is deleted.
  *
  * @param pod The pod.
  * @param text What its container logged, one line each, newline-terminated.
  * @param params The request's query.
- * @returns The log as `text/plain`.
+ * @param options The cluster's time, and where a followed log's new lines come from.
+ * @returns The log as `text/plain` (a stream when followed).
  * @throws {ApiError} 400 for an unknown or missing container, a container still waiting to
- *   start, or a bad option; 422 for a negative count.
+ *   start, no previous instance, or a bad option; 422 for a bad count or time.
  *
  * @example
  * ```ts
@@ -92,7 +131,12 @@ function withTimestamps(lines: string[], fallback: string): string[] {
  * assert.equal(await res.text(), "b\nc\n");
  * ```
  */
-export function podLogResponse(pod: KObject, text: string, params: URLSearchParams): Response {
+export function podLogResponse(
+  pod: KObject,
+  text: string,
+  params: URLSearchParams,
+  options: PodLogOptions = {},
+): Response {
   const podName = String(((pod.metadata ?? {}) as JsonMap).name ?? "");
   const names = containerNames(pod);
   const asked = params.get("container") ?? "";
@@ -107,6 +151,7 @@ export function podLogResponse(pod: KObject, text: string, params: URLSearchPara
   }
   const tail = count(params, "tailLines", podName, 0);
   const limit = count(params, "limitBytes", podName, 1);
+  const since = sinceOf(params, podName, options.now ?? Date.now());
   const status = statusOf(pod, container);
   const state = (status?.state ?? {}) as JsonMap;
   const last = (status?.lastState ?? {}) as JsonMap;
@@ -117,20 +162,36 @@ export function podLogResponse(pod: KObject, text: string, params: URLSearchPara
       `container "${container}" in pod "${podName}" is waiting to start: ${reason}`,
     );
   }
-  const previous = params.get("previous") === "true";
+  const previous = queryBool(params, "previous");
   if (previous && !last.terminated) {
     throw ApiError.badRequest(
       `previous terminated container "${container}" in pod "${podName}" not found`,
     );
   }
-  let lines = text.split("\n");
+  const own = container === (names[0] ?? "") ? text : "";
+  let lines = own.split("\n");
   if (lines.at(-1) === "") lines.pop();
-  if (tail !== undefined) lines = tail === 0 ? [] : lines.slice(-tail);
-  if (params.get("timestamps") === "true") {
-    const started = String(((state.running ?? {}) as JsonMap).startedAt ?? "");
-    lines = withTimestamps(lines, started);
+  const total = lines.length;
+  if (previous) {
+    // The last instance is the current one (running, or waiting to restart): the one
+    // before it is the run that ended last (what lastState.terminated describes).
+    lines = logInstances(lines).at(-2) ?? [];
   }
+  if (since !== undefined) lines = linesSince(lines, since);
+  if (tail !== undefined) lines = tail === 0 ? [] : lines.slice(-tail);
+  const started = String(((state.running ?? {}) as JsonMap).startedAt ?? "");
+  const timestamps = queryBool(params, "timestamps");
+  if (timestamps) lines = withTimestamps(lines, started);
   const body = lines.length ? lines.join("\n") + "\n" : "";
+  if (queryBool(params, "follow") && options.follow && !previous && state.running) {
+    return followStream(body, {
+      source: options.follow,
+      container,
+      sent: total,
+      ...(limit !== undefined ? { limitBytes: limit } : {}),
+      format: (next) => timestamps ? withTimestamps(next, started) : next,
+    });
+  }
   const bytes = new TextEncoder().encode(body);
   return new Response(limit === undefined ? body : bytes.slice(0, limit), {
     headers: { "content-type": "text/plain" },

@@ -11,6 +11,9 @@ import { type Api, PATCH_TYPES } from "./api.ts";
 import { ApiError } from "./errors.ts";
 import { meta } from "./store.ts";
 import {
+  aggregatedContentType,
+  aggregatedDiscovery,
+  aggregatedVersion,
   coreVersions,
   groupInfo,
   groupList,
@@ -24,6 +27,7 @@ import { scaleSubresource } from "./scale.ts";
 import { watchResponse } from "./watch.ts";
 import { proxyRequest } from "./proxy.ts";
 import { podLogResponse } from "./pod_logs.ts";
+import { queryBool, queryPretty } from "./query.ts";
 
 type JsonMap = Record<string, unknown>;
 
@@ -55,6 +59,22 @@ function errorResponse(error: unknown): Response {
   if (error instanceof ApiError) return json(error.toStatus(), error.code);
   const message = error instanceof Error ? error.message : String(error);
   return json(new ApiError(500, message, { reason: "InternalError" }).toStatus(), 500);
+}
+
+/** The answer with its JSON indented (`?pretty=true`); streams and other bodies as they are. */
+async function prettyPrinted(response: Response): Promise<Response> {
+  const type = response.headers.get("content-type") ?? "";
+  if (!type.startsWith("application/json") || response.headers.has("transfer-encoding")) {
+    return response;
+  }
+  const text = await response.text();
+  let body = text;
+  try {
+    body = JSON.stringify(JSON.parse(text), null, 2) + "\n";
+  } catch {
+    // not JSON after all: as it was
+  }
+  return new Response(body, { status: response.status, headers: response.headers });
 }
 
 interface Route {
@@ -116,13 +136,17 @@ export class ApiHttp {
     for (const close of [...this.#watches]) close();
   }
 
-  /** Answer one request. */
+  /** Answer one request (indented JSON when its `pretty` parses as true). */
   async handle(request: Request): Promise<Response> {
+    let response: Response;
     try {
-      return await this.#handle(request);
+      response = await this.#handle(request);
     } catch (error) {
-      return errorResponse(error);
+      response = errorResponse(error);
     }
+    return queryPretty(new URL(request.url).searchParams)
+      ? await prettyPrinted(response)
+      : response;
   }
 
   async #handle(request: Request): Promise<Response> {
@@ -136,8 +160,18 @@ export class ApiHttp {
     }
     if (path === "/healthz" || path === "/livez" || path === "/readyz") return new Response("ok");
     if (path === "/version") return json(SERVER_VERSION);
-    if (path === "/api") return json(coreVersions(this.#address));
-    if (path === "/apis") return json(groupList());
+    if (path === "/api" || path === "/apis") {
+      const version = aggregatedVersion(request.headers.get("accept") ?? "");
+      if (version) {
+        const response = json(aggregatedDiscovery(version, { core: path === "/api" }));
+        response.headers.set("content-type", aggregatedContentType(version));
+        response.headers.set("vary", "Accept");
+        return response;
+      }
+      const response = json(path === "/api" ? coreVersions(this.#address) : groupList());
+      response.headers.set("vary", "Accept");
+      return response;
+    }
     if (path === "/openapi/v3") return json(openApiV3Index());
     if (path.startsWith("/openapi/v3/")) {
       const doc = openApiV3Document(path.slice("/openapi/v3/".length));
@@ -245,7 +279,23 @@ export class ApiHttp {
     }
     if (subresource === "log" && type.kind === "Pod" && name) {
       const pod = this.#api.get(type, namespace, name);
-      return podLogResponse(pod, this.#hooks.podLog(namespace, name) ?? "", params);
+      const uid = meta(pod).uid;
+      const store = this.#api.store;
+      return podLogResponse(pod, this.#hooks.podLog(namespace, name) ?? "", params, {
+        now: this.#api.clock.now(),
+        follow: {
+          read: () => {
+            const now = store.peek(type, namespace, name);
+            if (!now || meta(now).uid !== uid) return undefined;
+            return { pod: now, text: this.#hooks.podLog(namespace, name) ?? "" };
+          },
+          subscribe: (onChange) =>
+            store.subscribe((c) => {
+              if (c.resource === type && meta(c.object).uid === uid) onChange();
+            }),
+          open: this.#watches,
+        },
+      });
     }
     if (subresource === "scale" && name && type.subresources.includes("scale")) {
       return json(
@@ -273,7 +323,7 @@ export class ApiHttp {
     const sub = subresource ? { subresource } : {};
     if (!name) {
       if (method === "GET") {
-        if (params.get("watch") === "true" || params.get("watch") === "1") {
+        if (queryBool(params, "watch")) {
           return watchResponse(this.#api.store, {
             clock: this.#api.clock,
             type,
@@ -363,7 +413,7 @@ export class ApiHttp {
         const result = this.#api.patch(type, namespace, name, {
           contentType,
           body: await this.#body(request, isApply),
-          force: params.get("force") === "true",
+          force: queryBool(params, "force"),
         }, {
           manager: isApply ? params.get("fieldManager") ?? "" : manager,
           dryRun,

@@ -8,6 +8,7 @@ import type { KObject, ResourceType } from "./resources.ts";
 import { meta, type Store, type StoreChange } from "./store.ts";
 import { ApiError } from "./errors.ts";
 import { toTable } from "./tables.ts";
+import { queryBool, queryInt } from "./query.ts";
 import {
   matchesFields,
   matchesLabels,
@@ -50,7 +51,7 @@ export function watchResponse(
     (!namespace || meta(o).namespace === namespace) &&
     matchesLabels(labels, meta(o).labels as Record<string, string>) && matchesFields(fields, o);
   const rvParam = params.get("resourceVersion") ?? "";
-  const sendInitial = params.get("sendInitialEvents") === "true";
+  const sendInitial = queryBool(params, "sendInitialEvents");
   const initial: string[] = [];
   const encode = (t: string, o: unknown) => {
     const object = options.asTable && t !== "BOOKMARK"
@@ -112,7 +113,7 @@ export function watchResponse(
       if (t) initial.push(encode(t, c.object));
     }
   }
-  const timeoutSeconds = Number(params.get("timeoutSeconds") ?? "1800");
+  const timeoutSeconds = queryInt(params, "timeoutSeconds") ?? 1800;
   const encoder = new TextEncoder();
   let close = () => {};
   const body = new ReadableStream<Uint8Array>({
