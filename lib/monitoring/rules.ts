@@ -171,7 +171,7 @@ export function alertRuleFile(
           labels: { severity: "critical", app, namespace: ns, service, slot, metric: name },
           annotations: {
             summary:
-              `${service} (${slot}) in ${ns}: ${name} {{ $value | printf "%.3g" }}${def.unit}` +
+              `${service} (${slot}) in ${ns}: ${name} {{ $value | printf "%.2f" }}${def.unit}` +
               ` (the gate "${gate}" fails at ${breach} ${limit})`,
             description: `${def.description ?? name} (window ${window}) ${breach} ${limit} ` +
               `for ${wait}: the canary's gate "${gate}" would have rolled this version back.`,
