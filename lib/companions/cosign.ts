@@ -96,15 +96,20 @@ export async function generateSigningKey(): Promise<SigningKey> {
   return { privateKey: pair.privateKey, publicKeyPem };
 }
 
-async function importPublicKey(pem: string): Promise<CryptoKey> {
-  const body = pem.replace(/-----(BEGIN|END) PUBLIC KEY-----/g, "");
-  return await crypto.subtle.importKey(
-    "spki",
-    fromBase64(body) as Uint8Array<ArrayBuffer>,
-    { name: "ECDSA", namedCurve: "P-256" },
-    false,
-    ["verify"],
-  );
+/** Every key of a PEM text (one key, or a bundle of several: any of them may verify). */
+async function importPublicKeys(pem: string): Promise<CryptoKey[]> {
+  const bodies = [...pem.matchAll(/-----BEGIN PUBLIC KEY-----([^-]*)-----END PUBLIC KEY-----/g)]
+    .map((m) => m[1]!);
+  if (bodies.length === 0) throw new SyntaxError("no PEM public key");
+  return await Promise.all(bodies.map((body) =>
+    crypto.subtle.importKey(
+      "spki",
+      fromBase64(body) as Uint8Array<ArrayBuffer>,
+      { name: "ECDSA", namedCurve: "P-256" },
+      false,
+      ["verify"],
+    )
+  ));
 }
 
 function derInteger(bytes: Uint8Array): Uint8Array {
@@ -243,20 +248,28 @@ async function verifyLayer(
   repository: string,
   layer: Descriptor,
   digest: string,
-  key: CryptoKey,
+  keys: readonly CryptoKey[],
 ): Promise<{ ok: true; identity: string } | { ok: false; why: string }> {
   const sig = layer.annotations?.[SIGNATURE_ANNOTATION];
   if (!sig) return { ok: false, why: `layer ${layer.digest} has no ${SIGNATURE_ANNOTATION}` };
   const bytes = await getBlob(access, repository, layer.digest);
   const raw = derToRaw(fromBase64(sig));
   if (!raw) return { ok: false, why: "the signature is not an ASN.1 ECDSA signature" };
-  const valid = await crypto.subtle.verify(
-    { name: "ECDSA", hash: "SHA-256" },
-    key,
-    raw as Uint8Array<ArrayBuffer>,
-    bytes as Uint8Array<ArrayBuffer>,
-  );
-  if (!valid) return { ok: false, why: "the signature does not verify with the key" };
+  let valid = false;
+  for (const key of keys) {
+    valid ||= await crypto.subtle.verify(
+      { name: "ECDSA", hash: "SHA-256" },
+      key,
+      raw as Uint8Array<ArrayBuffer>,
+      bytes as Uint8Array<ArrayBuffer>,
+    );
+  }
+  if (!valid) {
+    return {
+      ok: false,
+      why: `the signature does not verify with the key${keys.length > 1 ? "s" : ""}`,
+    };
+  }
   let payload: SimpleSigningPayload;
   try {
     payload = JSON.parse(new TextDecoder().decode(bytes));
@@ -287,7 +300,8 @@ async function verifyLayer(
  * @param access The registry.
  * @param repository The repository.
  * @param reference The tag (or digest) being deployed.
- * @param publicKeyPem The key the signatures must verify with.
+ * @param publicKeyPem The key the signatures must verify with (PEM; a bundle of several PEM
+ *   keys: a signature by any of them verifies).
  * @returns The verdict; registry errors are a failed verdict naming them.
  *
  * @example
@@ -304,9 +318,9 @@ export async function verifyImageSignature(
   publicKeyPem: string,
 ): Promise<SignatureVerdict> {
   const name = `${access.host}/${repository}:${reference}`;
-  let key: CryptoKey;
+  let key: CryptoKey[];
   try {
-    key = await importPublicKey(publicKeyPem);
+    key = await importPublicKeys(publicKeyPem);
   } catch (err) {
     return {
       ok: false,

@@ -36,6 +36,12 @@ export interface ImageManifest {
   readonly config: Descriptor;
   /** The layers. */
   readonly layers: readonly Descriptor[];
+  /** An artifact's type (OCI 1.1), e.g. an SBOM's media type. */
+  readonly artifactType?: string;
+  /** The manifest this one refers to (OCI 1.1 referrers: an SBOM's or a signature's image). */
+  readonly subject?: Descriptor;
+  /** Annotations of the manifest. */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 /** Where a registry is and how to reach it. */
@@ -179,7 +185,8 @@ export async function putManifest(
  * @param access The registry.
  * @param repository The repository.
  * @param reference A tag or `sha256:...`.
- * @returns The manifest and its digest (computed from the bytes served), or `null` on 404.
+ * @returns The manifest, its digest (computed from the bytes served) and its size in bytes, or
+ *   `null` on 404.
  * @throws {Error} For another status, or a body that is not a manifest.
  *
  * @example
@@ -192,7 +199,7 @@ export async function getManifest(
   access: RegistryAccess,
   repository: string,
   reference: string,
-): Promise<{ manifest: ImageManifest; digest: string } | null> {
+): Promise<{ manifest: ImageManifest; digest: string; size: number } | null> {
   const res = await fetchOf(access)(`${base(access)}/v2/${repository}/manifests/${reference}`, {
     headers: { accept: MANIFEST_TYPES.join(", ") },
     signal: access.signal ?? null,
@@ -211,7 +218,7 @@ export async function getManifest(
   if (!manifest || !Array.isArray(manifest.layers)) {
     throw new Error(`${repository}:${reference} is not an image manifest (no layers)`);
   }
-  return { manifest, digest: await sha256Digest(bytes) };
+  return { manifest, digest: await sha256Digest(bytes), size: bytes.byteLength };
 }
 
 /**
