@@ -4,6 +4,9 @@
  * client hangs up, `limitBytes` is reached or the server stops.
  * @module
  */
+import type { KObject, ResourceType } from "./resources.ts";
+import { meta, type Store } from "./store.ts";
+
 type JsonMap = Record<string, unknown>;
 
 /** Where a followed log's lines come from. */
@@ -18,6 +21,55 @@ export interface FollowSource {
   subscribe(onChange: () => void): () => void;
   /** The server's open streams: the close function is kept here while the log is followed. */
   open: Set<() => void>;
+}
+
+/**
+ * A pod's log to follow from the store: its changes are the signal (the kubelet writes a
+ * line in the pass that updates the pod), the same pod (by uid) or nothing once it is gone.
+ *
+ * @param store The object store.
+ * @param pod The pod followed.
+ * @param options Its resource type, how its log is read, the server's open streams.
+ * @returns The source for {@linkcode followStream}.
+ *
+ * @example
+ * ```ts
+ * import { storeFollowSource } from "./pod_log_follow.ts";
+ * import { Store } from "./store.ts";
+ * import { findResource, type ResourceType } from "./resources.ts";
+ * import assert from "node:assert/strict";
+ * const pods = findResource("", "v1", "pods") as ResourceType;
+ * const store = new Store();
+ * const pod = store.put(pods, { metadata: { name: "p", namespace: "d", uid: "u1" } });
+ * const source = storeFollowSource(store, pod, { type: pods, read: () => "a\n", open: new Set() });
+ * let changes = 0;
+ * const stop = source.subscribe(() => changes++);
+ * store.put(pods, { metadata: { name: "p", namespace: "d", uid: "u1" }, status: {} });
+ * stop();
+ * assert.equal(changes, 1);
+ * assert.equal(source.read()?.text, "a\n");
+ * ```
+ */
+export function storeFollowSource(
+  store: Store,
+  pod: KObject,
+  options: { type: ResourceType; read: () => string; open: Set<() => void> },
+): FollowSource {
+  const { type } = options;
+  const m = meta(pod);
+  const namespace = String(m.namespace ?? ""), name = String(m.name), uid = m.uid;
+  return {
+    read: () => {
+      const now = store.peek(type, namespace, name);
+      if (!now || meta(now).uid !== uid) return undefined;
+      return { pod: now, text: options.read() };
+    },
+    subscribe: (onChange) =>
+      store.subscribe((c) => {
+        if (c.resource === type && meta(c.object).uid === uid) onChange();
+      }),
+    open: options.open,
+  };
 }
 
 function running(pod: JsonMap, container: string): boolean {

@@ -105,3 +105,32 @@ export function queryInt(params: URLSearchParams, name: string): number | undefi
   }
   return Number(text);
 }
+
+/**
+ * The answer with its JSON indented (`?pretty=true`); a stream or another body as it is.
+ *
+ * @param response The answer.
+ * @returns The same answer, its JSON body indented by two spaces.
+ *
+ * @example
+ * ```ts
+ * import { prettyPrinted } from "./query.ts";
+ * import assert from "node:assert/strict";
+ * const res = new Response('{"a":1}', { headers: { "content-type": "application/json" } });
+ * assert.equal(await (await prettyPrinted(res)).text(), '{\n  "a": 1\n}\n');
+ * ```
+ */
+export async function prettyPrinted(response: Response): Promise<Response> {
+  const type = response.headers.get("content-type") ?? "";
+  if (!type.startsWith("application/json") || response.headers.has("transfer-encoding")) {
+    return response;
+  }
+  const text = await response.text();
+  let body = text;
+  try {
+    body = JSON.stringify(JSON.parse(text), null, 2) + "\n";
+  } catch {
+    // not JSON after all: as it was
+  }
+  return new Response(body, { status: response.status, headers: response.headers });
+}

@@ -27,7 +27,8 @@ import { scaleSubresource } from "./scale.ts";
 import { watchResponse } from "./watch.ts";
 import { proxyRequest } from "./proxy.ts";
 import { podLogResponse } from "./pod_logs.ts";
-import { queryBool, queryPretty } from "./query.ts";
+import { storeFollowSource } from "./pod_log_follow.ts";
+import { prettyPrinted, queryBool, queryPretty } from "./query.ts";
 
 type JsonMap = Record<string, unknown>;
 
@@ -59,22 +60,6 @@ function errorResponse(error: unknown): Response {
   if (error instanceof ApiError) return json(error.toStatus(), error.code);
   const message = error instanceof Error ? error.message : String(error);
   return json(new ApiError(500, message, { reason: "InternalError" }).toStatus(), 500);
-}
-
-/** The answer with its JSON indented (`?pretty=true`); streams and other bodies as they are. */
-async function prettyPrinted(response: Response): Promise<Response> {
-  const type = response.headers.get("content-type") ?? "";
-  if (!type.startsWith("application/json") || response.headers.has("transfer-encoding")) {
-    return response;
-  }
-  const text = await response.text();
-  let body = text;
-  try {
-    body = JSON.stringify(JSON.parse(text), null, 2) + "\n";
-  } catch {
-    // not JSON after all: as it was
-  }
-  return new Response(body, { status: response.status, headers: response.headers });
 }
 
 interface Route {
@@ -279,22 +264,10 @@ export class ApiHttp {
     }
     if (subresource === "log" && type.kind === "Pod" && name) {
       const pod = this.#api.get(type, namespace, name);
-      const uid = meta(pod).uid;
-      const store = this.#api.store;
-      return podLogResponse(pod, this.#hooks.podLog(namespace, name) ?? "", params, {
+      const read = () => this.#hooks.podLog(namespace, name) ?? "";
+      return podLogResponse(pod, read(), params, {
         now: this.#api.clock.now(),
-        follow: {
-          read: () => {
-            const now = store.peek(type, namespace, name);
-            if (!now || meta(now).uid !== uid) return undefined;
-            return { pod: now, text: this.#hooks.podLog(namespace, name) ?? "" };
-          },
-          subscribe: (onChange) =>
-            store.subscribe((c) => {
-              if (c.resource === type && meta(c.object).uid === uid) onChange();
-            }),
-          open: this.#watches,
-        },
+        follow: storeFollowSource(this.#api.store, pod, { type, read, open: this.#watches }),
       });
     }
     if (subresource === "scale" && name && type.subresources.includes("scale")) {

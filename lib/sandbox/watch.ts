@@ -19,7 +19,8 @@ import {
 /**
  * A watch stream: newline-delimited `{type, object}` events, starting with synthetic ADDED
  * events (no resourceVersion, `0`, or `sendInitialEvents=true` with its closing BOOKMARK) or
- * the history after a resourceVersion (410 Gone when it is too old), then live changes.
+ * the history after a resourceVersion (an ERROR event with the 410 Expired Status when it
+ * is too old, as the API server's watch cache answers), then live changes.
  * The close function is registered in `open` so the server can end every watch on stop.
  *
  * The stream ends after `timeoutSeconds` (default 1800) of the cluster's clock; that timer
@@ -98,7 +99,19 @@ export function watchResponse(
     if (!Number.isFinite(from)) {
       throw ApiError.badRequest(`invalid resource version "${rvParam}"`);
     }
-    const changes = store.changesSince(from).filter((c) =>
+    let history: StoreChange[];
+    try {
+      history = store.changesSince(from);
+    } catch (error) {
+      // The API server answers a watch from a compacted resourceVersion with 200 and one
+      // ERROR event carrying the 410 Expired Status (the watch cache's error watcher).
+      if (!(error instanceof ApiError) || error.code !== 410) throw error;
+      const event = JSON.stringify({ type: "ERROR", object: error.toStatus() }) + "\n";
+      return new Response(event, {
+        headers: { "content-type": "application/json", "cache-control": "no-cache, private" },
+      });
+    }
+    const changes = history.filter((c) =>
       c.resource === type && (!namespace || meta(c.object).namespace === namespace)
     );
     // State at `from`: objects changed since then existed unless first seen as ADDED.

@@ -6,6 +6,9 @@ import assert from "node:assert/strict";
 import { applyDefaults, initialStatus, podQosClass } from "../../lib/sandbox/defaults.ts";
 import { findResource, type KObject, type ResourceType } from "../../lib/sandbox/resources.ts";
 import { aggregatedVersion } from "../../lib/sandbox/discovery.ts";
+import { Store } from "../../lib/sandbox/store.ts";
+import { watchResponse } from "../../lib/sandbox/watch.ts";
+import { virtualClock } from "../../lib/clock/mod.ts";
 import { tempFile, withSandbox } from "./_helpers.ts";
 
 const NS = "tracktion-dev";
@@ -256,5 +259,45 @@ Deno.test("aggregated discovery: /api and /apis answer APIGroupDiscoveryList, ku
     assert.deepEqual(requests, ["/api", "/apis", `/api/v1/namespaces/${NS}/pods`]);
   } finally {
     await t.close();
+  }
+});
+
+Deno.test("watchResponse() from a compacted resourceVersion answers 200 with one ERROR event (410 Expired)", async () => {
+  const store = new Store();
+  const configmaps = findResource("", "v1", "configmaps") as ResourceType;
+  const start = store.resourceVersion;
+  for (let i = 0; i < 10_050; i++) {
+    store.put(configmaps, { metadata: { name: `c${i % 10}`, namespace: "default" } });
+  }
+  const clock = virtualClock({ startMs: 0 });
+  try {
+    const res = watchResponse(store, {
+      clock,
+      type: configmaps,
+      namespace: "default",
+      params: new URLSearchParams(`watch=true&resourceVersion=${start}`),
+      open: new Set(),
+    });
+    assert.equal(res.status, 200);
+    const lines = (await res.text()).trimEnd().split("\n").map((l) => JSON.parse(l));
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0].type, "ERROR");
+    assert.equal(lines[0].object.kind, "Status");
+    assert.equal(lines[0].object.code, 410);
+    assert.equal(lines[0].object.reason, "Expired");
+    assert.match(lines[0].object.message, /^too old resource version: \d+ \(\d+\)$/);
+    assert.throws(
+      () =>
+        watchResponse(store, {
+          clock,
+          type: configmaps,
+          namespace: "default",
+          params: new URLSearchParams("watch=true&resourceVersion=abc"),
+          open: new Set(),
+        }),
+      /invalid resource version "abc"/,
+    );
+  } finally {
+    clock.dispose();
   }
 });
