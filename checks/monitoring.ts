@@ -1,10 +1,13 @@
 /**
  * Monitoring stack checks: Prometheus, Grafana and Alertmanager answer their health
- * endpoints. A stage needs net to each host (`uses("metrics")` covers Prometheus).
+ * endpoints (a stage needs net to each host; `uses("metrics")` covers Prometheus); and the
+ * monitoring objects a deploy generated are in the cluster as generated (`uses("kubernetes")`).
  * @module
  */
 import type { Check } from "../lib/dsl/types.ts";
-import { fail, pass } from "./_outcome.ts";
+import type { KubeObject } from "../lib/kubernetes/capability.ts";
+import { type CommonCheckOptions, fail, pass } from "./_outcome.ts";
+import { kubeCheck } from "./kubernetes_check.ts";
 import { excerpt, get, type HttpCheckOptions, joinUrl } from "./_http.ts";
 
 /**
@@ -126,4 +129,83 @@ export function alertmanagerHealthy(baseUrl: string, options: HttpCheckOptions =
       return pass("Alertmanager is healthy", evidence);
     },
   };
+}
+
+/** The first path where `actual` lacks or differs from `expected` (a subset match), or null. */
+function difference(actual: unknown, expected: unknown, path: string): string | null {
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual) || actual.length !== expected.length) return path;
+    for (const [i, e] of expected.entries()) {
+      const d = difference(actual[i], e, `${path}[${i}]`);
+      if (d) return d;
+    }
+    return null;
+  }
+  if (expected !== null && typeof expected === "object") {
+    if (actual === null || typeof actual !== "object" || Array.isArray(actual)) return path;
+    for (const [k, e] of Object.entries(expected)) {
+      const d = difference((actual as Record<string, unknown>)[k], e, `${path}.${k}`);
+      if (d) return d;
+    }
+    return null;
+  }
+  return Object.is(actual, expected) ? null : path;
+}
+
+/**
+ * The monitoring objects a deploy generated are in the cluster as generated: each exists, and
+ * its labels, `spec` (ServiceMonitor, PrometheusRule) and `data` (the dashboard's ConfigMap)
+ * hold what was generated (fields the server adds are allowed) — the alert rules Prometheus
+ * loads are the rendered ones, not an older or hand-edited copy.
+ *
+ * @param manifests The objects as generated (e.g. `monitoringManifests(target, spec)`).
+ * @param options Name (default "Monitoring objects applied"), required.
+ * @returns The check; evidence: objects, missing, different (`Kind/name at <path>`).
+ *
+ * @example
+ * ```ts
+ * import { monitoringObjectsApplied } from "./monitoring.ts";
+ * import assert from "node:assert/strict";
+ * const check = monitoringObjectsApplied([]);
+ * assert.equal(check.name, "Monitoring objects applied");
+ * ```
+ */
+export function monitoringObjectsApplied(
+  manifests: readonly KubeObject[],
+  options: CommonCheckOptions = {},
+): Check {
+  const name = options.name ?? "Monitoring objects applied";
+  return kubeCheck(name, async (k) => {
+    const objects = manifests.map((m) => `${m.kind}/${m.metadata.name}`);
+    const missing: string[] = [];
+    const different: string[] = [];
+    for (const m of manifests) {
+      const found = await k.get(
+        { apiVersion: m.apiVersion, kind: m.kind },
+        m.metadata.namespace ?? null,
+        m.metadata.name,
+      );
+      const id = `${m.kind}/${m.metadata.name}`;
+      if (!found) {
+        missing.push(id);
+        continue;
+      }
+      const expected = {
+        metadata: { labels: m.metadata.labels ?? {} },
+        ...("spec" in m ? { spec: m.spec } : {}),
+        ...("data" in m ? { data: m.data } : {}),
+      };
+      const at = difference(found, expected, "");
+      if (at) different.push(`${id} at ${at.slice(1)}`);
+    }
+    const evidence = { objects, missing, different };
+    if (missing.length > 0 || different.length > 0) {
+      const parts = [
+        ...(missing.length > 0 ? [`missing ${missing.join(", ")}`] : []),
+        ...(different.length > 0 ? [`not as generated: ${different.join(", ")}`] : []),
+      ];
+      return fail(`Monitoring objects ${parts.join("; ")}`, evidence);
+    }
+    return pass(`${objects.length} monitoring object(s) as generated`, evidence);
+  }, { ...options, name });
 }
