@@ -1,0 +1,157 @@
+/**
+ * A whole promotion through the real CLI on one sandbox: `deno task promote v1.2.4 --sandbox
+ * --approvals cluster` deploys development, runs its smoke tests, deploys staging, runs its
+ * integration tests, then deploys production, which waits for its two-person approval: two
+ * listed approvers run the `deno task approve` line it prints from other processes and the
+ * train ends with exit 0. Production's gate read what the train left in staging (the staging
+ * step's run as staging's release, the integration Job of the train's test step among the
+ * test Jobs that passed); the rehearsal did not deploy staging again; every run verifies.
+ * @module
+ */
+import assert from "node:assert/strict";
+import {
+  checkOf,
+  cli,
+  lastReport,
+  PHRASE,
+  reportOf,
+  startPromote,
+  summaryOf,
+  where,
+  withApprovers,
+  workDir,
+} from "./_promote.ts";
+
+const APPROVE_LINE = /^\s+deno task approve \S+ --key <your-key> --sandbox --sandbox-dir /;
+
+/** Runs the approve line production printed, as an approver would, with their key. */
+async function approve(line: string, keyFile: string) {
+  const m = /deno task (approve \S+ --key <your-key> .*?)(?: \[--comment "CHG-1234"\])?$/.exec(
+    line.trim(),
+  );
+  assert.ok(m, `an approve line: ${line}`);
+  const args = m[1]!.split(" ").map((w) => w === "<your-key>" ? keyFile : w);
+  return await cli([...args, "--comment", "CHG-1234"], { task: true });
+}
+
+Deno.test("deno task promote: development -> smoke -> staging -> integration -> production with two approvers", async () => {
+  const dir = await workDir("promote-train-");
+  await withApprovers(dir);
+  const train = startPromote([
+    "v1.2.4",
+    ...where(dir),
+    "--confirm",
+    PHRASE,
+    "--approvals",
+    "cluster",
+    "--approval-timeout",
+    "30m",
+    "--out",
+    `${dir}/summary.json`,
+  ]);
+  try {
+    const line = await train.line(APPROVE_LINE);
+    // Production waits, after every step before it succeeded.
+    const sofar = train.output();
+    assert.match(
+      sofar,
+      /^promote v1\.2\.4: 5 steps checked \(development → smoke-tests → staging → integration-tests → production\), on the sandbox$/m,
+    );
+    for (
+      const [i, id] of ["development", "smoke-tests", "staging", "integration-tests", "production"]
+        .entries()
+    ) {
+      assert.match(sofar, new RegExp(`^== step ${i + 1}/5: ${id}: `, "m"));
+    }
+    assert.match(
+      sofar,
+      /^deno task run pipelines\/promote\.ts staging v1\.2\.4 --option suite=integration /m,
+    );
+    const [ada, bob] = await Promise.all([
+      approve(line, `${dir}/ada.key`),
+      approve(line, `${dir}/bob.key`),
+    ]);
+    assert.equal(ada.code, 0, ada.stdout + ada.stderr);
+    assert.equal(bob.code, 0, bob.stdout + bob.stderr);
+    const ended = await train.ended;
+    assert.equal(ended.code, 0, ended.stdout.slice(-5000) + ended.stderr);
+    assert.match(
+      ended.stdout,
+      /^promotion v1\.2\.4: succeeded \(development → smoke-tests → staging → integration-tests → production\)$/m,
+    );
+    assert.match(ended.stdout, /rehearsal: staging left as it is \(--option rehearse-staging=no\)/);
+
+    const summary = await summaryOf(`${dir}/summary.json`);
+    assert.equal(summary.status, "succeeded");
+    assert.deepEqual(summary.steps.map((s) => [s.id, s.kind, s.status]), [
+      ["development", "deploy", "succeeded"],
+      ["smoke-tests", "tests", "succeeded"],
+      ["staging", "deploy", "succeeded"],
+      ["integration-tests", "tests", "succeeded"],
+      ["production", "deploy", "succeeded"],
+    ]);
+    const reports = await Promise.all(summary.steps.map((s) => reportOf(s.report!)));
+    assert.deepEqual(reports.map((r) => [r.pipeline.name, r.environment, r.status]), [
+      ["deploy", "development", "succeeded"],
+      ["promotion-tests", "development", "succeeded"],
+      ["deploy", "staging", "succeeded"],
+      ["promotion-tests", "staging", "succeeded"],
+      ["deploy", "production", "succeeded"],
+    ]);
+    summary.steps.forEach((s, i) => assert.equal(reports[i]!.runId, s.runId));
+    assert.equal(lastReport(ended.stdout), summary.steps[4]!.report);
+
+    // The test steps read their environment's record and ran their suite as a Job.
+    const [, smoke, staging, integration, production] = reports as [
+      unknown,
+      typeof reports[0],
+      typeof reports[0],
+      typeof reports[0],
+      typeof reports[0],
+    ];
+    assert.match(
+      checkOf(smoke, "released", "Same version succeeded in development").message,
+      /v1\.2\.4 succeeded in development/,
+    );
+    assert.equal(checkOf(smoke, "tests:smoke", "smoke tests").status, "passed");
+    assert.equal(checkOf(integration, "tests:integration", "integration tests").status, "passed");
+    // Production's gate read what the train left in staging.
+    const same = checkOf(production, "preflight:production", "Same version succeeded in staging");
+    assert.equal(same.status, "passed");
+    assert.equal((same.evidence!.release as { runId: string }).runId, staging.runId);
+    const tests = checkOf(production, "preflight:production", "staging tests passed");
+    assert.equal(tests.status, "passed");
+    const suffix = integration.runId.toLowerCase().replace(/[^a-z0-9]/g, "").slice(-6);
+    assert.equal(
+      (tests.evidence!.jobs as Record<string, string>)[`integration-tests-1-2-4-${suffix}`],
+      "passed",
+    );
+    assert.deepEqual(production.target.rehearsal, {
+      environment: "staging",
+      namespace: "tracktion-staging",
+      deployed: false,
+    });
+    // The two-person approval: Ada and Bob signed, nobody else counted.
+    const approvals = JSON.stringify(production.stages.find((s) => s.id === "confirm")!.approval);
+    assert.match(approvals, /ada@example\.com/);
+    assert.match(approvals, /bob@example\.com/);
+
+    // Every run of the train verifies against its journal and its signature.
+    for (const s of summary.steps) {
+      const verified = await cli([
+        "report",
+        s.runId!,
+        "--runs-dir",
+        `${dir}/runs`,
+        "--environments-dir",
+        `${dir}/envs`,
+        "--sandbox-dir",
+        `${dir}/sb`,
+      ]);
+      assert.equal(verified.code, 0, `${s.id}: ${verified.stdout}${verified.stderr}`);
+    }
+  } finally {
+    await train.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
