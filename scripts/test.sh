@@ -63,6 +63,8 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
 # The rendered HTML report is opened in headless Chromium (tests/render/, playwright-core).
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# The official Python client is one of the judges of the sandbox's fidelity (tests/sandbox/).
+/usr/bin/python3 -c 'import kubernetes' 2>/dev/null || missing+=(python3-kubernetes)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ]; then
     echo "installing ${missing[*]} from Debian's packages"

@@ -12,6 +12,7 @@ import type { Clock } from "../clock/mod.ts";
 import { type Random, seededRandom } from "../random/mod.ts";
 import { SANDBOX_API_GROUP } from "../product/mod.ts";
 import { ApiError } from "./errors.ts";
+import { queryBool } from "./query.ts";
 
 /** The scenario's name. */
 export const API_CHAOS = "api-chaos";
@@ -200,8 +201,7 @@ function classify(request: Request, url: URL): RequestClass | undefined {
   // kubectl, client-node, this tool's client in-process too).
   const agent = request.headers.get("user-agent") ?? "";
   if (agent === "" || agent.startsWith("Deno/")) return undefined;
-  const watch = url.searchParams.get("watch");
-  if (request.method === "GET" && (watch === "true" || watch === "1")) return "watch";
+  if (request.method === "GET" && queryBool(url.searchParams, "watch")) return "watch";
   if (request.method === "GET" || request.method === "HEAD") return "read";
   if (request.method === "PUT" || request.method === "PATCH") return "update";
   return "write";

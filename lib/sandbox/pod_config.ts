@@ -19,6 +19,7 @@
  */
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
 import { meta, type Store } from "./store.ts";
+import { podQosClass } from "./defaults.ts";
 
 type JsonMap = Record<string, unknown>;
 
@@ -368,7 +369,7 @@ export function podStatus(
     podIP: at.podIP,
     podIPs: [{ ip: at.podIP }],
     startTime: String(m.creationTimestamp),
-    qosClass: "BestEffort",
+    qosClass: podQosClass(pod),
     containerStatuses: containers.map((c, i) => ({
       name: c.name,
       image: c.image,
