@@ -1,17 +1,15 @@
 /**
  * One real production rehearsal whose report the render tests and bench read: the deploy
  * tests' baseline (v1.0.0 live on blue, v1.1.0 passed in staging), then `deploy production
- * v1.1.0` through the real CLI against a sandbox whose new version answers 3% errors
+ * v1.1.0` through the real CLI against its own virtual-clock sandbox whose new version answers 3% errors
  * (`canary-errors`): the 5% step's error-rate gate breaches and the run rolls back. Made
  * once per process and shared.
  * @module
  */
 import assert from "node:assert/strict";
-import { startSandbox } from "../../lib/sandbox/mod.ts";
-import { sandboxSeedFromDir } from "../../lib/targets/sandbox_seed.ts";
 import { baseline } from "../deploy/_baseline.ts";
 import { CONFIRM } from "../deploy/_canary.ts";
-import { type Deployment, Rehearsal } from "../deploy/_deploy.ts";
+import { type Deployment, Rehearsal, VIRTUAL_LEASE } from "../deploy/_deploy.ts";
 
 /** The rehearsal's folder, its rolled-back deploy, and that run's folder. */
 export interface ProductionRun {
@@ -33,22 +31,17 @@ async function make(): Promise<ProductionRun> {
     }
   });
   await baseline(r);
-  const sandbox = await startSandbox({
-    seed: await sandboxSeedFromDir(),
-    stateDir: r.sandboxDir,
-    timeScale: 60,
-    maxRealRate: 400,
-    scenario: "canary-errors",
-  });
-  try {
-    const d = await r.deploy("production", "v1.1.0", CONFIRM);
-    assert.equal(d.code, 1, d.stdout + d.stderr);
-    assert.equal(d.report.status, "rolled_back", d.stdout);
-    const runDir = d.reportPath.replace(/\/report\.json$/, "");
-    return { rehearsal: r, deployment: d, runDir, runId: String(d.report.runId) };
-  } finally {
-    await sandbox.stop();
-  }
+  // The CLI's own sandbox on the virtual clock: the canary's analysis takes no wall time.
+  const d = await r.deploy("production", "v1.1.0", [
+    ...CONFIRM,
+    "--scenario",
+    "canary-errors",
+    ...VIRTUAL_LEASE,
+  ]);
+  assert.equal(d.code, 1, d.stdout + d.stderr);
+  assert.equal(d.report.status, "rolled_back", d.stdout);
+  const runDir = d.reportPath.replace(/\/report\.json$/, "");
+  return { rehearsal: r, deployment: d, runDir, runId: String(d.report.runId) };
 }
 
 /** The production run, made on first use (its folder is removed when the process ends). */
