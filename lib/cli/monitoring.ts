@@ -8,7 +8,9 @@
  */
 import { parseArgs } from "node:util";
 import { dirname, resolve } from "node:path";
-import { ENVIRONMENTS_DIR, listEnvironments } from "../config/mod.ts";
+import { ConfigError, ENVIRONMENTS_DIR, listEnvironments, loadEnvironment } from "../config/mod.ts";
+import { createKubernetesCapability } from "../kubernetes/provider.ts";
+import { readRunRecord } from "../kubernetes/strategies/mod.ts";
 import { InputError, type PreparedRun, prepareRun } from "../runner/mod.ts";
 import { kubeTarget } from "../targets/kube_target.ts";
 import {
@@ -20,6 +22,7 @@ import {
   type MonitoringSpec,
   promDuration,
   renderMonitoring,
+  serveDeployRecordMetrics,
 } from "../monitoring/mod.ts";
 import { type CliIo, type Command, EXIT } from "./command.ts";
 
@@ -34,6 +37,7 @@ import { type CliIo, type Command, EXIT } from "./command.ts";
  */
 export const MONITORING_USAGE: string =
   `usage: deno task monitoring render <environment> [--out <dir>] [options]
+       deno task monitoring record-metrics <environment> --kubeconfig <file> [--listen <host:port>]
 
 Generates the environment's monitoring from the pipeline's declared metrics and its gates:
 a PrometheusRule (per metric, service and slot: the metric's own query beyond the loosest gate
@@ -59,7 +63,15 @@ Options:
   --environments-dir <dir> the environments folder (default ${ENVIRONMENTS_DIR})
   -h, --help               show this help
 
-Exit codes: 0 rendered; 2 bad input (nothing written).`;
+record-metrics serves the environment's deploy record (its deployment-info ConfigMap) as
+Prometheus metrics at /metrics, read afresh on each scrape, until SIGINT/SIGTERM: the source of
+DeployFailed (deploy_record_run_failed) and of the dashboard's deploy annotations. Scrape it with
+honor_labels: true (its namespace and app labels are the record's).
+  --kubeconfig <file>      the cluster's kubeconfig (read only: it only gets the ConfigMap)
+  --context <name>         its context (default: the kubeconfig's current context)
+  --listen <host:port>     where to listen (default 127.0.0.1:9465)
+
+Exit codes: 0 rendered (or stopped on a signal); 2 bad input (nothing written).`;
 
 /** Options for {@linkcode monitoringCommand}. */
 export interface MonitoringCommandOptions {
@@ -81,6 +93,9 @@ function parse(args: string[]) {
       label: { type: "string", multiple: true },
       pipeline: { type: "string" },
       "environments-dir": { type: "string" },
+      kubeconfig: { type: "string" },
+      context: { type: "string" },
+      listen: { type: "string" },
     },
   });
 }
@@ -215,20 +230,28 @@ async function render(args: string[], io: CliIo, o: MonitoringCommandOptions): P
     throw new InputError(`${(error as Error).message}\n${MONITORING_USAGE}`);
   }
   const [command, ...rest] = parsed.positionals;
-  if (command !== "render") {
+  if (command !== "render" && command !== "record-metrics") {
     throw new InputError(
       `${
         command === undefined ? "expected a command" : `unknown command ${JSON.stringify(command)}`
-      }: expected render\n${MONITORING_USAGE}`,
+      }: expected render or record-metrics\n${MONITORING_USAGE}`,
     );
   }
   if (rest.length !== 1) {
     throw new InputError(
-      `expected one environment after render, got ${rest.length}\n${MONITORING_USAGE}`,
+      `expected one environment after ${command}, got ${rest.length}\n${MONITORING_USAGE}`,
     );
   }
   const environment = rest[0]!;
   const v = parsed.values;
+  const only = command === "render"
+    ? ["kubeconfig", "context", "listen"]
+    : ["out", "window", "for", "interval", "restarts", "label", "pipeline"];
+  const misplaced = only.filter((flag) => v[flag as keyof typeof v] !== undefined);
+  if (misplaced.length > 0) {
+    throw new InputError(`${command} takes no --${misplaced.join(", --")}\n${MONITORING_USAGE}`);
+  }
+  if (command === "record-metrics") return await recordMetrics(environment, v, io, o);
   const window = durationOf(v.window, "--window");
   const wait = durationOf(v.for, "--for");
   const interval = durationOf(v.interval, "--interval");
@@ -276,6 +299,70 @@ async function render(args: string[], io: CliIo, o: MonitoringCommandOptions): P
   return EXIT.ok;
 }
 
+function listenOf(text: string | undefined): { hostname: string; port: number } {
+  const m = /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):([0-9]{1,5})$/.exec(text ?? "127.0.0.1:9465");
+  const port = Number(m?.[2]);
+  if (!m || !(port >= 0 && port <= 65535)) {
+    throw new InputError(`Cannot use --listen ${JSON.stringify(text)}: expected host:port`);
+  }
+  return { hostname: m[1]!.replace(/^\[|\]$/g, ""), port };
+}
+
+/** `record-metrics`: the deploy record at /metrics until the command is stopped. */
+async function recordMetrics(
+  environment: string,
+  v: ReturnType<typeof parse>["values"],
+  io: CliIo,
+  o: MonitoringCommandOptions,
+): Promise<number> {
+  const listen = listenOf(v.listen);
+  if (v.kubeconfig === undefined) {
+    throw new InputError(`record-metrics needs --kubeconfig <file>\n${MONITORING_USAGE}`);
+  }
+  try {
+    if (!(await Deno.stat(v.kubeconfig)).isFile) throw new Error("not a file");
+  } catch {
+    throw new InputError(`Cannot read --kubeconfig ${v.kubeconfig}: no such file`);
+  }
+  const dir = v["environments-dir"] ?? o.environmentsDir ?? ENVIRONMENTS_DIR;
+  let env;
+  try {
+    env = await loadEnvironment(environment, { dir });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new InputError(error.message);
+    throw error;
+  }
+  const target = kubeTarget(env);
+  // Read only: nothing it could call would change the cluster.
+  const k = createKubernetesCapability({
+    kubeconfigPath: v.kubeconfig,
+    context: v.context,
+    dryRun: true,
+  });
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = serveDeployRecordMetrics({
+      read: () => readRunRecord(k, { target }),
+      labels: { namespace: target.namespace, app: target.app },
+      ...listen,
+    });
+  } catch (error) {
+    throw new InputError(
+      `Cannot listen on ${v.listen ?? "127.0.0.1:9465"}: ${(error as Error).message}`,
+    );
+  }
+  const { hostname, port } = server.addr;
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  io.stdout(`serving the deploy record of ${target.namespace} at http://${host}:${port}/metrics\n`);
+  if (io.signal) {
+    if (!io.signal.aborted) {
+      await new Promise((resolve) => io.signal!.addEventListener("abort", resolve, { once: true }));
+    }
+    await server.shutdown();
+  } else await server.finished;
+  return EXIT.ok;
+}
+
 /**
  * The `monitoring` command of the CLI.
  *
@@ -289,5 +376,6 @@ export const MONITORING_COMMAND: Command = {
   name: "monitoring",
   summary: "renders the alert rules, ServiceMonitors and Grafana dashboard of an environment",
   usage: MONITORING_USAGE,
+  stopsOnSignal: true,
   run: (args, io) => monitoringCommand(args, io),
 };
