@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { logsCollected, structuredLogs } from "../../checks/logs.ts";
 import { alertRules, serviceMonitorTargets } from "../../checks/cluster_objects.ts";
 import { applyMonitoring } from "../../lib/kubernetes/monitoring.ts";
+import { metrics } from "../../pipelines/metrics.ts";
 import { slotServiceManifest } from "../../lib/kubernetes/manifests.ts";
 import { checkKubernetesCall, ScopeError } from "../../lib/kubernetes/scope.ts";
 import {
@@ -196,14 +197,23 @@ Deno.test({
       assert.equal(quiet.ok, false);
       assert.match(quiet.message, /holds no alerting rule: nothing would page/);
 
-      const applied = await applyMonitoring(k, target, { errorRatePercent: 1, p95LatencyMs: 2000 });
-      assert.deepEqual(applied, ["ServiceMonitor/tracktion", "PrometheusRule/tracktion-alerts"]);
+      const bounds = {
+        error_rate: { operator: "<", threshold: 1 },
+        p95_latency: { operator: "<", threshold: 2000 },
+      } as const;
+      const { applied } = await applyMonitoring(k, target, { metrics, bounds });
+      assert.deepEqual(applied.filter((a) => a.startsWith("PrometheusRule/")), [
+        "PrometheusRule/tracktion-alerts",
+      ]);
       const found = await alerts.run(ctx);
       assert.equal(found.ok, true, found.message);
-      assert.deepEqual(found.evidence!.alerts, [
+      // 8 per metric (4 services × 2 slots), then restarts, crash loops, a failed deploy
+      assert.deepEqual([...new Set(found.evidence!.alerts as string[])], [
         "HighErrorRate",
-        "HighLatencyP95",
+        "HighP95Latency",
+        "PodRestarting",
         "PodCrashLooping",
+        "DeployFailed",
       ]);
 
       const unselected = await discovery.run(ctx);

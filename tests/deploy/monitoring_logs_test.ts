@@ -29,7 +29,7 @@ Deno.test({
       assert.equal(stage(d, "monitoring").status, "succeeded");
       assert.match(
         d.stdout,
-        /monitoring: would apply \(checked by the server\) ServiceMonitor\/tracktion, PrometheusRule\/tracktion-alerts/,
+        /monitoring: would apply \(checked by the server\) ServiceMonitor\/tracktion-analysis-service, ServiceMonitor\/tracktion-file-watcher, ServiceMonitor\/tracktion-tracklist-service, ServiceMonitor\/tracktion-notification-service, PrometheusRule\/tracktion-alerts, ConfigMap\/tracktion-dashboard/,
       );
       const kept = await r.kubectl(
         "get",
@@ -40,6 +40,8 @@ Deno.test({
         "name",
       );
       assert.equal(kept.trim(), "", "a dry run kept monitoring objects");
+      const dashboard = await r.kubectl("get", "configmaps", "-n", NS, "-o", "name");
+      assert.doesNotMatch(dashboard, /tracktion-dashboard/, "a dry run kept the dashboard");
       // while the real staging deploy applied its own
       assert.match(
         await r.kubectl(
@@ -50,7 +52,15 @@ Deno.test({
           "-o",
           "name",
         ),
-        /servicemonitor.monitoring.coreos.com\/tracktion\nprometheusrule.monitoring.coreos.com\/tracktion-alerts/,
+        new RegExp(
+          [
+            "analysis-service",
+            "file-watcher",
+            "notification-service",
+            "tracklist-service",
+          ].map((s) => `servicemonitor.monitoring.coreos.com/tracktion-${s}\n`).join("") +
+            "prometheusrule.monitoring.coreos.com/tracktion-alerts",
+        ),
       );
     } finally {
       await sandbox.stop();
