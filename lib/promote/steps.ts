@@ -123,12 +123,6 @@ export function trainSteps(p: PromotionDefinition, o: TrainStepsOptions): TrainS
   };
   const first = index("--from", o.from, 0);
   const last = index("--to", o.to, names.length - 1);
-  if (o.to === "build" && p.build) {
-    // A train that only builds is a build: run its pipeline.
-    throw new InputError(
-      `--to build runs no leg: run the build itself (deno task run ${p.build.pipeline} ...)`,
-    );
-  }
   if (last < first) throw new InputError(`--to ${o.to} comes before --from ${o.from} in the train`);
   const offset = p.build ? 1 : 0;
   p.legs.forEach((leg, i) => {
