@@ -1,7 +1,7 @@
 /**
  * Tracktion's promotion, as code: the order a version goes through the environments
- * (`deno task promote <version>`: development → smoke tests → staging → integration tests →
- * production), and the pipeline that tests a leg once its deploy succeeded.
+ * (`deno task promote <version>`: build → development → smoke tests → staging → integration
+ * tests → production), and the pipeline that tests a leg once its deploy succeeded.
  *
  * The runbook's CI/CD pipeline (section 3) runs `smoke-tests.sh development` after the
  * development deploy and `integration-tests.sh staging` after the staging deploy. Here each
@@ -41,6 +41,9 @@ export { metrics } from "./metrics.ts";
  * deploy does.
  */
 export const promotion: PromotionDefinition = {
+  // The runbook's build-and-push: build, SBOM, scan, sign every service's image (docs/build.md;
+  // its options come from `--build-option`, e.g. signing-key=file:<key>).
+  build: { pipeline: "pipelines/build.ts", environment: "development", record: "build:record" },
   deploy: "pipelines/deploy.ts",
   legs: [
     { environment: "development", tests: "smoke" },

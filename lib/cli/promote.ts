@@ -60,15 +60,18 @@ export const DEFAULT_TRAIN = "pipelines/promote.ts";
  */
 export const PROMOTE_USAGE = `usage: deno task promote <version> [flags]
 
-Promotes the version through the train of ${DEFAULT_TRAIN} (development -> smoke tests ->
-staging -> integration tests -> production): each step is a pipeline run of its own, and runs
-only when the one before succeeded. Every step's arguments, pipeline and environment file are
+Promotes the version through the train of ${DEFAULT_TRAIN} (build -> development -> smoke
+tests -> staging -> integration tests -> production): each step is a pipeline run of its own,
+and runs only when the one before succeeded. Every step's arguments, pipeline and environment file are
 checked first: a mistake exits 2 with nothing changed. A step that does not succeed stops the
 train (exit 1) and names its run and report.
   --sandbox                 every environment on the sandbox (the running one, or one started
                             for each step from the same saved state, --sandbox-dir)
-  --from <leg>, --to <leg>  run only these legs (environments, in the train's order); a train
-                            started after the first leg gates on the records of the one before
+  --from <leg>, --to <leg>  run only these legs (build, then the environments, in order); a
+                            train started after the first environment gates on the records of
+                            the one before (--from development: images built elsewhere)
+  --build-option key=value  an option of the build (repeatable; docs/build.md), e.g.
+                            signing-key=file:<key> (required), context=<dir>
   --confirm <phrase>        production's confirmation, when no one is at a terminal
   --plan <file>             production deploys only this approved plan (in the sandbox, make
                             it with --option rehearse-staging=no: the train's option there)
@@ -76,11 +79,12 @@ train (exit 1) and names its run and report.
                             the rehearsal approvers sign)
   --approval-timeout <d>    how long production waits for them (default 24h)
   --scenario [<step>=]<name>  with --sandbox: a fault in that step's sandbox (repeatable), or in
-                            every step's without <step>=; steps: the leg's environment,
+                            every step's without <step>=; steps: build, the leg's environment,
                             <suite>-tests, gate:<environment>
   --reset                   with --sandbox: the first step discards the sandbox's saved state
   --sandbox-dir, --runs-dir, --environments-dir, --signing-key, --concurrency, --clock,
-  --time-scale, --option key=value, --skip-type-check   handed to every step (see deploy)
+  --time-scale, --skip-type-check   handed to every step (see deploy)
+  --option key=value        a pipeline option of every step but the build (repeatable)
   --train <file>            the train (default ${DEFAULT_TRAIN})
   --out <file>              write the train's summary (JSON: each step's run, report, status)`;
 
@@ -122,6 +126,10 @@ interface ReadyStep {
   readonly command: PipelineCommand;
   readonly args: string[];
   readonly parsed: RunArguments;
+  /** It asks for approval (production's deploy). */
+  readonly approves: boolean;
+  /** The stage whose output the summary keeps (the build's record). */
+  readonly record: string | undefined;
 }
 
 const split = (args: string[]) => ({ command: args[0] as PipelineCommand, rest: args.slice(1) });
@@ -141,47 +149,20 @@ async function checkSteps(
   let approving = false;
   const user = await actor();
   for (const [i, step] of steps.entries()) {
-    const base = { first: i === 0, gated: o.gated(step) };
-    const draft = split(stepArguments(step, a, { ...base, approves: false, typeChecked: false }));
-    const draftArgs = runArguments(draft.command, draft.rest);
-    const file = resolve(draftArgs.pipelineFile);
-    const prepared = await prepareRun({
-      pipelineFile: draftArgs.pipelineFile,
-      environment: draftArgs.environment,
-      version: draftArgs.version,
-      options: {
-        ...(a.sandbox
-          ? { target: "sandbox", "companion-scope": resolve(draftArgs.sandboxDir) }
-          : {}),
-        ...draftArgs.options,
-      },
-      ...(draftArgs.environmentsDir ? { environmentsDir: draftArgs.environmentsDir } : {}),
-      skipTypeCheck: a.skipTypeCheck || checked.has(file),
-      ...(o.io.signal ? { signal: o.io.signal } : {}),
-      protectedPaths: [draftArgs.runsDir ?? RUNS_DIR, draftArgs.sandboxDir],
-    });
-    checked.add(file);
-    const approves = prepared.approvals.length > 0;
-    approving ||= approves;
-    const { command, rest } = split(
-      stepArguments(step, a, { ...base, approves, typeChecked: true }),
-    );
-    const parsed = runArguments(command, rest);
-    if (approves) {
-      precheckApprovals(prepared.approvals, { confirm: parsed.confirm, interactive: o.io.tty });
-      if (parsed.planFile) await checkPlan(parsed, prepared, user);
-    }
     try {
-      await chooseSigningKey(prepared.env, {
-        file: parsed.signingKey,
-        sandboxDir: parsed.sandbox ? resolve(parsed.sandboxDir) : undefined,
-        dryRun: false,
-      });
+      ready.push(await checkStep(a, step, { ...o, first: i === 0, checked, user }));
     } catch (err) {
-      if (err instanceof SigningKeyError) throw new InputError(err.message);
+      if (err instanceof InputError) {
+        const hint = step.kind === "build"
+          ? " (the train gives the build its --build-option key=value as --option key=value)"
+          : "";
+        throw new InputError(`step ${step.id} (${step.title}): ${err.message}${hint}`, {
+          cause: err,
+        });
+      }
       throw err;
     }
-    ready.push({ command, args: [command, ...rest], parsed });
+    approving ||= ready.at(-1)!.approves;
   }
   if (a.approvalFlags.length > 0 && !approving) {
     throw new InputError(
@@ -189,6 +170,59 @@ async function checkSteps(
     );
   }
   return ready;
+}
+
+/** One step checked, as its own command would check it before it starts. */
+async function checkStep(
+  a: PromoteArguments,
+  step: TrainStep,
+  o: {
+    io: CliIo;
+    gated: (step: TrainStep) => boolean;
+    first: boolean;
+    checked: Set<string>;
+    user: string;
+  },
+): Promise<ReadyStep> {
+  const { checked, user } = o;
+  const base = { first: o.first, gated: o.gated(step) };
+  const draft = split(stepArguments(step, a, { ...base, approves: false, typeChecked: false }));
+  const draftArgs = runArguments(draft.command, draft.rest);
+  const file = resolve(draftArgs.pipelineFile);
+  const prepared = await prepareRun({
+    pipelineFile: draftArgs.pipelineFile,
+    environment: draftArgs.environment,
+    version: draftArgs.version,
+    options: {
+      ...(a.sandbox ? { target: "sandbox", "companion-scope": resolve(draftArgs.sandboxDir) } : {}),
+      ...draftArgs.options,
+    },
+    ...(draftArgs.environmentsDir ? { environmentsDir: draftArgs.environmentsDir } : {}),
+    skipTypeCheck: a.skipTypeCheck || checked.has(file),
+    ...(o.io.signal ? { signal: o.io.signal } : {}),
+    protectedPaths: [draftArgs.runsDir ?? RUNS_DIR, draftArgs.sandboxDir],
+  });
+  checked.add(file);
+  const approves = prepared.approvals.length > 0;
+  const { command, rest } = split(
+    stepArguments(step, a, { ...base, approves, typeChecked: true }),
+  );
+  const parsed = runArguments(command, rest);
+  if (approves) {
+    precheckApprovals(prepared.approvals, { confirm: parsed.confirm, interactive: o.io.tty });
+    if (parsed.planFile) await checkPlan(parsed, prepared, user);
+  }
+  try {
+    await chooseSigningKey(prepared.env, {
+      file: parsed.signingKey,
+      sandboxDir: parsed.sandbox ? resolve(parsed.sandboxDir) : undefined,
+      dryRun: false,
+    });
+  } catch (err) {
+    if (err instanceof SigningKeyError) throw new InputError(err.message);
+    throw err;
+  }
+  return { command, args: [command, ...rest], parsed, approves, record: step.record };
 }
 
 /** What a step's run printed last as `report: <path>`, and what that report says. */
@@ -216,7 +250,12 @@ async function runStep(ready: ReadyStep, io: CliIo): Promise<StepRun> {
     io.stderr(`error: ${error}\n`);
   }
   if (report === undefined) return { exitCode, error, command: ready.args };
-  let r: { runId?: string; status?: string; error?: string } = {};
+  let r: {
+    runId?: string;
+    status?: string;
+    error?: string;
+    stages?: { id: string; output?: unknown }[];
+  } = {};
   try {
     r = JSON.parse(await Deno.readTextFile(report));
   } catch { /* the path and the exit code say enough */ }
@@ -227,6 +266,7 @@ async function runStep(ready: ReadyStep, io: CliIo): Promise<StepRun> {
     status: r.status,
     error: error ?? r.error,
     command: ready.args,
+    ...(ready.record ? { record: r.stages?.find((s) => s.id === ready.record)?.output } : {}),
   };
 }
 
@@ -293,6 +333,16 @@ async function promote(args: string[], io: CliIo): Promise<number> {
   const startedAt = new Date(realClock.now()).toISOString();
   const outcome = await runTrain(steps, (_step, i) => runStep(ready[i]!, io), {
     now: () => realClock.now(),
+    onEnd: (result) => {
+      if (a.sandbox && result.step.kind === "build" && result.status === "succeeded") {
+        io.stdout(
+          "note: in the sandbox each step starts its cluster again from the saved state, and its " +
+            "companion registry starts empty each time: the deploys below check and deploy the " +
+            "registry's stand-in images, not the ones this build pushed (their digests: the " +
+            "build's record, in --out's summary)\n",
+        );
+      }
+    },
     onStart: (step, i) =>
       io.stdout(
         `\n== step ${i + 1}/${steps.length}: ${step.id}: ${step.title} ==\n` +

@@ -27,6 +27,7 @@ const FLAGS = {
   reset: { type: "boolean" },
   "signing-key": { type: "string" },
   option: { type: "string", multiple: true },
+  "build-option": { type: "string", multiple: true },
   "skip-type-check": { type: "boolean" },
   concurrency: { type: "string" },
   clock: { type: "string" },
@@ -77,8 +78,10 @@ export interface PromoteArguments {
   readonly reset: boolean;
   /** `--skip-type-check`: the pipelines are not type-checked first. */
   readonly skipTypeCheck: boolean;
-  /** `--option key=value`, as given (each step gets them all). */
+  /** `--option key=value`, as given (every deploy, tests and gate step gets them all). */
   readonly options: readonly string[];
+  /** `--build-option key=value`, as given (the build step's options, and only its). */
+  readonly buildOptions: readonly string[];
   /** `--out <file>`: where the train's summary (JSON) goes. */
   readonly out: string | undefined;
   /** `--environments-dir`, as given (also handed on to every step). */
@@ -139,7 +142,9 @@ export function promoteArguments(
     if (t.kind === "option") counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
   }
   for (const [name, n] of counts) {
-    if (n > 1 && name !== "option" && name !== "scenario") fail(`--${name} is given ${n} times`);
+    if (n > 1 && !["option", "build-option", "scenario"].includes(name)) {
+      fail(`--${name} is given ${n} times`);
+    }
   }
   const [version, ...extra] = parsed.positionals;
   if (version === undefined) fail(`deno task promote needs a version (e.g. v1.2.4)${usage}`);
@@ -189,6 +194,7 @@ export function promoteArguments(
     reset: v.reset === true,
     skipTypeCheck: v["skip-type-check"] === true,
     options: v.option ?? [],
+    buildOptions: v["build-option"] ?? [],
     out,
     environmentsDir: v["environments-dir"],
     passedOn: flagsOf(PASSED_ON),
@@ -215,7 +221,8 @@ export interface StepArgumentsOptions {
 /**
  * The pipeline command a step runs: `deploy <env> <version> --pipeline <file>` for a deploy,
  * `run <file> <env> <version> --option suite=<suite>` for tests and gates, `run <file> <env>
- * <version>` for the build; then the train's flags that belong to it.
+ * <version>` for the build; then the train's flags that belong to it (`--option`s to every
+ * step but the build, which gets the `--build-option`s instead).
  *
  * @param step The step.
  * @param a The train's arguments.
@@ -248,7 +255,7 @@ export function stepArguments(
   return [
     ...head,
     ...suite,
-    ...a.options.flatMap((option) => ["--option", option]),
+    ...(step.kind === "build" ? a.buildOptions : a.options).flatMap((o) => ["--option", o]),
     ...(o.gated && a.sandbox ? ["--option", "rehearse-staging=no"] : []),
     ...(a.sandbox ? ["--sandbox"] : []),
     ...a.passedOn,

@@ -42,6 +42,11 @@ export interface PromotionBuild {
   readonly pipeline: string;
   /** The environment it runs in. */
   readonly environment: string;
+  /**
+   * The stage whose output is the build's record (the images' digests): the train's summary
+   * keeps it.
+   */
+  readonly record?: string;
 }
 
 /**
@@ -125,10 +130,17 @@ export function checkPromotion(value: unknown, file: string): PromotionDefinitio
   let build: PromotionBuild | undefined;
   if (value.build !== undefined) {
     const b = value.build;
-    if (!isRecord(b) || !nonEmptyString(b.pipeline) || typeof b.environment !== "string") {
-      throw bad("has a build that is not { pipeline, environment }");
+    if (
+      !isRecord(b) || !nonEmptyString(b.pipeline) || typeof b.environment !== "string" ||
+      (b.record !== undefined && !nonEmptyString(b.record))
+    ) {
+      throw bad("has a build that is not { pipeline, environment, record? }");
     }
-    build = { pipeline: b.pipeline, environment: b.environment };
+    build = {
+      pipeline: b.pipeline,
+      environment: b.environment,
+      ...(b.record !== undefined ? { record: b.record as string } : {}),
+    };
   }
   return { deploy: value.deploy, legs, ...(build ? { build } : {}) };
 }

@@ -50,6 +50,8 @@ export interface TrainStep {
   readonly suite?: string;
   /** A line saying what it does. */
   readonly title: string;
+  /** The build's record stage (its output is kept in the train's summary). */
+  readonly record?: string;
 }
 
 /** What {@linkcode trainSteps} takes besides the promotion. */
@@ -143,6 +145,7 @@ export function trainSteps(p: PromotionDefinition, o: TrainStepsOptions): TrainS
       environment: p.build.environment,
       pipeline: p.build.pipeline,
       title: `build the images (${p.build.pipeline} in ${p.build.environment})`,
+      ...(p.build.record ? { record: p.build.record } : {}),
     });
   }
   const firstLeg = Math.max(first - offset, 0);

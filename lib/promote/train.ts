@@ -45,6 +45,8 @@ export interface StepRun {
   readonly error?: string | undefined;
   /** The command line it ran (`deploy staging v1.2.4 --sandbox ...`). */
   readonly command?: readonly string[] | undefined;
+  /** What it hands on: the build's record (the output of the build's record stage). */
+  readonly record?: unknown;
 }
 
 /**

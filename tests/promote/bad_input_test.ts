@@ -44,6 +44,8 @@ Deno.test("deno task promote refuses bad input with exit 2 and writes nothing", 
       `${dir}/envs`,
       "--skip-type-check",
     ];
+    // The environments' legs (the build's own refusal is the last case).
+    const envs = [...base, "--from", "development"];
     const cases: [string[], RegExp][] = [
       [[], /deno task promote needs a version \(e\.g\. v1\.2\.4\)\nusage: deno task promote/],
       [["v1.2"], /version/i],
@@ -51,50 +53,54 @@ Deno.test("deno task promote refuses bad input with exit 2 and writes nothing", 
       [["v1.2.4", "--frm", "staging"], /Unknown option '--frm'/],
       [
         ["v1.2.4", ...base, "--from", "qa"],
-        /--from takes one of development, staging, production \(the train's legs\), got "qa"/,
+        /--from takes one of build, development, staging, production \(the train's legs\), got "qa"/,
       ],
       [
         ["v1.2.4", ...base, "--from", "production", "--to", "development"],
         /--to development comes before --from production/,
       ],
       [
-        ["v1.2.4", ...base, "--confirm", PHRASE, "--scenario", "prod=crashloop"],
+        ["v1.2.4", ...envs, "--confirm", PHRASE, "--scenario", "prod=crashloop"],
         /this train has no step prod \(its steps: development, smoke-tests, staging, integration-tests, production/,
       ],
       [
-        ["v1.2.4", ...base, "--confirm", PHRASE, "--scenario", "staging=nosuch"],
+        ["v1.2.4", ...envs, "--confirm", PHRASE, "--scenario", "staging=nosuch"],
         /Unknown scenario "nosuch"/,
       ],
       [["v1.2.4", "--scenario", "crashloop"], /--scenario needs --sandbox/],
       [
-        ["v1.2.4", ...base],
+        ["v1.2.4", ...envs],
         /Stage "confirm" needs the confirmation "DEPLOY TO PRODUCTION": .*pass --confirm/,
       ],
       [
-        ["v1.2.4", ...base, "--confirm", "yes"],
+        ["v1.2.4", ...envs, "--confirm", "yes"],
         /--confirm "yes" does not match what stage "confirm" requires/,
       ],
       [
-        ["v1.2.4", ...base, "--to", "staging", "--confirm", PHRASE],
+        ["v1.2.4", ...envs, "--to", "staging", "--confirm", PHRASE],
         /--confirm is for a step that asks for approval, and no step of this train does/,
       ],
       [
-        ["v1.2.4", ...base, "--confirm", PHRASE, "--option", "rehearse-staging=yes"],
+        ["v1.2.4", ...envs, "--confirm", PHRASE, "--option", "rehearse-staging=yes"],
         /--option rehearse-staging is the train's own/,
       ],
       [
-        ["v1.2.4", ...base, "--confirm", PHRASE, "--concurrency", "abc"],
+        ["v1.2.4", ...envs, "--confirm", PHRASE, "--concurrency", "abc"],
         /--concurrency takes a whole number from 1 to 256, got "abc"/,
       ],
       [
-        ["v1.2.4", ...base, "--confirm", PHRASE, "--plan", `${dir}/no-plan.json`],
+        ["v1.2.4", ...envs, "--confirm", PHRASE, "--plan", `${dir}/no-plan.json`],
         /--plan .*no-plan\.json: no such file/,
       ],
-      [["v1.2.4", ...base, "--train", `${dir}/missing.ts`], /Cannot find the train file/],
-      [["v1.2.4", ...base, "--train", `${dir}/not-a-train.ts`], /its promotion export is missing/],
+      [["v1.2.4", ...envs, "--train", `${dir}/missing.ts`], /Cannot find the train file/],
+      [["v1.2.4", ...envs, "--train", `${dir}/not-a-train.ts`], /its promotion export is missing/],
       [
-        ["v1.2.4", ...base, "--out", `${dir}/no/such/summary.json`],
+        ["v1.2.4", ...envs, "--out", `${dir}/no/such/summary.json`],
         /--out .*: its folder .* does not exist/,
+      ],
+      [
+        ["v1.2.4", ...base, "--confirm", PHRASE],
+        /^error: step build \(build the images \(pipelines\/build\.ts in development\)\): .*signing-key.* \(the train gives the build its --build-option key=value as --option key=value\)/,
       ],
     ];
     for (const [args, message] of cases) {

@@ -196,6 +196,24 @@ Deno.test("stepArguments() hands each flag to the step it belongs to", () => {
     "deploy prod v1.2.4 --pipeline deploy.ts --option gates=fixed --option rehearse-staging=no " +
       "--sandbox --runs-dir r --confirm GO --skip-type-check",
   );
+  // The build gets the --build-options, and none of the others' --options.
+  const b = promoteArguments(
+    ["v1.2.4", "--build-option", "signing-key=file:k", "--option", "x=1"],
+    {
+      trainFile: "train.ts",
+    },
+  );
+  const [build, first] = trainSteps(TRAIN, { trainFile: "train.ts", promotesFrom });
+  assert.equal(
+    stepArguments(build!, b, { first: true, approves: false, gated: false, typeChecked: false })
+      .join(" "),
+    "run build.ts dev v1.2.4 --option signing-key=file:k",
+  );
+  assert.equal(
+    stepArguments(first!, b, { first: false, approves: false, gated: false, typeChecked: false })
+      .join(" "),
+    "deploy dev v1.2.4 --pipeline deploy.ts --option x=1",
+  );
   // Off the sandbox nothing is rehearsed: no rehearse-staging option.
   const real = promoteArguments(["v1.2.4"], { trainFile: "train.ts" });
   assert.doesNotMatch(

@@ -23,9 +23,17 @@ import {
   workDir,
 } from "./_promote.ts";
 
+/** A train of the environments (the build is train_test.ts's: images built elsewhere here). */
 async function promote(dir: string, ...args: string[]) {
-  return await startPromote(["v1.2.4", ...where(dir), "--out", `${dir}/summary.json`, ...args])
-    .ended;
+  const from = args.includes("--from") ? [] : ["--from", "development"];
+  return await startPromote([
+    "v1.2.4",
+    ...where(dir),
+    "--out",
+    `${dir}/summary.json`,
+    ...from,
+    ...args,
+  ]).ended;
 }
 
 /** The runs the runs folder holds: pipeline and environment of each. */

@@ -1,6 +1,7 @@
 /**
  * A whole promotion through the real CLI on one sandbox: `deno task promote v1.2.4 --sandbox
- * --approvals cluster` deploys development, runs its smoke tests, deploys staging, runs its
+ * --approvals cluster` builds, signs and pushes the fixture service's images (pipelines/build.ts,
+ * buildah), deploys development, runs its smoke tests, deploys staging, runs its
  * integration tests, then deploys production, which waits for its two-person approval: two
  * listed approvers run the `deno task approve` line it prints from other processes and the
  * train ends with exit 0. Production's gate read what the train left in staging (the staging
@@ -34,12 +35,31 @@ async function approve(line: string, keyFile: string) {
   return await cli([...args, "--comment", "CHG-1234"], { task: true });
 }
 
-Deno.test("deno task promote: development -> smoke -> staging -> integration -> production with two approvers", async () => {
+Deno.test("deno task promote: build -> development -> smoke -> staging -> integration -> production with two approvers", async () => {
   const dir = await workDir("promote-train-");
   await withApprovers(dir);
+  const key = await new Deno.Command("openssl", {
+    args: [
+      "genpkey",
+      "-algorithm",
+      "EC",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-out",
+      `${dir}/image.key`,
+    ],
+    stderr: "piped",
+  }).output();
+  assert.equal(key.code, 0, new TextDecoder().decode(key.stderr));
   const train = startPromote([
     "v1.2.4",
     ...where(dir),
+    "--build-option",
+    `signing-key=file:${dir}/image.key`,
+    "--build-option",
+    "context=fixtures/service",
+    "--build-option",
+    `work-dir=${dir}/build`,
     "--confirm",
     PHRASE,
     "--approvals",
@@ -55,14 +75,26 @@ Deno.test("deno task promote: development -> smoke -> staging -> integration -> 
     const sofar = train.output();
     assert.match(
       sofar,
-      /^promote v1\.2\.4: 5 steps checked \(development → smoke-tests → staging → integration-tests → production\), on the sandbox$/m,
+      /^promote v1\.2\.4: 6 steps checked \(build → development → smoke-tests → staging → integration-tests → production\), on the sandbox$/m,
     );
-    for (
-      const [i, id] of ["development", "smoke-tests", "staging", "integration-tests", "production"]
-        .entries()
-    ) {
-      assert.match(sofar, new RegExp(`^== step ${i + 1}/5: ${id}: `, "m"));
+    const ids = [
+      "build",
+      "development",
+      "smoke-tests",
+      "staging",
+      "integration-tests",
+      "production",
+    ];
+    for (const [i, id] of ids.entries()) {
+      assert.match(sofar, new RegExp(`^== step ${i + 1}/6: ${id}: `, "m"));
     }
+    // The build's options went to the build only; the deploys got none of them.
+    assert.match(
+      sofar,
+      /^deno task run pipelines\/build\.ts development v1\.2\.4 --option signing-key=file:/m,
+    );
+    assert.doesNotMatch(sofar, /^deno task deploy .*signing-key=/m);
+    assert.match(sofar, /^note: in the sandbox each step starts its cluster again/m);
     assert.match(
       sofar,
       /^deno task run pipelines\/promote\.ts staging v1\.2\.4 --option suite=integration /m,
@@ -77,13 +109,14 @@ Deno.test("deno task promote: development -> smoke -> staging -> integration -> 
     assert.equal(ended.code, 0, ended.stdout.slice(-5000) + ended.stderr);
     assert.match(
       ended.stdout,
-      /^promotion v1\.2\.4: succeeded \(development → smoke-tests → staging → integration-tests → production\)$/m,
+      /^promotion v1\.2\.4: succeeded \(build → development → smoke-tests → staging → integration-tests → production\)$/m,
     );
     assert.match(ended.stdout, /rehearsal: staging left as it is \(--option rehearse-staging=no\)/);
 
     const summary = await summaryOf(`${dir}/summary.json`);
     assert.equal(summary.status, "succeeded");
     assert.deepEqual(summary.steps.map((s) => [s.id, s.kind, s.status]), [
+      ["build", "build", "succeeded"],
       ["development", "deploy", "succeeded"],
       ["smoke-tests", "tests", "succeeded"],
       ["staging", "deploy", "succeeded"],
@@ -92,6 +125,7 @@ Deno.test("deno task promote: development -> smoke -> staging -> integration -> 
     ]);
     const reports = await Promise.all(summary.steps.map((s) => reportOf(s.report!)));
     assert.deepEqual(reports.map((r) => [r.pipeline.name, r.environment, r.status]), [
+      ["build", "development", "succeeded"],
       ["deploy", "development", "succeeded"],
       ["promotion-tests", "development", "succeeded"],
       ["deploy", "staging", "succeeded"],
@@ -99,10 +133,24 @@ Deno.test("deno task promote: development -> smoke -> staging -> integration -> 
       ["deploy", "production", "succeeded"],
     ]);
     summary.steps.forEach((s, i) => assert.equal(reports[i]!.runId, s.runId));
-    assert.equal(lastReport(ended.stdout), summary.steps[4]!.report);
+    assert.equal(lastReport(ended.stdout), summary.steps[5]!.report);
+    // The build's record (every image's digest, signed) is in the summary.
+    const record =
+      (summary.steps[0] as unknown as { record: { images: Record<string, { digest: string }> } })
+        .record;
+    assert.deepEqual(Object.keys(record.images).sort(), [
+      "analysis-service",
+      "file-watcher",
+      "notification-service",
+      "tracklist-service",
+    ]);
+    for (const image of Object.values(record.images)) {
+      assert.match(image.digest, /^sha256:[0-9a-f]{64}$/);
+    }
 
     // The test steps read their environment's record and ran their suite as a Job.
-    const [, smoke, staging, integration, production] = reports as [
+    const [, , smoke, staging, integration, production] = reports as [
+      unknown,
       unknown,
       typeof reports[0],
       typeof reports[0],
