@@ -61,6 +61,8 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alert
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
+# The build pipeline's tests build images without a daemon (tests/build/).
+command -v buildah >/dev/null 2>&1 || missing+=(buildah)
 # The rendered HTML report is opened in headless Chromium (tests/render/, playwright-core).
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 # The official Python client is one of the judges of the sandbox's fidelity (tests/sandbox/).

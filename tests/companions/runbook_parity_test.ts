@@ -338,18 +338,31 @@ Deno.test({
       output: { applied: string[] };
     };
     assert.equal(monitoring.status, "succeeded");
+    const services = [
+      "analysis-service",
+      "file-watcher",
+      "tracklist-service",
+      "notification-service",
+    ];
+    // What `deno task monitoring render production` generates: a ServiceMonitor per service.
     assert.deepEqual(monitoring.output.applied, [
-      "ServiceMonitor/tracktion",
+      ...services.map((s) => `ServiceMonitor/tracktion-${s}`),
       "PrometheusRule/tracktion-alerts",
+      "ConfigMap/tracktion-dashboard",
     ]);
     const discovery = validateCheck(d, "Prometheus target discovery").evidence!;
     // every pod of the live slot: 5 + 3 + 4 + 2 replicas
     assert.equal(discovery.targets, 14);
-    assert.deepEqual(discovery.monitors, ["tracktion"]);
-    assert.deepEqual(validateCheck(d, "Alert rules").evidence!.alerts, [
+    assert.deepEqual(
+      [...(discovery.monitors as string[])].sort(),
+      services.map((s) => `tracktion-${s}`).sort(),
+    );
+    assert.deepEqual([...new Set(validateCheck(d, "Alert rules").evidence!.alerts as string[])], [
       "HighErrorRate",
-      "HighLatencyP95",
+      "HighP95Latency",
+      "PodRestarting",
       "PodCrashLooping",
+      "DeployFailed",
     ]);
     const collected = validateCheck(d, "Logs are being collected").evidence!;
     assert.match(String(collected.pod), /^analysis-service-(blue|green)-/);
