@@ -33,6 +33,11 @@ export interface FourKeysOptions {
   readonly commits: ReadonlyMap<string, CommitTime>;
   /** The pipelines whose runs roll a deploy back (default `["rollback"]`). */
   readonly rollbackPipelines?: readonly string[];
+  /**
+   * The pipelines whose runs are deploys (default `["deploy"]`): a build's or a promotion's
+   * test runs carry a version too, and are not deploys.
+   */
+  readonly deployPipelines?: readonly string[];
 }
 
 /** One deploy as the four keys count it. */
@@ -198,8 +203,10 @@ function bucketOf(
 export function fourKeys(runs: readonly AuditedRun[], options: FourKeysOptions): FourKeys {
   const { sinceMs, untilMs } = options;
   const rollbackPipelines = options.rollbackPipelines ?? ["rollback"];
+  const deployPipelines = options.deployPipelines ?? ["deploy"];
   const isDeploy = (r: AuditedRun) =>
-    !r.dryRun && r.version !== undefined && !rollbackPipelines.includes(r.pipeline);
+    !r.dryRun && r.version !== undefined && !rollbackPipelines.includes(r.pipeline) &&
+    deployPipelines.includes(r.pipeline);
   const inWindow = (at: string | undefined) => {
     const t = at === undefined ? NaN : Date.parse(at);
     return t >= sinceMs && t <= untilMs;

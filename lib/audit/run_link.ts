@@ -249,10 +249,14 @@ export async function environmentRuns(
     if (run && run.environment === environment) out.push({ ...run, runDir });
   }
   return out.sort((a, b) =>
-    a.startedAt < b.startedAt
-      ? -1
-      : a.startedAt > b.startedAt
+    a.startedAt < b.startedAt ? -1 : a.startedAt > b.startedAt
       ? 1
+      // Runs that start at the same instant (a virtual clock's zero-time step): the one that
+      // names the other as its previous run comes after it; only then the run ids.
+      : a.previous?.runId === b.runId
+      ? 1
+      : b.previous?.runId === a.runId
+      ? -1
       : a.runId < b.runId
       ? -1
       : a.runId > b.runId
