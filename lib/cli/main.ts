@@ -23,6 +23,7 @@ import { REPORT_COMMAND } from "./report.ts";
 import { RESUME_COMMAND } from "./resume.ts";
 import { SANDBOX_COMMAND } from "./sandbox.ts";
 import { SIMULATE_COMMAND } from "./simulate.ts";
+import { UI_COMMAND } from "./ui.ts";
 
 /**
  * Every command of the CLI, in the order the overview lists them.
@@ -49,6 +50,7 @@ export const COMMANDS: readonly Command[] = [
   MIGRATE_COMMAND,
   RELEASE_COMMAND,
   MONITORING_COMMAND,
+  UI_COMMAND,
 ];
 
 /**
