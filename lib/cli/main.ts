@@ -23,6 +23,7 @@ import { REPORT_COMMAND } from "./report.ts";
 import { RESUME_COMMAND } from "./resume.ts";
 import { SANDBOX_COMMAND } from "./sandbox.ts";
 import { SIMULATE_COMMAND } from "./simulate.ts";
+import { STATUS_COMMAND } from "./status.ts";
 import { UI_COMMAND } from "./ui.ts";
 
 /**
@@ -38,6 +39,7 @@ export const COMMANDS: readonly Command[] = [
   ...PIPELINE_COMMANDS,
   PROMOTE_COMMAND,
   RESUME_COMMAND,
+  STATUS_COMMAND,
   KEYGEN_COMMAND,
   APPROVE_COMMAND,
   CLEANUP_COMMAND,
