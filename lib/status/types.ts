@@ -185,7 +185,7 @@ export interface RecordStatus {
  * const r: LastRun = {
  *   runId: "r1", pipeline: "deploy", version: "v1.1.0", status: "succeeded",
  *   startedAt: "2026-01-01T00:00:00.000Z", finishedAt: "2026-01-01T00:10:00.000Z",
- *   runDir: ".tracktion/runs/r1", reportPath: ".tracktion/runs/r1/report.json",
+ *   runDir: "runs/r1", reportPath: "runs/r1/report.json",
  * };
  * ```
  */
@@ -221,7 +221,7 @@ export interface LastRun {
  * @example
  * ```ts
  * import type { StatusTarget } from "./types.ts";
- * const t: StatusTarget = { kind: "sandbox", stateDir: ".tracktion/sandbox", state: "restored" };
+ * const t: StatusTarget = { kind: "sandbox", stateDir: "sandbox-state", state: "restored" };
  * ```
  */
 export type StatusTarget =
@@ -256,7 +256,7 @@ export type StatusTarget =
  *     runId: null, since: null, renewedAt: null, expiresAt: null, durationSeconds: null,
  *   },
  *   record: { exists: false, run: null, release: null, problems: [] },
- *   lastRun: null, runsDir: ".tracktion/runs",
+ *   lastRun: null, runsDir: "runs",
  * };
  * console.assert(JSON.parse(JSON.stringify(s)).kind === "environment-status");
  * ```
