@@ -8,6 +8,7 @@
  * @module
  */
 import type { KObject } from "./resources.ts";
+import { realClock } from "../clock/mod.ts";
 import { ApiError, cause } from "./errors.ts";
 import { queryBool, queryInt } from "./query.ts";
 import { linesSince, logInstances, withTimestamps } from "./pod_log_lines.ts";
@@ -151,7 +152,7 @@ export function podLogResponse(
   }
   const tail = count(params, "tailLines", podName, 0);
   const limit = count(params, "limitBytes", podName, 1);
-  const since = sinceOf(params, podName, options.now ?? Date.now());
+  const since = sinceOf(params, podName, options.now ?? realClock.now());
   const status = statusOf(pod, container);
   const state = (status?.state ?? {}) as JsonMap;
   const last = (status?.lastState ?? {}) as JsonMap;
