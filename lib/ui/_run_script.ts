@@ -50,7 +50,8 @@ export const RUN_SCRIPT = `
     g.chart = new Chart(canvas, { type: "line", data: { datasets: [] }, options: {
       animation: false, responsive: true, maintainAspectRatio: false, parsing: true,
       plugins: { legend: { position: "bottom" } },
-      scales: { x: { type: "linear", min: 0.5, title: { display: true, text: "look" } },
+      scales: { x: { type: "linear", min: 0.5, ticks: { stepSize: 1 },
+        title: { display: true, text: "look (sample) at each target" } },
         y: { beginAtZero: true, suggestedMax: threshold === null ? undefined : threshold * 1.2 } } } });
     gates[key] = g;
     root.setAttribute("data-charts", String(gateCount + 1));

@@ -160,8 +160,9 @@ export function runEventStream(
               if (t) send(sseFrame({ event: "traffic", data: JSON.stringify({ stage, ...t }) }));
             }
           }
-          const summary: RunSummary | undefined = await index.get(runId);
+          // The report first: a summary read after it says how the run finished.
           const report = await Deno.stat(`${runDir}/report.json`).catch(() => null);
+          const summary: RunSummary | undefined = await index.get(runId);
           if (summary) {
             const state = JSON.stringify({
               state: summary.state,
