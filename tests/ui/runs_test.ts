@@ -31,13 +31,13 @@ async function holder(path: string) {
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   assert.equal((await reader.read()).value?.trim(), "ready");
-  reader.releaseLock();
   return {
     pid: child.pid,
     async release() {
       await child.stdin.close();
       await child.status;
-      await child.stdout.cancel();
+      // stdout is locked by the decoder it was piped through: cancel through its reader.
+      await reader.cancel();
     },
   };
 }
