@@ -249,25 +249,31 @@ async function connected(
   o: EnvironmentStatusOptions,
   readEnv: (name: string) => string | undefined,
 ): Promise<{ api: KubernetesCapability; close: () => Promise<void> }> {
-  const connection = connect({
-    env,
-    sandbox: opened.sandbox,
-    apiInProcess: opened.sandbox?.handle !== undefined,
-    dryRun: true,
-    redactor: new Redactor(),
-    metrics: {},
-    resources: ["kubernetes"],
-    readEnv,
-    clock: opened.clock,
-    log: o.log ?? (() => {}),
-    ...(o.verifyTimeoutMs !== undefined ? { verifyTimeoutMs: o.verifyTimeoutMs } : {}),
-  });
+  let connection: ReturnType<typeof connect>;
+  try {
+    connection = connect({
+      env,
+      sandbox: opened.sandbox,
+      apiInProcess: opened.sandbox?.handle !== undefined,
+      dryRun: true,
+      redactor: new Redactor(),
+      metrics: {},
+      resources: ["kubernetes"],
+      readEnv,
+      clock: opened.clock,
+      log: o.log ?? (() => {}),
+      ...(o.verifyTimeoutMs !== undefined ? { verifyTimeoutMs: o.verifyTimeoutMs } : {}),
+    });
+  } catch (err) {
+    if (err instanceof InputError) throw new InputError(named(err.message, env, o), { cause: err });
+    throw err;
+  }
   try {
     await connection.verify();
   } catch (err) {
     await connection.close().catch(() => {});
     if (err instanceof InputError) {
-      throw new ClusterUnreachableError(err.message, { cause: err });
+      throw new ClusterUnreachableError(named(err.message, env, o), { cause: err });
     }
     throw err;
   }
@@ -275,4 +281,11 @@ async function connected(
     api: connection.capabilities.kubernetes as unknown as KubernetesCapability,
     close: () => connection.close(),
   };
+}
+
+/** A message about the kubeconfig names where it came from: `--kubeconfig`, when given. */
+function named(message: string, env: Environment, o: EnvironmentStatusOptions): string {
+  return o.kubeconfig === undefined
+    ? message
+    : message.replaceAll(`kubernetes.kubeconfig in ${env.file}`, "--kubeconfig");
 }
