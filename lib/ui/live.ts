@@ -83,6 +83,15 @@ export interface LiveOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
+/** The journal events that can change a run's state (paused, running again, finished). */
+const STATE_EVENTS = new Set([
+  "run.started",
+  "run.resumed",
+  "stage.paused",
+  "stage.decision",
+  "run.finished",
+]);
+
 async function logFiles(dir: string): Promise<string[]> {
   try {
     return (await Array.fromAsync(Deno.readDir(dir)))
@@ -137,8 +146,55 @@ export function runEventStream(
       const logs = new Map<string, FileTail>();
       let lastSeq = o.afterSeq ?? 0;
       let lastState = "";
+      let lastCheck = -Infinity;
+      let finished = false;
+      // The run's state (a /proc scan: milliseconds, more on a busy machine) is told beside the
+      // events, never in their way: one check at a time, another asked for while it runs.
+      let checking: Promise<void> | undefined;
+      let again = false;
+      const check = async (): Promise<void> => {
+        // The report first: a summary read after it says how the run finished.
+        const report = await Deno.stat(`${runDir}/report.json`).catch(() => null);
+        const summary: RunSummary | undefined = await index.get(runId);
+        if (summary) {
+          const state = JSON.stringify({
+            state: summary.state,
+            status: summary.status,
+            waiting: summary.waiting ?? null,
+            how: summary.how ?? null,
+          });
+          if (state !== lastState) send(sseFrame({ event: "state", data: state }));
+          lastState = state;
+        }
+        if (report && !finished) {
+          finished = true;
+          send(sseFrame({
+            event: "finished",
+            data: JSON.stringify({ status: summary?.status ?? "unknown" }),
+          }));
+          stop.abort(); // ends the loop below
+        }
+      };
+      const askCheck = () => {
+        lastCheck = performance.now();
+        if (checking) {
+          again = true;
+          return;
+        }
+        checking = check().catch((err) => {
+          send(sseFrame({ event: "problem", data: JSON.stringify({ message: String(err) }) }));
+        }).finally(() => {
+          checking = undefined;
+          if (again && !stop.signal.aborted) {
+            again = false;
+            askCheck();
+          }
+        });
+      };
+      const pollMs = o.pollMs ?? 1000;
       try {
-        for await (const _ of changes(runDir, { signal: stop.signal, pollMs: o.pollMs ?? 1000 })) {
+        for await (const _ of changes(runDir, { signal: stop.signal, pollMs })) {
+          let telling = false;
           for (const line of await journal.read()) {
             let e: Record<string, unknown>;
             try {
@@ -151,6 +207,7 @@ export function runEventStream(
             lastSeq = seq;
             delete e.prev;
             send(sseFrame({ event: "journal", data: JSON.stringify(e), id: String(seq) }));
+            telling ||= STATE_EVENTS.has(String(e.type));
           }
           for (const name of await logFiles(`${runDir}/logs`)) {
             if (!logs.has(name)) logs.set(name, new FileTail(`${runDir}/logs/${name}`));
@@ -160,30 +217,15 @@ export function runEventStream(
               if (t) send(sseFrame({ event: "traffic", data: JSON.stringify({ stage, ...t }) }));
             }
           }
-          // The report first: a summary read after it says how the run finished.
-          const report = await Deno.stat(`${runDir}/report.json`).catch(() => null);
-          const summary: RunSummary | undefined = await index.get(runId);
-          if (summary) {
-            const state = JSON.stringify({
-              state: summary.state,
-              status: summary.status,
-              waiting: summary.waiting ?? null,
-              how: summary.how ?? null,
-            });
-            if (state !== lastState) send(sseFrame({ event: "state", data: state }));
-            lastState = state;
-          }
-          if (report) {
-            send(sseFrame({
-              event: "finished",
-              data: JSON.stringify({ status: summary?.status ?? "unknown" }),
-            }));
-            break;
-          }
+          // Checked when an event may change it, while a finished run waits for its report,
+          // and at least every poll (a killed runner writes nothing).
+          const due = performance.now() - lastCheck >= pollMs;
+          if (telling || due || lastState.includes('"finished"')) askCheck();
         }
       } catch (err) {
         send(sseFrame({ event: "problem", data: JSON.stringify({ message: String(err) }) }));
       } finally {
+        await checking;
         clearInterval(heartbeat);
         o.signal?.removeEventListener("abort", onAbort);
         if (!cancelled) controller.close();

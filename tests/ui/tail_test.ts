@@ -151,7 +151,9 @@ Deno.test("runEventStream() sends what the journal holds, then each line as it i
           "2026-01-01T00:00:00.000Z NOTICE web: blue 80% / green 20%\n",
         );
       }
-      return journalled.length === 3 && evs.some((e) => e.event === "traffic");
+      // The state is told beside the events (its check runs on its own), so it may come later.
+      return journalled.length === 3 && evs.some((e) => e.event === "traffic") &&
+        evs.some((e) => e.event === "state");
     });
     const journalled = events.filter((e) => e.event === "journal");
     assert.deepEqual(journalled.map((e) => e.id), ["1", "2", "3"]);
