@@ -67,6 +67,8 @@ command -v buildah >/dev/null 2>&1 || missing+=(buildah)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 # The official Python client is one of the judges of the sandbox's fidelity (tests/sandbox/).
 /usr/bin/python3 -c 'import kubernetes' 2>/dev/null || missing+=(python3-kubernetes)
+# The live terminal view is checked as a person sees it, in tmux's capture-pane (tests/view/).
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ]; then
     echo "installing ${missing[*]} from Debian's packages"

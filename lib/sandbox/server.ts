@@ -5,10 +5,10 @@
  * @module
  */
 import { SANDBOX_API_GROUP } from "../product/mod.ts";
-import { parse as parseYaml } from "yaml";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
 import { type Api, PATCH_TYPES } from "./api.ts";
 import { ApiError } from "./errors.ts";
+import { encodeResponse, readBody } from "./body_codec.ts";
 import { meta } from "./store.ts";
 import {
   aggregatedContentType,
@@ -129,9 +129,10 @@ export class ApiHttp {
     } catch (error) {
       response = errorResponse(error);
     }
-    return queryPretty(new URL(request.url).searchParams)
-      ? await prettyPrinted(response)
-      : response;
+    return await encodeResponse(
+      request,
+      queryPretty(new URL(request.url).searchParams) ? await prettyPrinted(response) : response,
+    );
   }
 
   async #handle(request: Request): Promise<Response> {
@@ -216,20 +217,8 @@ export class ApiHttp {
     return ua.split("/")[0] ?? "unknown";
   }
 
-  async #body(request: Request, yaml = false): Promise<unknown> {
-    if ((request.headers.get("content-type") ?? "").includes("protobuf")) {
-      throw ApiError.unsupportedMediaType(
-        "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (the sandbox does not decode protobuf)",
-      );
-    }
-    const text = await request.text();
-    try {
-      return yaml ? parseYaml(text) : JSON.parse(text);
-    } catch (error) {
-      throw ApiError.badRequest(
-        `couldn't get version/kind; json parse error: ${(error as Error).message}`,
-      );
-    }
+  #body(request: Request, yaml = false): Promise<unknown> {
+    return readBody(request, yaml);
   }
 
   async #resource(request: Request, url: URL, route: Route): Promise<Response> {
