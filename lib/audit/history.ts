@@ -12,6 +12,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { GENESIS } from "../journal/journal.ts";
+import { chainOrder } from "./run_link.ts";
 
 /** A link to a run as `run.started`'s `previous` records it: its id and final digest. */
 export interface AuditLink {
@@ -353,16 +354,5 @@ export async function readRunHistory(
       unreadable.push(r.unreadable);
     }
   }
-  runs.sort((a, b) =>
-    a.startedAt < b.startedAt
-      ? -1
-      : a.startedAt > b.startedAt
-      ? 1
-      : a.runId < b.runId
-      ? -1
-      : a.runId > b.runId
-      ? 1
-      : 0
-  );
-  return { runs, unreadable };
+  return { runs: chainOrder(runs), unreadable };
 }

@@ -248,21 +248,7 @@ export async function environmentRuns(
     const run = await readChainedRun(runDir);
     if (run && run.environment === environment) out.push({ ...run, runDir });
   }
-  return out.sort((a, b) =>
-    a.startedAt < b.startedAt ? -1 : a.startedAt > b.startedAt
-      ? 1
-      // Runs that start at the same instant (a virtual clock's zero-time step): the one that
-      // names the other as its previous run comes after it; only then the run ids.
-      : a.previous?.runId === b.runId
-      ? 1
-      : b.previous?.runId === a.runId
-      ? -1
-      : a.runId < b.runId
-      ? -1
-      : a.runId > b.runId
-      ? 1
-      : 0
-  );
+  return chainOrder(out);
 }
 
 /**
@@ -310,4 +296,61 @@ async function reportTarget(runDir: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Runs in the order they ran: by start time; runs that start at the same instant (a virtual
+ * clock's zero-time step, e.g. a promotion's build and the deploy after it) so that a run comes
+ * after the run it names as its previous one, and otherwise by id. A sort's comparator cannot do
+ * this (the links of three runs at one instant are not a total order), so each instant's runs
+ * are put in their links' order one by one.
+ *
+ * @param runs The runs, in any order (not changed).
+ * @returns A new array, oldest first.
+ *
+ * @example
+ * ```ts
+ * import { chainOrder } from "./run_link.ts";
+ * const at = "2026-03-02T10:00:00.000Z";
+ * const runs = chainOrder([
+ *   { runId: "a", startedAt: at, previous: { runId: "z", digest: "d" } },
+ *   { runId: "z", startedAt: at, previous: null },
+ * ]);
+ * console.assert(runs.map((r) => r.runId).join() === "z,a");
+ * ```
+ */
+export function chainOrder<
+  T extends {
+    readonly runId: string;
+    readonly startedAt: string;
+    readonly previous?: { readonly runId: string } | null | undefined;
+  },
+>(runs: readonly T[]): T[] {
+  const sorted = [...runs].sort((a, b) =>
+    a.startedAt < b.startedAt
+      ? -1
+      : a.startedAt > b.startedAt
+      ? 1
+      : a.runId < b.runId
+      ? -1
+      : a.runId > b.runId
+      ? 1
+      : 0
+  );
+  const out: T[] = [];
+  for (let i = 0; i < sorted.length;) {
+    let j = i;
+    while (j < sorted.length && sorted[j]!.startedAt === sorted[i]!.startedAt) j++;
+    const group = sorted.slice(i, j);
+    while (group.length > 0) {
+      // The first (by id) whose previous run is not still waiting at this instant; a cycle
+      // (only a forged history has one) falls back to the id order.
+      const k = group.findIndex((r) =>
+        !group.some((o) => o !== r && o.runId === r.previous?.runId)
+      );
+      out.push(...group.splice(k === -1 ? 0 : k, 1));
+    }
+    i = j;
+  }
+  return out;
 }
