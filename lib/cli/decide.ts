@@ -3,7 +3,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { writeDecision } from "../analysis/decision.ts";
+import { decideRun, DecisionRefused } from "../ui/decision.ts";
 import { InputError } from "../runner/mod.ts";
 import { RUNS_DIR } from "../product/mod.ts";
 import { type CliIo, type Command, EXIT } from "./command.ts";
@@ -58,31 +58,16 @@ export async function decideCommand(
     throw new InputError(DECIDE_USAGE);
   }
   const runsDir = parsed.values["runs-dir"] ?? RUNS_DIR;
-  const runDir = `${runsDir}/${runId}`;
-  try {
-    await Deno.stat(`${runDir}/events.jsonl`);
-  } catch {
-    throw new InputError(`No run "${runId}" in ${runsDir}`);
-  }
-  try {
-    await Deno.stat(`${runDir}/report.json`);
-    throw new InputError(`Run "${runId}" has finished: there is nothing to decide`);
-  } catch (err) {
-    if (err instanceof InputError) throw err;
-  }
-  const events = await Deno.readTextFile(`${runDir}/events.jsonl`);
-  const lines = events.trimEnd().split("\n").map((l) =>
-    JSON.parse(l) as { type: string; stage?: string }
-  );
-  const paused = lines.filter((e) => e.type === "stage.paused").map((e) => e.stage);
-  const decided = new Set(lines.filter((e) => e.type === "stage.decision").map((e) => e.stage));
-  const waiting = paused.filter((s) => !decided.has(s));
-  if (waiting.length === 0) {
-    throw new InputError(`Run "${runId}" has no stage waiting for a decision`);
-  }
   const user = await actor();
-  await writeDecision(runDir, action, user);
-  io.stdout(`${action} recorded for stage "${waiting.at(-1)}" of run ${runId} (by ${user})\n`);
+  // The dashboard's promote/abort records the same decision with the same checks.
+  let decided;
+  try {
+    decided = await decideRun(runsDir, { runId, action, user });
+  } catch (err) {
+    if (err instanceof DecisionRefused) throw new InputError(err.message);
+    throw err;
+  }
+  io.stdout(`${action} recorded for stage "${decided.stage}" of run ${runId} (by ${user})\n`);
   return EXIT.ok;
 }
 
