@@ -159,6 +159,23 @@ async function publish(
   }
 }
 
+/** Keeps a registry's storage, trusting the keys its namespace's entry names now. */
+async function keepRegistry(
+  api: CompanionsOptions["api"],
+  namespace: string,
+  registry: RegistryCompanion,
+): Promise<void> {
+  const res = await api(
+    new Request(
+      `http://sandbox/api/v1/namespaces/${namespace}/configmaps/${COMPANIONS_CONFIGMAP}`,
+    ),
+  );
+  const cm = res.ok ? await res.json() as { data?: Record<string, string> } : undefined;
+  if (!res.ok) await res.body?.cancel();
+  const entry = JSON.parse(cm?.data?.registry ?? "{}") as { publicKey?: unknown };
+  await registry.keep(typeof entry.publicKey === "string" ? entry.publicKey : "");
+}
+
 async function unpublish(api: CompanionsOptions["api"], namespace: string): Promise<void> {
   const res = await api(
     new Request(
@@ -310,6 +327,11 @@ export async function startCompanions(o: CompanionsOptions): Promise<Companions>
     stopping ??= (async () => {
       const hold = clock.hold("stopping the sandbox's companions");
       try {
+        // What each registry holds is kept for the next start, with the keys its images
+        // verify with now (a build made in the sandbox added its own).
+        await Promise.all(
+          [...registries].map(([ns, r]) => keepRegistry(o.api, ns, r).catch(() => {})),
+        );
         await Promise.all([...published.keys()].map((ns) => unpublish(o.api, ns).catch(() => {})));
         await Promise.all(
           [...redis.values(), ...registries.values(), ...monitoring].map((c) => c.stop()),

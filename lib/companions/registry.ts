@@ -4,11 +4,24 @@
  * It is given the images to hold: each is pushed through the registry's HTTP API (a
  * one-layer OCI image whose content names it) and signed in cosign's format with a key
  * made for this start (ECDSA P-256; its public key is what a check verifies with), unless
- * it is listed as left unsigned. Its storage is emptied at each start.
+ * it is listed as left unsigned.
+ *
+ * What it holds survives a restart once it was kept ({@linkcode RegistryCompanion.keep}: the
+ * sandbox's companions keep it when they stop, with the keys the namespace's images verify
+ * with — a build made in the sandbox adds its own): the next start keeps its storage and its
+ * signing key (`<dir>/kept.json`, `<dir>/signing-key.pk8`, mode 0600), leaves a tag that is
+ * already there as it is (the image a build pushed) and pushes only the stand-ins missing.
+ * Without a kept state (a first start, or one after a crash) its storage is emptied.
  * @module
  */
-import { generateSigningKey, signImage } from "./cosign.ts";
-import { type ImageManifest, pushBlob, putManifest, type RegistryAccess } from "./oci.ts";
+import { signatureTag, signImage, type SigningKey } from "./cosign.ts";
+import {
+  getManifest,
+  type ImageManifest,
+  pushBlob,
+  putManifest,
+  type RegistryAccess,
+} from "./oci.ts";
 import {
   addressFree,
   type CompanionProcess,
@@ -53,6 +66,11 @@ export interface RegistryCompanion {
   readonly images: readonly PushedImage[];
   /** Its process. */
   readonly process: CompanionProcess;
+  /**
+   * Keeps what it holds for its next start, trusting `publicKey` (a PEM bundle: what its
+   * images verify with now) for the images kept.
+   */
+  keep(publicKey: string): Promise<void>;
   /** Stops it. */
   stop(): Promise<void>;
 }
@@ -79,7 +97,8 @@ async function pushImage(access: RegistryAccess, image: ImageToPush): Promise<st
     config: { Labels: { "org.opencontainers.image.version": image.tag } },
     rootfs: { type: "layers", diff_ids: [] },
   }));
-  const layer = enc.encode(`${image.identity}:${image.tag}\n`);
+  // An unsigned stand-in differs from the signed one: no signature kept from before applies.
+  const layer = enc.encode(`${image.identity}:${image.tag}\n${image.unsigned ? "unsigned\n" : ""}`);
   const configBlob = await pushBlob(access, image.repository, config);
   const layerBlob = await pushBlob(access, image.repository, layer);
   const manifest: ImageManifest = {
@@ -110,8 +129,9 @@ export async function startRegistryCompanion(
 ): Promise<RegistryCompanion | { missing: MissingProgram }> {
   const missing = await findProgram(PROGRAM, "docker-registry", ["--version"]);
   if (missing) return { missing };
-  // Each start holds exactly the images it is given, signed with this start's key.
-  await Deno.remove(`${o.dir}/data`, { recursive: true }).catch(() => {});
+  const kept = await readKept(o.dir);
+  // Without a kept state each start holds exactly the images it is given, signed anew.
+  if (!kept) await Deno.remove(`${o.dir}/data`, { recursive: true }).catch(() => {});
   await Deno.mkdir(`${o.dir}/data`, { recursive: true });
   await stopLeftover(o.dir);
   const host = o.address ?? `127.0.0.1:${freePort()}`;
@@ -154,21 +174,97 @@ export async function startRegistryCompanion(
   });
   try {
     const access: RegistryAccess = { host };
-    const key = await generateSigningKey();
+    const key = kept?.key ?? await keepableKey();
     const images: PushedImage[] = [];
     for (const image of o.images) {
+      const there = kept && !image.unsigned
+        ? await getManifest(access, image.repository, image.tag)
+        : null;
+      // A signed image already there (a build's) stays; an unsigned one (a scenario's) does not.
+      const sig = there && await getManifest(access, image.repository, signatureTag(there.digest));
+      if (there && sig) {
+        images.push({ ...pick(image), digest: there.digest, signed: true });
+        continue;
+      }
       const digest = await pushImage(access, image);
       if (!image.unsigned) await signImage(access, image.repository, digest, image.identity, key);
-      images.push({
-        repository: image.repository,
-        tag: image.tag,
-        digest,
-        signed: !image.unsigned,
-      });
+      images.push({ ...pick(image), digest, signed: !image.unsigned });
     }
-    return { host, publicKey: key.publicKeyPem, images, process, stop: () => process.stop() };
+    const publicKey = mergeKeys(key.publicKeyPem, kept?.publicKey ?? "");
+    return {
+      host,
+      publicKey,
+      images,
+      process,
+      keep: (trusted) => keepState(o.dir, key, mergeKeys(publicKey, trusted)),
+      stop: () => process.stop(),
+    };
   } catch (err) {
     await process.stop();
     throw err;
   }
+}
+
+function pick(image: ImageToPush): { repository: string; tag: string } {
+  return { repository: image.repository, tag: image.tag };
+}
+
+/** The PEM keys of both bundles, each once. */
+function mergeKeys(a: string, b: string): string {
+  const keys = [
+    ...`${a}\n${b}`.matchAll(/-----BEGIN PUBLIC KEY-----[^-]*-----END PUBLIC KEY-----/g),
+  ]
+    .map((m) => m[0].replace(/\r/g, ""));
+  return `${[...new Set(keys)].join("\n")}\n`;
+}
+
+/** A signing key whose private half can be kept in the registry's folder. */
+async function keepableKey(): Promise<SigningKey> {
+  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+    "sign",
+    "verify",
+  ]);
+  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey));
+  const b64 = btoa(String.fromCharCode(...spki)).match(/.{1,64}/g)!.join("\n");
+  return {
+    privateKey: pair.privateKey,
+    publicKeyPem: `-----BEGIN PUBLIC KEY-----\n${b64}\n-----END PUBLIC KEY-----\n`,
+  };
+}
+
+const KEPT = "kept.json";
+const KEY_FILE = "signing-key.pk8";
+
+/** What an earlier start kept, or undefined (then nothing is kept). */
+async function readKept(
+  dir: string,
+): Promise<{ key: SigningKey; publicKey: string } | undefined> {
+  try {
+    const doc = JSON.parse(await Deno.readTextFile(`${dir}/${KEPT}`)) as { publicKey?: unknown };
+    const pk8 = await Deno.readFile(`${dir}/${KEY_FILE}`);
+    const privateKey = await crypto.subtle.importKey(
+      "pkcs8",
+      pk8,
+      { name: "ECDSA", namedCurve: "P-256" },
+      true,
+      ["sign"],
+    );
+    const own = typeof doc.publicKey === "string" ? doc.publicKey : "";
+    const first = /-----BEGIN PUBLIC KEY-----[^-]*-----END PUBLIC KEY-----/.exec(own)?.[0];
+    if (!first) return undefined;
+    return { key: { privateKey, publicKeyPem: `${first}\n` }, publicKey: own };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps the storage for the next start: the signing key and the keys trusted. */
+async function keepState(dir: string, key: SigningKey, publicKey: string): Promise<void> {
+  if (!key.privateKey.extractable) return;
+  const pk8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", key.privateKey));
+  await Deno.writeFile(`${dir}/${KEY_FILE}`, pk8, { mode: 0o600 });
+  // The own key first: the one the next start signs stand-ins with.
+  await Deno.writeTextFile(`${dir}/${KEPT}`, `${JSON.stringify({ publicKey })}\n`, {
+    mode: 0o600,
+  });
 }

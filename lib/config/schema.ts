@@ -28,6 +28,7 @@ import { parseQuantity } from "./quantity.ts";
 import { ENVIRONMENT_LIMITS } from "./limits.ts";
 import type { Duration } from "./duration.ts";
 import type { EnvironmentConfig, SigningKeyRef } from "./types.ts";
+import { imageSigningSchema } from "./_image_signing.ts";
 
 export type { Environment, EnvironmentConfig } from "./types.ts";
 
@@ -332,6 +333,8 @@ const schema = mapping({
     }).optional(),
     // Signed runs: the key runs are signed with, the keys their signatures verify against.
     audit: audit.optional(),
+    // The keys a deployed image's signature must verify with (production's pre-flight).
+    image_signing: imageSigningSchema.optional(),
   }),
   backup: mapping({
     cronjob: dnsSubdomain("a CronJob name"),

@@ -138,6 +138,12 @@ export interface DeploymentSection {
    * verification requires a signature in production only.
    */
   audit?: AuditSection | undefined;
+  /**
+   * The public keys (ECDSA P-256, PEM) a deployed image's cosign signature must verify with
+   * (any of them): production's pre-flight checks the digest it deploys with them. Absent:
+   * production's pre-flight refuses (it has nothing to verify with).
+   */
+  image_signing?: { public_keys: string[] } | undefined;
 }
 
 /** A file holding a secret (`{ from_file: path }`, relative to the working directory). */
