@@ -7,6 +7,7 @@ import protobuf from "protobufjs";
 import { APIMACHINERY_PROTOS } from "./meta_proto.ts";
 import { CORE_PROTO } from "./core_proto.ts";
 import { CORE_VOLUME_PROTO } from "./core_volume_proto.ts";
+import { CORE_CONTAINER_PROTO } from "./core_container_proto.ts";
 import { CORE_POD_PROTOS } from "./core_pod_proto.ts";
 import { WORKLOAD_PROTOS } from "./workload_proto.ts";
 
@@ -53,6 +54,7 @@ export function schemaRoot(): protobuf.Root {
     ...APIMACHINERY_PROTOS,
     CORE_PROTO,
     CORE_VOLUME_PROTO,
+    CORE_CONTAINER_PROTO,
     ...CORE_POD_PROTOS,
     ...WORKLOAD_PROTOS,
   ];
