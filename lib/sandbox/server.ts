@@ -29,6 +29,7 @@ import { proxyRequest } from "./proxy.ts";
 import { podLogResponse } from "./pod_logs.ts";
 import { storeFollowSource } from "./pod_log_follow.ts";
 import { prettyPrinted, queryBool, queryPretty } from "./query.ts";
+import { POD_STREAM_PATH, podStreamResponse } from "./pod_stream.ts";
 
 type JsonMap = Record<string, unknown>;
 
@@ -123,6 +124,19 @@ export class ApiHttp {
 
   /** Answer one request (indented JSON when its `pretty` parses as true). */
   async handle(request: Request): Promise<Response> {
+    // exec, attach and portforward answer with a WebSocket upgrade: the 101 goes back as is.
+    const stream = new URL(request.url).pathname.match(POD_STREAM_PATH);
+    if (stream && this.#authorized(request)) {
+      try {
+        return podStreamResponse(request, stream, {
+          api: this.#api,
+          proxyPort: (ns, target) => this.#hooks.proxyPort(ns, target),
+          open: this.#watches,
+        });
+      } catch (error) {
+        return errorResponse(error);
+      }
+    }
     let response: Response;
     try {
       response = await this.#handle(request);
@@ -135,13 +149,17 @@ export class ApiHttp {
     );
   }
 
+  #authorized(request: Request): boolean {
+    const authorization = request.headers.get("authorization");
+    return authorization === null || authorization === `Bearer ${this.#token}`;
+  }
+
   async #handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const path = url.pathname.replace(/\/+$/, "") || "/";
     // Like the old insecure port, loopback requests without credentials are admitted:
     // kubectl (client-go) does not send a bearer token over plain HTTP. A wrong token is refused.
-    const authorization = request.headers.get("authorization");
-    if (authorization !== null && authorization !== `Bearer ${this.#token}`) {
+    if (!this.#authorized(request)) {
       return json(new ApiError(401, "Unauthorized", { reason: "Unauthorized" }).toStatus(), 401);
     }
     if (path === "/healthz" || path === "/livez" || path === "/readyz") return new Response("ok");
