@@ -111,10 +111,10 @@ function reencodable(request: Request, response: Response): boolean {
 }
 
 /**
- * Encodes an answer for the request's `Accept`: a single object of a kind with a protobuf
- * schema goes out as protobuf when the client prefers it; lists, watch streams, Tables,
- * other kinds and objects with fields the schema lacks stay JSON (client-go accepts JSON
- * when it asked for `protobuf,json`).
+ * Encodes an answer for the request's `Accept`: an object or list of a kind with a protobuf
+ * schema goes out as protobuf when the client prefers it; watch streams, Tables, logs,
+ * proxied answers, other kinds and objects with fields the schema lacks stay JSON
+ * (client-go accepts JSON when it asked for `protobuf,json`).
  *
  * @param request The request.
  * @param response The API's answer, JSON.

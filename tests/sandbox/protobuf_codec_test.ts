@@ -365,3 +365,24 @@ Deno.test("decodeObject() reads kubectl's `create service clusterip --tcp=80:htt
   assert.equal(svc.spec.type, "ClusterIP");
   assert.deepEqual(svc.status, { loadBalancer: {} });
 });
+
+Deno.test("encodeObject()/decodeObject() round-trip a PodList; items lose only their TypeMeta, as on the wire", () => {
+  const pod = OBJECTS.Pod!;
+  const list = {
+    apiVersion: "v1",
+    kind: "PodList",
+    metadata: { resourceVersion: "77", continue: "next", remainingItemCount: 0 },
+    items: [pod, { ...pod, metadata: { name: "second" } }],
+  };
+  const { apiVersion: _v, kind: _k, ...item } = pod;
+  assert.deepEqual(decodeObject(encodeObject(list)), {
+    ...list,
+    items: [item, { ...item, metadata: { name: "second" } }],
+  });
+  const empty = {
+    apiVersion: "apps/v1",
+    kind: "DeploymentList",
+    metadata: { resourceVersion: "1" },
+  };
+  assert.deepEqual(decodeObject(encodeObject({ ...empty, items: [] })), empty);
+});

@@ -138,7 +138,7 @@ Deno.test("encodeObject() refuses a field or value the schema cannot carry, nami
     /metadata\.creationTimestamp: not an RFC 3339 time/,
   );
   assert.throws(
-    () => encodeObject({ apiVersion: "v1", kind: "ConfigMapList", items: [] }),
+    () => encodeObject({ apiVersion: "v1", kind: "EventList", items: [] }),
     ProtobufUnsupportedError,
   );
 });
@@ -197,7 +197,7 @@ function apiRequest(path: string, accept = `${PROTOBUF},application/json`): Requ
   return new Request(`http://x${path}`, { headers: { accept } });
 }
 
-Deno.test("encodeResponse() answers protobuf for a supported kind, keeping status and headers", async () => {
+Deno.test("encodeResponse() answers protobuf for a supported kind or its list, keeping status and headers", async () => {
   const answer = Response.json(DEPLOYMENT, {
     status: 201,
     headers: { warning: '299 - "unknown field"' },
@@ -207,13 +207,17 @@ Deno.test("encodeResponse() answers protobuf for a supported kind, keeping statu
   assert.equal(r.headers.get("content-type"), PROTOBUF);
   assert.equal(r.headers.get("warning"), '299 - "unknown field"');
   assert.deepEqual(decodeObject(new Uint8Array(await r.arrayBuffer())), DEPLOYMENT);
+  const list = { apiVersion: "v1", kind: "NamespaceList", metadata: { resourceVersion: "9" } };
+  const listed = await encodeResponse(apiRequest("/api/v1/namespaces"), Response.json(list));
+  assert.equal(listed.headers.get("content-type"), PROTOBUF);
+  assert.deepEqual(decodeObject(new Uint8Array(await listed.arrayBuffer())), list);
 });
 
-Deno.test("encodeResponse() stays JSON for lists, other kinds, unknown fields, JSON clients, watches and upgrades", async () => {
+Deno.test("encodeResponse() stays JSON for other kinds, unknown fields, JSON clients, watches and upgrades", async () => {
   const cases: [Request, Response][] = [
     [
       apiRequest("/api/v1/configmaps"),
-      Response.json({ apiVersion: "v1", kind: "ConfigMapList", items: [] }),
+      Response.json({ apiVersion: "v1", kind: "EventList", items: [] }),
     ],
     [
       apiRequest("/apis/rbac.authorization.k8s.io/v1/roles"),

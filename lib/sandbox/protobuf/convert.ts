@@ -241,7 +241,7 @@ function messageFromJson(
 
 /**
  * Builds a message from an object's JSON (`apiVersion` and `kind` are ignored: they travel
- * in the envelope).
+ * in the envelope; so are a list's items').
  *
  * @param type The message type.
  * @param json The object's JSON.
@@ -266,5 +266,13 @@ function messageFromJson(
  */
 export function messageFromObject(type: protobuf.Type, json: Json): protobuf.Message {
   const { apiVersion: _apiVersion, kind: _kind, ...rest } = json;
+  if (type.name.endsWith("List") && Array.isArray(rest.items)) {
+    // A list's items carry no TypeMeta on the wire (the list's kind implies theirs).
+    rest.items = rest.items.map((item) => {
+      if (!isObject(item)) return item;
+      const { apiVersion: _v, kind: _k, ...fields } = item;
+      return fields;
+    });
+  }
   return type.fromObject(messageFromJson(type, rest, ""));
 }

@@ -10,6 +10,7 @@ import { CORE_VOLUME_PROTO } from "./core_volume_proto.ts";
 import { CORE_CONTAINER_PROTO } from "./core_container_proto.ts";
 import { CORE_POD_PROTOS } from "./core_pod_proto.ts";
 import { WORKLOAD_PROTOS } from "./workload_proto.ts";
+import { LIST_PROTOS } from "./list_proto.ts";
 
 const META = "k8s.io.apimachinery.pkg.apis.meta.v1";
 
@@ -57,6 +58,7 @@ export function schemaRoot(): protobuf.Root {
     CORE_CONTAINER_PROTO,
     ...CORE_POD_PROTOS,
     ...WORKLOAD_PROTOS,
+    ...LIST_PROTOS,
   ];
   for (const text of texts) protobuf.parse(text, root, { keepCase: true });
   root.resolveAll();
@@ -69,18 +71,22 @@ export function schemaRoot(): protobuf.Root {
  *
  * @param apiVersion The object's `apiVersion` (`v1`, `apps/v1`, ...).
  * @param kind The object's `kind`.
- * @returns The message type, or `undefined` for a kind the sandbox does not encode.
+ * @returns The message type (a kind's list too: `PodList`), or `undefined` for a kind the
+ * sandbox does not encode.
  *
  * @example
  * ```ts
  * import { kindType } from "./schema.ts";
  * console.assert(kindType("apps/v1", "Deployment")?.name === "Deployment");
- * console.assert(kindType("v1", "ConfigMapList") === undefined);
+ * console.assert(kindType("v1", "ConfigMapList")?.name === "ConfigMapList");
+ * console.assert(kindType("v1", "EventList") === undefined);
  * ```
  */
 export function kindType(apiVersion: string, kind: string): protobuf.Type | undefined {
   const shared = SHARED_KINDS[kind];
-  const name = shared ?? KINDS.find(([v, k]) => v === apiVersion && k === kind)?.[2];
+  const item = kind.endsWith("List") ? kind.slice(0, -4) : kind;
+  const found = KINDS.find(([v, k]) => v === apiVersion && k === item)?.[2];
+  const name = shared ?? (found && item !== kind ? `${found}List` : found);
   return name ? schemaRoot().lookupType(name) : undefined;
 }
 
@@ -111,5 +117,5 @@ export function unknownType(): protobuf.Type {
  * ```
  */
 export function supportedKinds(): string[] {
-  return [...KINDS.map(([v, k]) => `${v}/${k}`), ...Object.keys(SHARED_KINDS)];
+  return [...KINDS.map(([v, k]) => `${v}/${k}`), ...Object.keys(SHARED_KINDS), "their lists"];
 }
