@@ -16,7 +16,7 @@
 import { gatePasses, type MetricDefinition } from "../dsl/gate.ts";
 import type { AnalysisSpec, GateSpec } from "../dsl/stage.ts";
 import type { GateRecord, SampleRecord } from "../report/schema.ts";
-import type { Measurement, MetricsProvider, Target } from "./provider.ts";
+import type { Measurement, MetricsProvider, SampleProgress, Target } from "./provider.ts";
 import { type Clock, realClock, scaledClock } from "../clock/mod.ts";
 import { gateRecord } from "../report/gate_record.ts";
 import { analyzeStatistical } from "./statistical_analysis.ts";
@@ -83,8 +83,13 @@ export interface AnalyzeOptions {
   readonly minInitialDelayMs?: number;
   /** Stops the analysis (a timeout, an interrupted run). */
   readonly signal: AbortSignal;
-  /** Told of every sample as it is taken. */
-  readonly onSample?: (gate: GateSpec, target: Target, sample: SampleRecord) => void;
+  /** Told of every sample as it is taken, with its place in the analysis. */
+  readonly onSample?: (
+    gate: GateSpec,
+    target: Target,
+    sample: SampleRecord,
+    progress: SampleProgress,
+  ) => void;
 }
 
 /**
@@ -264,7 +269,7 @@ async function analyzeFixed(
         }
         c.lastDetail = sample.detail ?? `${sample.value}`;
         rec.samples.push(sample);
-        o.onSample?.(g, target, sample);
+        o.onSample?.(g, target, sample, { look: i + 1, of: count, everyMs: analysis.intervalMs });
       })
     );
     await Promise.all(jobs);

@@ -15,7 +15,7 @@ import type { GateSpec } from "../dsl/stage.ts";
 import { gateRecord } from "../report/gate_record.ts";
 import { analyzeGates } from "./analyze.ts";
 import { type Decision, waitForDecision } from "./decision.ts";
-import type { MetricsProvider, Target } from "./provider.ts";
+import type { MetricsProvider, SampleProgress, Target } from "./provider.ts";
 
 export type { AnalysisTargets };
 
@@ -49,8 +49,14 @@ export interface GateAnalyzerOptions {
   readonly decisionTimeoutMs?: number;
   /** Asks at a terminal, when there is one. */
   readonly ask?: (question: string) => Promise<Decision | null>;
-  /** Told of every sample (the live view). */
-  readonly onSample?: (stage: string, gate: GateSpec, target: Target, sample: SampleRecord) => void;
+  /** Told of every sample (the live view), with its place in the analysis. */
+  readonly onSample?: (
+    stage: string,
+    gate: GateSpec,
+    target: Target,
+    sample: SampleRecord,
+    progress: SampleProgress,
+  ) => void;
 }
 
 /**
@@ -148,7 +154,7 @@ export function createGateAnalyzer(o: GateAnalyzerOptions): GateAnalyzer {
       ...(o.timeScale ? { timeScale: o.timeScale } : {}),
       ...(o.minInitialDelayMs ? { minInitialDelayMs: o.minInitialDelayMs } : {}),
       signal: ctx.signal,
-      onSample: (gate, target, sample) => {
+      onSample: (gate, target, sample, progress) => {
         void ctx.journal.append({
           type: "gate.sample",
           stage: spec.id,
@@ -170,7 +176,7 @@ export function createGateAnalyzer(o: GateAnalyzerOptions): GateAnalyzer {
             sample.decision ? ` ${sample.decision.state}` : ""
           }`,
         );
-        o.onSample?.(spec.id, gate, target, sample);
+        o.onSample?.(spec.id, gate, target, sample, progress);
       },
     });
     const failed = result.gates.filter((g) => g.verdict === "failed");

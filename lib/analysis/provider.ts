@@ -160,3 +160,23 @@ export function renderQuery(template: string, values: Readonly<Record<string, st
     return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
   });
 }
+
+/**
+ * Where a sample falls in its gate's analysis (the live view's "sample 7 of 90"): its look,
+ * how many looks the analysis plans, and the time between them (target ms).
+ *
+ * @example
+ * ```ts
+ * import type { SampleProgress } from "./provider.ts";
+ * const p: SampleProgress = { look: 7, of: 90, everyMs: 10_000 };
+ * console.assert(p.look <= p.of);
+ * ```
+ */
+export interface SampleProgress {
+  /** The look this sample belongs to, from 1. */
+  readonly look: number;
+  /** How many looks the analysis plans (it may stop earlier: a breach, a decision). */
+  readonly of: number;
+  /** The time between two looks, in target ms. */
+  readonly everyMs: number;
+}

@@ -152,7 +152,7 @@ async function measureGate(
     );
     samples.forEach((sample, ti) => {
       rec.samples.push(sample);
-      o.onSample?.(g, canaryOf(o.targets[ti]!), sample);
+      o.onSample?.(g, canaryOf(o.targets[ti]!), sample, { look: i, of: horizon, everyMs: lookMs });
     });
     for (const [ti, sample] of samples.entries()) {
       const st = states[ti]!;

@@ -8,7 +8,7 @@ import type { MetricDefinition } from "../dsl/gate.ts";
 import type { GateSpec } from "../dsl/stage.ts";
 import type { Clock } from "../clock/mod.ts";
 import type { SampleEvidence, SampleRecord } from "../report/schema.ts";
-import type { Evidence, MetricsProvider, Target } from "./provider.ts";
+import type { Evidence, MetricsProvider, SampleProgress, Target } from "./provider.ts";
 
 export type { ComparedTarget };
 
@@ -27,7 +27,12 @@ export interface Resolved {
   readonly clock: Clock;
   readonly settleMs: number;
   readonly signal: AbortSignal;
-  readonly onSample?: (gate: GateSpec, target: Target, sample: SampleRecord) => void;
+  readonly onSample?: (
+    gate: GateSpec,
+    target: Target,
+    sample: SampleRecord,
+    progress: SampleProgress,
+  ) => void;
 }
 
 /**

@@ -130,9 +130,11 @@ async function startSandbox(
 /** A paused stage's question at the terminal: `promote` or `abort` (anything else: no answer). */
 function askAtTerminal(view: RunView, io: CliIo, user: string, clock: Clock) {
   return async (question: string): Promise<Decision | null> => {
+    view.pause();
     view.line(`\n${question}`);
     io.stdout("promote or abort? ");
     const answer = (await readStdinLine())?.trim().toLowerCase();
+    view.resume();
     if (answer !== "promote" && answer !== "abort") return null;
     return { action: answer, by: user, at: new Date(clock.now()).toISOString(), method: "tty" };
   };
@@ -160,7 +162,8 @@ async function connectRun(
     log: (line) => view.line(prepared.redactor.redact(line)),
     decisionTimeoutMs: a.decisionTimeoutMs,
     ask: io.tty ? askAtTerminal(view, io, o.user, o.sandbox?.clock ?? realClock) : undefined,
-    onSample: (stage, gate, target, sample) => view.sample(stage, gate, target, sample),
+    onSample: (stage, gate, target, sample, progress) =>
+      view.sample(stage, gate, target, sample, progress),
   });
   try {
     await connection.verify(io.signal ? { signal: io.signal } : {});
@@ -189,6 +192,8 @@ interface RunSession {
   readonly run: RunStartOptions;
   /** The key the runs are signed with (chosen before anything ran). */
   readonly signing: RunSigning;
+  /** A view for a run (`--json`: onto standard output, where `io.stdout` is not). */
+  readonly newView: () => RunView;
 }
 
 /** A signing key problem is bad input: nothing has run (exit 2). */
@@ -259,11 +264,7 @@ async function executeOne(
     runId: () => runId,
     io,
   });
-  view.line(
-    `${prepared.definition.name} → ${prepared.env.name}${
-      prepared.version ? ` @ ${prepared.version.tag}` : ""
-    }${a.dryRun ? " (dry run)" : ""}`,
-  );
+  view.line(runTitle(prepared, a));
   try {
     const outcome = await executeRun(prepared, {
       ...(a.runsDir ? { runsDir: a.runsDir } : {}),
@@ -287,11 +288,17 @@ async function executeOne(
       ...(io.signal ? { signal: io.signal } : {}),
       onChange: (r, running) => view.stage(r, running),
       onNotice: (stage, message) => view.notice(stage, message),
-      onStart: (id) => {
+      onStart: (id, runDir) => {
         runId = id;
-        view.line(`run ${id}`);
+        view.runStarted({
+          runId: id,
+          runDir,
+          title: runTitle(prepared, a),
+          stages: prepared.stages,
+        });
       },
     });
+    await view.runEnded();
     // Signed once the report is written: a failure is said, and fails the command.
     const signed = await signFinishedRun(outcome, key, {
       now: (sandbox?.clock ?? realClock).now(),
@@ -299,9 +306,17 @@ async function executeOne(
     });
     return { outcome, close: () => connection.close(), signed };
   } catch (err) {
+    await view.runEnded().catch(() => {});
     await connection.close().catch(() => {});
     throw err;
   }
+}
+
+/** What runs where: `deploy → production @ v1.2.4`. */
+function runTitle(prepared: PreparedRun, a: RunArguments): string {
+  return `${prepared.definition.name} → ${prepared.env.name}${
+    prepared.version ? ` @ ${prepared.version.tag}` : ""
+  }${a.dryRun ? " (dry run)" : ""}`;
 }
 
 /**
@@ -355,11 +370,7 @@ async function rehearseHistory(
   view.line(
     `rehearsal: ${version.tag} goes to ${from.environment} first, in this sandbox (${prepared.env.name} deploys only what succeeded there)`,
   );
-  const stagingView = new RunView({ write: io.stdout }, {
-    tty: io.tty,
-    colour: io.colour,
-    json: a.json,
-  });
+  const stagingView = s.newView();
   const { outcome, close, signed } = await executeOne(s, staging, stagingView);
   stagingView.close();
   await close();
@@ -395,8 +406,16 @@ export async function runPipeline(
   start: RunStartOptions,
 ): Promise<number> {
   const standIns = a.sandbox ? await startStandIns() : undefined;
+  // --json: standard output carries the journal's events alone; what people read (prompts,
+  // the report's path) goes to standard error.
+  const newView = () =>
+    new RunView({ write: io.stdout }, { tty: io.tty, colour: io.colour, json: a.json });
   try {
-    return await runWith(a, io, start, standIns);
+    return await runWith(a, a.json ? { ...io, stdout: io.stderr } : io, {
+      start,
+      newView,
+      standIns,
+    });
   } finally {
     await standIns?.close();
   }
@@ -405,9 +424,9 @@ export async function runPipeline(
 async function runWith(
   a: RunArguments,
   io: CliIo,
-  start: RunStartOptions,
-  standIns?: StandIns,
+  o: { start: RunStartOptions; newView: () => RunView; standIns: StandIns | undefined },
 ): Promise<number> {
+  const { start, standIns } = o;
   const onAbort = () =>
     io.stderr(
       "\ninterrupted: stopping running stages and running the failure path (again to force)\n",
@@ -439,7 +458,7 @@ async function runWith(
 
   // Everything is validated: from here on, things happen (the sandbox still refuses, with
   // nothing written, a saved state it cannot load).
-  const view = new RunView({ write: io.stdout }, { tty: io.tty, colour: io.colour, json: a.json });
+  const view = o.newView();
   for (const line of signing.lines) view.line(line);
   let sandbox: SandboxTarget | undefined;
   let close: (() => Promise<void>) | undefined;
@@ -457,6 +476,7 @@ async function runWith(
       standIns,
       run: start,
       signing,
+      newView: o.newView,
     };
     const evidence = await sandboxApprovals(session, prepared, { approved, view });
     const rehearsal = await rehearseHistory(session, prepared, view);
