@@ -11,7 +11,12 @@ import { ApiError } from "./errors.ts";
 import { meta } from "./store.ts";
 import { resolveContainerEnv } from "./pod_config.ts";
 import { type CommandContext, runPodCommand } from "./pod_command.ts";
-import { ChannelSession, chooseProtocol, EXEC_PROTOCOLS } from "./pod_stream_channel.ts";
+import {
+  ChannelSession,
+  chooseProtocol,
+  EXEC_PROTOCOLS,
+  upgradeWith,
+} from "./pod_stream_channel.ts";
 import { portForwardResponse } from "./pod_stream_portforward.ts";
 
 type JsonMap = Record<string, unknown>;
@@ -185,9 +190,25 @@ export function podStreamResponse(
   const params = new URL(request.url).searchParams;
   const pods = findResource("", "v1", "pods") as ResourceType;
   const pod = options.api.get(pods, namespace, decodeURIComponent(name));
-  const c = container(pod, params.get("container"));
-  requireRunning(pod, verb === "portforward" ? "forward ports" : verb);
-  if ((request.headers.get("upgrade") ?? "").toLowerCase() !== "websocket") upgradeRequired();
+  const isWebSocket = (request.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
+  let c: JsonMap;
+  try {
+    c = container(pod, params.get("container"));
+    requireRunning(pod, verb === "portforward" ? "forward ports" : verb);
+  } catch (error) {
+    // kubectl falls back to SPDY on any failed WebSocket handshake, and Deno answers that
+    // SPDY request without the body: the reason would be lost ("Error from server: ").
+    // So a WebSocket exec/attach is upgraded and told on its error channel, as a Status.
+    const protocol = chooseProtocol(request.headers.get("sec-websocket-protocol"), EXEC_PROTOCOLS);
+    if (!(error instanceof ApiError) || verb === "portforward" || !isWebSocket || !protocol) {
+      throw error;
+    }
+    const { socket, response } = upgradeWith(request, protocol);
+    const session = new ChannelSession(socket, protocol);
+    socket.addEventListener("open", () => session.fail(error.toStatus()));
+    return response;
+  }
+  if (!isWebSocket) upgradeRequired();
   if (verb === "portforward") {
     const declared = new Set(containerPorts(c));
     const answer = portForwardResponse(request, {
@@ -204,7 +225,7 @@ export function podStreamResponse(
   const protocol = chooseProtocol(request.headers.get("sec-websocket-protocol"), EXEC_PROTOCOLS);
   if (!protocol) upgradeRequired();
   const argv = params.getAll("command");
-  const { socket, response } = Deno.upgradeWebSocket(request, { protocol });
+  const { socket, response } = upgradeWith(request, protocol);
   const session = new ChannelSession(socket, protocol);
   const close = () => session.close();
   options.open.add(close);

@@ -57,6 +57,8 @@ export function chooseProtocol(
   preferred: readonly string[],
 ): string | undefined {
   const offered = (header ?? "").split(",").map((s) => s.trim());
+  // Deno.upgradeWebSocket only finds a protocol in a list joined with ", " (the `ws` package
+  // joins with ","): callers upgrade without one and name it in the 101 themselves.
   return preferred.find((p) => offered.includes(p));
 }
 
@@ -187,9 +189,40 @@ export class ChannelSession {
     this.close();
   }
 
+  /** Ends the session with an API error (a Status) on the error channel, then closes. */
+  fail(status: Record<string, unknown>): void {
+    const v4 = this.#protocol.startsWith("v4.") || this.#protocol.startsWith("v5.");
+    this.send(CHANNEL.error, v4 ? JSON.stringify(status) : String(status.message ?? ""));
+    this.close();
+  }
+
   /** Closes the socket normally. */
   close(): void {
     if (this.#socket.readyState === WebSocket.OPEN) this.#socket.close(1000);
     this.#closed = true;
   }
+}
+
+/**
+ * `Deno.upgradeWebSocket` answering with `protocol`, however the client joined its list.
+ *
+ * @param request The original upgrade request.
+ * @param protocol The chosen subprotocol (one the client offered).
+ * @returns The socket and the 101 answer naming the protocol.
+ *
+ * @example
+ * ```ts ignore
+ * import { upgradeWith } from "./pod_stream_channel.ts";
+ * const { socket, response } = upgradeWith(request, "v5.channel.k8s.io");
+ * ```
+ */
+export function upgradeWith(
+  request: Request,
+  protocol: string,
+): { socket: WebSocket; response: Response } {
+  const listed = (request.headers.get("sec-websocket-protocol") ?? "").split(", ");
+  if (listed.includes(protocol)) return Deno.upgradeWebSocket(request, { protocol });
+  const upgraded = Deno.upgradeWebSocket(request);
+  upgraded.response.headers.set("sec-websocket-protocol", protocol);
+  return upgraded;
 }

@@ -12,7 +12,7 @@
  * @module
  */
 import { FLAG_FIN, FRAME, SpdyConnection } from "./pod_stream_spdy.ts";
-import { chooseProtocol } from "./pod_stream_channel.ts";
+import { chooseProtocol, upgradeWith } from "./pod_stream_channel.ts";
 
 /**
  * The port-forward subprotocols, best first.
@@ -234,7 +234,7 @@ export function portForwardResponse(
     PORT_FORWARD_PROTOCOLS,
   );
   if (!protocol) return undefined;
-  const { socket, response } = Deno.upgradeWebSocket(request, { protocol });
+  const { socket, response } = upgradeWith(request, protocol);
   if (protocol.startsWith("SPDY/")) serveSpdy(socket, options.pod, options.target, options.open);
   else serveChannels(socket, options.ports, options.target, options.open);
   return response;
