@@ -70,7 +70,7 @@ function posts(exchanges: Exchange[], resource: string): Exchange[] {
   return exchanges.filter((e) => e.method === "POST" && e.path.endsWith(`/${resource}`));
 }
 
-Deno.test("kubectl create's generators send protobuf, get protobuf back, and the objects read back as given", async () => {
+Deno.test("kubectl create's generators send protobuf, get protobuf back (objects, lists, errors), and the objects read back as given", async () => {
   const t = await withSandbox();
   const proxy = await recordingProxy(t);
   try {
@@ -160,6 +160,15 @@ Deno.test("kubectl create's generators send protobuf, get protobuf back, and the
     assert.equal(pod.spec.restartPolicy, "Never");
     assert.deepEqual(pod.spec.containers[0].env, [{ name: "A", value: "1" }]);
     assert.deepEqual(pod.metadata.labels, { x: "y" });
+
+    // A list for a protobuf client is a protobuf PodList: `kubectl logs deployment/...` lists
+    // the deployment's pods through client-go's typed client and decodes every pod's status.
+    await ok("rollout", "status", "deployment/web", "-n", NS, "--timeout=60s");
+    assert.match(await ok("logs", "deployment/web", "-n", NS, "--tail=1"), /"level"/);
+    const podList = proxy.exchanges.find((e) =>
+      e.method === "GET" && e.path === `/api/v1/namespaces/${NS}/pods`
+    );
+    assert.equal(podList?.responseType, PROTOBUF);
 
     // A failure answered to a protobuf client is a protobuf Status kubectl reads.
     const again = await proxy.kubectl(
