@@ -288,6 +288,22 @@ const OBJECTS: Record<string, Record<string, unknown>> = {
     imagePullSecrets: [{ name: "registry" }],
     automountServiceAccountToken: false,
   },
+  Role: {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "Role",
+    metadata: meta("reader"),
+    rules: [{ apiGroups: [""], resources: ["pods", "pods/log"], verbs: ["get", "list"] }],
+  },
+  ClusterRoleBinding: {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRoleBinding",
+    metadata: { name: "deployers" },
+    subjects: [
+      { kind: "ServiceAccount", name: "deployer", namespace: "tracktion-dev" },
+      { kind: "Group", apiGroup: "rbac.authorization.k8s.io", name: "ops" },
+    ],
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "edit" },
+  },
   Status: {
     apiVersion: "v1",
     kind: "Status",

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type TestSandbox, withSandbox } from "./_helpers.ts";
-import { decodeObject } from "../../lib/sandbox/protobuf/mod.ts";
+import { decodeObject, encodeObject } from "../../lib/sandbox/protobuf/mod.ts";
+import { unknownType } from "../../lib/sandbox/protobuf/schema.ts";
 
 const NS = "tracktion-dev";
 const PROTOBUF = "application/vnd.kubernetes.protobuf";
@@ -190,7 +191,7 @@ Deno.test("kubectl create's generators send protobuf, get protobuf back (objects
   }
 });
 
-Deno.test("kubectl --v=8 shows the protobuf exchange, and a kind without a schema gets a clear 415", async () => {
+Deno.test("kubectl --v=8 shows the protobuf exchange; RBAC generators work; bad bodies get 400 and 415 over HTTP", async () => {
   const t = await withSandbox();
   try {
     const r = await t.kubectl(
@@ -207,20 +208,87 @@ Deno.test("kubectl --v=8 shows the protobuf exchange, and a kind without a schem
     // One request header and one response header, both protobuf.
     assert.equal(headerLines.filter((l) => l.includes(PROTOBUF)).length, 2, headerLines.join("\n"));
 
-    // rbac.authorization.k8s.io Roles have no protobuf schema in the sandbox: the answer says so.
-    const role = await t.kubectl(
+    await t.kubectlOk("create", "role", "pb-role", "--verb=get,list", "--resource=pods", "-n", NS);
+    await t.kubectlOk(
       "create",
-      "role",
-      "pb-role",
-      "--verb=get",
-      "--resource=pods",
+      "rolebinding",
+      "pb-rb",
+      "--role=pb-role",
+      "--serviceaccount=tracktion-dev:default",
       "-n",
       NS,
     );
-    assert.equal(role.code, 1);
-    assert.match(role.stderr, /no protobuf schema for rbac\.authorization\.k8s\.io\/v1 Role/);
-    const missing = await t.kubectl("get", "role", "pb-role", "-n", NS);
-    assert.equal(missing.code, 1, "nothing was created");
+    await t.kubectlOk(
+      "create",
+      "clusterrole",
+      "pb-cr",
+      "--verb=get",
+      "--non-resource-url=/healthz",
+    );
+    await t.kubectlOk(
+      "create",
+      "clusterrolebinding",
+      "pb-crb",
+      "--clusterrole=pb-cr",
+      "--user=alice",
+    );
+    const role = JSON.parse(await t.kubectlOk("get", "role", "pb-role", "-n", NS, "-o", "json"));
+    assert.deepEqual(role.rules, [{
+      apiGroups: [""],
+      resources: ["pods"],
+      verbs: ["get", "list"],
+    }]);
+    const rb = JSON.parse(await t.kubectlOk("get", "rolebinding", "pb-rb", "-n", NS, "-o", "json"));
+    assert.deepEqual(rb.roleRef, {
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "Role",
+      name: "pb-role",
+    });
+    assert.deepEqual(rb.subjects, [{ kind: "ServiceAccount", name: "default", namespace: NS }]);
+    const crb = JSON.parse(await t.kubectlOk("get", "clusterrolebinding", "pb-crb", "-o", "json"));
+    assert.deepEqual(crb.subjects, [{
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "User",
+      name: "alice",
+    }]);
+
+    // Straight to the server: a truncated body is a 400, a kind without a schema a 415.
+    const post = (body: Uint8Array<ArrayBuffer>) =>
+      fetch(`${t.sandbox.url}/api/v1/namespaces/${NS}/configmaps`, {
+        method: "POST",
+        headers: { "content-type": PROTOBUF, accept: "application/json" },
+        body,
+      });
+    const good = encodeObject({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "pb-raw" },
+    });
+    const truncated = await post(good.slice(0, good.length - 3));
+    assert.equal(truncated.status, 400);
+    assert.match((await truncated.json()).message, /couldn't decode the protobuf body/);
+    // A well-formed envelope naming a kind the sandbox has no schema for.
+    const envelope = unknownType();
+    const pdb = Uint8Array.of(
+      0x6b,
+      0x38,
+      0x73,
+      0x00,
+      ...envelope.encode(envelope.fromObject({
+        typeMeta: { apiVersion: "policy/v1", kind: "PodDisruptionBudget" },
+        raw: new Uint8Array(),
+      })).finish(),
+    );
+    const unsupported = await post(pdb);
+    assert.equal(unsupported.status, 415);
+    const status = await unsupported.json();
+    assert.equal(status.reason, "UnsupportedMediaType");
+    assert.match(status.message, /no protobuf schema for policy\/v1 PodDisruptionBudget/);
+    assert.equal(
+      (await t.kubectl("get", "configmap", "pb-raw", "-n", NS)).code,
+      1,
+      "nothing created",
+    );
   } finally {
     await t.close();
   }

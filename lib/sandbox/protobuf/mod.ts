@@ -4,7 +4,8 @@
  * encoded with protobufjs, and converted to and from the JSON objects the sandbox stores.
  *
  * Kinds: v1 ConfigMap, Secret, Namespace, Service, ServiceAccount, Pod; apps/v1 Deployment,
- * ReplicaSet; batch/v1 Job, CronJob; their lists; Status and DeleteOptions in any group
+ * ReplicaSet; batch/v1 Job, CronJob; rbac.authorization.k8s.io/v1 Role, ClusterRole,
+ * RoleBinding, ClusterRoleBinding; their lists; Status and DeleteOptions in any group
  * version.
  *
  * ```ts

@@ -11,6 +11,7 @@ import { CORE_CONTAINER_PROTO } from "./core_container_proto.ts";
 import { CORE_POD_PROTOS } from "./core_pod_proto.ts";
 import { WORKLOAD_PROTOS } from "./workload_proto.ts";
 import { LIST_PROTOS } from "./list_proto.ts";
+import { RBAC_PROTO } from "./rbac_proto.ts";
 
 const META = "k8s.io.apimachinery.pkg.apis.meta.v1";
 
@@ -26,6 +27,9 @@ const KINDS: readonly (readonly [string, string, string])[] = [
   ["apps/v1", "ReplicaSet", "k8s.io.api.apps.v1.ReplicaSet"],
   ["batch/v1", "Job", "k8s.io.api.batch.v1.Job"],
   ["batch/v1", "CronJob", "k8s.io.api.batch.v1.CronJob"],
+  ...["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"].map((kind) =>
+    ["rbac.authorization.k8s.io/v1", kind, `k8s.io.api.rbac.v1.${kind}`] as const
+  ),
 ];
 
 /** Kinds registered in every group version (the API server answers and accepts them anywhere). */
@@ -59,6 +63,7 @@ export function schemaRoot(): protobuf.Root {
     ...CORE_POD_PROTOS,
     ...WORKLOAD_PROTOS,
     ...LIST_PROTOS,
+    RBAC_PROTO,
   ];
   for (const text of texts) protobuf.parse(text, root, { keepCase: true });
   root.resolveAll();
