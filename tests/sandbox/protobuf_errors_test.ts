@@ -87,13 +87,13 @@ Deno.test("decodeObject() refuses malformed bodies with a ProtobufSyntaxError th
 });
 
 Deno.test("decodeObject() refuses what it cannot read faithfully: unknown kinds, unknown fields, encodings", () => {
-  const role = envelope({
-    typeMeta: { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role" },
+  const policy = envelope({
+    typeMeta: { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy" },
     raw: new Uint8Array(),
   });
   assert.throws(
-    () => decodeObject(role),
-    /no protobuf schema for rbac\.authorization\.k8s\.io\/v1 Role/,
+    () => decodeObject(policy),
+    /no protobuf schema for networking\.k8s\.io\/v1 NetworkPolicy/,
   );
   // A ConfigMap with a field number the schema does not define (99): it would be lost.
   const cm = kindType("v1", "ConfigMap")!;
@@ -220,8 +220,8 @@ Deno.test("encodeResponse() stays JSON for other kinds, unknown fields, JSON cli
       Response.json({ apiVersion: "v1", kind: "EventList", items: [] }),
     ],
     [
-      apiRequest("/apis/rbac.authorization.k8s.io/v1/roles"),
-      Response.json({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role" }),
+      apiRequest("/apis/networking.k8s.io/v1/networkpolicies"),
+      Response.json({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy" }),
     ],
     [
       apiRequest("/api/v1/namespaces/a"),
