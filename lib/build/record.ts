@@ -148,3 +148,30 @@ export function parseBuildRecord(text: string, source: string): BuildRecord {
   }
   return checkBuildRecord(doc, source);
 }
+
+/**
+ * A build record's digests as a deploy's `--option digests=` takes them, for the version
+ * about to be deployed: what `deno task promote` hands every step after the build.
+ *
+ * @param record The build record.
+ * @param version The version being deployed (`1.2.4` or `v1.2.4`).
+ * @returns `<service>=sha256:<hex>,...`.
+ * @throws {RangeError} When the record is of another version.
+ *
+ * @example
+ * ```ts
+ * import { type BuildRecord, recordDigests } from "./record.ts";
+ * import assert from "node:assert/strict";
+ * const record = { version: "1.2.4", images: { api: { digest: "sha256:ab" } } } as unknown as BuildRecord;
+ * assert.equal(recordDigests(record, "v1.2.4"), "api=sha256:ab");
+ * assert.throws(() => recordDigests(record, "1.2.5"), RangeError);
+ * ```
+ */
+export function recordDigests(record: BuildRecord, version: string): string {
+  if (record.version !== version.replace(/^v/, "")) {
+    throw new RangeError(
+      `The build recorded version ${record.version}, not ${version}: refusing to deploy it`,
+    );
+  }
+  return Object.entries(record.images).map(([s, i]) => `${s}=${i.digest}`).join(",");
+}

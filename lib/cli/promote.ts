@@ -26,9 +26,7 @@ import {
   type PromotionDefinition,
   runTrain,
   stepArguments,
-  type StepResult,
   type StepRun,
-  type TrainOutcome,
   type TrainStep,
   trainSteps,
 } from "../promote/mod.ts";
@@ -37,6 +35,8 @@ import { type CliIo, type Command, EXIT } from "./command.ts";
 import { runPipeline } from "./pipeline.ts";
 import { checkPlan } from "./plan_approval.ts";
 import { type PipelineCommand, type RunArguments, runArguments } from "./run_args.ts";
+import { checkBuildRecord, recordDigests } from "../build/record.ts";
+import { PINNED_NOTE, summary } from "./_promote_summary.ts";
 
 /**
  * The train file `promote` reads unless `--train` names another.
@@ -270,32 +270,12 @@ async function runStep(ready: ReadyStep, io: CliIo): Promise<StepRun> {
   };
 }
 
-const MARK: Record<StepResult["status"], string> = {
-  succeeded: "✓",
-  failed: "✗",
-  refused: "✗",
-  interrupted: "!",
-  "not-run": "-",
-};
-
-/** The summary lines: the outcome, then one line per step. */
-function summary(version: string, outcome: TrainOutcome): string[] {
-  const width = Math.max(...outcome.steps.map((s) => s.step.id.length));
-  const stop = outcome.stoppedAt;
-  const head = stop
-    ? `promotion ${version}: ${outcome.status} at ${stop.step.id}${
-      stop.runId ? ` (run ${stop.runId})` : ""
-    }${stop.error ? `: ${stop.error}` : ""}`
-    : `promotion ${version}: succeeded (${outcome.steps.map((s) => s.step.id).join(" → ")})`;
-  const lines = outcome.steps.map((s) => {
-    const took = s.durationMs !== undefined ? ` (${(s.durationMs / 1000).toFixed(1)} s)` : "";
-    const what = s.status === "not-run"
-      ? "not run"
-      : `${s.status}${s.runId ? `, run ${s.runId}` : ""}${took}`;
-    return `  ${MARK[s.status]} ${s.step.id.padEnd(width)}  ${what}`;
-  });
-  if (stop?.runId) lines.push(`explain: deno task explain ${stop.runId}`);
-  return [head, ...lines];
+/** A step after the build, given its digests (`--option digests=...`: lib/build/record.ts). */
+function pinnedTo(ready: ReadyStep, record: unknown, version: string): ReadyStep {
+  const digests = recordDigests(checkBuildRecord(record, "the train's build handed on"), version);
+  const [command, ...rest] = ready.args as [PipelineCommand, ...string[]];
+  const args = [...rest, "--option", `digests=${digests}`];
+  return { ...ready, args: [command, ...args], parsed: runArguments(command, args) };
 }
 
 async function promote(args: string[], io: CliIo): Promise<number> {
@@ -323,6 +303,12 @@ async function promote(args: string[], io: CliIo): Promise<number> {
       );
     }
   }
+  if (steps.some((s) => s.kind === "build") && a.options.some((o) => o.startsWith("digests="))) {
+    throw new InputError(
+      "--option digests is what the train's build hands on: drop it, or start the train after " +
+        "the build (--from <leg>) to deploy digests built elsewhere",
+    );
+  }
   const gated = (s: TrainStep) => s.kind === "deploy" && from.get(s.environment) !== undefined;
   const ready = await checkSteps(a, steps, { io, gated });
   io.stdout(
@@ -331,23 +317,39 @@ async function promote(args: string[], io: CliIo): Promise<number> {
     }\n`,
   );
   const startedAt = new Date(realClock.now()).toISOString();
-  const outcome = await runTrain(steps, (_step, i) => runStep(ready[i]!, io), {
+  let built: unknown;
+  const refused = new Map<number, string>();
+  /** A step after the build deploys (and tests) what it built: its digests. */
+  const pin = (step: TrainStep, i: number) => {
+    if (built === undefined || step.kind === "build") return;
+    try {
+      ready[i] = pinnedTo(ready[i]!, built, a.version);
+    } catch (err) {
+      if (!(err instanceof RangeError) && !(err instanceof SyntaxError)) throw err;
+      refused.set(i, err.message);
+    }
+  };
+  const outcome = await runTrain(steps, async (step, i) => {
+    const error = refused.get(i);
+    if (error !== undefined) {
+      io.stderr(`error: ${error}\n`);
+      return { exitCode: EXIT.input, error, command: ready[i]!.args };
+    }
+    const run = await runStep(ready[i]!, io);
+    if (step.kind === "build" && run.exitCode === EXIT.ok) built = run.record;
+    return run;
+  }, {
     now: () => realClock.now(),
     onEnd: (result) => {
-      if (a.sandbox && result.step.kind === "build" && result.status === "succeeded") {
-        io.stdout(
-          "note: in the sandbox each step starts its cluster again from the saved state, and its " +
-            "companion registry starts empty each time: the deploys below check and deploy the " +
-            "registry's stand-in images, not the ones this build pushed (their digests: the " +
-            "build's record, in --out's summary)\n",
-        );
-      }
+      if (result.step.kind === "build" && built !== undefined) io.stdout(`${PINNED_NOTE}\n`);
     },
-    onStart: (step, i) =>
+    onStart: (step, i) => {
+      pin(step, i);
       io.stdout(
         `\n== step ${i + 1}/${steps.length}: ${step.id}: ${step.title} ==\n` +
           `deno task ${ready[i]!.args.join(" ")}\n`,
-      ),
+      );
+    },
   });
   io.stdout(`\n${summary(a.version, outcome).join("\n")}\n`);
   if (a.out !== undefined) {

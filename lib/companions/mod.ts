@@ -35,6 +35,7 @@ import {
 import { type RedisCompanion, startRedisCompanion } from "./redis.ts";
 import { addressFree } from "./process.ts";
 import { type ImageToPush, type RegistryCompanion, startRegistryCompanion } from "./registry.ts";
+import { openRegistryStorage, type RegistryStorage } from "./registry_storage.ts";
 
 export * from "./discover.ts";
 export type { ImageToPush, PushedImage, RegistryCompanion } from "./registry.ts";
@@ -271,6 +272,7 @@ async function startRedisFor(
 async function startRegistry(
   o: CompanionsOptions,
   plan: NamespacePlan,
+  storage: () => Promise<RegistryStorage>,
 ): Promise<{ entry: NonNullable<PublishedCompanions["registry"]>; running?: RegistryCompanion }> {
   if (plan.images.length === 0) {
     return {
@@ -282,6 +284,7 @@ async function startRegistry(
       dir: `${o.stateDir}/companions/registry-${safeName(plan.namespace)}`,
       address: `${companionAddress(plan.namespace, "registry", o.scope)}:${REGISTRY_PORT}`,
       images: plan.images,
+      storage: await storage(),
     });
     if ("missing" in started) return { entry: { skipped: started.missing.message } };
     return {
@@ -329,9 +332,7 @@ export async function startCompanions(o: CompanionsOptions): Promise<Companions>
       try {
         // What each registry holds is kept for the next start, with the keys its images
         // verify with now (a build made in the sandbox added its own).
-        await Promise.all(
-          [...registries].map(([ns, r]) => keepRegistry(o.api, ns, r).catch(() => {})),
-        );
+        for (const [ns, r] of registries) await keepRegistry(o.api, ns, r).catch(() => {});
         await Promise.all([...published.keys()].map((ns) => unpublish(o.api, ns).catch(() => {})));
         await Promise.all(
           [...redis.values(), ...registries.values(), ...monitoring].map((c) => c.stop()),
@@ -348,10 +349,20 @@ export async function startCompanions(o: CompanionsOptions): Promise<Companions>
     const served = o.namespaces.filter((_, i) => present[i]);
     const shared = served.length ? await startMonitoring(o) : { entries: {}, running: [] };
     monitoring.push(...shared.running);
+    // One storage for the sandbox's registries (one registry at an address per namespace),
+    // opened once; the registries start one at a time (their stand-ins share it).
+    let opened: Promise<RegistryStorage> | undefined;
+    const storage = () => opened ??= openRegistryStorage(`${o.stateDir}/companions/registry`);
+    let queue: Promise<unknown> = Promise.resolve();
+    const inTurn = <T>(f: () => Promise<T>): Promise<T> => {
+      const next = queue.then(f, f);
+      queue = next.catch(() => {});
+      return next;
+    };
     await Promise.all(served.map(async (plan) => {
       const [r, reg] = await Promise.all([
         plan.redis ? startRedisFor(o, { ...plan, redis: plan.redis }) : undefined,
-        startRegistry(o, plan),
+        inTurn(() => startRegistry(o, plan, storage)),
       ]);
       if (r?.running) redis.set(plan.namespace, r.running);
       if (reg.running) registries.set(plan.namespace, reg.running);

@@ -6,15 +6,19 @@
  * made for this start (ECDSA P-256; its public key is what a check verifies with), unless
  * it is listed as left unsigned.
  *
- * What it holds survives a restart once it was kept ({@linkcode RegistryCompanion.keep}: the
- * sandbox's companions keep it when they stop, with the keys the namespace's images verify
- * with — a build made in the sandbox adds its own): the next start keeps its storage and its
- * signing key (`<dir>/kept.json`, `<dir>/signing-key.pk8`, mode 0600), leaves a tag that is
- * already there as it is (the image a build pushed) and pushes only the stand-ins missing.
- * Without a kept state (a first start, or one after a crash) its storage is emptied.
+ * Its storage (`registry_storage.ts`) may be shared by several registries (a sandbox's, one
+ * per namespace: one registry seen at several addresses, as `ghcr.io` is by every cluster) and
+ * survives a restart once kept: a start then leaves a signed tag already there as it is (the
+ * image a build pushed) and pushes only the stand-ins missing.
  * @module
  */
-import { signatureTag, signImage, type SigningKey } from "./cosign.ts";
+import { signatureTag, signImage } from "./cosign.ts";
+import {
+  keepRegistryStorage,
+  mergeKeys,
+  openRegistryStorage,
+  type RegistryStorage,
+} from "./registry_storage.ts";
 import {
   getManifest,
   type ImageManifest,
@@ -77,8 +81,10 @@ export interface RegistryCompanion {
 
 /** What {@linkcode startRegistryCompanion} takes. */
 export interface RegistryCompanionOptions {
-  /** Its folder (its storage under `data/`). */
+  /** Its folder (its configuration; its storage under `data/` unless `storage` is given). */
   readonly dir: string;
+  /** The storage to serve (shared with other registries), opened by the caller. */
+  readonly storage?: RegistryStorage;
   /** `host:port` to listen on (default 127.0.0.1 on a free port). */
   readonly address?: string;
   /** The images to push. */
@@ -129,10 +135,10 @@ export async function startRegistryCompanion(
 ): Promise<RegistryCompanion | { missing: MissingProgram }> {
   const missing = await findProgram(PROGRAM, "docker-registry", ["--version"]);
   if (missing) return { missing };
-  const kept = await readKept(o.dir);
   // Without a kept state each start holds exactly the images it is given, signed anew.
-  if (!kept) await Deno.remove(`${o.dir}/data`, { recursive: true }).catch(() => {});
-  await Deno.mkdir(`${o.dir}/data`, { recursive: true });
+  await Deno.mkdir(o.dir, { recursive: true });
+  const storage = o.storage ?? await openRegistryStorage(o.dir);
+  const kept = storage.kept;
   await stopLeftover(o.dir);
   const host = o.address ?? `127.0.0.1:${freePort()}`;
   const [hostname, port] = [host.slice(0, host.lastIndexOf(":")), Number(host.split(":").at(-1))];
@@ -152,7 +158,7 @@ export async function startRegistryCompanion(
       "  delete:",
       "    enabled: true",
       "  filesystem:",
-      `    rootdirectory: ${o.dir}/data`,
+      `    rootdirectory: ${storage.dir}/data`,
       "http:",
       `  addr: ${host}`,
       `  secret: ${secret}`,
@@ -174,7 +180,7 @@ export async function startRegistryCompanion(
   });
   try {
     const access: RegistryAccess = { host };
-    const key = kept?.key ?? await keepableKey();
+    const key = storage.key;
     const images: PushedImage[] = [];
     for (const image of o.images) {
       const there = kept && !image.unsigned
@@ -190,13 +196,13 @@ export async function startRegistryCompanion(
       if (!image.unsigned) await signImage(access, image.repository, digest, image.identity, key);
       images.push({ ...pick(image), digest, signed: !image.unsigned });
     }
-    const publicKey = mergeKeys(key.publicKeyPem, kept?.publicKey ?? "");
+    const publicKey = mergeKeys(key.publicKeyPem, storage.trusted);
     return {
       host,
       publicKey,
       images,
       process,
-      keep: (trusted) => keepState(o.dir, key, mergeKeys(publicKey, trusted)),
+      keep: (trusted) => keepRegistryStorage(storage, mergeKeys(publicKey, trusted)),
       stop: () => process.stop(),
     };
   } catch (err) {
@@ -207,64 +213,4 @@ export async function startRegistryCompanion(
 
 function pick(image: ImageToPush): { repository: string; tag: string } {
   return { repository: image.repository, tag: image.tag };
-}
-
-/** The PEM keys of both bundles, each once. */
-function mergeKeys(a: string, b: string): string {
-  const keys = [
-    ...`${a}\n${b}`.matchAll(/-----BEGIN PUBLIC KEY-----[^-]*-----END PUBLIC KEY-----/g),
-  ]
-    .map((m) => m[0].replace(/\r/g, ""));
-  return `${[...new Set(keys)].join("\n")}\n`;
-}
-
-/** A signing key whose private half can be kept in the registry's folder. */
-async function keepableKey(): Promise<SigningKey> {
-  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
-    "sign",
-    "verify",
-  ]);
-  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey));
-  const b64 = btoa(String.fromCharCode(...spki)).match(/.{1,64}/g)!.join("\n");
-  return {
-    privateKey: pair.privateKey,
-    publicKeyPem: `-----BEGIN PUBLIC KEY-----\n${b64}\n-----END PUBLIC KEY-----\n`,
-  };
-}
-
-const KEPT = "kept.json";
-const KEY_FILE = "signing-key.pk8";
-
-/** What an earlier start kept, or undefined (then nothing is kept). */
-async function readKept(
-  dir: string,
-): Promise<{ key: SigningKey; publicKey: string } | undefined> {
-  try {
-    const doc = JSON.parse(await Deno.readTextFile(`${dir}/${KEPT}`)) as { publicKey?: unknown };
-    const pk8 = await Deno.readFile(`${dir}/${KEY_FILE}`);
-    const privateKey = await crypto.subtle.importKey(
-      "pkcs8",
-      pk8,
-      { name: "ECDSA", namedCurve: "P-256" },
-      true,
-      ["sign"],
-    );
-    const own = typeof doc.publicKey === "string" ? doc.publicKey : "";
-    const first = /-----BEGIN PUBLIC KEY-----[^-]*-----END PUBLIC KEY-----/.exec(own)?.[0];
-    if (!first) return undefined;
-    return { key: { privateKey, publicKeyPem: `${first}\n` }, publicKey: own };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Keeps the storage for the next start: the signing key and the keys trusted. */
-async function keepState(dir: string, key: SigningKey, publicKey: string): Promise<void> {
-  if (!key.privateKey.extractable) return;
-  const pk8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", key.privateKey));
-  await Deno.writeFile(`${dir}/${KEY_FILE}`, pk8, { mode: 0o600 });
-  // The own key first: the one the next start signs stand-ins with.
-  await Deno.writeTextFile(`${dir}/${KEPT}`, `${JSON.stringify({ publicKey })}\n`, {
-    mode: 0o600,
-  });
 }

@@ -7,6 +7,7 @@ import type { Environment, Version } from "../../mod.ts";
 import type { KubeTarget } from "../../lib/kubernetes/target.ts";
 import { kubeTarget } from "../../lib/targets/kube_target.ts";
 import type { RedisTarget } from "../../checks/redis.ts";
+import { type DeployImages, deployImages } from "./images.ts";
 
 /** Where the lock, images and services are, for one run of the pipeline. */
 export interface DeployContext {
@@ -18,8 +19,15 @@ export interface DeployContext {
   readonly services: readonly string[];
   /** Rehearsing in the sandbox (`--sandbox`). */
   readonly sandbox: boolean;
-  /** The image of each service at this version. */
+  /**
+   * The image of each service at this version: `<registry>/<s>:<version>@sha256:...` when
+   * `--option digests=...` pins them to a build's digests (`build.pinned`), else by tag.
+   */
   readonly images: Readonly<Record<string, string>>;
+  /** The image of each service by tag (`<registry>/<s>:<version>`), as manifests name it. */
+  readonly taggedImages: Readonly<Record<string, string>>;
+  /** The build's digests, when given (`--option digests=...`). */
+  readonly build: DeployImages;
   /** On a gate breach: roll back (default), or pause for a decision (`--option on-breach=pause`). */
   readonly onBreach: "rollback" | "pause";
   /**
@@ -46,9 +54,10 @@ export function deployContext(
   const sandbox = options.target === "sandbox";
   const namespace = env.environment.namespace;
   const services = Object.keys(env.infrastructure.replicas);
-  const images = Object.fromEntries(
+  const taggedImages = Object.fromEntries(
     services.map((s) => [s, `${env.deployment.image_registry}/${s}:${version.version}`]),
   );
+  const build = deployImages(env, version, options);
   // As production reaches it: with the password the environment names, and TLS if it says so.
   const auth = {
     database: env.redis.database,
@@ -75,7 +84,9 @@ export function deployContext(
     namespace,
     services,
     sandbox,
-    images,
+    images: build.images,
+    taggedImages,
+    build,
     redis,
     redisSecret,
     companionScope: options["companion-scope"] ?? "",

@@ -42,6 +42,8 @@ import {
   imageVulnerabilities,
   noLatestTag,
 } from "../../checks/images.ts";
+import { imageSignedBy } from "../../checks/image_signature.ts";
+import { buildDigestsCheck } from "./images.ts";
 import type { DatabaseCapability } from "../../lib/capabilities/database.ts";
 import { companionRedisTarget, type DeployContext } from "./context.ts";
 
@@ -198,6 +200,11 @@ function sandboxMonitoringChecks(c: DeployContext): Check[] {
   ];
 }
 
+/** The public keys a deployed image's signature must verify with (`deployment.image_signing`). */
+function signingKeys(c: DeployContext): string[] {
+  return c.env.deployment.image_signing?.public_keys ?? [];
+}
+
 /** The sandbox's registry for the namespace (`host:port`). */
 function sandboxRegistry(c: DeployContext): string {
   return `${companionAddress(c.namespace, "registry", c.companionScope)}:${REGISTRY_PORT}`;
@@ -215,8 +222,14 @@ function sandboxImageChecks(c: DeployContext, image: string, production: boolean
       c,
       "registry",
       imageSignature(image, { required: production }),
+      // The environment's keys, and those of what the sandbox's registry holds (its stand-ins'
+      // and the builds made in this sandbox): the digest deployed is the one verified.
       (r) =>
-        imageSignature(image, { required: production, publicKey: r.publicKey, mirror: r.host }),
+        imageSignedBy(image, [...signingKeys(c), r.publicKey], {
+          required: production,
+          mirror: r.host,
+          cosign: false,
+        }),
     ),
     skipped(
       `Image vulnerability scan: ${image}`,
@@ -313,11 +326,15 @@ export function preflightStages(c: DeployContext, lock: Stage<unknown>): Stage<u
     .describe("images exist, are signed (cosign) and pass the vulnerability scan (grype)")
     .check(
       noLatestTag(images),
+      // Production deploys only what a build recorded (outside the sandbox: refused by tag).
+      buildDigestsCheck(c.build, env.name, { required: production && !c.sandbox }),
       ...(c.sandbox
         ? images.flatMap((image) => sandboxImageChecks(c, image, production))
         : images.flatMap((image) => [
           imageExists(image),
-          imageSignature(image, { required: production }),
+          production || env.deployment.image_signing
+            ? imageSignedBy(image, signingKeys(c), { required: production })
+            : imageSignature(image, { required: production }),
           imageVulnerabilities(image, { failOn: "high", required: production }),
         ])),
     );

@@ -28,6 +28,7 @@ import type { DatabaseCapability } from "../../lib/capabilities/database.ts";
 import { testJobPassed, type TestJobSpec } from "../../checks/test_jobs.ts";
 import { announce } from "./finish.ts";
 import type { DeployContext } from "./context.ts";
+import { pinningImages } from "./images.ts";
 
 /** What a deploy stage hands on. */
 export type Deployed = Pick<SlotDeployment, "service" | "slot" | "previousSlot" | "version"> & {
@@ -114,7 +115,8 @@ export function deployStages(c: DeployContext, start: Stage<RunRecord>): Stage<D
       .timeout(c.env.deployment.rollout_deadline.ms + 5 * 60_000)
       .describe(rolling ? `rolling update of ${service}` : `deploy ${service} to its idle slot`)
       .run(async (ctx): Promise<Deployed> => {
-        const k = kube(ctx);
+        // This version's images by the build's digests, when it gave them (images.ts).
+        const k = pinningImages(kube(ctx), c.build, c.taggedImages);
         const target = c.target;
         const live = await liveSlot(k, { target, service });
         const slot: Slot = rolling ? live ?? "blue" : live === "blue" ? "green" : "blue";

@@ -10,6 +10,8 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { sandboxTarget } from "../../lib/targets/mod.ts";
+import { getManifest } from "../../lib/companions/oci.ts";
 import {
   checkOf,
   cli,
@@ -94,7 +96,12 @@ Deno.test("deno task promote: build -> development -> smoke -> staging -> integr
       /^deno task run pipelines\/build\.ts development v1\.2\.4 --option signing-key=file:/m,
     );
     assert.doesNotMatch(sofar, /^deno task deploy .*signing-key=/m);
-    assert.match(sofar, /^note: in the sandbox each step starts its cluster again/m);
+    // Every step after the build deploys (and tests) the build's digests.
+    assert.match(sofar, /^the steps below deploy the build's digests/m);
+    assert.match(
+      sofar,
+      /^deno task deploy staging v1\.2\.4 .*--option digests=analysis-service=sha256:[0-9a-f]{64},/m,
+    );
     assert.match(
       sofar,
       /^deno task run pipelines\/promote\.ts staging v1\.2\.4 --option suite=integration /m,
@@ -183,6 +190,64 @@ Deno.test("deno task promote: build -> development -> smoke -> staging -> integr
     const approvals = JSON.stringify(production.stages.find((s) => s.id === "confirm")!.approval);
     assert.match(approvals, /ada@example\.com/);
     assert.match(approvals, /bob@example\.com/);
+
+    // Staging and production ran the build's digests: production's pre-flight verified the
+    // signature of the very digest deployed, the Deployments run it, and the registry (kept
+    // across every step's restart) serves it under the version's tag.
+    const digests = Object.fromEntries(
+      Object.entries(record.images).map(([s, i]) => [s, i.digest]),
+    );
+    for (const [s, digest] of Object.entries(digests)) {
+      const image = `ghcr.io/tracktion/${s}:1.2.4@${digest}`;
+      const signed = checkOf(production, "preflight:images", `Image signature valid: ${image}`);
+      assert.equal(signed.status, "passed", signed.message);
+      assert.equal(signed.evidence!.digest, digest);
+    }
+    assert.equal(
+      checkOf(production, "preflight:images", "Images pinned to the build's digests").status,
+      "passed",
+    );
+    const sb = await sandboxTarget({
+      stateDir: `${dir}/sb`,
+      companionScope: `${dir}/sb`,
+      environmentsDir: `${dir}/envs`,
+      version: "1.2.4",
+    });
+    try {
+      for (const ns of ["tracktion-staging", "tracktion-prod"]) {
+        const res = await sb.handle!(
+          new Request(`http://sandbox/apis/apps/v1/namespaces/${ns}/deployments`, {
+            headers: { authorization: `Bearer ${sb.token}` },
+          }),
+        );
+        const list = await res.json() as {
+          items: {
+            metadata: { name: string; labels?: Record<string, string> };
+            spec: { replicas?: number; template: { spec: { containers: { image: string }[] } } };
+          }[];
+        };
+        for (const [s, digest] of Object.entries(digests)) {
+          const running = list.items.filter((d) =>
+            d.metadata.name.startsWith(`${s}-`) && d.metadata.labels?.version === "1.2.4"
+          );
+          assert.ok(running.length > 0, `${ns}: a Deployment of ${s} at 1.2.4`);
+          for (const d of running) {
+            assert.equal(
+              d.spec.template.spec.containers[0]!.image,
+              `ghcr.io/tracktion/${s}:1.2.4@${digest}`,
+            );
+          }
+        }
+        const registry = sb.companions?.get(ns)?.registry as { host?: string } | undefined;
+        assert.ok(registry?.host, `${ns}'s registry runs`);
+        for (const [s, digest] of Object.entries(digests)) {
+          const served = await getManifest({ host: registry.host }, `tracktion/${s}`, "1.2.4");
+          assert.equal(served?.digest, digest, `${ns}'s registry serves the build's ${s}`);
+        }
+      }
+    } finally {
+      await sb.close();
+    }
 
     // Every run of the train verifies against its journal and its signature.
     for (const s of summary.steps) {
