@@ -7,6 +7,7 @@
  * container's `LOG_FORMAT` says so: `log_format.ts`) are kept for `kubectl logs`.
  * @module
  */
+import { commandPodStep, forgetCommandPod, podCommand } from "./pod_command_run.ts";
 import { SANDBOX_API_GROUP } from "../product/mod.ts";
 import type { Api } from "./api.ts";
 import { findResource, type KObject, type ResourceType } from "./resources.ts";
@@ -156,6 +157,7 @@ export class Kubelet {
     for (const [uid, rt] of this.#runtimes) {
       if (seen.has(uid)) continue;
       this.#runtimes.delete(uid);
+      forgetCommandPod(uid);
       await rt.server?.stop();
     }
   }
@@ -326,6 +328,41 @@ export class Kubelet {
               : `ERROR: migration failed: ${cname} exited with code 1 (simulated failure, scenario migration-fails)`,
           );
         } else say("run", "running job");
+      } else if (podCommand(pod)) {
+        // A pod that runs a command and ends (kubectl run --restart=Never -- curl …).
+        const result = commandPodStep(pod, {
+          store: this.#api.store,
+          ports: () => this.ports(),
+          wake: () => {
+            const fresh = this.#api.store.peek(PODS, String(m.namespace), String(m.name));
+            if (fresh) void this.#sync(fresh);
+          },
+        });
+        if (!result) {
+          ready = true; // no readiness probe: Ready while it runs (kubectl run -i waits for it)
+          rt.readyIso ??= now;
+        } else {
+          rt.finishedIso ??= now;
+          phase = result.exitCode === 0 ? "Succeeded" : "Failed";
+          state = {
+            terminated: {
+              exitCode: result.exitCode,
+              reason: result.exitCode === 0 ? "Completed" : "Error",
+              startedAt: rt.startedIso,
+              finishedAt: rt.finishedIso,
+            },
+          };
+          if (!rt.announced.has("output")) {
+            rt.announced.add("output");
+            const text = new TextDecoder().decode(result.stdout) + result.stderr;
+            // Its log is what the command wrote (not a server's start-up line).
+            rt.logs.splice(
+              0,
+              rt.logs.length,
+              ...text.split("\n").filter((line, i, all) => line !== "" || i < all.length - 1),
+            );
+          }
+        }
       } else if (rt.crashes) {
         restarts = crashSchedule(elapsed).restarts;
         if (restarts > 0) {

@@ -145,7 +145,22 @@ function upgradeRequired(): never {
   );
 }
 
-function podEnv(api: Api, pod: KObject, c: JsonMap): Record<string, string> {
+/**
+ * A container's environment as the kubelet resolved it (Secrets decoded), or none when it
+ * does not resolve.
+ *
+ * @param api The API (its store is read).
+ * @param pod The pod.
+ * @param c The container spec.
+ * @returns Name → value.
+ *
+ * @example
+ * ```ts ignore
+ * import { podEnv } from "./pod_stream.ts";
+ * const env = podEnv(api, pod, pod.spec.containers[0]);
+ * ```
+ */
+export function podEnv(api: Api, pod: KObject, c: JsonMap): Record<string, string> {
   const secrets = findResource("", "v1", "secrets") as ResourceType;
   const configMaps = findResource("", "v1", "configmaps") as ResourceType;
   const resolved = resolveContainerEnv(String(meta(pod).namespace), c, {
@@ -238,7 +253,10 @@ export function podStreamResponse(
           if (part.stdout) session.send(1, part.stdout);
           if (part.stderr) session.send(2, part.stderr);
         }
-        session.finish(await attached.exitCode, argv);
+        // The attach itself succeeded: the exit code is the container's (its terminated
+        // state), which kubectl run reads from the pod.
+        await attached.exitCode;
+        session.finish(0, argv);
         return;
       }
       const ctx: CommandContext = {

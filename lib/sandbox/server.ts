@@ -30,6 +30,7 @@ import { podLogResponse } from "./pod_logs.ts";
 import { storeFollowSource } from "./pod_log_follow.ts";
 import { prettyPrinted, queryBool, queryPretty } from "./query.ts";
 import { POD_STREAM_PATH, podStreamResponse } from "./pod_stream.ts";
+import { attachCommandPod } from "./pod_command_run.ts";
 
 type JsonMap = Record<string, unknown>;
 
@@ -132,6 +133,7 @@ export class ApiHttp {
           api: this.#api,
           proxyPort: (ns, target) => this.#hooks.proxyPort(ns, target),
           open: this.#watches,
+          attach: attachCommandPod,
         });
       } catch (error) {
         return errorResponse(error);
