@@ -195,6 +195,8 @@ export interface PushImageOptions extends BuildahStorage {
   readonly insecure?: boolean;
   /** A file buildah writes the pushed manifest's digest to. */
   readonly digestFile: string;
+  /** The registry's login (`auth.json`, `--authfile`), when it needs one. */
+  readonly authFile?: string;
   /** Reads that file (default `Deno.readTextFile`). */
   readonly readFile?: (path: string) => Promise<string>;
   /** Stops the push. */
@@ -225,6 +227,7 @@ export async function pushImage(o: PushImageOptions): Promise<string> {
       "--format",
       "oci",
       ...(o.insecure ? ["--tls-verify=false"] : []),
+      ...(o.authFile ? ["--authfile", o.authFile] : []),
       "--digestfile",
       o.digestFile,
       o.image,

@@ -29,6 +29,7 @@ export const BUILD_OPTIONS = [
   "record",
   "work-dir",
   "timestamp",
+  "registry-credentials",
 ] as const;
 
 /** Where everything of one build is. */
@@ -38,6 +39,11 @@ export interface BuildContext {
   readonly namespace: string;
   /** The services to build. */
   readonly services: readonly string[];
+  /**
+   * Where the registry's `<user>:<password>` is (`--option registry-credentials=file:<path>`
+   * or `env:<NAME>`), for a registry that needs a login; none: anonymous.
+   */
+  readonly credentials: CredentialsReference | undefined;
   /** Rehearsing in the sandbox (`--sandbox`): push to its companion registry. */
   readonly sandbox: boolean;
   /** A production build outside the sandbox: a missing scanner fails closed. */
@@ -97,6 +103,7 @@ export function buildContext(
     );
   }
   const key = parseKeyReference(keyText);
+  const credentials = credentialsReference(options["registry-credentials"]);
   const services = options.services === undefined
     ? all
     : options.services.split(",").map((s) => s.trim()).filter((s) => s !== "");
@@ -145,6 +152,7 @@ export function buildContext(
     plainHttp: loopback(registry),
     prefix,
     key,
+    credentials,
     builder: options.builder ?? "buildah",
     scanners: options.scanner ? [options.scanner] : ["grype", "trivy"],
     workDir: (options["work-dir"] ?? "/tmp/tracktion-build").replace(/\/+$/, ""),
@@ -158,6 +166,29 @@ export function buildContext(
         : `${contextOf(service)}/Containerfile`,
     repository: (service) => repoPrefix ? `${repoPrefix}/${service}` : service,
   };
+}
+
+/** Where a registry's credentials are: a file or a variable holding `<user>:<password>`. */
+export type CredentialsReference =
+  | { readonly kind: "file"; readonly path: string }
+  | { readonly kind: "env"; readonly name: string };
+
+/** `--option registry-credentials=file:<path>|env:<NAME>` (never the password itself). */
+function credentialsReference(text: string | undefined): CredentialsReference | undefined {
+  if (text === undefined) return undefined;
+  const value = text.trim();
+  if (value.startsWith("file:") && value.length > 5) return { kind: "file", path: value.slice(5) };
+  if (/^env:[A-Za-z_][A-Za-z0-9_]*$/.test(value)) return { kind: "env", name: value.slice(4) };
+  throw new RangeError(
+    "--option registry-credentials takes where the registry's <user>:<password> is: " +
+      "file:<path> or env:<NAME> (never the password on a command line; value not shown)",
+  );
+}
+
+/** What a stage that reads the registry's credentials is granted. */
+export function credentialsGrant(c: BuildContext): PermissionRequest {
+  const r = c.credentials;
+  return !r ? {} : r.kind === "file" ? { read: [r.path] } : { env: [r.name] };
 }
 
 /** What a stage that reads the key is granted (a file, a variable, or a Secret). */

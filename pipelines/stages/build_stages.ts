@@ -23,10 +23,38 @@ import {
 import { getManifest, type RegistryAccess } from "../../lib/companions/oci.ts";
 import { signImage, type SigningKey, verifyImageSignature } from "../../lib/companions/cosign.ts";
 import { type ConfigMapReader, notRunning, readCompanions } from "../../lib/companions/discover.ts";
-import { type BuildContext, keyGrant, keyName, SCAN_LIMITS } from "./build.ts";
+import { type BuildContext, credentialsGrant, keyGrant, keyName, SCAN_LIMITS } from "./build.ts";
+import {
+  authFile,
+  authorizingFetch,
+  parseCredentials,
+  type RegistryCredentials,
+} from "../../lib/registry/auth.ts";
 
-function access(c: BuildContext, ctx: StageContext): RegistryAccess {
-  return { host: c.registry, plainHttp: c.plainHttp, signal: ctx.signal };
+/** The registry as the stage reaches it: with its credentials when it needs a login. */
+async function access(c: BuildContext, ctx: StageContext): Promise<RegistryAccess> {
+  const base = { host: c.registry, plainHttp: c.plainHttp, signal: ctx.signal };
+  const credentials = await registryCredentials(c);
+  return credentials ? { ...base, fetch: authorizingFetch(credentials) } : base;
+}
+
+/** The registry's credentials, read where `registry-credentials` says (never shown). */
+async function registryCredentials(c: BuildContext): Promise<RegistryCredentials | undefined> {
+  const r = c.credentials;
+  if (!r) return undefined;
+  const where = r.kind === "file" ? `file ${r.path}` : `env ${r.name}`;
+  let text: string | undefined;
+  try {
+    text = r.kind === "file" ? await Deno.readTextFile(r.path) : Deno.env.get(r.name);
+  } catch (err) {
+    throw new Error(
+      `Cannot read the registry credentials (${where}): ${
+        err instanceof Deno.errors.NotFound ? "no such file" : (err as Error).name
+      }`,
+    );
+  }
+  if (!text) throw new Error(`Cannot read the registry credentials (${where}): it is empty`);
+  return parseCredentials(text, where);
 }
 
 async function signingKey(c: BuildContext, ctx: StageContext): Promise<SigningKey> {
@@ -144,6 +172,7 @@ export function serviceStages(
       write: [storage],
       net: [c.registry],
     })
+    .permissions(credentialsGrant(c))
     .timeout("15m")
     .run(async (ctx): Promise<BuiltImage> => {
       const dir = `${storage}/${ctx.runId}/${service}`;
@@ -162,15 +191,22 @@ export function serviceStages(
           signal: ctx.signal,
         });
         ctx.log(`built ${local} (${id.slice(0, 12)})`);
+        // buildah logs in with an auth file in the build's folder (removed below, mode 0600).
+        const credentials = await registryCredentials(c);
+        const authfile = credentials ? `${dir}/auth.json` : undefined;
+        if (authfile) {
+          await Deno.writeTextFile(authfile, authFile(c.registry, credentials!), { mode: 0o600 });
+        }
         const digest = await pushImage({
           ...where,
+          ...(authfile ? { authFile: authfile } : {}),
           image: local,
           destination: `${pushedTo}:${tag}`,
           insecure: c.plainHttp,
           digestFile: `${dir}/digest`,
           signal: ctx.signal,
         });
-        const served = await getManifest(access(c, ctx), repository, digest);
+        const served = await getManifest(await access(c, ctx), repository, digest);
         if (!served || served.digest !== digest) {
           throw new Error(`${pushedTo} does not serve ${digest} after the push`);
         }
@@ -193,18 +229,19 @@ export function serviceStages(
   const sbom = stage(`sbom:${service}`).needs(build)
     .describe(`CycloneDX SBOM of ${service}'s image as pushed, attached (sha256-<hex>.sbom)`)
     .permissions({ net: [c.registry] })
+    .permissions(credentialsGrant(c))
     .timeout("5m")
     .run(async (ctx) => {
       const built = ctx.output(build);
       // Loaded here only: the SBOM library is not needed by the pipeline's other Workers.
       const { attachSbom, imageSbom, readImage } = await import("../../lib/build/sbom.ts");
-      const image = await readImage(access(c, ctx), repository, built.digest);
+      const image = await readImage(await access(c, ctx), repository, built.digest);
       const made = imageSbom(image, {
         identity,
         tag,
         tool: { name: "tracktion-deploy build", version: "1" },
       });
-      const attached = await attachSbom(access(c, ctx), repository, {
+      const attached = await attachSbom(await access(c, ctx), repository, {
         mediaType: built.mediaType,
         digest: built.digest,
         size: built.size,
@@ -267,12 +304,13 @@ export function serviceStages(
     stage(`sign:${service}`).needs(build, sbom, scan)
       .describe(`sign ${service}'s image and SBOM (cosign's format, ${keyName(c)}), verify back`)
       .permissions({ net: [c.registry] })
+      .permissions(credentialsGrant(c))
       .timeout("5m"),
   ).run(async (ctx) => {
     const built = ctx.output(build);
     const attached = ctx.output(sbom);
     const key = await signingKey(c, ctx);
-    const a = access(c, ctx);
+    const a = await access(c, ctx);
     const signed = await signImage(a, repository, built.digest, identity, key);
     const sbomSigned = await signImage(a, repository, attached.digest, identity, key);
     for (const [what, ref] of [["image", built.digest], ["SBOM", attached.digest]] as const) {
