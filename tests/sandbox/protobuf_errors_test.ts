@@ -129,6 +129,10 @@ Deno.test("encodeObject() refuses a field or value the schema cannot carry, nami
     /spec\.ports\[0\]\.port: not a valid int32/,
   );
   assert.throws(
+    () => encodeObject({ apiVersion: "apps/v1", kind: "Deployment", spec: { replicas: 2 ** 31 } }),
+    /spec\.replicas: not a valid int32/,
+  );
+  assert.throws(
     () => encodeObject({ apiVersion: "v1", kind: "Secret", data: { k: "not base64!" } }),
     /data\[k\]: not a valid bytes/,
   );

@@ -17,6 +17,7 @@ const INT_OR_STRING = ".k8s.io.apimachinery.pkg.util.intstr.IntOrString";
 const QUANTITY = ".k8s.io.apimachinery.pkg.api.resource.Quantity";
 const RAW_EXTENSION = ".k8s.io.apimachinery.pkg.runtime.RawExtension";
 const INT_TYPES = new Set(["int32", "int64", "uint32", "uint64", "sint32", "sint64"]);
+const INT32_TYPES = new Set(["int32", "sint32"]);
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 type Json = Record<string, unknown>;
@@ -184,7 +185,8 @@ function scalarFromJson(field: protobuf.Field, value: unknown, path: string): un
     : field.type === "bytes"
     ? typeof value === "string" && BASE64.test(value)
     : INT_TYPES.has(field.type)
-    ? Number.isSafeInteger(value)
+    ? Number.isSafeInteger(value) &&
+      (!INT32_TYPES.has(field.type) || Math.abs(value as number) <= 2 ** 31 - 1)
     : typeof value === "number";
   if (!ok) throw unsupported(path, `not a valid ${field.type}`);
   return value;
