@@ -123,6 +123,8 @@ async function sha256File(file: string): Promise<string> {
 export async function compile(out: string): Promise<Compiled> {
   const stage = await Deno.makeTempDir({ prefix: "tracktion-compile-" });
   try {
+    // Every locked package in Deno's npm cache (a fresh machine's first step; at once if there).
+    await run(Deno.execPath(), ["install", "--frozen"]);
     await copyProject(join(stage, "project"));
     // Deno installs every import of deno.json first: the binary's are pruned to what it runs.
     const pruned = pruneConfig(

@@ -43,9 +43,59 @@ export const DEV_IMPORTS: readonly string[] = [
   "playwright-core",
 ];
 
-interface LockEntry {
+/**
+ * An entry of deno.lock's `npm` section, as far as it is read here.
+ *
+ * @example
+ * ```ts
+ * import type { LockEntry } from "./compile_npm.ts";
+ * const e: LockEntry = { dependencies: ["heap"] };
+ * console.assert(e.dependencies![0] === "heap");
+ * ```
+ */
+export interface LockEntry {
+  /** Its dependencies: a name, or `name@version` when several versions are locked. */
   dependencies?: string[];
+  /** Its optional dependencies, written the same way. */
   optionalDependencies?: string[];
+}
+
+/**
+ * deno.json, as far as it is read here (the rest is kept as it is).
+ *
+ * @example
+ * ```ts
+ * import type { Config } from "./compile_npm.ts";
+ * const c: Config = { imports: { zod: "npm:zod@4.6.7" } };
+ * console.assert(c.imports!.zod === "npm:zod@4.6.7");
+ * ```
+ */
+export interface Config {
+  /** The import map. */
+  imports?: Record<string, string>;
+  /** Everything else, kept. */
+  [key: string]: unknown;
+}
+
+/**
+ * deno.lock, as far as it is read here (the rest is kept as it is).
+ *
+ * @example
+ * ```ts
+ * import type { Lock } from "./compile_npm.ts";
+ * const l: Lock = { specifiers: { "npm:zod@4.6.7": "4.6.7" }, npm: { "zod@4.6.7": {} } };
+ * console.assert(Object.keys(l.npm!).length === 1);
+ * ```
+ */
+export interface Lock {
+  /** Each specifier of the configuration, with the version it resolved to. */
+  specifiers?: Record<string, string>;
+  /** Each npm package, `name@version[_peer]`. */
+  npm?: Record<string, LockEntry>;
+  /** The configuration's dependencies, as the lock last saw them. */
+  workspace?: { dependencies?: string[] };
+  /** Everything else, kept. */
+  [key: string]: unknown;
 }
 
 /** `name@version[_peer...]` → name and version. */
@@ -73,7 +123,7 @@ function splitKey(key: string): NpmPackage {
  * ```
  */
 export function npmClosure(
-  lock: { npm?: Record<string, LockEntry> },
+  lock: Lock,
   roots: readonly string[],
 ): NpmPackage[] {
   const entries = lock.npm ?? {};
@@ -151,18 +201,6 @@ export async function copyNpmPackages(
     }
   }
   return bytes;
-}
-
-/** deno.json and deno.lock, as far as they are read here. */
-interface Config {
-  imports?: Record<string, string>;
-  [key: string]: unknown;
-}
-interface Lock {
-  specifiers?: Record<string, string>;
-  npm?: Record<string, LockEntry>;
-  workspace?: { dependencies?: string[] };
-  [key: string]: unknown;
 }
 
 /**
