@@ -5,6 +5,7 @@
  * and `env`/`printenv`. Anything else is exit code 126 with a message saying so.
  * @module
  */
+import { realClock } from "../clock/mod.ts";
 
 /**
  * What a command writes and how it ends.
@@ -95,19 +96,21 @@ async function fetchIn(ctx: CommandContext, o: HttpOptions): Promise<Fetched> {
   const target = ctx.resolve(host, port);
   if (target === "unknown") return { error: "resolve", host, port };
   if (target === "refused") return { error: "refused", host, port };
+  // --max-time is the process's own (wall) time, as a container's curl has it.
+  const timeout = new AbortController();
+  const cancel = realClock.schedule(o.timeoutMs, () => timeout.abort());
   try {
     const response = await fetch(`http://127.0.0.1:${target}${url.pathname}${url.search}`, {
       method: o.method,
       headers: [...o.headers, ["host", url.host]],
       ...(o.body !== undefined ? { body: o.body } : {}),
-      signal: AbortSignal.timeout(o.timeoutMs),
+      signal: timeout.signal,
     });
     return { response, body: new Uint8Array(await response.arrayBuffer()) };
-  } catch (error) {
-    if (error instanceof DOMException && error.name === "TimeoutError") {
-      return { error: "timeout", host, port };
-    }
-    return { error: "refused", host, port };
+  } catch {
+    return { error: timeout.signal.aborted ? "timeout" : "refused", host, port };
+  } finally {
+    cancel();
   }
 }
 
