@@ -13,11 +13,22 @@ export const NS = "tracktion-dev";
 
 /** An API error as a client sees it: the HTTP code and the Status reason. */
 export interface Refusal {
+  /** The HTTP status code (the Status object's `code`). */
   code: number;
+  /** The Status object's `reason` (`NotFound`, `Conflict`, ...). */
   reason: string;
 }
 
-/** The scenarios, in the order they run (later ones use objects earlier ones made). */
+/**
+ * The scenarios, in the order they run (later ones use objects earlier ones made): what each
+ * does, and the observation every client must return for it.
+ *
+ * @example
+ * ```ts ignore
+ * import { SCENARIOS } from "./_scenarios.ts";
+ * console.log(SCENARIOS["get"].expect.missing); // { code: 404, reason: "NotFound" }
+ * ```
+ */
 export const SCENARIOS = {
   "create": {
     does: "create ConfigMap conf-a {a: 1}; create it again",
@@ -132,20 +143,30 @@ function ref(code: number, reason: string): Refusal {
 export const ORPHAN_BUG =
   "sandbox bug: propagationPolicy=Orphan keeps the dependents' ownerReferences to the deleted owner";
 
-/** A scenario's name. */
+/**
+ * A scenario's name.
+ *
+ * @example
+ * ```ts
+ * import type { ScenarioName } from "./_scenarios.ts";
+ * const name: ScenarioName = "port-forward";
+ * ```
+ */
 export type ScenarioName = keyof typeof SCENARIOS;
 
-/** What a scenario function gets: the sandbox, its kubeconfig, and the scenario's name. */
+/** What a scenario function gets: the sandbox and its kubeconfig. */
 export interface ScenarioContext {
-  /** The sandbox this client's file started. */
-  t: TestSandbox;
-  /** Its kubeconfig's path. */
+  /** The sandbox's kubeconfig path. */
   kubeconfig: string;
+  /** The arguments that point kubectl at it (kubeconfig and a cache dir of its own). */
+  kubectlArgs: readonly string[];
 }
 
 /** One client's implementation of a scenario; `ignore` names a feature not landed yet. */
 export interface ScenarioImpl {
+  /** Drive the client; resolve to the observation (compared with the scenario's `expect`). */
   run(ctx: ScenarioContext): Promise<unknown>;
+  /** Why the scenario is skipped for now: a feature not landed, or a named sandbox bug. */
   ignore?: string;
 }
 
@@ -157,7 +178,7 @@ export type Implementations = Record<ScenarioName, ScenarioImpl | ScenarioImpl["
  * stopped and started again on the same state directory (a restored store keeps objects,
  * not history, as an API server's watch cache after a restart).
  */
-export async function compactedSandbox(): Promise<TestSandbox & { dispose(): Promise<void> }> {
+async function compactedSandbox(): Promise<TestSandbox & { dispose(): Promise<void> }> {
   const stateDir = await Deno.makeTempDir({ prefix: "conformance-" });
   const first = await withSandbox({ trafficRate: 0, stateDir });
   await first.close();
@@ -175,6 +196,17 @@ export async function compactedSandbox(): Promise<TestSandbox & { dispose(): Pro
  * Register `<client> conformance` with one step per scenario, in order, on one sandbox; only
  * when `moduleUrl` is the module under test (a file importing it to read its
  * implementations registers nothing).
+ *
+ * @param client The client's name, for the test's name and messages.
+ * @param impls Its implementation of every scenario.
+ * @param moduleUrl The calling test file's `import.meta.url`.
+ *
+ * @example
+ * ```ts ignore
+ * import { type Implementations, runConformance } from "./_scenarios.ts";
+ * declare const MINE: Implementations;
+ * runConformance("my client", MINE, import.meta.url);
+ * ```
  */
 export function runConformance(client: string, impls: Implementations, moduleUrl: string): void {
   if (Deno.mainModule !== moduleUrl) return;
@@ -189,7 +221,10 @@ export function runConformance(client: string, impls: Implementations, moduleUrl
           name: ignore ? `${name} (ignored: ${ignore})` : name,
           ignore: ignore !== undefined,
           async fn() {
-            const observed = await run({ t: sandbox, kubeconfig: sandbox.sandbox.kubeconfigPath });
+            const observed = await run({
+              kubeconfig: sandbox.sandbox.kubeconfigPath,
+              kubectlArgs: sandbox.kubectlArgs,
+            });
             assert.deepEqual(observed, scenario.expect, `${client}: ${name}: ${scenario.does}`);
           },
         });
@@ -203,6 +238,19 @@ export function runConformance(client: string, impls: Implementations, moduleUrl
 /**
  * Read `read()` until `done` holds or `timeoutMs` passes; returns the last reading (which a
  * scenario's comparison then shows when the condition never held).
+ *
+ * @param read Reads the current state.
+ * @param done Whether that state is the one waited for.
+ * @param timeoutMs The bound on the wait.
+ * @returns The last reading.
+ *
+ * @example
+ * ```ts
+ * import { settle } from "./_scenarios.ts";
+ * let n = 0;
+ * const value = await settle(() => Promise.resolve(++n), (v) => v >= 3);
+ * if (value !== 3) throw new Error("settle() stops at the first reading that is done");
+ * ```
  */
 export async function settle<T>(
   read: () => Promise<T>,
@@ -218,12 +266,38 @@ export async function settle<T>(
   return value;
 }
 
-/** The sorted names of a list's items. */
+/**
+ * The sorted names of a list's items.
+ *
+ * @param items A list's items.
+ * @returns Their `metadata.name`s, sorted.
+ *
+ * @example
+ * ```ts
+ * import { names } from "./_scenarios.ts";
+ * const sorted = names([{ metadata: { name: "b" } }, { metadata: { name: "a" } }]);
+ * if (sorted.join() !== "a,b") throw new Error("sorted by name");
+ * ```
+ */
 export function names(items: readonly { metadata?: { name?: string } }[]): string[] {
   return items.map((i) => String(i.metadata?.name)).sort();
 }
 
-/** The manifests the scenarios create, as JSON objects any client can send. */
+/**
+ * A Deployment manifest the scenarios create (one container `app`, env A=1, port 8000), as a
+ * JSON object any client can send.
+ *
+ * @param name Its name (also its `app` label and its image's name).
+ * @param replicas Its replicas (default 1).
+ * @returns The manifest.
+ *
+ * @example
+ * ```ts
+ * import { deployment } from "./_scenarios.ts";
+ * const d = deployment("web") as { metadata: { labels: { app: string } } };
+ * if (d.metadata.labels.app !== "web") throw new Error("labelled app=<name>");
+ * ```
+ */
 export function deployment(name: string, replicas = 1): Record<string, unknown> {
   return {
     apiVersion: "apps/v1",

@@ -125,7 +125,15 @@ async function exec(ctx: ScenarioContext, command: string[]) {
   return { out, err, exit };
 }
 
-/** client-node's implementation of every scenario. */
+/**
+ * client-node's implementation of every scenario.
+ *
+ * @example
+ * ```ts ignore
+ * import { CLIENT_NODE } from "./client_node_test.ts";
+ * console.log(Object.keys(CLIENT_NODE).length); // one per scenario of _scenarios.ts
+ * ```
+ */
 export const CLIENT_NODE: Implementations = {
   async "create"(ctx) {
     const { core } = api(ctx);

@@ -1,7 +1,8 @@
 /**
  * The conformance scenarios driven by the real `kubectl` (v1.32 on PATH): its own requests,
- * content types and error handling. An API error's code is read from `-v=6`'s response
- * line, its reason from kubectl's `Error from server (<Reason>)`.
+ * content types and error handling. An API error's code and reason are read from the Status
+ * body kubectl logs at `-v=8`; watches from a resourceVersion go through `kubectl get --raw`
+ * (`kubectl get --watch` has no resourceVersion flag).
  * @module
  */
 import {
@@ -24,7 +25,7 @@ interface Run {
 
 async function kubectl(ctx: ScenarioContext, args: string[], stdin?: string): Promise<Run> {
   const child = new Deno.Command("kubectl", {
-    args: [...ctx.t.kubectlArgs, "-n", NS, ...args],
+    args: [...ctx.kubectlArgs, "-n", NS, ...args],
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -80,7 +81,7 @@ async function stream(
   take: (text: string) => boolean | Promise<boolean>,
 ): Promise<void> {
   const child = new Deno.Command("kubectl", {
-    args: [...ctx.t.kubectlArgs, "-n", NS, ...args],
+    args: [...ctx.kubectlArgs, "-n", NS, ...args],
     stdin: "null",
     stdout: "piped",
     stderr: "null",
@@ -157,7 +158,15 @@ async function deleteWith(ctx: ScenarioContext, name: string, cascade: string) {
   return await settle(read, (o) => o.owner === 404 && o.ownerRefsLeft === 0);
 }
 
-/** kubectl's implementation of every scenario. */
+/**
+ * kubectl's implementation of every scenario.
+ *
+ * @example
+ * ```ts ignore
+ * import { KUBECTL } from "./kubectl_test.ts";
+ * console.log(Object.keys(KUBECTL).length); // one per scenario of _scenarios.ts
+ * ```
+ */
 export const KUBECTL: Implementations = {
   async "create"(ctx) {
     const created = JSON.parse(

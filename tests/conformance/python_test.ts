@@ -126,7 +126,15 @@ async function python(ctx: ScenarioContext, program: string): Promise<unknown> {
 
 const py = (program: string) => (ctx: ScenarioContext) => python(ctx, program);
 
-/** The Python client's implementation of every scenario. */
+/**
+ * The Python client's implementation of every scenario.
+ *
+ * @example
+ * ```ts ignore
+ * import { PYTHON_CLIENT } from "./python_test.ts";
+ * console.log(Object.keys(PYTHON_CLIENT).length); // one per scenario of _scenarios.ts
+ * ```
+ */
 export const PYTHON_CLIENT: Implementations = {
   "create": py(`
 c = core.create_namespaced_config_map(NS, cm("conf-a", {"a": "1"}))
