@@ -135,6 +135,30 @@ Deno.test("kubectl exec answers curl, wget, cat /etc/hostname and env from the s
     const echoed = await cat.output();
     assert.equal(echoed.code, 0, new TextDecoder().decode(echoed.stderr));
     assert.equal(new TextDecoder().decode(echoed.stdout), "line one\nline two\n");
+
+    // -i with a command that does not read stdin: it ends when the command does, stdin open.
+    const open = new Deno.Command("kubectl", {
+      args: [
+        ...t.kubectlArgs,
+        "exec",
+        "-i",
+        "-n",
+        NS,
+        pod,
+        "--",
+        "curl",
+        "-s",
+        "http://localhost:8000/health",
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const held = open.stdin.getWriter();
+    const answered = await open.output();
+    await held.close().catch(() => {});
+    assert.equal(answered.code, 0);
+    assert.equal(JSON.parse(new TextDecoder().decode(answered.stdout)).pod, pod);
   } finally {
     await t.close();
   }
