@@ -160,7 +160,11 @@ function upgradeRequired(): never {
  * const env = podEnv(api, pod, pod.spec.containers[0]);
  * ```
  */
-export function podEnv(api: Api, pod: KObject, c: JsonMap): Record<string, string> {
+export function podEnv(
+  api: Api,
+  pod: KObject,
+  c: Record<string, unknown>,
+): Record<string, string> {
   const secrets = findResource("", "v1", "secrets") as ResourceType;
   const configMaps = findResource("", "v1", "configmaps") as ResourceType;
   const resolved = resolveContainerEnv(String(meta(pod).namespace), c, {
