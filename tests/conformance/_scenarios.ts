@@ -112,6 +112,16 @@ export const SCENARIOS = {
     does: "Deployment del-or with its ReplicaSet and pod; delete propagationPolicy=Orphan",
     expect: { owner: 404, replicaSets: 1, pods: 1, ownerRefsLeft: 0 },
   },
+  "delete's answer by propagation policy": {
+    does: "ConfigMaps conf-d-{fg,or,bg} deleted Foreground, Orphan, Background: the answer's kind",
+    // Foreground and Orphan add the garbage collector's finalizer, so the object is not
+    // deleted at once and the answer is the object itself (deletionTimestamp and finalizer
+    // set); Background deletes it and answers a Status. All three are gone after.
+    expect: {
+      answers: { Foreground: "ConfigMap", Orphan: "ConfigMap", Background: "Status" },
+      gone: true,
+    },
+  },
   "logs": {
     does: "pod logger, Ready: its log (JSON lines), tailLines=1, container nope",
     expect: {
@@ -142,6 +152,16 @@ function ref(code: number, reason: string): Refusal {
  */
 export const ORPHAN_BUG =
   "sandbox bug: propagationPolicy=Orphan keeps the dependents' ownerReferences to the deleted owner";
+
+/**
+ * A sandbox fidelity bug the delete-answer scenario meets: a DELETE with
+ * propagationPolicy=Foreground or Orphan answers a Status and removes the object at once; the
+ * API server adds the `foregroundDeletion` / `orphan` finalizer with a deletionTimestamp and
+ * answers the object (Store.Delete in staging/src/k8s.io/apiserver/pkg/registry/generic/
+ * registry/store.go: `if !deleteImmediately || err != nil { return out, false, err }`).
+ */
+export const DELETE_ANSWER_BUG =
+  "sandbox bug: DELETE with Foreground or Orphan answers a Status, not the object with its finalizer";
 
 /**
  * A scenario's name.

@@ -6,6 +6,7 @@
 import * as k8s from "@kubernetes/client-node";
 import { PassThrough } from "node:stream";
 import {
+  DELETE_ANSWER_BUG,
   deployment,
   type Implementations,
   names,
@@ -379,6 +380,38 @@ export const CLIENT_NODE: Implementations = {
   "delete with orphan propagation": {
     run: (ctx) => deleteWith(ctx, "del-or", "Orphan"),
     ignore: ORPHAN_BUG,
+  },
+  "delete's answer by propagation policy": {
+    async run(ctx) {
+      const { core } = api(ctx);
+      const answers: Record<string, string | undefined> = {};
+      for (
+        const [policy, name] of [["Foreground", "conf-d-fg"], ["Orphan", "conf-d-or"], [
+          "Background",
+          "conf-d-bg",
+        ]]
+      ) {
+        await core.createNamespacedConfigMap({
+          namespace: NS,
+          body: { metadata: { name: name! } },
+        });
+        // The typed answer is a V1Status; its kind is kept as the server sent it.
+        const answer = await core.deleteNamespacedConfigMap({
+          name: name!,
+          namespace: NS,
+          propagationPolicy: policy!,
+        });
+        answers[policy!] = answer.kind;
+      }
+      const left = await settle(
+        async () =>
+          (await core.listNamespacedConfigMap({ namespace: NS })).items
+            .filter((c) => c.metadata?.name?.startsWith("conf-d-")).length,
+        (n) => n === 0,
+      );
+      return { answers, gone: left === 0 };
+    },
+    ignore: DELETE_ANSWER_BUG,
   },
   async "logs"(ctx) {
     const { core } = api(ctx);

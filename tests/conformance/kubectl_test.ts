@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  DELETE_ANSWER_BUG,
   deployment,
   type Implementations,
   names,
@@ -377,6 +378,39 @@ export const KUBECTL: Implementations = {
   "delete with orphan propagation": {
     run: (ctx) => deleteWith(ctx, "del-or", "orphan"),
     ignore: ORPHAN_BUG,
+  },
+  "delete's answer by propagation policy": {
+    async run(ctx) {
+      const answers: Record<string, string | undefined> = {};
+      for (
+        const [policy, name] of [["Foreground", "conf-d-fg"], ["Orphan", "conf-d-or"], [
+          "Background",
+          "conf-d-bg",
+        ]]
+      ) {
+        await ok(ctx, ["create", "-f", "-"], configMap(name!, { k: "v" }));
+        const r = await kubectl(ctx, [
+          "-v=8",
+          "delete",
+          "configmap",
+          name!,
+          `--cascade=${policy!.toLowerCase()}`,
+          "--wait=false",
+        ]);
+        const bodies = [...r.stderr.matchAll(/"Response Body" body=("(?:[^"\\]|\\.)*")/g)]
+          .map((m) => JSON.parse(JSON.parse(m[1]!)));
+        answers[policy!] = bodies.at(-1)?.kind;
+      }
+      const left = await settle(
+        async () =>
+          (await json(ctx, ["get", "configmaps"])).items
+            .filter((c: { metadata: { name: string } }) => c.metadata.name.startsWith("conf-d-"))
+            .length,
+        (n) => n === 0,
+      );
+      return { answers, gone: left === 0 };
+    },
+    ignore: DELETE_ANSWER_BUG,
   },
   async "logs"(ctx) {
     const pod = {

@@ -7,6 +7,7 @@
  * @module
  */
 import {
+  DELETE_ANSWER_BUG,
   type Implementations,
   NS,
   ORPHAN_BUG,
@@ -255,6 +256,19 @@ out = {"replicas": scale.spec.replicas, "selector": scale.status.selector,
   "delete with orphan propagation": {
     run: py(`out = delete_with("del-or", "Orphan")`),
     ignore: ORPHAN_BUG,
+  },
+  "delete's answer by propagation policy": {
+    run: py(`
+answers = {}
+for policy, name in [("Foreground", "conf-d-fg"), ("Orphan", "conf-d-or"), ("Background", "conf-d-bg")]:
+    core.create_namespaced_config_map(NS, cm(name, {"k": "v"}))
+    # The typed answer is a V1Status model; its kind is kept as the server sent it.
+    answers[policy] = core.delete_namespaced_config_map(name, NS, propagation_policy=policy).kind
+left = settle(lambda: len([c for c in core.list_namespaced_config_map(NS).items
+                           if c.metadata.name.startswith("conf-d-")]), lambda n: n == 0)
+out = {"answers": answers, "gone": left == 0}
+`),
+    ignore: DELETE_ANSWER_BUG,
   },
   "logs": py(`
 core.create_namespaced_pod(NS, client.V1Pod(

@@ -4,7 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type Implementations, ORPHAN_BUG, SCENARIOS } from "./_scenarios.ts";
+import { DELETE_ANSWER_BUG, type Implementations, ORPHAN_BUG, SCENARIOS } from "./_scenarios.ts";
 import { KUBECTL } from "./kubectl_test.ts";
 import { CLIENT_NODE } from "./client_node_test.ts";
 import { PYTHON_CLIENT } from "./python_test.ts";
@@ -32,7 +32,10 @@ Deno.test("conformance: the clients ignore the same scenarios, each for a named 
     Object.entries(impls).flatMap(([name, impl]) =>
       typeof impl === "function" || impl.ignore === undefined ? [] : [[name, impl.ignore]]
     );
-  const expected = [["delete with orphan propagation", ORPHAN_BUG]];
+  const expected = [
+    ["delete with orphan propagation", ORPHAN_BUG],
+    ["delete's answer by propagation policy", DELETE_ANSWER_BUG],
+  ];
   for (const [client, impls] of Object.entries(CLIENTS)) {
     assert.deepEqual(ignored(impls), expected, client);
   }
