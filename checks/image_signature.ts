@@ -11,7 +11,7 @@
 import type { Check, CheckOutcome } from "../lib/dsl/types.ts";
 import { parseImageReference } from "../lib/probes/oci_registry.ts";
 import { verifyImageSignature } from "../lib/companions/cosign.ts";
-import type { RegistryAccess } from "../lib/companions/oci.ts";
+import { getManifest, type RegistryAccess } from "../lib/companions/oci.ts";
 import { fail, pass } from "./_outcome.ts";
 
 /** Options for {@linkcode imageSignedBy}. */
@@ -34,6 +34,10 @@ export interface ImageSignedByOptions {
 }
 
 const KEY_VARIABLE = "TRACKTION_IMAGE_PUBLIC_KEY";
+const IMAGE_CONFIG = [
+  "application/vnd.oci.image.config.v1+json",
+  "application/vnd.docker.container.image.v1+json",
+];
 
 /** `cosign verify --key env://...` with each key; undefined when cosign is not installed. */
 async function withCosign(
@@ -157,9 +161,20 @@ export function imageSignedBy(
           ...evidence,
         });
       }
-      return verdict.ok
-        ? pass(`Signature of ${image} verified (${verdict.digest})`, evidence)
-        : fail(verdict.message, evidence);
+      if (!verdict.ok) return fail(verdict.message, evidence);
+      // A signed artifact that is not an image (the SBOM, signed with the same key) is not
+      // something to run: its digest is refused as the image deployed.
+      const found = await getManifest(access, ref.repository, verdict.digest!);
+      const config = found?.manifest.config?.mediaType ?? "";
+      if (!found || found.manifest.artifactType !== undefined || !IMAGE_CONFIG.includes(config)) {
+        return fail(
+          `${image} is not an image (${
+            found?.manifest.artifactType ?? (config || "no manifest")
+          }): refusing a signed artifact as what is deployed`,
+          evidence,
+        );
+      }
+      return pass(`Signature of ${image} verified (${verdict.digest})`, evidence);
     },
   };
 }

@@ -161,6 +161,24 @@ Deno.test({
       const standIn = r.images.find((i) => i.repository === "team/web")!.digest;
       const wrong = await run([releaseKey.publicKeyPem], `ghcr.io/team/web:1.2.4@${standIn}`);
       assert.equal(wrong.ok, false);
+      // A signed artifact that is not an image (as an SBOM is): not what may be deployed.
+      const empty = await pushBlob({ host: r.host }, "team/api", new TextEncoder().encode("{}"));
+      const sbomLayer = await pushBlob(
+        { host: r.host },
+        "team/api",
+        new TextEncoder().encode("[]"),
+      );
+      const artifact = await putManifest({ host: r.host }, "team/api", "sha256-x.sbom", {
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        artifactType: "application/vnd.cyclonedx+json",
+        config: { mediaType: "application/vnd.oci.empty.v1+json", ...empty },
+        layers: [{ mediaType: "application/vnd.cyclonedx+json", ...sbomLayer }],
+      });
+      await signImage({ host: r.host }, "team/api", artifact, "ghcr.io/team/api", releaseKey);
+      const notImage = await run([releaseKey.publicKeyPem], `ghcr.io/team/api:1.2.4@${artifact}`);
+      assert.equal(notImage.ok, false);
+      assert.match(notImage.message, /is not an image \(application\/vnd\.cyclonedx\+json\)/);
       // An image with no signature at all, pinned by its digest.
       const odd = r.images.find((i) => i.repository === "team/odd")!;
       const unsigned = await run([r.publicKey], `ghcr.io/team/odd:1.2.4@${odd.digest}`);
