@@ -28,7 +28,7 @@ function isP256PublicKeyPem(value: string): boolean {
 }
 
 /** `deployment.image_signing:` — what a deployed image's signature must verify with. */
-export const imageSigningSchema = z.strictObject({
+export const imageSigningSchema: z.ZodType<{ public_keys: string[] }> = z.strictObject({
   public_keys: z.array(
     z.string({ error: `expected ${HINT}` }).refine(isP256PublicKeyPem, {
       error: `expected ${HINT}`,
