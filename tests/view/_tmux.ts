@@ -74,8 +74,12 @@ export class Tmux {
       const screen = await this.history();
       if (ok(screen)) return screen;
       if (/^EXIT=\d+$/m.test(screen)) {
+        const said = screen.split("\n").filter((l) =>
+          /^(staging|rehearsal|run |deploy → )/.test(l)
+        );
         throw new Error(
-          `The run ended before ${what}:\n${screen.split("\n").slice(-60).join("\n")}`,
+          `The run ended before ${what}:\n${said.join("\n")}\n…\n` +
+            screen.split("\n").slice(-60).join("\n"),
         );
       }
       await new Promise((r) => setTimeout(r, 200));
