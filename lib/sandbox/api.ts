@@ -429,10 +429,31 @@ export class Api {
           this.#store.remove(t, name, String(meta(o).name));
         }
       }
-    } else if (options.propagationPolicy !== "Orphan") {
+    } else if (options.propagationPolicy === "Orphan") {
+      this.#orphan(String(cm.uid), namespace);
+    } else {
       this.#cascade(String(cm.uid), namespace);
     }
     return removed;
+  }
+
+  /**
+   * The garbage collector's orphaning, done at once: every dependent of `uid` loses its
+   * ownerReference to it (and stays).
+   */
+  #orphan(uid: string, namespace: string): void {
+    for (const t of this.#types) {
+      if (!t.namespaced || t.readOnly) continue;
+      for (const o of this.#store.scan(t, namespace)) {
+        const owners = meta(o).ownerReferences;
+        if (!Array.isArray(owners) || !owners.some((r) => isMap(r) && r.uid === uid)) continue;
+        const next = structuredClone(o);
+        const kept = owners.filter((r) => !(isMap(r) && r.uid === uid));
+        if (kept.length > 0) meta(next).ownerReferences = kept;
+        else delete meta(next).ownerReferences;
+        this.#store.put(t, next);
+      }
+    }
   }
 
   #types: ResourceType[] = [];

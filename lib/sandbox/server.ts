@@ -9,6 +9,7 @@ import { findResource, type KObject, type ResourceType } from "./resources.ts";
 import { type Api, PATCH_TYPES } from "./api.ts";
 import { ApiError } from "./errors.ts";
 import { encodeResponse, readBody } from "./body_codec.ts";
+import { deleteAnswer } from "./delete_answer.ts";
 import { meta } from "./store.ts";
 import {
   aggregatedContentType,
@@ -420,14 +421,7 @@ export class ApiHttp {
           ...(options.preconditions ? { preconditions: options.preconditions as JsonMap } : {}),
           dryRun: dryRun || (Array.isArray(options.dryRun) && options.dryRun.includes("All")),
         });
-        if (type.kind === "Pod") return json(removed);
-        return json({
-          kind: "Status",
-          apiVersion: "v1",
-          metadata: {},
-          status: "Success",
-          details: { name, group: type.group, kind: type.plural, uid: meta(removed).uid },
-        });
+        return json(deleteAnswer(type, removed, policy, this.#api.clock));
       }
     }
     throw ApiError.methodNotAllowed(

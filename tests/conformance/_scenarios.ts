@@ -145,25 +145,6 @@ function ref(code: number, reason: string): Refusal {
 }
 
 /**
- * A sandbox fidelity bug the orphan scenario meets: a Deployment deleted with
- * propagationPolicy=Orphan leaves its ReplicaSet's ownerReferences naming it (the API
- * server's garbage collector removes them: orphanDependents in
- * pkg/controller/garbagecollector/garbagecollector.go).
- */
-export const ORPHAN_BUG =
-  "sandbox bug: propagationPolicy=Orphan keeps the dependents' ownerReferences to the deleted owner";
-
-/**
- * A sandbox fidelity bug the delete-answer scenario meets: a DELETE with
- * propagationPolicy=Foreground or Orphan answers a Status and removes the object at once; the
- * API server adds the `foregroundDeletion` / `orphan` finalizer with a deletionTimestamp and
- * answers the object (Store.Delete in staging/src/k8s.io/apiserver/pkg/registry/generic/
- * registry/store.go: `if !deleteImmediately || err != nil { return out, false, err }`).
- */
-export const DELETE_ANSWER_BUG =
-  "sandbox bug: DELETE with Foreground or Orphan answers a Status, not the object with its finalizer";
-
-/**
  * A scenario's name.
  *
  * @example

@@ -6,12 +6,10 @@
 import * as k8s from "@kubernetes/client-node";
 import { PassThrough } from "node:stream";
 import {
-  DELETE_ANSWER_BUG,
   deployment,
   type Implementations,
   names,
   NS,
-  ORPHAN_BUG,
   type Refusal,
   runConformance,
   type ScenarioContext,
@@ -379,7 +377,6 @@ export const CLIENT_NODE: Implementations = {
   "delete with background propagation": (ctx) => deleteWith(ctx, "del-bg", "Background"),
   "delete with orphan propagation": {
     run: (ctx) => deleteWith(ctx, "del-or", "Orphan"),
-    ignore: ORPHAN_BUG,
   },
   "delete's answer by propagation policy": {
     async run(ctx) {
@@ -411,7 +408,6 @@ export const CLIENT_NODE: Implementations = {
       );
       return { answers, gone: left === 0 };
     },
-    ignore: DELETE_ANSWER_BUG,
   },
   async "logs"(ctx) {
     const { core } = api(ctx);

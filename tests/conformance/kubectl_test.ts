@@ -6,12 +6,10 @@
  * @module
  */
 import {
-  DELETE_ANSWER_BUG,
   deployment,
   type Implementations,
   names,
   NS,
-  ORPHAN_BUG,
   type Refusal,
   runConformance,
   type ScenarioContext,
@@ -377,7 +375,6 @@ export const KUBECTL: Implementations = {
   "delete with background propagation": (ctx) => deleteWith(ctx, "del-bg", "background"),
   "delete with orphan propagation": {
     run: (ctx) => deleteWith(ctx, "del-or", "orphan"),
-    ignore: ORPHAN_BUG,
   },
   "delete's answer by propagation policy": {
     async run(ctx) {
@@ -410,7 +407,6 @@ export const KUBECTL: Implementations = {
       );
       return { answers, gone: left === 0 };
     },
-    ignore: DELETE_ANSWER_BUG,
   },
   async "logs"(ctx) {
     const pod = {

@@ -6,14 +6,7 @@
  * port-forward (WebSocket, `v4.channel.k8s.io`).
  * @module
  */
-import {
-  DELETE_ANSWER_BUG,
-  type Implementations,
-  NS,
-  ORPHAN_BUG,
-  runConformance,
-  type ScenarioContext,
-} from "./_scenarios.ts";
+import { type Implementations, NS, runConformance, type ScenarioContext } from "./_scenarios.ts";
 
 const PYTHON = "/usr/bin/python3";
 
@@ -255,7 +248,6 @@ out = {"replicas": scale.spec.replicas, "selector": scale.status.selector,
   "delete with background propagation": py(`out = delete_with("del-bg", "Background")`),
   "delete with orphan propagation": {
     run: py(`out = delete_with("del-or", "Orphan")`),
-    ignore: ORPHAN_BUG,
   },
   "delete's answer by propagation policy": {
     run: py(`
@@ -268,7 +260,6 @@ left = settle(lambda: len([c for c in core.list_namespaced_config_map(NS).items
                            if c.metadata.name.startswith("conf-d-")]), lambda n: n == 0)
 out = {"answers": answers, "gone": left == 0}
 `),
-    ignore: DELETE_ANSWER_BUG,
   },
   "logs": py(`
 core.create_namespaced_pod(NS, client.V1Pod(
