@@ -83,6 +83,6 @@ Deno.test("release.yml compiles the binary and attaches it to the release", asyn
   const binary = jobs(release).binary!;
   assert.equal(binary.needs, "release");
   const runs = steps(binary).map((s) => String(s.run ?? "")).join("\n");
-  assert.match(runs, /deno@2\.9\.6 compile -A --output "dist\/tracktion-deploy-x86_64-linux"/);
+  assert.match(runs, /deno@2\.9\.6 task compile --out dist\/tracktion-deploy-x86_64-linux/);
   assert.match(runs, /gh release upload "\$TAG" dist\/tracktion-deploy-x86_64-linux/);
 });
