@@ -126,7 +126,7 @@ export interface KubernetesCapability {
    * naming the holder, its run, since when and until when. `takeOverRun`: a live lease
    * held for this run id (`<user>/<run-id>`) is taken over: the same run, resumed after
    * its runner died. Where the run keeps a heartbeat, the lease is renewed until released,
-   * and on a scaled clock it lasts at least 20 real seconds unless `exact` (a duration the
+   * and on a scaled clock it lasts at least 60 real seconds unless `exact` (a duration the
    * user chose, e.g. for a test that wants a dead runner's lock to lapse quickly).
    */
   acquireLease(

@@ -29,9 +29,8 @@ export interface Deployment {
 }
 
 /**
- * The lease a run on the virtual clock takes here: `--option lock-seconds=1200`, what a run
- * against a ×60 sandbox of the test's own gets by default (at least 20 real seconds: 1,200
- * sandbox seconds). The default 30 s lease is renewed every 6 s of sandbox time: on a virtual
+ * The lease a run on the virtual clock takes here: `--option lock-seconds=1200` (20 minutes
+ * of sandbox time; a scaled clock's floor does not apply to a virtual one). The default 30 s lease is renewed every 6 s of sandbox time: on a virtual
  * clock an hour of canary is some 600 renewals, each an API write that costs the sandbox a
  * controller pass and a save of its whole state (half of a production deploy's CPU, measured).
  * For runs whose claims are not about the lease's own duration.
