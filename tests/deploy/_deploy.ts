@@ -61,6 +61,8 @@ export class Rehearsal {
     return [
       "run",
       "-A",
+      // as deno.json's tasks: a stage reaching past its grant is refused, never asked about
+      "--no-prompt",
       "lib/cli/main.ts",
       command,
       env,

@@ -9,8 +9,9 @@ import { Tmux } from "./_tmux.ts";
 // answers "abort" at the terminal, and checks what the screen says against the run's report.
 // Beside it, a run with NO_COLOR shows no colour. The redraw is checked by the scrollback: a
 // region redrawn in place leaves no copy of itself behind, however many frames were drawn.
-// DENO_NO_PROMPT: at a terminal Deno would ask for a permission a stage's Worker lacks (the
-// storage check's statfs of "."), where a pipe denies it without asking.
+// The CLI runs as deno.json's tasks run it, with --no-prompt: at a terminal Deno would
+// otherwise ask for a permission a stage's Worker lacks (the storage check's statfs of "."),
+// and the question would stop the run; a pipe denies it without asking.
 
 const CONFIRM = ["--confirm", "'DEPLOY TO PRODUCTION'", ...VIRTUAL_LEASE];
 const TITLE = /^deploy → production @ v1\.2\.4 · run \S+ · \S+$/;
@@ -47,12 +48,11 @@ Deno.test("the live view redraws in place at 80 and 160 columns, names every bre
       cmd(r, ["--scenario", "canary-errors", "--option", "on-breach=pause"]),
       160,
       50,
-      { TERM: "xterm-256color", DENO_NO_PROMPT: "1" },
+      { TERM: "xterm-256color" },
     );
     // No staging rehearsal: production's pre-flight fails, and the run ends soon.
     await mono.start(cmd(plain, ["--option", "rehearse-staging=no"]), 80, 40, {
       TERM: "xterm-256color",
-      DENO_NO_PROMPT: "1",
       NO_COLOR: "1",
     });
 
