@@ -112,7 +112,9 @@ export async function resumeCommand(args: string[], io: CliIo): Promise<number> 
   const withDir = parsed.values["runs-dir"] === undefined || rest.includes("--runs-dir")
     ? rest
     : [...rest, "--runs-dir", runsDir];
-  io.stdout(`resume: run ${runId} (${command} ${rest.join(" ")})\n`);
+  // A run started with --json streams NDJSON on stdout: the line for people goes to stderr.
+  const say = rest.includes("--json") ? io.stderr : io.stdout;
+  say(`resume: run ${runId} (${command} ${rest.join(" ")})\n`);
   return await runPipeline(runArguments(command as "deploy", withDir), io, {
     invocation: [command, ...withDir],
     resume: runId,

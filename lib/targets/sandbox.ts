@@ -314,6 +314,10 @@ async function findOrStart(o: SandboxTargetOptions): Promise<SandboxTarget> {
       close: () => Promise.resolve(),
     };
   }
+  // --reset starts afresh: the companion registry's kept images and keys go with the state.
+  if (o.reset) {
+    await Deno.remove(`${o.stateDir}/companions/registry`, { recursive: true }).catch(() => {});
+  }
   const randomSeed = o.randomSeed ?? "default";
   // Times saved by an earlier run (a virtual one may have run ahead of the wall) are never
   // in this run's future: its clock starts at or after them.

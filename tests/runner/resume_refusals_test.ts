@@ -99,3 +99,37 @@ Deno.test("resume refuses what it may not resume, exit 2, nothing changed", asyn
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("resume of a --json run says 'resume: run …' on stderr: stdout stays NDJSON", async () => {
+  const root = await Deno.makeTempDir({ prefix: "resume-json-" });
+  try {
+    // A runner that is gone: a process that has exited.
+    const gone = new Deno.Command("true").spawn();
+    await gone.status;
+    for (const [id, json] of [["json-run", true], ["text-run", false]] as const) {
+      const start = started(id, gone.pid);
+      // An environment that does not exist: the resumed command stops at its config (exit 2),
+      // after the resume line.
+      start.invocation = [
+        "deploy",
+        "nosuch",
+        "v1.2.4",
+        "--skip-type-check",
+        ...(json ? ["--json"] : []),
+      ];
+      await runFolder(root, id, [{ ...start, environment: "nosuch" }]);
+      const r = await cli(["resume", id, "--runs-dir", root]);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      const line = new RegExp(`^resume: run ${id} \\(deploy nosuch v1\\.2\\.4`, "m");
+      if (json) {
+        assert.doesNotMatch(r.stdout, /resume:/, "a --json run's stdout is only NDJSON");
+        assert.match(r.stderr, line);
+        for (const l of r.stdout.split("\n").filter((l) => l !== "")) JSON.parse(l);
+      } else {
+        assert.match(r.stdout, line);
+      }
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -116,6 +116,9 @@ Deno.test("sandboxTarget() refuses a saved state seeded from other files, stops 
       error.message,
     );
     assert.equal(await findRunningSandbox(stateDir), undefined, "the one started was stopped");
+    // What the companion registry kept (a build's images, its keys) goes with the reset too.
+    await Deno.mkdir(`${stateDir}/companions/registry`, { recursive: true });
+    await Deno.writeTextFile(`${stateDir}/companions/registry/kept.json`, "{}\n");
     const reset = await sandboxTarget({
       stateDir,
       namespace: "shop-prod",
@@ -124,6 +127,11 @@ Deno.test("sandboxTarget() refuses a saved state seeded from other files, stops 
     });
     try {
       assert.equal(reset.inProcess, true);
+      assert.equal(
+        await Deno.stat(`${stateDir}/companions/registry/kept.json`).catch(() => null),
+        null,
+        "--reset left the registry's kept state",
+      );
     } finally {
       await reset.close();
     }
