@@ -117,7 +117,7 @@ export interface KillResult {
 export async function cli(r: Rehearsal, args: string[]) {
   const t0 = performance.now();
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "lib/cli/main.ts", ...args],
+    args: ["run", "-A", "--no-prompt", "lib/cli/main.ts", ...args],
     env: { NO_COLOR: "1" },
     stdin: "null",
     stdout: "piped",

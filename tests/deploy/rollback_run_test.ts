@@ -24,16 +24,17 @@ Deno.test({
       const splitWeights = Object.values(split.services).map((s) => s.weights);
       assert.ok(splitWeights.every((w) => Object.values(w).includes(20)), JSON.stringify(split));
 
-      const rollback = (run: string) =>
-        cli(r, [
-          ...r.args("rollback", "production", undefined, [
-            ...CONFIRM,
-            "--run",
-            run,
-            "--option",
-            `takeover=${runId}`,
-          ]).slice(3),
+      const rollback = (run: string) => {
+        const args = r.args("rollback", "production", undefined, [
+          ...CONFIRM,
+          "--run",
+          run,
+          "--option",
+          `takeover=${runId}`,
         ]);
+        // cli() runs lib/cli/main.ts itself: the command's words after it
+        return cli(r, args.slice(args.indexOf("lib/cli/main.ts") + 1));
+      };
 
       const other = await rollback("20260101T000000Z-000000");
       assert.equal(other.code, 1, other.stdout);
