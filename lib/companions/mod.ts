@@ -35,7 +35,11 @@ import {
 import { type RedisCompanion, startRedisCompanion } from "./redis.ts";
 import { addressFree } from "./process.ts";
 import { type ImageToPush, type RegistryCompanion, startRegistryCompanion } from "./registry.ts";
-import { openRegistryStorage, type RegistryStorage } from "./registry_storage.ts";
+import {
+  openRegistryStorage,
+  type RegistryStorage,
+  registryStorageDir,
+} from "./registry_storage.ts";
 
 export * from "./discover.ts";
 export type { ImageToPush, PushedImage, RegistryCompanion } from "./registry.ts";
@@ -44,6 +48,7 @@ export type { CompanionProcess, MissingProgram } from "./process.ts";
 export type { MonitoringCompanion } from "./monitoring.ts";
 export type { CompanionEnvironment, SplitScenario } from "./plan.ts";
 export { COMPANION_SCENARIOS, companionPlan, splitScenario } from "./plan.ts";
+export { registryStorageDir } from "./registry_storage.ts";
 
 /** What one namespace's Redis is seeded from. */
 export interface RedisPlan {
@@ -352,7 +357,7 @@ export async function startCompanions(o: CompanionsOptions): Promise<Companions>
     // One storage for the sandbox's registries (one registry at an address per namespace),
     // opened once; the registries start one at a time (their stand-ins share it).
     let opened: Promise<RegistryStorage> | undefined;
-    const storage = () => opened ??= openRegistryStorage(`${o.stateDir}/companions/registry`);
+    const storage = () => opened ??= openRegistryStorage(registryStorageDir(o.stateDir));
     let queue: Promise<unknown> = Promise.resolve();
     const inTurn = <T>(f: () => Promise<T>): Promise<T> => {
       const next = queue.then(f, f);

@@ -129,3 +129,20 @@ export async function keepRegistryStorage(
     mode: 0o600,
   });
 }
+
+/**
+ * Where a sandbox's companion registries keep their one storage: under its state folder, so
+ * `--reset` (which discards the folder's state) can discard it too.
+ *
+ * @param stateDir The sandbox's state folder.
+ * @returns The storage's folder.
+ *
+ * @example
+ * ```ts
+ * import { registryStorageDir } from "./registry_storage.ts";
+ * console.assert(registryStorageDir(".tracktion/sandbox") === ".tracktion/sandbox/companions/registry");
+ * ```
+ */
+export function registryStorageDir(stateDir: string): string {
+  return `${stateDir}/companions/registry`;
+}

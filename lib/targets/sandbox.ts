@@ -30,6 +30,7 @@ import {
   companionPlan,
   type Companions,
   type PublishedCompanions,
+  registryStorageDir,
   splitScenario,
   startCompanions,
 } from "../companions/mod.ts";
@@ -316,7 +317,7 @@ async function findOrStart(o: SandboxTargetOptions): Promise<SandboxTarget> {
   }
   // --reset starts afresh: the companion registry's kept images and keys go with the state.
   if (o.reset) {
-    await Deno.remove(`${o.stateDir}/companions/registry`, { recursive: true }).catch(() => {});
+    await Deno.remove(registryStorageDir(o.stateDir), { recursive: true }).catch(() => {});
   }
   const randomSeed = o.randomSeed ?? "default";
   // Times saved by an earlier run (a virtual one may have run ahead of the wall) are never
