@@ -140,7 +140,7 @@ export async function keepRegistryStorage(
  * @example
  * ```ts
  * import { registryStorageDir } from "./registry_storage.ts";
- * console.assert(registryStorageDir(".tracktion/sandbox") === ".tracktion/sandbox/companions/registry");
+ * console.assert(registryStorageDir("state") === "state/companions/registry");
  * ```
  */
 export function registryStorageDir(stateDir: string): string {

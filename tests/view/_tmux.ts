@@ -20,7 +20,11 @@ export class Tmux {
     return new TextDecoder().decode(out.stdout);
   }
 
-  /** Starts `command` (a shell line) in a session `columns` × `rows`; `EXIT=<code>` follows it. */
+  /**
+   * Starts `command` (a shell line) in a session `columns` × `rows`; `EXIT=<code>` follows it.
+   * The session's environment is this process's, but for NO_COLOR (CI sets it): a terminal
+   * has colour unless `env` says NO_COLOR.
+   */
   async start(command: string, columns: number, rows: number, env: Record<string, string> = {}) {
     const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ");
     await this.#tmux(
@@ -32,7 +36,7 @@ export class Tmux {
       `${columns}`,
       "-y",
       `${rows}`,
-      `cd ${Deno.cwd()} && env ${vars} ${command}; echo EXIT=$?; exec cat`,
+      `cd ${Deno.cwd()} && env -u NO_COLOR ${vars} ${command}; echo EXIT=$?; exec cat`,
     );
     await this.#tmux("set-option", "-t", "v", "history-limit", "50000");
   }
