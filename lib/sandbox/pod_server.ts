@@ -137,7 +137,9 @@ export class PodServer {
   #handle(request: Request): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
     const o = this.#options;
-    if (path === "/health" || path === "/healthz") {
+    // Health endpoints (the pod's own and the API's, `/api/v1/health`) answer from the pod's
+    // state: a version's injected request errors are its work's, not its health's.
+    if (/\/(health|healthz)$/.test(path)) {
       return Response.json({
         status: "healthy",
         version: o.version,
