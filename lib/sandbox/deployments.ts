@@ -115,7 +115,8 @@ export class DeploymentController {
   /** Reconcile every Deployment once. */
   reconcile(): void {
     const seen = new Set<string>();
-    for (const d of this.#api.store.list(DEPLOYMENTS)) {
+    // Not copied: #sync only reads a Deployment (its writes go through copies and the API).
+    for (const d of this.#api.store.scan(DEPLOYMENTS)) {
       const key = String(meta(d).uid);
       seen.add(key);
       guardedReconcile(this.#backoff, key, "FailedSync", () => {
@@ -164,10 +165,12 @@ export class DeploymentController {
     const replicas = num(spec.replicas);
     const template = spec.template as JsonMap;
     const hash = templateHash(template);
-    // Copies of this Deployment's ReplicaSets only (not of every one in the namespace).
-    const all = owned(this.#api.store.scan(REPLICASETS, ns), m.uid).map((rs) =>
-      structuredClone(rs)
-    );
+    // This Deployment's ReplicaSets only, each with its own spec (#scale keeps the count it
+    // wrote there; the rest is only read, so a shallow copy spares a deep one per pass).
+    const all = owned(this.#api.store.scan(REPLICASETS, ns), m.uid).map((rs): KObject => ({
+      ...rs,
+      spec: { ...(rs.spec as JsonMap) },
+    }));
     let newRS = all.find((rs) =>
       (meta(rs).labels as JsonMap | undefined)?.["pod-template-hash"] === hash
     );

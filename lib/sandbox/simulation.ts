@@ -48,6 +48,9 @@ const SERVICES = findResource("", "v1", "services") as ResourceType;
 const SAFETY_PASS_MS = 1_000;
 /** ... and at most this often in real ms (a high time scale must not make it spin). */
 const MIN_REAL_GAP_MS = 40;
+/** The kinds whose changes start no controller pass (nothing in the sandbox reads them). */
+const PASSIVE: ReadonlySet<string> = new Set(["leases", "events"]);
+
 /** By default, at most this many real requests per second per namespace. */
 export const MAX_REAL_RATE = 100;
 
@@ -241,7 +244,11 @@ export class Simulation {
 
   /** Start the control loop (a first pass, then on changes and deadlines) and the traffic. */
   async start(): Promise<void> {
-    this.#unsubscribe = this.#api.store.subscribe(() => this.#request());
+    // Leases and Events are written often (a deploy's lock renews every few seconds) and no
+    // controller, pod or route reads them: a change to one needs no pass.
+    this.#unsubscribe = this.#api.store.subscribe((change) => {
+      if (!PASSIVE.has(change.resource.plural)) this.#request();
+    });
     this.#request();
     await this.#loop;
     this.#traffic.start();
