@@ -86,8 +86,14 @@ export PATH
 
 # The arguments go to deno test as they are; without a path among them, every test in tests/.
 deno install --frozen
+# What the suite's files build once and share (tests/deploy/_baseline.ts), removed at the end.
+TRACKTION_TEST_SHARED=$(mktemp -d -t tracktion-test-shared.XXXXXX)
+export TRACKTION_TEST_SHARED
+trap 'rm -rf "$TRACKTION_TEST_SHARED"' EXIT
 if [ -n "$has_path" ]; then
-  exec deno test -A --frozen "$@"
+  status=0
+  deno test -A --frozen "$@" || status=$?
+  exit "$status"
 else
   # The files run two at a time (--parallel; DENO_JOBS overrides, the CPU count by default):
   # each suite starts its own servers in its own folders and ports, and the deploy tests'

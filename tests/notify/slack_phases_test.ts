@@ -5,7 +5,8 @@
  * the deploy is not affected and the webhook URL (a secret) appears nowhere.
  */
 import assert from "node:assert/strict";
-import { Rehearsal, stage } from "../deploy/_deploy.ts";
+import { Rehearsal, stage, VIRTUAL_LEASE } from "../deploy/_deploy.ts";
+import { baseline } from "../deploy/_baseline.ts";
 import { DEFAULT_RETRY } from "../../lib/notify/retry.ts";
 
 interface Received {
@@ -37,6 +38,7 @@ Deno.test({
   sanitizeResources: false,
   async fn(t) {
     const r = await Rehearsal.create();
+    const live = await Rehearsal.create();
     const slack = receiver((phase) => phase === "canary-20");
     const vars = { SLACK_WEBHOOK_URL: slack.url };
     const delivered = () => slack.received.filter((m) => m.status === 200).map((m) => m.phase);
@@ -52,40 +54,35 @@ Deno.test({
       await t.step(
         "production (canary): each step; a refused one retried, then undelivered",
         async () => {
+          // The shared baseline: v1.0.0 live in production, v1.1.0 succeeded in staging.
+          await baseline(live);
           slack.received.length = 0;
-          const confirm = ["--confirm", "DEPLOY TO PRODUCTION"];
-          for (const version of ["v1.0.0", "v1.0.1"]) {
-            // staging first, as a production gate may ask for it.
-            if (version === "v1.0.1") {
-              assert.equal((await r.deploy("staging", version, [], vars)).code, 0);
-            }
-            slack.received.length = 0;
-            const d = await r.deploy("production", version, confirm, vars);
-            assert.equal(d.code, 0, d.stdout + d.stderr);
-            if (version === "v1.0.0") continue;
-            assert.deepEqual(delivered(), ["started", "canary-5", "promoted", "final"]);
-            // canary-20 was sent and refused at every attempt (the notifier's retries).
-            const refused = slack.received.filter((m) => m.phase === "canary-20");
-            assert.equal(refused.length, DEFAULT_RETRY.attempts);
-            assert.match(refused[0]!.text, /v1\.0\.1 canary-20 in production: 20% of traffic/);
-            const logFile = (stage(d, "canary-20") as unknown as { log: string }).log;
-            const log = await Deno.readTextFile(
-              `${d.reportPath.replace(/report\.json$/, "")}${logFile}`,
-            );
-            assert.match(
-              log,
-              new RegExp(
-                `canary-20: slack undelivered after ${DEFAULT_RETRY.attempts} attempt\\(s\\): HTTP 500`,
-              ),
-            );
-            const everything = d.stdout + d.stderr + (await Deno.readTextFile(d.reportPath));
-            assert.ok(!everything.includes("hooksecretvalue"), "the webhook URL leaked");
-          }
+          const confirm = ["--confirm", "DEPLOY TO PRODUCTION", ...VIRTUAL_LEASE];
+          const d = await live.deploy("production", "v1.1.0", confirm, vars);
+          assert.equal(d.code, 0, d.stdout + d.stderr);
+          assert.deepEqual(delivered(), ["started", "canary-5", "promoted", "final"]);
+          // canary-20 was sent and refused at every attempt (the notifier's retries).
+          const refused = slack.received.filter((m) => m.phase === "canary-20");
+          assert.equal(refused.length, DEFAULT_RETRY.attempts);
+          assert.match(refused[0]!.text, /v1\.1\.0 canary-20 in production: 20% of traffic/);
+          const logFile = (stage(d, "canary-20") as unknown as { log: string }).log;
+          const log = await Deno.readTextFile(
+            `${d.reportPath.replace(/report\.json$/, "")}${logFile}`,
+          );
+          assert.match(
+            log,
+            new RegExp(
+              `canary-20: slack undelivered after ${DEFAULT_RETRY.attempts} attempt\\(s\\): HTTP 500`,
+            ),
+          );
+          const everything = d.stdout + d.stderr + (await Deno.readTextFile(d.reportPath));
+          assert.ok(!everything.includes("hooksecretvalue"), "the webhook URL leaked");
         },
       );
     } finally {
       await slack.close();
       await r.remove();
+      await live.remove();
     }
   },
 });
