@@ -260,7 +260,7 @@ export function podStreamResponse(
         // The attach itself succeeded: the exit code is the container's (its terminated
         // state), which kubectl run reads from the pod.
         await attached.exitCode;
-        session.finish(0, argv);
+        await session.finish(0, argv);
         return;
       }
       const ctx: CommandContext = {
@@ -276,7 +276,7 @@ export function podStreamResponse(
       const result = await runPodCommand(argv, ctx);
       session.send(1, result.stdout);
       session.send(2, result.stderr);
-      session.finish(result.exitCode, argv);
+      await session.finish(result.exitCode, argv);
     } finally {
       options.open.delete(close);
     }

@@ -9,6 +9,7 @@
  * `v3.channel.k8s.io`, `v2.channel.k8s.io`, `channel.k8s.io` (wsstream conn.go).
  * @module
  */
+import { realClock } from "../clock/mod.ts";
 
 /**
  * The exec/attach subprotocols the sandbox speaks, best first.
@@ -109,7 +110,7 @@ export function exitStatus(exitCode: number, argv: string[]): {
  * import { ChannelSession } from "./pod_stream_channel.ts";
  * const { socket, response } = Deno.upgradeWebSocket(request, { protocol: "v5.channel.k8s.io" });
  * const session = new ChannelSession(socket, "v5.channel.k8s.io");
- * socket.onopen = () => { session.send(1, "hello\n"); session.finish(0, ["echo"]); };
+ * socket.onopen = () => { session.send(1, "hello\n"); void session.finish(0, ["echo"]); };
  * ```
  */
 export class ChannelSession {
@@ -180,13 +181,34 @@ export class ChannelSession {
     this.#socket.send(message);
   }
 
-  /** Ends the session with the command's exit code on the error channel, then closes. */
-  finish(exitCode: number, argv: string[]): void {
+  /**
+   * Ends the session with the command's exit code on the error channel, then closes. The
+   * output already sent leaves the socket first: the status waits for it (on a busy machine
+   * kubectl, handed the status and the close while stdout was still buffered, printed
+   * nothing and exited 0), and the close waits for the status.
+   */
+  async finish(exitCode: number, argv: string[]): Promise<void> {
     const status = exitStatus(exitCode, argv);
     const v4 = this.#protocol.startsWith("v4.") || this.#protocol.startsWith("v5.");
+    await this.#drained();
     if (v4) this.send(CHANNEL.error, JSON.stringify(status));
     else if (status.message) this.send(CHANNEL.error, status.message);
+    await this.#drained();
     this.close();
+  }
+
+  /**
+   * Resolves once everything sent has been handed to the connection (`bufferedAmount` 0) or
+   * the client is gone. Real time: a socket's buffer empties at the network's pace, whatever
+   * the cluster's clock.
+   */
+  async #drained(): Promise<void> {
+    while (
+      !this.#closed && this.#socket.readyState === WebSocket.OPEN &&
+      this.#socket.bufferedAmount > 0
+    ) {
+      await realClock.sleep(2);
+    }
   }
 
   /** Ends the session with an API error (a Status) on the error channel, then closes. */
