@@ -183,9 +183,10 @@ export class ChannelSession {
 
   /**
    * Ends the session with the command's exit code on the error channel, then closes. The
-   * output already sent leaves the socket first: the status waits for it (on a busy machine
-   * kubectl, handed the status and the close while stdout was still buffered, printed
-   * nothing and exited 0), and the close waits for the status.
+   * output already sent leaves the socket first: the status waits for it, and the close waits
+   * for the status. (Once, on a busy CI machine, `kubectl exec … wget` printed nothing and
+   * exited 0. Output still buffered when the status and close went out is the suspected
+   * cause; it was not reproduced.)
    */
   async finish(exitCode: number, argv: string[]): Promise<void> {
     const status = exitStatus(exitCode, argv);
