@@ -13,6 +13,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { Rehearsal, VIRTUAL_LEASE } from "./_deploy.ts";
 import { CONFIRM } from "./_canary.ts";
 
@@ -46,22 +47,13 @@ function shared(): Promise<string> | undefined {
       }
     }
     while (true) {
-      if (await exists(`${dir}/done`)) return `${dir}/rehearsal`;
-      if (await exists(`${dir}/failed`)) {
+      if (existsSync(`${dir}/done`)) return `${dir}/rehearsal`;
+      if (existsSync(`${dir}/failed`)) {
         throw new Error(`the shared baseline failed: ${await Deno.readTextFile(`${dir}/failed`)}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   })();
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
