@@ -6,7 +6,6 @@
  * ({@linkcode recentBackupJob}, needs `uses("kubernetes")`).
  * @module
  */
-import { join } from "node:path";
 import type { Check } from "../lib/dsl/types.ts";
 import { describeError } from "../lib/probes/timeout.ts";
 import { type CommonCheckOptions, fail, pass, toMs } from "./_outcome.ts";
@@ -34,7 +33,7 @@ interface Found {
 
 async function walk(dir: string, depth: number, pattern: RegExp | undefined, out: Found[]) {
   for await (const entry of Deno.readDir(dir)) {
-    const path = join(dir, entry.name);
+    const path = `${dir.replace(/\/+$/, "")}/${entry.name}`;
     if (entry.isDirectory && depth > 0) await walk(path, depth - 1, pattern, out);
     else if (entry.isFile && (!pattern || pattern.test(entry.name))) {
       const info = await Deno.stat(path);

@@ -9,7 +9,7 @@
  * ordinary failure. Names (namespace, secrets, services, prefixes) are parameters.
  * @module
  */
-import { X509Certificate } from "node:crypto";
+import type { X509Certificate } from "node:crypto";
 import type { Check } from "../lib/dsl/types.ts";
 import type { KindRef } from "../lib/kubernetes/capability.ts";
 import { parseQuantity } from "../lib/config/quantity.ts";
@@ -203,6 +203,8 @@ export function tlsCertificateValid(
     }
     let cert: X509Certificate;
     try {
+      // Loaded when used: every stage Worker loads this module, few read a certificate.
+      const { X509Certificate } = await import("node:crypto");
       cert = new X509Certificate(pem);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);

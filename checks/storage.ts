@@ -5,7 +5,6 @@
  * (a stage declares `permissions({ run: ["df"] })`, and is then full trust).
  * @module
  */
-import { statfs } from "node:fs/promises";
 import type { Check } from "../lib/dsl/types.ts";
 import { describeError } from "../lib/probes/timeout.ts";
 import { type CommonCheckOptions, fail, pass } from "./_outcome.ts";
@@ -77,6 +76,8 @@ async function dfUsage(path: string, denied: Error): Promise<DiskUsage> {
 export async function diskUsage(path: string): Promise<DiskUsage> {
   let s;
   try {
+    // Loaded when used: every stage Worker loads this module, few measure a disk.
+    const { statfs } = await import("node:fs/promises");
     s = await statfs(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotCapable) return await dfUsage(path, err);

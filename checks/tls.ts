@@ -8,8 +8,6 @@
  * reached at its published address for the public host). Needs `net` to the host.
  * @module
  */
-import { X509Certificate } from "node:crypto";
-import tls from "node:tls";
 import type { Check } from "../lib/dsl/types.ts";
 import { describeError } from "../lib/probes/timeout.ts";
 import { fail, pass } from "./_outcome.ts";
@@ -81,12 +79,14 @@ async function denoVerifyError(
   }
 }
 
-function presentedCertificate(
+async function presentedCertificate(
   host: string,
   options: TlsCertificateOptions,
   signal: AbortSignal,
 ): Promise<Presented> {
-  return new Promise((resolve, reject) => {
+  // Loaded when used: every stage Worker loads this module, one stage checks certificates.
+  const tls = await import("node:tls");
+  return await new Promise((resolve, reject) => {
     const servername = options.servername ?? host;
     const socket = tls.connect({
       host,
@@ -158,6 +158,7 @@ export function tlsCertificate(host: string, options: TlsCertificateOptions = {}
           error: reason,
         });
       }
+      const { X509Certificate } = await import("node:crypto");
       const cert = new X509Certificate(presented.raw);
       const servername = options.servername ?? host;
       const hostMatches = isAddress(servername)

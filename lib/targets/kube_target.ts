@@ -8,7 +8,7 @@
 import type { Environment } from "../config/types.ts";
 import type { KubeTarget } from "../kubernetes/target.ts";
 import type { PodConfiguredTarget } from "../kubernetes/manifests.ts";
-import { podConfig } from "./sandbox_seed.ts";
+import { podConfig } from "./pod_config.ts";
 
 /**
  * The app name of an environment: the name part of its `github.repository`, as a label

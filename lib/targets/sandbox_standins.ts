@@ -7,7 +7,6 @@
  * stand-ins', given to the pipeline as `--option dns-server=` and `--option external-api=`.
  * @module
  */
-import dgram from "node:dgram";
 import type { Environment } from "../config/types.ts";
 
 /** The running stand-ins. */
@@ -106,6 +105,8 @@ function reply(msg: Uint8Array, known: ReadonlySet<string>): Uint8Array | undefi
 export async function startStandIns(o: { healthPath?: string } = {}): Promise<StandIns> {
   const known = new Set<string>();
   const asked: string[] = [];
+  // Loaded when used: every stage Worker loads this module, one stage starts the stand-ins.
+  const dgram = await import("node:dgram");
   const socket = dgram.createSocket("udp4");
   socket.on("message", (msg: Uint8Array, from: { port: number; address: string }) => {
     const q = question(msg);
