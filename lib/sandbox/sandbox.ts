@@ -427,15 +427,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   let clockAt = clock.now();
   const save = async () => {
     clockAt = Math.max(clockAt, clock.now());
-    const state: SandboxState = {
-      version: 1,
-      savedAt: new Date(clockAt).toISOString(),
-      clockAt,
-      store: store.snapshot(),
-      versions: simulation.versions,
-    };
+    // What JSON.stringify of a SandboxState writes; the store's part reuses the text of
+    // every object unchanged since the last save.
+    const state = `{"version":1,"savedAt":${JSON.stringify(new Date(clockAt).toISOString())},` +
+      `"clockAt":${clockAt},"store":${store.snapshotJson()},` +
+      `"versions":${JSON.stringify(simulation.versions)}}`;
     store.markClean();
-    await writeFileAtomic(statePath, JSON.stringify(state));
+    await writeFileAtomic(statePath, state);
   };
   await save();
   await writeFileAtomic(kubeconfigPath, kubeconfig(server.url, token));

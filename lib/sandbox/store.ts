@@ -47,6 +47,8 @@ export function meta(obj: KObject): Record<string, unknown> {
  */
 export class Store {
   #objects = new Map<string, { resource: ResourceType; object: KObject }>();
+  /** Each stored object's entry in {@linkcode Store.snapshotJson}, while it is stored. */
+  #json = new WeakMap<KObject, string>();
   #rv = 1;
   #history: StoreChange[] = [];
   #listeners = new Set<ChangeListener>();
@@ -164,6 +166,27 @@ export class Store {
   subscribe(listener: ChangeListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * {@linkcode Store.snapshot} as JSON text, as `JSON.stringify(store.snapshot())` writes it.
+   * A stored object is never changed (a write stores a new copy), so each object's text is
+   * kept until that object is replaced: a save writes again only what changed since the last.
+   */
+  snapshotJson(): string {
+    const parts: string[] = [];
+    for (const e of this.#objects.values()) {
+      let text = this.#json.get(e.object);
+      if (text === undefined) {
+        text = JSON.stringify({
+          type: `${e.resource.group}/${e.resource.version}/${e.resource.plural}`,
+          object: e.object,
+        });
+        this.#json.set(e.object, text);
+      }
+      parts.push(text);
+    }
+    return `{"resourceVersion":${this.#rv},"objects":[${parts.join(",")}]}`;
   }
 
   /** A JSON-able snapshot of all objects. */

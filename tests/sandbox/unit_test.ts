@@ -153,3 +153,28 @@ Deno.test("Store.changesSince() answers 410 Expired when the history no longer r
   );
   assert.equal(store.changesSince(store.resourceVersion - 5).length, 5);
 });
+
+Deno.test("Store.snapshotJson() is JSON.stringify(snapshot()) after every kind of change", () => {
+  const store = new Store();
+  const configmaps = findResource("", "v1", "configmaps") as ResourceType;
+  const secrets = findResource("", "v1", "secrets") as ResourceType;
+  const same = () => assert.equal(store.snapshotJson(), JSON.stringify(store.snapshot()));
+  same();
+  store.put(configmaps, { metadata: { name: "a", namespace: "ns" }, data: { k: "1" } });
+  store.put(secrets, { metadata: { name: "s", namespace: "ns" }, data: { p: "eA==" } });
+  same();
+  // A replaced object's text is written anew: its data and its resourceVersion.
+  store.put(configmaps, { metadata: { name: "a", namespace: "ns" }, data: { k: "2" } });
+  same();
+  assert.match(store.snapshotJson(), /"k":"2"/);
+  assert.doesNotMatch(store.snapshotJson(), /"k":"1"/);
+  store.remove(secrets, "ns", "s");
+  same();
+  assert.doesNotMatch(store.snapshotJson(), /"eA=="/);
+  const copy = new Store();
+  copy.restore(
+    JSON.parse(store.snapshotJson()),
+    (t) => t === "/v1/configmaps" ? configmaps : undefined,
+  );
+  assert.equal(copy.snapshotJson(), store.snapshotJson());
+});
