@@ -159,6 +159,10 @@ async function connectRun(
     redactor: prepared.redactor,
     metrics: prepared.metrics,
     prometheusUrl: a.prometheus,
+    // A sandbox in this process on the virtual clock: the Kubernetes client's requests reach
+    // it without a loopback socket (client-node still builds and reads each of them; the
+    // HTTP path is what `--clock real` and the conformance tests with kubectl exercise).
+    apiInProcess: o.sandbox?.clock.kind === "virtual",
     log: (line) => view.line(prepared.redactor.redact(line)),
     decisionTimeoutMs: a.decisionTimeoutMs,
     ask: io.tty ? askAtTerminal(view, io, o.user, o.sandbox?.clock ?? realClock) : undefined,

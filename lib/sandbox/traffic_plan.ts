@@ -219,14 +219,25 @@ export function planTraffic(
     const canon = (labels: Record<string, string>) =>
       JSON.stringify(Object.entries(labels).filter(([k]) => k !== "pod").sort());
     const born = (s: Share) => `${meta(s.pod).creationTimestamp ?? ""}|${meta(s.pod).name}`;
-    shares.sort((a, b) => {
-      const [ca, cb] = [canon(labelsOf(a)), canon(labelsOf(b))];
-      return ca < cb ? -1 : ca > cb ? 1 : born(a) < born(b) ? -1 : born(a) > born(b) ? 1 : 0;
+    // Each share's labels and sort keys once, not once per comparison.
+    const keyed = shares.map((share) => {
+      const labels = labelsOf(share);
+      return { share, labels, canon: canon(labels), born: born(share) };
     });
+    keyed.sort((a, b) =>
+      a.canon < b.canon
+        ? -1
+        : a.canon > b.canon
+        ? 1
+        : a.born < b.born
+        ? -1
+        : a.born > b.born
+        ? 1
+        : 0
+    );
     const ranks = new Map<string, number>();
-    for (const s of shares) {
-      const labels = labelsOf(s);
-      const id = `${ns}|${canon(labels)}`;
+    for (const { share: s, labels, canon: key } of keyed) {
+      const id = `${ns}|${key}`;
       const rank = ranks.get(id) ?? 0;
       ranks.set(id, rank + 1);
       plans.push({
