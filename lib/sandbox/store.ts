@@ -47,6 +47,8 @@ export function meta(obj: KObject): Record<string, unknown> {
  */
 export class Store {
   #objects = new Map<string, { resource: ResourceType; object: KObject }>();
+  /** The same entries by resource type, in the same order: a scan reads only its type's. */
+  #byType = new Map<ResourceType, Map<string, { resource: ResourceType; object: KObject }>>();
   /** Each stored object's entry in {@linkcode Store.snapshotJson}, while it is stored. */
   #json = new WeakMap<KObject, string>();
   #rv = 1;
@@ -87,10 +89,8 @@ export class Store {
 
   /** All objects of a type (optionally in a namespace), not copied: do not mutate. */
   scan(type: ResourceType, namespace?: string): KObject[] {
-    const prefix = `${type.group}/${type.plural}/`;
     const out: KObject[] = [];
-    for (const [key, entry] of this.#objects) {
-      if (!key.startsWith(prefix) || entry.resource !== type) continue;
+    for (const entry of this.#byType.get(type)?.values() ?? []) {
       if (namespace && type.namespaced && meta(entry.object).namespace !== namespace) continue;
       out.push(entry.object);
     }
@@ -110,7 +110,7 @@ export class Store {
     this.#rv++;
     m.resourceVersion = String(this.#rv);
     const stored = structuredClone(object);
-    this.#objects.set(key, { resource: type, object: stored });
+    this.#set(key, { resource: type, object: stored });
     this.#record({
       type: existed ? "MODIFIED" : "ADDED",
       resource: type,
@@ -126,11 +126,21 @@ export class Store {
     const entry = this.#objects.get(key);
     if (!entry) return undefined;
     this.#objects.delete(key);
+    this.#byType.get(entry.resource)?.delete(key);
     this.#rv++;
     const last = structuredClone(entry.object);
     meta(last).resourceVersion = String(this.#rv);
     this.#record({ type: "DELETED", resource: type, object: last, rv: this.#rv });
     return structuredClone(last);
+  }
+
+  #set(key: string, entry: { resource: ResourceType; object: KObject }): void {
+    const was = this.#objects.get(key);
+    if (was && was.resource !== entry.resource) this.#byType.get(was.resource)?.delete(key);
+    this.#objects.set(key, entry);
+    let ofType = this.#byType.get(entry.resource);
+    if (!ofType) this.#byType.set(entry.resource, ofType = new Map());
+    ofType.set(key, entry);
   }
 
   #record(change: StoreChange): void {
@@ -204,13 +214,14 @@ export class Store {
     resolve: (type: string) => ResourceType | undefined,
   ): void {
     this.#objects.clear();
+    this.#byType.clear();
     this.#history = [];
     this.#rv = snapshot.resourceVersion;
     for (const { type, object } of snapshot.objects) {
       const resource = resolve(type);
       if (!resource) continue;
       const m = meta(object);
-      this.#objects.set(storeKey(resource, String(m.namespace ?? ""), String(m.name)), {
+      this.#set(storeKey(resource, String(m.namespace ?? ""), String(m.name)), {
         resource,
         object,
       });
