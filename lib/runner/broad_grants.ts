@@ -7,7 +7,6 @@
  * without a token, as a cluster's insecure port did).
  * @module
  */
-import { isAbsolute, resolve as resolvePath } from "node:path";
 
 /** Entries walked below one granted folder when looking for links out of it. */
 export const LINK_WALK_LIMIT = 20_000;
@@ -18,6 +17,20 @@ export interface GuardedPaths {
   readonly roots: readonly string[];
   /** Paths a grant may not touch at all: not them, not above them, not inside them. */
   readonly protectedPaths: readonly string[];
+}
+
+/**
+ * An absolute POSIX path without `.`, `..`, repeated or trailing slashes (as node:path's
+ * `resolve` gives it; written here so that a stage Worker, which loads this module, does not
+ * load Node's compatibility layer for it).
+ */
+function normalized(abs: string): string {
+  const parts: string[] = [];
+  for (const part of abs.split("/")) {
+    if (part === "..") parts.pop();
+    else if (part !== "" && part !== ".") parts.push(part);
+  }
+  return `/${parts.join("/")}`;
 }
 
 /**
@@ -35,7 +48,7 @@ export interface GuardedPaths {
  * ```
  */
 export function absolutePath(path: string): string {
-  const abs = isAbsolute(path) ? resolvePath(path) : resolvePath(Deno.cwd(), path);
+  const abs = normalized(path.startsWith("/") ? path : `${Deno.cwd()}/${path}`);
   try {
     return Deno.realPathSync(abs);
   } catch {

@@ -15,7 +15,7 @@ import { InputError, InterruptedError } from "./errors.ts";
 import { parseBuilt, parseLoaded } from "./description_schema.ts";
 import { realClock } from "../clock/clock.ts";
 
-const GUARD_URL = new URL("./worker_guard.ts", import.meta.url).href;
+const GUARD_NODE_URL = new URL("./worker_guard_node.ts", import.meta.url).href;
 const RUNTIME_URL = new URL("./describe_runtime.ts", import.meta.url).href;
 
 /**
@@ -230,7 +230,8 @@ export function describePipeline(
   pipelineUrl: string,
   o: DescribeOptions,
 ): Promise<PipelineDescription> {
-  const source = `import ${JSON.stringify(GUARD_URL)};\n` +
+  // The guard for Node's modules loads them, then the guard (which it imports).
+  const source = `import ${JSON.stringify(GUARD_NODE_URL)};\n` +
     `import "data:application/javascript;base64,${btoa(REFUSE_EXITS)}";\n` +
     `import * as mod from ${JSON.stringify(pipelineUrl)};\n` +
     `import { serveDescription } from ${JSON.stringify(RUNTIME_URL)};\n` +

@@ -93,7 +93,7 @@ export async function runGraph(o: EngineOptions): Promise<EngineResult> {
     clock,
     states,
     normalIds: [...o.dag.stages.values()].filter((s) => s.kind === "normal").map((s) => s.id),
-    pool: new WorkerPool(o.pipelineUrl, { redactor: o.redactor, clock }),
+    pool: new WorkerPool(o.pipelineUrl, { redactor: o.redactor, clock, nodeGuard: o.nodeGuard }),
     logs,
     recorder: new StageRecorder({
       journal: o.journal,

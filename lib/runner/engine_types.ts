@@ -40,6 +40,8 @@ export type GateAnalyzer = (
 export interface EngineOptions {
   readonly definition: PipelineInfo;
   readonly pipelineUrl: string;
+  /** Whether stage Workers load Node's modules as they start (see `WorkerPool`); default yes. */
+  readonly nodeGuard?: boolean | undefined;
   readonly runId: string;
   readonly user: string;
   readonly dag: Dag;

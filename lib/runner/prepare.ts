@@ -18,7 +18,8 @@ import { MIN_SECRET_LENGTH, Redactor } from "../journal/redact.ts";
 import { buildDag, type Dag, DagError } from "./dag.ts";
 import { InputError } from "./errors.ts";
 import { type StageGrant, stageGrant } from "./permissions.ts";
-import { moduleGraphProblems, typeCheck } from "./typecheck.ts";
+import { moduleGraphProblems, readModuleGraph, typeCheck } from "./typecheck.ts";
+import { nodeRoutes } from "./node_routes.ts";
 import { describePipeline, LOAD_TIMEOUT_ENV, type PipelineInfo } from "./describe.ts";
 import { parseDuration } from "../dsl/duration.ts";
 import { versionArgument } from "./version.ts";
@@ -61,6 +62,12 @@ export interface PreparedRun {
   readonly pipelineFile: string;
   /** Its `file:` URL (what the stage Workers import). */
   readonly pipelineUrl: string;
+  /**
+   * Whether its stage Workers load Node's modules as they start, to reroute their output
+   * (its graph imports an npm package or a Node module that can print: `./node_routes.ts`).
+   * Absent: they do.
+   */
+  readonly nodeGuard?: boolean | undefined;
   /** The pipeline's name and settings, as its module built them. */
   readonly definition: PipelineInfo;
   /** The metrics the pipeline module exports as `metrics` (gates measure these). */
@@ -107,8 +114,14 @@ export function defaultProtectedPaths(): string[] {
 
 export { MIN_SECRET_LENGTH };
 
-/** The pipeline file exists and (unless skipped) type-checks. */
-async function checkPipelineFile(o: PrepareOptions): Promise<string> {
+/**
+ * The pipeline file exists and (unless skipped) type-checks; and whether its stage Workers
+ * must load Node's modules as they start, to reroute their output (`./node_routes.ts`;
+ * when its graph cannot be read, they must).
+ */
+async function checkPipelineFile(
+  o: PrepareOptions,
+): Promise<{ pipelineFile: string; nodeGuard: boolean }> {
   const pipelineFile = resolve(o.pipelineFile);
   let info: Deno.FileInfo;
   try {
@@ -119,17 +132,20 @@ async function checkPipelineFile(o: PrepareOptions): Promise<string> {
   if (info.isDirectory) {
     throw new InputError(`Pipeline file ${o.pipelineFile} is a folder: name a .ts file`);
   }
+  const graph = await readModuleGraph(pipelineFile);
+  const nodeGuard = !graph.ok ||
+    nodeRoutes(graph.modules, pathToFileURL(pipelineFile).href).length > 0;
   if (o.skipTypeCheck) {
     // Not type-checked, but it must load: a module that does not parse or an import of a
     // missing file is named here, before a Worker would fail on it.
-    const problems = await moduleGraphProblems(pipelineFile);
+    const problems = await moduleGraphProblems(pipelineFile, graph);
     if (problems.length > 0) {
       throw new InputError(
         `Pipeline ${o.pipelineFile} cannot be loaded:\n` +
           problems.map((p) => `  ${p.file}:${p.line}:${p.column}: ${p.message}`).join("\n"),
       );
     }
-    return pipelineFile;
+    return { pipelineFile, nodeGuard };
   }
   const problems = await typeCheck(pipelineFile);
   if (problems.length > 0) {
@@ -139,7 +155,7 @@ async function checkPipelineFile(o: PrepareOptions): Promise<string> {
           .join("\n"),
     );
   }
-  return pipelineFile;
+  return { pipelineFile, nodeGuard };
 }
 
 async function environmentOf(o: PrepareOptions): Promise<Environment> {
@@ -264,7 +280,7 @@ function loadTimeoutOf(readEnv: (name: string) => string | undefined): number | 
 async function prepare(o: PrepareOptions): Promise<PreparedRun> {
   const describeTimeoutMs = o.describeTimeoutMs ??
     loadTimeoutOf(o.readEnv ?? ((name) => Deno.env.get(name)));
-  const pipelineFile = await checkPipelineFile(o);
+  const { pipelineFile, nodeGuard } = await checkPipelineFile(o);
   const env = await environmentOf(o);
   const pipelineUrl = pathToFileURL(pipelineFile).href;
   const options = o.options ?? {};
@@ -292,6 +308,7 @@ async function prepare(o: PrepareOptions): Promise<PreparedRun> {
   return {
     pipelineFile,
     pipelineUrl,
+    nodeGuard,
     definition,
     metrics,
     env,

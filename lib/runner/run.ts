@@ -239,6 +239,7 @@ function engineOptions(
   return {
     definition: prepared.definition,
     pipelineUrl: prepared.pipelineUrl,
+    nodeGuard: prepared.nodeGuard,
     runId: run.header.runId,
     user: run.header.who.user,
     dag: prepared.dag,

@@ -320,14 +320,49 @@ async function configFor(file: string): Promise<string | undefined> {
   return await fileDigest(own) !== undefined ? own : undefined;
 }
 
-interface GraphModule {
+/** A module of `deno info --json`'s graph, as far as it is read here. */
+export interface GraphModule {
   specifier?: string;
   error?: string;
   dependencies?: { specifier?: string; code?: GraphImport; type?: GraphImport }[];
 }
-interface GraphImport {
+/** An import of a {@linkcode GraphModule}: what it names, and where. */
+export interface GraphImport {
   specifier?: string;
   span?: { start?: { line?: number; character?: number } };
+}
+
+/** A pipeline's module graph as `deno info --json` gives it, or why it could not be read. */
+export type ModuleGraph =
+  | { readonly ok: true; readonly modules: readonly GraphModule[] }
+  | { readonly ok: false; readonly error: string };
+
+/**
+ * Reads a pipeline's module graph with `deno info --json` (tens of ms), with the
+ * configuration of the pipeline's project (its nearest `deno.json`), or this tool's own for a
+ * file outside any project.
+ *
+ * @param file The pipeline file (absolute).
+ * @returns Its modules, or what `deno info` said when it failed.
+ *
+ * @example
+ * ```ts ignore
+ * import { readModuleGraph } from "./typecheck.ts";
+ * const graph = await readModuleGraph("/project/pipelines/deploy.ts");
+ * if (graph.ok) console.log(graph.modules.length);
+ * ```
+ */
+export async function readModuleGraph(file: string): Promise<ModuleGraph> {
+  const config = await configFor(file);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", ...(config ? ["--config", config] : []), file],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) return { ok: false, error: new TextDecoder().decode(out.stderr) };
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as { modules?: GraphModule[] };
+  return { ok: true, modules: info.modules ?? [] };
 }
 
 /**
@@ -337,6 +372,7 @@ interface GraphImport {
  * (its nearest `deno.json`), or this tool's own for a file outside any project.
  *
  * @param file The pipeline file (absolute).
+ * @param graph Its graph, when already read ({@linkcode readModuleGraph}).
  * @returns The problems (empty when the graph loads), paths relative to the working directory.
  *
  * @example
@@ -345,26 +381,22 @@ interface GraphImport {
  * const problems = await moduleGraphProblems("/project/pipelines/deploy.ts"); // [] when it loads
  * ```
  */
-export async function moduleGraphProblems(file: string): Promise<TypeProblem[]> {
-  const config = await configFor(file);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", ...(config ? ["--config", config] : []), file],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+export async function moduleGraphProblems(
+  file: string,
+  graph?: ModuleGraph,
+): Promise<TypeProblem[]> {
+  const out = graph ?? await readModuleGraph(file);
   const cwd = Deno.cwd();
   const shown = (url: string) => {
     const path = url.startsWith("file:") ? fileURLToPath(url) : url;
     const rel = relative(cwd, path);
     return rel.startsWith("..") || isAbsolute(rel) ? path : rel;
   };
-  if (!out.success) {
-    const text = new TextDecoder().decode(out.stderr).trim().replace(/^error: /, "");
+  if (!out.ok) {
+    const text = out.error.trim().replace(/^error: /, "");
     return [{ file: shown(file), line: 1, column: 1, code: "load", message: text.split("\n")[0]! }];
   }
-  const modules = (JSON.parse(new TextDecoder().decode(out.stdout)) as { modules?: GraphModule[] })
-    .modules ?? [];
+  const modules = out.modules;
   const problems: TypeProblem[] = [];
   for (const m of modules) {
     if (m.error === undefined || m.specifier === undefined) continue;

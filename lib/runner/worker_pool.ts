@@ -33,6 +33,7 @@ function shown(data: unknown): string {
 }
 
 const GUARD_URL = new URL("./worker_guard.ts", import.meta.url).href;
+const GUARD_NODE_URL = new URL("./worker_guard_node.ts", import.meta.url).href;
 const RUNTIME_URL = new URL("./worker_runtime.ts", import.meta.url).href;
 
 interface Slot {
@@ -71,18 +72,30 @@ export class WorkerPool {
    *
    * @param pipelineUrl The pipeline module's URL (its default export is the definition).
    * @param options The run's redactor: every failure a Worker reports, and every failed
-   * call answered to it, is redacted with it; and the run's clock (default real time):
-   * stages' time limits and sleeps wait on it, and it is held while a Worker works.
+   * call answered to it, is redacted with it; the run's clock (default real time):
+   * stages' time limits and sleeps wait on it, and it is held while a Worker works; and
+   * `nodeGuard`: whether each Worker loads Node's modules as it starts, to reroute their
+   * output (default true; false only for a pipeline whose module graph imports none of
+   * Node's modules that print and no npm package, see `./node_routes.ts`: its Workers
+   * reroute Node's output when the global `process` is first read).
    */
   constructor(
     pipelineUrl: string,
-    options: { readonly redactor: Redactor; readonly clock?: Clock | undefined },
+    options: {
+      readonly redactor: Redactor;
+      readonly clock?: Clock | undefined;
+      readonly nodeGuard?: boolean | undefined;
+    },
   ) {
     const redactor = options.redactor;
     this.#clock = options.clock ?? realClock;
     this.#redact = (s) => redactor.redact(s);
-    const source = `import ${JSON.stringify(GUARD_URL)};\n` +
+    const guard = options.nodeGuard === false
+      ? `import { guardNodeOnFirstUse } from ${JSON.stringify(GUARD_URL)};\n`
+      : `import ${JSON.stringify(GUARD_NODE_URL)};\n`; // it loads Node's modules, then the guard
+    const source = guard +
       `import { serveStages } from ${JSON.stringify(RUNTIME_URL)};\n` +
+      (options.nodeGuard === false ? "guardNodeOnFirstUse();\n" : "") +
       `serveStages(() => import(${JSON.stringify(pipelineUrl)}));\n`;
     this.#entry = `data:application/javascript;base64,${btoa(source)}`;
   }

@@ -73,6 +73,15 @@ const SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
  * The API semantics on top of the {@linkcode Store}: create, update, patch (four types),
  * delete with cascading, get and list with selectors, as the real server answers them.
  */
+/** Whether two objects are the same but for `metadata.resourceVersion` (a write that changes nothing). */
+function sameButVersion(a: KObject, b: KObject): boolean {
+  const [ma, mb] = [a.metadata, b.metadata];
+  const skip = function (this: unknown, key: string, value: unknown) {
+    return key === "resourceVersion" && (this === ma || this === mb) ? undefined : value;
+  };
+  return JSON.stringify(a, skip) === JSON.stringify(b, skip);
+}
+
 export class Api {
   #store: Store;
   #clock: Clock;
@@ -237,7 +246,7 @@ export class Api {
       time: this.now(),
     });
     if (options.dryRun) return obj;
-    return this.#store.put(type, obj);
+    return this.#store.adopt(type, obj);
   }
 
   /** Replace an object (PUT): 404 when missing, 409 on a stale resourceVersion. */
@@ -309,12 +318,8 @@ export class Api {
       ...(options.subresource ? { subresource: options.subresource } : {}),
     });
     if (options.dryRun) return next;
-    const a = structuredClone(next);
-    delete meta(a).resourceVersion;
-    const b = structuredClone(current);
-    delete meta(b).resourceVersion;
-    if (JSON.stringify(a) === JSON.stringify(b)) return current;
-    return this.#store.put(type, next);
+    if (sameButVersion(next, current)) return current;
+    return this.#store.adopt(type, next);
   }
 
   /** Patch an object with one of the four patch content types. */
@@ -365,7 +370,7 @@ export class Api {
           dryRun: true,
         });
         meta(created).managedFields = managed;
-        return options.dryRun ? created : this.#store.put(type, created);
+        return options.dryRun ? created : this.#store.adopt(type, created);
       }
       const before = meta(merged).managedFields;
       const result = this.#commit(type, current, merged, {
@@ -375,12 +380,8 @@ export class Api {
       });
       meta(result).managedFields = before;
       if (options.dryRun) return result;
-      const a = structuredClone(result);
-      delete meta(a).resourceVersion;
-      const b = structuredClone(current);
-      delete meta(b).resourceVersion;
-      if (JSON.stringify(a) === JSON.stringify(b)) return current;
-      return this.#store.put(type, result);
+      if (sameButVersion(result, current)) return current;
+      return this.#store.adopt(type, result);
     }
     if (!current) throw ApiError.notFound(type.plural, name, type.group);
     const next = applyPatch(current, { contentType, body: patch.body, custom: type.custom });
@@ -451,7 +452,7 @@ export class Api {
         const kept = owners.filter((r) => !(isMap(r) && r.uid === uid));
         if (kept.length > 0) meta(next).ownerReferences = kept;
         else delete meta(next).ownerReferences;
-        this.#store.put(t, next);
+        this.#store.adopt(t, next);
       }
     }
   }

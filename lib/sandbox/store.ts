@@ -104,12 +104,23 @@ export class Store {
 
   /** Store an object (create or replace), giving it the next resourceVersion. */
   put(type: ResourceType, object: KObject): KObject {
+    const stored = this.adopt(type, structuredClone(object));
+    // As before adopt(): the caller's object carries its new resourceVersion too.
+    meta(object).resourceVersion = meta(stored).resourceVersion;
+    return stored;
+  }
+
+  /**
+   * {@linkcode Store.put} for an object nobody else holds (the API's own copy of a request's
+   * body): it is stored as it is, not copied first. The caller must not touch it afterwards.
+   */
+  adopt(type: ResourceType, object: KObject): KObject {
     const m = meta(object);
     const key = storeKey(type, String(m.namespace ?? ""), String(m.name));
     const existed = this.#objects.has(key);
     this.#rv++;
     m.resourceVersion = String(this.#rv);
-    const stored = structuredClone(object);
+    const stored = object;
     this.#set(key, { resource: type, object: stored });
     this.#record({
       type: existed ? "MODIFIED" : "ADDED",

@@ -128,3 +128,40 @@ Deno.test("a secret printed in two pieces is still redacted: output is redacted 
     await Deno.remove(run.runsDir, { recursive: true });
   }
 });
+
+Deno.test("a pipeline that imports nothing of Node's: the global process is rerouted when first read", async () => {
+  const secret = "gl0bal-pr0cess-S3cret";
+  const runsDir = await Deno.makeTempDir({ prefix: "leaks-runs-" });
+  try {
+    const run = await cli(
+      ["run", fixture("leaks_global_process.ts"), "development", "--runs-dir", runsDir],
+      { env: { TRACKTION_DB_PASSWORD: secret } },
+    );
+    const screen = run.stdout + run.stderr;
+    assert.equal(run.code, 0, screen);
+    assert.ok(!screen.includes(secret), `the terminal shows the secret:\n${screen}`);
+    for (
+      const line of [
+        "[global] global stdout: [redacted]",
+        "[global] global stderr: [redacted]",
+        "[global] builtin fd1: [redacted]",
+        "[global] node console: [redacted]",
+        "[after-crypto] after crypto: [redacted]",
+      ]
+    ) assert.ok(screen.includes(line), `missing ${JSON.stringify(line)} in:\n${screen}`);
+    const report = JSON.parse(
+      await Deno.readTextFile(`${runsDir}/${await onlyRun(runsDir)}/report.json`),
+    );
+    const chdir = report.stages.find((s: { id: string }) => s.id === "chdir");
+    assert.match(JSON.stringify(chdir.output), /may not change the working directory/);
+  } finally {
+    await Deno.remove(runsDir, { recursive: true });
+  }
+});
+
+async function onlyRun(runsDir: string): Promise<string> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(runsDir)) if (e.isDirectory) names.push(e.name);
+  assert.equal(names.length, 1, names.join());
+  return names[0]!;
+}
