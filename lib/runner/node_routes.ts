@@ -9,6 +9,7 @@
  * accidents and careless libraries, not against a hostile pipeline: `./worker_guard.ts`).
  * @module
  */
+import type { GraphModule } from "./typecheck.ts";
 
 /** Node's modules that cannot write to the terminal (no stream of stdout or stderr, no fd). */
 const QUIET = new Set([
@@ -25,16 +26,6 @@ const QUIET = new Set([
   "node:url",
   "node:zlib",
 ]);
-
-/** A module of `deno info --json`'s graph, as far as it is read here. */
-export interface GraphModule {
-  readonly specifier?: string;
-  readonly dependencies?: readonly {
-    readonly specifier?: string;
-    readonly code?: { readonly specifier?: string };
-    readonly type?: { readonly specifier?: string };
-  }[];
-}
 
 /**
  * The imports of a module graph that need the Worker's guard for Node loaded as it starts:

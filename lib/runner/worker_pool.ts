@@ -90,12 +90,14 @@ export class WorkerPool {
     const redactor = options.redactor;
     this.#clock = options.clock ?? realClock;
     this.#redact = (s) => redactor.redact(s);
+    // The guard for Node loads Node's modules, then the guard (which it imports).
     const guard = options.nodeGuard === false
-      ? `import { guardNodeOnFirstUse } from ${JSON.stringify(GUARD_URL)};\n`
-      : `import ${JSON.stringify(GUARD_NODE_URL)};\n`; // it loads Node's modules, then the guard
+      ? `import { guardNodeOnFirstUse } from ${
+        JSON.stringify(GUARD_URL)
+      };\nguardNodeOnFirstUse();\n`
+      : `import ${JSON.stringify(GUARD_NODE_URL)};\n`;
     const source = guard +
       `import { serveStages } from ${JSON.stringify(RUNTIME_URL)};\n` +
-      (options.nodeGuard === false ? "guardNodeOnFirstUse();\n" : "") +
       `serveStages(() => import(${JSON.stringify(pipelineUrl)}));\n`;
     this.#entry = `data:application/javascript;base64,${btoa(source)}`;
   }

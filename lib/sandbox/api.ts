@@ -69,10 +69,6 @@ function specOf(obj: KObject): string {
 
 const SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
 
-/**
- * The API semantics on top of the {@linkcode Store}: create, update, patch (four types),
- * delete with cascading, get and list with selectors, as the real server answers them.
- */
 /** Whether two objects are the same but for `metadata.resourceVersion` (a write that changes nothing). */
 function sameButVersion(a: KObject, b: KObject): boolean {
   const [ma, mb] = [a.metadata, b.metadata];
@@ -82,6 +78,10 @@ function sameButVersion(a: KObject, b: KObject): boolean {
   return JSON.stringify(a, skip) === JSON.stringify(b, skip);
 }
 
+/**
+ * The API semantics on top of the {@linkcode Store}: create, update, patch (four types),
+ * delete with cascading, get and list with selectors, as the real server answers them.
+ */
 export class Api {
   #store: Store;
   #clock: Clock;

@@ -120,15 +120,14 @@ export class Store {
     const existed = this.#objects.has(key);
     this.#rv++;
     m.resourceVersion = String(this.#rv);
-    const stored = object;
-    this.#set(key, { resource: type, object: stored });
+    this.#set(key, { resource: type, object });
     this.#record({
       type: existed ? "MODIFIED" : "ADDED",
       resource: type,
-      object: stored,
+      object,
       rv: this.#rv,
     });
-    return structuredClone(stored);
+    return structuredClone(object);
   }
 
   /** Remove an object; returns its last state or undefined. */

@@ -18,12 +18,9 @@ interface Graph {
   }[];
 }
 
-/**
- * `node:` modules a Worker may load as it starts: none. Loading any starts Node's layer
- * (~35 ms a Worker); the guard's part for Node (`worker_guard_node.ts`) is loaded only for
- * pipelines that need it (the last test here).
- */
-const GUARDED = new Set<string>();
+// No `node:` module either: loading any starts Node's layer (~35 ms a Worker); the guard's
+// part for Node (`worker_guard_node.ts`) is loaded only for pipelines that need it (the
+// last test here).
 /** Project modules too costly for every Worker: the environment files' parser and schema. */
 const HEAVY = ["lib/config/schema.ts", "lib/config/load_environment.ts", "lib/sandbox/sandbox.ts"];
 
@@ -50,7 +47,7 @@ function offenders(graph: Graph, root: string): string[] {
     return out.join(" <- ");
   };
   return [...parent.keys()].filter((s) =>
-    s.startsWith("npm:") || (s.startsWith("node:") && !GUARDED.has(s)) ||
+    s.startsWith("npm:") || s.startsWith("node:") ||
     HEAVY.some((h) => s.endsWith(`/${h}`))
   ).map(chain);
 }
