@@ -224,7 +224,7 @@ export function podStreamResponse(
     }
     const { socket, response } = upgradeWith(request, protocol);
     const session = new ChannelSession(socket, protocol);
-    socket.addEventListener("open", () => session.fail(error.toStatus()));
+    socket.addEventListener("open", () => void session.fail(error.toStatus()));
     return response;
   }
   if (!isWebSocket) upgradeRequired();
@@ -250,6 +250,7 @@ export function podStreamResponse(
   options.open.add(close);
   socket.addEventListener("open", async () => {
     try {
+      await session.ready();
       if (verb === "attach") {
         const attached = options.attach?.(pod);
         if (!attached) return; // a server's container writes nothing to an attach

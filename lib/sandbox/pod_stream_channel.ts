@@ -9,7 +9,7 @@
  * `v3.channel.k8s.io`, `v2.channel.k8s.io`, `channel.k8s.io` (wsstream conn.go).
  * @module
  */
-import { realClock } from "../clock/mod.ts";
+import { type Clock, realClock } from "../clock/mod.ts";
 
 /**
  * The exec/attach subprotocols the sandbox speaks, best first.
@@ -38,6 +38,24 @@ export const EXEC_PROTOCOLS = [
  * ```
  */
 export const CHANNEL = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4, close: 255 } as const;
+
+/**
+ * How long a session waits after the upgrade before its first frame (real milliseconds).
+ * client-go's WebSocket executor (kubectl's) starts reading the socket in one goroutine while
+ * another registers the stdout, stderr and error streams, and drops a frame for a stream not
+ * yet registered ("Unknown stream id 2, discarding message"): a command's output, or its exit
+ * status, lost. A real API server's first frame comes only after its hop to the kubelet and the
+ * runtime's exec (tens of milliseconds), which hides that race; the sandbox answered within
+ * the same millisecond, so on a busy machine kubectl sometimes lost the output. The window is
+ * a few map writes in kubectl; this pause gives them 25 ms of real time.
+ *
+ * @example
+ * ```ts
+ * import { FIRST_FRAME_DELAY_MS } from "./pod_stream_channel.ts";
+ * console.assert(FIRST_FRAME_DELAY_MS > 0);
+ * ```
+ */
+export const FIRST_FRAME_DELAY_MS = 25;
 
 /**
  * The subprotocol to answer with: the first of `preferred` the client offers.
@@ -110,7 +128,11 @@ export function exitStatus(exitCode: number, argv: string[]): {
  * import { ChannelSession } from "./pod_stream_channel.ts";
  * const { socket, response } = Deno.upgradeWebSocket(request, { protocol: "v5.channel.k8s.io" });
  * const session = new ChannelSession(socket, "v5.channel.k8s.io");
- * socket.onopen = () => { session.send(1, "hello\n"); void session.finish(0, ["echo"]); };
+ * socket.onopen = async () => {
+ *   await session.ready();
+ *   session.send(1, "hello\n");
+ *   await session.finish(0, ["echo"]);
+ * };
  * ```
  */
 export class ChannelSession {
@@ -120,14 +142,18 @@ export class ChannelSession {
   #stdinClosed = false;
   #waiters: (() => void)[] = [];
   #closed = false;
+  #ready: Promise<void> | undefined;
+  #clock: Clock;
 
   /**
    * Serves a session on an upgraded socket.
    *
    * @param socket The upgraded WebSocket.
    * @param protocol The negotiated subprotocol.
+   * @param clock Real time (the default): the client's pace, whatever the cluster's clock.
    */
-  constructor(socket: WebSocket, protocol: string) {
+  constructor(socket: WebSocket, protocol: string, clock: Clock = realClock) {
+    this.#clock = clock;
     this.#socket = socket;
     this.#protocol = protocol;
     socket.binaryType = "arraybuffer";
@@ -142,6 +168,14 @@ export class ChannelSession {
       this.#closed = true;
       this.#endStdin();
     });
+  }
+
+  /**
+   * Resolves {@linkcode FIRST_FRAME_DELAY_MS} after its first call (made when the socket
+   * opens): the moment the client has its streams registered. Every frame waits for it.
+   */
+  ready(): Promise<void> {
+    return this.#ready ??= this.#clock.sleep(FIRST_FRAME_DELAY_MS);
   }
 
   /** Whether the client has gone. */
@@ -184,13 +218,14 @@ export class ChannelSession {
   /**
    * Ends the session with the command's exit code on the error channel, then closes. The
    * output already sent leaves the socket first: the status waits for it, and the close waits
-   * for the status. (Once, on a busy CI machine, `kubectl exec … wget` printed nothing and
-   * exited 0. Output still buffered when the status and close went out is the suspected
-   * cause; it was not reproduced.)
+   * for the status. (Output lost on a busy machine — `kubectl exec … wget` printing nothing —
+   * was kubectl dropping frames that came before its streams existed: see
+   * {@linkcode FIRST_FRAME_DELAY_MS}.)
    */
   async finish(exitCode: number, argv: string[]): Promise<void> {
     const status = exitStatus(exitCode, argv);
     const v4 = this.#protocol.startsWith("v4.") || this.#protocol.startsWith("v5.");
+    await this.ready();
     await this.#drained();
     if (v4) this.send(CHANNEL.error, JSON.stringify(status));
     else if (status.message) this.send(CHANNEL.error, status.message);
@@ -208,12 +243,13 @@ export class ChannelSession {
       !this.#closed && this.#socket.readyState === WebSocket.OPEN &&
       this.#socket.bufferedAmount > 0
     ) {
-      await realClock.sleep(2);
+      await this.#clock.sleep(2);
     }
   }
 
   /** Ends the session with an API error (a Status) on the error channel, then closes. */
-  fail(status: Record<string, unknown>): void {
+  async fail(status: Record<string, unknown>): Promise<void> {
+    await this.ready();
     const v4 = this.#protocol.startsWith("v4.") || this.#protocol.startsWith("v5.");
     this.send(CHANNEL.error, v4 ? JSON.stringify(status) : String(status.message ?? ""));
     this.close();
