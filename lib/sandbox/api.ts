@@ -145,8 +145,20 @@ export class Api {
     return obj;
   }
 
-  /** List objects with optional label and field selectors. */
+  /** List objects with optional label and field selectors (copies). */
   list(
+    type: ResourceType,
+    namespace: string | undefined,
+    options: { labelSelector?: string | null; fieldSelector?: string | null } = {},
+  ): KObject[] {
+    return this.view(type, namespace, options).map((o) => structuredClone(o));
+  }
+
+  /**
+   * {@linkcode Api.list} without copying: the stored objects, read-only (to serialize them,
+   * {@linkcode Store.jsonOf} has their text).
+   */
+  view(
     type: ResourceType,
     namespace: string | undefined,
     options: { labelSelector?: string | null; fieldSelector?: string | null } = {},
@@ -160,7 +172,14 @@ export class Api {
       const ma = meta(a), mb = meta(b);
       return `${ma.namespace ?? ""}/${ma.name}`.localeCompare(`${mb.namespace ?? ""}/${mb.name}`);
     });
-    return items.map((o) => structuredClone(o));
+    return items;
+  }
+
+  /** {@linkcode Api.get} without copying: the stored object, read-only (404 when missing). */
+  peek(type: ResourceType, namespace: string, name: string): KObject {
+    const obj = this.#store.peek(type, namespace, name);
+    if (!obj) throw ApiError.notFound(type.plural, name, type.group);
+    return obj;
   }
 
   #checkBody(type: ResourceType, namespace: string, body: unknown): KObject {

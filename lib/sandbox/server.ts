@@ -51,12 +51,16 @@ export interface ServerHooks {
 }
 
 function json(body: unknown, status = 200, warnings: string[] = []): Response {
+  return jsonText(JSON.stringify(body), status, warnings);
+}
+
+function jsonText(text: string, status = 200, warnings: string[] = []): Response {
   const headers = new Headers({
     "content-type": "application/json",
     "cache-control": "no-cache, private",
   });
   for (const w of warnings) headers.append("warning", `299 - ${JSON.stringify(w)}`);
-  return new Response(JSON.stringify(body), { status, headers });
+  return new Response(text, { status, headers });
 }
 
 function errorResponse(error: unknown): Response {
@@ -316,7 +320,8 @@ export class ApiHttp {
             asTable: accept.includes("as=Table"),
           });
         }
-        const items = this.#api.list(type, type.namespaced ? namespace || undefined : undefined, {
+        // The stored objects, not copies: they are only read, and serialized at once.
+        const items = this.#api.view(type, type.namespaced ? namespace || undefined : undefined, {
           labelSelector: params.get("labelSelector"),
           fieldSelector: params.get("fieldSelector"),
         });
@@ -330,12 +335,15 @@ export class ApiHttp {
             }),
           );
         }
-        return json({
+        const head = JSON.stringify({
           kind: `${type.kind}List`,
           apiVersion: type.group ? `${type.group}/${type.version}` : type.version,
           metadata: { resourceVersion: rv },
-          items,
         });
+        const store = this.#api.store;
+        return jsonText(
+          `${head.slice(0, -1)},"items":[${items.map((o) => store.jsonOf(o)).join(",")}]}`,
+        );
       }
       if (method === "POST") {
         const created = this.#api.create(type, namespace, await this.#body(request), {
@@ -366,7 +374,7 @@ export class ApiHttp {
     }
     switch (method) {
       case "GET": {
-        const obj = this.#api.get(type, namespace, name);
+        const obj = this.#api.peek(type, namespace, name);
         if (accept.includes("as=Table")) {
           return json(
             toTable(type, [obj], {
@@ -376,7 +384,7 @@ export class ApiHttp {
             }),
           );
         }
-        return json(obj);
+        return jsonText(this.#api.store.jsonOf(obj));
       }
       case "PUT":
         return json(

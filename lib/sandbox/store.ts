@@ -49,8 +49,10 @@ export class Store {
   #objects = new Map<string, { resource: ResourceType; object: KObject }>();
   /** The same entries by resource type, in the same order: a scan reads only its type's. */
   #byType = new Map<ResourceType, Map<string, { resource: ResourceType; object: KObject }>>();
-  /** Each stored object's entry in {@linkcode Store.snapshotJson}, while it is stored. */
+  /** Each stored object's JSON text ({@linkcode Store.jsonOf}), while it is stored. */
   #json = new WeakMap<KObject, string>();
+  /** Every object this store has held: never changed (a write stores a new object). */
+  #held = new WeakSet<KObject>();
   #rv = 1;
   #history: StoreChange[] = [];
   #listeners = new Set<ChangeListener>();
@@ -148,6 +150,7 @@ export class Store {
     const was = this.#objects.get(key);
     if (was && was.resource !== entry.resource) this.#byType.get(was.resource)?.delete(key);
     this.#objects.set(key, entry);
+    this.#held.add(entry.object);
     let ofType = this.#byType.get(entry.resource);
     if (!ofType) this.#byType.set(entry.resource, ofType = new Map());
     ofType.set(key, entry);
@@ -196,17 +199,25 @@ export class Store {
   snapshotJson(): string {
     const parts: string[] = [];
     for (const e of this.#objects.values()) {
-      let text = this.#json.get(e.object);
-      if (text === undefined) {
-        text = JSON.stringify({
-          type: `${e.resource.group}/${e.resource.version}/${e.resource.plural}`,
-          object: e.object,
-        });
-        this.#json.set(e.object, text);
-      }
-      parts.push(text);
+      const type = JSON.stringify(`${e.resource.group}/${e.resource.version}/${e.resource.plural}`);
+      parts.push(`{"type":${type},"object":${this.jsonOf(e.object)}}`);
     }
     return `{"resourceVersion":${this.#rv},"objects":[${parts.join(",")}]}`;
+  }
+
+  /**
+   * `JSON.stringify(object)`, computed once for an object as stored ({@linkcode Store.peek},
+   * {@linkcode Store.scan}): a stored object is never changed. Of any other object (a copy),
+   * the text is computed each time.
+   */
+  jsonOf(object: KObject): string {
+    if (!this.#held.has(object)) return JSON.stringify(object);
+    let text = this.#json.get(object);
+    if (text === undefined) {
+      text = JSON.stringify(object);
+      this.#json.set(object, text);
+    }
+    return text;
   }
 
   /** A JSON-able snapshot of all objects. */

@@ -55,14 +55,16 @@ export function watchResponse(
   const sendInitial = queryBool(params, "sendInitialEvents");
   const initial: string[] = [];
   const encode = (t: string, o: unknown) => {
-    const object = options.asTable && t !== "BOOKMARK"
-      ? toTable(type, [o as KObject], {
+    if (options.asTable && t !== "BOOKMARK") {
+      const table = toTable(type, [o as KObject], {
         resourceVersion: String(meta(o as KObject).resourceVersion),
         includeObject: params.get("includeObject") ?? "Metadata",
         now: options.clock.now(),
-      })
-      : o;
-    return JSON.stringify({ type: t, object }) + "\n";
+      });
+      return JSON.stringify({ type: t, object: table }) + "\n";
+    }
+    // A stored object's text is kept (Store.jsonOf); what the history holds is stored too.
+    return `{"type":${JSON.stringify(t)},"object":${store.jsonOf(o as KObject)}}\n`;
   };
   // Objects this watcher currently sees: one that stops matching the selectors is sent as
   // DELETED, one that starts matching as ADDED (as the real watch cache does).

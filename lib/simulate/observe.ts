@@ -83,10 +83,13 @@ export interface Observation {
 }
 
 /**
- * The requests of `lib/kubernetes`' client that can change an object (its hold names:
- * `apply`, `patch`, `create`, `delete`, and `core.patchNamespacedService`-like ones).
+ * The requests of `lib/kubernetes`' client that can change a Deployment, a Service or an
+ * HTTPRoute: its generic object writes (hold names `apply`, `patch`, `create`, `delete`,
+ * `replace`). Its typed APIs write only Leases (`coordination.*`, the lock's renewals, every
+ * few seconds of a run) and Events (`core.*`): reading the cluster after those would only
+ * repeat the last read.
  */
-const WRITE = /^(apply|patch|create|delete|replace)$|^\w+\.(create|patch|replace|delete)/;
+const WRITE = /^(apply|patch|create|delete|replace)$/;
 
 /** Route `<service>`'s weights per slot, from backendRefs named `<service>-<slot>`. */
 function routeWeights(route: Json): Record<string, number> {
