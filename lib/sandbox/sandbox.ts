@@ -101,6 +101,17 @@ export interface Sandbox {
    */
   handle(request: Request): Promise<Response>;
   /**
+   * The measurements endpoint's answer (`/apis/sandbox.tracktion.dev/v1/namespaces/<ns>/
+   * measurements`), its status and JSON-able body, straight from the traffic model: what
+   * {@linkcode Sandbox.handle} would answer for it (api-chaos never faults it), without a
+   * Request and a Response to encode and decode — the gates look at it thousands of times a
+   * rehearsal.
+   */
+  measure(
+    namespace: string,
+    params: URLSearchParams,
+  ): { status: number; body: Record<string, unknown> };
+  /**
    * Under `api-chaos`: the API requests seen and the faults they got (over HTTP and
    * through {@linkcode Sandbox.handle} alike; written to `<stateDir>/api-chaos.json` on
    * stop); undefined without it.
@@ -452,6 +463,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       return clockAt;
     },
     handle,
+    measure: (namespace, params) => simulation.measurementAnswer(namespace, params),
     apiChaos: chaos?.stats,
     stop() {
       stopped ??= (async () => {

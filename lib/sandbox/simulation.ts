@@ -392,35 +392,50 @@ export class Simulation {
    * query's `window`, `labelSelector`, `over` (ms) and `samples` (a count); 400 for a bad one.
    */
   measurements(namespace: string, params: URLSearchParams): Response {
-    if (this.#metricsDown()) {
-      return Response.json({
+    const { status, body } = this.measurementAnswer(namespace, params);
+    return Response.json(body, { status });
+  }
+
+  /**
+   * {@linkcode Simulation.measurements}' answer as its status and (JSON-able, fresh) body:
+   * for a caller in this process, without a Response to encode and decode.
+   */
+  measurementAnswer(
+    namespace: string,
+    params: URLSearchParams,
+  ): { status: number; body: Record<string, unknown> } {
+    const failure = (code: number, reason: string, message: string) => ({
+      status: code,
+      body: {
         kind: "Status",
         apiVersion: "v1",
         metadata: {},
         status: "Failure",
-        message: "the metrics source is unreachable (scenario metrics-down)",
-        reason: "ServiceUnavailable",
-        code: 503,
-      }, { status: 503 });
+        message,
+        reason,
+        code,
+      },
+    });
+    if (this.#metricsDown()) {
+      return failure(
+        503,
+        "ServiceUnavailable",
+        "the metrics source is unreachable (scenario metrics-down)",
+      );
     }
     try {
       const result = this.#traffic.measure(namespace, measureQuery(params));
-      return Response.json({
-        kind: "Measurement",
-        apiVersion: `${SANDBOX_API_GROUP}/v1`,
-        namespace,
-        ...result,
-      });
+      return {
+        status: 200,
+        body: {
+          kind: "Measurement",
+          apiVersion: `${SANDBOX_API_GROUP}/v1`,
+          namespace,
+          ...result,
+        },
+      };
     } catch (error) {
-      return Response.json({
-        kind: "Status",
-        apiVersion: "v1",
-        metadata: {},
-        status: "Failure",
-        message: (error as Error).message,
-        reason: "BadRequest",
-        code: 400,
-      }, { status: 400 });
+      return failure(400, "BadRequest", (error as Error).message);
     }
   }
 

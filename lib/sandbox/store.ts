@@ -53,6 +53,9 @@ export class Store {
   #json = new WeakMap<KObject, string>();
   /** Every object this store has held: never changed (a write stores a new object). */
   #held = new WeakSet<KObject>();
+  /** Per type, the resourceVersion of its last change (since the last restore). */
+  #changed = new Map<ResourceType, number>();
+  #restoredAt = 0;
   #rv = 1;
   #history: StoreChange[] = [];
   #listeners = new Set<ChangeListener>();
@@ -61,6 +64,17 @@ export class Store {
   /** The current (latest) resourceVersion. */
   get resourceVersion(): number {
     return this.#rv;
+  }
+
+  /**
+   * The resourceVersion of the last change to an object of one of `types` (a restore
+   * counts as a change to every type): what a cache of something derived from those
+   * types only is keyed by, so that writes to other types (a lease's renewals) keep it.
+   */
+  lastChange(types: readonly ResourceType[]): number {
+    let last = this.#restoredAt;
+    for (const type of types) last = Math.max(last, this.#changed.get(type) ?? 0);
+    return last;
   }
 
   /** Whether there are changes not yet saved. */
@@ -158,6 +172,7 @@ export class Store {
 
   #record(change: StoreChange): void {
     this.#dirty = true;
+    this.#changed.set(change.resource, change.rv);
     this.#history.push(change);
     if (this.#history.length > HISTORY_LIMIT) {
       this.#history.splice(0, this.#history.length - HISTORY_LIMIT);
@@ -238,6 +253,8 @@ export class Store {
     this.#byType.clear();
     this.#history = [];
     this.#rv = snapshot.resourceVersion;
+    this.#changed.clear();
+    this.#restoredAt = this.#rv;
     for (const { type, object } of snapshot.objects) {
       const resource = resolve(type);
       if (!resource) continue;

@@ -42,6 +42,7 @@ import {
   type PodPlan,
   SeriesRandom,
   seriesSeed,
+  TRAFFIC_INPUTS,
   type TrafficRates,
   VersionHistory,
 } from "./traffic_plan.ts";
@@ -193,7 +194,7 @@ export class TrafficModel implements TrafficSource {
   observe(): void {
     const now = this.#clock.now();
     this.#materialize(now);
-    const rv = this.#api.store.resourceVersion;
+    const rv = this.#api.store.lastChange(TRAFFIC_INPUTS);
     if (rv === this.#rv) return;
     this.#rv = rv;
     this.#versions.update(this.#api, now);

@@ -24,6 +24,23 @@ const PODS = findResource("", "v1", "pods") as ResourceType;
 const DEPLOYMENTS = findResource("apps", "v1", "deployments") as ResourceType;
 
 /**
+ * The types {@linkcode planTraffic} and {@linkcode VersionHistory.update} read: the plan
+ * changes only when one of them does (`Store.lastChange`).
+ *
+ * @example
+ * ```ts
+ * import { TRAFFIC_INPUTS } from "./traffic_plan.ts";
+ * console.assert(TRAFFIC_INPUTS.some((t) => t.plural === "httproutes"));
+ * ```
+ */
+export const TRAFFIC_INPUTS: readonly ResourceType[] = [
+  PODS,
+  DEPLOYMENTS,
+  findResource("", "v1", "services") as ResourceType,
+  findResource("gateway.networking.k8s.io", "v1", "httproutes") as ResourceType,
+];
+
+/**
  * One Ready pod's share of the traffic while a plan holds.
  *
  * @example

@@ -170,6 +170,7 @@ function analyzerOf(
       clock,
       // One started here answers in this process: no loopback round trip per measurement.
       ...(o.sandbox.handle ? { fetch: o.sandbox.handle } : {}),
+      ...(o.sandbox.measure ? { measure: o.sandbox.measure } : {}),
     })
     : prometheusProvider({ url: o.env.monitoring.prometheus_url, clock });
   const analyze = createGateAnalyzer({

@@ -345,6 +345,7 @@ async function startTarget(
     randomSeed,
     inProcess: true,
     handle: (request) => sandbox.handle(request),
+    measure: (namespace, params) => sandbox.measure(namespace, params),
     close: () => sandbox.stop(),
   };
 }

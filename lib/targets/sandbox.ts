@@ -125,6 +125,8 @@ export interface SandboxTarget {
    * only): what the gates' measurements use on a virtual clock.
    */
   readonly handle?: ((request: Request) => Promise<Response>) | undefined;
+  /** Its measurements endpoint's answer, in this process (one started here only). */
+  readonly measure?: Sandbox["measure"] | undefined;
   /**
    * The companions started beside it (one started here, unless `companions: false`), by
    * namespace: what each namespace's `sandbox-companions` ConfigMap says (a Redis, the
@@ -377,6 +379,7 @@ async function findOrStart(o: SandboxTargetOptions): Promise<SandboxTarget> {
     randomSeed,
     inProcess: true,
     handle: (request) => sandbox.handle(request),
+    measure: (namespace, params) => sandbox.measure(namespace, params),
     companions: companions?.published ?? new Map(),
     close: async () => {
       await companions?.stop();
