@@ -22,12 +22,20 @@ const META_KEEP = new Set(["labels", "annotations", "ownerReferences", "finalize
 
 /** Collect the owned field paths of an object (leaves, keyed list items). */
 export function fieldSet(obj: KObject): FieldSet {
-  const out: FieldSet = new Set();
+  return new Set(fieldValues(obj).keys());
+}
+
+/**
+ * The owned field paths of an object with the value at each ({@linkcode valueAt}'s: a
+ * leaf's value, a keyed list item itself), found in one walk.
+ */
+function fieldValues(obj: KObject): Map<string, unknown> {
+  const out = new Map<string, unknown>();
   walk(obj, [], out, true);
   return out;
 }
 
-function walk(value: unknown, path: string[], out: FieldSet, root: boolean): void {
+function walk(value: unknown, path: string[], out: Map<string, unknown>, root: boolean): void {
   if (!isMap(value)) return;
   for (const [key, child] of Object.entries(value)) {
     if (root && ROOT_SKIP.has(key)) continue;
@@ -40,11 +48,14 @@ function walk(value: unknown, path: string[], out: FieldSet, root: boolean): voi
       for (const item of child) {
         if (!isMap(item)) continue;
         const ip = [...p, `k:${JSON.stringify({ [mk]: item[mk] })}`];
-        out.add(ip.join(SEP));
+        const at = ip.join(SEP);
+        // valueAt finds a key's first item: the first one stands for a duplicated key.
+        if (!out.has(at)) out.set(at, item);
         walk(item, ip, out, false);
       }
     } else {
-      out.add(p.join(SEP));
+      const at = p.join(SEP);
+      if (!out.has(at)) out.set(at, child);
     }
   }
 }
@@ -185,15 +196,21 @@ export function trackUpdate(
     time: string;
   },
 ): void {
-  const oldSet = before ? fieldSet(before) : new Set<string>();
-  const newSet = fieldSet(after);
+  const oldValues = before ? fieldValues(before) : new Map<string, unknown>();
+  const newValues = fieldValues(after);
   const changed = new Set<string>();
-  for (const p of newSet) {
-    if (!before || JSON.stringify(valueAt(before, p)) !== JSON.stringify(valueAt(after, p))) {
+  for (const [p, value] of newValues) {
+    if (
+      !before || !oldValues.has(p) || JSON.stringify(oldValues.get(p)) !== JSON.stringify(value)
+    ) {
       changed.add(p);
     }
   }
-  const gone = [...oldSet].filter((p) => !newSet.has(p));
+  const gone = [...oldValues.keys()].filter((p) => !newValues.has(p));
+  if (!options.requested && changed.size === 0 && gone.length === 0) {
+    // Nothing owned changed (a status write, say): every entry stays as it was.
+    return setEntries(after, entries(before ?? after));
+  }
   const list = (options.requested ?? entries(before ?? after)).map((e) => {
     const set = fromFieldsV1(e.fieldsV1);
     for (const p of [...changed, ...gone]) set.delete(p);
