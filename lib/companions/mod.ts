@@ -211,6 +211,8 @@ function notStarted(what: string, err: unknown): { skipped: string } | { failed:
     : { failed: `the sandbox's ${what} did not start: ${message}` };
 }
 
+const NO_MONITORING = { entries: {}, running: [] as MonitoringCompanion[] };
+
 async function startMonitoring(
   o: CompanionsOptions,
 ): Promise<
@@ -352,8 +354,15 @@ export async function startCompanions(o: CompanionsOptions): Promise<Companions>
       o.namespaces.map((plan) => hasNamespace(o.api, plan.namespace)),
     );
     const served = o.namespaces.filter((_, i) => present[i]);
-    const shared = served.length ? await startMonitoring(o) : { entries: {}, running: [] };
-    monitoring.push(...shared.running);
+    // Prometheus and Alertmanager start beside the namespaces' Redis and registries; their
+    // entries join each namespace's when all have started.
+    const sharing = (served.length ? startMonitoring(o) : Promise.resolve(NO_MONITORING)).then(
+      (shared) => {
+        monitoring.push(...shared.running);
+        return shared.entries;
+      },
+    );
+    const entries: Omit<PublishedCompanions, "prometheus" | "alertmanager">[] = [];
     // One storage for the sandbox's registries (one registry at an address per namespace),
     // opened once; the registries start one at a time (their stand-ins share it).
     let opened: Promise<RegistryStorage> | undefined;
@@ -364,19 +373,23 @@ export async function startCompanions(o: CompanionsOptions): Promise<Companions>
       queue = next.catch(() => {});
       return next;
     };
-    await Promise.all(served.map(async (plan) => {
-      const [r, reg] = await Promise.all([
-        plan.redis ? startRedisFor(o, { ...plan, redis: plan.redis }) : undefined,
-        inTurn(() => startRegistry(o, plan, storage)),
-      ]);
-      if (r?.running) redis.set(plan.namespace, r.running);
-      if (reg.running) registries.set(plan.namespace, reg.running);
-      published.set(plan.namespace, {
-        ...(r ? { redis: r.entry } : {}),
-        registry: reg.entry,
-        ...shared.entries,
-      });
-    }));
+    const started = await Promise.allSettled([
+      sharing,
+      ...served.map(async (plan, i) => {
+        const [r, reg] = await Promise.all([
+          plan.redis ? startRedisFor(o, { ...plan, redis: plan.redis }) : undefined,
+          inTurn(() => startRegistry(o, plan, storage)),
+        ]);
+        if (r?.running) redis.set(plan.namespace, r.running);
+        if (reg.running) registries.set(plan.namespace, reg.running);
+        entries[i] = { ...(r ? { redis: r.entry } : {}), registry: reg.entry };
+      }),
+    ]);
+    // Everything has settled (so stop() below reaches every companion that did start).
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (failed) throw failed.reason;
+    const shared = await sharing;
+    served.forEach((plan, i) => published.set(plan.namespace, { ...entries[i]!, ...shared }));
     for (const [namespace, entry] of published) await publish(o.api, namespace, entry);
     return { redis, registries, monitoring, published, stop };
   } catch (err) {

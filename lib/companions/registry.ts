@@ -181,21 +181,19 @@ export async function startRegistryCompanion(
   try {
     const access: RegistryAccess = { host };
     const key = storage.key;
-    const images: PushedImage[] = [];
-    for (const image of o.images) {
+    // The images at once (a registry takes concurrent pushes; same blobs are content-addressed),
+    // listed in the order asked for.
+    const images: PushedImage[] = await Promise.all(o.images.map(async (image) => {
       const there = kept && !image.unsigned
         ? await getManifest(access, image.repository, image.tag)
         : null;
       // A signed image already there (a build's) stays; an unsigned one (a scenario's) does not.
       const sig = there && await getManifest(access, image.repository, signatureTag(there.digest));
-      if (there && sig) {
-        images.push({ ...pick(image), digest: there.digest, signed: true });
-        continue;
-      }
+      if (there && sig) return { ...pick(image), digest: there.digest, signed: true };
       const digest = await pushImage(access, image);
       if (!image.unsigned) await signImage(access, image.repository, digest, image.identity, key);
-      images.push({ ...pick(image), digest, signed: !image.unsigned });
-    }
+      return { ...pick(image), digest, signed: !image.unsigned };
+    }));
     const publicKey = mergeKeys(key.publicKeyPem, storage.trusted);
     return {
       host,
