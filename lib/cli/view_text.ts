@@ -181,5 +181,8 @@ export function flow(cells: readonly (readonly Piece[])[], width: number, gap: s
  * ```
  */
 export function count(n: number): string {
-  return n.toLocaleString("en-US");
+  return COUNT.format(n);
 }
+
+/** `toLocaleString("en-US")`'s format, built once: that call builds one each time (~0.1 ms). */
+const COUNT = new Intl.NumberFormat("en-US");
