@@ -376,13 +376,21 @@ export async function startCompanions(o: CompanionsOptions): Promise<Companions>
     const started = await Promise.allSettled([
       sharing,
       ...served.map(async (plan, i) => {
-        const [r, reg] = await Promise.all([
+        const [rs, regs] = await Promise.allSettled([
           plan.redis ? startRedisFor(o, { ...plan, redis: plan.redis }) : undefined,
           inTurn(() => startRegistry(o, plan, storage)),
         ]);
-        if (r?.running) redis.set(plan.namespace, r.running);
-        if (reg.running) registries.set(plan.namespace, reg.running);
-        entries[i] = { ...(r ? { redis: r.entry } : {}), registry: reg.entry };
+        // Each one that started is kept (to be stopped) before either's failure is thrown.
+        if (rs.status === "fulfilled" && rs.value?.running) {
+          redis.set(plan.namespace, rs.value.running);
+        }
+        if (regs.status === "fulfilled" && regs.value.running) {
+          registries.set(plan.namespace, regs.value.running);
+        }
+        if (rs.status === "rejected") throw rs.reason;
+        if (regs.status === "rejected") throw regs.reason;
+        const r = rs.value;
+        entries[i] = { ...(r ? { redis: r.entry } : {}), registry: regs.value.entry };
       }),
     ]);
     // Everything has settled (so stop() below reaches every companion that did start).

@@ -101,7 +101,7 @@ export interface Sandbox {
    */
   handle(request: Request): Promise<Response>;
   /**
-   * The measurements endpoint's answer (`/apis/sandbox.tracktion.dev/v1/namespaces/<ns>/
+   * The measurements endpoint's answer (`/apis/<SANDBOX_API_GROUP>/v1/namespaces/<ns>/
    * measurements`), its status and JSON-able body, straight from the traffic model: what
    * {@linkcode Sandbox.handle} would answer for it (api-chaos never faults it), without a
    * Request and a Response to encode and decode — the gates look at it thousands of times a
