@@ -52,7 +52,13 @@ async function portForward(
     port: Number(match[1]),
     remote: Number(match[2]),
     async stop() {
-      child.kill("SIGTERM");
+      // kubectl 1.32 may have exited by itself already: after a forwarded connection fails it
+      // ends with "lost connection to pod". Killing an exited child throws.
+      try {
+        child.kill("SIGTERM");
+      } catch (error) {
+        if (!(error instanceof TypeError)) throw error;
+      }
       await lines.cancel();
       const stderr = await new Response(child.stderr).text();
       await child.status;
