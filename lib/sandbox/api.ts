@@ -140,9 +140,7 @@ export class Api {
 
   /** Get one object (404 when missing). */
   get(type: ResourceType, namespace: string, name: string): KObject {
-    const obj = this.#store.get(type, namespace, name);
-    if (!obj) throw ApiError.notFound(type.plural, name, type.group);
-    return obj;
+    return structuredClone(this.peek(type, namespace, name));
   }
 
   /** List objects with optional label and field selectors (copies). */

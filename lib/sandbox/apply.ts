@@ -200,9 +200,7 @@ export function trackUpdate(
   const newValues = fieldValues(after);
   const changed = new Set<string>();
   for (const [p, value] of newValues) {
-    if (
-      !before || !oldValues.has(p) || JSON.stringify(oldValues.get(p)) !== JSON.stringify(value)
-    ) {
+    if (!oldValues.has(p) || JSON.stringify(oldValues.get(p)) !== JSON.stringify(value)) {
       changed.add(p);
     }
   }
