@@ -25,7 +25,9 @@ function runLine(r: RunResult, i: number, total: number): string {
     ? "rolled back"
     : "never moved";
   const det = r.detectionMs === null ? "-" : `${(r.detectionMs / 1000).toFixed(0)}s`;
-  const at = r.shareAtOnset === null ? "" : ` (${r.inCanary ? `at ${r.shareAtOnset}%` : "late"})`;
+  const at =
+    (r.shareAtOnset === null ? "" : ` (${r.inCanary ? `at ${r.shareAtOnset}%` : "late"})`) +
+    (r.apiChaos ? `, api ${Number((r.apiChaos * 100).toFixed(2))}%` : "");
   return `${String(i).padStart(5)}/${total} ${String(r.seed).padStart(10)} ${r.gates.padEnd(10)} ${
     (describeFault(r.injected) + at).padEnd(36)
   } ${r.status.padEnd(11)} ${traffic.padEnd(11)} ${det.padStart(5)} ${
@@ -44,6 +46,7 @@ const ROWS: [string, (s: Summary) => string][] = [
   ["missed faults", (s) => String(s.missed_faults)],
   ["late faults", (s) => String(s.late_faults)],
   ["target faults", (s) => `${s.target_faults.missed}/${s.target_faults.runs} missed`],
+  ["flaky API runs", (s) => String(s.api_chaos_runs)],
   ["detection median", (s) => seconds(s.detection_seconds.median)],
   ["detection p95", (s) => seconds(s.detection_seconds.p95)],
   ["3% @5% median", (s) => seconds(s.detection_seconds_errors_3pct_at_5pct.median)],
@@ -69,7 +72,7 @@ function table(result: SimulationResult, a: SimulateArguments): string {
         `violation (seed ${v.seed}, ${v.gates} gates) ${v.invariant}: ${v.message}\n` +
           `  replay: deno task simulate ${a.environment} --replay ${v.seed}${
             a.fault ? ` --fault ${a.fault.text}` : ""
-          }; run folder ${v.runDir}`,
+          }${a.apiChaos ? ` --api-chaos ${a.apiChaos.text}` : ""}; run folder ${v.runDir}`,
       );
     }
   }
@@ -112,6 +115,7 @@ export async function simulateCommand(args: string[], io: CliIo): Promise<number
     seed: a.seed,
     replay: a.replay,
     fault: a.fault?.spec,
+    apiChaos: a.apiChaos?.choice,
     shard: a.shard,
     workDir: a.workDir,
     keepRuns: a.keepRuns || a.replay !== undefined,
@@ -157,6 +161,7 @@ function childArgs(a: SimulateArguments): string[] {
     ...(a.keepRuns ? ["--keep-runs"] : []),
     ...(a.timeScale !== undefined ? ["--time-scale", String(a.timeScale)] : []),
     ...(a.fault ? ["--fault", a.fault.text] : []),
+    ...(a.apiChaos ? ["--api-chaos", a.apiChaos.text] : []),
   ];
 }
 

@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { ENVIRONMENTS_DIR } from "../config/mod.ts";
 import { InputError } from "../runner/mod.ts";
 import { STATE_DIR } from "../product/mod.ts";
-import { type ForcedFault, parseFaultSpec } from "../simulate/mod.ts";
+import { type ApiChaosChoice, type ForcedFault, parseFaultSpec } from "../simulate/mod.ts";
 
 /** The most runs one command takes. */
 const MAX_RUNS = 100_000;
@@ -51,7 +51,10 @@ report verifies against its journal; no secret in any file of the run. Exit 1 on
                           <work-dir>/job-<i>; the summary is of all of them
   --fault <spec>          every run carries this fault, its onset drawn from the run's seed:
                           <kind>[:<size>][@<onset>|@<from>..<to>], e.g. errors:3%@0s..10m,
-                          latency:1s, metrics-gap:2m, crash, healthy (replay with the same)`;
+                          latency:1s, metrics-gap:2m, crash, healthy (replay with the same)
+  --api-chaos <rate|off>  the Kubernetes API's failing share of requests in every run (e.g.
+                          5%), or off; default: drawn from each run's seed (a quarter of the
+                          runs, at 1-5%; the rate is shown in the run's line)`;
 
 /**
  * The checked arguments of `simulate`.
@@ -81,6 +84,21 @@ export interface SimulateArguments {
   readonly jobs: number;
   /** `--fault` as written, and parsed (every run gets this fault). */
   readonly fault: { readonly text: string; readonly spec: ForcedFault } | undefined;
+  /** `--api-chaos` as written (undefined: drawn), and what it says. */
+  readonly apiChaos: { readonly text: string; readonly choice: ApiChaosChoice } | undefined;
+}
+
+/** `--api-chaos <rate>|off|drawn`: a rate above 0% up to 50%, as the sandbox takes it. */
+function apiChaosChoice(text: string): ApiChaosChoice {
+  if (text === "off" || text === "drawn") return text;
+  const m = /^(\d+(?:\.\d+)?)%$/.exec(text);
+  const rate = m ? Number(m[1]) / 100 : NaN;
+  if (!(rate > 0 && rate <= 0.5)) {
+    throw usageError(
+      `--api-chaos takes a percentage above 0% up to 50% (e.g. 5%), "off" or "drawn", got "${text}"`,
+    );
+  }
+  return rate;
 }
 
 function usageError(message: string): InputError {
@@ -129,6 +147,7 @@ export async function simulateArguments(args: string[]): Promise<SimulateArgumen
         results: { type: "string" },
         jobs: { type: "string" },
         fault: { type: "string" },
+        "api-chaos": { type: "string" },
       },
     });
   } catch (err) {
@@ -154,6 +173,7 @@ export async function simulateArguments(args: string[]): Promise<SimulateArgumen
       "results",
       "jobs",
       "fault",
+      "api-chaos",
     ] as const
   ) {
     const value = v[flag];
@@ -196,6 +216,10 @@ export async function simulateArguments(args: string[]): Promise<SimulateArgumen
       throw usageError((err as Error).message);
     }
   }
+  const chaosText = v["api-chaos"];
+  const apiChaos = chaosText === undefined
+    ? undefined
+    : { text: chaosText, choice: apiChaosChoice(chaosText) };
   const environmentsDir = v["environments-dir"] ?? ENVIRONMENTS_DIR;
   const file = join(environmentsDir, `${environment}.yml`);
   const exists = await Deno.stat(file).then((s) => s.isFile, () => false);
@@ -220,5 +244,6 @@ export async function simulateArguments(args: string[]): Promise<SimulateArgumen
     results: v.results,
     jobs: Math.min(jobs, runs),
     fault,
+    apiChaos,
   };
 }

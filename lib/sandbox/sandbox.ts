@@ -101,6 +101,12 @@ export interface Sandbox {
    */
   handle(request: Request): Promise<Response>;
   /**
+   * {@linkcode Sandbox.handle} for a bystander — a simulation's observer, which must see the
+   * cluster as it is: the same answers, never faulted by `api-chaos` nor counted in its
+   * stats.
+   */
+  inspect(request: Request): Promise<Response>;
+  /**
    * The measurements endpoint's answer (`/apis/<SANDBOX_API_GROUP>/v1/namespaces/<ns>/
    * measurements`), its status and JSON-able body, straight from the traffic model: what
    * {@linkcode Sandbox.handle} would answer for it (api-chaos never faults it), without a
@@ -463,6 +469,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       return clockAt;
     },
     handle,
+    inspect: (request) => http.handle(request),
     measure: (namespace, params) => simulation.measurementAnswer(namespace, params),
     apiChaos: chaos?.stats,
     stop() {

@@ -65,3 +65,24 @@ export function inject(drawn: Fault): InjectedFault {
       return { scenario: undefined, fault: { kind: "healthy" } };
   }
 }
+
+/**
+ * The whole scenario of a run: its version's fault and, when its API is flaky, the
+ * `api-chaos` part (`parseApiChaos`'s form), joined as the sandbox reads them.
+ *
+ * @param injected The version's fault, as injected.
+ * @param apiChaos The share of API requests that fail (null: none).
+ * @returns The scenario text (undefined: nothing).
+ *
+ * @example
+ * ```ts
+ * import { inject, runScenario } from "./faults.ts";
+ * console.assert(runScenario(inject({ kind: "crash", onsetMs: 0 }), 0.025) === "crashloop,api-chaos:2.5%");
+ * console.assert(runScenario(inject({ kind: "healthy" }), null) === undefined);
+ * ```
+ */
+export function runScenario(injected: InjectedFault, apiChaos: number | null): string | undefined {
+  const chaos = apiChaos === null ? undefined : `api-chaos:${Number((apiChaos * 100).toFixed(2))}%`;
+  const parts = [injected.scenario, chaos].filter((x): x is string => x !== undefined);
+  return parts.length ? parts.join(",") : undefined;
+}

@@ -55,7 +55,7 @@ const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
 async function list(s: SandboxAccess, path: string): Promise<Json[]> {
   const res = await s.clock.track(
     "simulate: reading the sandbox",
-    fetch(`${s.url}${path}`, { headers: { authorization: `Bearer ${s.token}` } }),
+    s.fetch(path),
   );
   if (!res.ok) {
     const text = await res.text();

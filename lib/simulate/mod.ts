@@ -24,4 +24,4 @@ export * from "./invariants.ts";
 export * from "./summary.ts";
 export * from "./simulate.ts";
 export * from "./watchdog.ts";
-export type { Inspector, SandboxAccess } from "../targets/rehearse.ts";
+export { bystanderFetch, type Inspector, type SandboxAccess } from "../targets/rehearse.ts";

@@ -153,9 +153,7 @@ class Observer {
   }
 
   async #get(path: string): Promise<Json> {
-    const res = await fetch(`${this.s.url}${path}`, {
-      headers: { authorization: `Bearer ${this.s.token}` },
-    });
+    const res = await this.s.fetch(path);
     if (!res.ok) {
       const text = await res.text();
       throw new Error(
@@ -222,11 +220,11 @@ class Observer {
     let n = 0;
     while (!this.#stopped) {
       this.following[kind] = `fetching #${++n}`;
-      const res = await fetch(
-        `${this.s.url}${this.paths[kind]}?watch=true&resourceVersion=${
+      const res = await this.s.fetch(
+        `${this.paths[kind]}?watch=true&resourceVersion=${
           this.log.latest[kind] ?? 0
         }&timeoutSeconds=31536000`,
-        { headers: { authorization: `Bearer ${this.s.token}` }, signal: this.#controller.signal },
+        { signal: this.#controller.signal },
       );
       if (!res.ok || !res.body || this.#stopped) {
         this.following[kind] = `HTTP ${res.status}, cancelling #${n}`;

@@ -64,7 +64,36 @@ export interface RunPlan {
   readonly trafficSeed: number;
   /** The fault of the version deployed. */
   readonly fault: Fault;
+  /**
+   * The share of the Kubernetes API's requests that fail (`api-chaos`, 0..1), drawn apart
+   * from the version's fault; null: the API is reliable.
+   */
+  readonly apiChaos: number | null;
 }
+
+/**
+ * What `--api-chaos` says of the runs' API: drawn from each run's seed (the default), a
+ * rate every run gets, or none.
+ *
+ * @example
+ * ```ts
+ * import type { ApiChaosChoice } from "./schedule.ts";
+ * const choices: ApiChaosChoice[] = ["drawn", 0.05, "off"];
+ * ```
+ */
+export type ApiChaosChoice = "drawn" | "off" | number;
+
+/**
+ * The share of runs whose API is flaky when drawn: a quarter, at 1% to 5% of its requests
+ * (the rates a pipeline must come through: tests/deploy/api_chaos_rehearsal_test.ts).
+ *
+ * @example
+ * ```ts
+ * import { API_CHAOS_SHARE } from "./schedule.ts";
+ * console.assert(API_CHAOS_SHARE > 0 && API_CHAOS_SHARE < 1);
+ * ```
+ */
+export const API_CHAOS_SHARE = 0.25;
 
 /** The earliest start of a run's clock: 2026-01-01T00:00:00Z. */
 const EPOCH_MS = Date.UTC(2026, 0, 1);
@@ -145,13 +174,20 @@ const round = (x: number, step: number) => Math.round(x / step) * step;
  * assert.deepEqual(planRun(42), planRun(42));
  * ```
  */
-export function planRun(seed: number, forced?: ForcedFault): RunPlan {
+export function planRun(
+  seed: number,
+  forced?: ForcedFault,
+  chaos: ApiChaosChoice = "drawn",
+): RunPlan {
+  const apiChaos = apiChaosOf(seed, chaos);
   const r = seededRandom(seed);
   const startMs = EPOCH_MS + r.int(YEAR_S) * 1000;
   const trafficSeed = r.int(2 ** 32) >>> 0;
   const drawnKind = kindOf(r.next());
   const u = r.next();
-  if (forced) return { seed: seed >>> 0, startMs, trafficSeed, fault: forcedFault(forced, u, r) };
+  if (forced) {
+    return { seed: seed >>> 0, startMs, trafficSeed, fault: forcedFault(forced, u, r), apiChaos };
+  }
   const kind = drawnKind;
   const onsetMs = round(u * MAX_ONSET_MS, 1000);
   let fault: Fault;
@@ -176,7 +212,20 @@ export function planRun(seed: number, forced?: ForcedFault): RunPlan {
     default:
       fault = { kind: "healthy" };
   }
-  return { seed: seed >>> 0, startMs, trafficSeed, fault };
+  return { seed: seed >>> 0, startMs, trafficSeed, fault, apiChaos };
+}
+
+/**
+ * A run's API fault rate: its own stream of the seed, so that drawing it changes nothing
+ * else of the run (the same version fault, onset and traffic as without it).
+ */
+function apiChaosOf(seed: number, chaos: ApiChaosChoice): number | null {
+  if (chaos === "off") return null;
+  if (typeof chaos === "number") return chaos;
+  const r = seededRandom(hash32(`${seed >>> 0}:api-chaos`));
+  if (r.next() >= API_CHAOS_SHARE) return null;
+  // 1.0% .. 5.0% in steps of 0.5%.
+  return (10 + Math.round(r.next() * 8) * 5) / 1000;
 }
 
 /** `--fault`'s fault, its onset drawn from `u` (a metrics gap's length from `r` if not given). */

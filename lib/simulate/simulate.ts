@@ -18,9 +18,9 @@ import {
 } from "../targets/rehearse.ts";
 import { StuckError, watchRehearsal } from "./watchdog.ts";
 import { checkInvariants, newSlots } from "./invariants.ts";
-import { inject } from "./faults.ts";
+import { inject, runScenario } from "./faults.ts";
 import { type Observation, observeSandbox } from "./observe.ts";
-import { type Fault, planRun, type RunPlan, runSeeds } from "./schedule.ts";
+import { type ApiChaosChoice, type Fault, planRun, type RunPlan, runSeeds } from "./schedule.ts";
 import type { ForcedFault } from "./fault_spec.ts";
 import { type Baseline, baselineState, clusterHistory } from "./baseline_state.ts";
 import { environmentHostnames, type StandIns, startStandIns } from "../targets/sandbox_standins.ts";
@@ -67,6 +67,12 @@ export interface SimulateOptions {
   readonly shard?: { readonly index: number; readonly count: number } | undefined;
   /** Where sandbox states and run folders go. */
   readonly workDir: string;
+  /**
+   * `--api-chaos`: each run's share of failing Kubernetes API requests, drawn from its seed
+   * (default `"drawn"`: a quarter of the runs, at 1–5%), the same rate for every run, or
+   * `"off"`.
+   */
+  readonly apiChaos?: ApiChaosChoice | undefined;
   /** The gate kinds to run every seed with (default `["sequential"]`), as `--option gates=<kind>`. */
   readonly gateKinds?: readonly string[];
   /** The version live before each run (default `v1.0.0`) and the one deployed (`v1.1.0`). */
@@ -169,7 +175,7 @@ async function runOne(
   seed: number,
   gates: string,
 ): Promise<RunResult> {
-  const plan = planRun(seed, o.fault);
+  const plan = planRun(seed, o.fault, o.apiChaos);
   const injected = inject(plan.fault);
   const t0 = performance.now();
   const virtual = o.timeScale === undefined;
@@ -187,7 +193,7 @@ async function runOne(
       ...(clock ? { clock } : o.timeScale !== undefined ? { timeScale: o.timeScale } : {}),
       randomSeed: plan.trafficSeed,
       runId,
-      faults: { scenario: injected.scenario },
+      faults: { scenario: runScenario(injected, plan.apiChaos) },
       from: base.dir,
       prepareCluster: clusterHistory(base.history),
       databaseShared: true,
@@ -205,9 +211,28 @@ async function runOne(
     dog.stop();
     clock?.dispose();
   }
-  const result = await counted(o, prepared, seed, gates, { plan, injected, virtual, t0 }, r);
+  const apiFaults = plan.apiChaos === null ? undefined : await apiFaultsOf(prepared);
+  const result = {
+    ...await counted(o, prepared, seed, gates, { plan, injected, virtual, t0 }, r),
+    ...(apiFaults !== undefined ? { apiFaults } : {}),
+  };
   // How many timers the run's clock fired: each is a jump that waits for quiet.
   return clock ? { ...result, timings: { ...result.timings, timersFired: clock.fired } } : result;
+}
+
+/**
+ * How many of the run's API requests api-chaos faulted: the sandbox writes its counts to
+ * `api-chaos.json` in its state folder when it stops (null: it wrote none).
+ */
+async function apiFaultsOf(prepared: PreparedRehearsal): Promise<number | null> {
+  try {
+    const stats = JSON.parse(
+      await Deno.readTextFile(join(prepared.plan.sandboxDir, "api-chaos.json")),
+    ) as { faults?: Record<string, number> };
+    return Object.values(stats.faults ?? {}).reduce((a, b) => a + b, 0);
+  } catch {
+    return null;
+  }
 }
 
 /** A run the watchdog abandoned: a `rehearsal-completes` violation, nothing counted. */
@@ -225,6 +250,7 @@ function stuckResult(
     gates,
     drawn: plan.fault,
     injected,
+    apiChaos: plan.apiChaos,
     exitCode: 1,
     status: STUCK,
     startMs: plan.startMs,
@@ -279,6 +305,7 @@ async function counted(
     gates,
     drawn: plan.fault,
     injected: injected.fault,
+    apiChaos: plan.apiChaos,
     exitCode: r.exitCode,
     status: r.report.status,
     startMs: plan.startMs,

@@ -28,6 +28,10 @@ export interface RunResult {
   readonly drawn: Fault;
   /** The fault injected (what the sandbox could do of it). */
   readonly injected: Fault;
+  /** The share of the run's Kubernetes API requests that failed (`api-chaos`; null: none). */
+  readonly apiChaos?: number | null;
+  /** Under api-chaos: how many of its API requests got a fault (null: not counted). */
+  readonly apiFaults?: number | null;
   /** The run's exit code. */
   readonly exitCode: number;
   /** The report's status. */
@@ -231,6 +235,8 @@ export interface Summary {
    * how many of them reached 100% (the target: none).
    */
   readonly target_faults: { readonly runs: number; readonly missed: number };
+  /** Runs whose Kubernetes API was flaky (`api-chaos`), of any version. */
+  readonly api_chaos_runs: number;
   /** Simulated seconds from a live fault to traffic back on the old slots. */
   readonly detection_seconds: Quantiles;
   /** The same, for 3% errors or more beginning before or at the 5% step. */
@@ -328,6 +334,7 @@ export function summarize(results: readonly RunResult[]): Summary {
     missed_seeds: missed.map((r) => r.seed),
     late_faults: faulty.length - live.length,
     target_faults: { runs: target.length, missed: target.filter((r) => r.reachedFull).length },
+    api_chaos_runs: done.filter((r) => (r.apiChaos ?? null) !== null).length,
     detection_seconds: quantiles(live),
     detection_seconds_errors_3pct_at_5pct: quantiles(
       live.filter((r) =>

@@ -21,7 +21,10 @@ import type { SandboxTarget } from "./sandbox.ts";
  * const api: SandboxApi = { url: "http://127.0.0.1:6443", token: "t", clock: realClock };
  * ```
  */
-export type SandboxApi = Pick<SandboxTarget, "url" | "token" | "clock">;
+export type SandboxApi = Pick<SandboxTarget, "url" | "token" | "clock"> & {
+  /** A sandbox in this process: answered unfaulted (the records are set up, not deployed). */
+  readonly inspect?: SandboxTarget["inspect"];
+};
 
 type Json = Record<string, unknown>;
 
@@ -35,14 +38,19 @@ async function call(
   path: string,
   body?: unknown,
 ): Promise<{ status: number; body: Json }> {
-  const work = fetch(`${sandbox.url}${path}`, {
+  const request = new Request(`${sandbox.url}${path}`, {
     method,
     headers: {
       authorization: `Bearer ${sandbox.token}`,
       ...(body ? { "content-type": "application/json" } : {}),
     },
     ...(body ? { body: JSON.stringify(body) } : {}),
-  }).then(async (r) => ({ status: r.status, body: (await r.json().catch(() => ({}))) as Json }));
+  });
+  // Under api-chaos the history is still written: it stands for what the cluster holds.
+  const work = (sandbox.inspect ? sandbox.inspect(request) : fetch(request)).then(async (r) => ({
+    status: r.status,
+    body: (await r.json().catch(() => ({}))) as Json,
+  }));
   return await sandbox.clock.track(`sandbox ${method} ${path}`, work);
 }
 

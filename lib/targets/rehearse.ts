@@ -39,10 +39,7 @@ export interface RehearsalFaults {
  * @example
  * ```ts
  * import type { SandboxAccess } from "./rehearse.ts";
- * const list = (s: SandboxAccess) =>
- *   fetch(`${s.url}/api/v1/namespaces/${s.namespace}/services`, {
- *     headers: { authorization: `Bearer ${s.token}` },
- *   });
+ * const list = (s: SandboxAccess) => s.fetch(`/api/v1/namespaces/${s.namespace}/services`);
  * ```
  */
 export interface SandboxAccess {
@@ -56,6 +53,43 @@ export interface SandboxAccess {
   readonly namespace: string;
   /** The rehearsal's clock. */
   readonly clock: Clock;
+  /**
+   * Reads its API as a bystander (`path` from `/api` or `/apis`, the token added): in this
+   * process and never faulted by `api-chaos` when the sandbox runs here, over HTTP
+   * otherwise. What an inspector reads must be the cluster, not a flaky API's answer.
+   */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+}
+
+/**
+ * A {@linkcode SandboxAccess.fetch}: each request to `url` with the token, answered by
+ * `inspect` (a sandbox in this process, unfaulted) or else over HTTP (`fetch` as it is when
+ * called).
+ *
+ * @param url The API server's URL.
+ * @param token Its bearer token.
+ * @param inspect {@linkcode Sandbox.inspect} of a sandbox in this process.
+ * @returns The read function.
+ *
+ * @example
+ * ```ts ignore
+ * const read = bystanderFetch(sandbox.url, token);
+ * const services = await (await read("/api/v1/namespaces/default/services")).json();
+ * ```
+ */
+export function bystanderFetch(
+  url: string,
+  token: string,
+  inspect?: ((request: Request) => Promise<Response>) | undefined,
+): SandboxAccess["fetch"] {
+  return (path, init = {}) => {
+    const headers = new Headers(init.headers);
+    headers.set("authorization", `Bearer ${token}`);
+    const at = `${url}${path}`;
+    return inspect
+      ? inspect(new Request(at, { ...init, headers }))
+      : fetch(at, { ...init, headers });
+  };
 }
 
 /**
@@ -419,7 +453,12 @@ export async function rehearse<T>(
   };
   try {
     if (o.prepareCluster) await step("preparing the cluster", () => o.prepareCluster!(sandbox));
-    const inspector = o.inspect?.({ ...sandbox, namespace, clock });
+    const inspector = o.inspect?.({
+      ...sandbox,
+      namespace,
+      clock,
+      fetch: bystanderFetch(sandbox.url, sandbox.token, sandbox.inspect),
+    });
     await step("inspector ready", async () => await inspector?.ready);
     const runClock = inspector?.clock ?? clock;
     const connection = connect({

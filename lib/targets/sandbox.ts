@@ -125,6 +125,8 @@ export interface SandboxTarget {
    * only): what the gates' measurements use on a virtual clock.
    */
   readonly handle?: ((request: Request) => Promise<Response>) | undefined;
+  /** {@linkcode Sandbox.inspect}: `handle` for a bystander, never faulted (one started here). */
+  readonly inspect?: ((request: Request) => Promise<Response>) | undefined;
   /** Its measurements endpoint's answer, in this process (one started here only). */
   readonly measure?: Sandbox["measure"] | undefined;
   /**
@@ -379,6 +381,7 @@ async function findOrStart(o: SandboxTargetOptions): Promise<SandboxTarget> {
     randomSeed,
     inProcess: true,
     handle: (request) => sandbox.handle(request),
+    inspect: (request) => sandbox.inspect(request),
     measure: (namespace, params) => sandbox.measure(namespace, params),
     companions: companions?.published ?? new Map(),
     close: async () => {

@@ -280,3 +280,33 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "api-chaos: a bystander's reads (Sandbox.inspect) are never faulted nor counted",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await withChaos("api-chaos:100%/internal+unavailable", async (s) => {
+      const path = "/api/v1/namespaces/default/configmaps";
+      // The client's requests all fail at 100%.
+      const faulted = await status(s, path);
+      assert.ok(faulted === 500 || faulted === 503, String(faulted));
+      const seen = s.apiChaos!.requests;
+      const token = (await Deno.readTextFile(s.kubeconfigPath)).match(/token: (\S+)/)![1]!;
+      for (let i = 0; i < 20; i++) {
+        const res = await s.inspect(
+          new Request(`${s.url}${path}`, { headers: { authorization: `Bearer ${token}` } }),
+        );
+        assert.equal(res.status, 200);
+        assert.equal((await res.json()).kind, "ConfigMapList");
+      }
+      assert.equal(s.apiChaos!.requests, seen, "inspect's requests are not the client's");
+      // Authentication still holds for a bystander: a wrong token is refused.
+      const wrong = await s.inspect(
+        new Request(`${s.url}${path}`, { headers: { authorization: "Bearer not-the-token" } }),
+      );
+      assert.equal(wrong.status, 401);
+      await wrong.body?.cancel();
+    });
+  },
+});

@@ -69,6 +69,26 @@ Deno.test("simulate: bad input exits 2, says what is wrong, and runs nothing", a
       /--fault "chaos": unknown kind/,
     ],
     [
+      "--api-chaos 0%",
+      ["development", "--runs", "1", "--seed", "1", "--api-chaos", "0%"],
+      /--api-chaos takes a percentage above 0% up to 50%.*got "0%"/,
+    ],
+    [
+      "--api-chaos 80%",
+      ["development", "--runs", "1", "--seed", "1", "--api-chaos", "80%"],
+      /--api-chaos takes/,
+    ],
+    [
+      "--api-chaos lots",
+      ["development", "--runs", "1", "--seed", "1", "--api-chaos", "lots"],
+      /--api-chaos takes .*"off" or "drawn"/,
+    ],
+    [
+      "--api-chaos at the end",
+      ["development", "--runs", "1", "--seed", "1", "--api-chaos"],
+      /--api-chaos needs a value/,
+    ],
+    [
       "--jobs with --replay",
       ["development", "--replay", "7", "--jobs", "2"],
       /--jobs .* takes no --replay/,
@@ -103,9 +123,20 @@ Deno.test("simulate --json: one object with the counts; --replay reruns one run"
       ...SMALL,
       "--work-dir",
       work,
+      // A flaky API in both runs: the pipeline comes through, and the invariants hold.
+      "--api-chaos",
+      "5%",
+      "--results",
+      join(work, "runs.jsonl"),
     ]);
     assert.equal(r.code, 0, r.err + r.out);
     const o = JSON.parse(r.out);
+    assert.equal(o.api_chaos_runs, 2);
+    const lines = (await Deno.readTextFile(join(work, "runs.jsonl"))).trim().split("\n");
+    for (const line of lines.map((l) => JSON.parse(l))) {
+      assert.equal(line.apiChaos, 0.05);
+      assert.ok(line.apiFaults > 0, `api-chaos faulted none of seed ${line.seed}'s requests`);
+    }
     for (const key of ["runs", "healthy_runs", "false_rollbacks", "faulty_runs", "missed_faults"]) {
       assert.equal(typeof o[key], "number", key);
     }

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { type Clock, virtualClock } from "../../lib/clock/mod.ts";
 import { startSandbox } from "../../lib/sandbox/mod.ts";
-import { observeSandbox } from "../../lib/simulate/mod.ts";
+import { bystanderFetch, observeSandbox } from "../../lib/simulate/mod.ts";
 
 const NS = "observe-test";
 const START = Date.UTC(2026, 0, 1);
@@ -96,6 +96,8 @@ Deno.test("the observer stamps each traffic change with the virtual time it was 
       kubeconfigPath: sandbox.kubeconfigPath,
       namespace: NS,
       clock,
+      // Over HTTP, through the proxy that slows the watches.
+      fetch: bystanderFetch(proxy.url, token),
     });
     await inspector.ready;
     const run: Clock = inspector.clock!;

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { virtualClock } from "../../lib/clock/mod.ts";
 import { startSandbox } from "../../lib/sandbox/mod.ts";
-import { observeSandbox } from "../../lib/simulate/mod.ts";
+import { bystanderFetch, observeSandbox } from "../../lib/simulate/mod.ts";
 
 const NS = "observe-stop";
 /** Stuck watches never end; ones that end do in milliseconds (the run's `inspectMs` ~5 ms). */
@@ -55,6 +55,7 @@ Deno.test("done() ends the observer's watches when an abort no longer ends their
       kubeconfigPath: sandbox.kubeconfigPath,
       namespace: NS,
       clock,
+      fetch: bystanderFetch(sandbox.url, token), // over HTTP: the patched fetch
     });
     await inspector.ready;
     await new Promise((resolve) => setTimeout(resolve, 100)); // the watches are open

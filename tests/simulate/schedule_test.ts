@@ -1,6 +1,15 @@
 /** The fault schedule is a pure function of the seed. */
 import assert from "node:assert/strict";
-import { FAULT_MIX, type FaultKind, planRun, runSeeds } from "../../lib/simulate/mod.ts";
+import {
+  API_CHAOS_SHARE,
+  FAULT_MIX,
+  type FaultKind,
+  inject,
+  planRun,
+  runScenario,
+  runSeeds,
+} from "../../lib/simulate/mod.ts";
+import { splitApiChaos } from "../../lib/sandbox/scenarios.ts";
 
 Deno.test("the same seed gives the same runs, another seed other runs", () => {
   assert.deepEqual(runSeeds("7", 50), runSeeds("7", 50));
@@ -63,4 +72,39 @@ Deno.test("--fault: every run gets the kind and size, its onset drawn in the ran
       ["errors:3%@10m..5m", /ends before it starts/],
     ] as const
   ) assert.throws(() => parseFaultSpec(bad), why, bad);
+});
+
+Deno.test("api-chaos: a quarter of the runs drawn flaky at 1-5%, on a stream of its own; --api-chaos forces or turns it off", () => {
+  const seeds = runSeeds("api", 4000);
+  const plans = seeds.map((s) => planRun(s));
+  const flaky = plans.filter((p) => p.apiChaos !== null);
+  const sd = Math.sqrt(4000 * API_CHAOS_SHARE * (1 - API_CHAOS_SHARE));
+  assert.ok(Math.abs(flaky.length - 4000 * API_CHAOS_SHARE) < 4 * sd, `${flaky.length} flaky`);
+  const rates = new Set(flaky.map((p) => p.apiChaos));
+  for (const rate of rates) {
+    assert.ok(rate! >= 0.01 && rate! <= 0.05, String(rate));
+    // whole steps of 0.5%, as the sandbox's scenario text writes them
+    assert.equal(Math.abs(rate! * 1000 - Math.round(rate! * 1000)) < 1e-9, true, String(rate));
+  }
+  assert.ok(rates.has(0.01) && rates.has(0.05), [...rates].join());
+  for (const p of plans.slice(0, 500)) {
+    // Drawing the API's faults changes nothing else of the run.
+    const off = planRun(p.seed, undefined, "off");
+    assert.equal(off.apiChaos, null);
+    assert.deepEqual({ ...p, apiChaos: null }, off);
+    assert.equal(planRun(p.seed, undefined, 0.2).apiChaos, 0.2);
+    assert.deepEqual(planRun(p.seed, undefined, "drawn"), p);
+  }
+  // The scenario the sandbox is given: the version's fault, then the API's.
+  assert.equal(
+    runScenario(inject({ kind: "errors", errorRate: 0.03, onsetMs: 60_000 }), 0.035),
+    "high-error-rate:3.00%@60s,api-chaos:3.5%",
+  );
+  assert.equal(runScenario(inject({ kind: "healthy" }), 0.01), "api-chaos:1%");
+  assert.equal(runScenario(inject({ kind: "healthy" }), null), undefined);
+  // What the sandbox reads back is the rate drawn.
+  assert.deepEqual(splitApiChaos("crashloop,api-chaos:3.5%"), {
+    chaos: { rate: 0.035 },
+    rest: "crashloop",
+  });
 });
