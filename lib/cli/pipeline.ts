@@ -37,6 +37,7 @@ import {
 import { type RunSigningKey, SigningKeyError } from "../audit/signing_key.ts";
 import { signatureRequired } from "../audit/signature.ts";
 import { previousRun } from "../audit/run_link.ts";
+import { keepEmbeddedDatabasesOpen, type KeptDatabases } from "../migrate/mod.ts";
 
 /**
  * How long, once a run has ended, closing its clients and the in-process sandbox may take
@@ -466,9 +467,13 @@ async function runWith(
   for (const line of signing.lines) view.line(line);
   let sandbox: SandboxTarget | undefined;
   let close: (() => Promise<void>) | undefined;
+  let keeping: KeptDatabases | undefined;
   try {
     if (a.sandbox) {
       sandbox = await startSandbox(a, view, { namespace: prepared.env.environment.namespace, io });
+      // The sandbox's database, opened by the rehearsed staging run and then production's, is
+      // started once (the runs' sessions of it end with each run).
+      if (sandbox.inProcess) keeping = keepEmbeddedDatabasesOpen();
     }
     const session: RunSession = {
       a,
@@ -511,7 +516,13 @@ async function runWith(
     // The run is over: its clients and the sandbox get a bounded time to close.
     const closers: [string, () => Promise<void>][] = [];
     const [opened, target] = [close, sandbox];
-    if (opened) closers.push(["the run's clients", opened]);
+    const kept = keeping;
+    if (opened || kept) {
+      closers.push(["the run's clients", async () => {
+        await opened?.();
+        await kept?.close();
+      }]);
+    }
     if (target) closers.push([`the sandbox at ${target.url}`, () => target.close()]);
     await closeAll(closers, CLOSE_DEADLINE_MS, io.stderr);
   }

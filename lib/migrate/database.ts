@@ -8,6 +8,7 @@
 import { DatabaseConnectionError } from "./errors.ts";
 import { TOOL_NAME } from "../product/mod.ts";
 import { leaseShared } from "./embedded.ts";
+import { keptSession } from "./kept.ts";
 
 /** Running SQL, inside or outside a transaction. */
 export interface Queryable {
@@ -114,7 +115,8 @@ export function redactUrl(url: string): string {
  * transactions share it); `{ pglite: dir }` opens an embedded PGlite persisted in `dir`
  * (created if missing, from a pre-initialised template; `memory://` keeps it in memory).
  * While `shareEmbeddedDatabases` (embedded.ts) is on, a folder is not opened: a shared, reset
- * in-memory PGlite is leased instead.
+ * in-memory PGlite is leased instead; while `keepEmbeddedDatabasesOpen` (kept.ts) is on, a
+ * folder's PGlite is started once and each open is a session of it.
  *
  * @param target A `postgres://` URL or `{ pglite: dir }`.
  * @param options Connection options.
@@ -137,14 +139,18 @@ export async function openDatabase(
   options: OpenDatabaseOptions = {},
 ): Promise<Database> {
   if (typeof target !== "string") {
-    const lease = target.pglite.startsWith("memory://") ? undefined : leaseShared(target.pglite);
+    const folder = target.pglite.startsWith("memory://") ? undefined : target.pglite;
+    const lease = folder === undefined ? undefined : leaseShared(folder);
     if (lease) return await lease;
-    const { openPglite } = await import("./_pglite.ts");
-    return await openPglite(target.pglite, {
-      lockTimeoutMs: options.lockTimeoutMs ?? 60_000,
-      signal: options.signal,
-      templateCache: options.templateCache,
-    });
+    const start = async () => {
+      const { openPglite } = await import("./_pglite.ts");
+      return await openPglite(target.pglite, {
+        lockTimeoutMs: options.lockTimeoutMs ?? 60_000,
+        signal: options.signal,
+        templateCache: options.templateCache,
+      });
+    };
+    return await (folder === undefined ? undefined : keptSession(folder, start)) ?? await start();
   }
   let url: URL;
   try {

@@ -25,6 +25,7 @@ export {
   type ShareEmbeddedOptions,
 } from "./embedded.ts";
 export * from "./errors.ts";
+export { keepEmbeddedDatabasesOpen, type KeptDatabases } from "./kept.ts";
 export * from "./history.ts";
 export * from "./lint.ts";
 export * from "./lock.ts";

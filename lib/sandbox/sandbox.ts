@@ -75,6 +75,12 @@ export interface SandboxOptions {
   trafficRate?: number;
   /** Cap on real requests per second per namespace (default 100). */
   maxRealRate?: number;
+  /**
+   * Save the state a while after each change (default true), as well as at `stop()`. A
+   * simulation's run sets false: nothing resumes from its state, which is thrown away after
+   * the run, and its hour of canary would be ~260 saves of the whole store.
+   */
+  autosave?: boolean;
 }
 
 /** A running sandbox cluster. */
@@ -454,7 +460,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   };
   await save();
   await writeFileAtomic(kubeconfigPath, kubeconfig(server.url, token));
-  const saver = autosave(store, clock, save);
+  const saver = options.autosave === false
+    ? { stop() {}, saving: () => Promise.resolve(), flush: () => Promise.resolve() }
+    : autosave(store, clock, save);
   flush = saver.flush;
   await simulation.start();
 

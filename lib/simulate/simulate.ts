@@ -197,6 +197,8 @@ async function runOne(
       from: base.dir,
       prepareCluster: clusterHistory(base.history),
       databaseShared: true,
+      // Nothing resumes from a run's sandbox state: it is saved only when the sandbox stops.
+      autosave: false,
       confirm: prepared.run.approvals[0]?.phrase,
       inspect: (s) => (inspector = observeSandbox(s)),
       onPhase: (phase) => dog.phase(phase),

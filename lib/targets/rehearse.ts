@@ -198,6 +198,11 @@ export interface RehearseOptions<T> {
    * on: every open leases a shared instance, reset): `from`'s `pglite/` is not copied.
    */
   readonly databaseShared?: boolean;
+  /**
+   * The sandbox saves its state as it changes (default true; `false`: only when it stops —
+   * for a run nothing resumes from, as a simulation's). On `clock` only.
+   */
+  readonly autosave?: boolean;
   /** The phrase an approval stage needs (given as `--confirm` would be). */
   readonly confirm?: string | undefined;
   /** The run's id (default: the runner's own). */
@@ -364,7 +369,13 @@ async function startTarget(
   }
   const clock = o.clock;
   const randomSeed = String(o.randomSeed ?? "default");
-  const sandbox = await startProjectSandbox({ ...common, clock, randomSeed, maxRealRate: 400 });
+  const sandbox = await startProjectSandbox({
+    ...common,
+    clock,
+    randomSeed,
+    maxRealRate: 400,
+    ...(o.autosave === false ? { autosave: false } : {}),
+  });
   const kubeconfig = parse(await Deno.readTextFile(sandbox.kubeconfigPath)) as {
     users?: { user?: { token?: string } }[];
   };

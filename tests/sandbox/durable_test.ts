@@ -3,6 +3,7 @@
 // told was done — as an API server answers once etcd committed. Reads do not save.
 import assert from "node:assert/strict";
 import { startSandbox } from "../../lib/sandbox/mod.ts";
+import { virtualClock } from "../../lib/clock/mod.ts";
 import { readState } from "../../lib/sandbox/state.ts";
 import { sandboxSeedFromDir } from "../../lib/targets/sandbox_seed.ts";
 import { parse } from "yaml";
@@ -61,6 +62,54 @@ Deno.test("an answered write is on disk before its answer; a read writes nothing
     assert.equal((await saved()).length, 0);
   } finally {
     await sandbox.stop();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("on a virtual clock the state is saved 15 s of target time after a change; autosave: false saves it only at stop", async () => {
+  for (const autosave of [true, false]) {
+    const stateDir = await Deno.makeTempDir({ prefix: "sandbox-autosave-" });
+    const clock = virtualClock({ startMs: Date.UTC(2026, 0, 1) });
+    const sandbox = await startSandbox({
+      seed: { namespaces: [{ name: NS }] },
+      stateDir,
+      reset: true,
+      clock,
+      trafficRate: 0,
+      ...(autosave ? {} : { autosave: false }),
+    });
+    const saved = async () =>
+      (await readState(`${stateDir}/state.json`))!.store.objects.some((o) =>
+        o.object.kind === "ConfigMap" &&
+        (o.object.metadata as { name?: string })?.name === "later"
+      );
+    try {
+      const res = await sandbox.handle(
+        new Request(`${sandbox.url}/api/v1/namespaces/${NS}/configmaps`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            apiVersion: "v1",
+            kind: "ConfigMap",
+            metadata: { name: "later" },
+          }),
+        }),
+      );
+      assert.equal(res.status, 201, await res.text());
+      // Not durable on a virtual clock: not on disk at the answer.
+      assert.equal(await saved(), false);
+      await clock.sleep(16_000);
+      // The save is written after its timer fires: give its write (real I/O) time to land —
+      // polled, up to 10 s on a busy machine; the run without autosave gets the same time.
+      for (let i = 0; i < 500 && !(await saved()); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        if (!autosave && i === 25) break; // half a second: a save would have landed by then
+      }
+      assert.equal(await saved(), autosave, `autosave ${autosave}: saved after 16 s`);
+    } finally {
+      await sandbox.stop();
+    }
+    assert.equal(await saved(), true, "stop() always saves");
     await Deno.remove(stateDir, { recursive: true });
   }
 });
