@@ -388,6 +388,12 @@ export function rollbackStage(
     "kubernetes",
     ...CHECKPOINT_USES,
   )
+    // Tried again: what failed the run may fail a first attempt too — a flaky API, or the
+    // deploy lock not renewed for its deadline, which blocks every change until the
+    // heartbeat renews it again (it keeps trying). Every step is idempotent (the plan is
+    // the run record's). 5 + 10 + 20 + 30 s: past a lease's 30 s, when another holder
+    // would have taken it.
+    .retry({ attempts: 5, delay: "5s", backoff: "exponential", maxDelay: "30s" })
     .describe(
       "put traffic back on the slots and versions recorded as live before this run, then " +
         (keep ? `keep the failed slots running (${keep})` : "scale the slots it left to 0"),
