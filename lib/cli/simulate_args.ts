@@ -28,9 +28,10 @@ export const SIMULATE_USAGE =
 
 Rehearses pipelines/deploy.ts in the sandbox n times, each run from a fresh state where the
 previous version is live, with a fault drawn from the seed (none, errors, latency, a metrics
-gap, crashing pods; and for some runs a flaky Kubernetes API), and checks after each: a breached version never gets 100% of traffic;
-traffic sums to 100% and ends on one version whose pods are Ready; the lock is released; the
-report verifies against its journal; no secret in any file of the run. Exit 1 on a violation.
+gap, crashing pods; for some runs also a flaky Kubernetes API), and checks after each: a
+breached version never gets 100% of traffic; traffic sums to 100% and ends on one version whose
+pods are Ready; the lock is released; the report verifies against its journal; no secret in any
+file of the run. Exit 1 on a violation.
   --runs <n>              how many runs (1..${MAX_RUNS})
   --seed <s>              the simulation's seed (any text): the same seed, the same runs
   --replay <run-seed>     rerun only the run with this seed (printed with each violation)
