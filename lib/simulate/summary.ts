@@ -220,7 +220,11 @@ export interface Summary {
   readonly healthy_runs: number;
   /** Healthy versions that did not end on 100% of traffic, or whose run failed. */
   readonly false_rollbacks: number;
-  /** The first failed gate of each false rollback, counted (`<stage>: <gate>`). */
+  /**
+   * Why each false rollback happened, counted: its first failed gate (`<stage>: <gate>`), or
+   * where no gate failed the first clause of the run's error (`this run lost its deploy
+   * lock`), else its status.
+   */
   readonly false_rollback_gates: Readonly<Record<string, number>>;
   /** Versions with errors, latency or crashing pods, the fault live during the canary. */
   readonly faulty_runs: number;
@@ -312,7 +316,8 @@ export function summarize(results: readonly RunResult[]): Summary {
   const falseRollbacks = healthy.filter((r) => !r.reachedFull || r.exitCode !== 0);
   const gates: Record<string, number> = {};
   for (const r of falseRollbacks) {
-    gates[r.breach ?? r.status] = (gates[r.breach ?? r.status] ?? 0) + 1;
+    const why = whyFailed(r);
+    gates[why] = (gates[why] ?? 0) + 1;
   }
   const walls = results.map((r) => r.wallMs / 1000);
   return {
@@ -347,6 +352,13 @@ export function summarize(results: readonly RunResult[]): Summary {
       total: r3(walls.reduce((a, b) => a + b, 0)) ?? 0,
     },
   };
+}
+
+/** A false rollback's cause, for counting: the gate, else the error's first clause. */
+function whyFailed(r: RunResult): string {
+  if (r.breach) return r.breach;
+  const clause = r.error?.split(/: |\. /)[0]?.trim();
+  return clause ? clause.slice(0, 80) : r.status;
 }
 
 function quantiles(runs: readonly RunResult[]): Quantiles {

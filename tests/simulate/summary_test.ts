@@ -91,10 +91,25 @@ Deno.test("summary: false rollbacks by gate, missed vs late faults, the target's
     }),
     run({ seed: 4, injected: errors, reachedFull: true, inCanary: true, shareAtOnset: 20 }),
     run({ seed: 5, injected: { kind: "latency", latencyMs: 500, onsetMs: 0 }, inCanary: false }),
+    // No gate failed: the cause is the run's error, its first clause.
+    run({
+      seed: 6,
+      reachedFull: false,
+      rolledBack: true,
+      exitCode: 1,
+      status: "rolled_back",
+      error: "this run lost its deploy lock: the lock tracktion-prod/tracktion-deploy was not " +
+        "renewed for 20 s (the renew deadline is 20 s of a 30 s lease)",
+    }),
+    run({ seed: 7, reachedFull: false, exitCode: 1, status: "failed" }),
   ]);
-  assert.equal(s.healthy_runs, 2);
-  assert.equal(s.false_rollbacks, 1);
-  assert.deepEqual(s.false_rollback_gates, { "canary-5: error_rate < 1%": 1 });
+  assert.equal(s.healthy_runs, 4);
+  assert.equal(s.false_rollbacks, 3);
+  assert.deepEqual(s.false_rollback_gates, {
+    "canary-5: error_rate < 1%": 1,
+    "this run lost its deploy lock": 1,
+    failed: 1,
+  });
   assert.equal(s.faulty_runs, 2);
   assert.equal(s.missed_faults, 1);
   assert.deepEqual(s.missed_seeds, [4]);
