@@ -9,6 +9,7 @@
  */
 import type { Environment } from "../config/types.ts";
 import type { SandboxTarget } from "./sandbox.ts";
+import { bystanderFetch } from "./bystander.ts";
 
 /**
  * What these need of a sandbox: its API (URL, token) and its clock (a `SandboxTarget`, or a
@@ -38,16 +39,13 @@ async function call(
   path: string,
   body?: unknown,
 ): Promise<{ status: number; body: Json }> {
-  const request = new Request(`${sandbox.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${sandbox.token}`,
-      ...(body ? { "content-type": "application/json" } : {}),
-    },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
   // Under api-chaos the history is still written: it stands for what the cluster holds.
-  const work = (sandbox.inspect ? sandbox.inspect(request) : fetch(request)).then(async (r) => ({
+  const work = bystanderFetch(sandbox.url, sandbox.token, sandbox.inspect)(path, {
+    method,
+    ...(body
+      ? { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }
+      : {}),
+  }).then(async (r) => ({
     status: r.status,
     body: (await r.json().catch(() => ({}))) as Json,
   }));

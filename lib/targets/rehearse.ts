@@ -17,6 +17,9 @@ import type { SandboxSeed } from "../sandbox/mod.ts";
 import { connect } from "./connect.ts";
 import { type SandboxTarget, sandboxTarget, startProjectSandbox } from "./sandbox.ts";
 import { loadSandboxSeed } from "./sandbox_seed.ts";
+import { bystanderFetch } from "./bystander.ts";
+
+export { bystanderFetch };
 
 /**
  * What is injected into a rehearsal's sandbox. Today a sandbox scenario (`SCENARIOS`);
@@ -59,37 +62,6 @@ export interface SandboxAccess {
    * otherwise. What an inspector reads must be the cluster, not a flaky API's answer.
    */
   fetch(path: string, init?: RequestInit): Promise<Response>;
-}
-
-/**
- * A {@linkcode SandboxAccess.fetch}: each request to `url` with the token, answered by
- * `inspect` (a sandbox in this process, unfaulted) or else over HTTP (`fetch` as it is when
- * called).
- *
- * @param url The API server's URL.
- * @param token Its bearer token.
- * @param inspect {@linkcode Sandbox.inspect} of a sandbox in this process.
- * @returns The read function.
- *
- * @example
- * ```ts ignore
- * const read = bystanderFetch(sandbox.url, token);
- * const services = await (await read("/api/v1/namespaces/default/services")).json();
- * ```
- */
-export function bystanderFetch(
-  url: string,
-  token: string,
-  inspect?: ((request: Request) => Promise<Response>) | undefined,
-): SandboxAccess["fetch"] {
-  return (path, init = {}) => {
-    const headers = new Headers(init.headers);
-    headers.set("authorization", `Bearer ${token}`);
-    const at = `${url}${path}`;
-    return inspect
-      ? inspect(new Request(at, { ...init, headers }))
-      : fetch(at, { ...init, headers });
-  };
 }
 
 /**
